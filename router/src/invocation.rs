@@ -1,0 +1,180 @@
+//! What an executor is given: [`Invocation`] and its parts.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::{Map, Value};
+
+/// An activation id: 32 lowercase hex characters (a random UUID without dashes).
+/// Cheap to copy; lives as long as the activation record.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ActivationId([u8; 32]);
+
+impl ActivationId {
+    /// Builds an id from 16 random bytes (the caller picks the randomness source).
+    pub fn from_random(bytes: [u8; 16]) -> Self {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 32];
+        for (i, b) in bytes.iter().enumerate() {
+            out[2 * i] = HEX[(b >> 4) as usize];
+            out[2 * i + 1] = HEX[(b & 15) as usize];
+        }
+        ActivationId(out)
+    }
+
+    /// Parses a client-supplied id with OpenWhisk's exact validation texts.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if s.len() != 32 {
+            return Err(format!(
+                "Activation id length is {} but must be 32.",
+                s.chars().count()
+            ));
+        }
+        let bytes = s.as_bytes();
+        if !bytes
+            .iter()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
+        {
+            return Err("The activation id is not valid.".to_string());
+        }
+        let mut out = [0u8; 32];
+        out.copy_from_slice(bytes);
+        Ok(ActivationId(out))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        // Only ever built from ASCII hex digits.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl fmt::Display for ActivationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for ActivationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ActivationId({})", self.as_str())
+    }
+}
+
+/// An action's identity and code, shared and immutable. Built once per action version and
+/// shared (`Arc`) by every invocation of that version; executors key their prepared-code
+/// caches by [`ActionCode::digest`].
+#[derive(Debug)]
+pub struct ActionCode {
+    /// Fully qualified name with a leading slash: `/ns/[pkg/]name`.
+    pub fqn: String,
+    /// Simple name (last path segment).
+    pub name: String,
+    /// Semantic version `M.m.p`.
+    pub version: String,
+    /// Resolved kind, e.g. `nodejs:20`.
+    pub kind: String,
+    /// Source text, or base64 when `binary`.
+    pub code: Arc<str>,
+    /// Whether `code` is base64 (zip, wasm, …).
+    pub binary: bool,
+    /// Entry point name (`main` unless `exec.main` says otherwise).
+    pub main: String,
+    /// Digest of (kind, main, code): identical code shares prepared artefacts.
+    pub digest: [u8; 32],
+}
+
+/// Per-action limits as stored on the action (spec §3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall-clock limit of one activation, in milliseconds.
+    pub timeout_ms: u64,
+    /// Memory limit, in MB.
+    pub memory_mb: u64,
+    /// Log limit, in MB (0 disables log collection).
+    pub logs_mb: u64,
+    /// Activations allowed at once in one instance.
+    pub concurrency: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout_ms: 60_000,
+            memory_mb: 256,
+            logs_mb: 10,
+            concurrency: 1,
+        }
+    }
+}
+
+impl Limits {
+    /// The log limit in bytes.
+    pub fn log_bytes(&self) -> usize {
+        (self.logs_mb as usize) * 1024 * 1024
+    }
+}
+
+/// The `__OW_*` environment an action sees (spec §7.2/§7.3). All strings.
+#[derive(Debug, Clone)]
+pub struct OwEnv {
+    /// `__OW_API_HOST`.
+    pub api_host: String,
+    /// `__OW_API_KEY`, only when the action's `provide-api-key` annotation is truthy.
+    pub api_key: Option<String>,
+    /// `__OW_NAMESPACE`: the invoking namespace.
+    pub namespace: String,
+    /// `__OW_ACTION_NAME`: `/ns/[pkg/]name`.
+    pub action_name: String,
+    /// `__OW_ACTION_VERSION`.
+    pub action_version: String,
+    /// `__OW_ACTIVATION_ID`.
+    pub activation_id: String,
+    /// `__OW_TRANSACTION_ID`.
+    pub transaction_id: String,
+    /// `__OW_DEADLINE`: epoch milliseconds, as text.
+    pub deadline: String,
+}
+
+impl OwEnv {
+    /// The variables as `(name, value)` pairs in a stable order; `__OW_API_KEY` only when set.
+    pub fn vars(&self) -> Vec<(&'static str, &str)> {
+        let mut v = vec![
+            ("__OW_API_HOST", self.api_host.as_str()),
+            ("__OW_NAMESPACE", self.namespace.as_str()),
+            ("__OW_ACTION_NAME", self.action_name.as_str()),
+            ("__OW_ACTION_VERSION", self.action_version.as_str()),
+            ("__OW_ACTIVATION_ID", self.activation_id.as_str()),
+            ("__OW_TRANSACTION_ID", self.transaction_id.as_str()),
+            ("__OW_DEADLINE", self.deadline.as_str()),
+        ];
+        if let Some(k) = &self.api_key {
+            v.push(("__OW_API_KEY", k.as_str()));
+        }
+        v
+    }
+}
+
+/// Everything an executor needs to run one activation, and nothing else. Moved into the
+/// executor; lives until the outcome is produced.
+#[derive(Debug)]
+pub struct Invocation {
+    /// Id of this activation.
+    pub activation_id: ActivationId,
+    /// The action's identity and code.
+    pub action: Arc<ActionCode>,
+    /// Isolation key: activations with different keys never share an engine heap (the
+    /// invoking namespace; OpenWhisk never reuses a container across namespaces).
+    pub tenant: Arc<str>,
+    /// Arguments: action defaults merged with the payload (payload wins), minus `init` params.
+    pub params: Map<String, Value>,
+    /// Parameters marked `init: true`, handed to initialisation rather than to each run.
+    pub init_env: Map<String, Value>,
+    /// The `__OW_*` environment.
+    pub env: OwEnv,
+    /// The action's limits.
+    pub limits: Limits,
+    /// When the activation must end (now + `limits.timeout_ms` at dispatch).
+    pub deadline: Instant,
+}

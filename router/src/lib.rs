@@ -1,0 +1,48 @@
+//! # shoal-router: the execution-domain SPI and the routing table
+//!
+//! Every place that can run an action (a JS isolate engine, a WASM engine, a container invoker)
+//! is an [`Executor`]. The host builds an [`Invocation`] (everything the executor needs and
+//! nothing else), hands it to the executor chosen by the [`RoutingTable`] from the action's
+//! kind, and gets back an [`Outcome`]: a result or one of a closed set of [`Failure`]s, plus
+//! the captured logs and timings. Turning an outcome into an OpenWhisk activation response
+//! happens in the host, in one function.
+//!
+//! This crate names no engine, speaks no HTTP and stores nothing; it depends on no other
+//! workspace crate.
+
+mod invocation;
+mod logs;
+mod outcome;
+mod table;
+
+pub use invocation::{ActionCode, ActivationId, Invocation, Limits, OwEnv};
+pub use logs::{LogCollector, LogStream, format_log_line};
+pub use outcome::{ExecutorStats, Failure, Outcome, PrepareError};
+pub use table::{KindInfo, RoutingTable, UnsupportedKind};
+
+use std::future::Future;
+use std::pin::Pin;
+
+/// A boxed, sendable future: what [`Executor::invoke`] returns. One allocation per invoke.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// A place that runs actions: one implementation per execution domain.
+///
+/// Implementations are shared as `Arc<dyn Executor>` and called from any thread. They must
+/// never panic or hang on behalf of an action: every way an action can fail is an [`Outcome`].
+pub trait Executor: Send + Sync + 'static {
+    /// Short, stable name of the domain this executor serves (e.g. `quickjs`), used in stats
+    /// and activation annotations.
+    fn name(&self) -> &'static str;
+
+    /// Ahead-of-time work for an action's code (parse, compile, snapshot), done when an action
+    /// is created or updated so that the first invoke does not pay for it. Rejects code that
+    /// can never run with a message fit for a 400 response.
+    fn prepare(&self, code: &ActionCode) -> Result<(), PrepareError>;
+
+    /// Runs one activation to completion (or to its deadline) and reports what happened.
+    fn invoke(&self, invocation: Invocation) -> BoxFuture<Outcome>;
+
+    /// Density and health figures (resident isolates, memory per isolate, …).
+    fn stats(&self) -> ExecutorStats;
+}

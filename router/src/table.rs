@@ -1,0 +1,185 @@
+//! The routing table: which kinds exist, how `family:default` resolves, and which executor
+//! serves each kind.
+
+use std::sync::Arc;
+
+use crate::Executor;
+
+/// One runtime kind as advertised in `GET /` and accepted in `exec.kind`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KindInfo {
+    /// Full kind, e.g. `nodejs:20`.
+    pub kind: String,
+    /// Whether `<family>:default` resolves to this kind.
+    pub default: bool,
+    /// Deprecated kinds can be read and deleted but not created, updated or invoked.
+    pub deprecated: bool,
+    /// Whether actions of this kind must name `exec.main`.
+    pub require_main: bool,
+    /// Image a container domain would use (informational for isolate domains).
+    pub image: Option<String>,
+}
+
+impl KindInfo {
+    /// A non-deprecated kind that needs no `main`.
+    pub fn new(kind: &str, default: bool) -> Self {
+        KindInfo {
+            kind: kind.to_string(),
+            default,
+            deprecated: false,
+            require_main: false,
+            image: None,
+        }
+    }
+
+    /// The family (text before `:`), e.g. `nodejs`.
+    pub fn family(&self) -> &str {
+        self.kind.split(':').next().unwrap_or(&self.kind)
+    }
+}
+
+/// A kind no domain serves. Displays OpenWhisk's exact text, naming the supported kinds.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("The specified runtime '{kind}' is not supported by this platform. Valid values are: {valid}.")]
+pub struct UnsupportedKind {
+    /// The kind that was asked for.
+    pub kind: String,
+    /// The supported kinds, quoted and comma-separated.
+    pub valid: String,
+}
+
+struct Entry {
+    info: KindInfo,
+    executor: Arc<dyn Executor>,
+}
+
+/// Maps action kinds to executors. Built once at start-up by the host; read-only afterwards,
+/// so lookups take no lock. Lookup cost: a linear scan of a handful of kinds.
+#[derive(Default)]
+pub struct RoutingTable {
+    entries: Vec<Entry>,
+}
+
+impl std::fmt::Debug for RoutingTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.entries.iter().map(|e| (&e.info.kind, e.executor.name())))
+            .finish()
+    }
+}
+
+impl RoutingTable {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers `info.kind` as served by `executor`. A later registration of the same kind
+    /// replaces the earlier one.
+    pub fn add(&mut self, info: KindInfo, executor: Arc<dyn Executor>) {
+        self.entries.retain(|e| e.info.kind != info.kind);
+        self.entries.push(Entry { info, executor });
+    }
+
+    /// Normalises a requested kind (trim, lower-case) and resolves `<family>:default`.
+    pub fn resolve(&self, requested: &str) -> Result<&KindInfo, UnsupportedKind> {
+        let k = requested.trim().to_ascii_lowercase();
+        let found = match k.strip_suffix(":default") {
+            Some(family) => self
+                .entries
+                .iter()
+                .find(|e| e.info.default && e.info.family() == family),
+            None => self.entries.iter().find(|e| e.info.kind == k),
+        };
+        found.map(|e| &e.info).ok_or_else(|| self.unsupported(requested))
+    }
+
+    /// The executor serving an already resolved kind.
+    pub fn executor(&self, kind: &str) -> Result<&Arc<dyn Executor>, UnsupportedKind> {
+        self.entries
+            .iter()
+            .find(|e| e.info.kind == kind)
+            .map(|e| &e.executor)
+            .ok_or_else(|| self.unsupported(kind))
+    }
+
+    /// Every registered kind with the name of its executor, in registration order.
+    pub fn kinds(&self) -> impl Iterator<Item = (&KindInfo, &'static str)> {
+        self.entries.iter().map(|e| (&e.info, e.executor.name()))
+    }
+
+    /// Every distinct executor, in registration order.
+    pub fn executors(&self) -> Vec<Arc<dyn Executor>> {
+        let mut out: Vec<Arc<dyn Executor>> = Vec::new();
+        for e in &self.entries {
+            if !out.iter().any(|x| Arc::ptr_eq(x, &e.executor)) {
+                out.push(e.executor.clone());
+            }
+        }
+        out
+    }
+
+    fn unsupported(&self, kind: &str) -> UnsupportedKind {
+        let valid: Vec<String> = self
+            .entries
+            .iter()
+            .map(|e| format!("'{}'", e.info.kind))
+            .collect();
+        UnsupportedKind {
+            kind: kind.to_string(),
+            valid: valid.join(", "),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ActionCode, BoxFuture, ExecutorStats, Failure, Invocation, Outcome, PrepareError};
+
+    struct Fake(&'static str);
+    impl Executor for Fake {
+        fn name(&self) -> &'static str {
+            self.0
+        }
+        fn prepare(&self, _: &ActionCode) -> Result<(), PrepareError> {
+            Ok(())
+        }
+        fn invoke(&self, _: Invocation) -> BoxFuture<Outcome> {
+            Box::pin(async { Outcome::failed(Failure::Internal("fake".into())) })
+        }
+        fn stats(&self) -> ExecutorStats {
+            ExecutorStats::default()
+        }
+    }
+
+    fn table() -> RoutingTable {
+        let js: Arc<dyn Executor> = Arc::new(Fake("js"));
+        let mut t = RoutingTable::new();
+        t.add(KindInfo::new("nodejs:18", false), js.clone());
+        t.add(KindInfo::new("nodejs:20", true), js);
+        t
+    }
+
+    #[test]
+    fn default_resolves_to_family_default() {
+        let t = table();
+        assert_eq!(t.resolve("nodejs:default").unwrap().kind, "nodejs:20");
+        assert_eq!(t.resolve(" NodeJS:18 ").unwrap().kind, "nodejs:18");
+        assert_eq!(t.executor("nodejs:20").unwrap().name(), "js");
+    }
+
+    #[test]
+    fn unknown_kind_names_the_supported_ones() {
+        let err = table().resolve("python:3").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "The specified runtime 'python:3' is not supported by this platform. Valid values are: 'nodejs:18', 'nodejs:20'."
+        );
+    }
+
+    #[test]
+    fn executors_are_deduplicated() {
+        assert_eq!(table().executors().len(), 1);
+    }
+}
