@@ -1,1 +1,18 @@
-pub fn placeholder() {}
+//! # shoal-isolates: what the in-process isolate engines share
+//!
+//! JS engines are `!Send`, so every engine crate (`shoal-quickjs`, later V8 and WASM) runs its
+//! isolates on a [`WorkerPool`]: a fixed set of threads, each owning a per-thread engine state
+//! and driving it with a single-threaded tokio runtime and `LocalSet`, so that timers and
+//! promises of many activations interleave on one thread. Jobs reach a worker over an
+//! unbounded channel; a job is pinned to a shard by hashing whatever must stay on one thread
+//! (for JS: the tenant and the action), so warm isolates are always found where they live.
+//!
+//! [`abi`] is the engine-neutral half of the JS action ABI: how a returned, rejected or thrown
+//! value becomes an [`shoal_router::Outcome`] result (OpenWhisk spec §3.4/§7.3), the exact
+//! error texts, and how `init: true` parameters are turned into `process.env` strings. Engines
+//! only report *what* the action did; this module decides what it means.
+
+pub mod abi;
+mod pool;
+
+pub use pool::{PoolConfig, PoolError, WorkerPool};
