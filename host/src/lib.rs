@@ -1,1 +1,19 @@
+//! # shoal: the host
+//!
+//! Composes the platform: typed [`config`], the OpenWhisk entity model ([`entity`],
+//! [`action`]), Basic-auth identities ([`auth`]), the [`controller`] that routes each
+//! invocation to an executor and records its activation ([`activation`]), and the REST API
+//! ([`api`]) served over HTTP/1.1 by [`server`]. The store is the `shoal-store` crate; the
+//! executors come from the isolate crates, named only in [`app`].
 
+pub mod action;
+pub mod activation;
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod controller;
+pub mod entity;
+pub mod error;
+pub mod messages;
+pub mod server;

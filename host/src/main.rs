@@ -1,1 +1,173 @@
-fn main() {}
+//! The `shoal` binary: `shoal serve` runs the platform; `shoal namespace …` manages
+//! namespaces and their keys in the data directory.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use shoal::app::{self, App};
+use shoal::auth::GUEST_AUTH;
+use shoal::config::{Config, Overrides};
+
+#[derive(Parser)]
+#[command(
+    name = "shoal",
+    version,
+    about = "An OpenWhisk-compatible functions platform"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the OpenWhisk REST API (embedded defaults, no setup needed).
+    Serve(ServeArgs),
+    /// Manage namespaces and their keys.
+    #[command(subcommand)]
+    Namespace(NamespaceCommand),
+}
+
+#[derive(Args)]
+struct CommonArgs {
+    /// Data directory (created if missing).
+    #[arg(long, env = "SHOAL_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// TOML configuration file.
+    #[arg(long, env = "SHOAL_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "SHOAL_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// Public base URL given to actions as __OW_API_HOST.
+    #[arg(long, env = "SHOAL_API_HOST")]
+    api_host: Option<String>,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(Subcommand)]
+enum NamespaceCommand {
+    /// Create a namespace with fresh credentials; prints `uuid:key`.
+    Create {
+        /// Namespace name.
+        name: String,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+    /// Give an existing namespace fresh credentials; prints `uuid:key`.
+    RotateKey {
+        /// Namespace name.
+        name: String,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SHOAL_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    match Cli::parse().command {
+        Command::Serve(args) => serve(args),
+        Command::Namespace(cmd) => namespace(cmd),
+    }
+}
+
+fn load(
+    common: &CommonArgs,
+    listen: Option<SocketAddr>,
+    api_host: Option<String>,
+) -> anyhow::Result<Config> {
+    Ok(Config::load(
+        common.config.as_deref(),
+        Overrides {
+            listen,
+            data_dir: common.data_dir.clone(),
+            api_host,
+        },
+    )?)
+}
+
+fn namespace(cmd: NamespaceCommand) -> anyhow::Result<()> {
+    let (name, common, must_exist) = match &cmd {
+        NamespaceCommand::Create { name, common } => (name, common, false),
+        NamespaceCommand::RotateKey { name, common } => (name, common, true),
+    };
+    shoal::entity::valid_entity_name(name).map_err(anyhow::Error::msg)?;
+    let config = load(common, None, None)?;
+    let store = shoal_store::Store::open(&config.data_dir)
+        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+    let exists = store.subject_by_namespace(name)?.is_some();
+    if must_exist && !exists {
+        bail!("namespace '{name}' does not exist");
+    }
+    if !must_exist && exists {
+        bail!(
+            "namespace '{name}' already exists (use `shoal namespace rotate-key {name}` for a new key)"
+        );
+    }
+    println!("{}", app::create_namespace(&store, name)?);
+    Ok(())
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let config = load(&args.common, args.listen, args.api_host)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.worker_threads())
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let api_host = config
+            .api_host
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let app = App::start(config, api_host.clone())?;
+        let default_key = App::guest_has_default_key(&app.store);
+        if !addr.ip().is_loopback() && default_key {
+            bail!(
+                "refusing to listen on {addr}: namespace 'guest' still uses OpenWhisk's well-known development key, \
+                 which anyone could use. Set new keys first with `shoal namespace rotate-key guest --data-dir {}` \
+                 (and `shoal namespace create NAME` for other namespaces), or listen on 127.0.0.1.",
+                app.config.data_dir.display()
+            );
+        }
+        if default_key {
+            println!("wsk property set --apihost {api_host} --auth {GUEST_AUTH}");
+        }
+        println!("listening on http://{addr}");
+        shoal::server::serve(app.clone(), listener, shutdown_signal(), Duration::from_secs(5)).await;
+        app.shutdown(Duration::from_secs(310)).await;
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

@@ -1,0 +1,397 @@
+//! Actions: building the stored document from a PUT body (create and update rules of spec
+//! §2.3), and the resolved, immutable form the controller invokes ([`ActionEntry`]).
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use shoal_router::{ActionCode, RoutingTable};
+
+use crate::entity::{self, ActionLimits};
+use crate::error::ApiError;
+use crate::messages;
+
+/// The fields a client may send when creating or updating an action.
+#[derive(Debug, Default)]
+pub struct ActionPut {
+    exec: Option<Value>,
+    parameters: Option<Vec<Value>>,
+    limits: Option<Value>,
+    version: Option<String>,
+    publish: Option<bool>,
+    annotations: Option<Vec<Value>>,
+    del_annotations: Vec<String>,
+}
+
+impl ActionPut {
+    /// Reads a PUT body (a JSON object; other fields are ignored as OpenWhisk does).
+    pub fn parse(body: &Value) -> Result<Self, ApiError> {
+        let obj = body
+            .as_object()
+            .ok_or_else(|| ApiError::bad_request(messages::malformed("expected a JSON object")))?;
+        let list = |k: &str| -> Result<Option<Vec<Value>>, ApiError> {
+            match obj.get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(v) => entity::key_value_list(v, k)
+                    .map(Some)
+                    .map_err(|e| ApiError::bad_request(messages::malformed(&e))),
+            }
+        };
+        let version = match obj.get("version") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(v)) if entity::valid_semver(v) => Some(v.clone()),
+            Some(v) => {
+                return Err(ApiError::bad_request(messages::malformed(&format!(
+                    "{v} is not a valid semantic version"
+                ))));
+            }
+        };
+        let publish = match obj.get("publish") {
+            None | Some(Value::Null) => None,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(_) => {
+                return Err(ApiError::bad_request(messages::malformed(
+                    "publish must be a boolean",
+                )));
+            }
+        };
+        let del_annotations = match obj.get("delAnnotations") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            Some(_) => {
+                return Err(ApiError::bad_request(messages::malformed(
+                    "delAnnotations must be an array of strings",
+                )));
+            }
+        };
+        Ok(ActionPut {
+            exec: obj.get("exec").filter(|v| !v.is_null()).cloned(),
+            parameters: list("parameters")?,
+            limits: obj.get("limits").filter(|v| !v.is_null()).cloned(),
+            version,
+            publish,
+            annotations: list("annotations")?,
+            del_annotations,
+        })
+    }
+
+    /// Builds a new action document (`namespace` may be `ns/pkg`).
+    pub fn create(
+        self,
+        namespace: &str,
+        name: &str,
+        table: &RoutingTable,
+        now: i64,
+    ) -> Result<Value, ApiError> {
+        let exec = self
+            .exec
+            .as_ref()
+            .ok_or_else(|| ApiError::bad_request(messages::EXEC_UNDEFINED))?;
+        let exec = build_exec(exec, table)?;
+        let limits = match &self.limits {
+            Some(l) => ActionLimits::default()
+                .merged(l)
+                .map_err(ApiError::bad_request)?,
+            None => ActionLimits::default(),
+        };
+        let mut annotations = self.annotations.unwrap_or_default();
+        if entity::lookup(&annotations, "provide-api-key").is_none() {
+            annotations.insert(0, json!({"key": "provide-api-key", "value": false}));
+        }
+        entity::set_all(
+            &mut annotations,
+            &[json!({"key": "exec", "value": exec["kind"]})],
+        );
+        Ok(json!({
+            "namespace": namespace,
+            "name": name,
+            "exec": exec,
+            "parameters": self.parameters.unwrap_or_default(),
+            "limits": limits.to_json(),
+            "version": self.version.unwrap_or_else(|| "0.0.1".to_string()),
+            "publish": self.publish.unwrap_or(false),
+            "annotations": annotations,
+            "updated": now,
+        }))
+    }
+
+    /// Applies this PUT over an existing action document (`overwrite=true`).
+    pub fn update(self, old: &Value, table: &RoutingTable, now: i64) -> Result<Value, ApiError> {
+        let exec = match &self.exec {
+            Some(e) => build_exec(e, table)?,
+            None => old["exec"].clone(),
+        };
+        let limits = match &self.limits {
+            Some(l) => ActionLimits::from_json(old.get("limits"))
+                .merged(l)
+                .map_err(ApiError::bad_request)?,
+            None => ActionLimits::from_json(old.get("limits")),
+        };
+        let old_annotations = old["annotations"].as_array().cloned().unwrap_or_default();
+        let mut annotations = entity::merge_annotations(
+            &old_annotations,
+            &self.annotations.unwrap_or_default(),
+            &self.del_annotations,
+        );
+        entity::set_all(
+            &mut annotations,
+            &[json!({"key": "exec", "value": exec["kind"]})],
+        );
+        let version = self
+            .version
+            .unwrap_or_else(|| entity::bump_patch(old["version"].as_str().unwrap_or("0.0.0")));
+        Ok(json!({
+            "namespace": old["namespace"],
+            "name": old["name"],
+            "exec": exec,
+            "parameters": self.parameters.map(Value::from).unwrap_or_else(|| old["parameters"].clone()),
+            "limits": limits.to_json(),
+            "version": version,
+            "publish": self.publish.map(Value::from).unwrap_or_else(|| old["publish"].clone()),
+            "annotations": annotations,
+            "updated": now,
+        }))
+    }
+}
+
+/// Validates a PUT body's `exec` and returns its stored form `{kind, code, binary, main?}`.
+fn build_exec(exec: &Value, table: &RoutingTable) -> Result<Value, ApiError> {
+    let malformed = |m: String| ApiError::bad_request(messages::malformed(&m));
+    let kind = exec
+        .get("kind")
+        .and_then(Value::as_str)
+        .ok_or_else(|| malformed("'kind' must be a string defined in 'exec'".into()))?;
+    let info = table.resolve(kind).map_err(|e| malformed(e.to_string()))?;
+    if info.deprecated {
+        return Err(ApiError::bad_request(format!(
+            "The '{}' runtime is no longer supported. You may read and delete but not update or invoke this action.",
+            info.kind
+        )));
+    }
+    let code = exec.get("code").and_then(Value::as_str).ok_or_else(|| {
+        malformed(format!(
+            "'code' must be a string defined in 'exec' for '{}' actions",
+            info.kind
+        ))
+    })?;
+    let main = match exec.get("main") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(m)) if !m.trim().is_empty() => Some(m.clone()),
+        Some(_) => {
+            return Err(malformed(format!(
+                "'main' must be a string defined in 'exec' for '{}' actions",
+                info.kind
+            )));
+        }
+    };
+    if info.require_main && main.is_none() {
+        return Err(malformed(format!(
+            "'main' must be a string defined in 'exec' for '{}' actions",
+            info.kind
+        )));
+    }
+    let mut out = json!({"kind": info.kind, "code": code, "binary": entity::looks_base64(code)});
+    if let Some(m) = main {
+        out["main"] = Value::String(m);
+    }
+    Ok(out)
+}
+
+/// Removes `exec.code` (the `?code=false` view).
+pub fn without_code(mut doc: Value) -> Value {
+    if let Some(exec) = doc.get_mut("exec").and_then(Value::as_object_mut) {
+        exec.remove("code");
+    }
+    doc
+}
+
+/// An action resolved for invocation: everything the controller needs, derived once from the
+/// stored document and shared (`Arc`) by every invoke until the action changes.
+#[derive(Debug)]
+pub struct ActionEntry {
+    /// `ns` or `ns/pkg`.
+    pub namespace: String,
+    /// Simple name.
+    pub name: String,
+    /// `ns/[pkg/]name` (the `path` annotation).
+    pub path: String,
+    /// Version.
+    pub version: String,
+    /// Code and identity for the executor.
+    pub code: Arc<ActionCode>,
+    /// Default run parameters (non-`init`).
+    pub params: Map<String, Value>,
+    /// `init: true` parameters.
+    pub init_params: Map<String, Value>,
+    /// Keys a payload may not override (when annotated `final`).
+    pub final_keys: Vec<String>,
+    /// Limits.
+    pub limits: ActionLimits,
+    /// Whether `__OW_API_KEY` is handed to the action.
+    pub provide_api_key: bool,
+}
+
+impl ActionEntry {
+    /// Derives the entry from a stored action document.
+    pub fn from_doc(doc: &Value) -> Result<Self, ApiError> {
+        let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        let namespace = s(&doc["namespace"]);
+        let name = s(&doc["name"]);
+        let exec = &doc["exec"];
+        let kind = s(&exec["kind"]);
+        let code_text = s(&exec["code"]);
+        let main = exec["main"].as_str().unwrap_or("main").to_string();
+        let mut hasher = Sha256::new();
+        for part in [kind.as_str(), main.as_str(), code_text.as_str()] {
+            hasher.update((part.len() as u64).to_le_bytes());
+            hasher.update(part.as_bytes());
+        }
+        let annotations = doc["annotations"].as_array().cloned().unwrap_or_default();
+        let mut params = Map::new();
+        let mut init_params = Map::new();
+        for p in doc["parameters"].as_array().into_iter().flatten() {
+            let key = s(&p["key"]);
+            let value = p.get("value").cloned().unwrap_or(Value::Null);
+            if p["init"].as_bool() == Some(true) {
+                init_params.insert(key, value);
+            } else {
+                params.insert(key, value);
+            }
+        }
+        let final_keys = if entity::truthy(entity::lookup(&annotations, "final")) {
+            params
+                .iter()
+                .chain(init_params.iter())
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, _)| k.clone())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        // Actions without the annotation are legacy ones, which OpenWhisk treats as `true`.
+        let provide_api_key =
+            entity::lookup(&annotations, "provide-api-key").is_none_or(|v| entity::truthy(Some(v)));
+        let path = format!("{namespace}/{name}");
+        let version = s(&doc["version"]);
+        Ok(ActionEntry {
+            code: Arc::new(ActionCode {
+                fqn: format!("/{path}"),
+                name: name.clone(),
+                version: version.clone(),
+                kind,
+                code: Arc::from(code_text),
+                binary: exec["binary"].as_bool().unwrap_or(false),
+                main,
+                digest: hasher.finalize().into(),
+            }),
+            namespace,
+            name,
+            path,
+            version,
+            params,
+            init_params,
+            final_keys,
+            limits: ActionLimits::from_json(doc.get("limits")),
+            provide_api_key,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shoal_router::{
+        BoxFuture, Executor, ExecutorStats, Failure, Invocation, KindInfo, Outcome, PrepareError,
+    };
+
+    struct Nop;
+    impl Executor for Nop {
+        fn name(&self) -> &'static str {
+            "nop"
+        }
+        fn prepare(&self, _: &ActionCode) -> Result<(), PrepareError> {
+            Ok(())
+        }
+        fn invoke(&self, _: Invocation) -> BoxFuture<Outcome> {
+            Box::pin(async { Outcome::failed(Failure::Internal("nop".into())) })
+        }
+        fn stats(&self) -> ExecutorStats {
+            ExecutorStats::default()
+        }
+    }
+
+    fn table() -> RoutingTable {
+        let mut t = RoutingTable::new();
+        t.add(KindInfo::new("nodejs:20", true), Arc::new(Nop));
+        t
+    }
+
+    #[test]
+    fn create_resolves_default_kind_and_adds_system_annotations() {
+        let put = ActionPut::parse(&json!({"exec":{"kind":"nodejs:default","code":"function main(){}"},"parameters":[{"key":"a","value":1}]})).unwrap();
+        let doc = put.create("guest", "hello", &table(), 7).unwrap();
+        assert_eq!(
+            doc["exec"],
+            json!({"kind":"nodejs:20","code":"function main(){}","binary":false})
+        );
+        assert_eq!(
+            doc["annotations"],
+            json!([{"key":"provide-api-key","value":false},{"key":"exec","value":"nodejs:20"}])
+        );
+        assert_eq!(
+            doc["limits"],
+            json!({"timeout":60000,"memory":256,"logs":10,"concurrency":1})
+        );
+        assert_eq!(doc["version"], "0.0.1");
+        assert_eq!(doc["updated"], 7);
+    }
+
+    #[test]
+    fn create_requires_exec_and_known_kind() {
+        let e = ActionPut::parse(&json!({}))
+            .unwrap()
+            .create("g", "a", &table(), 0)
+            .unwrap_err();
+        assert_eq!(e.message, "exec undefined");
+        let e = ActionPut::parse(&json!({"exec":{"kind":"python:9","code":"x"}}))
+            .unwrap()
+            .create("g", "a", &table(), 0)
+            .unwrap_err();
+        assert!(e.message.starts_with(
+            "The request content was malformed:\nThe specified runtime 'python:9' is not supported"
+        ));
+    }
+
+    #[test]
+    fn update_merges_limits_and_annotations_and_bumps_version() {
+        let old = ActionPut::parse(&json!({"exec":{"kind":"nodejs:20","code":"x"},"annotations":[{"key":"a","value":1}],"limits":{"timeout":1000}})).unwrap().create("g", "a", &table(), 1).unwrap();
+        let new = ActionPut::parse(&json!({"annotations":[{"key":"b","value":2}],"limits":{"memory":128},"parameters":[{"key":"p","value":1}]})).unwrap().update(&old, &table(), 2).unwrap();
+        assert_eq!(new["version"], "0.0.2");
+        assert_eq!(new["limits"]["timeout"], 1000);
+        assert_eq!(new["limits"]["memory"], 128);
+        assert_eq!(new["exec"], old["exec"]);
+        let keys: Vec<&str> = new["annotations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["key"].as_str().unwrap())
+            .collect();
+        assert_eq!(keys, ["provide-api-key", "a", "exec", "b"]);
+        assert_eq!(new["parameters"], json!([{"key":"p","value":1}]));
+    }
+
+    #[test]
+    fn entry_splits_init_params_and_final_keys() {
+        let doc = ActionPut::parse(&json!({"exec":{"kind":"nodejs:20","code":"x"},"parameters":[{"key":"a","value":1},{"key":"b","value":2,"init":true},{"key":"c","value":null}],"annotations":[{"key":"final","value":true}]})).unwrap().create("g/p", "a", &table(), 1).unwrap();
+        let e = ActionEntry::from_doc(&doc).unwrap();
+        assert_eq!(e.path, "g/p/a");
+        assert_eq!(e.code.fqn, "/g/p/a");
+        assert_eq!(e.params.len(), 2);
+        assert_eq!(e.init_params["b"], 2);
+        assert_eq!(e.final_keys, vec!["a".to_string(), "b".to_string()]);
+        assert!(!e.provide_api_key);
+    }
+}

@@ -1,0 +1,270 @@
+//! The REST API (spec §1–2): request parsing, routing by path segments, and the reply type.
+//! Handlers return `Result<Reply, ApiError>`; the server turns errors into the envelope.
+
+mod actions;
+mod activations;
+mod system;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use hyper::{HeaderMap, Method, StatusCode};
+use serde_json::{Map, Value};
+
+use crate::app::App;
+use crate::auth::Identity;
+use crate::entity;
+use crate::error::ApiError;
+use crate::messages;
+use shoal_router::ActivationId;
+
+/// A parsed request. Lives for one request.
+#[derive(Debug)]
+pub struct Request {
+    /// Method.
+    pub method: Method,
+    /// Percent-decoded path segments after the leading `/` (a trailing slash gives a final
+    /// empty segment).
+    pub segments: Vec<String>,
+    /// Decoded query pairs, in order.
+    pub query: Vec<(String, String)>,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// The whole body.
+    pub body: Bytes,
+    /// Transaction id (`X-Request-ID`).
+    pub tid: String,
+}
+
+impl Request {
+    /// Splits `path?query` into decoded segments and pairs.
+    pub fn new(
+        method: Method,
+        path_and_query: &str,
+        headers: HeaderMap,
+        body: Bytes,
+        tid: String,
+    ) -> Self {
+        let (path, query) = path_and_query
+            .split_once('?')
+            .unwrap_or((path_and_query, ""));
+        let segments = path
+            .trim_start_matches('/')
+            .split('/')
+            .map(|s| {
+                percent_encoding::percent_decode_str(s)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
+            .collect();
+        let query = form_urlencoded::parse(query.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        Request {
+            method,
+            segments,
+            query,
+            headers,
+            body,
+            tid,
+        }
+    }
+
+    /// The last value of query parameter `name`.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A boolean query parameter (absent → `default`).
+    pub fn flag(&self, name: &str, default: bool) -> Result<bool, ApiError> {
+        match self.param(name) {
+            None => Ok(default),
+            Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+            Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+            Some(v) => Err(ApiError::bad_request(messages::malformed_query(
+                name,
+                &format!("'{v}' is not a valid Boolean value"),
+            ))),
+        }
+    }
+
+    /// A header value as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The body as a JSON object; an empty body is `{}`.
+    pub fn json_object(&self) -> Result<Map<String, Value>, ApiError> {
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Map::new());
+        }
+        match serde_json::from_slice::<Value>(&self.body) {
+            Ok(Value::Object(m)) => Ok(m),
+            Ok(_) => Err(ApiError::bad_request(messages::malformed(
+                "expected a JSON object",
+            ))),
+            Err(e) => Err(ApiError::bad_request(messages::malformed(&e.to_string()))),
+        }
+    }
+}
+
+/// A successful response. Built by handlers, written by the server.
+#[derive(Debug)]
+pub struct Reply {
+    /// Status.
+    pub status: StatusCode,
+    /// Body bytes.
+    pub body: Bytes,
+    /// `Content-Type`.
+    pub content_type: &'static str,
+    /// Sets `x-openwhisk-activation-id` when present.
+    pub activation_id: Option<ActivationId>,
+}
+
+impl Reply {
+    /// A JSON reply.
+    pub fn json(status: StatusCode, value: &Value) -> Self {
+        Reply {
+            status,
+            body: Bytes::from(value.to_string()),
+            content_type: "application/json",
+            activation_id: None,
+        }
+    }
+
+    /// A plain-text reply.
+    pub fn text(status: StatusCode, text: &'static str) -> Self {
+        Reply {
+            status,
+            body: Bytes::from_static(text.as_bytes()),
+            content_type: "text/plain; charset=UTF-8",
+            activation_id: None,
+        }
+    }
+
+    /// Tags the reply with an activation id header.
+    pub fn with_activation(mut self, id: ActivationId) -> Self {
+        self.activation_id = Some(id);
+        self
+    }
+}
+
+/// Routes one request.
+pub async fn dispatch(app: &Arc<App>, req: &Request) -> Result<Reply, ApiError> {
+    let segs: Vec<&str> = req.segments.iter().map(String::as_str).collect();
+    match segs.as_slice() {
+        [""] => only_get(req).map(|_| system::info(app)),
+        ["ping"] => only_get(req).map(|_| Reply::text(StatusCode::OK, "pong")),
+        ["api", "v1"] | ["api", "v1", ""] => only_get(req).map(|_| system::api_info()),
+        ["api", "v1", "namespaces", rest @ ..] => namespaces(app, req, rest).await,
+        _ => Err(ApiError::no_route()),
+    }
+}
+
+fn only_get(req: &Request) -> Result<(), ApiError> {
+    allow(req, &[Method::GET])
+}
+
+/// 405 unless the method is one of `allowed`.
+fn allow(req: &Request, allowed: &[Method]) -> Result<(), ApiError> {
+    if allowed.contains(&req.method) {
+        return Ok(());
+    }
+    let names: Vec<&str> = allowed.iter().map(Method::as_str).collect();
+    Err(ApiError::method_not_allowed(&names.join(", ")))
+}
+
+async fn namespaces(app: &Arc<App>, req: &Request, rest: &[&str]) -> Result<Reply, ApiError> {
+    let identity = app.auth.authenticate(req.header("authorization"))?;
+    match rest {
+        [] | [""] => {
+            only_get(req)?;
+            Ok(Reply::json(
+                StatusCode::OK,
+                &Value::from(vec![identity.namespace.clone()]),
+            ))
+        }
+        [ns, tail @ ..] => {
+            let ns = resolve_namespace(&identity, ns)?;
+            match tail {
+                [] | [""] => Err(ApiError::no_route()),
+                ["limits"] => {
+                    owner_only(&identity, &ns, &ns)?;
+                    only_get(req)?;
+                    Ok(system::limits(app))
+                }
+                ["limits", ..] => Err(ApiError::bad_request(messages::LIMITS_INNER_ROUTES)),
+                ["actions", path @ ..] => actions::route(app, req, &identity, &ns, path).await,
+                ["activations", path @ ..] => activations::route(app, req, &identity, &ns, path),
+                _ => Err(ApiError::no_route()),
+            }
+        }
+    }
+}
+
+/// Resolves `_` to the caller's namespace and validates the name.
+fn resolve_namespace(identity: &Identity, ns: &str) -> Result<String, ApiError> {
+    if ns == "_" {
+        return Ok(identity.namespace.clone());
+    }
+    entity::valid_entity_name(ns)
+        .map_err(|_| ApiError::bad_request(messages::ILLEGAL_NAMESPACE))?;
+    Ok(ns.to_string())
+}
+
+/// 403 naming `resource` unless the caller owns `ns`.
+fn owner_only(identity: &Identity, ns: &str, resource: &str) -> Result<(), ApiError> {
+    if identity.namespace == ns {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(resource))
+    }
+}
+
+/// `skip`, `limit` and `count` of a list request on `collection` (spec §2.2).
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    /// Rows to skip.
+    pub skip: u64,
+    /// Rows to return.
+    pub limit: u64,
+    /// Whether only the count was asked for.
+    pub count: bool,
+}
+
+impl Page {
+    /// Parses the list parameters with OpenWhisk's texts.
+    pub fn parse(req: &Request, collection: &str) -> Result<Self, ApiError> {
+        let int = |name: &str, default: i64| -> Result<i64, ApiError> {
+            match req.param(name) {
+                None => Ok(default),
+                Some(v) => v.parse::<i64>().map_err(|_| {
+                    ApiError::bad_request(format!(
+                        "The value '{v}' is not an integer for {collection}."
+                    ))
+                }),
+            }
+        };
+        let limit = int("limit", 30)?;
+        if !(0..=200).contains(&limit) {
+            return Err(ApiError::bad_request(format!(
+                "The value '{limit}' is not in the range of 0 to 200 for {collection}."
+            )));
+        }
+        let skip = int("skip", 0)?;
+        if skip < 0 {
+            return Err(ApiError::bad_request(format!(
+                "The value '{skip}' is not greater than or equal to 0 for {collection}."
+            )));
+        }
+        Ok(Page {
+            skip: skip as u64,
+            limit: if limit == 0 { 200 } else { limit as u64 },
+            count: req.flag("count", false)?,
+        })
+    }
+}

@@ -1,0 +1,97 @@
+//! Unauthenticated platform information (`GET /`, `GET /api/v1`) and namespace limits.
+
+use hyper::StatusCode;
+use serde_json::{Map, Value, json};
+
+use super::Reply;
+use crate::app::App;
+use crate::entity::LIMIT_BOUNDS;
+
+/// `GET /`: platform description, limits and the runtimes of the routing table (spec §8.5).
+pub fn info(app: &App) -> Reply {
+    let l = &app.config.limits;
+    let b = LIMIT_BOUNDS;
+    let mut runtimes: Map<String, Value> = Map::new();
+    for (kind, _) in app.controller.table().kinds() {
+        let entry = json!({
+            "kind": kind.kind,
+            "image": kind.image.clone().unwrap_or_else(|| format!("shoal/{}", kind.kind.replace(':', "-"))),
+            "deprecated": kind.deprecated,
+            "default": kind.default,
+            "attached": false,
+            "requireMain": kind.require_main,
+        });
+        runtimes
+            .entry(kind.family().to_string())
+            .or_insert_with(|| Value::Array(Vec::new()))
+            .as_array_mut()
+            .map(|a| a.push(entry));
+    }
+    let mb = 1024 * 1024;
+    Reply::json(
+        StatusCode::OK,
+        &json!({
+            "description": "OpenWhisk",
+            "support": {"github": "https://github.com/apache/openwhisk/issues", "slack": "http://slack.openwhisk.org"},
+            "api_paths": ["/api/v1"],
+            "limits": {
+                "actions_per_minute": l.invocations_per_minute,
+                "triggers_per_minute": l.fires_per_minute,
+                "concurrent_actions": l.concurrent_invocations,
+                "sequence_length": 50,
+                "default_min_action_duration": b.timeout.0,
+                "default_max_action_duration": b.timeout.1,
+                "default_min_action_memory": b.memory.0 * mb,
+                "default_max_action_memory": b.memory.1 * mb,
+                "default_min_action_logs": b.logs.0 * mb,
+                "default_max_action_logs": b.logs.1 * mb,
+                "min_action_duration": b.timeout.0,
+                "max_action_duration": b.timeout.1,
+                "min_action_memory": b.memory.0 * mb,
+                "max_action_memory": b.memory.1 * mb,
+                "min_action_logs": b.logs.0 * mb,
+                "max_action_logs": b.logs.1 * mb,
+            },
+            "runtimes": runtimes,
+        }),
+    )
+}
+
+/// `GET /api/v1`.
+pub fn api_info() -> Reply {
+    Reply::json(
+        StatusCode::OK,
+        &json!({
+            "description": "OpenWhisk API",
+            "api_version": "1.0.0",
+            "api_version_path": "v1",
+            "build": env!("CARGO_PKG_VERSION"),
+            "buildno": env!("CARGO_PKG_VERSION"),
+            "swagger_paths": {"ui": "/docs", "api-docs": "/api-docs"},
+        }),
+    )
+}
+
+/// `GET /namespaces/{ns}/limits` (spec §2.1).
+pub fn limits(app: &App) -> Reply {
+    let l = &app.config.limits;
+    let b = LIMIT_BOUNDS;
+    Reply::json(
+        StatusCode::OK,
+        &json!({
+            "invocationsPerMinute": l.invocations_per_minute,
+            "concurrentInvocations": l.concurrent_invocations,
+            "firesPerMinute": l.fires_per_minute,
+            "minActionMemory": b.memory.0,
+            "maxActionMemory": b.memory.1,
+            "minActionLogs": b.logs.0,
+            "maxActionLogs": b.logs.1,
+            "minActionTimeout": b.timeout.0,
+            "maxActionTimeout": b.timeout.1,
+            "minActionConcurrency": b.concurrency.0,
+            "maxActionConcurrency": b.concurrency.1,
+            "maxParameterSize": "1 MB",
+            "maxActionInstances": l.concurrent_invocations,
+        }),
+    )
+}

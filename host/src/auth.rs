@@ -1,0 +1,141 @@
+//! Identities and HTTP Basic authentication (spec §1.2): `uuid:key` pairs looked up in the
+//! store, cached in memory after the first hit.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use dashmap::DashMap;
+use hyper::StatusCode;
+use shoal_store::{Store, Subject};
+
+use crate::error::ApiError;
+use crate::messages;
+
+/// The well-known development credentials of namespace `guest` (OpenWhisk's `auth.guest`).
+pub const GUEST_AUTH: &str = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";
+
+/// An authenticated caller. Shared (`Arc`) by every request that presents its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// Subject name.
+    pub subject: String,
+    /// The namespace it owns.
+    pub namespace: String,
+    /// `uuid:key`, handed to actions that ask for an API key.
+    pub auth: String,
+}
+
+impl Identity {
+    fn from_subject(s: &Subject) -> Self {
+        Identity {
+            subject: s.subject.clone(),
+            namespace: s.namespace.clone(),
+            auth: format!("{}:{}", s.uuid, s.key),
+        }
+    }
+}
+
+/// Looks callers up by their Basic credentials. Lives for the process; the cache only grows
+/// by namespaces that exist.
+pub struct Authenticator {
+    store: Arc<Store>,
+    cache: DashMap<String, Arc<Identity>>,
+}
+
+impl Authenticator {
+    /// An authenticator over `store`.
+    pub fn new(store: Arc<Store>) -> Self {
+        Authenticator {
+            store,
+            cache: DashMap::new(),
+        }
+    }
+
+    /// Authenticates an `Authorization` header value: 401 with OpenWhisk's texts when missing
+    /// or invalid.
+    pub fn authenticate(&self, header: Option<&str>) -> Result<Arc<Identity>, ApiError> {
+        let header = header
+            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, messages::AUTH_REQUIRED))?;
+        self.lookup(header)
+            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, messages::AUTH_INVALID))
+    }
+
+    /// The identity behind a header, or `None` if it is malformed or unknown (web actions
+    /// treat that as anonymous).
+    pub fn lookup(&self, header: &str) -> Option<Arc<Identity>> {
+        if let Some(hit) = self.cache.get(header) {
+            return Some(hit.clone());
+        }
+        let (uuid, key) = parse_basic(header)?;
+        if key.len() != 64 {
+            return None;
+        }
+        let subject = self.store.subject_by_uuid(&uuid).ok().flatten()?;
+        if subject.key != key {
+            return None;
+        }
+        let identity = Arc::new(Identity::from_subject(&subject));
+        self.cache.insert(header.to_string(), identity.clone());
+        Some(identity)
+    }
+}
+
+/// Decodes `Basic base64(user:pass)`.
+fn parse_basic(header: &str) -> Option<(String, String)> {
+    let (scheme, rest) = header.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, pass) = text.split_once(':')?;
+    Some((user.to_string(), pass.to_string()))
+}
+
+/// Fresh credentials for a new namespace: a random UUID and a 64-character key.
+pub fn new_credentials() -> (String, String) {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    let b: [u8; 16] = rng.random();
+    let uuid = format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        u32::from_be_bytes([b[0], b[1], b[2], b[3]]),
+        u16::from_be_bytes([b[4], b[5]]),
+        (u16::from_be_bytes([b[6], b[7]]) & 0x0fff) | 0x4000,
+        (u16::from_be_bytes([b[8], b[9]]) & 0x3fff) | 0x8000,
+        u64::from_be_bytes([0, 0, b[10], b[11], b[12], b[13], b[14], b[15]])
+    );
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let key: String = (0..64)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect();
+    (uuid, key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_header_parsing() {
+        let h = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(GUEST_AUTH)
+        );
+        let (u, k) = parse_basic(&h).unwrap();
+        assert_eq!(u, "23bc46b1-71f6-4ed5-8c54-816aa4f8c502");
+        assert_eq!(k.len(), 64);
+        assert!(parse_basic("Bearer x").is_none());
+        assert!(parse_basic("Basic !!!").is_none());
+    }
+
+    #[test]
+    fn credentials_have_openwhisk_shape() {
+        let (u, k) = new_credentials();
+        assert_eq!(u.len(), 36);
+        assert_eq!(k.len(), 64);
+        assert_ne!(new_credentials().1, k);
+    }
+}

@@ -1,0 +1,267 @@
+//! The controller: resolves actions (cached), builds an [`Invocation`], hands it to the
+//! executor the routing table names, records the activation in the log, and waits for it
+//! when the caller blocks. Also tracks activations in flight so shutdown loses none.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use dashmap::DashMap;
+use serde_json::{Map, Value};
+use shoal_router::{ActivationId, Invocation, Outcome, OwEnv, RoutingTable};
+use shoal_store::{ActivationRecord, Collection, Store};
+use tokio::sync::Notify;
+
+use crate::action::ActionEntry;
+use crate::activation::{self, Caller, Finished};
+use crate::auth::Identity;
+use crate::error::ApiError;
+use crate::messages;
+
+/// How long a blocking caller waits, at most (spec §3.5).
+pub const MAX_BLOCKING_WAIT: Duration = Duration::from_secs(60);
+
+/// What an invoke produced for the caller.
+#[derive(Debug)]
+pub enum Invoked {
+    /// The activation finished while the caller waited.
+    Done(ActivationId, Finished),
+    /// The activation runs on (non-blocking, or the wait ran out).
+    Pending(ActivationId),
+}
+
+/// Counts activations in flight; shutdown waits for it to reach zero.
+#[derive(Debug, Default)]
+pub struct InFlight {
+    count: AtomicUsize,
+    idle: Notify,
+}
+
+/// Held while one activation is in flight.
+#[derive(Debug)]
+pub struct InFlightGuard(Arc<InFlight>);
+
+impl InFlight {
+    fn enter(self: &Arc<Self>) -> InFlightGuard {
+        self.count.fetch_add(1, Ordering::AcqRel);
+        InFlightGuard(self.clone())
+    }
+
+    /// Activations in flight now.
+    pub fn count(&self) -> usize {
+        self.count.load(Ordering::Acquire)
+    }
+
+    /// Waits until nothing is in flight or `limit` passes; returns what is still in flight.
+    pub async fn drain(&self, limit: Duration) -> usize {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let notified = self.idle.notified();
+            if self.count() == 0 {
+                return 0;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.count();
+            }
+        }
+    }
+}
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        if self.0.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
+/// The controller. One per process, shared by every request.
+pub struct Controller {
+    store: Arc<Store>,
+    table: Arc<RoutingTable>,
+    actions: DashMap<String, Arc<ActionEntry>>,
+    api_host: String,
+    inflight: Arc<InFlight>,
+}
+
+impl Controller {
+    /// A controller over `store`, running actions through `table`.
+    pub fn new(store: Arc<Store>, table: Arc<RoutingTable>, api_host: String) -> Self {
+        Controller {
+            store,
+            table,
+            actions: DashMap::new(),
+            api_host,
+            inflight: Arc::new(InFlight::default()),
+        }
+    }
+
+    /// The routing table.
+    pub fn table(&self) -> &RoutingTable {
+        &self.table
+    }
+
+    /// Activations in flight.
+    pub fn inflight(&self) -> &Arc<InFlight> {
+        &self.inflight
+    }
+
+    /// The invokable form of action `namespace/name`, from the cache or the store.
+    /// 404 when missing; 409 when the name belongs to another collection.
+    pub fn action(&self, namespace: &str, name: &str) -> Result<Arc<ActionEntry>, ApiError> {
+        let id = doc_id(namespace, name);
+        if let Some(hit) = self.actions.get(&id) {
+            return Ok(hit.clone());
+        }
+        let entity = self
+            .store
+            .get_entity(namespace, name)?
+            .ok_or_else(ApiError::not_found)?;
+        if entity.collection != Collection::Actions {
+            return Err(ApiError::new(
+                hyper::StatusCode::CONFLICT,
+                messages::NOT_IN_COLLECTION,
+            ));
+        }
+        let entry = Arc::new(ActionEntry::from_doc(&entity.doc)?);
+        self.actions.insert(id, entry.clone());
+        Ok(entry)
+    }
+
+    /// Forgets the cached form of `namespace/name` (after it was updated or deleted).
+    pub fn invalidate(&self, namespace: &str, name: &str) {
+        self.actions.remove(&doc_id(namespace, name));
+    }
+
+    /// Runs `action` for `identity` with `payload` merged over its parameters. Waits up to
+    /// `wait` when given (blocking invoke), else returns at once. The activation is recorded
+    /// in the log either way.
+    pub async fn invoke(
+        self: &Arc<Self>,
+        identity: &Identity,
+        action: Arc<ActionEntry>,
+        payload: Map<String, Value>,
+        wait: Option<Duration>,
+        transaction_id: &str,
+    ) -> Result<Invoked, ApiError> {
+        let received = SystemTime::now();
+        let executor = self
+            .table
+            .executor(&action.code.kind)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?
+            .clone();
+        let id = new_activation_id();
+        let mut params = action.params.clone();
+        params.extend(payload);
+        let timeout = Duration::from_millis(action.limits.timeout);
+        let deadline_epoch = activation::epoch_ms(received) + action.limits.timeout as i64;
+        let invocation = Invocation {
+            activation_id: id,
+            action: action.code.clone(),
+            tenant: Arc::from(identity.namespace.as_str()),
+            params,
+            init_env: action.init_params.clone(),
+            env: OwEnv {
+                api_host: self.api_host.clone(),
+                api_key: action.provide_api_key.then(|| identity.auth.clone()),
+                namespace: identity.namespace.clone(),
+                action_name: action.code.fqn.clone(),
+                action_version: action.version.clone(),
+                activation_id: id.to_string(),
+                transaction_id: transaction_id.to_string(),
+                deadline: deadline_epoch.to_string(),
+            },
+            limits: action.limits.to_router(),
+            deadline: Instant::now() + timeout,
+        };
+        let guard = self.inflight.enter();
+        let running = executor.invoke(invocation);
+        let this = self.clone();
+        let namespace = identity.namespace.clone();
+        let subject = identity.subject.clone();
+        let task = async move {
+            let outcome: Outcome = running.await;
+            let caller = Caller {
+                namespace: &namespace,
+                subject: &subject,
+                received,
+            };
+            let finished = activation::primitive_record(id, &caller, &action, outcome);
+            this.record(&namespace, &action, id, &finished);
+            drop(guard);
+            finished
+        };
+        let Some(wait) = wait else {
+            tokio::spawn(task);
+            return Ok(Invoked::Pending(id));
+        };
+        let mut task = Box::pin(task);
+        tokio::select! {
+            finished = &mut task => Ok(Invoked::Done(id, finished)),
+            _ = tokio::time::sleep(wait) => {
+                tokio::spawn(task);
+                Ok(Invoked::Pending(id))
+            }
+        }
+    }
+
+    fn record(&self, namespace: &str, action: &ActionEntry, id: ActivationId, f: &Finished) {
+        let filter_name = action
+            .path
+            .split_once('/')
+            .map_or(action.name.as_str(), |(_, rest)| rest)
+            .to_string();
+        self.store.put_activation(ActivationRecord {
+            namespace: namespace.to_string(),
+            activation_id: id.to_string(),
+            name: action.name.clone(),
+            filter_name,
+            start: f.record["start"].as_i64().unwrap_or(0),
+            doc: f.record.clone(),
+        });
+    }
+}
+
+/// The store's document id of an entity.
+fn doc_id(namespace: &str, name: &str) -> String {
+    format!("{namespace}/{name}")
+}
+
+/// A fresh random activation id.
+pub fn new_activation_id() -> ActivationId {
+    ActivationId::from_random(rand::random())
+}
+
+/// A fresh transaction id: 32 random alphanumerics.
+pub fn new_transaction_id() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..32)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn drain_waits_for_guards() {
+        let f = Arc::new(InFlight::default());
+        let g = f.enter();
+        assert_eq!(f.drain(Duration::from_millis(20)).await, 1);
+        let f2 = f.clone();
+        let waiter = tokio::spawn(async move { f2.drain(Duration::from_secs(5)).await });
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        drop(g);
+        assert_eq!(waiter.await.unwrap(), 0);
+    }
+
+    #[test]
+    fn ids_have_openwhisk_shape() {
+        let id = new_activation_id();
+        assert!(ActivationId::parse(id.as_str()).is_ok());
+        assert_eq!(new_transaction_id().len(), 32);
+    }
+}

@@ -1,0 +1,64 @@
+//! OpenWhisk-mandated response texts (spec §1.4, §2, §3.4). Kept here as constants so that
+//! every error the API returns uses the exact wording clients and tests expect.
+
+/// 401 when no credentials were sent.
+pub const AUTH_REQUIRED: &str =
+    "The resource requires authentication, which was not supplied with the request";
+/// 401 when credentials are wrong or malformed.
+pub const AUTH_INVALID: &str = "The supplied authentication is invalid";
+/// 404 for an unmatched route.
+pub const ROUTE_NOT_FOUND: &str = "The requested resource could not be found.";
+/// 404 for a missing entity or activation.
+pub const RESOURCE_DOES_NOT_EXIST: &str = "The requested resource does not exist.";
+/// 409 when creating an entity that exists.
+pub const ALREADY_EXISTS: &str = "resource already exists";
+/// 409 when a name belongs to another collection.
+pub const NOT_IN_COLLECTION: &str = "Resource by this name exists but is not in this collection.";
+/// 409 on a revision conflict.
+pub const CONCURRENT_MODIFICATION: &str = "Concurrent modification to resource detected.";
+/// 400 for an illegal entity name.
+pub const ILLEGAL_ENTITY_NAME: &str = "The name of the entity contains illegal characters.";
+/// 400 for an illegal namespace.
+pub const ILLEGAL_NAMESPACE: &str = "The namespace contains illegal characters.";
+/// 400 for an action PUT without `exec` on create.
+pub const EXEC_UNDEFINED: &str = "exec undefined";
+/// 400 when an invoke sets a final or reserved parameter.
+pub const PARAMS_NOT_ALLOWED: &str =
+    "Request defines parameters that are not allowed (e.g., reserved properties).";
+/// 400 for an out-of-range blocking `timeout`.
+pub const TIMEOUT_PARAM: &str = "Timeout must be number of milliseconds up to 60000.";
+/// 400 for `count` combined with `docs`.
+pub const DOCS_WITH_COUNT: &str = "The parameter 'docs' is not permitted with 'count'.";
+/// 400 for nested routes under `limits`.
+pub const LIMITS_INNER_ROUTES: &str =
+    "Inner entity level routes for limits are not yet implemented.";
+/// Result text of an activation that ran past its time limit.
+pub fn timed_out(ms: u64, init: bool) -> String {
+    if init {
+        format!("The action exceeded its time limits of {ms} milliseconds during initialization.")
+    } else {
+        format!("The action exceeded its time limits of {ms} milliseconds.")
+    }
+}
+/// Result text of an activation that ran out of memory.
+pub const MEMORY_EXHAUSTED: &str = "The action exhausted its memory and was aborted.";
+/// 413 for an oversized invoke payload.
+pub fn request_too_large(n: usize, max: usize) -> String {
+    format!("Request larger than allowed: {n} > {max} bytes.")
+}
+/// 403 for an entity the caller may not access.
+pub fn not_authorized(resource: &str) -> String {
+    format!("The supplied authentication is not authorized to access '{resource}'.")
+}
+/// 405 with the allowed methods.
+pub fn method_not_allowed(allowed: &str) -> String {
+    format!("HTTP method not allowed, supported methods: {allowed}")
+}
+/// 400 for a body that is not what the route expects.
+pub fn malformed(detail: &str) -> String {
+    format!("The request content was malformed:\n{detail}")
+}
+/// 400 for a query parameter that does not parse.
+pub fn malformed_query(name: &str, detail: &str) -> String {
+    format!("The query parameter '{name}' was malformed:\n{detail}")
+}
