@@ -1,0 +1,590 @@
+//! The activation log: a lock-free enqueue, a writer thread that commits in batches, and reads
+//! that merge the committed rows with what is still queued (read-your-writes).
+//!
+//! Ordering argument for the merge: the writer removes a record from [`Pending`] only after the
+//! transaction holding it has committed. A reader snapshots `Pending` *before* it starts its
+//! SQLite read transaction, so every record is in the snapshot, in the database, or both (never
+//! neither); duplicates are removed by `(namespace, activation_id)`.
+
+use std::borrow::Borrow;
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, Sender, SyncSender};
+
+use dashmap::DashMap;
+use dashmap::mapref::entry::Entry;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde_json::Value;
+
+use crate::entities::clamp;
+use crate::{ActivationQuery, ActivationRecord, StoreError, WriterStats};
+
+/// Most records committed in one transaction; bounds commit latency and memory per batch.
+pub(crate) const MAX_BATCH: usize = 1_000;
+
+/// Newest-first activations of a namespace within `[since, upto]`.
+pub(crate) const LIST_SQL: &str = "SELECT doc FROM activations
+    WHERE namespace = ?1 AND start >= ?2 AND start <= ?3
+    ORDER BY start DESC, activation_id DESC LIMIT ?4 OFFSET ?5";
+
+/// The same, restricted to one `filter_name` (`?6`). Without statistics SQLite prefers the
+/// `start` range over the name equality, which scans every activation of a busy namespace to
+/// find one action's; `INDEXED BY` pins the selective index.
+pub(crate) const LIST_BY_NAME_SQL: &str = "SELECT doc FROM activations
+    INDEXED BY activations_by_name WHERE namespace = ?1 AND filter_name = ?6 AND start >= ?2 AND start <= ?3
+    ORDER BY start DESC, activation_id DESC LIMIT ?4 OFFSET ?5";
+
+const COUNT_SQL: &str = "SELECT count(*) FROM activations
+    WHERE namespace = ?1 AND start >= ?2 AND start <= ?3";
+
+const COUNT_BY_NAME_SQL: &str = "SELECT count(*) FROM activations
+    INDEXED BY activations_by_name WHERE namespace = ?1 AND filter_name = ?4 AND start >= ?2 AND start <= ?3";
+
+const EXISTS_SQL: &str = "SELECT 1 FROM activations WHERE namespace = ?1 AND activation_id = ?2";
+
+const GET_SQL: &str = "SELECT doc FROM activations WHERE namespace = ?1 AND activation_id = ?2";
+
+const INSERT_SQL: &str = "INSERT OR REPLACE INTO activations
+    (namespace, activation_id, name, filter_name, start, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+/// A `(namespace, activation_id)` pair, so the pending map can be probed with two `&str`s
+/// without building an owned key.
+pub(crate) trait DocId {
+    fn namespace(&self) -> &str;
+    fn id(&self) -> &str;
+}
+
+impl DocId for (&str, &str) {
+    fn namespace(&self) -> &str {
+        self.0
+    }
+    fn id(&self) -> &str {
+        self.1
+    }
+}
+
+impl Hash for dyn DocId + '_ {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.id().hash(state);
+        self.namespace().hash(state);
+    }
+}
+
+impl PartialEq for dyn DocId + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.id() == other.id() && self.namespace() == other.namespace()
+    }
+}
+
+impl Eq for dyn DocId + '_ {}
+
+/// A queued record, keyed by its own doc id. Hash and equality go through [`DocId`] so that
+/// lookups by `&dyn DocId` agree with inserts.
+#[derive(Clone)]
+pub(crate) struct Queued(pub(crate) Arc<ActivationRecord>);
+
+impl DocId for Queued {
+    fn namespace(&self) -> &str {
+        &self.0.namespace
+    }
+    fn id(&self) -> &str {
+        &self.0.activation_id
+    }
+}
+
+impl<'a> Borrow<dyn DocId + 'a> for Queued {
+    fn borrow(&self) -> &(dyn DocId + 'a) {
+        self
+    }
+}
+
+impl Hash for Queued {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (self as &dyn DocId).hash(state);
+    }
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        (self as &dyn DocId) == (other as &dyn DocId)
+    }
+}
+
+impl Eq for Queued {}
+
+/// Records enqueued and not yet committed. Sharded, so concurrent enqueues rarely meet.
+pub(crate) type Pending = DashMap<Queued, ()>;
+
+/// What callers send to the writer thread.
+pub(crate) enum Msg {
+    Record(Arc<ActivationRecord>),
+    /// Reply once everything received before this message is committed.
+    Flush(SyncSender<()>),
+    /// Commit what was received, reply to flushes, and exit.
+    Shutdown,
+}
+
+/// Monotonic counters shared by the writer thread and [`crate::Store::writer_stats`].
+#[derive(Default)]
+pub(crate) struct Counters {
+    batches: AtomicU64,
+    records: AtomicU64,
+    failed: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn snapshot(&self, pending: &Pending) -> WriterStats {
+        WriterStats {
+            batches: self.batches.load(Ordering::Relaxed),
+            records: self.records.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            pending: pending.len() as u64,
+        }
+    }
+}
+
+/// The enqueue side, held by the store.
+pub(crate) struct Log {
+    pub(crate) tx: Sender<Msg>,
+    pub(crate) pending: Arc<Pending>,
+    pub(crate) counters: Arc<Counters>,
+}
+
+impl Log {
+    /// Queues a record: one `Arc` allocation, one sharded-map insert, one channel send.
+    pub(crate) fn put(&self, rec: ActivationRecord) {
+        let rec = Arc::new(rec);
+        // `insert` would keep the old key (and so the old record) for a repeated doc id;
+        // `replace_entry` swaps the key too.
+        match self.pending.entry(Queued(Arc::clone(&rec))) {
+            Entry::Occupied(o) => drop(o.replace_entry(())),
+            Entry::Vacant(v) => drop(v.insert(())),
+        }
+        if self.tx.send(Msg::Record(rec)).is_err() {
+            // Unreachable while the store lives (the writer only exits on Shutdown, sent by
+            // Drop); if the writer thread died anyway, say so rather than pretend.
+            tracing::error!("activation writer thread is gone; record not persisted");
+        }
+    }
+
+    /// Blocks until everything enqueued before the call is committed (or the writer is gone).
+    pub(crate) fn flush(&self) {
+        let (ack, done) = std::sync::mpsc::sync_channel(1);
+        if self.tx.send(Msg::Flush(ack)).is_ok() {
+            // An error means the writer exited without replying: nothing left to wait for.
+            let _ = done.recv();
+        }
+    }
+
+    /// Queued records matching `q`, in no particular order.
+    fn queued(&self, q: &ActivationQuery) -> Vec<Arc<ActivationRecord>> {
+        if self.pending.is_empty() {
+            return Vec::new();
+        }
+        self.pending
+            .iter()
+            .filter(|e| q.matches(&e.key().0))
+            .map(|e| Arc::clone(&e.key().0))
+            .collect()
+    }
+
+    pub(crate) fn get(
+        &self,
+        conn: &Connection,
+        namespace: &str,
+        id: &str,
+    ) -> Result<Option<Value>, StoreError> {
+        let probe = (namespace, id);
+        if let Some(hit) = self.pending.get(&probe as &dyn DocId) {
+            return Ok(Some(hit.key().0.doc.clone()));
+        }
+        let mut stmt = conn.prepare_cached(GET_SQL)?;
+        let doc: Option<String> = stmt
+            .query_row(params![namespace, id], |r| r.get(0))
+            .optional()?;
+        doc.map(|d| parse(&d, namespace, id)).transpose()
+    }
+
+    pub(crate) fn list(
+        &self,
+        conn: &mut Connection,
+        q: &ActivationQuery,
+    ) -> Result<Vec<Value>, StoreError> {
+        if q.limit == 0 {
+            return Ok(Vec::new());
+        }
+        let queued = self.queued(q);
+        if queued.is_empty() {
+            return select(conn, q, clamp(q.skip), clamp(q.limit));
+        }
+        // The top skip+limit of the merge are among the top skip+limit committed rows plus
+        // the queued ones; fetch those, merge, drop duplicates, then page.
+        let window = clamp(q.skip.saturating_add(q.limit));
+        let committed = select_keyed(conn, q, window)?;
+        let seen: HashSet<String> = committed.iter().map(|(_, id, _)| id.clone()).collect();
+        let mut merged = committed;
+        for r in queued {
+            if !seen.contains(&r.activation_id) {
+                merged.push((r.start, r.activation_id.clone(), r.doc.clone()));
+            }
+        }
+        merged.sort_by(|a, b| order(b.0, &b.1, a.0, &a.1));
+        let skip = usize::try_from(q.skip).unwrap_or(usize::MAX);
+        let limit = usize::try_from(q.limit).unwrap_or(usize::MAX);
+        Ok(merged
+            .into_iter()
+            .skip(skip)
+            .take(limit)
+            .map(|(_, _, d)| d)
+            .collect())
+    }
+
+    pub(crate) fn count(
+        &self,
+        conn: &mut Connection,
+        q: &ActivationQuery,
+    ) -> Result<u64, StoreError> {
+        let queued = self.queued(q);
+        // One read transaction, so the count and the existence checks see the same snapshot.
+        let tx = conn.transaction()?;
+        let n: i64 = match &q.name {
+            None => tx
+                .prepare_cached(COUNT_SQL)?
+                .query_row(params![q.namespace, q.since_bound(), q.upto_bound()], |r| {
+                    r.get(0)
+                })?,
+            Some(name) => tx.prepare_cached(COUNT_BY_NAME_SQL)?.query_row(
+                params![q.namespace, q.since_bound(), q.upto_bound(), name],
+                |r| r.get(0),
+            )?,
+        };
+        let mut extra = 0u64;
+        if !queued.is_empty() {
+            let mut exists = tx.prepare_cached(EXISTS_SQL)?;
+            for r in &queued {
+                if !exists.exists(params![r.namespace, r.activation_id])? {
+                    extra += 1;
+                }
+            }
+        }
+        drop(tx);
+        Ok(u64::try_from(n).unwrap_or(0) + extra)
+    }
+}
+
+/// Newest first: `start` descending, then activation id descending. Callers pass `(b, a)` to
+/// get descending order from an ascending comparison.
+fn order(a_start: i64, a_id: &str, b_start: i64, b_id: &str) -> std::cmp::Ordering {
+    a_start.cmp(&b_start).then_with(|| a_id.cmp(b_id))
+}
+
+fn parse(doc: &str, namespace: &str, id: &str) -> Result<Value, StoreError> {
+    serde_json::from_str(doc)
+        .map_err(|e| StoreError::Io(format!("corrupt activation {namespace}/{id}: {e}")))
+}
+
+/// Runs the list query for `q` with the given paging.
+fn select(
+    conn: &Connection,
+    q: &ActivationQuery,
+    skip: i64,
+    limit: i64,
+) -> Result<Vec<Value>, StoreError> {
+    let mut out = Vec::new();
+    let mut push = |doc: String| -> Result<(), StoreError> {
+        out.push(parse(&doc, &q.namespace, "(listed)")?);
+        Ok(())
+    };
+    match &q.name {
+        None => {
+            let mut stmt = conn.prepare_cached(LIST_SQL)?;
+            let mut rows = stmt.query(params![
+                q.namespace,
+                q.since_bound(),
+                q.upto_bound(),
+                limit,
+                skip
+            ])?;
+            while let Some(row) = rows.next()? {
+                push(row.get(0)?)?;
+            }
+        }
+        Some(name) => {
+            let mut stmt = conn.prepare_cached(LIST_BY_NAME_SQL)?;
+            let mut rows = stmt.query(params![
+                q.namespace,
+                q.since_bound(),
+                q.upto_bound(),
+                limit,
+                skip,
+                name
+            ])?;
+            while let Some(row) = rows.next()? {
+                push(row.get(0)?)?;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Like [`select`] from offset 0, keeping the sort key of each row for merging.
+fn select_keyed(
+    conn: &Connection,
+    q: &ActivationQuery,
+    limit: i64,
+) -> Result<Vec<(i64, String, Value)>, StoreError> {
+    let sql = match q.name {
+        None => {
+            "SELECT start, activation_id, doc FROM activations
+            WHERE namespace = ?1 AND start >= ?2 AND start <= ?3
+            ORDER BY start DESC, activation_id DESC LIMIT ?4"
+        }
+        Some(_) => {
+            "SELECT start, activation_id, doc FROM activations
+            WHERE namespace = ?1 AND filter_name = ?5 AND start >= ?2 AND start <= ?3
+            ORDER BY start DESC, activation_id DESC LIMIT ?4"
+        }
+    };
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = match &q.name {
+        None => stmt.query(params![q.namespace, q.since_bound(), q.upto_bound(), limit])?,
+        Some(name) => stmt.query(params![
+            q.namespace,
+            q.since_bound(),
+            q.upto_bound(),
+            limit,
+            name
+        ])?,
+    };
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let id: String = row.get(1)?;
+        let doc: String = row.get(2)?;
+        let doc = parse(&doc, &q.namespace, &id)?;
+        out.push((row.get(0)?, id, doc));
+    }
+    Ok(out)
+}
+
+/// The writer thread: owns its connection, commits up to [`MAX_BATCH`] queued records per
+/// transaction, and exits on [`Msg::Shutdown`] (or when every sender is gone).
+pub(crate) fn run_writer(
+    mut conn: Connection,
+    rx: Receiver<Msg>,
+    pending: Arc<Pending>,
+    counters: Arc<Counters>,
+) {
+    let mut batch: Vec<Arc<ActivationRecord>> = Vec::with_capacity(MAX_BATCH);
+    let mut acks: Vec<SyncSender<()>> = Vec::new();
+    let mut buf: Vec<u8> = Vec::with_capacity(4096);
+    let mut shutdown = false;
+    while !shutdown {
+        let mut next = rx.recv().ok();
+        if next.is_none() {
+            shutdown = true;
+        }
+        while let Some(msg) = next {
+            match msg {
+                Msg::Record(r) => batch.push(r),
+                Msg::Flush(ack) => acks.push(ack),
+                Msg::Shutdown => {
+                    shutdown = true;
+                    break;
+                }
+            }
+            if batch.len() >= MAX_BATCH {
+                break;
+            }
+            next = rx.try_recv().ok();
+        }
+        if !batch.is_empty() {
+            write_batch(&mut conn, &batch, &mut buf, &counters);
+            for r in batch.drain(..) {
+                // Only if it is still this very record: a later put of the same doc id
+                // replaced it and must stay visible until its own batch commits.
+                let key = (r.namespace.as_str(), r.activation_id.as_str());
+                pending.remove_if(&key as &dyn DocId, |k, _| Arc::ptr_eq(&k.0, &r));
+            }
+        }
+        for ack in acks.drain(..) {
+            // The flusher may have given up waiting; nothing to do then.
+            let _ = ack.send(());
+        }
+    }
+}
+
+/// Commits `batch` in one transaction; if that fails, retries record by record so one bad
+/// record cannot sink its neighbours. Records that still fail are counted and logged.
+fn write_batch(
+    conn: &mut Connection,
+    batch: &[Arc<ActivationRecord>],
+    buf: &mut Vec<u8>,
+    counters: &Counters,
+) {
+    match insert(conn, batch, buf) {
+        Ok(()) => {
+            counters.batches.fetch_add(1, Ordering::Relaxed);
+            counters
+                .records
+                .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        }
+        Err(e) => {
+            tracing::error!(error = %e, records = batch.len(), "activation batch failed; retrying one by one");
+            for r in batch {
+                match insert(conn, std::slice::from_ref(r), buf) {
+                    Ok(()) => {
+                        counters.batches.fetch_add(1, Ordering::Relaxed);
+                        counters.records.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(e) => {
+                        counters.failed.fetch_add(1, Ordering::Relaxed);
+                        tracing::error!(
+                            error = %e,
+                            namespace = %r.namespace,
+                            activation_id = %r.activation_id,
+                            "activation record dropped"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One transaction inserting `records`; `buf` is reused for JSON text across calls.
+fn insert(
+    conn: &mut Connection,
+    records: &[Arc<ActivationRecord>],
+    buf: &mut Vec<u8>,
+) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    {
+        let mut stmt = tx.prepare_cached(INSERT_SQL)?;
+        for r in records {
+            buf.clear();
+            serde_json::to_writer(&mut *buf, &r.doc)
+                .map_err(|e| StoreError::Io(format!("unserializable activation: {e}")))?;
+            let doc = std::str::from_utf8(buf)
+                .map_err(|e| StoreError::Io(format!("unserializable activation: {e}")))?;
+            stmt.execute(params![
+                r.namespace,
+                r.activation_id,
+                r.name,
+                r.filter_name,
+                r.start,
+                doc
+            ])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rec(n: u64, start: i64) -> Arc<ActivationRecord> {
+        let id = format!("{n:032x}");
+        Arc::new(ActivationRecord {
+            namespace: "guest".into(),
+            doc: json!({"activationId": id}),
+            activation_id: id,
+            name: "f".into(),
+            filter_name: "f".into(),
+            start,
+        })
+    }
+
+    /// A log whose writer never runs: whatever is put stays pending, so the merge paths are
+    /// exercised deterministically.
+    fn frozen() -> (Log, Receiver<Msg>, Connection) {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::schema::migrate(&mut conn).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let log = Log {
+            tx,
+            pending: Arc::new(Pending::default()),
+            counters: Arc::new(Counters::default()),
+        };
+        (log, rx, conn)
+    }
+
+    fn ids(v: &[Value]) -> Vec<u64> {
+        v.iter()
+            .map(|d| u64::from_str_radix(d["activationId"].as_str().unwrap(), 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn merges_pending_with_committed_and_drops_duplicates() {
+        let (log, _rx, mut conn) = frozen();
+        // Committed: 1 (start 10), 2 (30), 3 (50).
+        let committed = [rec(1, 10), rec(2, 30), rec(3, 50)];
+        insert(&mut conn, &committed, &mut Vec::new()).unwrap();
+        // Pending: 4 (20), 5 (60), and 3 again, as if its batch committed but the writer has
+        // not yet removed it from the map.
+        for r in [rec(4, 20), rec(5, 60), Arc::clone(&committed[2])] {
+            log.put(Arc::unwrap_or_clone(r));
+        }
+        let q = ActivationQuery {
+            namespace: "guest".into(),
+            limit: 10,
+            ..ActivationQuery::default()
+        };
+        assert_eq!(ids(&log.list(&mut conn, &q).unwrap()), [5, 3, 2, 4, 1]);
+        assert_eq!(log.count(&mut conn, &q).unwrap(), 5);
+        let page = ActivationQuery {
+            skip: 1,
+            limit: 2,
+            ..q.clone()
+        };
+        assert_eq!(ids(&log.list(&mut conn, &page).unwrap()), [3, 2]);
+        let window = ActivationQuery {
+            since: Some(20),
+            upto: Some(50),
+            ..q.clone()
+        };
+        assert_eq!(ids(&log.list(&mut conn, &window).unwrap()), [3, 2, 4]);
+        assert_eq!(log.count(&mut conn, &window).unwrap(), 3);
+        assert_eq!(
+            log.get(&conn, "guest", &format!("{:032x}", 4)).unwrap(),
+            Some(json!({"activationId": format!("{:032x}", 4)}))
+        );
+        assert_eq!(log.get(&conn, "guest", "nope").unwrap(), None);
+        assert_eq!(log.counters.snapshot(&log.pending).pending, 3);
+    }
+
+    #[test]
+    fn writer_commits_batches_and_clears_pending() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut conn = crate::schema::connect(&path, crate::schema::Sync::Normal, false).unwrap();
+        crate::schema::migrate(&mut conn).unwrap();
+        let (log, rx, _) = frozen();
+        let n = MAX_BATCH as u64 * 2 + 5;
+        for i in 0..n {
+            log.put(Arc::unwrap_or_clone(rec(i, i as i64)));
+        }
+        log.tx.send(Msg::Shutdown).unwrap();
+        // Runs to completion on this thread: everything before Shutdown is committed.
+        run_writer(
+            conn,
+            rx,
+            Arc::clone(&log.pending),
+            Arc::clone(&log.counters),
+        );
+        let stats = log.counters.snapshot(&log.pending);
+        assert_eq!((stats.records, stats.pending, stats.failed), (n, 0, 0));
+        // Queued up front, so the batches are full except the last.
+        assert_eq!(stats.batches, 3);
+        let check = Connection::open(&path).unwrap();
+        let rows: i64 = check
+            .query_row("SELECT count(*) FROM activations", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows as u64, n);
+    }
+}

@@ -1,0 +1,59 @@
+//! The one error type the store returns.
+
+/// Why a store operation failed.
+///
+/// Returned by value from every fallible [`crate::Store`] method; cheap (at most one `String`).
+/// The API maps `Exists`/`Conflict` to 409, `NotFound` to 404 and `Io` to 500.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// A create (`expected_rev == None`) hit a document id that already exists, in any
+    /// collection, or a subject upsert reused another namespace's uuid.
+    #[error("document already exists")]
+    Exists,
+    /// An update or delete named a revision (or collection) that is not the current one.
+    #[error("document revision conflict")]
+    Conflict,
+    /// An update or delete named a document that does not exist.
+    #[error("document not found")]
+    NotFound,
+    /// SQLite, the file system or a corrupt stored row failed; the text says which.
+    #[error("store i/o error: {0}")]
+    Io(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Io(e.to_string())
+    }
+}
+
+impl From<std::io::Error> for StoreError {
+    fn from(e: std::io::Error) -> Self {
+        StoreError::Io(e.to_string())
+    }
+}
+
+/// Whether `e` is a SQLite uniqueness/primary-key violation (a duplicate document id).
+pub(crate) fn is_constraint(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constraint_detection_only_matches_constraint_failures() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (k TEXT PRIMARY KEY); INSERT INTO t VALUES ('a');")
+            .unwrap();
+        let dup = conn.execute("INSERT INTO t VALUES ('a')", []).unwrap_err();
+        assert!(is_constraint(&dup));
+        let syntax = conn.execute("INSERT INTO nope VALUES (1)", []).unwrap_err();
+        assert!(!is_constraint(&syntax));
+        assert!(matches!(StoreError::from(syntax), StoreError::Io(m) if m.contains("nope")));
+    }
+}
