@@ -1,0 +1,12 @@
+//! The shoal crate's one integration-test binary.
+//!
+//! Every test here starts the real `shoal` binary (`CARGO_BIN_EXE_shoal`) on `127.0.0.1:0` with a
+//! temporary data dir and talks to it over real sockets:
+//! - `e2e`: the npm `openwhisk` client suite in `host/tests/e2e` (needs Node.js 20+ and
+//!   `npm ci --prefix host/tests/e2e`);
+//! - `lifecycle`: environment configuration, graceful shutdown without losing acknowledged
+//!   activations, and refusing a public address with the well-known guest key.
+
+mod e2e;
+mod lifecycle;
+mod support;
