@@ -9,8 +9,8 @@ import {
 } from './helpers.mjs'
 
 /** Invokes blocking and expects a 502 whose body is the failed activation; returns it. */
-async function failedActivation (name, params) {
-  const err = await rejects(ow.actions.invoke({ name, blocking: true, params }), 502)
+async function failedActivation (name) {
+  const err = await rejects(ow.actions.invoke({ name, blocking: true }), 502)
   const act = err.error
   assert.equal(act.name, name, `body is not the activation: ${JSON.stringify(act)}`)
   assert.equal(act.namespace, GUEST)
