@@ -132,7 +132,7 @@ fn refuses_a_public_address_with_the_well_known_guest_key() {
     );
     assert!(!output.contains("listening on"), "{output}");
     assert!(
-        output.to_ascii_lowercase().contains("key"),
-        "the error should say how to set keys: {output}"
+        output.to_ascii_lowercase().contains("key") && output.contains("shoal namespace"),
+        "the error should say how to set keys (a `shoal namespace …` command): {output}"
     );
 }
