@@ -1,0 +1,283 @@
+//! `shoal-load`: the load harness. Starts the real `shoal` binary, creates a hello-world JS
+//! action and drives blocking invokes (activations persisted) with `wrk`, then deploys many
+//! distinct actions, invokes each once so all are resident, and reports the server's RSS.
+//! Every process it starts is stopped before it exits. See `benches/README.md`.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use shoal_benches::http::{basic, request};
+use shoal_benches::server::{GUEST, Shoal};
+
+struct Args {
+    shoal: PathBuf,
+    connections: Vec<u32>,
+    seconds: u32,
+    actions: u32,
+    pin: bool,
+}
+
+fn parse_args() -> anyhow::Result<Args> {
+    let mut args = Args {
+        shoal: PathBuf::from("target/release/shoal"),
+        connections: vec![64],
+        seconds: 10,
+        actions: 10_000,
+        pin: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        let mut value = || it.next().with_context(|| format!("{a} needs a value"));
+        match a.as_str() {
+            "--shoal" => args.shoal = PathBuf::from(value()?),
+            "--connections" => {
+                args.connections = value()?
+                    .split(',')
+                    .map(str::parse)
+                    .collect::<Result<_, _>>()?
+            }
+            "--seconds" => args.seconds = value()?.parse()?,
+            "--actions" => args.actions = value()?.parse()?,
+            "--pin" => args.pin = true,
+            "--help" | "-h" => {
+                println!(
+                    "shoal-load [--shoal PATH] [--connections 1,64] [--seconds 10] [--actions 10000] [--pin]"
+                );
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other}"),
+        }
+    }
+    Ok(args)
+}
+
+/// What one wrk run measured.
+struct WrkResult {
+    requests: u64,
+    rps: f64,
+    p50_us: f64,
+    p99_us: f64,
+    errors: u64,
+}
+
+fn duration_us(text: &str) -> Option<f64> {
+    let split = text.find(|c: char| c.is_ascii_alphabetic())?;
+    let (n, unit) = text.split_at(split);
+    let n: f64 = n.parse().ok()?;
+    Some(match unit {
+        "us" => n,
+        "ms" => n * 1e3,
+        "s" => n * 1e6,
+        "m" => n * 60e6,
+        _ => return None,
+    })
+}
+
+fn parse_wrk(out: &str) -> anyhow::Result<WrkResult> {
+    let field = |prefix: &str| {
+        out.lines()
+            .map(str::trim)
+            .find_map(|l| l.strip_prefix(prefix))
+            .map(str::trim)
+    };
+    let pct = |p: &str| {
+        field(p)
+            .and_then(duration_us)
+            .with_context(|| format!("no {p} latency in wrk output:\n{out}"))
+    };
+    let requests = out
+        .lines()
+        .find(|l| l.contains("requests in"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .context("no request count")?;
+    let errors = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Non-2xx or 3xx responses:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    Ok(WrkResult {
+        requests,
+        rps: field("Requests/sec:")
+            .and_then(|v| v.parse().ok())
+            .context("no Requests/sec")?,
+        p50_us: pct("50%")?,
+        p99_us: pct("99%")?,
+        errors,
+    })
+}
+
+fn wrk(
+    pin: bool,
+    threads: u32,
+    connections: u32,
+    seconds: u32,
+    script: &std::path::Path,
+    url: &str,
+) -> anyhow::Result<WrkResult> {
+    let mut cmd = if pin {
+        let mut c = Command::new("taskset");
+        c.args(["-c", "1", "wrk"]);
+        c
+    } else {
+        Command::new("wrk")
+    };
+    let out = cmd
+        .args([
+            "--latency",
+            "-t",
+            &threads.to_string(),
+            "-c",
+            &connections.to_string(),
+        ])
+        .args(["-d", &format!("{seconds}s"), "-s"])
+        .arg(script)
+        .arg(url)
+        .output()
+        .context("running wrk (install it with `apt-get install -y wrk`)")?;
+    if !out.status.success() {
+        bail!("wrk failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    parse_wrk(&String::from_utf8_lossy(&out.stdout))
+}
+
+fn count_activations(shoal: &Shoal) -> anyhow::Result<u64> {
+    let (status, body) = request(
+        shoal.addr,
+        "GET",
+        "/api/v1/namespaces/_/activations?count=true",
+        GUEST,
+        "",
+    )?;
+    if status != 200 {
+        bail!("count failed: {status} {body}");
+    }
+    let v: serde_json::Value = serde_json::from_str(&body)?;
+    v["activations"].as_u64().context("no count")
+}
+
+fn put_action(shoal: &Shoal, name: &str, code: &str) -> anyhow::Result<()> {
+    let body = serde_json::json!({"exec": {"kind": "nodejs:default", "code": code}}).to_string();
+    let (status, text) = request(
+        shoal.addr,
+        "PUT",
+        &format!("/api/v1/namespaces/_/actions/{name}?overwrite=true"),
+        GUEST,
+        &body,
+    )?;
+    if status != 200 {
+        bail!("creating {name}: {status} {text}");
+    }
+    Ok(())
+}
+
+fn throughput(args: &Args) -> anyhow::Result<()> {
+    let shoal = Shoal::start(&args.shoal, args.pin.then_some("0"))?;
+    put_action(
+        &shoal,
+        "hello",
+        "function main(p) { return { greeting: 'Hello, ' + (p.name || 'World') }; }",
+    )?;
+    let dir = tempfile::tempdir()?;
+    let script = dir.path().join("invoke.lua");
+    std::fs::write(
+        &script,
+        format!(
+            "wrk.method = \"POST\"\nwrk.body = '{{\"name\":\"load\"}}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.headers[\"Authorization\"] = \"{}\"\n",
+            basic(GUEST)
+        ),
+    )?;
+    let url = format!(
+        "http://{}/api/v1/namespaces/_/actions/hello?blocking=true",
+        shoal.addr
+    );
+    println!(
+        "blocking invoke of a hello-world JS action over HTTP, activation persisted ({}s per run, wrk{}):",
+        args.seconds,
+        if args.pin {
+            " on core 1, shoal on core 0"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "{:>11} {:>12} {:>10} {:>10} {:>9} {:>10}",
+        "connections", "invokes/s", "p50", "p99", "non-2xx", "persisted"
+    );
+    for &c in &args.connections {
+        let threads = c.clamp(1, 2);
+        wrk(args.pin, threads, c, 2, &script, &url)?; // warm-up
+        let before = count_activations(&shoal)?;
+        let r = wrk(args.pin, threads, c, args.seconds, &script, &url)?;
+        std::thread::sleep(Duration::from_millis(500));
+        let persisted = count_activations(&shoal)? - before;
+        println!(
+            "{:>11} {:>12.0} {:>8.0}µs {:>8.0}µs {:>9} {:>9.1}%",
+            c,
+            r.rps,
+            r.p50_us,
+            r.p99_us,
+            r.errors,
+            100.0 * persisted as f64 / r.requests.max(1) as f64
+        );
+    }
+    Ok(())
+}
+
+fn density(args: &Args) -> anyhow::Result<()> {
+    if args.actions == 0 {
+        return Ok(());
+    }
+    let shoal = Shoal::start(&args.shoal, None)?;
+    let baseline = shoal.rss_bytes()?;
+    let started = Instant::now();
+    for i in 0..args.actions {
+        let code = format!(
+            "let n{i} = 0; function main(p) {{ n{i} += 1; return {{ action: {i}, calls: n{i} }}; }}"
+        );
+        put_action(&shoal, &format!("d{i}"), &code)?;
+    }
+    let deployed = shoal.rss_bytes()?;
+    for i in 0..args.actions {
+        let (status, body) = request(
+            shoal.addr,
+            "POST",
+            &format!("/api/v1/namespaces/_/actions/d{i}?blocking=true&result=true"),
+            GUEST,
+            "{}",
+        )?;
+        if status != 200 || !body.contains(&format!("\"action\":{i}")) {
+            bail!("invoking d{i}: {status} {body}");
+        }
+    }
+    let resident = shoal.rss_bytes()?;
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+    println!();
+    println!(
+        "density: {} distinct JS actions deployed and invoked once each ({:.0}s)",
+        args.actions,
+        started.elapsed().as_secs_f64()
+    );
+    println!("  RSS at start            {:>9.1} MiB", mib(baseline));
+    println!("  RSS after deploy        {:>9.1} MiB", mib(deployed));
+    println!(
+        "  RSS with all resident   {:>9.1} MiB  ({:.1} KiB per resident action over the deployed baseline)",
+        mib(resident),
+        (resident.saturating_sub(deployed)) as f64 / 1024.0 / args.actions as f64
+    );
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = parse_args()?;
+    if !args.shoal.exists() {
+        bail!(
+            "{} not found: build it with `cargo build --release -p shoal`",
+            args.shoal.display()
+        );
+    }
+    throughput(&args)?;
+    density(&args)
+}

@@ -1,0 +1,84 @@
+//! Starting and stopping the real `shoal` binary for a measurement.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use anyhow::{Context, bail};
+
+/// OpenWhisk's well-known `guest` credentials, which shoal creates on first start.
+pub const GUEST: &str = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";
+
+/// A running `shoal serve`, stopped (SIGTERM, then wait) when dropped.
+pub struct Shoal {
+    child: Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    _data: tempfile::TempDir,
+}
+
+impl Shoal {
+    /// Starts `binary serve` on a free loopback port with a fresh data directory, under
+    /// `taskset -c cpus` when given.
+    pub fn start(binary: &Path, cpus: Option<&str>) -> anyhow::Result<Shoal> {
+        let data = tempfile::tempdir()?;
+        let mut cmd = match cpus {
+            Some(c) => {
+                let mut t = Command::new("taskset");
+                t.args(["-c", c]).arg(binary);
+                t
+            }
+            None => Command::new(binary),
+        };
+        let mut child = cmd
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let addr = loop {
+            let Some(line) = lines.next() else {
+                bail!("shoal exited before listening");
+            };
+            if let Some(rest) = line?.strip_prefix("listening on http://") {
+                break rest.trim().parse()?;
+            }
+        };
+        Ok(Shoal {
+            child,
+            addr,
+            _data: data,
+        })
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Resident set size of the server, in bytes (from `/proc`).
+    pub fn rss_bytes(&self) -> anyhow::Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
+        let kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .context("no VmRSS")?;
+        Ok(kb * 1024)
+    }
+}
+
+impl Drop for Shoal {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) on our own child's pid with a valid signal number has no memory effects.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let _ = self.child.wait();
+    }
+}
