@@ -102,7 +102,11 @@ impl<S: 'static> WorkerPool<S> {
     /// Runs `job` on worker `shard` with that worker's state and resolves with what the future
     /// it returns produces. The future runs as a local task on the worker, so it may hold
     /// `!Send` engine values across awaits. `shard` is taken modulo the worker count.
-    pub fn run<F, Fut, T>(&self, shard: usize, job: F) -> impl Future<Output = Result<T, PoolError>>
+    pub fn run<F, Fut, T>(
+        &self,
+        shard: usize,
+        job: F,
+    ) -> impl Future<Output = Result<T, PoolError>> + use<S, F, Fut, T>
     where
         F: FnOnce(Rc<S>) -> Fut + Send + 'static,
         Fut: Future<Output = T> + 'static,
