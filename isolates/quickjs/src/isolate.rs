@@ -105,6 +105,8 @@ pub(crate) struct Isolate {
     budget: Rc<Budget>,
     ow_env: Vec<(&'static str, String)>,
     poisoned: bool,
+    /// Just created: the collector still holds what loading the code logged.
+    fresh: bool,
 }
 
 impl Drop for Isolate {
@@ -189,6 +191,7 @@ impl Isolate {
                 budget,
                 ow_env: Vec::new(),
                 poisoned: false,
+                fresh: true,
             }),
             Err(failure) => {
                 let logs = host.logs.replace(LogCollector::new(0)).finish();
@@ -215,9 +218,11 @@ impl Isolate {
     pub(crate) fn begin(&mut self, inv: &Invocation) -> Step {
         self.host.deadline.set(inv.deadline);
         self.host.interrupted.set(false);
-        self.host
-            .logs
-            .replace(LogCollector::new(inv.limits.log_bytes()));
+        if !std::mem::take(&mut self.fresh) {
+            self.host
+                .logs
+                .replace(LogCollector::new(inv.limits.log_bytes()));
+        }
         let context = self.context.clone();
         let step = context.with(|ctx| {
             let called = self.set_ow_env(&ctx, &inv.env).and_then(|()| {

@@ -1,0 +1,171 @@
+//! Engine-neutral JS action cases: (code, entry point, params, expected result). Only data and
+//! `serde_json`, so a second JS engine's tests can include this file with `#[path]`.
+
+use serde_json::{Value, json};
+
+/// What an activation of a case must produce.
+pub enum Expect {
+    /// Success with exactly this result.
+    Ok(Value),
+    /// `Failure::ApplicationError` with exactly this value.
+    AppError(Value),
+    /// `Failure::DeveloperError` whose text starts with this.
+    DevError(&'static str),
+}
+
+/// One JS action case.
+pub struct Case {
+    pub name: &'static str,
+    pub code: &'static str,
+    pub main: &'static str,
+    pub params: Value,
+    pub expect: Expect,
+}
+
+const fn case(name: &'static str, code: &'static str, expect: Expect) -> Case {
+    Case {
+        name,
+        code,
+        main: "main",
+        params: Value::Null,
+        expect,
+    }
+}
+
+pub fn all() -> Vec<Case> {
+    vec![
+        Case {
+            params: json!({"name": "Ada", "n": 41, "deep": {"list": [1, 2.5, null, true]}}),
+            ..case(
+                "function main echoes params",
+                "function main(p) { return {greeting: 'Hello ' + p.name, n: p.n + 1, deep: p.deep}; }",
+                Expect::Ok(
+                    json!({"greeting": "Hello Ada", "n": 42, "deep": {"list": [1, 2.5, null, true]}}),
+                ),
+            )
+        },
+        case(
+            "exports.main",
+            "exports.main = () => ({form: 'exports'});",
+            Expect::Ok(json!({"form": "exports"})),
+        ),
+        case(
+            "module.exports is the function",
+            "module.exports = function (p) { return {form: 'module'}; };",
+            Expect::Ok(json!({"form": "module"})),
+        ),
+        case(
+            "module.exports.main",
+            "module.exports = { main: async () => ({form: 'module.main'}) };",
+            Expect::Ok(json!({"form": "module.main"})),
+        ),
+        case(
+            "const main at top level",
+            "const main = () => ({form: 'const'});",
+            Expect::Ok(json!({"form": "const"})),
+        ),
+        Case {
+            main: "handler",
+            ..case(
+                "custom entry point name",
+                "function main() { return {wrong: true}; } function handler() { return {right: true}; }",
+                Expect::Ok(json!({"right": true})),
+            )
+        },
+        case(
+            "array result",
+            "function main() { return [1, {a: 2}]; }",
+            Expect::Ok(json!([1, {"a": 2}])),
+        ),
+        case(
+            "undefined is {}",
+            "function main() {}",
+            Expect::Ok(json!({})),
+        ),
+        case(
+            "error field is an application error",
+            "function main() { return {error: {code: 42}, other: 1}; }",
+            Expect::AppError(json!({"code": 42})),
+        ),
+        case(
+            "async function",
+            "async function main(p) { await null; return {async: true}; }",
+            Expect::Ok(json!({"async": true})),
+        ),
+        case(
+            "promise with setTimeout",
+            "function main() { const t0 = Date.now(); return new Promise(r => setTimeout(() => r({waited: Date.now() - t0 >= 40}), 50)); }",
+            Expect::Ok(json!({"waited": true})),
+        ),
+        case(
+            "setTimeout passes extra args and clearTimeout cancels",
+            "function main() { return new Promise(r => { const t = setTimeout(() => r({cancelled: false}), 10); clearTimeout(t); setTimeout((a, b) => r({sum: a + b}), 20, 2, 3); }); }",
+            Expect::Ok(json!({"sum": 5})),
+        ),
+        case(
+            "setInterval and clearInterval",
+            "function main() { let n = 0; return new Promise(r => { const i = setInterval(() => { if (++n === 3) { clearInterval(i); r({ticks: n}); } }, 5); }); }",
+            Expect::Ok(json!({"ticks": 3})),
+        ),
+        case(
+            "rejected promise with a value",
+            "function main() { return Promise.reject({reason: 'nope'}); }",
+            Expect::AppError(json!({"reason": "nope"})),
+        ),
+        case(
+            "reject() without a value",
+            "function main() { return new Promise((_, no) => no()); }",
+            Expect::AppError(json!({})),
+        ),
+        case(
+            "async throw is a rejection",
+            "async function main() { throw 'bad input'; }",
+            Expect::AppError(json!("bad input")),
+        ),
+        case(
+            "thrown exception",
+            "function main() { throw new Error('boom'); }",
+            Expect::DevError("An error has occurred: Error: boom"),
+        ),
+        case(
+            "number result",
+            "function main() { return 42; }",
+            Expect::DevError("The action did not return a dictionary."),
+        ),
+        case(
+            "string result",
+            "function main() { return 'hi'; }",
+            Expect::DevError("The action did not return a dictionary."),
+        ),
+        case(
+            "null result",
+            "function main() { return null; }",
+            Expect::DevError("The action did not return a dictionary."),
+        ),
+        case(
+            "promise resolving to a string",
+            "async function main() { return 'hi'; }",
+            Expect::DevError("The action did not return a dictionary."),
+        ),
+        case(
+            "missing main",
+            "function notMain() { return {}; }",
+            Expect::DevError(
+                "Initialization has failed due to: Action entrypoint 'main' is not a function.",
+            ),
+        ),
+        case(
+            "top-level throw",
+            "throw new TypeError('bad init');",
+            Expect::DevError("Initialization has failed due to: TypeError: bad init"),
+        ),
+        Case {
+            params: json!({"x": 1}),
+            ..case(
+                "params object is fresh per call",
+                "function main(p) { p.x += 1; return {x: p.x}; }",
+                Expect::Ok(json!({"x": 2})),
+            )
+        },
+    ]
+}
