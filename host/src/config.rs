@@ -47,6 +47,9 @@ pub struct IsolatesConfig {
     pub idle_ttl_secs: u64,
     /// Most isolates kept resident; the least recently used are evicted beyond it.
     pub max_resident: usize,
+    /// Most engine memory (MiB) resident isolates may hold before the least recently used are
+    /// evicted.
+    pub max_resident_mib: usize,
 }
 
 impl Default for Config {
@@ -77,7 +80,8 @@ impl Default for IsolatesConfig {
         IsolatesConfig {
             workers: 0,
             idle_ttl_secs: 600,
-            max_resident: 50_000,
+            max_resident: 20_000,
+            max_resident_mib: 2048,
         }
     }
 }
@@ -162,9 +166,9 @@ impl Config {
                 "limits.max_payload_bytes must be at least 1".into(),
             ));
         }
-        if self.isolates.max_resident == 0 {
+        if self.isolates.max_resident == 0 || self.isolates.max_resident_mib == 0 {
             return Err(ConfigError::Invalid(
-                "isolates.max_resident must be at least 1".into(),
+                "isolates.max_resident and isolates.max_resident_mib must be at least 1".into(),
             ));
         }
         if let Some(h) = &self.api_host

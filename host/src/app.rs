@@ -1,0 +1,121 @@
+//! [`App`]: the composed platform (config, store, authenticator, controller) and its
+//! first-start bootstrap. The only place that names concrete executors.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use shoal_router::{KindInfo, RoutingTable};
+use shoal_store::{Store, Subject};
+
+use crate::auth::{self, Authenticator};
+use crate::config::Config;
+use crate::controller::Controller;
+
+/// Everything a request handler needs. One per process.
+pub struct App {
+    /// Validated configuration.
+    pub config: Config,
+    /// Entities, subjects and the activation log.
+    pub store: Arc<Store>,
+    /// Basic-auth lookups.
+    pub auth: Authenticator,
+    /// Invocation.
+    pub controller: Arc<Controller>,
+}
+
+/// Why the platform could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The store failed to open or bootstrap.
+    #[error("store: {0}")]
+    Store(#[from] shoal_store::StoreError),
+    /// An executor failed to start.
+    #[error("executor: {0}")]
+    Executor(String),
+}
+
+impl App {
+    /// Opens the store under `config.data_dir`, creates namespace `guest` with the well-known
+    /// key on first start, and starts the executors. `api_host` is what actions see as
+    /// `__OW_API_HOST`.
+    pub fn start(config: Config, api_host: String) -> Result<Arc<App>, StartError> {
+        let store = Arc::new(Store::open(&config.data_dir)?);
+        ensure_guest(&store)?;
+        let table = Arc::new(routing_table(&config)?);
+        let controller = Arc::new(Controller::new(store.clone(), table, api_host));
+        Ok(Arc::new(App {
+            auth: Authenticator::new(store.clone()),
+            controller,
+            store,
+            config,
+        }))
+    }
+
+    /// Whether namespace `guest` still uses OpenWhisk's well-known development key.
+    pub fn guest_has_default_key(store: &Store) -> bool {
+        store
+            .subject_by_namespace("guest")
+            .ok()
+            .flatten()
+            .is_some_and(|s| format!("{}:{}", s.uuid, s.key) == auth::GUEST_AUTH)
+    }
+
+    /// Waits for activations in flight (up to `limit`), then commits the activation log.
+    pub async fn shutdown(&self, limit: Duration) {
+        let left = self.controller.inflight().drain(limit).await;
+        if left > 0 {
+            tracing::warn!(left, "shutting down with activations still running");
+        }
+        self.store.flush();
+    }
+}
+
+/// Creates namespace `guest` with the well-known key if it does not exist.
+fn ensure_guest(store: &Store) -> Result<(), StartError> {
+    if store.subject_by_namespace("guest")?.is_none() {
+        let (uuid, key) = auth::GUEST_AUTH.split_once(':').unwrap_or_default();
+        store.put_subject(&Subject {
+            subject: "guest".into(),
+            namespace: "guest".into(),
+            uuid: uuid.into(),
+            key: key.into(),
+            limits: serde_json::json!({}),
+        })?;
+    }
+    Ok(())
+}
+
+/// Creates (or re-keys) namespace `name` with fresh credentials; returns `uuid:key`.
+pub fn create_namespace(store: &Store, name: &str) -> Result<String, StartError> {
+    let (uuid, key) = auth::new_credentials();
+    store.put_subject(&Subject {
+        subject: name.into(),
+        namespace: name.into(),
+        uuid: uuid.clone(),
+        key: key.clone(),
+        limits: serde_json::json!({}),
+    })?;
+    Ok(format!("{uuid}:{key}"))
+}
+
+/// The routing table: `nodejs:*` to the QuickJS isolate domain.
+fn routing_table(config: &Config) -> Result<RoutingTable, StartError> {
+    let quickjs = shoal_quickjs::QuickJsExecutor::new(shoal_quickjs::QuickJsConfig {
+        workers: config.worker_threads(),
+        idle_ttl: Duration::from_secs(config.isolates.idle_ttl_secs),
+        max_resident: config.isolates.max_resident,
+        max_resident_bytes: config.isolates.max_resident_mib * 1024 * 1024,
+        ..shoal_quickjs::QuickJsConfig::default()
+    })
+    .map_err(|e| StartError::Executor(e.to_string()))?;
+    let quickjs: Arc<dyn shoal_router::Executor> = Arc::new(quickjs);
+    let mut table = RoutingTable::new();
+    for (kind, default) in [
+        ("nodejs:18", false),
+        ("nodejs:20", true),
+        ("nodejs:22", false),
+    ] {
+        table.add(KindInfo::new(kind, default), quickjs.clone());
+    }
+    Ok(table)
+}
