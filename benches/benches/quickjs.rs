@@ -1,0 +1,155 @@
+//! In-process QuickJS figures: a warm hello-world invoke on the current thread's engine (no
+//! hop), the same through `QuickJsExecutor::invoke` (hop to a worker and back), and a cold
+//! start (a new action: compile, isolate, load, first invoke). Besides criterion's report it
+//! prints p50 and p99 of individually timed samples.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group};
+use serde_json::{Map, json};
+use shoal_quickjs::{EngineLimits, LocalEngine, QuickJsConfig, QuickJsExecutor};
+use shoal_router::{ActionCode, ActivationId, Executor, Invocation, Limits, Outcome, OwEnv};
+
+const HELLO: &str = "function main(p) { return { greeting: 'Hello, ' + (p.name || 'World') }; }";
+
+fn action(n: u64, code: &str) -> Arc<ActionCode> {
+    let mut digest = [0u8; 32];
+    digest[..8].copy_from_slice(&n.to_le_bytes());
+    Arc::new(ActionCode {
+        fqn: format!("/guest/a{n}"),
+        name: format!("a{n}"),
+        version: "0.0.1".into(),
+        kind: "nodejs:20".into(),
+        code: code.into(),
+        binary: false,
+        main: "main".into(),
+        digest,
+    })
+}
+
+fn invocation(code: &Arc<ActionCode>) -> Invocation {
+    let mut params = Map::new();
+    params.insert("name".into(), json!("bench"));
+    Invocation {
+        activation_id: ActivationId::from_random([7; 16]),
+        action: code.clone(),
+        tenant: Arc::from("guest"),
+        params,
+        init_env: Map::new(),
+        env: OwEnv {
+            api_host: "http://127.0.0.1:3233".into(),
+            api_key: None,
+            namespace: "guest".into(),
+            action_name: code.fqn.clone(),
+            action_version: "0.0.1".into(),
+            activation_id: "0".repeat(32),
+            transaction_id: "bench".into(),
+            deadline: "0".into(),
+        },
+        limits: Limits::default(),
+        deadline: Instant::now() + Duration::from_secs(60),
+    }
+}
+
+/// Polls a future that is expected to be ready at once (a synchronous action).
+fn ready<F: Future<Output = Outcome>>(f: F) -> Outcome {
+    let mut f = std::pin::pin!(f);
+    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(o) => o,
+        Poll::Pending => panic!("hello-world should finish synchronously"),
+    }
+}
+
+fn check(o: &Outcome) {
+    assert!(o.result.is_ok(), "{:?}", o.result);
+}
+
+fn percentiles(label: &str, mut samples: Vec<Duration>) {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q) as usize];
+    println!(
+        "{label}: p50 {:.2} µs, p99 {:.2} µs ({} samples)",
+        at(0.50).as_secs_f64() * 1e6,
+        at(0.99).as_secs_f64() * 1e6,
+        samples.len()
+    );
+}
+
+fn limits() -> EngineLimits {
+    EngineLimits {
+        idle_ttl: Duration::from_secs(600),
+        max_resident: 2_000,
+        max_resident_bytes: 1 << 30,
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    let engine = LocalEngine::new(limits());
+    let hello = action(0, HELLO);
+    check(&ready(engine.invoke(invocation(&hello))));
+    c.bench_function("quickjs/warm_invoke_local", |b| {
+        b.iter(|| ready(engine.invoke(invocation(&hello))))
+    });
+
+    let mut n = 1_000_000u64;
+    c.bench_function("quickjs/cold_start_local", |b| {
+        b.iter(|| {
+            n += 1;
+            let code = action(n, &format!("{HELLO} var k = {n};"));
+            ready(engine.invoke(invocation(&code)))
+        })
+    });
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let executor = QuickJsExecutor::new(QuickJsConfig::default()).unwrap();
+    check(&rt.block_on(executor.invoke(invocation(&hello))));
+    c.bench_function("quickjs/warm_invoke_executor", |b| {
+        b.iter(|| rt.block_on(executor.invoke(invocation(&hello))))
+    });
+
+    let time = |f: &mut dyn FnMut() -> Outcome, count: usize| {
+        (0..count)
+            .map(|_| {
+                let t = Instant::now();
+                check(&f());
+                t.elapsed()
+            })
+            .collect::<Vec<_>>()
+    };
+    percentiles(
+        "warm invoke, local engine",
+        time(&mut || ready(engine.invoke(invocation(&hello))), 100_000),
+    );
+    percentiles(
+        "warm invoke, executor (worker hop)",
+        time(
+            &mut || rt.block_on(executor.invoke(invocation(&hello))),
+            20_000,
+        ),
+    );
+    percentiles(
+        "cold start, local engine",
+        time(
+            &mut || {
+                n += 1;
+                let code = action(n, &format!("{HELLO} var k = {n};"));
+                ready(engine.invoke(invocation(&code)))
+            },
+            5_000,
+        ),
+    );
+}
+
+criterion_group!(quickjs, benches);
+
+fn main() {
+    quickjs();
+    Criterion::default().configure_from_args().final_summary();
+}
