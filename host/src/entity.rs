@@ -67,10 +67,8 @@ pub fn key_value_list(v: &Value, what: &str) -> Result<Vec<Value>, String> {
             "value".into(),
             obj.get("value").cloned().unwrap_or(Value::Null),
         );
-        if let Some(init) = obj.get("init") {
-            if init.as_bool() == Some(true) {
-                entry.insert("init".into(), Value::Bool(true));
-            }
+        if obj.get("init").and_then(Value::as_bool) == Some(true) {
+            entry.insert("init".into(), Value::Bool(true));
         }
         let entry = Value::Object(entry);
         match out.iter_mut().find(|e| e["key"] == key) {
@@ -264,7 +262,7 @@ fn check(v: u64, (min, max): (u64, u64), what: &str, unit: &str) -> Result<(), S
 /// entirely base64.
 pub fn looks_base64(code: &str) -> bool {
     let t = code.trim();
-    if t.is_empty() || t.len() % 4 != 0 {
+    if t.is_empty() || !t.len().is_multiple_of(4) {
         return false;
     }
     let body = t.trim_end_matches('=');

@@ -40,7 +40,9 @@ impl KindInfo {
 
 /// A kind no domain serves. Displays OpenWhisk's exact text, naming the supported kinds.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("The specified runtime '{kind}' is not supported by this platform. Valid values are: {valid}.")]
+#[error(
+    "The specified runtime '{kind}' is not supported by this platform. Valid values are: {valid}."
+)]
 pub struct UnsupportedKind {
     /// The kind that was asked for.
     pub kind: String,
@@ -63,7 +65,11 @@ pub struct RoutingTable {
 impl std::fmt::Debug for RoutingTable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list()
-            .entries(self.entries.iter().map(|e| (&e.info.kind, e.executor.name())))
+            .entries(
+                self.entries
+                    .iter()
+                    .map(|e| (&e.info.kind, e.executor.name())),
+            )
             .finish()
     }
 }
@@ -91,7 +97,9 @@ impl RoutingTable {
                 .find(|e| e.info.default && e.info.family() == family),
             None => self.entries.iter().find(|e| e.info.kind == k),
         };
-        found.map(|e| &e.info).ok_or_else(|| self.unsupported(requested))
+        found
+            .map(|e| &e.info)
+            .ok_or_else(|| self.unsupported(requested))
     }
 
     /// The executor serving an already resolved kind.

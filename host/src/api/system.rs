@@ -21,11 +21,12 @@ pub fn info(app: &App) -> Reply {
             "attached": false,
             "requireMain": kind.require_main,
         });
-        runtimes
+        if let Value::Array(list) = runtimes
             .entry(kind.family().to_string())
             .or_insert_with(|| Value::Array(Vec::new()))
-            .as_array_mut()
-            .map(|a| a.push(entry));
+        {
+            list.push(entry);
+        }
     }
     let mb = 1024 * 1024;
     Reply::json(
