@@ -5,7 +5,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import {
-  GUEST, activation, annotation, createAction, eventually, logLine, ow, raw, rejects, uniq
+  GUEST, activation, annotation, assertEnvelope, createAction, eventually, logLine, ow, raw, rejects, uniq
 } from './helpers.mjs'
 
 /** Invokes blocking and expects a 502 whose body is the failed activation; returns it. */
@@ -76,12 +76,20 @@ test('an action without a main function is an action developer error', async () 
   assert.equal(typeof act.response.result.error, 'string')
 })
 
-test('an action with a syntax error is an action developer error', async () => {
+// shoal differs from OpenWhisk on purpose here (README "Where shoal differs"): code that does not
+// compile is rejected on create/update with 400 instead of failing every activation at init.
+test('an action with a syntax error is rejected on create and on update', async () => {
   const name = uniq('syntax')
-  await createAction(name, 'function main( { return {} }')
-  const act = await failedActivation(name)
-  assert.equal(act.response.status, 'action developer error')
-  assert.equal(typeof act.response.result.error, 'string')
+  const broken = 'function main( { return {} }'
+  const err = await rejects(createAction(name, broken), 400)
+  assertEnvelope(err.error, /SyntaxError/)
+  await rejects(ow.actions.get({ name }), 404, 'The requested resource does not exist.')
+
+  await createAction(name, 'function main() { return { ok: true } }')
+  await rejects(ow.actions.update({ name, action: broken }), 400)
+  const kept = await ow.actions.get({ name })
+  assert.equal(kept.version, '0.0.1')
+  assert.deepEqual(await ow.actions.invoke({ name, blocking: true, result: true }), { ok: true })
 })
 
 test('an action that runs past its time limit is stopped', async () => {
