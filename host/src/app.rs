@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use shoal_quickjs::{QuickJsConfig, QuickJsExecutor};
 use shoal_router::{KindInfo, RoutingTable};
 use shoal_store::{Store, Subject};
 
@@ -21,6 +22,9 @@ pub struct App {
     pub auth: Authenticator,
     /// Invocation.
     pub controller: Arc<Controller>,
+    /// The JS isolate workers; the HTTP server runs on these threads too (thread-per-core),
+    /// so a warm invoke served by the worker that owns the isolate takes no thread hop.
+    pub workers: Arc<QuickJsExecutor>,
 }
 
 /// Why the platform could not start.
@@ -41,13 +45,15 @@ impl App {
     pub fn start(config: Config, api_host: String) -> Result<Arc<App>, StartError> {
         let store = Arc::new(Store::open(&config.data_dir)?);
         ensure_guest(&store)?;
-        let table = Arc::new(routing_table(&config)?);
+        let workers = Arc::new(quickjs(&config)?);
+        let table = Arc::new(routing_table(workers.clone())?);
         let controller = Arc::new(Controller::new(store.clone(), table, api_host));
         Ok(Arc::new(App {
             auth: Authenticator::new(store.clone()),
             controller,
             store,
             config,
+            workers,
         }))
     }
 
@@ -98,17 +104,21 @@ pub fn create_namespace(store: &Store, name: &str) -> Result<String, StartError>
     Ok(format!("{uuid}:{key}"))
 }
 
-/// The routing table: `nodejs:*` to the QuickJS isolate domain.
-fn routing_table(config: &Config) -> Result<RoutingTable, StartError> {
-    let quickjs = shoal_quickjs::QuickJsExecutor::new(shoal_quickjs::QuickJsConfig {
+/// Starts the QuickJS workers (one per core unless configured).
+fn quickjs(config: &Config) -> Result<QuickJsExecutor, StartError> {
+    QuickJsExecutor::new(QuickJsConfig {
         workers: config.worker_threads(),
         idle_ttl: Duration::from_secs(config.isolates.idle_ttl_secs),
         max_resident: config.isolates.max_resident,
         max_resident_bytes: config.isolates.max_resident_mib * 1024 * 1024,
-        ..shoal_quickjs::QuickJsConfig::default()
+        ..QuickJsConfig::default()
     })
-    .map_err(|e| StartError::Executor(e.to_string()))?;
-    let quickjs: Arc<dyn shoal_router::Executor> = Arc::new(quickjs);
+    .map_err(|e| StartError::Executor(e.to_string()))
+}
+
+/// The routing table: `nodejs:*` to the QuickJS isolate domain.
+fn routing_table(quickjs: Arc<QuickJsExecutor>) -> Result<RoutingTable, StartError> {
+    let quickjs: Arc<dyn shoal_router::Executor> = quickjs;
     let mut table = RoutingTable::new();
     for (kind, default) in [
         ("nodejs:18", false),

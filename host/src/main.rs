@@ -124,34 +124,42 @@ fn namespace(cmd: NamespaceCommand) -> anyhow::Result<()> {
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = load(&args.common, args.listen, args.api_host)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(config.worker_threads())
+    let listeners = shoal::server::bind(config.listen, config.worker_threads())
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listeners[0].local_addr()?;
+    let api_host = config
+        .api_host
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let app = App::start(config, api_host.clone())?;
+    let default_key = App::guest_has_default_key(&app.store);
+    if !addr.ip().is_loopback() && default_key {
+        bail!(
+            "refusing to listen on {addr}: namespace 'guest' still uses OpenWhisk's well-known development key, \
+             which anyone could use. Set new keys first with `shoal namespace rotate-key guest --data-dir {}` \
+             (and `shoal namespace create NAME` for other namespaces), or listen on 127.0.0.1.",
+            app.config.data_dir.display()
+        );
+    }
+    // Signals, shutdown and the final flush run here; HTTP and isolates run on the workers.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
-        let addr = listener.local_addr()?;
-        let api_host = config
-            .api_host
-            .clone()
-            .unwrap_or_else(|| format!("http://{addr}"));
-        let app = App::start(config, api_host.clone())?;
-        let default_key = App::guest_has_default_key(&app.store);
-        if !addr.ip().is_loopback() && default_key {
-            bail!(
-                "refusing to listen on {addr}: namespace 'guest' still uses OpenWhisk's well-known development key, \
-                 which anyone could use. Set new keys first with `shoal namespace rotate-key guest --data-dir {}` \
-                 (and `shoal namespace create NAME` for other namespaces), or listen on 127.0.0.1.",
-                app.config.data_dir.display()
-            );
-        }
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let serving = tokio::spawn(shoal::server::serve(
+            app.clone(),
+            listeners,
+            stopped,
+            Duration::from_secs(5),
+        ));
         if default_key {
             println!("wsk property set --apihost {api_host} --auth {GUEST_AUTH}");
         }
         println!("listening on http://{addr}");
-        shoal::server::serve(app.clone(), listener, shutdown_signal(), Duration::from_secs(5)).await;
+        shutdown_signal().await;
+        let _ = stop.send(true);
+        let _ = serving.await;
         app.shutdown(Duration::from_secs(310)).await;
         Ok(())
     })

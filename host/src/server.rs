@@ -3,7 +3,7 @@
 //! headers every OpenWhisk response carries (`X-Request-ID`, CORS on `/api/v1`).
 
 use std::convert::Infallible;
-use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +14,9 @@ use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
+use socket2::{Domain, Socket, Type};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::api::{self, Reply};
 use crate::app::App;
@@ -28,16 +30,56 @@ const CORS_METHODS: &str = "GET, DELETE, POST, PUT, HEAD";
 const CORS_HEADERS: &str =
     "Authorization, Origin, X-Requested-With, Content-Type, Accept, User-Agent";
 
-/// Serves `listener` until `shutdown` resolves, then stops accepting and gives open
-/// connections `grace` to finish their current request.
+/// Binds `count` listening sockets to `addr` with `SO_REUSEPORT`, so that each worker thread
+/// accepts its own connections (the kernel spreads them). Port 0 picks one free port for
+/// all of them.
+pub fn bind(addr: SocketAddr, count: usize) -> std::io::Result<Vec<std::net::TcpListener>> {
+    let mut addr = addr;
+    let mut out = Vec::with_capacity(count);
+    for _ in 0..count.max(1) {
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+        socket.set_reuse_address(true)?;
+        socket.set_reuse_port(true)?;
+        socket.bind(&addr.into())?;
+        socket.listen(1024)?;
+        socket.set_nonblocking(true)?;
+        let listener: std::net::TcpListener = socket.into();
+        addr = listener.local_addr()?;
+        out.push(listener);
+    }
+    Ok(out)
+}
+
+/// Serves `listeners` (one per isolate worker, from [`bind`]) on the isolate worker threads
+/// until `shutdown` turns true, then stops accepting and gives open connections `grace` to
+/// finish their current request. Resolves when every worker has stopped serving.
 pub async fn serve(
     app: Arc<App>,
-    listener: TcpListener,
-    shutdown: impl Future<Output = ()>,
+    listeners: Vec<std::net::TcpListener>,
+    shutdown: watch::Receiver<bool>,
     grace: Duration,
 ) {
+    let listeners = Arc::new(parking_lot::Mutex::new(listeners));
+    let workers = app.workers.clone();
+    workers
+        .run_on_workers(move |_| {
+            let listener = listeners.lock().pop();
+            serve_worker(app.clone(), listener, shutdown.clone(), grace)
+        })
+        .await;
+}
+
+/// One worker's accept loop; connections are local tasks of that worker.
+async fn serve_worker(
+    app: Arc<App>,
+    listener: Option<std::net::TcpListener>,
+    mut shutdown: watch::Receiver<bool>,
+    grace: Duration,
+) {
+    let Some(listener) = listener.and_then(|l| TcpListener::from_std(l).ok()) else {
+        return;
+    };
     let graceful = GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -49,11 +91,11 @@ pub async fn serve(
                     .keep_alive(true)
                     .serve_connection(TokioIo::new(stream), service);
                 let conn = graceful.watch(conn);
-                tokio::spawn(async move {
+                tokio::task::spawn_local(async move {
                     let _ = conn.await;
                 });
             }
-            _ = &mut shutdown => break,
+            _ = shutdown.wait_for(|stop| *stop) => break,
         }
     }
     drop(listener);

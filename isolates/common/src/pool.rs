@@ -1,11 +1,35 @@
 //! The thread-per-core worker pool that `!Send` engines run on.
 
+use std::any::Any;
+use std::cell::RefCell;
 use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 
 use tokio::sync::{mpsc, oneshot};
+
+/// Distinguishes pools, so that a worker of one pool is never mistaken for another's.
+static NEXT_POOL_ID: AtomicUsize = AtomicUsize::new(1);
+
+/// A `!Send` future handed to the worker it was created on.
+type LocalTask = Pin<Box<dyn Future<Output = ()> + 'static>>;
+
+/// What a worker thread knows about itself.
+struct Current {
+    pool: usize,
+    index: usize,
+    state: Rc<dyn Any>,
+    /// Futures to start as local tasks of this worker (see [`WorkerPool::spawn_here`]).
+    local: mpsc::UnboundedSender<LocalTask>,
+}
+
+thread_local! {
+    /// Set for the life of a worker thread; `None` on every other thread.
+    static CURRENT: RefCell<Option<Current>> = const { RefCell::new(None) };
+}
 
 /// A unit of work sent to a worker: runs on the worker thread with its engine state, inside
 /// the worker's `LocalSet` (so it may `spawn_local`).
@@ -51,6 +75,7 @@ pub enum PoolError {
 /// worker finish its queued jobs and joins the threads. Sending a job costs one boxed closure,
 /// one channel push and (when the worker sleeps) one cross-thread wake-up.
 pub struct WorkerPool<S: 'static> {
+    id: usize,
     senders: Vec<mpsc::UnboundedSender<Job<S>>>,
     threads: Vec<JoinHandle<()>>,
 }
@@ -65,6 +90,7 @@ impl<S: 'static> WorkerPool<S> {
         if config.workers == 0 {
             return Err(PoolError::NoWorkers);
         }
+        let id = NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed);
         let init = Arc::new(init);
         let mut senders = Vec::with_capacity(config.workers);
         let mut threads = Vec::with_capacity(config.workers);
@@ -77,11 +103,15 @@ impl<S: 'static> WorkerPool<S> {
             let thread = std::thread::Builder::new()
                 .name(format!("shoal-isolate-{index}"))
                 .stack_size(config.stack_bytes)
-                .spawn(move || worker_main(runtime, index, init.as_ref(), rx))?;
+                .spawn(move || worker_main(runtime, id, index, init.as_ref(), rx))?;
             senders.push(tx);
             threads.push(thread);
         }
-        Ok(WorkerPool { senders, threads })
+        Ok(WorkerPool {
+            id,
+            senders,
+            threads,
+        })
     }
 
     /// Number of workers.
@@ -97,6 +127,43 @@ impl<S: 'static> WorkerPool<S> {
     /// The worker a key hash is pinned to.
     pub fn shard_of(&self, hash: u64) -> usize {
         (hash % self.senders.len() as u64) as usize
+    }
+
+    /// When called on one of this pool's worker threads (from a task of its `LocalSet`):
+    /// the worker's index and engine state, so work pinned to it can run right here with no
+    /// hop. `None` on any other thread. Costs a thread-local read.
+    pub fn current(&self) -> Option<(usize, Rc<S>)> {
+        CURRENT.with(|c| {
+            let c = c.borrow();
+            let cur = c.as_ref().filter(|cur| cur.pool == self.id)?;
+            Rc::clone(&cur.state)
+                .downcast::<S>()
+                .ok()
+                .map(|s| (cur.index, s))
+        })
+    }
+
+    /// Starts `task` as a local task of the current worker of this pool, from any task on
+    /// that thread (unlike `tokio::task::spawn_local`, which only works inside the worker's
+    /// `LocalSet`). Gives the task back when not on one of this pool's workers.
+    pub fn spawn_here<F>(&self, task: F) -> Result<(), F>
+    where
+        F: Future<Output = ()> + 'static,
+    {
+        let sender = CURRENT.with(|c| {
+            c.borrow()
+                .as_ref()
+                .filter(|cur| cur.pool == self.id)
+                .map(|cur| cur.local.clone())
+        });
+        match sender {
+            Some(local) => {
+                // The receiver lives as long as the worker loop, which outlives its tasks.
+                let _ = local.send(Box::pin(task));
+                Ok(())
+            }
+            None => Err(task),
+        }
     }
 
     /// Runs `job` on worker `shard` with that worker's state and resolves with what the future
@@ -142,18 +209,38 @@ impl<S: 'static> Drop for WorkerPool<S> {
 
 fn worker_main<S, F>(
     runtime: tokio::runtime::Runtime,
+    pool: usize,
     index: usize,
     init: &F,
     mut rx: mpsc::UnboundedReceiver<Job<S>>,
 ) where
+    S: 'static,
     F: Fn(usize) -> S,
 {
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, async move {
         let state = Rc::new(init(index));
-        while let Some(job) = rx.recv().await {
-            job(&state);
+        let (local, mut tasks) = mpsc::unbounded_channel::<LocalTask>();
+        CURRENT.with(|c| {
+            *c.borrow_mut() = Some(Current {
+                pool,
+                index,
+                state: state.clone(),
+                local,
+            })
+        });
+        loop {
+            tokio::select! {
+                job = rx.recv() => match job {
+                    Some(job) => job(&state),
+                    None => break,
+                },
+                Some(task) = tasks.recv() => {
+                    tokio::task::spawn_local(task);
+                }
+            }
         }
+        CURRENT.with(|c| c.borrow_mut().take());
     });
 }
 
@@ -161,6 +248,58 @@ fn worker_main<S, F>(
 mod tests {
     use super::*;
     use std::cell::Cell;
+
+    #[test]
+    fn current_names_the_worker_of_this_pool_only() {
+        let a = Arc::new(pool(2));
+        let b = pool(1);
+        assert!(a.current().is_none(), "the test thread is no worker");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let a2 = Arc::clone(&a);
+        let seen = rt
+            .block_on(a.run(1, move |state: Rc<Cell<u32>>| async move {
+                let (index, here) = a2.current().expect("on a worker of pool a");
+                (index, Rc::ptr_eq(&here, &state))
+            }))
+            .unwrap();
+        assert_eq!(seen, (1, true));
+        let other = rt
+            .block_on(b.run(0, move |_state: Rc<Cell<u32>>| async move {
+                CURRENT.with(|c| c.borrow().as_ref().map(|cur| cur.index))
+            }))
+            .unwrap();
+        assert_eq!(other, Some(0), "pool b's worker knows itself");
+        drop(b);
+    }
+
+    #[test]
+    fn spawn_here_runs_on_the_worker_from_any_task() {
+        let p = Arc::new(pool(1));
+        assert!(p.spawn_here(async {}).is_err(), "not on a worker");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let p2 = Arc::clone(&p);
+        let got = rt
+            .block_on(p.run(0, move |_state: Rc<Cell<u32>>| async move {
+                let (tx, rx) = oneshot::channel();
+                let p3 = Arc::clone(&p2);
+                // From a plain runtime task (outside the LocalSet), as a trigger engine might.
+                let spawned = tokio::spawn(async move {
+                    p2.spawn_here(async move {
+                        let here = p3.current().map(|(i, _)| i);
+                        let _ = tx.send(here);
+                    })
+                    .is_ok()
+                });
+                assert!(spawned.await.unwrap());
+                rx.await.unwrap()
+            }))
+            .unwrap();
+        assert_eq!(got, Some(0));
+    }
 
     fn pool(workers: usize) -> WorkerPool<Cell<u32>> {
         let config = PoolConfig {

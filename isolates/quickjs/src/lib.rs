@@ -29,8 +29,10 @@ mod convert;
 mod engine;
 mod isolate;
 
+use std::future::Future;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use shoal_isolates::{PoolConfig, PoolError, WorkerPool};
@@ -141,6 +143,61 @@ impl QuickJsExecutor {
     }
 }
 
+impl QuickJsExecutor {
+    /// Runs `task(index)` as a local task on every worker thread (e.g. an HTTP accept loop,
+    /// so that requests are served on the threads that own the isolates and a warm invoke
+    /// pinned to the serving worker needs no hop). Resolves when every task has finished.
+    pub fn run_on_workers<F, Fut>(&self, task: F) -> impl Future<Output = ()> + Send + use<F, Fut>
+    where
+        F: Fn(usize) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        let task = Arc::new(task);
+        let runs: Vec<_> = (0..self.pool.len())
+            .map(|i| {
+                let task = Arc::clone(&task);
+                self.pool
+                    .run(i, move |_engine: std::rc::Rc<LocalEngine>| task(i))
+            })
+            .collect();
+        async move {
+            for run in runs {
+                let _ = run.await;
+            }
+        }
+    }
+}
+
+impl QuickJsExecutor {
+    /// Runs an invocation on this worker's engine with no hop. A synchronous action finishes
+    /// on the first poll and costs no task; one that awaits timers continues as a local task
+    /// of this worker, and the returned future waits for it.
+    fn run_here(&self, engine: &LocalEngine, invocation: Invocation) -> BoxFuture<Outcome> {
+        let mut running = Box::pin(engine.invoke(invocation));
+        if let Poll::Ready(outcome) = running
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+        {
+            return Box::pin(std::future::ready(outcome));
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let started = self
+            .pool
+            .spawn_here(async move {
+                let _ = tx.send(running.await);
+            })
+            .is_ok();
+        Box::pin(async move {
+            if !started {
+                return Outcome::failed(Failure::Internal("not on an isolate worker".into()));
+            }
+            rx.await.unwrap_or_else(|_| {
+                Outcome::failed(Failure::Internal("the isolate worker stopped".into()))
+            })
+        })
+    }
+}
+
 impl Executor for QuickJsExecutor {
     fn name(&self) -> &'static str {
         NAME
@@ -155,15 +212,20 @@ impl Executor for QuickJsExecutor {
         invocation.tenant.hash(&mut hasher);
         invocation.action.fqn.hash(&mut hasher);
         let shard = self.pool.shard_of(hasher.finish());
-        let run = self
-            .pool
-            .run(shard, move |engine: std::rc::Rc<LocalEngine>| {
-                engine.invoke(invocation)
-            });
-        Box::pin(async move {
-            run.await
-                .unwrap_or_else(|e| Outcome::failed(Failure::Internal(e.to_string())))
-        })
+        match self.pool.current() {
+            Some((here, engine)) if here == shard => self.run_here(&engine, invocation),
+            _ => {
+                let run = self
+                    .pool
+                    .run(shard, move |engine: std::rc::Rc<LocalEngine>| {
+                        engine.invoke(invocation)
+                    });
+                Box::pin(async move {
+                    run.await
+                        .unwrap_or_else(|e| Outcome::failed(Failure::Internal(e.to_string())))
+                })
+            }
+        }
     }
 
     fn stats(&self) -> ExecutorStats {
