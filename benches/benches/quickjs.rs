@@ -13,7 +13,7 @@ use serde_json::{Map, json};
 use shoal_quickjs::{EngineLimits, LocalEngine, QuickJsConfig, QuickJsExecutor};
 use shoal_router::{ActionCode, ActivationId, Executor, Invocation, Limits, Outcome, OwEnv};
 
-const HELLO: &str = "function main(p) { return { greeting: 'Hello, ' + (p.name || 'World') }; }";
+const HELLO: &str = include_str!("../../fixtures/js/hello.js");
 
 fn action(n: u64, code: &str) -> Arc<ActionCode> {
     let mut digest = [0u8; 32];
