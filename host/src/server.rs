@@ -10,7 +10,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::header::HeaderValue;
 use hyper::{Method, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -118,7 +118,8 @@ async fn handle(
         .path_and_query()
         .map_or("/", |p| p.as_str())
         .to_string();
-    let is_api = path.starts_with("/api/v1");
+    // Web actions (`/api/v1/web/…`) set their own CORS headers and answer OPTIONS themselves.
+    let is_api = path.starts_with("/api/v1") && !path.starts_with("/api/v1/web/");
     let result = match Limited::new(body, MAX_ENTITY_BYTES).collect().await {
         Err(_) => Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -133,12 +134,7 @@ async fn handle(
                 tid.clone(),
             );
             if request.method == Method::OPTIONS && is_api {
-                Ok(Reply {
-                    status: StatusCode::OK,
-                    body: Bytes::new(),
-                    content_type: "text/plain; charset=UTF-8",
-                    activation_id: None,
-                })
+                Ok(Reply::empty(StatusCode::OK))
             } else {
                 api::dispatch(&app, &request).await
             }
@@ -150,26 +146,23 @@ async fn handle(
 /// Writes a reply or an error envelope with the common headers. The one place errors become
 /// HTTP responses.
 fn respond(result: Result<Reply, ApiError>, tid: &str, is_api: bool) -> Response<Full<Bytes>> {
-    let (status, body, content_type, activation_id) = match result {
-        Ok(r) => (r.status, r.body, r.content_type, r.activation_id),
-        Err(e) => {
-            let (status, body) = e.into_envelope(tid);
-            (status, Bytes::from(body), "application/json", None)
-        }
-    };
-    let mut resp = Response::new(Full::new(body));
-    *resp.status_mut() = status;
+    let reply = result.unwrap_or_else(|e| {
+        let (status, body) = e.into_envelope(tid);
+        Reply::new(status, Bytes::from(body), "application/json")
+    });
+    let mut resp = Response::new(Full::new(reply.body));
+    *resp.status_mut() = reply.status;
     let h = resp.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    *h = reply.headers;
     if let Ok(v) = HeaderValue::from_str(tid) {
         h.insert("x-request-id", v);
     }
-    if let Some(id) = activation_id
+    if let Some(id) = reply.activation_id
         && let Ok(v) = HeaderValue::from_str(id.as_str())
     {
         h.insert("x-openwhisk-activation-id", v);
     }
-    if status == StatusCode::UNAUTHORIZED {
+    if reply.status == StatusCode::UNAUTHORIZED {
         h.insert(
             "www-authenticate",
             HeaderValue::from_static("Basic realm=\"OpenWhisk secure realm\""),

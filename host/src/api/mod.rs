@@ -8,6 +8,7 @@ mod system;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{HeaderMap, Method, StatusCode};
 use serde_json::{Map, Value};
 
@@ -119,31 +120,47 @@ pub struct Reply {
     pub status: StatusCode,
     /// Body bytes.
     pub body: Bytes,
-    /// `Content-Type`.
-    pub content_type: &'static str,
+    /// Headers, including `Content-Type` when there is a body.
+    pub headers: HeaderMap,
     /// Sets `x-openwhisk-activation-id` when present.
     pub activation_id: Option<ActivationId>,
 }
 
 impl Reply {
-    /// A JSON reply.
-    pub fn json(status: StatusCode, value: &Value) -> Self {
+    /// A reply with `body` of type `content_type`.
+    pub fn new(status: StatusCode, body: Bytes, content_type: &'static str) -> Self {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
         Reply {
             status,
-            body: Bytes::from(value.to_string()),
-            content_type: "application/json",
+            body,
+            headers,
             activation_id: None,
         }
     }
 
-    /// A plain-text reply.
-    pub fn text(status: StatusCode, text: &'static str) -> Self {
+    /// A reply without a body (and so without a content type).
+    pub fn empty(status: StatusCode) -> Self {
         Reply {
             status,
-            body: Bytes::from_static(text.as_bytes()),
-            content_type: "text/plain; charset=UTF-8",
+            body: Bytes::new(),
+            headers: HeaderMap::new(),
             activation_id: None,
         }
+    }
+
+    /// A JSON reply.
+    pub fn json(status: StatusCode, value: &Value) -> Self {
+        Self::new(status, Bytes::from(value.to_string()), "application/json")
+    }
+
+    /// A plain-text reply.
+    pub fn text(status: StatusCode, text: &'static str) -> Self {
+        Self::new(
+            status,
+            Bytes::from_static(text.as_bytes()),
+            "text/plain; charset=UTF-8",
+        )
     }
 
     /// Tags the reply with an activation id header.
