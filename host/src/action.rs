@@ -232,6 +232,33 @@ pub struct ActionEntry {
     pub limits: ActionLimits,
     /// Whether `__OW_API_KEY` is handed to the action.
     pub provide_api_key: bool,
+    /// How the action answers on `/api/v1/web/…`.
+    pub web: WebFlags,
+}
+
+/// The web-action annotations of an action (spec §3.3, §4).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WebFlags {
+    /// `web-export`: reachable without a key.
+    pub export: bool,
+    /// `raw-http`: receives the raw query and body.
+    pub raw: bool,
+    /// `web-custom-options`: OPTIONS goes to the action, no automatic CORS headers.
+    pub custom_options: bool,
+    /// `require-whisk-auth`: `None` when absent.
+    pub require_auth: Option<Value>,
+}
+
+impl WebFlags {
+    fn from_annotations(annotations: &[Value]) -> Self {
+        let flag = |k: &str| entity::truthy(entity::lookup(annotations, k));
+        WebFlags {
+            export: flag("web-export"),
+            raw: flag("raw-http"),
+            custom_options: flag("web-custom-options"),
+            require_auth: entity::lookup(annotations, "require-whisk-auth").cloned(),
+        }
+    }
 }
 
 impl ActionEntry {
@@ -296,6 +323,7 @@ impl ActionEntry {
             final_keys,
             limits: ActionLimits::from_json(doc.get("limits")),
             provide_api_key,
+            web: WebFlags::from_annotations(&annotations),
         })
     }
 }

@@ -40,6 +40,7 @@ impl Identity {
 pub struct Authenticator {
     store: Arc<Store>,
     cache: DashMap<String, Arc<Identity>>,
+    owners: DashMap<String, Arc<Identity>>,
 }
 
 impl Authenticator {
@@ -48,6 +49,7 @@ impl Authenticator {
         Authenticator {
             store,
             cache: DashMap::new(),
+            owners: DashMap::new(),
         }
     }
 
@@ -76,6 +78,20 @@ impl Authenticator {
         }
         let identity = Arc::new(Identity::from_subject(&subject));
         self.cache.insert(header.to_string(), identity.clone());
+        Some(identity)
+    }
+}
+
+impl Authenticator {
+    /// The identity that owns namespace `ns` (web actions run as their owner), or `None`
+    /// when no such namespace exists. Cached after the first hit.
+    pub fn owner(&self, ns: &str) -> Option<Arc<Identity>> {
+        if let Some(hit) = self.owners.get(ns) {
+            return Some(hit.clone());
+        }
+        let subject = self.store.subject_by_namespace(ns).ok().flatten()?;
+        let identity = Arc::new(Identity::from_subject(&subject));
+        self.owners.insert(ns.to_string(), identity.clone());
         Some(identity)
     }
 }

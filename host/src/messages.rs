@@ -62,3 +62,18 @@ pub fn malformed(detail: &str) -> String {
 pub fn malformed_query(name: &str, detail: &str) -> String {
     format!("The query parameter '{name}' was malformed:\n{detail}")
 }
+
+/// 400 when a web action failed (developer or platform error).
+pub const WEB_ERROR: &str = "There was an error processing your request.";
+/// 202 when a web action's result is not ready within the wait.
+pub const WEB_NOT_READY: &str = "Response not yet ready.";
+/// 404 when `.text` asks for a property the result lacks.
+pub const WEB_MISSING_PROPERTY: &str = "Response does not include requested property.";
+/// 400 when an `.http` result has a body of another type than its `Content-Type` says.
+pub const WEB_TYPE_MISMATCH: &str = "Response type in header did not match generated content type.";
+/// 400 when an `.http` result names a content type that does not parse.
+pub const WEB_UNKNOWN_TYPE: &str = "Response did not specify a known content-type.";
+/// 400 when the result does not fit the extension's media type.
+pub fn web_invalid(media: &str) -> String {
+    format!("Response is not valid '{media}'.")
+}

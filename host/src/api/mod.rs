@@ -4,6 +4,7 @@
 mod actions;
 mod activations;
 mod system;
+mod web;
 
 use std::sync::Arc;
 
@@ -29,6 +30,8 @@ pub struct Request {
     pub segments: Vec<String>,
     /// Decoded query pairs, in order.
     pub query: Vec<(String, String)>,
+    /// The query string as sent (raw web actions receive it as `__ow_query`).
+    pub raw_query: String,
     /// Headers.
     pub headers: HeaderMap,
     /// The whole body.
@@ -46,7 +49,7 @@ impl Request {
         body: Bytes,
         tid: String,
     ) -> Self {
-        let (path, query) = path_and_query
+        let (path, query_text) = path_and_query
             .split_once('?')
             .unwrap_or((path_and_query, ""));
         let segments = path
@@ -58,13 +61,14 @@ impl Request {
                     .into_owned()
             })
             .collect();
-        let query = form_urlencoded::parse(query.as_bytes())
+        let query = form_urlencoded::parse(query_text.as_bytes())
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
         Request {
             method,
             segments,
             query,
+            raw_query: query_text.to_string(),
             headers,
             body,
             tid,
@@ -178,6 +182,7 @@ pub async fn dispatch(app: &Arc<App>, req: &Request) -> Result<Reply, ApiError> 
         ["ping"] => only_get(req).map(|_| Reply::text(StatusCode::OK, "pong")),
         ["api", "v1"] | ["api", "v1", ""] => only_get(req).map(|_| system::api_info()),
         ["api", "v1", "namespaces", rest @ ..] => namespaces(app, req, rest).await,
+        ["api", "v1", "web", rest @ ..] => web::route(app, req, rest).await,
         _ => Err(ApiError::no_route()),
     }
 }

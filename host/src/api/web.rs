@@ -1,0 +1,570 @@
+//! Web actions (spec §4): `/api/v1/web/{ns}/{pkg|default}/{action}[.ext][/rest]`, answered
+//! without an API key as the action's owner. Builds the action's arguments from the HTTP
+//! request (`__ow_*` metadata, query and body by content type, or raw mode), invokes it
+//! blocking through the controller, and shapes the result into an HTTP response by
+//! extension. The warm path touches no store: the owner and the action come from caches.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::Bytes;
+use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use hyper::{HeaderMap, Method, StatusCode};
+use serde_json::{Map, Value, json};
+
+use super::{Reply, Request};
+use crate::action::ActionEntry;
+use crate::activation::Status;
+use crate::app::App;
+use crate::controller::{Invoked, MAX_BLOCKING_WAIT};
+use crate::entity;
+use crate::error::ApiError;
+use crate::messages;
+
+/// Keys a web request may never set itself.
+const RESERVED: [&str; 6] = [
+    "__ow_method",
+    "__ow_headers",
+    "__ow_path",
+    "__ow_user",
+    "__ow_body",
+    "__ow_query",
+];
+
+const CORS_METHODS: &str = "OPTIONS, GET, DELETE, POST, PUT, HEAD, PATCH";
+const CORS_HEADERS: &str =
+    "Authorization, Origin, X-Requested-With, Content-Type, Accept, User-Agent";
+
+/// The response form asked for by the action segment's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ext {
+    Http,
+    Json,
+    Html,
+    Svg,
+    Text,
+}
+
+/// Splits `name.ext`; a segment without a known extension is all name, answered as `.http`.
+fn split_ext(segment: &str) -> (&str, Ext) {
+    for (suffix, ext) in [
+        (".json", Ext::Json),
+        (".html", Ext::Html),
+        (".http", Ext::Http),
+        (".svg", Ext::Svg),
+        (".text", Ext::Text),
+    ] {
+        if let Some(name) = segment.strip_suffix(suffix) {
+            return (name, ext);
+        }
+    }
+    (segment, Ext::Http)
+}
+
+/// How a request or response body is to be read, by its media type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Media {
+    Json,
+    Form,
+    Text,
+    Binary,
+}
+
+/// Classifies a `Content-Type` value; `None` when it does not parse as `type/subtype`.
+fn media(content_type: &str) -> Option<Media> {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let (top, sub) = essence.split_once('/')?;
+    if top.is_empty() || sub.is_empty() {
+        return None;
+    }
+    Some(match (top, sub) {
+        ("application", "json") => Media::Json,
+        (_, s) if s.ends_with("+json") => Media::Json,
+        ("application", "x-www-form-urlencoded") => Media::Form,
+        ("text", _) => Media::Text,
+        ("application", "xml" | "javascript" | "ecmascript") => Media::Text,
+        (_, s) if s.ends_with("+xml") => Media::Text,
+        _ => Media::Binary,
+    })
+}
+
+/// Routes `/api/v1/web/…`.
+pub async fn route(app: &Arc<App>, req: &Request, rest: &[&str]) -> Result<Reply, ApiError> {
+    let [ns, pkg, segment, tail @ ..] = rest else {
+        return Err(ApiError::not_found());
+    };
+    let (name, ext) = split_ext(segment);
+    let target = find(app, ns, pkg, name);
+    let custom_options = target
+        .as_ref()
+        .is_ok_and(|(_, action)| action.web.custom_options);
+    let result = match target {
+        Ok((owner, action)) => serve(app, req, owner, action, ext, tail).await,
+        Err(e) => Err(e),
+    };
+    if custom_options {
+        return result;
+    }
+    let mut reply = result.unwrap_or_else(|e| {
+        let (status, body) = e.into_envelope(&req.tid);
+        Reply::new(status, Bytes::from(body), "application/json")
+    });
+    add_cors(&mut reply.headers, req);
+    Ok(reply)
+}
+
+/// The owner identity and the web-exported action, or 404.
+fn find(
+    app: &App,
+    ns: &str,
+    pkg: &str,
+    name: &str,
+) -> Result<(Arc<crate::auth::Identity>, Arc<ActionEntry>), ApiError> {
+    let owner = app.auth.owner(ns).ok_or_else(ApiError::not_found)?;
+    let path = if pkg == "default" {
+        ns.to_string()
+    } else {
+        format!("{ns}/{pkg}")
+    };
+    let action = app
+        .controller
+        .action(&path, name)
+        .map_err(|_| ApiError::not_found())?;
+    if !action.web.export {
+        return Err(ApiError::not_found());
+    }
+    Ok((owner, action))
+}
+
+fn add_cors(headers: &mut HeaderMap, req: &Request) {
+    headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    headers.insert(
+        "access-control-allow-methods",
+        HeaderValue::from_static(CORS_METHODS),
+    );
+    let allow = req
+        .headers
+        .get("access-control-request-headers")
+        .cloned()
+        .unwrap_or_else(|| HeaderValue::from_static(CORS_HEADERS));
+    headers.insert("access-control-allow-headers", allow);
+}
+
+async fn serve(
+    app: &Arc<App>,
+    req: &Request,
+    owner: Arc<crate::auth::Identity>,
+    action: Arc<ActionEntry>,
+    ext: Ext,
+    tail: &[&str],
+) -> Result<Reply, ApiError> {
+    if req.method == Method::OPTIONS && !action.web.custom_options {
+        return Ok(Reply::empty(StatusCode::OK));
+    }
+    let caller = req.header("authorization").and_then(|h| app.auth.lookup(h));
+    let exempt = req.method == Method::OPTIONS && action.web.custom_options;
+    if !exempt && !authorized(&action.web.require_auth, caller.is_some(), req) {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            messages::AUTH_REQUIRED,
+        ));
+    }
+    let max = app.config.limits.max_payload_bytes;
+    if req.body.len() > max {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            messages::request_too_large(req.body.len(), max),
+        ));
+    }
+    let path = if tail.is_empty() {
+        String::new()
+    } else {
+        format!("/{}", tail.join("/"))
+    };
+    let args = arguments(req, &action, path, caller.map(|c| c.namespace.clone()))?;
+    let invoked = app
+        .controller
+        .invoke(&owner, action, args, Some(MAX_BLOCKING_WAIT), &req.tid)
+        .await?;
+    match invoked {
+        Invoked::Pending(id) => {
+            let body = json!({"error": messages::WEB_NOT_READY, "code": req.tid});
+            Ok(Reply::json(StatusCode::ACCEPTED, &body).with_activation(id))
+        }
+        Invoked::Done(id, mut finished) => {
+            let result = finished.record["response"]["result"].take();
+            shape(ext, finished.status, result).map(|r| r.with_activation(id))
+        }
+    }
+}
+
+/// Whether `require-whisk-auth` lets this request through.
+fn authorized(required: &Option<Value>, authenticated: bool, req: &Request) -> bool {
+    let secret = req.header("x-require-whisk-auth");
+    match required {
+        None | Some(Value::Bool(false)) => true,
+        Some(Value::Bool(true)) => authenticated,
+        Some(Value::String(s)) => secret == Some(s.as_str()),
+        Some(Value::Number(n)) => secret == Some(n.to_string().as_str()),
+        Some(_) => false,
+    }
+}
+
+/// The action's arguments for this request (spec §4.2).
+fn arguments(
+    req: &Request,
+    action: &ActionEntry,
+    path: String,
+    user: Option<String>,
+) -> Result<Map<String, Value>, ApiError> {
+    let mut headers = Map::new();
+    for (name, value) in &req.headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        match headers.get_mut(name.as_str()) {
+            Some(Value::String(prev)) => {
+                prev.push_str(", ");
+                prev.push_str(&value);
+            }
+            _ => {
+                headers.insert(name.as_str().to_string(), Value::String(value));
+            }
+        }
+    }
+    let content_type = req.header("content-type").unwrap_or_default();
+    let body_media = media(content_type).unwrap_or(Media::Binary);
+    let mut args = Map::new();
+    args.insert(
+        "__ow_method".into(),
+        Value::String(req.method.as_str().to_ascii_lowercase()),
+    );
+    args.insert("__ow_headers".into(), Value::Object(headers));
+    args.insert("__ow_path".into(), Value::String(path));
+    if let Some(user) = user {
+        args.insert("__ow_user".into(), Value::String(user));
+    }
+    if action.web.raw {
+        args.insert("__ow_query".into(), Value::String(req.raw_query.clone()));
+        let body = match body_media {
+            _ if req.body.is_empty() => String::new(),
+            Media::Text | Media::Form => String::from_utf8_lossy(&req.body).into_owned(),
+            Media::Json | Media::Binary => BASE64.encode(&req.body),
+        };
+        args.insert("__ow_body".into(), Value::String(body));
+        return Ok(args);
+    }
+    let mut supplied = Map::new();
+    for (k, v) in &req.query {
+        supplied.insert(k.clone(), Value::String(v.clone()));
+    }
+    if !req.body.is_empty() {
+        match body_media {
+            Media::Json => match serde_json::from_slice::<Value>(&req.body) {
+                Ok(Value::Object(fields)) => supplied.extend(fields),
+                Ok(other) => {
+                    args.insert("__ow_body".into(), other);
+                }
+                Err(e) => {
+                    return Err(ApiError::bad_request(messages::malformed(&e.to_string())));
+                }
+            },
+            Media::Form => {
+                for (k, v) in form_urlencoded::parse(&req.body) {
+                    supplied.insert(k.into_owned(), Value::String(v.into_owned()));
+                }
+            }
+            Media::Text => {
+                args.insert(
+                    "__ow_body".into(),
+                    Value::String(String::from_utf8_lossy(&req.body).into_owned()),
+                );
+            }
+            Media::Binary => {
+                args.insert("__ow_body".into(), Value::String(BASE64.encode(&req.body)));
+            }
+        }
+    }
+    if supplied
+        .keys()
+        .any(|k| RESERVED.contains(&k.as_str()) || action.final_keys.contains(k))
+    {
+        return Err(ApiError::bad_request(messages::PARAMS_NOT_ALLOWED));
+    }
+    args.extend(supplied);
+    Ok(args)
+}
+
+/// Turns an activation's result into the HTTP response its extension asks for (spec §4.3).
+fn shape(ext: Ext, status: Status, result: Value) -> Result<Reply, ApiError> {
+    let value = match status {
+        Status::Success => result,
+        Status::ApplicationError => match result {
+            Value::Object(mut o) => o.remove("error").unwrap_or(Value::Null),
+            other => other,
+        },
+        Status::DeveloperError | Status::InternalError => {
+            return Err(ApiError::bad_request(messages::WEB_ERROR));
+        }
+    };
+    let field = |name: &str| value.get("body").or_else(|| value.get(name)).cloned();
+    let text_reply = |ct: &'static str, media_name: &str, v: Option<Value>| match v {
+        Some(Value::String(s)) => Ok(Reply::new(StatusCode::OK, Bytes::from(s), ct)),
+        _ => Err(ApiError::bad_request(messages::web_invalid(media_name))),
+    };
+    match ext {
+        Ext::Json if value.is_object() || value.is_array() => {
+            Ok(Reply::json(StatusCode::OK, &value))
+        }
+        Ext::Json => Err(ApiError::bad_request(messages::web_invalid(
+            "application/json",
+        ))),
+        Ext::Html => text_reply("text/html; charset=UTF-8", "text/html", field("html")),
+        Ext::Svg => text_reply("image/svg+xml", "image/svg+xml", field("svg")),
+        Ext::Text => {
+            let text = match field("text") {
+                None => {
+                    return Err(ApiError::new(
+                        StatusCode::NOT_FOUND,
+                        messages::WEB_MISSING_PROPERTY,
+                    ));
+                }
+                Some(Value::String(s)) => s,
+                Some(v @ (Value::Object(_) | Value::Array(_))) => {
+                    serde_json::to_string_pretty(&v).unwrap_or_default()
+                }
+                Some(v) => v.to_string(),
+            };
+            Ok(Reply::new(
+                StatusCode::OK,
+                Bytes::from(text),
+                "text/plain; charset=UTF-8",
+            ))
+        }
+        Ext::Http => http_response(&value),
+    }
+}
+
+/// The `.http` form: `{statusCode?, headers?, body?}`.
+fn http_response(value: &Value) -> Result<Reply, ApiError> {
+    let invalid = || ApiError::bad_request(messages::web_invalid("message/http"));
+    let obj = value.as_object().ok_or_else(invalid)?;
+    let mut headers = HeaderMap::new();
+    match obj.get("headers") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(given)) => {
+            for (name, v) in given {
+                let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid())?;
+                let values = match v {
+                    Value::Array(items) => items.iter().collect(),
+                    single => vec![single],
+                };
+                for item in values {
+                    let text = match item {
+                        Value::String(s) => s.clone(),
+                        Value::Number(_) | Value::Bool(_) => item.to_string(),
+                        _ => return Err(invalid()),
+                    };
+                    let hv = HeaderValue::from_str(&text).map_err(|_| invalid())?;
+                    headers.append(name.clone(), hv);
+                }
+            }
+        }
+        Some(_) => return Err(invalid()),
+    }
+    let status = match obj.get("statusCode") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => Some(n.as_u64().ok_or_else(invalid)?),
+        Some(Value::String(s)) => Some(s.trim().parse::<u64>().map_err(|_| invalid())?),
+        Some(_) => return Err(invalid()),
+    };
+    let status = status
+        .map(|code| {
+            u16::try_from(code)
+                .ok()
+                .and_then(|c| StatusCode::from_u16(c).ok())
+                .ok_or_else(invalid)
+        })
+        .transpose()?;
+    let declared = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body: Bytes = match obj.get("body") {
+        None | Some(Value::Null) => Bytes::new(),
+        Some(Value::String(s)) if s.is_empty() => Bytes::new(),
+        Some(Value::String(s)) => {
+            let ct = declared.as_deref().unwrap_or("text/html");
+            let kind =
+                media(ct).ok_or_else(|| ApiError::bad_request(messages::WEB_UNKNOWN_TYPE))?;
+            if declared.is_none() {
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
+            }
+            match kind {
+                Media::Binary => Bytes::from(
+                    BASE64
+                        .decode(s.trim())
+                        .map_err(|_| ApiError::bad_request(messages::WEB_TYPE_MISMATCH))?,
+                ),
+                Media::Json if entity::looks_base64(s) => BASE64
+                    .decode(s.trim())
+                    .map(Bytes::from)
+                    .unwrap_or_else(|_| Bytes::from(s.clone())),
+                _ => Bytes::from(s.clone()),
+            }
+        }
+        Some(other) => {
+            match declared.as_deref().map(media) {
+                None => {
+                    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                }
+                Some(Some(Media::Json)) => {}
+                Some(_) => return Err(ApiError::bad_request(messages::WEB_TYPE_MISMATCH)),
+            }
+            Bytes::from(other.to_string())
+        }
+    };
+    if body.is_empty() {
+        headers.remove(CONTENT_TYPE);
+    }
+    let status = status.unwrap_or(if body.is_empty() {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::OK
+    });
+    Ok(Reply {
+        status,
+        body,
+        headers,
+        activation_id: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extensions_split_off_the_action_name() {
+        assert_eq!(split_ext("hello.json"), ("hello", Ext::Json));
+        assert_eq!(split_ext("hello"), ("hello", Ext::Http));
+        assert_eq!(split_ext("a.b.text"), ("a.b", Ext::Text));
+        assert_eq!(split_ext("hello.xml"), ("hello.xml", Ext::Http));
+    }
+
+    #[test]
+    fn media_types() {
+        assert_eq!(media("application/json; charset=utf-8"), Some(Media::Json));
+        assert_eq!(media("application/vnd.api+json"), Some(Media::Json));
+        assert_eq!(
+            media("application/x-www-form-urlencoded"),
+            Some(Media::Form)
+        );
+        assert_eq!(media("text/plain"), Some(Media::Text));
+        assert_eq!(media("image/png"), Some(Media::Binary));
+        assert_eq!(media("nonsense"), None);
+    }
+
+    fn http(v: Value) -> Result<Reply, ApiError> {
+        shape(Ext::Http, Status::Success, v)
+    }
+
+    #[test]
+    fn http_defaults_and_redirects() {
+        let r = http(json!({"statusCode": 302, "headers": {"location": "http://openwhisk.org"}}))
+            .unwrap();
+        assert_eq!(r.status, 302);
+        assert!(r.body.is_empty());
+        assert_eq!(r.headers["location"], "http://openwhisk.org");
+        assert_eq!(http(json!({})).unwrap().status, 204);
+        let r = http(json!({"body": "<p>hi</p>"})).unwrap();
+        assert_eq!(
+            (r.status.as_u16(), r.headers[CONTENT_TYPE].to_str().unwrap()),
+            (200, "text/html")
+        );
+    }
+
+    #[test]
+    fn http_repeated_headers_binary_and_json_bodies() {
+        let r = http(json!({"headers": {"set-cookie": ["a=1", "b=2"], "content-type": "image/png"}, "body": "iVBORw=="})).unwrap();
+        assert_eq!(r.headers.get_all("set-cookie").iter().count(), 2);
+        assert_eq!(&r.body[..], &[0x89, b'P', b'N', b'G'][..]);
+        let r = http(json!({"body": {"a": 1}})).unwrap();
+        assert_eq!(&r.body[..], br#"{"a":1}"#);
+        assert_eq!(r.headers[CONTENT_TYPE], "application/json");
+        let e =
+            http(json!({"headers": {"content-type": "text/plain"}, "body": {"a": 1}})).unwrap_err();
+        assert_eq!(e.message, messages::WEB_TYPE_MISMATCH);
+        let e = http(json!({"headers": {"content-type": "nonsense"}, "body": "x"})).unwrap_err();
+        assert_eq!(e.message, messages::WEB_UNKNOWN_TYPE);
+        let e = http(json!({"headers": {"content-type": "image/png"}, "body": "!!"})).unwrap_err();
+        assert_eq!(e.message, messages::WEB_TYPE_MISMATCH);
+        let e = http(json!({"headers": {"x": {"nested": 1}}})).unwrap_err();
+        assert_eq!(e.message, "Response is not valid 'message/http'.");
+        assert_eq!(
+            http(json!({"statusCode": "404", "body": "no"}))
+                .unwrap()
+                .status,
+            404
+        );
+    }
+
+    #[test]
+    fn other_extensions() {
+        let ok = |ext, v| shape(ext, Status::Success, v);
+        assert_eq!(ok(Ext::Json, json!([1])).unwrap().status, 200);
+        assert_eq!(
+            ok(Ext::Json, json!("x")).unwrap_err().message,
+            "Response is not valid 'application/json'."
+        );
+        assert_eq!(
+            &ok(Ext::Html, json!({"html": "<b>x</b>"})).unwrap().body[..],
+            b"<b>x</b>"
+        );
+        assert_eq!(
+            ok(Ext::Html, json!({"html": 1})).unwrap_err().message,
+            "Response is not valid 'text/html'."
+        );
+        assert_eq!(&ok(Ext::Text, json!({"text": 5})).unwrap().body[..], b"5");
+        assert_eq!(ok(Ext::Text, json!({})).unwrap_err().status, 404);
+        assert_eq!(
+            &ok(Ext::Svg, json!({"body": "<svg/>"})).unwrap().body[..],
+            b"<svg/>"
+        );
+    }
+
+    #[test]
+    fn application_errors_are_projected_and_others_hidden() {
+        let r = shape(
+            Ext::Http,
+            Status::ApplicationError,
+            json!({"error": {"statusCode": 400, "body": "bad"}}),
+        )
+        .unwrap();
+        assert_eq!((r.status.as_u16(), &r.body[..]), (400, &b"bad"[..]));
+        let e = shape(Ext::Json, Status::DeveloperError, json!({"error": "x"})).unwrap_err();
+        assert_eq!(e.message, "There was an error processing your request.");
+    }
+
+    #[test]
+    fn require_whisk_auth_rules() {
+        let req = |secret: Option<&str>| {
+            let mut h = HeaderMap::new();
+            if let Some(s) = secret {
+                h.insert("x-require-whisk-auth", HeaderValue::from_str(s).unwrap());
+            }
+            Request::new(Method::GET, "/", h, Bytes::new(), "t".into())
+        };
+        assert!(authorized(&None, false, &req(None)));
+        assert!(!authorized(&Some(json!(true)), false, &req(None)));
+        assert!(authorized(&Some(json!(true)), true, &req(None)));
+        assert!(authorized(&Some(json!("s3")), false, &req(Some("s3"))));
+        assert!(!authorized(&Some(json!("s3")), false, &req(Some("no"))));
+        assert!(authorized(&Some(json!(42)), false, &req(Some("42"))));
+        assert!(!authorized(&Some(json!([1])), true, &req(Some("1"))));
+    }
+}
