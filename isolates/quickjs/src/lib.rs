@@ -1,9 +1,10 @@
 //! # shoal-quickjs: JS actions in QuickJS isolates
 //!
 //! [`QuickJsExecutor`] is the default JS execution domain. It owns a
-//! [`shoal_isolates::WorkerPool`] whose every worker holds a [`LocalEngine`]; each invocation is
-//! pinned by a hash of (tenant, action) to one worker, so an action's warm isolates are always
-//! on the thread that serves it.
+//! [`shoal_isolates::WorkerPool`] whose every worker holds a [`LocalEngine`]; each (tenant,
+//! action) has a home worker, the one that first ran it, so its warm isolate is always found
+//! where it lives. An invoke made on the home worker itself (the host serves HTTP on these
+//! threads) runs inline with no hop; others are sent to the home worker.
 //!
 //! An **isolate** is one QuickJS runtime plus one context holding one action version's loaded
 //! code for one tenant (~100 KiB for a small action; a runtime per action measured cheaper than
@@ -31,6 +32,8 @@ mod isolate;
 
 use std::future::Future;
 use std::hash::{DefaultHasher, Hash, Hasher};
+
+use dashmap::DashMap;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -98,7 +101,13 @@ pub struct QuickJsExecutor {
     pool: WorkerPool<LocalEngine>,
     code: Arc<CodeCache>,
     counters: Arc<Counters>,
+    /// Home worker of each (tenant, action), by hash: the worker that first ran it.
+    homes: DashMap<u64, usize>,
 }
+
+/// Most homes remembered; beyond it the map starts over (a forgotten home only costs the
+/// next invoke a cold start on the worker that serves it).
+const MAX_HOMES: usize = 1 << 20;
 
 impl QuickJsExecutor {
     /// Starts the workers.
@@ -139,6 +148,7 @@ impl QuickJsExecutor {
             pool,
             code,
             counters,
+            homes: DashMap::new(),
         })
     }
 }
@@ -169,6 +179,22 @@ impl QuickJsExecutor {
 }
 
 impl QuickJsExecutor {
+    /// The worker an action runs on: where it first ran, so that a client on one keep-alive
+    /// connection (served by one worker) gets every warm invoke with no hop, while one action
+    /// still has one warm isolate. First runs from outside the pool go to a hashed worker.
+    fn home(&self, key: u64, here: Option<usize>) -> usize {
+        if let Some(home) = self.homes.get(&key) {
+            return *home;
+        }
+        if self.homes.len() >= MAX_HOMES {
+            self.homes.clear();
+        }
+        *self
+            .homes
+            .entry(key)
+            .or_insert_with(|| here.unwrap_or_else(|| self.pool.shard_of(key)))
+    }
+
     /// Runs an invocation on this worker's engine with no hop. A synchronous action finishes
     /// on the first poll and costs no task; one that awaits timers continues as a local task
     /// of this worker, and the returned future waits for it.
@@ -211,13 +237,15 @@ impl Executor for QuickJsExecutor {
         let mut hasher = DefaultHasher::new();
         invocation.tenant.hash(&mut hasher);
         invocation.action.fqn.hash(&mut hasher);
-        let shard = self.pool.shard_of(hasher.finish());
-        match self.pool.current() {
-            Some((here, engine)) if here == shard => self.run_here(&engine, invocation),
+        let key = hasher.finish();
+        let current = self.pool.current();
+        let home = self.home(key, current.as_ref().map(|(here, _)| *here));
+        match current {
+            Some((here, engine)) if here == home => self.run_here(&engine, invocation),
             _ => {
                 let run = self
                     .pool
-                    .run(shard, move |engine: std::rc::Rc<LocalEngine>| {
+                    .run(home, move |engine: std::rc::Rc<LocalEngine>| {
                         engine.invoke(invocation)
                     });
                 Box::pin(async move {

@@ -487,3 +487,46 @@ fn the_local_engine_runs_on_the_current_thread() {
     }
     assert_eq!(engine.stats().cold_starts, 1);
 }
+
+/// Invokes from inside worker `worker` (as the host's HTTP server does) and returns the
+/// result, so a test can choose which worker serves the request.
+async fn run_on(exec: &Arc<QuickJsExecutor>, worker: usize, action: &Arc<ActionCode>) -> Value {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let tx = std::sync::Mutex::new(Some(tx));
+    let (e, a) = (Arc::clone(exec), Arc::clone(action));
+    let serve = exec.run_on_workers(move |i| {
+        let job = (i == worker).then(|| {
+            let (e, a, tx) = (Arc::clone(&e), Arc::clone(&a), tx.lock().unwrap().take());
+            async move {
+                let outcome = e.invoke(invocation(&a, "guest", json!({}), 5_000)).await;
+                let _ = tx.unwrap().send(outcome.result.unwrap());
+            }
+        });
+        async move {
+            if let Some(job) = job {
+                job.await;
+            }
+        }
+    });
+    serve.await;
+    rx.await.unwrap()
+}
+
+#[tokio::test]
+async fn an_action_keeps_one_warm_isolate_whichever_worker_serves_it() {
+    let exec = Arc::new(executor(2));
+    let counter = action(
+        "home",
+        "let n = 0; function main() { n += 1; return { n }; }",
+        "main",
+    );
+    // First served by worker 1 (its home from now on), then by worker 0, then from outside
+    // the pool: every call reaches the same isolate.
+    assert_eq!(run_on(&exec, 1, &counter).await, json!({"n": 1}));
+    assert_eq!(run_on(&exec, 0, &counter).await, json!({"n": 2}));
+    assert_eq!(
+        run(&exec, &counter, json!({})).await.result.unwrap(),
+        json!({"n": 3})
+    );
+    assert_eq!(run_on(&exec, 1, &counter).await, json!({"n": 4}));
+}
