@@ -23,6 +23,12 @@ impl Shoal {
     /// `taskset -c cpus` when given.
     pub fn start(binary: &Path, cpus: Option<&str>) -> anyhow::Result<Shoal> {
         let data = tempfile::tempdir()?;
+        // Load runs invoke far more than OpenWhisk's default 60 times a minute.
+        let config = data.path().join("load.toml");
+        std::fs::write(
+            &config,
+            "[limits]\ninvocations_per_minute = 100000000\nconcurrent_invocations = 100000\nfires_per_minute = 100000000\n",
+        )?;
         let mut cmd = match cpus {
             Some(c) => {
                 let mut t = Command::new("taskset");
@@ -34,6 +40,8 @@ impl Shoal {
         let mut child = cmd
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data.path())
+            .arg("--config")
+            .arg(&config)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -49,7 +49,7 @@ impl App {
         let table = Arc::new(routing_table(workers.clone())?);
         let controller = Arc::new(Controller::new(store.clone(), table, api_host));
         Ok(Arc::new(App {
-            auth: Authenticator::new(store.clone()),
+            auth: Authenticator::new(store.clone(), config.limits.clone()),
             controller,
             store,
             config,

@@ -8,8 +8,10 @@ use dashmap::DashMap;
 use hyper::StatusCode;
 use shoal_store::{Store, Subject};
 
+use crate::config::LimitsConfig;
 use crate::error::ApiError;
 use crate::messages;
+use crate::throttle::NamespaceLimits;
 
 /// The well-known development credentials of namespace `guest` (OpenWhisk's `auth.guest`).
 pub const GUEST_AUTH: &str = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";
@@ -23,14 +25,17 @@ pub struct Identity {
     pub namespace: String,
     /// `uuid:key`, handed to actions that ask for an API key.
     pub auth: String,
+    /// The namespace's throttle limits (system defaults with its own overrides).
+    pub limits: NamespaceLimits,
 }
 
 impl Identity {
-    fn from_subject(s: &Subject) -> Self {
+    fn from_subject(s: &Subject, defaults: &LimitsConfig) -> Self {
         Identity {
             subject: s.subject.clone(),
             namespace: s.namespace.clone(),
             auth: format!("{}:{}", s.uuid, s.key),
+            limits: NamespaceLimits::resolve(defaults, &s.limits),
         }
     }
 }
@@ -39,15 +44,17 @@ impl Identity {
 /// by namespaces that exist.
 pub struct Authenticator {
     store: Arc<Store>,
+    defaults: LimitsConfig,
     cache: DashMap<String, Arc<Identity>>,
     owners: DashMap<String, Arc<Identity>>,
 }
 
 impl Authenticator {
-    /// An authenticator over `store`.
-    pub fn new(store: Arc<Store>) -> Self {
+    /// An authenticator over `store`; namespaces without their own limits get `defaults`.
+    pub fn new(store: Arc<Store>, defaults: LimitsConfig) -> Self {
         Authenticator {
             store,
+            defaults,
             cache: DashMap::new(),
             owners: DashMap::new(),
         }
@@ -76,7 +83,7 @@ impl Authenticator {
         if subject.key != key {
             return None;
         }
-        let identity = Arc::new(Identity::from_subject(&subject));
+        let identity = Arc::new(Identity::from_subject(&subject, &self.defaults));
         self.cache.insert(header.to_string(), identity.clone());
         Some(identity)
     }
@@ -90,7 +97,7 @@ impl Authenticator {
             return Some(hit.clone());
         }
         let subject = self.store.subject_by_namespace(ns).ok().flatten()?;
-        let identity = Arc::new(Identity::from_subject(&subject));
+        let identity = Arc::new(Identity::from_subject(&subject, &self.defaults));
         self.owners.insert(ns.to_string(), identity.clone());
         Some(identity)
     }

@@ -17,6 +17,7 @@ use crate::activation::{self, Caller, Finished};
 use crate::auth::Identity;
 use crate::error::ApiError;
 use crate::messages;
+use crate::throttle::Throttles;
 
 /// How long a blocking caller waits, at most (spec §3.5).
 pub const MAX_BLOCKING_WAIT: Duration = Duration::from_secs(60);
@@ -82,6 +83,7 @@ pub struct Controller {
     actions: DashMap<String, Arc<ActionEntry>>,
     api_host: String,
     inflight: Arc<InFlight>,
+    throttles: Throttles,
 }
 
 impl Controller {
@@ -93,6 +95,7 @@ impl Controller {
             actions: DashMap::new(),
             api_host,
             inflight: Arc::new(InFlight::default()),
+            throttles: Throttles::default(),
         }
     }
 
@@ -135,7 +138,7 @@ impl Controller {
 
     /// Runs `action` for `identity` with `payload` merged over its parameters. Waits up to
     /// `wait` when given (blocking invoke), else returns at once. The activation is recorded
-    /// in the log either way.
+    /// in the log either way. 429 when the namespace is over its throttles.
     pub async fn invoke(
         self: &Arc<Self>,
         identity: &Identity,
@@ -145,6 +148,9 @@ impl Controller {
         transaction_id: &str,
     ) -> Result<Invoked, ApiError> {
         let received = SystemTime::now();
+        let permit = self
+            .throttles
+            .admit_invoke(&identity.namespace, &identity.limits)?;
         let executor = self
             .table
             .executor(&action.code.kind)
@@ -188,7 +194,7 @@ impl Controller {
             };
             let finished = activation::primitive_record(id, &caller, &action, outcome);
             this.record(&namespace, &action, id, &finished);
-            drop(guard);
+            drop((guard, permit));
             finished
         };
         let Some(wait) = wait else {

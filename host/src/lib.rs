@@ -17,3 +17,4 @@ pub mod entity;
 pub mod error;
 pub mod messages;
 pub mod server;
+pub mod throttle;

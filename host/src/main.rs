@@ -69,6 +69,22 @@ enum NamespaceCommand {
         #[command(flatten)]
         common: CommonArgs,
     },
+    /// Override a namespace's throttles (unset ones keep the system defaults); prints them.
+    SetLimits {
+        /// Namespace name.
+        name: String,
+        /// Action invokes per minute.
+        #[arg(long)]
+        invocations_per_minute: Option<u64>,
+        /// Activations in flight at once.
+        #[arg(long)]
+        concurrent_invocations: Option<u64>,
+        /// Trigger fires per minute.
+        #[arg(long)]
+        fires_per_minute: Option<u64>,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -101,24 +117,56 @@ fn load(
 }
 
 fn namespace(cmd: NamespaceCommand) -> anyhow::Result<()> {
-    let (name, common, must_exist) = match &cmd {
-        NamespaceCommand::Create { name, common } => (name, common, false),
-        NamespaceCommand::RotateKey { name, common } => (name, common, true),
+    let (name, common) = match &cmd {
+        NamespaceCommand::Create { name, common }
+        | NamespaceCommand::RotateKey { name, common }
+        | NamespaceCommand::SetLimits { name, common, .. } => (name.clone(), common),
     };
+    let name = name.as_str();
     shoal::entity::valid_entity_name(name).map_err(anyhow::Error::msg)?;
     let config = load(common, None, None)?;
     let store = shoal_store::Store::open(&config.data_dir)
         .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
-    let exists = store.subject_by_namespace(name)?.is_some();
-    if must_exist && !exists {
-        bail!("namespace '{name}' does not exist");
-    }
-    if !must_exist && exists {
-        bail!(
+    let existing = store.subject_by_namespace(name)?;
+    match (&cmd, existing) {
+        (NamespaceCommand::Create { .. }, Some(_)) => bail!(
             "namespace '{name}' already exists (use `shoal namespace rotate-key {name}` for a new key)"
-        );
+        ),
+        (NamespaceCommand::Create { .. }, None) => {
+            println!("{}", app::create_namespace(&store, name)?)
+        }
+        (_, None) => bail!("namespace '{name}' does not exist"),
+        (NamespaceCommand::RotateKey { .. }, Some(_)) => {
+            println!("{}", app::create_namespace(&store, name)?)
+        }
+        (
+            NamespaceCommand::SetLimits {
+                invocations_per_minute,
+                concurrent_invocations,
+                fires_per_minute,
+                ..
+            },
+            Some(mut subject),
+        ) => {
+            let limits = subject.limits.as_object().cloned().unwrap_or_default();
+            let mut limits = serde_json::Value::Object(limits);
+            for (key, value) in [
+                ("invocationsPerMinute", invocations_per_minute),
+                ("concurrentInvocations", concurrent_invocations),
+                ("firesPerMinute", fires_per_minute),
+            ] {
+                if let Some(v) = *value {
+                    if v == 0 {
+                        bail!("limits must be at least 1");
+                    }
+                    limits[key] = v.into();
+                }
+            }
+            subject.limits = limits;
+            store.put_subject(&subject)?;
+            println!("{}", subject.limits);
+        }
     }
-    println!("{}", app::create_namespace(&store, name)?);
     Ok(())
 }
 

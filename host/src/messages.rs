@@ -77,3 +77,11 @@ pub const WEB_UNKNOWN_TYPE: &str = "Response did not specify a known content-typ
 pub fn web_invalid(media: &str) -> String {
     format!("Response is not valid '{media}'.")
 }
+/// 429 when a namespace is over a per-minute limit.
+pub fn too_many_per_minute(count: u64, allowed: u64) -> String {
+    format!("Too many requests in the last minute (count: {count}, allowed: {allowed}).")
+}
+/// 429 when a namespace has too many activations in flight.
+pub fn too_many_concurrent(count: u64, allowed: u64) -> String {
+    format!("Too many concurrent requests in flight (count: {count}, allowed: {allowed}).")
+}

@@ -217,7 +217,7 @@ async fn namespaces(app: &Arc<App>, req: &Request, rest: &[&str]) -> Result<Repl
                 ["limits"] => {
                     owner_only(&identity, &ns, &ns)?;
                     only_get(req)?;
-                    Ok(system::limits(app))
+                    Ok(system::limits(&identity))
                 }
                 ["limits", ..] => Err(ApiError::bad_request(messages::LIMITS_INNER_ROUTES)),
                 ["actions", path @ ..] => actions::route(app, req, &identity, &ns, path).await,

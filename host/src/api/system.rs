@@ -5,6 +5,7 @@ use serde_json::{Map, Value, json};
 
 use super::Reply;
 use crate::app::App;
+use crate::auth::Identity;
 use crate::entity::LIMIT_BOUNDS;
 
 /// `GET /`: platform description, limits and the runtimes of the routing table (spec §8.5).
@@ -73,9 +74,9 @@ pub fn api_info() -> Reply {
     )
 }
 
-/// `GET /namespaces/{ns}/limits` (spec §2.1).
-pub fn limits(app: &App) -> Reply {
-    let l = &app.config.limits;
+/// `GET /namespaces/{ns}/limits` (spec §2.1): the caller's effective limits.
+pub fn limits(identity: &Identity) -> Reply {
+    let l = &identity.limits;
     let b = LIMIT_BOUNDS;
     Reply::json(
         StatusCode::OK,

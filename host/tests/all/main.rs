@@ -5,8 +5,10 @@
 //! - `e2e`: the npm `openwhisk` client suite in `host/tests/e2e` (needs Node.js 20+ and
 //!   `npm ci --prefix host/tests/e2e`);
 //! - `lifecycle`: environment configuration, graceful shutdown without losing acknowledged
-//!   activations, and refusing a public address with the well-known guest key.
+//!   activations, and refusing a public address with the well-known guest key;
+//! - `throttle`: per-namespace throttles set with `shoal namespace set-limits` (429s).
 
 mod e2e;
 mod lifecycle;
 mod support;
+mod throttle;

@@ -123,10 +123,22 @@ pub struct Shoal {
 
 impl Shoal {
     /// Starts `shoal serve --listen 127.0.0.1:0 --data-dir <data_dir>` and waits until it listens.
+    /// The system throttles are raised far above OpenWhisk's defaults (60 invokes a minute),
+    /// which suites that invoke hundreds of times would hit; namespaces can still lower their
+    /// own with `shoal namespace set-limits`.
     pub fn serve(data_dir: &Path) -> Shoal {
+        std::fs::create_dir_all(data_dir).expect("create the data dir");
+        let config = data_dir.join("test-config.toml");
+        std::fs::write(
+            &config,
+            "[limits]\ninvocations_per_minute = 1000000\nconcurrent_invocations = 10000\nfires_per_minute = 1000000\n",
+        )
+        .expect("write the test config");
         let mut cmd = shoal_command();
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir);
+            .arg(data_dir)
+            .arg("--config")
+            .arg(&config);
         Shoal::start(cmd)
     }
 

@@ -1,0 +1,228 @@
+//! Per-namespace throttles (spec §8.1): invokes and trigger fires per minute, and activations
+//! in flight. Checked on every activation a namespace starts (API invokes, web invokes, rule
+//! invokes) and every trigger fire; sequence and conductor components are exempt, as in
+//! OpenWhisk. Costs one map lookup and one uncontended lock per check; no allocation once a
+//! namespace has been seen.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use dashmap::DashMap;
+use hyper::StatusCode;
+use parking_lot::Mutex;
+use serde_json::Value;
+
+use crate::config::LimitsConfig;
+use crate::error::ApiError;
+
+/// A namespace's throttle limits: the system defaults, overridden per namespace by the
+/// subject's stored limits (`invocationsPerMinute`, `concurrentInvocations`,
+/// `firesPerMinute`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NamespaceLimits {
+    /// Action invokes per minute.
+    pub invocations_per_minute: u64,
+    /// Activations in flight at once.
+    pub concurrent_invocations: u64,
+    /// Trigger fires per minute.
+    pub fires_per_minute: u64,
+}
+
+impl NamespaceLimits {
+    /// `defaults` overridden by the keys present in a subject's stored `limits` object.
+    pub fn resolve(defaults: &LimitsConfig, overrides: &Value) -> Self {
+        let get = |key: &str, default: u64| {
+            overrides
+                .get(key)
+                .and_then(Value::as_u64)
+                .unwrap_or(default)
+        };
+        NamespaceLimits {
+            invocations_per_minute: get("invocationsPerMinute", defaults.invocations_per_minute),
+            concurrent_invocations: get("concurrentInvocations", defaults.concurrent_invocations),
+            fires_per_minute: get("firesPerMinute", defaults.fires_per_minute),
+        }
+    }
+}
+
+/// A fixed one-minute window counter (the window is the current epoch minute).
+#[derive(Debug, Default)]
+struct PerMinute(Mutex<(u64, u64)>);
+
+impl PerMinute {
+    /// Counts one event at `minute` unless `allowed` were already counted in it; returns the
+    /// count that refused it.
+    fn take(&self, minute: u64, allowed: u64) -> Result<(), u64> {
+        let mut w = self.0.lock();
+        if w.0 != minute {
+            *w = (minute, 0);
+        }
+        if w.1 >= allowed {
+            return Err(w.1);
+        }
+        w.1 += 1;
+        Ok(())
+    }
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    invokes: PerMinute,
+    fires: PerMinute,
+    in_flight: AtomicU64,
+}
+
+/// The throttle state of every namespace that has started an activation. One per process.
+#[derive(Debug, Default)]
+pub struct Throttles {
+    namespaces: DashMap<String, Arc<Counters>>,
+}
+
+/// Holds one in-flight slot of a namespace; released when dropped (when the activation
+/// ends).
+#[derive(Debug)]
+pub struct Permit(Arc<Counters>);
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+fn current_minute() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 60)
+}
+
+fn too_many(text: String) -> ApiError {
+    ApiError::new(StatusCode::TOO_MANY_REQUESTS, text)
+}
+
+impl Throttles {
+    fn counters(&self, namespace: &str) -> Arc<Counters> {
+        if let Some(c) = self.namespaces.get(namespace) {
+            return c.clone();
+        }
+        self.namespaces
+            .entry(namespace.to_string())
+            .or_default()
+            .clone()
+    }
+
+    /// Admits one activation of `namespace`: 429 with OpenWhisk's texts when it is over its
+    /// per-minute or in-flight limit. The permit holds the in-flight slot.
+    pub fn admit_invoke(
+        &self,
+        namespace: &str,
+        limits: &NamespaceLimits,
+    ) -> Result<Permit, ApiError> {
+        let c = self.counters(namespace);
+        let in_flight = c.in_flight.fetch_add(1, Ordering::AcqRel);
+        let permit = Permit(c);
+        if in_flight >= limits.concurrent_invocations {
+            return Err(too_many(crate::messages::too_many_concurrent(
+                in_flight,
+                limits.concurrent_invocations,
+            )));
+        }
+        permit
+            .0
+            .invokes
+            .take(current_minute(), limits.invocations_per_minute)
+            .map_err(|count| {
+                too_many(crate::messages::too_many_per_minute(
+                    count,
+                    limits.invocations_per_minute,
+                ))
+            })?;
+        Ok(permit)
+    }
+
+    /// Admits one trigger fire of `namespace`: 429 when over `firesPerMinute`.
+    pub fn admit_fire(&self, namespace: &str, limits: &NamespaceLimits) -> Result<(), ApiError> {
+        self.counters(namespace)
+            .fires
+            .take(current_minute(), limits.fires_per_minute)
+            .map_err(|count| {
+                too_many(crate::messages::too_many_per_minute(
+                    count,
+                    limits.fires_per_minute,
+                ))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn limits(per_minute: u64, concurrent: u64) -> NamespaceLimits {
+        NamespaceLimits {
+            invocations_per_minute: per_minute,
+            concurrent_invocations: concurrent,
+            fires_per_minute: per_minute,
+        }
+    }
+
+    #[test]
+    fn per_minute_window_counts_and_resets() {
+        let w = PerMinute::default();
+        assert!(w.take(7, 2).is_ok());
+        assert!(w.take(7, 2).is_ok());
+        assert_eq!(w.take(7, 2), Err(2));
+        assert!(w.take(8, 2).is_ok(), "a new minute starts a new window");
+    }
+
+    #[test]
+    fn invokes_over_the_rate_get_openwhisk_text() {
+        let t = Throttles::default();
+        let l = limits(2, 10);
+        let _a = t.admit_invoke("ns", &l).unwrap();
+        let _b = t.admit_invoke("ns", &l).unwrap();
+        let e = t.admit_invoke("ns", &l).unwrap_err();
+        assert_eq!(e.status, 429);
+        assert_eq!(
+            e.message,
+            "Too many requests in the last minute (count: 2, allowed: 2)."
+        );
+        assert!(
+            t.admit_invoke("other", &l).is_ok(),
+            "namespaces are separate"
+        );
+    }
+
+    #[test]
+    fn in_flight_slots_are_released_when_permits_drop() {
+        let t = Throttles::default();
+        let l = limits(100, 1);
+        let first = t.admit_invoke("ns", &l).unwrap();
+        let e = t.admit_invoke("ns", &l).unwrap_err();
+        assert_eq!(
+            e.message,
+            "Too many concurrent requests in flight (count: 1, allowed: 1)."
+        );
+        drop(first);
+        assert!(t.admit_invoke("ns", &l).is_ok());
+    }
+
+    #[test]
+    fn fires_have_their_own_window() {
+        let t = Throttles::default();
+        let l = limits(1, 10);
+        assert!(t.admit_fire("ns", &l).is_ok());
+        assert_eq!(t.admit_fire("ns", &l).unwrap_err().status, 429);
+        assert!(t.admit_invoke("ns", &l).is_ok());
+    }
+
+    #[test]
+    fn subject_overrides_replace_defaults_per_key() {
+        let d = LimitsConfig::default();
+        let l = NamespaceLimits::resolve(&d, &json!({"invocationsPerMinute": 1000}));
+        assert_eq!(l.invocations_per_minute, 1000);
+        assert_eq!(l.concurrent_invocations, d.concurrent_invocations);
+        assert_eq!(l.fires_per_minute, d.fires_per_minute);
+    }
+}
