@@ -49,6 +49,7 @@
 mod activations;
 mod entities;
 mod error;
+mod feeds;
 mod schema;
 mod types;
 
@@ -62,7 +63,9 @@ use rusqlite::Connection;
 use serde_json::Value;
 
 pub use error::StoreError;
-pub use types::{ActivationQuery, ActivationRecord, Collection, Entity, Subject, WriterStats};
+pub use types::{
+    ActivationQuery, ActivationRecord, Collection, Entity, FeedSchedule, Subject, WriterStats,
+};
 
 use activations::{Counters, Log, Msg};
 use entities::SubjectKey;
@@ -222,6 +225,34 @@ impl Store {
     pub fn subject_by_namespace(&self, ns: &str) -> Result<Option<Subject>, StoreError> {
         self.readers
             .with(|c| entities::subject(c, SubjectKey::Namespace, ns))
+    }
+
+    /// Inserts or replaces the schedule of `f.trigger` (keeping nothing of an earlier one).
+    /// One fsynced write.
+    pub fn put_feed(&self, f: &FeedSchedule) -> Result<(), StoreError> {
+        feeds::put(&self.writer.lock(), f)
+    }
+
+    /// Removes the schedule of `trigger`; returns it, or `None` if there was none.
+    pub fn delete_feed(&self, trigger: &str) -> Result<Option<FeedSchedule>, StoreError> {
+        feeds::delete(&self.writer.lock(), trigger)
+    }
+
+    /// The schedule of `trigger`, or `None`.
+    pub fn get_feed(&self, trigger: &str) -> Result<Option<FeedSchedule>, StoreError> {
+        self.readers.with(|c| feeds::get(c, trigger))
+    }
+
+    /// Every stored schedule (read once at start-up by the alarm service).
+    pub fn list_feeds(&self) -> Result<Vec<FeedSchedule>, StoreError> {
+        self.readers.with(|c| feeds::list(c))
+    }
+
+    /// Claims tick `tick` (epoch ms) of `trigger` for firing: true exactly once per tick and
+    /// only for ticks later than the last claimed one, so a tick is never fired twice, even
+    /// across restarts. One fsynced write.
+    pub fn claim_feed_tick(&self, trigger: &str, tick: i64) -> Result<bool, StoreError> {
+        feeds::claim(&self.writer.lock(), trigger, tick)
     }
 
     /// Appends an activation to the log without touching the disk on this thread.

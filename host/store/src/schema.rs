@@ -48,6 +48,13 @@ const MIGRATIONS: &[&str] = &[
         ON activations (namespace, start DESC, activation_id DESC);
     CREATE INDEX activations_by_name
         ON activations (namespace, filter_name, start DESC, activation_id DESC);",
+    // 2: feed schedules (alarms), keyed by the trigger they fire.
+    "CREATE TABLE feeds (
+        trigger   TEXT    NOT NULL PRIMARY KEY,
+        namespace TEXT    NOT NULL,
+        config    TEXT    NOT NULL,
+        last_fire INTEGER
+    );",
 ];
 
 /// The schema version this build reads and writes.

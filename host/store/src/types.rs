@@ -206,3 +206,16 @@ mod tests {
         assert!(!q.matches(&rec));
     }
 }
+
+/// A feed's schedule: what the alarm service needs to fire a trigger, kept across restarts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedSchedule {
+    /// The trigger it fires: `/namespace/name`.
+    pub trigger: String,
+    /// The trigger's namespace (for listing and clean-up).
+    pub namespace: String,
+    /// The feed's configuration as the feed action stored it.
+    pub config: serde_json::Value,
+    /// The last tick (epoch ms) that was claimed for firing, if any.
+    pub last_fire: Option<i64>,
+}

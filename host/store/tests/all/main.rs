@@ -2,6 +2,7 @@
 
 mod activations;
 mod entities;
+mod feeds;
 mod subjects;
 
 use serde_json::json;
