@@ -8,6 +8,7 @@
 
 pub mod action;
 pub mod activation;
+pub mod alarms;
 pub mod api;
 pub mod app;
 pub mod auth;

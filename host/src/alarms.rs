@@ -1,0 +1,878 @@
+//! The alarm service behind `/whisk.system/alarms` (spec §5.4, §5.5): the feed actions
+//! `alarm` (cron), `once` (a date) and `interval` (every N minutes) handle the feed lifecycle
+//! (`CREATE`, `READ`, `UPDATE`, `DELETE`, `PAUSE`, `UNPAUSE`), and a scheduler fires each
+//! trigger on time through a [`Firer`].
+//!
+//! Schedules live in the store (`feeds`), so they survive restarts. Before a tick fires it is
+//! claimed in the store, so a tick is never fired twice; after a restart the next tick is
+//! computed from *now*, so ticks missed while shoal was down are not replayed in a burst.
+//! Costs nothing between ticks: the scheduler sleeps until the earliest one.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use croner::Cron;
+use croner::parser::{CronParser, Seconds};
+use parking_lot::Mutex;
+use serde_json::{Map, Value, json};
+use shoal_router::BoxFuture;
+use shoal_store::{FeedSchedule, Store, StoreError};
+use tokio::sync::Notify;
+
+/// Which feed action was invoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedKind {
+    /// `alarms/alarm`: a cron schedule.
+    Alarm,
+    /// `alarms/once`: one date.
+    Once,
+    /// `alarms/interval`: every N minutes.
+    Interval,
+}
+
+impl FeedKind {
+    /// The feed of an action name (`alarm`, `once`, `interval`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "alarm" => Some(FeedKind::Alarm),
+            "once" => Some(FeedKind::Once),
+            "interval" => Some(FeedKind::Interval),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            FeedKind::Alarm => "alarm",
+            FeedKind::Once => "once",
+            FeedKind::Interval => "interval",
+        }
+    }
+}
+
+/// When a feed fires.
+#[derive(Debug, Clone)]
+enum Schedule {
+    Cron {
+        cron: Box<Cron>,
+        timezone: Option<chrono_tz::Tz>,
+        start: Option<i64>,
+        stop: Option<i64>,
+    },
+    Once {
+        date: i64,
+    },
+    Interval {
+        period: i64,
+        base: i64,
+        stop: Option<i64>,
+    },
+}
+
+impl Schedule {
+    /// The first tick strictly after `after` (epoch ms), if any is left.
+    fn next_after(&self, after: i64) -> Option<i64> {
+        match self {
+            Schedule::Cron {
+                cron,
+                timezone,
+                start,
+                stop,
+            } => {
+                let from = after.max(start.map_or(i64::MIN, |s| s - 1));
+                let from = Utc.timestamp_millis_opt(from).single()?;
+                // Ticks are whole seconds: search from the second after `from`.
+                let from = from
+                    + chrono::Duration::milliseconds(1000 - from.timestamp_subsec_millis() as i64);
+                let next = match timezone {
+                    Some(tz) => cron
+                        .find_next_occurrence(&from.with_timezone(tz), true)
+                        .ok()?
+                        .timestamp_millis(),
+                    None => cron
+                        .find_next_occurrence(&from, true)
+                        .ok()?
+                        .timestamp_millis(),
+                };
+                stop.is_none_or(|s| next <= s).then_some(next)
+            }
+            Schedule::Once { date } => (*date > after).then_some(*date),
+            Schedule::Interval { period, base, stop } => {
+                let k = if after < *base {
+                    0
+                } else {
+                    (after - base) / period + 1
+                };
+                let next = base + k * period;
+                stop.is_none_or(|s| next <= s).then_some(next)
+            }
+        }
+    }
+}
+
+/// A stored feed's configuration (the JSON kept in the store) and its parsed schedule.
+#[derive(Debug, Clone)]
+struct Feed {
+    config: Map<String, Value>,
+    schedule: Schedule,
+}
+
+fn bad(message: impl Into<String>) -> String {
+    message.into()
+}
+
+/// Epoch ms of a date given as a number or an ISO 8601 string.
+fn date(v: &Value, name: &str) -> Result<i64, String> {
+    match v {
+        Value::Number(n) => n
+            .as_i64()
+            .ok_or_else(|| bad(format!("{name} parameter '{n}' is not a valid Date"))),
+        Value::String(s) => {
+            if let Ok(ms) = s.trim().parse::<i64>() {
+                return Ok(ms);
+            }
+            DateTime::parse_from_rfc3339(s.trim())
+                .map(|d| d.timestamp_millis())
+                .map_err(|_| bad(format!("{name} parameter '{s}' is not a valid Date")))
+        }
+        other => Err(bad(format!(
+            "{name} parameter '{other}' is not a valid Date"
+        ))),
+    }
+}
+
+fn optional_date(params: &Map<String, Value>, name: &str) -> Result<Option<i64>, String> {
+    match params.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(v) => date(v, name).map(Some),
+    }
+}
+
+fn parse_cron(pattern: &str) -> Result<Cron, String> {
+    let fields = pattern.split_whitespace().count();
+    if !(5..=6).contains(&fields) {
+        return Err(bad(format!("cron pattern '{pattern}' is not valid")));
+    }
+    CronParser::builder()
+        .seconds(Seconds::Optional)
+        .build()
+        .parse(pattern)
+        .map_err(|_| bad(format!("cron pattern '{pattern}' is not valid")))
+}
+
+impl Feed {
+    /// Validates a feed's parameters (as given to `CREATE`/`UPDATE`, or as stored) and builds
+    /// the configuration to store. `now` is epoch ms; `created` is when the feed was created;
+    /// `new_start` says whether a `startDate` was just given (it must then be in the future).
+    fn parse(
+        kind: FeedKind,
+        params: &Map<String, Value>,
+        created: i64,
+        now: i64,
+        new_start: bool,
+    ) -> Result<Feed, String> {
+        let mut config = Map::new();
+        config.insert("feed".into(), json!(kind.name()));
+        let start = optional_date(params, "startDate")?;
+        let stop = optional_date(params, "stopDate")?;
+        if let (Some(s), Some(e)) = (start, stop)
+            && e <= s
+        {
+            return Err(bad("stopDate parameter must be greater than the startDate"));
+        }
+        let schedule = match kind {
+            FeedKind::Alarm => {
+                let pattern = match params.get("cron") {
+                    Some(Value::String(c)) if !c.trim().is_empty() => c.trim().to_string(),
+                    _ => return Err(bad("alarms trigger feed is missing the cron parameter")),
+                };
+                let timezone = match params.get("timezone") {
+                    None | Some(Value::Null) => None,
+                    Some(Value::String(tz)) if tz.is_empty() => None,
+                    Some(Value::String(tz)) => Some(
+                        chrono_tz::Tz::from_str(tz)
+                            .map_err(|_| bad(format!("timezone '{tz}' is not valid")))?,
+                    ),
+                    Some(other) => return Err(bad(format!("timezone '{other}' is not valid"))),
+                };
+                let cron = parse_cron(&pattern)?;
+                config.insert("cron".into(), json!(pattern));
+                if let Some(tz) = timezone {
+                    config.insert("timezone".into(), json!(tz.name()));
+                }
+                Schedule::Cron {
+                    cron: Box::new(cron),
+                    timezone,
+                    start,
+                    stop,
+                }
+            }
+            FeedKind::Once => {
+                let at = match params.get("date") {
+                    None | Some(Value::Null) => {
+                        return Err(bad(
+                            "alarms once trigger feed is missing the date parameter",
+                        ));
+                    }
+                    Some(v) => date(v, "date")?,
+                };
+                if at <= created {
+                    return Err(bad(format!("date parameter '{at}' must be in the future")));
+                }
+                let delete = params
+                    .get("deleteAfterFire")
+                    .cloned()
+                    .unwrap_or(json!(false));
+                let delete = match delete {
+                    Value::Bool(b) => b.to_string(),
+                    Value::String(s) if ["false", "true", "rules"].contains(&s.as_str()) => s,
+                    _ => {
+                        return Err(bad(
+                            "deleteAfterFire parameter must be one of [false, true, rules].",
+                        ));
+                    }
+                };
+                config.insert("date".into(), json!(at));
+                config.insert("deleteAfterFire".into(), json!(delete));
+                Schedule::Once { date: at }
+            }
+            FeedKind::Interval => {
+                let minutes = match params.get("minutes") {
+                    Some(Value::Number(n)) => n.as_u64(),
+                    Some(Value::String(s)) => s.trim().parse::<u64>().ok(),
+                    _ => None,
+                }
+                .filter(|m| *m > 0)
+                .ok_or_else(|| bad("the minutes parameter must be an integer greater than zero"))?;
+                config.insert("minutes".into(), json!(minutes));
+                let period = i64::try_from(minutes).unwrap_or(i64::MAX / 120_000) * 60_000;
+                Schedule::Interval {
+                    period,
+                    base: start.unwrap_or(created + period),
+                    stop,
+                }
+            }
+        };
+        if let Some(s) = start {
+            if new_start && s <= now {
+                return Err(bad(format!(
+                    "startDate parameter '{s}' must be in the future"
+                )));
+            }
+            config.insert("startDate".into(), json!(s));
+        }
+        if let Some(s) = stop {
+            config.insert("stopDate".into(), json!(s));
+        }
+        let payload = match params
+            .get("trigger_payload")
+            .or_else(|| params.get("payload"))
+        {
+            None | Some(Value::Null) => json!({}),
+            Some(Value::String(s)) if s.is_empty() => json!({}),
+            Some(Value::String(s)) => json!({"payload": s}),
+            Some(v @ Value::Object(_)) => v.clone(),
+            Some(other) => json!({"payload": other}),
+        };
+        config.insert("payload".into(), payload);
+        config.insert("created".into(), json!(created));
+        Ok(Feed { config, schedule })
+    }
+
+    /// Re-reads a stored configuration.
+    fn from_stored(config: &Value) -> Option<Feed> {
+        let map = config.as_object()?;
+        let kind = FeedKind::from_name(map.get("feed")?.as_str()?)?;
+        let created = map.get("created")?.as_i64()?;
+        let mut feed = Feed::parse(kind, map, created, created, false).ok()?;
+        for key in ["authKey", "active", "dateChanged", "reason"] {
+            if let Some(v) = map.get(key) {
+                feed.config.insert(key.into(), v.clone());
+            }
+        }
+        Some(feed)
+    }
+
+    fn active(&self) -> bool {
+        self.config
+            .get("active")
+            .and_then(Value::as_bool)
+            .unwrap_or(true)
+    }
+}
+
+/// Fires triggers for the alarm service (implemented by the trigger engine).
+pub trait Firer: Send + Sync + 'static {
+    /// Fires `trigger` (`/ns/name`) as the owner of `auth_key` with `payload`. An `Err` text
+    /// means the trigger could not be fired and will not be until fixed (it disables the
+    /// feed, as OpenWhisk's alarm provider does on non-retryable errors).
+    fn fire(&self, trigger: &str, auth_key: &str, payload: Value) -> BoxFuture<Result<(), String>>;
+
+    /// Deletes `trigger` (and, if `with_rules`, its rules) after a `once` alarm fired with
+    /// `deleteAfterFire`.
+    fn delete_trigger(&self, trigger: &str, auth_key: &str, with_rules: bool) -> BoxFuture<()>;
+}
+
+struct Armed {
+    feed: Feed,
+    next: Option<i64>,
+}
+
+/// The alarm service: lifecycle handling and the scheduler. One per process.
+pub struct AlarmService {
+    store: Arc<Store>,
+    armed: Mutex<HashMap<String, Armed>>,
+    wake: Notify,
+}
+
+fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+impl AlarmService {
+    /// The service over `store`, with every stored schedule armed from now on (ticks missed
+    /// while down are skipped).
+    pub fn new(store: Arc<Store>) -> Result<Arc<Self>, StoreError> {
+        let now = now_ms();
+        let mut armed = HashMap::new();
+        for stored in store.list_feeds()? {
+            let Some(feed) = Feed::from_stored(&stored.config) else {
+                tracing::warn!(trigger = %stored.trigger, "unreadable feed schedule skipped");
+                continue;
+            };
+            let after = now.max(stored.last_fire.unwrap_or(i64::MIN));
+            let next = feed
+                .active()
+                .then(|| feed.schedule.next_after(after))
+                .flatten();
+            armed.insert(stored.trigger, Armed { feed, next });
+        }
+        Ok(Arc::new(AlarmService {
+            store,
+            armed: Mutex::new(armed),
+            wake: Notify::new(),
+        }))
+    }
+
+    /// Handles one lifecycle event of feed `kind` for the namespace `namespace` that invoked
+    /// the feed action; `params` are the feed action's arguments (`lifecycleEvent`,
+    /// `triggerName`, `authKey` and the feed's own). Returns the feed action's result or
+    /// the error text of an application error.
+    pub fn handle(
+        &self,
+        kind: FeedKind,
+        params: &Map<String, Value>,
+        namespace: &str,
+    ) -> Result<Value, String> {
+        let event = params
+            .get("lifecycleEvent")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_ascii_uppercase();
+        let trigger = trigger_path(params, namespace)?;
+        let now = now_ms();
+        match event.as_str() {
+            "CREATE" => {
+                let auth = params
+                    .get("authKey")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| bad("alarms trigger feed is missing the authKey parameter"))?;
+                let mut feed = Feed::parse(kind, params, now, now, true)?;
+                feed.config.insert("authKey".into(), json!(auth));
+                feed.config.insert("active".into(), json!(true));
+                feed.config.insert("dateChanged".into(), json!(now));
+                self.save(&trigger, namespace, feed, None)?;
+                Ok(json!({}))
+            }
+            "READ" => {
+                let armed = self.armed.lock();
+                let a = armed.get(&trigger).ok_or_else(|| not_found(&trigger))?;
+                Ok(read_view(&trigger, &a.feed))
+            }
+            "UPDATE" => {
+                let old = self.stored(&trigger)?;
+                let mut merged = old.config.clone();
+                for (k, v) in params {
+                    if !matches!(k.as_str(), "lifecycleEvent" | "triggerName" | "authKey") {
+                        merged.insert(k.clone(), v.clone());
+                    }
+                }
+                let created = old
+                    .config
+                    .get("created")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(now);
+                let new_start = params.contains_key("startDate");
+                let mut feed = Feed::parse(kind, &merged, created, now, new_start)?;
+                for key in ["authKey", "active"] {
+                    if let Some(v) = old.config.get(key) {
+                        feed.config.insert(key.into(), v.clone());
+                    }
+                }
+                feed.config.insert("dateChanged".into(), json!(now));
+                self.save(&trigger, namespace, feed, Some(now))?;
+                Ok(json!({}))
+            }
+            "DELETE" => {
+                self.store
+                    .delete_feed(&trigger)
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| not_found(&trigger))?;
+                self.armed.lock().remove(&trigger);
+                self.wake.notify_one();
+                Ok(json!({}))
+            }
+            "PAUSE" | "UNPAUSE" => {
+                let mut feed = self.stored(&trigger)?;
+                feed.config
+                    .insert("active".into(), json!(event == "UNPAUSE"));
+                feed.config.insert("dateChanged".into(), json!(now));
+                self.save(&trigger, namespace, feed, Some(now))?;
+                Ok(json!({}))
+            }
+            _ => Err(bad(format!(
+                "unsupported lifecycleEvent '{event}': use CREATE, READ, UPDATE, DELETE, PAUSE or UNPAUSE"
+            ))),
+        }
+    }
+
+    fn stored(&self, trigger: &str) -> Result<Feed, String> {
+        self.armed
+            .lock()
+            .get(trigger)
+            .map(|a| a.feed.clone())
+            .ok_or_else(|| not_found(trigger))
+    }
+
+    /// Stores and arms `feed`; `last_fire` keeps ticks up to it from firing again.
+    fn save(
+        &self,
+        trigger: &str,
+        namespace: &str,
+        feed: Feed,
+        last_fire: Option<i64>,
+    ) -> Result<(), String> {
+        let last = self
+            .store
+            .get_feed(trigger)
+            .ok()
+            .flatten()
+            .and_then(|f| f.last_fire)
+            .or(last_fire);
+        self.store
+            .put_feed(&FeedSchedule {
+                trigger: trigger.to_string(),
+                namespace: namespace.to_string(),
+                config: Value::Object(feed.config.clone()),
+                last_fire: last,
+            })
+            .map_err(|e| e.to_string())?;
+        let after = now_ms().max(last.unwrap_or(i64::MIN));
+        let next = feed
+            .active()
+            .then(|| feed.schedule.next_after(after))
+            .flatten();
+        self.armed
+            .lock()
+            .insert(trigger.to_string(), Armed { feed, next });
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// Runs the scheduler until the process ends: sleeps until the earliest tick, claims each
+    /// due tick in the store and fires it through `firer`.
+    pub async fn run(self: Arc<Self>, firer: Arc<dyn Firer>) {
+        loop {
+            let now = now_ms();
+            let mut due = Vec::new();
+            let mut earliest: Option<i64> = None;
+            {
+                let mut armed = self.armed.lock();
+                for (trigger, a) in armed.iter_mut() {
+                    let Some(tick) = a.next else { continue };
+                    if tick <= now {
+                        due.push((trigger.clone(), tick, a.feed.config.clone()));
+                        a.next = a.feed.schedule.next_after(tick.max(now));
+                    }
+                    if let Some(n) = a.next {
+                        earliest = Some(earliest.map_or(n, |e| e.min(n)));
+                    }
+                }
+            }
+            for (trigger, tick, config) in due {
+                self.fire(&firer, &trigger, tick, &config);
+            }
+            let wait = earliest.map_or(Duration::from_secs(60), |e| {
+                Duration::from_millis(u64::try_from(e - now_ms()).unwrap_or(0))
+                    .min(Duration::from_secs(60))
+            });
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.wake.notified() => {}
+            }
+        }
+    }
+
+    fn fire(
+        self: &Arc<Self>,
+        firer: &Arc<dyn Firer>,
+        trigger: &str,
+        tick: i64,
+        config: &Map<String, Value>,
+    ) {
+        match self.store.claim_feed_tick(trigger, tick) {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => {
+                tracing::error!(%trigger, error = %e, "could not claim an alarm tick");
+                return;
+            }
+        }
+        let auth = config
+            .get("authKey")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let payload = config.get("payload").cloned().unwrap_or(json!({}));
+        let delete = config
+            .get("deleteAfterFire")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let (this, firer, trigger) = (Arc::clone(self), Arc::clone(firer), trigger.to_string());
+        tokio::spawn(async move {
+            if let Err(reason) = firer.fire(&trigger, &auth, payload).await {
+                this.disable(&trigger, &reason);
+                return;
+            }
+            match delete.as_deref() {
+                Some("true") => firer.delete_trigger(&trigger, &auth, false).await,
+                Some("rules") => firer.delete_trigger(&trigger, &auth, true).await,
+                _ => return,
+            }
+            let _ = this.store.delete_feed(&trigger);
+            this.armed.lock().remove(&trigger);
+        });
+    }
+
+    /// Stops firing `trigger`, recording why (READ shows it).
+    fn disable(&self, trigger: &str, reason: &str) {
+        tracing::warn!(%trigger, %reason, "alarm disabled");
+        let Some(mut feed) = self.armed.lock().get(trigger).map(|a| a.feed.clone()) else {
+            return;
+        };
+        let namespace = trigger
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        feed.config.insert("active".into(), json!(false));
+        feed.config.insert("reason".into(), json!(reason));
+        feed.config.insert("dateChanged".into(), json!(now_ms()));
+        let _ = self.save(trigger, &namespace, feed, None);
+    }
+}
+
+fn not_found(trigger: &str) -> String {
+    format!("could not find trigger {trigger}")
+}
+
+/// `/ns/name` of the `triggerName` parameter, with `_` and a missing namespace resolved to the
+/// invoking namespace; another namespace's trigger is refused.
+fn trigger_path(params: &Map<String, Value>, namespace: &str) -> Result<String, String> {
+    let name = params
+        .get("triggerName")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("alarms trigger feed is missing the triggerName parameter"))?;
+    let parts: Vec<&str> = name.trim_start_matches('/').split('/').collect();
+    let (ns, trigger) = match parts.as_slice() {
+        [t] => (namespace, *t),
+        [ns, t] => (if *ns == "_" { namespace } else { *ns }, *t),
+        _ => {
+            return Err(bad(format!(
+                "triggerName '{name}' is not a valid trigger name"
+            )));
+        }
+    };
+    if ns != namespace {
+        return Err(bad(format!(
+            "the trigger '{name}' is not in the namespace '{namespace}' that invoked the feed"
+        )));
+    }
+    Ok(format!("/{ns}/{trigger}"))
+}
+
+/// What `READ` returns: `{config, status}` (spec §5.5).
+fn read_view(trigger: &str, feed: &Feed) -> Value {
+    let (namespace, name) = trigger
+        .trim_start_matches('/')
+        .split_once('/')
+        .unwrap_or_default();
+    let mut config = json!({"name": name, "namespace": namespace});
+    for key in [
+        "payload",
+        "cron",
+        "timezone",
+        "date",
+        "minutes",
+        "startDate",
+        "stopDate",
+        "deleteAfterFire",
+    ] {
+        if let Some(v) = feed.config.get(key) {
+            config[key] = v.clone();
+        }
+    }
+    let changed = feed
+        .config
+        .get("dateChanged")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    let mut status = json!({
+        "active": feed.active(),
+        "dateChanged": changed,
+        "dateChangedISO": Utc.timestamp_millis_opt(changed).single().map(|d| d.to_rfc3339()).unwrap_or_default(),
+    });
+    if let Some(reason) = feed.config.get("reason") {
+        status["reason"] = reason.clone();
+    }
+    json!({"config": config, "status": status})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    const T0: i64 = 1_800_000_000_000; // 2027-01-15T08:00:00Z
+
+    fn parse(kind: FeedKind, v: Value) -> Result<Feed, String> {
+        Feed::parse(kind, &params(v), T0, T0, true)
+    }
+
+    #[test]
+    fn cron_with_seconds_ticks_every_two_seconds() {
+        let f = parse(FeedKind::Alarm, json!({"cron": "*/2 * * * * *"})).unwrap();
+        let first = f.schedule.next_after(T0).unwrap();
+        assert_eq!(first, T0 + 2_000);
+        assert_eq!(f.schedule.next_after(first).unwrap(), first + 2_000);
+        assert_eq!(f.schedule.next_after(T0 + 1).unwrap(), T0 + 2_000);
+    }
+
+    #[test]
+    fn five_field_cron_is_minutes_and_respects_timezone_and_stop() {
+        let f = parse(
+            FeedKind::Alarm,
+            json!({"cron": "0 9 * * *", "timezone": "Europe/Berlin"}),
+        )
+        .unwrap();
+        let next = f.schedule.next_after(T0).unwrap();
+        // 09:00 in Berlin in January is 08:00 UTC: the next one is the following day.
+        assert_eq!(next, T0 + 24 * 3_600_000);
+        let f = parse(
+            FeedKind::Alarm,
+            json!({"cron": "* * * * * *", "stopDate": T0 + 1_500}),
+        )
+        .unwrap();
+        assert_eq!(f.schedule.next_after(T0), Some(T0 + 1_000));
+        assert_eq!(f.schedule.next_after(T0 + 1_000), None);
+    }
+
+    #[test]
+    fn validation_texts() {
+        let err = |kind, v| parse(kind, v).unwrap_err();
+        assert_eq!(
+            err(FeedKind::Alarm, json!({})),
+            "alarms trigger feed is missing the cron parameter"
+        );
+        assert_eq!(
+            err(FeedKind::Alarm, json!({"cron": "nope"})),
+            "cron pattern 'nope' is not valid"
+        );
+        assert_eq!(
+            err(FeedKind::Alarm, json!({"cron": "99 * * * *"})),
+            "cron pattern '99 * * * *' is not valid"
+        );
+        assert_eq!(
+            err(FeedKind::Interval, json!({"minutes": 0})),
+            "the minutes parameter must be an integer greater than zero"
+        );
+        assert_eq!(
+            err(
+                FeedKind::Once,
+                json!({"date": T0 + 5, "deleteAfterFire": "x"})
+            ),
+            "deleteAfterFire parameter must be one of [false, true, rules]."
+        );
+        assert_eq!(
+            err(FeedKind::Once, json!({"date": T0 - 5})),
+            format!("date parameter '{}' must be in the future", T0 - 5)
+        );
+        assert!(
+            err(
+                FeedKind::Alarm,
+                json!({"cron": "* * * * *", "timezone": "Mars/Base"})
+            )
+            .contains("timezone")
+        );
+        assert_eq!(
+            err(
+                FeedKind::Alarm,
+                json!({"cron": "* * * * *", "startDate": T0 + 10, "stopDate": T0 + 5})
+            ),
+            "stopDate parameter must be greater than the startDate"
+        );
+    }
+
+    #[test]
+    fn once_and_interval_schedules() {
+        let f = parse(FeedKind::Once, json!({"date": "2027-01-15T08:00:05Z"})).unwrap();
+        assert_eq!(f.schedule.next_after(T0), Some(T0 + 5_000));
+        assert_eq!(f.schedule.next_after(T0 + 5_000), None, "fires once");
+        let f = parse(FeedKind::Interval, json!({"minutes": 2})).unwrap();
+        assert_eq!(f.schedule.next_after(T0), Some(T0 + 120_000));
+        assert_eq!(f.schedule.next_after(T0 + 120_000), Some(T0 + 240_000));
+        // After downtime the next tick is the next one from then, not the missed ones.
+        assert_eq!(f.schedule.next_after(T0 + 1_000_000), Some(T0 + 1_080_000));
+    }
+
+    #[test]
+    fn payload_strings_are_wrapped() {
+        let f = parse(
+            FeedKind::Alarm,
+            json!({"cron": "* * * * *", "trigger_payload": "hi"}),
+        )
+        .unwrap();
+        assert_eq!(f.config["payload"], json!({"payload": "hi"}));
+        let f = parse(
+            FeedKind::Alarm,
+            json!({"cron": "* * * * *", "trigger_payload": {"a": 1}}),
+        )
+        .unwrap();
+        assert_eq!(f.config["payload"], json!({"a": 1}));
+    }
+
+    #[test]
+    fn trigger_names_resolve_within_the_invoking_namespace() {
+        let p = |n: &str| params(json!({"triggerName": n}));
+        assert_eq!(trigger_path(&p("/_/t"), "guest").unwrap(), "/guest/t");
+        assert_eq!(trigger_path(&p("/guest/t"), "guest").unwrap(), "/guest/t");
+        assert_eq!(trigger_path(&p("t"), "guest").unwrap(), "/guest/t");
+        assert!(trigger_path(&p("/other/t"), "guest").is_err());
+    }
+
+    #[test]
+    fn lifecycle_create_read_update_pause_delete() {
+        let store = Arc::new(Store::open_in_memory().unwrap());
+        let svc = AlarmService::new(store.clone()).unwrap();
+        let base = json!({"triggerName": "/_/t", "authKey": "u:k", "cron": "*/2 * * * * *", "trigger_payload": "x"});
+        let ev = |e: &str, extra: Value| {
+            let mut p = params(base.clone());
+            p.insert("lifecycleEvent".into(), json!(e));
+            p.extend(params(extra));
+            p
+        };
+        svc.handle(FeedKind::Alarm, &ev("CREATE", json!({})), "guest")
+            .unwrap();
+        let read = svc
+            .handle(FeedKind::Alarm, &ev("READ", json!({})), "guest")
+            .unwrap();
+        assert_eq!(read["config"]["cron"], "*/2 * * * * *");
+        assert_eq!(read["config"]["name"], "t");
+        assert_eq!(read["config"]["payload"], json!({"payload": "x"}));
+        assert_eq!(read["status"]["active"], true);
+        svc.handle(
+            FeedKind::Alarm,
+            &ev("UPDATE", json!({"cron": "*/5 * * * * *"})),
+            "guest",
+        )
+        .unwrap();
+        let read = svc
+            .handle(FeedKind::Alarm, &ev("READ", json!({})), "guest")
+            .unwrap();
+        assert_eq!(read["config"]["cron"], "*/5 * * * * *");
+        svc.handle(FeedKind::Alarm, &ev("PAUSE", json!({})), "guest")
+            .unwrap();
+        assert_eq!(
+            svc.handle(FeedKind::Alarm, &ev("READ", json!({})), "guest")
+                .unwrap()["status"]["active"],
+            false
+        );
+        assert!(
+            svc.armed.lock()["/guest/t"].next.is_none(),
+            "paused alarms are not armed"
+        );
+        svc.handle(FeedKind::Alarm, &ev("UNPAUSE", json!({})), "guest")
+            .unwrap();
+        assert!(svc.armed.lock()["/guest/t"].next.is_some());
+        // A restart re-arms from the store.
+        let again = AlarmService::new(store.clone()).unwrap();
+        assert!(again.armed.lock()["/guest/t"].next.is_some());
+        svc.handle(FeedKind::Alarm, &ev("DELETE", json!({})), "guest")
+            .unwrap();
+        assert!(store.get_feed("/guest/t").unwrap().is_none());
+        assert_eq!(
+            svc.handle(FeedKind::Alarm, &ev("DELETE", json!({})), "guest")
+                .unwrap_err(),
+            "could not find trigger /guest/t"
+        );
+        assert!(
+            svc.handle(FeedKind::Alarm, &ev("BOGUS", json!({})), "guest")
+                .is_err()
+        );
+    }
+
+    struct Recorder(Mutex<Vec<(String, Value)>>);
+    impl Firer for Recorder {
+        fn fire(
+            &self,
+            trigger: &str,
+            _auth: &str,
+            payload: Value,
+        ) -> BoxFuture<Result<(), String>> {
+            self.0.lock().push((trigger.to_string(), payload));
+            Box::pin(async { Ok(()) })
+        }
+        fn delete_trigger(&self, _t: &str, _a: &str, _r: bool) -> BoxFuture<()> {
+            Box::pin(async {})
+        }
+    }
+
+    #[tokio::test]
+    async fn the_scheduler_fires_each_tick_once() {
+        let store = Arc::new(Store::open_in_memory().unwrap());
+        let svc = AlarmService::new(store.clone()).unwrap();
+        let create = params(
+            json!({"lifecycleEvent": "CREATE", "triggerName": "/_/t", "authKey": "u:k", "cron": "* * * * * *"}),
+        );
+        svc.handle(FeedKind::Alarm, &create, "guest").unwrap();
+        let recorder = Arc::new(Recorder(Mutex::new(Vec::new())));
+        let runner = tokio::spawn(Arc::clone(&svc).run(recorder.clone()));
+        tokio::time::sleep(Duration::from_millis(2_300)).await;
+        runner.abort();
+        let fired = recorder.0.lock().clone();
+        assert!((2..=3).contains(&fired.len()), "{fired:?}");
+        assert!(
+            fired
+                .iter()
+                .all(|(t, p)| t == "/guest/t" && *p == json!({}))
+        );
+        let last = store
+            .get_feed("/guest/t")
+            .unwrap()
+            .unwrap()
+            .last_fire
+            .unwrap();
+        assert!(
+            !store.claim_feed_tick("/guest/t", last).unwrap(),
+            "the fired tick is claimed"
+        );
+    }
+}
