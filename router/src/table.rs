@@ -18,6 +18,9 @@ pub struct KindInfo {
     pub require_main: bool,
     /// Image a container domain would use (informational for isolate domains).
     pub image: Option<String>,
+    /// A kind only the platform's own actions use (e.g. the alarm feeds): routed like any
+    /// other, but not advertised and not accepted from users.
+    pub internal: bool,
 }
 
 impl KindInfo {
@@ -29,6 +32,15 @@ impl KindInfo {
             deprecated: false,
             require_main: false,
             image: None,
+            internal: false,
+        }
+    }
+
+    /// A platform-internal kind (see [`KindInfo::internal`]).
+    pub fn internal(kind: &str) -> Self {
+        KindInfo {
+            internal: true,
+            ..KindInfo::new(kind, false)
         }
     }
 
@@ -87,15 +99,14 @@ impl RoutingTable {
         self.entries.push(Entry { info, executor });
     }
 
-    /// Normalises a requested kind (trim, lower-case) and resolves `<family>:default`.
+    /// Normalises a kind a user asked for (trim, lower-case) and resolves
+    /// `<family>:default`. Internal kinds are not found here.
     pub fn resolve(&self, requested: &str) -> Result<&KindInfo, UnsupportedKind> {
         let k = requested.trim().to_ascii_lowercase();
+        let mut public = self.entries.iter().filter(|e| !e.info.internal);
         let found = match k.strip_suffix(":default") {
-            Some(family) => self
-                .entries
-                .iter()
-                .find(|e| e.info.default && e.info.family() == family),
-            None => self.entries.iter().find(|e| e.info.kind == k),
+            Some(family) => public.find(|e| e.info.default && e.info.family() == family),
+            None => public.find(|e| e.info.kind == k),
         };
         found
             .map(|e| &e.info)
@@ -111,9 +122,12 @@ impl RoutingTable {
             .ok_or_else(|| self.unsupported(kind))
     }
 
-    /// Every registered kind with the name of its executor, in registration order.
+    /// Every kind users may use, with the name of its executor, in registration order.
     pub fn kinds(&self) -> impl Iterator<Item = (&KindInfo, &'static str)> {
-        self.entries.iter().map(|e| (&e.info, e.executor.name()))
+        self.entries
+            .iter()
+            .filter(|e| !e.info.internal)
+            .map(|e| (&e.info, e.executor.name()))
     }
 
     /// Every distinct executor, in registration order.
@@ -128,11 +142,7 @@ impl RoutingTable {
     }
 
     fn unsupported(&self, kind: &str) -> UnsupportedKind {
-        let valid: Vec<String> = self
-            .entries
-            .iter()
-            .map(|e| format!("'{}'", e.info.kind))
-            .collect();
+        let valid: Vec<String> = self.kinds().map(|(k, _)| format!("'{}'", k.kind)).collect();
         UnsupportedKind {
             kind: kind.to_string(),
             valid: valid.join(", "),
@@ -184,6 +194,16 @@ mod tests {
             err.to_string(),
             "The specified runtime 'python:3' is not supported by this platform. Valid values are: 'nodejs:18', 'nodejs:20'."
         );
+    }
+
+    #[test]
+    fn internal_kinds_are_routed_but_not_offered() {
+        let mut t = table();
+        t.add(KindInfo::internal("shoal:feed"), Arc::new(Fake("feed")));
+        assert_eq!(t.executor("shoal:feed").unwrap().name(), "feed");
+        assert!(t.resolve("shoal:feed").is_err());
+        assert!(t.kinds().all(|(k, _)| k.kind != "shoal:feed"));
+        assert!(!t.resolve("python:3").unwrap_err().valid.contains("feed"));
     }
 
     #[test]
