@@ -11,14 +11,16 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, TimeZone, Utc};
 use croner::Cron;
 use croner::parser::{CronParser, Seconds};
 use parking_lot::Mutex;
 use serde_json::{Map, Value, json};
-use shoal_router::BoxFuture;
+use shoal_router::{
+    ActionCode, BoxFuture, Executor, ExecutorStats, Failure, Invocation, Outcome, PrepareError,
+};
 use shoal_store::{FeedSchedule, Store, StoreError};
 use tokio::sync::Notify;
 
@@ -577,6 +579,64 @@ impl AlarmService {
     }
 }
 
+/// The alarm feed actions' execution domain (internal kind [`FEED_KIND`]): each invocation
+/// of `/whisk.system/alarms/{alarm,once,interval}` is one lifecycle event for the service.
+pub struct FeedExecutor(pub Arc<AlarmService>);
+
+/// The internal kind of the alarm feed actions.
+pub const FEED_KIND: &str = "shoal:alarms";
+
+impl Executor for FeedExecutor {
+    fn name(&self) -> &'static str {
+        "alarms"
+    }
+
+    fn prepare(&self, code: &ActionCode) -> Result<(), PrepareError> {
+        FeedKind::from_name(&code.name)
+            .map(|_| ())
+            .ok_or_else(|| PrepareError(format!("'{}' is not an alarm feed", code.name)))
+    }
+
+    fn invoke(&self, invocation: Invocation) -> BoxFuture<Outcome> {
+        let service = Arc::clone(&self.0);
+        Box::pin(async move {
+            let start = SystemTime::now();
+            let Some(kind) = FeedKind::from_name(&invocation.action.name) else {
+                return Outcome::failed(Failure::DeveloperError(json!(format!(
+                    "'{}' is not an alarm feed",
+                    invocation.action.name
+                ))));
+            };
+            // Lifecycle events write the store synchronously: keep them off the serving thread.
+            let handled = tokio::task::spawn_blocking(move || {
+                service.handle(kind, &invocation.params, &invocation.env.namespace)
+            })
+            .await;
+            let result = match handled {
+                Ok(Ok(value)) => Ok(value),
+                Ok(Err(message)) => Err(Failure::ApplicationError(json!(message))),
+                Err(e) => Err(Failure::Internal(format!("alarm feed failed: {e}"))),
+            };
+            Outcome {
+                result,
+                logs: Vec::new(),
+                start,
+                end: SystemTime::now(),
+                init_ms: None,
+                annotations: Vec::new(),
+            }
+        })
+    }
+
+    fn stats(&self) -> ExecutorStats {
+        ExecutorStats {
+            name: "alarms",
+            resident: self.0.armed.lock().len() as u64,
+            ..ExecutorStats::default()
+        }
+    }
+}
+
 fn not_found(trigger: &str) -> String {
     format!("could not find trigger {trigger}")
 }
@@ -873,6 +933,61 @@ mod tests {
         assert!(
             !store.claim_feed_tick("/guest/t", last).unwrap(),
             "the fired tick is claimed"
+        );
+    }
+
+    fn feed_invocation(name: &str, params: Value) -> Invocation {
+        let digest = [0u8; 32];
+        Invocation {
+            activation_id: shoal_router::ActivationId::from_random([1; 16]),
+            action: Arc::new(ActionCode {
+                fqn: format!("/whisk.system/alarms/{name}"),
+                name: name.into(),
+                version: "0.0.1".into(),
+                kind: FEED_KIND.into(),
+                code: "".into(),
+                binary: false,
+                main: "main".into(),
+                digest,
+            }),
+            tenant: "guest".into(),
+            params: params.as_object().cloned().unwrap(),
+            init_env: Map::new(),
+            env: shoal_router::OwEnv {
+                api_host: String::new(),
+                api_key: None,
+                namespace: "guest".into(),
+                action_name: format!("/whisk.system/alarms/{name}"),
+                action_version: "0.0.1".into(),
+                activation_id: String::new(),
+                transaction_id: String::new(),
+                deadline: String::new(),
+            },
+            limits: shoal_router::Limits::default(),
+            deadline: std::time::Instant::now() + Duration::from_secs(60),
+        }
+    }
+
+    #[tokio::test]
+    async fn feed_actions_are_lifecycle_events_of_the_service() {
+        let store = Arc::new(Store::open_in_memory().unwrap());
+        let exec = FeedExecutor(AlarmService::new(store.clone()).unwrap());
+        let create = json!({"lifecycleEvent": "CREATE", "triggerName": "/guest/t", "authKey": "u:k", "minutes": 3});
+        let ok = exec.invoke(feed_invocation("interval", create)).await;
+        assert_eq!(ok.result.unwrap(), json!({}));
+        assert_eq!(
+            store.get_feed("/guest/t").unwrap().unwrap().config["minutes"],
+            3
+        );
+        let bad = json!({"lifecycleEvent": "CREATE", "triggerName": "/guest/u", "authKey": "u:k", "cron": "x"});
+        let failed = exec.invoke(feed_invocation("alarm", bad)).await;
+        assert_eq!(
+            failed.result.unwrap_err(),
+            Failure::ApplicationError(json!("cron pattern 'x' is not valid"))
+        );
+        assert!(
+            exec.prepare(&feed_invocation("nope", json!({})).action)
+                .is_err()
         );
     }
 }
