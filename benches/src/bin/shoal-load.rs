@@ -4,12 +4,12 @@
 //! Every process it starts is stopped before it exits. See `benches/README.md`.
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use shoal_benches::http::{basic, request};
 use shoal_benches::server::{GUEST, Shoal};
+use shoal_benches::wrk::{self, WrkResult};
 
 struct Args {
     shoal: PathBuf,
@@ -53,62 +53,6 @@ fn parse_args() -> anyhow::Result<Args> {
     Ok(args)
 }
 
-/// What one wrk run measured.
-struct WrkResult {
-    requests: u64,
-    rps: f64,
-    p50_us: f64,
-    p99_us: f64,
-    errors: u64,
-}
-
-fn duration_us(text: &str) -> Option<f64> {
-    let split = text.find(|c: char| c.is_ascii_alphabetic())?;
-    let (n, unit) = text.split_at(split);
-    let n: f64 = n.parse().ok()?;
-    Some(match unit {
-        "us" => n,
-        "ms" => n * 1e3,
-        "s" => n * 1e6,
-        "m" => n * 60e6,
-        _ => return None,
-    })
-}
-
-fn parse_wrk(out: &str) -> anyhow::Result<WrkResult> {
-    let field = |prefix: &str| {
-        out.lines()
-            .map(str::trim)
-            .find_map(|l| l.strip_prefix(prefix))
-            .map(str::trim)
-    };
-    let pct = |p: &str| {
-        field(p)
-            .and_then(duration_us)
-            .with_context(|| format!("no {p} latency in wrk output:\n{out}"))
-    };
-    let requests = out
-        .lines()
-        .find(|l| l.contains("requests in"))
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .context("no request count")?;
-    let errors = out
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Non-2xx or 3xx responses:"))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or(0);
-    Ok(WrkResult {
-        requests,
-        rps: field("Requests/sec:")
-            .and_then(|v| v.parse().ok())
-            .context("no Requests/sec")?,
-        p50_us: pct("50%")?,
-        p99_us: pct("99%")?,
-        errors,
-    })
-}
-
 fn wrk(
     pin: bool,
     threads: u32,
@@ -117,30 +61,15 @@ fn wrk(
     script: &std::path::Path,
     url: &str,
 ) -> anyhow::Result<WrkResult> {
-    let mut cmd = if pin {
-        let mut c = Command::new("taskset");
-        c.args(["-c", "1", "wrk"]);
-        c
-    } else {
-        Command::new("wrk")
-    };
-    let out = cmd
-        .args([
-            "--latency",
-            "-t",
-            &threads.to_string(),
-            "-c",
-            &connections.to_string(),
-        ])
-        .args(["-d", &format!("{seconds}s"), "-s"])
-        .arg(script)
-        .arg(url)
-        .output()
-        .context("running wrk (install it with `apt-get install -y wrk`)")?;
-    if !out.status.success() {
-        bail!("wrk failed: {}", String::from_utf8_lossy(&out.stderr));
+    wrk::Run {
+        cpus: pin.then_some("1"),
+        threads,
+        connections,
+        seconds,
+        script: Some(script),
+        url,
     }
-    parse_wrk(&String::from_utf8_lossy(&out.stdout))
+    .run()
 }
 
 fn count_activations(shoal: &Shoal) -> anyhow::Result<u64> {
