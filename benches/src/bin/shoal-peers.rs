@@ -490,11 +490,33 @@ fn rss_bytes(pid: u32) -> anyhow::Result<u64> {
         .context("no VmRSS")
 }
 
+/// CPU time (user + system, all threads) the process `pid` has used so far, in µs.
+fn cpu_us(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the parenthesised command: state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit_once(')').context("malformed stat")?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| -> anyhow::Result<f64> {
+        Ok(fields.get(i - 3).context("short stat")?.parse::<f64>()?)
+    };
+    // SAFETY: sysconf has no memory effects.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    Ok((ticks(14)? + ticks(15)?) * 1e6 / hz)
+}
+
+/// What one measured run gave besides wrk's report.
+struct Sample {
+    wrk: WrkResult,
+    rss: u64,
+    /// Server CPU time per request during the run, in µs.
+    cpu_per_req_us: f64,
+}
+
 /// One row of the table.
 struct Row {
     kind: Kind,
     connections: u32,
-    result: Result<(WrkResult, u64), String>,
+    result: Result<Sample, String>,
 }
 
 fn measure(kind: Kind, args: &Args, peers: &Peers, rows: &mut Vec<Row>) {
@@ -534,9 +556,15 @@ fn measure(kind: Kind, args: &Args, peers: &Peers, rows: &mut Vec<Row>) {
             if args.warmup > 0 {
                 run(args.warmup)?;
             }
+            let cpu_before = cpu_us(running.pid())?;
             let r = run(args.seconds)?;
+            let cpu = cpu_us(running.pid())? - cpu_before;
             let rss = rss_bytes(running.pid())?;
-            anyhow::Ok((r, rss))
+            anyhow::Ok(Sample {
+                cpu_per_req_us: cpu / r.requests.max(1) as f64,
+                wrk: r,
+                rss,
+            })
         })();
         if let Err(e) = &result {
             eprintln!("{} at {c} connections: {e:#}", kind.name());
@@ -577,33 +605,44 @@ fn table(rows: &[Row]) -> String {
     };
     let _ = writeln!(
         out,
-        "{:<8} {:>5} {:>10} {:>9} {:>9} {:>9} {:>13} {:>12} {:>7}",
-        "server", "conns", "req/s", "p50", "p99", "RSS", "shoal/peer", "shoal/peer", "errors"
+        "{:<8} {:>5} {:>9} {:>9} {:>9} {:>10} {:>9} {:>11} {:>11} {:>6}",
+        "server",
+        "conns",
+        "req/s",
+        "p50",
+        "p99",
+        "CPU/req",
+        "RSS",
+        "shoal/peer",
+        "shoal/peer",
+        "errors"
     );
     let _ = writeln!(
         out,
-        "{:<8} {:>5} {:>10} {:>9} {:>9} {:>9} {:>13} {:>12} {:>7}",
-        "", "", "", "", "", "", "req/s", "p50", ""
+        "{:<8} {:>5} {:>9} {:>9} {:>9} {:>10} {:>9} {:>11} {:>11} {:>6}",
+        "", "", "", "", "", "", "", "req/s", "p50", ""
     );
     for row in rows {
         match &row.result {
-            Ok((r, rss)) => {
+            Ok(sample) => {
+                let r = &sample.wrk;
                 let (rps_ratio, p50_ratio) = match shoal(row.connections) {
-                    Some((s, _)) => (
-                        format!("{:.2}×", s.rps / r.rps),
-                        format!("{:.2}×", s.p50_us / r.p50_us),
+                    Some(s) => (
+                        format!("{:.2}×", s.wrk.rps / r.rps),
+                        format!("{:.2}×", s.wrk.p50_us / r.p50_us),
                     ),
                     None => ("-".into(), "-".into()),
                 };
                 let _ = writeln!(
                     out,
-                    "{:<8} {:>5} {:>10.0} {:>9} {:>9} {:>6.1}MiB {:>13} {:>12} {:>7}",
+                    "{:<8} {:>5} {:>9.0} {:>9} {:>9} {:>8.1}µs {:>6.1}MiB {:>11} {:>11} {:>6}",
                     row.kind.name(),
                     row.connections,
                     r.rps,
                     latency(r.p50_us),
                     latency(r.p99_us),
-                    *rss as f64 / (1024.0 * 1024.0),
+                    sample.cpu_per_req_us,
+                    sample.rss as f64 / (1024.0 * 1024.0),
                     rps_ratio,
                     p50_ratio,
                     r.errors + r.socket_errors,
@@ -628,7 +667,7 @@ fn verdicts(rows: &[Row]) -> String {
         rows.iter()
             .find(|r| r.kind == k && r.connections == c)
             .and_then(|r| r.result.as_ref().ok())
-            .map(|(r, _)| r)
+            .map(|s| &s.wrk)
     };
     let mut out = String::new();
     let mut line = |name: &str, value: Option<(String, bool)>| {
@@ -744,6 +783,10 @@ fn main() -> anyhow::Result<()> {
     println!(
         "shoal/peer req/s > 1 means shoal serves more; shoal/peer p50 < 1 means shoal answers sooner."
     );
+    println!(
+        "CPU/req: server CPU time (user + system, all threads) over the measured run / requests;"
+    );
+    println!("  it depends less on what else the machine runs than req/s and latency do.");
     println!("RSS: VmRSS of the server process after the run at that connection count.");
     if args.servers.contains(&Kind::Shoal) {
         println!();
