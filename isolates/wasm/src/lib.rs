@@ -1,0 +1,274 @@
+//! # shoal-wasm: WASM actions in wasmtime isolates
+//!
+//! [`WasmExecutor`] is the WebAssembly execution domain (kind `wasm`). It owns **one wasmtime
+//! `Engine` for the process**, configured with the pooling instance allocator (memory, table
+//! and instance slots reserved once, reused by every activation), copy-on-write memory images
+//! (a module's data segments are mapped, not copied, into each new instance) and epoch
+//! interruption: a ticker thread bumps the engine's epoch every [`WasmConfig::epoch_tick`], and
+//! each activation's store traps once the epoch passes its deadline, so an infinite loop costs
+//! nothing on the hot path (no fuel accounting) and ends within a tick or two of
+//! `limits.timeout`.
+//!
+//! Code (a base64 `.wasm` binary, or WAT text) is compiled once per
+//! [`shoal_router::ActionCode::digest`] when the action is created or updated
+//! ([`shoal_router::Executor::prepare`]), linked against WASI preview 1 into an
+//! `InstancePre` and cached in memory; with a cache directory the compiled artefact is also
+//! serialized to disk (under a sub-directory named after the engine's compatibility hash, and
+//! checked again by wasmtime on load), so a restart does not recompile.
+//!
+//! Every activation gets a **fresh `Store` and instance**: WASM activations share no state,
+//! unlike warm JS isolates. The action ABI is a WASI preview 1 command: `_start` reads the
+//! parameters as one JSON object on stdin and writes the result JSON on stdout (see
+//! [`abi`] for the exact rule and the error texts). A per-store resource limiter caps linear
+//! memory at `limits.memory` and remembers that it refused, so a `memory.grow` bomb ends as
+//! "exhausted its memory". The wasm call itself runs on tokio's blocking pool
+//! (`spawn_blocking`), behind a semaphore of [`WasmConfig::max_running`] permits (never more
+//! than the pool's instance slots), so a long run never stalls the async threads serving HTTP.
+
+pub mod abi;
+mod cache;
+mod run;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use shoal_router::{
+    ActionCode, BoxFuture, Executor, ExecutorStats, Failure, Invocation, Outcome, PrepareError,
+};
+use tokio::sync::Semaphore;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, Linker, PoolingAllocationConfig};
+
+use cache::ModuleCache;
+use run::State;
+
+/// The executor name reported in stats and activation annotations.
+const NAME: &str = "wasm";
+
+/// Extra time the async side waits past an activation's deadline before it reports a timeout
+/// on its own (only reached when a WASI host call, e.g. a long `poll_oneoff` sleep, keeps the
+/// blocking thread past the epoch deadline).
+const HOST_CALL_GRACE: Duration = Duration::from_millis(250);
+
+/// Settings of a [`WasmExecutor`]. Read once by [`WasmExecutor::new`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WasmConfig {
+    /// Where compiled modules are serialized so a restart does not recompile them
+    /// (`<data_dir>/wasm-cache` in the host); `None` keeps them in memory only.
+    pub cache_dir: Option<PathBuf>,
+    /// Instance slots of the pooling allocator: the most instances alive at once. Each slot
+    /// reserves (but does not commit) address space for one linear memory.
+    pub max_instances: u32,
+    /// Activations running at once (at most `max_instances`); more wait for a permit.
+    pub max_running: usize,
+    /// Largest linear memory any instance may have, in MiB; `limits.memory` is capped by it.
+    pub max_memory_mib: u64,
+    /// Period of the epoch ticker: the granularity of timeouts. One wake-up per tick.
+    pub epoch_tick: Duration,
+    /// Most bytes kept from each of stdout and stderr per activation; beyond it a write traps.
+    pub max_output_bytes: usize,
+}
+
+impl Default for WasmConfig {
+    fn default() -> Self {
+        WasmConfig {
+            cache_dir: None,
+            max_instances: 1_000,
+            max_running: 256,
+            max_memory_mib: 512,
+            epoch_tick: Duration::from_millis(1),
+            max_output_bytes: 16 << 20,
+        }
+    }
+}
+
+/// Why a [`WasmExecutor`] could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum WasmError {
+    /// A setting is out of range.
+    #[error("invalid WASM config: {0}")]
+    Config(&'static str),
+    /// wasmtime refused the engine configuration (e.g. the pool could not be reserved).
+    #[error("cannot start the wasmtime engine: {0}")]
+    Engine(String),
+    /// The cache directory cannot be created.
+    #[error("cannot create the WASM cache directory {path}: {source}")]
+    CacheDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The epoch ticker thread could not start.
+    #[error("cannot start the epoch ticker: {0}")]
+    Ticker(std::io::Error),
+}
+
+/// Executor-wide state shared with the blocking activations.
+struct Inner {
+    engine: Engine,
+    linker: Linker<State>,
+    modules: ModuleCache,
+    config: WasmConfig,
+    activations: AtomicU64,
+}
+
+/// The WASM execution domain: `Send + Sync`, shared as `Arc<dyn Executor>`. Lives as long as
+/// the host; dropping it stops the epoch ticker. Holds the process's wasmtime engine (its
+/// instance pool reserves address space for [`WasmConfig::max_instances`] memories up front),
+/// every prepared module, and a semaphore bounding concurrent runs. An invoke costs one hop to
+/// a blocking-pool thread and one back, plus instantiation from the prepared `InstancePre`.
+pub struct WasmExecutor {
+    inner: Arc<Inner>,
+    running: Arc<Semaphore>,
+    stop_ticker: Arc<AtomicBool>,
+}
+
+impl WasmExecutor {
+    /// Builds the engine, reserves the instance pool, creates the cache directory and starts
+    /// the epoch ticker thread.
+    pub fn new(config: WasmConfig) -> Result<Self, WasmError> {
+        if config.max_instances == 0 || config.max_running == 0 {
+            return Err(WasmError::Config(
+                "max_instances and max_running must be positive",
+            ));
+        }
+        if config.max_running > config.max_instances as usize {
+            return Err(WasmError::Config("max_running cannot exceed max_instances"));
+        }
+        if config.max_memory_mib == 0 || config.epoch_tick.is_zero() {
+            return Err(WasmError::Config(
+                "max_memory_mib and epoch_tick must be positive",
+            ));
+        }
+        let engine = engine(&config)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut State| &mut s.wasi)
+            .map_err(|e| WasmError::Engine(e.to_string()))?;
+        let modules = ModuleCache::new(&engine, config.cache_dir.as_deref())?;
+        let stop_ticker = Arc::new(AtomicBool::new(false));
+        spawn_ticker(engine.clone(), config.epoch_tick, Arc::clone(&stop_ticker))?;
+        Ok(WasmExecutor {
+            running: Arc::new(Semaphore::new(config.max_running)),
+            inner: Arc::new(Inner {
+                engine,
+                linker,
+                modules,
+                config,
+                activations: AtomicU64::new(0),
+            }),
+            stop_ticker,
+        })
+    }
+}
+
+impl Drop for WasmExecutor {
+    fn drop(&mut self) {
+        self.stop_ticker.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The process's engine: pooling allocator, copy-on-write images, epoch interruption.
+fn engine(config: &WasmConfig) -> Result<Engine, WasmError> {
+    let max_memory = usize::try_from(config.max_memory_mib << 20)
+        .map_err(|_| WasmError::Config("max_memory_mib is too large"))?;
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_core_instances(config.max_instances)
+        .total_memories(config.max_instances)
+        .total_tables(config.max_instances)
+        .max_memory_size(max_memory);
+    let mut c = Config::new();
+    c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+        .memory_init_cow(true)
+        .epoch_interruption(true);
+    Engine::new(&c).map_err(|e| WasmError::Engine(format!("{e:#}")))
+}
+
+/// Bumps the engine's epoch every `tick` until `stop` is set.
+fn spawn_ticker(engine: Engine, tick: Duration, stop: Arc<AtomicBool>) -> Result<(), WasmError> {
+    std::thread::Builder::new()
+        .name("wasm-epoch".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(tick);
+                engine.increment_epoch();
+            }
+        })
+        .map(|_| ())
+        .map_err(WasmError::Ticker)
+}
+
+impl Executor for WasmExecutor {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn prepare(&self, code: &ActionCode) -> Result<(), PrepareError> {
+        self.inner
+            .modules
+            .get(&self.inner.engine, &self.inner.linker, code)
+            .map(|_| ())
+    }
+
+    fn invoke(&self, invocation: Invocation) -> BoxFuture<Outcome> {
+        let inner = Arc::clone(&self.inner);
+        let running = Arc::clone(&self.running);
+        Box::pin(async move {
+            let Ok(permit) = running.acquire_owned().await else {
+                return Outcome::failed(Failure::Internal("the WASM executor stopped".into()));
+            };
+            let start = SystemTime::now();
+            let began = Instant::now();
+            let prepared = match inner
+                .modules
+                .get(&inner.engine, &inner.linker, &invocation.action)
+            {
+                Ok(p) => p,
+                Err(e) => {
+                    return Outcome::failed(Failure::DeveloperError(e.0.into()));
+                }
+            };
+            // Prepared at create time: no init cost. Compiled (or loaded) just now: cold start.
+            let init_ms = prepared.fresh.then(|| began.elapsed().as_millis() as u64);
+            let deadline = invocation.deadline;
+            let task_inner = Arc::clone(&inner);
+            let task = tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                run::activate(&task_inner, &prepared.pre, invocation)
+            });
+            let ran = tokio::time::timeout_at((deadline + HOST_CALL_GRACE).into(), task).await;
+            inner.activations.fetch_add(1, Ordering::Relaxed);
+            let (result, logs) = match ran {
+                Ok(Ok(done)) => done,
+                Ok(Err(join)) => (
+                    Err(Failure::Internal(format!(
+                        "the WASM activation failed: {join}"
+                    ))),
+                    Vec::new(),
+                ),
+                Err(_) => (Err(Failure::Timeout { init: false }), Vec::new()),
+            };
+            Outcome {
+                result,
+                logs,
+                start,
+                end: SystemTime::now(),
+                init_ms,
+                annotations: Vec::new(),
+            }
+        })
+    }
+
+    fn stats(&self) -> ExecutorStats {
+        let (resident, resident_bytes, cold_starts) = self.inner.modules.figures();
+        ExecutorStats {
+            name: NAME,
+            resident,
+            resident_bytes,
+            cold_starts,
+            activations: self.inner.activations.load(Ordering::Relaxed),
+            evictions: 0,
+        }
+    }
+}

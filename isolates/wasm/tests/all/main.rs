@@ -1,0 +1,359 @@
+//! Integration tests of the WASM executor, driven through the `Executor` SPI with the WAT
+//! fixtures of `fixtures/wasm` (compiled by wasmtime, no toolchain needed) and the C fixture
+//! built by `fixtures/wasm/build.sh` (which must have run: the test fails otherwise).
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::{Map, Value, json};
+use shoal_router::{
+    ActionCode, ActivationId, Executor, Failure, Invocation, Limits, Outcome, OwEnv,
+};
+use shoal_wasm::{WasmConfig, WasmExecutor};
+
+const ECHO: &str = include_str!("../../../../fixtures/wasm/echo.wat");
+const LOGS: &str = include_str!("../../../../fixtures/wasm/logs.wat");
+const ERROR: &str = include_str!("../../../../fixtures/wasm/error.wat");
+const NOT_JSON: &str = include_str!("../../../../fixtures/wasm/notjson.wat");
+const LOOP: &str = include_str!("../../../../fixtures/wasm/loop.wat");
+const GROW: &str = include_str!("../../../../fixtures/wasm/grow.wat");
+const TRAP: &str = include_str!("../../../../fixtures/wasm/trap.wat");
+
+fn executor() -> WasmExecutor {
+    WasmExecutor::new(WasmConfig {
+        max_instances: 32,
+        max_running: 16,
+        ..WasmConfig::default()
+    })
+    .expect("the WASM executor starts")
+}
+
+/// An action whose digest is derived from its name and code.
+fn action(name: &str, code: &str, binary: bool) -> Arc<ActionCode> {
+    let mut h = DefaultHasher::new();
+    (name, code, binary).hash(&mut h);
+    let mut digest = [0u8; 32];
+    digest[..8].copy_from_slice(&h.finish().to_le_bytes());
+    Arc::new(ActionCode {
+        fqn: format!("/guest/{name}"),
+        name: name.into(),
+        version: "0.0.1".into(),
+        kind: "wasm".into(),
+        code: code.into(),
+        binary,
+        main: "main".into(),
+        digest,
+    })
+}
+
+fn invocation(action: &Arc<ActionCode>, params: Value, limits: Limits) -> Invocation {
+    let params: Map<String, Value> = params.as_object().cloned().unwrap_or_default();
+    Invocation {
+        activation_id: ActivationId::from_random([7; 16]),
+        action: Arc::clone(action),
+        tenant: "guest".into(),
+        params,
+        init_env: Map::new(),
+        env: OwEnv {
+            api_host: "http://127.0.0.1".into(),
+            api_key: None,
+            namespace: "guest".into(),
+            action_name: action.fqn.clone(),
+            action_version: action.version.clone(),
+            activation_id: "0".repeat(32),
+            transaction_id: "t".into(),
+            deadline: "0".into(),
+        },
+        limits,
+        deadline: Instant::now() + Duration::from_millis(limits.timeout_ms),
+    }
+}
+
+async fn run(ex: &WasmExecutor, action: &Arc<ActionCode>, params: Value) -> Outcome {
+    run_with(ex, action, params, Limits::default()).await
+}
+
+async fn run_with(
+    ex: &WasmExecutor,
+    action: &Arc<ActionCode>,
+    params: Value,
+    limits: Limits,
+) -> Outcome {
+    ex.invoke(invocation(action, params, limits)).await
+}
+
+fn log_texts(outcome: &Outcome) -> Vec<String> {
+    outcome
+        .logs
+        .iter()
+        .map(|l| {
+            l.split_once(' ')
+                .map(|(_, t)| t.to_string())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn params_in_result_out() {
+    let ex = executor();
+    let echo = action("echo", ECHO, false);
+    ex.prepare(&echo).expect("echo compiles");
+    let out = run(&ex, &echo, json!({"name": "shoal", "n": [1, 2]})).await;
+    assert_eq!(
+        out.result,
+        Ok(json!({"params": {"name": "shoal", "n": [1, 2]}}))
+    );
+    assert!(out.logs.is_empty(), "{:?}", out.logs);
+    assert_eq!(out.init_ms, None, "prepared at create time: no cold start");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_code_in_base64_runs() {
+    let ex = executor();
+    let wasm = wat::parse_str(ECHO).expect("fixture parses");
+    let b64 = base64::engine::general_purpose::STANDARD.encode(wasm);
+    let echo = action("echo-bin", &b64, true);
+    ex.prepare(&echo).expect("binary compiles");
+    assert_eq!(
+        run(&ex, &echo, json!({"a": 1})).await.result,
+        Ok(json!({"params": {"a": 1}}))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stdout_lines_before_the_result_and_stderr_are_logs() {
+    let ex = executor();
+    let out = run(&ex, &action("logs", LOGS, false), json!({})).await;
+    assert_eq!(out.result, Ok(json!({"ok": true})));
+    assert_eq!(
+        log_texts(&out),
+        [
+            "stdout: first line",
+            "stdout: second line",
+            "stderr: a warning"
+        ]
+    );
+    assert!(
+        out.init_ms.is_some(),
+        "compiled on first invoke: cold start"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_result_is_an_application_error() {
+    let ex = executor();
+    let out = run(&ex, &action("error", ERROR, false), json!({})).await;
+    assert_eq!(
+        out.result,
+        Err(Failure::ApplicationError(json!("bad input")))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn non_json_output_is_a_developer_error() {
+    let ex = executor();
+    let out = run(&ex, &action("notjson", NOT_JSON, false), json!({})).await;
+    assert_eq!(
+        out.result,
+        Err(Failure::DeveloperError(json!(
+            "The action did not produce a valid JSON or JSON Array response: this is not json"
+        )))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn infinite_loop_times_out_near_the_limit() {
+    let ex = executor();
+    let spin = action("loop", LOOP, false);
+    ex.prepare(&spin).expect("loop compiles");
+    let limits = Limits {
+        timeout_ms: 200,
+        ..Limits::default()
+    };
+    let began = Instant::now();
+    let out = run_with(&ex, &spin, json!({}), limits).await;
+    let took = began.elapsed();
+    assert_eq!(out.result, Err(Failure::Timeout { init: false }));
+    assert!(
+        took >= Duration::from_millis(200) && took < Duration::from_millis(400),
+        "timed out after {took:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_grow_bomb_exhausts_its_memory() {
+    let ex = executor();
+    let limits = Limits {
+        memory_mb: 128,
+        ..Limits::default()
+    };
+    let out = run_with(&ex, &action("grow", GROW, false), json!({}), limits).await;
+    assert_eq!(out.result, Err(Failure::MemoryExceeded));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trap_is_a_developer_error_with_the_trap_message() {
+    let ex = executor();
+    let out = run(&ex, &action("trap", TRAP, false), json!({})).await;
+    let Err(Failure::DeveloperError(Value::String(text))) = &out.result else {
+        panic!("expected a developer error, got {:?}", out.result);
+    };
+    assert!(text.starts_with("The action trapped: "), "{text}");
+    assert!(text.contains("unreachable"), "{text}");
+}
+
+#[test]
+fn bad_modules_are_rejected_by_prepare() {
+    let ex = executor();
+    let garbage = base64::engine::general_purpose::STANDARD.encode(b"\0asm\x01\0\0\0garbage");
+    let err = ex
+        .prepare(&action("garbage", &garbage, true))
+        .expect_err("a truncated module is refused");
+    assert!(err.0.starts_with("The WASM module is invalid: "), "{err}");
+
+    let err = ex
+        .prepare(&action("text", "(module (func $f (unknown)))", false))
+        .expect_err("bad WAT is refused");
+    assert!(err.0.starts_with("The WASM module is invalid: "), "{err}");
+
+    let err = ex
+        .prepare(&action("b64", "%%%", true))
+        .expect_err("bad base64 is refused");
+    assert!(err.0.contains("not valid base64"), "{err}");
+
+    let err = ex
+        .prepare(&action("noentry", "(module)", false))
+        .expect_err("a module without _start is refused");
+    assert!(err.0.contains("_start"), "{err}");
+
+    let imports = r#"(module (import "env" "nope" (func)) (func (export "_start")))"#;
+    let err = ex
+        .prepare(&action("imports", imports, false))
+        .expect_err("unknown imports are refused");
+    assert!(err.0.contains("imports"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_activations_of_one_action_are_isolated() {
+    let ex = Arc::new(executor());
+    let echo = action("echo", ECHO, false);
+    ex.prepare(&echo).expect("echo compiles");
+    let runs: Vec<_> = (0..64)
+        .map(|i| {
+            let (ex, echo) = (Arc::clone(&ex), Arc::clone(&echo));
+            tokio::spawn(async move { (i, run(&ex, &echo, json!({"i": i})).await) })
+        })
+        .collect();
+    for r in runs {
+        let (i, out) = r.await.expect("task");
+        assert_eq!(out.result, Ok(json!({"params": {"i": i}})));
+    }
+    assert_eq!(ex.stats().activations, 64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_do_not_affect_other_activations() {
+    let ex = Arc::new(executor());
+    let echo = action("echo", ECHO, false);
+    let limits = Limits {
+        timeout_ms: 300,
+        memory_mb: 128,
+        ..Limits::default()
+    };
+    let bad: Vec<_> = [LOOP, GROW, TRAP]
+        .into_iter()
+        .enumerate()
+        .map(|(i, code)| {
+            let (ex, a) = (Arc::clone(&ex), action(&format!("bad{i}"), code, false));
+            tokio::spawn(async move { run_with(&ex, &a, json!({}), limits).await })
+        })
+        .collect();
+    // While the loop spins on its blocking thread, other activations still complete.
+    for i in 0..10 {
+        assert_eq!(
+            run(&ex, &echo, json!({"i": i})).await.result,
+            Ok(json!({"params": {"i": i}}))
+        );
+    }
+    for b in bad {
+        assert!(b.await.expect("task").result.is_err());
+    }
+    assert_eq!(
+        run(&ex, &echo, json!({"after": true})).await.result,
+        Ok(json!({"params": {"after": true}}))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compiled_modules_survive_a_restart_through_the_cache_dir() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = WasmConfig {
+        cache_dir: Some(dir.path().join("wasm-cache")),
+        max_instances: 8,
+        max_running: 4,
+        ..WasmConfig::default()
+    };
+    let echo = action("echo", ECHO, false);
+    {
+        let ex = WasmExecutor::new(config.clone()).expect("starts");
+        ex.prepare(&echo).expect("compiles");
+    }
+    let artefacts: Vec<_> = walk(&dir.path().join("wasm-cache"));
+    assert_eq!(artefacts.len(), 1, "{artefacts:?}");
+    assert!(artefacts[0].ends_with(".cwasm"), "{artefacts:?}");
+
+    // A restart loads the artefact; a corrupt one is recompiled, not trusted.
+    for corrupt in [false, true] {
+        if corrupt {
+            std::fs::write(&artefacts[0], b"corrupt").expect("overwrite");
+        }
+        let ex = WasmExecutor::new(config.clone()).expect("restarts");
+        assert_eq!(
+            run(&ex, &echo, json!({"x": 1})).await.result,
+            Ok(json!({"params": {"x": 1}}))
+        );
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read_dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path.display().to_string());
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c_action_built_with_clang_runs() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../target/wasm-fixtures/hello_c.wasm"
+    );
+    let wasm = std::fs::read(path).unwrap_or_else(|e| {
+        panic!("{path}: {e}; build the C fixture first with fixtures/wasm/build.sh")
+    });
+    let ex = executor();
+    let hello = action(
+        "hello-c",
+        &base64::engine::general_purpose::STANDARD.encode(wasm),
+        true,
+    );
+    ex.prepare(&hello).expect("the C action compiles");
+    let out = run(&ex, &hello, json!({"name": "C"})).await;
+    assert_eq!(
+        out.result,
+        Ok(json!({"lang": "c", "bytes": 12, "params": {"name": "C"}}))
+    );
+    assert_eq!(
+        log_texts(&out),
+        ["stderr: hello from C, 12 bytes of params"]
+    );
+}
