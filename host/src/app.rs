@@ -7,6 +7,7 @@ use std::time::Duration;
 use shoal_quickjs::{QuickJsConfig, QuickJsExecutor};
 use shoal_router::{KindInfo, RoutingTable};
 use shoal_store::{Store, Subject};
+use shoal_wasm::{WasmConfig, WasmExecutor};
 
 use crate::auth::{self, Authenticator};
 use crate::config::Config;
@@ -46,7 +47,7 @@ impl App {
         let store = Arc::new(Store::open(&config.data_dir)?);
         ensure_guest(&store)?;
         let workers = Arc::new(quickjs(&config)?);
-        let table = Arc::new(routing_table(workers.clone())?);
+        let table = Arc::new(routing_table(workers.clone(), &config)?);
         let controller = Arc::new(Controller::new(store.clone(), table, api_host));
         Ok(Arc::new(App {
             auth: Authenticator::new(store.clone(), config.limits.clone()),
@@ -116,8 +117,12 @@ fn quickjs(config: &Config) -> Result<QuickJsExecutor, StartError> {
     .map_err(|e| StartError::Executor(e.to_string()))
 }
 
-/// The routing table: `nodejs:*` to the QuickJS isolate domain.
-fn routing_table(quickjs: Arc<QuickJsExecutor>) -> Result<RoutingTable, StartError> {
+/// The routing table: `nodejs:*` to the QuickJS isolate domain, `wasm` to the wasmtime domain
+/// (compiled modules cached under `<data_dir>/wasm-cache`).
+fn routing_table(
+    quickjs: Arc<QuickJsExecutor>,
+    config: &Config,
+) -> Result<RoutingTable, StartError> {
     let quickjs: Arc<dyn shoal_router::Executor> = quickjs;
     let mut table = RoutingTable::new();
     for (kind, default) in [
@@ -127,5 +132,11 @@ fn routing_table(quickjs: Arc<QuickJsExecutor>) -> Result<RoutingTable, StartErr
     ] {
         table.add(KindInfo::new(kind, default), quickjs.clone());
     }
+    let wasm = WasmExecutor::new(WasmConfig {
+        cache_dir: Some(config.data_dir.join("wasm-cache")),
+        ..WasmConfig::default()
+    })
+    .map_err(|e| StartError::Executor(e.to_string()))?;
+    table.add(KindInfo::new("wasm", true), Arc::new(wasm));
     Ok(table)
 }

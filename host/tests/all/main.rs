@@ -7,8 +7,10 @@
 //! - `lifecycle`: environment configuration, graceful shutdown without losing acknowledged
 //!   activations, and refusing a public address with the well-known guest key;
 //! - `throttle`: per-namespace throttles set with `shoal namespace set-limits` (429s).
+//! - `wasm`: WASM actions (WAT and C, built by `fixtures/wasm/build.sh`) over the REST API.
 
 mod e2e;
 mod lifecycle;
 mod support;
 mod throttle;
+mod wasm;
