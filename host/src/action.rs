@@ -209,8 +209,9 @@ pub fn without_code(mut doc: Value) -> Value {
 }
 
 /// An action resolved for invocation: everything the controller needs, derived once from the
-/// stored document and shared (`Arc`) by every invoke until the action changes.
-#[derive(Debug)]
+/// stored document and shared (`Arc`) by every invoke until the action changes. Cloned only
+/// to derive the form invoked through a package or binding.
+#[derive(Debug, Clone)]
 pub struct ActionEntry {
     /// `ns` or `ns/pkg`.
     pub namespace: String,
@@ -234,6 +235,8 @@ pub struct ActionEntry {
     pub provide_api_key: bool,
     /// How the action answers on `/api/v1/web/…`.
     pub web: WebFlags,
+    /// `ns/binding` when invoked through a package binding (the `binding` annotation).
+    pub binding: Option<String>,
 }
 
 /// The web-action annotations of an action (spec §3.3, §4).
@@ -324,6 +327,7 @@ impl ActionEntry {
             limits: ActionLimits::from_json(doc.get("limits")),
             provide_api_key,
             web: WebFlags::from_annotations(&annotations),
+            binding: None,
         })
     }
 }

@@ -137,6 +137,9 @@ pub fn primitive_record(
         json!({"key": "kind", "value": action.code.kind}),
         json!({"key": "timeout", "value": timed_out}),
     ];
+    if let Some(binding) = &action.binding {
+        annotations.push(json!({"key": "binding", "value": binding}));
+    }
     if let Some(init) = outcome.init_ms {
         annotations.push(json!({"key": "initTime", "value": init}));
     }

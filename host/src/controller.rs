@@ -17,6 +17,7 @@ use crate::activation::{self, Caller, Finished};
 use crate::auth::Identity;
 use crate::error::ApiError;
 use crate::messages;
+use crate::package;
 use crate::throttle::Throttles;
 
 /// How long a blocking caller waits, at most (spec §3.5).
@@ -136,6 +137,35 @@ impl Controller {
         self.actions.remove(&doc_id(namespace, name));
     }
 
+    /// The invokable form of action `ns/[pkg/]name` for `identity`: its own actions, and
+    /// actions in its own or other namespaces' published packages, through bindings with
+    /// their parameters layered (spec §2.4). 403 for anything else; 404 when missing.
+    /// One cache lookup, plus one or two store reads for a packaged action.
+    pub fn resolve(
+        &self,
+        identity: &Identity,
+        ns: &str,
+        pkg: Option<&str>,
+        name: &str,
+    ) -> Result<Arc<ActionEntry>, ApiError> {
+        let Some(pkg) = pkg else {
+            if identity.namespace != ns {
+                return Err(ApiError::forbidden(&doc_id(ns, name)));
+            }
+            return self.action(ns, name);
+        };
+        let resource = format!("{ns}/{pkg}/{name}");
+        let via = package::resolve(&self.store, &identity.namespace, ns, pkg, &resource)?;
+        let action = self.action(&via.real.path(), name)?;
+        Ok(via.entry(action))
+    }
+
+    /// Admits one trigger fire of `identity`'s namespace: 429 when over `firesPerMinute`.
+    pub fn admit_fire(&self, identity: &Identity) -> Result<(), ApiError> {
+        self.throttles
+            .admit_fire(&identity.namespace, &identity.limits)
+    }
+
     /// Runs `action` for `identity` with `payload` merged over its parameters. Waits up to
     /// `wait` when given (blocking invoke), else returns at once. The activation is recorded
     /// in the log either way. 429 when the namespace is over its throttles.
@@ -226,6 +256,14 @@ impl Controller {
             doc: f.record.clone(),
         });
     }
+}
+
+/// 400 when `payload` sets a parameter `action` declares final.
+pub fn check_final(action: &ActionEntry, payload: &Map<String, Value>) -> Result<(), ApiError> {
+    if payload.keys().any(|k| action.final_keys.contains(k)) {
+        return Err(ApiError::bad_request(messages::PARAMS_NOT_ALLOWED));
+    }
+    Ok(())
 }
 
 /// The store's document id of an entity.

@@ -17,5 +17,7 @@ pub mod controller;
 pub mod entity;
 pub mod error;
 pub mod messages;
+pub mod package;
+pub mod put;
 pub mod server;
 pub mod throttle;

@@ -85,3 +85,45 @@ pub fn too_many_per_minute(count: u64, allowed: u64) -> String {
 pub fn too_many_concurrent(count: u64, allowed: u64) -> String {
     format!("Too many concurrent requests in flight (count: {count}, allowed: {allowed}).")
 }
+
+/// 400 for a package named `default`.
+pub const PACKAGE_RESERVED: &str = "Package name 'default' is reserved.";
+/// 400 when a binding names a package that does not exist.
+pub const BINDING_MISSING: &str = "Binding references a package that does not exist.";
+/// 400 when a binding names another binding.
+pub const BIND_TO_BINDING: &str = "Cannot bind to another package binding.";
+/// 409 when a binding names something that is not a package.
+pub const BIND_NOT_PACKAGE: &str = "Cannot bind to a resource that is not a package.";
+/// 409 when a PUT would turn a package into a binding.
+pub const PACKAGE_TO_BINDING: &str =
+    "Resource is a package and cannot be converted into a binding.";
+/// 400 when creating an action inside a binding.
+pub const BINDING_OPERATION: &str = "Operation not permitted on package binding.";
+/// 404 for a missing package named in the path (`<ns>/<name>`).
+pub fn package_missing(resource: &str) -> String {
+    format!("The requested resource '{resource}' does not exist.")
+}
+/// 400 when a trigger's `feed` annotation is not an entity path.
+pub const FEED_INVALID: &str = "Feed name is not valid";
+/// 400 when a rule PUT lacks its trigger or action.
+pub const RULE_NEEDS_BOTH: &str = "rule requires a valid trigger and a valid action";
+/// 400 when a rule names a missing trigger (`/<ns>/<t>`).
+pub fn rule_trigger_missing(fqn: &str) -> String {
+    format!("trigger {fqn} does not exist")
+}
+/// 400 when a rule names a missing action (`/<ns>/[<pkg>/]<a>`).
+pub fn rule_action_missing(fqn: &str) -> String {
+    format!("action {fqn} does not exist")
+}
+/// 404 when activating a rule whose trigger is gone.
+pub const RULE_TRIGGER_GONE: &str = "Only rules with existing triggers can be activated";
+/// 400 for an unknown rule status.
+pub fn rule_state(given: &str) -> String {
+    malformed(&format!(
+        "'{given}' is not a recognized rule state, must be one of ['active', 'inactive']"
+    ))
+}
+/// Trigger activation log error for an inactive rule.
+pub fn rule_inactive(rule: &str, action: &str) -> String {
+    format!("Rule '{rule}' is inactive, action '{action}' was not activated.")
+}

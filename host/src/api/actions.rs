@@ -8,22 +8,24 @@ use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
 use shoal_store::{Collection, Entity};
 
-use super::{Page, Reply, Request, allow, owner_only};
+use super::{
+    Reply, Request, allow, list_reply, now_ms, owner_only, replaced, store_doc, valid_names,
+};
 use crate::action::{self, ActionPut};
-use crate::activation::epoch_ms;
 use crate::app::App;
 use crate::auth::Identity;
-use crate::controller::{Invoked, MAX_BLOCKING_WAIT};
-use crate::entity;
+use crate::controller::{Invoked, MAX_BLOCKING_WAIT, check_final};
 use crate::error::ApiError;
 use crate::messages;
+use crate::package;
 
 /// Largest `exec` accepted on PUT (spec §8.2).
 const MAX_EXEC_BYTES: usize = 48 * 1024 * 1024;
 /// Largest `parameters` / `annotations` accepted on PUT.
 const MAX_PARAMS_BYTES: usize = 1024 * 1024;
 
-/// Routes the actions collection.
+/// Routes the actions collection, including actions in packages (`{pkg}/{name}`) and a
+/// package's action list (`{pkg}/`).
 pub async fn route(
     app: &Arc<App>,
     req: &Request,
@@ -31,62 +33,87 @@ pub async fn route(
     ns: &str,
     path: &[&str],
 ) -> Result<Reply, ApiError> {
+    let all = [Method::GET, Method::PUT, Method::DELETE, Method::POST];
     match path {
         [] | [""] => {
             owner_only(identity, ns, ns)?;
             allow(req, &[Method::GET])?;
-            list(app, req, ns)
+            list_reply(app, req, ns, Collection::Actions, true, |d| {
+                Some(summary(d))
+            })
         }
         [name] => {
-            entity::valid_entity_name(name).map_err(ApiError::bad_request)?;
+            valid_names(&[name])?;
             owner_only(identity, ns, &format!("{ns}/{name}"))?;
-            allow(
-                req,
-                &[Method::GET, Method::PUT, Method::DELETE, Method::POST],
-            )?;
+            allow(req, &all)?;
             match req.method {
                 Method::GET => get(app, req, ns, name),
                 Method::PUT => put(app, req, ns, name),
                 Method::DELETE => delete(app, ns, name),
-                _ => invoke(app, req, identity, ns, name).await,
+                _ => invoke(app, req, identity, ns, None, name).await,
+            }
+        }
+        [pkg, ""] => {
+            valid_names(&[pkg])?;
+            allow(req, &[Method::GET])?;
+            let via = package::resolve(
+                &app.store,
+                &identity.namespace,
+                ns,
+                pkg,
+                &format!("{ns}/{pkg}"),
+            )?;
+            list_reply(
+                app,
+                req,
+                &via.real.path(),
+                Collection::Actions,
+                false,
+                |d| Some(summary(d)),
+            )
+        }
+        [pkg, name] => {
+            valid_names(&[pkg, name])?;
+            allow(req, &all)?;
+            let resource = format!("{ns}/{pkg}/{name}");
+            match req.method {
+                Method::GET => {
+                    let via =
+                        package::resolve(&app.store, &identity.namespace, ns, pkg, &resource)?;
+                    get(app, req, &via.real.path(), name)
+                }
+                Method::POST => invoke(app, req, identity, ns, Some(pkg), name).await,
+                _ => {
+                    owner_only(identity, ns, &resource)?;
+                    let package =
+                        package::fetch(&app.store, ns, pkg)?.ok_or_else(ApiError::not_found)?;
+                    if package.binding.is_some() {
+                        return Err(ApiError::bad_request(messages::BINDING_OPERATION));
+                    }
+                    if req.method == Method::PUT {
+                        put(app, req, &package.path(), name)
+                    } else {
+                        delete(app, &package.path(), name)
+                    }
+                }
             }
         }
         _ => Err(ApiError::not_found()),
     }
 }
 
-fn list(app: &App, req: &Request, ns: &str) -> Result<Reply, ApiError> {
-    let page = Page::parse(req, "actions")?;
-    if page.count {
-        let n = app.store.count_entities(ns, Collection::Actions, true)?;
-        return Ok(Reply::json(StatusCode::OK, &json!({"actions": n})));
-    }
-    let rows = app
-        .store
-        .list_entities(ns, Collection::Actions, true, page.skip, page.limit)?;
-    let out: Vec<Value> = rows
-        .iter()
-        .map(|e| {
-            let d = &e.doc;
-            json!({
-                "namespace": d["namespace"], "name": d["name"], "version": d["version"],
-                "publish": d["publish"], "annotations": d["annotations"], "limits": d["limits"],
-                "exec": {"binary": d["exec"]["binary"]}, "updated": d["updated"],
-            })
-        })
-        .collect();
-    Ok(Reply::json(StatusCode::OK, &Value::Array(out)))
+/// The list summary of an action document (spec §2.2).
+fn summary(d: &Value) -> Value {
+    json!({
+        "namespace": d["namespace"], "name": d["name"], "version": d["version"],
+        "publish": d["publish"], "annotations": d["annotations"], "limits": d["limits"],
+        "exec": {"binary": d["exec"]["binary"]}, "updated": d["updated"],
+    })
 }
 
-/// The stored action `ns/name`: 404 when missing, 409 when the name is another collection's.
+/// The stored action `ns/name`: `None` when missing, 409 when the name is another collection's.
 fn existing(app: &App, ns: &str, name: &str) -> Result<Option<Entity>, ApiError> {
-    match app.store.get_entity(ns, name)? {
-        Some(e) if e.collection != Collection::Actions => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            messages::NOT_IN_COLLECTION,
-        )),
-        other => Ok(other),
-    }
+    super::existing(app, ns, name, Collection::Actions)
 }
 
 fn get(app: &App, req: &Request, ns: &str, name: &str) -> Result<Reply, ApiError> {
@@ -116,20 +143,13 @@ fn put(app: &App, req: &Request, ns: &str, name: &str) -> Result<Reply, ApiError
             }
         }
     }
-    let overwrite = req.flag("overwrite", false)?;
     let put = ActionPut::parse(&body)?;
     let table = app.controller.table();
-    let now = epoch_ms(std::time::SystemTime::now());
-    let old = existing(app, ns, name)?;
-    let (doc, expected_rev) = match &old {
-        Some(_) if !overwrite => {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                messages::ALREADY_EXISTS,
-            ));
-        }
-        Some(old) => (put.update(&old.doc, table, now)?, Some(old.rev)),
-        None => (put.create(ns, name, table, now)?, None),
+    let now = now_ms();
+    let old = replaced(app, req, ns, name, Collection::Actions)?;
+    let doc = match &old {
+        Some(old) => put.update(&old.doc, table, now)?,
+        None => put.create(ns, name, table, now)?,
     };
     let entry = action::ActionEntry::from_doc(&doc)?;
     let executor = table
@@ -138,20 +158,13 @@ fn put(app: &App, req: &Request, ns: &str, name: &str) -> Result<Reply, ApiError
     executor
         .prepare(&entry.code)
         .map_err(|e| ApiError::bad_request(e.0))?;
-    let entity = Entity {
-        namespace: ns.to_string(),
-        name: name.to_string(),
-        collection: Collection::Actions,
-        doc: doc.clone(),
-        updated: now,
-        rev: 0,
-    };
-    app.store.put_entity(&entity, expected_rev)?;
+    store_doc(app, ns, name, Collection::Actions, &doc, old.as_ref())?;
     app.controller.invalidate(ns, name);
     Ok(Reply::json(StatusCode::OK, &doc))
 }
 
-fn delete(app: &App, ns: &str, name: &str) -> Result<Reply, ApiError> {
+/// Deletes action `ns/name` (`ns` may be `ns/pkg`) and returns its document.
+pub(super) fn delete(app: &App, ns: &str, name: &str) -> Result<Reply, ApiError> {
     let e = existing(app, ns, name)?.ok_or_else(ApiError::not_found)?;
     let deleted = app.store.delete_entity(ns, name, Some(e.rev))?;
     app.controller.invalidate(ns, name);
@@ -163,6 +176,7 @@ async fn invoke(
     req: &Request,
     identity: &Identity,
     ns: &str,
+    pkg: Option<&str>,
     name: &str,
 ) -> Result<Reply, ApiError> {
     let max = app.config.limits.max_payload_bytes;
@@ -187,10 +201,8 @@ async fn invoke(
         },
     };
     let payload = req.json_object()?;
-    let action = app.controller.action(ns, name)?;
-    if payload.keys().any(|k| action.final_keys.contains(k)) {
-        return Err(ApiError::bad_request(messages::PARAMS_NOT_ALLOWED));
-    }
+    let action = app.controller.resolve(identity, ns, pkg, name)?;
+    check_final(&action, &payload)?;
     let invoked = app
         .controller
         .invoke(

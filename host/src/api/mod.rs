@@ -3,6 +3,7 @@
 
 mod actions;
 mod activations;
+mod packages;
 mod system;
 mod web;
 
@@ -11,7 +12,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{HeaderMap, Method, StatusCode};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
+use shoal_store::{Collection, Entity};
 
 use crate::app::App;
 use crate::auth::Identity;
@@ -222,6 +224,7 @@ async fn namespaces(app: &Arc<App>, req: &Request, rest: &[&str]) -> Result<Repl
                 ["limits", ..] => Err(ApiError::bad_request(messages::LIMITS_INNER_ROUTES)),
                 ["actions", path @ ..] => actions::route(app, req, &identity, &ns, path).await,
                 ["activations", path @ ..] => activations::route(app, req, &identity, &ns, path),
+                ["packages", path @ ..] => packages::route(app, req, &identity, &ns, path),
                 _ => Err(ApiError::no_route()),
             }
         }
@@ -289,4 +292,96 @@ impl Page {
             count: req.flag("count", false)?,
         })
     }
+}
+
+/// One page of `collection` in `ns` (with packaged actions when `include_packaged`) as a JSON
+/// array of `summary(doc)`, dropping documents it maps to `None`; or `{"<collection>": n}`
+/// with `count=true`.
+fn list_reply(
+    app: &App,
+    req: &Request,
+    ns: &str,
+    collection: Collection,
+    include_packaged: bool,
+    summary: impl Fn(&Value) -> Option<Value>,
+) -> Result<Reply, ApiError> {
+    let name = collection.as_str();
+    let page = Page::parse(req, name)?;
+    if page.count {
+        let n = app.store.count_entities(ns, collection, include_packaged)?;
+        return Ok(Reply::json(StatusCode::OK, &json!({ name: n })));
+    }
+    let rows = app
+        .store
+        .list_entities(ns, collection, include_packaged, page.skip, page.limit)?;
+    let out: Vec<Value> = rows.iter().filter_map(|e| summary(&e.doc)).collect();
+    Ok(Reply::json(StatusCode::OK, &Value::Array(out)))
+}
+
+/// The stored entity `ns/name` of `collection`, or `None`; 409 when the name is another
+/// collection's.
+fn existing(
+    app: &App,
+    ns: &str,
+    name: &str,
+    collection: Collection,
+) -> Result<Option<Entity>, ApiError> {
+    match app.store.get_entity(ns, name)? {
+        Some(e) if e.collection != collection => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            messages::NOT_IN_COLLECTION,
+        )),
+        other => Ok(other),
+    }
+}
+
+/// The entity a PUT replaces: `None` on create; 409 when it exists and `overwrite` is not set.
+fn replaced(
+    app: &App,
+    req: &Request,
+    ns: &str,
+    name: &str,
+    collection: Collection,
+) -> Result<Option<Entity>, ApiError> {
+    let overwrite = req.flag("overwrite", false)?;
+    match existing(app, ns, name, collection)? {
+        Some(_) if !overwrite => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            messages::ALREADY_EXISTS,
+        )),
+        old => Ok(old),
+    }
+}
+
+/// Writes `doc` as `ns/name` in `collection`, over `old` (its revision guards the update).
+fn store_doc(
+    app: &App,
+    ns: &str,
+    name: &str,
+    collection: Collection,
+    doc: &Value,
+    old: Option<&Entity>,
+) -> Result<(), ApiError> {
+    let entity = Entity {
+        namespace: ns.to_string(),
+        name: name.to_string(),
+        collection,
+        doc: doc.clone(),
+        updated: doc["updated"].as_i64().unwrap_or_default(),
+        rev: 0,
+    };
+    app.store.put_entity(&entity, old.map(|o| o.rev))?;
+    Ok(())
+}
+
+/// Validates each path segment as an entity name (400 with OpenWhisk's text).
+fn valid_names(names: &[&str]) -> Result<(), ApiError> {
+    names
+        .iter()
+        .try_for_each(|n| entity::valid_entity_name(n).map_err(ApiError::bad_request))
+}
+
+/// Epoch milliseconds now.
+fn now_ms() -> i64 {
+    crate::activation::epoch_ms(std::time::SystemTime::now())
 }

@@ -1,0 +1,357 @@
+//! Packages and bindings (spec §2.4): the stored document built from a PUT body, the parsed
+//! [`Package`], and how a reference `ns/pkg` is resolved for a caller ([`resolve`]): private
+//! packages are the owner's, published ones are readable and invokable by everyone, and a
+//! binding leads to the package it binds with its own parameters layered on top.
+
+use std::sync::Arc;
+
+use hyper::StatusCode;
+use serde_json::{Map, Value, json};
+use shoal_store::{Collection, Store};
+
+use crate::action::ActionEntry;
+use crate::error::ApiError;
+use crate::messages;
+use crate::put::CommonPut;
+
+/// The reserved package name.
+pub const RESERVED: &str = "default";
+
+/// A package or binding as read from the store. Cheap to build; lives for one request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Package {
+    /// Owning namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// `(namespace, name)` of the bound package when this is a binding.
+    pub binding: Option<(String, String)>,
+    /// Its parameters (`key → value`).
+    pub params: Map<String, Value>,
+    /// Whether other namespaces may read it.
+    pub publish: bool,
+}
+
+impl Package {
+    /// Parses a stored package document.
+    pub fn from_doc(doc: &Value) -> Self {
+        let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        let binding = doc["binding"]["name"]
+            .as_str()
+            .map(|name| (s(&doc["binding"]["namespace"]), name.to_string()));
+        Package {
+            namespace: s(&doc["namespace"]),
+            name: s(&doc["name"]),
+            binding,
+            params: params_of(doc),
+            publish: doc["publish"].as_bool().unwrap_or(false),
+        }
+    }
+
+    /// `ns/name`: the namespace its actions are stored under.
+    pub fn path(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+}
+
+/// A document's `parameters` list as a map (later keys win).
+pub fn params_of(doc: &Value) -> Map<String, Value> {
+    doc["parameters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| Some((p["key"].as_str()?.to_string(), p["value"].clone())))
+        .collect()
+}
+
+/// The package `ns/name` from the store; 409 when the name belongs to another collection.
+pub fn fetch(store: &Store, ns: &str, name: &str) -> Result<Option<Package>, ApiError> {
+    match store.get_entity(ns, name)? {
+        None => Ok(None),
+        Some(e) if e.collection == Collection::Packages => Ok(Some(Package::from_doc(&e.doc))),
+        Some(_) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            messages::NOT_IN_COLLECTION,
+        )),
+    }
+}
+
+/// A package reference resolved for a caller: the real package, and the binding it was
+/// reached through, if any.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The package that holds the actions.
+    pub real: Package,
+    /// The binding named in the reference.
+    pub binding: Option<Package>,
+}
+
+impl Resolved {
+    /// Parameters the package contributes: the real package's, overridden by the binding's.
+    pub fn params(&self) -> Map<String, Value> {
+        let mut out = self.real.params.clone();
+        if let Some(b) = &self.binding {
+            out.extend(b.params.clone());
+        }
+        out
+    }
+
+    /// `action` as invoked through this package: parameters package < binding < action,
+    /// and the `binding` annotation when reached through one. Shares `action` when nothing
+    /// changes.
+    pub fn entry(&self, action: Arc<ActionEntry>) -> Arc<ActionEntry> {
+        let params = self.params();
+        if params.is_empty() && self.binding.is_none() {
+            return action;
+        }
+        let mut derived = ActionEntry::clone(&action);
+        let mut merged = params;
+        merged.extend(action.params.clone());
+        derived.params = merged;
+        derived.binding = self.binding.as_ref().map(Package::path);
+        Arc::new(derived)
+    }
+}
+
+/// Resolves package `ns/pkg` for namespace `caller`, following a binding. `resource` names
+/// what is being accessed in the 403 text. The owner may use a private package; anyone may
+/// use a published one; a missing package is 404 to its owner and 403 to anyone else.
+pub fn resolve(
+    store: &Store,
+    caller: &str,
+    ns: &str,
+    pkg: &str,
+    resource: &str,
+) -> Result<Resolved, ApiError> {
+    let visible = |p: Option<Package>, ns: &str| -> Result<Package, ApiError> {
+        match p {
+            Some(p) if caller == ns || p.publish => Ok(p),
+            None if caller == ns => Err(ApiError::not_found()),
+            _ => Err(ApiError::forbidden(resource)),
+        }
+    };
+    let named = visible(fetch(store, ns, pkg)?, ns)?;
+    match named.binding.clone() {
+        None => Ok(Resolved {
+            real: named,
+            binding: None,
+        }),
+        Some((bns, bname)) => {
+            let real = match fetch(store, &bns, &bname)? {
+                Some(p) if p.binding.is_none() => Some(p),
+                _ => None,
+            };
+            let real = match real {
+                Some(p) if caller == bns || p.publish => p,
+                None => return Err(ApiError::not_found()),
+                Some(_) => return Err(ApiError::forbidden(resource)),
+            };
+            Ok(Resolved {
+                real,
+                binding: Some(named),
+            })
+        }
+    }
+}
+
+/// What a package PUT body asks for.
+#[derive(Debug)]
+pub struct PackagePut {
+    common: CommonPut,
+    /// `None`: no `binding` field; `Some(None)`: `{}`; `Some(Some(..))`: bind to `(ns, name)`.
+    binding: Option<Option<(String, String)>>,
+}
+
+impl PackagePut {
+    /// Reads a PUT body; `_` in the binding's namespace becomes `caller`.
+    pub fn parse(body: &Map<String, Value>, caller: &str) -> Result<Self, ApiError> {
+        let binding = match body.get("binding") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(b)) if b.is_empty() => Some(None),
+            Some(Value::Object(b)) => {
+                let field = |k: &str| b.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
+                match (field("namespace"), field("name")) {
+                    (Some(ns), Some(name)) => {
+                        let ns = if ns == "_" { caller } else { ns };
+                        Some(Some((ns.to_string(), name.to_string())))
+                    }
+                    _ => {
+                        return Err(ApiError::bad_request(messages::malformed(
+                            "binding must have a namespace and a name",
+                        )));
+                    }
+                }
+            }
+            Some(_) => {
+                return Err(ApiError::bad_request(messages::malformed(
+                    "binding must be an object",
+                )));
+            }
+        };
+        Ok(PackagePut {
+            common: CommonPut::parse(body)?,
+            binding,
+        })
+    }
+
+    /// The binding this PUT results in, given the package it replaces (if any): 409 when it
+    /// would turn a package into a binding.
+    pub fn binding(&self, old: Option<&Package>) -> Result<Option<(String, String)>, ApiError> {
+        match (&self.binding, old) {
+            (Some(Some(_)), Some(o)) if o.binding.is_none() => Err(ApiError::new(
+                StatusCode::CONFLICT,
+                messages::PACKAGE_TO_BINDING,
+            )),
+            (Some(b), _) => Ok(b.clone()),
+            (None, o) => Ok(o.and_then(|o| o.binding.clone())),
+        }
+    }
+
+    /// Builds the stored document of `ns/name` (over `old` on update) bound to `binding`.
+    pub fn build(
+        self,
+        ns: &str,
+        name: &str,
+        binding: Option<&(String, String)>,
+        old: Option<&Value>,
+        now: i64,
+    ) -> Value {
+        let mut doc = Map::new();
+        doc.insert("namespace".into(), json!(ns));
+        doc.insert("name".into(), json!(name));
+        let binding = binding.map_or(
+            json!({}),
+            |(bns, bname)| json!({"namespace": bns, "name": bname}),
+        );
+        doc.insert("binding".into(), binding.clone());
+        self.common.apply(&mut doc, old, true);
+        if let Some(Value::Array(annotations)) = doc.get_mut("annotations") {
+            annotations.retain(|a| a["key"] != "binding");
+            if binding.get("name").is_some() {
+                annotations.push(json!({"key": "binding", "value": binding}));
+            }
+        }
+        doc.insert("updated".into(), json!(now));
+        Value::Object(doc)
+    }
+}
+
+/// The target of a new binding, checked: 400 when missing or itself a binding, 409 when not
+/// a package, 403 when private to another namespace.
+pub fn check_binding_target(
+    store: &Store,
+    caller: &str,
+    (ns, name): &(String, String),
+) -> Result<(), ApiError> {
+    let target = fetch(store, ns, name).map_err(|e| {
+        if e.status == StatusCode::CONFLICT {
+            ApiError::new(StatusCode::CONFLICT, messages::BIND_NOT_PACKAGE)
+        } else {
+            e
+        }
+    })?;
+    match target {
+        None => Err(ApiError::bad_request(messages::BINDING_MISSING)),
+        Some(t) if t.binding.is_some() => Err(ApiError::bad_request(messages::BIND_TO_BINDING)),
+        Some(t) if caller != ns && !t.publish => Err(ApiError::forbidden(&format!("{ns}/{name}"))),
+        Some(_) => Ok(()),
+    }
+}
+
+/// The list summary of a package document (spec §2.2): `binding` is `false` or
+/// `{namespace, name}`.
+pub fn summary(doc: &Value) -> Value {
+    let binding = if doc["binding"].get("name").is_some() {
+        doc["binding"].clone()
+    } else {
+        Value::Bool(false)
+    };
+    json!({
+        "namespace": doc["namespace"], "name": doc["name"], "version": doc["version"],
+        "publish": doc["publish"], "annotations": doc["annotations"], "updated": doc["updated"],
+        "binding": binding,
+    })
+}
+
+/// 409 text for deleting a package that still holds `n` actions.
+pub fn not_empty(n: u64) -> String {
+    let what = if n == 1 { "entity" } else { "entities" };
+    format!("Package not empty (contains {n} {what}). Set force param or delete package contents.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn bindings_resolve_underscore_and_get_the_annotation() {
+        let put = PackagePut::parse(
+            &body(json!({"binding":{"namespace":"_","name":"utils"},"annotations":[{"key":"binding","value":"x"}]})),
+            "guest",
+        )
+        .unwrap();
+        let b = put.binding(None).unwrap();
+        assert_eq!(b, Some(("guest".to_string(), "utils".to_string())));
+        let doc = put.build("guest", "b", b.as_ref(), None, 5);
+        assert_eq!(doc["binding"], json!({"namespace":"guest","name":"utils"}));
+        assert_eq!(
+            doc["annotations"],
+            json!([{"key":"binding","value":{"namespace":"guest","name":"utils"}}])
+        );
+        let p = Package::from_doc(&doc);
+        assert_eq!(p.binding, Some(("guest".into(), "utils".into())));
+        assert_eq!(summary(&doc)["binding"], doc["binding"]);
+    }
+
+    #[test]
+    fn a_package_cannot_become_a_binding_but_a_binding_keeps_its_target() {
+        let old =
+            Package::from_doc(&json!({"namespace":"g","name":"p","binding":{},"publish":false}));
+        let put =
+            PackagePut::parse(&body(json!({"binding":{"namespace":"g","name":"q"}})), "g").unwrap();
+        assert_eq!(
+            put.binding(Some(&old)).unwrap_err().message,
+            messages::PACKAGE_TO_BINDING
+        );
+        let bound = Package::from_doc(
+            &json!({"namespace":"g","name":"b","binding":{"namespace":"g","name":"q"}}),
+        );
+        let put = PackagePut::parse(&body(json!({})), "g").unwrap();
+        assert_eq!(put.binding(Some(&bound)).unwrap(), bound.binding);
+        let doc = put.build("g", "p", None, None, 1);
+        assert_eq!(summary(&doc)["binding"], false);
+        assert_eq!(doc["annotations"], json!([]));
+    }
+
+    #[test]
+    fn parameters_layer_package_binding_action() {
+        let real = Package::from_doc(
+            &json!({"namespace":"o","name":"p","parameters":[{"key":"a","value":"pkg"},{"key":"b","value":"pkg"},{"key":"c","value":"pkg"}]}),
+        );
+        let binding = Package::from_doc(
+            &json!({"namespace":"g","name":"b","binding":{"namespace":"o","name":"p"},"parameters":[{"key":"b","value":"binding"},{"key":"c","value":"binding"}]}),
+        );
+        let r = Resolved {
+            real,
+            binding: Some(binding),
+        };
+        let merged = r.params();
+        assert_eq!(
+            Value::Object(merged),
+            json!({"a":"pkg","b":"binding","c":"binding"})
+        );
+    }
+
+    #[test]
+    fn not_empty_text() {
+        assert_eq!(
+            not_empty(1),
+            "Package not empty (contains 1 entity). Set force param or delete package contents."
+        );
+        assert!(not_empty(2).contains("2 entities"));
+    }
+}
