@@ -19,5 +19,8 @@ pub mod error;
 pub mod messages;
 pub mod package;
 pub mod put;
+pub mod rule;
 pub mod server;
 pub mod throttle;
+pub mod trigger;
+pub mod triggers;

@@ -4,7 +4,9 @@
 mod actions;
 mod activations;
 mod packages;
+mod rules;
 mod system;
+mod triggers;
 mod web;
 
 use std::sync::Arc;
@@ -225,6 +227,8 @@ async fn namespaces(app: &Arc<App>, req: &Request, rest: &[&str]) -> Result<Repl
                 ["actions", path @ ..] => actions::route(app, req, &identity, &ns, path).await,
                 ["activations", path @ ..] => activations::route(app, req, &identity, &ns, path),
                 ["packages", path @ ..] => packages::route(app, req, &identity, &ns, path),
+                ["triggers", path @ ..] => triggers::route(app, req, &identity, &ns, path),
+                ["rules", path @ ..] => rules::route(app, req, &identity, &ns, path),
                 _ => Err(ApiError::no_route()),
             }
         }

@@ -1,0 +1,116 @@
+//! `…/namespaces/{ns}/triggers[/{name}]` (spec §2.5, §5.2): list, get, create/update,
+//! delete and fire. Triggers are private to their namespace.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use hyper::{Method, StatusCode};
+use serde_json::json;
+use shoal_store::Collection;
+
+use super::{
+    Reply, Request, allow, existing, list_reply, now_ms, owner_only, replaced, store_doc,
+    valid_names,
+};
+use crate::app::App;
+use crate::auth::Identity;
+use crate::controller::new_activation_id;
+use crate::error::ApiError;
+use crate::messages;
+use crate::trigger::{self, TriggerPut};
+use crate::triggers::{self, Fire};
+
+/// Routes the triggers collection.
+pub fn route(
+    app: &Arc<App>,
+    req: &Request,
+    identity: &Identity,
+    ns: &str,
+    path: &[&str],
+) -> Result<Reply, ApiError> {
+    match path {
+        [] | [""] => {
+            owner_only(identity, ns, ns)?;
+            allow(req, &[Method::GET])?;
+            list_reply(app, req, ns, Collection::Triggers, false, |d| {
+                Some(trigger::summary(d))
+            })
+        }
+        [name] => {
+            valid_names(&[name])?;
+            owner_only(identity, ns, &format!("{ns}/{name}"))?;
+            allow(
+                req,
+                &[Method::GET, Method::PUT, Method::DELETE, Method::POST],
+            )?;
+            match req.method {
+                Method::GET => {
+                    let e = existing(app, ns, name, Collection::Triggers)?
+                        .ok_or_else(ApiError::not_found)?;
+                    Ok(Reply::json(StatusCode::OK, &e.doc))
+                }
+                Method::PUT => {
+                    let body = req.json_object()?;
+                    let old = replaced(app, req, ns, name, Collection::Triggers)?;
+                    let put = TriggerPut::parse(&body)?;
+                    let doc = put.build(ns, name, old.as_ref().map(|o| &o.doc), now_ms());
+                    store_doc(app, ns, name, Collection::Triggers, &doc, old.as_ref())?;
+                    Ok(Reply::json(StatusCode::OK, &doc))
+                }
+                Method::DELETE => {
+                    let e = existing(app, ns, name, Collection::Triggers)?
+                        .ok_or_else(ApiError::not_found)?;
+                    let deleted = app.store.delete_entity(ns, name, Some(e.rev))?;
+                    Ok(Reply::json(StatusCode::OK, &deleted.doc))
+                }
+                _ => fire(app, req, identity, ns, name),
+            }
+        }
+        _ => Err(ApiError::no_route()),
+    }
+}
+
+/// `POST …/triggers/{name}`: 204 without an active rule, else 202 `{activationId}` at once;
+/// the rules run after the reply.
+fn fire(
+    app: &Arc<App>,
+    req: &Request,
+    identity: &Identity,
+    ns: &str,
+    name: &str,
+) -> Result<Reply, ApiError> {
+    app.controller.admit_fire(identity)?;
+    let max = app.config.limits.max_payload_bytes;
+    if req.body.len() > max {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            messages::request_too_large(req.body.len(), max),
+        ));
+    }
+    let trigger = existing(app, ns, name, Collection::Triggers)?
+        .ok_or_else(ApiError::not_found)?
+        .doc;
+    let payload = req.json_object()?;
+    if !triggers::has_active_rule(&trigger) {
+        return Ok(Reply::empty(StatusCode::NO_CONTENT));
+    }
+    let id = new_activation_id();
+    let fire = Fire {
+        trigger,
+        payload,
+        headers: triggers::ow_headers(&req.headers),
+        start: SystemTime::now(),
+        transaction_id: req.tid.clone(),
+    };
+    tokio::spawn(triggers::run(
+        app.controller.clone(),
+        app.store.clone(),
+        Arc::new(identity.clone()),
+        id,
+        fire,
+    ));
+    Ok(
+        Reply::json(StatusCode::ACCEPTED, &json!({"activationId": id.as_str()}))
+            .with_activation(id),
+    )
+}

@@ -1,0 +1,193 @@
+//! The triggers/rules engine (spec §5.2): firing a trigger invokes the action of each of its
+//! active rules, non-blocking, through [`Controller::invoke`], so JS, WASM and container
+//! actions are all reached the same way; then it records the trigger activation with one
+//! log line per rule. Domain-neutral: it knows rules and triggers, not executors.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use hyper::HeaderMap;
+use serde_json::{Map, Value, json};
+use shoal_router::ActivationId;
+use shoal_store::{ActivationRecord, Store};
+
+use crate::activation::epoch_ms;
+use crate::auth::Identity;
+use crate::controller::{Controller, Invoked, check_final};
+use crate::error::ApiError;
+use crate::messages;
+use crate::package::params_of;
+use crate::rule::{FqName, Status};
+
+/// One fire of a trigger: everything the engine needs after the API has answered.
+#[derive(Debug)]
+pub struct Fire {
+    /// The trigger document as stored (its `rules` map drives the fire).
+    pub trigger: Value,
+    /// The request body (`{}` when empty).
+    pub payload: Map<String, Value>,
+    /// The request headers, lower-cased, passed to rule actions as `__ow_headers`.
+    pub headers: Map<String, Value>,
+    /// When the fire request arrived.
+    pub start: SystemTime,
+    /// The transaction id of the fire request.
+    pub transaction_id: String,
+}
+
+/// Whether a trigger document has at least one active rule (else a fire is a 204).
+pub fn has_active_rule(trigger: &Value) -> bool {
+    trigger["rules"]
+        .as_object()
+        .is_some_and(|r| r.values().any(|l| l["status"] == Status::Active.as_str()))
+}
+
+/// Request headers as `__ow_headers`: lower-cased names, text values.
+pub fn ow_headers(headers: &HeaderMap) -> Map<String, Value> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
+            (k.as_str().to_ascii_lowercase(), Value::String(value))
+        })
+        .collect()
+}
+
+/// Runs fire `id` of `fire.trigger` for `identity`: invokes each active rule's action and
+/// records the trigger activation. Costs one invoke dispatch per rule plus one log append;
+/// never waits for the actions to finish.
+pub async fn run(
+    controller: Arc<Controller>,
+    store: Arc<Store>,
+    identity: Arc<Identity>,
+    id: ActivationId,
+    fire: Fire,
+) {
+    let mut args = params_of(&fire.trigger);
+    args.insert("__ow_headers".into(), Value::Object(fire.headers));
+    args.extend(fire.payload.clone());
+    let mut rules: Vec<(&String, &Value)> = fire.trigger["rules"]
+        .as_object()
+        .map(|r| r.iter().collect())
+        .unwrap_or_default();
+    rules.sort_by(|a, b| a.0.cmp(b.0));
+    let mut logs = Vec::with_capacity(rules.len());
+    for (rule_id, link) in rules {
+        let action = FqName::parse(&link["action"], &identity.namespace);
+        let action_id = action.as_ref().map_or_else(String::new, FqName::id);
+        let outcome = match (&action, link["status"].as_str().and_then(Status::parse)) {
+            (Some(action), Some(Status::Active)) => {
+                invoke_rule(
+                    &controller,
+                    &identity,
+                    action,
+                    args.clone(),
+                    &fire.transaction_id,
+                )
+                .await
+            }
+            (_, Some(Status::Inactive)) => Err(ApiError::bad_request(messages::rule_inactive(
+                rule_id, &action_id,
+            ))),
+            _ => Err(ApiError::not_found()),
+        };
+        logs.push(log_line(rule_id, &action_id, outcome).to_string());
+    }
+    let name = fire.trigger["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let start = epoch_ms(fire.start);
+    let result = Value::Object(fire.payload);
+    let size = result.to_string().len();
+    let doc = json!({
+        "namespace": identity.namespace,
+        "name": name,
+        "subject": identity.subject,
+        "activationId": id.as_str(),
+        "start": start,
+        "response": {"result": result, "size": size, "status": "success", "success": true},
+        "logs": logs,
+        "version": fire.trigger["version"],
+        "publish": false,
+        "annotations": [],
+    });
+    store.put_activation(ActivationRecord {
+        namespace: identity.namespace.clone(),
+        activation_id: id.to_string(),
+        filter_name: name.clone(),
+        name,
+        start,
+        doc,
+    });
+}
+
+/// Invokes one rule's action as the firing user would through the API.
+async fn invoke_rule(
+    controller: &Arc<Controller>,
+    identity: &Identity,
+    action: &FqName,
+    args: Map<String, Value>,
+    transaction_id: &str,
+) -> Result<ActivationId, ApiError> {
+    let entry = controller.resolve(identity, action.namespace(), action.package(), &action.name)?;
+    check_final(&entry, &args)?;
+    match controller
+        .invoke(identity, entry, args, None, transaction_id)
+        .await?
+    {
+        Invoked::Pending(id) | Invoked::Done(id, _) => Ok(id),
+    }
+}
+
+/// The trigger activation's log line for one rule (spec §5.2): status code 0 when the
+/// action was invoked, 3 for a platform failure, 1 otherwise.
+fn log_line(rule: &str, action: &str, outcome: Result<ActivationId, ApiError>) -> Value {
+    match outcome {
+        Ok(id) => json!({
+            "statusCode": 0, "success": true, "activationId": id.as_str(),
+            "rule": rule, "action": action,
+        }),
+        Err(e) => json!({
+            "statusCode": if e.status.is_server_error() { 3 } else { 1 },
+            "success": false, "error": e.message, "rule": rule, "action": action,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_active_rules_make_a_fire() {
+        assert!(!has_active_rule(&json!({})));
+        assert!(!has_active_rule(
+            &json!({"rules":{"g/r":{"status":"inactive"}}})
+        ));
+        assert!(has_active_rule(
+            &json!({"rules":{"g/r":{"status":"inactive"},"g/s":{"status":"active"}}})
+        ));
+    }
+
+    #[test]
+    fn log_lines_follow_openwhisk() {
+        let id = crate::controller::new_activation_id();
+        let ok = log_line("g/r", "g/a", Ok(id));
+        assert_eq!(ok["statusCode"], 0);
+        assert_eq!(ok["activationId"], id.as_str());
+        let missing = log_line("g/r", "g/a", Err(ApiError::not_found()));
+        assert_eq!(
+            missing,
+            json!({"statusCode":1,"success":false,"error":"The requested resource does not exist.","rule":"g/r","action":"g/a"})
+        );
+        let internal = log_line("g/r", "g/a", Err(ApiError::internal("x")));
+        assert_eq!(internal["statusCode"], 3);
+    }
+
+    #[test]
+    fn headers_are_lower_cased() {
+        let mut h = HeaderMap::new();
+        h.insert("X-Custom", "v".parse().unwrap());
+        assert_eq!(ow_headers(&h)["x-custom"], "v");
+    }
+}
