@@ -1,0 +1,178 @@
+// The host globals of a shoal V8 isolate and the JS half of the action ABI. Runs once per
+// isolate, before the action's code. Everything the Rust side calls lives on a hidden,
+// frozen `__shoal` global; `Deno` is removed so actions see only Node-like globals.
+//
+// Every `__shoal` function returns a string, so the Rust side needs one conversion only.
+((globalThis) => {
+  "use strict";
+  const core = globalThis.Deno.core;
+  const { op_shoal_log } = core.ops;
+
+  // `String(e)`, plus the stack trace when asked and available (V8's stack starts with it).
+  function describe(value, withStack) {
+    if (withStack && value instanceof Error && typeof value.stack === "string") {
+      return value.stack;
+    }
+    try {
+      return String(value);
+    } catch {
+      return typeof value;
+    }
+  }
+
+  // Like Node for the common cases: strings as they are, errors with their stack, objects
+  // and arrays as JSON, everything else as `String(v)`; joined by spaces.
+  function formatConsole(args) {
+    return args.map((arg) => {
+      if (typeof arg === "string") return arg;
+      if (arg instanceof Error) return describe(arg, true);
+      if (typeof arg === "object" && arg !== null) {
+        try {
+          const json = JSON.stringify(arg);
+          if (json !== undefined) return json;
+        } catch {
+          // Cycles and bigints fall back to String(v).
+        }
+      }
+      return describe(arg, false);
+    }).join(" ");
+  }
+
+  const logTo = (isErr) => (...args) => op_shoal_log(formatConsole(args), isErr);
+  globalThis.console = {
+    log: logTo(false),
+    info: logTo(false),
+    debug: logTo(false),
+    error: logTo(true),
+    warn: logTo(true),
+  };
+
+  // Timers on deno_core's timer wheel, with numeric ids like Node's `+timeout`.
+  const timers = new Map();
+  let nextTimer = 0;
+  const schedule = (repeat) => (callback, ms, ...args) => {
+    const id = ++nextTimer;
+    const fire = () => {
+      if (!repeat) timers.delete(id);
+      callback(...args);
+    };
+    timers.set(id, core.createTimer(fire, ms, undefined, repeat, true));
+    return id;
+  };
+  const cancel = (id) => {
+    const timer = timers.get(id);
+    if (timer !== undefined) {
+      timers.delete(id);
+      core.cancelTimer(timer);
+    }
+  };
+  globalThis.setTimeout = schedule(false);
+  globalThis.setInterval = schedule(true);
+  globalThis.clearTimeout = cancel;
+  globalThis.clearInterval = cancel;
+
+  const env = {};
+  globalThis.process = { env };
+  const module = { exports: {} };
+  globalThis.module = module;
+  globalThis.exports = module.exports;
+
+  let main;
+  let owKeys = [];
+
+  // What the entry point produced, as the descriptor the Rust side classifies.
+  function returned(value) {
+    if (value === undefined) return { kind: "undefined" };
+    if (typeof value !== "object" || value === null) return { kind: "scalar" };
+    const json = JSON.stringify(value);
+    return json === undefined
+      ? { kind: "scalar" }
+      : { kind: "object", value: JSON.parse(json) };
+  }
+
+  function rejected(reason) {
+    if (!reason) return { kind: "rejected", value: null };
+    if (reason instanceof Error) {
+      return {
+        kind: "rejected",
+        error: { name: String(reason.name), message: String(reason.message), stack: reason.stack },
+      };
+    }
+    try {
+      const json = JSON.stringify(reason);
+      return { kind: "rejected", value: json === undefined ? null : JSON.parse(json) };
+    } catch {
+      return { kind: "rejected", value: null };
+    }
+  }
+
+  const shoal = {
+    // Sets the `init: true` parameters (already rendered as strings) in `process.env`.
+    init(initEnv) {
+      Object.assign(env, initEnv);
+      return "";
+    },
+
+    // Finds the entry point: a global named `name` (also `const`/`let` at top level), else
+    // `module.exports[name]`, else `module.exports` when it is a function. "" when found.
+    findMain(name) {
+      let found = globalThis[name];
+      const exported = module.exports;
+      if (typeof found !== "function" && exported != null) {
+        found = typeof exported[name] === "function" ? exported[name] : exported;
+      }
+      if (typeof found !== "function" && /^[\p{L}_$][\p{L}\p{N}_$]*$/u.test(name)) {
+        try {
+          found = (0, eval)(`typeof ${name} === "function" ? ${name} : undefined`);
+        } catch {
+          found = undefined;
+        }
+      }
+      if (typeof found !== "function") return "missing";
+      main = found;
+      return "";
+    },
+
+    // Compiles `source` without running it: "" or why it can never run.
+    check(source, file) {
+      try {
+        new Function(`${source}\n//# sourceURL=${file}`);
+        return "";
+      } catch (e) {
+        return `${describe(e, false)} (${file})`;
+      }
+    },
+
+    // One activation: sets the `__OW_*` variables, calls the entry point and settles its
+    // promise. Resolves with the JSON text of the descriptor.
+    async run(params, owEnv) {
+      for (const key of owKeys) {
+        if (!(key in owEnv)) delete env[key];
+      }
+      Object.assign(env, owEnv);
+      owKeys = Object.keys(owEnv);
+      let result;
+      try {
+        result = main(params);
+      } catch (e) {
+        return JSON.stringify({ kind: "thrown", text: describe(e, false) });
+      }
+      let outcome;
+      if (result instanceof Promise) {
+        try {
+          result = await result;
+        } catch (reason) {
+          return JSON.stringify(rejected(reason));
+        }
+      }
+      try {
+        outcome = returned(result);
+      } catch (e) {
+        outcome = { kind: "thrown", text: describe(e, false) };
+      }
+      return JSON.stringify(outcome);
+    },
+  };
+  Object.defineProperty(globalThis, "__shoal", { value: Object.freeze(shoal) });
+  delete globalThis.Deno;
+})(globalThis);

@@ -1,0 +1,425 @@
+//! One isolate: a `deno_core::JsRuntime` (its own V8 isolate and context) holding one action
+//! version's loaded code for one tenant, plus the console of the activation running in it.
+//!
+//! rusty_v8 enters an isolate when it is created and exits it when dropped, which only works
+//! for isolates dropped in reverse creation order. A worker keeps many isolates and drops them
+//! in any order, so here an isolate is entered only while it runs: [`Entered`] around
+//! synchronous calls, [`InIsolate`] around each poll of its event loop, and once more in
+//! `Drop` so that rusty_v8's own exit pairs up. Between calls no isolate is entered.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use deno_core::error::{CoreError, CoreErrorKind, JsError};
+use deno_core::{JsRuntime, OpState, PollEventLoopOptions, RuntimeOptions, op2, v8};
+use serde_json::{Map, Value as Json};
+use shoal_isolates::abi::{self, Returned};
+use shoal_router::{Failure, Invocation, LogCollector, LogStream};
+
+use crate::watchdog::Watch;
+
+/// The host globals and the JS half of the ABI, run in every new isolate.
+const BOOTSTRAP: &str = include_str!("bootstrap.js");
+
+/// `console.*`: one formatted line into the activation's collector.
+#[op2(fast)]
+fn op_shoal_log(state: &mut OpState, #[string] line: &str, is_err: bool) {
+    if let Some(logs) = state.try_borrow_mut::<LogCollector>() {
+        let stream = if is_err {
+            LogStream::Stderr
+        } else {
+            LogStream::Stdout
+        };
+        logs.push(stream, line);
+    }
+}
+
+deno_core::extension!(shoal_host, ops = [op_shoal_log]);
+
+/// A failed cold start: the failure and whatever the code logged while loading.
+pub(crate) struct InitFailure {
+    pub(crate) failure: Failure,
+    pub(crate) logs: Vec<String>,
+}
+
+/// Keeps an isolate entered on this thread for the guard's life.
+struct Entered(v8::UnsafeRawIsolatePtr);
+
+impl Entered {
+    fn new(runtime: &mut JsRuntime) -> Entered {
+        // SAFETY: the pointer comes from a live isolate owned by `runtime`, which outlives the
+        // guard (the guard never leaves the function that borrows the runtime).
+        let raw = unsafe { runtime.v8_isolate().as_raw_isolate_ptr() };
+        enter(raw);
+        Entered(raw)
+    }
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        exit(self.0);
+    }
+}
+
+fn enter(raw: v8::UnsafeRawIsolatePtr) {
+    // SAFETY: `raw` points to a live isolate used only on this thread; every enter is paired
+    // with an exit before control returns to the worker.
+    unsafe { v8::Isolate::ref_from_raw_isolate_ptr(&raw).enter() }
+}
+
+fn exit(raw: v8::UnsafeRawIsolatePtr) {
+    // SAFETY: pairs an `enter` of the same live isolate on this thread.
+    unsafe { v8::Isolate::ref_from_raw_isolate_ptr(&raw).exit() }
+}
+
+/// A future that polls `inner` with its isolate entered (the event loop runs JS).
+struct InIsolate<F> {
+    raw: v8::UnsafeRawIsolatePtr,
+    inner: Pin<Box<F>>,
+}
+
+impl<F: Future> Future for InIsolate<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let raw = self.raw;
+        enter(raw);
+        let polled = self.inner.as_mut().poll(cx);
+        exit(raw);
+        polled
+    }
+}
+
+/// Why an activation stopped before its entry point's promise settled.
+enum Stopped {
+    /// JS threw where nothing caught it (e.g. in a timer callback), or was terminated.
+    Js(Box<JsError>),
+    /// The promise can never settle (no timers or tasks left) or the deadline passed.
+    Deadline,
+    /// deno_core failed for another reason.
+    Internal(String),
+}
+
+/// One action's isolate. Created on a cold start, reused by warm starts of the same tenant
+/// and action version, dropped when evicted or after a timeout, OOM or developer error.
+/// Costs one V8 isolate and context (about a megabyte for a small action).
+pub(crate) struct Isolate {
+    runtime: JsRuntime,
+    handle: v8::IsolateHandle,
+    out_of_memory: Rc<Cell<bool>>,
+    poisoned: bool,
+    /// Just created: the collector still holds what loading the code logged.
+    fresh: bool,
+}
+
+impl Drop for Isolate {
+    fn drop(&mut self) {
+        // rusty_v8 exits the isolate when the runtime drops right after this: enter it first.
+        // SAFETY: the runtime (and so the isolate) is alive until this `drop` returns.
+        let raw = unsafe { self.runtime.v8_isolate().as_raw_isolate_ptr() };
+        enter(raw);
+    }
+}
+
+impl Isolate {
+    /// Creates the runtime with the activation's heap limit, installs the host globals and
+    /// runs the action's code (cold start). Logs written while loading go to this activation.
+    pub(crate) fn create(inv: &Invocation) -> Result<Isolate, InitFailure> {
+        let limit =
+            usize::try_from(inv.limits.memory_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX);
+        let mut isolate = Isolate::new(limit).map_err(|why| InitFailure {
+            failure: Failure::Internal(why),
+            logs: Vec::new(),
+        })?;
+        isolate.reset_logs(inv);
+        let watch = Watch::start(inv.deadline, isolate.handle.clone());
+        let loaded = isolate.load(inv);
+        let late = watch.finish();
+        let failure = match loaded {
+            _ if late => Some(Failure::Timeout { init: true }),
+            _ if isolate.out_of_memory.get() => Some(Failure::MemoryExceeded),
+            Ok(()) => None,
+            Err(failure) => Some(failure),
+        };
+        match failure {
+            None => Ok(isolate),
+            Some(failure) => Err(InitFailure {
+                failure,
+                logs: isolate.take_logs(),
+            }),
+        }
+    }
+
+    /// A bootstrapped isolate with a `heap_limit`-byte V8 heap and no action code: the start
+    /// of a cold start, or (alone) a worker's syntax checker.
+    pub(crate) fn new(heap_limit: usize) -> Result<Isolate, String> {
+        let mut runtime = JsRuntime::try_new(RuntimeOptions {
+            extensions: vec![shoal_host::init()],
+            create_params: Some(v8::CreateParams::default().heap_limits(0, heap_limit)),
+            ..RuntimeOptions::default()
+        })
+        .map_err(|e| format!("cannot create a V8 runtime: {e}"))?;
+        let handle = runtime.v8_isolate().thread_safe_handle();
+        let out_of_memory = Rc::new(Cell::new(false));
+        let (flag, stop) = (Rc::clone(&out_of_memory), handle.clone());
+        runtime.add_near_heap_limit_callback(move |current, _initial| {
+            flag.set(true);
+            stop.terminate_execution();
+            // Room for the termination to unwind instead of a fatal OOM.
+            current.saturating_mul(2)
+        });
+        // SAFETY: `try_new` left the new isolate entered on this thread; see the module docs.
+        unsafe { runtime.v8_isolate().exit() };
+        let mut isolate = Isolate {
+            runtime,
+            handle,
+            out_of_memory,
+            poisoned: false,
+            fresh: true,
+        };
+        isolate
+            .execute("ext:shoal/bootstrap.js", BOOTSTRAP.to_string())
+            .map_err(|e| format!("cannot bootstrap a V8 runtime: {}", describe(&e, true)))?;
+        Ok(isolate)
+    }
+
+    /// `init: true` parameters, the action's code, then the entry point.
+    fn load(&mut self, inv: &Invocation) -> Result<(), Failure> {
+        let init_failed = |e: Box<JsError>| abi::init_failed(&describe(&e, true));
+        let init_env: Map<String, Json> = inv
+            .init_env
+            .iter()
+            .map(|(k, v)| (k.clone(), Json::String(abi::env_string(v))))
+            .collect();
+        self.execute(
+            "ext:shoal/init.js",
+            format!("__shoal.init(JSON.parse({}))", json_text(&init_env)),
+        )
+        .map_err(init_failed)?;
+        self.execute(
+            &format!("{}.js", inv.action.name),
+            inv.action.code.to_string(),
+        )
+        .map_err(init_failed)?;
+        let main = js_string(&inv.action.main);
+        let found = self
+            .execute("ext:shoal/main.js", format!("__shoal.findMain({main})"))
+            .map_err(init_failed)?;
+        if self.text(&found).is_empty() {
+            Ok(())
+        } else {
+            Err(abi::init_failed(&abi::entry_point_missing(
+                &inv.action.main,
+            )))
+        }
+    }
+
+    /// Compiles `code` without running it: `Err` says why it can never run.
+    pub(crate) fn check(&mut self, file: &str, code: &str) -> Result<(), String> {
+        let script = format!("__shoal.check({}, {})", js_string(code), js_string(file));
+        let checked = self
+            .execute("ext:shoal/check.js", script)
+            .map_err(|e| describe(&e, false))?;
+        let why = self.text(&checked);
+        if why.is_empty() { Ok(()) } else { Err(why) }
+    }
+
+    /// Bytes of this isolate's V8 heap (what V8 has reserved for it, used or not).
+    pub(crate) fn bytes(&mut self) -> usize {
+        let _entered = Entered::new(&mut self.runtime);
+        self.runtime
+            .v8_isolate()
+            .get_heap_statistics()
+            .total_heap_size()
+    }
+
+    /// Whether this isolate must be discarded (timed out, ran out of memory, or the action
+    /// misbehaved the way that makes OpenWhisk destroy a container).
+    pub(crate) fn poisoned(&self) -> bool {
+        self.poisoned
+    }
+
+    /// Runs one activation: sets its env and console, calls the entry point and drives its
+    /// promise until it settles, the deadline passes or the heap limit is hit.
+    pub(crate) async fn run(&mut self, inv: &Invocation) -> Result<Json, Failure> {
+        if !std::mem::take(&mut self.fresh) {
+            self.reset_logs(inv);
+        }
+        let vars: Map<String, Json> = inv
+            .env
+            .vars()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), Json::String(v.to_string())))
+            .collect();
+        let script = format!(
+            "__shoal.run(JSON.parse({}), {})",
+            json_text(&inv.params),
+            Json::Object(vars)
+        );
+        let watch = Watch::start(inv.deadline, self.handle.clone());
+        let settled = match self.execute("ext:shoal/run.js", script) {
+            Ok(promise) => self.settle(promise, inv.deadline).await,
+            Err(e) => Err(Stopped::Js(e)),
+        };
+        let late = watch.finish();
+        let result = if late {
+            Err(Failure::Timeout { init: false })
+        } else if self.out_of_memory.get() {
+            Err(Failure::MemoryExceeded)
+        } else {
+            match settled {
+                Ok(descriptor) => classify(&descriptor),
+                Err(Stopped::Js(e)) => Err(abi::thrown(&describe(&e, false))),
+                Err(Stopped::Deadline) => Err(Failure::Timeout { init: false }),
+                Err(Stopped::Internal(why)) => Err(Failure::Internal(why)),
+            }
+        };
+        if matches!(
+            result,
+            Err(Failure::DeveloperError(_)
+                | Failure::Timeout { .. }
+                | Failure::MemoryExceeded
+                | Failure::Internal(_))
+        ) {
+            self.poisoned = true;
+        }
+        result
+    }
+
+    /// The activation's log lines (the collector is emptied for the next one).
+    pub(crate) fn take_logs(&mut self) -> Vec<String> {
+        self.runtime
+            .op_state()
+            .borrow_mut()
+            .try_take::<LogCollector>()
+            .map(LogCollector::finish)
+            .unwrap_or_default()
+    }
+
+    fn reset_logs(&mut self, inv: &Invocation) {
+        self.runtime
+            .op_state()
+            .borrow_mut()
+            .put(LogCollector::new(inv.limits.log_bytes()));
+    }
+
+    /// Drives the event loop until `promise` settles; the descriptor text it resolves with.
+    async fn settle(
+        &mut self,
+        promise: v8::Global<v8::Value>,
+        deadline: Instant,
+    ) -> Result<String, Stopped> {
+        let resolved = {
+            let _entered = Entered::new(&mut self.runtime);
+            self.runtime.resolve(promise)
+        };
+        // SAFETY: see `Entered::new`; the runtime outlives the future that borrows it.
+        let raw = unsafe { self.runtime.v8_isolate().as_raw_isolate_ptr() };
+        let runtime = &mut self.runtime;
+        let waiting = InIsolate {
+            raw,
+            inner: Box::pin(async move {
+                runtime
+                    .with_event_loop_promise(Box::pin(resolved), PollEventLoopOptions::default())
+                    .await
+            }),
+        };
+        let settled = match tokio::time::timeout_at(deadline.into(), waiting).await {
+            Err(_) => return Err(Stopped::Deadline),
+            Ok(settled) => settled,
+        };
+        match settled {
+            Ok(value) => Ok(self.text(&value)),
+            Err(CoreError(kind)) => match *kind {
+                CoreErrorKind::Js(e) => Err(Stopped::Js(e)),
+                CoreErrorKind::PendingPromiseResolution => {
+                    // Nothing left that could settle it: like Node, wait out the deadline.
+                    tokio::time::sleep_until(deadline.into()).await;
+                    Err(Stopped::Deadline)
+                }
+                other => Err(Stopped::Internal(other.to_string())),
+            },
+        }
+    }
+
+    /// Runs a classic script in the isolate's context.
+    fn execute(
+        &mut self,
+        name: &str,
+        source: String,
+    ) -> Result<v8::Global<v8::Value>, Box<JsError>> {
+        let _entered = Entered::new(&mut self.runtime);
+        self.runtime.execute_script(name.to_string(), source)
+    }
+
+    /// `String(value)` of a value this crate's JS produced (always a string already).
+    fn text(&mut self, value: &v8::Global<v8::Value>) -> String {
+        let _entered = Entered::new(&mut self.runtime);
+        deno_core::scope!(scope, &mut self.runtime);
+        let local = v8::Local::new(scope, value);
+        local.to_rust_string_lossy(scope)
+    }
+}
+
+/// A JS string literal holding `value`'s JSON text, for `JSON.parse` (which, unlike an
+/// object literal, keeps a `__proto__` key as data).
+fn json_text<T: deno_core::serde::Serialize + ?Sized>(value: &T) -> String {
+    js_string(&serde_json::to_string(value).unwrap_or_default())
+}
+
+/// A JS string literal holding `text`.
+fn js_string(text: &str) -> String {
+    Json::String(text.to_string()).to_string()
+}
+
+/// `String(e)` as the thrown value renders (plus the stack when asked and available).
+fn describe(e: &JsError, with_stack: bool) -> String {
+    if let Some(stack) = e.stack.as_deref().filter(|s| with_stack && !s.is_empty()) {
+        return stack.to_string();
+    }
+    match (&e.name, &e.message) {
+        (Some(name), Some(message)) if !message.is_empty() => format!("{name}: {message}"),
+        (Some(name), _) => name.clone(),
+        _ => e
+            .exception_message
+            .strip_prefix("Uncaught ")
+            .unwrap_or(&e.exception_message)
+            .to_string(),
+    }
+}
+
+/// Turns the JS runner's descriptor into the activation's result.
+fn classify(descriptor: &str) -> Result<Json, Failure> {
+    let Ok(Json::Object(mut d)) = serde_json::from_str::<Json>(descriptor) else {
+        return Err(Failure::Internal(format!(
+            "unreadable activation descriptor: {descriptor}"
+        )));
+    };
+    let kind = d.get("kind").and_then(Json::as_str).unwrap_or_default();
+    match kind {
+        "undefined" => abi::classify_return(Returned::Undefined),
+        "scalar" => abi::classify_return(Returned::NotAnObject),
+        "object" => abi::classify_return(Returned::Object(d.remove("value").unwrap_or(Json::Null))),
+        "thrown" => Err(abi::thrown(
+            d.get("text").and_then(Json::as_str).unwrap_or_default(),
+        )),
+        "rejected" => Err(match d.remove("error") {
+            Some(error) => abi::classify_rejection(Some(abi::error_json(
+                error.get("name").and_then(Json::as_str).unwrap_or("Error"),
+                error
+                    .get("message")
+                    .and_then(Json::as_str)
+                    .unwrap_or_default(),
+                error.get("stack").and_then(Json::as_str),
+            ))),
+            None => abi::classify_rejection(d.remove("value").filter(|v| !v.is_null())),
+        }),
+        other => Err(Failure::Internal(format!(
+            "unknown activation descriptor kind {other:?}"
+        ))),
+    }
+}
