@@ -127,14 +127,12 @@ fn find(
     name: &str,
 ) -> Result<(Arc<crate::auth::Identity>, Arc<ActionEntry>), ApiError> {
     let owner = app.auth.owner(ns).ok_or_else(ApiError::not_found)?;
-    let path = if pkg == "default" {
-        ns.to_string()
-    } else {
-        format!("{ns}/{pkg}")
-    };
+    // A packaged action resolves as its owner would invoke it: through bindings, with the
+    // package's and binding's parameters layered under the action's.
+    let package = (pkg != "default").then_some(pkg);
     let action = app
         .controller
-        .action(&path, name)
+        .resolve(&owner, ns, package, name)
         .map_err(|_| ApiError::not_found())?;
     if !action.web.export {
         return Err(ApiError::not_found());
@@ -548,6 +546,66 @@ mod tests {
         assert_eq!((r.status.as_u16(), &r.body[..]), (400, &b"bad"[..]));
         let e = shape(Ext::Json, Status::DeveloperError, json!({"error": "x"})).unwrap_err();
         assert_eq!(e.message, "There was an error processing your request.");
+    }
+
+    #[tokio::test]
+    async fn packaged_actions_resolve_through_packages_and_bindings() {
+        let dir = tempfile::tempdir().unwrap();
+        let overrides = crate::config::Overrides {
+            data_dir: Some(dir.path().to_path_buf()),
+            ..Default::default()
+        };
+        let config = crate::config::Config::load(None, overrides).unwrap();
+        let app = App::start(config, "http://127.0.0.1:1".into()).unwrap();
+        let put = |path: &str, body: Value| {
+            let mut h = HeaderMap::new();
+            let key = BASE64.encode(crate::auth::GUEST_AUTH);
+            h.insert(
+                "authorization",
+                HeaderValue::from_str(&format!("Basic {key}")).unwrap(),
+            );
+            h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            let body = Bytes::from(body.to_string());
+            Request::new(Method::PUT, path, h, body, "t".into())
+        };
+        let code = json!({"kind": "nodejs:default", "code": "function main(p) { return p }"});
+        for (path, body) in [
+            (
+                "/api/v1/namespaces/_/packages/p",
+                json!({"parameters": [{"key": "pkg", "value": 1}]}),
+            ),
+            (
+                "/api/v1/namespaces/_/packages/b",
+                json!({"binding": {"namespace": "guest", "name": "p"},
+                       "parameters": [{"key": "bound", "value": 2}]}),
+            ),
+            (
+                "/api/v1/namespaces/_/actions/p/a",
+                json!({"exec": code, "annotations": [{"key": "web-export", "value": true}],
+                       "parameters": [{"key": "own", "value": 3}]}),
+            ),
+            (
+                "/api/v1/namespaces/_/actions/p/hidden",
+                json!({"exec": code}),
+            ),
+        ] {
+            let reply = super::super::dispatch(&app, &put(path, body))
+                .await
+                .unwrap();
+            assert_eq!(reply.status, StatusCode::OK, "{path}");
+        }
+        let (_, a) = find(&app, "guest", "p", "a").unwrap();
+        assert_eq!(a.params["pkg"], 1);
+        assert_eq!(a.params["own"], 3);
+        let (_, a) = find(&app, "guest", "b", "a").unwrap();
+        assert_eq!(
+            (&a.params["pkg"], &a.params["bound"]),
+            (&json!(1), &json!(2))
+        );
+        for (pkg, name) in [("p", "hidden"), ("p", "nope"), ("default", "a"), ("x", "a")] {
+            let e = find(&app, "guest", pkg, name).unwrap_err();
+            assert_eq!(e.status, StatusCode::NOT_FOUND, "{pkg}/{name}");
+        }
     }
 
     #[test]

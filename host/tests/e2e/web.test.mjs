@@ -679,3 +679,73 @@ test('a web action stays invocable with a key through the REST API', async () =>
   assert.equal(res.status, 200)
   assert.deepEqual(res.json, { a: 1 })
 })
+
+// ---------------------------------------------------------------------------------------------
+// Actions in packages and bindings (spec §4.1)
+
+test('web actions in packages and bindings: /web/{ns}/{pkg}/{action}, parameters layered', async () => {
+  const pkg = uniq('web-pkg')
+  let res = await raw('PUT', `/api/v1/namespaces/_/packages/${pkg}`, {
+    body: { parameters: [{ key: 'fromPkg', value: 'p' }, { key: 'shared', value: 'package' }] }
+  })
+  assert.equal(res.status, 200, res.text)
+  const echo = `${pkg}/echo`
+  await action(echo, ECHO, { 'web-export': true }, { fromAction: 'a', shared: 'action' })
+  await action(`${pkg}/hidden`, ECHO, {})
+
+  res = await web(`${GUEST}/${pkg}/echo.json/x/y?q=1`)
+  assert.equal(res.status, 200, res.text)
+  assert.equal(res.json.fromPkg, 'p')
+  assert.equal(res.json.fromAction, 'a')
+  assert.equal(res.json.shared, 'action', 'package < action')
+  assert.equal(res.json.q, '1')
+  assert.equal(res.json.__ow_path, '/x/y')
+  const id = res.headers.get('x-openwhisk-activation-id')
+  assert.match(id, ACTIVATION_ID)
+  const record = await eventually(() => ow.activations.get({ activationId: id }))
+  assert.equal(record.namespace, GUEST)
+  assert.equal(record.name, 'echo')
+  assert.ok(record.annotations.some(a => a.key === 'path' && a.value === `${GUEST}/${echo}`))
+
+  assertError(await web(`${GUEST}/${pkg}/hidden.json`), 404, NOT_FOUND)
+  assertError(await web(`${GUEST}/${pkg}/missing.json`), 404, NOT_FOUND)
+  // a packaged action is not reachable as if it were not in a package
+  assertError(await web(guest('echo.json')), 404, NOT_FOUND)
+
+  // through a binding in the owner's namespace: package < binding < action < request
+  const bound = uniq('web-bound')
+  res = await raw('PUT', `/api/v1/namespaces/_/packages/${bound}`, {
+    body: { binding: { namespace: GUEST, name: pkg }, parameters: [{ key: 'fromBinding', value: 'b' }, { key: 'fromPkg', value: 'bound' }] }
+  })
+  assert.equal(res.status, 200, res.text)
+  res = await web(`${GUEST}/${bound}/echo.json?fromAction=query`)
+  assert.equal(res.status, 200, res.text)
+  assert.equal(res.json.fromPkg, 'bound', 'package < binding')
+  assert.equal(res.json.fromBinding, 'b')
+  assert.equal(res.json.fromAction, 'query', 'action < query (not final)')
+  assertError(await web(`${GUEST}/${bound}/hidden.json`), 404, NOT_FOUND)
+
+  // another namespace's binding to the published package reaches the action, and the
+  // binding's owner owns the activation; once unpublished, it does not
+  const publish = async (flag) => {
+    const r = await raw('PUT', `/api/v1/namespaces/_/packages/${pkg}?overwrite=true`, {
+      body: { publish: flag, parameters: [{ key: 'fromPkg', value: 'p' }] }
+    })
+    assert.equal(r.status, 200, r.text)
+  }
+  await publish(true)
+  const theirs = uniq('web-theirs')
+  res = await raw('PUT', `/api/v1/namespaces/_/packages/${theirs}`, {
+    auth: AUTH2, body: { binding: { namespace: GUEST, name: pkg } }
+  })
+  assert.equal(res.status, 200, res.text)
+  res = await web(`${NS2}/${theirs}/echo.json`)
+  assert.equal(res.status, 200, res.text)
+  assert.equal(res.json.fromPkg, 'p')
+  assert.equal(res.json.fromAction, 'a')
+  const theirId = res.headers.get('x-openwhisk-activation-id')
+  const theirRecord = await eventually(() => ow2.activations.get({ activationId: theirId }))
+  assert.equal(theirRecord.namespace, NS2)
+  await publish(false)
+  assertError(await web(`${NS2}/${theirs}/echo.json`), 404, NOT_FOUND)
+})
