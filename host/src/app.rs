@@ -10,6 +10,7 @@ use shoal_store::{Store, Subject};
 use shoal_wasm::{WasmConfig, WasmExecutor};
 
 use crate::auth::{self, Authenticator};
+use crate::catalog;
 use crate::config::Config;
 use crate::controller::Controller;
 
@@ -37,17 +38,21 @@ pub enum StartError {
     /// An executor failed to start.
     #[error("executor: {0}")]
     Executor(String),
+    /// The built-in catalog could not be installed.
+    #[error("catalog: {0}")]
+    Catalog(String),
 }
 
 impl App {
     /// Opens the store under `config.data_dir`, creates namespace `guest` with the well-known
-    /// key on first start, and starts the executors. `api_host` is what actions see as
+    /// key on first start, starts the executors and installs the `whisk.system` catalog. `api_host` is what actions see as
     /// `__OW_API_HOST`.
     pub fn start(config: Config, api_host: String) -> Result<Arc<App>, StartError> {
         let store = Arc::new(Store::open(&config.data_dir)?);
         ensure_guest(&store)?;
         let workers = Arc::new(quickjs(&config)?);
         let table = Arc::new(routing_table(workers.clone(), &config)?);
+        ensure_whisk_system(&store, &table)?;
         let controller = Arc::new(Controller::new(store.clone(), table, api_host));
         Ok(Arc::new(App {
             auth: Authenticator::new(store.clone(), config.limits.clone()),
@@ -90,6 +95,15 @@ fn ensure_guest(store: &Store) -> Result<(), StartError> {
         })?;
     }
     Ok(())
+}
+
+/// Creates namespace `whisk.system` (with fresh credentials) if it does not exist, and
+/// installs the built-in catalog into it.
+fn ensure_whisk_system(store: &Store, table: &RoutingTable) -> Result<(), StartError> {
+    if store.subject_by_namespace(catalog::NAMESPACE)?.is_none() {
+        create_namespace(store, catalog::NAMESPACE)?;
+    }
+    catalog::install(store, table).map_err(|e| StartError::Catalog(e.message))
 }
 
 /// Creates (or re-keys) namespace `name` with fresh credentials; returns `uuid:key`.

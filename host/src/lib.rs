@@ -12,6 +12,7 @@ pub mod alarms;
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod catalog;
 pub mod config;
 pub mod controller;
 pub mod entity;
