@@ -286,6 +286,9 @@ test('query parameters become string arguments; a JSON object body is merged ove
     method: 'POST', headers: { 'content-type': 'application/vnd.api+json' }, body: '{"v":true}'
   })
   assert.equal(res.json.v, true)
+  // a malformed JSON body is refused
+  res = await web(guest(`${name}.json`), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":' })
+  assertError(res, 400)
   // an empty JSON body adds nothing
   res = await web(guest(`${name}.json`), { method: 'POST', headers: { 'content-type': 'application/json' } })
   assert.equal(res.status, 200)
@@ -464,6 +467,14 @@ test('.http JSON bodies, 204 without a body, 302 redirects', async () => {
   res = await shaped(name, '', { r: { headers: { 'content-type': 'application/vnd.x+json' }, body: [1, 2] } })
   assert.equal(res.status, 200)
   assert.deepEqual(res.json, [1, 2])
+  // a JSON-typed string body is sent as is, or decoded when it is base64 (legacy)
+  res = await shaped(name, '', { r: { headers: { 'content-type': 'application/json' }, body: '{"s":1}' } })
+  assert.equal(res.text, '{"s":1}')
+  res = await shaped(name, '', {
+    r: { headers: { 'content-type': 'application/json' }, body: Buffer.from('{"b64":true}').toString('base64') }
+  })
+  assert.equal(res.status, 200)
+  assert.deepEqual(res.json, { b64: true })
 
   for (const r of [{}, { body: '' }, { body: null }, { headers: { 'content-type': 'text/plain' } }]) {
     res = await shaped(name, '', { r })
