@@ -62,9 +62,15 @@ pub struct UnsupportedKind {
     pub valid: String,
 }
 
+/// The action annotation naming the engine an action wants among those serving its kind
+/// (e.g. `{"key": "engine", "value": "v8"}`); see [`RoutingTable::executor_for`].
+pub const ENGINE_ANNOTATION: &str = "engine";
+
 struct Entry {
     info: KindInfo,
     executor: Arc<dyn Executor>,
+    /// Other executors serving this kind, chosen per action by [`ENGINE_ANNOTATION`].
+    alternatives: Vec<Arc<dyn Executor>>,
 }
 
 /// Maps action kinds to executors. Built once at start-up by the host; read-only afterwards,
@@ -93,10 +99,30 @@ impl RoutingTable {
     }
 
     /// Registers `info.kind` as served by `executor`. A later registration of the same kind
-    /// replaces the earlier one.
+    /// replaces the earlier one (and its alternatives).
     pub fn add(&mut self, info: KindInfo, executor: Arc<dyn Executor>) {
         self.entries.retain(|e| e.info.kind != info.kind);
-        self.entries.push(Entry { info, executor });
+        self.entries.push(Entry {
+            info,
+            executor,
+            alternatives: Vec::new(),
+        });
+    }
+
+    /// Lets actions of the registered `kind` choose `executor` by naming it (its
+    /// [`Executor::name`]) in their [`ENGINE_ANNOTATION`]. A later alternative with the same
+    /// name replaces the earlier one.
+    pub fn add_alternative(
+        &mut self,
+        kind: &str,
+        executor: Arc<dyn Executor>,
+    ) -> Result<(), UnsupportedKind> {
+        let Some(entry) = self.entries.iter_mut().find(|e| e.info.kind == kind) else {
+            return Err(self.unsupported(kind));
+        };
+        entry.alternatives.retain(|a| a.name() != executor.name());
+        entry.alternatives.push(executor);
+        Ok(())
     }
 
     /// Normalises a kind a user asked for (trim, lower-case) and resolves
@@ -122,6 +148,30 @@ impl RoutingTable {
             .ok_or_else(|| self.unsupported(kind))
     }
 
+    /// The executor for an action of an already resolved `kind` whose [`ENGINE_ANNOTATION`]
+    /// is `engine`: the alternative of that name (ASCII case-insensitive), else the kind's
+    /// own executor, so an absent or unknown engine never fails an invoke. Same cost as
+    /// [`RoutingTable::executor`] plus a scan of the kind's few alternatives.
+    pub fn executor_for(
+        &self,
+        kind: &str,
+        engine: Option<&str>,
+    ) -> Result<&Arc<dyn Executor>, UnsupportedKind> {
+        let entry = self
+            .entries
+            .iter()
+            .find(|e| e.info.kind == kind)
+            .ok_or_else(|| self.unsupported(kind))?;
+        let wanted = engine.map(str::trim);
+        let alternative = wanted.and_then(|engine| {
+            entry
+                .alternatives
+                .iter()
+                .find(|a| a.name().eq_ignore_ascii_case(engine))
+        });
+        Ok(alternative.unwrap_or(&entry.executor))
+    }
+
     /// Every kind users may use, with the name of its executor, in registration order.
     pub fn kinds(&self) -> impl Iterator<Item = (&KindInfo, &'static str)> {
         self.entries
@@ -133,9 +183,13 @@ impl RoutingTable {
     /// Every distinct executor, in registration order.
     pub fn executors(&self) -> Vec<Arc<dyn Executor>> {
         let mut out: Vec<Arc<dyn Executor>> = Vec::new();
-        for e in &self.entries {
-            if !out.iter().any(|x| Arc::ptr_eq(x, &e.executor)) {
-                out.push(e.executor.clone());
+        for executor in self
+            .entries
+            .iter()
+            .flat_map(|e| std::iter::once(&e.executor).chain(&e.alternatives))
+        {
+            if !out.iter().any(|x| Arc::ptr_eq(x, executor)) {
+                out.push(executor.clone());
             }
         }
         out
@@ -209,5 +263,30 @@ mod tests {
     #[test]
     fn executors_are_deduplicated() {
         assert_eq!(table().executors().len(), 1);
+    }
+
+    #[test]
+    fn the_engine_annotation_picks_an_alternative_executor() {
+        let mut t = table();
+        let fast: Arc<dyn Executor> = Arc::new(Fake("v8"));
+        t.add_alternative("nodejs:20", fast.clone()).unwrap();
+        let pick = |engine| t.executor_for("nodejs:20", engine).unwrap().name();
+        assert_eq!(pick(Some("v8")), "v8");
+        assert_eq!(pick(Some(" V8 ")), "v8");
+        assert_eq!(pick(None), "js");
+        assert_eq!(
+            pick(Some("spidermonkey")),
+            "js",
+            "unknown engines fall back"
+        );
+        assert_eq!(
+            t.executor_for("nodejs:18", Some("v8")).unwrap().name(),
+            "js",
+            "alternatives are per kind"
+        );
+        assert!(t.executor_for("python:3", Some("v8")).is_err());
+        assert!(t.add_alternative("python:3", fast).is_err());
+        assert_eq!(t.executors().len(), 2);
+        assert_eq!(t.kinds().count(), 2, "alternatives add no kinds");
     }
 }
