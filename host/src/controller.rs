@@ -271,9 +271,10 @@ fn doc_id(namespace: &str, name: &str) -> String {
     format!("{namespace}/{name}")
 }
 
-/// A fresh random activation id.
+/// A fresh activation id, ordered by creation time (see [`ActivationId::time_ordered`]).
 pub fn new_activation_id() -> ActivationId {
-    ActivationId::from_random(rand::random())
+    let now = activation::epoch_ms(SystemTime::now());
+    ActivationId::time_ordered(u64::try_from(now).unwrap_or(0), rand::random())
 }
 
 /// A fresh transaction id: 32 random alphanumerics.

@@ -11,7 +11,8 @@ use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, Sender, SyncSender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender};
+use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
@@ -23,6 +24,12 @@ use crate::{ActivationQuery, ActivationRecord, StoreError, WriterStats};
 
 /// Most records committed in one transaction; bounds commit latency and memory per batch.
 pub(crate) const MAX_BATCH: usize = 1_000;
+
+/// How long the writer keeps collecting after the first record of a batch before it commits
+/// (a flush or a full batch commits at once). Committing per record costs a transaction each
+/// — at one record per request that was the writer's main cost — while records are readable
+/// from the pending map meanwhile, so the window delays durability, never visibility.
+pub(crate) const GROUP_WINDOW: Duration = Duration::from_millis(2);
 
 /// Newest-first activations of a namespace within `[since, upto]`.
 pub(crate) const LIST_SQL: &str = "SELECT doc FROM activations
@@ -385,10 +392,14 @@ pub(crate) fn run_writer(
         if next.is_none() {
             shutdown = true;
         }
+        let window_end = Instant::now() + GROUP_WINDOW;
         while let Some(msg) = next {
             match msg {
                 Msg::Record(r) => batch.push(r),
-                Msg::Flush(ack) => acks.push(ack),
+                Msg::Flush(ack) => {
+                    acks.push(ack);
+                    break;
+                }
                 Msg::Shutdown => {
                     shutdown = true;
                     break;
@@ -397,7 +408,15 @@ pub(crate) fn run_writer(
             if batch.len() >= MAX_BATCH {
                 break;
             }
-            next = rx.try_recv().ok();
+            let left = window_end.saturating_duration_since(Instant::now());
+            next = match rx.recv_timeout(left) {
+                Ok(msg) => Some(msg),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => {
+                    shutdown = true;
+                    None
+                }
+            };
         }
         if !batch.is_empty() {
             write_batch(&mut conn, &batch, &mut buf, &counters);
