@@ -41,10 +41,12 @@ pub fn has_active_rule(trigger: &Value) -> bool {
         .is_some_and(|r| r.values().any(|l| l["status"] == Status::Active.as_str()))
 }
 
-/// Request headers as `__ow_headers`: lower-cased names, text values.
+/// Request headers as `__ow_headers`: lower-cased names, text values. `authorization` is
+/// left out: rule actions may belong to another namespace and must not see the firer's key.
 pub fn ow_headers(headers: &HeaderMap) -> Map<String, Value> {
     headers
         .iter()
+        .filter(|(k, _)| *k != hyper::header::AUTHORIZATION)
         .map(|(k, v)| {
             let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
             (k.as_str().to_ascii_lowercase(), Value::String(value))
@@ -188,6 +190,9 @@ mod tests {
     fn headers_are_lower_cased() {
         let mut h = HeaderMap::new();
         h.insert("X-Custom", "v".parse().unwrap());
-        assert_eq!(ow_headers(&h)["x-custom"], "v");
+        h.insert("Authorization", "Basic secret".parse().unwrap());
+        let out = ow_headers(&h);
+        assert_eq!(out["x-custom"], "v");
+        assert!(out.get("authorization").is_none());
     }
 }

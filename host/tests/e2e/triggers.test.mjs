@@ -85,6 +85,7 @@ test('one trigger fires two rules; the trigger activation logs each', async () =
     assert.equal(run.response.result.n, 7)
     assert.equal(run.response.result.fromTrigger, true)
     assert.equal(run.response.result.__ow_headers['x-custom'], 'yes')
+    assert.equal(run.response.result.__ow_headers.authorization, undefined)
   }
 })
 
