@@ -237,6 +237,9 @@ pub struct ActionEntry {
     pub web: WebFlags,
     /// `ns/binding` when invoked through a package binding (the `binding` annotation).
     pub binding: Option<String>,
+    /// The `engine` annotation: which executor serving the kind runs the action
+    /// (see [`shoal_router::RoutingTable::executor_for`]); `None` for the kind's own.
+    pub engine: Option<String>,
 }
 
 /// The web-action annotations of an action (spec §3.3, §4).
@@ -328,6 +331,9 @@ impl ActionEntry {
             provide_api_key,
             web: WebFlags::from_annotations(&annotations),
             binding: None,
+            engine: entity::lookup(&annotations, shoal_router::ENGINE_ANNOTATION)
+                .and_then(Value::as_str)
+                .map(str::to_string),
         })
     }
 }

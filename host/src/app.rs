@@ -131,7 +131,21 @@ fn quickjs(config: &Config) -> Result<QuickJsExecutor, StartError> {
     .map_err(|e| StartError::Executor(e.to_string()))
 }
 
-/// The routing table: `nodejs:*` to the QuickJS isolate domain, `wasm` to the wasmtime domain
+/// Starts the V8 workers (one per core unless configured), the JS domain actions choose with
+/// the `engine: "v8"` annotation.
+#[cfg(feature = "v8")]
+fn v8(config: &Config) -> Result<Arc<dyn shoal_router::Executor>, StartError> {
+    let executor = shoal_v8::V8Executor::new(shoal_v8::V8Config {
+        workers: config.worker_threads(),
+        idle_ttl: Duration::from_secs(config.isolates.idle_ttl_secs),
+        ..shoal_v8::V8Config::default()
+    })
+    .map_err(|e| StartError::Executor(e.to_string()))?;
+    Ok(Arc::new(executor))
+}
+
+/// The routing table: `nodejs:*` to the QuickJS isolate domain (or, with the `v8` feature, to
+/// the V8 domain for actions annotated `engine: "v8"`), `wasm` to the wasmtime domain
 /// (compiled modules cached under `<data_dir>/wasm-cache`).
 fn routing_table(
     quickjs: Arc<QuickJsExecutor>,
@@ -139,12 +153,18 @@ fn routing_table(
 ) -> Result<RoutingTable, StartError> {
     let quickjs: Arc<dyn shoal_router::Executor> = quickjs;
     let mut table = RoutingTable::new();
+    #[cfg(feature = "v8")]
+    let v8 = v8(config)?;
     for (kind, default) in [
         ("nodejs:18", false),
         ("nodejs:20", true),
         ("nodejs:22", false),
     ] {
         table.add(KindInfo::new(kind, default), quickjs.clone());
+        #[cfg(feature = "v8")]
+        table
+            .add_alternative(kind, v8.clone())
+            .map_err(|e| StartError::Executor(e.to_string()))?;
     }
     let wasm = WasmExecutor::new(WasmConfig {
         cache_dir: Some(config.data_dir.join("wasm-cache")),
@@ -153,4 +173,62 @@ fn routing_table(
     .map_err(|e| StartError::Executor(e.to_string()))?;
     table.add(KindInfo::new("wasm", true), Arc::new(wasm));
     Ok(table)
+}
+
+#[cfg(all(test, feature = "v8"))]
+mod v8_tests {
+    use super::*;
+    use shoal_router::{ActionCode, ActivationId, Invocation, Limits, OwEnv};
+    use std::time::Instant;
+
+    #[tokio::test]
+    async fn the_engine_annotation_routes_js_actions_to_v8() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            data_dir: dir.path().to_path_buf(),
+            ..Config::default()
+        };
+        let table = routing_table(Arc::new(quickjs(&config).unwrap()), &config).unwrap();
+        for kind in ["nodejs:18", "nodejs:20", "nodejs:22"] {
+            assert_eq!(table.executor_for(kind, Some("v8")).unwrap().name(), "v8");
+            assert_eq!(table.executor_for(kind, None).unwrap().name(), "quickjs");
+        }
+        assert!(table.kinds().all(|(_, executor)| executor != "v8"));
+        let code =
+            "function main() { return {engine: typeof Deno === 'undefined' ? 'v8' : 'leak'}; }";
+        let action = Arc::new(ActionCode {
+            fqn: "/guest/which".into(),
+            name: "which".into(),
+            version: "0.0.1".into(),
+            kind: "nodejs:20".into(),
+            code: code.into(),
+            binary: false,
+            main: "main".into(),
+            digest: [7; 32],
+        });
+        let v8 = table.executor_for("nodejs:20", Some("v8")).unwrap();
+        v8.prepare(&action).unwrap();
+        let outcome = v8
+            .invoke(Invocation {
+                activation_id: ActivationId::from_random([1; 16]),
+                action,
+                tenant: "guest".into(),
+                params: serde_json::Map::new(),
+                init_env: serde_json::Map::new(),
+                env: OwEnv {
+                    api_host: "http://localhost".into(),
+                    api_key: None,
+                    namespace: "guest".into(),
+                    action_name: "/guest/which".into(),
+                    action_version: "0.0.1".into(),
+                    activation_id: "a".into(),
+                    transaction_id: "t".into(),
+                    deadline: "0".into(),
+                },
+                limits: Limits::default(),
+                deadline: Instant::now() + Duration::from_secs(10),
+            })
+            .await;
+        assert_eq!(outcome.result, Ok(serde_json::json!({"engine": "v8"})));
+    }
 }

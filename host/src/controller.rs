@@ -183,7 +183,7 @@ impl Controller {
             .admit_invoke(&identity.namespace, &identity.limits)?;
         let executor = self
             .table
-            .executor(&action.code.kind)
+            .executor_for(&action.code.kind, action.engine.as_deref())
             .map_err(|e| ApiError::bad_request(e.to_string()))?
             .clone();
         let id = new_activation_id();
