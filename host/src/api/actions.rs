@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 use shoal_store::{Collection, Entity};
 
 use super::{
-    Reply, Request, allow, list_reply, now_ms, owner_only, replaced, store_doc, valid_names,
+    Reply, Request, allow, list_reply, now_ms, owner_only, put_body, replaced, store_doc,
+    valid_names,
 };
 use crate::action::{self, ActionPut};
 use crate::app::App;
@@ -18,11 +19,6 @@ use crate::controller::{Invoked, MAX_BLOCKING_WAIT, check_final};
 use crate::error::ApiError;
 use crate::messages;
 use crate::package;
-
-/// Largest `exec` accepted on PUT (spec §8.2).
-const MAX_EXEC_BYTES: usize = 48 * 1024 * 1024;
-/// Largest `parameters` / `annotations` accepted on PUT.
-const MAX_PARAMS_BYTES: usize = 1024 * 1024;
 
 /// Routes the actions collection, including actions in packages (`{pkg}/{name}`) and a
 /// package's action list (`{pkg}/`).
@@ -127,22 +123,7 @@ fn get(app: &App, req: &Request, ns: &str, name: &str) -> Result<Reply, ApiError
 }
 
 fn put(app: &App, req: &Request, ns: &str, name: &str) -> Result<Reply, ApiError> {
-    let body = Value::Object(req.json_object()?);
-    for (field, max) in [
-        ("exec", MAX_EXEC_BYTES),
-        ("parameters", MAX_PARAMS_BYTES),
-        ("annotations", MAX_PARAMS_BYTES),
-    ] {
-        if let Some(v) = body.get(field) {
-            let n = v.to_string().len();
-            if n > max {
-                return Err(ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("{field} larger than allowed: {n} > {max} bytes."),
-                ));
-            }
-        }
-    }
+    let body = Value::Object(put_body(req)?);
     let put = ActionPut::parse(&body)?;
     let table = app.controller.table();
     let now = now_ms();

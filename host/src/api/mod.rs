@@ -378,6 +378,33 @@ fn store_doc(
     Ok(())
 }
 
+/// Largest `exec` accepted on PUT (spec §8.2).
+const MAX_EXEC_BYTES: usize = 48 * 1024 * 1024;
+/// Largest `parameters` / `annotations` accepted on PUT.
+const MAX_PARAMS_BYTES: usize = 1024 * 1024;
+
+/// The body of an entity PUT: a JSON object whose `exec`, `parameters` and `annotations` are
+/// within OpenWhisk's sizes (413 with its text otherwise).
+fn put_body(req: &Request) -> Result<Map<String, Value>, ApiError> {
+    let body = req.json_object()?;
+    for (field, max) in [
+        ("exec", MAX_EXEC_BYTES),
+        ("parameters", MAX_PARAMS_BYTES),
+        ("annotations", MAX_PARAMS_BYTES),
+    ] {
+        if let Some(v) = body.get(field) {
+            let n = v.to_string().len();
+            if n > max {
+                return Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("{field} larger than allowed: {n} > {max} bytes."),
+                ));
+            }
+        }
+    }
+    Ok(body)
+}
+
 /// Validates each path segment as an entity name (400 with OpenWhisk's text).
 fn valid_names(names: &[&str]) -> Result<(), ApiError> {
     names

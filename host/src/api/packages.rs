@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use shoal_store::Collection;
 
 use super::{
-    Reply, Request, actions, allow, existing, list_reply, now_ms, owner_only, replaced, store_doc,
-    valid_names,
+    Page, Reply, Request, actions, allow, existing, list_reply, now_ms, owner_only, put_body,
+    replaced, store_doc, valid_names,
 };
 use crate::app::App;
 use crate::auth::Identity;
@@ -31,11 +31,13 @@ pub fn route(
     match path {
         [] | [""] => {
             allow(req, &[Method::GET])?;
-            let own = identity.namespace == ns;
-            list_reply(app, req, ns, Collection::Packages, false, |d| {
-                let public = d["publish"] == true && d["binding"].get("name").is_none();
-                (own || public).then(|| package::summary(d))
-            })
+            if identity.namespace == ns {
+                list_reply(app, req, ns, Collection::Packages, false, |d| {
+                    Some(package::summary(d))
+                })
+            } else {
+                public_list(app, req, ns)
+            }
         }
         [name] => {
             valid_names(&[name])?;
@@ -55,6 +57,32 @@ pub fn route(
         }
         _ => Err(ApiError::no_route()),
     }
+}
+
+/// Another namespace's packages: only published ones that are not bindings, paged after
+/// filtering so `skip`, `limit` and `count` see only those.
+fn public_list(app: &App, req: &Request, ns: &str) -> Result<Reply, ApiError> {
+    let page = Page::parse(req, "packages")?;
+    let public: Vec<Value> = app
+        .store
+        .list_entities(ns, Collection::Packages, false, 0, MAX_CONTENTS)?
+        .iter()
+        .map(|e| &e.doc)
+        .filter(|d| d["publish"] == true && d["binding"].get("name").is_none())
+        .map(package::summary)
+        .collect();
+    if page.count {
+        return Ok(Reply::json(
+            StatusCode::OK,
+            &json!({"packages": public.len()}),
+        ));
+    }
+    let out: Vec<Value> = public
+        .into_iter()
+        .skip(page.skip as usize)
+        .take(page.limit as usize)
+        .collect();
+    Ok(Reply::json(StatusCode::OK, &Value::Array(out)))
 }
 
 fn get(
@@ -121,7 +149,7 @@ fn put(
     if name == package::RESERVED {
         return Err(ApiError::bad_request(messages::PACKAGE_RESERVED));
     }
-    let body = req.json_object()?;
+    let body = put_body(req)?;
     let old = replaced(app, req, ns, name, Collection::Packages)?;
     let put = PackagePut::parse(&body, &identity.namespace)?;
     let old_package = old.as_ref().map(|o| Package::from_doc(&o.doc));

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use shoal_store::{Collection, Entity};
 
 use super::{
-    Reply, Request, allow, existing, list_reply, now_ms, owner_only, replaced, store_doc,
+    Reply, Request, allow, existing, list_reply, now_ms, owner_only, put_body, replaced, store_doc,
     valid_names,
 };
 use crate::app::App;
@@ -137,7 +137,7 @@ fn put(
     ns: &str,
     name: &str,
 ) -> Result<Reply, ApiError> {
-    let body = req.json_object()?;
+    let body = put_body(req)?;
     let old = replaced(app, req, ns, name, Collection::Rules)?;
     let old_doc = old.as_ref().map(|o| &o.doc);
     let reference = |k: &str| -> Result<FqName, ApiError> {

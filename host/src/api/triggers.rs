@@ -9,7 +9,7 @@ use serde_json::json;
 use shoal_store::Collection;
 
 use super::{
-    Reply, Request, allow, existing, list_reply, now_ms, owner_only, replaced, store_doc,
+    Reply, Request, allow, existing, list_reply, now_ms, owner_only, put_body, replaced, store_doc,
     valid_names,
 };
 use crate::app::App;
@@ -50,7 +50,7 @@ pub fn route(
                     Ok(Reply::json(StatusCode::OK, &e.doc))
                 }
                 Method::PUT => {
-                    let body = req.json_object()?;
+                    let body = put_body(req)?;
                     let old = replaced(app, req, ns, name, Collection::Triggers)?;
                     let put = TriggerPut::parse(&body)?;
                     let doc = put.build(ns, name, old.as_ref().map(|o| &o.doc), now_ms());

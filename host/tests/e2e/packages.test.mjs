@@ -125,6 +125,7 @@ test('public packages are readable and invokable from another namespace, private
   const seen = await ow2.packages.list({ namespace: GUEST, limit: 0 })
   assert.ok(seen.some(p => p.name === pub))
   assert.ok(seen.every(p => p.publish === true && p.binding === false), JSON.stringify(seen))
+  assert.deepEqual(await ow2.packages.list({ namespace: GUEST, count: true }), { packages: seen.length })
   assert.equal((await ow2.packages.get({ name: `/${GUEST}/${pub}` })).name, pub)
   const result = await ow2.actions.invoke({ name: `/${GUEST}/${pub}/echo`, params: { n: 1 }, blocking: true })
   assert.deepEqual(result.response.result, { from: 'package', n: 1 })
