@@ -160,32 +160,47 @@ fn wasm_actions_over_rest() {
     assert!(error.contains("The WASM module is invalid"), "{error}");
 }
 
-#[test]
-fn c_action_over_rest() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../target/wasm-fixtures/hello_c.wasm"
+/// A fixture compiled by `fixtures/wasm/build.sh`, as base64; fails (never skips) when missing.
+fn built_fixture(file: &str) -> String {
+    let path = format!(
+        "{}/../target/wasm-fixtures/{file}",
+        env!("CARGO_MANIFEST_DIR")
     );
-    let wasm = std::fs::read(path).unwrap_or_else(|e| {
-        panic!("{path}: {e}; build the C fixture first with fixtures/wasm/build.sh")
+    let wasm = std::fs::read(&path).unwrap_or_else(|e| {
+        panic!("{path}: {e}; build the compiled fixtures first with fixtures/wasm/build.sh")
     });
+    base64::engine::general_purpose::STANDARD.encode(wasm)
+}
+
+#[test]
+fn c_and_assemblyscript_actions_over_rest() {
     let dir = tempfile::tempdir().unwrap();
     let shoal = Shoal::serve(dir.path());
-    let b64 = base64::engine::general_purpose::STANDARD.encode(wasm);
-    create(
-        &shoal,
-        "hello-c",
-        json!({"kind": "wasm", "code": b64, "binary": true}),
-        None,
-    );
-    let record = invoke(&shoal, "hello-c", json!({"name": "C"}));
-    assert_eq!(record["response"]["status"], "success", "{record}");
-    assert_eq!(
-        record["response"]["result"],
-        json!({"lang": "c", "bytes": 12, "params": {"name": "C"}})
-    );
-    assert_eq!(
-        log_texts(&shoal, &record),
-        ["stderr: hello from C, 12 bytes of params"]
-    );
+    for (name, file, lang, log) in [
+        (
+            "hello-c",
+            "hello_c.wasm",
+            "c",
+            "stderr: hello from C, 12 bytes of params",
+        ),
+        (
+            "hello-as",
+            "hello_as.wasm",
+            "assemblyscript",
+            "stderr: hello from AssemblyScript, 12 chars of params",
+        ),
+    ] {
+        create(
+            &shoal,
+            name,
+            json!({"kind": "wasm", "code": built_fixture(file), "binary": true}),
+            None,
+        );
+        let record = invoke(&shoal, name, json!({"name": "C"}));
+        assert_eq!(record["response"]["status"], "success", "{record}");
+        let result = &record["response"]["result"];
+        assert_eq!(result["lang"], lang, "{result}");
+        assert_eq!(result["params"], json!({"name": "C"}), "{result}");
+        assert_eq!(log_texts(&shoal, &record), [log]);
+    }
 }

@@ -185,6 +185,43 @@ fn engine(config: &WasmConfig) -> Result<Engine, WasmError> {
     Engine::new(&c).map_err(|e| WasmError::Engine(format!("{e:#}")))
 }
 
+impl WasmExecutor {
+    /// Runs one activation to completion on the calling thread, with no hop and no
+    /// concurrency permit: for callers that already run on a thread allowed to block for up
+    /// to `limits.timeout` (benches, batch tools). [`Executor::invoke`] is this on tokio's
+    /// blocking pool.
+    pub fn invoke_blocking(&self, invocation: Invocation) -> Outcome {
+        self.inner.invoke_here(invocation)
+    }
+}
+
+impl Inner {
+    /// Prepares (if needed) and runs one activation on this thread.
+    fn invoke_here(&self, invocation: Invocation) -> Outcome {
+        let start = SystemTime::now();
+        let began = Instant::now();
+        let prepared = match self
+            .modules
+            .get(&self.engine, &self.linker, &invocation.action)
+        {
+            Ok(p) => p,
+            Err(e) => return Outcome::failed(Failure::DeveloperError(e.0.into())),
+        };
+        // Prepared at create time: no init cost. Compiled (or loaded) just now: a cold start.
+        let init_ms = prepared.fresh.then(|| began.elapsed().as_millis() as u64);
+        let (result, logs) = run::activate(self, &prepared.pre, invocation);
+        self.activations.fetch_add(1, Ordering::Relaxed);
+        Outcome {
+            result,
+            logs,
+            start,
+            end: SystemTime::now(),
+            init_ms,
+            annotations: Vec::new(),
+        }
+    }
+}
+
 /// Bumps the engine's epoch every `tick` until `stop` is set.
 fn spawn_ticker(engine: Engine, tick: Duration, stop: Arc<AtomicBool>) -> Result<(), WasmError> {
     std::thread::Builder::new()
@@ -219,43 +256,20 @@ impl Executor for WasmExecutor {
                 return Outcome::failed(Failure::Internal("the WASM executor stopped".into()));
             };
             let start = SystemTime::now();
-            let began = Instant::now();
-            let prepared = match inner
-                .modules
-                .get(&inner.engine, &inner.linker, &invocation.action)
-            {
-                Ok(p) => p,
-                Err(e) => {
-                    return Outcome::failed(Failure::DeveloperError(e.0.into()));
-                }
-            };
-            // Prepared at create time: no init cost. Compiled (or loaded) just now: cold start.
-            let init_ms = prepared.fresh.then(|| began.elapsed().as_millis() as u64);
             let deadline = invocation.deadline;
-            let task_inner = Arc::clone(&inner);
             let task = tokio::task::spawn_blocking(move || {
                 let _permit = permit;
-                run::activate(&task_inner, &prepared.pre, invocation)
+                inner.invoke_here(invocation)
             });
-            let ran = tokio::time::timeout_at((deadline + HOST_CALL_GRACE).into(), task).await;
-            inner.activations.fetch_add(1, Ordering::Relaxed);
-            let (result, logs) = match ran {
-                Ok(Ok(done)) => done,
-                Ok(Err(join)) => (
-                    Err(Failure::Internal(format!(
-                        "the WASM activation failed: {join}"
-                    ))),
-                    Vec::new(),
-                ),
-                Err(_) => (Err(Failure::Timeout { init: false }), Vec::new()),
-            };
-            Outcome {
-                result,
-                logs,
-                start,
-                end: SystemTime::now(),
-                init_ms,
-                annotations: Vec::new(),
+            match tokio::time::timeout_at((deadline + HOST_CALL_GRACE).into(), task).await {
+                Ok(Ok(outcome)) => outcome,
+                Ok(Err(join)) => Outcome::failed(Failure::Internal(format!(
+                    "the WASM activation failed: {join}"
+                ))),
+                Err(_) => Outcome {
+                    start,
+                    ..Outcome::failed(Failure::Timeout { init: false })
+                },
             }
         })
     }

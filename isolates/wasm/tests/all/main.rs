@@ -331,21 +331,22 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
     out
 }
 
+/// A fixture compiled by `fixtures/wasm/build.sh`, as base64; fails (never skips) when missing.
+fn built_fixture(file: &str) -> String {
+    let path = format!(
+        "{}/../../target/wasm-fixtures/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let wasm = std::fs::read(&path).unwrap_or_else(|e| {
+        panic!("{path}: {e}; build the compiled fixtures first with fixtures/wasm/build.sh")
+    });
+    base64::engine::general_purpose::STANDARD.encode(wasm)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c_action_built_with_clang_runs() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../target/wasm-fixtures/hello_c.wasm"
-    );
-    let wasm = std::fs::read(path).unwrap_or_else(|e| {
-        panic!("{path}: {e}; build the C fixture first with fixtures/wasm/build.sh")
-    });
     let ex = executor();
-    let hello = action(
-        "hello-c",
-        &base64::engine::general_purpose::STANDARD.encode(wasm),
-        true,
-    );
+    let hello = action("hello-c", &built_fixture("hello_c.wasm"), true);
     ex.prepare(&hello).expect("the C action compiles");
     let out = run(&ex, &hello, json!({"name": "C"})).await;
     assert_eq!(
@@ -355,5 +356,22 @@ async fn c_action_built_with_clang_runs() {
     assert_eq!(
         log_texts(&out),
         ["stderr: hello from C, 12 bytes of params"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assemblyscript_action_runs() {
+    let ex = executor();
+    let hello = action("hello-as", &built_fixture("hello_as.wasm"), true);
+    ex.prepare(&hello)
+        .expect("the AssemblyScript action compiles");
+    let out = run(&ex, &hello, json!({"name": "AS"})).await;
+    assert_eq!(
+        out.result,
+        Ok(json!({"lang": "assemblyscript", "params": {"name": "AS"}}))
+    );
+    assert_eq!(
+        log_texts(&out),
+        ["stderr: hello from AssemblyScript, 13 chars of params"]
     );
 }

@@ -1,0 +1,115 @@
+//! In-process WASM figures: instantiate + invoke of the echo action (fixtures/wasm/echo.wat)
+//! on the calling thread (`WasmExecutor::invoke_blocking`: fresh store and instance from the
+//! prepared `InstancePre`, WASI context, params on stdin, result parsed from stdout), and the
+//! same through `Executor::invoke` (a semaphore permit and a hop to tokio's blocking pool and
+//! back). Besides criterion's report it prints p50 and p99 of individually timed samples.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group};
+use serde_json::{Map, json};
+use shoal_router::{ActionCode, ActivationId, Executor, Invocation, Limits, Outcome, OwEnv};
+use shoal_wasm::{WasmConfig, WasmExecutor};
+
+const ECHO: &str = include_str!("../../fixtures/wasm/echo.wat");
+
+fn action() -> Arc<ActionCode> {
+    Arc::new(ActionCode {
+        fqn: "/guest/echo".into(),
+        name: "echo".into(),
+        version: "0.0.1".into(),
+        kind: "wasm".into(),
+        code: ECHO.into(),
+        binary: false,
+        main: "main".into(),
+        digest: [1; 32],
+    })
+}
+
+fn invocation(code: &Arc<ActionCode>) -> Invocation {
+    let mut params = Map::new();
+    params.insert("name".into(), json!("bench"));
+    Invocation {
+        activation_id: ActivationId::from_random([7; 16]),
+        action: code.clone(),
+        tenant: Arc::from("guest"),
+        params,
+        init_env: Map::new(),
+        env: OwEnv {
+            api_host: "http://127.0.0.1:3233".into(),
+            api_key: None,
+            namespace: "guest".into(),
+            action_name: code.fqn.clone(),
+            action_version: "0.0.1".into(),
+            activation_id: "0".repeat(32),
+            transaction_id: "bench".into(),
+            deadline: "0".into(),
+        },
+        limits: Limits::default(),
+        deadline: Instant::now() + Duration::from_secs(60),
+    }
+}
+
+fn check(o: &Outcome) {
+    assert!(o.result.is_ok(), "{:?}", o.result);
+}
+
+fn percentiles(label: &str, mut samples: Vec<Duration>) {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q) as usize];
+    println!(
+        "{label}: p50 {:.2} µs, p99 {:.2} µs ({} samples)",
+        at(0.50).as_secs_f64() * 1e6,
+        at(0.99).as_secs_f64() * 1e6,
+        samples.len()
+    );
+}
+
+fn benches(c: &mut Criterion) {
+    let executor = WasmExecutor::new(WasmConfig::default()).unwrap();
+    let echo = action();
+    executor.prepare(&echo).unwrap();
+    check(&executor.invoke_blocking(invocation(&echo)));
+    c.bench_function("wasm/instantiate_invoke_here", |b| {
+        b.iter(|| executor.invoke_blocking(invocation(&echo)))
+    });
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    check(&rt.block_on(executor.invoke(invocation(&echo))));
+    c.bench_function("wasm/instantiate_invoke_executor", |b| {
+        b.iter(|| rt.block_on(executor.invoke(invocation(&echo))))
+    });
+
+    let time = |f: &mut dyn FnMut() -> Outcome, count: usize| {
+        (0..count)
+            .map(|_| {
+                let t = Instant::now();
+                check(&f());
+                t.elapsed()
+            })
+            .collect::<Vec<_>>()
+    };
+    percentiles(
+        "instantiate + invoke, calling thread",
+        time(&mut || executor.invoke_blocking(invocation(&echo)), 50_000),
+    );
+    percentiles(
+        "instantiate + invoke, executor (blocking-pool hop)",
+        time(
+            &mut || rt.block_on(executor.invoke(invocation(&echo))),
+            20_000,
+        ),
+    );
+}
+
+criterion_group!(wasm, benches);
+
+fn main() {
+    wasm();
+    Criterion::default().configure_from_args().final_summary();
+}
