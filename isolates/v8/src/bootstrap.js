@@ -1,6 +1,7 @@
 // The host globals of a shoal V8 isolate and the JS half of the action ABI. Runs once per
-// isolate, before the action's code. Everything the Rust side calls lives on a hidden,
-// frozen `__shoal` global; `Deno` is removed so actions see only Node-like globals.
+// process, into the snapshot every isolate starts from. Everything the Rust side calls lives
+// on a hidden, frozen `__shoal` global; the Rust side removes `Deno` once an isolate is
+// created (deno_core still needs it then), so actions see only Node-like globals.
 //
 // Every `__shoal` function returns a string, so the Rust side needs one conversion only.
 ((globalThis) => {
@@ -174,5 +175,4 @@
     },
   };
   Object.defineProperty(globalThis, "__shoal", { value: Object.freeze(shoal) });
-  delete globalThis.Deno;
 })(globalThis);

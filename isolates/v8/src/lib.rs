@@ -12,11 +12,12 @@
 //! worker, whose engine keeps its warm isolates. The V8 platform is created once per process.
 //!
 //! An **isolate** is one `deno_core::JsRuntime` — its own V8 isolate, heap and context —
-//! holding one action version's code for one tenant (about a megabyte and ~10 ms to create,
-//! against ~100 KiB and well under a millisecond for QuickJS; in exchange the code is
-//! JIT-compiled). A cold start creates it with a V8 heap limit of `limits.memory_mb`, runs the
-//! bootstrap script (`console`, `process.env`, timers, `module`/`exports`, and the JS half of
-//! the ABI), the action's code, and finds the entry point; a warm start calls the entry point
+//! holding one action version's code for one tenant (about 1.3 MiB of V8 heap and a few
+//! milliseconds to create, against ~100 KiB and well under a millisecond for QuickJS; in
+//! exchange the code is JIT-compiled). A cold start creates it with a V8 heap limit of
+//! `limits.memory_mb` from the process's startup snapshot, which already holds the bootstrap
+//! script (`console`, `process.env`, timers, `module`/`exports`, and the JS half of the ABI),
+//! runs the action's code, and finds the entry point; a warm start calls the entry point
 //! with fresh parameters and `__OW_*` variables. The activation's promise is driven by the
 //! isolate's event loop as a local task of the worker. A process-wide watchdog thread
 //! terminates JS still running at its deadline (`Failure::Timeout`); V8's near-heap-limit
@@ -24,7 +25,8 @@
 //! that timed out, ran out of memory or hit a developer error is dropped; others stay warm
 //! until idle for the TTL or evicted least-recently-used over the resident limit.
 //!
-//! The bootstrap script is run in each new isolate rather than restored from a snapshot.
+//! The snapshot is made once per process, when the first isolate is created (not at build
+//! time: a build script would have to link V8 a second time).
 #![cfg(feature = "v8")]
 
 mod engine;

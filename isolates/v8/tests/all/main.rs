@@ -395,3 +395,79 @@ async fn idle_isolates_expire_after_the_ttl() {
         "{stats:?}"
     );
 }
+
+/// Median of `samples` (sorted in place).
+fn median(samples: &mut [Duration]) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+/// Cold start, warm hello-world, a compute-heavy action and per-isolate heap, on both JS
+/// engines in one run (`--nocapture` prints them). The bounds are loose sanity limits; the
+/// compute bound is the point of V8: it must beat QuickJS's interpreter.
+#[tokio::test]
+async fn figures_side_by_side_with_quickjs() {
+    use shoal_quickjs::{QuickJsConfig, QuickJsExecutor};
+    const ISOLATES: usize = 20;
+    const HELLO: &str = "function main(p) { return {hello: p.name}; }";
+    const SORT: &str = "function main() { let x = 1; const a = []; for (let i = 0; i < 100000; i++) { x = (x * 1103515245 + 12345) % 2147483648; a.push(x); } a.sort((p, q) => p - q); return {first: a[0], n: a.length}; }";
+    let engines: Vec<(&str, Box<dyn Executor>)> = vec![
+        (
+            "quickjs",
+            Box::new(
+                QuickJsExecutor::new(QuickJsConfig {
+                    workers: 1,
+                    ..QuickJsConfig::default()
+                })
+                .unwrap(),
+            ),
+        ),
+        ("v8", Box::new(executor(1))),
+    ];
+    let mut compute = Vec::new();
+    for (name, exec) in &engines {
+        let mut cold = Vec::new();
+        for i in 0..ISOLATES {
+            let a = action(&format!("cold{i}"), HELLO, "main");
+            let began = Instant::now();
+            let out = exec
+                .invoke(invocation(&a, "guest", json!({"name": "x"}), 5_000))
+                .await;
+            cold.push(began.elapsed());
+            assert_eq!(out.result, Ok(json!({"hello": "x"})));
+        }
+        let per_isolate = exec.stats().resident_bytes / ISOLATES as u64;
+        let a = action("warm", HELLO, "main");
+        let mut warm = Vec::new();
+        for _ in 0..200 {
+            let began = Instant::now();
+            exec.invoke(invocation(&a, "guest", json!({"name": "x"}), 5_000))
+                .await;
+            warm.push(began.elapsed());
+        }
+        let s = action("sort", SORT, "main");
+        let mut sorts = Vec::new();
+        for _ in 0..5 {
+            let began = Instant::now();
+            let out = exec
+                .invoke(invocation(&s, "guest", json!({}), 60_000))
+                .await;
+            sorts.push(began.elapsed());
+            assert_eq!(out.result.unwrap()["n"], json!(100_000));
+        }
+        let (cold, warm, sort) = (median(&mut cold), median(&mut warm), median(&mut sorts));
+        println!(
+            "{name}: cold start {cold:?}, warm hello {warm:?}, warm sort of 100K {sort:?}, {} KiB heap per isolate",
+            per_isolate / 1024
+        );
+        assert!(
+            per_isolate < 16 << 20 && warm < Duration::from_millis(50),
+            "{name}"
+        );
+        compute.push(sort);
+    }
+    assert!(
+        compute[1] < compute[0],
+        "V8 sorts faster than QuickJS: {compute:?}"
+    );
+}
