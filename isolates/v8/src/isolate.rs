@@ -245,10 +245,12 @@ impl Isolate {
     /// Compiles `code` without running it: `Err` says why it can never run.
     pub(crate) fn check(&mut self, file: &str, code: &str) -> Result<(), String> {
         let script = format!("__shoal.check({}, {})", js_string(code), js_string(file));
-        let checked = self
-            .execute("ext:shoal/check.js", script)
-            .map_err(|e| describe(&e, false))?;
-        let why = self.text(&checked);
+        let checked = self.execute("ext:shoal/check.js", script);
+        if self.out_of_memory.get() {
+            self.poisoned = true;
+            return Err("the code is too large to compile".into());
+        }
+        let why = self.text(&checked.map_err(|e| describe(&e, false))?);
         if why.is_empty() { Ok(()) } else { Err(why) }
     }
 
