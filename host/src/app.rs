@@ -1,6 +1,7 @@
 //! [`App`]: the composed platform (config, store, authenticator, controller) and its
 //! first-start bootstrap. The only place that names concrete executors.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,10 +10,12 @@ use shoal_router::{KindInfo, RoutingTable};
 use shoal_store::{Store, Subject};
 use shoal_wasm::{WasmConfig, WasmExecutor};
 
+use crate::alarms::{AlarmService, FEED_KIND, FeedExecutor};
 use crate::auth::{self, Authenticator};
 use crate::catalog;
 use crate::config::Config;
 use crate::controller::Controller;
+use crate::triggers::FeedFirer;
 
 /// Everything a request handler needs. One per process.
 pub struct App {
@@ -27,6 +30,8 @@ pub struct App {
     /// The JS isolate workers; the HTTP server runs on these threads too (thread-per-core),
     /// so a warm invoke served by the worker that owns the isolate takes no thread hop.
     pub workers: Arc<QuickJsExecutor>,
+    /// The alarm feeds' schedules and scheduler.
+    pub alarms: Arc<AlarmService>,
 }
 
 /// Why the platform could not start.
@@ -51,7 +56,13 @@ impl App {
         let store = Arc::new(Store::open(&config.data_dir)?);
         ensure_guest(&store)?;
         let workers = Arc::new(quickjs(&config)?);
-        let table = Arc::new(routing_table(workers.clone(), &config)?);
+        let alarms = AlarmService::new(store.clone())?;
+        let mut table = routing_table(workers.clone(), &config)?;
+        table.add(
+            KindInfo::internal(FEED_KIND),
+            Arc::new(FeedExecutor(alarms.clone())),
+        );
+        let table = Arc::new(table);
         ensure_whisk_system(&store, &table)?;
         let controller = Arc::new(Controller::new(store.clone(), table, api_host));
         Ok(Arc::new(App {
@@ -60,7 +71,15 @@ impl App {
             store,
             config,
             workers,
+            alarms,
         }))
+    }
+
+    /// The platform's background work: the alarm scheduler, firing triggers through the
+    /// trigger engine. Runs until the process ends; spawn it once.
+    pub fn background(self: &Arc<Self>) -> impl Future<Output = ()> + Send + use<> {
+        let firer = Arc::new(FeedFirer(self.clone()));
+        self.alarms.clone().run(firer)
     }
 
     /// Whether namespace `guest` still uses OpenWhisk's well-known development key.

@@ -1,7 +1,9 @@
-//! The built-in catalog: namespace `whisk.system` and its public package `utils` (`echo`,
+//! The built-in catalog: namespace `whisk.system` and its public packages `utils` (`echo`,
 //! `cat`, `sort`, `split`, `head`, `date`, `namespace`, `smash`), real JS actions whose
-//! sources live in `fixtures/whisk.system/utils/`. Installed at start: missing entities are
-//! created and actions whose code changed in this build are updated; nothing else is touched.
+//! sources live in `fixtures/whisk.system/utils/`, and `alarms`, whose feed actions (`alarm`,
+//! `once`, `interval`, annotated `feed: true`) are served by the alarm service (internal
+//! kind [`crate::alarms::FEED_KIND`]). Installed at start: missing entities are created and
+//! actions whose code changed in this build are updated; nothing else is touched.
 
 use std::time::SystemTime;
 
@@ -11,6 +13,8 @@ use shoal_store::{Collection, Entity, Store};
 
 use crate::action::ActionPut;
 use crate::activation::epoch_ms;
+use crate::alarms::FEED_KIND;
+use crate::entity::ActionLimits;
 use crate::error::ApiError;
 use crate::package::PackagePut;
 
@@ -18,6 +22,33 @@ use crate::package::PackagePut;
 pub const NAMESPACE: &str = "whisk.system";
 /// The utilities package.
 const UTILS: &str = "utils";
+
+/// The alarms package.
+const ALARMS: &str = "alarms";
+
+/// `(name, description, bound parameters)` of each alarm feed action (spec §5.5).
+fn alarm_feeds() -> [(&'static str, &'static str, Value); 3] {
+    [
+        (
+            "alarm",
+            "Fire trigger when alarm occurs (cron, optional timezone, startDate, stopDate)",
+            json!([]),
+        ),
+        (
+            "once",
+            "Fire trigger once when alarm occurs (date, optional deleteAfterFire)",
+            json!([{"key": "fireOnce", "value": true}]),
+        ),
+        (
+            "interval",
+            "Fire trigger every N minutes (minutes, optional startDate, stopDate)",
+            json!([{"key": "isInterval", "value": true}]),
+        ),
+    ]
+}
+
+/// The `code` of a feed action: it has none of its own; this says what serves it.
+const FEED_CODE: &str = "// served natively by shoal's alarm service";
 
 /// `(name, description, source)` of each `utils` action.
 const UTILS_ACTIONS: [(&str, &str, &str); 8] = [
@@ -67,16 +98,32 @@ const UTILS_ACTIONS: [(&str, &str, &str); 8] = [
 /// caller's job). A few indexed reads, plus one write per missing or changed entity.
 pub fn install(store: &Store, table: &RoutingTable) -> Result<(), ApiError> {
     let now = epoch_ms(SystemTime::now());
-    if store.get_entity(NAMESPACE, UTILS)?.is_none() {
-        let mut body = Map::new();
-        body.insert("publish".into(), Value::Bool(true));
-        body.insert(
-            "annotations".into(),
-            json!([{"key": "description", "value": "Building blocks that format and assemble data"}]),
-        );
-        let doc = PackagePut::parse(&body, NAMESPACE)?.build(NAMESPACE, UTILS, None, None, now);
-        put(store, NAMESPACE, UTILS, Collection::Packages, doc, None)?;
+    for (package, description, parameters) in [
+        (
+            UTILS,
+            "Building blocks that format and assemble data",
+            json!([]),
+        ),
+        (
+            ALARMS,
+            "Alarms and periodic utility",
+            json!([{"key": "trigger_payload", "value": ""}]),
+        ),
+    ] {
+        if store.get_entity(NAMESPACE, package)?.is_none() {
+            let mut body = Map::new();
+            body.insert("publish".into(), Value::Bool(true));
+            body.insert("parameters".into(), parameters);
+            body.insert(
+                "annotations".into(),
+                json!([{"key": "description", "value": description}]),
+            );
+            let doc =
+                PackagePut::parse(&body, NAMESPACE)?.build(NAMESPACE, package, None, None, now);
+            put(store, NAMESPACE, package, Collection::Packages, doc, None)?;
+        }
     }
+    install_alarm_feeds(store, now)?;
     let path = format!("{NAMESPACE}/{UTILS}");
     for (name, description, code) in UTILS_ACTIONS {
         let old = store.get_entity(&path, name)?;
@@ -99,6 +146,35 @@ pub fn install(store: &Store, table: &RoutingTable) -> Result<(), ApiError> {
             doc,
             old.map(|o| o.rev),
         )?;
+    }
+    Ok(())
+}
+
+/// The alarm feed actions. Their kind is internal, so they are written as documents rather
+/// than through a user's PUT (which refuses internal kinds).
+fn install_alarm_feeds(store: &Store, now: i64) -> Result<(), ApiError> {
+    let path = format!("{NAMESPACE}/{ALARMS}");
+    for (name, description, parameters) in alarm_feeds() {
+        if store.get_entity(&path, name)?.is_some() {
+            continue;
+        }
+        let doc = json!({
+            "namespace": path,
+            "name": name,
+            "exec": {"kind": FEED_KIND, "code": FEED_CODE, "binary": false},
+            "parameters": parameters,
+            "limits": ActionLimits::default().to_json(),
+            "version": "0.0.1",
+            "publish": false,
+            "annotations": [
+                {"key": "feed", "value": true},
+                {"key": "description", "value": description},
+                {"key": "provide-api-key", "value": false},
+                {"key": "exec", "value": FEED_KIND},
+            ],
+            "updated": now,
+        });
+        put(store, &path, name, Collection::Actions, doc, None)?;
     }
     Ok(())
 }

@@ -194,6 +194,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        tokio::spawn(app.background());
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let serving = tokio::spawn(shoal::server::serve(
             app.clone(),

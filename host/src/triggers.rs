@@ -8,12 +8,14 @@ use std::time::SystemTime;
 
 use hyper::HeaderMap;
 use serde_json::{Map, Value, json};
-use shoal_router::ActivationId;
-use shoal_store::{ActivationRecord, Store};
+use shoal_router::{ActivationId, BoxFuture};
+use shoal_store::{ActivationRecord, Collection, Store};
 
 use crate::activation::epoch_ms;
+use crate::alarms::Firer;
+use crate::app::App;
 use crate::auth::Identity;
-use crate::controller::{Controller, Invoked, check_final};
+use crate::controller::{Controller, Invoked, check_final, new_activation_id, new_transaction_id};
 use crate::error::ApiError;
 use crate::messages;
 use crate::package::params_of;
@@ -138,6 +140,103 @@ async fn invoke_rule(
         .await?
     {
         Invoked::Pending(id) | Invoked::Done(id, _) => Ok(id),
+    }
+}
+
+/// Fires triggers for the alarm service as the owner of each feed's stored key, through the
+/// same engine and throttles as `POST …/triggers/{name}`.
+pub struct FeedFirer(pub Arc<App>);
+
+impl FeedFirer {
+    async fn fire_now(
+        app: Arc<App>,
+        trigger: String,
+        key: String,
+        payload: Value,
+    ) -> Result<(), String> {
+        let identity = app
+            .auth
+            .by_key(&key)
+            .ok_or("the API key the feed was created with is no longer valid")?;
+        let (ns, name) = split_trigger(&trigger);
+        if ns != identity.namespace {
+            return Err(format!("the feed's key does not own trigger {trigger}"));
+        }
+        if let Err(e) = app.controller.admit_fire(&identity) {
+            // Over the namespace's fire rate: skip this tick, keep the alarm (as OpenWhisk's
+            // provider does for 429s).
+            tracing::warn!(%trigger, error = %e.message, "alarm tick throttled");
+            return Ok(());
+        }
+        let doc = match app.store.get_entity(ns, name) {
+            Ok(Some(e)) if e.collection == Collection::Triggers => e.doc,
+            Ok(_) => return Err(format!("trigger {trigger} does not exist")),
+            Err(e) => {
+                tracing::error!(%trigger, error = %e, "could not read the trigger of an alarm");
+                return Ok(());
+            }
+        };
+        if !has_active_rule(&doc) {
+            return Ok(());
+        }
+        let payload = match payload {
+            Value::Object(m) => m,
+            other => Map::from_iter([("payload".to_string(), other)]),
+        };
+        let fire = Fire {
+            trigger: doc,
+            payload,
+            headers: Map::new(),
+            start: SystemTime::now(),
+            transaction_id: new_transaction_id(),
+        };
+        let (controller, store) = (app.controller.clone(), app.store.clone());
+        run(controller, store, identity, new_activation_id(), fire).await;
+        Ok(())
+    }
+}
+
+/// `(namespace, name)` of `/namespace/name`.
+fn split_trigger(trigger: &str) -> (&str, &str) {
+    trigger
+        .trim_start_matches('/')
+        .split_once('/')
+        .unwrap_or(("", trigger))
+}
+
+impl Firer for FeedFirer {
+    fn fire(&self, trigger: &str, auth_key: &str, payload: Value) -> BoxFuture<Result<(), String>> {
+        Box::pin(Self::fire_now(
+            self.0.clone(),
+            trigger.to_string(),
+            auth_key.to_string(),
+            payload,
+        ))
+    }
+
+    fn delete_trigger(&self, trigger: &str, auth_key: &str, with_rules: bool) -> BoxFuture<()> {
+        let (app, trigger, key) = (self.0.clone(), trigger.to_string(), auth_key.to_string());
+        Box::pin(async move {
+            let (ns, name) = split_trigger(&trigger);
+            if app.auth.by_key(&key).is_none_or(|i| i.namespace != ns) {
+                return;
+            }
+            let Ok(deleted) = app.store.delete_entity(ns, name, None) else {
+                return;
+            };
+            if with_rules {
+                for rule_id in deleted.doc["rules"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, _)| k)
+                {
+                    if let Some((rule_ns, rule)) = rule_id.split_once('/') {
+                        let _ = app.store.delete_entity(rule_ns, rule, None);
+                    }
+                }
+            }
+        })
     }
 }
 
