@@ -150,21 +150,33 @@ fn quickjs(config: &Config) -> Result<QuickJsExecutor, StartError> {
     .map_err(|e| StartError::Executor(e.to_string()))
 }
 
-/// Starts the V8 workers (one per core unless configured), the JS domain actions choose with
-/// the `engine: "v8"` annotation.
+/// Starts the V8 workers (one per core unless configured): the JS engines actions choose with
+/// the `engine` annotation, `"v8"` (always V8) and `"tiered"` (QuickJS, moved to V8 when
+/// warm runs stay slow).
 #[cfg(feature = "v8")]
-fn v8(config: &Config) -> Result<Arc<dyn shoal_router::Executor>, StartError> {
-    let executor = shoal_v8::V8Executor::new(shoal_v8::V8Config {
-        workers: config.worker_threads(),
-        idle_ttl: Duration::from_secs(config.isolates.idle_ttl_secs),
-        ..shoal_v8::V8Config::default()
-    })
-    .map_err(|e| StartError::Executor(e.to_string()))?;
-    Ok(Arc::new(executor))
+fn v8(
+    config: &Config,
+    quickjs: &Arc<dyn shoal_router::Executor>,
+) -> Result<[Arc<dyn shoal_router::Executor>; 2], StartError> {
+    let v8: Arc<dyn shoal_router::Executor> = Arc::new(
+        shoal_v8::V8Executor::new(shoal_v8::V8Config {
+            workers: config.worker_threads(),
+            idle_ttl: Duration::from_secs(config.isolates.idle_ttl_secs),
+            ..shoal_v8::V8Config::default()
+        })
+        .map_err(|e| StartError::Executor(e.to_string()))?,
+    );
+    let tiered = shoal_v8::TieredExecutor::new(
+        quickjs.clone(),
+        v8.clone(),
+        shoal_v8::TieredConfig::default(),
+    );
+    Ok([v8, Arc::new(tiered)])
 }
 
 /// The routing table: `nodejs:*` to the QuickJS isolate domain (or, with the `v8` feature, to
-/// the V8 domain for actions annotated `engine: "v8"`), `wasm` to the wasmtime domain
+/// V8 or tiered placement for actions annotated `engine: "v8"` or `"tiered"`), `wasm` to the
+/// wasmtime domain
 /// (compiled modules cached under `<data_dir>/wasm-cache`).
 fn routing_table(
     quickjs: Arc<QuickJsExecutor>,
@@ -173,7 +185,7 @@ fn routing_table(
     let quickjs: Arc<dyn shoal_router::Executor> = quickjs;
     let mut table = RoutingTable::new();
     #[cfg(feature = "v8")]
-    let v8 = v8(config)?;
+    let engines = v8(config, &quickjs)?;
     for (kind, default) in [
         ("nodejs:18", false),
         ("nodejs:20", true),
@@ -181,9 +193,11 @@ fn routing_table(
     ] {
         table.add(KindInfo::new(kind, default), quickjs.clone());
         #[cfg(feature = "v8")]
-        table
-            .add_alternative(kind, v8.clone())
-            .map_err(|e| StartError::Executor(e.to_string()))?;
+        for engine in &engines {
+            table
+                .add_alternative(kind, engine.clone())
+                .map_err(|e| StartError::Executor(e.to_string()))?;
+        }
     }
     let wasm = WasmExecutor::new(WasmConfig {
         cache_dir: Some(config.data_dir.join("wasm-cache")),
@@ -210,6 +224,8 @@ mod v8_tests {
         let table = routing_table(Arc::new(quickjs(&config).unwrap()), &config).unwrap();
         for kind in ["nodejs:18", "nodejs:20", "nodejs:22"] {
             assert_eq!(table.executor_for(kind, Some("v8")).unwrap().name(), "v8");
+            let tiered = table.executor_for(kind, Some("tiered")).unwrap();
+            assert_eq!(tiered.name(), "tiered");
             assert_eq!(table.executor_for(kind, None).unwrap().name(), "quickjs");
         }
         assert!(table.kinds().all(|(_, executor)| executor != "v8"));

@@ -25,12 +25,17 @@
 //! that timed out, ran out of memory or hit a developer error is dropped; others stay warm
 //! until idle for the TTL or evicted least-recently-used over the resident limit.
 //!
+//! [`TieredExecutor`] places each action on QuickJS first and moves it to V8 for good once
+//! its warm runs stay above a threshold, recording where each activation ran and why in the
+//! `tier` activation annotation.
+//!
 //! The snapshot is made once per process, when the first isolate is created (not at build
 //! time: a build script would have to link V8 a second time).
 #![cfg(feature = "v8")]
 
 mod engine;
 mod isolate;
+mod tiered;
 mod watchdog;
 
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -44,6 +49,8 @@ use shoal_router::{
 };
 
 use engine::{Counters, Engine, EngineLimits};
+
+pub use tiered::{TIER_ANNOTATION, TieredConfig, TieredExecutor};
 
 /// The executor name reported in stats and activation annotations.
 const NAME: &str = "v8";

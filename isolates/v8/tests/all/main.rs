@@ -471,3 +471,68 @@ async fn figures_side_by_side_with_quickjs() {
         "V8 sorts faster than QuickJS: {compute:?}"
     );
 }
+
+#[tokio::test]
+async fn tiering_moves_a_compute_heavy_action_to_v8_and_keeps_its_results() {
+    use shoal_quickjs::{QuickJsConfig, QuickJsExecutor};
+    use shoal_v8::{TIER_ANNOTATION, TieredConfig, TieredExecutor};
+    let quickjs = QuickJsExecutor::new(QuickJsConfig {
+        workers: 1,
+        ..QuickJsConfig::default()
+    })
+    .unwrap();
+    let tiered = TieredExecutor::new(
+        Arc::new(quickjs),
+        Arc::new(executor(1)),
+        TieredConfig {
+            threshold: Duration::from_millis(20),
+            slow_runs: 2,
+        },
+    );
+    let tier = |out: &Outcome| {
+        out.annotations
+            .iter()
+            .find(|(k, _)| k == TIER_ANNOTATION)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    // A hash of 100K numbers: the same answer on both engines, ~10x faster on V8.
+    let heavy = action(
+        "heavy",
+        "function main(p) { let h = p.seed; for (let i = 0; i < 100000; i++) { h = Math.imul(h ^ i, 16777619) >>> 0; } const a = []; for (let i = 0; i < 100000; i++) { h = Math.imul(h, 16777619) >>> 0; a.push(h); } a.sort((x, y) => x - y); return {h, min: a[0], max: a[a.length - 1]}; }",
+        "main",
+    );
+    let light = action("light", "function main() { return {ok: true}; }", "main");
+    let mut engines = Vec::new();
+    let mut results = Vec::new();
+    for _ in 0..5 {
+        let out = tiered
+            .invoke(invocation(&heavy, "guest", json!({"seed": 7}), 60_000))
+            .await;
+        engines.push(tier(&out)["engine"].clone());
+        results.push(out.result.clone().unwrap());
+        let fast = tiered
+            .invoke(invocation(&light, "guest", json!({}), 5_000))
+            .await;
+        assert_eq!(
+            tier(&fast)["engine"],
+            "quickjs",
+            "a fast action stays on QuickJS"
+        );
+    }
+    // Cold (not measured), then two slow warm runs on QuickJS; V8 from then on.
+    assert_eq!(engines, ["quickjs", "quickjs", "quickjs", "v8", "v8"]);
+    assert!(results.windows(2).all(|w| w[0] == w[1]), "{results:?}");
+    let moved = tiered
+        .invoke(invocation(&heavy, "guest", json!({"seed": 7}), 60_000))
+        .await;
+    let why = tier(&moved)["moved"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        why.contains("2 consecutive warm runs on quickjs over 20 ms"),
+        "{why}"
+    );
+    assert_eq!(tiered.stats().name, "tiered");
+}
