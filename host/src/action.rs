@@ -10,6 +10,7 @@ use shoal_router::{ActionCode, RoutingTable};
 use crate::entity::{self, ActionLimits};
 use crate::error::ApiError;
 use crate::messages;
+use crate::sequence;
 
 /// The fields a client may send when creating or updating an action.
 #[derive(Debug, Default)]
@@ -164,6 +165,10 @@ fn build_exec(exec: &Value, table: &RoutingTable) -> Result<Value, ApiError> {
         .get("kind")
         .and_then(Value::as_str)
         .ok_or_else(|| malformed("'kind' must be a string defined in 'exec'".into()))?;
+    if kind == sequence::KIND {
+        // The API resolved and validated the components already (`sequence::build`).
+        return Ok(exec.clone());
+    }
     let info = table.resolve(kind).map_err(|e| malformed(e.to_string()))?;
     if info.deprecated {
         return Err(ApiError::bad_request(format!(
@@ -240,6 +245,8 @@ pub struct ActionEntry {
     /// The `engine` annotation: which executor serving the kind runs the action
     /// (see [`shoal_router::RoutingTable::executor_for`]); `None` for the kind's own.
     pub engine: Option<String>,
+    /// A sequence's components (`/ns/[pkg/]name`), empty for other kinds.
+    pub components: Vec<String>,
 }
 
 /// The web-action annotations of an action (spec §3.3, §4).
@@ -334,6 +341,14 @@ impl ActionEntry {
             engine: entity::lookup(&annotations, shoal_router::ENGINE_ANNOTATION)
                 .and_then(Value::as_str)
                 .map(str::to_string),
+            components: exec["components"]
+                .as_array()
+                .map(|c| {
+                    c.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
     }
 }

@@ -90,6 +90,11 @@ pub fn response_of(result: Result<Value, Failure>, timeout_ms: u64) -> (Status, 
     (status, result, text.len())
 }
 
+/// The `response` object of an activation record.
+pub fn response_json(status: Status, result: Value, size: usize) -> Value {
+    json!({"result": result, "size": size, "status": status.text(), "success": status == Status::Success})
+}
+
 /// Epoch milliseconds of `t`.
 pub fn epoch_ms(t: SystemTime) -> i64 {
     t.duration_since(UNIX_EPOCH)
@@ -116,12 +121,14 @@ pub struct Finished {
     pub status: Status,
 }
 
-/// Builds the record of a primitive activation from its outcome.
+/// Builds the record of a primitive activation from its outcome; `cause` is the enclosing
+/// sequence's activation, if any.
 pub fn primitive_record(
     id: ActivationId,
     caller: &Caller<'_>,
     action: &ActionEntry,
     outcome: Outcome,
+    cause: Option<ActivationId>,
 ) -> Finished {
     let timed_out = matches!(outcome.result, Err(Failure::Timeout { .. }));
     let (status, result, size) = response_of(outcome.result, action.limits.timeout);
@@ -147,7 +154,10 @@ pub fn primitive_record(
     for (k, v) in outcome.annotations {
         annotations.push(json!({"key": k, "value": v}));
     }
-    let record = json!({
+    if cause.is_some() {
+        annotations.push(json!({"key": "causedBy", "value": "sequence"}));
+    }
+    let mut record = json!({
         "namespace": caller.namespace,
         "name": action.name,
         "subject": caller.subject,
@@ -155,12 +165,15 @@ pub fn primitive_record(
         "start": start,
         "end": end,
         "duration": end - start,
-        "response": {"result": result, "size": size, "status": status.text(), "success": status == Status::Success},
+        "response": response_json(status, result, size),
         "logs": outcome.logs,
         "version": action.version,
         "publish": false,
         "annotations": annotations,
     });
+    if let Some(c) = cause {
+        record["cause"] = json!(c.as_str());
+    }
     Finished { record, status }
 }
 

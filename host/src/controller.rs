@@ -8,16 +8,17 @@ use std::time::{Duration, Instant, SystemTime};
 
 use dashmap::DashMap;
 use serde_json::{Map, Value};
-use shoal_router::{ActivationId, Invocation, Outcome, OwEnv, RoutingTable};
+use shoal_router::{ActivationId, BoxFuture, Failure, Invocation, Outcome, OwEnv, RoutingTable};
 use shoal_store::{ActivationRecord, Collection, Store};
 use tokio::sync::Notify;
 
 use crate::action::ActionEntry;
-use crate::activation::{self, Caller, Finished};
+use crate::activation::{self, Caller, Finished, Status};
 use crate::auth::Identity;
 use crate::error::ApiError;
 use crate::messages;
 use crate::package;
+use crate::sequence;
 use crate::throttle::Throttles;
 
 /// How long a blocking caller waits, at most (spec §3.5).
@@ -177,21 +178,113 @@ impl Controller {
         wait: Option<Duration>,
         transaction_id: &str,
     ) -> Result<Invoked, ApiError> {
+        self.start(identity, action, payload, wait, transaction_id, None)
+            .await
+    }
+
+    /// [`Controller::invoke`] for any kind, inside the sequence `parent` when given (its
+    /// components are not throttled and their records carry `cause`). Boxed: sequences
+    /// recurse through it.
+    fn start(
+        self: &Arc<Self>,
+        identity: &Identity,
+        action: Arc<ActionEntry>,
+        payload: Map<String, Value>,
+        wait: Option<Duration>,
+        transaction_id: &str,
+        parent: Option<ActivationId>,
+    ) -> BoxFuture<Result<Invoked, ApiError>> {
         let received = SystemTime::now();
-        let permit = self
-            .throttles
-            .admit_invoke(&identity.namespace, &identity.limits)?;
-        let executor = self
-            .table
-            .executor_for(&action.code.kind, action.engine.as_deref())
-            .map_err(|e| ApiError::bad_request(e.to_string()))?
-            .clone();
+        let permit = match parent {
+            Some(_) => None,
+            None => match self
+                .throttles
+                .admit_invoke(&identity.namespace, &identity.limits)
+            {
+                Ok(p) => Some(p),
+                Err(e) => return Box::pin(std::future::ready(Err(e))),
+            },
+        };
         let id = new_activation_id();
+        let guard = self.inflight.enter();
+        let this = self.clone();
+        let task: BoxFuture<Finished> = if action.code.kind == sequence::KIND {
+            let (identity, tid) = (identity.clone(), transaction_id.to_string());
+            Box::pin(async move {
+                let finished = this
+                    .run_sequence(&identity, &action, payload, &tid, id)
+                    .await;
+                let finished = sequence::record(id, &identity, &action, parent, received, finished);
+                this.record(&identity.namespace, &action, id, &finished);
+                drop((guard, permit));
+                finished
+            })
+        } else {
+            let executor = match self
+                .table
+                .executor_for(&action.code.kind, action.engine.as_deref())
+            {
+                Ok(e) => e.clone(),
+                Err(e) => {
+                    return Box::pin(std::future::ready(Err(ApiError::bad_request(
+                        e.to_string(),
+                    ))));
+                }
+            };
+            let running = executor.invoke(self.invocation(
+                identity,
+                &action,
+                payload,
+                id,
+                transaction_id,
+                received,
+            ));
+            let namespace = identity.namespace.clone();
+            let subject = identity.subject.clone();
+            Box::pin(async move {
+                let outcome: Outcome = running.await;
+                let caller = Caller {
+                    namespace: &namespace,
+                    subject: &subject,
+                    received,
+                };
+                let finished = activation::primitive_record(id, &caller, &action, outcome, parent);
+                this.record(&namespace, &action, id, &finished);
+                drop((guard, permit));
+                finished
+            })
+        };
+        Box::pin(async move {
+            let Some(wait) = wait else {
+                tokio::spawn(task);
+                return Ok(Invoked::Pending(id));
+            };
+            let mut task = task;
+            tokio::select! {
+                finished = &mut task => Ok(Invoked::Done(id, finished)),
+                _ = tokio::time::sleep(wait) => {
+                    tokio::spawn(task);
+                    Ok(Invoked::Pending(id))
+                }
+            }
+        })
+    }
+
+    /// The executor's view of one activation of `action`.
+    fn invocation(
+        &self,
+        identity: &Identity,
+        action: &ActionEntry,
+        payload: Map<String, Value>,
+        id: ActivationId,
+        transaction_id: &str,
+        received: SystemTime,
+    ) -> Invocation {
         let mut params = action.params.clone();
         params.extend(payload);
         let timeout = Duration::from_millis(action.limits.timeout);
         let deadline_epoch = activation::epoch_ms(received) + action.limits.timeout as i64;
-        let invocation = Invocation {
+        Invocation {
             activation_id: id,
             action: action.code.clone(),
             tenant: Arc::from(identity.namespace.as_str()),
@@ -209,36 +302,85 @@ impl Controller {
             },
             limits: action.limits.to_router(),
             deadline: Instant::now() + timeout,
-        };
-        let guard = self.inflight.enter();
-        let running = executor.invoke(invocation);
-        let this = self.clone();
-        let namespace = identity.namespace.clone();
-        let subject = identity.subject.clone();
-        let task = async move {
-            let outcome: Outcome = running.await;
-            let caller = Caller {
-                namespace: &namespace,
-                subject: &subject,
-                received,
+        }
+    }
+
+    /// Runs a sequence's components in order (spec §6.1): each gets the previous result merged
+    /// over its own parameters; a result with `error` ends the sequence.
+    async fn run_sequence(
+        self: &Arc<Self>,
+        identity: &Identity,
+        sequence: &ActionEntry,
+        payload: Map<String, Value>,
+        transaction_id: &str,
+        id: ActivationId,
+    ) -> sequence::Run {
+        let mut run = sequence::Run::default();
+        let mut input = payload;
+        for reference in &sequence.components {
+            let component = sequence::Component::parse(reference, &identity.namespace)
+                .ok_or_else(ApiError::not_found)
+                .and_then(|c| c.resolve(self, identity));
+            let component = match component {
+                Ok(c) => c,
+                Err(_) => {
+                    run.last = Some(failure(
+                        Failure::ApplicationError(Value::from(
+                            messages::SEQUENCE_COMPONENT_MISSING,
+                        )),
+                        sequence,
+                    ));
+                    break;
+                }
             };
-            let finished = activation::primitive_record(id, &caller, &action, outcome);
-            this.record(&namespace, &action, id, &finished);
-            drop((guard, permit));
-            finished
-        };
-        let Some(wait) = wait else {
-            tokio::spawn(task);
-            return Ok(Invoked::Pending(id));
-        };
-        let mut task = Box::pin(task);
-        tokio::select! {
-            finished = &mut task => Ok(Invoked::Done(id, finished)),
-            _ = tokio::time::sleep(wait) => {
-                tokio::spawn(task);
-                Ok(Invoked::Pending(id))
+            run.memory = run.memory.max(component.limits.memory);
+            let wait = Duration::from_millis(component.limits.timeout) + MAX_BLOCKING_WAIT;
+            let invoked = self
+                .start(
+                    identity,
+                    component,
+                    std::mem::take(&mut input),
+                    Some(wait),
+                    transaction_id,
+                    Some(id),
+                )
+                .await;
+            let finished = match invoked {
+                Ok(Invoked::Done(cid, finished)) => {
+                    run.ids.push(cid.to_string());
+                    finished
+                }
+                Ok(Invoked::Pending(cid)) => {
+                    run.ids.push(cid.to_string());
+                    run.last = Some(failure(
+                        Failure::Internal(messages::sequence_component_timeout(cid.as_str())),
+                        sequence,
+                    ));
+                    break;
+                }
+                Err(_) => {
+                    run.last = Some(failure(
+                        Failure::Internal(messages::SEQUENCE_FAILED.into()),
+                        sequence,
+                    ));
+                    break;
+                }
+            };
+            run.first_start
+                .get_or_insert(finished.record["start"].as_i64().unwrap_or(0));
+            run.duration += finished.record["duration"].as_i64().unwrap_or(0);
+            let response = finished.record["response"].clone();
+            let result = &response["result"];
+            let stop = sequence::short_circuits(result);
+            if let Value::Object(fields) = result {
+                input = fields.clone();
+            }
+            run.last = Some((response, finished.status));
+            if stop {
+                break;
             }
         }
+        run
     }
 
     fn record(&self, namespace: &str, action: &ActionEntry, id: ActivationId, f: &Finished) {
@@ -264,6 +406,12 @@ pub fn check_final(action: &ActionEntry, payload: &Map<String, Value>) -> Result
         return Err(ApiError::bad_request(messages::PARAMS_NOT_ALLOWED));
     }
     Ok(())
+}
+
+/// The response of a sequence that a platform-side failure ended.
+fn failure(f: Failure, sequence: &ActionEntry) -> (Value, Status) {
+    let (status, result, size) = activation::response_of(Err(f), sequence.limits.timeout);
+    (activation::response_json(status, result, size), status)
 }
 
 /// The store's document id of an entity.

@@ -21,6 +21,7 @@ pub mod messages;
 pub mod package;
 pub mod put;
 pub mod rule;
+pub mod sequence;
 pub mod server;
 pub mod throttle;
 pub mod trigger;

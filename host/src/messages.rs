@@ -127,3 +127,17 @@ pub fn rule_state(given: &str) -> String {
 pub fn rule_inactive(rule: &str, action: &str) -> String {
     format!("Rule '{rule}' is inactive, action '{action}' was not activated.")
 }
+/// 400 when a sequence names no component.
+pub const SEQUENCE_EMPTY: &str = "No component specified for the sequence.";
+/// 400 when a sequence (transitively) contains itself.
+pub const SEQUENCE_SELF: &str = "Sequence may not refer to itself.";
+/// 400 at create (and application error at run time) for a missing component.
+pub const SEQUENCE_COMPONENT_MISSING: &str = "Sequence component does not exist.";
+/// 400 at create (and application error at run time) over `sequenceMaxLength`.
+pub const SEQUENCE_TOO_LONG: &str = "Too many actions in the sequence.";
+/// Whisk internal error of a sequence that failed for a platform reason.
+pub const SEQUENCE_FAILED: &str = "Sequence failed.";
+/// Whisk internal error when a component's result did not arrive in time.
+pub fn sequence_component_timeout(id: &str) -> String {
+    format!("Timeout reached when retrieving activation {id} for sequence component.")
+}

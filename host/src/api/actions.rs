@@ -19,6 +19,7 @@ use crate::controller::{Invoked, MAX_BLOCKING_WAIT, check_final};
 use crate::error::ApiError;
 use crate::messages;
 use crate::package;
+use crate::sequence;
 
 /// Routes the actions collection, including actions in packages (`{pkg}/{name}`) and a
 /// package's action list (`{pkg}/`).
@@ -44,7 +45,7 @@ pub async fn route(
             allow(req, &all)?;
             match req.method {
                 Method::GET => get(app, req, ns, name),
-                Method::PUT => put(app, req, ns, name),
+                Method::PUT => put(app, req, identity, ns, name),
                 Method::DELETE => delete(app, ns, name),
                 _ => invoke(app, req, identity, ns, None, name).await,
             }
@@ -87,7 +88,7 @@ pub async fn route(
                         return Err(ApiError::bad_request(messages::BINDING_OPERATION));
                     }
                     if req.method == Method::PUT {
-                        put(app, req, &package.path(), name)
+                        put(app, req, identity, &package.path(), name)
                     } else {
                         delete(app, &package.path(), name)
                     }
@@ -122,23 +123,50 @@ fn get(app: &App, req: &Request, ns: &str, name: &str) -> Result<Reply, ApiError
     Ok(Reply::json(StatusCode::OK, &doc))
 }
 
-fn put(app: &App, req: &Request, ns: &str, name: &str) -> Result<Reply, ApiError> {
-    let body = Value::Object(put_body(req)?);
-    let put = ActionPut::parse(&body)?;
+fn put(
+    app: &App,
+    req: &Request,
+    identity: &Identity,
+    ns: &str,
+    name: &str,
+) -> Result<Reply, ApiError> {
+    let mut body = put_body(req)?;
+    let old = replaced(app, req, ns, name, Collection::Actions)?;
+    let sequence_exec = body
+        .get("exec")
+        .filter(|e| e["kind"] == sequence::KIND)
+        .cloned();
+    if let Some(exec) = sequence_exec {
+        // Components are resolved as the caller would invoke them; user parameters on a
+        // sequence are replaced by the `_actions` list (OpenWhisk's legacy artefact).
+        let own = format!("/{ns}/{name}");
+        let (exec, actions) = sequence::build(&app.controller, identity, &exec, &own)?;
+        body.insert("exec".into(), exec);
+        body.insert("parameters".into(), actions);
+    } else if let Some(old) = old
+        .as_ref()
+        .filter(|o| o.doc["exec"]["kind"] == sequence::KIND)
+        && body.get("exec").is_none()
+    {
+        // An update without a new exec keeps the sequence's `_actions` parameter.
+        body.insert("parameters".into(), old.doc["parameters"].clone());
+    }
+    let put = ActionPut::parse(&Value::Object(body))?;
     let table = app.controller.table();
     let now = now_ms();
-    let old = replaced(app, req, ns, name, Collection::Actions)?;
     let doc = match &old {
         Some(old) => put.update(&old.doc, table, now)?,
         None => put.create(ns, name, table, now)?,
     };
     let entry = action::ActionEntry::from_doc(&doc)?;
-    let executor = table
-        .executor(&entry.code.kind)
-        .map_err(|e| ApiError::bad_request(messages::malformed(&e.to_string())))?;
-    executor
-        .prepare(&entry.code)
-        .map_err(|e| ApiError::bad_request(e.0))?;
+    if entry.code.kind != sequence::KIND {
+        let executor = table
+            .executor(&entry.code.kind)
+            .map_err(|e| ApiError::bad_request(messages::malformed(&e.to_string())))?;
+        executor
+            .prepare(&entry.code)
+            .map_err(|e| ApiError::bad_request(e.0))?;
+    }
     store_doc(app, ns, name, Collection::Actions, &doc, old.as_ref())?;
     app.controller.invalidate(ns, name);
     Ok(Reply::json(StatusCode::OK, &doc))
@@ -184,6 +212,7 @@ async fn invoke(
     let payload = req.json_object()?;
     let action = app.controller.resolve(identity, ns, pkg, name)?;
     check_final(&action, &payload)?;
+    let is_sequence = action.code.kind == sequence::KIND;
     let invoked = app
         .controller
         .invoke(
@@ -207,7 +236,11 @@ async fn invoke(
                 result
             } else {
                 record["response"]["result"] = result;
-                record["logs"] = json!([]);
+                // A primitive's logs are collected after the result (OpenWhisk answers `[]`);
+                // a sequence's logs are its component ids, known by now.
+                if !is_sequence {
+                    record["logs"] = json!([]);
+                }
                 record
             };
             Reply::json(status, &body).with_activation(id)

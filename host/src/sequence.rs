@@ -1,0 +1,254 @@
+//! Sequences (spec §6.1): actions of kind `sequence` whose components run one after another,
+//! each receiving the previous result merged over its own parameters. This module validates
+//! a sequence's components when it is created or updated and builds the sequence activation
+//! record; [`crate::controller::Controller`] runs the components.
+
+use std::collections::HashSet;
+
+use serde_json::{Value, json};
+use shoal_router::ActivationId;
+
+use crate::action::ActionEntry;
+use crate::activation::{Finished, Status, epoch_ms};
+use crate::auth::Identity;
+use crate::controller::Controller;
+use crate::entity::ActionLimits;
+use crate::error::ApiError;
+use crate::messages;
+
+/// The sequence kind.
+pub const KIND: &str = "sequence";
+/// Most atomic actions a sequence may run, nested sequences inlined (`sequenceMaxLength`).
+pub const MAX_LENGTH: usize = 50;
+
+/// A component reference `/ns/[pkg/]name` split into its parts (`_` already resolved).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Component {
+    /// Namespace.
+    pub namespace: String,
+    /// Package, if any.
+    pub package: Option<String>,
+    /// Action name.
+    pub name: String,
+}
+
+impl Component {
+    /// Parses a component reference; `_` (and a missing namespace) is the caller's.
+    pub fn parse(reference: &str, caller: &str) -> Option<Component> {
+        let parts: Vec<&str> = reference.trim_start_matches('/').split('/').collect();
+        let ns = |n: &str| {
+            if n == "_" {
+                caller.to_string()
+            } else {
+                n.to_string()
+            }
+        };
+        let (namespace, package, name) = match parts.as_slice() {
+            [name] if !reference.starts_with('/') => (caller.to_string(), None, *name),
+            [n, name] if reference.starts_with('/') => (ns(n), None, *name),
+            [pkg, name] => (caller.to_string(), Some(pkg.to_string()), *name),
+            [n, pkg, name] => (ns(n), Some(pkg.to_string()), *name),
+            _ => return None,
+        };
+        (!name.is_empty()).then(|| Component {
+            namespace,
+            package,
+            name: name.to_string(),
+        })
+    }
+
+    /// The stored form `/ns/[pkg/]name`.
+    pub fn fqn(&self) -> String {
+        match &self.package {
+            Some(p) => format!("/{}/{p}/{}", self.namespace, self.name),
+            None => format!("/{}/{}", self.namespace, self.name),
+        }
+    }
+
+    /// Resolves the component as `identity` would invoke it.
+    pub fn resolve(
+        &self,
+        controller: &Controller,
+        identity: &Identity,
+    ) -> Result<std::sync::Arc<ActionEntry>, ApiError> {
+        controller.resolve(
+            identity,
+            &self.namespace,
+            self.package.as_deref(),
+            &self.name,
+        )
+    }
+}
+
+/// Validates a sequence PUT's `exec` for the sequence `/ns/[pkg/]name` = `own` and returns the
+/// stored `exec` (`{kind, components}`, fully qualified) and its `_actions` parameter list.
+pub fn build(
+    controller: &Controller,
+    identity: &Identity,
+    exec: &Value,
+    own: &str,
+) -> Result<(Value, Value), ApiError> {
+    let refs = exec["components"]
+        .as_array()
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| ApiError::bad_request(messages::SEQUENCE_EMPTY))?;
+    let mut components = Vec::with_capacity(refs.len());
+    for r in refs {
+        let c = r
+            .as_str()
+            .and_then(|s| Component::parse(s, &identity.namespace))
+            .ok_or_else(|| ApiError::bad_request(messages::SEQUENCE_COMPONENT_MISSING))?;
+        components.push(c.fqn());
+    }
+    let mut seen = HashSet::new();
+    let atomic = count_atomic(controller, identity, &components, own, &mut seen)?;
+    if atomic > MAX_LENGTH {
+        return Err(ApiError::bad_request(messages::SEQUENCE_TOO_LONG));
+    }
+    let exec = json!({"kind": KIND, "components": components});
+    let actions = json!([{"key": "_actions", "value": components}]);
+    Ok((exec, actions))
+}
+
+/// Counts the atomic actions of `components`, inlining nested sequences; refuses references
+/// to `own` (at any depth) and components that do not exist.
+fn count_atomic(
+    controller: &Controller,
+    identity: &Identity,
+    components: &[String],
+    own: &str,
+    seen: &mut HashSet<String>,
+) -> Result<usize, ApiError> {
+    let mut n = 0;
+    for fqn in components {
+        if fqn == own {
+            return Err(ApiError::bad_request(messages::SEQUENCE_SELF));
+        }
+        let entry = Component::parse(fqn, &identity.namespace)
+            .ok_or_else(|| ApiError::bad_request(messages::SEQUENCE_COMPONENT_MISSING))?
+            .resolve(controller, identity)
+            .map_err(|_| ApiError::bad_request(messages::SEQUENCE_COMPONENT_MISSING))?;
+        if entry.code.kind == KIND {
+            if !seen.insert(fqn.clone()) {
+                continue;
+            }
+            n += count_atomic(controller, identity, &entry.components, own, seen)?;
+        } else {
+            n += 1;
+        }
+        if n > MAX_LENGTH {
+            return Err(ApiError::bad_request(messages::SEQUENCE_TOO_LONG));
+        }
+    }
+    Ok(n)
+}
+
+/// What a sequence run collected: its components' activation ids, the summed duration, the
+/// largest component memory and the response that ends it.
+#[derive(Debug, Default)]
+pub struct Run {
+    /// Component activation ids, in order.
+    pub ids: Vec<String>,
+    /// Sum of component durations, ms.
+    pub duration: i64,
+    /// Largest component memory limit, MB.
+    pub memory: u64,
+    /// The last (or short-circuiting) component's response, with its status.
+    pub last: Option<(Value, Status)>,
+    /// When the first component started (epoch ms).
+    pub first_start: Option<i64>,
+}
+
+/// The sequence activation record (spec §6.1).
+pub fn record(
+    id: ActivationId,
+    identity: &Identity,
+    sequence: &ActionEntry,
+    cause: Option<ActivationId>,
+    received: std::time::SystemTime,
+    run: Run,
+) -> Finished {
+    let (response, status) = run.last.unwrap_or_else(|| {
+        let (s, result, size) = crate::activation::response_of(
+            Err(shoal_router::Failure::Internal(
+                messages::SEQUENCE_FAILED.into(),
+            )),
+            sequence.limits.timeout,
+        );
+        (crate::activation::response_json(s, result, size), s)
+    });
+    let limits = ActionLimits {
+        memory: if run.memory > 0 {
+            run.memory
+        } else {
+            sequence.limits.memory
+        },
+        ..sequence.limits
+    };
+    let start = epoch_ms(received);
+    let wait = run.first_start.map_or(0, |f| (f - start).max(0));
+    let mut annotations = vec![
+        json!({"key": "topmost", "value": cause.is_none()}),
+        json!({"key": "path", "value": sequence.path}),
+        json!({"key": "kind", "value": KIND}),
+        json!({"key": "limits", "value": limits.to_json()}),
+        json!({"key": "waitTime", "value": wait}),
+    ];
+    if let Some(binding) = &sequence.binding {
+        annotations.push(json!({"key": "binding", "value": binding}));
+    }
+    if cause.is_some() {
+        annotations.push(json!({"key": "causedBy", "value": "sequence"}));
+    }
+    let end = epoch_ms(std::time::SystemTime::now()).max(start);
+    let mut record = json!({
+        "namespace": identity.namespace,
+        "name": sequence.name,
+        "subject": identity.subject,
+        "activationId": id.as_str(),
+        "start": start,
+        "end": end,
+        "duration": run.duration,
+        "response": response,
+        "logs": run.ids,
+        "version": sequence.version,
+        "publish": false,
+        "annotations": annotations,
+    });
+    if let Some(c) = cause {
+        record["cause"] = json!(c.as_str());
+    }
+    Finished { record, status }
+}
+
+/// Whether a component's result stops the sequence (a top-level `error` field).
+pub fn short_circuits(result: &Value) -> bool {
+    result.get("error").is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn component_references() {
+        let p = |s: &str| Component::parse(s, "guest").map(|c| c.fqn());
+        assert_eq!(
+            p("/whisk.system/utils/echo").unwrap(),
+            "/whisk.system/utils/echo"
+        );
+        assert_eq!(p("/_/hello").unwrap(), "/guest/hello");
+        assert_eq!(p("/_/pkg/hello").unwrap(), "/guest/pkg/hello");
+        assert_eq!(p("hello").unwrap(), "/guest/hello");
+        assert_eq!(p("pkg/hello").unwrap(), "/guest/pkg/hello");
+        assert!(p("/a/b/c/d").is_none());
+        assert!(p("/a/").is_none());
+    }
+
+    #[test]
+    fn errors_short_circuit() {
+        assert!(short_circuits(&json!({"error": "x"})));
+        assert!(!short_circuits(&json!({"ok": 1})));
+        assert!(!short_circuits(&json!([1])));
+    }
+}
