@@ -247,6 +247,8 @@ pub struct ActionEntry {
     pub engine: Option<String>,
     /// A sequence's components (`/ns/[pkg/]name`), empty for other kinds.
     pub components: Vec<String>,
+    /// Whether the action is a conductor (truthy `conductor` annotation, spec §6.2).
+    pub conductor: bool,
 }
 
 /// The web-action annotations of an action (spec §3.3, §4).
@@ -282,6 +284,9 @@ impl ActionEntry {
         let name = s(&doc["name"]);
         let exec = &doc["exec"];
         let kind = s(&exec["kind"]);
+        let annotations = doc["annotations"].as_array().cloned().unwrap_or_default();
+        let conductor =
+            kind != sequence::KIND && entity::truthy(entity::lookup(&annotations, "conductor"));
         let code_text = s(&exec["code"]);
         let main = exec["main"].as_str().unwrap_or("main").to_string();
         let mut hasher = Sha256::new();
@@ -289,7 +294,6 @@ impl ActionEntry {
             hasher.update((part.len() as u64).to_le_bytes());
             hasher.update(part.as_bytes());
         }
-        let annotations = doc["annotations"].as_array().cloned().unwrap_or_default();
         let mut params = Map::new();
         let mut init_params = Map::new();
         for p in doc["parameters"].as_array().into_iter().flatten() {
@@ -341,6 +345,7 @@ impl ActionEntry {
             engine: entity::lookup(&annotations, shoal_router::ENGINE_ANNOTATION)
                 .and_then(Value::as_str)
                 .map(str::to_string),
+            conductor,
             components: exec["components"]
                 .as_array()
                 .map(|c| {

@@ -178,13 +178,25 @@ impl Controller {
         wait: Option<Duration>,
         transaction_id: &str,
     ) -> Result<Invoked, ApiError> {
-        self.start(identity, action, payload, wait, transaction_id, None)
-            .await
+        self.start(
+            identity,
+            action,
+            payload,
+            wait,
+            transaction_id,
+            None,
+            As::Kind,
+        )
+        .await
     }
 
-    /// [`Controller::invoke`] for any kind, inside the sequence `parent` when given (its
-    /// components are not throttled and their records carry `cause`). Boxed: sequences
-    /// recurse through it.
+    /// [`Controller::invoke`] for any kind, inside the sequence or composition `parent` when
+    /// given (its components are not throttled and their records carry `cause`). Boxed:
+    /// sequences and compositions recurse through it.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one private entry point for every kind of activation"
+    )]
     fn start(
         self: &Arc<Self>,
         identity: &Identity,
@@ -193,6 +205,7 @@ impl Controller {
         wait: Option<Duration>,
         transaction_id: &str,
         parent: Option<ActivationId>,
+        mode: As,
     ) -> BoxFuture<Result<Invoked, ApiError>> {
         let received = SystemTime::now();
         let permit = match parent {
@@ -208,12 +221,18 @@ impl Controller {
         let id = new_activation_id();
         let guard = self.inflight.enter();
         let this = self.clone();
-        let task: BoxFuture<Finished> = if action.code.kind == sequence::KIND {
+        let composite =
+            action.code.kind == sequence::KIND || (action.conductor && mode == As::Kind);
+        let task: BoxFuture<Finished> = if composite {
             let (identity, tid) = (identity.clone(), transaction_id.to_string());
             Box::pin(async move {
-                let finished = this
-                    .run_sequence(&identity, &action, payload, &tid, id)
-                    .await;
+                let finished = if action.conductor {
+                    this.run_conductor(&identity, &action, payload, &tid, id)
+                        .await
+                } else {
+                    this.run_sequence(&identity, &action, payload, &tid, id)
+                        .await
+                };
                 let finished = sequence::record(id, &identity, &action, parent, received, finished);
                 this.record(&identity.namespace, &action, id, &finished);
                 drop((guard, permit));
@@ -343,6 +362,7 @@ impl Controller {
                     Some(wait),
                     transaction_id,
                     Some(id),
+                    As::Kind,
                 )
                 .await;
             let finished = match invoked {
@@ -383,6 +403,114 @@ impl Controller {
         run
     }
 
+    /// Runs a conductor's composition (spec §6.2): the conductor picks each next action from
+    /// its result (`action`, `params`, `state`) until it names none.
+    async fn run_conductor(
+        self: &Arc<Self>,
+        identity: &Identity,
+        conductor: &Arc<ActionEntry>,
+        payload: Map<String, Value>,
+        transaction_id: &str,
+        id: ActivationId,
+    ) -> sequence::Run {
+        let n = sequence::MAX_LENGTH;
+        let mut run = sequence::Run::default();
+        let (mut steps, mut components) = (0, 0);
+        let mut input = payload;
+        loop {
+            if steps > 2 * n {
+                run.last = Some(failure(
+                    Failure::ApplicationError(Value::from(messages::COMPOSITION_TOO_LONG)),
+                    conductor,
+                ));
+                return run;
+            }
+            steps += 1;
+            let wait = Duration::from_millis(conductor.limits.timeout) + MAX_BLOCKING_WAIT;
+            let step = self
+                .start(
+                    identity,
+                    conductor.clone(),
+                    std::mem::take(&mut input),
+                    Some(wait),
+                    transaction_id,
+                    Some(id),
+                    As::Primitive,
+                )
+                .await;
+            let Some(finished) = composition_step(&mut run, step, conductor) else {
+                return run;
+            };
+            let response = finished.record["response"].clone();
+            if finished.status != Status::Success {
+                run.last = Some((response, finished.status));
+                return run;
+            }
+            let result = response["result"].as_object().cloned().unwrap_or_default();
+            let state = boxed(result.get("state"), "state");
+            let params = boxed(result.get("params"), "value");
+            let name = match result.get("action") {
+                None => {
+                    let out = params.map_or_else(|| Value::Object(result), Value::Object);
+                    let size = out.to_string().len();
+                    run.last = Some((
+                        activation::response_json(finished.status, out, size),
+                        finished.status,
+                    ));
+                    return run;
+                }
+                Some(Value::String(name)) => name.clone(),
+                Some(other) => {
+                    input =
+                        with_state(messages::composition_unparsable(&other.to_string()), &state);
+                    continue;
+                }
+            };
+            if components >= n {
+                input = with_state(messages::COMPOSITION_TOO_LONG.to_string(), &state);
+                continue;
+            }
+            let target = match sequence::Component::parse(&name, &identity.namespace) {
+                None => Err(messages::composition_unresolved(&name)),
+                Some(c) => c.resolve(self, identity).map_err(|e| {
+                    if e.status == hyper::StatusCode::FORBIDDEN {
+                        messages::composition_forbidden(&name)
+                    } else {
+                        messages::composition_unresolved(&name)
+                    }
+                }),
+            };
+            let target = match target {
+                Ok(t) => t,
+                Err(message) => {
+                    input = with_state(message, &state);
+                    continue;
+                }
+            };
+            components += 1;
+            let wait = Duration::from_millis(target.limits.timeout) + MAX_BLOCKING_WAIT;
+            let invoked = self
+                .start(
+                    identity,
+                    target,
+                    params.unwrap_or_default(),
+                    Some(wait),
+                    transaction_id,
+                    Some(id),
+                    As::Kind,
+                )
+                .await;
+            let Some(done) = composition_step(&mut run, invoked, conductor) else {
+                return run;
+            };
+            input = done.record["response"]["result"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+            input.extend(state.unwrap_or_default());
+        }
+    }
+
     fn record(&self, namespace: &str, action: &ActionEntry, id: ActivationId, f: &Finished) {
         let filter_name = action
             .path
@@ -406,6 +534,63 @@ pub fn check_final(action: &ActionEntry, payload: &Map<String, Value>) -> Result
         return Err(ApiError::bad_request(messages::PARAMS_NOT_ALLOWED));
     }
     Ok(())
+}
+
+/// How [`Controller::start`] runs an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum As {
+    /// By its kind and annotations: a sequence, a conductor's composition or a primitive.
+    Kind,
+    /// As a primitive even if it is a conductor (one step of its own composition).
+    Primitive,
+}
+
+/// Accounts one finished step of a composition in `run`; `None` (with `run.last` set to the
+/// whisk error) when the step failed to run or timed out.
+fn composition_step(
+    run: &mut sequence::Run,
+    step: Result<Invoked, ApiError>,
+    conductor: &ActionEntry,
+) -> Option<Finished> {
+    match step {
+        Ok(Invoked::Done(id, finished)) => {
+            run.ids.push(id.to_string());
+            run.first_start
+                .get_or_insert(finished.record["start"].as_i64().unwrap_or(0));
+            run.duration += finished.record["duration"].as_i64().unwrap_or(0);
+            Some(finished)
+        }
+        Ok(Invoked::Pending(id)) => {
+            run.ids.push(id.to_string());
+            run.last = Some(failure(
+                Failure::Internal(messages::composition_timeout(id.as_str())),
+                conductor,
+            ));
+            None
+        }
+        Err(_) => {
+            run.last = Some(failure(
+                Failure::Internal(messages::COMPOSITION_FAILED.into()),
+                conductor,
+            ));
+            None
+        }
+    }
+}
+
+/// A conductor's `params`/`state` as an object: boxed under `key` when it is not one.
+fn boxed(value: Option<&Value>, key: &str) -> Option<Map<String, Value>> {
+    match value? {
+        Value::Object(m) => Some(m.clone()),
+        other => Some(Map::from_iter([(key.to_string(), other.clone())])),
+    }
+}
+
+/// `{"error": message}` with the composition's `state` merged in (state wins).
+fn with_state(message: String, state: &Option<Map<String, Value>>) -> Map<String, Value> {
+    let mut m = Map::from_iter([("error".to_string(), Value::String(message))]);
+    m.extend(state.clone().unwrap_or_default());
+    m
 }
 
 /// The response of a sequence that a platform-side failure ended.

@@ -141,3 +141,23 @@ pub const SEQUENCE_FAILED: &str = "Sequence failed.";
 pub fn sequence_component_timeout(id: &str) -> String {
     format!("Timeout reached when retrieving activation {id} for sequence component.")
 }
+/// Fed back to a conductor when the action it named cannot be resolved.
+pub fn composition_unresolved(name: &str) -> String {
+    format!("Failed to resolve action with name '{name}' during composition.")
+}
+/// Fed back to a conductor when its `action` is not a name.
+pub fn composition_unparsable(value: &str) -> String {
+    format!("Failed to parse action name from json value {value} during composition.")
+}
+/// Fed back to a conductor when the caller may not invoke the action it named.
+pub fn composition_forbidden(name: &str) -> String {
+    format!("Failed entitlement check for action with name '{name}' during composition.")
+}
+/// A composition over its component or conductor-step budget.
+pub const COMPOSITION_TOO_LONG: &str = "Too many actions in the composition.";
+/// Whisk internal error when a composition's component could not be run.
+pub const COMPOSITION_FAILED: &str = "Activation failure during composition.";
+/// Whisk internal error when a composition step's result did not arrive in time.
+pub fn composition_timeout(id: &str) -> String {
+    format!("Timeout reached when retrieving activation {id} during composition.")
+}

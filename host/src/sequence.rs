@@ -159,7 +159,8 @@ pub struct Run {
     pub first_start: Option<i64>,
 }
 
-/// The sequence activation record (spec §6.1).
+/// The record of a sequence (spec §6.1) or of a conductor's composition (§6.2, which adds the
+/// `conductor: true` annotation).
 pub fn record(
     id: ActivationId,
     identity: &Identity,
@@ -194,6 +195,9 @@ pub fn record(
         json!({"key": "limits", "value": limits.to_json()}),
         json!({"key": "waitTime", "value": wait}),
     ];
+    if sequence.conductor {
+        annotations.push(json!({"key": "conductor", "value": true}));
+    }
     if let Some(binding) = &sequence.binding {
         annotations.push(json!({"key": "binding", "value": binding}));
     }

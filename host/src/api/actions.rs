@@ -212,7 +212,7 @@ async fn invoke(
     let payload = req.json_object()?;
     let action = app.controller.resolve(identity, ns, pkg, name)?;
     check_final(&action, &payload)?;
-    let is_sequence = action.code.kind == sequence::KIND;
+    let composite = action.code.kind == sequence::KIND || action.conductor;
     let invoked = app
         .controller
         .invoke(
@@ -237,8 +237,8 @@ async fn invoke(
             } else {
                 record["response"]["result"] = result;
                 // A primitive's logs are collected after the result (OpenWhisk answers `[]`);
-                // a sequence's logs are its component ids, known by now.
-                if !is_sequence {
+                // a sequence's or composition's logs are its step ids, known by now.
+                if !composite {
                     record["logs"] = json!([]);
                 }
                 record
