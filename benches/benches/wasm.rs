@@ -1,8 +1,9 @@
 //! In-process WASM figures: instantiate + invoke of the echo action (fixtures/wasm/echo.wat)
-//! on the calling thread (`WasmExecutor::invoke_blocking`: fresh store and instance from the
-//! prepared `InstancePre`, WASI context, params on stdin, result parsed from stdout), and the
-//! same through `Executor::invoke` (a semaphore permit and a hop to tokio's blocking pool and
-//! back). Besides criterion's report it prints p50 and p99 of individually timed samples.
+//! through `Executor::invoke` (a semaphore permit, a fresh store and instance from the prepared
+//! `InstancePre`, WASI context, params on stdin, result parsed from stdout) polled on the
+//! calling thread (current-thread runtime: no hop, as in the host), and the same from outside
+//! a multi-thread runtime (a hop to its worker and back). Besides criterion's report it prints
+//! p50 and p99 of individually timed samples.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -70,9 +71,13 @@ fn benches(c: &mut Criterion) {
     let executor = WasmExecutor::new(WasmConfig::default()).unwrap();
     let echo = action();
     executor.prepare(&echo).unwrap();
-    check(&executor.invoke_blocking(invocation(&echo)));
+    let here = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    check(&here.block_on(executor.invoke(invocation(&echo))));
     c.bench_function("wasm/instantiate_invoke_here", |b| {
-        b.iter(|| executor.invoke_blocking(invocation(&echo)))
+        b.iter(|| here.block_on(executor.invoke(invocation(&echo))))
     });
 
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -81,7 +86,7 @@ fn benches(c: &mut Criterion) {
         .build()
         .unwrap();
     check(&rt.block_on(executor.invoke(invocation(&echo))));
-    c.bench_function("wasm/instantiate_invoke_executor", |b| {
+    c.bench_function("wasm/instantiate_invoke_hop", |b| {
         b.iter(|| rt.block_on(executor.invoke(invocation(&echo))))
     });
 
@@ -96,10 +101,13 @@ fn benches(c: &mut Criterion) {
     };
     percentiles(
         "instantiate + invoke, calling thread",
-        time(&mut || executor.invoke_blocking(invocation(&echo)), 50_000),
+        time(
+            &mut || here.block_on(executor.invoke(invocation(&echo))),
+            50_000,
+        ),
     );
     percentiles(
-        "instantiate + invoke, executor (blocking-pool hop)",
+        "instantiate + invoke, from outside the runtime (worker hop)",
         time(
             &mut || rt.block_on(executor.invoke(invocation(&echo))),
             20_000,

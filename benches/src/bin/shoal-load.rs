@@ -102,15 +102,12 @@ fn put_action(shoal: &Shoal, name: &str, code: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn throughput(args: &Args) -> anyhow::Result<()> {
-    let shoal = Shoal::start(&args.shoal, args.pin.then_some("0"))?;
-    put_action(
-        &shoal,
-        "hello",
-        "function main(p) { return { greeting: 'Hello, ' + (p.name || 'World') }; }",
-    )?;
-    let dir = tempfile::tempdir()?;
-    let script = dir.path().join("invoke.lua");
+/// The hello-world action every run uses.
+const HELLO: &str = include_str!("../../../fixtures/js/hello.js");
+
+/// A wrk script that POSTs `{"name":"load"}` as the guest namespace.
+fn post_script(dir: &std::path::Path) -> anyhow::Result<PathBuf> {
+    let script = dir.join("post.lua");
     std::fs::write(
         &script,
         format!(
@@ -118,6 +115,100 @@ fn throughput(args: &Args) -> anyhow::Result<()> {
             basic(GUEST)
         ),
     )?;
+    Ok(script)
+}
+
+fn put(shoal: &Shoal, path: &str, body: serde_json::Value) -> anyhow::Result<()> {
+    let (status, text) = request(shoal.addr, "PUT", path, GUEST, &body.to_string())?;
+    if status != 200 {
+        bail!("PUT {path}: {status} {text}");
+    }
+    Ok(())
+}
+
+fn get_json(shoal: &Shoal, path: &str) -> anyhow::Result<serde_json::Value> {
+    let (status, text) = request(shoal.addr, "GET", path, GUEST, "")?;
+    if status != 200 {
+        bail!("GET {path}: {status} {text}");
+    }
+    Ok(serde_json::from_str(&text)?)
+}
+
+fn percentile(sorted: &[i64], q: f64) -> i64 {
+    sorted[((sorted.len() - 1) as f64 * q) as usize]
+}
+
+/// Trigger fires over HTTP with one rule to the hello-world action: fires/s and latency of
+/// the fire request (202, answered before the rule runs), then, from the activation records
+/// of the last fires, how long after the fire arrived the rule's action started (ms).
+fn fires(args: &Args) -> anyhow::Result<()> {
+    let shoal = Shoal::start(&args.shoal, args.pin.then_some("0"))?;
+    put_action(&shoal, "hello", HELLO)?;
+    put(
+        &shoal,
+        "/api/v1/namespaces/_/triggers/t",
+        serde_json::json!({}),
+    )?;
+    put(
+        &shoal,
+        "/api/v1/namespaces/_/rules/r",
+        serde_json::json!({"trigger": "/_/t", "action": "/_/hello"}),
+    )?;
+    let dir = tempfile::tempdir()?;
+    let script = post_script(dir.path())?;
+    let url = format!("http://{}/api/v1/namespaces/_/triggers/t", shoal.addr);
+    println!();
+    println!(
+        "trigger fire over HTTP, one rule to the hello-world action ({}s per run):",
+        args.seconds
+    );
+    println!(
+        "{:>11} {:>12} {:>10} {:>10} {:>9}",
+        "connections", "fires/s", "p50", "p99", "non-2xx"
+    );
+    for &c in &args.connections {
+        let threads = c.clamp(1, 2);
+        wrk(args.pin, threads, c, 2, &script, &url)?;
+        let r = wrk(args.pin, threads, c, args.seconds, &script, &url)?;
+        println!(
+            "{:>11} {:>12.0} {:>8.0}µs {:>8.0}µs {:>9}",
+            c, r.rps, r.p50_us, r.p99_us, r.errors
+        );
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let recent = get_json(
+        &shoal,
+        "/api/v1/namespaces/_/activations?name=t&limit=200&docs=true",
+    )?;
+    let mut delays = Vec::new();
+    for fire in recent.as_array().into_iter().flatten() {
+        let Some(line) = fire["logs"][0].as_str() else {
+            continue;
+        };
+        let log: serde_json::Value = serde_json::from_str(line)?;
+        let Some(id) = log["activationId"].as_str() else {
+            continue;
+        };
+        let action = get_json(&shoal, &format!("/api/v1/namespaces/_/activations/{id}"))?;
+        delays.push(action["start"].as_i64().unwrap_or(0) - fire["start"].as_i64().unwrap_or(0));
+    }
+    delays.sort_unstable();
+    if !delays.is_empty() {
+        println!(
+            "fire received -> rule action started (last {} fires, ms resolution): p50 {} ms, p99 {} ms",
+            delays.len(),
+            percentile(&delays, 0.5),
+            percentile(&delays, 0.99)
+        );
+    }
+    Ok(())
+}
+
+fn throughput(args: &Args) -> anyhow::Result<()> {
+    let shoal = Shoal::start(&args.shoal, args.pin.then_some("0"))?;
+    put_action(&shoal, "hello", HELLO)?;
+    let dir = tempfile::tempdir()?;
+    let script = post_script(dir.path())?;
     let url = format!(
         "http://{}/api/v1/namespaces/_/actions/hello?blocking=true",
         shoal.addr
@@ -208,5 +299,6 @@ fn main() -> anyhow::Result<()> {
         );
     }
     throughput(&args)?;
+    fires(&args)?;
     density(&args)
 }
