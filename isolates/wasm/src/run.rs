@@ -1,12 +1,13 @@
 //! One activation: a fresh store and instance, the WASI command run to completion (or to its
-//! epoch deadline, or its memory cap), and the outcome read from stdout and stderr. Runs on a
-//! blocking-pool thread; everything here lives for one activation.
+//! deadline, or its memory cap), and the outcome read from stdout and stderr. Runs as an async
+//! wasmtime call on the invoking task's thread, yielding at every epoch tick; everything here
+//! lives for one activation.
 
 use std::time::Instant;
 
 use serde_json::Value;
 use shoal_router::{Failure, Invocation, LogCollector, LogStream};
-use wasmtime::{InstancePre, ResourceLimiter, Store, Trap};
+use wasmtime::{InstancePre, ResourceLimiter, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::I32Exit;
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p1::WasiP1Ctx;
@@ -56,7 +57,7 @@ impl ResourceLimiter for MemoryCap {
 }
 
 /// Runs `invocation` on a fresh instance of `pre`; returns the result and the log lines.
-pub(crate) fn activate(
+pub(crate) async fn activate(
     inner: &Inner,
     pre: &InstancePre<State>,
     invocation: Invocation,
@@ -101,14 +102,12 @@ pub(crate) fn activate(
         },
     );
     store.limiter(|s| &mut s.cap);
-    let tick = inner.config.epoch_tick.as_nanos().max(1);
-    store.set_epoch_deadline((remaining.as_nanos().div_ceil(tick) as u64).saturating_add(1));
+    // Every epoch tick, hand the thread back to the scheduler: a long run shares its thread
+    // instead of holding it, and the deadline below can take effect within a tick.
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
 
-    let ran = pre.instantiate(&mut store).and_then(|instance| {
-        instance
-            .get_typed_func::<(), ()>(&mut store, "_start")?
-            .call(&mut store, ())
-    });
+    let ran = tokio::time::timeout_at(invocation.deadline.into(), run_start(&mut store, pre)).await;
     let memory_exceeded = store.data().cap.exceeded;
     drop(store);
 
@@ -126,14 +125,23 @@ pub(crate) fn activate(
 
     let result = match ran {
         _ if memory_exceeded => Err(Failure::MemoryExceeded),
-        Ok(()) => abi::classify_result(result_text),
-        Err(e) => match (e.downcast_ref::<I32Exit>(), e.downcast_ref::<Trap>()) {
+        Err(_elapsed) => Err(Failure::Timeout { init: false }),
+        Ok(Ok(())) => abi::classify_result(result_text),
+        Ok(Err(e)) => match (e.downcast_ref::<I32Exit>(), e.downcast_ref::<Trap>()) {
             (Some(I32Exit(0)), _) => abi::classify_result(result_text),
             (Some(_), _) => Err(abi::exited()),
-            (None, Some(Trap::Interrupt)) => Err(Failure::Timeout { init: false }),
             (None, Some(trap)) => Err(abi::trapped(&trap.to_string())),
             (None, None) => Err(abi::trapped(&format!("{e:#}"))),
         },
     };
     (result, logs.finish())
+}
+
+/// Instantiates `pre` into `store` and runs the command's `_start`.
+async fn run_start(store: &mut Store<State>, pre: &InstancePre<State>) -> wasmtime::Result<()> {
+    let instance = pre.instantiate_async(&mut *store).await?;
+    instance
+        .get_typed_func::<(), ()>(&mut *store, "_start")?
+        .call_async(&mut *store, ())
+        .await
 }

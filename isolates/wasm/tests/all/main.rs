@@ -287,6 +287,35 @@ async fn failures_do_not_affect_other_activations() {
     );
 }
 
+#[tokio::test(flavor = "current_thread")]
+async fn a_long_run_yields_its_thread_to_other_activations() {
+    let ex = Arc::new(executor());
+    let spin = action("loop", LOOP, false);
+    let echo = action("echo", ECHO, false);
+    let limits = Limits {
+        timeout_ms: 500,
+        ..Limits::default()
+    };
+    let spinning = {
+        let (ex, spin) = (Arc::clone(&ex), Arc::clone(&spin));
+        tokio::spawn(async move { run_with(&ex, &spin, json!({}), limits).await })
+    };
+    tokio::task::yield_now().await;
+    // One thread only: the echo can finish only if the loop yields it.
+    assert_eq!(
+        run(&ex, &echo, json!({"k": 1})).await.result,
+        Ok(json!({"params": {"k": 1}}))
+    );
+    assert!(
+        !spinning.is_finished(),
+        "the loop ran to its deadline first"
+    );
+    assert_eq!(
+        spinning.await.expect("task").result,
+        Err(Failure::Timeout { init: false })
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compiled_modules_survive_a_restart_through_the_cache_dir() {
     let dir = tempfile::tempdir().expect("tempdir");
