@@ -204,3 +204,29 @@ fn c_and_assemblyscript_actions_over_rest() {
         assert_eq!(log_texts(&shoal, &record), [log]);
     }
 }
+
+#[test]
+fn a_sequence_mixes_a_js_and_a_wasm_action() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = Shoal::serve(dir.path());
+    let js = "function main(p) { return {name: p.name.toUpperCase()}; }";
+    create(
+        &shoal,
+        "upper",
+        json!({"kind": "nodejs:default", "code": js}),
+        None,
+    );
+    create(&shoal, "echo", json!({"kind": "wasm", "code": ECHO}), None);
+    create(
+        &shoal,
+        "both",
+        json!({"kind": "sequence", "components": ["/guest/upper", "/guest/echo"]}),
+        None,
+    );
+    let record = invoke(&shoal, "both", json!({"name": "shoal"}));
+    assert_eq!(record["response"]["status"], "success", "{record}");
+    assert_eq!(
+        record["response"]["result"],
+        json!({"params": {"name": "SHOAL"}})
+    );
+}
