@@ -234,6 +234,9 @@ pub struct ActionEntry {
     pub init_params: Map<String, Value>,
     /// Keys a payload may not override (when annotated `final`).
     pub final_keys: Vec<String>,
+    /// Whether the action is annotated `final` (its defined parameters, including those it
+    /// inherits from a package or binding, cannot be overridden).
+    pub is_final: bool,
     /// Limits.
     pub limits: ActionLimits,
     /// Whether `__OW_API_KEY` is handed to the action.
@@ -249,6 +252,16 @@ pub struct ActionEntry {
     pub components: Vec<String>,
     /// Whether the action is a conductor (truthy `conductor` annotation, spec §6.2).
     pub conductor: bool,
+}
+
+/// The keys of the defined (non-null) parameters: what `final` protects.
+pub fn defined_keys(params: &Map<String, Value>, init_params: &Map<String, Value>) -> Vec<String> {
+    params
+        .iter()
+        .chain(init_params.iter())
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, _)| k.clone())
+        .collect()
 }
 
 /// The web-action annotations of an action (spec §3.3, §4).
@@ -305,13 +318,9 @@ impl ActionEntry {
                 params.insert(key, value);
             }
         }
-        let final_keys = if entity::truthy(entity::lookup(&annotations, "final")) {
-            params
-                .iter()
-                .chain(init_params.iter())
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, _)| k.clone())
-                .collect()
+        let is_final = entity::truthy(entity::lookup(&annotations, "final"));
+        let final_keys = if is_final {
+            defined_keys(&params, &init_params)
         } else {
             Vec::new()
         };
@@ -338,6 +347,7 @@ impl ActionEntry {
             params,
             init_params,
             final_keys,
+            is_final,
             limits: ActionLimits::from_json(doc.get("limits")),
             provide_api_key,
             web: WebFlags::from_annotations(&annotations),

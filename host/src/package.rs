@@ -108,6 +108,9 @@ impl Resolved {
         let mut merged = params;
         merged.extend(action.params.clone());
         derived.params = merged;
+        if derived.is_final {
+            derived.final_keys = crate::action::defined_keys(&derived.params, &derived.init_params);
+        }
         derived.binding = self.binding.as_ref().map(Package::path);
         Arc::new(derived)
     }

@@ -52,6 +52,26 @@ fn npm_openwhisk_client_suite() {
 
     let data = tempfile::tempdir().expect("temp data dir");
     let auth2 = namespace_create(data.path(), NS2);
+    // A namespace allowed only 3 invokes a minute, for the 429 test.
+    let auth3 = namespace_create(data.path(), "e2e-throttled");
+    let limited = crate::support::run_with_timeout(
+        crate::support::shoal_command()
+            .args([
+                "namespace",
+                "set-limits",
+                "e2e-throttled",
+                "--invocations-per-minute",
+                "3",
+                "--data-dir",
+            ])
+            .arg(data.path()),
+        Duration::from_secs(20),
+    );
+    assert!(
+        limited.status.success(),
+        "set-limits failed: {}",
+        String::from_utf8_lossy(&limited.stderr)
+    );
     assert_ne!(
         auth2, GUEST_AUTH,
         "the second namespace must have its own key"
@@ -66,6 +86,7 @@ fn npm_openwhisk_client_suite() {
         .env("SHOAL_AUTH", GUEST_AUTH)
         .env("SHOAL_AUTH2", &auth2)
         .env("SHOAL_NS2", NS2)
+        .env("SHOAL_AUTH3", &auth3)
         .env_remove("__OW_API_KEY")
         .env_remove("__OW_API_HOST")
         .env_remove("__OW_NAMESPACE")

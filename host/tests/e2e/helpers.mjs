@@ -7,6 +7,7 @@
 //   SHOAL_AUTH      the guest namespace's `uuid:key`
 //   SHOAL_AUTH2     a second namespace's `uuid:key`
 //   SHOAL_NS2       that second namespace's name
+//   SHOAL_AUTH3     a third namespace's `uuid:key`, allowed 3 invokes a minute
 
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
@@ -24,6 +25,7 @@ export const API_HOST = required('SHOAL_API_HOST').replace(/\/+$/, '')
 export const AUTH = required('SHOAL_AUTH')
 export const AUTH2 = required('SHOAL_AUTH2')
 export const NS2 = required('SHOAL_NS2')
+export const AUTH3 = required('SHOAL_AUTH3')
 
 /** The guest namespace name (spec §1.2: subject = namespace name = `guest`). */
 export const GUEST = 'guest'

@@ -5,7 +5,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import {
-  AUTH2, GUEST, NS2, annotation, assertEnvelope, ow, ow2, raw, rejects, uniq
+  AUTH2, GUEST, NS2, annotation, assertEnvelope, createAction, ow, ow2, raw, rejects, uniq
 } from './helpers.mjs'
 
 const ECHO = 'function main(params) { return params }'
@@ -144,4 +144,22 @@ test('public packages are readable and invokable from another namespace, private
   const viaBinding = await ow2.actions.invoke({ name: `${mine}/echo`, blocking: true, result: true })
   assert.deepEqual(viaBinding, { from: 'binding' })
   await rejects(ow2.packages.create({ name: uniq('bad'), package: { binding: { namespace: GUEST, name: priv } } }), 403)
+})
+
+test('final protects the parameters an action inherits from its package and binding', async () => {
+  const pkg = uniq('final-pkg')
+  const binding = uniq('final-bind')
+  await ow.packages.create({ name: pkg, package: { parameters: [{ key: 'fromPkg', value: 'p' }] } })
+  await ow.packages.create({ name: binding, package: { binding: { namespace: '_', name: pkg }, parameters: [{ key: 'fromBinding', value: 'b' }] } })
+  await createAction(`${pkg}/act`, 'function main(p) { return p }', { annotations: { final: true } })
+  for (const key of ['fromPkg']) {
+    await rejects(ow.actions.invoke({ name: `${pkg}/act`, blocking: true, params: { [key]: 'x' } }), 400,
+      'Request defines parameters that are not allowed (e.g., reserved properties).')
+  }
+  for (const key of ['fromPkg', 'fromBinding']) {
+    await rejects(ow.actions.invoke({ name: `${binding}/act`, blocking: true, params: { [key]: 'x' } }), 400,
+      'Request defines parameters that are not allowed (e.g., reserved properties).')
+  }
+  const ok = await ow.actions.invoke({ name: `${binding}/act`, blocking: true, result: true, params: { other: 1 } })
+  assert.deepEqual(ok, { fromPkg: 'p', fromBinding: 'b', other: 1 })
 })
