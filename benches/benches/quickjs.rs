@@ -9,9 +9,9 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group};
-use serde_json::{Map, json};
+use shoal_benches::sample::{check, invocation, percentiles};
 use shoal_quickjs::{EngineLimits, LocalEngine, QuickJsConfig, QuickJsExecutor};
-use shoal_router::{ActionCode, ActivationId, Executor, Invocation, Limits, Outcome, OwEnv};
+use shoal_router::{ActionCode, Executor, Outcome};
 
 const HELLO: &str = include_str!("../../fixtures/js/hello.js");
 
@@ -30,30 +30,6 @@ fn action(n: u64, code: &str) -> Arc<ActionCode> {
     })
 }
 
-fn invocation(code: &Arc<ActionCode>) -> Invocation {
-    let mut params = Map::new();
-    params.insert("name".into(), json!("bench"));
-    Invocation {
-        activation_id: ActivationId::from_random([7; 16]),
-        action: code.clone(),
-        tenant: Arc::from("guest"),
-        params,
-        init_env: Map::new(),
-        env: OwEnv {
-            api_host: "http://127.0.0.1:3233".into(),
-            api_key: None,
-            namespace: "guest".into(),
-            action_name: code.fqn.clone(),
-            action_version: "0.0.1".into(),
-            activation_id: "0".repeat(32),
-            transaction_id: "bench".into(),
-            deadline: "0".into(),
-        },
-        limits: Limits::default(),
-        deadline: Instant::now() + Duration::from_secs(60),
-    }
-}
-
 /// Polls a future that is expected to be ready at once (a synchronous action).
 fn ready<F: Future<Output = Outcome>>(f: F) -> Outcome {
     let mut f = std::pin::pin!(f);
@@ -61,21 +37,6 @@ fn ready<F: Future<Output = Outcome>>(f: F) -> Outcome {
         Poll::Ready(o) => o,
         Poll::Pending => panic!("hello-world should finish synchronously"),
     }
-}
-
-fn check(o: &Outcome) {
-    assert!(o.result.is_ok(), "{:?}", o.result);
-}
-
-fn percentiles(label: &str, mut samples: Vec<Duration>) {
-    samples.sort();
-    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q) as usize];
-    println!(
-        "{label}: p50 {:.2} µs, p99 {:.2} µs ({} samples)",
-        at(0.50).as_secs_f64() * 1e6,
-        at(0.99).as_secs_f64() * 1e6,
-        samples.len()
-    );
 }
 
 fn limits() -> EngineLimits {

@@ -6,11 +6,11 @@
 //! p50 and p99 of individually timed samples.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use criterion::{Criterion, criterion_group};
-use serde_json::{Map, json};
-use shoal_router::{ActionCode, ActivationId, Executor, Invocation, Limits, Outcome, OwEnv};
+use shoal_benches::sample::{check, invocation, percentiles};
+use shoal_router::{ActionCode, Executor, Outcome};
 use shoal_wasm::{WasmConfig, WasmExecutor};
 
 const ECHO: &str = include_str!("../../fixtures/wasm/echo.wat");
@@ -26,45 +26,6 @@ fn action() -> Arc<ActionCode> {
         main: "main".into(),
         digest: [1; 32],
     })
-}
-
-fn invocation(code: &Arc<ActionCode>) -> Invocation {
-    let mut params = Map::new();
-    params.insert("name".into(), json!("bench"));
-    Invocation {
-        activation_id: ActivationId::from_random([7; 16]),
-        action: code.clone(),
-        tenant: Arc::from("guest"),
-        params,
-        init_env: Map::new(),
-        env: OwEnv {
-            api_host: "http://127.0.0.1:3233".into(),
-            api_key: None,
-            namespace: "guest".into(),
-            action_name: code.fqn.clone(),
-            action_version: "0.0.1".into(),
-            activation_id: "0".repeat(32),
-            transaction_id: "bench".into(),
-            deadline: "0".into(),
-        },
-        limits: Limits::default(),
-        deadline: Instant::now() + Duration::from_secs(60),
-    }
-}
-
-fn check(o: &Outcome) {
-    assert!(o.result.is_ok(), "{:?}", o.result);
-}
-
-fn percentiles(label: &str, mut samples: Vec<Duration>) {
-    samples.sort();
-    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q) as usize];
-    println!(
-        "{label}: p50 {:.2} µs, p99 {:.2} µs ({} samples)",
-        at(0.50).as_secs_f64() * 1e6,
-        at(0.99).as_secs_f64() * 1e6,
-        samples.len()
-    );
 }
 
 fn benches(c: &mut Criterion) {

@@ -7,5 +7,6 @@
 //! running `shoal` process.
 
 pub mod http;
+pub mod sample;
 pub mod server;
 pub mod wrk;

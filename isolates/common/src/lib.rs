@@ -13,6 +13,8 @@
 //! only report *what* the action did; this module decides what it means.
 
 pub mod abi;
+mod counters;
 mod pool;
 
+pub use counters::EngineCounters;
 pub use pool::{PoolConfig, PoolError, WorkerPool};

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
 use shoal_isolates::abi;
@@ -15,28 +15,8 @@ use shoal_router::{ActionCode, ExecutorStats, Failure, Invocation, Outcome};
 use crate::code::CodeCache;
 use crate::isolate::{InitFailure, Isolate, Step};
 
-/// Process-wide counters shared by every worker of one executor. Updated with relaxed atomics.
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    resident: AtomicU64,
-    resident_bytes: AtomicU64,
-    cold_starts: AtomicU64,
-    activations: AtomicU64,
-    evictions: AtomicU64,
-}
-
-impl Counters {
-    pub(crate) fn snapshot(&self, name: &'static str) -> ExecutorStats {
-        ExecutorStats {
-            name,
-            resident: self.resident.load(Ordering::Relaxed),
-            resident_bytes: self.resident_bytes.load(Ordering::Relaxed),
-            cold_starts: self.cold_starts.load(Ordering::Relaxed),
-            activations: self.activations.load(Ordering::Relaxed),
-            evictions: self.evictions.load(Ordering::Relaxed),
-        }
-    }
-}
+/// Executor-wide counters shared by every worker (see [`shoal_isolates::EngineCounters`]).
+pub(crate) use shoal_isolates::EngineCounters as Counters;
 
 /// Limits of one [`LocalEngine`] (one worker's share of the executor's limits).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

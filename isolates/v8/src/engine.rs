@@ -4,39 +4,19 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
 use shoal_isolates::abi;
-use shoal_router::{ActionCode, ExecutorStats, Failure, Invocation, Outcome};
+use shoal_router::{ActionCode, Failure, Invocation, Outcome};
 
 use crate::isolate::{InitFailure, Isolate};
 
 /// Heap of each worker's syntax-checking isolate (it only compiles).
 const CHECKER_HEAP_BYTES: usize = 64 << 20;
 
-/// Executor-wide counters shared by every worker. Updated with relaxed atomics.
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    resident: AtomicU64,
-    resident_bytes: AtomicU64,
-    cold_starts: AtomicU64,
-    activations: AtomicU64,
-    evictions: AtomicU64,
-}
-
-impl Counters {
-    pub(crate) fn snapshot(&self, name: &'static str) -> ExecutorStats {
-        ExecutorStats {
-            name,
-            resident: self.resident.load(Ordering::Relaxed),
-            resident_bytes: self.resident_bytes.load(Ordering::Relaxed),
-            cold_starts: self.cold_starts.load(Ordering::Relaxed),
-            activations: self.activations.load(Ordering::Relaxed),
-            evictions: self.evictions.load(Ordering::Relaxed),
-        }
-    }
-}
+/// Executor-wide counters shared by every worker (see [`shoal_isolates::EngineCounters`]).
+pub(crate) use shoal_isolates::EngineCounters as Counters;
 
 /// Limits of one worker's engine (its share of the executor's limits).
 #[derive(Debug, Clone, Copy)]

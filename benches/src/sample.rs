@@ -1,0 +1,51 @@
+//! What the in-process criterion benches share: a hello-world style [`Invocation`], an
+//! outcome check, and p50/p99 of individually timed samples.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, json};
+use shoal_router::{ActionCode, ActivationId, Invocation, Limits, Outcome, OwEnv};
+
+/// An invocation of `code` by `guest` with `{"name": "bench"}`, default limits, a 60 s
+/// deadline. Built per iteration, as the controller builds one per request.
+pub fn invocation(code: &Arc<ActionCode>) -> Invocation {
+    let mut params = Map::new();
+    params.insert("name".into(), json!("bench"));
+    Invocation {
+        activation_id: ActivationId::from_random([7; 16]),
+        action: code.clone(),
+        tenant: Arc::from("guest"),
+        params,
+        init_env: Map::new(),
+        env: OwEnv {
+            api_host: "http://127.0.0.1:3233".into(),
+            api_key: None,
+            namespace: "guest".into(),
+            action_name: code.fqn.clone(),
+            action_version: "0.0.1".into(),
+            activation_id: "0".repeat(32),
+            transaction_id: "bench".into(),
+            deadline: "0".into(),
+        },
+        limits: Limits::default(),
+        deadline: Instant::now() + Duration::from_secs(60),
+    }
+}
+
+/// Panics unless the activation succeeded (a bench of a failing action measures nothing).
+pub fn check(o: &Outcome) {
+    assert!(o.result.is_ok(), "{:?}", o.result);
+}
+
+/// Prints p50 and p99 of `samples` under `label`.
+pub fn percentiles(label: &str, mut samples: Vec<Duration>) {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q) as usize];
+    println!(
+        "{label}: p50 {:.2} µs, p99 {:.2} µs ({} samples)",
+        at(0.50).as_secs_f64() * 1e6,
+        at(0.99).as_secs_f64() * 1e6,
+        samples.len()
+    );
+}
