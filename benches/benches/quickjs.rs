@@ -6,10 +6,10 @@
 use std::future::Future;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{Criterion, criterion_group};
-use shoal_benches::sample::{check, invocation, percentiles};
+use shoal_benches::sample::{check, invocation, percentiles, timed};
 use shoal_quickjs::{EngineLimits, LocalEngine, QuickJsConfig, QuickJsExecutor};
 use shoal_router::{ActionCode, Executor, Outcome};
 
@@ -75,36 +75,21 @@ fn benches(c: &mut Criterion) {
         b.iter(|| rt.block_on(executor.invoke(invocation(&hello))))
     });
 
-    let time = |f: &mut dyn FnMut() -> Outcome, count: usize| {
-        (0..count)
-            .map(|_| {
-                let t = Instant::now();
-                check(&f());
-                t.elapsed()
-            })
-            .collect::<Vec<_>>()
-    };
     percentiles(
         "warm invoke, local engine",
-        time(&mut || ready(engine.invoke(invocation(&hello))), 100_000),
+        timed(100_000, || ready(engine.invoke(invocation(&hello)))),
     );
     percentiles(
         "warm invoke, executor (worker hop)",
-        time(
-            &mut || rt.block_on(executor.invoke(invocation(&hello))),
-            20_000,
-        ),
+        timed(20_000, || rt.block_on(executor.invoke(invocation(&hello)))),
     );
     percentiles(
         "cold start, local engine",
-        time(
-            &mut || {
-                n += 1;
-                let code = action(n, &format!("{HELLO} var k = {n};"));
-                ready(engine.invoke(invocation(&code)))
-            },
-            5_000,
-        ),
+        timed(5_000, || {
+            n += 1;
+            let code = action(n, &format!("{HELLO} var k = {n};"));
+            ready(engine.invoke(invocation(&code)))
+        }),
     );
 }
 

@@ -6,11 +6,10 @@
 //! p50 and p99 of individually timed samples.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use criterion::{Criterion, criterion_group};
-use shoal_benches::sample::{check, invocation, percentiles};
-use shoal_router::{ActionCode, Executor, Outcome};
+use shoal_benches::sample::{check, invocation, percentiles, timed};
+use shoal_router::{ActionCode, Executor};
 use shoal_wasm::{WasmConfig, WasmExecutor};
 
 const ECHO: &str = include_str!("../../fixtures/wasm/echo.wat");
@@ -51,28 +50,13 @@ fn benches(c: &mut Criterion) {
         b.iter(|| rt.block_on(executor.invoke(invocation(&echo))))
     });
 
-    let time = |f: &mut dyn FnMut() -> Outcome, count: usize| {
-        (0..count)
-            .map(|_| {
-                let t = Instant::now();
-                check(&f());
-                t.elapsed()
-            })
-            .collect::<Vec<_>>()
-    };
     percentiles(
         "instantiate + invoke, calling thread",
-        time(
-            &mut || here.block_on(executor.invoke(invocation(&echo))),
-            50_000,
-        ),
+        timed(50_000, || here.block_on(executor.invoke(invocation(&echo)))),
     );
     percentiles(
         "instantiate + invoke, from outside the runtime (worker hop)",
-        time(
-            &mut || rt.block_on(executor.invoke(invocation(&echo))),
-            20_000,
-        ),
+        timed(20_000, || rt.block_on(executor.invoke(invocation(&echo)))),
     );
 }
 

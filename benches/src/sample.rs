@@ -38,6 +38,17 @@ pub fn check(o: &Outcome) {
     assert!(o.result.is_ok(), "{:?}", o.result);
 }
 
+/// Times `count` calls of `run`, checking each outcome; the durations, for [`percentiles`].
+pub fn timed(count: usize, mut run: impl FnMut() -> Outcome) -> Vec<Duration> {
+    (0..count)
+        .map(|_| {
+            let t = Instant::now();
+            check(&run());
+            t.elapsed()
+        })
+        .collect()
+}
+
 /// Prints p50 and p99 of `samples` under `label`.
 pub fn percentiles(label: &str, mut samples: Vec<Duration>) {
     samples.sort();

@@ -617,14 +617,7 @@ impl Executor for FeedExecutor {
                 Ok(Err(message)) => Err(Failure::ApplicationError(json!(message))),
                 Err(e) => Err(Failure::Internal(format!("alarm feed failed: {e}"))),
             };
-            Outcome {
-                result,
-                logs: Vec::new(),
-                start,
-                end: SystemTime::now(),
-                init_ms: None,
-                annotations: Vec::new(),
-            }
+            Outcome::finished(result, Vec::new(), start, None)
         })
     }
 

@@ -42,6 +42,24 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// An outcome that ends now: `result` and `logs` of a run that began at `start` (with
+    /// `init_ms` on a cold start) and no extra annotations.
+    pub fn finished(
+        result: Result<Value, Failure>,
+        logs: Vec<String>,
+        start: SystemTime,
+        init_ms: Option<u64>,
+    ) -> Self {
+        Outcome {
+            result,
+            logs,
+            start,
+            end: SystemTime::now(),
+            init_ms,
+            annotations: Vec::new(),
+        }
+    }
+
     /// An outcome for a failure that happened before anything ran (no logs, no init).
     pub fn failed(failure: Failure) -> Self {
         let now = SystemTime::now();

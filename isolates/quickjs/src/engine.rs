@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
 use shoal_isolates::abi;
-use shoal_router::{ActionCode, ExecutorStats, Failure, Invocation, Outcome};
+use shoal_router::{ActionCode, ExecutorStats, Invocation, Outcome};
 
 use crate::code::CodeCache;
 use crate::isolate::{InitFailure, Isolate, Step};
@@ -243,7 +243,7 @@ impl Inner {
                         .global
                         .activations
                         .fetch_add(1, Ordering::Relaxed);
-                    return outcome(
+                    return Outcome::finished(
                         Err(failure),
                         logs,
                         start,
@@ -281,7 +281,7 @@ impl Inner {
             self.idle.borrow_mut().put(key, resident, Instant::now());
             self.enforce_limits();
         }
-        outcome(result, logs, start, init_ms)
+        Outcome::finished(result, logs, start, init_ms)
     }
 
     fn cold_start(&self, inv: &Invocation) -> Result<Resident, InitFailure> {
@@ -340,21 +340,5 @@ impl Inner {
             }
             self.meter.global.evictions.fetch_add(1, Ordering::Relaxed);
         }
-    }
-}
-
-fn outcome(
-    result: Result<serde_json::Value, Failure>,
-    logs: Vec<String>,
-    start: SystemTime,
-    init_ms: Option<u64>,
-) -> Outcome {
-    Outcome {
-        result,
-        logs,
-        start,
-        end: SystemTime::now(),
-        init_ms,
-        annotations: Vec::new(),
     }
 }

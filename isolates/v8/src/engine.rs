@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
 use shoal_isolates::abi;
-use shoal_router::{ActionCode, Failure, Invocation, Outcome};
+use shoal_router::{ActionCode, Invocation, Outcome};
 
 use crate::isolate::{InitFailure, Isolate};
 
@@ -154,7 +154,7 @@ impl Engine {
                 Err(InitFailure { failure, logs }) => {
                     self.counters.activations.fetch_add(1, Ordering::Relaxed);
                     let init_ms = Some(began.elapsed().as_millis() as u64);
-                    return outcome(Err(failure), logs, start, init_ms);
+                    return Outcome::finished(Err(failure), logs, start, init_ms);
                 }
             },
         };
@@ -173,7 +173,7 @@ impl Engine {
                 .push((Instant::now(), resident));
             self.make_room(0);
         }
-        outcome(result, logs, start, init_ms)
+        Outcome::finished(result, logs, start, init_ms)
     }
 
     fn take(&self, key: &Key) -> Option<Resident> {
@@ -257,19 +257,3 @@ impl Engine {
 
 /// Why binary actions cannot run here.
 const BINARY: &str = "binary (zip) JavaScript actions are not supported by the V8 engine";
-
-fn outcome(
-    result: Result<serde_json::Value, Failure>,
-    logs: Vec<String>,
-    start: SystemTime,
-    init_ms: Option<u64>,
-) -> Outcome {
-    Outcome {
-        result,
-        logs,
-        start,
-        end: SystemTime::now(),
-        init_ms,
-        annotations: Vec::new(),
-    }
-}

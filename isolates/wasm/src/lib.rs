@@ -204,14 +204,7 @@ impl Inner {
         let init_ms = prepared.fresh.then(|| began.elapsed().as_millis() as u64);
         let (result, logs) = run::activate(self, &prepared.pre, invocation).await;
         self.activations.fetch_add(1, Ordering::Relaxed);
-        Outcome {
-            result,
-            logs,
-            start,
-            end: SystemTime::now(),
-            init_ms,
-            annotations: Vec::new(),
-        }
+        Outcome::finished(result, logs, start, init_ms)
     }
 }
 
