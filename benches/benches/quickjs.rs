@@ -27,6 +27,7 @@ fn action(n: u64, code: &str) -> Arc<ActionCode> {
         binary: false,
         main: "main".into(),
         digest,
+        image: None,
     })
 }
 

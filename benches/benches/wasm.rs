@@ -24,6 +24,7 @@ fn action() -> Arc<ActionCode> {
         binary: false,
         main: "main".into(),
         digest: [1; 32],
+        image: None,
     })
 }
 

@@ -339,6 +339,7 @@ impl ActionEntry {
                 binary: exec["binary"].as_bool().unwrap_or(false),
                 main,
                 digest: hasher.finalize().into(),
+                image: None,
             }),
             namespace,
             name,

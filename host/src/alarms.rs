@@ -942,6 +942,7 @@ mod tests {
                 binary: false,
                 main: "main".into(),
                 digest,
+                image: None,
             }),
             tenant: "guest".into(),
             params: params.as_object().cloned().unwrap(),

@@ -240,6 +240,7 @@ mod v8_tests {
             binary: false,
             main: "main".into(),
             digest: [7; 32],
+            image: None,
         });
         let v8 = table.executor_for("nodejs:20", Some("v8")).unwrap();
         v8.prepare(&action).unwrap();

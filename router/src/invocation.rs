@@ -91,8 +91,10 @@ pub struct ActionCode {
     pub binary: bool,
     /// Entry point name (`main` unless `exec.main` says otherwise).
     pub main: String,
-    /// Digest of (kind, main, code): identical code shares prepared artefacts.
+    /// Digest of (kind, main, code, image): identical code shares prepared artefacts.
     pub digest: [u8; 32],
+    /// The container image of a `blackbox` action (`exec.image`); `None` for every other kind.
+    pub image: Option<String>,
 }
 
 /// Per-action limits as stored on the action (spec §3.2).

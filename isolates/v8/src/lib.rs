@@ -153,6 +153,7 @@ impl Executor for V8Executor {
             binary: code.binary,
             main: code.main.clone(),
             digest: code.digest,
+            image: None,
         };
         // The job is queued when `run` is called; its own reply goes through `tx`.
         drop(self.pool.run(0, move |engine: Rc<Rc<Engine>>| {

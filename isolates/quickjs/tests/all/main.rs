@@ -31,6 +31,7 @@ fn action(name: &str, code: &str, main: &str) -> Arc<ActionCode> {
         binary: false,
         main: main.into(),
         digest,
+        image: None,
     })
 }
 

@@ -45,6 +45,7 @@ fn action(name: &str, code: &str, binary: bool) -> Arc<ActionCode> {
         binary,
         main: "main".into(),
         digest,
+        image: None,
     })
 }
 
