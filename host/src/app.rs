@@ -15,6 +15,7 @@ use crate::auth::{self, Authenticator};
 use crate::catalog;
 use crate::config::Config;
 use crate::controller::Controller;
+use crate::js_engines::js_engines;
 use crate::triggers::FeedFirer;
 
 /// Everything a request handler needs. One per process.
@@ -150,50 +151,23 @@ fn quickjs(config: &Config) -> Result<QuickJsExecutor, StartError> {
     .map_err(|e| StartError::Executor(e.to_string()))
 }
 
-/// Starts the V8 workers (one per core unless configured): the JS engines actions choose with
-/// the `engine` annotation, `"v8"` (always V8) and `"tiered"` (QuickJS, moved to V8 when
-/// warm runs stay slow).
-#[cfg(feature = "v8")]
-fn v8(
-    config: &Config,
-    quickjs: &Arc<dyn shoal_router::Executor>,
-) -> Result<[Arc<dyn shoal_router::Executor>; 2], StartError> {
-    let v8: Arc<dyn shoal_router::Executor> = Arc::new(
-        shoal_v8::V8Executor::new(shoal_v8::V8Config {
-            workers: config.worker_threads(),
-            idle_ttl: Duration::from_secs(config.isolates.idle_ttl_secs),
-            ..shoal_v8::V8Config::default()
-        })
-        .map_err(|e| StartError::Executor(e.to_string()))?,
-    );
-    let tiered = shoal_v8::TieredExecutor::new(
-        quickjs.clone(),
-        v8.clone(),
-        shoal_v8::TieredConfig::default(),
-    );
-    Ok([v8, Arc::new(tiered)])
-}
-
-/// The routing table: `nodejs:*` to the QuickJS isolate domain (or, with the `v8` feature, to
-/// V8 or tiered placement for actions annotated `engine: "v8"` or `"tiered"`), `wasm` to the
-/// wasmtime domain
+/// The routing table: `nodejs:*` to the configured JS engine (`isolates.js_engine`, QuickJS by
+/// default; with the `v8` feature, the other engines for actions annotated `engine: "quickjs"`,
+/// `"v8"` or `"tiered"`), `wasm` to the wasmtime domain
 /// (compiled modules cached under `<data_dir>/wasm-cache`).
 fn routing_table(
     quickjs: Arc<QuickJsExecutor>,
     config: &Config,
 ) -> Result<RoutingTable, StartError> {
-    let quickjs: Arc<dyn shoal_router::Executor> = quickjs;
     let mut table = RoutingTable::new();
-    #[cfg(feature = "v8")]
-    let engines = v8(config, &quickjs)?;
+    let js = js_engines(config, quickjs)?;
     for (kind, default) in [
         ("nodejs:18", false),
         ("nodejs:20", true),
         ("nodejs:22", false),
     ] {
-        table.add(KindInfo::new(kind, default), quickjs.clone());
-        #[cfg(feature = "v8")]
-        for engine in &engines {
+        table.add(KindInfo::new(kind, default), js.default.clone());
+        for engine in &js.alternatives {
             table
                 .add_alternative(kind, engine.clone())
                 .map_err(|e| StartError::Executor(e.to_string()))?;
@@ -229,6 +203,12 @@ mod v8_tests {
             assert_eq!(table.executor_for(kind, None).unwrap().name(), "quickjs");
         }
         assert!(table.kinds().all(|(_, executor)| executor != "v8"));
+        let mut v8_first = config.clone();
+        v8_first.isolates.js_engine = crate::config::JsEngine::V8;
+        let table = routing_table(Arc::new(quickjs(&v8_first).unwrap()), &v8_first).unwrap();
+        assert_eq!(table.executor_for("nodejs:20", None).unwrap().name(), "v8");
+        let quickjs_named = table.executor_for("nodejs:20", Some("quickjs")).unwrap();
+        assert_eq!(quickjs_named.name(), "quickjs");
         let code =
             "function main() { return {engine: typeof Deno === 'undefined' ? 'v8' : 'leak'}; }";
         let action = Arc::new(ActionCode {

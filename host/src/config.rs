@@ -50,6 +50,49 @@ pub struct IsolatesConfig {
     /// Most engine memory (MiB) resident isolates may hold before the least recently used are
     /// evicted.
     pub max_resident_mib: usize,
+    /// The engine of `nodejs:*` actions whose `engine` annotation names none.
+    pub js_engine: JsEngine,
+    /// Tiered placement: a warm run on QuickJS taking longer than this (ms) counts as slow.
+    pub tiering_threshold_ms: u64,
+    /// Tiered placement: this many consecutive slow warm runs move an action to V8.
+    pub tiering_slow_runs: u32,
+}
+
+/// A JS engine, as `isolates.js_engine` names it: `"quickjs"`, `"v8"` (always V8) or
+/// `"tiered"` (QuickJS first, V8 once warm runs stay slow). The last two need a shoal built
+/// with the `v8` feature.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum JsEngine {
+    /// QuickJS isolates (the default).
+    #[default]
+    Quickjs,
+    /// V8 isolates.
+    V8,
+    /// QuickJS, moved to V8 per action when its warm runs stay slow.
+    Tiered,
+}
+
+impl JsEngine {
+    /// The name in the config, in the `engine` annotation and of the executor.
+    pub fn name(self) -> &'static str {
+        match self {
+            JsEngine::Quickjs => "quickjs",
+            JsEngine::V8 => "v8",
+            JsEngine::Tiered => "tiered",
+        }
+    }
+
+    /// `Err` says why this build cannot run the engine (V8 needs the `v8` feature).
+    pub fn available(self) -> Result<(), String> {
+        if self == JsEngine::Quickjs || cfg!(feature = "v8") {
+            return Ok(());
+        }
+        Err(format!(
+            "isolates.js_engine = \"{}\" needs a shoal built with the v8 feature (cargo build --features v8); this one has QuickJS only",
+            self.name()
+        ))
+    }
 }
 
 impl Default for Config {
@@ -82,6 +125,9 @@ impl Default for IsolatesConfig {
             idle_ttl_secs: 600,
             max_resident: 20_000,
             max_resident_mib: 2048,
+            js_engine: JsEngine::Quickjs,
+            tiering_threshold_ms: 50,
+            tiering_slow_runs: 3,
         }
     }
 }
@@ -171,6 +217,14 @@ impl Config {
                 "isolates.max_resident and isolates.max_resident_mib must be at least 1".into(),
             ));
         }
+        let i = &self.isolates;
+        if i.tiering_threshold_ms == 0 || i.tiering_slow_runs == 0 {
+            return Err(ConfigError::Invalid(
+                "isolates.tiering_threshold_ms and isolates.tiering_slow_runs must be at least 1"
+                    .into(),
+            ));
+        }
+        i.js_engine.available().map_err(ConfigError::Invalid)?;
         if let Some(h) = &self.api_host
             && !(h.starts_with("http://") || h.starts_with("https://"))
         {
@@ -245,5 +299,39 @@ mod tests {
         ));
         let f = file("api_host = \"ftp://x\"\n");
         assert!(Config::load(Some(f.path()), Overrides::default()).is_err());
+        let f = file("[isolates]\ntiering_threshold_ms = 0\n");
+        assert!(matches!(
+            Config::load(Some(f.path()), Overrides::default()),
+            Err(ConfigError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn js_engine_names_a_known_engine_this_build_has() {
+        let load = |engine: &str| {
+            let f = file(&format!("[isolates]\njs_engine = \"{engine}\"\n"));
+            Config::load(Some(f.path()), Overrides::default())
+        };
+        assert_eq!(Config::default().isolates.js_engine, JsEngine::Quickjs);
+        assert_eq!(
+            load("quickjs").unwrap().isolates.js_engine,
+            JsEngine::Quickjs
+        );
+        let err = load("spidermonkey").unwrap_err().to_string();
+        assert!(
+            err.contains(
+                "unknown variant `spidermonkey`, expected one of `quickjs`, `v8`, `tiered`"
+            ),
+            "{err}"
+        );
+        for (engine, want) in [("v8", JsEngine::V8), ("tiered", JsEngine::Tiered)] {
+            match load(engine) {
+                Ok(c) if cfg!(feature = "v8") => assert_eq!(c.isolates.js_engine, want),
+                Err(ConfigError::Invalid(why)) if !cfg!(feature = "v8") => {
+                    assert!(why.contains("v8 feature"), "{why}")
+                }
+                other => panic!("{engine}: {other:?}"),
+            }
+        }
     }
 }

@@ -17,6 +17,7 @@ pub mod config;
 pub mod controller;
 pub mod entity;
 pub mod error;
+pub mod js_engines;
 pub mod messages;
 pub mod package;
 pub mod put;

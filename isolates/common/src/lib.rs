@@ -11,10 +11,15 @@
 //! value becomes an [`shoal_router::Outcome`] result (OpenWhisk spec §3.4/§7.3), the exact
 //! error texts, and how `init: true` parameters are turned into `process.env` strings. Engines
 //! only report *what* the action did; this module decides what it means.
+//!
+//! [`suite`] (cargo feature `test-suite`, for tests only) is the one JS action test suite that
+//! every JS engine passes, written against `Arc<dyn Executor>`.
 
 pub mod abi;
 mod counters;
 mod pool;
+#[cfg(feature = "test-suite")]
+pub mod suite;
 
 pub use counters::EngineCounters;
 pub use pool::{PoolConfig, PoolError, WorkerPool};

@@ -1,25 +1,17 @@
-//! Engine-neutral JS action cases: (code, entry point, params, expected result). Only data and
-//! `serde_json`, so a second JS engine's tests can include this file with `#[path]`.
+//! The suite's table of one-shot cases: (code, entry point, params, expected result), each
+//! run once on a fresh action.
 
 use serde_json::{Value, json};
 
-/// What an activation of a case must produce.
-pub enum Expect {
-    /// Success with exactly this result.
-    Ok(Value),
-    /// `Failure::ApplicationError` with exactly this value.
-    AppError(Value),
-    /// `Failure::DeveloperError` whose text starts with this.
-    DevError(&'static str),
-}
+use super::Expect;
 
 /// One JS action case.
-pub struct Case {
-    pub name: &'static str,
-    pub code: &'static str,
-    pub main: &'static str,
-    pub params: Value,
-    pub expect: Expect,
+pub(crate) struct Case {
+    pub(crate) name: &'static str,
+    pub(crate) code: &'static str,
+    pub(crate) main: &'static str,
+    pub(crate) params: Value,
+    pub(crate) expect: Expect,
 }
 
 const fn case(name: &'static str, code: &'static str, expect: Expect) -> Case {
@@ -32,7 +24,8 @@ const fn case(name: &'static str, code: &'static str, expect: Expect) -> Case {
     }
 }
 
-pub fn all() -> Vec<Case> {
+/// Every case of the table.
+pub(crate) fn all() -> Vec<Case> {
     vec![
         Case {
             params: json!({"name": "Ada", "n": 41, "deep": {"list": [1, 2.5, null, true]}}),
@@ -154,6 +147,26 @@ pub fn all() -> Vec<Case> {
                 "Initialization has failed due to: Action entrypoint 'main' is not a function.",
             ),
         ),
+        case(
+            "syntax error while loading",
+            "function main( {",
+            Expect::DevError("Initialization has failed due to: SyntaxError"),
+        ),
+        case(
+            "a throwing timer callback",
+            "function main() { return new Promise(() => setTimeout(() => { throw new Error('late'); }, 5)); }",
+            Expect::DevError("An error has occurred: Error: late"),
+        ),
+        Case {
+            params: json!({"s": "日本", "big": 9007199254740991_i64, "f": 0.75}),
+            ..case(
+                "JSON round trip of unicode and numbers",
+                "function main(p) { return {s: p.s + 'é', big: p.big, neg: -p.big, f: p.f * 2}; }",
+                Expect::Ok(
+                    json!({"s": "日本é", "big": 9007199254740991_i64, "neg": -9007199254740991_i64, "f": 1.5}),
+                ),
+            )
+        },
         case(
             "top-level throw",
             "throw new TypeError('bad init');",

@@ -1,0 +1,389 @@
+//! The suite's checks: each starts its own executor with `make` and panics on a broken
+//! contract. [`crate::js_action_suite!`] turns each into a `#[test]`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use shoal_router::{ActionCode, Executor, Failure, Outcome};
+
+use super::{Make, Settings, action, cases, check, invocation, params};
+
+/// A counter whose `spin` parameter loops forever and whose `bomb` parameter allocates
+/// without end.
+const COUNTER: &str = "let n = 0; function main(p) { n += 1; if (p.spin) { while (true) {} } if (p.bomb) { const a = []; while (true) { a.push('x'.repeat(1 << 16) + a.length); } } return {n}; }";
+
+/// Every check's longest wait for a timed-out activation, far above any engine's reaction.
+const TIMEOUT_SLACK: Duration = Duration::from_millis(800);
+
+async fn run(exec: &Arc<dyn Executor>, action: &Arc<ActionCode>, args: Value) -> Outcome {
+    exec.invoke(invocation(action, "guest", args, 5_000)).await
+}
+
+/// The one-shot cases of the table, each on its own action.
+pub async fn the_case_table_passes(make: Make) {
+    let exec = make(Settings {
+        workers: 2,
+        ..Settings::default()
+    });
+    for case in cases::all() {
+        let action = action(case.name, case.code, case.main);
+        let outcome = run(&exec, &action, case.params.clone()).await;
+        check(case.name, &outcome.result, &case.expect);
+    }
+}
+
+/// A rejected `Error` becomes an application error carrying its name, message and stack.
+pub async fn a_rejected_error_keeps_name_message_and_stack(make: Make) {
+    let exec = make(Settings::default());
+    let code = "async function main() { throw new RangeError('too far'); }";
+    let outcome = run(&exec, &action("rejects", code, "main"), json!({})).await;
+    let Err(Failure::ApplicationError(Value::Object(err))) = outcome.result else {
+        panic!("unexpected {:?}", outcome.result)
+    };
+    assert_eq!(
+        (&err["name"], &err["message"]),
+        (&json!("RangeError"), &json!("too far"))
+    );
+    let stack = err["stack"].as_str().unwrap_or_default();
+    assert!(stack.contains("rejects.js"), "{err:?}");
+}
+
+/// `console.*` lines land in the activation that wrote them, timestamped and tagged with
+/// their stream; what the code logs while loading belongs to the cold start only; a zero
+/// log limit keeps nothing.
+pub async fn console_output_is_captured_per_activation(make: Make) {
+    let exec = make(Settings::default());
+    let code = r#"
+        console.log('loading');
+        function main(p) {
+            console.log('a', {b: 1}, [1, 'x'], 2, null, undefined, true);
+            console.info('multi\nline');
+            console.error('bad', new Error('e1').message);
+            console.warn('careful');
+            console.debug('dbg');
+            return {};
+        }"#;
+    let a = action("logger", code, "main");
+    let texts = |out: &Outcome| -> Vec<String> {
+        out.logs
+            .iter()
+            .map(|l| {
+                assert_eq!(&l[30..31], " ", "timestamp padded to 30: {l}");
+                assert!(
+                    l.starts_with("20") && l[..30].trim_end().ends_with('Z'),
+                    "{l}"
+                );
+                l[31..].to_string()
+            })
+            .collect()
+    };
+    let first = run(&exec, &a, json!({})).await;
+    assert_eq!(
+        texts(&first),
+        vec![
+            "stdout: loading",
+            r#"stdout: a {"b":1} [1,"x"] 2 null undefined true"#,
+            "stdout: multi",
+            "stdout: line",
+            "stderr: bad e1",
+            "stderr: careful",
+            "stdout: dbg",
+        ]
+    );
+    let second = run(&exec, &a, json!({})).await;
+    assert_eq!(texts(&second).len(), 6, "init logs only on the cold start");
+
+    let mut quiet = invocation(&a, "guest", json!({}), 5_000);
+    quiet.limits.logs_mb = 0;
+    assert!(exec.invoke(quiet).await.logs.is_empty());
+}
+
+/// Every `__OW_*` variable of the activation, and `init: true` parameters as strings that
+/// persist in the warm isolate while the per-activation ones change.
+pub async fn process_env_has_ow_variables_and_init_params(make: Make) {
+    let exec = make(Settings::default());
+    let code = "function main() { const e = process.env; return {id: e.__OW_ACTIVATION_ID, ns: e.__OW_NAMESPACE, name: e.__OW_ACTION_NAME, version: e.__OW_ACTION_VERSION, tid: e.__OW_TRANSACTION_ID, deadline: e.__OW_DEADLINE, host: e.__OW_API_HOST, key: e.__OW_API_KEY === undefined ? null : e.__OW_API_KEY, s: e.S, n: e.N, z: e.Z, o: e.O}; }";
+    let a = action("env", code, "main");
+    let mut first = invocation(&a, "guest", json!({}), 5_000);
+    first.init_env = params(json!({"S": "text", "N": 3, "Z": null, "O": {"k": [1]}}));
+    first.env.api_key = Some("uuid:key".into());
+    let id1 = first.env.activation_id.clone();
+    assert_eq!(
+        exec.invoke(first).await.result,
+        Ok(
+            json!({"id": id1, "ns": "guest", "name": "/guest/env", "version": "0.0.1", "tid": "tid-1",
+                   "deadline": "1700000000000", "host": "https://shoal.test", "key": "uuid:key",
+                   "s": "text", "n": "3", "z": "", "o": "{\"k\":[1]}"})
+        )
+    );
+    let mut second = invocation(&a, "guest", json!({}), 5_000);
+    second.env.transaction_id = "tid-2".into();
+    let id2 = second.env.activation_id.clone();
+    let out = exec.invoke(second).await.result.unwrap();
+    assert_eq!(
+        (&out["id"], &out["tid"], &out["s"]),
+        (&json!(id2), &json!("tid-2"), &json!("text")),
+        "fresh per-activation variables, init env kept"
+    );
+    assert_eq!(
+        out["key"],
+        Value::Null,
+        "api key removed when no longer provided"
+    );
+}
+
+/// A second activation reuses the isolate: globals persist and no init time is reported.
+pub async fn warm_isolates_keep_globals_and_report_init_only_when_cold(make: Make) {
+    let exec = make(Settings {
+        workers: 2,
+        ..Settings::default()
+    });
+    let a = action("counter", COUNTER, "main");
+    let first = run(&exec, &a, json!({})).await;
+    assert_eq!(first.result, Ok(json!({"n": 1})));
+    assert!(first.init_ms.is_some());
+    let second = run(&exec, &a, json!({})).await;
+    assert_eq!((second.result, second.init_ms), (Ok(json!({"n": 2})), None));
+    assert!(second.start <= second.end);
+    let stats = exec.stats();
+    assert_eq!(
+        (
+            stats.name,
+            stats.cold_starts,
+            stats.activations,
+            stats.resident
+        ),
+        (exec.name(), 1, 2, 1)
+    );
+    assert!(stats.resident_bytes > 10_000, "{stats:?}");
+}
+
+/// Tenants never share an isolate, and an action never sees another action's globals.
+pub async fn tenants_and_actions_never_share_globals(make: Make) {
+    let exec = make(Settings::default());
+    let a = action("counter", COUNTER, "main");
+    for (tenant, expected) in [("alice", 1), ("bob", 1), ("alice", 2), ("bob", 2)] {
+        let out = exec.invoke(invocation(&a, tenant, json!({}), 5_000)).await;
+        assert_eq!(out.result, Ok(json!({"n": expected})), "{tenant}");
+    }
+    assert_eq!(exec.stats().cold_starts, 2);
+
+    let writer = action(
+        "writer",
+        "function main() { globalThis.shared = 'secret'; Object.prototype.polluted = 1; return {}; }",
+        "main",
+    );
+    let reader = action(
+        "reader",
+        "function main() { return {shared: typeof shared, polluted: typeof ({}).polluted}; }",
+        "main",
+    );
+    let clean = json!({"shared": "undefined", "polluted": "undefined"});
+    for tenant in ["alice", "bob"] {
+        let wrote = exec.invoke(invocation(&writer, "alice", json!({}), 5_000));
+        assert_eq!(wrote.await.result, Ok(json!({})));
+        let read = exec.invoke(invocation(&reader, tenant, json!({}), 5_000));
+        assert_eq!(read.await.result, Ok(clean.clone()), "{tenant}");
+    }
+}
+
+/// A busy loop stops at the deadline (`Timeout`), the isolate is discarded, and the worker
+/// keeps serving; a loop while loading the code is an init timeout.
+pub async fn an_infinite_loop_times_out_and_everything_keeps_serving(make: Make) {
+    let exec = make(Settings::default());
+    let a = action("counter", COUNTER, "main");
+    let other = action("other", "function main() { return {other: true}; }", "main");
+    assert_eq!(run(&exec, &a, json!({})).await.result, Ok(json!({"n": 1})));
+    let began = Instant::now();
+    let out = exec
+        .invoke(invocation(&a, "guest", json!({"spin": true}), 200))
+        .await;
+    let took = began.elapsed();
+    assert_eq!(out.result, Err(Failure::Timeout { init: false }));
+    assert!(
+        took >= Duration::from_millis(190) && took < Duration::from_millis(200) + TIMEOUT_SLACK,
+        "{took:?}"
+    );
+    let again = run(&exec, &a, json!({})).await;
+    assert_eq!(
+        again.result,
+        Ok(json!({"n": 1})),
+        "the timed-out isolate was discarded"
+    );
+    assert!(again.init_ms.is_some());
+    assert_eq!(
+        run(&exec, &other, json!({})).await.result,
+        Ok(json!({"other": true}))
+    );
+    assert!(exec.stats().evictions >= 1);
+
+    let init_loop = action(
+        "init-loop",
+        "while (true) {} function main() { return {}; }",
+        "main",
+    );
+    let out = exec
+        .invoke(invocation(&init_loop, "guest", json!({}), 200))
+        .await;
+    assert_eq!(out.result, Err(Failure::Timeout { init: true }));
+    assert!(out.init_ms.is_some());
+}
+
+/// Promises that never settle (with a pending timer, or with nothing left to run) time out
+/// while another action on the same worker answers at once.
+pub async fn async_actions_time_out_without_blocking_their_worker(make: Make) {
+    let exec = make(Settings::default());
+    let never = action(
+        "never",
+        "function main() { return new Promise(() => setTimeout(() => {}, 10000)); }",
+        "main",
+    );
+    let forever = action(
+        "forever",
+        "function main() { return new Promise(() => {}); }",
+        "main",
+    );
+    let fast = action("fast", "function main() { return {fast: true}; }", "main");
+    let began = Instant::now();
+    let slow = exec.invoke(invocation(&never, "guest", json!({}), 300));
+    let stuck = exec.invoke(invocation(&forever, "guest", json!({}), 300));
+    let quick = exec.invoke(invocation(&fast, "guest", json!({}), 5_000));
+    let (slow, stuck, quick) = tokio::join!(slow, stuck, async {
+        let out = quick.await;
+        (out, began.elapsed())
+    });
+    assert_eq!(quick.0.result, Ok(json!({"fast": true})));
+    assert!(
+        quick.1 < Duration::from_millis(250),
+        "fast action waited {:?}",
+        quick.1
+    );
+    assert_eq!(slow.result, Err(Failure::Timeout { init: false }));
+    assert_eq!(stuck.result, Err(Failure::Timeout { init: false }));
+    assert!(began.elapsed() < Duration::from_millis(300) + TIMEOUT_SLACK);
+}
+
+/// Allocating without end stops at the memory limit (`MemoryExceeded`, which the host
+/// reports as "exhausted its memory"), the heap is freed and everything keeps serving.
+pub async fn a_memory_bomb_is_stopped_at_the_limit_and_everything_keeps_serving(make: Make) {
+    let exec = make(Settings::default());
+    let a = action("counter", COUNTER, "main");
+    let other = action("other", "function main() { return {other: true}; }", "main");
+    assert_eq!(
+        run(&exec, &other, json!({})).await.result,
+        Ok(json!({"other": true}))
+    );
+    let out = exec
+        .invoke(invocation(&a, "guest", json!({"bomb": true}), 20_000))
+        .await;
+    assert_eq!(out.result, Err(Failure::MemoryExceeded));
+    let bytes = exec.stats().resident_bytes;
+    assert!(bytes < 32 << 20, "the bomb's heap was freed: {bytes}");
+    assert_eq!(run(&exec, &a, json!({})).await.result, Ok(json!({"n": 1})));
+    assert_eq!(
+        run(&exec, &other, json!({})).await.result,
+        Ok(json!({"other": true}))
+    );
+}
+
+/// `prepare` refuses code that can never load, naming the error and the action's file.
+pub async fn prepare_rejects_syntax_errors(make: Make) {
+    let exec = make(Settings::default());
+    let err = exec
+        .prepare(&action("broken", "function main( { return {}; }", "main"))
+        .unwrap_err();
+    assert!(err.0.starts_with("SyntaxError"), "{err}");
+    assert!(err.0.contains("broken.js"), "{err}");
+    let fine = action("fine", "const main = () => ({});", "main");
+    assert!(exec.prepare(&fine).is_ok());
+}
+
+/// Many activations of one shared action and many one-off actions, in parallel over two
+/// workers with room for few isolates: every result is right and the limit holds.
+pub async fn concurrent_invocations_and_evictions_interleave_safely(make: Make) {
+    let exec = make(Settings {
+        workers: 2,
+        max_resident: 6,
+        ..Settings::default()
+    });
+    let shared = action(
+        "shared",
+        "async function main(p) { await new Promise(r => setTimeout(r, 5)); return {i: p.i}; }",
+        "main",
+    );
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let exec = Arc::clone(&exec);
+        let target = if i % 2 == 0 {
+            Arc::clone(&shared)
+        } else {
+            action(
+                &format!("a{i}"),
+                "async function main(p) { await null; return {i: p.i}; }",
+                "main",
+            )
+        };
+        tasks.push(tokio::spawn(async move {
+            let out = exec.invoke(invocation(&target, "guest", json!({"i": i}), 10_000));
+            (i, out.await)
+        }));
+    }
+    for task in tasks {
+        let (i, out) = task.await.unwrap();
+        assert_eq!(out.result, Ok(json!({"i": i})));
+    }
+    let stats = exec.stats();
+    assert_eq!(stats.activations, 60);
+    assert!(stats.resident <= 6 && stats.evictions >= 24, "{stats:?}");
+}
+
+/// Over the resident limit the least recently used isolate goes first.
+pub async fn least_recently_used_isolates_are_evicted_over_the_resident_limit(make: Make) {
+    let exec = make(Settings {
+        max_resident: 3,
+        ..Settings::default()
+    });
+    let actions: Vec<_> = (0..5)
+        .map(|i| {
+            action(
+                &format!("e{i}"),
+                "let n = 0; function main() { return {n: ++n}; }",
+                "main",
+            )
+        })
+        .collect();
+    for a in &actions {
+        assert_eq!(run(&exec, a, json!({})).await.result, Ok(json!({"n": 1})));
+    }
+    let stats = exec.stats();
+    assert_eq!((stats.resident, stats.evictions), (3, 2), "{stats:?}");
+    assert_eq!(
+        run(&exec, &actions[4], json!({})).await.result,
+        Ok(json!({"n": 2})),
+        "recent ones stay warm"
+    );
+    assert_eq!(
+        run(&exec, &actions[0], json!({})).await.result,
+        Ok(json!({"n": 1})),
+        "oldest was evicted"
+    );
+}
+
+/// An isolate idle longer than the TTL is dropped with its memory.
+pub async fn idle_isolates_expire_after_the_ttl(make: Make) {
+    let exec = make(Settings {
+        idle_ttl: Duration::from_millis(50),
+        ..Settings::default()
+    });
+    let idle = action("idle", "function main() { return {}; }", "main");
+    run(&exec, &idle, json!({})).await;
+    assert_eq!(exec.stats().resident, 1);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let stats = exec.stats();
+    assert_eq!(
+        (stats.resident, stats.evictions, stats.resident_bytes),
+        (0, 1, 0),
+        "{stats:?}"
+    );
+}
