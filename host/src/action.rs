@@ -176,12 +176,26 @@ fn build_exec(exec: &Value, table: &RoutingTable) -> Result<Value, ApiError> {
             info.kind
         )));
     }
-    let code = exec.get("code").and_then(Value::as_str).ok_or_else(|| {
-        malformed(format!(
-            "'code' must be a string defined in 'exec' for '{}' actions",
-            info.kind
-        ))
-    })?;
+    let blackbox = info.kind == shoal_containers::BLACKBOX;
+    let image = match exec.get("image").and_then(Value::as_str) {
+        Some(image) if blackbox && !image.trim().is_empty() => Some(image.trim()),
+        _ if blackbox => {
+            return Err(malformed(
+                "'image' must be a string defined in 'exec' for 'blackbox' actions".into(),
+            ));
+        }
+        _ => None,
+    };
+    let code = match exec.get("code").and_then(Value::as_str) {
+        Some(code) => code,
+        None if blackbox => "",
+        None => {
+            return Err(malformed(format!(
+                "'code' must be a string defined in 'exec' for '{}' actions",
+                info.kind
+            )));
+        }
+    };
     let main = match exec.get("main") {
         None | Some(Value::Null) => None,
         Some(Value::String(m)) if !m.trim().is_empty() => Some(m.clone()),
@@ -199,6 +213,12 @@ fn build_exec(exec: &Value, table: &RoutingTable) -> Result<Value, ApiError> {
         )));
     }
     let mut out = json!({"kind": info.kind, "code": code, "binary": entity::looks_base64(code)});
+    if let (Some(image), Some(fields)) = (image, out.as_object_mut()) {
+        fields.insert("image".into(), Value::String(image.to_string()));
+        if code.is_empty() {
+            fields.remove("code");
+        }
+    }
     if let Some(m) = main {
         out["main"] = Value::String(m);
     }
@@ -302,8 +322,10 @@ impl ActionEntry {
             kind != sequence::KIND && entity::truthy(entity::lookup(&annotations, "conductor"));
         let code_text = s(&exec["code"]);
         let main = exec["main"].as_str().unwrap_or("main").to_string();
+        let image = exec["image"].as_str().map(str::to_string);
         let mut hasher = Sha256::new();
-        for part in [kind.as_str(), main.as_str(), code_text.as_str()] {
+        let image_text = image.as_deref().unwrap_or_default();
+        for part in [kind.as_str(), main.as_str(), code_text.as_str(), image_text] {
             hasher.update((part.len() as u64).to_le_bytes());
             hasher.update(part.as_bytes());
         }
@@ -339,7 +361,7 @@ impl ActionEntry {
                 binary: exec["binary"].as_bool().unwrap_or(false),
                 main,
                 digest: hasher.finalize().into(),
-                image: None,
+                image,
             }),
             namespace,
             name,

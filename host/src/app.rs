@@ -5,6 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use shoal_containers::ContainerExecutor;
 use shoal_quickjs::{QuickJsConfig, QuickJsExecutor};
 use shoal_router::{KindInfo, RoutingTable};
 use shoal_store::{Store, Subject};
@@ -14,6 +15,7 @@ use crate::alarms::{AlarmService, FEED_KIND, FeedExecutor};
 use crate::auth::{self, Authenticator};
 use crate::catalog;
 use crate::config::Config;
+use crate::containers;
 use crate::controller::Controller;
 use crate::js_engines::js_engines;
 use crate::triggers::FeedFirer;
@@ -33,6 +35,8 @@ pub struct App {
     pub workers: Arc<QuickJsExecutor>,
     /// The alarm feeds' schedules and scheduler.
     pub alarms: Arc<AlarmService>,
+    /// The container domain, when configured and its engine answered.
+    pub containers: Option<Arc<ContainerExecutor>>,
 }
 
 /// Why the platform could not start.
@@ -63,6 +67,10 @@ impl App {
             KindInfo::internal(FEED_KIND),
             Arc::new(FeedExecutor(alarms.clone())),
         );
+        let containers = containers::start(&config.containers, &config.data_dir, &api_host);
+        if let Some(executor) = &containers {
+            containers::register(&mut table, executor);
+        }
         let table = Arc::new(table);
         ensure_whisk_system(&store, &table)?;
         let controller = Arc::new(Controller::new(store.clone(), table, api_host));
@@ -73,6 +81,7 @@ impl App {
             config,
             workers,
             alarms,
+            containers,
         }))
     }
 
@@ -99,6 +108,9 @@ impl App {
             tracing::warn!(left, "shutting down with activations still running");
         }
         self.store.flush();
+        if let Some(containers) = &self.containers {
+            containers.shutdown().await;
+        }
     }
 }
 

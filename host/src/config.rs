@@ -21,6 +21,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// JS isolate engine settings.
     pub isolates: IsolatesConfig,
+    /// The container domain: Docker engine, runtime manifest, pool capacity and timeouts.
+    pub containers: shoal_containers::ContainerConfig,
 }
 
 /// Namespace limits and action-limit bounds (OpenWhisk deploy defaults).
@@ -103,6 +105,7 @@ impl Default for Config {
             api_host: None,
             limits: LimitsConfig::default(),
             isolates: IsolatesConfig::default(),
+            containers: shoal_containers::ContainerConfig::default(),
         }
     }
 }
@@ -225,6 +228,7 @@ impl Config {
             ));
         }
         i.js_engine.available().map_err(ConfigError::Invalid)?;
+        self.containers.validate().map_err(ConfigError::Invalid)?;
         if let Some(h) = &self.api_host
             && !(h.starts_with("http://") || h.starts_with("https://"))
         {

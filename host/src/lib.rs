@@ -14,6 +14,7 @@ pub mod app;
 pub mod auth;
 pub mod catalog;
 pub mod config;
+pub mod containers;
 pub mod controller;
 pub mod entity;
 pub mod error;

@@ -52,10 +52,15 @@ impl LogCollector {
 
     /// Records `text` (split on newlines) from `stream`, timestamped now.
     pub fn push(&mut self, stream: LogStream, text: &str) {
+        self.push_at(SystemTime::now(), stream, text);
+    }
+
+    /// Records `text` (split on newlines) from `stream`, timestamped `now` (for lines whose
+    /// time was taken where they were written, e.g. by a container engine).
+    pub fn push_at(&mut self, now: SystemTime, stream: LogStream, text: &str) {
         if self.limit == 0 || self.truncated {
             return;
         }
-        let now = SystemTime::now();
         for line in text.split('\n') {
             if self.used + line.len() > self.limit {
                 self.truncated = true;

@@ -3,6 +3,7 @@
 //! Every test here starts the real `shoal` binary (`CARGO_BIN_EXE_shoal`) on `127.0.0.1:0` with a
 //! temporary data dir and talks to it over real sockets:
 //! - `alarms`: alarm schedules across a restart (no missed-tick burst, no tick twice);
+//! - `containers`: Python and blackbox actions on a real Docker engine (`SHOAL_TEST_DOCKER_HOST`);
 //! - `e2e`: the npm `openwhisk` client suite in `host/tests/e2e` (needs Node.js 20+ and
 //!   `npm ci --prefix host/tests/e2e`);
 //! - `lifecycle`: environment configuration, graceful shutdown without losing acknowledged
@@ -11,6 +12,7 @@
 //! - `wasm`: WASM actions (WAT and C, built by `fixtures/wasm/build.sh`) over the REST API.
 
 mod alarms;
+mod containers;
 mod e2e;
 mod lifecycle;
 mod support;

@@ -127,11 +127,16 @@ impl Shoal {
     /// which suites that invoke hundreds of times would hit; namespaces can still lower their
     /// own with `shoal namespace set-limits`.
     pub fn serve(data_dir: &Path) -> Shoal {
+        Shoal::serve_with(data_dir, "")
+    }
+
+    /// [`Shoal::serve`] with `extra` appended to its config file (TOML sections).
+    pub fn serve_with(data_dir: &Path, extra: &str) -> Shoal {
         std::fs::create_dir_all(data_dir).expect("create the data dir");
         let config = data_dir.join("test-config.toml");
         std::fs::write(
             &config,
-            "[limits]\ninvocations_per_minute = 1000000\nconcurrent_invocations = 10000\nfires_per_minute = 1000000\n",
+            format!("[limits]\ninvocations_per_minute = 1000000\nconcurrent_invocations = 10000\nfires_per_minute = 1000000\n{extra}"),
         )
         .expect("write the test config");
         let mut cmd = shoal_command();

@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""shoal's action proxy: the in-container side of OpenWhisk's action-container protocol.
+
+It listens on port 8080 and answers `POST /init` (once) and `POST /run` (once per activation),
+for one of two kinds of action, chosen by the image with the environment variable
+SHOAL_PROXY_MODE:
+
+* ``python`` (default): ``/init`` receives Python source (or a base64 zip holding
+  ``__main__.py``); ``/run`` calls its ``main(args)`` function in this process, so module
+  globals survive between warm activations, as in OpenWhisk's own Python runtime.
+* ``exec``: the action is an executable. ``/init`` may carry it (a script text starting with
+  ``#!``, or a base64 zip holding a file named ``exec``); without code, the image's own
+  ``/action/exec`` is used. ``/run`` starts it with the arguments as JSON in ``argv[1]``;
+  the last line it prints on stdout is the result (a JSON object), earlier lines are logs.
+
+After every activation, and after a failed initialisation, the proxy prints OpenWhisk's
+sentinel line on stdout and on stderr so the invoker can cut the container's log streams
+into activations. Only the Python standard library is used; any image with ``python3`` can
+carry this file (see the README, "Container actions").
+"""
+
+import base64
+import io
+import json
+import os
+import subprocess
+import sys
+import threading
+import traceback
+import zipfile
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+SENTINEL = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX"
+ACTION_DIR = os.environ.get("SHOAL_ACTION_DIR", "/action")
+MODE = os.environ.get("SHOAL_PROXY_MODE", "python")
+
+
+def end_of_activation():
+    """Marks the end of an activation's logs on both streams."""
+    for stream in (sys.stdout, sys.stderr):
+        print(SENTINEL, file=stream, flush=True)
+
+
+def unzip(code, where):
+    """Extracts a base64 zip archive into `where`."""
+    data = base64.b64decode(code)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        archive.extractall(where)
+
+
+class PythonAction:
+    """A Python action loaded in this process: `run` calls its entry function."""
+
+    def __init__(self, value):
+        main = value.get("main") or "main"
+        code = value.get("code")
+        if not code:
+            raise ValueError("Missing main/no code to execute.")
+        module = {"__name__": "__main__"}
+        if value.get("binary"):
+            os.makedirs(ACTION_DIR, exist_ok=True)
+            unzip(code, ACTION_DIR)
+            path = os.path.join(ACTION_DIR, "__main__.py")
+            if not os.path.exists(path):
+                raise ValueError("Zip file does not include __main__.py")
+            sys.path.insert(0, ACTION_DIR)
+            with open(path) as source:
+                code = source.read()
+            module["__file__"] = path
+        exec(compile(code, "__main__", "exec"), module)
+        self.entry = module.get(main)
+        if not callable(self.entry):
+            raise ValueError(f"'{main}' is not a function in the action's code")
+
+    def run(self, args, env):
+        os.environ.update(env)
+        return self.entry(args)
+
+
+class Executable:
+    """An executable action: `run` starts it once per activation."""
+
+    def __init__(self, value):
+        code = value.get("code")
+        path = os.path.join(ACTION_DIR, "exec")
+        if code:
+            os.makedirs(ACTION_DIR, exist_ok=True)
+            if value.get("binary"):
+                unzip(code, ACTION_DIR)
+            else:
+                with open(path, "w") as out:
+                    out.write(code)
+            if os.path.exists(path):
+                os.chmod(path, 0o755)
+        if not os.access(path, os.X_OK):
+            raise ValueError(f"no executable at {path}")
+        self.path = path
+
+    def run(self, args, env):
+        done = subprocess.run(
+            [self.path, json.dumps(args)],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        lines = done.stdout.rstrip("\n").split("\n") if done.stdout else []
+        for line in lines[:-1]:
+            print(line, flush=True)
+        if done.stderr:
+            print(done.stderr.rstrip("\n"), file=sys.stderr, flush=True)
+        if not lines:
+            raise ValueError(f"the executable printed nothing (exit status {done.returncode})")
+        return json.loads(lines[-1])
+
+
+class Proxy:
+    """The one action this container runs, once initialised."""
+
+    def __init__(self):
+        self.action = None
+        self.lock = threading.Lock()
+
+    def init(self, body):
+        with self.lock:
+            if self.action is not None:
+                return 403, {"error": "Cannot initialize the action more than once."}
+            value = body.get("value") or {}
+            os.environ.update({k: str(v) for k, v in (value.get("env") or {}).items()})
+            try:
+                loader = Executable if MODE == "exec" else PythonAction
+                self.action = loader(value)
+            except Exception as error:  # the action's own code failed to load
+                traceback.print_exc()
+                end_of_activation()
+                return 502, {"error": f"Initialization has failed due to: {error}"}
+            return 200, {"ok": True}
+
+    def run(self, body):
+        if self.action is None:
+            return 403, {"error": "System not initialized."}
+        env = {
+            f"__OW_{key.upper()}": value
+            for key, value in body.items()
+            if key != "value" and isinstance(value, str)
+        }
+        try:
+            result = self.action.run(body.get("value", {}), env)
+            if isinstance(result, (dict, list)):
+                return 200, result
+            return 502, {"error": "The action did not return a dictionary."}
+        except Exception as error:  # the action raised: a developer error
+            traceback.print_exc()
+            return 502, {"error": f"An error has occurred: {error}"}
+        finally:
+            end_of_activation()
+
+
+PROXY = Proxy()
+
+
+class Handler(BaseHTTPRequestHandler):
+    """Routes `POST /init` and `POST /run`; anything else is a bad request."""
+
+    def do_POST(self):
+        try:
+            length = int(self.headers.get("content-length") or 0)
+            body = json.loads(self.rfile.read(length) or b"{}")
+            route = {"/init": PROXY.init, "/run": PROXY.run}.get(self.path)
+            if route is None or not isinstance(body, dict):
+                raise ValueError("bad request")
+        except ValueError:
+            self.answer(500, {"error": "Bad request."})
+            return
+        self.answer(*route(body))
+
+    def answer(self, status, body):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *_):
+        """Request lines would pollute the action's logs."""
+
+
+if __name__ == "__main__":
+    ThreadingHTTPServer(("0.0.0.0", int(os.environ.get("PORT", "8080"))), Handler).serve_forever()

@@ -1,0 +1,283 @@
+//! [`DockerDriver`]: [`ContainerDriver`] on a Docker engine, through the Engine API (bollard),
+//! with the API version negotiated at connect time.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, SystemTime};
+
+use bollard::Docker;
+use bollard::container::LogOutput;
+use bollard::errors::Error as BollardError;
+use bollard::models::{ContainerCreateBody, HostConfig, ResourcesUlimits};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder,
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+};
+use futures_util::stream::{BoxStream, StreamExt};
+use shoal_router::{BoxFuture, LogStream};
+
+use crate::driver::{ContainerDriver, ContainerSpec, DriverError, LogLine, Started};
+
+/// The port every action proxy listens on (spec §7.1).
+const PROXY_PORT: u16 = 8080;
+/// OpenWhisk's per-container process and file limits (spec §7.1).
+const PIDS_LIMIT: i64 = 1024;
+const NOFILE_LIMIT: i64 = 1024;
+
+/// A Docker engine reached on one endpoint. Cheap to clone (the client is shared).
+#[derive(Clone)]
+pub struct DockerDriver {
+    docker: Docker,
+    network: String,
+}
+
+impl DockerDriver {
+    /// Connects to `host` (`unix://…` or `tcp://…`), negotiates the API version and checks the
+    /// engine answers. Containers join `network`.
+    pub async fn connect(host: &str, network: &str) -> Result<Self, DriverError> {
+        let version = bollard::API_DEFAULT_VERSION;
+        let docker = if host.starts_with("unix://") {
+            Docker::connect_with_unix(host, 120, version)
+        } else {
+            Docker::connect_with_http(host, 120, version)
+        }
+        .map_err(engine)?;
+        let docker = tokio::time::timeout(Duration::from_secs(5), docker.negotiate_version())
+            .await
+            .map_err(|_| DriverError::Engine(format!("no answer from {host}")))?
+            .map_err(engine)?;
+        docker.ping().await.map_err(engine)?;
+        Ok(DockerDriver {
+            docker,
+            network: network.to_string(),
+        })
+    }
+
+    /// The engine's CPU architecture (`x86_64`, `aarch64`, …).
+    pub async fn architecture(&self) -> Result<String, DriverError> {
+        let info = self.docker.info().await.map_err(engine)?;
+        Ok(info.architecture.unwrap_or_default())
+    }
+
+    async fn create(&self, spec: &ContainerSpec) -> Result<String, BollardError> {
+        let bytes = (spec.memory_mb * 1024 * 1024) as i64;
+        let body = ContainerCreateBody {
+            image: Some(spec.image.clone()),
+            env: Some(spec.env.clone()),
+            labels: Some(spec.labels.iter().cloned().collect()),
+            host_config: Some(HostConfig {
+                memory: Some(bytes),
+                memory_swap: Some(bytes),
+                pids_limit: Some(PIDS_LIMIT),
+                ulimits: Some(vec![ResourcesUlimits {
+                    name: Some("nofile".into()),
+                    soft: Some(NOFILE_LIMIT),
+                    hard: Some(NOFILE_LIMIT),
+                }]),
+                network_mode: Some(self.network.clone()),
+                ..HostConfig::default()
+            }),
+            ..ContainerCreateBody::default()
+        };
+        let options = CreateContainerOptionsBuilder::new()
+            .name(&spec.name)
+            .build();
+        Ok(self.docker.create_container(Some(options), body).await?.id)
+    }
+
+    async fn pull(&self, image: &str) -> Result<(), DriverError> {
+        let options = CreateImageOptionsBuilder::new().from_image(image).build();
+        let mut progress = self.docker.create_image(Some(options), None, None);
+        while let Some(step) = progress.next().await {
+            step.map_err(|_| DriverError::Pull(image.to_string()))?;
+        }
+        Ok(())
+    }
+
+    async fn start_inner(&self, spec: ContainerSpec) -> Result<Started, DriverError> {
+        let id = match self.create(&spec).await {
+            Err(BollardError::DockerResponseServerError {
+                status_code: 404, ..
+            }) if spec.pull => {
+                self.pull(&spec.image).await?;
+                self.create(&spec).await.map_err(engine)?
+            }
+            Err(BollardError::DockerResponseServerError {
+                status_code: 404, ..
+            }) => return Err(DriverError::Pull(spec.image)),
+            other => other.map_err(engine)?,
+        };
+        let started = async {
+            self.docker
+                .start_container(
+                    &id,
+                    None::<bollard::query_parameters::StartContainerOptions>,
+                )
+                .await
+                .map_err(engine)?;
+            let inspect = self
+                .docker
+                .inspect_container(&id, None)
+                .await
+                .map_err(engine)?;
+            let ip = inspect
+                .network_settings
+                .and_then(|n| n.networks)
+                .and_then(|n| n.get(&self.network).and_then(|e| e.ip_address.clone()))
+                .and_then(|ip| ip.parse::<IpAddr>().ok())
+                .ok_or_else(|| {
+                    DriverError::Engine(format!(
+                        "container has no address on network '{}'",
+                        self.network
+                    ))
+                })?;
+            Ok(SocketAddr::new(ip, PROXY_PORT))
+        }
+        .await;
+        match started {
+            Ok(address) => Ok(Started { id, address }),
+            Err(e) => {
+                let _ = self.remove_inner(&id).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn remove_inner(&self, id: &str) -> Result<(), DriverError> {
+        let options = RemoveContainerOptionsBuilder::new().force(true).build();
+        match self.docker.remove_container(id, Some(options)).await {
+            Ok(()) => Ok(()),
+            Err(BollardError::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(()),
+            Err(e) => Err(engine(e)),
+        }
+    }
+}
+
+fn engine(e: BollardError) -> DriverError {
+    DriverError::Engine(e.to_string())
+}
+
+/// Splits one engine log record (`<RFC 3339 time> <text>`, one line) into a [`LogLine`].
+fn log_line(stream: LogStream, message: &[u8]) -> LogLine {
+    let text = String::from_utf8_lossy(message);
+    let text = text.strip_suffix('\n').unwrap_or(&text);
+    let (at, text) = match text.split_once(' ') {
+        Some((ts, rest)) => match chrono::DateTime::parse_from_rfc3339(ts) {
+            Ok(t) => (SystemTime::from(t), rest),
+            Err(_) => (SystemTime::now(), text),
+        },
+        None => (SystemTime::now(), text),
+    };
+    LogLine {
+        stream,
+        at,
+        text: text.to_string(),
+    }
+}
+
+impl ContainerDriver for DockerDriver {
+    fn start(&self, spec: ContainerSpec) -> BoxFuture<Result<Started, DriverError>> {
+        let this = self.clone();
+        Box::pin(async move { this.start_inner(spec).await })
+    }
+
+    fn pause(&self, id: &str) -> BoxFuture<Result<(), DriverError>> {
+        let (docker, id) = (self.docker.clone(), id.to_string());
+        Box::pin(async move { docker.pause_container(&id).await.map_err(engine) })
+    }
+
+    fn unpause(&self, id: &str) -> BoxFuture<Result<(), DriverError>> {
+        let (docker, id) = (self.docker.clone(), id.to_string());
+        Box::pin(async move { docker.unpause_container(&id).await.map_err(engine) })
+    }
+
+    fn remove(&self, id: &str) -> BoxFuture<Result<(), DriverError>> {
+        let (this, id) = (self.clone(), id.to_string());
+        Box::pin(async move { this.remove_inner(&id).await })
+    }
+
+    fn logs(&self, id: &str) -> BoxStream<'static, LogLine> {
+        let options = LogsOptionsBuilder::new()
+            .follow(true)
+            .stdout(true)
+            .stderr(true)
+            .timestamps(true)
+            .build();
+        self.docker
+            .logs(id, Some(options))
+            .take_while(|r| std::future::ready(r.is_ok()))
+            .filter_map(|r| {
+                std::future::ready(match r {
+                    Ok(LogOutput::StdOut { message }) => {
+                        Some(log_line(LogStream::Stdout, &message))
+                    }
+                    Ok(LogOutput::StdErr { message }) => {
+                        Some(log_line(LogStream::Stderr, &message))
+                    }
+                    _ => None,
+                })
+            })
+            .boxed()
+    }
+
+    fn oom_killed(&self, id: &str) -> BoxFuture<bool> {
+        let (docker, id) = (self.docker.clone(), id.to_string());
+        Box::pin(async move {
+            for _ in 0..20 {
+                let Ok(inspect) = docker.inspect_container(&id, None).await else {
+                    return false;
+                };
+                let state = inspect.state.unwrap_or_default();
+                if state.oom_killed == Some(true) {
+                    return true;
+                }
+                if state.running != Some(true) {
+                    return false;
+                }
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            false
+        })
+    }
+
+    fn remove_labelled(&self, key: &str, value: &str) -> BoxFuture<Result<usize, DriverError>> {
+        let this = self.clone();
+        let filters = HashMap::from([("label", vec![format!("{key}={value}")])]);
+        Box::pin(async move {
+            let options = ListContainersOptionsBuilder::new()
+                .all(true)
+                .filters(&filters)
+                .build();
+            let found = this
+                .docker
+                .list_containers(Some(options))
+                .await
+                .map_err(engine)?;
+            let ids: Vec<String> = found.into_iter().filter_map(|c| c.id).collect();
+            for id in &ids {
+                this.remove_inner(id).await?;
+            }
+            Ok(ids.len())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_log_records_keep_their_time_and_text() {
+        let line = log_line(
+            LogStream::Stderr,
+            b"2026-11-23T16:35:21.359338993Z hello world\n",
+        );
+        assert_eq!(line.text, "hello world");
+        assert_eq!(line.stream, LogStream::Stderr);
+        let at: chrono::DateTime<chrono::Utc> = line.at.into();
+        assert_eq!(at.to_rfc3339(), "2026-11-23T16:35:21.359338993+00:00");
+        assert_eq!(log_line(LogStream::Stdout, b"no-time").text, "no-time");
+    }
+}

@@ -1,0 +1,281 @@
+//! # shoal-containers: the container execution domain
+//!
+//! Every kind the isolates do not serve (Python, Java, Go, `blackbox` images…, and `nodejs`
+//! actions that ask for full Node.js) runs here, in containers that speak OpenWhisk's
+//! action-container protocol (`/init`, `/run`, log sentinels; spec §7) on a Docker engine.
+//! [`ContainerExecutor`] implements the router's `Executor`: it takes a warm, prewarmed or new
+//! container from the [`pool`], initialises it when needed, runs the activation, collects its
+//! logs and maps what happened to an `Outcome` with OpenWhisk's texts ([`protocol`]).
+//!
+//! All of it runs on a small tokio runtime of its own, so the callers' threads (the isolate
+//! workers) never wait on the engine. The engine is reached through the [`ContainerDriver`]
+//! trait; [`DockerDriver`] is the real one.
+
+mod config;
+mod docker;
+mod driver;
+pub mod logs;
+pub mod pool;
+pub mod protocol;
+
+pub use config::{ContainerConfig, Runtime, StemCell};
+pub use docker::DockerDriver;
+pub use driver::{ContainerDriver, ContainerSpec, DriverError, LogLine, Started};
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use shoal_router::{
+    ActionCode, BoxFuture, Executor, ExecutorStats, Failure, Invocation, Outcome, PrepareError,
+};
+
+use crate::pool::{Pool, PoolSettings, Start, WarmKey};
+use crate::protocol::{Answer, ProxyClient};
+
+/// The kind of actions that name their own image (`exec.image`).
+pub const BLACKBOX: &str = "blackbox";
+
+/// Largest `/run` answer read; beyond it the result is an application error (spec §3.4).
+const RESULT_LIMIT: usize = 1024 * 1024;
+/// How long to wait for a container's log sentinels after a run.
+const LOG_WAIT: Duration = Duration::from_secs(2);
+/// How long to wait for stray log lines when no sentinel is expected.
+const LOG_GRACE: Duration = Duration::from_millis(100);
+
+/// Runs actions in containers. One per process; cheap to share (`Arc`).
+pub struct ContainerExecutor {
+    /// Owns the domain's threads; `Some` until dropped (taken to shut down without blocking).
+    runtime: Option<tokio::runtime::Runtime>,
+    /// Where activations and background work are spawned.
+    tasks: tokio::runtime::Handle,
+    pool: Arc<Pool>,
+    http: ProxyClient,
+    config: ContainerConfig,
+    activations: AtomicU64,
+}
+
+impl ContainerExecutor {
+    /// Connects to the engine named in `config` (failing if it does not answer), removes the
+    /// containers an earlier run of the same `owner` left behind, and starts the prewarmed
+    /// containers and the idle reaper. `api_host` is what containers see as `__OW_API_HOST`
+    /// unless the config says otherwise.
+    pub fn start(config: ContainerConfig, owner: &str, api_host: &str) -> Result<Self, String> {
+        config.validate()?;
+        // The set-up blocks, and the caller may be async: it runs on a thread of its own.
+        std::thread::scope(|s| {
+            s.spawn(|| Self::start_blocking(config, owner, api_host))
+                .join()
+                .map_err(|_| "the container domain's set-up panicked".to_string())?
+        })
+    }
+
+    fn start_blocking(
+        config: ContainerConfig,
+        owner: &str,
+        api_host: &str,
+    ) -> Result<Self, String> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("shoal-containers")
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let driver = runtime
+            .block_on(DockerDriver::connect(&config.docker_host, &config.network))
+            .map_err(|e| format!("{}: {e}", config.docker_host))?;
+        let api_host = config.api_host.clone().unwrap_or_else(|| api_host.into());
+        let settings = PoolSettings {
+            owner: owner.to_string(),
+            capacity_mb: config.capacity_mb,
+            pause_grace: Duration::from_millis(config.pause_grace_ms),
+            idle_timeout: Duration::from_secs(config.idle_timeout_secs),
+            env: vec![format!("__OW_API_HOST={api_host}")],
+            stem_cells: config
+                .runtimes
+                .iter()
+                .flat_map(|r| {
+                    r.prewarm
+                        .iter()
+                        .map(|s| (r.image.clone(), s.memory_mb, s.count))
+                })
+                .collect(),
+        };
+        let pool = Pool::new(Arc::new(driver), settings);
+        let left = runtime
+            .block_on(pool.clean_up_earlier_runs())
+            .map_err(|e| e.to_string())?;
+        if left > 0 {
+            tracing::info!(left, "removed containers left by an earlier run");
+        }
+        runtime.block_on(async { pool.start_prewarms() });
+        let reaper = Arc::downgrade(&pool);
+        runtime.spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                let Some(pool) = reaper.upgrade() else { break };
+                pool.reap_idle();
+            }
+        });
+        Ok(ContainerExecutor {
+            tasks: runtime.handle().clone(),
+            runtime: Some(runtime),
+            pool,
+            http: ProxyClient::default(),
+            config,
+            activations: AtomicU64::new(0),
+        })
+    }
+
+    /// The configuration it started with: the runtime manifest (kinds and images) and more.
+    pub fn config(&self) -> &ContainerConfig {
+        &self.config
+    }
+
+    /// Live containers (busy, idle, prewarmed).
+    pub fn resident(&self) -> usize {
+        self.pool.resident()
+    }
+
+    /// Removes every container this executor runs. Activations still running fail.
+    pub async fn shutdown(&self) {
+        let pool = self.pool.clone();
+        let _ = self.tasks.spawn(async move { pool.shutdown().await }).await;
+    }
+
+    /// The image an action runs in: its own for `blackbox`, its kind's otherwise.
+    fn image_of(&self, action: &ActionCode) -> Option<String> {
+        if action.kind == BLACKBOX {
+            return action.image.clone().filter(|_| self.config.blackbox);
+        }
+        self.config.runtime(&action.kind).map(|r| r.image.clone())
+    }
+}
+
+impl Drop for ContainerExecutor {
+    fn drop(&mut self) {
+        // Dropping a runtime blocks, which an async caller must not do.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl Executor for ContainerExecutor {
+    fn name(&self) -> &'static str {
+        "container"
+    }
+
+    fn prepare(&self, code: &ActionCode) -> Result<(), PrepareError> {
+        match self.image_of(code) {
+            Some(image) if !image.trim().is_empty() => Ok(()),
+            _ => Err(PrepareError(format!(
+                "no container image is configured for kind '{}'",
+                code.kind
+            ))),
+        }
+    }
+
+    fn invoke(&self, inv: Invocation) -> BoxFuture<Outcome> {
+        self.activations.fetch_add(1, Ordering::Relaxed);
+        let Some(image) = self.image_of(&inv.action) else {
+            return Box::pin(async {
+                Outcome::failed(Failure::Internal("no container image for this kind".into()))
+            });
+        };
+        let run = activate(self.pool.clone(), self.http.clone(), inv, image);
+        let task = self.tasks.spawn(run);
+        Box::pin(async move {
+            task.await
+                .unwrap_or_else(|e| Outcome::failed(Failure::Internal(e.to_string())))
+        })
+    }
+
+    fn stats(&self) -> ExecutorStats {
+        let c = &self.pool.counters;
+        ExecutorStats {
+            name: "container",
+            resident: self.pool.resident() as u64,
+            resident_bytes: 0,
+            cold_starts: c.cold_starts.load(Ordering::Relaxed)
+                + c.prewarm_hits.load(Ordering::Relaxed),
+            activations: self.activations.load(Ordering::Relaxed),
+            evictions: c.removals.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// One activation: a container, `/init` when it is not warm, `/run`, the logs, and the
+/// container kept warm or removed.
+async fn activate(pool: Arc<Pool>, http: ProxyClient, inv: Invocation, image: String) -> Outcome {
+    let key = WarmKey::of(&inv);
+    let (mut container, start_kind) = match pool.acquire(&inv, key, &image).await {
+        Ok(c) => c,
+        Err(failure) => return Outcome::failed(failure),
+    };
+    let log_limit = inv.limits.log_bytes();
+    let start = SystemTime::now();
+    let mut init_ms = None;
+    if start_kind != Start::Warm {
+        let began = Instant::now();
+        let answer = http
+            .post(
+                container.address,
+                "/init",
+                &protocol::init_body(&inv),
+                inv.deadline,
+                RESULT_LIMIT,
+                true,
+            )
+            .await;
+        let elapsed = Some(began.elapsed().as_millis() as u64);
+        if let Err(failure) = protocol::init_verdict(&answer) {
+            let failure = oom_or(&pool, &container, &answer, failure).await;
+            let logs = container
+                .logs
+                .collect(log_limit, Instant::now() + LOG_GRACE, false)
+                .await;
+            pool.remove(container);
+            return Outcome::finished(Err(failure), logs, start, elapsed);
+        }
+        init_ms = elapsed;
+    }
+    let answer = http
+        .post(
+            container.address,
+            "/run",
+            &protocol::run_body(&inv),
+            inv.deadline,
+            RESULT_LIMIT,
+            false,
+        )
+        .await;
+    let (result, healthy) = protocol::run_verdict(&answer, RESULT_LIMIT);
+    let result = match result {
+        Err(failure) => Err(oom_or(&pool, &container, &answer, failure).await),
+        ok => ok,
+    };
+    let wait = if healthy { LOG_WAIT } else { LOG_GRACE };
+    let logs = container
+        .logs
+        .collect(log_limit, Instant::now() + wait, healthy)
+        .await;
+    pool.release(container, key, healthy);
+    Outcome::finished(result, logs, start, init_ms)
+}
+
+/// `failure`, unless the proxy became unreachable because the engine killed the container
+/// for exceeding its memory limit.
+async fn oom_or(
+    pool: &Pool,
+    container: &pool::Container,
+    answer: &Answer,
+    failure: Failure,
+) -> Failure {
+    if *answer == Answer::Unreachable && pool.oom_killed(container.id()).await {
+        Failure::MemoryExceeded
+    } else {
+        failure
+    }
+}

@@ -1,0 +1,505 @@
+//! [`Pool`]: every container shoal runs, and who may use it (spec §7.6). Warm containers are
+//! reused only by the same action version, limits, `init` parameters and invoking namespace;
+//! prewarmed "stem cells" of a kind and memory size are taken by cold starts and replaced;
+//! idle warm containers are paused after a grace period and removed after an idle timeout; the
+//! memory of all of them is bounded by a capacity, past which activations queue.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use sha2::{Digest, Sha256};
+use shoal_router::{Failure, Invocation};
+use tokio::sync::Notify;
+
+use crate::driver::{ContainerDriver, ContainerSpec, DriverError};
+use crate::logs::LogTail;
+
+/// The label marking containers as this pool's (its value names the owner).
+pub const OWNER_LABEL: &str = "shoal.owner";
+
+/// What a warm container may be reused for: a digest of the invoking namespace, the action's
+/// identity, version and code, its memory limit, its `init` parameters and whether it gets an
+/// API key (OpenWhisk's "equal action definition and same namespace" rule).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WarmKey([u8; 32]);
+
+impl WarmKey {
+    /// The key of `inv`'s action as invoked by its tenant.
+    pub fn of(inv: &Invocation) -> Self {
+        let mut h = Sha256::new();
+        let a = &inv.action;
+        let memory = inv.limits.memory_mb.to_string();
+        let init = serde_json::to_string(&inv.init_env).unwrap_or_default();
+        let api_key = if inv.env.api_key.is_some() { "1" } else { "0" };
+        for part in [&*inv.tenant, &a.fqn, &a.version, &memory, &init, api_key] {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+        h.update(a.digest);
+        WarmKey(h.finalize().into())
+    }
+}
+
+/// The parts of a container that outlive a lease: shared with its pause timer.
+#[derive(Debug)]
+struct Handle {
+    id: String,
+    paused: AtomicBool,
+    /// Serialises pause and unpause of this container.
+    transitions: tokio::sync::Mutex<()>,
+}
+
+/// A running container with an action proxy, owned by one holder at a time.
+#[derive(Debug)]
+pub struct Container {
+    handle: Arc<Handle>,
+    /// Where its proxy listens.
+    pub address: SocketAddr,
+    /// Its output not yet collected.
+    pub logs: LogTail,
+    /// Its memory limit, in MB (what it counts against the capacity).
+    pub memory_mb: u64,
+    /// The image it runs (prewarmed containers are matched by image and memory).
+    image: String,
+}
+
+impl Container {
+    /// The engine id.
+    pub fn id(&self) -> &str {
+        &self.handle.id
+    }
+}
+
+/// How a container was obtained for an activation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// Reused warm: already initialised with this action.
+    Warm,
+    /// Taken from the prewarmed containers: needs `/init`.
+    Prewarm,
+    /// Created for this activation: needs `/init`.
+    Cold,
+}
+
+struct Idle {
+    key: WarmKey,
+    container: Container,
+    since: Instant,
+    generation: u64,
+}
+
+#[derive(Default)]
+struct State {
+    idle: Vec<Idle>,
+    prewarmed: Vec<Container>,
+    /// Prewarms being created, by image and memory.
+    prewarming: Vec<(String, u64)>,
+    /// MB held by every live container, starting ones included.
+    used_mb: u64,
+    /// Every live container's id.
+    live: HashSet<String>,
+    closed: bool,
+}
+
+/// Counters reported by the executor's stats.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Containers created for an activation.
+    pub cold_starts: AtomicU64,
+    /// Activations that took a prewarmed container.
+    pub prewarm_hits: AtomicU64,
+    /// Containers removed (idle, capacity, failure).
+    pub removals: AtomicU64,
+}
+
+/// What a pool is told at start.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    /// Owner label value: containers of an earlier run with it are removed at start.
+    pub owner: String,
+    /// Total MB of live containers.
+    pub capacity_mb: u64,
+    /// Idle time before a warm container is paused.
+    pub pause_grace: Duration,
+    /// Idle time before a container is removed.
+    pub idle_timeout: Duration,
+    /// Environment every container starts with (`__OW_API_HOST=…`).
+    pub env: Vec<String>,
+    /// Prewarmed containers to keep: (image, memory MB, count).
+    pub stem_cells: Vec<(String, u64, usize)>,
+}
+
+/// The containers. Shared (`Arc`); every method may be called from any task of the runtime
+/// the pool was started on. The state lock is held only for list edits, never across I/O.
+pub struct Pool {
+    driver: Arc<dyn ContainerDriver>,
+    settings: PoolSettings,
+    state: Mutex<State>,
+    /// Signalled whenever capacity may have become free or a container became idle.
+    freed: Notify,
+    names: AtomicU64,
+    generations: AtomicU64,
+    /// Cold starts, prewarm hits, removals.
+    pub counters: Counters,
+}
+
+impl Pool {
+    /// A pool on `driver`. Call [`Pool::clean_up_earlier_runs`] before use.
+    pub fn new(driver: Arc<dyn ContainerDriver>, settings: PoolSettings) -> Arc<Self> {
+        Arc::new(Pool {
+            driver,
+            settings,
+            state: Mutex::new(State::default()),
+            freed: Notify::new(),
+            names: AtomicU64::new(0),
+            generations: AtomicU64::new(0),
+            counters: Counters::default(),
+        })
+    }
+
+    /// Removes the containers an earlier run of the same owner left behind (after a crash or
+    /// `kill -9`); returns how many.
+    pub async fn clean_up_earlier_runs(&self) -> Result<usize, DriverError> {
+        self.driver
+            .remove_labelled(OWNER_LABEL, &self.settings.owner)
+            .await
+    }
+
+    /// Whether the engine killed container `id` for exceeding its memory limit.
+    pub async fn oom_killed(&self, id: &str) -> bool {
+        self.driver.oom_killed(id).await
+    }
+
+    /// Live containers (busy, idle, prewarmed).
+    pub fn resident(&self) -> usize {
+        self.state.lock().live.len()
+    }
+
+    /// A container for `inv` running `image`: a warm one of the same [`WarmKey`] (unpaused if
+    /// needed), else a prewarmed one of the same image and memory, else a new one. When the
+    /// capacity is full, idle containers are removed to make room; when none is idle, waits
+    /// for one to end, until `inv.deadline`.
+    pub async fn acquire(
+        self: &Arc<Self>,
+        inv: &Invocation,
+        key: WarmKey,
+        image: &str,
+    ) -> Result<(Container, Start), Failure> {
+        let memory_mb = inv.limits.memory_mb;
+        loop {
+            let mut freed = pin!(self.freed.notified());
+            freed.as_mut().enable();
+            let step = self.next_step(key, image, memory_mb);
+            match step {
+                Step::Warm(container) => match self.wake(container).await {
+                    Some(container) => return Ok((container, Start::Warm)),
+                    None => continue,
+                },
+                Step::Prewarm(container) => {
+                    self.counters.prewarm_hits.fetch_add(1, Ordering::Relaxed);
+                    self.replenish(image.to_string(), memory_mb);
+                    return Ok((container, Start::Prewarm));
+                }
+                Step::Create => {
+                    self.counters.cold_starts.fetch_add(1, Ordering::Relaxed);
+                    return match self.create(image, memory_mb, &inv.env.action_name).await {
+                        Ok(container) => Ok((container, Start::Cold)),
+                        Err(DriverError::Pull(image)) => Err(Failure::DeveloperError(
+                            format!("Failed to pull container image '{image}'.").into(),
+                        )),
+                        Err(e) => Err(Failure::Internal(e.to_string())),
+                    };
+                }
+                Step::Evicted(victim) => self.remove(victim),
+                Step::Wait => {
+                    let deadline = tokio::time::Instant::from_std(inv.deadline);
+                    if tokio::time::timeout_at(deadline, freed).await.is_err() {
+                        return Err(Failure::Timeout { init: false });
+                    }
+                }
+                Step::Closed => {
+                    return Err(Failure::Internal("the container pool is shut down".into()));
+                }
+            }
+        }
+    }
+
+    fn next_step(&self, key: WarmKey, image: &str, memory_mb: u64) -> Step {
+        let mut st = self.state.lock();
+        if st.closed {
+            return Step::Closed;
+        }
+        if let Some(i) = st.idle.iter().position(|c| c.key == key) {
+            return Step::Warm(st.idle.swap_remove(i).container);
+        }
+        if let Some(i) = st
+            .prewarmed
+            .iter()
+            .position(|c| c.image == image && c.memory_mb == memory_mb)
+        {
+            return Step::Prewarm(st.prewarmed.swap_remove(i));
+        }
+        if st.used_mb + memory_mb <= self.settings.capacity_mb {
+            st.used_mb += memory_mb;
+            return Step::Create;
+        }
+        // Make room: the longest-idle warm container first, then a prewarmed one.
+        let oldest = (0..st.idle.len()).min_by_key(|&i| st.idle[i].since);
+        if let Some(i) = oldest {
+            return Step::Evicted(st.idle.swap_remove(i).container);
+        }
+        if !st.prewarmed.is_empty() {
+            return Step::Evicted(st.prewarmed.swap_remove(0));
+        }
+        Step::Wait
+    }
+
+    /// Unpauses a warm container taken from the idle list; `None` (and the container removed)
+    /// if the engine refuses.
+    async fn wake(self: &Arc<Self>, container: Container) -> Option<Container> {
+        let handle = container.handle.clone();
+        let _transition = handle.transitions.lock().await;
+        if handle.paused.load(Ordering::Acquire) {
+            if self.driver.unpause(&handle.id).await.is_err() {
+                drop(_transition);
+                self.remove(container);
+                return None;
+            }
+            handle.paused.store(false, Ordering::Release);
+        }
+        Some(container)
+    }
+
+    /// Creates a container whose memory is already counted in `used_mb`; on failure, gives the
+    /// memory back.
+    async fn create(
+        self: &Arc<Self>,
+        image: &str,
+        memory_mb: u64,
+        action: &str,
+    ) -> Result<Container, DriverError> {
+        let n = self.names.fetch_add(1, Ordering::Relaxed);
+        let spec = ContainerSpec {
+            name: container_name(&self.settings.owner, n, action),
+            image: image.to_string(),
+            memory_mb,
+            env: self.settings.env.clone(),
+            labels: vec![(OWNER_LABEL.to_string(), self.settings.owner.clone())],
+            pull: true,
+        };
+        match self.driver.start(spec).await {
+            Ok(started) => {
+                let mut st = self.state.lock();
+                st.live.insert(started.id.clone());
+                let closed = st.closed;
+                drop(st);
+                let container = Container {
+                    logs: LogTail::follow(self.driver.logs(&started.id)),
+                    handle: Arc::new(Handle {
+                        id: started.id,
+                        paused: AtomicBool::new(false),
+                        transitions: tokio::sync::Mutex::new(()),
+                    }),
+                    address: started.address,
+                    memory_mb,
+                    image: image.to_string(),
+                };
+                if closed {
+                    self.remove(container);
+                    return Err(DriverError::Engine(
+                        "the container pool is shut down".into(),
+                    ));
+                }
+                Ok(container)
+            }
+            Err(e) => {
+                self.state.lock().used_mb -= memory_mb;
+                self.freed.notify_waiters();
+                Err(e)
+            }
+        }
+    }
+
+    /// Gives a container back after an activation: kept warm for `key` when `healthy`
+    /// (paused after the grace period), removed otherwise.
+    pub fn release(self: &Arc<Self>, container: Container, key: WarmKey, healthy: bool) {
+        if !healthy {
+            self.remove(container);
+            return;
+        }
+        let generation = self.generations.fetch_add(1, Ordering::Relaxed);
+        let handle = container.handle.clone();
+        {
+            let mut st = self.state.lock();
+            if st.closed {
+                drop(st);
+                self.remove(container);
+                return;
+            }
+            st.idle.push(Idle {
+                key,
+                container,
+                since: Instant::now(),
+                generation,
+            });
+        }
+        self.freed.notify_waiters();
+        let pool = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(pool.settings.pause_grace).await;
+            let _transition = handle.transitions.lock().await;
+            let still_idle = pool
+                .state
+                .lock()
+                .idle
+                .iter()
+                .any(|i| i.generation == generation);
+            if still_idle && pool.driver.pause(&handle.id).await.is_ok() {
+                handle.paused.store(true, Ordering::Release);
+            }
+        });
+    }
+
+    /// Removes a container in the background and gives its memory back.
+    pub fn remove(self: &Arc<Self>, container: Container) {
+        {
+            let mut st = self.state.lock();
+            st.used_mb -= container.memory_mb;
+            st.live.remove(container.id());
+        }
+        self.counters.removals.fetch_add(1, Ordering::Relaxed);
+        self.freed.notify_waiters();
+        let driver = self.driver.clone();
+        tokio::spawn(async move {
+            if let Err(e) = driver.remove(container.id()).await {
+                tracing::warn!(id = container.id(), error = %e, "container removal failed");
+            }
+        });
+    }
+
+    /// Starts one prewarmed container of `image` and `memory_mb` if fewer than `want` exist or
+    /// are starting and the capacity allows; runs in the background.
+    pub fn prewarm(self: &Arc<Self>, image: String, memory_mb: u64, want: usize) {
+        {
+            let mut st = self.state.lock();
+            let have = st
+                .prewarmed
+                .iter()
+                .filter(|c| c.image == image && c.memory_mb == memory_mb)
+                .count()
+                + st.prewarming
+                    .iter()
+                    .filter(|(i, m)| *i == image && *m == memory_mb)
+                    .count();
+            if st.closed || have >= want || st.used_mb + memory_mb > self.settings.capacity_mb {
+                return;
+            }
+            st.used_mb += memory_mb;
+            st.prewarming.push((image.clone(), memory_mb));
+        }
+        let pool = self.clone();
+        tokio::spawn(async move {
+            let created = pool.create(&image, memory_mb, "prewarm").await;
+            let mut st = pool.state.lock();
+            if let Some(i) = st
+                .prewarming
+                .iter()
+                .position(|(i, m)| *i == image && *m == memory_mb)
+            {
+                st.prewarming.swap_remove(i);
+            }
+            match created {
+                Ok(container) => st.prewarmed.push(container),
+                Err(e) => tracing::warn!(%image, error = %e, "prewarm failed"),
+            }
+        });
+    }
+
+    /// Starts the configured prewarmed containers (in the background).
+    pub fn start_prewarms(self: &Arc<Self>) {
+        for (image, memory_mb, count) in &self.settings.stem_cells {
+            for _ in 0..*count {
+                self.prewarm(image.clone(), *memory_mb, *count);
+            }
+        }
+    }
+
+    /// Replaces a prewarmed container of `image` and `memory_mb` that was just taken.
+    fn replenish(self: &Arc<Self>, image: String, memory_mb: u64) {
+        let want = self
+            .settings
+            .stem_cells
+            .iter()
+            .find(|(i, m, _)| *i == image && *m == memory_mb)
+            .map(|(_, _, n)| *n);
+        if let Some(want) = want {
+            self.prewarm(image, memory_mb, want);
+        }
+    }
+
+    /// Removes warm containers idle for longer than the idle timeout. Called periodically.
+    pub fn reap_idle(self: &Arc<Self>) {
+        let now = Instant::now();
+        let expired: Vec<Container> = {
+            let mut st = self.state.lock();
+            let (old, keep): (Vec<Idle>, Vec<Idle>) = std::mem::take(&mut st.idle)
+                .into_iter()
+                .partition(|i| now.duration_since(i.since) >= self.settings.idle_timeout);
+            st.idle = keep;
+            old.into_iter().map(|i| i.container).collect()
+        };
+        for container in expired {
+            self.remove(container);
+        }
+    }
+
+    /// Refuses new activations and removes every live container (busy ones included: their
+    /// activations fail). Returns when the engine has removed them.
+    pub async fn shutdown(&self) {
+        let ids: Vec<String> = {
+            let mut st = self.state.lock();
+            st.closed = true;
+            st.idle.clear();
+            st.prewarmed.clear();
+            st.live.drain().collect()
+        };
+        self.freed.notify_waiters();
+        for id in ids {
+            if let Err(e) = self.driver.remove(&id).await {
+                tracing::warn!(%id, error = %e, "container removal failed");
+            }
+        }
+        let _ = self.clean_up_earlier_runs().await;
+    }
+}
+
+enum Step {
+    Warm(Container),
+    Prewarm(Container),
+    Create,
+    Evicted(Container),
+    Wait,
+    Closed,
+}
+
+/// `shoal_<owner digest>_<n>_<action>`, reduced to the characters Docker accepts.
+fn container_name(owner: &str, n: u64, action: &str) -> String {
+    let digest = Sha256::digest(owner.as_bytes());
+    let tag: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    let action: String = action
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("shoal_{tag}_{n}{action}")
+}

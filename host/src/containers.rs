@@ -1,0 +1,58 @@
+//! The container domain in the host: starts [`ContainerExecutor`] when configured and the
+//! engine answers, and routes to it every kind of its runtime manifest, `blackbox`, and the
+//! `nodejs:*` actions annotated `engine: "container"` (full Node.js instead of an isolate).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use shoal_containers::{BLACKBOX, ContainerConfig, ContainerExecutor};
+use shoal_router::{Executor, KindInfo, RoutingTable};
+
+/// Starts the container domain, or `None` (with a warning naming why) when it is disabled or
+/// its engine does not answer: shoal then serves the isolate kinds only. Containers are
+/// labelled with the data directory, so a later start on the same directory removes the ones
+/// a crash left behind.
+pub fn start(
+    config: &ContainerConfig,
+    data_dir: &Path,
+    api_host: &str,
+) -> Option<Arc<ContainerExecutor>> {
+    if !config.enabled {
+        return None;
+    }
+    let owner = std::fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
+    match ContainerExecutor::start(config.clone(), &owner.to_string_lossy(), api_host) {
+        Ok(executor) => Some(Arc::new(executor)),
+        Err(e) => {
+            tracing::warn!(
+                "container kinds are off: the container engine is not available ({e}); set [containers] docker_host, or enabled = false to silence this"
+            );
+            None
+        }
+    }
+}
+
+/// Registers the container kinds in `table`. Kinds another domain already serves (`nodejs:*`)
+/// get the container executor as their `engine: "container"` alternative instead.
+pub fn register(table: &mut RoutingTable, executor: &Arc<ContainerExecutor>) {
+    let shared: Arc<dyn Executor> = executor.clone();
+    let config = executor.config();
+    for runtime in &config.runtimes {
+        if table.executor(&runtime.kind).is_ok() {
+            // Cannot fail: the kind was just found.
+            let _ = table.add_alternative(&runtime.kind, shared.clone());
+            continue;
+        }
+        table.add(
+            KindInfo {
+                require_main: runtime.require_main,
+                image: Some(runtime.image.clone()),
+                ..KindInfo::new(&runtime.kind, runtime.default)
+            },
+            shared.clone(),
+        );
+    }
+    if config.blackbox {
+        table.add(KindInfo::new(BLACKBOX, true), shared);
+    }
+}

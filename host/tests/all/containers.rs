@@ -1,0 +1,488 @@
+//! Container actions through the real binary on a real Docker engine: Python and blackbox
+//! actions over the REST API, warm reuse, pause/unpause, prewarm, capacity queueing, triggers,
+//! rules and sequences across domains, and no container left behind.
+//!
+//! Needs the engine named by `SHOAL_TEST_DOCKER_HOST` with the images built by
+//! `container-fallback/images/build.sh`; `.ci/test` starts a private `dockerd`, builds them and
+//! sets the variable. The tests fail, saying so, when it is not set.
+
+use std::process::Command;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::{Response, Shoal};
+
+const PYTHON_IMAGE: &str = "shoal/action-python:3.11";
+const BLACKBOX_IMAGE: &str = "shoal/blackbox-example:latest";
+
+/// Reports where the container process ran, counts warm runs in a global, and logs a line.
+const PY_ECHO: &str = r#"
+import os, socket
+runs = 0
+def main(args):
+    global runs
+    runs += 1
+    print("hello from", args.get("name", "nobody"))
+    return {"args": args, "host": socket.gethostname(), "runs": runs,
+            "ns": os.environ.get("__OW_NAMESPACE"), "api_host": os.environ.get("__OW_API_HOST")}
+"#;
+
+fn docker_host() -> String {
+    std::env::var("SHOAL_TEST_DOCKER_HOST").unwrap_or_else(|_| {
+        panic!(
+            "container tests need a Docker engine: set SHOAL_TEST_DOCKER_HOST (bash .ci/test starts one and builds the test images)"
+        )
+    })
+}
+
+/// A shoal whose container domain uses the test engine, the test images and `extra` settings
+/// (TOML keys of `[containers]`).
+fn serve(dir: &std::path::Path, extra: &str) -> Shoal {
+    let config = format!(
+        "[containers]\ndocker_host = \"{}\"\napi_host = \"http://shoal.test\"\n{extra}\n\
+         [[containers.runtimes]]\nkind = \"python:3.11\"\nimage = \"{PYTHON_IMAGE}\"\ndefault = true\n",
+        docker_host()
+    );
+    Shoal::serve_with(dir, &config)
+}
+
+fn serve_with_prewarm(dir: &std::path::Path, extra: &str) -> Shoal {
+    let config = format!(
+        "[containers]\ndocker_host = \"{}\"\n{extra}\n\
+         [[containers.runtimes]]\nkind = \"python:3.11\"\nimage = \"{PYTHON_IMAGE}\"\ndefault = true\n\
+         prewarm = [{{count = 1, memory_mb = 256}}]\n",
+        docker_host()
+    );
+    Shoal::serve_with(dir, &config)
+}
+
+/// `docker …` against the test engine; returns stdout.
+fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker")
+        .args(args)
+        .env("DOCKER_HOST", docker_host())
+        .output()
+        .expect("running the docker CLI");
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Ids of the containers (any state) shoal created for data directory `dir`.
+fn containers_of(dir: &std::path::Path) -> Vec<String> {
+    let owner = std::fs::canonicalize(dir).unwrap();
+    let filter = format!("label=shoal.owner={}", owner.display());
+    docker(&["ps", "-aq", "--no-trunc", "--filter", &filter])
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn put(shoal: &Shoal, name: &str, body: Value) -> Response {
+    shoal.request(
+        "PUT",
+        &format!("/api/v1/namespaces/_/actions/{name}?overwrite=true"),
+        Some(&body),
+    )
+}
+
+fn create(shoal: &Shoal, name: &str, body: Value) {
+    let r = put(shoal, name, body);
+    assert_eq!(r.status, 200, "PUT {name}: {}", r.text());
+}
+
+fn python(code: &str) -> Value {
+    json!({"exec": {"kind": "python:3.11", "code": code}})
+}
+
+/// Invokes blocking; returns (status, activation record).
+fn invoke(shoal: &Shoal, name: &str, params: Value) -> (u16, Value) {
+    let r = shoal.request(
+        "POST",
+        &format!("/api/v1/namespaces/_/actions/{name}?blocking=true"),
+        Some(&params),
+    );
+    (r.status, r.json())
+}
+
+fn annotation<'a>(record: &'a Value, key: &str) -> Option<&'a Value> {
+    record["annotations"]
+        .as_array()?
+        .iter()
+        .find(|a| a["key"] == key)
+        .map(|a| &a["value"])
+}
+
+/// Polls `GET …/activations/{id}` until the record is there.
+fn activation(shoal: &Shoal, id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = shoal.request(
+            "GET",
+            &format!("/api/v1/namespaces/_/activations/{id}"),
+            None,
+        );
+        if r.status == 200 {
+            return r.json();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no activation {id}: {}",
+            r.text()
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn error_text(record: &Value) -> String {
+    record["response"]["result"]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn python_actions_follow_the_openwhisk_outcomes() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = serve(dir.path(), "");
+    let info = shoal.request("GET", "/", None).json();
+    let python_kinds = &info["runtimes"]["python"];
+    assert!(
+        python_kinds.as_array().is_some_and(|k| k
+            .iter()
+            .any(|k| k["kind"] == "python:3.11" && k["image"] == PYTHON_IMAGE)),
+        "GET / lists the configured container kind: {info}"
+    );
+
+    // Cold, then warm: same container, globals kept, initTime only on the cold start.
+    create(&shoal, "echo", python(PY_ECHO));
+    let (status, cold) = invoke(&shoal, "echo", json!({"name": "shoal"}));
+    assert_eq!(status, 200, "{cold}");
+    let result = &cold["response"]["result"];
+    assert_eq!(result["args"], json!({"name": "shoal"}));
+    assert_eq!(result["ns"], "guest");
+    assert_eq!(result["api_host"], "http://shoal.test");
+    assert!(annotation(&cold, "initTime").is_some(), "{cold}");
+    assert_eq!(annotation(&cold, "kind"), Some(&json!("python:3.11")));
+    let logs = activation(&shoal, cold["activationId"].as_str().unwrap())["logs"].clone();
+    let logs: Vec<&str> = logs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    assert!(logs[0].ends_with("stdout: hello from shoal"), "{logs:?}");
+    let (_, warm) = invoke(&shoal, "echo", json!({}));
+    assert_eq!(
+        warm["response"]["result"]["host"], result["host"],
+        "warm reuse"
+    );
+    assert_eq!(warm["response"]["result"]["runs"], 2);
+    assert!(annotation(&warm, "initTime").is_none(), "{warm}");
+
+    // Non-blocking: 202 with an id, the record appears in the log.
+    let r = shoal.request(
+        "POST",
+        "/api/v1/namespaces/_/actions/echo",
+        Some(&json!({"name": "later"})),
+    );
+    assert_eq!(r.status, 202, "{}", r.text());
+    let id = r.json()["activationId"].as_str().unwrap().to_string();
+    let record = activation(&shoal, &id);
+    assert_eq!(record["response"]["result"]["args"]["name"], "later");
+
+    // {error} is an application error; an exception a developer error; both keep their text.
+    create(
+        &shoal,
+        "apperr",
+        python("def main(a):\n    return {'error': 'nope', 'x': 1}\n"),
+    );
+    let (status, record) = invoke(&shoal, "apperr", json!({}));
+    assert_eq!(status, 502);
+    assert_eq!(record["response"]["status"], "application error");
+    assert_eq!(record["response"]["result"], json!({"error": "nope"}));
+    create(
+        &shoal,
+        "raises",
+        python("def main(a):\n    raise ValueError('broken')\n"),
+    );
+    let (status, record) = invoke(&shoal, "raises", json!({}));
+    assert_eq!(status, 502);
+    assert_eq!(record["response"]["status"], "action developer error");
+    assert_eq!(error_text(&record), "An error has occurred: broken");
+
+    // Code that cannot load fails at /init with the proxy's message.
+    create(&shoal, "badinit", python("def main(a) return 1\n"));
+    let (_, record) = invoke(&shoal, "badinit", json!({}));
+    assert_eq!(record["response"]["status"], "action developer error");
+    assert!(
+        error_text(&record).starts_with("Initialization has failed due to:"),
+        "{record}"
+    );
+
+    // Time and memory limits.
+    let sleepy = json!({"exec": {"kind": "python:3.11", "code": "import time\ndef main(a):\n    time.sleep(10)\n    return {}\n"}, "limits": {"timeout": 1000}});
+    create(&shoal, "sleepy", sleepy);
+    let began = Instant::now();
+    let (_, record) = invoke(&shoal, "sleepy", json!({}));
+    assert!(
+        began.elapsed() < Duration::from_secs(8),
+        "the timeout ended the run"
+    );
+    assert_eq!(record["response"]["status"], "action developer error");
+    assert_eq!(
+        error_text(&record),
+        "The action exceeded its time limits of 1000 milliseconds."
+    );
+    assert_eq!(annotation(&record, "timeout"), Some(&json!(true)));
+    let hog = json!({"exec": {"kind": "python:3.11", "code": "def main(a):\n    x = bytearray(400 * 1024 * 1024)\n    return {'n': len(x)}\n"}, "limits": {"memory": 128}});
+    create(&shoal, "hog", hog);
+    let (_, record) = invoke(&shoal, "hog", json!({}));
+    assert_eq!(record["response"]["status"], "action developer error");
+    assert_eq!(
+        error_text(&record),
+        "The action exhausted its memory and was aborted."
+    );
+    // The failed containers are gone, the warm one stays.
+    assert!(shoal.stop().success());
+    assert!(
+        containers_of(dir.path()).is_empty(),
+        "no container left after stop"
+    );
+}
+
+#[test]
+fn blackbox_actions_run_the_image_executable() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = serve(dir.path(), "");
+    let missing = put(&shoal, "bb", json!({"exec": {"kind": "blackbox"}}));
+    assert_eq!(missing.status, 400);
+    assert!(
+        missing
+            .text()
+            .contains("'image' must be a string defined in 'exec' for 'blackbox' actions"),
+        "{}",
+        missing.text()
+    );
+    create(
+        &shoal,
+        "bb",
+        json!({"exec": {"kind": "blackbox", "image": BLACKBOX_IMAGE}}),
+    );
+    let got = shoal
+        .request("GET", "/api/v1/namespaces/_/actions/bb", None)
+        .json();
+    assert_eq!(
+        got["exec"],
+        json!({"kind": "blackbox", "image": BLACKBOX_IMAGE, "binary": false})
+    );
+    let (status, record) = invoke(&shoal, "bb", json!({"n": 7}));
+    assert_eq!(status, 200, "{record}");
+    let result = &record["response"]["result"];
+    assert_eq!(result["args"], json!({"n": 7}));
+    assert_eq!(result["executable"], "/action/exec");
+    assert_eq!(result["activation"], record["activationId"]);
+    let logs = activation(&shoal, record["activationId"].as_str().unwrap())["logs"].clone();
+    assert!(
+        logs.to_string().contains("blackbox action running"),
+        "{logs}"
+    );
+
+    // A script given as code replaces the image's executable.
+    let script = "#!/bin/sh\necho '{\"from\": \"code\"}'\n";
+    create(
+        &shoal,
+        "bbcode",
+        json!({"exec": {"kind": "blackbox", "image": BLACKBOX_IMAGE, "code": script}}),
+    );
+    let (_, record) = invoke(&shoal, "bbcode", json!({}));
+    assert_eq!(record["response"]["result"], json!({"from": "code"}));
+
+    // An image the engine does not have and cannot pull.
+    create(
+        &shoal,
+        "nopull",
+        json!({"exec": {"kind": "blackbox", "image": "shoal-test/no-such-image:1"}}),
+    );
+    let (_, record) = invoke(&shoal, "nopull", json!({}));
+    assert_eq!(record["response"]["status"], "action developer error");
+    assert_eq!(
+        error_text(&record),
+        "Failed to pull container image 'shoal-test/no-such-image:1'."
+    );
+    assert!(shoal.stop().success());
+    assert!(containers_of(dir.path()).is_empty());
+}
+
+#[test]
+fn idle_containers_are_paused_and_resumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = serve(dir.path(), "pause_grace_ms = 300");
+    create(&shoal, "echo", python(PY_ECHO));
+    let (_, first) = invoke(&shoal, "echo", json!({}));
+    let ids = containers_of(dir.path());
+    assert_eq!(ids.len(), 1);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while docker(&["inspect", "-f", "{{.State.Paused}}", &ids[0]]).trim() != "true" {
+        assert!(
+            Instant::now() < deadline,
+            "the idle container was not paused"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    let (status, second) = invoke(&shoal, "echo", json!({}));
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(
+        second["response"]["result"]["host"],
+        first["response"]["result"]["host"]
+    );
+    assert_eq!(
+        second["response"]["result"]["runs"], 2,
+        "resumed, not recreated"
+    );
+    assert!(annotation(&second, "initTime").is_none());
+    assert!(shoal.stop().success());
+}
+
+#[test]
+fn cold_starts_take_a_prewarmed_container() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = serve_with_prewarm(dir.path(), "");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let stem = loop {
+        if let [one] = containers_of(dir.path()).as_slice()
+            && docker(&["inspect", "-f", "{{.State.Running}}", one]).trim() == "true"
+        {
+            break one.clone();
+        }
+        assert!(Instant::now() < deadline, "no prewarmed container started");
+        thread::sleep(Duration::from_millis(50));
+    };
+    // Running in the engine; give the pool a moment to record it as ready.
+    thread::sleep(Duration::from_millis(500));
+    create(&shoal, "echo", python(PY_ECHO));
+    let (_, record) = invoke(&shoal, "echo", json!({}));
+    assert!(annotation(&record, "initTime").is_some());
+    let host = record["response"]["result"]["host"].as_str().unwrap();
+    assert!(
+        stem.starts_with(host),
+        "ran in the prewarmed container {stem}, not {host}"
+    );
+    // The stem cell is replaced.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while containers_of(dir.path()).len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the prewarmed container was not replaced"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    assert!(shoal.stop().success());
+    assert!(containers_of(dir.path()).is_empty());
+}
+
+#[test]
+fn activations_queue_when_the_capacity_is_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = serve(dir.path(), "capacity_mb = 256");
+    let slow = "import time, socket\ndef main(a):\n    time.sleep(0.5)\n    return {'host': socket.gethostname()}\n";
+    create(&shoal, "slow", python(slow));
+    create(&shoal, "other", python(PY_ECHO));
+    let addr = shoal.addr.clone();
+    let calls: Vec<_> = ["slow", "slow", "other"]
+        .into_iter()
+        .map(|name| {
+            let addr = addr.clone();
+            thread::spawn(move || {
+                let r = crate::support::request(
+                    &addr,
+                    "POST",
+                    &format!("/api/v1/namespaces/_/actions/{name}?blocking=true"),
+                    Some(crate::support::GUEST_AUTH),
+                    Some(&json!({})),
+                );
+                (r.status, r.json())
+            })
+        })
+        .collect();
+    for call in calls {
+        let (status, record) = call.join().unwrap();
+        assert_eq!(status, 200, "queued, not failed: {record}");
+    }
+    assert!(
+        containers_of(dir.path()).len() <= 1,
+        "never more than the capacity"
+    );
+    assert!(shoal.stop().success());
+}
+
+#[test]
+fn rules_and_sequences_mix_domains() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = serve(dir.path(), "");
+    create(
+        &shoal,
+        "double",
+        python("def main(a):\n    return {'n': a.get('n', 0) * 2, 'via': 'python'}\n"),
+    );
+    let js =
+        json!({"exec": {"kind": "nodejs:20", "code": "function main(a) { return {n: a.n + 1}; }"}});
+    create(&shoal, "inc", js);
+    let wasm = include_str!("../../../fixtures/wasm/echo.wat");
+    create(
+        &shoal,
+        "wecho",
+        json!({"exec": {"kind": "wasm", "code": wasm}}),
+    );
+    let seq =
+        json!({"exec": {"kind": "sequence", "components": ["/_/inc", "/_/double", "/_/wecho"]}});
+    create(&shoal, "mixed", seq);
+    let (status, record) = invoke(&shoal, "mixed", json!({"n": 4}));
+    assert_eq!(status, 200, "{record}");
+    assert_eq!(
+        record["response"]["result"],
+        json!({"params": {"n": 10, "via": "python"}}),
+        "JS, then Python, then WASM"
+    );
+
+    // trigger → rule → Python action
+    let r = shoal.request("PUT", "/api/v1/namespaces/_/triggers/t", Some(&json!({})));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let rule = json!({"trigger": "/_/t", "action": "/_/double"});
+    let r = shoal.request("PUT", "/api/v1/namespaces/_/rules/r", Some(&rule));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = shoal.request(
+        "POST",
+        "/api/v1/namespaces/_/triggers/t",
+        Some(&json!({"n": 21})),
+    );
+    assert_eq!(r.status, 202, "{}", r.text());
+    let fired = activation(&shoal, r.json()["activationId"].as_str().unwrap());
+    let rule_log: Value = serde_json::from_str(fired["logs"][0].as_str().unwrap()).unwrap();
+    let action_record = activation(&shoal, rule_log["activationId"].as_str().unwrap());
+    assert_eq!(
+        action_record["response"]["result"],
+        json!({"n": 42, "via": "python"})
+    );
+    assert!(shoal.stop().success());
+}
+
+#[test]
+fn a_restart_removes_what_a_killed_shoal_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = serve(dir.path(), "");
+    create(&shoal, "echo", python(PY_ECHO));
+    let (status, _) = invoke(&shoal, "echo", json!({}));
+    assert_eq!(status, 200);
+    drop(shoal); // SIGKILL: no chance to clean up
+    assert_eq!(containers_of(dir.path()).len(), 1, "left behind by kill -9");
+    let shoal = serve(dir.path(), "");
+    assert!(containers_of(dir.path()).is_empty(), "removed at start");
+    assert!(shoal.stop().success());
+}
