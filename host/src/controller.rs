@@ -234,7 +234,7 @@ impl Controller {
                         .await
                 };
                 let finished = sequence::record(id, &identity, &action, parent, received, finished);
-                this.record(&identity.namespace, &action, id, &finished);
+                this.record(&identity, &action, id, &finished);
                 drop((guard, permit));
                 finished
             })
@@ -258,17 +258,16 @@ impl Controller {
                 transaction_id,
                 received,
             ));
-            let namespace = identity.namespace.clone();
-            let subject = identity.subject.clone();
+            let identity = identity.clone();
             Box::pin(async move {
                 let outcome: Outcome = running.await;
                 let caller = Caller {
-                    namespace: &namespace,
-                    subject: &subject,
+                    namespace: &identity.namespace,
+                    subject: &identity.subject,
                     received,
                 };
                 let finished = activation::primitive_record(id, &caller, &action, outcome, parent);
-                this.record(&namespace, &action, id, &finished);
+                this.record(&identity, &action, id, &finished);
                 drop((guard, permit));
                 finished
             })
@@ -511,7 +510,14 @@ impl Controller {
         }
     }
 
-    fn record(&self, namespace: &str, action: &ActionEntry, id: ActivationId, f: &Finished) {
+    /// Appends `f` to the activation log of `identity`'s namespace, unless the namespace opted
+    /// out with `storeActivations: false` (then the caller still gets the record; nothing
+    /// else will: `GET …/activations/{id}` answers 404, as in OpenWhisk).
+    fn record(&self, identity: &Identity, action: &ActionEntry, id: ActivationId, f: &Finished) {
+        if !identity.limits.stores_activations() {
+            return;
+        }
+        let namespace = identity.namespace.as_str();
         let filter_name = action
             .path
             .split_once('/')

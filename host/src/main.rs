@@ -69,7 +69,8 @@ enum NamespaceCommand {
         #[command(flatten)]
         common: CommonArgs,
     },
-    /// Override a namespace's throttles (unset ones keep the system defaults); prints them.
+    /// Override a namespace's throttles and activation storage (unset ones keep the system
+    /// defaults); prints them.
     SetLimits {
         /// Namespace name.
         name: String,
@@ -82,6 +83,10 @@ enum NamespaceCommand {
         /// Trigger fires per minute.
         #[arg(long)]
         fires_per_minute: Option<u64>,
+        /// OpenWhisk's `storeActivations`: `false` keeps the namespace's activations out of
+        /// the activation log (blocking invokes and web actions still get their results).
+        #[arg(long, value_name = "true|false")]
+        store_activations: Option<bool>,
         #[command(flatten)]
         common: CommonArgs,
     },
@@ -144,6 +149,7 @@ fn namespace(cmd: NamespaceCommand) -> anyhow::Result<()> {
                 invocations_per_minute,
                 concurrent_invocations,
                 fires_per_minute,
+                store_activations,
                 ..
             },
             Some(mut subject),
@@ -161,6 +167,9 @@ fn namespace(cmd: NamespaceCommand) -> anyhow::Result<()> {
                     }
                     limits[key] = v.into();
                 }
+            }
+            if let Some(store) = *store_activations {
+                limits["storeActivations"] = store.into();
             }
             subject.limits = limits;
             store.put_subject(&subject)?;

@@ -18,7 +18,7 @@ use crate::error::ApiError;
 
 /// A namespace's throttle limits: the system defaults, overridden per namespace by the
 /// subject's stored limits (`invocationsPerMinute`, `concurrentInvocations`,
-/// `firesPerMinute`).
+/// `firesPerMinute`, `storeActivations`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NamespaceLimits {
     /// Action invokes per minute.
@@ -27,6 +27,9 @@ pub struct NamespaceLimits {
     pub concurrent_invocations: u64,
     /// Trigger fires per minute.
     pub fires_per_minute: u64,
+    /// OpenWhisk's `storeActivations`: `Some(false)` keeps every activation of the namespace
+    /// out of the activation log; `None` (not set) stores them, as `Some(true)` does.
+    pub store_activations: Option<bool>,
 }
 
 impl NamespaceLimits {
@@ -42,7 +45,13 @@ impl NamespaceLimits {
             invocations_per_minute: get("invocationsPerMinute", defaults.invocations_per_minute),
             concurrent_invocations: get("concurrentInvocations", defaults.concurrent_invocations),
             fires_per_minute: get("firesPerMinute", defaults.fires_per_minute),
+            store_activations: overrides.get("storeActivations").and_then(Value::as_bool),
         }
+    }
+
+    /// Whether the namespace's activations are written to the activation log.
+    pub fn stores_activations(&self) -> bool {
+        self.store_activations != Some(false)
     }
 }
 
@@ -164,6 +173,7 @@ mod tests {
             invocations_per_minute: per_minute,
             concurrent_invocations: concurrent,
             fires_per_minute: per_minute,
+            store_activations: None,
         }
     }
 
@@ -224,5 +234,10 @@ mod tests {
         assert_eq!(l.invocations_per_minute, 1000);
         assert_eq!(l.concurrent_invocations, d.concurrent_invocations);
         assert_eq!(l.fires_per_minute, d.fires_per_minute);
+        assert!(l.stores_activations() && l.store_activations.is_none());
+        let l = NamespaceLimits::resolve(&d, &json!({"storeActivations": false}));
+        assert!(!l.stores_activations());
+        let l = NamespaceLimits::resolve(&d, &json!({"storeActivations": true}));
+        assert_eq!(l.store_activations, Some(true));
     }
 }

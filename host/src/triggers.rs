@@ -96,6 +96,9 @@ pub async fn run(
         };
         logs.push(log_line(rule_id, &action_id, outcome).to_string());
     }
+    if !identity.limits.stores_activations() {
+        return;
+    }
     let name = fire.trigger["name"]
         .as_str()
         .unwrap_or_default()

@@ -78,9 +78,7 @@ pub fn api_info() -> Reply {
 pub fn limits(identity: &Identity) -> Reply {
     let l = &identity.limits;
     let b = LIMIT_BOUNDS;
-    Reply::json(
-        StatusCode::OK,
-        &json!({
+    let mut body = json!({
             "invocationsPerMinute": l.invocations_per_minute,
             "concurrentInvocations": l.concurrent_invocations,
             "firesPerMinute": l.fires_per_minute,
@@ -94,6 +92,10 @@ pub fn limits(identity: &Identity) -> Reply {
             "maxActionConcurrency": b.concurrency.1,
             "maxParameterSize": "1 MB",
             "maxActionInstances": l.concurrent_invocations,
-        }),
-    )
+    });
+    // Reported only when the namespace sets it (spec §2.1).
+    if let Some(store) = l.store_activations {
+        body["storeActivations"] = store.into();
+    }
+    Reply::json(StatusCode::OK, &body)
 }

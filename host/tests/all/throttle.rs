@@ -1,32 +1,36 @@
-//! Per-namespace throttles (spec §8.1) through the real binary: a namespace whose limits were
-//! lowered with `shoal namespace set-limits` gets OpenWhisk's 429s, and others do not.
+//! Per-namespace limits set with `shoal namespace set-limits`, through the real binary: a
+//! namespace whose throttles were lowered gets OpenWhisk's 429s and others do not; a namespace
+//! with `storeActivations: false` gets every result but keeps nothing in the activation log.
 
-use serde_json::json;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
 
 use crate::support::{self, Shoal, request, run_with_timeout, shoal_command};
 
-#[test]
-fn a_namespace_over_its_invoke_rate_gets_429_and_others_keep_going() {
-    let dir = tempfile::tempdir().unwrap();
-    let auth = support::namespace_create(dir.path(), "slow");
+/// Runs `shoal namespace set-limits NAME ARGS…` on `data_dir` and checks it succeeded.
+fn set_limits(data_dir: &Path, name: &str, args: &[&str]) {
     let out = run_with_timeout(
         shoal_command()
-            .args([
-                "namespace",
-                "set-limits",
-                "slow",
-                "--invocations-per-minute",
-                "2",
-                "--data-dir",
-            ])
-            .arg(dir.path()),
-        std::time::Duration::from_secs(20),
+            .args(["namespace", "set-limits", name])
+            .args(args)
+            .arg("--data-dir")
+            .arg(data_dir),
+        Duration::from_secs(20),
     );
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn a_namespace_over_its_invoke_rate_gets_429_and_others_keep_going() {
+    let dir = tempfile::tempdir().unwrap();
+    let auth = support::namespace_create(dir.path(), "slow");
+    set_limits(dir.path(), "slow", &["--invocations-per-minute", "2"]);
     let shoal = Shoal::serve(dir.path());
     let addr = shoal.addr.clone();
     let code = json!({"exec": {"kind": "nodejs:default", "code": "function main() { return {ok: true}; }"}});
@@ -72,5 +76,148 @@ fn a_namespace_over_its_invoke_rate_gets_429_and_others_keep_going() {
     .json();
     assert_eq!(limits["invocationsPerMinute"], 2);
     assert_eq!(limits["concurrentInvocations"], 10000);
+    shoal.stop();
+}
+
+/// Everything one namespace does that OpenWhisk records: a blocking invoke, a non-blocking
+/// one, a web action, a sequence and a trigger fire with one rule. Returns the ids the API
+/// handed out and checks that every caller got its result.
+fn activate_everything(addr: &str, ns: &str, auth: &str) -> Vec<String> {
+    let call = |method: &str, path: &str, body: Option<&Value>| {
+        request(addr, method, path, Some(auth), body)
+    };
+    let code = "function main(p) { return {hello: p.name || 'you'}; }";
+    let api = "/api/v1/namespaces/_";
+    for (path, body) in [
+        (
+            "actions/a",
+            json!({"exec": {"kind": "nodejs:default", "code": code},
+                   "annotations": [{"key": "web-export", "value": true}]}),
+        ),
+        (
+            "actions/seq",
+            json!({"exec": {"kind": "sequence", "components": [format!("/{ns}/a")]}}),
+        ),
+        ("triggers/t", json!({})),
+        ("rules/r", json!({"trigger": "/_/t", "action": "/_/a"})),
+    ] {
+        let r = call("PUT", &format!("{api}/{path}"), Some(&body));
+        assert_eq!(r.status, 200, "PUT {path}: {}", r.text());
+    }
+    let mut ids = Vec::new();
+    let blocking = call(
+        "POST",
+        &format!("{api}/actions/a?blocking=true"),
+        Some(&json!({"name": "x"})),
+    );
+    assert_eq!(blocking.status, 200, "{}", blocking.text());
+    let record = blocking.json();
+    assert_eq!(record["response"]["result"], json!({"hello": "x"}));
+    assert_eq!(record["namespace"], ns);
+    ids.push(record["activationId"].as_str().unwrap().to_string());
+    let queued = call("POST", &format!("{api}/actions/a"), None);
+    assert_eq!(queued.status, 202, "{}", queued.text());
+    ids.push(queued.json()["activationId"].as_str().unwrap().to_string());
+    let web = request(
+        addr,
+        "GET",
+        &format!("/api/v1/web/{ns}/default/a.json?name=web"),
+        None,
+        None,
+    );
+    assert_eq!(web.status, 200, "{}", web.text());
+    assert_eq!(web.json()["hello"], "web");
+    ids.push(
+        web.header("x-openwhisk-activation-id")
+            .expect("web responses name their activation")
+            .to_string(),
+    );
+    let seq = call(
+        "POST",
+        &format!("{api}/actions/seq?blocking=true&result=true"),
+        Some(&json!({"name": "seq"})),
+    );
+    assert_eq!(seq.status, 200, "{}", seq.text());
+    assert_eq!(seq.json(), json!({"hello": "seq"}));
+    let fired = call("POST", &format!("{api}/triggers/t"), Some(&json!({})));
+    assert_eq!(fired.status, 202, "{}", fired.text());
+    ids.push(fired.json()["activationId"].as_str().unwrap().to_string());
+    ids
+}
+
+#[test]
+fn a_namespace_that_does_not_store_activations_gets_results_and_leaves_no_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let quiet = support::namespace_create(dir.path(), "quiet");
+    set_limits(dir.path(), "quiet", &["--store-activations", "false"]);
+    let shoal = Shoal::serve(dir.path());
+    let addr = shoal.addr.clone();
+    let limits = |auth: &str| {
+        request(
+            &addr,
+            "GET",
+            "/api/v1/namespaces/_/limits",
+            Some(auth),
+            None,
+        )
+        .json()
+    };
+    assert_eq!(limits(&quiet)["storeActivations"], false);
+    assert!(
+        limits(support::GUEST_AUTH)
+            .get("storeActivations")
+            .is_none(),
+        "reported only when set"
+    );
+    let quiet_ids = activate_everything(&addr, "quiet", &quiet);
+    let guest_ids = activate_everything(&addr, "guest", support::GUEST_AUTH);
+    let count = |auth: &str| {
+        request(
+            &addr,
+            "GET",
+            "/api/v1/namespaces/_/activations?count=true",
+            Some(auth),
+            None,
+        )
+        .json()["activations"]
+            .as_u64()
+            .unwrap()
+    };
+    // guest, which stores: invoke, non-blocking invoke, web, sequence + its component,
+    // trigger + its rule's action. Its records arriving bounds when quiet's would have.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while count(support::GUEST_AUTH) < 7 {
+        assert!(
+            Instant::now() < deadline,
+            "guest's activations were not recorded"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let get = |auth: &str, id: &str| {
+        request(
+            &addr,
+            "GET",
+            &format!("/api/v1/namespaces/_/activations/{id}"),
+            Some(auth),
+            None,
+        )
+    };
+    for id in &guest_ids {
+        assert_eq!(get(support::GUEST_AUTH, id).status, 200, "guest {id}");
+    }
+    for id in &quiet_ids {
+        let r = get(&quiet, id);
+        assert_eq!(r.status, 404, "quiet {id}: {}", r.text());
+        assert_eq!(r.json()["error"], "The requested resource does not exist.");
+    }
+    assert_eq!(count(&quiet), 0);
+    let listed = request(
+        &addr,
+        "GET",
+        "/api/v1/namespaces/_/activations",
+        Some(&quiet),
+        None,
+    );
+    assert_eq!(listed.json(), json!([]));
     shoal.stop();
 }
