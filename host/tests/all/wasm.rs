@@ -15,6 +15,8 @@ const LOGS: &str = include_str!("../../../fixtures/wasm/logs.wat");
 const ERROR: &str = include_str!("../../../fixtures/wasm/error.wat");
 const LOOP: &str = include_str!("../../../fixtures/wasm/loop.wat");
 const GROW: &str = include_str!("../../../fixtures/wasm/grow.wat");
+const ECHO_DIRECT: &str = include_str!("../../../fixtures/wasm/echo_direct.wat");
+const LOGS_DIRECT: &str = include_str!("../../../fixtures/wasm/logs_direct.wat");
 
 fn put(shoal: &Shoal, name: &str, exec: Value, limits: Option<Value>) -> crate::support::Response {
     let mut body = json!({"exec": exec});
@@ -75,6 +77,23 @@ fn log_texts(shoal: &Shoal, record: &Value) -> Vec<String> {
     }
 }
 
+/// Creates `echo-<abi>` and `logs-<abi>` from the two execs and checks them: params in,
+/// `{"params": …}` out; `{"ok": true}` with `want_logs` as the activation's logs.
+fn echo_and_logs(shoal: &Shoal, abi: &str, echo: Value, logs: Value, want_logs: &[&str]) {
+    let (echo_name, logs_name) = (format!("echo-{abi}"), format!("logs-{abi}"));
+    create(shoal, &echo_name, echo, None);
+    let record = invoke(shoal, &echo_name, json!({"name": "shoal"}));
+    assert_eq!(record["response"]["status"], "success", "{record}");
+    assert_eq!(
+        record["response"]["result"],
+        json!({"params": {"name": "shoal"}})
+    );
+    create(shoal, &logs_name, logs, None);
+    let record = invoke(shoal, &logs_name, json!({}));
+    assert_eq!(record["response"]["result"], json!({"ok": true}));
+    assert_eq!(log_texts(shoal, &record), want_logs);
+}
+
 #[test]
 fn wasm_actions_over_rest() {
     let dir = tempfile::tempdir().unwrap();
@@ -83,31 +102,18 @@ fn wasm_actions_over_rest() {
     let info = shoal.request("GET", "/", None).json();
     assert_eq!(info["runtimes"]["wasm"][0]["kind"], "wasm", "{info}");
 
-    // WAT text: params in, result out.
-    create(&shoal, "echo", json!({"kind": "wasm", "code": ECHO}), None);
-    let record = invoke(&shoal, "echo", json!({"name": "shoal"}));
-    assert_eq!(record["response"]["status"], "success", "{record}");
-    assert_eq!(
-        record["response"]["result"],
-        json!({"params": {"name": "shoal"}})
-    );
-
-    // Logs: stdout lines before the result and stderr lines.
-    create(
+    // WAT text: params in, result out; stdout lines before the result and stderr lines are
+    // logs.
+    echo_and_logs(
         &shoal,
-        "logs",
+        "command",
+        json!({"kind": "wasm", "code": ECHO}),
         json!({"kind": "wasm:default", "code": LOGS}),
-        None,
-    );
-    let record = invoke(&shoal, "logs", json!({}));
-    assert_eq!(record["response"]["result"], json!({"ok": true}));
-    assert_eq!(
-        log_texts(&shoal, &record),
-        [
+        &[
             "stdout: first line",
             "stdout: second line",
-            "stderr: a warning"
-        ]
+            "stderr: a warning",
+        ],
     );
 
     // A binary module (base64 `.wasm`) answering {error}: an application error.
@@ -158,6 +164,41 @@ fn wasm_actions_over_rest() {
     assert_eq!(r.status, 400, "{}", r.text());
     let error = r.json()["error"].as_str().unwrap_or_default().to_string();
     assert!(error.contains("The WASM module is invalid"), "{error}");
+}
+
+#[test]
+fn direct_abi_actions_over_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = Shoal::serve(dir.path());
+
+    // Exports `alloc` and `run`, no `_start`: the direct ABI, chosen at create time.
+    let wasm = wat::parse_str(ECHO_DIRECT).expect("fixture parses");
+    let b64 = base64::engine::general_purpose::STANDARD.encode(wasm);
+    echo_and_logs(
+        &shoal,
+        "direct",
+        json!({"kind": "wasm", "code": b64, "binary": true}),
+        json!({"kind": "wasm", "code": LOGS_DIRECT}),
+        &["stdout: first line", "stdout: second line"],
+    );
+
+    // A direct-ABI module may import only shoal.log: refused at create time, saying why.
+    let wasi = r#"(module
+        (import "wasi_snapshot_preview1" "proc_exit" (func (param i32)))
+        (memory (export "memory") 1)
+        (func (export "alloc") (param i32) (result i32) (i32.const 0))
+        (func (export "run") (param i32 i32) (result i64) (i64.const 0)))"#;
+    let r = put(
+        &shoal,
+        "wasi-direct",
+        json!({"kind": "wasm", "code": wasi}),
+        None,
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    let error = r.json()["error"].as_str().unwrap_or_default().to_string();
+    assert!(error.contains("may import only `shoal.log`"), "{error}");
+    let r = shoal.request("GET", "/api/v1/namespaces/_/actions/wasi-direct", None);
+    assert_eq!(r.status, 404, "a refused action is not stored");
 }
 
 /// A fixture compiled by `fixtures/wasm/build.sh`, as base64; fails (never skips) when missing.

@@ -1,12 +1,21 @@
-//! The WASM action ABI, engine side: what an action's stdout and exit mean.
+//! The WASM action ABIs, engine side: what an action's output means.
 //!
-//! An action is a WASI preview 1 command. Its `_start` reads the parameters (one JSON object)
-//! on stdin and writes its result on stdout. The **result** is the whole of stdout when that
-//! parses as one JSON value (so a pretty-printed result works); otherwise it is the **last
-//! non-empty line** of stdout, and every earlier stdout line is an activation log line, as is
-//! every stderr line. Exiting via `proc_exit(0)` is the same as returning from `_start`.
+//! Two ABIs, told apart by the module's exports when the action is prepared:
 //!
-//! Pure functions, no engine: they build only the texts they return.
+//! - **WASI command** (the module exports `_start`): a WASI preview 1 command. `_start` reads
+//!   the parameters (one JSON object) on stdin and writes its result on stdout. The
+//!   **result** is the whole of stdout when that parses as one JSON value (so a
+//!   pretty-printed result works); otherwise it is the **last non-empty line** of stdout, and
+//!   every earlier stdout line is an activation log line, as is every stderr line. Exiting via
+//!   `proc_exit(0)` is the same as returning from `_start`.
+//! - **Direct** (no `_start`; exports `memory`, `alloc: (i32) -> i32` and
+//!   `run: (i32, i32) -> i64`): the host calls `alloc(len)`, writes the params JSON at the
+//!   pointer it returns and calls `run(ptr, len)`, which returns the result JSON's pointer in
+//!   the high 32 bits and its length in the low 32 bits. Logs go through the imported
+//!   `shoal.log(ptr, len)`. No WASI context is built, which makes an activation cheaper.
+//!
+//! Either way the result text is classified by [`classify_result`]. Pure functions, no
+//! engine: they build only the texts they return.
 
 use serde_json::Value;
 use shoal_router::Failure;
@@ -53,6 +62,29 @@ pub fn classify_result(text: &str) -> Result<Value, Failure> {
 /// The developer error for a trap; `message` is wasmtime's description of it.
 pub fn trapped(message: &str) -> Failure {
     Failure::DeveloperError(Value::String(format!("{TRAPPED_PREFIX}{message}")))
+}
+
+/// Developer error text when the direct ABI's `alloc` returns a buffer the params do not fit
+/// in; followed by the range.
+pub const PARAMS_OUTSIDE_MEMORY: &str =
+    "The action's alloc returned a buffer outside its linear memory";
+/// Developer error text when the direct ABI's `run` returns a result range outside the
+/// module's memory; followed by the range.
+pub const RESULT_OUTSIDE_MEMORY: &str =
+    "The action's run returned a result outside its linear memory";
+
+/// The developer error for params that do not fit where `alloc` said.
+pub fn params_outside_memory(at: u32, len: u32) -> Failure {
+    outside(PARAMS_OUTSIDE_MEMORY, at, len)
+}
+
+/// The developer error for a result range outside the memory.
+pub fn result_outside_memory(at: u32, len: u32) -> Failure {
+    outside(RESULT_OUTSIDE_MEMORY, at, len)
+}
+
+fn outside(text: &str, at: u32, len: u32) -> Failure {
+    Failure::DeveloperError(Value::String(format!("{text}: {len} bytes at {at}.")))
 }
 
 /// The developer error for a non-zero exit status.

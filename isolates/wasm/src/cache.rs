@@ -1,5 +1,6 @@
-//! Prepared modules: compiled once per code digest, linked into an `InstancePre`, kept in
-//! memory and (optionally) serialized to disk so a restart does not recompile.
+//! Prepared modules: compiled once per code digest, checked for one of the two ABIs, linked
+//! into an `InstancePre`, kept in memory and (optionally) serialized to disk so a restart does
+//! not recompile.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -9,19 +10,87 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use base64::Engine as _;
 use dashmap::DashMap;
 use shoal_router::{ActionCode, PrepareError};
-use wasmtime::{Engine, ExternType, InstancePre, Linker, Module};
+use wasmtime::{Engine, ExternType, InstancePre, Linker, Module, ValType};
 
 use crate::WasmError;
-use crate::run::State;
+use crate::command::{self, CommandState};
+use crate::direct::{self, DirectState};
 
-/// The entry point of a WASI preview 1 command.
-const ENTRY: &str = "_start";
+/// A module ready to instantiate, with the ABI its exports chose.
+#[derive(Clone)]
+pub(crate) enum Entry {
+    /// A WASI preview 1 command (exports `_start`).
+    Command(InstancePre<CommandState>),
+    /// The direct ABI (exports `memory`, `alloc` and `run`; no WASI).
+    Direct(InstancePre<DirectState>),
+}
+
+/// The two linkers, one per ABI. Built once per executor.
+pub(crate) struct Linkers {
+    command: Linker<CommandState>,
+    direct: Linker<DirectState>,
+}
+
+impl Linkers {
+    /// WASI preview 1 for commands, `shoal.log` for direct modules.
+    pub(crate) fn new(engine: &Engine) -> Result<Self, WasmError> {
+        let engine_error = |e: wasmtime::Error| WasmError::Engine(format!("{e:#}"));
+        Ok(Linkers {
+            command: command::linker(engine).map_err(engine_error)?,
+            direct: direct::linker(engine).map_err(engine_error)?,
+        })
+    }
+
+    /// Chooses the ABI from `module`'s exports (`_start` first) and links it; says why when
+    /// the module fits neither or imports what its ABI does not offer.
+    fn link(&self, module: &Module) -> Result<Entry, PrepareError> {
+        let func = |name: &str, params: &[ValType], results: &[ValType]| {
+            matches!(
+                module.get_export(name),
+                Some(ExternType::Func(f)) if same(f.params(), params) && same(f.results(), results)
+            )
+        };
+        if func(command::ENTRY, &[], &[]) {
+            return self.command.instantiate_pre(module).map(Entry::Command).map_err(|e| {
+                PrepareError(format!(
+                    "The WASM module needs imports shoal does not provide (a WASI command may import only WASI preview 1): {e:#}"
+                ))
+            });
+        }
+        let memory =
+            matches!(module.get_export(direct::MEMORY), Some(ExternType::Memory(m)) if !m.is_64());
+        if memory
+            && func(direct::ALLOC, &[ValType::I32], &[ValType::I32])
+            && func(direct::RUN, &[ValType::I32, ValType::I32], &[ValType::I64])
+        {
+            return self.direct.instantiate_pre(module).map(Entry::Direct).map_err(|e| {
+                PrepareError(format!(
+                    "The WASM module needs imports shoal does not provide (a direct-ABI module may import only `{}.{}`): {e:#}",
+                    direct::LOG.0,
+                    direct::LOG.1
+                ))
+            });
+        }
+        Err(PrepareError(format!(
+            "The WASM module exports neither a WASI command entry point `{}: () -> ()` nor the direct ABI (`{}`, `{}: (i32) -> i32`, `{}: (i32, i32) -> i64`).",
+            command::ENTRY,
+            direct::MEMORY,
+            direct::ALLOC,
+            direct::RUN
+        )))
+    }
+}
+
+/// Whether the value types of an export's signature are exactly `want`.
+fn same(types: impl ExactSizeIterator<Item = ValType>, want: &[ValType]) -> bool {
+    types.len() == want.len() && types.zip(want).all(|(t, w)| ValType::eq(&t, w))
+}
 
 /// One action code, ready to instantiate. Shared by every activation of that code; lives
 /// until the executor is dropped.
 pub(crate) struct Prepared {
-    /// The module linked against WASI: instantiating it resolves no imports.
-    pub(crate) pre: InstancePre<State>,
+    /// The linked module: instantiating it resolves no imports.
+    entry: Entry,
     /// Bytes of compiled machine code (what `stats` reports per module).
     code_bytes: u64,
 }
@@ -29,7 +98,7 @@ pub(crate) struct Prepared {
 /// What [`ModuleCache::get`] hands out: the prepared module and whether this call compiled (or
 /// loaded) it, i.e. paid a cold start.
 pub(crate) struct Lookup {
-    pub(crate) pre: InstancePre<State>,
+    pub(crate) entry: Entry,
     pub(crate) fresh: bool,
 }
 
@@ -67,37 +136,24 @@ impl ModuleCache {
     pub(crate) fn get(
         &self,
         engine: &Engine,
-        linker: &Linker<State>,
+        linkers: &Linkers,
         code: &ActionCode,
     ) -> Result<Lookup, PrepareError> {
         if let Some(p) = self.modules.get(&code.digest) {
             return Ok(Lookup {
-                pre: p.pre.clone(),
+                entry: p.entry.clone(),
                 fresh: false,
             });
         }
         let module = self.load_or_compile(engine, code)?;
-        let entry_ok = matches!(
-            module.get_export(ENTRY),
-            Some(ExternType::Func(f)) if f.params().len() == 0 && f.results().len() == 0
-        );
-        if !entry_ok {
-            return Err(PrepareError(format!(
-                "The WASM module does not export a WASI command entry point `{ENTRY}: () -> ()`."
-            )));
-        }
-        let pre = linker.instantiate_pre(&module).map_err(|e| {
-            PrepareError(format!(
-                "The WASM module needs imports shoal does not provide (only WASI preview 1 is available): {e:#}"
-            ))
-        })?;
+        let entry = linkers.link(&module)?;
         let range = module.image_range();
         let prepared = Arc::new(Prepared {
-            pre: pre.clone(),
+            entry: entry.clone(),
             code_bytes: (range.end as usize).saturating_sub(range.start as usize) as u64,
         });
         self.modules.insert(code.digest, prepared);
-        Ok(Lookup { pre, fresh: true })
+        Ok(Lookup { entry, fresh: true })
     }
 
     /// (prepared modules, their compiled code bytes, compilations or disk loads so far).

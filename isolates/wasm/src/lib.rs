@@ -11,15 +11,17 @@
 //!
 //! Code (a base64 `.wasm` binary, or WAT text) is compiled once per
 //! [`shoal_router::ActionCode::digest`] when the action is created or updated
-//! ([`shoal_router::Executor::prepare`]), linked against WASI preview 1 into an
-//! `InstancePre` and cached in memory; with a cache directory the compiled artefact is also
+//! ([`shoal_router::Executor::prepare`]), linked (against WASI preview 1 or `shoal.log`,
+//! depending on its ABI) into an `InstancePre` and cached in memory; with a cache directory the compiled artefact is also
 //! serialized to disk (under a sub-directory named after the engine's compatibility hash, and
 //! checked again by wasmtime on load), so a restart does not recompile.
 //!
 //! Every activation gets a **fresh `Store` and instance**: WASM activations share no state,
-//! unlike warm JS isolates. The action ABI is a WASI preview 1 command: `_start` reads the
-//! parameters as one JSON object on stdin and writes the result JSON on stdout (see
-//! [`abi`] for the exact rule and the error texts). A per-store resource limiter caps linear
+//! unlike warm JS isolates. A module's exports choose its ABI (see [`abi`] for the exact
+//! rules and the error texts): a WASI preview 1 command (`_start` reads the parameters as one
+//! JSON object on stdin and writes the result JSON on stdout; `command.rs`) or the direct ABI
+//! (`alloc` + `run` over the module's memory, no WASI context, about a quarter cheaper per
+//! activation; `direct.rs`). A per-store resource limiter caps linear
 //! memory at `limits.memory` and remembers that it refused, so a `memory.grow` bomb ends as
 //! "exhausted its memory". The wasm call runs as an async wasmtime call on the thread of the
 //! task that invokes it (in the host: the worker that serves the HTTP request, so an invoke
@@ -33,6 +35,8 @@
 
 pub mod abi;
 mod cache;
+mod command;
+mod direct;
 mod run;
 
 use std::path::PathBuf;
@@ -44,10 +48,9 @@ use shoal_router::{
     ActionCode, BoxFuture, Executor, ExecutorStats, Failure, Invocation, Outcome, PrepareError,
 };
 use tokio::sync::Semaphore;
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, Linker, PoolingAllocationConfig};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use cache::ModuleCache;
-use run::State;
+use cache::{Linkers, ModuleCache};
 
 /// The executor name reported in stats and activation annotations.
 const NAME: &str = "wasm";
@@ -110,7 +113,7 @@ pub enum WasmError {
 /// Executor-wide state shared with the blocking activations.
 struct Inner {
     engine: Engine,
-    linker: Linker<State>,
+    linkers: Linkers,
     modules: ModuleCache,
     config: WasmConfig,
     activations: AtomicU64,
@@ -145,9 +148,7 @@ impl WasmExecutor {
             ));
         }
         let engine = engine(&config)?;
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p1::add_to_linker_async(&mut linker, |s: &mut State| &mut s.wasi)
-            .map_err(|e| WasmError::Engine(e.to_string()))?;
+        let linkers = Linkers::new(&engine)?;
         let modules = ModuleCache::new(&engine, config.cache_dir.as_deref())?;
         let stop_ticker = Arc::new(AtomicBool::new(false));
         spawn_ticker(engine.clone(), config.epoch_tick, Arc::clone(&stop_ticker))?;
@@ -155,7 +156,7 @@ impl WasmExecutor {
             running: Arc::new(Semaphore::new(config.max_running)),
             inner: Arc::new(Inner {
                 engine,
-                linker,
+                linkers,
                 modules,
                 config,
                 activations: AtomicU64::new(0),
@@ -195,14 +196,14 @@ impl Inner {
         let began = Instant::now();
         let prepared = match self
             .modules
-            .get(&self.engine, &self.linker, &invocation.action)
+            .get(&self.engine, &self.linkers, &invocation.action)
         {
             Ok(p) => p,
             Err(e) => return Outcome::failed(Failure::DeveloperError(e.0.into())),
         };
         // Prepared at create time: no init cost. Compiled (or loaded) just now: a cold start.
         let init_ms = prepared.fresh.then(|| began.elapsed().as_millis() as u64);
-        let (result, logs) = run::activate(self, &prepared.pre, invocation).await;
+        let (result, logs) = run::activate(self, &prepared.entry, invocation).await;
         self.activations.fetch_add(1, Ordering::Relaxed);
         Outcome::finished(result, logs, start, init_ms)
     }
@@ -230,7 +231,7 @@ impl Executor for WasmExecutor {
     fn prepare(&self, code: &ActionCode) -> Result<(), PrepareError> {
         self.inner
             .modules
-            .get(&self.inner.engine, &self.inner.linker, code)
+            .get(&self.inner.engine, &self.inner.linkers, code)
             .map(|_| ())
     }
 

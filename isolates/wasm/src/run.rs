@@ -1,31 +1,50 @@
-//! One activation: a fresh store and instance, the WASI command run to completion (or to its
-//! deadline, or its memory cap), and the outcome read from stdout and stderr. Runs as an async
-//! wasmtime call on the invoking task's thread, yielding at every epoch tick; everything here
-//! lives for one activation.
+//! One activation, whatever its ABI: a fresh store (memory cap, epoch yield), the ABI's run
+//! under the deadline, and how a run that did not finish normally becomes a [`Failure`].
+//! Runs as an async wasmtime call on the invoking task's thread, yielding at every epoch tick;
+//! everything here lives for one activation.
 
 use std::time::Instant;
 
 use serde_json::Value;
-use shoal_router::{Failure, Invocation, LogCollector, LogStream};
-use wasmtime::{InstancePre, ResourceLimiter, Store, Trap, UpdateDeadline};
+use shoal_router::{Failure, Invocation};
+use tokio::time::error::Elapsed;
+use wasmtime::{Engine, ResourceLimiter, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::I32Exit;
-use wasmtime_wasi::WasiCtxBuilder;
-use wasmtime_wasi::p1::WasiP1Ctx;
-use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 
-use crate::{Inner, abi};
+use crate::cache::Entry;
+use crate::{Inner, abi, command, direct};
 
-/// The data of one activation's store: its WASI context and its memory cap.
-pub(crate) struct State {
-    pub(crate) wasi: WasiP1Ctx,
-    cap: MemoryCap,
+/// Runs `invocation` on a fresh instance of `entry`; returns the result and the log lines.
+pub(crate) async fn activate(
+    inner: &Inner,
+    entry: &Entry,
+    invocation: Invocation,
+) -> (Result<Value, Failure>, Vec<String>) {
+    if invocation.deadline <= Instant::now() {
+        return (Err(Failure::Timeout { init: false }), Vec::new());
+    }
+    match entry {
+        Entry::Command(pre) => command::activate(inner, pre, invocation).await,
+        Entry::Direct(pre) => direct::activate(inner, pre, invocation).await,
+    }
 }
 
 /// Caps linear memory at the activation's `limits.memory` and remembers a refusal, so that the
 /// trap it causes is reported as memory exhaustion rather than as a plain trap.
-struct MemoryCap {
+pub(crate) struct MemoryCap {
     max_bytes: usize,
     exceeded: bool,
+}
+
+impl MemoryCap {
+    /// The cap for `invocation`: its `limits.memory`, at most the executor's largest memory.
+    pub(crate) fn new(inner: &Inner, invocation: &Invocation) -> Self {
+        let mib = invocation.limits.memory_mb.min(inner.config.max_memory_mib);
+        MemoryCap {
+            max_bytes: usize::try_from(mib << 20).unwrap_or(usize::MAX),
+            exceeded: false,
+        }
+    }
 }
 
 impl ResourceLimiter for MemoryCap {
@@ -56,92 +75,39 @@ impl ResourceLimiter for MemoryCap {
     }
 }
 
-/// Runs `invocation` on a fresh instance of `pre`; returns the result and the log lines.
-pub(crate) async fn activate(
-    inner: &Inner,
-    pre: &InstancePre<State>,
-    invocation: Invocation,
-) -> (Result<Value, Failure>, Vec<String>) {
-    let remaining = invocation
-        .deadline
-        .saturating_duration_since(Instant::now());
-    if remaining.is_zero() {
-        return (Err(Failure::Timeout { init: false }), Vec::new());
-    }
-    let stdin = match serde_json::to_vec(&invocation.params) {
-        Ok(bytes) => bytes,
-        Err(e) => return (Err(Failure::Internal(e.to_string())), Vec::new()),
-    };
-    let stdout = MemoryOutputPipe::new(inner.config.max_output_bytes);
-    let stderr = MemoryOutputPipe::new(inner.config.max_output_bytes);
-    let mut wasi = WasiCtxBuilder::new();
-    wasi.stdin(MemoryInputPipe::new(stdin))
-        .stdout(stdout.clone())
-        .stderr(stderr.clone())
-        .arg(&invocation.action.name);
-    for (name, value) in invocation.env.vars() {
-        wasi.env(name, value);
-    }
-    for (name, value) in &invocation.init_env {
-        let text = match value {
-            Value::String(s) => s.clone(),
-            Value::Null => String::new(),
-            other => other.to_string(),
-        };
-        wasi.env(name, text);
-    }
-    let max_bytes = (invocation.limits.memory_mb.min(inner.config.max_memory_mib) << 20) as usize;
-    let mut store = Store::new(
-        &inner.engine,
-        State {
-            wasi: wasi.build_p1(),
-            cap: MemoryCap {
-                max_bytes,
-                exceeded: false,
-            },
-        },
-    );
-    store.limiter(|s| &mut s.cap);
-    // Every epoch tick, hand the thread back to the scheduler: a long run shares its thread
-    // instead of holding it, and the deadline below can take effect within a tick.
-    store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
-
-    let ran = tokio::time::timeout_at(invocation.deadline.into(), run_start(&mut store, pre)).await;
-    let memory_exceeded = store.data().cap.exceeded;
-    drop(store);
-
-    let out = String::from_utf8_lossy(&stdout.contents()).into_owned();
-    let err = String::from_utf8_lossy(&stderr.contents()).into_owned();
-    let (out_logs, result_text) = abi::split_output(&out);
-    let mut logs = LogCollector::new(invocation.limits.log_bytes());
-    for line in out_logs {
-        logs.push(LogStream::Stdout, line);
-    }
-    let err = err.trim_end_matches('\n');
-    if !err.is_empty() {
-        logs.push(LogStream::Stderr, err);
-    }
-
-    let result = match ran {
-        _ if memory_exceeded => Err(Failure::MemoryExceeded),
-        Err(_elapsed) => Err(Failure::Timeout { init: false }),
-        Ok(Ok(())) => abi::classify_result(result_text),
-        Ok(Err(e)) => match (e.downcast_ref::<I32Exit>(), e.downcast_ref::<Trap>()) {
-            (Some(I32Exit(0)), _) => abi::classify_result(result_text),
-            (Some(_), _) => Err(abi::exited()),
-            (None, Some(trap)) => Err(abi::trapped(&trap.to_string())),
-            (None, None) => Err(abi::trapped(&format!("{e:#}"))),
-        },
-    };
-    (result, logs.finish())
+/// The data of an activation's store, whatever its ABI: it carries the memory cap.
+pub(crate) trait Capped: Send + 'static {
+    /// The activation's memory cap.
+    fn cap(&mut self) -> &mut MemoryCap;
 }
 
-/// Instantiates `pre` into `store` and runs the command's `_start`.
-async fn run_start(store: &mut Store<State>, pre: &InstancePre<State>) -> wasmtime::Result<()> {
-    let instance = pre.instantiate_async(&mut *store).await?;
-    instance
-        .get_typed_func::<(), ()>(&mut *store, "_start")?
-        .call_async(&mut *store, ())
-        .await
+/// A fresh store holding `data`: linear memory capped by its [`MemoryCap`], and handing the
+/// thread back to the scheduler at every epoch tick, so a long run shares its thread instead
+/// of holding it and the deadline can take effect within a tick.
+pub(crate) fn store<T: Capped>(engine: &Engine, data: T) -> Store<T> {
+    let mut store = Store::new(engine, data);
+    store.limiter(|s| s.cap() as &mut dyn ResourceLimiter);
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
+    store
+}
+
+/// How a run under `tokio::time::timeout_at` ended, as the activation's result: a refused
+/// `memory.grow` wins (it surfaces as a trap), then the deadline, then the run's own answer.
+pub(crate) fn settle<T: Capped, R>(
+    store: &mut Store<T>,
+    ran: Result<wasmtime::Result<R>, Elapsed>,
+) -> Result<R, Failure> {
+    match ran {
+        _ if store.data_mut().cap().exceeded => Err(Failure::MemoryExceeded),
+        Err(_elapsed) => Err(Failure::Timeout { init: false }),
+        Ok(Ok(answer)) => Ok(answer),
+        Ok(Err(e)) => Err(
+            match (e.downcast_ref::<I32Exit>(), e.downcast_ref::<Trap>()) {
+                (Some(_), _) => abi::exited(),
+                (None, Some(trap)) => abi::trapped(&trap.to_string()),
+                (None, None) => abi::trapped(&format!("{e:#}")),
+            },
+        ),
+    }
 }

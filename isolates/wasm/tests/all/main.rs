@@ -20,6 +20,8 @@ const NOT_JSON: &str = include_str!("../../../../fixtures/wasm/notjson.wat");
 const LOOP: &str = include_str!("../../../../fixtures/wasm/loop.wat");
 const GROW: &str = include_str!("../../../../fixtures/wasm/grow.wat");
 const TRAP: &str = include_str!("../../../../fixtures/wasm/trap.wat");
+const ECHO_DIRECT: &str = include_str!("../../../../fixtures/wasm/echo_direct.wat");
+const LOGS_DIRECT: &str = include_str!("../../../../fixtures/wasm/logs_direct.wat");
 
 fn executor() -> WasmExecutor {
     WasmExecutor::new(WasmConfig {
@@ -229,6 +231,25 @@ fn bad_modules_are_rejected_by_prepare() {
         .prepare(&action("noentry", "(module)", false))
         .expect_err("a module without _start is refused");
     assert!(err.0.contains("_start"), "{err}");
+    assert!(err.0.contains("alloc"), "names the direct ABI too: {err}");
+
+    let wrong_run = r#"(module (memory (export "memory") 1)
+        (func (export "alloc") (param i32) (result i32) (i32.const 0))
+        (func (export "run") (param i32 i32) (result i32) (i32.const 0)))"#;
+    let err = ex
+        .prepare(&action("wrongrun", wrong_run, false))
+        .expect_err("a run with the wrong signature is refused");
+    assert!(err.0.contains("run: (i32, i32) -> i64"), "{err}");
+
+    let wasi_direct = r#"(module
+        (import "wasi_snapshot_preview1" "proc_exit" (func (param i32)))
+        (memory (export "memory") 1)
+        (func (export "alloc") (param i32) (result i32) (i32.const 0))
+        (func (export "run") (param i32 i32) (result i64) (i64.const 0)))"#;
+    let err = ex
+        .prepare(&action("wasidirect", wasi_direct, false))
+        .expect_err("a direct-ABI module importing WASI is refused");
+    assert!(err.0.contains("shoal.log"), "{err}");
 
     let imports = r#"(module (import "env" "nope" (func)) (func (export "_start")))"#;
     let err = ex
@@ -403,5 +424,122 @@ async fn assemblyscript_action_runs() {
     assert_eq!(
         log_texts(&out),
         ["stderr: hello from AssemblyScript, 13 chars of params"]
+    );
+}
+
+/// A direct-ABI module whose `alloc` hands out 1024 and whose `run` has `body` (returning the
+/// packed result); `text` is at offset 64 and `shoal.log` is imported as `$log`.
+fn direct(text: &str, body: &str) -> String {
+    format!(
+        r#"(module
+            (import "shoal" "log" (func $log (param i32 i32)))
+            (memory (export "memory") 1)
+            (data (i32.const 64) "{text}")
+            (func (export "alloc") (param i32) (result i32) (i32.const 1024))
+            (func (export "run") (param $ptr i32) (param $len i32) (result i64) {body}))"#
+    )
+}
+
+/// The packed result of `len` bytes at offset 64.
+fn at_64(len: usize) -> String {
+    format!("(i64.or (i64.shl (i64.const 64) (i64.const 32)) (i64.const {len}))")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_abi_params_in_result_out() {
+    let ex = executor();
+    let echo = action("echo-direct", ECHO_DIRECT, false);
+    ex.prepare(&echo).expect("echo_direct compiles");
+    for params in [
+        json!({"name": "shoal", "n": [1, 2]}),
+        json!({"big": "x".repeat(200_000)}),
+    ] {
+        let out = run(&ex, &echo, params.clone()).await;
+        assert_eq!(out.result, Ok(json!({ "params": params })));
+        assert!(out.logs.is_empty(), "{:?}", out.logs);
+        assert_eq!(out.init_ms, None, "prepared at create time: no cold start");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_abi_logs_through_shoal_log() {
+    let ex = executor();
+    let out = run(&ex, &action("logs-direct", LOGS_DIRECT, false), json!({})).await;
+    assert_eq!(out.result, Ok(json!({"ok": true})));
+    assert_eq!(
+        log_texts(&out),
+        ["stdout: first line", "stdout: second line"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_abi_failures() {
+    let ex = executor();
+    let limits = Limits {
+        timeout_ms: 200,
+        memory_mb: 128,
+        ..Limits::default()
+    };
+    let error = r#"{\"error\":\"bad input\"}"#;
+    let log_outside = "(call $log (i32.const 65530) (i32.const 100)) (i64.const 0)";
+    let cases = [
+        (
+            direct(error, &at_64(21)),
+            Failure::ApplicationError(json!("bad input")),
+        ),
+        (
+            direct("not json", &at_64(8)),
+            Failure::DeveloperError(json!(
+                "The action did not produce a valid JSON or JSON Array response: not json"
+            )),
+        ),
+        (
+            direct("", "(i64.const 0x0000fff0_00000100)"),
+            Failure::DeveloperError(json!(
+                "The action's run returned a result outside its linear memory: 256 bytes at 65520."
+            )),
+        ),
+        (
+            direct("", "(loop $spin (br $spin)) (i64.const 0)"),
+            Failure::Timeout { init: false },
+        ),
+        (
+            direct("", "(drop (memory.grow (i32.const 4096))) (i64.const 0)"),
+            Failure::MemoryExceeded,
+        ),
+    ];
+    for (i, (code, want)) in cases.into_iter().enumerate() {
+        let out = run_with(
+            &ex,
+            &action(&format!("d{i}"), &code, false),
+            json!({}),
+            limits,
+        )
+        .await;
+        assert_eq!(out.result, Err(want), "case {i}");
+    }
+    for (name, body, text) in [
+        ("unreachable", "unreachable", "unreachable"),
+        ("logoutside", log_outside, "outside the linear memory"),
+    ] {
+        let out = run(&ex, &action(name, &direct("", body), false), json!({})).await;
+        let Err(Failure::DeveloperError(Value::String(message))) = &out.result else {
+            panic!("{name}: expected a developer error, got {:?}", out.result);
+        };
+        assert!(message.starts_with("The action trapped: "), "{message}");
+        assert!(message.contains(text), "{name}: {message}");
+    }
+    // Params that do not fit where alloc said: alloc hands out 1024 in a one-page memory.
+    let out = run(
+        &ex,
+        &action("echo-small", &direct("", "(i64.const 0)"), false),
+        json!({"big": "x".repeat(70_000)}),
+    )
+    .await;
+    assert_eq!(
+        out.result,
+        Err(Failure::DeveloperError(json!(
+            "The action's alloc returned a buffer outside its linear memory: 70010 bytes at 1024."
+        )))
     );
 }
