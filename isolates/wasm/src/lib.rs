@@ -88,6 +88,34 @@ impl Default for WasmConfig {
     }
 }
 
+impl WasmConfig {
+    /// Checks every setting is in range (what [`WasmExecutor::new`] checks first; callers
+    /// that read settings from a file check them with this before starting anything).
+    pub fn validate(&self) -> Result<(), WasmError> {
+        if self.max_instances == 0 || self.max_running == 0 {
+            return Err(WasmError::Config(
+                "max_instances and max_running must be positive",
+            ));
+        }
+        if self.max_running > self.max_instances as usize {
+            return Err(WasmError::Config("max_running cannot exceed max_instances"));
+        }
+        if self.max_memory_mib == 0 || self.max_memory_mib > MAX_MEMORY_MIB {
+            return Err(WasmError::Config(
+                "max_memory_mib must be between 1 and 4096 (a 32-bit linear memory)",
+            ));
+        }
+        if self.epoch_tick.is_zero() {
+            return Err(WasmError::Config("epoch_tick must be positive"));
+        }
+        Ok(())
+    }
+}
+
+/// The largest linear memory a 32-bit module can address, in MiB: also the size of the
+/// address-space reservation of each pool slot.
+const MAX_MEMORY_MIB: u64 = 4096;
+
 /// Why a [`WasmExecutor`] could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum WasmError {
@@ -134,19 +162,7 @@ impl WasmExecutor {
     /// Builds the engine, reserves the instance pool, creates the cache directory and starts
     /// the epoch ticker thread.
     pub fn new(config: WasmConfig) -> Result<Self, WasmError> {
-        if config.max_instances == 0 || config.max_running == 0 {
-            return Err(WasmError::Config(
-                "max_instances and max_running must be positive",
-            ));
-        }
-        if config.max_running > config.max_instances as usize {
-            return Err(WasmError::Config("max_running cannot exceed max_instances"));
-        }
-        if config.max_memory_mib == 0 || config.epoch_tick.is_zero() {
-            return Err(WasmError::Config(
-                "max_memory_mib and epoch_tick must be positive",
-            ));
-        }
+        config.validate()?;
         let engine = engine(&config)?;
         let linkers = Linkers::new(&engine)?;
         let modules = ModuleCache::new(&engine, config.cache_dir.as_deref())?;

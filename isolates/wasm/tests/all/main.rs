@@ -543,3 +543,40 @@ async fn direct_abi_failures() {
         )))
     );
 }
+
+#[test]
+fn out_of_range_settings_are_refused() {
+    let bad = [
+        WasmConfig {
+            max_instances: 0,
+            ..WasmConfig::default()
+        },
+        WasmConfig {
+            max_instances: 8,
+            max_running: 9,
+            ..WasmConfig::default()
+        },
+        WasmConfig {
+            max_memory_mib: 4097,
+            ..WasmConfig::default()
+        },
+        WasmConfig {
+            epoch_tick: Duration::ZERO,
+            ..WasmConfig::default()
+        },
+    ];
+    for config in bad {
+        assert!(config.validate().is_err(), "{config:?}");
+        assert!(WasmExecutor::new(config).is_err());
+    }
+    let largest = WasmConfig {
+        max_instances: 4,
+        max_running: 4,
+        max_memory_mib: 4096,
+        ..WasmConfig::default()
+    };
+    assert!(
+        WasmExecutor::new(largest).is_ok(),
+        "4 GiB memories are allowed"
+    );
+}
