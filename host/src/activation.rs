@@ -1,13 +1,20 @@
 //! Activation records: turning an executor's [`Outcome`] into OpenWhisk's activation response
 //! (status, status code, error texts of spec §3.4) in one function, [`response_of`], and
-//! building the stored record and its list summary.
+//! building the record ([`Record`]) and its list summary.
+//!
+//! A record is a typed struct, built once per activation and serialised once (into the
+//! activation log) by serde's derive; no `serde_json::Value` tree is built for it and nothing
+//! deep-clones it. Only the action's result is a `Value`.
 
+use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
 use shoal_router::{ActivationId, Failure, Outcome};
 
 use crate::action::ActionEntry;
+use crate::entity::ActionLimits;
 use crate::messages;
 
 /// Largest action result, in bytes (spec §8.2).
@@ -56,7 +63,8 @@ impl Status {
 }
 
 /// The one place an outcome becomes an OpenWhisk response: `(status, result, size)`.
-/// `timeout_ms` is the action's limit, quoted in the timeout text.
+/// `timeout_ms` is the action's limit, quoted in the timeout text. Measures the result's
+/// JSON length without building its text (the text is built only for an oversized result).
 pub fn response_of(result: Result<Value, Failure>, timeout_ms: u64) -> (Status, Value, usize) {
     let (status, result) = match result {
         Ok(v) => (Status::Success, v),
@@ -72,8 +80,9 @@ pub fn response_of(result: Result<Value, Failure>, timeout_ms: u64) -> (Status, 
         ),
         Err(Failure::Internal(m)) => (Status::InternalError, json!({"error": m})),
     };
-    let text = result.to_string();
-    if text.len() > MAX_RESULT_BYTES {
+    let size = json_len(&result);
+    if size > MAX_RESULT_BYTES {
+        let text = result.to_string();
         let mut cut = 1024.min(text.len());
         while !text.is_char_boundary(cut) {
             cut -= 1;
@@ -84,15 +93,184 @@ pub fn response_of(result: Result<Value, Failure>, timeout_ms: u64) -> (Status, 
             &text[..cut]
         );
         let truncated = json!({"error": error});
-        let size = truncated.to_string().len();
+        let size = json_len(&truncated);
         return (Status::ApplicationError, truncated, size);
     }
-    (status, result, text.len())
+    (status, result, size)
 }
 
-/// The `response` object of an activation record.
-pub fn response_json(status: Status, result: Value, size: usize) -> Value {
-    json!({"result": result, "size": size, "status": status.text(), "success": status == Status::Success})
+/// The length in bytes of `v`'s compact JSON text, counted without allocating it.
+pub fn json_len(v: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing a `Value` into a sink that never fails cannot fail.
+    let _ = serde_json::to_writer(&mut count, v);
+    count.0
+}
+
+/// The `response` object of an activation record: `{result, size, status, success}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Response {
+    /// The action's result (or the error object).
+    pub result: Value,
+    /// Length of `result` as compact JSON.
+    pub size: usize,
+    /// The status, serialised as its text.
+    #[serde(serialize_with = "status_text")]
+    pub status: Status,
+    /// Whether `status` is success.
+    pub success: bool,
+}
+
+impl Response {
+    /// The response of an activation that finished with `status` and `result`.
+    pub fn new(status: Status, result: Value, size: usize) -> Self {
+        Response {
+            result,
+            size,
+            status,
+            success: status == Status::Success,
+        }
+    }
+
+    /// The response OpenWhisk records when the platform, not the action, failed with `f`.
+    pub fn failure(f: Failure, timeout_ms: u64) -> Self {
+        let (status, result, size) = response_of(Err(f), timeout_ms);
+        Response::new(status, result, size)
+    }
+}
+
+fn status_text<S: Serializer>(status: &Status, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(status.text())
+}
+
+fn id_text<S: Serializer>(id: &ActivationId, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(id.as_str())
+}
+
+fn cause_text<S: Serializer>(id: &Option<ActivationId>, s: S) -> Result<S::Ok, S::Error> {
+    match id {
+        Some(id) => s.serialize_str(id.as_str()),
+        None => s.serialize_none(),
+    }
+}
+
+/// One `{key, value}` annotation of an activation record.
+#[derive(Debug, Clone, Serialize)]
+pub struct Annotation {
+    /// The key (a constant for every annotation shoal writes itself).
+    pub key: Cow<'static, str>,
+    /// The value.
+    pub value: Note,
+}
+
+impl Annotation {
+    /// `{key, value}`.
+    pub fn new(key: &'static str, value: Note) -> Self {
+        Annotation {
+            key: Cow::Borrowed(key),
+            value,
+        }
+    }
+}
+
+/// An annotation value, typed so that building a record allocates no JSON tree.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Note {
+    /// `true`/`false`.
+    Bool(bool),
+    /// A number (milliseconds).
+    Int(i64),
+    /// A fixed text.
+    Static(&'static str),
+    /// A text.
+    Text(String),
+    /// `{timeout, memory, logs, concurrency}`.
+    Limits(LimitsNote),
+    /// Anything an executor reported.
+    Json(Value),
+}
+
+/// Action limits as an annotation value: `{timeout, memory, logs, concurrency}`.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct LimitsNote {
+    timeout: u64,
+    memory: u64,
+    logs: u64,
+    concurrency: u64,
+}
+
+impl From<ActionLimits> for LimitsNote {
+    fn from(l: ActionLimits) -> Self {
+        LimitsNote {
+            timeout: l.timeout,
+            memory: l.memory,
+            logs: l.logs,
+            concurrency: l.concurrency,
+        }
+    }
+}
+
+/// The full record of an action activation (primitive, sequence or composition), as
+/// `GET …/activations/{id}` returns it. Built once when the activation ends; the log gets its
+/// serialised text, the caller the record itself.
+#[derive(Debug, Clone, Serialize)]
+pub struct Record {
+    /// The invoking namespace, which owns the record.
+    pub namespace: String,
+    /// The action's simple name.
+    pub name: String,
+    /// The invoking subject.
+    pub subject: String,
+    /// The activation id.
+    #[serde(rename = "activationId", serialize_with = "id_text")]
+    pub activation_id: ActivationId,
+    /// Epoch ms.
+    pub start: i64,
+    /// Epoch ms.
+    pub end: i64,
+    /// Milliseconds (for sequences: the sum of their components').
+    pub duration: i64,
+    /// The response.
+    pub response: Response,
+    /// Log lines (for sequences and compositions: their components' activation ids).
+    pub logs: Vec<String>,
+    /// The action's version.
+    pub version: String,
+    /// Always `false`.
+    pub publish: bool,
+    /// The annotations.
+    pub annotations: Vec<Annotation>,
+    /// The enclosing sequence or composition.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "cause_text")]
+    pub cause: Option<ActivationId>,
+}
+
+impl Record {
+    /// The record's status.
+    pub fn status(&self) -> Status {
+        self.response.status
+    }
+
+    /// The record as a JSON value (API replies that reshape it).
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// The record's JSON text (what the activation log stores).
+    pub fn to_text(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
 }
 
 /// Epoch milliseconds of `t`.
@@ -103,33 +281,24 @@ pub fn epoch_ms(t: SystemTime) -> i64 {
 
 /// Who invoked, and when the controller received the request.
 #[derive(Debug, Clone)]
-pub struct Caller<'a> {
+pub struct Caller {
     /// Invoking namespace (owner of the record).
-    pub namespace: &'a str,
+    pub namespace: String,
     /// Invoking subject.
-    pub subject: &'a str,
+    pub subject: String,
     /// When the request arrived.
     pub received: SystemTime,
-}
-
-/// A finished primitive activation: the full record and its status.
-#[derive(Debug, Clone)]
-pub struct Finished {
-    /// The full record, as `GET …/activations/{id}` returns it.
-    pub record: Value,
-    /// Its status.
-    pub status: Status,
 }
 
 /// Builds the record of a primitive activation from its outcome; `cause` is the enclosing
 /// sequence's activation, if any.
 pub fn primitive_record(
     id: ActivationId,
-    caller: &Caller<'_>,
+    caller: Caller,
     action: &ActionEntry,
     outcome: Outcome,
     cause: Option<ActivationId>,
-) -> Finished {
+) -> Record {
     let timed_out = matches!(outcome.result, Err(Failure::Timeout { .. }));
     let (status, result, size) = response_of(outcome.result, action.limits.timeout);
     let start = epoch_ms(outcome.start);
@@ -137,44 +306,48 @@ pub fn primitive_record(
     let wait = outcome
         .start
         .duration_since(caller.received)
-        .map_or(0, |d| d.as_millis() as u64);
-    let mut annotations = vec![
-        json!({"key": "limits", "value": action.limits.to_json()}),
-        json!({"key": "path", "value": action.path}),
-        json!({"key": "kind", "value": action.code.kind}),
-        json!({"key": "timeout", "value": timed_out}),
-    ];
+        .map_or(0, |d| d.as_millis() as i64);
+    let mut annotations = Vec::with_capacity(8 + outcome.annotations.len());
+    annotations.extend([
+        Annotation::new("limits", Note::Limits(action.limits.into())),
+        Annotation::new("path", Note::Text(action.path.clone())),
+        Annotation::new("kind", Note::Text(action.code.kind.clone())),
+        Annotation::new("timeout", Note::Bool(timed_out)),
+    ]);
     if let Some(binding) = &action.binding {
-        annotations.push(json!({"key": "binding", "value": binding}));
+        annotations.push(Annotation::new("binding", Note::Text(binding.clone())));
     }
     if let Some(init) = outcome.init_ms {
-        annotations.push(json!({"key": "initTime", "value": init}));
+        annotations.push(Annotation::new(
+            "initTime",
+            Note::Int(i64::try_from(init).unwrap_or(i64::MAX)),
+        ));
     }
-    annotations.push(json!({"key": "waitTime", "value": wait}));
+    annotations.push(Annotation::new("waitTime", Note::Int(wait)));
     for (k, v) in outcome.annotations {
-        annotations.push(json!({"key": k, "value": v}));
+        annotations.push(Annotation {
+            key: Cow::Owned(k),
+            value: Note::Json(v),
+        });
     }
     if cause.is_some() {
-        annotations.push(json!({"key": "causedBy", "value": "sequence"}));
+        annotations.push(Annotation::new("causedBy", Note::Static("sequence")));
     }
-    let mut record = json!({
-        "namespace": caller.namespace,
-        "name": action.name,
-        "subject": caller.subject,
-        "activationId": id.as_str(),
-        "start": start,
-        "end": end,
-        "duration": end - start,
-        "response": response_json(status, result, size),
-        "logs": outcome.logs,
-        "version": action.version,
-        "publish": false,
-        "annotations": annotations,
-    });
-    if let Some(c) = cause {
-        record["cause"] = json!(c.as_str());
+    Record {
+        namespace: caller.namespace,
+        name: action.name.clone(),
+        subject: caller.subject,
+        activation_id: id,
+        start,
+        end,
+        duration: end - start,
+        response: Response::new(status, result, size),
+        logs: outcome.logs,
+        version: action.version.clone(),
+        publish: false,
+        annotations,
+        cause,
     }
-    Finished { record, status }
 }
 
 /// The list summary of a full record (`docs=false`): no `response`, `logs` or `subject`;

@@ -13,22 +13,26 @@ use shoal_store::{ActivationRecord, Collection, Store};
 use tokio::sync::Notify;
 
 use crate::action::ActionEntry;
-use crate::activation::{self, Caller, Finished, Status};
+use crate::activation::{self, Caller, Record, Response, Status};
 use crate::auth::Identity;
 use crate::error::ApiError;
 use crate::messages;
 use crate::package;
 use crate::sequence;
-use crate::throttle::Throttles;
+use crate::throttle::{NamespaceLimits, Throttles};
 
 /// How long a blocking caller waits, at most (spec §3.5).
 pub const MAX_BLOCKING_WAIT: Duration = Duration::from_secs(60);
 
 /// What an invoke produced for the caller.
 #[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "built once per invoke and moved once to the caller; a box would add an allocation to every warm invoke"
+)]
 pub enum Invoked {
     /// The activation finished while the caller waited.
-    Done(ActivationId, Finished),
+    Done(ActivationId, Record),
     /// The activation runs on (non-blocking, or the wait ran out).
     Pending(ActivationId),
 }
@@ -223,7 +227,7 @@ impl Controller {
         let this = self.clone();
         let composite =
             action.code.kind == sequence::KIND || (action.conductor && mode == As::Kind);
-        let task: BoxFuture<Finished> = if composite {
+        let task: BoxFuture<Record> = if composite {
             let (identity, tid) = (identity.clone(), transaction_id.to_string());
             Box::pin(async move {
                 let finished = if action.conductor {
@@ -234,7 +238,7 @@ impl Controller {
                         .await
                 };
                 let finished = sequence::record(id, &identity, &action, parent, received, finished);
-                this.record(&identity, &action, id, &finished);
+                this.record(&identity.limits, &action, &finished);
                 drop((guard, permit));
                 finished
             })
@@ -258,16 +262,16 @@ impl Controller {
                 transaction_id,
                 received,
             ));
-            let identity = identity.clone();
+            let caller = Caller {
+                namespace: identity.namespace.clone(),
+                subject: identity.subject.clone(),
+                received,
+            };
+            let limits = identity.limits;
             Box::pin(async move {
                 let outcome: Outcome = running.await;
-                let caller = Caller {
-                    namespace: &identity.namespace,
-                    subject: &identity.subject,
-                    received,
-                };
-                let finished = activation::primitive_record(id, &caller, &action, outcome, parent);
-                this.record(&identity, &action, id, &finished);
+                let finished = activation::primitive_record(id, caller, &action, outcome, parent);
+                this.record(&limits, &action, &finished);
                 drop((guard, permit));
                 finished
             })
@@ -385,16 +389,14 @@ impl Controller {
                     break;
                 }
             };
-            run.first_start
-                .get_or_insert(finished.record["start"].as_i64().unwrap_or(0));
-            run.duration += finished.record["duration"].as_i64().unwrap_or(0);
-            let response = finished.record["response"].clone();
-            let result = &response["result"];
-            let stop = sequence::short_circuits(result);
-            if let Value::Object(fields) = result {
+            run.first_start.get_or_insert(finished.start);
+            run.duration += finished.duration;
+            let response = finished.response;
+            let stop = sequence::short_circuits(&response.result);
+            if let Value::Object(fields) = &response.result {
                 input = fields.clone();
             }
-            run.last = Some((response, finished.status));
+            run.last = Some(response);
             if stop {
                 break;
             }
@@ -440,22 +442,22 @@ impl Controller {
             let Some(finished) = composition_step(&mut run, step, conductor) else {
                 return run;
             };
-            let response = finished.record["response"].clone();
-            if finished.status != Status::Success {
-                run.last = Some((response, finished.status));
+            let response = finished.response;
+            if response.status != Status::Success {
+                run.last = Some(response);
                 return run;
             }
-            let result = response["result"].as_object().cloned().unwrap_or_default();
+            let result = match response.result {
+                Value::Object(fields) => fields,
+                _ => Map::new(),
+            };
             let state = boxed(result.get("state"), "state");
             let params = boxed(result.get("params"), "value");
             let name = match result.get("action") {
                 None => {
                     let out = params.map_or_else(|| Value::Object(result), Value::Object);
-                    let size = out.to_string().len();
-                    run.last = Some((
-                        activation::response_json(finished.status, out, size),
-                        finished.status,
-                    ));
+                    let size = activation::json_len(&out);
+                    run.last = Some(Response::new(Status::Success, out, size));
                     return run;
                 }
                 Some(Value::String(name)) => name.clone(),
@@ -502,34 +504,34 @@ impl Controller {
             let Some(done) = composition_step(&mut run, invoked, conductor) else {
                 return run;
             };
-            input = done.record["response"]["result"]
-                .as_object()
-                .cloned()
-                .unwrap_or_default();
+            input = match done.response.result {
+                Value::Object(fields) => fields,
+                _ => Map::new(),
+            };
             input.extend(state.unwrap_or_default());
         }
     }
 
-    /// Appends `f` to the activation log of `identity`'s namespace, unless the namespace opted
-    /// out with `storeActivations: false` (then the caller still gets the record; nothing
-    /// else will: `GET …/activations/{id}` answers 404, as in OpenWhisk).
-    fn record(&self, identity: &Identity, action: &ActionEntry, id: ActivationId, f: &Finished) {
-        if !identity.limits.stores_activations() {
+    /// Appends `r` to the activation log of its namespace, whose `limits` say whether it
+    /// stores activations (with `storeActivations: false` the caller still gets the record;
+    /// nothing else will: `GET …/activations/{id}` answers 404, as in OpenWhisk). Serialises
+    /// the record once; the text moves into the log.
+    fn record(&self, limits: &NamespaceLimits, action: &ActionEntry, r: &Record) {
+        if !limits.stores_activations() {
             return;
         }
-        let namespace = identity.namespace.as_str();
         let filter_name = action
             .path
             .split_once('/')
             .map_or(action.name.as_str(), |(_, rest)| rest)
             .to_string();
         self.store.put_activation(ActivationRecord {
-            namespace: namespace.to_string(),
-            activation_id: id.to_string(),
+            namespace: r.namespace.clone(),
+            activation_id: r.activation_id.to_string(),
             name: action.name.clone(),
             filter_name,
-            start: f.record["start"].as_i64().unwrap_or(0),
-            doc: f.record.clone(),
+            start: r.start,
+            doc: r.to_text(),
         });
     }
 }
@@ -557,13 +559,12 @@ fn composition_step(
     run: &mut sequence::Run,
     step: Result<Invoked, ApiError>,
     conductor: &ActionEntry,
-) -> Option<Finished> {
+) -> Option<Record> {
     match step {
         Ok(Invoked::Done(id, finished)) => {
             run.ids.push(id.to_string());
-            run.first_start
-                .get_or_insert(finished.record["start"].as_i64().unwrap_or(0));
-            run.duration += finished.record["duration"].as_i64().unwrap_or(0);
+            run.first_start.get_or_insert(finished.start);
+            run.duration += finished.duration;
             Some(finished)
         }
         Ok(Invoked::Pending(id)) => {
@@ -600,9 +601,8 @@ fn with_state(message: String, state: &Option<Map<String, Value>>) -> Map<String
 }
 
 /// The response of a sequence that a platform-side failure ended.
-fn failure(f: Failure, sequence: &ActionEntry) -> (Value, Status) {
-    let (status, result, size) = activation::response_of(Err(f), sequence.limits.timeout);
-    (activation::response_json(status, result, size), status)
+fn failure(f: Failure, sequence: &ActionEntry) -> Response {
+    Response::failure(f, sequence.limits.timeout)
 }
 
 /// The store's document id of an entity.

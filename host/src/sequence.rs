@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use shoal_router::ActivationId;
 
 use crate::action::ActionEntry;
-use crate::activation::{Finished, Status, epoch_ms};
+use crate::activation::{Annotation, Note, Record, Response, epoch_ms};
 use crate::auth::Identity;
 use crate::controller::Controller;
 use crate::entity::ActionLimits;
@@ -153,8 +153,8 @@ pub struct Run {
     pub duration: i64,
     /// Largest component memory limit, MB.
     pub memory: u64,
-    /// The last (or short-circuiting) component's response, with its status.
-    pub last: Option<(Value, Status)>,
+    /// The last (or short-circuiting) component's response.
+    pub last: Option<Response>,
     /// When the first component started (epoch ms).
     pub first_start: Option<i64>,
 }
@@ -168,15 +168,12 @@ pub fn record(
     cause: Option<ActivationId>,
     received: std::time::SystemTime,
     run: Run,
-) -> Finished {
-    let (response, status) = run.last.unwrap_or_else(|| {
-        let (s, result, size) = crate::activation::response_of(
-            Err(shoal_router::Failure::Internal(
-                messages::SEQUENCE_FAILED.into(),
-            )),
+) -> Record {
+    let response = run.last.unwrap_or_else(|| {
+        Response::failure(
+            shoal_router::Failure::Internal(messages::SEQUENCE_FAILED.into()),
             sequence.limits.timeout,
-        );
-        (crate::activation::response_json(s, result, size), s)
+        )
     });
     let limits = ActionLimits {
         memory: if run.memory > 0 {
@@ -189,40 +186,37 @@ pub fn record(
     let start = epoch_ms(received);
     let wait = run.first_start.map_or(0, |f| (f - start).max(0));
     let mut annotations = vec![
-        json!({"key": "topmost", "value": cause.is_none()}),
-        json!({"key": "path", "value": sequence.path}),
-        json!({"key": "kind", "value": KIND}),
-        json!({"key": "limits", "value": limits.to_json()}),
-        json!({"key": "waitTime", "value": wait}),
+        Annotation::new("topmost", Note::Bool(cause.is_none())),
+        Annotation::new("path", Note::Text(sequence.path.clone())),
+        Annotation::new("kind", Note::Static(KIND)),
+        Annotation::new("limits", Note::Limits(limits.into())),
+        Annotation::new("waitTime", Note::Int(wait)),
     ];
     if sequence.conductor {
-        annotations.push(json!({"key": "conductor", "value": true}));
+        annotations.push(Annotation::new("conductor", Note::Bool(true)));
     }
     if let Some(binding) = &sequence.binding {
-        annotations.push(json!({"key": "binding", "value": binding}));
+        annotations.push(Annotation::new("binding", Note::Text(binding.clone())));
     }
     if cause.is_some() {
-        annotations.push(json!({"key": "causedBy", "value": "sequence"}));
+        annotations.push(Annotation::new("causedBy", Note::Static("sequence")));
     }
     let end = epoch_ms(std::time::SystemTime::now()).max(start);
-    let mut record = json!({
-        "namespace": identity.namespace,
-        "name": sequence.name,
-        "subject": identity.subject,
-        "activationId": id.as_str(),
-        "start": start,
-        "end": end,
-        "duration": run.duration,
-        "response": response,
-        "logs": run.ids,
-        "version": sequence.version,
-        "publish": false,
-        "annotations": annotations,
-    });
-    if let Some(c) = cause {
-        record["cause"] = json!(c.as_str());
+    Record {
+        namespace: identity.namespace.clone(),
+        name: sequence.name.clone(),
+        subject: identity.subject.clone(),
+        activation_id: id,
+        start,
+        end,
+        duration: run.duration,
+        response,
+        logs: run.ids,
+        version: sequence.version.clone(),
+        publish: false,
+        annotations,
+        cause,
     }
-    Finished { record, status }
 }
 
 /// Whether a component's result stops the sequence (a top-level `error` field).

@@ -124,7 +124,7 @@ pub async fn run(
         filter_name: name.clone(),
         name,
         start,
-        doc,
+        doc: doc.to_string(),
     });
 }
 

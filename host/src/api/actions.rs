@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
 use shoal_store::{Collection, Entity};
@@ -228,22 +229,18 @@ async fn invoke(
             Reply::json(StatusCode::ACCEPTED, &json!({"activationId": id.as_str()}))
                 .with_activation(id)
         }
-        Invoked::Done(id, finished) => {
-            let status = finished.status.http();
-            let mut record = finished.record;
-            let result = record["response"]["result"].take();
-            let body = if result_only || result.is_array() {
-                result
-            } else {
-                record["response"]["result"] = result;
-                // A primitive's logs are collected after the result (OpenWhisk answers `[]`);
-                // a sequence's or composition's logs are its step ids, known by now.
-                if !composite {
-                    record["logs"] = json!([]);
-                }
-                record
-            };
-            Reply::json(status, &body).with_activation(id)
+        Invoked::Done(id, mut record) => {
+            let status = record.status().http();
+            if result_only || record.response.result.is_array() {
+                return Ok(Reply::json(status, &record.response.result).with_activation(id));
+            }
+            // A primitive's logs are collected after the result (OpenWhisk answers `[]`);
+            // a sequence's or composition's logs are its step ids, known by now.
+            if !composite {
+                record.logs.clear();
+            }
+            Reply::new(status, Bytes::from(record.to_text()), "application/json")
+                .with_activation(id)
         }
     })
 }

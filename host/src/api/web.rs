@@ -195,9 +195,9 @@ async fn serve(
             let body = json!({"error": messages::WEB_NOT_READY, "code": req.tid});
             Ok(Reply::json(StatusCode::ACCEPTED, &body).with_activation(id))
         }
-        Invoked::Done(id, mut finished) => {
-            let result = finished.record["response"]["result"].take();
-            shape(ext, finished.status, result).map(|r| r.with_activation(id))
+        Invoked::Done(id, record) => {
+            let status = record.status();
+            shape(ext, status, record.response.result).map(|r| r.with_activation(id))
         }
     }
 }

@@ -30,7 +30,8 @@ fn record(n: u64) -> ActivationRecord {
                 {"key": "path", "value": "guest/demo/hello"}, {"key": "kind", "value": "nodejs:20"},
                 {"key": "timeout", "value": false}, {"key": "waitTime", "value": 1}
             ]
-        }),
+        })
+        .to_string(),
         activation_id: id,
     }
 }

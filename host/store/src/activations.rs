@@ -205,7 +205,7 @@ impl Log {
     ) -> Result<Option<Value>, StoreError> {
         let probe = (namespace, id);
         if let Some(hit) = self.pending.get(&probe as &dyn DocId) {
-            return Ok(Some(hit.key().0.doc.clone()));
+            return parse(&hit.key().0.doc, namespace, id).map(Some);
         }
         let mut stmt = conn.prepare_cached(GET_SQL)?;
         let doc: Option<String> = stmt
@@ -234,7 +234,8 @@ impl Log {
         let mut merged = committed;
         for r in queued {
             if !seen.contains(&r.activation_id) {
-                merged.push((r.start, r.activation_id.clone(), r.doc.clone()));
+                let doc = parse(&r.doc, &r.namespace, &r.activation_id)?;
+                merged.push((r.start, r.activation_id.clone(), doc));
             }
         }
         merged.sort_by(|a, b| order(b.0, &b.1, a.0, &a.1));
@@ -385,7 +386,6 @@ pub(crate) fn run_writer(
 ) {
     let mut batch: Vec<Arc<ActivationRecord>> = Vec::with_capacity(MAX_BATCH);
     let mut acks: Vec<SyncSender<()>> = Vec::new();
-    let mut buf: Vec<u8> = Vec::with_capacity(4096);
     let mut shutdown = false;
     while !shutdown {
         let mut next = rx.recv().ok();
@@ -419,7 +419,7 @@ pub(crate) fn run_writer(
             };
         }
         if !batch.is_empty() {
-            write_batch(&mut conn, &batch, &mut buf, &counters);
+            write_batch(&mut conn, &batch, &counters);
             for r in batch.drain(..) {
                 // Only if it is still this very record: a later put of the same doc id
                 // replaced it and must stay visible until its own batch commits.
@@ -436,13 +436,8 @@ pub(crate) fn run_writer(
 
 /// Commits `batch` in one transaction; if that fails, retries record by record so one bad
 /// record cannot sink its neighbours. Records that still fail are counted and logged.
-fn write_batch(
-    conn: &mut Connection,
-    batch: &[Arc<ActivationRecord>],
-    buf: &mut Vec<u8>,
-    counters: &Counters,
-) {
-    match insert(conn, batch, buf) {
+fn write_batch(conn: &mut Connection, batch: &[Arc<ActivationRecord>], counters: &Counters) {
+    match insert(conn, batch) {
         Ok(()) => {
             counters.batches.fetch_add(1, Ordering::Relaxed);
             counters
@@ -452,7 +447,7 @@ fn write_batch(
         Err(e) => {
             tracing::error!(error = %e, records = batch.len(), "activation batch failed; retrying one by one");
             for r in batch {
-                match insert(conn, std::slice::from_ref(r), buf) {
+                match insert(conn, std::slice::from_ref(r)) {
                     Ok(()) => {
                         counters.batches.fetch_add(1, Ordering::Relaxed);
                         counters.records.fetch_add(1, Ordering::Relaxed);
@@ -472,28 +467,19 @@ fn write_batch(
     }
 }
 
-/// One transaction inserting `records`; `buf` is reused for JSON text across calls.
-fn insert(
-    conn: &mut Connection,
-    records: &[Arc<ActivationRecord>],
-    buf: &mut Vec<u8>,
-) -> Result<(), StoreError> {
+/// One transaction inserting `records` (their documents are already JSON text).
+fn insert(conn: &mut Connection, records: &[Arc<ActivationRecord>]) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     {
         let mut stmt = tx.prepare_cached(INSERT_SQL)?;
         for r in records {
-            buf.clear();
-            serde_json::to_writer(&mut *buf, &r.doc)
-                .map_err(|e| StoreError::Io(format!("unserializable activation: {e}")))?;
-            let doc = std::str::from_utf8(buf)
-                .map_err(|e| StoreError::Io(format!("unserializable activation: {e}")))?;
             stmt.execute(params![
                 r.namespace,
                 r.activation_id,
                 r.name,
                 r.filter_name,
                 r.start,
-                doc
+                r.doc
             ])?;
         }
     }
@@ -510,7 +496,7 @@ mod tests {
         let id = format!("{n:032x}");
         Arc::new(ActivationRecord {
             namespace: "guest".into(),
-            doc: json!({"activationId": id}),
+            doc: json!({"activationId": id}).to_string(),
             activation_id: id,
             name: "f".into(),
             filter_name: "f".into(),
@@ -543,7 +529,7 @@ mod tests {
         let (log, _rx, mut conn) = frozen();
         // Committed: 1 (start 10), 2 (30), 3 (50).
         let committed = [rec(1, 10), rec(2, 30), rec(3, 50)];
-        insert(&mut conn, &committed, &mut Vec::new()).unwrap();
+        insert(&mut conn, &committed).unwrap();
         // Pending: 4 (20), 5 (60), and 3 again, as if its batch committed but the writer has
         // not yet removed it from the map.
         for r in [rec(4, 20), rec(5, 60), Arc::clone(&committed[2])] {

@@ -25,7 +25,10 @@
 //! Measure with `cargo run --release -p shoal-store --example write_throughput`.
 //!
 //! Documents are the API's JSON, stored as text and returned verbatim; the store looks only at
-//! the indexed columns (namespace, name, collection, updated, start, filter name).
+//! the indexed columns (namespace, name, collection, updated, start, filter name). Activation
+//! documents arrive already serialised ([`ActivationRecord::doc`] is text): the caller builds
+//! the record once and its text moves through the queue into SQLite with no copy or re-encode;
+//! only reads of still-queued records parse it.
 //!
 //! The schema is versioned with `PRAGMA user_version` (see `schema.rs`); opening a database runs
 //! the pending migrations and refuses one written by a newer build.

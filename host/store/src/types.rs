@@ -101,8 +101,9 @@ pub struct ActivationRecord {
     pub filter_name: String,
     /// Epoch milliseconds; lists sort newest first on it.
     pub start: i64,
-    /// The full activation record JSON (OpenWhisk extended form), stored verbatim.
-    pub doc: Value,
+    /// The full activation record as JSON text (OpenWhisk extended form), serialised once by
+    /// the caller and stored verbatim; reads parse it.
+    pub doc: String,
 }
 
 /// Filters and paging for listing or counting activations (spec §2.7).
@@ -161,7 +162,6 @@ pub struct WriterStats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn collection_names_round_trip() {
@@ -181,7 +181,7 @@ mod tests {
             name: "hello".into(),
             filter_name: "pkg/hello".into(),
             start: 100,
-            doc: json!({}),
+            doc: "{}".into(),
         };
         let mut q = ActivationQuery {
             namespace: "guest".into(),

@@ -27,7 +27,7 @@ fn id(n: u64) -> String {
 fn get_sees_a_record_immediately_and_after_commit() {
     let store = Store::open_in_memory().unwrap();
     let rec = activation("guest", 1, "hello", 100);
-    let doc = rec.doc.clone();
+    let doc: serde_json::Value = serde_json::from_str(&rec.doc).unwrap();
     store.put_activation(rec);
     // Read-your-writes, before any flush.
     assert_eq!(
@@ -170,9 +170,9 @@ fn list_merges_committed_and_queued_records() {
 fn same_doc_id_twice_keeps_the_last() {
     let store = Store::open_in_memory().unwrap();
     let mut first = activation("guest", 1, "a", 1);
-    first.doc = json!({"v": 1});
+    first.doc = json!({"v": 1}).to_string();
     let mut second = activation("guest", 1, "a", 1);
-    second.doc = json!({"v": 2});
+    second.doc = json!({"v": 2}).to_string();
     store.put_activation(first);
     store.put_activation(second);
     assert_eq!(

@@ -30,7 +30,8 @@ pub fn activation(namespace: &str, n: u64, filter_name: &str, start: i64) -> Act
         .to_owned();
     ActivationRecord {
         namespace: namespace.into(),
-        doc: json!({"namespace": namespace, "name": name, "activationId": id, "start": start}),
+        doc: json!({"namespace": namespace, "name": name, "activationId": id, "start": start})
+            .to_string(),
         activation_id: id,
         name,
         filter_name: filter_name.into(),
