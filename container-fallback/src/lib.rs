@@ -138,6 +138,16 @@ impl ContainerExecutor {
         self.pool.resident()
     }
 
+    /// Prewarmed containers ready to be taken.
+    pub fn prewarmed(&self) -> usize {
+        self.pool.prewarmed()
+    }
+
+    /// Cold starts served by a prewarmed container since start.
+    pub fn prewarm_hits(&self) -> u64 {
+        self.pool.counters.prewarm_hits.load(Ordering::Relaxed)
+    }
+
     /// Removes every container this executor runs. Activations still running fail.
     pub async fn shutdown(&self) {
         let pool = self.pool.clone();

@@ -180,6 +180,11 @@ impl Pool {
         self.state.lock().live.len()
     }
 
+    /// Prewarmed containers ready to be taken.
+    pub fn prewarmed(&self) -> usize {
+        self.state.lock().prewarmed.len()
+    }
+
     /// A container for `inv` running `image`: a warm one of the same [`WarmKey`] (unpaused if
     /// needed), else a prewarmed one of the same image and memory, else a new one. When the
     /// capacity is full, idle containers are removed to make room; when none is idle, waits
@@ -404,7 +409,14 @@ impl Pool {
         }
         let pool = self.clone();
         tokio::spawn(async move {
-            let created = pool.create(&image, memory_mb, "prewarm").await;
+            let created = match pool.create(&image, memory_mb, "prewarm").await {
+                Ok(container) if listening(container.address).await => Ok(container),
+                Ok(container) => {
+                    pool.remove(container);
+                    Err(DriverError::Engine("its action proxy never listened".into()))
+                }
+                Err(e) => Err(e),
+            };
             let mut st = pool.state.lock();
             if let Some(i) = st
                 .prewarming
@@ -476,6 +488,19 @@ impl Pool {
         }
         let _ = self.clean_up_earlier_runs().await;
     }
+}
+
+/// Whether a proxy accepts connections at `address` within a few seconds (a prewarmed
+/// container counts as ready only then, so taking it costs no process start-up).
+async fn listening(address: SocketAddr) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if tokio::net::TcpStream::connect(address).await.is_ok() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    false
 }
 
 enum Step {

@@ -486,3 +486,50 @@ fn a_restart_removes_what_a_killed_shoal_left() {
     assert!(containers_of(dir.path()).is_empty(), "removed at start");
     assert!(shoal.stop().success());
 }
+
+#[test]
+fn unused_containers_are_removed_after_the_idle_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = serve(dir.path(), "idle_timeout_secs = 1");
+    create(&shoal, "echo", python(PY_ECHO));
+    let (status, _) = invoke(&shoal, "echo", json!({}));
+    assert_eq!(status, 200);
+    assert_eq!(containers_of(dir.path()).len(), 1);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !containers_of(dir.path()).is_empty() {
+        assert!(Instant::now() < deadline, "the idle container was not removed");
+        thread::sleep(Duration::from_millis(100));
+    }
+    assert!(shoal.stop().success());
+}
+
+#[test]
+fn the_engine_annotation_sends_js_to_a_container() {
+    let dir = tempfile::tempdir().unwrap();
+    // nodejs:20 in containers uses an image this engine does not have: the failure shows
+    // the action went to the container domain, not to an isolate.
+    let node = "[[containers.runtimes]]\nkind = \"nodejs:20\"\nimage = \"shoal-test/node-missing:1\"\n";
+    let shoal = serve(dir.path(), "");
+    let info = shoal.request("GET", "/", None).json();
+    assert!(info["runtimes"]["nodejs"].is_array());
+    assert!(shoal.stop().success());
+    let shoal = Shoal::serve_with(
+        dir.path(),
+        &format!(
+            "[containers]\ndocker_host = \"{}\"\n{node}",
+            docker_host()
+        ),
+    );
+    let code = "function main() { return {in: 'isolate'}; }";
+    create(&shoal, "iso", json!({"exec": {"kind": "nodejs:20", "code": code}}));
+    let (status, record) = invoke(&shoal, "iso", json!({}));
+    assert_eq!((status, &record["response"]["result"]), (200, &json!({"in": "isolate"})));
+    let annotated = json!({"exec": {"kind": "nodejs:20", "code": code}, "annotations": [{"key": "engine", "value": "container"}]});
+    create(&shoal, "boxed", annotated);
+    let (_, record) = invoke(&shoal, "boxed", json!({}));
+    assert_eq!(
+        error_text(&record),
+        "Failed to pull container image 'shoal-test/node-missing:1'."
+    );
+    assert!(shoal.stop().success());
+}
