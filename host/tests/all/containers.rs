@@ -249,7 +249,33 @@ fn python_actions_follow_the_openwhisk_outcomes() {
         error_text(&record),
         "The action exhausted its memory and was aborted."
     );
-    // The failed containers are gone, the warm one stays.
+    // Logs past limits.logs are cut, with OpenWhisk's notice last.
+    let chatty = json!({"exec": {"kind": "python:3.11", "code": "def main(a):\n    for i in range(3000):\n        print('x' * 500)\n    return {}\n"}, "limits": {"logs": 1}});
+    create(&shoal, "chatty", chatty);
+    let (_, record) = invoke(&shoal, "chatty", json!({}));
+    let logs = activation(&shoal, record["activationId"].as_str().unwrap())["logs"].clone();
+    let logs = logs.as_array().unwrap();
+    assert!(logs.len() < 3000, "cut at 1 MB");
+    assert!(
+        logs.last().and_then(Value::as_str).unwrap_or_default().ends_with(
+            "stderr: Logs were truncated because the total bytes size exceeds the limit of 1048576 bytes."
+        ),
+        "{:?}",
+        logs.last()
+    );
+
+    // `provide-api-key` hands the invoking key to /run (and so to the action's environment).
+    let key = "import os\ndef main(a):\n    return {'key': os.environ.get('__OW_API_KEY')}\n";
+    create(&shoal, "nokey", python(key));
+    let (_, record) = invoke(&shoal, "nokey", json!({}));
+    assert_eq!(record["response"]["result"], json!({"key": null}));
+    let with_key = json!({"exec": {"kind": "python:3.11", "code": key}, "annotations": [{"key": "provide-api-key", "value": true}]});
+    create(&shoal, "withkey", with_key);
+    let (_, record) = invoke(&shoal, "withkey", json!({}));
+    assert_eq!(
+        record["response"]["result"]["key"],
+        crate::support::GUEST_AUTH
+    );
     assert!(shoal.stop().success());
     assert!(
         containers_of(dir.path()).is_empty(),
@@ -497,7 +523,10 @@ fn unused_containers_are_removed_after_the_idle_timeout() {
     assert_eq!(containers_of(dir.path()).len(), 1);
     let deadline = Instant::now() + Duration::from_secs(15);
     while !containers_of(dir.path()).is_empty() {
-        assert!(Instant::now() < deadline, "the idle container was not removed");
+        assert!(
+            Instant::now() < deadline,
+            "the idle container was not removed"
+        );
         thread::sleep(Duration::from_millis(100));
     }
     assert!(shoal.stop().success());
@@ -508,22 +537,27 @@ fn the_engine_annotation_sends_js_to_a_container() {
     let dir = tempfile::tempdir().unwrap();
     // nodejs:20 in containers uses an image this engine does not have: the failure shows
     // the action went to the container domain, not to an isolate.
-    let node = "[[containers.runtimes]]\nkind = \"nodejs:20\"\nimage = \"shoal-test/node-missing:1\"\n";
+    let node =
+        "[[containers.runtimes]]\nkind = \"nodejs:20\"\nimage = \"shoal-test/node-missing:1\"\n";
     let shoal = serve(dir.path(), "");
     let info = shoal.request("GET", "/", None).json();
     assert!(info["runtimes"]["nodejs"].is_array());
     assert!(shoal.stop().success());
     let shoal = Shoal::serve_with(
         dir.path(),
-        &format!(
-            "[containers]\ndocker_host = \"{}\"\n{node}",
-            docker_host()
-        ),
+        &format!("[containers]\ndocker_host = \"{}\"\n{node}", docker_host()),
     );
     let code = "function main() { return {in: 'isolate'}; }";
-    create(&shoal, "iso", json!({"exec": {"kind": "nodejs:20", "code": code}}));
+    create(
+        &shoal,
+        "iso",
+        json!({"exec": {"kind": "nodejs:20", "code": code}}),
+    );
     let (status, record) = invoke(&shoal, "iso", json!({}));
-    assert_eq!((status, &record["response"]["result"]), (200, &json!({"in": "isolate"})));
+    assert_eq!(
+        (status, &record["response"]["result"]),
+        (200, &json!({"in": "isolate"}))
+    );
     let annotated = json!({"exec": {"kind": "nodejs:20", "code": code}, "annotations": [{"key": "engine", "value": "container"}]});
     create(&shoal, "boxed", annotated);
     let (_, record) = invoke(&shoal, "boxed", json!({}));
