@@ -2,7 +2,8 @@
 # Builds the container images the tests use, from Debian packages only (no image registry is
 # reachable): a bookworm root filesystem made by debootstrap (minbase + python3) imported as
 # `shoal/base:bookworm`, then on top of it shoal's Python runtime image and an example blackbox
-# image, both served by shoal's own action proxy (`proxy/shoal_proxy.py`).
+# image, both served by shoal's own action proxy (`proxy/shoal_proxy.py`), and an empty image
+# built for another CPU architecture.
 #
 # Needs a running Docker engine (DOCKER_HOST) and debootstrap. The root filesystem is cached in
 # $SHOAL_ROOTFS (default: target/container-rootfs) and the base image is reused when present.
@@ -20,3 +21,31 @@ if ! docker image inspect shoal/base:bookworm >/dev/null 2>&1; then
 fi
 docker build -q -t shoal/action-python:3.11 -f "$here/python.Dockerfile" "$here/.."
 docker build -q -t shoal/blackbox-example:latest -f "$here/blackbox.Dockerfile" "$here/.."
+
+# An image built for another CPU architecture (arm64 here, or amd64 on an arm64 node), to test
+# that shoal refuses it with a clear message: one empty layer and a config saying so, loaded
+# as a `docker save` archive.
+python3 - "$(uname -m)" <<'PY' | docker load -q
+import hashlib, io, json, sys, tarfile
+foreign = "amd64" if sys.argv[1] == "aarch64" else "arm64"
+def add(archive, name, data):
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    archive.addfile(info, io.BytesIO(data))
+layer = io.BytesIO()
+tarfile.open(fileobj=layer, mode="w").close()
+layer = layer.getvalue()
+config = json.dumps({
+    "architecture": foreign, "os": "linux", "config": {"Cmd": ["/nothing"]},
+    "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer).hexdigest()]},
+}).encode()
+config_name = hashlib.sha256(config).hexdigest() + ".json"
+manifest = json.dumps([{"Config": config_name, "RepoTags": ["shoal-test/foreign-arch:1"],
+                        "Layers": ["layer.tar"]}]).encode()
+out = io.BytesIO()
+with tarfile.open(fileobj=out, mode="w") as archive:
+    add(archive, "layer.tar", layer)
+    add(archive, config_name, config)
+    add(archive, "manifest.json", manifest)
+sys.stdout.buffer.write(out.getvalue())
+PY

@@ -29,6 +29,8 @@ const NOFILE_LIMIT: i64 = 1024;
 pub struct DockerDriver {
     docker: Docker,
     network: String,
+    /// The node's CPU architecture, in Go's names (as images report theirs).
+    arch: String,
 }
 
 impl DockerDriver {
@@ -46,17 +48,33 @@ impl DockerDriver {
             .await
             .map_err(|_| DriverError::Engine(format!("no answer from {host}")))?
             .map_err(engine)?;
-        docker.ping().await.map_err(engine)?;
+        let info = docker.info().await.map_err(engine)?;
+        let arch = go_arch(&info.architecture.unwrap_or_default()).to_string();
         Ok(DockerDriver {
             docker,
             network: network.to_string(),
+            arch,
         })
     }
 
-    /// The engine's CPU architecture (`x86_64`, `aarch64`, …).
-    pub async fn architecture(&self) -> Result<String, DriverError> {
-        let info = self.docker.info().await.map_err(engine)?;
-        Ok(info.architecture.unwrap_or_default())
+    /// The node's CPU architecture (`amd64`, `arm64`, …).
+    pub fn architecture(&self) -> &str {
+        &self.arch
+    }
+
+    /// Refuses `image` when it is built for another architecture than the node's (it would
+    /// die at its first instruction with a confusing "exec format error").
+    async fn check_architecture(&self, image: &str) -> Result<(), DriverError> {
+        let inspect = self.docker.inspect_image(image).await.map_err(engine)?;
+        let image_arch = inspect.architecture.unwrap_or_default();
+        if image_arch.is_empty() || image_arch == self.arch {
+            return Ok(());
+        }
+        Err(DriverError::Architecture {
+            image: image.to_string(),
+            image_arch,
+            node_arch: self.arch.clone(),
+        })
     }
 
     async fn create(&self, spec: &ContainerSpec) -> Result<String, BollardError> {
@@ -107,6 +125,10 @@ impl DockerDriver {
             }) => return Err(DriverError::Pull(spec.image)),
             other => other.map_err(engine)?,
         };
+        if let Err(e) = self.check_architecture(&spec.image).await {
+            let _ = self.remove_inner(&id).await;
+            return Err(e);
+        }
         let started = async {
             self.docker
                 .start_container(
@@ -152,6 +174,18 @@ impl DockerDriver {
             }) => Ok(()),
             Err(e) => Err(engine(e)),
         }
+    }
+}
+
+/// The Go name of a kernel's architecture name (`docker info` reports the kernel's; images
+/// report Go's).
+fn go_arch(kernel: &str) -> &str {
+    match kernel {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "armv7l" => "arm",
+        "i686" | "i386" => "386",
+        other => other,
     }
 }
 
@@ -267,6 +301,13 @@ impl ContainerDriver for DockerDriver {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kernel_architectures_get_go_names() {
+        assert_eq!(go_arch("x86_64"), "amd64");
+        assert_eq!(go_arch("aarch64"), "arm64");
+        assert_eq!(go_arch("s390x"), "s390x");
+    }
 
     #[test]
     fn engine_log_records_keep_their_time_and_text() {

@@ -50,6 +50,16 @@ pub enum DriverError {
     /// The image is not on the engine and could not be pulled.
     #[error("Failed to pull container image '{0}'.")]
     Pull(String),
+    /// The image is built for another CPU architecture than the engine's node.
+    #[error("The image '{image}' is built for {image_arch}, and this node runs {node_arch}.")]
+    Architecture {
+        /// The image.
+        image: String,
+        /// Its architecture (Go names: `amd64`, `arm64`, …).
+        image_arch: String,
+        /// The node's.
+        node_arch: String,
+    },
     /// Anything else the engine reported.
     #[error("container engine: {0}")]
     Engine(String),
@@ -58,7 +68,8 @@ pub enum DriverError {
 /// A container engine. Every call is independent and may run concurrently with others; ids are
 /// the engine's. Costs are the engine's (a create is tens to hundreds of milliseconds).
 pub trait ContainerDriver: Send + Sync + 'static {
-    /// Creates and starts a container, returning once its address is known.
+    /// Creates and starts a container, returning once its address is known. Refuses an image
+    /// built for another CPU architecture than the node's.
     fn start(&self, spec: ContainerSpec) -> BoxFuture<Result<Started, DriverError>>;
     /// Freezes every process of the container.
     fn pause(&self, id: &str) -> BoxFuture<Result<(), DriverError>>;

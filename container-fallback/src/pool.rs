@@ -214,9 +214,9 @@ impl Pool {
                     self.counters.cold_starts.fetch_add(1, Ordering::Relaxed);
                     return match self.create(image, memory_mb, &inv.env.action_name).await {
                         Ok(container) => Ok((container, Start::Cold)),
-                        Err(DriverError::Pull(image)) => Err(Failure::DeveloperError(
-                            format!("Failed to pull container image '{image}'.").into(),
-                        )),
+                        Err(e @ (DriverError::Pull(_) | DriverError::Architecture { .. })) => {
+                            Err(Failure::DeveloperError(e.to_string().into()))
+                        }
                         Err(e) => Err(Failure::Internal(e.to_string())),
                     };
                 }
@@ -413,7 +413,9 @@ impl Pool {
                 Ok(container) if listening(container.address).await => Ok(container),
                 Ok(container) => {
                     pool.remove(container);
-                    Err(DriverError::Engine("its action proxy never listened".into()))
+                    Err(DriverError::Engine(
+                        "its action proxy never listened".into(),
+                    ))
                 }
                 Err(e) => Err(e),
             };

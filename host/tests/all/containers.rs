@@ -342,6 +342,22 @@ fn blackbox_actions_run_the_image_executable() {
         error_text(&record),
         "Failed to pull container image 'shoal-test/no-such-image:1'."
     );
+
+    // An image for another CPU architecture (built by build.sh) is refused, not started.
+    let foreign = "shoal-test/foreign-arch:1";
+    create(
+        &shoal,
+        "foreign",
+        json!({"exec": {"kind": "blackbox", "image": foreign}}),
+    );
+    let (_, record) = invoke(&shoal, "foreign", json!({}));
+    assert_eq!(record["response"]["status"], "action developer error");
+    let text = error_text(&record);
+    assert!(
+        text.starts_with(&format!("The image '{foreign}' is built for "))
+            && text.contains(", and this node runs "),
+        "{text}"
+    );
     assert!(shoal.stop().success());
     assert!(containers_of(dir.path()).is_empty());
 }
