@@ -9,7 +9,7 @@ use shoal_containers::ContainerExecutor;
 use shoal_quickjs::{QuickJsConfig, QuickJsExecutor};
 use shoal_router::{KindInfo, RoutingTable};
 use shoal_store::{Store, Subject};
-use shoal_wasm::{WasmConfig, WasmExecutor};
+use shoal_wasm::WasmExecutor;
 
 use crate::alarms::{AlarmService, FEED_KIND, FeedExecutor};
 use crate::auth::{self, Authenticator};
@@ -165,8 +165,8 @@ fn quickjs(config: &Config) -> Result<QuickJsExecutor, StartError> {
 
 /// The routing table: `nodejs:*` to the configured JS engine (`isolates.js_engine`, QuickJS by
 /// default; with the `v8` feature, the other engines for actions annotated `engine: "quickjs"`,
-/// `"v8"` or `"tiered"`), `wasm` to the wasmtime domain
-/// (compiled modules cached under `<data_dir>/wasm-cache`).
+/// `"v8"` or `"tiered"`), `wasm` to the wasmtime domain configured by `[wasm]` (compiled
+/// modules cached under `<data_dir>/wasm-cache` unless `disk_cache = false`).
 fn routing_table(
     quickjs: Arc<QuickJsExecutor>,
     config: &Config,
@@ -185,11 +185,8 @@ fn routing_table(
                 .map_err(|e| StartError::Executor(e.to_string()))?;
         }
     }
-    let wasm = WasmExecutor::new(WasmConfig {
-        cache_dir: Some(config.data_dir.join("wasm-cache")),
-        ..WasmConfig::default()
-    })
-    .map_err(|e| StartError::Executor(e.to_string()))?;
+    let wasm = WasmExecutor::new(config.wasm.executor_config(&config.data_dir))
+        .map_err(|e| StartError::Executor(e.to_string()))?;
     table.add(KindInfo::new("wasm", true), Arc::new(wasm));
     Ok(table)
 }

@@ -23,6 +23,27 @@ pub struct Config {
     pub isolates: IsolatesConfig,
     /// The container domain: Docker engine, runtime manifest, pool capacity and timeouts.
     pub containers: shoal_containers::ContainerConfig,
+    /// The WASM domain: instance pool, concurrency, memory ceiling, epoch tick, disk cache.
+    pub wasm: WasmSettings,
+}
+
+/// Settings for the WASM domain (`[wasm]`); [`WasmSettings::executor_config`] turns them into
+/// the executor's [`shoal_wasm::WasmConfig`].
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WasmSettings {
+    /// Instance slots of the pooling allocator: the most WASM instances alive at once. Each
+    /// slot reserves (but does not commit) about 4 GiB of address space for its memory.
+    pub max_instances: u32,
+    /// WASM activations running at once (at most `max_instances`); more wait their turn.
+    pub max_running: usize,
+    /// Largest linear memory of any instance, in MiB (1..=4096); `limits.memory` is capped by it.
+    pub max_memory_mib: u64,
+    /// Period of the epoch ticker in milliseconds: the granularity of WASM timeouts and how
+    /// often a running activation yields its thread.
+    pub epoch_tick_ms: u64,
+    /// Whether compiled modules are kept in `<data_dir>/wasm-cache` across restarts.
+    pub disk_cache: bool,
 }
 
 /// Namespace limits and action-limit bounds (OpenWhisk deploy defaults).
@@ -106,6 +127,34 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             isolates: IsolatesConfig::default(),
             containers: shoal_containers::ContainerConfig::default(),
+            wasm: WasmSettings::default(),
+        }
+    }
+}
+
+impl Default for WasmSettings {
+    fn default() -> Self {
+        let engine = shoal_wasm::WasmConfig::default();
+        WasmSettings {
+            max_instances: engine.max_instances,
+            max_running: engine.max_running,
+            max_memory_mib: engine.max_memory_mib,
+            epoch_tick_ms: engine.epoch_tick.as_millis() as u64,
+            disk_cache: true,
+        }
+    }
+}
+
+impl WasmSettings {
+    /// The executor's settings: these, with the cache under `data_dir` when `disk_cache`.
+    pub fn executor_config(&self, data_dir: &Path) -> shoal_wasm::WasmConfig {
+        shoal_wasm::WasmConfig {
+            cache_dir: self.disk_cache.then(|| data_dir.join("wasm-cache")),
+            max_instances: self.max_instances,
+            max_running: self.max_running,
+            max_memory_mib: self.max_memory_mib,
+            epoch_tick: std::time::Duration::from_millis(self.epoch_tick_ms),
+            ..shoal_wasm::WasmConfig::default()
         }
     }
 }
@@ -229,6 +278,10 @@ impl Config {
         }
         i.js_engine.available().map_err(ConfigError::Invalid)?;
         self.containers.validate().map_err(ConfigError::Invalid)?;
+        self.wasm
+            .executor_config(&self.data_dir)
+            .validate()
+            .map_err(|e| ConfigError::Invalid(format!("[wasm] {e}")))?;
         if let Some(h) = &self.api_host
             && !(h.starts_with("http://") || h.starts_with("https://"))
         {
@@ -308,6 +361,32 @@ mod tests {
             Config::load(Some(f.path()), Overrides::default()),
             Err(ConfigError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn wasm_section_is_read_and_checked() {
+        let load = |text: &str| Config::load(Some(file(text).path()), Overrides::default());
+        let c = load("data_dir = \"/d\"\n[wasm]\nmax_instances = 10000\nmax_running = 10000\nepoch_tick_ms = 5\ndisk_cache = false\n").unwrap();
+        let engine = c.wasm.executor_config(&c.data_dir);
+        assert_eq!((engine.max_instances, engine.max_running), (10_000, 10_000));
+        assert_eq!(engine.epoch_tick, std::time::Duration::from_millis(5));
+        assert_eq!(engine.max_memory_mib, 512);
+        assert_eq!(engine.cache_dir, None);
+        let defaults = Config::default().wasm.executor_config(Path::new("/d"));
+        assert_eq!(defaults.cache_dir, Some(PathBuf::from("/d/wasm-cache")));
+        assert_eq!(defaults.epoch_tick, std::time::Duration::from_millis(1));
+        for bad in [
+            "[wasm]\nmax_running = 2000\n",
+            "[wasm]\nmax_instances = 0\n",
+            "[wasm]\nmax_memory_mib = 8192\n",
+            "[wasm]\nepoch_tick_ms = 0\n",
+        ] {
+            let err = load(bad).unwrap_err();
+            assert!(matches!(err, ConfigError::Invalid(_)), "{bad}: {err}");
+            assert!(err.to_string().contains("[wasm]"), "{err}");
+        }
+        let err = load("[wasm]\npool = 1\n").unwrap_err();
+        assert!(err.to_string().contains("pool"), "{err}");
     }
 
     #[test]

@@ -201,6 +201,39 @@ fn direct_abi_actions_over_rest() {
     assert_eq!(r.status, 404, "a refused action is not stored");
 }
 
+#[test]
+fn the_wasm_config_section_reaches_the_executor() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = Shoal::serve_with(
+        dir.path(),
+        "[wasm]\nmax_memory_mib = 4\ndisk_cache = false\n",
+    );
+    // Grows its memory by 8 MiB, within `limits.memory` (256 MB by default) but over the
+    // configured ceiling of 4 MiB.
+    let grow8 = r#"(module
+        (memory (export "memory") 1)
+        (data (i32.const 16) "{\"ok\":true}")
+        (func (export "alloc") (param i32) (result i32) (i32.const 1024))
+        (func (export "run") (param i32 i32) (result i64)
+            (if (i32.eq (memory.grow (i32.const 128)) (i32.const -1)) (then unreachable))
+            (i64.or (i64.shl (i64.const 16) (i64.const 32)) (i64.const 11))))"#;
+    create(
+        &shoal,
+        "grow8",
+        json!({"kind": "wasm", "code": grow8}),
+        None,
+    );
+    let record = invoke(&shoal, "grow8", json!({}));
+    assert_eq!(
+        record["response"]["result"],
+        json!({"error": "The action exhausted its memory and was aborted."})
+    );
+    assert!(
+        !dir.path().join("wasm-cache").exists(),
+        "disk_cache = false writes no compiled modules"
+    );
+}
+
 /// A fixture compiled by `fixtures/wasm/build.sh`, as base64; fails (never skips) when missing.
 fn built_fixture(file: &str) -> String {
     let path = format!(

@@ -38,7 +38,7 @@ pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<CommandState>> 
 pub(crate) async fn activate(
     inner: &Inner,
     pre: &InstancePre<CommandState>,
-    invocation: Invocation,
+    invocation: &Invocation,
 ) -> (Result<Value, Failure>, Vec<String>) {
     let stdin = match serde_json::to_vec(&invocation.params) {
         Ok(bytes) => bytes,
@@ -46,25 +46,9 @@ pub(crate) async fn activate(
     };
     let stdout = MemoryOutputPipe::new(inner.config.max_output_bytes);
     let stderr = MemoryOutputPipe::new(inner.config.max_output_bytes);
-    let mut wasi = WasiCtxBuilder::new();
-    wasi.stdin(MemoryInputPipe::new(stdin))
-        .stdout(stdout.clone())
-        .stderr(stderr.clone())
-        .arg(&invocation.action.name);
-    for (name, value) in invocation.env.vars() {
-        wasi.env(name, value);
-    }
-    for (name, value) in &invocation.init_env {
-        let text = match value {
-            Value::String(s) => s.clone(),
-            Value::Null => String::new(),
-            other => other.to_string(),
-        };
-        wasi.env(name, text);
-    }
     let state = CommandState {
-        wasi: wasi.build_p1(),
-        cap: MemoryCap::new(inner, &invocation),
+        wasi: context(invocation, stdin, &stdout, &stderr),
+        cap: MemoryCap::new(inner, invocation),
     };
     let mut store = run::store(&inner.engine, state);
     let ran = tokio::time::timeout_at(invocation.deadline.into(), start(&mut store, pre)).await;
@@ -86,13 +70,42 @@ pub(crate) async fn activate(
     (result, logs.finish())
 }
 
+/// The WASI context of one activation: `stdin` as its stdin, the two pipes as stdout and
+/// stderr, the action's name as its only argument, `__OW_*` and `init: true` parameters as
+/// its environment. Built outside the async code so that the builder (which keeps a spare
+/// context of its own) is gone before the activation is suspended.
+fn context(
+    invocation: &Invocation,
+    stdin: Vec<u8>,
+    stdout: &MemoryOutputPipe,
+    stderr: &MemoryOutputPipe,
+) -> WasiP1Ctx {
+    let mut wasi = WasiCtxBuilder::new();
+    wasi.stdin(MemoryInputPipe::new(stdin))
+        .stdout(stdout.clone())
+        .stderr(stderr.clone())
+        .arg(&invocation.action.name);
+    for (name, value) in invocation.env.vars() {
+        wasi.env(name, value);
+    }
+    for (name, value) in &invocation.init_env {
+        let text = match value {
+            Value::String(s) => s.clone(),
+            Value::Null => String::new(),
+            other => other.to_string(),
+        };
+        wasi.env(name, text);
+    }
+    wasi.build_p1()
+}
+
 /// Instantiates `pre` into `store` and runs the command's `_start`; `proc_exit(0)` is the same
 /// as returning from it.
 async fn start(
     store: &mut Store<CommandState>,
     pre: &InstancePre<CommandState>,
 ) -> wasmtime::Result<()> {
-    let instance = pre.instantiate_async(&mut *store).await?;
+    let instance = run::instantiate(store, pre).await?;
     let ran = instance
         .get_typed_func::<(), ()>(&mut *store, ENTRY)?
         .call_async(&mut *store, ())

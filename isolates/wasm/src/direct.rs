@@ -65,14 +65,14 @@ fn slice(data: &[u8], at: u32, len: u32) -> Option<&[u8]> {
 pub(crate) async fn activate(
     inner: &Inner,
     pre: &InstancePre<DirectState>,
-    invocation: Invocation,
+    invocation: &Invocation,
 ) -> (Result<Value, Failure>, Vec<String>) {
     let params = match serde_json::to_vec(&invocation.params) {
         Ok(bytes) => bytes,
         Err(e) => return (Err(Failure::Internal(e.to_string())), Vec::new()),
     };
     let state = DirectState {
-        cap: MemoryCap::new(inner, &invocation),
+        cap: MemoryCap::new(inner, invocation),
         logs: LogCollector::new(invocation.limits.log_bytes()),
     };
     let mut store = run::store(&inner.engine, state);
@@ -89,7 +89,7 @@ async fn call(
     pre: &InstancePre<DirectState>,
     params: &[u8],
 ) -> wasmtime::Result<Result<Value, Failure>> {
-    let instance = pre.instantiate_async(&mut *store).await?;
+    let instance = run::instantiate(store, pre).await?;
     let Some(memory) = instance.get_memory(&mut *store, MEMORY) else {
         wasmtime::bail!("the module exports no `{MEMORY}`");
     };

@@ -145,6 +145,8 @@ struct Inner {
     modules: ModuleCache,
     config: WasmConfig,
     activations: AtomicU64,
+    /// [`WasmConfig::max_running`] permits: one per running activation.
+    running: Semaphore,
 }
 
 /// The WASM execution domain: `Send + Sync`, shared as `Arc<dyn Executor>`. Lives as long as
@@ -154,7 +156,6 @@ struct Inner {
 /// calling thread and costs an instantiation from the prepared `InstancePre` plus the run.
 pub struct WasmExecutor {
     inner: Arc<Inner>,
-    running: Arc<Semaphore>,
     stop_ticker: Arc<AtomicBool>,
 }
 
@@ -169,11 +170,11 @@ impl WasmExecutor {
         let stop_ticker = Arc::new(AtomicBool::new(false));
         spawn_ticker(engine.clone(), config.epoch_tick, Arc::clone(&stop_ticker))?;
         Ok(WasmExecutor {
-            running: Arc::new(Semaphore::new(config.max_running)),
             inner: Arc::new(Inner {
                 engine,
                 linkers,
                 modules,
+                running: Semaphore::new(config.max_running),
                 config,
                 activations: AtomicU64::new(0),
             }),
@@ -206,8 +207,14 @@ fn engine(config: &WasmConfig) -> Result<Engine, WasmError> {
 }
 
 impl Inner {
-    /// Prepares (if needed) and runs one activation on the polling thread.
-    async fn invoke_here(&self, invocation: Invocation) -> Outcome {
+    /// Waits for a permit, prepares (if needed) and runs one activation on the polling thread.
+    /// The one future that owns the invocation: what it calls borrows it, so a suspended
+    /// activation holds one copy (this future is what each resident activation costs on the
+    /// heap besides its store).
+    async fn invoke_here(self: Arc<Self>, invocation: Invocation) -> Outcome {
+        let Ok(_permit) = self.running.acquire().await else {
+            return Outcome::failed(Failure::Internal("the WASM executor stopped".into()));
+        };
         let start = SystemTime::now();
         let began = Instant::now();
         let prepared = match self
@@ -219,7 +226,7 @@ impl Inner {
         };
         // Prepared at create time: no init cost. Compiled (or loaded) just now: a cold start.
         let init_ms = prepared.fresh.then(|| began.elapsed().as_millis() as u64);
-        let (result, logs) = run::activate(self, &prepared.entry, invocation).await;
+        let (result, logs) = run::activate(&self, &prepared.entry, &invocation).await;
         self.activations.fetch_add(1, Ordering::Relaxed);
         Outcome::finished(result, logs, start, init_ms)
     }
@@ -252,14 +259,7 @@ impl Executor for WasmExecutor {
     }
 
     fn invoke(&self, invocation: Invocation) -> BoxFuture<Outcome> {
-        let inner = Arc::clone(&self.inner);
-        let running = Arc::clone(&self.running);
-        Box::pin(async move {
-            let Ok(_permit) = running.acquire().await else {
-                return Outcome::failed(Failure::Internal("the WASM executor stopped".into()));
-            };
-            inner.invoke_here(invocation).await
-        })
+        Box::pin(Arc::clone(&self.inner).invoke_here(invocation))
     }
 
     fn stats(&self) -> ExecutorStats {

@@ -8,7 +8,7 @@ use std::time::Instant;
 use serde_json::Value;
 use shoal_router::{Failure, Invocation};
 use tokio::time::error::Elapsed;
-use wasmtime::{Engine, ResourceLimiter, Store, Trap, UpdateDeadline};
+use wasmtime::{Engine, Instance, InstancePre, ResourceLimiter, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::I32Exit;
 
 use crate::cache::Entry;
@@ -18,7 +18,7 @@ use crate::{Inner, abi, command, direct};
 pub(crate) async fn activate(
     inner: &Inner,
     entry: &Entry,
-    invocation: Invocation,
+    invocation: &Invocation,
 ) -> (Result<Value, Failure>, Vec<String>) {
     if invocation.deadline <= Instant::now() {
         return (Err(Failure::Timeout { init: false }), Vec::new());
@@ -79,6 +79,15 @@ impl ResourceLimiter for MemoryCap {
 pub(crate) trait Capped: Send + 'static {
     /// The activation's memory cap.
     fn cap(&mut self) -> &mut MemoryCap;
+}
+
+/// Instantiates `pre` into `store`. The instantiation future (about 1 KiB) is boxed so that it
+/// is not part of the state every suspended activation keeps for its whole run.
+pub(crate) async fn instantiate<T: Capped>(
+    store: &mut Store<T>,
+    pre: &InstancePre<T>,
+) -> wasmtime::Result<Instance> {
+    Box::pin(pre.instantiate_async(store)).await
 }
 
 /// A fresh store holding `data`: linear memory capped by its [`MemoryCap`], and handing the
