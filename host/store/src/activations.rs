@@ -11,8 +11,8 @@ use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender};
-use std::time::{Duration, Instant};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
+use std::time::Duration;
 
 use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
@@ -30,6 +30,11 @@ pub(crate) const MAX_BATCH: usize = 1_000;
 /// — at one record per request that was the writer's main cost — while records are readable
 /// from the pending map meanwhile, so the window delays durability, never visibility.
 pub(crate) const GROUP_WINDOW: Duration = Duration::from_millis(2);
+
+/// Most records queued and not yet taken by the writer. A producer that finds the queue full
+/// waits for room (backpressure) rather than dropping an acknowledged record; at ~1 KiB a
+/// record this bounds the queue to ~64 MiB, about two seconds of the writer's full rate.
+pub(crate) const MAX_QUEUED: usize = 65_536;
 
 /// Newest-first activations of a namespace within `[since, upto]`.
 pub(crate) const LIST_SQL: &str = "SELECT doc FROM activations
@@ -154,13 +159,14 @@ impl Counters {
 
 /// The enqueue side, held by the store.
 pub(crate) struct Log {
-    pub(crate) tx: Sender<Msg>,
+    pub(crate) tx: SyncSender<Msg>,
     pub(crate) pending: Arc<Pending>,
     pub(crate) counters: Arc<Counters>,
 }
 
 impl Log {
-    /// Queues a record: one `Arc` allocation, one sharded-map insert, one channel send.
+    /// Queues a record: one `Arc` allocation, one sharded-map insert, one channel send (no
+    /// syscall while the writer is busy). Waits only while [`MAX_QUEUED`] records are queued.
     pub(crate) fn put(&self, rec: ActivationRecord) {
         let rec = Arc::new(rec);
         // `insert` would keep the old key (and so the old record) for a repeated doc id;
@@ -378,6 +384,13 @@ fn select_keyed(
 
 /// The writer thread: owns its connection, commits up to [`MAX_BATCH`] queued records per
 /// transaction, and exits on [`Msg::Shutdown`] (or when every sender is gone).
+///
+/// It stays out of the request threads' way: while records keep coming it sleeps out a
+/// [`GROUP_WINDOW`] between commits and then drains the queue without blocking, so a producer's
+/// send never finds it parked on the channel and never pays a wake-up (a futex syscall and,
+/// on a shared core, a context switch) on the request path. Only when a window brought nothing
+/// does it park on the channel; the next record wakes it and starts a new window. A flush or a
+/// full batch commits without waiting for the window to end.
 pub(crate) fn run_writer(
     mut conn: Connection,
     rx: Receiver<Msg>,
@@ -387,37 +400,28 @@ pub(crate) fn run_writer(
     let mut batch: Vec<Arc<ActivationRecord>> = Vec::with_capacity(MAX_BATCH);
     let mut acks: Vec<SyncSender<()>> = Vec::new();
     let mut shutdown = false;
+    // Whether the last round committed records (then the next one sleeps instead of parking),
+    // and whether it stopped at a full batch (then the next one does not wait at all).
+    let (mut busy, mut full) = (false, false);
     while !shutdown {
-        let mut next = rx.recv().ok();
-        if next.is_none() {
-            shutdown = true;
-        }
-        let window_end = Instant::now() + GROUP_WINDOW;
-        while let Some(msg) = next {
-            match msg {
-                Msg::Record(r) => batch.push(r),
-                Msg::Flush(ack) => {
-                    acks.push(ack);
-                    break;
-                }
-                Msg::Shutdown => {
-                    shutdown = true;
-                    break;
-                }
+        let mut more = true;
+        if !busy {
+            match rx.recv() {
+                Ok(msg) => more = take(msg, &mut batch, &mut acks, &mut shutdown),
+                Err(_) => (more, shutdown) = (false, true),
             }
-            if batch.len() >= MAX_BATCH {
-                break;
-            }
-            let left = window_end.saturating_duration_since(Instant::now());
-            next = match rx.recv_timeout(left) {
-                Ok(msg) => Some(msg),
-                Err(RecvTimeoutError::Timeout) => None,
-                Err(RecvTimeoutError::Disconnected) => {
-                    shutdown = true;
-                    None
-                }
-            };
         }
+        if more && !full {
+            std::thread::sleep(GROUP_WINDOW);
+        }
+        while more {
+            match rx.try_recv() {
+                Ok(msg) => more = take(msg, &mut batch, &mut acks, &mut shutdown),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => (more, shutdown) = (false, true),
+            }
+        }
+        (busy, full) = (!batch.is_empty(), batch.len() >= MAX_BATCH);
         if !batch.is_empty() {
             write_batch(&mut conn, &batch, &counters);
             for r in batch.drain(..) {
@@ -430,6 +434,30 @@ pub(crate) fn run_writer(
         for ack in acks.drain(..) {
             // The flusher may have given up waiting; nothing to do then.
             let _ = ack.send(());
+        }
+    }
+}
+
+/// Adds one message to the round; `false` when the round must commit now (a full batch, a
+/// flush or the shutdown).
+fn take(
+    msg: Msg,
+    batch: &mut Vec<Arc<ActivationRecord>>,
+    acks: &mut Vec<SyncSender<()>>,
+    shutdown: &mut bool,
+) -> bool {
+    match msg {
+        Msg::Record(r) => {
+            batch.push(r);
+            batch.len() < MAX_BATCH
+        }
+        Msg::Flush(ack) => {
+            acks.push(ack);
+            false
+        }
+        Msg::Shutdown => {
+            *shutdown = true;
+            false
         }
     }
 }
@@ -509,7 +537,7 @@ mod tests {
     fn frozen() -> (Log, Receiver<Msg>, Connection) {
         let mut conn = Connection::open_in_memory().unwrap();
         crate::schema::migrate(&mut conn).unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
+        let (tx, rx) = std::sync::mpsc::sync_channel(MAX_QUEUED);
         let log = Log {
             tx,
             pending: Arc::new(Pending::default()),
