@@ -309,7 +309,7 @@ fn shape(ext: Ext, status: Status, result: Value) -> Result<Reply, ApiError> {
             return Err(ApiError::bad_request(messages::WEB_ERROR));
         }
     };
-    let field = |name: &str| value.get("body").or_else(|| value.get(name)).cloned();
+    let mut value = value;
     let text_reply = |ct: &'static str, media_name: &str, v: Option<Value>| match v {
         Some(Value::String(s)) => Ok(Reply::new(StatusCode::OK, Bytes::from(s), ct)),
         _ => Err(ApiError::bad_request(messages::web_invalid(media_name))),
@@ -321,10 +321,18 @@ fn shape(ext: Ext, status: Status, result: Value) -> Result<Reply, ApiError> {
         Ext::Json => Err(ApiError::bad_request(messages::web_invalid(
             "application/json",
         ))),
-        Ext::Html => text_reply("text/html; charset=UTF-8", "text/html", field("html")),
-        Ext::Svg => text_reply("image/svg+xml", "image/svg+xml", field("svg")),
+        Ext::Html => text_reply(
+            "text/html; charset=UTF-8",
+            "text/html",
+            take_field(&mut value, "html"),
+        ),
+        Ext::Svg => text_reply(
+            "image/svg+xml",
+            "image/svg+xml",
+            take_field(&mut value, "svg"),
+        ),
         Ext::Text => {
-            let text = match field("text") {
+            let text = match take_field(&mut value, "text") {
                 None => {
                     return Err(ApiError::new(
                         StatusCode::NOT_FOUND,
@@ -343,14 +351,23 @@ fn shape(ext: Ext, status: Status, result: Value) -> Result<Reply, ApiError> {
                 "text/plain; charset=UTF-8",
             ))
         }
-        Ext::Http => http_response(&value),
+        Ext::Http => http_response(value),
     }
 }
 
-/// The `.http` form: `{statusCode?, headers?, body?}`.
-fn http_response(value: &Value) -> Result<Reply, ApiError> {
+/// Moves `body`, or else `name`, out of an object result (no copy of the text).
+fn take_field(value: &mut Value, name: &str) -> Option<Value> {
+    let fields = value.as_object_mut()?;
+    fields.remove("body").or_else(|| fields.remove(name))
+}
+
+/// The `.http` form: `{statusCode?, headers?, body?}`. Takes the result by value so that a
+/// text body becomes the response body without a copy.
+fn http_response(value: Value) -> Result<Reply, ApiError> {
     let invalid = || ApiError::bad_request(messages::web_invalid("message/http"));
-    let obj = value.as_object().ok_or_else(invalid)?;
+    let Value::Object(mut obj) = value else {
+        return Err(invalid());
+    };
     let mut headers = HeaderMap::new();
     match obj.get("headers") {
         None | Some(Value::Null) => {}
@@ -392,7 +409,7 @@ fn http_response(value: &Value) -> Result<Reply, ApiError> {
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let body: Bytes = match obj.get("body") {
+    let body: Bytes = match obj.remove("body") {
         None | Some(Value::Null) => Bytes::new(),
         Some(Value::String(s)) if s.is_empty() => Bytes::new(),
         Some(Value::String(s)) => {
@@ -408,11 +425,11 @@ fn http_response(value: &Value) -> Result<Reply, ApiError> {
                         .decode(s.trim())
                         .map_err(|_| ApiError::bad_request(messages::WEB_TYPE_MISMATCH))?,
                 ),
-                Media::Json if entity::looks_base64(s) => BASE64
-                    .decode(s.trim())
-                    .map(Bytes::from)
-                    .unwrap_or_else(|_| Bytes::from(s.clone())),
-                _ => Bytes::from(s.clone()),
+                Media::Json if entity::looks_base64(&s) => match BASE64.decode(s.trim()) {
+                    Ok(bytes) => Bytes::from(bytes),
+                    Err(_) => Bytes::from(s),
+                },
+                _ => Bytes::from(s),
             }
         }
         Some(other) => {
