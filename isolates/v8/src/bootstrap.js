@@ -1,5 +1,5 @@
-// The host globals of a shoal V8 isolate and the JS half of the action ABI. Runs once per
-// process, into the snapshot every isolate starts from. Everything the Rust side calls lives
+// The host globals of a shoal V8 isolate and the JS half of the action ABI. Runs once, at
+// build time (build.rs), into the snapshot every isolate starts from. Everything the Rust side calls lives
 // on a hidden, frozen `__shoal` global; the Rust side removes `Deno` once an isolate is
 // created (deno_core still needs it then), so actions see only Node-like globals.
 //

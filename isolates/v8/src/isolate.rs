@@ -11,57 +11,22 @@ use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::OnceLock;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use deno_core::error::{CoreError, CoreErrorKind, JsError};
-use deno_core::{
-    JsRuntime, JsRuntimeForSnapshot, OpState, PollEventLoopOptions, RuntimeOptions, op2, v8,
-};
+use deno_core::{JsRuntime, PollEventLoopOptions, RuntimeOptions, v8};
 use serde_json::{Map, Value as Json};
 use shoal_isolates::abi::{self, Returned};
-use shoal_router::{Failure, Invocation, LogCollector, LogStream};
+use shoal_router::{Failure, Invocation, LogCollector};
 
+use crate::host::shoal_host;
 use crate::watchdog::Watch;
 
-/// The host globals and the JS half of the ABI, in the startup snapshot.
-const BOOTSTRAP: &str = include_str!("bootstrap.js");
-
-/// `console.*`: one formatted line into the activation's collector.
-#[op2(fast)]
-fn op_shoal_log(state: &mut OpState, #[string] line: &str, is_err: bool) {
-    if let Some(logs) = state.try_borrow_mut::<LogCollector>() {
-        let stream = if is_err {
-            LogStream::Stderr
-        } else {
-            LogStream::Stdout
-        };
-        logs.push(stream, line);
-    }
-}
-
-deno_core::extension!(shoal_host, ops = [op_shoal_log]);
-
-/// The V8 startup snapshot every isolate of the process starts from: deno_core's own JS plus
-/// [`BOOTSTRAP`], so a cold start runs no setup JS. Made once per process, on first use
-/// (~50 ms), on a thread with no isolate entered; lives as long as the process.
-fn snapshot() -> Result<&'static [u8], String> {
-    static SNAPSHOT: OnceLock<Result<&'static [u8], String>> = OnceLock::new();
-    SNAPSHOT
-        .get_or_init(|| {
-            let mut maker = JsRuntimeForSnapshot::try_new(RuntimeOptions {
-                extensions: vec![shoal_host::init()],
-                ..RuntimeOptions::default()
-            })
-            .map_err(|e| format!("cannot create the V8 snapshot runtime: {e}"))?;
-            maker
-                .execute_script("ext:shoal/bootstrap.js", BOOTSTRAP)
-                .map_err(|e| format!("cannot bootstrap V8: {}", describe(&e, true)))?;
-            Ok(Box::leak(maker.snapshot()))
-        })
-        .clone()
-}
+/// The V8 startup snapshot every isolate starts from: deno_core's own JS plus the bootstrap
+/// script, made by the build script, so a cold start runs no setup JS and no process pays
+/// for making it. Part of the binary.
+static SNAPSHOT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/shoal-v8.snapshot"));
 
 /// A failed cold start: the failure and whatever the code logged while loading.
 pub(crate) struct InitFailure {
@@ -183,7 +148,7 @@ impl Isolate {
         let mut runtime = JsRuntime::try_new(RuntimeOptions {
             extensions: vec![shoal_host::init()],
             create_params: Some(v8::CreateParams::default().heap_limits(0, heap_limit)),
-            startup_snapshot: Some(snapshot()?),
+            startup_snapshot: Some(SNAPSHOT),
             ..RuntimeOptions::default()
         })
         .map_err(|e| format!("cannot create a V8 runtime: {e}"))?;

@@ -15,7 +15,7 @@
 //! holding one action version's code for one tenant (about 1.3 MiB of V8 heap and a few
 //! milliseconds to create, against ~100 KiB and well under a millisecond for QuickJS; in
 //! exchange the code is JIT-compiled). A cold start creates it with a V8 heap limit of
-//! `limits.memory_mb` from the process's startup snapshot, which already holds the bootstrap
+//! `limits.memory_mb` from the startup snapshot, which already holds the bootstrap
 //! script (`console`, `process.env`, timers, `module`/`exports`, and the JS half of the ABI),
 //! runs the action's code, and finds the entry point; a warm start calls the entry point
 //! with fresh parameters and `__OW_*` variables. The activation's promise is driven by the
@@ -29,11 +29,13 @@
 //! its warm runs stay above a threshold, recording where each activation ran and why in the
 //! `tier` activation annotation.
 //!
-//! The snapshot is made once per process, when the first isolate is created (not at build
-//! time: a build script would have to link V8 a second time).
+//! The snapshot is made at build time (`build.rs` runs `bootstrap.js` with the `host`
+//! extension into it; 625 KiB in the binary), so the first isolate of a process costs no more
+//! than the others.
 #![cfg(feature = "v8")]
 
 mod engine;
+mod host;
 mod isolate;
 mod tiered;
 mod watchdog;
