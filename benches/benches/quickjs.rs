@@ -4,32 +4,15 @@
 //! prints p50 and p99 of individually timed samples.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group};
-use shoal_benches::sample::{check, invocation, percentiles, timed};
+use shoal_benches::sample::{action, check, invocation, percentiles, timed};
 use shoal_quickjs::{EngineLimits, LocalEngine, QuickJsConfig, QuickJsExecutor};
-use shoal_router::{ActionCode, Executor, Outcome};
+use shoal_router::{Executor, Outcome};
 
 const HELLO: &str = include_str!("../../fixtures/js/hello.js");
-
-fn action(n: u64, code: &str) -> Arc<ActionCode> {
-    let mut digest = [0u8; 32];
-    digest[..8].copy_from_slice(&n.to_le_bytes());
-    Arc::new(ActionCode {
-        fqn: format!("/guest/a{n}"),
-        name: format!("a{n}"),
-        version: "0.0.1".into(),
-        kind: "nodejs:20".into(),
-        code: code.into(),
-        binary: false,
-        main: "main".into(),
-        digest,
-        image: None,
-    })
-}
 
 /// Polls a future that is expected to be ready at once (a synchronous action).
 fn ready<F: Future<Output = Outcome>>(f: F) -> Outcome {

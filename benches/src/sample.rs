@@ -1,11 +1,28 @@
-//! What the in-process criterion benches share: a hello-world style [`Invocation`], an
-//! outcome check, and p50/p99 of individually timed samples.
+//! What the in-process criterion benches share: a JS action, a hello-world style
+//! [`Invocation`], an outcome check, and p50/p99 of individually timed samples.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, json};
 use shoal_router::{ActionCode, ActivationId, Invocation, Limits, Outcome, OwEnv};
+
+/// A `nodejs:20` action `/guest/a<n>` whose digest is `n` (distinct `n`, distinct isolates).
+pub fn action(n: u64, code: &str) -> Arc<ActionCode> {
+    let mut digest = [0u8; 32];
+    digest[..8].copy_from_slice(&n.to_le_bytes());
+    Arc::new(ActionCode {
+        fqn: format!("/guest/a{n}"),
+        name: format!("a{n}"),
+        version: "0.0.1".into(),
+        kind: "nodejs:20".into(),
+        code: code.into(),
+        binary: false,
+        main: "main".into(),
+        digest,
+        image: None,
+    })
+}
 
 /// An invocation of `code` by `guest` with `{"name": "bench"}`, default limits, a 60 s
 /// deadline. Built per iteration, as the controller builds one per request.
@@ -49,14 +66,20 @@ pub fn timed(count: usize, mut run: impl FnMut() -> Outcome) -> Vec<Duration> {
         .collect()
 }
 
-/// Prints p50 and p99 of `samples` under `label`.
-pub fn percentiles(label: &str, mut samples: Vec<Duration>) {
+/// p50 and p99 of `samples` (sorted in place; at least one sample).
+pub fn p50_p99(samples: &mut [Duration]) -> (Duration, Duration) {
     samples.sort();
     let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q) as usize];
+    (at(0.50), at(0.99))
+}
+
+/// Prints p50 and p99 of `samples` under `label`.
+pub fn percentiles(label: &str, mut samples: Vec<Duration>) {
+    let (p50, p99) = p50_p99(&mut samples);
     println!(
         "{label}: p50 {:.2} µs, p99 {:.2} µs ({} samples)",
-        at(0.50).as_secs_f64() * 1e6,
-        at(0.99).as_secs_f64() * 1e6,
+        p50.as_secs_f64() * 1e6,
+        p99.as_secs_f64() * 1e6,
         samples.len()
     );
 }

@@ -1,7 +1,9 @@
 //! `shoal-load`: the load harness. Starts the real `shoal` binary, creates a hello-world JS
-//! action and drives blocking invokes (activations persisted) with `wrk`, then deploys many
-//! distinct actions, invokes each once so all are resident, and reports the server's RSS.
-//! Every process it starts is stopped before it exits. See `benches/README.md`.
+//! action and the echo action in WASM (both WASM ABIs), drives blocking invokes (activations
+//! persisted) of each with `wrk`, interleaved in one run, and prints WASM's figures as ratios
+//! to JS's; then fires a trigger, then deploys many distinct actions, invokes each once so
+//! all are resident, and reports the server's RSS. Every process it starts is stopped before
+//! it exits. See `benches/README.md`.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -88,7 +90,15 @@ fn count_activations(shoal: &Shoal) -> anyhow::Result<u64> {
 }
 
 fn put_action(shoal: &Shoal, name: &str, code: &str) -> anyhow::Result<()> {
-    let body = serde_json::json!({"exec": {"kind": "nodejs:default", "code": code}}).to_string();
+    put_exec(
+        shoal,
+        name,
+        serde_json::json!({"kind": "nodejs:default", "code": code}),
+    )
+}
+
+fn put_exec(shoal: &Shoal, name: &str, exec: serde_json::Value) -> anyhow::Result<()> {
+    let body = serde_json::json!({ "exec": exec }).to_string();
     let (status, text) = request(
         shoal.addr,
         "PUT",
@@ -104,6 +114,10 @@ fn put_action(shoal: &Shoal, name: &str, code: &str) -> anyhow::Result<()> {
 
 /// The hello-world action every run uses.
 const HELLO: &str = include_str!("../../../fixtures/js/hello.js");
+/// The echo action as a WASI command (params on stdin, result on stdout).
+const ECHO_WASM: &str = include_str!("../../../fixtures/wasm/echo.wat");
+/// The same echo action on the direct ABI (`alloc` + `run`, no WASI context).
+const ECHO_WASM_DIRECT: &str = include_str!("../../../fixtures/wasm/echo_direct.wat");
 
 /// A wrk script that POSTs `{"name":"load"}` as the guest namespace.
 fn post_script(dir: &std::path::Path) -> anyhow::Result<PathBuf> {
@@ -204,17 +218,31 @@ fn fires(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Blocking invokes of the hello-world JS action and of the WASM echo action in both ABIs on
+/// one server, the three interleaved per connection count so that they see the same machine;
+/// WASM's invokes/s, p50 and p99 are then printed as ratios to JS's.
 fn throughput(args: &Args) -> anyhow::Result<()> {
     let shoal = Shoal::start(&args.shoal, args.pin.then_some("0"))?;
     put_action(&shoal, "hello", HELLO)?;
+    put_exec(
+        &shoal,
+        "echo-wasm",
+        serde_json::json!({"kind": "wasm", "code": ECHO_WASM}),
+    )?;
+    put_exec(
+        &shoal,
+        "echo-wasm-direct",
+        serde_json::json!({"kind": "wasm", "code": ECHO_WASM_DIRECT}),
+    )?;
+    let actions = [
+        ("js", "hello"),
+        ("wasm", "echo-wasm"),
+        ("wasm-direct", "echo-wasm-direct"),
+    ];
     let dir = tempfile::tempdir()?;
     let script = post_script(dir.path())?;
-    let url = format!(
-        "http://{}/api/v1/namespaces/_/actions/hello?blocking=true",
-        shoal.addr
-    );
     println!(
-        "blocking invoke of a hello-world JS action over HTTP, activation persisted ({}s per run, wrk{}):",
+        "blocking invoke over HTTP, activation persisted: hello-world JS, echo in WASM (WASI command and direct ABI) ({}s per run, wrk{}):",
         args.seconds,
         if args.pin {
             " on core 1, shoal on core 0"
@@ -223,25 +251,45 @@ fn throughput(args: &Args) -> anyhow::Result<()> {
         }
     );
     println!(
-        "{:>11} {:>12} {:>10} {:>10} {:>9} {:>10}",
-        "connections", "invokes/s", "p50", "p99", "non-2xx", "persisted"
+        "{:>12} {:>11} {:>12} {:>10} {:>10} {:>9} {:>10}",
+        "action", "connections", "invokes/s", "p50", "p99", "non-2xx", "persisted"
     );
     for &c in &args.connections {
         let threads = c.clamp(1, 2);
-        wrk(args.pin, threads, c, 2, &script, &url)?; // warm-up
-        let before = count_activations(&shoal)?;
-        let r = wrk(args.pin, threads, c, args.seconds, &script, &url)?;
-        std::thread::sleep(Duration::from_millis(500));
-        let persisted = count_activations(&shoal)? - before;
-        println!(
-            "{:>11} {:>12.0} {:>8.0}µs {:>8.0}µs {:>9} {:>9.1}%",
-            c,
-            r.rps,
-            r.p50_us,
-            r.p99_us,
-            r.errors,
-            100.0 * persisted as f64 / r.requests.max(1) as f64
-        );
+        let mut measured = Vec::new();
+        for (label, name) in actions {
+            let url = format!(
+                "http://{}/api/v1/namespaces/_/actions/{name}?blocking=true",
+                shoal.addr
+            );
+            wrk(args.pin, threads, c, 2, &script, &url)?; // warm-up
+            let before = count_activations(&shoal)?;
+            let r = wrk(args.pin, threads, c, args.seconds, &script, &url)?;
+            std::thread::sleep(Duration::from_millis(500));
+            let persisted = count_activations(&shoal)? - before;
+            println!(
+                "{:>12} {:>11} {:>12.0} {:>8.0}µs {:>8.0}µs {:>9} {:>9.1}%",
+                label,
+                c,
+                r.rps,
+                r.p50_us,
+                r.p99_us,
+                r.errors,
+                100.0 * persisted as f64 / r.requests.max(1) as f64
+            );
+            measured.push((label, r));
+        }
+        let (_, js) = &measured[0];
+        for (label, r) in &measured[1..] {
+            println!(
+                "{:>12} {:>11} {label}/js: invokes/s x{:.2}, p50 x{:.2}, p99 x{:.2}",
+                "",
+                c,
+                r.rps / js.rps,
+                r.p50_us / js.p50_us,
+                r.p99_us / js.p99_us
+            );
+        }
     }
     Ok(())
 }
