@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use hyper::{HeaderMap, Method, StatusCode};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::{Reply, Request};
 use crate::action::ActionEntry;
@@ -111,10 +111,7 @@ pub async fn route(app: &Arc<App>, req: &Request, rest: &[&str]) -> Result<Reply
     if custom_options {
         return result;
     }
-    let mut reply = result.unwrap_or_else(|e| {
-        let (status, body) = e.into_envelope(&req.tid);
-        Reply::new(status, Bytes::from(body), "application/json")
-    });
+    let mut reply = result.unwrap_or_else(|e| Reply::error(e, &req.tid));
     add_cors(&mut reply.headers, req);
     Ok(reply)
 }
@@ -190,16 +187,19 @@ async fn serve(
         .controller
         .invoke(&owner, action, args, Some(MAX_BLOCKING_WAIT), &req.tid)
         .await?;
-    match invoked {
-        Invoked::Pending(id) => {
-            let body = json!({"error": messages::WEB_NOT_READY, "code": req.tid});
-            Ok(Reply::json(StatusCode::ACCEPTED, &body).with_activation(id))
-        }
+    // Once the action has run, every answer names its activation, errors included.
+    let (id, reply) = match invoked {
+        Invoked::Pending(id) => (
+            id,
+            Err(ApiError::new(StatusCode::ACCEPTED, messages::WEB_NOT_READY)),
+        ),
         Invoked::Done(id, record) => {
             let status = record.status();
-            shape(ext, status, record.response.result).map(|r| r.with_activation(id))
+            (id, shape(ext, status, record.response.result))
         }
-    }
+    };
+    let reply = reply.unwrap_or_else(|e| Reply::error(e, &req.tid));
+    Ok(reply.with_activation(id))
 }
 
 /// Whether `require-whisk-auth` lets this request through.
@@ -462,6 +462,7 @@ fn http_response(value: Value) -> Result<Reply, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn extensions_split_off_the_action_name() {

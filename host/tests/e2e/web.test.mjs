@@ -684,6 +684,44 @@ test('the activation id header names an activation in the owner\'s log, whoever 
   assert.equal(errRecord.response.status, 'application error')
 })
 
+test('every answer shaped after the action ran names its activation, errors included', async () => {
+  const name = await action(uniq('web-id-errors'), SHAPE)
+  const mismatch = 'Response type in header did not match generated content type.'
+  for (const [ext, value, status, error] of [
+    ['.json', { err: 'a string' }, 400, "Response is not valid 'application/json'."],
+    ['.html', { r: { html: 1 } }, 400, "Response is not valid 'text/html'."],
+    ['.svg', { r: {} }, 400, "Response is not valid 'image/svg+xml'."],
+    ['.text', { r: {} }, 404, 'Response does not include requested property.'],
+    ['', { r: { headers: 'x' } }, 400, "Response is not valid 'message/http'."],
+    ['', { r: { headers: { 'content-type': 'text/plain' }, body: { a: 1 } } }, 400, mismatch],
+    ['', { r: { headers: { 'content-type': 'image/png' }, body: '!!' } }, 400, mismatch],
+    ['', { r: { headers: { 'content-type': 'nonsense' }, body: 'x' } }, 400, 'Response did not specify a known content-type.']
+  ]) {
+    const res = await shaped(name, ext, value)
+    assertError(res, status, error)
+    const id = res.headers.get('x-openwhisk-activation-id')
+    assert.match(id ?? '', ACTIVATION_ID, `${ext} ${JSON.stringify(value)}`)
+    const record = await eventually(() => ow.activations.get({ activationId: id }))
+    assert.equal(record.name, name)
+  }
+
+  const thrower = await action(uniq('web-id-throws'), 'function main() { throw new Error("boom") }')
+  let res = await web(guest(thrower))
+  assertError(res, 400, 'There was an error processing your request.')
+  const id = res.headers.get('x-openwhisk-activation-id')
+  assert.match(id ?? '', ACTIVATION_ID)
+  const record = await eventually(() => ow.activations.get({ activationId: id }))
+  assert.notEqual(record.response.status, 'success')
+
+  // with web-custom-options too (no automatic CORS headers)
+  const custom = await action(uniq('web-id-custom'), 'function main() { return { body: 5 } }',
+    { ...WEB_TRUE, 'web-custom-options': true })
+  res = await web(guest(`${custom}.html`))
+  assertError(res, 400, "Response is not valid 'text/html'.")
+  assert.match(res.headers.get('x-openwhisk-activation-id') ?? '', ACTIVATION_ID)
+  assert.equal(res.headers.get('access-control-allow-origin'), null)
+})
+
 test('a web action stays invocable with a key through the REST API', async () => {
   const name = await action(uniq('web-rest'), ECHO)
   const res = await raw('POST', `/api/v1/namespaces/_/actions/${name}?blocking=true&result=true`, { body: { a: 1 } })
