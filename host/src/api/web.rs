@@ -167,7 +167,7 @@ async fn serve(
     if !exempt && !authorized(&action.web.require_auth, caller.is_some(), req) {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
-            messages::AUTH_REQUIRED,
+            messages::WEB_UNAUTHORIZED,
         ));
     }
     let max = app.config.limits.max_payload_bytes;

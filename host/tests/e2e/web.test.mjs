@@ -22,6 +22,8 @@ const NOT_FOUND = 'The requested resource does not exist.'
 const NOT_ALLOWED = 'Request defines parameters that are not allowed (e.g., reserved properties).'
 const CORS_METHODS = 'OPTIONS, GET, DELETE, POST, PUT, HEAD, PATCH'
 const CORS_HEADERS = 'Authorization, Origin, X-Requested-With, Content-Type, Accept, User-Agent'
+/** Pekko's default text for 401, which `require-whisk-auth` failures carry (spec §4.4). */
+const UNAUTHORIZED = 'Authentication is possible but has failed or not yet been provided.'
 
 /** A 1×1 PNG, to check that binary bodies round-trip byte for byte. */
 const PNG = Buffer.from(
@@ -592,9 +594,9 @@ test('web-custom-options: OPTIONS reaches the action and there are no automatic 
 test('require-whisk-auth: true needs valid Basic auth', async () => {
   const name = await action(uniq('web-auth'), ECHO, { ...WEB_TRUE, 'require-whisk-auth': true })
   let res = await web(guest(`${name}.json`))
-  assertError(res, 401)
+  assertError(res, 401, UNAUTHORIZED)
   res = await web(guest(`${name}.json`), { auth: `${AUTH.split(':')[0]}:wrong` })
-  assertError(res, 401)
+  assertError(res, 401, UNAUTHORIZED)
   res = await web(guest(`${name}.json`), { auth: AUTH })
   assert.equal(res.status, 200)
   assert.equal(res.json.__ow_user, GUEST)
@@ -608,24 +610,24 @@ test('require-whisk-auth: true needs valid Basic auth', async () => {
 
 test('require-whisk-auth: a secret string or number must match X-Require-Whisk-Auth', async () => {
   const secret = await action(uniq('web-secret'), ECHO, { ...WEB_TRUE, 'require-whisk-auth': 'sh-h-h 42' })
-  assertError(await web(guest(`${secret}.json`)), 401)
-  assertError(await web(guest(`${secret}.json`), { headers: { 'x-require-whisk-auth': 'wrong' } }), 401)
-  assertError(await web(guest(`${secret}.json`), { auth: AUTH }), 401, undefined)
+  assertError(await web(guest(`${secret}.json`)), 401, UNAUTHORIZED)
+  assertError(await web(guest(`${secret}.json`), { headers: { 'x-require-whisk-auth': 'wrong' } }), 401, UNAUTHORIZED)
+  assertError(await web(guest(`${secret}.json`), { auth: AUTH }), 401, UNAUTHORIZED)
   let res = await web(guest(`${secret}.json`), { headers: { 'X-Require-Whisk-Auth': 'sh-h-h 42' } })
   assert.equal(res.status, 200)
   assert.equal(res.json.__ow_method, 'get')
   assert.equal('__ow_user' in res.json, false)
 
   const number = await action(uniq('web-secret-num'), ECHO, { ...WEB_TRUE, 'require-whisk-auth': 7482953 })
-  assertError(await web(guest(`${number}.json`)), 401)
-  assertError(await web(guest(`${number}.json`), { headers: { 'x-require-whisk-auth': '7482954' } }), 401)
+  assertError(await web(guest(`${number}.json`)), 401, UNAUTHORIZED)
+  assertError(await web(guest(`${number}.json`), { headers: { 'x-require-whisk-auth': '7482954' } }), 401, UNAUTHORIZED)
   res = await web(guest(`${number}.json`), { headers: { 'x-require-whisk-auth': '7482953' } })
   assert.equal(res.status, 200)
 
   const off = await action(uniq('web-secret-off'), ECHO, { ...WEB_TRUE, 'require-whisk-auth': false })
   assert.equal((await web(guest(`${off}.json`))).status, 200)
   const odd = await action(uniq('web-secret-odd'), ECHO, { ...WEB_TRUE, 'require-whisk-auth': { a: 1 } })
-  assertError(await web(guest(`${odd}.json`), { auth: AUTH, headers: { 'x-require-whisk-auth': '{"a":1}' } }), 401)
+  assertError(await web(guest(`${odd}.json`), { auth: AUTH, headers: { 'x-require-whisk-auth': '{"a":1}' } }), 401, UNAUTHORIZED)
 })
 
 // ---------------------------------------------------------------------------------------------
