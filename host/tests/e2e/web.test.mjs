@@ -114,6 +114,26 @@ test('--web true|raw annotations as the CLI sets them make an action reachable',
   assert.equal(rawRes.json.__ow_query, 'x=1')
 })
 
+test('web annotations count only when JSON true: "true", "false", 1 and {} set nothing', async () => {
+  for (const value of ['false', 'true', 1, {}]) {
+    const name = await action(uniq('web-loose-export'), ECHO, { 'web-export': value })
+    assertError(await web(guest(`${name}.json`)), 404, NOT_FOUND)
+  }
+  for (const value of ['true', 1, {}]) {
+    const name = await action(uniq('web-loose-flags'), ECHO,
+      { 'web-export': true, 'raw-http': value, 'web-custom-options': value })
+    let res = await web(guest(`${name}.json?q=1`))
+    assert.equal(res.status, 200, res.text)
+    assert.equal(res.json.q, '1', 'not raw: the query is expanded')
+    assert.equal('__ow_query' in res.json, false)
+    res = await web(guest(`${name}.json`), { method: 'OPTIONS' })
+    assert.equal(res.status, 200)
+    assert.equal(res.bytes.length, 0, 'OPTIONS is answered without the action')
+    assert.equal(res.headers.get('access-control-allow-origin'), '*', 'automatic CORS')
+    assert.equal(res.headers.get('x-openwhisk-activation-id'), null)
+  }
+})
+
 test('every method reaches the action with __ow_method in lower case', async () => {
   const name = await action(uniq('web-methods'),
     'function main(p) { return { headers: { "x-method": p.__ow_method }, body: p.__ow_method } }')
