@@ -263,6 +263,25 @@ test('__ow_headers has every request header with lower-cased names', async () =>
   for (const key of Object.keys(headers)) assert.equal(key, key.toLowerCase(), `header ${key}`)
 })
 
+test('__ow_headers: no content-length; the entity\'s type, application/octet-stream when none was sent', async () => {
+  const name = await action(uniq('web-entity'), ECHO)
+  let res = await web(guest(`${name}.json`), { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'abc' })
+  assert.equal(res.json.__ow_headers['content-type'], 'text/plain')
+  assert.equal('content-length' in res.json.__ow_headers, false, 'the length belongs to the entity')
+  // a body sent without a type (fetch types no byte buffer) is binary
+  res = await web(guest(`${name}.json`), { method: 'POST', body: Buffer.from('abc') })
+  assert.equal(res.json.__ow_headers['content-type'], 'application/octet-stream')
+  assert.equal(res.json.__ow_body, Buffer.from('abc').toString('base64'))
+  // an empty body with a text or binary type is an empty __ow_body; without a type, nothing
+  for (const type of ['text/plain', 'image/png']) {
+    res = await web(guest(`${name}.json`), { method: 'POST', headers: { 'content-type': type } })
+    assert.equal(res.json.__ow_body, '', type)
+  }
+  res = await web(guest(`${name}.json`), { method: 'POST' })
+  assert.equal('__ow_body' in res.json, false)
+  assert.equal('content-type' in res.json.__ow_headers, false)
+})
+
 test('__ow_user is the caller\'s namespace only with valid Basic auth', async () => {
   const name = await action(uniq('web-user'), ECHO)
   let res = await web(guest(`${name}.json`))
@@ -342,6 +361,43 @@ test('form, text and binary bodies: fields, __ow_body text, __ow_body base64', a
   assert.equal(res.json.__ow_body, bytes.toString('base64'))
   res = await web(guest(`${name}.json`), { method: 'POST', headers: { 'content-type': 'image/png' }, body: PNG })
   assert.equal(res.json.__ow_body, PNG.toString('base64'))
+})
+
+test('binary media as Pekko classifies them: image/svg+xml and untyped text are base64 both ways', async () => {
+  const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>'
+  const b64 = Buffer.from(svg).toString('base64')
+  const echo = await action(uniq('web-media-in'), ECHO)
+  const rawEcho = await action(uniq('web-media-in-raw'), ECHO, WEB_RAW)
+  for (const [type, binary] of [
+    ['image/svg+xml', true],
+    ['text/javascript', true], // not a type Pekko knows, and no charset
+    ['text/javascript; charset=utf-8', false],
+    ['application/xml', false],
+    ['text/plain', false]
+  ]) {
+    for (const target of [echo, rawEcho]) {
+      const res = await web(guest(`${target}.json`), { method: 'POST', headers: { 'content-type': type }, body: svg })
+      assert.equal(res.status, 200, res.text)
+      assert.equal(res.json.__ow_body, binary ? b64 : svg, `${type} to ${target}`)
+    }
+  }
+
+  const name = await action(uniq('web-media-out'), SHAPE)
+  let res = await shaped(name, '', { r: { headers: { 'content-type': 'image/svg+xml' }, body: b64 } })
+  assert.equal(res.status, 200, res.text)
+  assert.equal(res.headers.get('content-type'), 'image/svg+xml')
+  assert.equal(res.text, svg, 'an image/svg+xml body is base64-decoded')
+  res = await shaped(name, '', { r: { headers: { 'content-type': 'image/svg+xml' }, body: svg } })
+  assertError(res, 400, 'Response type in header did not match generated content type.')
+  res = await shaped(name, '', { r: { headers: { 'content-type': 'application/xml' }, body: svg } })
+  assert.equal(res.text, svg, 'a text type is sent as is')
+
+  // an SVG posted in and echoed out comes back byte for byte
+  const round = await action(uniq('web-media-round'),
+    'function main(p) { return { headers: { "content-type": "image/svg+xml" }, body: p.__ow_body } }')
+  res = await web(guest(round), { method: 'POST', headers: { 'content-type': 'image/svg+xml' }, body: svg })
+  assert.equal(res.status, 200, res.text)
+  assert.equal(res.text, svg)
 })
 
 test('raw mode: __ow_query and __ow_body as sent (base64 for JSON and binary)', async () => {
