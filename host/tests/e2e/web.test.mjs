@@ -8,9 +8,10 @@
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { connect } from 'node:net'
 import {
-  ACTIVATION_ID, API_HOST, AUTH, AUTH2, GUEST, NS2, assertEnvelope, basic, eventually, ow, ow2, raw,
-  rejects, sleep, uniq
+  ACTIVATION_ID, API_HOST, AUTH, AUTH2, AUTH4, GUEST, NS2, NS4, assertEnvelope, basic, eventually,
+  ow, ow2, raw, rejects, sleep, uniq
 } from './helpers.mjs'
 
 /** `wsk action create --web true`. */
@@ -211,6 +212,13 @@ test('.text answers body, else text, as text/plain; a missing field is a 404', a
   assert.equal(res.text, '42')
   res = await shaped(name, '.text', { r: { text: true } })
   assert.equal(res.text, 'true')
+  res = await shaped(name, '.text', { r: { text: null } })
+  assert.equal(res.status, 200, 'a null value is present')
+  assert.match(res.headers.get('content-type'), /^text\/plain/)
+  assert.equal(res.text, 'null')
+  res = await shaped(name, '.text', { r: { body: null, text: 'not me' } })
+  assert.equal(res.status, 200)
+  assert.equal(res.text, 'null', 'a null body is still the body')
 
   res = await shaped(name, '.text', { r: { other: 'x' } })
   assertError(res, 404, 'Response does not include requested property.')
@@ -327,9 +335,9 @@ test('query parameters become string arguments; a JSON object body is merged ove
     method: 'POST', headers: { 'content-type': 'application/vnd.api+json' }, body: '{"v":true}'
   })
   assert.equal(res.json.v, true)
-  // a malformed JSON body is refused
+  // a malformed JSON body is refused with the framework's text and the parser's detail
   res = await web(guest(`${name}.json`), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":' })
-  assertError(res, 400)
+  assertError(res, 400, /^The request content was malformed:\n\S/)
   // an empty JSON body adds nothing
   res = await web(guest(`${name}.json`), { method: 'POST', headers: { 'content-type': 'application/json' } })
   assert.equal(res.status, 200)
@@ -474,6 +482,33 @@ test('final parameters and reserved __ow_* keys are refused (but not in raw mode
   assert.equal('__ow_user' in res.json, false)
 })
 
+test('final parameters inherited from a package or a binding are refused too', async () => {
+  const pkg = uniq('web-final-pkg')
+  let res = await raw('PUT', `/api/v1/namespaces/_/packages/${pkg}`, {
+    body: { parameters: [{ key: 'fromPkg', value: 'p' }] }
+  })
+  assert.equal(res.status, 200, res.text)
+  await action(`${pkg}/echo`, ECHO, WEB_TRUE, { own: 'a' })
+  const bound = uniq('web-final-bound')
+  res = await raw('PUT', `/api/v1/namespaces/_/packages/${bound}`, {
+    body: { binding: { namespace: GUEST, name: pkg }, parameters: [{ key: 'fromBinding', value: 'b' }] }
+  })
+  assert.equal(res.status, 200, res.text)
+
+  for (const [via, keys] of [[pkg, ['fromPkg', 'own']], [bound, ['fromPkg', 'fromBinding', 'own']]]) {
+    for (const key of keys) {
+      assertError(await web(`${GUEST}/${via}/echo.json?${key}=client`), 400, NOT_ALLOWED)
+      res = await web(`${GUEST}/${via}/echo.json`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ [key]: 'client' })
+      })
+      assertError(res, 400, NOT_ALLOWED)
+    }
+  }
+  res = await web(`${GUEST}/${bound}/echo.json?other=client`)
+  assert.equal(res.status, 200, res.text)
+  assert.deepEqual([res.json.fromPkg, res.json.fromBinding, res.json.own, res.json.other], ['p', 'b', 'a', 'client'])
+})
+
 test('a body over 1,048,576 bytes is a 413; one at the limit goes through', async () => {
   const name = await action(uniq('web-413'),
     'function main(p) { return { body: String((p.__ow_body || "").length) } }')
@@ -482,7 +517,32 @@ test('a body over 1,048,576 bytes is a 413; one at the limit goes through', asyn
   assert.equal(res.status, 200, res.text.slice(0, 200))
   assert.equal(res.text, String(limit))
   res = await web(guest(name), { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x'.repeat(limit + 1) })
-  assertError(res, 413)
+  assertError(res, 413, `Request larger than allowed: ${limit + 1} > ${limit} bytes.`)
+  assert.equal(res.headers.get('x-openwhisk-activation-id'), null, 'refused before any activation')
+})
+
+test('the owner\'s invocationsPerMinute applies on the web path, whoever calls: 429', async () => {
+  const name = uniq('web-throttled')
+  const res = await raw('PUT', `/api/v1/namespaces/_/actions/${name}`, {
+    auth: AUTH4,
+    body: { exec: { kind: 'nodejs:default', code: ECHO }, annotations: [{ key: 'web-export', value: true }] }
+  })
+  assert.equal(res.status, 200, res.text)
+  // The owner may start 2 a minute (a fixed window: should one end between two calls, the
+  // next window allows 2 more before the 429)
+  const answers = []
+  for (let i = 0; i < 6 && answers.at(-1)?.status !== 429; i++) {
+    answers.push(await web(`${NS4}/default/${name}.json`, { auth: AUTH }))
+  }
+  const refused = answers.at(-1)
+  assertError(refused, 429, 'Too many requests in the last minute (count: 2, allowed: 2).')
+  assert.ok(answers.length >= 3, `${answers.length - 1} calls went through`)
+  assert.ok(answers.slice(0, -1).every(r => r.status === 200 && r.json.__ow_user === GUEST))
+  assert.equal(refused.headers.get('access-control-allow-origin'), '*')
+  assert.equal(refused.headers.get('x-openwhisk-activation-id'), null)
+  // the caller's namespace is not what is counted
+  const mine = await action(uniq('web-not-throttled'), ECHO)
+  assert.equal((await web(guest(`${mine}.json`), { auth: AUTH4 })).status, 200)
 })
 
 // ---------------------------------------------------------------------------------------------
