@@ -70,6 +70,34 @@ async function web (path, { method = 'GET', headers = {}, body, auth } = {}) {
   return { status: res.status, headers: res.headers, bytes, text, json }
 }
 
+/**
+ * One request over a fresh TCP connection, read until the server closes it: what is on the wire,
+ * with no client in between that could drop bytes (fetch discards any body of a HEAD response).
+ * `path` follows `/api/v1/web/`. Returns the status, the headers (lower-cased names) and the
+ * bytes after the head.
+ */
+function onTheWire (method, path) {
+  const { hostname, port } = new URL(API_HOST)
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => {
+      socket.write(`${method} /api/v1/web/${path} HTTP/1.1\r\nHost: ${hostname}\r\nConnection: close\r\n\r\n`)
+    })
+    const chunks = []
+    socket.on('data', chunk => chunks.push(chunk))
+    socket.on('error', reject)
+    socket.on('end', () => {
+      const all = Buffer.concat(chunks)
+      const split = all.indexOf('\r\n\r\n')
+      const [statusLine, ...lines] = all.subarray(0, split).toString('latin1').split('\r\n')
+      const headers = Object.fromEntries(lines.map(line => {
+        const colon = line.indexOf(':')
+        return [line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim()]
+      }))
+      resolve({ status: Number(statusLine.split(' ')[1]), headers, body: all.subarray(split + 4) })
+    })
+  })
+}
+
 /** A guest action without a package. */
 const guest = (segment) => `${GUEST}/default/${segment}`
 
@@ -144,10 +172,10 @@ test('every method reaches the action with __ow_method in lower case', async () 
     assert.equal(res.text, method.toLowerCase())
     assert.equal(res.headers.get('x-method'), method.toLowerCase())
   }
-  const head = await web(guest(name), { method: 'HEAD' })
+  const head = await onTheWire('HEAD', guest(name))
   assert.equal(head.status, 200)
-  assert.equal(head.headers.get('x-method'), 'head')
-  assert.equal(head.bytes.length, 0, 'HEAD has no body')
+  assert.equal(head.headers['x-method'], 'head', 'HEAD reaches the action')
+  assert.equal(head.body.length, 0, `no body after the head of a HEAD response: ${head.body}`)
   const options = await web(guest(name), { method: 'OPTIONS' })
   assert.equal(options.status, 200)
   assert.equal(options.headers.get('x-method'), null, 'OPTIONS is answered without the action')
