@@ -2,7 +2,9 @@
 // `/api/v1/web/{ns}/{pkg|default}/{action}[.ext][/rest]` with no API key. Covers URL matching and
 // methods, every extension, the `__ow_*` arguments, query/body merging by content type, raw mode,
 // response shaping and its error texts, error projection, CORS and OPTIONS, `require-whisk-auth`,
-// `final` and reserved parameters, the payload limit, the 404s, and the activation record.
+// `final` and reserved parameters, the payload limit, the owner's throttle, the 404s, and the
+// activation record and its id header. (The 202 past the 60 s wait is a unit test in web.rs,
+// on a paused clock.)
 // Actions are created with the annotations exactly as `wsk action create --web true|raw` sets them
 // (spec §3.3).
 
