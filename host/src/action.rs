@@ -298,8 +298,10 @@ pub struct WebFlags {
 }
 
 impl WebFlags {
+    /// OpenWhisk reads these annotations as JSON booleans (`getAs[Boolean]`): only `true`
+    /// sets a flag; `"true"`, `1` or `{}` do not (so `web-export: "false"` exports nothing).
     fn from_annotations(annotations: &[Value]) -> Self {
-        let flag = |k: &str| entity::truthy(entity::lookup(annotations, k));
+        let flag = |k: &str| entity::lookup(annotations, k) == Some(&Value::Bool(true));
         WebFlags {
             export: flag("web-export"),
             raw: flag("raw-http"),
@@ -484,5 +486,26 @@ mod tests {
         assert_eq!(e.init_params["b"], 2);
         assert_eq!(e.final_keys, vec!["a".to_string(), "b".to_string()]);
         assert!(!e.provide_api_key);
+    }
+
+    #[test]
+    fn web_flags_are_set_by_json_true_only() {
+        let annotations = |v: Value| {
+            let keys = ["web-export", "raw-http", "web-custom-options"];
+            keys.map(|key| json!({"key": key, "value": v}))
+        };
+        let flags = WebFlags::from_annotations(&annotations(json!(true)));
+        assert!(flags.export && flags.raw && flags.custom_options);
+        for v in [
+            json!("false"),
+            json!("true"),
+            json!(1),
+            json!({}),
+            json!([true]),
+            json!(false),
+        ] {
+            let flags = WebFlags::from_annotations(&annotations(v.clone()));
+            assert_eq!(flags, WebFlags::default(), "{v}");
+        }
     }
 }

@@ -65,6 +65,10 @@ pub fn malformed_query(name: &str, detail: &str) -> String {
 
 /// 400 when a web action failed (developer or platform error).
 pub const WEB_ERROR: &str = "There was an error processing your request.";
+/// 401 when `require-whisk-auth` turns a web request away: Pekko's default text for 401
+/// (spec §4.4; OpenWhisk answers `terminate(Unauthorized)`).
+pub const WEB_UNAUTHORIZED: &str =
+    "Authentication is possible but has failed or not yet been provided.";
 /// 202 when a web action's result is not ready within the wait.
 pub const WEB_NOT_READY: &str = "Response not yet ready.";
 /// 404 when `.text` asks for a property the result lacks.

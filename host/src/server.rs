@@ -146,10 +146,7 @@ async fn handle(
 /// Writes a reply or an error envelope with the common headers. The one place errors become
 /// HTTP responses.
 fn respond(result: Result<Reply, ApiError>, tid: &str, is_api: bool) -> Response<Full<Bytes>> {
-    let reply = result.unwrap_or_else(|e| {
-        let (status, body) = e.into_envelope(tid);
-        Reply::new(status, Bytes::from(body), "application/json")
-    });
+    let reply = result.unwrap_or_else(|e| Reply::error(e, tid));
     let mut resp = Response::new(Full::new(reply.body));
     *resp.status_mut() = reply.status;
     let h = resp.headers_mut();

@@ -157,6 +157,13 @@ impl Reply {
         }
     }
 
+    /// The OpenWhisk error envelope of `error` for transaction `tid` (spec §1.3), as a reply
+    /// that can still take headers such as the activation id.
+    pub fn error(error: ApiError, tid: &str) -> Self {
+        let (status, body) = error.into_envelope(tid);
+        Self::new(status, Bytes::from(body), "application/json")
+    }
+
     /// A JSON reply.
     pub fn json(status: StatusCode, value: &Value) -> Self {
         Self::new(status, Bytes::from(value.to_string()), "application/json")

@@ -4,15 +4,18 @@
 //! blocking through the controller, and shapes the result into an HTTP response by
 //! extension. The warm path touches no store: the owner and the action come from caches.
 
+mod media;
+
 use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
-use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue};
 use hyper::{HeaderMap, Method, StatusCode};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
+use self::media::MediaType;
 use super::{Reply, Request};
 use crate::action::ActionEntry;
 use crate::activation::Status;
@@ -62,38 +65,6 @@ fn split_ext(segment: &str) -> (&str, Ext) {
     (segment, Ext::Http)
 }
 
-/// How a request or response body is to be read, by its media type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Media {
-    Json,
-    Form,
-    Text,
-    Binary,
-}
-
-/// Classifies a `Content-Type` value; `None` when it does not parse as `type/subtype`.
-fn media(content_type: &str) -> Option<Media> {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    let (top, sub) = essence.split_once('/')?;
-    if top.is_empty() || sub.is_empty() {
-        return None;
-    }
-    Some(match (top, sub) {
-        ("application", "json") => Media::Json,
-        (_, s) if s.ends_with("+json") => Media::Json,
-        ("application", "x-www-form-urlencoded") => Media::Form,
-        ("text", _) => Media::Text,
-        ("application", "xml" | "javascript" | "ecmascript") => Media::Text,
-        (_, s) if s.ends_with("+xml") => Media::Text,
-        _ => Media::Binary,
-    })
-}
-
 /// Routes `/api/v1/web/…`.
 pub async fn route(app: &Arc<App>, req: &Request, rest: &[&str]) -> Result<Reply, ApiError> {
     let [ns, pkg, segment, tail @ ..] = rest else {
@@ -111,10 +82,7 @@ pub async fn route(app: &Arc<App>, req: &Request, rest: &[&str]) -> Result<Reply
     if custom_options {
         return result;
     }
-    let mut reply = result.unwrap_or_else(|e| {
-        let (status, body) = e.into_envelope(&req.tid);
-        Reply::new(status, Bytes::from(body), "application/json")
-    });
+    let mut reply = result.unwrap_or_else(|e| Reply::error(e, &req.tid));
     add_cors(&mut reply.headers, req);
     Ok(reply)
 }
@@ -170,7 +138,7 @@ async fn serve(
     if !exempt && !authorized(&action.web.require_auth, caller.is_some(), req) {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
-            messages::AUTH_REQUIRED,
+            messages::WEB_UNAUTHORIZED,
         ));
     }
     let max = app.config.limits.max_payload_bytes;
@@ -190,16 +158,19 @@ async fn serve(
         .controller
         .invoke(&owner, action, args, Some(MAX_BLOCKING_WAIT), &req.tid)
         .await?;
-    match invoked {
-        Invoked::Pending(id) => {
-            let body = json!({"error": messages::WEB_NOT_READY, "code": req.tid});
-            Ok(Reply::json(StatusCode::ACCEPTED, &body).with_activation(id))
-        }
+    // Once the action has run, every answer names its activation, errors included.
+    let (id, reply) = match invoked {
+        Invoked::Pending(id) => (
+            id,
+            Err(ApiError::new(StatusCode::ACCEPTED, messages::WEB_NOT_READY)),
+        ),
         Invoked::Done(id, record) => {
             let status = record.status();
-            shape(ext, status, record.response.result).map(|r| r.with_activation(id))
+            (id, shape(ext, status, record.response.result))
         }
-    }
+    };
+    let reply = reply.unwrap_or_else(|e| Reply::error(e, &req.tid));
+    Ok(reply.with_activation(id))
 }
 
 /// Whether `require-whisk-auth` lets this request through.
@@ -221,8 +192,13 @@ fn arguments(
     path: String,
     user: Option<String>,
 ) -> Result<Map<String, Value>, ApiError> {
+    let entity = entity_type(req);
     let mut headers = Map::new();
     for (name, value) in &req.headers {
+        // Pekko keeps the length with the entity, not among the headers.
+        if name == CONTENT_LENGTH {
+            continue;
+        }
         let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
         match headers.get_mut(name.as_str()) {
             Some(Value::String(prev)) => {
@@ -234,8 +210,14 @@ fn arguments(
             }
         }
     }
-    let content_type = req.header("content-type").unwrap_or_default();
-    let body_media = media(content_type).unwrap_or(Media::Binary);
+    if let Some(media) = &entity
+        && !req.headers.contains_key(CONTENT_TYPE)
+    {
+        headers.insert(
+            CONTENT_TYPE.as_str().to_string(),
+            Value::String(media.essence().to_string()),
+        );
+    }
     let mut args = Map::new();
     args.insert(
         "__ow_method".into(),
@@ -248,43 +230,37 @@ fn arguments(
     }
     if action.web.raw {
         args.insert("__ow_query".into(), Value::String(req.raw_query.clone()));
-        let body = match body_media {
-            _ if req.body.is_empty() => String::new(),
-            Media::Text | Media::Form => String::from_utf8_lossy(&req.body).into_owned(),
-            Media::Json | Media::Binary => BASE64.encode(&req.body),
+        let body = match &entity {
+            None => Value::String(String::new()),
+            Some(media) => opaque_body(media, &req.body),
         };
-        args.insert("__ow_body".into(), Value::String(body));
+        args.insert("__ow_body".into(), body);
         return Ok(args);
     }
     let mut supplied = Map::new();
     for (k, v) in &req.query {
         supplied.insert(k.clone(), Value::String(v.clone()));
     }
-    if !req.body.is_empty() {
-        match body_media {
-            Media::Json => match serde_json::from_slice::<Value>(&req.body) {
-                Ok(Value::Object(fields)) => supplied.extend(fields),
-                Ok(other) => {
-                    args.insert("__ow_body".into(), other);
-                }
-                Err(e) => {
-                    return Err(ApiError::bad_request(messages::malformed(&e.to_string())));
-                }
-            },
-            Media::Form => {
-                for (k, v) in form_urlencoded::parse(&req.body) {
-                    supplied.insert(k.into_owned(), Value::String(v.into_owned()));
-                }
+    match &entity {
+        None => {}
+        // An empty JSON body adds nothing.
+        Some(media) if media.is_json() && req.body.is_empty() => {}
+        Some(media) if media.is_json() => match serde_json::from_slice::<Value>(&req.body) {
+            Ok(Value::Object(fields)) => supplied.extend(fields),
+            Ok(other) => {
+                args.insert("__ow_body".into(), other);
             }
-            Media::Text => {
-                args.insert(
-                    "__ow_body".into(),
-                    Value::String(String::from_utf8_lossy(&req.body).into_owned()),
-                );
+            Err(e) => {
+                return Err(ApiError::bad_request(messages::malformed(&e.to_string())));
             }
-            Media::Binary => {
-                args.insert("__ow_body".into(), Value::String(BASE64.encode(&req.body)));
+        },
+        Some(media) if media.is_form() => {
+            for (k, v) in form_urlencoded::parse(&req.body) {
+                supplied.insert(k.into_owned(), Value::String(v.into_owned()));
             }
+        }
+        Some(media) => {
+            args.insert("__ow_body".into(), opaque_body(media, &req.body));
         }
     }
     if supplied
@@ -295,6 +271,27 @@ fn arguments(
     }
     args.extend(supplied);
     Ok(args)
+}
+
+/// The request entity's media type as Pekko gives it: the `Content-Type` sent, else
+/// `application/octet-stream` when there is a body (or a type that does not parse); `None`
+/// for the empty entity (no body, no type).
+fn entity_type(req: &Request) -> Option<MediaType> {
+    match req.header("content-type").and_then(MediaType::parse) {
+        Some(media) => Some(media),
+        None if req.body.is_empty() && !req.headers.contains_key(CONTENT_TYPE) => None,
+        None => Some(MediaType::octet_stream()),
+    }
+}
+
+/// `__ow_body` for a body that is not merged into the arguments: base64 for binary types and
+/// (legacy) `application/json`, else the text.
+fn opaque_body(media: &MediaType, body: &[u8]) -> Value {
+    if media.is_binary() || media.essence() == "application/json" {
+        Value::String(BASE64.encode(body))
+    } else {
+        Value::String(String::from_utf8_lossy(body).into_owned())
+    }
 }
 
 /// Turns an activation's result into the HTTP response its extension asks for (spec §4.3).
@@ -414,30 +411,32 @@ fn http_response(value: Value) -> Result<Reply, ApiError> {
         Some(Value::String(s)) if s.is_empty() => Bytes::new(),
         Some(Value::String(s)) => {
             let ct = declared.as_deref().unwrap_or("text/html");
-            let kind =
-                media(ct).ok_or_else(|| ApiError::bad_request(messages::WEB_UNKNOWN_TYPE))?;
+            let media = MediaType::parse(ct)
+                .ok_or_else(|| ApiError::bad_request(messages::WEB_UNKNOWN_TYPE))?;
             if declared.is_none() {
                 headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
             }
-            match kind {
-                Media::Binary => Bytes::from(
+            if media.is_binary() {
+                Bytes::from(
                     BASE64
                         .decode(s.trim())
                         .map_err(|_| ApiError::bad_request(messages::WEB_TYPE_MISMATCH))?,
-                ),
-                Media::Json if entity::looks_base64(&s) => match BASE64.decode(s.trim()) {
+                )
+            } else if media.is_json() && entity::looks_base64(&s) {
+                match BASE64.decode(s.trim()) {
                     Ok(bytes) => Bytes::from(bytes),
                     Err(_) => Bytes::from(s),
-                },
-                _ => Bytes::from(s),
+                }
+            } else {
+                Bytes::from(s)
             }
         }
         Some(other) => {
-            match declared.as_deref().map(media) {
+            match declared.as_deref().map(MediaType::parse) {
                 None => {
                     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
                 }
-                Some(Some(Media::Json)) => {}
+                Some(Some(media)) if media.is_json() => {}
                 Some(_) => return Err(ApiError::bad_request(messages::WEB_TYPE_MISMATCH)),
             }
             Bytes::from(other.to_string())
@@ -462,6 +461,7 @@ fn http_response(value: Value) -> Result<Reply, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn extensions_split_off_the_action_name() {
@@ -471,17 +471,84 @@ mod tests {
         assert_eq!(split_ext("hello.xml"), ("hello.xml", Ext::Http));
     }
 
+    fn entry(annotations: Value) -> ActionEntry {
+        let doc = json!({"namespace": "guest", "name": "a", "annotations": annotations,
+                         "exec": {"kind": "nodejs:20", "code": "x"}});
+        ActionEntry::from_doc(&doc).unwrap()
+    }
+
+    /// The arguments of a POST with `headers` and `body`, in raw mode or not.
+    fn args_of(headers: &[(&str, &str)], body: &'static [u8], raw: bool) -> Map<String, Value> {
+        let mut h = HeaderMap::new();
+        for (name, value) in headers {
+            h.append(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        let req = Request::new(Method::POST, "/x", h, Bytes::from_static(body), "t".into());
+        let action = entry(json!([{"key": "raw-http", "value": raw}]));
+        arguments(&req, &action, String::new(), None).unwrap()
+    }
+
     #[test]
-    fn media_types() {
-        assert_eq!(media("application/json; charset=utf-8"), Some(Media::Json));
-        assert_eq!(media("application/vnd.api+json"), Some(Media::Json));
+    fn ow_headers_leave_out_the_length_and_type_the_entity() {
+        let args = args_of(&[("content-length", "3"), ("x-a", "b")], b"abc", false);
         assert_eq!(
-            media("application/x-www-form-urlencoded"),
-            Some(Media::Form)
+            args["__ow_headers"],
+            json!({"x-a": "b", "content-type": "application/octet-stream"})
         );
-        assert_eq!(media("text/plain"), Some(Media::Text));
-        assert_eq!(media("image/png"), Some(Media::Binary));
-        assert_eq!(media("nonsense"), None);
+        assert_eq!(args["__ow_body"], BASE64.encode("abc"));
+        let args = args_of(&[("content-type", "text/plain")], b"abc", false);
+        assert_eq!(args["__ow_headers"], json!({"content-type": "text/plain"}));
+        // no body and no type: the empty entity has no type
+        let args = args_of(&[("content-length", "0")], b"", false);
+        assert_eq!(args["__ow_headers"], json!({}));
+        assert!(!args.contains_key("__ow_body"));
+    }
+
+    #[test]
+    fn empty_bodies_with_a_type() {
+        for (ct, body) in [
+            ("text/plain", Some("")),
+            ("image/png", Some("")),
+            ("application/json", None),
+            ("application/x-www-form-urlencoded", None),
+        ] {
+            let args = args_of(&[("content-type", ct)], b"", false);
+            assert_eq!(args.get("__ow_body").and_then(Value::as_str), body, "{ct}");
+            assert_eq!(args_of(&[("content-type", ct)], b"", true)["__ow_body"], "");
+        }
+    }
+
+    #[test]
+    fn request_bodies_are_base64_for_binary_types() {
+        let svg: &[u8] = b"<svg/>";
+        for raw in [false, true] {
+            for (ct, encoded) in [
+                ("image/svg+xml", true),
+                ("text/javascript", true),
+                ("application/xml", false),
+                ("text/javascript; charset=utf-8", false),
+            ] {
+                let args = args_of(&[("content-type", ct)], b"<svg/>", raw);
+                let expected = if encoded {
+                    BASE64.encode(svg)
+                } else {
+                    "<svg/>".into()
+                };
+                assert_eq!(args["__ow_body"], expected, "{ct} raw={raw}");
+            }
+        }
+        // raw mode: JSON is base64 (legacy) but only application/json itself
+        let args = args_of(&[("content-type", "application/json")], b"[1]", true);
+        assert_eq!(args["__ow_body"], BASE64.encode("[1]"));
+        let args = args_of(
+            &[("content-type", "application/vnd.api+json")],
+            b"[1]",
+            true,
+        );
+        assert_eq!(args["__ow_body"], "[1]");
     }
 
     fn http(v: Value) -> Result<Reply, ApiError> {
@@ -517,6 +584,14 @@ mod tests {
         let e = http(json!({"headers": {"content-type": "nonsense"}, "body": "x"})).unwrap_err();
         assert_eq!(e.message, messages::WEB_UNKNOWN_TYPE);
         let e = http(json!({"headers": {"content-type": "image/png"}, "body": "!!"})).unwrap_err();
+        assert_eq!(e.message, messages::WEB_TYPE_MISMATCH);
+        let svg = "<svg/>";
+        let r =
+            http(json!({"headers": {"content-type": "image/svg+xml"}, "body": BASE64.encode(svg)}))
+                .unwrap();
+        assert_eq!(&r.body[..], svg.as_bytes());
+        let e =
+            http(json!({"headers": {"content-type": "image/svg+xml"}, "body": svg})).unwrap_err();
         assert_eq!(e.message, messages::WEB_TYPE_MISMATCH);
         let e = http(json!({"headers": {"x": {"nested": 1}}})).unwrap_err();
         assert_eq!(e.message, "Response is not valid 'message/http'.");
@@ -565,8 +640,8 @@ mod tests {
         assert_eq!(e.message, "There was an error processing your request.");
     }
 
-    #[tokio::test]
-    async fn packaged_actions_resolve_through_packages_and_bindings() {
+    /// A started app over a fresh data dir (kept alive by the returned guard).
+    fn test_app() -> (tempfile::TempDir, Arc<App>) {
         let dir = tempfile::tempdir().unwrap();
         let overrides = crate::config::Overrides {
             data_dir: Some(dir.path().to_path_buf()),
@@ -574,17 +649,32 @@ mod tests {
         };
         let config = crate::config::Config::load(None, overrides).unwrap();
         let app = App::start(config, "http://127.0.0.1:1".into()).unwrap();
-        let put = |path: &str, body: Value| {
-            let mut h = HeaderMap::new();
-            let key = BASE64.encode(crate::auth::GUEST_AUTH);
-            h.insert(
-                "authorization",
-                HeaderValue::from_str(&format!("Basic {key}")).unwrap(),
-            );
-            h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            let body = Bytes::from(body.to_string());
-            Request::new(Method::PUT, path, h, body, "t".into())
-        };
+        (dir, app)
+    }
+
+    /// PUTs `body` at `path` with the guest's key; asserts a 200.
+    async fn put(app: &Arc<App>, path: &str, body: Value) {
+        let mut h = HeaderMap::new();
+        let key = BASE64.encode(crate::auth::GUEST_AUTH);
+        h.insert(
+            "authorization",
+            HeaderValue::from_str(&format!("Basic {key}")).unwrap(),
+        );
+        h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let req = Request::new(
+            Method::PUT,
+            path,
+            h,
+            Bytes::from(body.to_string()),
+            "t".into(),
+        );
+        let reply = super::super::dispatch(app, &req).await.unwrap();
+        assert_eq!(reply.status, StatusCode::OK, "{path}");
+    }
+
+    #[tokio::test]
+    async fn packaged_actions_resolve_through_packages_and_bindings() {
+        let (_dir, app) = test_app();
         let code = json!({"kind": "nodejs:default", "code": "function main(p) { return p }"});
         for (path, body) in [
             (
@@ -606,10 +696,7 @@ mod tests {
                 json!({"exec": code}),
             ),
         ] {
-            let reply = super::super::dispatch(&app, &put(path, body))
-                .await
-                .unwrap();
-            assert_eq!(reply.status, StatusCode::OK, "{path}");
+            put(&app, path, body).await;
         }
         let (_, a) = find(&app, "guest", "p", "a").unwrap();
         assert_eq!(a.params["pkg"], 1);
@@ -623,6 +710,40 @@ mod tests {
             let e = find(&app, "guest", pkg, name).unwrap_err();
             assert_eq!(e.status, StatusCode::NOT_FOUND, "{pkg}/{name}");
         }
+    }
+
+    /// The blocking wait is the controller's 60 s (`MAX_BLOCKING_WAIT`). The test's clock is
+    /// paused, so once the runtime has nothing else to do it jumps past the wait while the
+    /// action still sleeps (its own timer is further out still, on whichever clock it runs).
+    #[tokio::test(start_paused = true)]
+    async fn a_result_not_ready_within_the_wait_is_a_202_naming_the_activation() {
+        let (_dir, app) = test_app();
+        let code = "function main() { return new Promise(r => setTimeout(() => r({}), 200000)) }";
+        put(
+            &app,
+            "/api/v1/namespaces/_/actions/slow",
+            json!({"exec": {"kind": "nodejs:default", "code": code},
+                   "limits": {"timeout": 300000},
+                   "annotations": [{"key": "web-export", "value": true}]}),
+        )
+        .await;
+        let path = "/api/v1/web/guest/default/slow.json";
+        let req = Request::new(
+            Method::GET,
+            path,
+            HeaderMap::new(),
+            Bytes::new(),
+            "tid".into(),
+        );
+        let reply = super::super::dispatch(&app, &req).await.unwrap();
+        assert_eq!(reply.status, StatusCode::ACCEPTED);
+        let body: Value = serde_json::from_slice(&reply.body).unwrap();
+        assert_eq!(
+            body,
+            json!({"error": "Response not yet ready.", "code": "tid"})
+        );
+        assert!(reply.activation_id.is_some());
+        assert_eq!(reply.headers["access-control-allow-origin"], "*");
     }
 
     #[test]

@@ -1,18 +1,21 @@
 //! The end-to-end suite: the real `shoal` binary driven by the real npm `openwhisk` client.
 //!
-//! Starts shoal on `127.0.0.1:0` with a fresh data dir (plus a second namespace made beforehand
-//! with `shoal namespace create`), runs `node --test` over `host/tests/e2e/*.test.mjs` with the
-//! connection details in `SHOAL_*` variables, then shuts shoal down with SIGTERM. Needs Node.js 20+
-//! on `PATH` and `npm ci --prefix host/tests/e2e` run once.
+//! Starts shoal on `127.0.0.1:0` with a fresh data dir (plus namespaces made beforehand with
+//! `shoal namespace create`: a second one, and two with low throttles), runs `node --test` over
+//! `host/tests/e2e/*.test.mjs` with the connection details in `SHOAL_*` variables, then shuts
+//! shoal down with SIGTERM. Needs Node.js 20+ on `PATH` and `npm ci --prefix host/tests/e2e`
+//! run once.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::support::{GUEST_AUTH, Shoal, namespace_create, wait_timeout};
+use crate::support::{GUEST_AUTH, Shoal, namespace_create, set_limits, wait_timeout};
 
 /// The second namespace the suite uses for isolation checks.
 const NS2: &str = "e2e-other";
+/// The namespace that owns the web action of the web 429 test.
+const NS4: &str = "e2e-web-throttled";
 /// Upper bound for the whole JS suite (it normally takes well under a minute).
 const SUITE_LIMIT: Duration = Duration::from_secs(300);
 
@@ -36,6 +39,14 @@ fn test_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// Creates namespace `name` allowed `per_minute` invokes a minute; returns its `uuid:key`.
+fn throttled_namespace(data: &Path, name: &str, per_minute: u32) -> String {
+    let auth = namespace_create(data, name);
+    let per_minute = per_minute.to_string();
+    set_limits(data, name, &["--invocations-per-minute", &per_minute]);
+    auth
+}
+
 #[test]
 fn npm_openwhisk_client_suite() {
     let dir = e2e_dir();
@@ -52,26 +63,10 @@ fn npm_openwhisk_client_suite() {
 
     let data = tempfile::tempdir().expect("temp data dir");
     let auth2 = namespace_create(data.path(), NS2);
-    // A namespace allowed only 3 invokes a minute, for the 429 test.
-    let auth3 = namespace_create(data.path(), "e2e-throttled");
-    let limited = crate::support::run_with_timeout(
-        crate::support::shoal_command()
-            .args([
-                "namespace",
-                "set-limits",
-                "e2e-throttled",
-                "--invocations-per-minute",
-                "3",
-                "--data-dir",
-            ])
-            .arg(data.path()),
-        Duration::from_secs(20),
-    );
-    assert!(
-        limited.status.success(),
-        "set-limits failed: {}",
-        String::from_utf8_lossy(&limited.stderr)
-    );
+    // Namespaces allowed only a few invokes a minute, for the 429 tests of the REST API and
+    // of web actions (one each, so that neither test spends the other's budget).
+    let auth3 = throttled_namespace(data.path(), "e2e-throttled", 3);
+    let auth4 = throttled_namespace(data.path(), NS4, 2);
     assert_ne!(
         auth2, GUEST_AUTH,
         "the second namespace must have its own key"
@@ -87,6 +82,8 @@ fn npm_openwhisk_client_suite() {
         .env("SHOAL_AUTH2", &auth2)
         .env("SHOAL_NS2", NS2)
         .env("SHOAL_AUTH3", &auth3)
+        .env("SHOAL_AUTH4", &auth4)
+        .env("SHOAL_NS4", NS4)
         .env_remove("__OW_API_KEY")
         .env_remove("__OW_API_HOST")
         .env_remove("__OW_NAMESPACE")

@@ -114,6 +114,23 @@ pub fn namespace_create(data_dir: &Path, name: &str) -> String {
     auth
 }
 
+/// Runs `shoal namespace set-limits NAME ARGS…` on `data_dir` and checks it succeeded.
+pub fn set_limits(data_dir: &Path, name: &str, args: &[&str]) {
+    let out = run_with_timeout(
+        shoal_command()
+            .args(["namespace", "set-limits", name])
+            .args(args)
+            .arg("--data-dir")
+            .arg(data_dir),
+        STARTUP,
+    );
+    assert!(
+        out.status.success(),
+        "shoal namespace set-limits {name} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A running `shoal serve`. Dropping it kills the process; [`Shoal::stop`] shuts it down gracefully.
 pub struct Shoal {
     child: Child,

@@ -2,29 +2,11 @@
 //! namespace whose throttles were lowered gets OpenWhisk's 429s and others do not; a namespace
 //! with `storeActivations: false` gets every result but keeps nothing in the activation log.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{self, Shoal, request, run_with_timeout, shoal_command};
-
-/// Runs `shoal namespace set-limits NAME ARGS…` on `data_dir` and checks it succeeded.
-fn set_limits(data_dir: &Path, name: &str, args: &[&str]) {
-    let out = run_with_timeout(
-        shoal_command()
-            .args(["namespace", "set-limits", name])
-            .args(args)
-            .arg("--data-dir")
-            .arg(data_dir),
-        Duration::from_secs(20),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use crate::support::{self, Shoal, request, set_limits};
 
 #[test]
 fn a_namespace_over_its_invoke_rate_gets_429_and_others_keep_going() {

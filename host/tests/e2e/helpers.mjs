@@ -8,6 +8,8 @@
 //   SHOAL_AUTH2     a second namespace's `uuid:key`
 //   SHOAL_NS2       that second namespace's name
 //   SHOAL_AUTH3     a third namespace's `uuid:key`, allowed 3 invokes a minute
+//   SHOAL_AUTH4     a fourth namespace's `uuid:key`, allowed 2 invokes a minute (web 429 test)
+//   SHOAL_NS4       that fourth namespace's name
 
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
@@ -26,6 +28,8 @@ export const AUTH = required('SHOAL_AUTH')
 export const AUTH2 = required('SHOAL_AUTH2')
 export const NS2 = required('SHOAL_NS2')
 export const AUTH3 = required('SHOAL_AUTH3')
+export const AUTH4 = required('SHOAL_AUTH4')
+export const NS4 = required('SHOAL_NS4')
 
 /** The guest namespace name (spec §1.2: subject = namespace name = `guest`). */
 export const GUEST = 'guest'

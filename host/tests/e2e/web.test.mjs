@@ -2,15 +2,18 @@
 // `/api/v1/web/{ns}/{pkg|default}/{action}[.ext][/rest]` with no API key. Covers URL matching and
 // methods, every extension, the `__ow_*` arguments, query/body merging by content type, raw mode,
 // response shaping and its error texts, error projection, CORS and OPTIONS, `require-whisk-auth`,
-// `final` and reserved parameters, the payload limit, the 404s, and the activation record.
+// `final` and reserved parameters, the payload limit, the owner's throttle, the 404s, and the
+// activation record and its id header. (The 202 past the 60 s wait is a unit test in web.rs,
+// on a paused clock.)
 // Actions are created with the annotations exactly as `wsk action create --web true|raw` sets them
 // (spec §3.3).
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { connect } from 'node:net'
 import {
-  ACTIVATION_ID, API_HOST, AUTH, AUTH2, GUEST, NS2, assertEnvelope, basic, eventually, ow, ow2, raw,
-  rejects, sleep, uniq
+  ACTIVATION_ID, API_HOST, AUTH, AUTH2, AUTH4, GUEST, NS2, NS4, assertEnvelope, basic, eventually,
+  ow, ow2, raw, rejects, sleep, uniq
 } from './helpers.mjs'
 
 /** `wsk action create --web true`. */
@@ -22,6 +25,8 @@ const NOT_FOUND = 'The requested resource does not exist.'
 const NOT_ALLOWED = 'Request defines parameters that are not allowed (e.g., reserved properties).'
 const CORS_METHODS = 'OPTIONS, GET, DELETE, POST, PUT, HEAD, PATCH'
 const CORS_HEADERS = 'Authorization, Origin, X-Requested-With, Content-Type, Accept, User-Agent'
+/** Pekko's default text for 401, which `require-whisk-auth` failures carry (spec §4.4). */
+const UNAUTHORIZED = 'Authentication is possible but has failed or not yet been provided.'
 
 /** A 1×1 PNG, to check that binary bodies round-trip byte for byte. */
 const PNG = Buffer.from(
@@ -65,6 +70,34 @@ async function web (path, { method = 'GET', headers = {}, body, auth } = {}) {
     json = undefined
   }
   return { status: res.status, headers: res.headers, bytes, text, json }
+}
+
+/**
+ * One request over a fresh TCP connection, read until the server closes it: what is on the wire,
+ * with no client in between that could drop bytes (fetch discards any body of a HEAD response).
+ * `path` follows `/api/v1/web/`. Returns the status, the headers (lower-cased names) and the
+ * bytes after the head.
+ */
+function onTheWire (method, path) {
+  const { hostname, port } = new URL(API_HOST)
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => {
+      socket.write(`${method} /api/v1/web/${path} HTTP/1.1\r\nHost: ${hostname}\r\nConnection: close\r\n\r\n`)
+    })
+    const chunks = []
+    socket.on('data', chunk => chunks.push(chunk))
+    socket.on('error', reject)
+    socket.on('end', () => {
+      const all = Buffer.concat(chunks)
+      const split = all.indexOf('\r\n\r\n')
+      const [statusLine, ...lines] = all.subarray(0, split).toString('latin1').split('\r\n')
+      const headers = Object.fromEntries(lines.map(line => {
+        const colon = line.indexOf(':')
+        return [line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim()]
+      }))
+      resolve({ status: Number(statusLine.split(' ')[1]), headers, body: all.subarray(split + 4) })
+    })
+  })
 }
 
 /** A guest action without a package. */
@@ -112,6 +145,26 @@ test('--web true|raw annotations as the CLI sets them make an action reachable',
   assert.equal(rawRes.json.__ow_query, 'x=1')
 })
 
+test('web annotations count only when JSON true: "true", "false", 1 and {} set nothing', async () => {
+  for (const value of ['false', 'true', 1, {}]) {
+    const name = await action(uniq('web-loose-export'), ECHO, { 'web-export': value })
+    assertError(await web(guest(`${name}.json`)), 404, NOT_FOUND)
+  }
+  for (const value of ['true', 1, {}]) {
+    const name = await action(uniq('web-loose-flags'), ECHO,
+      { 'web-export': true, 'raw-http': value, 'web-custom-options': value })
+    let res = await web(guest(`${name}.json?q=1`))
+    assert.equal(res.status, 200, res.text)
+    assert.equal(res.json.q, '1', 'not raw: the query is expanded')
+    assert.equal('__ow_query' in res.json, false)
+    res = await web(guest(`${name}.json`), { method: 'OPTIONS' })
+    assert.equal(res.status, 200)
+    assert.equal(res.bytes.length, 0, 'OPTIONS is answered without the action')
+    assert.equal(res.headers.get('access-control-allow-origin'), '*', 'automatic CORS')
+    assert.equal(res.headers.get('x-openwhisk-activation-id'), null)
+  }
+})
+
 test('every method reaches the action with __ow_method in lower case', async () => {
   const name = await action(uniq('web-methods'),
     'function main(p) { return { headers: { "x-method": p.__ow_method }, body: p.__ow_method } }')
@@ -121,10 +174,10 @@ test('every method reaches the action with __ow_method in lower case', async () 
     assert.equal(res.text, method.toLowerCase())
     assert.equal(res.headers.get('x-method'), method.toLowerCase())
   }
-  const head = await web(guest(name), { method: 'HEAD' })
+  const head = await onTheWire('HEAD', guest(name))
   assert.equal(head.status, 200)
-  assert.equal(head.headers.get('x-method'), 'head')
-  assert.equal(head.bytes.length, 0, 'HEAD has no body')
+  assert.equal(head.headers['x-method'], 'head', 'HEAD reaches the action')
+  assert.equal(head.body.length, 0, `no body after the head of a HEAD response: ${head.body}`)
   const options = await web(guest(name), { method: 'OPTIONS' })
   assert.equal(options.status, 200)
   assert.equal(options.headers.get('x-method'), null, 'OPTIONS is answered without the action')
@@ -189,6 +242,13 @@ test('.text answers body, else text, as text/plain; a missing field is a 404', a
   assert.equal(res.text, '42')
   res = await shaped(name, '.text', { r: { text: true } })
   assert.equal(res.text, 'true')
+  res = await shaped(name, '.text', { r: { text: null } })
+  assert.equal(res.status, 200, 'a null value is present')
+  assert.match(res.headers.get('content-type'), /^text\/plain/)
+  assert.equal(res.text, 'null')
+  res = await shaped(name, '.text', { r: { body: null, text: 'not me' } })
+  assert.equal(res.status, 200)
+  assert.equal(res.text, 'null', 'a null body is still the body')
 
   res = await shaped(name, '.text', { r: { other: 'x' } })
   assertError(res, 404, 'Response does not include requested property.')
@@ -241,6 +301,25 @@ test('__ow_headers has every request header with lower-cased names', async () =>
   for (const key of Object.keys(headers)) assert.equal(key, key.toLowerCase(), `header ${key}`)
 })
 
+test('__ow_headers: no content-length; the entity\'s type, application/octet-stream when none was sent', async () => {
+  const name = await action(uniq('web-entity'), ECHO)
+  let res = await web(guest(`${name}.json`), { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'abc' })
+  assert.equal(res.json.__ow_headers['content-type'], 'text/plain')
+  assert.equal('content-length' in res.json.__ow_headers, false, 'the length belongs to the entity')
+  // a body sent without a type (fetch types no byte buffer) is binary
+  res = await web(guest(`${name}.json`), { method: 'POST', body: Buffer.from('abc') })
+  assert.equal(res.json.__ow_headers['content-type'], 'application/octet-stream')
+  assert.equal(res.json.__ow_body, Buffer.from('abc').toString('base64'))
+  // an empty body with a text or binary type is an empty __ow_body; without a type, nothing
+  for (const type of ['text/plain', 'image/png']) {
+    res = await web(guest(`${name}.json`), { method: 'POST', headers: { 'content-type': type } })
+    assert.equal(res.json.__ow_body, '', type)
+  }
+  res = await web(guest(`${name}.json`), { method: 'POST' })
+  assert.equal('__ow_body' in res.json, false)
+  assert.equal('content-type' in res.json.__ow_headers, false)
+})
+
 test('__ow_user is the caller\'s namespace only with valid Basic auth', async () => {
   const name = await action(uniq('web-user'), ECHO)
   let res = await web(guest(`${name}.json`))
@@ -286,9 +365,9 @@ test('query parameters become string arguments; a JSON object body is merged ove
     method: 'POST', headers: { 'content-type': 'application/vnd.api+json' }, body: '{"v":true}'
   })
   assert.equal(res.json.v, true)
-  // a malformed JSON body is refused
+  // a malformed JSON body is refused with the framework's text and the parser's detail
   res = await web(guest(`${name}.json`), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":' })
-  assertError(res, 400)
+  assertError(res, 400, /^The request content was malformed:\n\S/)
   // an empty JSON body adds nothing
   res = await web(guest(`${name}.json`), { method: 'POST', headers: { 'content-type': 'application/json' } })
   assert.equal(res.status, 200)
@@ -320,6 +399,43 @@ test('form, text and binary bodies: fields, __ow_body text, __ow_body base64', a
   assert.equal(res.json.__ow_body, bytes.toString('base64'))
   res = await web(guest(`${name}.json`), { method: 'POST', headers: { 'content-type': 'image/png' }, body: PNG })
   assert.equal(res.json.__ow_body, PNG.toString('base64'))
+})
+
+test('binary media as Pekko classifies them: image/svg+xml and untyped text are base64 both ways', async () => {
+  const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>'
+  const b64 = Buffer.from(svg).toString('base64')
+  const echo = await action(uniq('web-media-in'), ECHO)
+  const rawEcho = await action(uniq('web-media-in-raw'), ECHO, WEB_RAW)
+  for (const [type, binary] of [
+    ['image/svg+xml', true],
+    ['text/javascript', true], // not a type Pekko knows, and no charset
+    ['text/javascript; charset=utf-8', false],
+    ['application/xml', false],
+    ['text/plain', false]
+  ]) {
+    for (const target of [echo, rawEcho]) {
+      const res = await web(guest(`${target}.json`), { method: 'POST', headers: { 'content-type': type }, body: svg })
+      assert.equal(res.status, 200, res.text)
+      assert.equal(res.json.__ow_body, binary ? b64 : svg, `${type} to ${target}`)
+    }
+  }
+
+  const name = await action(uniq('web-media-out'), SHAPE)
+  let res = await shaped(name, '', { r: { headers: { 'content-type': 'image/svg+xml' }, body: b64 } })
+  assert.equal(res.status, 200, res.text)
+  assert.equal(res.headers.get('content-type'), 'image/svg+xml')
+  assert.equal(res.text, svg, 'an image/svg+xml body is base64-decoded')
+  res = await shaped(name, '', { r: { headers: { 'content-type': 'image/svg+xml' }, body: svg } })
+  assertError(res, 400, 'Response type in header did not match generated content type.')
+  res = await shaped(name, '', { r: { headers: { 'content-type': 'application/xml' }, body: svg } })
+  assert.equal(res.text, svg, 'a text type is sent as is')
+
+  // an SVG posted in and echoed out comes back byte for byte
+  const round = await action(uniq('web-media-round'),
+    'function main(p) { return { headers: { "content-type": "image/svg+xml" }, body: p.__ow_body } }')
+  res = await web(guest(round), { method: 'POST', headers: { 'content-type': 'image/svg+xml' }, body: svg })
+  assert.equal(res.status, 200, res.text)
+  assert.equal(res.text, svg)
 })
 
 test('raw mode: __ow_query and __ow_body as sent (base64 for JSON and binary)', async () => {
@@ -396,6 +512,33 @@ test('final parameters and reserved __ow_* keys are refused (but not in raw mode
   assert.equal('__ow_user' in res.json, false)
 })
 
+test('final parameters inherited from a package or a binding are refused too', async () => {
+  const pkg = uniq('web-final-pkg')
+  let res = await raw('PUT', `/api/v1/namespaces/_/packages/${pkg}`, {
+    body: { parameters: [{ key: 'fromPkg', value: 'p' }] }
+  })
+  assert.equal(res.status, 200, res.text)
+  await action(`${pkg}/echo`, ECHO, WEB_TRUE, { own: 'a' })
+  const bound = uniq('web-final-bound')
+  res = await raw('PUT', `/api/v1/namespaces/_/packages/${bound}`, {
+    body: { binding: { namespace: GUEST, name: pkg }, parameters: [{ key: 'fromBinding', value: 'b' }] }
+  })
+  assert.equal(res.status, 200, res.text)
+
+  for (const [via, keys] of [[pkg, ['fromPkg', 'own']], [bound, ['fromPkg', 'fromBinding', 'own']]]) {
+    for (const key of keys) {
+      assertError(await web(`${GUEST}/${via}/echo.json?${key}=client`), 400, NOT_ALLOWED)
+      res = await web(`${GUEST}/${via}/echo.json`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ [key]: 'client' })
+      })
+      assertError(res, 400, NOT_ALLOWED)
+    }
+  }
+  res = await web(`${GUEST}/${bound}/echo.json?other=client`)
+  assert.equal(res.status, 200, res.text)
+  assert.deepEqual([res.json.fromPkg, res.json.fromBinding, res.json.own, res.json.other], ['p', 'b', 'a', 'client'])
+})
+
 test('a body over 1,048,576 bytes is a 413; one at the limit goes through', async () => {
   const name = await action(uniq('web-413'),
     'function main(p) { return { body: String((p.__ow_body || "").length) } }')
@@ -404,7 +547,32 @@ test('a body over 1,048,576 bytes is a 413; one at the limit goes through', asyn
   assert.equal(res.status, 200, res.text.slice(0, 200))
   assert.equal(res.text, String(limit))
   res = await web(guest(name), { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x'.repeat(limit + 1) })
-  assertError(res, 413)
+  assertError(res, 413, `Request larger than allowed: ${limit + 1} > ${limit} bytes.`)
+  assert.equal(res.headers.get('x-openwhisk-activation-id'), null, 'refused before any activation')
+})
+
+test('the owner\'s invocationsPerMinute applies on the web path, whoever calls: 429', async () => {
+  const name = uniq('web-throttled')
+  const res = await raw('PUT', `/api/v1/namespaces/_/actions/${name}`, {
+    auth: AUTH4,
+    body: { exec: { kind: 'nodejs:default', code: ECHO }, annotations: [{ key: 'web-export', value: true }] }
+  })
+  assert.equal(res.status, 200, res.text)
+  // The owner may start 2 a minute (a fixed window: should one end between two calls, the
+  // next window allows 2 more before the 429)
+  const answers = []
+  for (let i = 0; i < 6 && answers.at(-1)?.status !== 429; i++) {
+    answers.push(await web(`${NS4}/default/${name}.json`, { auth: AUTH }))
+  }
+  const refused = answers.at(-1)
+  assertError(refused, 429, 'Too many requests in the last minute (count: 2, allowed: 2).')
+  assert.ok(answers.length >= 3, `${answers.length - 1} calls went through`)
+  assert.ok(answers.slice(0, -1).every(r => r.status === 200 && r.json.__ow_user === GUEST))
+  assert.equal(refused.headers.get('access-control-allow-origin'), '*')
+  assert.equal(refused.headers.get('x-openwhisk-activation-id'), null)
+  // the caller's namespace is not what is counted
+  const mine = await action(uniq('web-not-throttled'), ECHO)
+  assert.equal((await web(guest(`${mine}.json`), { auth: AUTH4 })).status, 200)
 })
 
 // ---------------------------------------------------------------------------------------------
@@ -592,9 +760,9 @@ test('web-custom-options: OPTIONS reaches the action and there are no automatic 
 test('require-whisk-auth: true needs valid Basic auth', async () => {
   const name = await action(uniq('web-auth'), ECHO, { ...WEB_TRUE, 'require-whisk-auth': true })
   let res = await web(guest(`${name}.json`))
-  assertError(res, 401)
+  assertError(res, 401, UNAUTHORIZED)
   res = await web(guest(`${name}.json`), { auth: `${AUTH.split(':')[0]}:wrong` })
-  assertError(res, 401)
+  assertError(res, 401, UNAUTHORIZED)
   res = await web(guest(`${name}.json`), { auth: AUTH })
   assert.equal(res.status, 200)
   assert.equal(res.json.__ow_user, GUEST)
@@ -608,24 +776,24 @@ test('require-whisk-auth: true needs valid Basic auth', async () => {
 
 test('require-whisk-auth: a secret string or number must match X-Require-Whisk-Auth', async () => {
   const secret = await action(uniq('web-secret'), ECHO, { ...WEB_TRUE, 'require-whisk-auth': 'sh-h-h 42' })
-  assertError(await web(guest(`${secret}.json`)), 401)
-  assertError(await web(guest(`${secret}.json`), { headers: { 'x-require-whisk-auth': 'wrong' } }), 401)
-  assertError(await web(guest(`${secret}.json`), { auth: AUTH }), 401, undefined)
+  assertError(await web(guest(`${secret}.json`)), 401, UNAUTHORIZED)
+  assertError(await web(guest(`${secret}.json`), { headers: { 'x-require-whisk-auth': 'wrong' } }), 401, UNAUTHORIZED)
+  assertError(await web(guest(`${secret}.json`), { auth: AUTH }), 401, UNAUTHORIZED)
   let res = await web(guest(`${secret}.json`), { headers: { 'X-Require-Whisk-Auth': 'sh-h-h 42' } })
   assert.equal(res.status, 200)
   assert.equal(res.json.__ow_method, 'get')
   assert.equal('__ow_user' in res.json, false)
 
   const number = await action(uniq('web-secret-num'), ECHO, { ...WEB_TRUE, 'require-whisk-auth': 7482953 })
-  assertError(await web(guest(`${number}.json`)), 401)
-  assertError(await web(guest(`${number}.json`), { headers: { 'x-require-whisk-auth': '7482954' } }), 401)
+  assertError(await web(guest(`${number}.json`)), 401, UNAUTHORIZED)
+  assertError(await web(guest(`${number}.json`), { headers: { 'x-require-whisk-auth': '7482954' } }), 401, UNAUTHORIZED)
   res = await web(guest(`${number}.json`), { headers: { 'x-require-whisk-auth': '7482953' } })
   assert.equal(res.status, 200)
 
   const off = await action(uniq('web-secret-off'), ECHO, { ...WEB_TRUE, 'require-whisk-auth': false })
   assert.equal((await web(guest(`${off}.json`))).status, 200)
   const odd = await action(uniq('web-secret-odd'), ECHO, { ...WEB_TRUE, 'require-whisk-auth': { a: 1 } })
-  assertError(await web(guest(`${odd}.json`), { auth: AUTH, headers: { 'x-require-whisk-auth': '{"a":1}' } }), 401)
+  assertError(await web(guest(`${odd}.json`), { auth: AUTH, headers: { 'x-require-whisk-auth': '{"a":1}' } }), 401, UNAUTHORIZED)
 })
 
 // ---------------------------------------------------------------------------------------------
@@ -682,6 +850,44 @@ test('the activation id header names an activation in the owner\'s log, whoever 
   assert.match(failed ?? '', ACTIVATION_ID)
   const errRecord = await eventually(() => ow.activations.get({ activationId: failed }))
   assert.equal(errRecord.response.status, 'application error')
+})
+
+test('every answer shaped after the action ran names its activation, errors included', async () => {
+  const name = await action(uniq('web-id-errors'), SHAPE)
+  const mismatch = 'Response type in header did not match generated content type.'
+  for (const [ext, value, status, error] of [
+    ['.json', { err: 'a string' }, 400, "Response is not valid 'application/json'."],
+    ['.html', { r: { html: 1 } }, 400, "Response is not valid 'text/html'."],
+    ['.svg', { r: {} }, 400, "Response is not valid 'image/svg+xml'."],
+    ['.text', { r: {} }, 404, 'Response does not include requested property.'],
+    ['', { r: { headers: 'x' } }, 400, "Response is not valid 'message/http'."],
+    ['', { r: { headers: { 'content-type': 'text/plain' }, body: { a: 1 } } }, 400, mismatch],
+    ['', { r: { headers: { 'content-type': 'image/png' }, body: '!!' } }, 400, mismatch],
+    ['', { r: { headers: { 'content-type': 'nonsense' }, body: 'x' } }, 400, 'Response did not specify a known content-type.']
+  ]) {
+    const res = await shaped(name, ext, value)
+    assertError(res, status, error)
+    const id = res.headers.get('x-openwhisk-activation-id')
+    assert.match(id ?? '', ACTIVATION_ID, `${ext} ${JSON.stringify(value)}`)
+    const record = await eventually(() => ow.activations.get({ activationId: id }))
+    assert.equal(record.name, name)
+  }
+
+  const thrower = await action(uniq('web-id-throws'), 'function main() { throw new Error("boom") }')
+  let res = await web(guest(thrower))
+  assertError(res, 400, 'There was an error processing your request.')
+  const id = res.headers.get('x-openwhisk-activation-id')
+  assert.match(id ?? '', ACTIVATION_ID)
+  const record = await eventually(() => ow.activations.get({ activationId: id }))
+  assert.notEqual(record.response.status, 'success')
+
+  // with web-custom-options too (no automatic CORS headers)
+  const custom = await action(uniq('web-id-custom'), 'function main() { return { body: 5 } }',
+    { ...WEB_TRUE, 'web-custom-options': true })
+  res = await web(guest(`${custom}.html`))
+  assertError(res, 400, "Response is not valid 'text/html'.")
+  assert.match(res.headers.get('x-openwhisk-activation-id') ?? '', ACTIVATION_ID)
+  assert.equal(res.headers.get('access-control-allow-origin'), null)
 })
 
 test('a web action stays invocable with a key through the REST API', async () => {
