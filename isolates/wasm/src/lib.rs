@@ -4,7 +4,7 @@
 //! `Engine` for the process**, configured with the pooling instance allocator (memory, table
 //! and instance slots reserved once, reused by every activation), copy-on-write memory images
 //! (a module's data segments are mapped, not copied, into each new instance) and epoch
-//! interruption: a ticker thread bumps the engine's epoch every [`WasmConfig::epoch_tick`], and
+//! interruption: a ticker thread bumps the engine's epoch every [`WasmConfig::epoch_tick`] while activations run (it parks when none has run for 100 ticks), and
 //! each activation's store traps once the epoch passes its deadline, so an infinite loop costs
 //! nothing on the hot path (no fuel accounting) and ends within a tick or two of
 //! `limits.timeout`.
@@ -38,10 +38,11 @@ mod cache;
 mod command;
 mod direct;
 mod run;
+mod ticker;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use shoal_router::{
@@ -51,6 +52,7 @@ use tokio::sync::Semaphore;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use cache::{Linkers, ModuleCache};
+use ticker::Ticker;
 
 /// The executor name reported in stats and activation annotations.
 const NAME: &str = "wasm";
@@ -147,6 +149,8 @@ struct Inner {
     activations: AtomicU64,
     /// [`WasmConfig::max_running`] permits: one per running activation.
     running: Semaphore,
+    /// Advances the epoch while activations run.
+    ticker: Arc<Ticker>,
 }
 
 /// The WASM execution domain: `Send + Sync`, shared as `Arc<dyn Executor>`. Lives as long as
@@ -156,7 +160,6 @@ struct Inner {
 /// calling thread and costs an instantiation from the prepared `InstancePre` plus the run.
 pub struct WasmExecutor {
     inner: Arc<Inner>,
-    stop_ticker: Arc<AtomicBool>,
 }
 
 impl WasmExecutor {
@@ -167,8 +170,7 @@ impl WasmExecutor {
         let engine = engine(&config)?;
         let linkers = Linkers::new(&engine)?;
         let modules = ModuleCache::new(&engine, config.cache_dir.as_deref())?;
-        let stop_ticker = Arc::new(AtomicBool::new(false));
-        spawn_ticker(engine.clone(), config.epoch_tick, Arc::clone(&stop_ticker))?;
+        let ticker = Ticker::start(engine.clone(), config.epoch_tick).map_err(WasmError::Ticker)?;
         Ok(WasmExecutor {
             inner: Arc::new(Inner {
                 engine,
@@ -177,15 +179,15 @@ impl WasmExecutor {
                 running: Semaphore::new(config.max_running),
                 config,
                 activations: AtomicU64::new(0),
+                ticker,
             }),
-            stop_ticker,
         })
     }
 }
 
 impl Drop for WasmExecutor {
     fn drop(&mut self) {
-        self.stop_ticker.store(true, Ordering::Relaxed);
+        self.inner.ticker.stop();
     }
 }
 
@@ -215,6 +217,7 @@ impl Inner {
         let Ok(_permit) = self.running.acquire().await else {
             return Outcome::failed(Failure::Internal("the WASM executor stopped".into()));
         };
+        let _ticking = self.ticker.enter();
         let start = SystemTime::now();
         let began = Instant::now();
         let prepared = match self
@@ -230,20 +233,6 @@ impl Inner {
         self.activations.fetch_add(1, Ordering::Relaxed);
         Outcome::finished(result, logs, start, init_ms)
     }
-}
-
-/// Bumps the engine's epoch every `tick` until `stop` is set.
-fn spawn_ticker(engine: Engine, tick: Duration, stop: Arc<AtomicBool>) -> Result<(), WasmError> {
-    std::thread::Builder::new()
-        .name("wasm-epoch".into())
-        .spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                std::thread::sleep(tick);
-                engine.increment_epoch();
-            }
-        })
-        .map(|_| ())
-        .map_err(WasmError::Ticker)
 }
 
 impl Executor for WasmExecutor {
