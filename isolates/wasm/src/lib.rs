@@ -4,8 +4,9 @@
 //! `Engine` for the process**, configured with the pooling instance allocator (memory, table
 //! and instance slots reserved once, reused by every activation), copy-on-write memory images
 //! (a module's data segments are mapped, not copied, into each new instance) and epoch
-//! interruption: a ticker thread bumps the engine's epoch every [`WasmConfig::epoch_tick`] while activations run (it parks when none has run for 100 ticks), and
-//! each activation's store traps once the epoch passes its deadline, so an infinite loop costs
+//! interruption: a ticker thread bumps the engine's epoch every [`WasmConfig::epoch_tick`]
+//! while activations run (it parks once none has run for 100 ticks), and each activation's
+//! store traps once the epoch passes its deadline, so an infinite loop costs
 //! nothing on the hot path (no fuel accounting) and ends within a tick or two of
 //! `limits.timeout`.
 //!
