@@ -1,0 +1,95 @@
+//! The activation log's cost per record: a burst of web-activation-sized records put as fast
+//! as one thread can, then flushed. Prints the records per second and the CPU time per record
+//! of the producer (`put_activation`) and of the whole process (the writer thread's SQLite
+//! commits included), p50 and p99 of `put_activation` itself, and the database's size.
+//! Not a criterion bench: the figure is a throughput, measured over bursts.
+
+use std::time::{Duration, Instant};
+
+use shoal_benches::sample::p50_p99;
+use shoal_store::{ActivationRecord, Store};
+
+/// Records per burst, and bursts (each in a fresh store).
+const RECORDS: usize = 100_000;
+const BURSTS: usize = 3;
+
+/// CPU time of this process (`who = RUSAGE_SELF`) or of the calling thread (`RUSAGE_THREAD`).
+fn cpu(who: libc::c_int) -> Duration {
+    // SAFETY: getrusage writes one `rusage` into the zeroed value we own.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(who, &mut usage);
+        usage
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// A record the size and shape of a warm web activation's.
+fn record(i: usize, start: i64) -> ActivationRecord {
+    let id = format!("{:012x}{:020x}", start, i);
+    let doc = serde_json::json!({
+        "namespace": "guest", "name": "hello", "subject": "guest", "activationId": id,
+        "start": start, "end": start, "duration": 0,
+        "response": {"status": "success", "statusCode": 0, "success": true,
+            "result": {"headers": {"content-type": "text/plain"}, "body": "Hello, World!"}},
+        "logs": [], "version": "0.0.1", "publish": false,
+        "annotations": [
+            {"key": "limits", "value": {"timeout": 60000, "memory": 256, "logs": 10, "concurrency": 1}},
+            {"key": "path", "value": "guest/hello"}, {"key": "kind", "value": "nodejs:20"},
+            {"key": "timeout", "value": false}, {"key": "waitTime", "value": 0}]
+    })
+    .to_string();
+    ActivationRecord {
+        namespace: "guest".into(),
+        activation_id: id,
+        name: "hello".into(),
+        filter_name: "hello".into(),
+        start,
+        doc,
+    }
+}
+
+fn main() {
+    let doc_bytes = record(0, 0).doc.len();
+    println!("activation log: {BURSTS} bursts of {RECORDS} records of {doc_bytes} B each");
+    for burst in 0..BURSTS {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let start = 1_800_000_000_000 + (burst * RECORDS) as i64;
+        let records: Vec<_> = (0..RECORDS)
+            .map(|i| record(i, start + i as i64 / 20))
+            .collect();
+        let (cpu0, thread0, began) = (
+            cpu(libc::RUSAGE_SELF),
+            cpu(libc::RUSAGE_THREAD),
+            Instant::now(),
+        );
+        let mut puts = Vec::with_capacity(RECORDS);
+        for r in records {
+            let t = Instant::now();
+            store.put_activation(r);
+            puts.push(t.elapsed());
+        }
+        let producer = cpu(libc::RUSAGE_THREAD) - thread0;
+        store.flush();
+        let (wall, total) = (began.elapsed(), cpu(libc::RUSAGE_SELF) - cpu0);
+        let (p50, p99) = p50_p99(&mut puts);
+        let per = |d: Duration| d.as_secs_f64() * 1e6 / RECORDS as f64;
+        let size: u64 = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok()?.metadata().ok())
+            .map(|m| m.len())
+            .sum();
+        println!(
+            "burst {burst}: {:.0} records/s; CPU per record {:.2} µs (producer {:.2} µs, writer {:.2} µs); put p50 {:.2} µs, p99 {:.2} µs; {:.0} B on disk per record",
+            RECORDS as f64 / wall.as_secs_f64(),
+            per(total),
+            per(producer),
+            per(total.saturating_sub(producer)),
+            p50.as_secs_f64() * 1e6,
+            p99.as_secs_f64() * 1e6,
+            size as f64 / RECORDS as f64,
+        );
+    }
+}
