@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant, SystemTime};
 
 use dashmap::DashMap;
@@ -282,7 +283,13 @@ impl Controller {
                 return Ok(Invoked::Pending(id));
             };
             let mut task = task;
+            // A warm synchronous action has finished at the first poll: it needs no timer.
+            let first = task.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+            if let Poll::Ready(finished) = first {
+                return Ok(Invoked::Done(id, finished));
+            }
             tokio::select! {
+                biased;
                 finished = &mut task => Ok(Invoked::Done(id, finished)),
                 _ = tokio::time::sleep(wait) => {
                     tokio::spawn(task);
