@@ -27,7 +27,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use shoal_router::{
-    ActionCode, BoxFuture, Executor, ExecutorStats, Failure, Invocation, Outcome, PrepareError,
+    ActionCode, BoxFuture, Executor, ExecutorStats, Failure, Invocation, MAX_RESULT_BYTES, Outcome,
+    PrepareError,
 };
 
 use crate::pool::{Pool, PoolSettings, Start, WarmKey};
@@ -36,8 +37,6 @@ use crate::protocol::{Answer, ProxyClient};
 /// The kind of actions that name their own image (`exec.image`).
 pub const BLACKBOX: &str = "blackbox";
 
-/// Largest `/run` answer read; beyond it the result is an application error (spec §3.4).
-const RESULT_LIMIT: usize = 1024 * 1024;
 /// How long to wait for a container's log sentinels after a run.
 const LOG_WAIT: Duration = Duration::from_secs(2);
 /// How long to wait for stray log lines when no sentinel is expected.
@@ -235,7 +234,7 @@ async fn activate(pool: Arc<Pool>, http: ProxyClient, inv: Invocation, image: St
                 "/init",
                 &protocol::init_body(&inv),
                 inv.deadline,
-                RESULT_LIMIT,
+                MAX_RESULT_BYTES,
                 true,
             )
             .await;
@@ -257,11 +256,11 @@ async fn activate(pool: Arc<Pool>, http: ProxyClient, inv: Invocation, image: St
             "/run",
             &protocol::run_body(&inv),
             inv.deadline,
-            RESULT_LIMIT,
+            MAX_RESULT_BYTES,
             false,
         )
         .await;
-    let (result, healthy) = protocol::run_verdict(&answer, RESULT_LIMIT);
+    let (result, healthy) = protocol::run_verdict(&answer);
     let result = match result {
         Err(failure) => Err(oom_or(&pool, &container, &answer, failure).await),
         ok => ok,

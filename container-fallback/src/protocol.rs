@@ -11,7 +11,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Map, Value, json};
-use shoal_router::{Failure, Invocation};
+use shoal_router::{Failure, Invocation, MAX_RESULT_BYTES};
 
 /// What a proxy did with one request.
 #[derive(Debug, Clone, PartialEq)]
@@ -187,19 +187,13 @@ pub fn init_verdict(answer: &Answer) -> Result<(), Failure> {
 
 /// How `/run` went (spec §3.4): the result, or the failure and whether the container is
 /// still fit for another activation (developer errors and timeouts discard it).
-pub fn run_verdict(answer: &Answer, limit: usize) -> (Result<Value, Failure>, bool) {
+pub fn run_verdict(answer: &Answer) -> (Result<Value, Failure>, bool) {
     match answer {
         Answer::Replied {
             status: 200,
             body,
             length,
-        } if *length > limit => (
-            Err(Failure::ApplicationError(Value::String(format!(
-                "The action produced a response that exceeded the allowed length: {length} > {limit} bytes. The truncated response was: {}",
-                String::from_utf8_lossy(body)
-            )))),
-            true,
-        ),
+        } if *length > MAX_RESULT_BYTES => (Err(Failure::result_too_large(*length, body)), true),
         Answer::Replied {
             status: 200, body, ..
         } => match serde_json::from_slice::<Value>(body) {
@@ -259,19 +253,16 @@ mod tests {
     #[test]
     fn run_answers_map_to_openwhisk_outcomes() {
         assert_eq!(
-            run_verdict(&replied(200, r#"{"a":1}"#), 100).0,
+            run_verdict(&replied(200, r#"{"a":1}"#)).0,
             Ok(json!({"a":1}))
         );
-        assert_eq!(run_verdict(&replied(200, "[1]"), 100).0, Ok(json!([1])));
+        assert_eq!(run_verdict(&replied(200, "[1]")).0, Ok(json!([1])));
         assert_eq!(
-            run_verdict(&replied(200, r#"{"error":"no","x":1}"#), 100),
+            run_verdict(&replied(200, r#"{"error":"no","x":1}"#)),
             (Err(Failure::ApplicationError(json!("no"))), true)
         );
         assert_eq!(
-            run_verdict(
-                &replied(502, r#"{"error":"An error has occurred: boom"}"#),
-                100
-            ),
+            run_verdict(&replied(502, r#"{"error":"An error has occurred: boom"}"#)),
             (
                 Err(Failure::DeveloperError(json!(
                     "An error has occurred: boom"
@@ -280,19 +271,19 @@ mod tests {
             )
         );
         assert_eq!(
-            run_verdict(&replied(200, "42"), 100).0,
+            run_verdict(&replied(200, "42")).0,
             Err(Failure::DeveloperError(json!(
                 "The action did not produce a valid JSON or JSON Array response: 42"
             )))
         );
         assert_eq!(
-            run_verdict(&replied(500, ""), 100).0,
+            run_verdict(&replied(500, "")).0,
             Err(Failure::DeveloperError(json!(
                 "The action did not produce a valid JSON or JSON Array response."
             )))
         );
         assert_eq!(
-            run_verdict(&Answer::TimedOut, 100),
+            run_verdict(&Answer::TimedOut),
             (Err(Failure::Timeout { init: false }), false)
         );
     }
@@ -302,13 +293,16 @@ mod tests {
         let answer = Answer::Replied {
             status: 200,
             body: Bytes::from_static(b"{\"a\""),
-            length: 10,
+            length: MAX_RESULT_BYTES + 1,
         };
         assert_eq!(
-            run_verdict(&answer, 4).0,
-            Err(Failure::ApplicationError(json!(
-                "The action produced a response that exceeded the allowed length: 10 > 4 bytes. The truncated response was: {\"a\""
-            )))
+            run_verdict(&answer),
+            (
+                Err(Failure::ApplicationError(json!(
+                    "The action produced a response that exceeded the allowed length: 1048577 > 1048576 bytes. The truncated response was: {\"a\""
+                ))),
+                true
+            )
         );
     }
 

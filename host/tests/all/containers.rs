@@ -583,3 +583,29 @@ fn the_engine_annotation_sends_js_to_a_container() {
     );
     assert!(shoal.stop().success());
 }
+
+#[test]
+fn an_oversized_result_has_exactly_one_error_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = serve(dir.path(), "");
+    create(
+        &shoal,
+        "big",
+        python("def main(a):\n    return {'big': 'x' * 1100000}\n"),
+    );
+    let (status, record) = invoke(&shoal, "big", json!({}));
+    assert_eq!(status, 502, "{}", error_text(&record));
+    assert_eq!(record["response"]["status"], "application error");
+    // Python's json.dumps: `{"big": "x…x"}` is 11 bytes more than the string.
+    let expected = format!(
+        "The action produced a response that exceeded the allowed length: 1100011 > 1048576 bytes. The truncated response was: {{\"big\": \"{}",
+        "x".repeat(1024 - 9)
+    );
+    assert_eq!(error_text(&record), expected);
+    assert_eq!(
+        record["response"]["result"].as_object().unwrap().len(),
+        1,
+        "only the error"
+    );
+    assert!(shoal.stop().success());
+}
