@@ -15,8 +15,13 @@ SHOAL_PROXY_MODE:
 
 After every activation, and after a failed initialisation, the proxy prints OpenWhisk's
 sentinel line on stdout and on stderr so the invoker can cut the container's log streams
-into activations. Only the Python standard library is used; any image with ``python3`` can
-carry this file (see the README, "Container actions").
+into activations.
+
+One activation runs at a time: a ``/run`` arriving while another runs is refused with 403
+(OpenWhisk's text).
+
+Only the Python standard library is used; any image with ``python3`` can carry this file (see
+the README, "Container actions").
 """
 
 import base64
@@ -120,6 +125,7 @@ class Proxy:
     def __init__(self):
         self.action = None
         self.lock = threading.Lock()
+        self.running = threading.Lock()
 
     def init(self, body):
         with self.lock:
@@ -139,6 +145,14 @@ class Proxy:
     def run(self, body):
         if self.action is None:
             return 403, {"error": "System not initialized."}
+        if not self.running.acquire(blocking=False):
+            return 403, {"error": "System not ready, status is running."}
+        try:
+            return self.run_alone(body)
+        finally:
+            self.running.release()
+
+    def run_alone(self, body):
         env = {
             f"__OW_{key.upper()}": value
             for key, value in body.items()

@@ -146,6 +146,15 @@ fn error_text(record: &Value) -> String {
         .to_string()
 }
 
+/// Polls until `done` holds, for at most 30 s.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting: {what}");
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn python_actions_follow_the_openwhisk_outcomes() {
     let dir = tempfile::tempdir().unwrap();
@@ -608,4 +617,45 @@ fn an_oversized_result_has_exactly_one_error_text() {
         "only the error"
     );
     assert!(shoal.stop().success());
+}
+
+/// POSTs `body` to `http://addr{path}` without credentials: (status, JSON body).
+fn post_json(addr: &str, path: &str, body: &Value) -> (u16, Value) {
+    let r = crate::support::request(addr, "POST", path, None, Some(body));
+    (r.status, r.json())
+}
+
+#[test]
+fn the_proxy_refuses_overlapping_runs() {
+    let label = format!("shoal.test=overlap-{}", std::process::id());
+    let id = docker(&["run", "-d", "--label", &label, PYTHON_IMAGE])
+        .trim()
+        .to_string();
+    let ip = docker(&["inspect", "-f", "{{.NetworkSettings.IPAddress}}", &id])
+        .trim()
+        .to_string();
+    let addr = format!("{ip}:8080");
+    wait_until("the proxy listens", || {
+        std::net::TcpStream::connect(&addr).is_ok()
+    });
+    let post = |path: &str, body: Value| post_json(&addr, path, &body);
+    let code = "import time\ndef main(a):\n    time.sleep(a.get('sleep', 0))\n    return {'slept': a.get('sleep', 0)}\n";
+    let init =
+        json!({"value": {"name": "o", "main": "main", "code": code, "binary": false, "env": {}}});
+    assert_eq!(post("/init", init).0, 200);
+    let first = {
+        let addr = addr.clone();
+        thread::spawn(move || post_json(&addr, "/run", &json!({"value": {"sleep": 2}})))
+    };
+    thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        post("/run", json!({"value": {}})),
+        (
+            403,
+            json!({"error": "System not ready, status is running."})
+        )
+    );
+    assert_eq!(first.join().unwrap(), (200, json!({"slept": 2})));
+    assert_eq!(post("/run", json!({"value": {}})).0, 200, "free again");
+    docker(&["rm", "-f", &id]);
 }
