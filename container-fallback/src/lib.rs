@@ -17,18 +17,19 @@ mod driver;
 pub mod logs;
 pub mod pool;
 pub mod protocol;
+#[cfg(test)]
+mod testing;
 
 pub use config::{ContainerConfig, Runtime, StemCell};
 pub use docker::DockerDriver;
-pub use driver::{ContainerDriver, ContainerSpec, DriverError, LogLine, Started};
+pub use driver::{ContainerDriver, ContainerSpec, ContainerState, DriverError, LogLine, Started};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use shoal_router::{
-    ActionCode, BoxFuture, Executor, ExecutorStats, Failure, Invocation, MAX_RESULT_BYTES, Outcome,
-    PrepareError,
+    ActionCode, BoxFuture, Executor, ExecutorStats, Failure, Invocation, Outcome, PrepareError,
 };
 
 use crate::pool::{Pool, PoolSettings, Start, WarmKey};
@@ -89,6 +90,8 @@ impl ContainerExecutor {
             capacity_mb: config.capacity_mb,
             pause_grace: Duration::from_millis(config.pause_grace_ms),
             idle_timeout: Duration::from_secs(config.idle_timeout_secs),
+            pull_timeout: Duration::from_secs(config.pull_timeout_secs),
+            start_timeout: Duration::from_secs(config.start_timeout_secs),
             env: vec![format!("__OW_API_HOST={api_host}")],
             stem_cells: config
                 .runtimes
@@ -216,28 +219,23 @@ impl Executor for ContainerExecutor {
 }
 
 /// One activation: a container, `/init` when it is not warm, `/run`, the logs, and the
-/// container kept warm or removed.
+/// container kept warm or removed. `/init` and `/run` each get the action's whole time limit
+/// (spec §7.2, §7.3); getting the container has bounds of its own.
 async fn activate(pool: Arc<Pool>, http: ProxyClient, inv: Invocation, image: String) -> Outcome {
     let key = WarmKey::of(&inv);
     let (mut container, start_kind) = match pool.acquire(&inv, key, &image).await {
         Ok(c) => c,
         Err(failure) => return Outcome::failed(failure),
     };
+    let timeout = Duration::from_millis(inv.limits.timeout_ms);
     let log_limit = inv.limits.log_bytes();
     let start = SystemTime::now();
     let mut init_ms = None;
     if start_kind != Start::Warm {
         let began = Instant::now();
-        let answer = http
-            .post(
-                container.address,
-                "/init",
-                &protocol::init_body(&inv),
-                inv.deadline,
-                MAX_RESULT_BYTES,
-                true,
-            )
-            .await;
+        let (deadline, deadline_ms) = deadline_after(timeout);
+        let body = protocol::init_body(&inv, deadline_ms);
+        let answer = http.post(container.address, "/init", &body, deadline).await;
         let elapsed = Some(began.elapsed().as_millis() as u64);
         if let Err(failure) = protocol::init_verdict(&answer) {
             let failure = oom_or(&pool, &container, &answer, failure).await;
@@ -250,16 +248,9 @@ async fn activate(pool: Arc<Pool>, http: ProxyClient, inv: Invocation, image: St
         }
         init_ms = elapsed;
     }
-    let answer = http
-        .post(
-            container.address,
-            "/run",
-            &protocol::run_body(&inv),
-            inv.deadline,
-            MAX_RESULT_BYTES,
-            false,
-        )
-        .await;
+    let (deadline, deadline_ms) = deadline_after(timeout);
+    let body = protocol::run_body(&inv, deadline_ms);
+    let answer = http.post(container.address, "/run", &body, deadline).await;
     let (result, healthy) = protocol::run_verdict(&answer);
     let result = match result {
         Err(failure) => Err(oom_or(&pool, &container, &answer, failure).await),
@@ -272,6 +263,16 @@ async fn activate(pool: Arc<Pool>, http: ProxyClient, inv: Invocation, image: St
         .await;
     pool.release(container, key, healthy);
     Outcome::finished(result, logs, start, init_ms)
+}
+
+/// The deadline of a request that may take `timeout` from now, as an instant and as epoch
+/// milliseconds (what the proxy is told).
+fn deadline_after(timeout: Duration) -> (Instant, u64) {
+    let epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        + timeout;
+    (Instant::now() + timeout, epoch.as_millis() as u64)
 }
 
 /// `failure`, unless the proxy became unreachable because the engine killed the container

@@ -3,6 +3,10 @@
 //! prewarmed "stem cells" of a kind and memory size are taken by cold starts and replaced;
 //! idle warm containers are paused after a grace period and removed after an idle timeout; the
 //! memory of all of them is bounded by a capacity, past which activations queue.
+//!
+//! Getting a container never eats the action's time limit: pulling an image and starting a
+//! container (until its proxy listens) have bounds of their own, and only the wait for
+//! capacity is bounded by the activation's deadline.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -16,11 +20,55 @@ use sha2::{Digest, Sha256};
 use shoal_router::{Failure, Invocation};
 use tokio::sync::Notify;
 
-use crate::driver::{ContainerDriver, ContainerSpec, DriverError};
+use crate::driver::{ContainerDriver, ContainerSpec, DriverError, Started};
 use crate::logs::LogTail;
 
 /// The label marking containers as this pool's (its value names the owner).
 pub const OWNER_LABEL: &str = "shoal.owner";
+
+/// How long past the start timeout the engine may take to report a start's failure itself
+/// (e.g. a proxy that never listened) before the pool stops waiting for it.
+const ENGINE_SLACK: Duration = Duration::from_secs(2);
+/// How long a container whose proxy broke its connection may take to stop, so that the
+/// engine can say whether it was killed for its memory.
+const DYING: Duration = Duration::from_millis(500);
+
+/// The opening of OpenWhisk's text for an activation the platform could not place (§3.4).
+const PROVISION_FAILED: &str = "Failed to provision resources to run the action.";
+
+/// Why the pool could not provide a container: whisk internal errors, their texts the
+/// activation's result.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unavailable {
+    /// The engine did not start a container within the start timeout (plus its slack).
+    #[error(
+        "{} The container engine did not start a container within {seconds} seconds.",
+        PROVISION_FAILED
+    )]
+    EngineTimeout {
+        /// The start timeout.
+        seconds: u64,
+    },
+    /// The pool is shutting down.
+    #[error("{} The container pool is shut down.", PROVISION_FAILED)]
+    Closed,
+}
+
+impl From<Unavailable> for Failure {
+    fn from(u: Unavailable) -> Failure {
+        Failure::Internal(u.to_string())
+    }
+}
+
+impl From<DriverError> for Failure {
+    fn from(e: DriverError) -> Failure {
+        if e.is_developer_error() {
+            Failure::DeveloperError(e.to_string().into())
+        } else {
+            Failure::Internal(e.to_string())
+        }
+    }
+}
 
 /// What a warm container may be reused for: a digest of the invoking namespace, the action's
 /// identity, version and code, its memory limit, its `init` parameters and whether it gets an
@@ -128,6 +176,10 @@ pub struct PoolSettings {
     pub pause_grace: Duration,
     /// Idle time before a container is removed.
     pub idle_timeout: Duration,
+    /// Longest wait for an image to be pulled.
+    pub pull_timeout: Duration,
+    /// Longest wait for a container to be created and started until its proxy listens.
+    pub start_timeout: Duration,
     /// Environment every container starts with (`__OW_API_HOST=…`).
     pub env: Vec<String>,
     /// Prewarmed containers to keep: (image, memory MB, count).
@@ -146,6 +198,15 @@ pub struct Pool {
     generations: AtomicU64,
     /// Cold starts, prewarm hits, removals.
     pub counters: Counters,
+}
+
+/// How a container start ended.
+enum Launch {
+    Ready(Started),
+    Failed(Failure),
+    /// The engine did not answer in time; the start goes on in the background, which removes
+    /// the container and gives its memory back when the engine is done.
+    Abandoned(Failure),
 }
 
 impl Pool {
@@ -170,9 +231,20 @@ impl Pool {
             .await
     }
 
-    /// Whether the engine killed container `id` for exceeding its memory limit.
+    /// Whether the engine says container `id` was killed for exceeding its memory limit.
+    /// The kill and the broken connection that made the caller ask race: a dying container
+    /// gets half a second to stop. Costs one engine call every 25 ms meanwhile.
     pub async fn oom_killed(&self, id: &str) -> bool {
-        self.driver.oom_killed(id).await
+        let until = Instant::now() + DYING;
+        loop {
+            match self.driver.state(id).await {
+                Ok(s) if s.oom_killed => return true,
+                Ok(s) if s.running && Instant::now() < until => {
+                    tokio::time::sleep(Duration::from_millis(25)).await;
+                }
+                _ => return false,
+            }
+        }
     }
 
     /// Live containers (busy, idle, prewarmed).
@@ -188,7 +260,8 @@ impl Pool {
     /// A container for `inv` running `image`: a warm one of the same [`WarmKey`] (unpaused if
     /// needed), else a prewarmed one of the same image and memory, else a new one. When the
     /// capacity is full, idle containers are removed to make room; when none is idle, waits
-    /// for one to end, until `inv.deadline`.
+    /// for one to end, until `inv.deadline`. Pulling the image and starting the container are
+    /// bounded by the pull and start timeouts, not by the deadline.
     pub async fn acquire(
         self: &Arc<Self>,
         inv: &Invocation,
@@ -212,13 +285,8 @@ impl Pool {
                 }
                 Step::Create => {
                     self.counters.cold_starts.fetch_add(1, Ordering::Relaxed);
-                    return match self.create(image, memory_mb, &inv.env.action_name).await {
-                        Ok(container) => Ok((container, Start::Cold)),
-                        Err(e @ (DriverError::Pull(_) | DriverError::Architecture { .. })) => {
-                            Err(Failure::DeveloperError(e.to_string().into()))
-                        }
-                        Err(e) => Err(Failure::Internal(e.to_string())),
-                    };
+                    let container = self.create(image, memory_mb, &inv.env.action_name).await?;
+                    return Ok((container, Start::Cold));
                 }
                 Step::Evicted(victim) => self.remove(victim),
                 Step::Wait => {
@@ -227,9 +295,7 @@ impl Pool {
                         return Err(Failure::Timeout { init: false });
                     }
                 }
-                Step::Closed => {
-                    return Err(Failure::Internal("the container pool is shut down".into()));
-                }
+                Step::Closed => return Err(Unavailable::Closed.into()),
             }
         }
     }
@@ -280,14 +346,34 @@ impl Pool {
         Some(container)
     }
 
-    /// Creates a container whose memory is already counted in `used_mb`; on failure, gives the
-    /// memory back.
+    /// Creates a container whose memory is already counted in `used_mb`: the image pulled
+    /// within the pull timeout, the container started and its proxy listening within the
+    /// start timeout. On failure the memory is given back (once the engine is done with it).
     async fn create(
         self: &Arc<Self>,
         image: &str,
         memory_mb: u64,
         action: &str,
-    ) -> Result<Container, DriverError> {
+    ) -> Result<Container, Failure> {
+        let prepared =
+            tokio::time::timeout(self.settings.pull_timeout, self.driver.prepare_image(image))
+                .await;
+        let failure = match prepared {
+            Ok(Ok(())) => match self.launch(image, memory_mb, action).await {
+                Launch::Ready(started) => return self.register(started, image, memory_mb),
+                Launch::Abandoned(failure) => return Err(failure),
+                Launch::Failed(failure) => failure,
+            },
+            Ok(Err(e)) => e.into(),
+            Err(_) => DriverError::Pull(image.to_string()).into(),
+        };
+        self.give_back(memory_mb);
+        Err(failure)
+    }
+
+    /// Starts a container of `image` on the engine, waiting at most the start timeout (plus
+    /// the engine's slack) for it.
+    async fn launch(self: &Arc<Self>, image: &str, memory_mb: u64, action: &str) -> Launch {
         let n = self.names.fetch_add(1, Ordering::Relaxed);
         let spec = ContainerSpec {
             name: container_name(&self.settings.owner, n, action),
@@ -295,39 +381,62 @@ impl Pool {
             memory_mb,
             env: self.settings.env.clone(),
             labels: vec![(OWNER_LABEL.to_string(), self.settings.owner.clone())],
-            pull: true,
+            ready_within: self.settings.start_timeout,
         };
-        match self.driver.start(spec).await {
-            Ok(started) => {
-                let mut st = self.state.lock();
-                st.live.insert(started.id.clone());
-                let closed = st.closed;
-                drop(st);
-                let container = Container {
-                    logs: LogTail::follow(self.driver.logs(&started.id)),
-                    handle: Arc::new(Handle {
-                        id: started.id,
-                        paused: AtomicBool::new(false),
-                        transitions: tokio::sync::Mutex::new(()),
-                    }),
-                    address: started.address,
-                    memory_mb,
-                    image: image.to_string(),
-                };
-                if closed {
-                    self.remove(container);
-                    return Err(DriverError::Engine(
-                        "the container pool is shut down".into(),
-                    ));
-                }
-                Ok(container)
-            }
-            Err(e) => {
-                self.state.lock().used_mb -= memory_mb;
-                self.freed.notify_waiters();
-                Err(e)
+        let mut starting = tokio::spawn(self.driver.start(spec));
+        let bound = self.settings.start_timeout + ENGINE_SLACK;
+        match tokio::time::timeout(bound, &mut starting).await {
+            Ok(Ok(Ok(started))) => Launch::Ready(started),
+            Ok(Ok(Err(e))) => Launch::Failed(e.into()),
+            Ok(Err(join)) => Launch::Failed(Failure::Internal(join.to_string())),
+            Err(_) => {
+                let pool = self.clone();
+                tokio::spawn(async move {
+                    if let Ok(Ok(started)) = starting.await {
+                        let _ = pool.driver.remove(&started.id).await;
+                    }
+                    pool.give_back(memory_mb);
+                });
+                let seconds = self.settings.start_timeout.as_secs();
+                Launch::Abandoned(Unavailable::EngineTimeout { seconds }.into())
             }
         }
+    }
+
+    /// Records a started container as live and starts following its logs.
+    fn register(
+        self: &Arc<Self>,
+        started: Started,
+        image: &str,
+        memory_mb: u64,
+    ) -> Result<Container, Failure> {
+        let closed = {
+            let mut st = self.state.lock();
+            st.live.insert(started.id.clone());
+            st.closed
+        };
+        let container = Container {
+            logs: LogTail::follow(self.driver.logs(&started.id)),
+            handle: Arc::new(Handle {
+                id: started.id,
+                paused: AtomicBool::new(false),
+                transitions: tokio::sync::Mutex::new(()),
+            }),
+            address: started.address,
+            memory_mb,
+            image: image.to_string(),
+        };
+        if closed {
+            self.remove(container);
+            return Err(Unavailable::Closed.into());
+        }
+        Ok(container)
+    }
+
+    /// Gives back the memory of a container that never became live.
+    fn give_back(&self, memory_mb: u64) {
+        self.state.lock().used_mb -= memory_mb;
+        self.freed.notify_waiters();
     }
 
     /// Gives a container back after an activation: kept warm for `key` when `healthy`
@@ -409,16 +518,7 @@ impl Pool {
         }
         let pool = self.clone();
         tokio::spawn(async move {
-            let created = match pool.create(&image, memory_mb, "prewarm").await {
-                Ok(container) if listening(container.address).await => Ok(container),
-                Ok(container) => {
-                    pool.remove(container);
-                    Err(DriverError::Engine(
-                        "its action proxy never listened".into(),
-                    ))
-                }
-                Err(e) => Err(e),
-            };
+            let created = pool.create(&image, memory_mb, "prewarm").await;
             let mut st = pool.state.lock();
             if let Some(i) = st
                 .prewarming
@@ -429,7 +529,7 @@ impl Pool {
             }
             match created {
                 Ok(container) => st.prewarmed.push(container),
-                Err(e) => tracing::warn!(%image, error = %e, "prewarm failed"),
+                Err(failure) => tracing::warn!(%image, ?failure, "prewarm failed"),
             }
         });
     }
@@ -492,19 +592,6 @@ impl Pool {
     }
 }
 
-/// Whether a proxy accepts connections at `address` within a few seconds (a prewarmed
-/// container counts as ready only then, so taking it costs no process start-up).
-async fn listening(address: SocketAddr) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if tokio::net::TcpStream::connect(address).await.is_ok() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    false
-}
-
 enum Step {
     Warm(Container),
     Prewarm(Container),
@@ -529,4 +616,70 @@ fn container_name(owner: &str, n: u64, action: &str) -> String {
         })
         .collect();
     format!("shoal_{tag}_{n}{action}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{self, FakeDriver, SLOW_PULL, STUCK_START};
+
+    const IMAGE: &str = "test/python";
+
+    fn pool(capacity_mb: u64) -> (Arc<Pool>, Arc<FakeDriver>) {
+        let driver = Arc::new(FakeDriver::default());
+        let settings = PoolSettings {
+            owner: "/data".into(),
+            capacity_mb,
+            pause_grace: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(600),
+            pull_timeout: Duration::from_secs(30),
+            start_timeout: Duration::from_secs(20),
+            env: vec!["__OW_API_HOST=http://shoal.test".into()],
+            stem_cells: vec![(IMAGE.into(), 256, 1)],
+        };
+        (Pool::new(driver.clone(), settings), driver)
+    }
+
+    /// An invocation of `/guest/<name>` needing `memory_mb`.
+    fn inv(name: &str, memory_mb: u64) -> Invocation {
+        let mut inv = testing::invocation(&format!("/guest/{name}"), "python:3.11");
+        inv.limits.memory_mb = memory_mb;
+        inv
+    }
+
+    fn used_mb(pool: &Pool) -> u64 {
+        pool.state.lock().used_mb
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pulls_and_starts_have_their_own_bounds() {
+        let (pool, driver) = pool(1024);
+        let inv = inv("a", 256);
+        let began = tokio::time::Instant::now();
+        let (pool, inv) = (&pool, &inv);
+        let failure = |image| async move {
+            pool.acquire(inv, WarmKey::of(inv), image)
+                .await
+                .unwrap_err()
+        };
+        assert_eq!(
+            failure(SLOW_PULL).await,
+            Failure::DeveloperError("Failed to pull container image 'test/slow-pull'.".into())
+        );
+        let waited = began.elapsed();
+        assert!(waited >= Duration::from_secs(30) && waited < Duration::from_secs(31));
+        assert_eq!(used_mb(pool), 0, "the memory is given back");
+        assert_eq!(
+            failure(STUCK_START).await,
+            Failure::Internal(
+                "Failed to provision resources to run the action. The container engine did not start a container within 20 seconds.".into()
+            )
+        );
+        assert_eq!(used_mb(pool), 256, "held until the engine is done with it");
+        assert_eq!(
+            driver.calls_to("start"),
+            ["c0"],
+            "none after the failed pull"
+        );
+    }
 }

@@ -13,10 +13,16 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::{Map, Value, json};
 use shoal_router::{Failure, Invocation, MAX_RESULT_BYTES};
 
+/// The port every action proxy listens on (spec §7.1).
+pub const PROXY_PORT: u16 = 8080;
+
+/// The result text of a container that exited during `/init` (spec §3.4).
+pub const INIT_EXITED: &str = "The action did not initialize and exited unexpectedly.";
+
 /// What a proxy did with one request.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Answer {
-    /// It answered: status, the body (at most the limit asked for) and the body's full length.
+    /// It answered: status, the body (at most [`MAX_RESULT_BYTES`]) and the body's full length.
     Replied {
         /// HTTP status.
         status: u16,
@@ -51,35 +57,27 @@ impl Default for ProxyClient {
 }
 
 impl ProxyClient {
-    /// POSTs `body` to `http://address/path` and reads at most `limit` bytes of the answer,
-    /// giving up at `deadline`. With `retry_connect`, a refused connection is retried every
-    /// few milliseconds until the deadline (a new container's proxy may not listen yet).
+    /// POSTs `body` to `http://address/path` and reads at most [`MAX_RESULT_BYTES`] of the
+    /// answer, giving up at `deadline`. The proxy is known to listen (containers are handed
+    /// out only then): a refused connection means it died.
     pub async fn post(
         &self,
         address: SocketAddr,
         path: &str,
         body: &Value,
         deadline: Instant,
-        limit: usize,
-        retry_connect: bool,
     ) -> Answer {
         let body = Bytes::from(serde_json::to_vec(body).unwrap_or_default());
-        let uri = format!("http://{address}{path}");
+        let request = hyper::Request::post(format!("http://{address}{path}"))
+            .header("content-type", "application/json")
+            .body(Full::new(body));
+        let Ok(request) = request else {
+            return Answer::Unreachable;
+        };
         let exchange = async {
-            loop {
-                let request = hyper::Request::post(&uri)
-                    .header("content-type", "application/json")
-                    .body(Full::new(body.clone()));
-                let Ok(request) = request else {
-                    return Answer::Unreachable;
-                };
-                match self.client.request(request).await {
-                    Ok(response) => return read(response, limit).await,
-                    Err(e) if retry_connect && e.is_connect() => {
-                        tokio::time::sleep(Duration::from_millis(5)).await;
-                    }
-                    Err(_) => return Answer::Unreachable,
-                }
+            match self.client.request(request).await {
+                Ok(response) => read(response).await,
+                Err(_) => Answer::Unreachable,
             }
         };
         tokio::time::timeout_at(deadline.into(), exchange)
@@ -88,8 +86,8 @@ impl ProxyClient {
     }
 }
 
-/// Reads a response body, keeping at most `limit` bytes but counting all of them.
-async fn read(response: hyper::Response<hyper::body::Incoming>, limit: usize) -> Answer {
+/// Reads a response body, keeping at most [`MAX_RESULT_BYTES`] but counting all of them.
+async fn read(response: hyper::Response<hyper::body::Incoming>) -> Answer {
     let status = response.status().as_u16();
     let mut body = response.into_body();
     let mut kept = Vec::new();
@@ -100,7 +98,7 @@ async fn read(response: hyper::Response<hyper::body::Incoming>, limit: usize) ->
         };
         if let Some(data) = frame.data_ref() {
             length += data.len();
-            let room = limit.saturating_sub(kept.len());
+            let room = MAX_RESULT_BYTES.saturating_sub(kept.len());
             kept.extend_from_slice(&data[..data.len().min(room)]);
         }
     }
@@ -112,8 +110,9 @@ async fn read(response: hyper::Response<hyper::body::Incoming>, limit: usize) ->
 }
 
 /// The `/init` body (spec §7.2): the action's code and its `init` parameters plus the
-/// `__OW_*` variables as strings in `env`.
-pub fn init_body(inv: &Invocation) -> Value {
+/// `__OW_*` variables as strings in `env`, `__OW_DEADLINE` being `deadline_ms` (epoch
+/// milliseconds at which this `/init` times out).
+pub fn init_body(inv: &Invocation, deadline_ms: u64) -> Value {
     let action = &inv.action;
     let mut env: Map<String, Value> = inv
         .init_env
@@ -125,6 +124,10 @@ pub fn init_body(inv: &Invocation) -> Value {
             env.insert(k.to_string(), Value::String(v.to_string()));
         }
     }
+    env.insert(
+        "__OW_DEADLINE".into(),
+        Value::String(deadline_ms.to_string()),
+    );
     let mut value = json!({
         "name": action.name,
         "main": action.main,
@@ -147,8 +150,9 @@ fn env_text(v: &Value) -> String {
     }
 }
 
-/// The `/run` body (spec §7.3). `deadline` is a string; `api_key` only when provided.
-pub fn run_body(inv: &Invocation) -> Value {
+/// The `/run` body (spec §7.3). `deadline` is `deadline_ms` (epoch milliseconds at which this
+/// run times out) as a string; `api_key` only when the action's `provide-api-key` is truthy.
+pub fn run_body(inv: &Invocation, deadline_ms: u64) -> Value {
     let e = &inv.env;
     let mut body = json!({
         "value": Value::Object(inv.params.clone()),
@@ -157,7 +161,7 @@ pub fn run_body(inv: &Invocation) -> Value {
         "action_version": e.action_version,
         "activation_id": e.activation_id,
         "transaction_id": e.transaction_id,
-        "deadline": e.deadline,
+        "deadline": deadline_ms.to_string(),
     });
     if let Some(key) = &e.api_key {
         body["api_key"] = Value::String(key.clone());
@@ -179,9 +183,7 @@ pub fn init_verdict(answer: &Answer) -> Result<(), Failure> {
             }),
         )),
         Answer::TimedOut => Err(Failure::Timeout { init: true }),
-        Answer::Unreachable => Err(Failure::DeveloperError(Value::String(
-            "The action did not initialize and exited unexpectedly.".into(),
-        ))),
+        Answer::Unreachable => Err(Failure::DeveloperError(INIT_EXITED.into())),
     }
 }
 
@@ -241,6 +243,7 @@ fn not_json(body: &[u8]) -> Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing;
 
     fn replied(status: u16, body: &str) -> Answer {
         Answer::Replied {
@@ -323,6 +326,67 @@ mod tests {
             init_verdict(&Answer::TimedOut),
             Err(Failure::Timeout { init: true })
         );
+        assert_eq!(
+            init_verdict(&Answer::Unreachable),
+            Err(Failure::DeveloperError(json!(INIT_EXITED)))
+        );
+    }
+
+    fn invocation(api_key: Option<&str>) -> Invocation {
+        let mut inv = testing::invocation("/guest/pkg/hello", "python:3.11");
+        inv.env.api_key = api_key.map(str::to_string);
+        inv
+    }
+
+    #[test]
+    fn init_bodies_carry_code_and_init_parameters_and_the_environment_as_strings() {
+        let body = init_body(&invocation(None), 1_700_000_060_000);
+        let value = &body["value"];
+        assert_eq!(value["name"], "hello");
+        assert_eq!(value["main"], "main");
+        assert_eq!(value["binary"], false);
+        assert_eq!(value["code"], "def main(a): return a");
+        let env = value["env"].as_object().unwrap();
+        assert_eq!(env["secret"], "s3");
+        assert_eq!(env["n"], "2");
+        assert_eq!(env["none"], "");
+        assert_eq!(env["__OW_NAMESPACE"], "guest");
+        assert_eq!(env["__OW_ACTION_NAME"], "/guest/pkg/hello");
+        assert_eq!(env["__OW_ACTION_VERSION"], "0.0.2");
+        assert_eq!(env["__OW_ACTIVATION_ID"], "07".repeat(16));
+        assert_eq!(env["__OW_TRANSACTION_ID"], "tid");
+        assert_eq!(
+            env["__OW_DEADLINE"], "1700000060000",
+            "this init's own deadline"
+        );
+        assert!(env.values().all(Value::is_string));
+        assert!(
+            !env.contains_key("__OW_API_HOST"),
+            "the container's own environment"
+        );
+        assert!(!env.contains_key("__OW_API_KEY"));
+        let with_key = init_body(&invocation(Some("u:k")), 1);
+        assert_eq!(with_key["value"]["env"]["__OW_API_KEY"], "u:k");
+    }
+
+    #[test]
+    fn run_bodies_have_a_string_deadline_and_a_key_only_when_provided() {
+        let body = run_body(&invocation(None), 1_700_000_060_000);
+        assert_eq!(
+            body,
+            json!({
+                "value": {"name": "shoal"},
+                "namespace": "guest",
+                "action_name": "/guest/pkg/hello",
+                "action_version": "0.0.2",
+                "activation_id": "07".repeat(16),
+                "transaction_id": "tid",
+                "deadline": "1700000060000",
+            })
+        );
+        let body = run_body(&invocation(Some("u:k")), 5);
+        assert_eq!(body["api_key"], "u:k");
+        assert_eq!(body["deadline"], "5");
     }
 
     #[test]

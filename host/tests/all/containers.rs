@@ -100,6 +100,10 @@ fn python(code: &str) -> Value {
     json!({"exec": {"kind": "python:3.11", "code": code}})
 }
 
+fn blackbox(image: &str) -> Value {
+    json!({"exec": {"kind": "blackbox", "image": image}})
+}
+
 /// Invokes blocking; returns (status, activation record).
 fn invoke(shoal: &Shoal, name: &str, params: Value) -> (u16, Value) {
     let r = shoal.request(
@@ -153,6 +157,17 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting: {what}");
         thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Waits until exactly the containers `ids` (in any order) are left for data directory `dir`.
+fn settles_to(dir: &std::path::Path, ids: &[String]) {
+    let mut want = ids.to_vec();
+    want.sort();
+    wait_until("the containers settle", || {
+        let mut now = containers_of(dir);
+        now.sort();
+        now == want
+    });
 }
 
 #[test]
@@ -305,11 +320,7 @@ fn blackbox_actions_run_the_image_executable() {
         "{}",
         missing.text()
     );
-    create(
-        &shoal,
-        "bb",
-        json!({"exec": {"kind": "blackbox", "image": BLACKBOX_IMAGE}}),
-    );
+    create(&shoal, "bb", blackbox(BLACKBOX_IMAGE));
     let got = shoal
         .request("GET", "/api/v1/namespaces/_/actions/bb", None)
         .json();
@@ -340,11 +351,7 @@ fn blackbox_actions_run_the_image_executable() {
     assert_eq!(record["response"]["result"], json!({"from": "code"}));
 
     // An image the engine does not have and cannot pull.
-    create(
-        &shoal,
-        "nopull",
-        json!({"exec": {"kind": "blackbox", "image": "shoal-test/no-such-image:1"}}),
-    );
+    create(&shoal, "nopull", blackbox("shoal-test/no-such-image:1"));
     let (_, record) = invoke(&shoal, "nopull", json!({}));
     assert_eq!(record["response"]["status"], "action developer error");
     assert_eq!(
@@ -354,11 +361,7 @@ fn blackbox_actions_run_the_image_executable() {
 
     // An image for another CPU architecture (built by build.sh) is refused, not started.
     let foreign = "shoal-test/foreign-arch:1";
-    create(
-        &shoal,
-        "foreign",
-        json!({"exec": {"kind": "blackbox", "image": foreign}}),
-    );
+    create(&shoal, "foreign", blackbox(foreign));
     let (_, record) = invoke(&shoal, "foreign", json!({}));
     assert_eq!(record["response"]["status"], "action developer error");
     let text = error_text(&record);
@@ -658,4 +661,45 @@ fn the_proxy_refuses_overlapping_runs() {
     assert_eq!(first.join().unwrap(), (200, json!({"slept": 2})));
     assert_eq!(post("/run", json!({"value": {}})).0, 200, "free again");
     docker(&["rm", "-f", &id]);
+}
+
+#[test]
+fn init_and_run_each_get_the_whole_time_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = serve(dir.path(), "");
+    // Creating the container, /init and /run take well over the limit together; each alone
+    // stays within it.
+    let code = "import time\ntime.sleep(0.6)\ndef main(a):\n    time.sleep(0.6)\n    return {'ok': True}\n";
+    let action =
+        json!({"exec": {"kind": "python:3.11", "code": code}, "limits": {"timeout": 1000}});
+    create(&shoal, "slowboth", action);
+    let (status, record) = invoke(&shoal, "slowboth", json!({}));
+    assert_eq!(status, 200, "{record}");
+    assert_eq!(record["response"]["result"], json!({"ok": true}));
+    assert!(annotation(&record, "initTime").is_some());
+    assert!(shoal.stop().success());
+}
+
+#[test]
+fn a_proxy_that_never_listens_fails_the_initialization() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = serve(dir.path(), "start_timeout_secs = 2");
+    create(&shoal, "deaf", blackbox("shoal-test/no-proxy:1"));
+    let (status, record) = invoke(&shoal, "deaf", json!({}));
+    assert_eq!(status, 502, "{record}");
+    assert_eq!(record["response"]["status"], "action developer error");
+    assert_eq!(
+        error_text(&record),
+        "The action failed during initialization: its action proxy did not listen on port 8080 within 2 seconds."
+    );
+    assert_eq!(annotation(&record, "timeout"), Some(&json!(false)));
+    create(&shoal, "gone", blackbox("shoal-test/exits:1"));
+    let (_, record) = invoke(&shoal, "gone", json!({}));
+    assert_eq!(record["response"]["status"], "action developer error");
+    assert_eq!(
+        error_text(&record),
+        "The action did not initialize and exited unexpectedly."
+    );
+    settles_to(dir.path(), &[]);
+    assert!(shoal.stop().success());
 }
