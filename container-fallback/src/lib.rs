@@ -118,6 +118,7 @@ impl ContainerExecutor {
                 tick.tick().await;
                 let Some(pool) = reaper.upgrade() else { break };
                 pool.reap_idle();
+                pool.start_prewarms();
             }
         });
         Ok(ContainerExecutor {

@@ -2,15 +2,15 @@
 //! reused only by the same action version, limits, `init` parameters and invoking namespace;
 //! prewarmed "stem cells" of a kind and memory size are taken by cold starts and replaced;
 //! idle warm containers are paused after a grace period and removed after an idle timeout; the
-//! memory of all of them is bounded by a capacity, past which activations queue.
+//! memory of all of them is bounded by a capacity, past which activations queue and are served
+//! first come, first served.
 //!
 //! Getting a container never eats the action's time limit: pulling an image and starting a
 //! container (until its proxy listens) have bounds of their own, and only the wait for
 //! capacity is bounded by the activation's deadline.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
-use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -40,6 +40,26 @@ const PROVISION_FAILED: &str = "Failed to provision resources to run the action.
 /// activation's result.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Unavailable {
+    /// The action needs more memory than the whole capacity: it could never run.
+    #[error(
+        "{} The action's memory limit of {memory_mb} MB exceeds the container capacity of {capacity_mb} MB.",
+        PROVISION_FAILED
+    )]
+    TooLarge {
+        /// The action's `limits.memory`.
+        memory_mb: u64,
+        /// The pool's capacity.
+        capacity_mb: u64,
+    },
+    /// The activation waited for capacity until its deadline.
+    #[error(
+        "{} No container capacity became free within the action's time limit of {timeout_ms} milliseconds.",
+        PROVISION_FAILED
+    )]
+    CapacityFull {
+        /// The action's `limits.timeout`.
+        timeout_ms: u64,
+    },
     /// The engine did not start a container within the start timeout (plus its slack).
     #[error(
         "{} The container engine did not start a container within {seconds} seconds.",
@@ -141,6 +161,12 @@ struct Idle {
     generation: u64,
 }
 
+/// An activation waiting for capacity.
+struct Waiter {
+    ticket: u64,
+    wake: Arc<Notify>,
+}
+
 #[derive(Default)]
 struct State {
     idle: Vec<Idle>,
@@ -151,7 +177,20 @@ struct State {
     used_mb: u64,
     /// Every live container's id.
     live: HashSet<String>,
+    /// Activations waiting for capacity, oldest first. Only the first may take a container;
+    /// the others wait behind it, so none is overtaken.
+    queue: VecDeque<Waiter>,
     closed: bool,
+}
+
+impl State {
+    /// Lets the first waiting activation look again (capacity was freed, or a container
+    /// became idle or prewarmed).
+    fn wake_first(&self) {
+        if let Some(w) = self.queue.front() {
+            w.wake.notify_one();
+        }
+    }
 }
 
 /// Counters reported by the executor's stats.
@@ -192,12 +231,31 @@ pub struct Pool {
     driver: Arc<dyn ContainerDriver>,
     settings: PoolSettings,
     state: Mutex<State>,
-    /// Signalled whenever capacity may have become free or a container became idle.
-    freed: Notify,
     names: AtomicU64,
     generations: AtomicU64,
+    tickets: AtomicU64,
     /// Cold starts, prewarm hits, removals.
     pub counters: Counters,
+}
+
+/// An activation's place in the capacity queue; leaving it (on success, timeout or drop)
+/// lets the next one look.
+struct Place<'a> {
+    pool: &'a Pool,
+    ticket: u64,
+    wake: Arc<Notify>,
+}
+
+impl Drop for Place<'_> {
+    fn drop(&mut self) {
+        let mut st = self.pool.state.lock();
+        if let Some(i) = st.queue.iter().position(|w| w.ticket == self.ticket) {
+            st.queue.remove(i);
+            if i == 0 {
+                st.wake_first();
+            }
+        }
+    }
 }
 
 /// How a container start ended.
@@ -216,9 +274,9 @@ impl Pool {
             driver,
             settings,
             state: Mutex::new(State::default()),
-            freed: Notify::new(),
             names: AtomicU64::new(0),
             generations: AtomicU64::new(0),
+            tickets: AtomicU64::new(0),
             counters: Counters::default(),
         })
     }
@@ -259,9 +317,9 @@ impl Pool {
 
     /// A container for `inv` running `image`: a warm one of the same [`WarmKey`] (unpaused if
     /// needed), else a prewarmed one of the same image and memory, else a new one. When the
-    /// capacity is full, idle containers are removed to make room; when none is idle, waits
-    /// for one to end, until `inv.deadline`. Pulling the image and starting the container are
-    /// bounded by the pull and start timeouts, not by the deadline.
+    /// capacity is full, idle containers are removed to make room; when none is idle, the
+    /// activation queues behind earlier ones until a container ends, at most until
+    /// `inv.deadline`. An action needing more than the whole capacity fails at once.
     pub async fn acquire(
         self: &Arc<Self>,
         inv: &Invocation,
@@ -269,30 +327,46 @@ impl Pool {
         image: &str,
     ) -> Result<(Container, Start), Failure> {
         let memory_mb = inv.limits.memory_mb;
+        let capacity_mb = self.settings.capacity_mb;
+        if memory_mb > capacity_mb {
+            return Err(Unavailable::TooLarge {
+                memory_mb,
+                capacity_mb,
+            }
+            .into());
+        }
+        let mut place = None;
         loop {
-            let mut freed = pin!(self.freed.notified());
-            freed.as_mut().enable();
-            let step = self.next_step(key, image, memory_mb);
-            match step {
-                Step::Warm(container) => match self.wake(container).await {
-                    Some(container) => return Ok((container, Start::Warm)),
-                    None => continue,
-                },
+            match self.next_step(&mut place, key, image, memory_mb) {
+                Step::Warm(container) => {
+                    drop(place.take());
+                    if let Some(container) = self.resume(container).await {
+                        return Ok((container, Start::Warm));
+                    }
+                }
                 Step::Prewarm(container) => {
+                    // Leave the queue first: a waiting activation stops prewarms.
+                    drop(place.take());
                     self.counters.prewarm_hits.fetch_add(1, Ordering::Relaxed);
                     self.replenish(image.to_string(), memory_mb);
                     return Ok((container, Start::Prewarm));
                 }
                 Step::Create => {
+                    // The memory is reserved: the next in line may look now.
+                    drop(place.take());
                     self.counters.cold_starts.fetch_add(1, Ordering::Relaxed);
                     let container = self.create(image, memory_mb, &inv.env.action_name).await?;
                     return Ok((container, Start::Cold));
                 }
                 Step::Evicted(victim) => self.remove(victim),
-                Step::Wait => {
+                Step::Wait(wake) => {
                     let deadline = tokio::time::Instant::from_std(inv.deadline);
-                    if tokio::time::timeout_at(deadline, freed).await.is_err() {
-                        return Err(Failure::Timeout { init: false });
+                    if tokio::time::timeout_at(deadline, wake.notified())
+                        .await
+                        .is_err()
+                    {
+                        let timeout_ms = inv.limits.timeout_ms;
+                        return Err(Unavailable::CapacityFull { timeout_ms }.into());
                     }
                 }
                 Step::Closed => return Err(Unavailable::Closed.into()),
@@ -300,39 +374,68 @@ impl Pool {
         }
     }
 
-    fn next_step(&self, key: WarmKey, image: &str, memory_mb: u64) -> Step {
+    /// What the activation holding `place` (none yet: just arrived) does next. Only the
+    /// first in the queue (or an arrival when nobody waits) may take a container; anyone else
+    /// queues, and is given a place if it has none.
+    fn next_step<'a>(
+        &'a self,
+        place: &mut Option<Place<'a>>,
+        key: WarmKey,
+        image: &str,
+        memory_mb: u64,
+    ) -> Step {
         let mut st = self.state.lock();
         if st.closed {
             return Step::Closed;
         }
-        if let Some(i) = st.idle.iter().position(|c| c.key == key) {
-            return Step::Warm(st.idle.swap_remove(i).container);
+        let first = st.queue.front().map(|w| w.ticket);
+        let my_turn = match place {
+            None => first.is_none(),
+            Some(p) => first == Some(p.ticket),
+        };
+        if my_turn {
+            if let Some(i) = st.idle.iter().position(|c| c.key == key) {
+                return Step::Warm(st.idle.swap_remove(i).container);
+            }
+            if let Some(i) = st
+                .prewarmed
+                .iter()
+                .position(|c| c.image == image && c.memory_mb == memory_mb)
+            {
+                return Step::Prewarm(st.prewarmed.swap_remove(i));
+            }
+            if st.used_mb + memory_mb <= self.settings.capacity_mb {
+                st.used_mb += memory_mb;
+                return Step::Create;
+            }
+            // Make room: the longest-idle warm container first, then a prewarmed one.
+            let oldest = (0..st.idle.len()).min_by_key(|&i| st.idle[i].since);
+            if let Some(i) = oldest {
+                return Step::Evicted(st.idle.swap_remove(i).container);
+            }
+            if !st.prewarmed.is_empty() {
+                return Step::Evicted(st.prewarmed.swap_remove(0));
+            }
         }
-        if let Some(i) = st
-            .prewarmed
-            .iter()
-            .position(|c| c.image == image && c.memory_mb == memory_mb)
-        {
-            return Step::Prewarm(st.prewarmed.swap_remove(i));
-        }
-        if st.used_mb + memory_mb <= self.settings.capacity_mb {
-            st.used_mb += memory_mb;
-            return Step::Create;
-        }
-        // Make room: the longest-idle warm container first, then a prewarmed one.
-        let oldest = (0..st.idle.len()).min_by_key(|&i| st.idle[i].since);
-        if let Some(i) = oldest {
-            return Step::Evicted(st.idle.swap_remove(i).container);
-        }
-        if !st.prewarmed.is_empty() {
-            return Step::Evicted(st.prewarmed.swap_remove(0));
-        }
-        Step::Wait
+        let place = place.get_or_insert_with(|| {
+            let ticket = self.tickets.fetch_add(1, Ordering::Relaxed);
+            let wake = Arc::new(Notify::new());
+            st.queue.push_back(Waiter {
+                ticket,
+                wake: wake.clone(),
+            });
+            Place {
+                pool: self,
+                ticket,
+                wake,
+            }
+        });
+        Step::Wait(place.wake.clone())
     }
 
     /// Unpauses a warm container taken from the idle list; `None` (and the container removed)
     /// if the engine refuses.
-    async fn wake(self: &Arc<Self>, container: Container) -> Option<Container> {
+    async fn resume(self: &Arc<Self>, container: Container) -> Option<Container> {
         let handle = container.handle.clone();
         let _transition = handle.transitions.lock().await;
         if handle.paused.load(Ordering::Acquire) {
@@ -435,8 +538,9 @@ impl Pool {
 
     /// Gives back the memory of a container that never became live.
     fn give_back(&self, memory_mb: u64) {
-        self.state.lock().used_mb -= memory_mb;
-        self.freed.notify_waiters();
+        let mut st = self.state.lock();
+        st.used_mb -= memory_mb;
+        st.wake_first();
     }
 
     /// Gives a container back after an activation: kept warm for `key` when `healthy`
@@ -461,8 +565,8 @@ impl Pool {
                 since: Instant::now(),
                 generation,
             });
+            st.wake_first();
         }
-        self.freed.notify_waiters();
         let pool = self.clone();
         tokio::spawn(async move {
             tokio::time::sleep(pool.settings.pause_grace).await;
@@ -485,9 +589,9 @@ impl Pool {
             let mut st = self.state.lock();
             st.used_mb -= container.memory_mb;
             st.live.remove(container.id());
+            st.wake_first();
         }
         self.counters.removals.fetch_add(1, Ordering::Relaxed);
-        self.freed.notify_waiters();
         let driver = self.driver.clone();
         tokio::spawn(async move {
             if let Err(e) = driver.remove(container.id()).await {
@@ -497,7 +601,8 @@ impl Pool {
     }
 
     /// Starts one prewarmed container of `image` and `memory_mb` if fewer than `want` exist or
-    /// are starting and the capacity allows; runs in the background.
+    /// are starting, the capacity allows and no activation waits for it; runs in the
+    /// background.
     pub fn prewarm(self: &Arc<Self>, image: String, memory_mb: u64, want: usize) {
         {
             let mut st = self.state.lock();
@@ -510,7 +615,8 @@ impl Pool {
                     .iter()
                     .filter(|(i, m)| *i == image && *m == memory_mb)
                     .count();
-            if st.closed || have >= want || st.used_mb + memory_mb > self.settings.capacity_mb {
+            let room = st.used_mb + memory_mb <= self.settings.capacity_mb;
+            if st.closed || have >= want || !room || !st.queue.is_empty() {
                 return;
             }
             st.used_mb += memory_mb;
@@ -528,13 +634,17 @@ impl Pool {
                 st.prewarming.swap_remove(i);
             }
             match created {
-                Ok(container) => st.prewarmed.push(container),
+                Ok(container) => {
+                    st.prewarmed.push(container);
+                    st.wake_first();
+                }
                 Err(failure) => tracing::warn!(%image, ?failure, "prewarm failed"),
             }
         });
     }
 
-    /// Starts the configured prewarmed containers (in the background).
+    /// Tops up the configured prewarmed containers (in the background). Called at start and
+    /// periodically, so stem cells taken while the capacity was full come back later.
     pub fn start_prewarms(self: &Arc<Self>) {
         for (image, memory_mb, count) in &self.settings.stem_cells {
             for _ in 0..*count {
@@ -573,16 +683,16 @@ impl Pool {
     }
 
     /// Refuses new activations and removes every live container (busy ones included: their
-    /// activations fail). Returns when the engine has removed them.
+    /// activations fail; paused ones too). Returns when the engine has removed them.
     pub async fn shutdown(&self) {
         let ids: Vec<String> = {
             let mut st = self.state.lock();
             st.closed = true;
             st.idle.clear();
             st.prewarmed.clear();
+            st.wake_first();
             st.live.drain().collect()
         };
-        self.freed.notify_waiters();
         for id in ids {
             if let Err(e) = self.driver.remove(&id).await {
                 tracing::warn!(%id, error = %e, "container removal failed");
@@ -597,7 +707,7 @@ enum Step {
     Prewarm(Container),
     Create,
     Evicted(Container),
-    Wait,
+    Wait(Arc<Notify>),
     Closed,
 }
 
@@ -622,6 +732,7 @@ fn container_name(owner: &str, n: u64, action: &str) -> String {
 mod tests {
     use super::*;
     use crate::testing::{self, FakeDriver, SLOW_PULL, STUCK_START};
+    use tokio::task::JoinHandle;
 
     const IMAGE: &str = "test/python";
 
@@ -647,8 +758,124 @@ mod tests {
         inv
     }
 
+    async fn take(pool: &Arc<Pool>, inv: &Invocation) -> Result<(Container, Start), Failure> {
+        pool.acquire(inv, WarmKey::of(inv), IMAGE).await
+    }
+
     fn used_mb(pool: &Pool) -> u64 {
         pool.state.lock().used_mb
+    }
+
+    /// Asks for a container for `/guest/<name>` in a task of its own; yields its memory.
+    fn spawn_take(
+        pool: &Arc<Pool>,
+        name: &str,
+        memory_mb: u64,
+    ) -> JoinHandle<Result<u64, Failure>> {
+        let (pool, inv) = (pool.clone(), inv(name, memory_mb));
+        tokio::spawn(async move { take(&pool, &inv).await.map(|(c, _)| c.memory_mb) })
+    }
+
+    /// Waits until `n` activations queue.
+    async fn until_queued(pool: &Pool, n: usize) {
+        while pool.state.lock().queue.len() < n {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_action_larger_than_the_capacity_fails_at_once() {
+        let (pool, driver) = pool(256);
+        let err = take(&pool, &inv("big", 512)).await.unwrap_err();
+        assert_eq!(
+            err,
+            Failure::Internal(
+                "Failed to provision resources to run the action. The action's memory limit of 512 MB exceeds the container capacity of 256 MB.".into()
+            )
+        );
+        assert!(driver.calls.lock().is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_capacity_ends_the_wait_at_the_deadline_as_an_internal_error() {
+        let (pool, _) = pool(256);
+        let (busy, _) = take(&pool, &inv("busy", 256)).await.unwrap();
+        let mut waiting = inv("waiting", 256);
+        waiting.limits.timeout_ms = 1000;
+        waiting.deadline = Instant::now() + Duration::from_millis(1000);
+        let err = take(&pool, &waiting).await.unwrap_err();
+        assert_eq!(
+            err,
+            Failure::Internal(
+                "Failed to provision resources to run the action. No container capacity became free within the action's time limit of 1000 milliseconds.".into()
+            )
+        );
+        assert!(pool.state.lock().queue.is_empty(), "it left the queue");
+        pool.release(busy, WarmKey::of(&inv("busy", 256)), true);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waiting_activations_are_served_in_arrival_order() {
+        let (pool, _) = pool(256);
+        let (busy, _) = take(&pool, &inv("busy", 256)).await.unwrap();
+        let served = Arc::new(Mutex::new(Vec::new()));
+        let mut waiters = Vec::new();
+        for n in 0..4 {
+            let (waiter, served) = (pool.clone(), served.clone());
+            waiters.push(tokio::spawn(async move {
+                let inv = inv(&format!("w{n}"), 256);
+                let (container, _) = take(&waiter, &inv).await.unwrap();
+                served.lock().push(n);
+                // Hold it a while: the others stay queued meanwhile.
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                waiter.release(container, WarmKey::of(&inv), false);
+            }));
+            // Let it queue before the next one arrives.
+            until_queued(&pool, n + 1).await;
+        }
+        pool.release(busy, WarmKey::of(&inv("busy", 256)), false);
+        for w in waiters {
+            w.await.unwrap();
+        }
+        assert_eq!(*served.lock(), [0, 1, 2, 3]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_arrival_queues_behind_waiters_even_when_it_could_go_first() {
+        let (pool, _) = pool(512);
+        let (busy, _) = take(&pool, &inv("busy", 256)).await.unwrap();
+        // Needs all 512 MB: waits.
+        let big = spawn_take(&pool, "big", 512);
+        until_queued(&pool, 1).await;
+        // 256 MB are free, but the big one came first.
+        let small = spawn_take(&pool, "small", 256);
+        until_queued(&pool, 2).await;
+        pool.release(busy, WarmKey::of(&inv("busy", 256)), false);
+        assert_eq!(big.await.unwrap(), Ok(512));
+        assert!(!small.is_finished(), "still behind the big one");
+        small.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_containers_are_paused_after_the_grace_unless_reused_and_unpaused_when_taken() {
+        let (pool, driver) = pool(1024);
+        let a = inv("a", 256);
+        let (container, _) = take(&pool, &a).await.unwrap();
+        pool.release(container, WarmKey::of(&a), true);
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        let (container, how) = take(&pool, &a).await.unwrap();
+        assert_eq!(how, Start::Warm);
+        pool.release(container, WarmKey::of(&a), true);
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        assert!(
+            driver.calls_to("pause").is_empty(),
+            "the first grace ended while it was reused"
+        );
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert_eq!(driver.calls_to("pause"), ["c0"]);
+        let (container, how) = take(&pool, &a).await.unwrap();
+        assert_eq!((container.id(), how), ("c0", Start::Warm));
+        assert_eq!(driver.calls_to("unpause"), ["c0"]);
     }
 
     #[tokio::test(start_paused = true)]

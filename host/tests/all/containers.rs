@@ -703,3 +703,41 @@ fn a_proxy_that_never_listens_fails_the_initialization() {
     settles_to(dir.path(), &[]);
     assert!(shoal.stop().success());
 }
+
+#[test]
+fn capacity_failures_are_whisk_internal_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = serve(dir.path(), "capacity_mb = 256");
+    // More memory than the whole capacity: refused at once.
+    let huge = json!({"exec": {"kind": "python:3.11", "code": "def main(a):\n    return {}\n"}, "limits": {"memory": 512}});
+    create(&shoal, "huge", huge);
+    let (status, record) = invoke(&shoal, "huge", json!({}));
+    assert_eq!(status, 500, "{record}");
+    assert_eq!(record["response"]["status"], "whisk internal error");
+    assert_eq!(
+        error_text(&record),
+        "Failed to provision resources to run the action. The action's memory limit of 512 MB exceeds the container capacity of 256 MB."
+    );
+
+    // The capacity stays taken longer than the waiting action's time limit.
+    let hold = json!({"exec": {"kind": "python:3.11", "code": "import time\ndef main(a):\n    time.sleep(4)\n    return {}\n"}, "limits": {"timeout": 20000}});
+    create(&shoal, "hold", hold);
+    let late = json!({"exec": {"kind": "python:3.11", "code": "def main(a):\n    return {}\n"}, "limits": {"timeout": 1000}});
+    create(&shoal, "late", late);
+    let r = shoal.request(
+        "POST",
+        "/api/v1/namespaces/_/actions/hold",
+        Some(&json!({})),
+    );
+    assert_eq!(r.status, 202);
+    wait_until("hold's container", || !containers_of(dir.path()).is_empty());
+    let (status, record) = invoke(&shoal, "late", json!({}));
+    assert_eq!(status, 500, "{record}");
+    assert_eq!(record["response"]["status"], "whisk internal error");
+    assert_eq!(
+        error_text(&record),
+        "Failed to provision resources to run the action. No container capacity became free within the action's time limit of 1000 milliseconds."
+    );
+    assert_eq!(annotation(&record, "timeout"), Some(&json!(false)));
+    assert!(shoal.stop().success());
+}
