@@ -15,7 +15,7 @@ SHOAL_PROXY_MODE:
 
 After every activation, and after a failed initialisation, the proxy prints OpenWhisk's
 sentinel line on stdout and on stderr so the invoker can cut the container's log streams
-into activations.
+into activations (images carrying it say so with the label ``shoal.log-sentinels=true``).
 
 One activation runs at a time: a ``/run`` arriving while another runs is refused with 403
 (OpenWhisk's text).

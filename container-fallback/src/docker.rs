@@ -17,8 +17,9 @@ use futures_util::stream::{BoxStream, StreamExt};
 use shoal_router::{BoxFuture, LogStream};
 
 use crate::driver::{
-    ContainerDriver, ContainerSpec, ContainerState, DriverError, LogLine, Started,
+    ContainerDriver, ContainerSpec, ContainerState, DriverError, ImageFacts, LogLine, Started,
 };
+use crate::logs::SENTINELS_LABEL;
 use crate::protocol;
 
 /// How long one connection attempt to a starting proxy may take.
@@ -64,7 +65,7 @@ impl DockerDriver {
         })
     }
 
-    async fn prepare_image_inner(&self, image: &str) -> Result<(), DriverError> {
+    async fn prepare_image_inner(&self, image: &str) -> Result<ImageFacts, DriverError> {
         let inspect = match self.docker.inspect_image(image).await {
             Err(e) if not_found(&e) => {
                 self.pull(image).await?;
@@ -82,7 +83,10 @@ impl DockerDriver {
                 node_arch: self.arch.clone(),
             });
         }
-        Ok(())
+        let labels = inspect.config.and_then(|c| c.labels).unwrap_or_default();
+        Ok(ImageFacts {
+            log_sentinels: labels.get(SENTINELS_LABEL).is_some_and(|v| v == "true"),
+        })
     }
 
     async fn pull(&self, image: &str) -> Result<(), DriverError> {
@@ -264,7 +268,7 @@ fn log_line(stream: LogStream, message: &[u8]) -> LogLine {
 }
 
 impl ContainerDriver for DockerDriver {
-    fn prepare_image(&self, image: &str) -> BoxFuture<Result<(), DriverError>> {
+    fn prepare_image(&self, image: &str) -> BoxFuture<Result<ImageFacts, DriverError>> {
         let (this, image) = (self.clone(), image.to_string());
         Box::pin(async move { this.prepare_image_inner(&image).await })
     }

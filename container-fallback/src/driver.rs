@@ -28,6 +28,14 @@ pub struct ContainerSpec {
     pub ready_within: Duration,
 }
 
+/// What the pool learns about an image before it creates containers of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ImageFacts {
+    /// Whether the image declares, with the label [`crate::logs::SENTINELS_LABEL`]` = "true"`,
+    /// that its action proxy prints OpenWhisk's log sentinels.
+    pub log_sentinels: bool,
+}
+
 /// A started container: its engine id and where its action proxy listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Started {
@@ -104,9 +112,10 @@ impl DriverError {
 /// the engine's. Costs are the engine's (a create is tens to hundreds of milliseconds, a pull
 /// seconds to minutes).
 pub trait ContainerDriver: Send + Sync + 'static {
-    /// Makes `image` available on the engine, pulling it when missing. Refuses an image built
-    /// for another CPU architecture than the node's.
-    fn prepare_image(&self, image: &str) -> BoxFuture<Result<(), DriverError>>;
+    /// Makes `image` available on the engine, pulling it when missing, and reads what the pool
+    /// needs to know about it. Refuses an image built for another CPU architecture than the
+    /// node's.
+    fn prepare_image(&self, image: &str) -> BoxFuture<Result<ImageFacts, DriverError>>;
     /// Creates and starts a container, returning once its proxy accepts connections (or
     /// failing, with the container removed, when it stops first or does not listen by
     /// `spec.ready_within`).

@@ -22,26 +22,25 @@ mod testing;
 
 pub use config::{ContainerConfig, Runtime, StemCell};
 pub use docker::DockerDriver;
-pub use driver::{ContainerDriver, ContainerSpec, ContainerState, DriverError, LogLine, Started};
+pub use driver::{
+    ContainerDriver, ContainerSpec, ContainerState, DriverError, ImageFacts, LogLine, Started,
+};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use serde_json::Value;
 use shoal_router::{
     ActionCode, BoxFuture, Executor, ExecutorStats, Failure, Invocation, Outcome, PrepareError,
 };
 
-use crate::pool::{Pool, PoolSettings, Start, WarmKey};
+use crate::logs::{Collected, Cut};
+use crate::pool::{Container, Pool, PoolSettings, Start, WarmKey};
 use crate::protocol::{Answer, ProxyClient};
 
 /// The kind of actions that name their own image (`exec.image`).
 pub const BLACKBOX: &str = "blackbox";
-
-/// How long to wait for a container's log sentinels after a run.
-const LOG_WAIT: Duration = Duration::from_secs(2);
-/// How long to wait for stray log lines when no sentinel is expected.
-const LOG_GRACE: Duration = Duration::from_millis(100);
 
 /// Runs actions in containers. One per process; cheap to share (`Arc`).
 pub struct ContainerExecutor {
@@ -229,7 +228,6 @@ async fn activate(pool: Arc<Pool>, http: ProxyClient, inv: Invocation, image: St
         Err(failure) => return Outcome::failed(failure),
     };
     let timeout = Duration::from_millis(inv.limits.timeout_ms);
-    let log_limit = inv.limits.log_bytes();
     let start = SystemTime::now();
     let mut init_ms = None;
     if start_kind != Start::Warm {
@@ -239,13 +237,10 @@ async fn activate(pool: Arc<Pool>, http: ProxyClient, inv: Invocation, image: St
         let answer = http.post(container.address, "/init", &body, deadline).await;
         let elapsed = Some(began.elapsed().as_millis() as u64);
         if let Err(failure) = protocol::init_verdict(&answer) {
-            let failure = oom_or(&pool, &container, &answer, failure).await;
-            let logs = container
-                .logs
-                .collect(log_limit, Instant::now() + LOG_GRACE, false)
-                .await;
+            let result = Err(oom_or(&pool, &container, &answer, failure).await);
+            let logs = logs_of(&mut container, &inv, &result).await;
             pool.remove(container);
-            return Outcome::finished(Err(failure), logs, start, elapsed);
+            return Outcome::finished(result, logs.lines, start, elapsed);
         }
         init_ms = elapsed;
     }
@@ -257,13 +252,9 @@ async fn activate(pool: Arc<Pool>, http: ProxyClient, inv: Invocation, image: St
         Err(failure) => Err(oom_or(&pool, &container, &answer, failure).await),
         ok => ok,
     };
-    let wait = if healthy { LOG_WAIT } else { LOG_GRACE };
-    let logs = container
-        .logs
-        .collect(log_limit, Instant::now() + wait, healthy)
-        .await;
-    pool.release(container, key, healthy);
-    Outcome::finished(result, logs, start, init_ms)
+    let logs = logs_of(&mut container, &inv, &result).await;
+    pool.release(container, key, healthy && logs.delimited);
+    Outcome::finished(result, logs.lines, start, init_ms)
 }
 
 /// The deadline of a request that may take `timeout` from now, as an instant and as epoch
@@ -274,6 +265,31 @@ fn deadline_after(timeout: Duration) -> (Instant, u64) {
         .unwrap_or_default()
         + timeout;
     (Instant::now() + timeout, epoch.as_millis() as u64)
+}
+
+/// The activation's logs (spec §7.4): up to both sentinels when the container's proxy prints
+/// them (every runtime image; a `blackbox` image only when it says so with
+/// [`logs::SENTINELS_LABEL`]) and the action did not fail as a developer error; else what
+/// arrives within a short grace.
+async fn logs_of(
+    container: &mut Container,
+    inv: &Invocation,
+    result: &Result<Value, Failure>,
+) -> Collected {
+    let developer_error = matches!(
+        result,
+        Err(Failure::DeveloperError(_) | Failure::Timeout { .. } | Failure::MemoryExceeded)
+    );
+    let sentinels = inv.action.kind != BLACKBOX || container.log_sentinels;
+    let cut = if sentinels && !developer_error {
+        Cut::AtSentinels
+    } else {
+        Cut::AfterGrace
+    };
+    container
+        .logs
+        .collect(inv.limits.log_bytes(), cut, developer_error)
+        .await
 }
 
 /// `failure`, unless the proxy became unreachable because the engine killed the container

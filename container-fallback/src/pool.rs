@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use shoal_router::{Failure, Invocation};
 use tokio::sync::Notify;
 
-use crate::driver::{ContainerDriver, ContainerSpec, DriverError, Started};
+use crate::driver::{ContainerDriver, ContainerSpec, DriverError, ImageFacts, Started};
 use crate::logs::LogTail;
 
 /// The label marking containers as this pool's (its value names the owner).
@@ -132,6 +132,8 @@ pub struct Container {
     pub logs: LogTail,
     /// Its memory limit, in MB (what it counts against the capacity).
     pub memory_mb: u64,
+    /// Whether its image declares that its proxy prints the log sentinels.
+    pub log_sentinels: bool,
     /// The image it runs (prewarmed containers are matched by image and memory).
     image: String,
 }
@@ -462,8 +464,8 @@ impl Pool {
             tokio::time::timeout(self.settings.pull_timeout, self.driver.prepare_image(image))
                 .await;
         let failure = match prepared {
-            Ok(Ok(())) => match self.launch(image, memory_mb, action).await {
-                Launch::Ready(started) => return self.register(started, image, memory_mb),
+            Ok(Ok(facts)) => match self.launch(image, memory_mb, action).await {
+                Launch::Ready(started) => return self.register(started, facts, image, memory_mb),
                 Launch::Abandoned(failure) => return Err(failure),
                 Launch::Failed(failure) => failure,
             },
@@ -510,6 +512,7 @@ impl Pool {
     fn register(
         self: &Arc<Self>,
         started: Started,
+        facts: ImageFacts,
         image: &str,
         memory_mb: u64,
     ) -> Result<Container, Failure> {
@@ -527,6 +530,7 @@ impl Pool {
             }),
             address: started.address,
             memory_mb,
+            log_sentinels: facts.log_sentinels,
             image: image.to_string(),
         };
         if closed {

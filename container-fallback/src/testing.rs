@@ -15,7 +15,7 @@ use serde_json::json;
 use shoal_router::{ActionCode, ActivationId, BoxFuture, Invocation, Limits, OwEnv};
 
 use crate::driver::{
-    ContainerDriver, ContainerSpec, ContainerState, DriverError, LogLine, Started,
+    ContainerDriver, ContainerSpec, ContainerState, DriverError, ImageFacts, LogLine, Started,
 };
 
 /// Image whose pull never ends.
@@ -51,14 +51,14 @@ impl FakeDriver {
 }
 
 impl ContainerDriver for FakeDriver {
-    fn prepare_image(&self, image: &str) -> BoxFuture<Result<(), DriverError>> {
+    fn prepare_image(&self, image: &str) -> BoxFuture<Result<ImageFacts, DriverError>> {
         self.record("prepare", image);
         let slow = image == SLOW_PULL;
         Box::pin(async move {
             if slow {
                 std::future::pending::<()>().await;
             }
-            Ok(())
+            Ok(ImageFacts::default())
         })
     }
 

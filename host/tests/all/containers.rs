@@ -170,6 +170,21 @@ fn settles_to(dir: &std::path::Path, ids: &[String]) {
     });
 }
 
+/// The stored log lines of the activation `record` describes.
+fn logs_of(shoal: &Shoal, record: &Value) -> Vec<String> {
+    let stored = activation(shoal, record["activationId"].as_str().unwrap());
+    stored["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// OpenWhisk's stderr notice after a developer error (spec §3.4), as a log line ends.
+const LOG_DATA_MISSING: &str =
+    "stderr: The action did not initialize or run as expected. Log data might be missing.";
+
 #[test]
 fn python_actions_follow_the_openwhisk_outcomes() {
     let dir = tempfile::tempdir().unwrap();
@@ -739,5 +754,126 @@ fn capacity_failures_are_whisk_internal_errors() {
         "Failed to provision resources to run the action. No container capacity became free within the action's time limit of 1000 milliseconds."
     );
     assert_eq!(annotation(&record, "timeout"), Some(&json!(false)));
+    assert!(shoal.stop().success());
+}
+
+#[test]
+fn developer_errors_discard_the_container_and_say_logs_may_be_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = serve(dir.path(), "");
+    create(
+        &shoal,
+        "apperr",
+        python("def main(a):\n    print('app')\n    return {'error': 'nope'}\n"),
+    );
+    let (_, record) = invoke(&shoal, "apperr", json!({}));
+    assert_eq!(record["response"]["status"], "application error");
+    let logs = logs_of(&shoal, &record);
+    assert!(
+        logs.len() == 1 && logs[0].ends_with("stdout: app"),
+        "no notice after an application error: {logs:?}"
+    );
+    let kept = containers_of(dir.path());
+    assert_eq!(
+        kept.len(),
+        1,
+        "an application error keeps the container warm"
+    );
+
+    // An exception: the container is removed, the logs end with OpenWhisk's notice.
+    create(
+        &shoal,
+        "raises",
+        python("def main(a):\n    print('before')\n    raise ValueError('broken')\n"),
+    );
+    let (_, record) = invoke(&shoal, "raises", json!({}));
+    assert_eq!(record["response"]["status"], "action developer error");
+    settles_to(dir.path(), &kept);
+    let logs = logs_of(&shoal, &record);
+    assert!(
+        logs.last().is_some_and(|l| l.ends_with(LOG_DATA_MISSING)),
+        "{logs:?}"
+    );
+
+    // A timeout: the same.
+    let sleepy = json!({"exec": {"kind": "python:3.11", "code": "import time\ndef main(a):\n    time.sleep(10)\n    return {}\n"}, "limits": {"timeout": 500}});
+    create(&shoal, "sleepy", sleepy);
+    let (_, record) = invoke(&shoal, "sleepy", json!({}));
+    assert_eq!(
+        error_text(&record),
+        "The action exceeded its time limits of 500 milliseconds."
+    );
+    settles_to(dir.path(), &kept);
+    let logs = logs_of(&shoal, &record);
+    assert!(
+        logs.last().is_some_and(|l| l.ends_with(LOG_DATA_MISSING)),
+        "{logs:?}"
+    );
+
+    // A failed initialization: the same.
+    create(&shoal, "badinit", python("def main(a) return 1\n"));
+    let (_, record) = invoke(&shoal, "badinit", json!({}));
+    assert!(error_text(&record).starts_with("Initialization has failed due to:"));
+    settles_to(dir.path(), &kept);
+    let logs = logs_of(&shoal, &record);
+    assert!(
+        logs.last().is_some_and(|l| l.ends_with(LOG_DATA_MISSING)),
+        "{logs:?}"
+    );
+    assert!(shoal.stop().success());
+    assert!(containers_of(dir.path()).is_empty());
+}
+
+#[test]
+fn logs_that_cannot_be_delimited_discard_the_container() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = serve(dir.path(), "");
+    // The action sends the process's stdout (the proxy's too) to /dev/null: the proxy's
+    // stdout sentinel never reaches the engine.
+    let code = "import os, socket, sys\ndef main(a):\n    print('last words', flush=True)\n    sys.stdout = open(os.devnull, 'w')\n    return {'host': socket.gethostname()}\n";
+    create(&shoal, "mute", python(code));
+    let (status, first) = invoke(&shoal, "mute", json!({}));
+    assert_eq!(status, 200, "{first}");
+    let logs = logs_of(&shoal, &first);
+    assert!(logs[0].ends_with("stdout: last words"), "{logs:?}");
+    assert!(
+        logs.last().is_some_and(|l| l.ends_with(LOG_DATA_MISSING)),
+        "{logs:?}"
+    );
+    settles_to(dir.path(), &[]);
+    let (_, second) = invoke(&shoal, "mute", json!({}));
+    assert!(annotation(&second, "initTime").is_some(), "a new container");
+    assert_ne!(
+        second["response"]["result"]["host"],
+        first["response"]["result"]["host"]
+    );
+    assert!(shoal.stop().success());
+}
+
+#[test]
+fn blackbox_images_without_sentinels_are_not_waited_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = serve(dir.path(), "");
+    create(&shoal, "foreign", blackbox("shoal-test/foreign-proxy:1"));
+    let (status, first) = invoke(&shoal, "foreign", json!({}));
+    assert_eq!(status, 200, "{first}");
+    let began = Instant::now();
+    let (_, second) = invoke(&shoal, "foreign", json!({}));
+    // Waiting for sentinels that never come would take 2 s, then discard the container.
+    assert!(
+        began.elapsed() < Duration::from_secs(2),
+        "a warm invoke took {:?}",
+        began.elapsed()
+    );
+    assert_eq!(second["response"]["result"]["runs"], 2, "kept warm");
+    assert_eq!(
+        second["response"]["result"]["host"],
+        first["response"]["result"]["host"]
+    );
+    let logs = logs_of(&shoal, &second);
+    assert!(
+        logs.len() == 1 && logs[0].ends_with("stdout: foreign run 2"),
+        "{logs:?}"
+    );
     assert!(shoal.stop().success());
 }
