@@ -237,7 +237,7 @@ async fn activate(pool: Arc<Pool>, http: ProxyClient, inv: Invocation, image: St
         let answer = http.post(container.address, "/init", &body, deadline).await;
         let elapsed = Some(began.elapsed().as_millis() as u64);
         if let Err(failure) = protocol::init_verdict(&answer) {
-            let result = Err(oom_or(&pool, &container, &answer, failure).await);
+            let result = Err(memory_or(&pool, &container, &answer, failure).await);
             let logs = logs_of(&mut container, &inv, &result).await;
             pool.remove(container);
             return Outcome::finished(result, logs.lines, start, elapsed);
@@ -249,7 +249,7 @@ async fn activate(pool: Arc<Pool>, http: ProxyClient, inv: Invocation, image: St
     let answer = http.post(container.address, "/run", &body, deadline).await;
     let (result, healthy) = protocol::run_verdict(&answer);
     let result = match result {
-        Err(failure) => Err(oom_or(&pool, &container, &answer, failure).await),
+        Err(failure) => Err(memory_or(&pool, &container, &answer, failure).await),
         ok => ok,
     };
     let logs = logs_of(&mut container, &inv, &result).await;
@@ -293,10 +293,11 @@ async fn logs_of(
 }
 
 /// `failure`, unless the proxy became unreachable because the engine killed the container
-/// for exceeding its memory limit.
-async fn oom_or(
+/// for exceeding its memory limit (its main process: the proxy reports OOM kills of the
+/// processes it starts itself, see [`Answer::OomKilled`]).
+async fn memory_or(
     pool: &Pool,
-    container: &pool::Container,
+    container: &Container,
     answer: &Answer,
     failure: Failure,
 ) -> Failure {

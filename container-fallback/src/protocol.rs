@@ -16,6 +16,10 @@ use shoal_router::{Failure, Invocation, MAX_RESULT_BYTES};
 /// The port every action proxy listens on (spec §7.1).
 pub const PROXY_PORT: u16 = 8080;
 
+/// The header by which shoal's proxy says that a failed `/run` lost a process to the kernel's
+/// OOM killer (it reads its memory cgroup's `oom_kill` count before and after the run).
+pub const OOM_KILLED_HEADER: &str = "x-shoal-oom-killed";
+
 /// The result text of a container that exited during `/init` (spec §3.4).
 pub const INIT_EXITED: &str = "The action did not initialize and exited unexpectedly.";
 
@@ -31,6 +35,9 @@ pub enum Answer {
         /// The body's length before the cut.
         length: usize,
     },
+    /// It answered that the kernel killed a process of the action for exceeding the memory
+    /// limit ([`OOM_KILLED_HEADER`]).
+    OomKilled,
     /// The connection failed or broke (the proxy is not listening, or its process died).
     Unreachable,
     /// No answer before the deadline.
@@ -88,6 +95,9 @@ impl ProxyClient {
 
 /// Reads a response body, keeping at most [`MAX_RESULT_BYTES`] but counting all of them.
 async fn read(response: hyper::Response<hyper::body::Incoming>) -> Answer {
+    if response.headers().contains_key(OOM_KILLED_HEADER) {
+        return Answer::OomKilled;
+    }
     let status = response.status().as_u16();
     let mut body = response.into_body();
     let mut kept = Vec::new();
@@ -182,6 +192,7 @@ pub fn init_verdict(answer: &Answer) -> Result<(), Failure> {
                 ))
             }),
         )),
+        Answer::OomKilled => Err(Failure::MemoryExceeded),
         Answer::TimedOut => Err(Failure::Timeout { init: true }),
         Answer::Unreachable => Err(Failure::DeveloperError(INIT_EXITED.into())),
     }
@@ -210,6 +221,7 @@ pub fn run_verdict(answer: &Answer) -> (Result<Value, Failure>, bool) {
             Err(error_field(body).map_or_else(|| not_json(body), Failure::DeveloperError)),
             false,
         ),
+        Answer::OomKilled => (Err(Failure::MemoryExceeded), false),
         Answer::TimedOut => (Err(Failure::Timeout { init: false }), false),
         Answer::Unreachable => (
             Err(Failure::DeveloperError(Value::String(
@@ -306,6 +318,18 @@ mod tests {
                 ))),
                 true
             )
+        );
+    }
+
+    #[test]
+    fn oom_kills_reported_by_the_proxy_are_memory_failures() {
+        assert_eq!(
+            run_verdict(&Answer::OomKilled),
+            (Err(Failure::MemoryExceeded), false)
+        );
+        assert_eq!(
+            init_verdict(&Answer::OomKilled),
+            Err(Failure::MemoryExceeded)
         );
     }
 

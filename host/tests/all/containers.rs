@@ -877,3 +877,21 @@ fn blackbox_images_without_sentinels_are_not_waited_for() {
     );
     assert!(shoal.stop().success());
 }
+
+#[test]
+fn executables_killed_for_their_memory_report_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = serve(dir.path(), "");
+    let script = "#!/bin/sh\nexec python3 -c 'x = bytearray(400 * 1024 * 1024)'\n";
+    let action = json!({"exec": {"kind": "blackbox", "image": BLACKBOX_IMAGE, "code": script}, "limits": {"memory": 128}});
+    create(&shoal, "exechog", action);
+    let (status, record) = invoke(&shoal, "exechog", json!({}));
+    assert_eq!(status, 502, "{record}");
+    assert_eq!(record["response"]["status"], "action developer error");
+    assert_eq!(
+        error_text(&record),
+        "The action exhausted its memory and was aborted."
+    );
+    settles_to(dir.path(), &[]);
+    assert!(shoal.stop().success());
+}
