@@ -3,8 +3,9 @@
 # reachable): a bookworm root filesystem made by debootstrap (minbase + python3) imported as
 # `shoal/base:bookworm`, then on top of it shoal's Python runtime image and an example blackbox
 # image, both served by shoal's own action proxy (`proxy/shoal_proxy.py`); images that misbehave
-# as some blackbox images do (another vendor's proxy printing no log sentinels, one that never
-# listens, one that exits at once); and an empty image built for another CPU architecture.
+# as some blackbox images do (another vendor's proxy printing no log sentinels, one answering
+# /init with 503, one that never listens, one that exits at once); and an empty image built for
+# another CPU architecture.
 #
 # Needs a running Docker engine (DOCKER_HOST) and debootstrap. The root filesystem is cached in
 # $SHOAL_ROOTFS (default: target/container-rootfs) and the base image is reused when present.
@@ -26,6 +27,10 @@ docker build -q -t shoal-test/foreign-proxy:1 -f - "$here/test" <<'EOF'
 FROM shoal/base:bookworm
 COPY foreign_proxy.py /foreign_proxy.py
 CMD ["python3", "-u", "/foreign_proxy.py"]
+EOF
+docker build -q -t shoal-test/init-503:1 - <<'EOF'
+FROM shoal-test/foreign-proxy:1
+ENV FOREIGN_INIT_STATUS=503
 EOF
 docker build -q -t shoal-test/no-proxy:1 - <<'EOF'
 FROM shoal/base:bookworm

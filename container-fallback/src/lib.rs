@@ -42,6 +42,10 @@ use crate::protocol::{Answer, ProxyClient};
 /// The kind of actions that name their own image (`exec.image`).
 pub const BLACKBOX: &str = "blackbox";
 
+/// How many containers an activation tries when their proxies answer `/init` with 503
+/// ("shutting down", spec §7.2) before the last answer is its initialization failure.
+const INIT_ATTEMPTS: usize = 3;
+
 /// Runs actions in containers. One per process; cheap to share (`Arc`).
 pub struct ContainerExecutor {
     /// Owns the domain's threads; `Some` until dropped (taken to shut down without blocking).
@@ -218,32 +222,40 @@ impl Executor for ContainerExecutor {
     }
 }
 
-/// One activation: a container, `/init` when it is not warm, `/run`, the logs, and the
-/// container kept warm or removed. `/init` and `/run` each get the action's whole time limit
-/// (spec §7.2, §7.3); getting the container has bounds of its own.
+/// One activation: a container, `/init` when it is not warm (on another container when the
+/// proxy answers 503), `/run`, the logs, and the container kept warm or removed. `/init` and
+/// `/run` each get the action's whole time limit (spec §7.2, §7.3); getting the container
+/// has bounds of its own.
 async fn activate(pool: Arc<Pool>, http: ProxyClient, inv: Invocation, image: String) -> Outcome {
     let key = WarmKey::of(&inv);
-    let (mut container, start_kind) = match pool.acquire(&inv, key, &image).await {
-        Ok(c) => c,
-        Err(failure) => return Outcome::failed(failure),
-    };
     let timeout = Duration::from_millis(inv.limits.timeout_ms);
-    let start = SystemTime::now();
-    let mut init_ms = None;
-    if start_kind != Start::Warm {
-        let began = Instant::now();
+    let mut attempts = 0;
+    let (mut container, start, init_ms) = loop {
+        let (mut container, how) = match pool.acquire(&inv, key, &image).await {
+            Ok(c) => c,
+            Err(failure) => return Outcome::failed(failure),
+        };
+        let (start, began) = (SystemTime::now(), Instant::now());
+        if how == Start::Warm {
+            break (container, start, None);
+        }
+        attempts += 1;
         let (deadline, deadline_ms) = deadline_after(timeout);
         let body = protocol::init_body(&inv, deadline_ms);
         let answer = http.post(container.address, "/init", &body, deadline).await;
-        let elapsed = Some(began.elapsed().as_millis() as u64);
+        let init_ms = Some(began.elapsed().as_millis() as u64);
+        if answer.shutting_down() && attempts < INIT_ATTEMPTS {
+            pool.remove(container);
+            continue;
+        }
         if let Err(failure) = protocol::init_verdict(&answer) {
             let result = Err(memory_or(&pool, &container, &answer, failure).await);
             let logs = logs_of(&mut container, &inv, &result).await;
             pool.remove(container);
-            return Outcome::finished(result, logs.lines, start, elapsed);
+            return Outcome::finished(result, logs.lines, start, init_ms);
         }
-        init_ms = elapsed;
-    }
+        break (container, start, init_ms);
+    };
     let (deadline, deadline_ms) = deadline_after(timeout);
     let body = protocol::run_body(&inv, deadline_ms);
     let answer = http.post(container.address, "/run", &body, deadline).await;
@@ -305,5 +317,98 @@ async fn memory_or(
         Failure::MemoryExceeded
     } else {
         failure
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{self, FakeDriver};
+    use std::net::SocketAddr;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A stand-in action proxy on a local port answering `/init` with `init` and `/run` with
+    /// `200 {"ok": true}`; returns its address and how many `/init` calls it got.
+    async fn proxy(init: u16) -> (SocketAddr, Arc<AtomicU64>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let inits = Arc::new(AtomicU64::new(0));
+        let counted = inits.clone();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut request = vec![0; 64 * 1024];
+                let n = socket.read(&mut request).await.unwrap_or(0);
+                let (status, body) = if request[..n].starts_with(b"POST /init") {
+                    counted.fetch_add(1, Ordering::Relaxed);
+                    (init, r#"{"error":"shutting down"}"#)
+                } else {
+                    (200, r#"{"ok":true}"#)
+                };
+                let answer = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+            }
+        });
+        (address, inits)
+    }
+
+    fn settings() -> PoolSettings {
+        PoolSettings {
+            owner: "/data".into(),
+            capacity_mb: 1024,
+            pause_grace: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(600),
+            pull_timeout: Duration::from_secs(30),
+            start_timeout: Duration::from_secs(20),
+            env: Vec::new(),
+            stem_cells: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_proxy_shutting_down_at_init_sends_the_activation_to_another_container() {
+        let (stopping, stopping_inits) = proxy(503).await;
+        let (fine, fine_inits) = proxy(200).await;
+        let driver = Arc::new(FakeDriver::default());
+        driver.addresses.lock().extend([stopping, fine]);
+        let pool = Pool::new(driver.clone(), settings());
+        let inv = testing::invocation("/guest/bb", BLACKBOX);
+        let outcome = activate(pool, ProxyClient::default(), inv, "test/bb".into()).await;
+        assert_eq!(outcome.result, Ok(serde_json::json!({"ok": true})));
+        assert_eq!(stopping_inits.load(Ordering::Relaxed), 1);
+        assert_eq!(fine_inits.load(Ordering::Relaxed), 1);
+        assert_eq!(driver.calls_to("start"), ["c0", "c1"]);
+        assert_eq!(
+            driver.calls_to("remove"),
+            ["c0"],
+            "the one shutting down is gone"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_proxy_that_keeps_shutting_down_fails_the_initialization() {
+        let driver = Arc::new(FakeDriver::default());
+        for _ in 0..INIT_ATTEMPTS {
+            let (address, _) = proxy(503).await;
+            driver.addresses.lock().push_back(address);
+        }
+        let pool = Pool::new(driver.clone(), settings());
+        let inv = testing::invocation("/guest/bb", BLACKBOX);
+        let outcome = activate(pool, ProxyClient::default(), inv, "test/bb".into()).await;
+        assert_eq!(
+            outcome.result,
+            Err(Failure::DeveloperError("shutting down".into()))
+        );
+        assert_eq!(driver.calls_to("start").len(), INIT_ATTEMPTS);
+        assert!(
+            outcome
+                .logs
+                .last()
+                .is_some_and(|l| l.ends_with(logs::LOG_DATA_MISSING)),
+            "{:?}",
+            outcome.logs
+        );
     }
 }

@@ -44,6 +44,14 @@ pub enum Answer {
     TimedOut,
 }
 
+impl Answer {
+    /// Whether the proxy refused with 503, which means it is shutting down: the activation
+    /// goes to another container (spec §7.2).
+    pub fn shutting_down(&self) -> bool {
+        matches!(self, Answer::Replied { status: 503, .. })
+    }
+}
+
 /// One HTTP/1.1 client for every proxy (connections kept alive per container address).
 #[derive(Clone)]
 pub struct ProxyClient {
@@ -322,7 +330,7 @@ mod tests {
     }
 
     #[test]
-    fn oom_kills_reported_by_the_proxy_are_memory_failures() {
+    fn oom_kills_and_shutdowns_reported_by_the_proxy() {
         assert_eq!(
             run_verdict(&Answer::OomKilled),
             (Err(Failure::MemoryExceeded), false)
@@ -331,6 +339,8 @@ mod tests {
             init_verdict(&Answer::OomKilled),
             Err(Failure::MemoryExceeded)
         );
+        assert!(replied(503, "").shutting_down());
+        assert!(!replied(502, "").shutting_down());
     }
 
     #[test]

@@ -185,6 +185,39 @@ fn logs_of(shoal: &Shoal, record: &Value) -> Vec<String> {
 const LOG_DATA_MISSING: &str =
     "stderr: The action did not initialize or run as expected. Log data might be missing.";
 
+/// How many containers the engine created for data directory `dir` since `since` (Unix
+/// seconds).
+fn created_since(dir: &std::path::Path, since: u64) -> usize {
+    let owner = std::fs::canonicalize(dir).unwrap();
+    let until = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 1;
+    docker(&[
+        "events",
+        "--since",
+        &since.to_string(),
+        "--until",
+        &until.to_string(),
+        "--filter",
+        &format!("label=shoal.owner={}", owner.display()),
+        "--filter",
+        "event=create",
+        "--format",
+        "{{.ID}}",
+    ])
+    .lines()
+    .count()
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
 #[test]
 fn python_actions_follow_the_openwhisk_outcomes() {
     let dir = tempfile::tempdir().unwrap();
@@ -891,6 +924,28 @@ fn executables_killed_for_their_memory_report_it() {
     assert_eq!(
         error_text(&record),
         "The action exhausted its memory and was aborted."
+    );
+    settles_to(dir.path(), &[]);
+    assert!(shoal.stop().success());
+}
+
+#[test]
+fn a_proxy_shutting_down_at_init_is_replaced_then_fails_the_initialization() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = serve(dir.path(), "");
+    create(&shoal, "stopping", blackbox("shoal-test/init-503:1"));
+    let since = unix_now();
+    let (status, record) = invoke(&shoal, "stopping", json!({}));
+    assert_eq!(status, 502, "{record}");
+    assert_eq!(record["response"]["status"], "action developer error");
+    assert_eq!(
+        error_text(&record),
+        "The action failed during initialization: shutting down"
+    );
+    assert_eq!(
+        created_since(dir.path(), since),
+        3,
+        "each 503 sent the activation to a new container"
     );
     settles_to(dir.path(), &[]);
     assert!(shoal.stop().success());
