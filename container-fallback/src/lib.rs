@@ -36,7 +36,7 @@ use shoal_router::{
 };
 
 use crate::logs::{Collected, Cut};
-use crate::pool::{Container, Pool, PoolSettings, Start, WarmKey};
+use crate::pool::{Container, Pool, PoolSettings, Removal, Start, WarmKey};
 use crate::protocol::{Answer, ProxyClient};
 
 /// The kind of actions that name their own image (`exec.image`).
@@ -213,11 +213,10 @@ impl Executor for ContainerExecutor {
         ExecutorStats {
             name: "container",
             resident: self.pool.resident() as u64,
-            resident_bytes: 0,
-            cold_starts: c.cold_starts.load(Ordering::Relaxed)
-                + c.prewarm_hits.load(Ordering::Relaxed),
+            resident_bytes: self.pool.resident_bytes(),
+            cold_starts: c.cold_starts.load(Ordering::Relaxed),
             activations: self.activations.load(Ordering::Relaxed),
-            evictions: c.removals.load(Ordering::Relaxed),
+            evictions: c.evictions(),
         }
     }
 }
@@ -245,13 +244,13 @@ async fn activate(pool: Arc<Pool>, http: ProxyClient, inv: Invocation, image: St
         let answer = http.post(container.address, "/init", &body, deadline).await;
         let init_ms = Some(began.elapsed().as_millis() as u64);
         if answer.shutting_down() && attempts < INIT_ATTEMPTS {
-            pool.remove(container);
+            pool.remove(container, Removal::Failed);
             continue;
         }
         if let Err(failure) = protocol::init_verdict(&answer) {
             let result = Err(memory_or(&pool, &container, &answer, failure).await);
             let logs = logs_of(&mut container, &inv, &result).await;
-            pool.remove(container);
+            pool.remove(container, Removal::Failed);
             return Outcome::finished(result, logs.lines, start, init_ms);
         }
         break (container, start, init_ms);

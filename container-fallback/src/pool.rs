@@ -9,7 +9,7 @@
 //! container (until its proxy listens) have bounds of their own, and only the wait for
 //! capacity is bounded by the activation's deadline.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -156,6 +156,20 @@ pub enum Start {
     Cold,
 }
 
+/// Why a container is removed; the stats count the first three as evictions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    /// Unused for the idle timeout.
+    Idle,
+    /// Removed to make room under the capacity.
+    Capacity,
+    /// Unfit after an activation: a developer error, a timeout, an OOM kill, logs that could
+    /// not be delimited, a proxy shutting down, an engine refusing to unpause it.
+    Failed,
+    /// Never served: the pool shut down while it started.
+    Unused,
+}
+
 struct Idle {
     key: WarmKey,
     container: Container,
@@ -177,8 +191,8 @@ struct State {
     prewarming: Vec<(String, u64)>,
     /// MB held by every live container, starting ones included.
     used_mb: u64,
-    /// Every live container's id.
-    live: HashSet<String>,
+    /// Every live container's id and memory limit (MB).
+    live: HashMap<String, u64>,
     /// Activations waiting for capacity, oldest first. Only the first may take a container;
     /// the others wait behind it, so none is overtaken.
     queue: VecDeque<Waiter>,
@@ -198,12 +212,25 @@ impl State {
 /// Counters reported by the executor's stats.
 #[derive(Debug, Default)]
 pub struct Counters {
-    /// Containers created for an activation.
+    /// Containers created for an activation (prewarm hits not included).
     pub cold_starts: AtomicU64,
     /// Activations that took a prewarmed container.
     pub prewarm_hits: AtomicU64,
-    /// Containers removed (idle, capacity, failure).
-    pub removals: AtomicU64,
+    /// Containers removed after the idle timeout.
+    pub idle_removals: AtomicU64,
+    /// Containers removed to make room under the capacity.
+    pub capacity_evictions: AtomicU64,
+    /// Containers removed because an activation left them unfit.
+    pub failure_removals: AtomicU64,
+}
+
+impl Counters {
+    /// Containers evicted: removed when idle, for capacity, or after a failure.
+    pub fn evictions(&self) -> u64 {
+        self.idle_removals.load(Ordering::Relaxed)
+            + self.capacity_evictions.load(Ordering::Relaxed)
+            + self.failure_removals.load(Ordering::Relaxed)
+    }
 }
 
 /// What a pool is told at start.
@@ -236,7 +263,7 @@ pub struct Pool {
     names: AtomicU64,
     generations: AtomicU64,
     tickets: AtomicU64,
-    /// Cold starts, prewarm hits, removals.
+    /// Cold starts, prewarm hits, evictions.
     pub counters: Counters,
 }
 
@@ -312,6 +339,12 @@ impl Pool {
         self.state.lock().live.len()
     }
 
+    /// The memory limits of the live containers, in bytes: what they may use, and what the
+    /// capacity counts.
+    pub fn resident_bytes(&self) -> u64 {
+        self.state.lock().live.values().sum::<u64>() * 1024 * 1024
+    }
+
     /// Prewarmed containers ready to be taken.
     pub fn prewarmed(&self) -> usize {
         self.state.lock().prewarmed.len()
@@ -356,11 +389,11 @@ impl Pool {
                 Step::Create => {
                     // The memory is reserved: the next in line may look now.
                     drop(place.take());
-                    self.counters.cold_starts.fetch_add(1, Ordering::Relaxed);
                     let container = self.create(image, memory_mb, &inv.env.action_name).await?;
+                    self.counters.cold_starts.fetch_add(1, Ordering::Relaxed);
                     return Ok((container, Start::Cold));
                 }
-                Step::Evicted(victim) => self.remove(victim),
+                Step::Evicted(victim) => self.remove(victim, Removal::Capacity),
                 Step::Wait(wake) => {
                     let deadline = tokio::time::Instant::from_std(inv.deadline);
                     if tokio::time::timeout_at(deadline, wake.notified())
@@ -443,7 +476,7 @@ impl Pool {
         if handle.paused.load(Ordering::Acquire) {
             if self.driver.unpause(&handle.id).await.is_err() {
                 drop(_transition);
-                self.remove(container);
+                self.remove(container, Removal::Failed);
                 return None;
             }
             handle.paused.store(false, Ordering::Release);
@@ -518,7 +551,7 @@ impl Pool {
     ) -> Result<Container, Failure> {
         let closed = {
             let mut st = self.state.lock();
-            st.live.insert(started.id.clone());
+            st.live.insert(started.id.clone(), memory_mb);
             st.closed
         };
         let container = Container {
@@ -534,7 +567,7 @@ impl Pool {
             image: image.to_string(),
         };
         if closed {
-            self.remove(container);
+            self.remove(container, Removal::Unused);
             return Err(Unavailable::Closed.into());
         }
         Ok(container)
@@ -551,7 +584,7 @@ impl Pool {
     /// (paused after the grace period), removed otherwise.
     pub fn release(self: &Arc<Self>, container: Container, key: WarmKey, healthy: bool) {
         if !healthy {
-            self.remove(container);
+            self.remove(container, Removal::Failed);
             return;
         }
         let generation = self.generations.fetch_add(1, Ordering::Relaxed);
@@ -560,7 +593,7 @@ impl Pool {
             let mut st = self.state.lock();
             if st.closed {
                 drop(st);
-                self.remove(container);
+                self.remove(container, Removal::Unused);
                 return;
             }
             st.idle.push(Idle {
@@ -588,14 +621,22 @@ impl Pool {
     }
 
     /// Removes a container in the background and gives its memory back.
-    pub fn remove(self: &Arc<Self>, container: Container) {
+    pub fn remove(self: &Arc<Self>, container: Container, why: Removal) {
         {
             let mut st = self.state.lock();
             st.used_mb -= container.memory_mb;
             st.live.remove(container.id());
             st.wake_first();
         }
-        self.counters.removals.fetch_add(1, Ordering::Relaxed);
+        let counter = match why {
+            Removal::Idle => Some(&self.counters.idle_removals),
+            Removal::Capacity => Some(&self.counters.capacity_evictions),
+            Removal::Failed => Some(&self.counters.failure_removals),
+            Removal::Unused => None,
+        };
+        if let Some(counter) = counter {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
         let driver = self.driver.clone();
         tokio::spawn(async move {
             if let Err(e) = driver.remove(container.id()).await {
@@ -682,7 +723,7 @@ impl Pool {
             old.into_iter().map(|i| i.container).collect()
         };
         for container in expired {
-            self.remove(container);
+            self.remove(container, Removal::Idle);
         }
     }
 
@@ -695,7 +736,7 @@ impl Pool {
             st.idle.clear();
             st.prewarmed.clear();
             st.wake_first();
-            st.live.drain().collect()
+            st.live.drain().map(|(id, _)| id).collect()
         };
         for id in ids {
             if let Err(e) = self.driver.remove(&id).await {
@@ -715,7 +756,8 @@ enum Step {
     Closed,
 }
 
-/// `shoal_<owner digest>_<n>_<action>`, reduced to the characters Docker accepts.
+/// `shoal_<owner digest>_<n>_<action>`, the action's name reduced to the characters Docker
+/// accepts (`/guest/pkg/a` → `guest_pkg_a`).
 fn container_name(owner: &str, n: u64, action: &str) -> String {
     let digest = Sha256::digest(owner.as_bytes());
     let tag: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
@@ -729,7 +771,7 @@ fn container_name(owner: &str, n: u64, action: &str) -> String {
             }
         })
         .collect();
-    format!("shoal_{tag}_{n}{action}")
+    format!("shoal_{tag}_{n}_{}", action.trim_matches('_'))
 }
 
 #[cfg(test)]
@@ -785,6 +827,32 @@ mod tests {
         while pool.state.lock().queue.len() < n {
             tokio::task::yield_now().await;
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_containers_make_room_and_the_capacity_is_never_exceeded() {
+        let (pool, driver) = pool(512);
+        let (a, b, c) = (inv("a", 256), inv("b", 256), inv("c", 256));
+        let (first, how) = take(&pool, &a).await.unwrap();
+        assert_eq!(how, Start::Cold);
+        let (second, _) = take(&pool, &b).await.unwrap();
+        pool.release(first, WarmKey::of(&a), true);
+        let (third, how) = take(&pool, &c).await.unwrap();
+        assert_eq!(how, Start::Cold);
+        assert_eq!(used_mb(&pool), 512);
+        assert_eq!(pool.resident(), 2);
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        assert_eq!(
+            driver.calls_to("remove"),
+            ["c0"],
+            "a's idle container made room"
+        );
+        assert_eq!(pool.counters.capacity_evictions.load(Ordering::Relaxed), 1);
+        assert_eq!(pool.resident_bytes(), 512 * 1024 * 1024);
+        pool.release(second, WarmKey::of(&b), true);
+        pool.release(third, WarmKey::of(&c), true);
+        let (again, how) = take(&pool, &b).await.unwrap();
+        assert_eq!((again.id(), how), ("c1", Start::Warm));
     }
 
     #[tokio::test(start_paused = true)]
@@ -883,6 +951,33 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn stats_tell_cold_starts_prewarm_hits_and_evictions_apart() {
+        let (pool, _) = pool(1024);
+        pool.start_prewarms();
+        while pool.prewarmed() == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let a = inv("a", 256);
+        let (container, how) = take(&pool, &a).await.unwrap();
+        assert_eq!(how, Start::Prewarm);
+        pool.release(container, WarmKey::of(&a), false);
+        let b = inv("b", 128);
+        let (container, how) = take(&pool, &b).await.unwrap();
+        assert_eq!(how, Start::Cold);
+        pool.release(container, WarmKey::of(&b), true);
+        let c = &pool.counters;
+        assert_eq!(c.prewarm_hits.load(Ordering::Relaxed), 1);
+        assert_eq!(c.cold_starts.load(Ordering::Relaxed), 1);
+        assert_eq!(c.failure_removals.load(Ordering::Relaxed), 1);
+        assert_eq!(c.evictions(), 1);
+        pool.reap_idle();
+        assert_eq!(c.evictions(), 1, "not idle for long enough");
+        pool.shutdown().await;
+        assert_eq!(c.evictions(), 1, "removals at shutdown are no evictions");
+        assert_eq!(pool.resident(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn pulls_and_starts_have_their_own_bounds() {
         let (pool, driver) = pool(1024);
         let inv = inv("a", 256);
@@ -912,5 +1007,18 @@ mod tests {
             ["c0"],
             "none after the failed pull"
         );
+    }
+
+    #[test]
+    fn container_names_separate_number_and_action() {
+        let name = container_name("/data", 7, "/guest/pkg/hello.v2");
+        let (tag, rest) = name
+            .strip_prefix("shoal_")
+            .unwrap()
+            .split_once('_')
+            .unwrap();
+        assert_eq!(tag.len(), 8);
+        assert_eq!(rest, "7_guest_pkg_hello_v2");
+        assert!(container_name("/data", 8, "prewarm").ends_with("_8_prewarm"));
     }
 }
