@@ -46,6 +46,28 @@ pub const BLACKBOX: &str = "blackbox";
 /// ("shutting down", spec §7.2) before the last answer is its initialization failure.
 const INIT_ATTEMPTS: usize = 3;
 
+/// Why the container domain did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The `[containers]` settings are unusable (the message names the key).
+    #[error("{0}")]
+    Config(String),
+    /// The engine did not answer, or refused the clean-up of an earlier run.
+    #[error("{host}: {source}")]
+    Engine {
+        /// The engine endpoint.
+        host: String,
+        /// What went wrong.
+        source: DriverError,
+    },
+    /// The domain's threads could not be started.
+    #[error("the container domain's runtime: {0}")]
+    Runtime(#[from] std::io::Error),
+    /// The set-up thread panicked.
+    #[error("the container domain's set-up panicked")]
+    Panicked,
+}
+
 /// Runs actions in containers. One per process; cheap to share (`Arc`).
 pub struct ContainerExecutor {
     /// Owns the domain's threads; `Some` until dropped (taken to shut down without blocking).
@@ -63,13 +85,13 @@ impl ContainerExecutor {
     /// containers an earlier run of the same `owner` left behind, and starts the prewarmed
     /// containers and the idle reaper. `api_host` is what containers see as `__OW_API_HOST`
     /// unless the config says otherwise.
-    pub fn start(config: ContainerConfig, owner: &str, api_host: &str) -> Result<Self, String> {
-        config.validate()?;
+    pub fn start(config: ContainerConfig, owner: &str, api_host: &str) -> Result<Self, StartError> {
+        config.validate().map_err(StartError::Config)?;
         // The set-up blocks, and the caller may be async: it runs on a thread of its own.
         std::thread::scope(|s| {
             s.spawn(|| Self::start_blocking(config, owner, api_host))
                 .join()
-                .map_err(|_| "the container domain's set-up panicked".to_string())?
+                .map_err(|_| StartError::Panicked)?
         })
     }
 
@@ -77,16 +99,19 @@ impl ContainerExecutor {
         config: ContainerConfig,
         owner: &str,
         api_host: &str,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, StartError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("shoal-containers")
             .enable_all()
-            .build()
-            .map_err(|e| e.to_string())?;
+            .build()?;
+        let engine = |source| StartError::Engine {
+            host: config.docker_host.clone(),
+            source,
+        };
         let driver = runtime
             .block_on(DockerDriver::connect(&config.docker_host, &config.network))
-            .map_err(|e| format!("{}: {e}", config.docker_host))?;
+            .map_err(engine)?;
         let api_host = config.api_host.clone().unwrap_or_else(|| api_host.into());
         let settings = PoolSettings {
             owner: owner.to_string(),
@@ -109,7 +134,7 @@ impl ContainerExecutor {
         let pool = Pool::new(Arc::new(driver), settings);
         let left = runtime
             .block_on(pool.clean_up_earlier_runs())
-            .map_err(|e| e.to_string())?;
+            .map_err(engine)?;
         if left > 0 {
             tracing::info!(left, "removed containers left by an earlier run");
         }
