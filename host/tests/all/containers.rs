@@ -449,7 +449,12 @@ fn idle_containers_are_paused_and_resumed() {
         "resumed, not recreated"
     );
     assert!(annotation(&second, "initTime").is_none());
+    // A graceful stop while the container is paused leaves nothing behind.
+    wait_until("paused again", || {
+        docker(&["inspect", "-f", "{{.State.Paused}}", &ids[0]]).trim() == "true"
+    });
     assert!(shoal.stop().success());
+    assert!(containers_of(dir.path()).is_empty(), "the paused one too");
 }
 
 #[test]
@@ -948,5 +953,28 @@ fn a_proxy_shutting_down_at_init_is_replaced_then_fails_the_initialization() {
         "each 503 sent the activation to a new container"
     );
     settles_to(dir.path(), &[]);
+    assert!(shoal.stop().success());
+}
+
+#[test]
+fn init_parameters_reach_init_and_not_the_arguments() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = serve(dir.path(), "");
+    let code = "import os\nAT_INIT = os.environ.get('token')\nCOUNT = os.environ.get('count')\ndef main(a):\n    return {'at_init': AT_INIT, 'count': COUNT, 'args': a}\n";
+    let action = json!({
+        "exec": {"kind": "python:3.11", "code": code},
+        "parameters": [
+            {"key": "token", "value": "t0k", "init": true},
+            {"key": "count", "value": 3, "init": true},
+            {"key": "plain", "value": 1},
+        ],
+    });
+    create(&shoal, "initp", action);
+    let (status, record) = invoke(&shoal, "initp", json!({"extra": true}));
+    assert_eq!(status, 200, "{record}");
+    assert_eq!(
+        record["response"]["result"],
+        json!({"at_init": "t0k", "count": "3", "args": {"plain": 1, "extra": true}})
+    );
     assert!(shoal.stop().success());
 }
