@@ -186,8 +186,12 @@ impl DockerDriver {
             if let Ok(Ok(_)) = tokio::time::timeout(CONNECT_ATTEMPT, connect).await {
                 return Ok(());
             }
-            // A refused connection costs microseconds; ask the engine only now and then.
-            if attempt.is_multiple_of(STATE_EVERY) && !self.state_inner(id).await?.running {
+            // A refused connection costs microseconds; ask the engine only now and then, and
+            // give up only when it says the container stopped (a busy engine may fail to
+            // answer).
+            if attempt.is_multiple_of(STATE_EVERY)
+                && matches!(self.state_inner(id).await, Ok(s) if !s.running)
+            {
                 return Err(DriverError::Exited);
             }
             if Instant::now() >= ready_by {
