@@ -60,17 +60,22 @@ fn serve_with_prewarm(dir: &std::path::Path, extra: &str) -> Shoal {
 
 /// `docker …` against the test engine; returns stdout.
 fn docker(args: &[&str]) -> String {
+    docker_try(args).unwrap_or_else(|stderr| panic!("docker {args:?}: {stderr}"))
+}
+
+/// `docker …` against the test engine: stdout, or stderr when it fails.
+fn docker_try(args: &[&str]) -> Result<String, String> {
     let out = Command::new("docker")
         .args(args)
         .env("DOCKER_HOST", docker_host())
         .output()
         .expect("running the docker CLI");
-    assert!(
-        out.status.success(),
-        "docker {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    if out.status.success() {
+        Ok(text(&out.stdout))
+    } else {
+        Err(text(&out.stderr))
+    }
 }
 
 /// Ids of the containers (any state) shoal created for data directory `dir`.
@@ -463,8 +468,10 @@ fn cold_starts_take_a_prewarmed_container() {
     let shoal = serve_with_prewarm(dir.path(), "");
     let deadline = Instant::now() + Duration::from_secs(30);
     let stem = loop {
+        // The engine may list a container it cannot inspect yet while it is being created.
         if let [one] = containers_of(dir.path()).as_slice()
-            && docker(&["inspect", "-f", "{{.State.Running}}", one]).trim() == "true"
+            && docker_try(&["inspect", "-f", "{{.State.Running}}", one])
+                .is_ok_and(|running| running.trim() == "true")
         {
             break one.clone();
         }
