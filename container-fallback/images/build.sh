@@ -2,8 +2,10 @@
 # Builds the container images the tests use, from Debian packages only (no image registry is
 # reachable): a bookworm root filesystem made by debootstrap (minbase + python3) imported as
 # `shoal/base:bookworm`, then on top of it shoal's Python runtime image and an example blackbox
-# image, both served by shoal's own action proxy (`proxy/shoal_proxy.py`), and an empty image
-# built for another CPU architecture.
+# image, both served by shoal's own action proxy (`proxy/shoal_proxy.py`); images that misbehave
+# as some blackbox images do (another vendor's proxy printing no log sentinels, one answering
+# /init with 503, one that never listens, one that exits at once); and an empty image built for
+# another CPU architecture.
 #
 # Needs a running Docker engine (DOCKER_HOST) and debootstrap. The root filesystem is cached in
 # $SHOAL_ROOTFS (default: target/container-rootfs) and the base image is reused when present.
@@ -21,6 +23,23 @@ if ! docker image inspect shoal/base:bookworm >/dev/null 2>&1; then
 fi
 docker build -q -t shoal/action-python:3.11 -f "$here/python.Dockerfile" "$here/.."
 docker build -q -t shoal/blackbox-example:latest -f "$here/blackbox.Dockerfile" "$here/.."
+docker build -q -t shoal-test/foreign-proxy:1 -f - "$here/test" <<'EOF'
+FROM shoal/base:bookworm
+COPY foreign_proxy.py /foreign_proxy.py
+CMD ["python3", "-u", "/foreign_proxy.py"]
+EOF
+docker build -q -t shoal-test/init-503:1 - <<'EOF'
+FROM shoal-test/foreign-proxy:1
+ENV FOREIGN_INIT_STATUS=503
+EOF
+docker build -q -t shoal-test/no-proxy:1 - <<'EOF'
+FROM shoal/base:bookworm
+CMD ["sleep", "infinity"]
+EOF
+docker build -q -t shoal-test/exits:1 - <<'EOF'
+FROM shoal/base:bookworm
+CMD ["true"]
+EOF
 
 # An image built for another CPU architecture (arm64 here, or amd64 on an arm64 node), to test
 # that shoal refuses it with a clear message: one empty layer and a config saying so, loaded

@@ -15,8 +15,17 @@ SHOAL_PROXY_MODE:
 
 After every activation, and after a failed initialisation, the proxy prints OpenWhisk's
 sentinel line on stdout and on stderr so the invoker can cut the container's log streams
-into activations. Only the Python standard library is used; any image with ``python3`` can
-carry this file (see the README, "Container actions").
+into activations (images carrying it say so with the label ``shoal.log-sentinels=true``).
+
+One activation runs at a time: a ``/run`` arriving while another runs is refused with 403
+(OpenWhisk's text). When a run fails and the kernel's OOM killer killed a process of the
+container meanwhile (its memory cgroup's ``oom_kill`` count went up: an executable, or a
+process the action started, exceeded the memory limit while this proxy survived), the answer
+carries the header ``X-Shoal-OOM-Killed`` and OpenWhisk's memory text, which shoal reports
+as the activation's result.
+
+Only the Python standard library is used; any image with ``python3`` can carry this file (see
+the README, "Container actions").
 """
 
 import base64
@@ -33,12 +42,31 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 SENTINEL = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX"
 ACTION_DIR = os.environ.get("SHOAL_ACTION_DIR", "/action")
 MODE = os.environ.get("SHOAL_PROXY_MODE", "python")
+MEMORY_EXHAUSTED = "The action exhausted its memory and was aborted."
+OOM_KILLED_HEADER = "X-Shoal-OOM-Killed"
+# Where the kernel counts this container's OOM kills: cgroup v2, then v1.
+OOM_COUNTERS = ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control")
 
 
 def end_of_activation():
     """Marks the end of an activation's logs on both streams."""
     for stream in (sys.stdout, sys.stderr):
         print(SENTINEL, file=stream, flush=True)
+
+
+def oom_kills():
+    """How many processes the kernel's OOM killer has killed in this container's memory
+    cgroup so far, or None when the count cannot be read."""
+    for path in OOM_COUNTERS:
+        try:
+            with open(path) as counters:
+                for line in counters:
+                    key, _, value = line.partition(" ")
+                    if key == "oom_kill":
+                        return int(value)
+        except (OSError, ValueError):
+            continue
+    return None
 
 
 def unzip(code, where):
@@ -120,6 +148,7 @@ class Proxy:
     def __init__(self):
         self.action = None
         self.lock = threading.Lock()
+        self.running = threading.Lock()
 
     def init(self, body):
         with self.lock:
@@ -139,21 +168,33 @@ class Proxy:
     def run(self, body):
         if self.action is None:
             return 403, {"error": "System not initialized."}
+        if not self.running.acquire(blocking=False):
+            return 403, {"error": "System not ready, status is running."}
+        try:
+            return self.run_alone(body)
+        finally:
+            self.running.release()
+
+    def run_alone(self, body):
         env = {
             f"__OW_{key.upper()}": value
             for key, value in body.items()
             if key != "value" and isinstance(value, str)
         }
+        kills = oom_kills()
         try:
             result = self.action.run(body.get("value", {}), env)
             if isinstance(result, (dict, list)):
                 return 200, result
-            return 502, {"error": "The action did not return a dictionary."}
+            failure = 502, {"error": "The action did not return a dictionary."}
         except Exception as error:  # the action raised: a developer error
             traceback.print_exc()
-            return 502, {"error": f"An error has occurred: {error}"}
+            failure = 502, {"error": f"An error has occurred: {error}"}
         finally:
             end_of_activation()
+        if kills is not None and (oom_kills() or 0) > kills:
+            return 502, {"error": MEMORY_EXHAUSTED}, {OOM_KILLED_HEADER: "true"}
+        return failure
 
 
 PROXY = Proxy()
@@ -174,11 +215,13 @@ class Handler(BaseHTTPRequestHandler):
             return
         self.answer(*route(body))
 
-    def answer(self, status, body):
+    def answer(self, status, body, headers=None):
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
 

@@ -20,8 +20,19 @@ pub struct ContainerConfig {
     pub blackbox: bool,
     /// Total memory (MB, by `limits.memory`) of the containers run at once, prewarmed and
     /// idle ones included. Past it, idle containers are removed to make room, then activations
-    /// queue until one ends.
+    /// queue, first come first served, until one ends (at most for their own time limit,
+    /// after which they fail as whisk internal errors). An action needing more than the whole
+    /// capacity fails at once.
     pub capacity_mb: u64,
+    /// Longest wait for the engine to pull an image (OpenWhisk's is 10 minutes); past it the
+    /// activation fails with `Failed to pull container image '<image>'.`. Not counted against
+    /// the action's time limit.
+    pub pull_timeout_secs: u64,
+    /// Longest wait for a container to be created and started until its action proxy
+    /// listens; past it the activation fails (an initialization failure when the proxy never
+    /// listened). Not counted against the action's time limit: `/init` and `/run` each get
+    /// the whole of it.
+    pub start_timeout_secs: u64,
     /// How long an idle warm container stays unpaused (OpenWhisk: 10 s).
     pub pause_grace_ms: u64,
     /// How long an unused container is kept before it is removed (OpenWhisk: 10 min).
@@ -68,6 +79,8 @@ impl Default for ContainerConfig {
             runtimes: default_runtimes(),
             blackbox: true,
             capacity_mb: 2048,
+            pull_timeout_secs: 600,
+            start_timeout_secs: 60,
             pause_grace_ms: 10_000,
             idle_timeout_secs: 600,
             api_host: None,
@@ -106,8 +119,14 @@ fn default_runtimes() -> Vec<Runtime> {
 impl ContainerConfig {
     /// Checks values that would make the domain unusable; the message names the key.
     pub fn validate(&self) -> Result<(), String> {
-        if self.capacity_mb == 0 {
-            return Err("containers.capacity_mb must be at least 1".into());
+        for (key, value) in [
+            ("capacity_mb", self.capacity_mb),
+            ("pull_timeout_secs", self.pull_timeout_secs),
+            ("start_timeout_secs", self.start_timeout_secs),
+        ] {
+            if value == 0 {
+                return Err(format!("containers.{key} must be at least 1"));
+            }
         }
         if !(self.docker_host.starts_with("unix://") || self.docker_host.starts_with("tcp://")) {
             return Err(format!(
@@ -165,5 +184,13 @@ mod tests {
             ..ContainerConfig::default()
         };
         assert!(c.validate().unwrap_err().contains("capacity_mb"));
+        let c = ContainerConfig {
+            start_timeout_secs: 0,
+            ..ContainerConfig::default()
+        };
+        assert_eq!(
+            c.validate().unwrap_err(),
+            "containers.start_timeout_secs must be at least 1"
+        );
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use bollard::Docker;
 use bollard::container::LogOutput;
@@ -16,10 +16,18 @@ use bollard::query_parameters::{
 use futures_util::stream::{BoxStream, StreamExt};
 use shoal_router::{BoxFuture, LogStream};
 
-use crate::driver::{ContainerDriver, ContainerSpec, DriverError, LogLine, Started};
+use crate::driver::{
+    ContainerDriver, ContainerSpec, ContainerState, DriverError, ImageFacts, LogLine, Started,
+};
+use crate::logs::SENTINELS_LABEL;
+use crate::protocol;
 
-/// The port every action proxy listens on (spec §7.1).
-const PROXY_PORT: u16 = 8080;
+/// How long one connection attempt to a starting proxy may take.
+const CONNECT_ATTEMPT: Duration = Duration::from_millis(200);
+/// The pause between connection attempts to a starting proxy.
+const CONNECT_RETRY: Duration = Duration::from_millis(5);
+/// Every how many refused attempts the engine is asked whether the container still runs.
+const STATE_EVERY: u64 = 20;
 /// OpenWhisk's per-container process and file limits (spec §7.1).
 const PIDS_LIMIT: i64 = 1024;
 const NOFILE_LIMIT: i64 = 1024;
@@ -57,27 +65,40 @@ impl DockerDriver {
         })
     }
 
-    /// The node's CPU architecture (`amd64`, `arm64`, …).
-    pub fn architecture(&self) -> &str {
-        &self.arch
-    }
-
-    /// Refuses `image` when it is built for another architecture than the node's (it would
-    /// die at its first instruction with a confusing "exec format error").
-    async fn check_architecture(&self, image: &str) -> Result<(), DriverError> {
-        let inspect = self.docker.inspect_image(image).await.map_err(engine)?;
+    async fn prepare_image_inner(&self, image: &str) -> Result<ImageFacts, DriverError> {
+        let inspect = match self.docker.inspect_image(image).await {
+            Err(e) if not_found(&e) => {
+                self.pull(image).await?;
+                self.docker.inspect_image(image).await.map_err(engine)?
+            }
+            other => other.map_err(engine)?,
+        };
+        // An image built for another architecture would die at its first instruction with a
+        // confusing "exec format error": refuse it with a clear message instead.
         let image_arch = inspect.architecture.unwrap_or_default();
-        if image_arch.is_empty() || image_arch == self.arch {
-            return Ok(());
+        if !image_arch.is_empty() && image_arch != self.arch {
+            return Err(DriverError::Architecture {
+                image: image.to_string(),
+                image_arch,
+                node_arch: self.arch.clone(),
+            });
         }
-        Err(DriverError::Architecture {
-            image: image.to_string(),
-            image_arch,
-            node_arch: self.arch.clone(),
+        let labels = inspect.config.and_then(|c| c.labels).unwrap_or_default();
+        Ok(ImageFacts {
+            log_sentinels: labels.get(SENTINELS_LABEL).is_some_and(|v| v == "true"),
         })
     }
 
-    async fn create(&self, spec: &ContainerSpec) -> Result<String, BollardError> {
+    async fn pull(&self, image: &str) -> Result<(), DriverError> {
+        let options = CreateImageOptionsBuilder::new().from_image(image).build();
+        let mut progress = self.docker.create_image(Some(options), None, None);
+        while let Some(step) = progress.next().await {
+            step.map_err(|_| DriverError::Pull(image.to_string()))?;
+        }
+        Ok(())
+    }
+
+    async fn create(&self, spec: &ContainerSpec) -> Result<String, DriverError> {
         let bytes = (spec.memory_mb * 1024 * 1024) as i64;
         let body = ContainerCreateBody {
             image: Some(spec.image.clone()),
@@ -100,35 +121,13 @@ impl DockerDriver {
         let options = CreateContainerOptionsBuilder::new()
             .name(&spec.name)
             .build();
-        Ok(self.docker.create_container(Some(options), body).await?.id)
-    }
-
-    async fn pull(&self, image: &str) -> Result<(), DriverError> {
-        let options = CreateImageOptionsBuilder::new().from_image(image).build();
-        let mut progress = self.docker.create_image(Some(options), None, None);
-        while let Some(step) = progress.next().await {
-            step.map_err(|_| DriverError::Pull(image.to_string()))?;
-        }
-        Ok(())
+        let created = self.docker.create_container(Some(options), body).await;
+        Ok(created.map_err(engine)?.id)
     }
 
     async fn start_inner(&self, spec: ContainerSpec) -> Result<Started, DriverError> {
-        let id = match self.create(&spec).await {
-            Err(BollardError::DockerResponseServerError {
-                status_code: 404, ..
-            }) if spec.pull => {
-                self.pull(&spec.image).await?;
-                self.create(&spec).await.map_err(engine)?
-            }
-            Err(BollardError::DockerResponseServerError {
-                status_code: 404, ..
-            }) => return Err(DriverError::Pull(spec.image)),
-            other => other.map_err(engine)?,
-        };
-        if let Err(e) = self.check_architecture(&spec.image).await {
-            let _ = self.remove_inner(&id).await;
-            return Err(e);
-        }
+        let ready_by = Instant::now() + spec.ready_within;
+        let id = self.create(&spec).await?;
         let started = async {
             self.docker
                 .start_container(
@@ -142,6 +141,9 @@ impl DockerDriver {
                 .inspect_container(&id, None)
                 .await
                 .map_err(engine)?;
+            if inspect.state.and_then(|s| s.running) != Some(true) {
+                return Err(DriverError::Exited);
+            }
             let ip = inspect
                 .network_settings
                 .and_then(|n| n.networks)
@@ -153,7 +155,10 @@ impl DockerDriver {
                         self.network
                     ))
                 })?;
-            Ok(SocketAddr::new(ip, PROXY_PORT))
+            let address = SocketAddr::new(ip, protocol::PROXY_PORT);
+            self.wait_listening(&id, address, ready_by, spec.ready_within)
+                .await?;
+            Ok(address)
         }
         .await;
         match started {
@@ -165,16 +170,71 @@ impl DockerDriver {
         }
     }
 
-    async fn remove_inner(&self, id: &str) -> Result<(), DriverError> {
-        let options = RemoveContainerOptionsBuilder::new().force(true).build();
-        match self.docker.remove_container(id, Some(options)).await {
-            Ok(()) => Ok(()),
-            Err(BollardError::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Ok(()),
+    /// Waits until the proxy of container `id` accepts a connection at `address`; fails when
+    /// the container stops first or `ready_by` passes.
+    async fn wait_listening(
+        &self,
+        id: &str,
+        address: SocketAddr,
+        ready_by: Instant,
+        given: Duration,
+    ) -> Result<(), DriverError> {
+        let mut attempt = 0u64;
+        loop {
+            attempt += 1;
+            let connect = tokio::net::TcpStream::connect(address);
+            if let Ok(Ok(_)) = tokio::time::timeout(CONNECT_ATTEMPT, connect).await {
+                return Ok(());
+            }
+            // A refused connection costs microseconds; ask the engine only now and then, and
+            // give up only when it says the container stopped (a busy engine may fail to
+            // answer).
+            if attempt.is_multiple_of(STATE_EVERY)
+                && matches!(self.state_inner(id).await, Ok(s) if !s.running)
+            {
+                return Err(DriverError::Exited);
+            }
+            if Instant::now() >= ready_by {
+                return Err(DriverError::NeverListened {
+                    seconds: given.as_secs(),
+                });
+            }
+            tokio::time::sleep(CONNECT_RETRY).await;
+        }
+    }
+
+    async fn state_inner(&self, id: &str) -> Result<ContainerState, DriverError> {
+        match self.docker.inspect_container(id, None).await {
+            Ok(inspect) => {
+                let state = inspect.state.unwrap_or_default();
+                Ok(ContainerState {
+                    running: state.running == Some(true),
+                    oom_killed: state.oom_killed == Some(true),
+                })
+            }
+            Err(e) if not_found(&e) => Ok(ContainerState::default()),
             Err(e) => Err(engine(e)),
         }
     }
+
+    async fn remove_inner(&self, id: &str) -> Result<(), DriverError> {
+        let options = RemoveContainerOptionsBuilder::new().force(true).build();
+        match self.docker.remove_container(id, Some(options)).await {
+            Err(e) if !not_found(&e) => Err(engine(e)),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Whether the engine answered 404 (no such image or container).
+fn not_found(e: &BollardError) -> bool {
+    matches!(
+        e,
+        BollardError::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
 }
 
 /// The Go name of a kernel's architecture name (`docker info` reports the kernel's; images
@@ -212,6 +272,11 @@ fn log_line(stream: LogStream, message: &[u8]) -> LogLine {
 }
 
 impl ContainerDriver for DockerDriver {
+    fn prepare_image(&self, image: &str) -> BoxFuture<Result<ImageFacts, DriverError>> {
+        let (this, image) = (self.clone(), image.to_string());
+        Box::pin(async move { this.prepare_image_inner(&image).await })
+    }
+
     fn start(&self, spec: ContainerSpec) -> BoxFuture<Result<Started, DriverError>> {
         let this = self.clone();
         Box::pin(async move { this.start_inner(spec).await })
@@ -256,24 +321,9 @@ impl ContainerDriver for DockerDriver {
             .boxed()
     }
 
-    fn oom_killed(&self, id: &str) -> BoxFuture<bool> {
-        let (docker, id) = (self.docker.clone(), id.to_string());
-        Box::pin(async move {
-            for _ in 0..20 {
-                let Ok(inspect) = docker.inspect_container(&id, None).await else {
-                    return false;
-                };
-                let state = inspect.state.unwrap_or_default();
-                if state.oom_killed == Some(true) {
-                    return true;
-                }
-                if state.running != Some(true) {
-                    return false;
-                }
-                tokio::time::sleep(Duration::from_millis(25)).await;
-            }
-            false
-        })
+    fn state(&self, id: &str) -> BoxFuture<Result<ContainerState, DriverError>> {
+        let (this, id) = (self.clone(), id.to_string());
+        Box::pin(async move { this.state_inner(&id).await })
     }
 
     fn remove_labelled(&self, key: &str, value: &str) -> BoxFuture<Result<usize, DriverError>> {

@@ -2,17 +2,20 @@
 //! The Docker Engine implementation is [`crate::DockerDriver`]; tests may plug in others.
 
 use std::net::SocketAddr;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use futures_util::stream::BoxStream;
 use shoal_router::{BoxFuture, LogStream};
+
+use crate::protocol;
 
 /// What a container is created with.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContainerSpec {
     /// Unique container name.
     pub name: String,
-    /// Image whose entry point is an action proxy listening on port 8080.
+    /// Image whose entry point is an action proxy listening on port 8080 (already on the
+    /// engine: see [`ContainerDriver::prepare_image`]).
     pub image: String,
     /// Memory limit (also the swap limit: no swap), in MB.
     pub memory_mb: u64,
@@ -20,8 +23,17 @@ pub struct ContainerSpec {
     pub env: Vec<String>,
     /// Labels; the pool marks every container it creates with its owner label.
     pub labels: Vec<(String, String)>,
-    /// Whether to pull the image when the engine does not have it.
-    pub pull: bool,
+    /// How long the container may take, from the start call, until its proxy accepts
+    /// connections.
+    pub ready_within: Duration,
+}
+
+/// What the pool learns about an image before it creates containers of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ImageFacts {
+    /// Whether the image declares, with the label [`crate::logs::SENTINELS_LABEL`]` = "true"`,
+    /// that its action proxy prints OpenWhisk's log sentinels.
+    pub log_sentinels: bool,
 }
 
 /// A started container: its engine id and where its action proxy listens.
@@ -31,6 +43,17 @@ pub struct Started {
     pub id: String,
     /// The proxy's address (container IP, port 8080).
     pub address: SocketAddr,
+}
+
+/// What the engine says about a container now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ContainerState {
+    /// Whether its main process runs (a paused container runs).
+    pub running: bool,
+    /// Whether the engine recorded that it was killed for exceeding its memory limit. Engines
+    /// set this when the container's main process is killed; an OOM kill of a child process
+    /// of a container that keeps running is reported by shoal's proxy instead.
+    pub oom_killed: bool,
 }
 
 /// One line a container wrote, as the engine recorded it.
@@ -47,7 +70,7 @@ pub struct LogLine {
 /// Why a driver call failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DriverError {
-    /// The image is not on the engine and could not be pulled.
+    /// The image is not on the engine and could not be pulled (in time).
     #[error("Failed to pull container image '{0}'.")]
     Pull(String),
     /// The image is built for another CPU architecture than the engine's node.
@@ -60,28 +83,54 @@ pub enum DriverError {
         /// The node's.
         node_arch: String,
     },
+    /// The container stopped before its proxy accepted a connection.
+    #[error("{}", protocol::INIT_EXITED)]
+    Exited,
+    /// The container runs, but its proxy did not accept connections by the time asked for.
+    #[error(
+        "The action failed during initialization: its action proxy did not listen on port {} within {seconds} seconds.",
+        protocol::PROXY_PORT
+    )]
+    NeverListened {
+        /// How long it was given.
+        seconds: u64,
+    },
     /// Anything else the engine reported.
     #[error("container engine: {0}")]
     Engine(String),
 }
 
+impl DriverError {
+    /// Whether the action (its image or its code), not the platform, is to blame: such
+    /// failures are developer errors, the others whisk internal errors.
+    pub fn is_developer_error(&self) -> bool {
+        !matches!(self, DriverError::Engine(_))
+    }
+}
+
 /// A container engine. Every call is independent and may run concurrently with others; ids are
-/// the engine's. Costs are the engine's (a create is tens to hundreds of milliseconds).
+/// the engine's. Costs are the engine's (a create is tens to hundreds of milliseconds, a pull
+/// seconds to minutes).
 pub trait ContainerDriver: Send + Sync + 'static {
-    /// Creates and starts a container, returning once its address is known. Refuses an image
-    /// built for another CPU architecture than the node's.
+    /// Makes `image` available on the engine, pulling it when missing, and reads what the pool
+    /// needs to know about it. Refuses an image built for another CPU architecture than the
+    /// node's.
+    fn prepare_image(&self, image: &str) -> BoxFuture<Result<ImageFacts, DriverError>>;
+    /// Creates and starts a container, returning once its proxy accepts connections (or
+    /// failing, with the container removed, when it stops first or does not listen by
+    /// `spec.ready_within`).
     fn start(&self, spec: ContainerSpec) -> BoxFuture<Result<Started, DriverError>>;
     /// Freezes every process of the container.
     fn pause(&self, id: &str) -> BoxFuture<Result<(), DriverError>>;
     /// Thaws a paused container.
     fn unpause(&self, id: &str) -> BoxFuture<Result<(), DriverError>>;
-    /// Removes the container, killing it if it runs.
+    /// Removes the container, killing it if it runs (paused ones included).
     fn remove(&self, id: &str) -> BoxFuture<Result<(), DriverError>>;
     /// The container's output from its start, following new lines until it is removed.
     fn logs(&self, id: &str) -> BoxStream<'static, LogLine>;
-    /// Whether the container was killed for exceeding its memory limit (waits briefly for it
-    /// to stop, since the kill and the broken connection race).
-    fn oom_killed(&self, id: &str) -> BoxFuture<bool>;
+    /// The container's state; a container the engine does not know is neither running nor
+    /// OOM-killed.
+    fn state(&self, id: &str) -> BoxFuture<Result<ContainerState, DriverError>>;
     /// Removes every container carrying label `key=value` (left over by an earlier run of the
     /// same owner, e.g. after `kill -9`); returns how many.
     fn remove_labelled(&self, key: &str, value: &str) -> BoxFuture<Result<usize, DriverError>>;

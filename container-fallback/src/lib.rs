@@ -17,31 +17,56 @@ mod driver;
 pub mod logs;
 pub mod pool;
 pub mod protocol;
+#[cfg(test)]
+mod testing;
 
 pub use config::{ContainerConfig, Runtime, StemCell};
 pub use docker::DockerDriver;
-pub use driver::{ContainerDriver, ContainerSpec, DriverError, LogLine, Started};
+pub use driver::{
+    ContainerDriver, ContainerSpec, ContainerState, DriverError, ImageFacts, LogLine, Started,
+};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use serde_json::Value;
 use shoal_router::{
     ActionCode, BoxFuture, Executor, ExecutorStats, Failure, Invocation, Outcome, PrepareError,
 };
 
-use crate::pool::{Pool, PoolSettings, Start, WarmKey};
+use crate::logs::{Collected, Cut};
+use crate::pool::{Container, Pool, PoolSettings, Removal, Start, WarmKey};
 use crate::protocol::{Answer, ProxyClient};
 
 /// The kind of actions that name their own image (`exec.image`).
 pub const BLACKBOX: &str = "blackbox";
 
-/// Largest `/run` answer read; beyond it the result is an application error (spec §3.4).
-const RESULT_LIMIT: usize = 1024 * 1024;
-/// How long to wait for a container's log sentinels after a run.
-const LOG_WAIT: Duration = Duration::from_secs(2);
-/// How long to wait for stray log lines when no sentinel is expected.
-const LOG_GRACE: Duration = Duration::from_millis(100);
+/// How many containers an activation tries when their proxies answer `/init` with 503
+/// ("shutting down", spec §7.2) before the last answer is its initialization failure.
+const INIT_ATTEMPTS: usize = 3;
+
+/// Why the container domain did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The `[containers]` settings are unusable (the message names the key).
+    #[error("{0}")]
+    Config(String),
+    /// The engine did not answer, or refused the clean-up of an earlier run.
+    #[error("{host}: {source}")]
+    Engine {
+        /// The engine endpoint.
+        host: String,
+        /// What went wrong.
+        source: DriverError,
+    },
+    /// The domain's threads could not be started.
+    #[error("the container domain's runtime: {0}")]
+    Runtime(#[from] std::io::Error),
+    /// The set-up thread panicked.
+    #[error("the container domain's set-up panicked")]
+    Panicked,
+}
 
 /// Runs actions in containers. One per process; cheap to share (`Arc`).
 pub struct ContainerExecutor {
@@ -60,13 +85,13 @@ impl ContainerExecutor {
     /// containers an earlier run of the same `owner` left behind, and starts the prewarmed
     /// containers and the idle reaper. `api_host` is what containers see as `__OW_API_HOST`
     /// unless the config says otherwise.
-    pub fn start(config: ContainerConfig, owner: &str, api_host: &str) -> Result<Self, String> {
-        config.validate()?;
+    pub fn start(config: ContainerConfig, owner: &str, api_host: &str) -> Result<Self, StartError> {
+        config.validate().map_err(StartError::Config)?;
         // The set-up blocks, and the caller may be async: it runs on a thread of its own.
         std::thread::scope(|s| {
             s.spawn(|| Self::start_blocking(config, owner, api_host))
                 .join()
-                .map_err(|_| "the container domain's set-up panicked".to_string())?
+                .map_err(|_| StartError::Panicked)?
         })
     }
 
@@ -74,22 +99,27 @@ impl ContainerExecutor {
         config: ContainerConfig,
         owner: &str,
         api_host: &str,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, StartError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("shoal-containers")
             .enable_all()
-            .build()
-            .map_err(|e| e.to_string())?;
+            .build()?;
+        let engine = |source| StartError::Engine {
+            host: config.docker_host.clone(),
+            source,
+        };
         let driver = runtime
             .block_on(DockerDriver::connect(&config.docker_host, &config.network))
-            .map_err(|e| format!("{}: {e}", config.docker_host))?;
+            .map_err(engine)?;
         let api_host = config.api_host.clone().unwrap_or_else(|| api_host.into());
         let settings = PoolSettings {
             owner: owner.to_string(),
             capacity_mb: config.capacity_mb,
             pause_grace: Duration::from_millis(config.pause_grace_ms),
             idle_timeout: Duration::from_secs(config.idle_timeout_secs),
+            pull_timeout: Duration::from_secs(config.pull_timeout_secs),
+            start_timeout: Duration::from_secs(config.start_timeout_secs),
             env: vec![format!("__OW_API_HOST={api_host}")],
             stem_cells: config
                 .runtimes
@@ -104,7 +134,7 @@ impl ContainerExecutor {
         let pool = Pool::new(Arc::new(driver), settings);
         let left = runtime
             .block_on(pool.clean_up_earlier_runs())
-            .map_err(|e| e.to_string())?;
+            .map_err(engine)?;
         if left > 0 {
             tracing::info!(left, "removed containers left by an earlier run");
         }
@@ -116,6 +146,7 @@ impl ContainerExecutor {
                 tick.tick().await;
                 let Some(pool) = reaper.upgrade() else { break };
                 pool.reap_idle();
+                pool.start_prewarms();
             }
         });
         Ok(ContainerExecutor {
@@ -207,79 +238,102 @@ impl Executor for ContainerExecutor {
         ExecutorStats {
             name: "container",
             resident: self.pool.resident() as u64,
-            resident_bytes: 0,
-            cold_starts: c.cold_starts.load(Ordering::Relaxed)
-                + c.prewarm_hits.load(Ordering::Relaxed),
+            resident_bytes: self.pool.resident_bytes(),
+            cold_starts: c.cold_starts.load(Ordering::Relaxed),
             activations: self.activations.load(Ordering::Relaxed),
-            evictions: c.removals.load(Ordering::Relaxed),
+            evictions: c.evictions(),
         }
     }
 }
 
-/// One activation: a container, `/init` when it is not warm, `/run`, the logs, and the
-/// container kept warm or removed.
+/// One activation: a container, `/init` when it is not warm (on another container when the
+/// proxy answers 503), `/run`, the logs, and the container kept warm or removed. `/init` and
+/// `/run` each get the action's whole time limit (spec §7.2, §7.3); getting the container
+/// has bounds of its own.
 async fn activate(pool: Arc<Pool>, http: ProxyClient, inv: Invocation, image: String) -> Outcome {
     let key = WarmKey::of(&inv);
-    let (mut container, start_kind) = match pool.acquire(&inv, key, &image).await {
-        Ok(c) => c,
-        Err(failure) => return Outcome::failed(failure),
-    };
-    let log_limit = inv.limits.log_bytes();
-    let start = SystemTime::now();
-    let mut init_ms = None;
-    if start_kind != Start::Warm {
-        let began = Instant::now();
-        let answer = http
-            .post(
-                container.address,
-                "/init",
-                &protocol::init_body(&inv),
-                inv.deadline,
-                RESULT_LIMIT,
-                true,
-            )
-            .await;
-        let elapsed = Some(began.elapsed().as_millis() as u64);
-        if let Err(failure) = protocol::init_verdict(&answer) {
-            let failure = oom_or(&pool, &container, &answer, failure).await;
-            let logs = container
-                .logs
-                .collect(log_limit, Instant::now() + LOG_GRACE, false)
-                .await;
-            pool.remove(container);
-            return Outcome::finished(Err(failure), logs, start, elapsed);
+    let timeout = Duration::from_millis(inv.limits.timeout_ms);
+    let mut attempts = 0;
+    let (mut container, start, init_ms) = loop {
+        let (mut container, how) = match pool.acquire(&inv, key, &image).await {
+            Ok(c) => c,
+            Err(failure) => return Outcome::failed(failure),
+        };
+        let (start, began) = (SystemTime::now(), Instant::now());
+        if how == Start::Warm {
+            break (container, start, None);
         }
-        init_ms = elapsed;
-    }
-    let answer = http
-        .post(
-            container.address,
-            "/run",
-            &protocol::run_body(&inv),
-            inv.deadline,
-            RESULT_LIMIT,
-            false,
-        )
-        .await;
-    let (result, healthy) = protocol::run_verdict(&answer, RESULT_LIMIT);
+        attempts += 1;
+        let (deadline, deadline_ms) = deadline_after(timeout);
+        let body = protocol::init_body(&inv, deadline_ms);
+        let answer = http.post(container.address, "/init", &body, deadline).await;
+        let init_ms = Some(began.elapsed().as_millis() as u64);
+        if answer.shutting_down() && attempts < INIT_ATTEMPTS {
+            pool.remove(container, Removal::Failed);
+            continue;
+        }
+        if let Err(failure) = protocol::init_verdict(&answer) {
+            let result = Err(memory_or(&pool, &container, &answer, failure).await);
+            let logs = logs_of(&mut container, &inv, &result).await;
+            pool.remove(container, Removal::Failed);
+            return Outcome::finished(result, logs.lines, start, init_ms);
+        }
+        break (container, start, init_ms);
+    };
+    let (deadline, deadline_ms) = deadline_after(timeout);
+    let body = protocol::run_body(&inv, deadline_ms);
+    let answer = http.post(container.address, "/run", &body, deadline).await;
+    let (result, healthy) = protocol::run_verdict(&answer);
     let result = match result {
-        Err(failure) => Err(oom_or(&pool, &container, &answer, failure).await),
+        Err(failure) => Err(memory_or(&pool, &container, &answer, failure).await),
         ok => ok,
     };
-    let wait = if healthy { LOG_WAIT } else { LOG_GRACE };
-    let logs = container
+    let logs = logs_of(&mut container, &inv, &result).await;
+    pool.release(container, key, healthy && logs.delimited);
+    Outcome::finished(result, logs.lines, start, init_ms)
+}
+
+/// The deadline of a request that may take `timeout` from now, as an instant and as epoch
+/// milliseconds (what the proxy is told).
+fn deadline_after(timeout: Duration) -> (Instant, u64) {
+    let epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        + timeout;
+    (Instant::now() + timeout, epoch.as_millis() as u64)
+}
+
+/// The activation's logs (spec §7.4): up to both sentinels when the container's proxy prints
+/// them (every runtime image; a `blackbox` image only when it says so with
+/// [`logs::SENTINELS_LABEL`]) and the action did not fail as a developer error; else what
+/// arrives within a short grace.
+async fn logs_of(
+    container: &mut Container,
+    inv: &Invocation,
+    result: &Result<Value, Failure>,
+) -> Collected {
+    let developer_error = matches!(
+        result,
+        Err(Failure::DeveloperError(_) | Failure::Timeout { .. } | Failure::MemoryExceeded)
+    );
+    let sentinels = inv.action.kind != BLACKBOX || container.log_sentinels;
+    let cut = if sentinels && !developer_error {
+        Cut::AtSentinels
+    } else {
+        Cut::AfterGrace
+    };
+    container
         .logs
-        .collect(log_limit, Instant::now() + wait, healthy)
-        .await;
-    pool.release(container, key, healthy);
-    Outcome::finished(result, logs, start, init_ms)
+        .collect(inv.limits.log_bytes(), cut, developer_error)
+        .await
 }
 
 /// `failure`, unless the proxy became unreachable because the engine killed the container
-/// for exceeding its memory limit.
-async fn oom_or(
+/// for exceeding its memory limit (its main process: the proxy reports OOM kills of the
+/// processes it starts itself, see [`Answer::OomKilled`]).
+async fn memory_or(
     pool: &Pool,
-    container: &pool::Container,
+    container: &Container,
     answer: &Answer,
     failure: Failure,
 ) -> Failure {
@@ -287,5 +341,98 @@ async fn oom_or(
         Failure::MemoryExceeded
     } else {
         failure
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{self, FakeDriver};
+    use std::net::SocketAddr;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A stand-in action proxy on a local port answering `/init` with `init` and `/run` with
+    /// `200 {"ok": true}`; returns its address and how many `/init` calls it got.
+    async fn proxy(init: u16) -> (SocketAddr, Arc<AtomicU64>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let inits = Arc::new(AtomicU64::new(0));
+        let counted = inits.clone();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut request = vec![0; 64 * 1024];
+                let n = socket.read(&mut request).await.unwrap_or(0);
+                let (status, body) = if request[..n].starts_with(b"POST /init") {
+                    counted.fetch_add(1, Ordering::Relaxed);
+                    (init, r#"{"error":"shutting down"}"#)
+                } else {
+                    (200, r#"{"ok":true}"#)
+                };
+                let answer = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+            }
+        });
+        (address, inits)
+    }
+
+    fn settings() -> PoolSettings {
+        PoolSettings {
+            owner: "/data".into(),
+            capacity_mb: 1024,
+            pause_grace: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(600),
+            pull_timeout: Duration::from_secs(30),
+            start_timeout: Duration::from_secs(20),
+            env: Vec::new(),
+            stem_cells: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_proxy_shutting_down_at_init_sends_the_activation_to_another_container() {
+        let (stopping, stopping_inits) = proxy(503).await;
+        let (fine, fine_inits) = proxy(200).await;
+        let driver = Arc::new(FakeDriver::default());
+        driver.addresses.lock().extend([stopping, fine]);
+        let pool = Pool::new(driver.clone(), settings());
+        let inv = testing::invocation("/guest/bb", BLACKBOX);
+        let outcome = activate(pool, ProxyClient::default(), inv, "test/bb".into()).await;
+        assert_eq!(outcome.result, Ok(serde_json::json!({"ok": true})));
+        assert_eq!(stopping_inits.load(Ordering::Relaxed), 1);
+        assert_eq!(fine_inits.load(Ordering::Relaxed), 1);
+        assert_eq!(driver.calls_to("start"), ["c0", "c1"]);
+        assert_eq!(
+            driver.calls_to("remove"),
+            ["c0"],
+            "the one shutting down is gone"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_proxy_that_keeps_shutting_down_fails_the_initialization() {
+        let driver = Arc::new(FakeDriver::default());
+        for _ in 0..INIT_ATTEMPTS {
+            let (address, _) = proxy(503).await;
+            driver.addresses.lock().push_back(address);
+        }
+        let pool = Pool::new(driver.clone(), settings());
+        let inv = testing::invocation("/guest/bb", BLACKBOX);
+        let outcome = activate(pool, ProxyClient::default(), inv, "test/bb".into()).await;
+        assert_eq!(
+            outcome.result,
+            Err(Failure::DeveloperError("shutting down".into()))
+        );
+        assert_eq!(driver.calls_to("start").len(), INIT_ATTEMPTS);
+        assert!(
+            outcome
+                .logs
+                .last()
+                .is_some_and(|l| l.ends_with(logs::LOG_DATA_MISSING)),
+            "{:?}",
+            outcome.logs
+        );
     }
 }

@@ -1,17 +1,53 @@
 //! [`LogTail`]: one container's output, followed from its start, cut into activations at
 //! OpenWhisk's sentinel lines (spec §7.4).
 
-use std::time::Instant;
+use std::time::{Duration, SystemTime};
 
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
-use shoal_router::{LogCollector, LogStream};
+use shoal_router::{LogCollector, LogStream, format_log_line};
 use tokio::sync::mpsc;
 
 use crate::driver::LogLine;
 
 /// The line an action proxy prints on stdout and on stderr after each activation.
 pub const SENTINEL: &str = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX";
+
+/// The image label (value `true`) by which a `blackbox` image declares that its proxy prints
+/// the sentinels (shoal's proxy does). Runtime images of the manifest are expected to print
+/// them; other `blackbox` images are not waited for.
+pub const SENTINELS_LABEL: &str = "shoal.log-sentinels";
+
+/// The stderr line OpenWhisk appends when an activation's logs may be incomplete: after a
+/// developer error, or when the sentinels did not come (spec §3.4).
+pub const LOG_DATA_MISSING: &str =
+    "The action did not initialize or run as expected. Log data might be missing.";
+
+/// How long to wait for both sentinels after an activation.
+const SENTINEL_WAIT: Duration = Duration::from_secs(2);
+/// How long to take stray lines when no sentinel is awaited (after a developer error, or
+/// from an image that does not print them).
+const GRACE: Duration = Duration::from_millis(50);
+
+/// How one activation's lines are cut from the stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// At both streams' sentinels, waited for up to 2 s.
+    AtSentinels,
+    /// After what arrives within 50 ms: the proxy does not print sentinels, or it failed.
+    AfterGrace,
+}
+
+/// One activation's log lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Collected {
+    /// Formatted for the activation record, cut at the log limit.
+    pub lines: Vec<String>,
+    /// Whether the lines end where the activation did: both sentinels came, or none was
+    /// awaited. A container whose logs were not delimited would mix them into the next
+    /// activation's, so it must not be reused.
+    pub delimited: bool,
+}
 
 /// The lines a container has written and nobody has collected yet. Owned by whoever holds the
 /// container; a background task forwards the engine's stream into it until the container goes.
@@ -35,19 +71,24 @@ impl LogTail {
     }
 
     /// Collects one activation's lines, formatted for the activation record and cut at
-    /// `limit_bytes` (0 keeps none, but the lines are still consumed). With `to_sentinels`,
-    /// reads until both streams' sentinels (or `until`); without, takes what arrives by
-    /// `until` (after a developer error the proxy may never print them).
+    /// `limit_bytes` (0 keeps none, but the lines are still consumed), as `cut` says. Sentinel
+    /// lines are dropped. [`LOG_DATA_MISSING`] is appended on stderr after a
+    /// `developer_error`, and when awaited sentinels did not come.
     pub async fn collect(
         &mut self,
         limit_bytes: usize,
-        until: Instant,
-        to_sentinels: bool,
-    ) -> Vec<String> {
+        cut: Cut,
+        developer_error: bool,
+    ) -> Collected {
+        let until = tokio::time::Instant::now()
+            + match cut {
+                Cut::AtSentinels => SENTINEL_WAIT,
+                Cut::AfterGrace => GRACE,
+            };
         let mut out = LogCollector::new(limit_bytes);
         let (mut stdout_done, mut stderr_done) = (false, false);
-        while !(to_sentinels && stdout_done && stderr_done) {
-            let next = tokio::time::timeout_at(until.into(), self.lines.recv()).await;
+        while !(cut == Cut::AtSentinels && stdout_done && stderr_done) {
+            let next = tokio::time::timeout_at(until, self.lines.recv()).await;
             let Ok(Some(line)) = next else { break };
             if line.text == SENTINEL {
                 match line.stream {
@@ -58,14 +99,22 @@ impl LogTail {
             }
             out.push_at(line.at, line.stream, &line.text);
         }
-        out.finish()
+        let delimited = cut == Cut::AfterGrace || (stdout_done && stderr_done);
+        let mut lines = out.finish();
+        if limit_bytes > 0 && (developer_error || !delimited) {
+            lines.push(format_log_line(
+                SystemTime::now(),
+                LogStream::Stderr,
+                LOG_DATA_MISSING,
+            ));
+        }
+        Collected { lines, delimited }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{Duration, SystemTime};
 
     fn line(stream: LogStream, text: &str) -> LogLine {
         LogLine {
@@ -75,9 +124,17 @@ mod tests {
         }
     }
 
+    fn tail(lines: Vec<LogLine>) -> LogTail {
+        LogTail::follow(
+            futures_util::stream::iter(lines)
+                .chain(futures_util::stream::pending())
+                .boxed(),
+        )
+    }
+
     #[tokio::test]
     async fn activations_are_cut_at_both_sentinels() {
-        let lines = vec![
+        let mut tail = tail(vec![
             line(LogStream::Stdout, "first"),
             line(LogStream::Stdout, SENTINEL),
             line(LogStream::Stderr, "warn"),
@@ -85,18 +142,47 @@ mod tests {
             line(LogStream::Stdout, "second"),
             line(LogStream::Stdout, SENTINEL),
             line(LogStream::Stderr, SENTINEL),
-        ];
-        let mut tail = LogTail::follow(futures_util::stream::iter(lines).boxed());
-        let until = Instant::now() + Duration::from_secs(2);
-        let first = tail.collect(1024, until, true).await;
-        assert_eq!(first.len(), 2);
-        assert!(first[0].ends_with("stdout: first"));
-        assert!(first[1].ends_with("stderr: warn"));
-        let second = tail.collect(0, until, true).await;
-        assert!(second.is_empty());
-        let none = tail
-            .collect(1024, Instant::now() + Duration::from_millis(20), false)
-            .await;
-        assert!(none.is_empty());
+        ]);
+        let first = tail.collect(1024, Cut::AtSentinels, false).await;
+        assert!(first.delimited);
+        assert_eq!(first.lines.len(), 2);
+        assert!(first.lines[0].ends_with("stdout: first"));
+        assert!(first.lines[1].ends_with("stderr: warn"));
+        let second = tail.collect(0, Cut::AtSentinels, false).await;
+        assert_eq!((second.lines.len(), second.delimited), (0, true));
+        let none = tail.collect(1024, Cut::AfterGrace, false).await;
+        assert_eq!(
+            none,
+            Collected {
+                lines: vec![],
+                delimited: true
+            }
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn missing_sentinels_leave_the_logs_undelimited_with_the_notice() {
+        let mut tail = tail(vec![
+            line(LogStream::Stdout, "out"),
+            line(LogStream::Stderr, SENTINEL),
+        ]);
+        let got = tail.collect(1024, Cut::AtSentinels, false).await;
+        assert!(!got.delimited);
+        assert_eq!(got.lines.len(), 2);
+        assert!(got.lines[0].ends_with("stdout: out"));
+        assert!(got.lines[1].ends_with(&format!("stderr: {LOG_DATA_MISSING}")));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn developer_errors_get_the_notice_without_waiting_for_sentinels() {
+        let mut tail = tail(vec![line(LogStream::Stderr, "Traceback")]);
+        let began = tokio::time::Instant::now();
+        let got = tail.collect(1024, Cut::AfterGrace, true).await;
+        assert!(began.elapsed() < SENTINEL_WAIT, "no wait for sentinels");
+        assert!(got.delimited);
+        assert_eq!(got.lines.len(), 2);
+        assert!(got.lines[1].ends_with(&format!("stderr: {LOG_DATA_MISSING}")));
+        let silent = tail.collect(0, Cut::AfterGrace, true).await;
+        assert!(silent.lines.is_empty(), "limits.logs = 0 collects nothing");
     }
 }

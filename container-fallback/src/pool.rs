@@ -2,11 +2,15 @@
 //! reused only by the same action version, limits, `init` parameters and invoking namespace;
 //! prewarmed "stem cells" of a kind and memory size are taken by cold starts and replaced;
 //! idle warm containers are paused after a grace period and removed after an idle timeout; the
-//! memory of all of them is bounded by a capacity, past which activations queue.
+//! memory of all of them is bounded by a capacity, past which activations queue and are served
+//! first come, first served.
+//!
+//! Getting a container never eats the action's time limit: pulling an image and starting a
+//! container (until its proxy listens) have bounds of their own, and only the wait for
+//! capacity is bounded by the activation's deadline.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -16,11 +20,75 @@ use sha2::{Digest, Sha256};
 use shoal_router::{Failure, Invocation};
 use tokio::sync::Notify;
 
-use crate::driver::{ContainerDriver, ContainerSpec, DriverError};
+use crate::driver::{ContainerDriver, ContainerSpec, DriverError, ImageFacts, Started};
 use crate::logs::LogTail;
 
 /// The label marking containers as this pool's (its value names the owner).
 pub const OWNER_LABEL: &str = "shoal.owner";
+
+/// How long past the start timeout the engine may take to report a start's failure itself
+/// (e.g. a proxy that never listened) before the pool stops waiting for it.
+const ENGINE_SLACK: Duration = Duration::from_secs(2);
+/// How long a container whose proxy broke its connection may take to stop, so that the
+/// engine can say whether it was killed for its memory.
+const DYING: Duration = Duration::from_millis(500);
+
+/// The opening of OpenWhisk's text for an activation the platform could not place (§3.4).
+const PROVISION_FAILED: &str = "Failed to provision resources to run the action.";
+
+/// Why the pool could not provide a container: whisk internal errors, their texts the
+/// activation's result.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unavailable {
+    /// The action needs more memory than the whole capacity: it could never run.
+    #[error(
+        "{} The action's memory limit of {memory_mb} MB exceeds the container capacity of {capacity_mb} MB.",
+        PROVISION_FAILED
+    )]
+    TooLarge {
+        /// The action's `limits.memory`.
+        memory_mb: u64,
+        /// The pool's capacity.
+        capacity_mb: u64,
+    },
+    /// The activation waited for capacity until its deadline.
+    #[error(
+        "{} No container capacity became free within the action's time limit of {timeout_ms} milliseconds.",
+        PROVISION_FAILED
+    )]
+    CapacityFull {
+        /// The action's `limits.timeout`.
+        timeout_ms: u64,
+    },
+    /// The engine did not start a container within the start timeout (plus its slack).
+    #[error(
+        "{} The container engine did not start a container within {seconds} seconds.",
+        PROVISION_FAILED
+    )]
+    EngineTimeout {
+        /// The start timeout.
+        seconds: u64,
+    },
+    /// The pool is shutting down.
+    #[error("{} The container pool is shut down.", PROVISION_FAILED)]
+    Closed,
+}
+
+impl From<Unavailable> for Failure {
+    fn from(u: Unavailable) -> Failure {
+        Failure::Internal(u.to_string())
+    }
+}
+
+impl From<DriverError> for Failure {
+    fn from(e: DriverError) -> Failure {
+        if e.is_developer_error() {
+            Failure::DeveloperError(e.to_string().into())
+        } else {
+            Failure::Internal(e.to_string())
+        }
+    }
+}
 
 /// What a warm container may be reused for: a digest of the invoking namespace, the action's
 /// identity, version and code, its memory limit, its `init` parameters and whether it gets an
@@ -64,6 +132,8 @@ pub struct Container {
     pub logs: LogTail,
     /// Its memory limit, in MB (what it counts against the capacity).
     pub memory_mb: u64,
+    /// Whether its image declares that its proxy prints the log sentinels.
+    pub log_sentinels: bool,
     /// The image it runs (prewarmed containers are matched by image and memory).
     image: String,
 }
@@ -86,11 +156,31 @@ pub enum Start {
     Cold,
 }
 
+/// Why a container is removed; the stats count the first three as evictions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    /// Unused for the idle timeout.
+    Idle,
+    /// Removed to make room under the capacity.
+    Capacity,
+    /// Unfit after an activation: a developer error, a timeout, an OOM kill, logs that could
+    /// not be delimited, a proxy shutting down, an engine refusing to unpause it.
+    Failed,
+    /// Never served: the pool shut down while it started.
+    Unused,
+}
+
 struct Idle {
     key: WarmKey,
     container: Container,
     since: Instant,
     generation: u64,
+}
+
+/// An activation waiting for capacity.
+struct Waiter {
+    ticket: u64,
+    wake: Arc<Notify>,
 }
 
 #[derive(Default)]
@@ -101,20 +191,46 @@ struct State {
     prewarming: Vec<(String, u64)>,
     /// MB held by every live container, starting ones included.
     used_mb: u64,
-    /// Every live container's id.
-    live: HashSet<String>,
+    /// Every live container's id and memory limit (MB).
+    live: HashMap<String, u64>,
+    /// Activations waiting for capacity, oldest first. Only the first may take a container;
+    /// the others wait behind it, so none is overtaken.
+    queue: VecDeque<Waiter>,
     closed: bool,
+}
+
+impl State {
+    /// Lets the first waiting activation look again (capacity was freed, or a container
+    /// became idle or prewarmed).
+    fn wake_first(&self) {
+        if let Some(w) = self.queue.front() {
+            w.wake.notify_one();
+        }
+    }
 }
 
 /// Counters reported by the executor's stats.
 #[derive(Debug, Default)]
 pub struct Counters {
-    /// Containers created for an activation.
+    /// Containers created for an activation (prewarm hits not included).
     pub cold_starts: AtomicU64,
     /// Activations that took a prewarmed container.
     pub prewarm_hits: AtomicU64,
-    /// Containers removed (idle, capacity, failure).
-    pub removals: AtomicU64,
+    /// Containers removed after the idle timeout.
+    pub idle_removals: AtomicU64,
+    /// Containers removed to make room under the capacity.
+    pub capacity_evictions: AtomicU64,
+    /// Containers removed because an activation left them unfit.
+    pub failure_removals: AtomicU64,
+}
+
+impl Counters {
+    /// Containers evicted: removed when idle, for capacity, or after a failure.
+    pub fn evictions(&self) -> u64 {
+        self.idle_removals.load(Ordering::Relaxed)
+            + self.capacity_evictions.load(Ordering::Relaxed)
+            + self.failure_removals.load(Ordering::Relaxed)
+    }
 }
 
 /// What a pool is told at start.
@@ -128,6 +244,10 @@ pub struct PoolSettings {
     pub pause_grace: Duration,
     /// Idle time before a container is removed.
     pub idle_timeout: Duration,
+    /// Longest wait for an image to be pulled.
+    pub pull_timeout: Duration,
+    /// Longest wait for a container to be created and started until its proxy listens.
+    pub start_timeout: Duration,
     /// Environment every container starts with (`__OW_API_HOST=…`).
     pub env: Vec<String>,
     /// Prewarmed containers to keep: (image, memory MB, count).
@@ -140,12 +260,40 @@ pub struct Pool {
     driver: Arc<dyn ContainerDriver>,
     settings: PoolSettings,
     state: Mutex<State>,
-    /// Signalled whenever capacity may have become free or a container became idle.
-    freed: Notify,
     names: AtomicU64,
     generations: AtomicU64,
-    /// Cold starts, prewarm hits, removals.
+    tickets: AtomicU64,
+    /// Cold starts, prewarm hits, evictions.
     pub counters: Counters,
+}
+
+/// An activation's place in the capacity queue; leaving it (on success, timeout or drop)
+/// lets the next one look.
+struct Place<'a> {
+    pool: &'a Pool,
+    ticket: u64,
+    wake: Arc<Notify>,
+}
+
+impl Drop for Place<'_> {
+    fn drop(&mut self) {
+        let mut st = self.pool.state.lock();
+        if let Some(i) = st.queue.iter().position(|w| w.ticket == self.ticket) {
+            st.queue.remove(i);
+            if i == 0 {
+                st.wake_first();
+            }
+        }
+    }
+}
+
+/// How a container start ended.
+enum Launch {
+    Ready(Started),
+    Failed(Failure),
+    /// The engine did not answer in time; the start goes on in the background, which removes
+    /// the container and gives its memory back when the engine is done.
+    Abandoned(Failure),
 }
 
 impl Pool {
@@ -155,9 +303,9 @@ impl Pool {
             driver,
             settings,
             state: Mutex::new(State::default()),
-            freed: Notify::new(),
             names: AtomicU64::new(0),
             generations: AtomicU64::new(0),
+            tickets: AtomicU64::new(0),
             counters: Counters::default(),
         })
     }
@@ -170,14 +318,31 @@ impl Pool {
             .await
     }
 
-    /// Whether the engine killed container `id` for exceeding its memory limit.
+    /// Whether the engine says container `id` was killed for exceeding its memory limit.
+    /// The kill and the broken connection that made the caller ask race: a dying container
+    /// gets half a second to stop. Costs one engine call every 25 ms meanwhile.
     pub async fn oom_killed(&self, id: &str) -> bool {
-        self.driver.oom_killed(id).await
+        let until = Instant::now() + DYING;
+        loop {
+            match self.driver.state(id).await {
+                Ok(s) if s.oom_killed => return true,
+                Ok(s) if s.running && Instant::now() < until => {
+                    tokio::time::sleep(Duration::from_millis(25)).await;
+                }
+                _ => return false,
+            }
+        }
     }
 
     /// Live containers (busy, idle, prewarmed).
     pub fn resident(&self) -> usize {
         self.state.lock().live.len()
+    }
+
+    /// The memory limits of the live containers, in bytes: what they may use, and what the
+    /// capacity counts.
+    pub fn resident_bytes(&self) -> u64 {
+        self.state.lock().live.values().sum::<u64>() * 1024 * 1024
     }
 
     /// Prewarmed containers ready to be taken.
@@ -187,8 +352,9 @@ impl Pool {
 
     /// A container for `inv` running `image`: a warm one of the same [`WarmKey`] (unpaused if
     /// needed), else a prewarmed one of the same image and memory, else a new one. When the
-    /// capacity is full, idle containers are removed to make room; when none is idle, waits
-    /// for one to end, until `inv.deadline`.
+    /// capacity is full, idle containers are removed to make room; when none is idle, the
+    /// activation queues behind earlier ones until a container ends, at most until
+    /// `inv.deadline`. An action needing more than the whole capacity fails at once.
     pub async fn acquire(
         self: &Arc<Self>,
         inv: &Invocation,
@@ -196,83 +362,121 @@ impl Pool {
         image: &str,
     ) -> Result<(Container, Start), Failure> {
         let memory_mb = inv.limits.memory_mb;
+        let capacity_mb = self.settings.capacity_mb;
+        if memory_mb > capacity_mb {
+            return Err(Unavailable::TooLarge {
+                memory_mb,
+                capacity_mb,
+            }
+            .into());
+        }
+        let mut place = None;
         loop {
-            let mut freed = pin!(self.freed.notified());
-            freed.as_mut().enable();
-            let step = self.next_step(key, image, memory_mb);
-            match step {
-                Step::Warm(container) => match self.wake(container).await {
-                    Some(container) => return Ok((container, Start::Warm)),
-                    None => continue,
-                },
+            match self.next_step(&mut place, key, image, memory_mb) {
+                Step::Warm(container) => {
+                    drop(place.take());
+                    if let Some(container) = self.resume(container).await {
+                        return Ok((container, Start::Warm));
+                    }
+                }
                 Step::Prewarm(container) => {
+                    // Leave the queue first: a waiting activation stops prewarms.
+                    drop(place.take());
                     self.counters.prewarm_hits.fetch_add(1, Ordering::Relaxed);
                     self.replenish(image.to_string(), memory_mb);
                     return Ok((container, Start::Prewarm));
                 }
                 Step::Create => {
+                    // The memory is reserved: the next in line may look now.
+                    drop(place.take());
+                    let container = self.create(image, memory_mb, &inv.env.action_name).await?;
                     self.counters.cold_starts.fetch_add(1, Ordering::Relaxed);
-                    return match self.create(image, memory_mb, &inv.env.action_name).await {
-                        Ok(container) => Ok((container, Start::Cold)),
-                        Err(e @ (DriverError::Pull(_) | DriverError::Architecture { .. })) => {
-                            Err(Failure::DeveloperError(e.to_string().into()))
-                        }
-                        Err(e) => Err(Failure::Internal(e.to_string())),
-                    };
+                    return Ok((container, Start::Cold));
                 }
-                Step::Evicted(victim) => self.remove(victim),
-                Step::Wait => {
+                Step::Evicted(victim) => self.remove(victim, Removal::Capacity),
+                Step::Wait(wake) => {
                     let deadline = tokio::time::Instant::from_std(inv.deadline);
-                    if tokio::time::timeout_at(deadline, freed).await.is_err() {
-                        return Err(Failure::Timeout { init: false });
+                    if tokio::time::timeout_at(deadline, wake.notified())
+                        .await
+                        .is_err()
+                    {
+                        let timeout_ms = inv.limits.timeout_ms;
+                        return Err(Unavailable::CapacityFull { timeout_ms }.into());
                     }
                 }
-                Step::Closed => {
-                    return Err(Failure::Internal("the container pool is shut down".into()));
-                }
+                Step::Closed => return Err(Unavailable::Closed.into()),
             }
         }
     }
 
-    fn next_step(&self, key: WarmKey, image: &str, memory_mb: u64) -> Step {
+    /// What the activation holding `place` (none yet: just arrived) does next. Only the
+    /// first in the queue (or an arrival when nobody waits) may take a container; anyone else
+    /// queues, and is given a place if it has none.
+    fn next_step<'a>(
+        &'a self,
+        place: &mut Option<Place<'a>>,
+        key: WarmKey,
+        image: &str,
+        memory_mb: u64,
+    ) -> Step {
         let mut st = self.state.lock();
         if st.closed {
             return Step::Closed;
         }
-        if let Some(i) = st.idle.iter().position(|c| c.key == key) {
-            return Step::Warm(st.idle.swap_remove(i).container);
+        let first = st.queue.front().map(|w| w.ticket);
+        let my_turn = match place {
+            None => first.is_none(),
+            Some(p) => first == Some(p.ticket),
+        };
+        if my_turn {
+            if let Some(i) = st.idle.iter().position(|c| c.key == key) {
+                return Step::Warm(st.idle.swap_remove(i).container);
+            }
+            if let Some(i) = st
+                .prewarmed
+                .iter()
+                .position(|c| c.image == image && c.memory_mb == memory_mb)
+            {
+                return Step::Prewarm(st.prewarmed.swap_remove(i));
+            }
+            if st.used_mb + memory_mb <= self.settings.capacity_mb {
+                st.used_mb += memory_mb;
+                return Step::Create;
+            }
+            // Make room: the longest-idle warm container first, then a prewarmed one.
+            let oldest = (0..st.idle.len()).min_by_key(|&i| st.idle[i].since);
+            if let Some(i) = oldest {
+                return Step::Evicted(st.idle.swap_remove(i).container);
+            }
+            if !st.prewarmed.is_empty() {
+                return Step::Evicted(st.prewarmed.swap_remove(0));
+            }
         }
-        if let Some(i) = st
-            .prewarmed
-            .iter()
-            .position(|c| c.image == image && c.memory_mb == memory_mb)
-        {
-            return Step::Prewarm(st.prewarmed.swap_remove(i));
-        }
-        if st.used_mb + memory_mb <= self.settings.capacity_mb {
-            st.used_mb += memory_mb;
-            return Step::Create;
-        }
-        // Make room: the longest-idle warm container first, then a prewarmed one.
-        let oldest = (0..st.idle.len()).min_by_key(|&i| st.idle[i].since);
-        if let Some(i) = oldest {
-            return Step::Evicted(st.idle.swap_remove(i).container);
-        }
-        if !st.prewarmed.is_empty() {
-            return Step::Evicted(st.prewarmed.swap_remove(0));
-        }
-        Step::Wait
+        let place = place.get_or_insert_with(|| {
+            let ticket = self.tickets.fetch_add(1, Ordering::Relaxed);
+            let wake = Arc::new(Notify::new());
+            st.queue.push_back(Waiter {
+                ticket,
+                wake: wake.clone(),
+            });
+            Place {
+                pool: self,
+                ticket,
+                wake,
+            }
+        });
+        Step::Wait(place.wake.clone())
     }
 
     /// Unpauses a warm container taken from the idle list; `None` (and the container removed)
     /// if the engine refuses.
-    async fn wake(self: &Arc<Self>, container: Container) -> Option<Container> {
+    async fn resume(self: &Arc<Self>, container: Container) -> Option<Container> {
         let handle = container.handle.clone();
         let _transition = handle.transitions.lock().await;
         if handle.paused.load(Ordering::Acquire) {
             if self.driver.unpause(&handle.id).await.is_err() {
                 drop(_transition);
-                self.remove(container);
+                self.remove(container, Removal::Failed);
                 return None;
             }
             handle.paused.store(false, Ordering::Release);
@@ -280,14 +484,34 @@ impl Pool {
         Some(container)
     }
 
-    /// Creates a container whose memory is already counted in `used_mb`; on failure, gives the
-    /// memory back.
+    /// Creates a container whose memory is already counted in `used_mb`: the image pulled
+    /// within the pull timeout, the container started and its proxy listening within the
+    /// start timeout. On failure the memory is given back (once the engine is done with it).
     async fn create(
         self: &Arc<Self>,
         image: &str,
         memory_mb: u64,
         action: &str,
-    ) -> Result<Container, DriverError> {
+    ) -> Result<Container, Failure> {
+        let prepared =
+            tokio::time::timeout(self.settings.pull_timeout, self.driver.prepare_image(image))
+                .await;
+        let failure = match prepared {
+            Ok(Ok(facts)) => match self.launch(image, memory_mb, action).await {
+                Launch::Ready(started) => return self.register(started, facts, image, memory_mb),
+                Launch::Abandoned(failure) => return Err(failure),
+                Launch::Failed(failure) => failure,
+            },
+            Ok(Err(e)) => e.into(),
+            Err(_) => DriverError::Pull(image.to_string()).into(),
+        };
+        self.give_back(memory_mb);
+        Err(failure)
+    }
+
+    /// Starts a container of `image` on the engine, waiting at most the start timeout (plus
+    /// the engine's slack) for it.
+    async fn launch(self: &Arc<Self>, image: &str, memory_mb: u64, action: &str) -> Launch {
         let n = self.names.fetch_add(1, Ordering::Relaxed);
         let spec = ContainerSpec {
             name: container_name(&self.settings.owner, n, action),
@@ -295,46 +519,72 @@ impl Pool {
             memory_mb,
             env: self.settings.env.clone(),
             labels: vec![(OWNER_LABEL.to_string(), self.settings.owner.clone())],
-            pull: true,
+            ready_within: self.settings.start_timeout,
         };
-        match self.driver.start(spec).await {
-            Ok(started) => {
-                let mut st = self.state.lock();
-                st.live.insert(started.id.clone());
-                let closed = st.closed;
-                drop(st);
-                let container = Container {
-                    logs: LogTail::follow(self.driver.logs(&started.id)),
-                    handle: Arc::new(Handle {
-                        id: started.id,
-                        paused: AtomicBool::new(false),
-                        transitions: tokio::sync::Mutex::new(()),
-                    }),
-                    address: started.address,
-                    memory_mb,
-                    image: image.to_string(),
-                };
-                if closed {
-                    self.remove(container);
-                    return Err(DriverError::Engine(
-                        "the container pool is shut down".into(),
-                    ));
-                }
-                Ok(container)
-            }
-            Err(e) => {
-                self.state.lock().used_mb -= memory_mb;
-                self.freed.notify_waiters();
-                Err(e)
+        let mut starting = tokio::spawn(self.driver.start(spec));
+        let bound = self.settings.start_timeout + ENGINE_SLACK;
+        match tokio::time::timeout(bound, &mut starting).await {
+            Ok(Ok(Ok(started))) => Launch::Ready(started),
+            Ok(Ok(Err(e))) => Launch::Failed(e.into()),
+            Ok(Err(join)) => Launch::Failed(Failure::Internal(join.to_string())),
+            Err(_) => {
+                let pool = self.clone();
+                tokio::spawn(async move {
+                    if let Ok(Ok(started)) = starting.await {
+                        let _ = pool.driver.remove(&started.id).await;
+                    }
+                    pool.give_back(memory_mb);
+                });
+                let seconds = self.settings.start_timeout.as_secs();
+                Launch::Abandoned(Unavailable::EngineTimeout { seconds }.into())
             }
         }
+    }
+
+    /// Records a started container as live and starts following its logs.
+    fn register(
+        self: &Arc<Self>,
+        started: Started,
+        facts: ImageFacts,
+        image: &str,
+        memory_mb: u64,
+    ) -> Result<Container, Failure> {
+        let closed = {
+            let mut st = self.state.lock();
+            st.live.insert(started.id.clone(), memory_mb);
+            st.closed
+        };
+        let container = Container {
+            logs: LogTail::follow(self.driver.logs(&started.id)),
+            handle: Arc::new(Handle {
+                id: started.id,
+                paused: AtomicBool::new(false),
+                transitions: tokio::sync::Mutex::new(()),
+            }),
+            address: started.address,
+            memory_mb,
+            log_sentinels: facts.log_sentinels,
+            image: image.to_string(),
+        };
+        if closed {
+            self.remove(container, Removal::Unused);
+            return Err(Unavailable::Closed.into());
+        }
+        Ok(container)
+    }
+
+    /// Gives back the memory of a container that never became live.
+    fn give_back(&self, memory_mb: u64) {
+        let mut st = self.state.lock();
+        st.used_mb -= memory_mb;
+        st.wake_first();
     }
 
     /// Gives a container back after an activation: kept warm for `key` when `healthy`
     /// (paused after the grace period), removed otherwise.
     pub fn release(self: &Arc<Self>, container: Container, key: WarmKey, healthy: bool) {
         if !healthy {
-            self.remove(container);
+            self.remove(container, Removal::Failed);
             return;
         }
         let generation = self.generations.fetch_add(1, Ordering::Relaxed);
@@ -343,7 +593,7 @@ impl Pool {
             let mut st = self.state.lock();
             if st.closed {
                 drop(st);
-                self.remove(container);
+                self.remove(container, Removal::Unused);
                 return;
             }
             st.idle.push(Idle {
@@ -352,8 +602,8 @@ impl Pool {
                 since: Instant::now(),
                 generation,
             });
+            st.wake_first();
         }
-        self.freed.notify_waiters();
         let pool = self.clone();
         tokio::spawn(async move {
             tokio::time::sleep(pool.settings.pause_grace).await;
@@ -371,14 +621,22 @@ impl Pool {
     }
 
     /// Removes a container in the background and gives its memory back.
-    pub fn remove(self: &Arc<Self>, container: Container) {
+    pub fn remove(self: &Arc<Self>, container: Container, why: Removal) {
         {
             let mut st = self.state.lock();
             st.used_mb -= container.memory_mb;
             st.live.remove(container.id());
+            st.wake_first();
         }
-        self.counters.removals.fetch_add(1, Ordering::Relaxed);
-        self.freed.notify_waiters();
+        let counter = match why {
+            Removal::Idle => Some(&self.counters.idle_removals),
+            Removal::Capacity => Some(&self.counters.capacity_evictions),
+            Removal::Failed => Some(&self.counters.failure_removals),
+            Removal::Unused => None,
+        };
+        if let Some(counter) = counter {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
         let driver = self.driver.clone();
         tokio::spawn(async move {
             if let Err(e) = driver.remove(container.id()).await {
@@ -388,7 +646,8 @@ impl Pool {
     }
 
     /// Starts one prewarmed container of `image` and `memory_mb` if fewer than `want` exist or
-    /// are starting and the capacity allows; runs in the background.
+    /// are starting, the capacity allows and no activation waits for it; runs in the
+    /// background.
     pub fn prewarm(self: &Arc<Self>, image: String, memory_mb: u64, want: usize) {
         {
             let mut st = self.state.lock();
@@ -401,7 +660,8 @@ impl Pool {
                     .iter()
                     .filter(|(i, m)| *i == image && *m == memory_mb)
                     .count();
-            if st.closed || have >= want || st.used_mb + memory_mb > self.settings.capacity_mb {
+            let room = st.used_mb + memory_mb <= self.settings.capacity_mb;
+            if st.closed || have >= want || !room || !st.queue.is_empty() {
                 return;
             }
             st.used_mb += memory_mb;
@@ -409,16 +669,7 @@ impl Pool {
         }
         let pool = self.clone();
         tokio::spawn(async move {
-            let created = match pool.create(&image, memory_mb, "prewarm").await {
-                Ok(container) if listening(container.address).await => Ok(container),
-                Ok(container) => {
-                    pool.remove(container);
-                    Err(DriverError::Engine(
-                        "its action proxy never listened".into(),
-                    ))
-                }
-                Err(e) => Err(e),
-            };
+            let created = pool.create(&image, memory_mb, "prewarm").await;
             let mut st = pool.state.lock();
             if let Some(i) = st
                 .prewarming
@@ -428,13 +679,17 @@ impl Pool {
                 st.prewarming.swap_remove(i);
             }
             match created {
-                Ok(container) => st.prewarmed.push(container),
-                Err(e) => tracing::warn!(%image, error = %e, "prewarm failed"),
+                Ok(container) => {
+                    st.prewarmed.push(container);
+                    st.wake_first();
+                }
+                Err(failure) => tracing::warn!(%image, ?failure, "prewarm failed"),
             }
         });
     }
 
-    /// Starts the configured prewarmed containers (in the background).
+    /// Tops up the configured prewarmed containers (in the background). Called at start and
+    /// periodically, so stem cells taken while the capacity was full come back later.
     pub fn start_prewarms(self: &Arc<Self>) {
         for (image, memory_mb, count) in &self.settings.stem_cells {
             for _ in 0..*count {
@@ -468,21 +723,21 @@ impl Pool {
             old.into_iter().map(|i| i.container).collect()
         };
         for container in expired {
-            self.remove(container);
+            self.remove(container, Removal::Idle);
         }
     }
 
     /// Refuses new activations and removes every live container (busy ones included: their
-    /// activations fail). Returns when the engine has removed them.
+    /// activations fail; paused ones too). Returns when the engine has removed them.
     pub async fn shutdown(&self) {
         let ids: Vec<String> = {
             let mut st = self.state.lock();
             st.closed = true;
             st.idle.clear();
             st.prewarmed.clear();
-            st.live.drain().collect()
+            st.wake_first();
+            st.live.drain().map(|(id, _)| id).collect()
         };
-        self.freed.notify_waiters();
         for id in ids {
             if let Err(e) = self.driver.remove(&id).await {
                 tracing::warn!(%id, error = %e, "container removal failed");
@@ -492,29 +747,17 @@ impl Pool {
     }
 }
 
-/// Whether a proxy accepts connections at `address` within a few seconds (a prewarmed
-/// container counts as ready only then, so taking it costs no process start-up).
-async fn listening(address: SocketAddr) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if tokio::net::TcpStream::connect(address).await.is_ok() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    false
-}
-
 enum Step {
     Warm(Container),
     Prewarm(Container),
     Create,
     Evicted(Container),
-    Wait,
+    Wait(Arc<Notify>),
     Closed,
 }
 
-/// `shoal_<owner digest>_<n>_<action>`, reduced to the characters Docker accepts.
+/// `shoal_<owner digest>_<n>_<action>`, the action's name reduced to the characters Docker
+/// accepts (`/guest/pkg/a` → `guest_pkg_a`).
 fn container_name(owner: &str, n: u64, action: &str) -> String {
     let digest = Sha256::digest(owner.as_bytes());
     let tag: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
@@ -528,5 +771,254 @@ fn container_name(owner: &str, n: u64, action: &str) -> String {
             }
         })
         .collect();
-    format!("shoal_{tag}_{n}{action}")
+    format!("shoal_{tag}_{n}_{}", action.trim_matches('_'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{self, FakeDriver, SLOW_PULL, STUCK_START};
+    use tokio::task::JoinHandle;
+
+    const IMAGE: &str = "test/python";
+
+    fn pool(capacity_mb: u64) -> (Arc<Pool>, Arc<FakeDriver>) {
+        let driver = Arc::new(FakeDriver::default());
+        let settings = PoolSettings {
+            owner: "/data".into(),
+            capacity_mb,
+            pause_grace: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(600),
+            pull_timeout: Duration::from_secs(30),
+            start_timeout: Duration::from_secs(20),
+            env: vec!["__OW_API_HOST=http://shoal.test".into()],
+            stem_cells: vec![(IMAGE.into(), 256, 1)],
+        };
+        (Pool::new(driver.clone(), settings), driver)
+    }
+
+    /// An invocation of `/guest/<name>` needing `memory_mb`.
+    fn inv(name: &str, memory_mb: u64) -> Invocation {
+        let mut inv = testing::invocation(&format!("/guest/{name}"), "python:3.11");
+        inv.limits.memory_mb = memory_mb;
+        inv
+    }
+
+    async fn take(pool: &Arc<Pool>, inv: &Invocation) -> Result<(Container, Start), Failure> {
+        pool.acquire(inv, WarmKey::of(inv), IMAGE).await
+    }
+
+    fn used_mb(pool: &Pool) -> u64 {
+        pool.state.lock().used_mb
+    }
+
+    /// Asks for a container for `/guest/<name>` in a task of its own; yields its memory.
+    fn spawn_take(
+        pool: &Arc<Pool>,
+        name: &str,
+        memory_mb: u64,
+    ) -> JoinHandle<Result<u64, Failure>> {
+        let (pool, inv) = (pool.clone(), inv(name, memory_mb));
+        tokio::spawn(async move { take(&pool, &inv).await.map(|(c, _)| c.memory_mb) })
+    }
+
+    /// Waits until `n` activations queue.
+    async fn until_queued(pool: &Pool, n: usize) {
+        while pool.state.lock().queue.len() < n {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_containers_make_room_and_the_capacity_is_never_exceeded() {
+        let (pool, driver) = pool(512);
+        let (a, b, c) = (inv("a", 256), inv("b", 256), inv("c", 256));
+        let (first, how) = take(&pool, &a).await.unwrap();
+        assert_eq!(how, Start::Cold);
+        let (second, _) = take(&pool, &b).await.unwrap();
+        pool.release(first, WarmKey::of(&a), true);
+        let (third, how) = take(&pool, &c).await.unwrap();
+        assert_eq!(how, Start::Cold);
+        assert_eq!(used_mb(&pool), 512);
+        assert_eq!(pool.resident(), 2);
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        assert_eq!(
+            driver.calls_to("remove"),
+            ["c0"],
+            "a's idle container made room"
+        );
+        assert_eq!(pool.counters.capacity_evictions.load(Ordering::Relaxed), 1);
+        assert_eq!(pool.resident_bytes(), 512 * 1024 * 1024);
+        pool.release(second, WarmKey::of(&b), true);
+        pool.release(third, WarmKey::of(&c), true);
+        let (again, how) = take(&pool, &b).await.unwrap();
+        assert_eq!((again.id(), how), ("c1", Start::Warm));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_action_larger_than_the_capacity_fails_at_once() {
+        let (pool, driver) = pool(256);
+        let err = take(&pool, &inv("big", 512)).await.unwrap_err();
+        assert_eq!(
+            err,
+            Failure::Internal(
+                "Failed to provision resources to run the action. The action's memory limit of 512 MB exceeds the container capacity of 256 MB.".into()
+            )
+        );
+        assert!(driver.calls.lock().is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_capacity_ends_the_wait_at_the_deadline_as_an_internal_error() {
+        let (pool, _) = pool(256);
+        let (busy, _) = take(&pool, &inv("busy", 256)).await.unwrap();
+        let mut waiting = inv("waiting", 256);
+        waiting.limits.timeout_ms = 1000;
+        waiting.deadline = Instant::now() + Duration::from_millis(1000);
+        let err = take(&pool, &waiting).await.unwrap_err();
+        assert_eq!(
+            err,
+            Failure::Internal(
+                "Failed to provision resources to run the action. No container capacity became free within the action's time limit of 1000 milliseconds.".into()
+            )
+        );
+        assert!(pool.state.lock().queue.is_empty(), "it left the queue");
+        pool.release(busy, WarmKey::of(&inv("busy", 256)), true);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waiting_activations_are_served_in_arrival_order() {
+        let (pool, _) = pool(256);
+        let (busy, _) = take(&pool, &inv("busy", 256)).await.unwrap();
+        let served = Arc::new(Mutex::new(Vec::new()));
+        let mut waiters = Vec::new();
+        for n in 0..4 {
+            let (waiter, served) = (pool.clone(), served.clone());
+            waiters.push(tokio::spawn(async move {
+                let inv = inv(&format!("w{n}"), 256);
+                let (container, _) = take(&waiter, &inv).await.unwrap();
+                served.lock().push(n);
+                // Hold it a while: the others stay queued meanwhile.
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                waiter.release(container, WarmKey::of(&inv), false);
+            }));
+            // Let it queue before the next one arrives.
+            until_queued(&pool, n + 1).await;
+        }
+        pool.release(busy, WarmKey::of(&inv("busy", 256)), false);
+        for w in waiters {
+            w.await.unwrap();
+        }
+        assert_eq!(*served.lock(), [0, 1, 2, 3]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_arrival_queues_behind_waiters_even_when_it_could_go_first() {
+        let (pool, _) = pool(512);
+        let (busy, _) = take(&pool, &inv("busy", 256)).await.unwrap();
+        // Needs all 512 MB: waits.
+        let big = spawn_take(&pool, "big", 512);
+        until_queued(&pool, 1).await;
+        // 256 MB are free, but the big one came first.
+        let small = spawn_take(&pool, "small", 256);
+        until_queued(&pool, 2).await;
+        pool.release(busy, WarmKey::of(&inv("busy", 256)), false);
+        assert_eq!(big.await.unwrap(), Ok(512));
+        assert!(!small.is_finished(), "still behind the big one");
+        small.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_containers_are_paused_after_the_grace_unless_reused_and_unpaused_when_taken() {
+        let (pool, driver) = pool(1024);
+        let a = inv("a", 256);
+        let (container, _) = take(&pool, &a).await.unwrap();
+        pool.release(container, WarmKey::of(&a), true);
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        let (container, how) = take(&pool, &a).await.unwrap();
+        assert_eq!(how, Start::Warm);
+        pool.release(container, WarmKey::of(&a), true);
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        assert!(
+            driver.calls_to("pause").is_empty(),
+            "the first grace ended while it was reused"
+        );
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert_eq!(driver.calls_to("pause"), ["c0"]);
+        let (container, how) = take(&pool, &a).await.unwrap();
+        assert_eq!((container.id(), how), ("c0", Start::Warm));
+        assert_eq!(driver.calls_to("unpause"), ["c0"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stats_tell_cold_starts_prewarm_hits_and_evictions_apart() {
+        let (pool, _) = pool(1024);
+        pool.start_prewarms();
+        while pool.prewarmed() == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let a = inv("a", 256);
+        let (container, how) = take(&pool, &a).await.unwrap();
+        assert_eq!(how, Start::Prewarm);
+        pool.release(container, WarmKey::of(&a), false);
+        let b = inv("b", 128);
+        let (container, how) = take(&pool, &b).await.unwrap();
+        assert_eq!(how, Start::Cold);
+        pool.release(container, WarmKey::of(&b), true);
+        let c = &pool.counters;
+        assert_eq!(c.prewarm_hits.load(Ordering::Relaxed), 1);
+        assert_eq!(c.cold_starts.load(Ordering::Relaxed), 1);
+        assert_eq!(c.failure_removals.load(Ordering::Relaxed), 1);
+        assert_eq!(c.evictions(), 1);
+        pool.reap_idle();
+        assert_eq!(c.evictions(), 1, "not idle for long enough");
+        pool.shutdown().await;
+        assert_eq!(c.evictions(), 1, "removals at shutdown are no evictions");
+        assert_eq!(pool.resident(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pulls_and_starts_have_their_own_bounds() {
+        let (pool, driver) = pool(1024);
+        let inv = inv("a", 256);
+        let began = tokio::time::Instant::now();
+        let (pool, inv) = (&pool, &inv);
+        let failure = |image| async move {
+            pool.acquire(inv, WarmKey::of(inv), image)
+                .await
+                .unwrap_err()
+        };
+        assert_eq!(
+            failure(SLOW_PULL).await,
+            Failure::DeveloperError("Failed to pull container image 'test/slow-pull'.".into())
+        );
+        let waited = began.elapsed();
+        assert!(waited >= Duration::from_secs(30) && waited < Duration::from_secs(31));
+        assert_eq!(used_mb(pool), 0, "the memory is given back");
+        assert_eq!(
+            failure(STUCK_START).await,
+            Failure::Internal(
+                "Failed to provision resources to run the action. The container engine did not start a container within 20 seconds.".into()
+            )
+        );
+        assert_eq!(used_mb(pool), 256, "held until the engine is done with it");
+        assert_eq!(
+            driver.calls_to("start"),
+            ["c0"],
+            "none after the failed pull"
+        );
+    }
+
+    #[test]
+    fn container_names_separate_number_and_action() {
+        let name = container_name("/data", 7, "/guest/pkg/hello.v2");
+        let (tag, rest) = name
+            .strip_prefix("shoal_")
+            .unwrap()
+            .split_once('_')
+            .unwrap();
+        assert_eq!(tag.len(), 8);
+        assert_eq!(rest, "7_guest_pkg_hello_v2");
+        assert!(container_name("/data", 8, "prewarm").ends_with("_8_prewarm"));
+    }
 }

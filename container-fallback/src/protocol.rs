@@ -11,12 +11,22 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Map, Value, json};
-use shoal_router::{Failure, Invocation};
+use shoal_router::{Failure, Invocation, MAX_RESULT_BYTES};
+
+/// The port every action proxy listens on (spec §7.1).
+pub const PROXY_PORT: u16 = 8080;
+
+/// The header by which shoal's proxy says that a failed `/run` lost a process to the kernel's
+/// OOM killer (it reads its memory cgroup's `oom_kill` count before and after the run).
+pub const OOM_KILLED_HEADER: &str = "x-shoal-oom-killed";
+
+/// The result text of a container that exited during `/init` (spec §3.4).
+pub const INIT_EXITED: &str = "The action did not initialize and exited unexpectedly.";
 
 /// What a proxy did with one request.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Answer {
-    /// It answered: status, the body (at most the limit asked for) and the body's full length.
+    /// It answered: status, the body (at most [`MAX_RESULT_BYTES`]) and the body's full length.
     Replied {
         /// HTTP status.
         status: u16,
@@ -25,10 +35,21 @@ pub enum Answer {
         /// The body's length before the cut.
         length: usize,
     },
+    /// It answered that the kernel killed a process of the action for exceeding the memory
+    /// limit ([`OOM_KILLED_HEADER`]).
+    OomKilled,
     /// The connection failed or broke (the proxy is not listening, or its process died).
     Unreachable,
     /// No answer before the deadline.
     TimedOut,
+}
+
+impl Answer {
+    /// Whether the proxy refused with 503, which means it is shutting down: the activation
+    /// goes to another container (spec §7.2).
+    pub fn shutting_down(&self) -> bool {
+        matches!(self, Answer::Replied { status: 503, .. })
+    }
 }
 
 /// One HTTP/1.1 client for every proxy (connections kept alive per container address).
@@ -51,35 +72,27 @@ impl Default for ProxyClient {
 }
 
 impl ProxyClient {
-    /// POSTs `body` to `http://address/path` and reads at most `limit` bytes of the answer,
-    /// giving up at `deadline`. With `retry_connect`, a refused connection is retried every
-    /// few milliseconds until the deadline (a new container's proxy may not listen yet).
+    /// POSTs `body` to `http://address/path` and reads at most [`MAX_RESULT_BYTES`] of the
+    /// answer, giving up at `deadline`. The proxy is known to listen (containers are handed
+    /// out only then): a refused connection means it died.
     pub async fn post(
         &self,
         address: SocketAddr,
         path: &str,
         body: &Value,
         deadline: Instant,
-        limit: usize,
-        retry_connect: bool,
     ) -> Answer {
         let body = Bytes::from(serde_json::to_vec(body).unwrap_or_default());
-        let uri = format!("http://{address}{path}");
+        let request = hyper::Request::post(format!("http://{address}{path}"))
+            .header("content-type", "application/json")
+            .body(Full::new(body));
+        let Ok(request) = request else {
+            return Answer::Unreachable;
+        };
         let exchange = async {
-            loop {
-                let request = hyper::Request::post(&uri)
-                    .header("content-type", "application/json")
-                    .body(Full::new(body.clone()));
-                let Ok(request) = request else {
-                    return Answer::Unreachable;
-                };
-                match self.client.request(request).await {
-                    Ok(response) => return read(response, limit).await,
-                    Err(e) if retry_connect && e.is_connect() => {
-                        tokio::time::sleep(Duration::from_millis(5)).await;
-                    }
-                    Err(_) => return Answer::Unreachable,
-                }
+            match self.client.request(request).await {
+                Ok(response) => read(response).await,
+                Err(_) => Answer::Unreachable,
             }
         };
         tokio::time::timeout_at(deadline.into(), exchange)
@@ -88,8 +101,11 @@ impl ProxyClient {
     }
 }
 
-/// Reads a response body, keeping at most `limit` bytes but counting all of them.
-async fn read(response: hyper::Response<hyper::body::Incoming>, limit: usize) -> Answer {
+/// Reads a response body, keeping at most [`MAX_RESULT_BYTES`] but counting all of them.
+async fn read(response: hyper::Response<hyper::body::Incoming>) -> Answer {
+    if response.headers().contains_key(OOM_KILLED_HEADER) {
+        return Answer::OomKilled;
+    }
     let status = response.status().as_u16();
     let mut body = response.into_body();
     let mut kept = Vec::new();
@@ -100,7 +116,7 @@ async fn read(response: hyper::Response<hyper::body::Incoming>, limit: usize) ->
         };
         if let Some(data) = frame.data_ref() {
             length += data.len();
-            let room = limit.saturating_sub(kept.len());
+            let room = MAX_RESULT_BYTES.saturating_sub(kept.len());
             kept.extend_from_slice(&data[..data.len().min(room)]);
         }
     }
@@ -112,8 +128,9 @@ async fn read(response: hyper::Response<hyper::body::Incoming>, limit: usize) ->
 }
 
 /// The `/init` body (spec §7.2): the action's code and its `init` parameters plus the
-/// `__OW_*` variables as strings in `env`.
-pub fn init_body(inv: &Invocation) -> Value {
+/// `__OW_*` variables as strings in `env`, `__OW_DEADLINE` being `deadline_ms` (epoch
+/// milliseconds at which this `/init` times out).
+pub fn init_body(inv: &Invocation, deadline_ms: u64) -> Value {
     let action = &inv.action;
     let mut env: Map<String, Value> = inv
         .init_env
@@ -125,6 +142,10 @@ pub fn init_body(inv: &Invocation) -> Value {
             env.insert(k.to_string(), Value::String(v.to_string()));
         }
     }
+    env.insert(
+        "__OW_DEADLINE".into(),
+        Value::String(deadline_ms.to_string()),
+    );
     let mut value = json!({
         "name": action.name,
         "main": action.main,
@@ -147,8 +168,9 @@ fn env_text(v: &Value) -> String {
     }
 }
 
-/// The `/run` body (spec §7.3). `deadline` is a string; `api_key` only when provided.
-pub fn run_body(inv: &Invocation) -> Value {
+/// The `/run` body (spec §7.3). `deadline` is `deadline_ms` (epoch milliseconds at which this
+/// run times out) as a string; `api_key` only when the action's `provide-api-key` is truthy.
+pub fn run_body(inv: &Invocation, deadline_ms: u64) -> Value {
     let e = &inv.env;
     let mut body = json!({
         "value": Value::Object(inv.params.clone()),
@@ -157,7 +179,7 @@ pub fn run_body(inv: &Invocation) -> Value {
         "action_version": e.action_version,
         "activation_id": e.activation_id,
         "transaction_id": e.transaction_id,
-        "deadline": e.deadline,
+        "deadline": deadline_ms.to_string(),
     });
     if let Some(key) = &e.api_key {
         body["api_key"] = Value::String(key.clone());
@@ -178,28 +200,21 @@ pub fn init_verdict(answer: &Answer) -> Result<(), Failure> {
                 ))
             }),
         )),
+        Answer::OomKilled => Err(Failure::MemoryExceeded),
         Answer::TimedOut => Err(Failure::Timeout { init: true }),
-        Answer::Unreachable => Err(Failure::DeveloperError(Value::String(
-            "The action did not initialize and exited unexpectedly.".into(),
-        ))),
+        Answer::Unreachable => Err(Failure::DeveloperError(INIT_EXITED.into())),
     }
 }
 
 /// How `/run` went (spec §3.4): the result, or the failure and whether the container is
 /// still fit for another activation (developer errors and timeouts discard it).
-pub fn run_verdict(answer: &Answer, limit: usize) -> (Result<Value, Failure>, bool) {
+pub fn run_verdict(answer: &Answer) -> (Result<Value, Failure>, bool) {
     match answer {
         Answer::Replied {
             status: 200,
             body,
             length,
-        } if *length > limit => (
-            Err(Failure::ApplicationError(Value::String(format!(
-                "The action produced a response that exceeded the allowed length: {length} > {limit} bytes. The truncated response was: {}",
-                String::from_utf8_lossy(body)
-            )))),
-            true,
-        ),
+        } if *length > MAX_RESULT_BYTES => (Err(Failure::result_too_large(*length, body)), true),
         Answer::Replied {
             status: 200, body, ..
         } => match serde_json::from_slice::<Value>(body) {
@@ -214,6 +229,7 @@ pub fn run_verdict(answer: &Answer, limit: usize) -> (Result<Value, Failure>, bo
             Err(error_field(body).map_or_else(|| not_json(body), Failure::DeveloperError)),
             false,
         ),
+        Answer::OomKilled => (Err(Failure::MemoryExceeded), false),
         Answer::TimedOut => (Err(Failure::Timeout { init: false }), false),
         Answer::Unreachable => (
             Err(Failure::DeveloperError(Value::String(
@@ -247,6 +263,7 @@ fn not_json(body: &[u8]) -> Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing;
 
     fn replied(status: u16, body: &str) -> Answer {
         Answer::Replied {
@@ -259,19 +276,16 @@ mod tests {
     #[test]
     fn run_answers_map_to_openwhisk_outcomes() {
         assert_eq!(
-            run_verdict(&replied(200, r#"{"a":1}"#), 100).0,
+            run_verdict(&replied(200, r#"{"a":1}"#)).0,
             Ok(json!({"a":1}))
         );
-        assert_eq!(run_verdict(&replied(200, "[1]"), 100).0, Ok(json!([1])));
+        assert_eq!(run_verdict(&replied(200, "[1]")).0, Ok(json!([1])));
         assert_eq!(
-            run_verdict(&replied(200, r#"{"error":"no","x":1}"#), 100),
+            run_verdict(&replied(200, r#"{"error":"no","x":1}"#)),
             (Err(Failure::ApplicationError(json!("no"))), true)
         );
         assert_eq!(
-            run_verdict(
-                &replied(502, r#"{"error":"An error has occurred: boom"}"#),
-                100
-            ),
+            run_verdict(&replied(502, r#"{"error":"An error has occurred: boom"}"#)),
             (
                 Err(Failure::DeveloperError(json!(
                     "An error has occurred: boom"
@@ -280,19 +294,19 @@ mod tests {
             )
         );
         assert_eq!(
-            run_verdict(&replied(200, "42"), 100).0,
+            run_verdict(&replied(200, "42")).0,
             Err(Failure::DeveloperError(json!(
                 "The action did not produce a valid JSON or JSON Array response: 42"
             )))
         );
         assert_eq!(
-            run_verdict(&replied(500, ""), 100).0,
+            run_verdict(&replied(500, "")).0,
             Err(Failure::DeveloperError(json!(
                 "The action did not produce a valid JSON or JSON Array response."
             )))
         );
         assert_eq!(
-            run_verdict(&Answer::TimedOut, 100),
+            run_verdict(&Answer::TimedOut),
             (Err(Failure::Timeout { init: false }), false)
         );
     }
@@ -302,14 +316,31 @@ mod tests {
         let answer = Answer::Replied {
             status: 200,
             body: Bytes::from_static(b"{\"a\""),
-            length: 10,
+            length: MAX_RESULT_BYTES + 1,
         };
         assert_eq!(
-            run_verdict(&answer, 4).0,
-            Err(Failure::ApplicationError(json!(
-                "The action produced a response that exceeded the allowed length: 10 > 4 bytes. The truncated response was: {\"a\""
-            )))
+            run_verdict(&answer),
+            (
+                Err(Failure::ApplicationError(json!(
+                    "The action produced a response that exceeded the allowed length: 1048577 > 1048576 bytes. The truncated response was: {\"a\""
+                ))),
+                true
+            )
         );
+    }
+
+    #[test]
+    fn oom_kills_and_shutdowns_reported_by_the_proxy() {
+        assert_eq!(
+            run_verdict(&Answer::OomKilled),
+            (Err(Failure::MemoryExceeded), false)
+        );
+        assert_eq!(
+            init_verdict(&Answer::OomKilled),
+            Err(Failure::MemoryExceeded)
+        );
+        assert!(replied(503, "").shutting_down());
+        assert!(!replied(502, "").shutting_down());
     }
 
     #[test]
@@ -329,6 +360,67 @@ mod tests {
             init_verdict(&Answer::TimedOut),
             Err(Failure::Timeout { init: true })
         );
+        assert_eq!(
+            init_verdict(&Answer::Unreachable),
+            Err(Failure::DeveloperError(json!(INIT_EXITED)))
+        );
+    }
+
+    fn invocation(api_key: Option<&str>) -> Invocation {
+        let mut inv = testing::invocation("/guest/pkg/hello", "python:3.11");
+        inv.env.api_key = api_key.map(str::to_string);
+        inv
+    }
+
+    #[test]
+    fn init_bodies_carry_code_and_init_parameters_and_the_environment_as_strings() {
+        let body = init_body(&invocation(None), 1_700_000_060_000);
+        let value = &body["value"];
+        assert_eq!(value["name"], "hello");
+        assert_eq!(value["main"], "main");
+        assert_eq!(value["binary"], false);
+        assert_eq!(value["code"], "def main(a): return a");
+        let env = value["env"].as_object().unwrap();
+        assert_eq!(env["secret"], "s3");
+        assert_eq!(env["n"], "2");
+        assert_eq!(env["none"], "");
+        assert_eq!(env["__OW_NAMESPACE"], "guest");
+        assert_eq!(env["__OW_ACTION_NAME"], "/guest/pkg/hello");
+        assert_eq!(env["__OW_ACTION_VERSION"], "0.0.2");
+        assert_eq!(env["__OW_ACTIVATION_ID"], "07".repeat(16));
+        assert_eq!(env["__OW_TRANSACTION_ID"], "tid");
+        assert_eq!(
+            env["__OW_DEADLINE"], "1700000060000",
+            "this init's own deadline"
+        );
+        assert!(env.values().all(Value::is_string));
+        assert!(
+            !env.contains_key("__OW_API_HOST"),
+            "the container's own environment"
+        );
+        assert!(!env.contains_key("__OW_API_KEY"));
+        let with_key = init_body(&invocation(Some("u:k")), 1);
+        assert_eq!(with_key["value"]["env"]["__OW_API_KEY"], "u:k");
+    }
+
+    #[test]
+    fn run_bodies_have_a_string_deadline_and_a_key_only_when_provided() {
+        let body = run_body(&invocation(None), 1_700_000_060_000);
+        assert_eq!(
+            body,
+            json!({
+                "value": {"name": "shoal"},
+                "namespace": "guest",
+                "action_name": "/guest/pkg/hello",
+                "action_version": "0.0.2",
+                "activation_id": "07".repeat(16),
+                "transaction_id": "tid",
+                "deadline": "1700000060000",
+            })
+        );
+        let body = run_body(&invocation(Some("u:k")), 5);
+        assert_eq!(body["api_key"], "u:k");
+        assert_eq!(body["deadline"], "5");
     }
 
     #[test]

@@ -11,14 +11,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
-use shoal_router::{ActivationId, Failure, Outcome};
+use shoal_router::{ActivationId, Failure, MAX_RESULT_BYTES, Outcome};
 
 use crate::action::ActionEntry;
 use crate::entity::ActionLimits;
 use crate::messages;
-
-/// Largest action result, in bytes (spec §8.2).
-pub const MAX_RESULT_BYTES: usize = 1_048_576;
 
 /// OpenWhisk's activation status codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,19 +79,13 @@ pub fn response_of(result: Result<Value, Failure>, timeout_ms: u64) -> (Status, 
     };
     let size = json_len(&result);
     if size > MAX_RESULT_BYTES {
+        // Only an executor's own result can be this large: the text of
+        // `Failure::result_too_large` (an executor's, or this one) is about 1 KiB.
         let text = result.to_string();
-        let mut cut = 1024.min(text.len());
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        let error = format!(
-            "The action produced a response that exceeded the allowed length: {} > {MAX_RESULT_BYTES} bytes. The truncated response was: {}",
-            text.len(),
-            &text[..cut]
+        return response_of(
+            Err(Failure::result_too_large(text.len(), text.as_bytes())),
+            timeout_ms,
         );
-        let truncated = json!({"error": error});
-        let size = json_len(&truncated);
-        return (Status::ApplicationError, truncated, size);
     }
     (status, result, size)
 }
@@ -434,10 +425,21 @@ mod tests {
     #[test]
     fn oversized_results_become_application_errors() {
         let big = json!({"x": "a".repeat(MAX_RESULT_BYTES)});
-        let (s, r, _) = response_of(Ok(big), 1000);
+        let (s, r, size) = response_of(Ok(big), 1000);
         assert_eq!(s, Status::ApplicationError);
         let e = r["error"].as_str().unwrap();
         assert!(e.starts_with("The action produced a response that exceeded the allowed length: 1048584 > 1048576 bytes. The truncated response was: {\"x\":\"aaa"), "{e}");
+        assert_eq!(size, json_len(&r));
+    }
+
+    #[test]
+    fn an_executors_oversized_result_error_is_kept_as_it_is() {
+        let failure = Failure::result_too_large(2_000_000, &[b'x'; 4096]);
+        let Failure::ApplicationError(text) = failure.clone() else {
+            panic!("an application error")
+        };
+        let (s, r, _) = response_of(Err(failure), 1000);
+        assert_eq!((s, r), (Status::ApplicationError, json!({"error": text})));
     }
 
     #[test]

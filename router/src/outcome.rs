@@ -24,6 +24,31 @@ pub enum Failure {
     Internal(String),
 }
 
+/// Largest action result, in bytes (spec §8.2): a larger one becomes the application error
+/// of [`Failure::result_too_large`].
+pub const MAX_RESULT_BYTES: usize = 1_048_576;
+
+/// How much of an oversized result its error text quotes, in bytes (at most).
+const OVERSIZED_HEAD_BYTES: usize = 1024;
+
+impl Failure {
+    /// The application error of a result `length` bytes long, more than
+    /// [`MAX_RESULT_BYTES`], whose text begins with `head` (spec §3.4): OpenWhisk's text,
+    /// quoting the first KiB of the result. The one place that writes this text; costs one
+    /// short string.
+    pub fn result_too_large(length: usize, head: &[u8]) -> Failure {
+        let mut cut = head.len().min(OVERSIZED_HEAD_BYTES);
+        // Back up to a character boundary (never inside a UTF-8 sequence).
+        while cut < head.len() && cut > 0 && head[cut] & 0xC0 == 0x80 {
+            cut -= 1;
+        }
+        Failure::ApplicationError(Value::String(format!(
+            "The action produced a response that exceeded the allowed length: {length} > {MAX_RESULT_BYTES} bytes. The truncated response was: {}",
+            String::from_utf8_lossy(&head[..cut])
+        )))
+    }
+}
+
 /// The result of one activation.
 #[derive(Debug, Clone)]
 pub struct Outcome {
@@ -95,4 +120,27 @@ pub struct ExecutorStats {
     pub activations: u64,
     /// Instances evicted (idle, memory pressure, failure).
     pub evictions: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oversized_results_quote_their_first_kib_whole_characters_only() {
+        let head = format!("{{\"s\":\"{}é", "a".repeat(1017));
+        assert_eq!(head.len(), 1025, "é straddles the 1 KiB cut");
+        let Failure::ApplicationError(Value::String(text)) =
+            Failure::result_too_large(2_000_000, head.as_bytes())
+        else {
+            panic!("an application error with a text")
+        };
+        assert_eq!(
+            text,
+            format!(
+                "The action produced a response that exceeded the allowed length: 2000000 > 1048576 bytes. The truncated response was: {{\"s\":\"{}",
+                "a".repeat(1017)
+            )
+        );
+    }
 }

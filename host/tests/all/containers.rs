@@ -60,17 +60,22 @@ fn serve_with_prewarm(dir: &std::path::Path, extra: &str) -> Shoal {
 
 /// `docker …` against the test engine; returns stdout.
 fn docker(args: &[&str]) -> String {
+    docker_try(args).unwrap_or_else(|stderr| panic!("docker {args:?}: {stderr}"))
+}
+
+/// `docker …` against the test engine: stdout, or stderr when it fails.
+fn docker_try(args: &[&str]) -> Result<String, String> {
     let out = Command::new("docker")
         .args(args)
         .env("DOCKER_HOST", docker_host())
         .output()
         .expect("running the docker CLI");
-    assert!(
-        out.status.success(),
-        "docker {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    if out.status.success() {
+        Ok(text(&out.stdout))
+    } else {
+        Err(text(&out.stderr))
+    }
 }
 
 /// Ids of the containers (any state) shoal created for data directory `dir`.
@@ -98,6 +103,10 @@ fn create(shoal: &Shoal, name: &str, body: Value) {
 
 fn python(code: &str) -> Value {
     json!({"exec": {"kind": "python:3.11", "code": code}})
+}
+
+fn blackbox(image: &str) -> Value {
+    json!({"exec": {"kind": "blackbox", "image": image}})
 }
 
 /// Invokes blocking; returns (status, activation record).
@@ -144,6 +153,74 @@ fn error_text(record: &Value) -> String {
         .as_str()
         .unwrap_or_default()
         .to_string()
+}
+
+/// Polls until `done` holds, for at most 30 s.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting: {what}");
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Waits until exactly the containers `ids` (in any order) are left for data directory `dir`.
+fn settles_to(dir: &std::path::Path, ids: &[String]) {
+    let mut want = ids.to_vec();
+    want.sort();
+    wait_until("the containers settle", || {
+        let mut now = containers_of(dir);
+        now.sort();
+        now == want
+    });
+}
+
+/// The stored log lines of the activation `record` describes.
+fn logs_of(shoal: &Shoal, record: &Value) -> Vec<String> {
+    let stored = activation(shoal, record["activationId"].as_str().unwrap());
+    stored["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// OpenWhisk's stderr notice after a developer error (spec §3.4), as a log line ends.
+const LOG_DATA_MISSING: &str =
+    "stderr: The action did not initialize or run as expected. Log data might be missing.";
+
+/// How many containers the engine created for data directory `dir` since `since` (Unix
+/// seconds).
+fn created_since(dir: &std::path::Path, since: u64) -> usize {
+    let owner = std::fs::canonicalize(dir).unwrap();
+    let until = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 1;
+    docker(&[
+        "events",
+        "--since",
+        &since.to_string(),
+        "--until",
+        &until.to_string(),
+        "--filter",
+        &format!("label=shoal.owner={}", owner.display()),
+        "--filter",
+        "event=create",
+        "--format",
+        "{{.ID}}",
+    ])
+    .lines()
+    .count()
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 #[test]
@@ -296,11 +373,7 @@ fn blackbox_actions_run_the_image_executable() {
         "{}",
         missing.text()
     );
-    create(
-        &shoal,
-        "bb",
-        json!({"exec": {"kind": "blackbox", "image": BLACKBOX_IMAGE}}),
-    );
+    create(&shoal, "bb", blackbox(BLACKBOX_IMAGE));
     let got = shoal
         .request("GET", "/api/v1/namespaces/_/actions/bb", None)
         .json();
@@ -331,11 +404,7 @@ fn blackbox_actions_run_the_image_executable() {
     assert_eq!(record["response"]["result"], json!({"from": "code"}));
 
     // An image the engine does not have and cannot pull.
-    create(
-        &shoal,
-        "nopull",
-        json!({"exec": {"kind": "blackbox", "image": "shoal-test/no-such-image:1"}}),
-    );
+    create(&shoal, "nopull", blackbox("shoal-test/no-such-image:1"));
     let (_, record) = invoke(&shoal, "nopull", json!({}));
     assert_eq!(record["response"]["status"], "action developer error");
     assert_eq!(
@@ -345,11 +414,7 @@ fn blackbox_actions_run_the_image_executable() {
 
     // An image for another CPU architecture (built by build.sh) is refused, not started.
     let foreign = "shoal-test/foreign-arch:1";
-    create(
-        &shoal,
-        "foreign",
-        json!({"exec": {"kind": "blackbox", "image": foreign}}),
-    );
+    create(&shoal, "foreign", blackbox(foreign));
     let (_, record) = invoke(&shoal, "foreign", json!({}));
     assert_eq!(record["response"]["status"], "action developer error");
     let text = error_text(&record);
@@ -389,7 +454,12 @@ fn idle_containers_are_paused_and_resumed() {
         "resumed, not recreated"
     );
     assert!(annotation(&second, "initTime").is_none());
+    // A graceful stop while the container is paused leaves nothing behind.
+    wait_until("paused again", || {
+        docker(&["inspect", "-f", "{{.State.Paused}}", &ids[0]]).trim() == "true"
+    });
     assert!(shoal.stop().success());
+    assert!(containers_of(dir.path()).is_empty(), "the paused one too");
 }
 
 #[test]
@@ -398,8 +468,10 @@ fn cold_starts_take_a_prewarmed_container() {
     let shoal = serve_with_prewarm(dir.path(), "");
     let deadline = Instant::now() + Duration::from_secs(30);
     let stem = loop {
+        // The engine may list a container it cannot inspect yet while it is being created.
         if let [one] = containers_of(dir.path()).as_slice()
-            && docker(&["inspect", "-f", "{{.State.Running}}", one]).trim() == "true"
+            && docker_try(&["inspect", "-f", "{{.State.Running}}", one])
+                .is_ok_and(|running| running.trim() == "true")
         {
             break one.clone();
         }
@@ -580,6 +652,336 @@ fn the_engine_annotation_sends_js_to_a_container() {
     assert_eq!(
         error_text(&record),
         "Failed to pull container image 'shoal-test/node-missing:1'."
+    );
+    assert!(shoal.stop().success());
+}
+
+#[test]
+fn an_oversized_result_has_exactly_one_error_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = serve(dir.path(), "");
+    create(
+        &shoal,
+        "big",
+        python("def main(a):\n    return {'big': 'x' * 1100000}\n"),
+    );
+    let (status, record) = invoke(&shoal, "big", json!({}));
+    assert_eq!(status, 502, "{}", error_text(&record));
+    assert_eq!(record["response"]["status"], "application error");
+    // Python's json.dumps: `{"big": "x…x"}` is 11 bytes more than the string.
+    let expected = format!(
+        "The action produced a response that exceeded the allowed length: 1100011 > 1048576 bytes. The truncated response was: {{\"big\": \"{}",
+        "x".repeat(1024 - 9)
+    );
+    assert_eq!(error_text(&record), expected);
+    assert_eq!(
+        record["response"]["result"].as_object().unwrap().len(),
+        1,
+        "only the error"
+    );
+    assert!(shoal.stop().success());
+}
+
+/// POSTs `body` to `http://addr{path}` without credentials: (status, JSON body).
+fn post_json(addr: &str, path: &str, body: &Value) -> (u16, Value) {
+    let r = crate::support::request(addr, "POST", path, None, Some(body));
+    (r.status, r.json())
+}
+
+#[test]
+fn the_proxy_refuses_overlapping_runs() {
+    let label = format!("shoal.test=overlap-{}", std::process::id());
+    let id = docker(&["run", "-d", "--label", &label, PYTHON_IMAGE])
+        .trim()
+        .to_string();
+    let ip = docker(&["inspect", "-f", "{{.NetworkSettings.IPAddress}}", &id])
+        .trim()
+        .to_string();
+    let addr = format!("{ip}:8080");
+    wait_until("the proxy listens", || {
+        std::net::TcpStream::connect(&addr).is_ok()
+    });
+    let post = |path: &str, body: Value| post_json(&addr, path, &body);
+    let code = "import time\ndef main(a):\n    time.sleep(a.get('sleep', 0))\n    return {'slept': a.get('sleep', 0)}\n";
+    let init =
+        json!({"value": {"name": "o", "main": "main", "code": code, "binary": false, "env": {}}});
+    assert_eq!(post("/init", init).0, 200);
+    let first = {
+        let addr = addr.clone();
+        thread::spawn(move || post_json(&addr, "/run", &json!({"value": {"sleep": 2}})))
+    };
+    thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        post("/run", json!({"value": {}})),
+        (
+            403,
+            json!({"error": "System not ready, status is running."})
+        )
+    );
+    assert_eq!(first.join().unwrap(), (200, json!({"slept": 2})));
+    assert_eq!(post("/run", json!({"value": {}})).0, 200, "free again");
+    docker(&["rm", "-f", &id]);
+}
+
+#[test]
+fn init_and_run_each_get_the_whole_time_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = serve(dir.path(), "");
+    // Creating the container, /init and /run take well over the limit together; each alone
+    // stays within it.
+    let code = "import time\ntime.sleep(0.6)\ndef main(a):\n    time.sleep(0.6)\n    return {'ok': True}\n";
+    let action =
+        json!({"exec": {"kind": "python:3.11", "code": code}, "limits": {"timeout": 1000}});
+    create(&shoal, "slowboth", action);
+    let (status, record) = invoke(&shoal, "slowboth", json!({}));
+    assert_eq!(status, 200, "{record}");
+    assert_eq!(record["response"]["result"], json!({"ok": true}));
+    assert!(annotation(&record, "initTime").is_some());
+    assert!(shoal.stop().success());
+}
+
+#[test]
+fn a_proxy_that_never_listens_fails_the_initialization() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = serve(dir.path(), "start_timeout_secs = 2");
+    create(&shoal, "deaf", blackbox("shoal-test/no-proxy:1"));
+    let (status, record) = invoke(&shoal, "deaf", json!({}));
+    assert_eq!(status, 502, "{record}");
+    assert_eq!(record["response"]["status"], "action developer error");
+    assert_eq!(
+        error_text(&record),
+        "The action failed during initialization: its action proxy did not listen on port 8080 within 2 seconds."
+    );
+    assert_eq!(annotation(&record, "timeout"), Some(&json!(false)));
+    create(&shoal, "gone", blackbox("shoal-test/exits:1"));
+    let (_, record) = invoke(&shoal, "gone", json!({}));
+    assert_eq!(record["response"]["status"], "action developer error");
+    assert_eq!(
+        error_text(&record),
+        "The action did not initialize and exited unexpectedly."
+    );
+    settles_to(dir.path(), &[]);
+    assert!(shoal.stop().success());
+}
+
+#[test]
+fn capacity_failures_are_whisk_internal_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = serve(dir.path(), "capacity_mb = 256");
+    // More memory than the whole capacity: refused at once.
+    let huge = json!({"exec": {"kind": "python:3.11", "code": "def main(a):\n    return {}\n"}, "limits": {"memory": 512}});
+    create(&shoal, "huge", huge);
+    let (status, record) = invoke(&shoal, "huge", json!({}));
+    assert_eq!(status, 500, "{record}");
+    assert_eq!(record["response"]["status"], "whisk internal error");
+    assert_eq!(
+        error_text(&record),
+        "Failed to provision resources to run the action. The action's memory limit of 512 MB exceeds the container capacity of 256 MB."
+    );
+
+    // The capacity stays taken longer than the waiting action's time limit.
+    let hold = json!({"exec": {"kind": "python:3.11", "code": "import time\ndef main(a):\n    time.sleep(4)\n    return {}\n"}, "limits": {"timeout": 20000}});
+    create(&shoal, "hold", hold);
+    let late = json!({"exec": {"kind": "python:3.11", "code": "def main(a):\n    return {}\n"}, "limits": {"timeout": 1000}});
+    create(&shoal, "late", late);
+    let r = shoal.request(
+        "POST",
+        "/api/v1/namespaces/_/actions/hold",
+        Some(&json!({})),
+    );
+    assert_eq!(r.status, 202);
+    wait_until("hold's container", || !containers_of(dir.path()).is_empty());
+    let (status, record) = invoke(&shoal, "late", json!({}));
+    assert_eq!(status, 500, "{record}");
+    assert_eq!(record["response"]["status"], "whisk internal error");
+    assert_eq!(
+        error_text(&record),
+        "Failed to provision resources to run the action. No container capacity became free within the action's time limit of 1000 milliseconds."
+    );
+    assert_eq!(annotation(&record, "timeout"), Some(&json!(false)));
+    assert!(shoal.stop().success());
+}
+
+#[test]
+fn developer_errors_discard_the_container_and_say_logs_may_be_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = serve(dir.path(), "");
+    create(
+        &shoal,
+        "apperr",
+        python("def main(a):\n    print('app')\n    return {'error': 'nope'}\n"),
+    );
+    let (_, record) = invoke(&shoal, "apperr", json!({}));
+    assert_eq!(record["response"]["status"], "application error");
+    let logs = logs_of(&shoal, &record);
+    assert!(
+        logs.len() == 1 && logs[0].ends_with("stdout: app"),
+        "no notice after an application error: {logs:?}"
+    );
+    let kept = containers_of(dir.path());
+    assert_eq!(
+        kept.len(),
+        1,
+        "an application error keeps the container warm"
+    );
+
+    // An exception: the container is removed, the logs end with OpenWhisk's notice.
+    create(
+        &shoal,
+        "raises",
+        python("def main(a):\n    print('before')\n    raise ValueError('broken')\n"),
+    );
+    let (_, record) = invoke(&shoal, "raises", json!({}));
+    assert_eq!(record["response"]["status"], "action developer error");
+    settles_to(dir.path(), &kept);
+    let logs = logs_of(&shoal, &record);
+    assert!(
+        logs.last().is_some_and(|l| l.ends_with(LOG_DATA_MISSING)),
+        "{logs:?}"
+    );
+
+    // A timeout: the same.
+    let sleepy = json!({"exec": {"kind": "python:3.11", "code": "import time\ndef main(a):\n    time.sleep(10)\n    return {}\n"}, "limits": {"timeout": 500}});
+    create(&shoal, "sleepy", sleepy);
+    let (_, record) = invoke(&shoal, "sleepy", json!({}));
+    assert_eq!(
+        error_text(&record),
+        "The action exceeded its time limits of 500 milliseconds."
+    );
+    settles_to(dir.path(), &kept);
+    let logs = logs_of(&shoal, &record);
+    assert!(
+        logs.last().is_some_and(|l| l.ends_with(LOG_DATA_MISSING)),
+        "{logs:?}"
+    );
+
+    // A failed initialization: the same.
+    create(&shoal, "badinit", python("def main(a) return 1\n"));
+    let (_, record) = invoke(&shoal, "badinit", json!({}));
+    assert!(error_text(&record).starts_with("Initialization has failed due to:"));
+    settles_to(dir.path(), &kept);
+    let logs = logs_of(&shoal, &record);
+    assert!(
+        logs.last().is_some_and(|l| l.ends_with(LOG_DATA_MISSING)),
+        "{logs:?}"
+    );
+    assert!(shoal.stop().success());
+    assert!(containers_of(dir.path()).is_empty());
+}
+
+#[test]
+fn logs_that_cannot_be_delimited_discard_the_container() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = serve(dir.path(), "");
+    // The action sends the process's stdout (the proxy's too) to /dev/null: the proxy's
+    // stdout sentinel never reaches the engine.
+    let code = "import os, socket, sys\ndef main(a):\n    print('last words', flush=True)\n    sys.stdout = open(os.devnull, 'w')\n    return {'host': socket.gethostname()}\n";
+    create(&shoal, "mute", python(code));
+    let (status, first) = invoke(&shoal, "mute", json!({}));
+    assert_eq!(status, 200, "{first}");
+    let logs = logs_of(&shoal, &first);
+    assert!(logs[0].ends_with("stdout: last words"), "{logs:?}");
+    assert!(
+        logs.last().is_some_and(|l| l.ends_with(LOG_DATA_MISSING)),
+        "{logs:?}"
+    );
+    settles_to(dir.path(), &[]);
+    let (_, second) = invoke(&shoal, "mute", json!({}));
+    assert!(annotation(&second, "initTime").is_some(), "a new container");
+    assert_ne!(
+        second["response"]["result"]["host"],
+        first["response"]["result"]["host"]
+    );
+    assert!(shoal.stop().success());
+}
+
+#[test]
+fn blackbox_images_without_sentinels_are_not_waited_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = serve(dir.path(), "");
+    create(&shoal, "foreign", blackbox("shoal-test/foreign-proxy:1"));
+    let (status, first) = invoke(&shoal, "foreign", json!({}));
+    assert_eq!(status, 200, "{first}");
+    let began = Instant::now();
+    let (_, second) = invoke(&shoal, "foreign", json!({}));
+    // Waiting for sentinels that never come would take 2 s, then discard the container.
+    assert!(
+        began.elapsed() < Duration::from_secs(2),
+        "a warm invoke took {:?}",
+        began.elapsed()
+    );
+    assert_eq!(second["response"]["result"]["runs"], 2, "kept warm");
+    assert_eq!(
+        second["response"]["result"]["host"],
+        first["response"]["result"]["host"]
+    );
+    let logs = logs_of(&shoal, &second);
+    assert!(
+        logs.len() == 1 && logs[0].ends_with("stdout: foreign run 2"),
+        "{logs:?}"
+    );
+    assert!(shoal.stop().success());
+}
+
+#[test]
+fn executables_killed_for_their_memory_report_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = serve(dir.path(), "");
+    let script = "#!/bin/sh\nexec python3 -c 'x = bytearray(400 * 1024 * 1024)'\n";
+    let action = json!({"exec": {"kind": "blackbox", "image": BLACKBOX_IMAGE, "code": script}, "limits": {"memory": 128}});
+    create(&shoal, "exechog", action);
+    let (status, record) = invoke(&shoal, "exechog", json!({}));
+    assert_eq!(status, 502, "{record}");
+    assert_eq!(record["response"]["status"], "action developer error");
+    assert_eq!(
+        error_text(&record),
+        "The action exhausted its memory and was aborted."
+    );
+    settles_to(dir.path(), &[]);
+    assert!(shoal.stop().success());
+}
+
+#[test]
+fn a_proxy_shutting_down_at_init_is_replaced_then_fails_the_initialization() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = serve(dir.path(), "");
+    create(&shoal, "stopping", blackbox("shoal-test/init-503:1"));
+    let since = unix_now();
+    let (status, record) = invoke(&shoal, "stopping", json!({}));
+    assert_eq!(status, 502, "{record}");
+    assert_eq!(record["response"]["status"], "action developer error");
+    assert_eq!(
+        error_text(&record),
+        "The action failed during initialization: shutting down"
+    );
+    assert_eq!(
+        created_since(dir.path(), since),
+        3,
+        "each 503 sent the activation to a new container"
+    );
+    settles_to(dir.path(), &[]);
+    assert!(shoal.stop().success());
+}
+
+#[test]
+fn init_parameters_reach_init_and_not_the_arguments() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = serve(dir.path(), "");
+    let code = "import os\nAT_INIT = os.environ.get('token')\nCOUNT = os.environ.get('count')\ndef main(a):\n    return {'at_init': AT_INIT, 'count': COUNT, 'args': a}\n";
+    let action = json!({
+        "exec": {"kind": "python:3.11", "code": code},
+        "parameters": [
+            {"key": "token", "value": "t0k", "init": true},
+            {"key": "count", "value": 3, "init": true},
+            {"key": "plain", "value": 1},
+        ],
+    });
+    create(&shoal, "initp", action);
+    let (status, record) = invoke(&shoal, "initp", json!({"extra": true}));
+    assert_eq!(status, 200, "{record}");
+    assert_eq!(
+        record["response"]["result"],
+        json!({"at_init": "t0k", "count": "3", "args": {"plain": 1, "extra": true}})
     );
     assert!(shoal.stop().success());
 }
