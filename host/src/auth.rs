@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use dashmap::DashMap;
+use foldhash::fast::RandomState;
 use hyper::StatusCode;
 use shoal_store::{Store, Subject};
 
@@ -45,8 +46,8 @@ impl Identity {
 pub struct Authenticator {
     store: Arc<Store>,
     defaults: LimitsConfig,
-    cache: DashMap<String, Arc<Identity>>,
-    owners: DashMap<String, Arc<Identity>>,
+    cache: DashMap<String, Arc<Identity>, RandomState>,
+    owners: DashMap<String, Arc<Identity>, RandomState>,
 }
 
 impl Authenticator {
@@ -55,8 +56,8 @@ impl Authenticator {
         Authenticator {
             store,
             defaults,
-            cache: DashMap::new(),
-            owners: DashMap::new(),
+            cache: DashMap::default(),
+            owners: DashMap::default(),
         }
     }
 

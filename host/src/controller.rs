@@ -8,6 +8,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant, SystemTime};
 
 use dashmap::DashMap;
+use foldhash::fast::RandomState;
 use serde_json::{Map, Value};
 use shoal_router::{ActivationId, BoxFuture, Failure, Invocation, Outcome, OwEnv, RoutingTable};
 use shoal_store::{ActivationRecord, Collection, Store};
@@ -87,7 +88,7 @@ impl Drop for InFlightGuard {
 pub struct Controller {
     store: Arc<Store>,
     table: Arc<RoutingTable>,
-    actions: DashMap<String, Arc<ActionEntry>>,
+    actions: DashMap<String, Arc<ActionEntry>, RandomState>,
     api_host: String,
     inflight: Arc<InFlight>,
     throttles: Throttles,
@@ -99,7 +100,7 @@ impl Controller {
         Controller {
             store,
             table,
-            actions: DashMap::new(),
+            actions: DashMap::default(),
             api_host,
             inflight: Arc::new(InFlight::default()),
             throttles: Throttles::default(),

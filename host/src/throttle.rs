@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use dashmap::DashMap;
+use foldhash::fast::RandomState;
 use hyper::StatusCode;
 use parking_lot::Mutex;
 use serde_json::Value;
@@ -85,7 +86,7 @@ struct Counters {
 /// The throttle state of every namespace that has started an activation. One per process.
 #[derive(Debug, Default)]
 pub struct Throttles {
-    namespaces: DashMap<String, Arc<Counters>>,
+    namespaces: DashMap<String, Arc<Counters>, RandomState>,
 }
 
 /// Holds one in-flight slot of a namespace; released when dropped (when the activation

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
+use foldhash::fast::RandomState;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde_json::Value;
 
@@ -127,7 +128,7 @@ impl PartialEq for Queued {
 impl Eq for Queued {}
 
 /// Records enqueued and not yet committed. Sharded, so concurrent enqueues rarely meet.
-pub(crate) type Pending = DashMap<Queued, ()>;
+pub(crate) type Pending = DashMap<Queued, (), RandomState>;
 
 /// What callers send to the writer thread.
 pub(crate) enum Msg {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
+use foldhash::fast::RandomState;
 use shoal_isolates::abi;
 use shoal_router::{ActionCode, ExecutorStats, Invocation, Outcome};
 
@@ -105,7 +106,7 @@ impl Meter {
 /// Idle isolates by key, and the same isolates in least-recently-used order.
 #[derive(Default)]
 struct Idle {
-    by_key: HashMap<Key, Vec<(u64, Resident)>>,
+    by_key: HashMap<Key, Vec<(u64, Resident)>, RandomState>,
     lru: BTreeMap<u64, (Key, Instant)>,
     tick: u64,
 }

@@ -31,9 +31,10 @@ mod engine;
 mod isolate;
 
 use std::future::Future;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 
 use dashmap::DashMap;
+use foldhash::fast::RandomState;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -102,7 +103,7 @@ pub struct QuickJsExecutor {
     code: Arc<CodeCache>,
     counters: Arc<Counters>,
     /// Home worker of each (tenant, action), by hash: the worker that first ran it.
-    homes: DashMap<u64, usize>,
+    homes: DashMap<u64, usize, RandomState>,
 }
 
 /// Most homes remembered; beyond it the map starts over (a forgotten home only costs the
@@ -148,7 +149,7 @@ impl QuickJsExecutor {
             pool,
             code,
             counters,
-            homes: DashMap::new(),
+            homes: DashMap::default(),
         })
     }
 }
@@ -234,10 +235,10 @@ impl Executor for QuickJsExecutor {
     }
 
     fn invoke(&self, invocation: Invocation) -> BoxFuture<Outcome> {
-        let mut hasher = DefaultHasher::new();
-        invocation.tenant.hash(&mut hasher);
-        invocation.action.fqn.hash(&mut hasher);
-        let key = hasher.finish();
+        let key = self
+            .homes
+            .hasher()
+            .hash_one((&*invocation.tenant, &*invocation.action.fqn));
         let current = self.pool.current();
         let home = self.home(key, current.as_ref().map(|(here, _)| *here));
         match current {
