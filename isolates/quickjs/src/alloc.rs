@@ -1,9 +1,15 @@
 //! A counting allocator per QuickJS runtime: enforces the action's memory limit itself and
 //! knows the runtime's live bytes at all times (QuickJS's own usage report walks the heap).
+//!
+//! Memory comes from mimalloc: a runtime lives and dies on one worker thread, which suits
+//! mimalloc's thread-local heaps, and its size classes need no per-block header and answer
+//! `usable_size` in a few instructions (glibc's malloc, with the accounting, cost a warm web
+//! request about 7,000 instructions; mimalloc about a third of that).
 
 use std::cell::Cell;
 use std::rc::Rc;
 
+use libmimalloc_sys as mi;
 use rquickjs::allocator::Allocator;
 
 /// The memory budget of one isolate: live bytes, the limit, and whether an allocation was
@@ -24,7 +30,7 @@ impl Budget {
         })
     }
 
-    /// Bytes currently allocated by the runtime (as `malloc_usable_size` counts them).
+    /// Bytes currently allocated by the runtime (as `mi_usable_size` counts them).
     pub(crate) fn used(&self) -> usize {
         self.used.get()
     }
@@ -44,23 +50,23 @@ impl Budget {
     }
 }
 
-/// libc malloc with accounting against a [`Budget`]. Lives inside one runtime.
+/// mimalloc with accounting against a [`Budget`]. Lives inside one runtime.
 pub(crate) struct CountingAllocator(pub(crate) Rc<Budget>);
 
 fn usable(ptr: *mut u8) -> usize {
-    // SAFETY: only called on pointers this allocator got from libc malloc/calloc/realloc.
-    unsafe { libc::malloc_usable_size(ptr.cast()) }
+    // SAFETY: only called on pointers this allocator got from mi_malloc/mi_calloc/mi_realloc.
+    unsafe { mi::mi_usable_size(ptr.cast()) }
 }
 
-// SAFETY: every pointer comes from libc malloc/calloc/realloc (aligned for any type, at least
-// `size` bytes) and `usable_size` reports libc's usable size for it.
+// SAFETY: every pointer comes from mi_malloc/mi_calloc/mi_realloc (aligned for any type, at
+// least `size` bytes) and `usable_size` reports mimalloc's usable size for it.
 unsafe impl Allocator for CountingAllocator {
     fn alloc(&mut self, size: usize) -> *mut u8 {
         if !self.0.admit(size) {
             return std::ptr::null_mut();
         }
-        // SAFETY: plain libc allocation; a null result is passed on to QuickJS as OOM.
-        let ptr: *mut u8 = unsafe { libc::malloc(size.max(1)) }.cast();
+        // SAFETY: plain allocation; a null result is passed on to QuickJS as OOM.
+        let ptr: *mut u8 = unsafe { mi::mi_malloc(size.max(1)) }.cast();
         if !ptr.is_null() {
             self.0.used.set(self.0.used.get() + usable(ptr));
         }
@@ -71,8 +77,8 @@ unsafe impl Allocator for CountingAllocator {
         if !self.0.admit(count.saturating_mul(size)) {
             return std::ptr::null_mut();
         }
-        // SAFETY: plain libc allocation.
-        let ptr: *mut u8 = unsafe { libc::calloc(count.max(1), size.max(1)) }.cast();
+        // SAFETY: plain allocation.
+        let ptr: *mut u8 = unsafe { mi::mi_calloc(count.max(1), size.max(1)) }.cast();
         if !ptr.is_null() {
             self.0.used.set(self.0.used.get() + usable(ptr));
         }
@@ -82,7 +88,7 @@ unsafe impl Allocator for CountingAllocator {
     unsafe fn dealloc(&mut self, ptr: *mut u8) {
         self.0.used.set(self.0.used.get() - usable(ptr));
         // SAFETY: the caller guarantees `ptr` came from this allocator.
-        unsafe { libc::free(ptr.cast()) }
+        unsafe { mi::mi_free(ptr.cast()) }
     }
 
     unsafe fn realloc(&mut self, ptr: *mut u8, new_size: usize) -> *mut u8 {
@@ -99,7 +105,7 @@ unsafe impl Allocator for CountingAllocator {
             return std::ptr::null_mut();
         }
         // SAFETY: `ptr` came from this allocator; on failure it stays valid and counted.
-        let grown: *mut u8 = unsafe { libc::realloc(ptr.cast(), new_size) }.cast();
+        let grown: *mut u8 = unsafe { mi::mi_realloc(ptr.cast(), new_size) }.cast();
         if !grown.is_null() {
             self.0.used.set(self.0.used.get() - old + usable(grown));
         }
