@@ -30,7 +30,7 @@ pub(crate) const MAX_BATCH: usize = 1_000;
 /// (a flush or a full batch commits at once). Committing per record costs a transaction each
 /// — at one record per request that was the writer's main cost — while records are readable
 /// from the pending map meanwhile, so the window delays durability, never visibility.
-pub(crate) const GROUP_WINDOW: Duration = Duration::from_millis(2);
+pub(crate) const GROUP_WINDOW: Duration = Duration::from_millis(10);
 
 /// Most records queued and not yet taken by the writer. A producer that finds the queue full
 /// waits for room (backpressure) rather than dropping an acknowledged record; at ~1 KiB a

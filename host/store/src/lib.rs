@@ -11,9 +11,9 @@
 //!   `Arc`, inserts it into a sharded pending map and sends it over a bounded channel. The
 //!   thread takes whatever is queued (up to 1,000 records), commits it in one transaction with a
 //!   cached prepared statement, then removes those records from the pending map. While records
-//!   keep coming it sleeps 2 ms between commits instead of waiting on the channel, so producers
+//!   keep coming it sleeps 10 ms between commits instead of waiting on the channel, so producers
 //!   never pay for waking it; idle, it blocks on the channel, and a lone record is committed
-//!   about 2 ms after it is queued. A producer waits only when 65,536 records are queued.
+//!   about 10 ms after it is queued. A producer waits only when 65,536 records are queued.
 //! - **a small pool of read connections**: WAL lets readers run beside the writers, so reads
 //!   never wait for a batch commit. Activation reads also consult the pending map, so a record is
 //!   visible to [`Store::get_activation`], [`Store::list_activations`] and
@@ -265,7 +265,7 @@ impl Store {
     /// Costs one `Arc` allocation, one insert into a sharded map and one channel send; never
     /// blocks on I/O, and waits only while the queue is full (the writer is 65,536 records
     /// behind). The record is readable immediately and committed by the writer thread
-    /// within a batch (about 2 ms later). A record with the same
+    /// within a batch (about 10 ms later). A record with the same
     /// `(namespace, activation_id)` as an earlier one replaces it.
     pub fn put_activation(&self, rec: ActivationRecord) {
         self.log.put(rec);
