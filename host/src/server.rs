@@ -10,7 +10,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::HeaderValue;
+use hyper::header::{
+    ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
+    HeaderName, HeaderValue, WWW_AUTHENTICATE,
+};
 use hyper::{Method, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -25,6 +28,10 @@ use crate::error::ApiError;
 
 /// Largest request entity accepted at all (spec §1.3: 50 MB).
 const MAX_ENTITY_BYTES: usize = 50 * 1024 * 1024;
+
+/// Response headers shoal adds, as constants (a `&str` name is parsed on every insert).
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const X_ACTIVATION_ID: HeaderName = HeaderName::from_static("x-openwhisk-activation-id");
 
 const CORS_METHODS: &str = "GET, DELETE, POST, PUT, HEAD";
 const CORS_HEADERS: &str =
@@ -152,27 +159,27 @@ fn respond(result: Result<Reply, ApiError>, tid: &str, is_api: bool) -> Response
     let h = resp.headers_mut();
     *h = reply.headers;
     if let Ok(v) = HeaderValue::from_str(tid) {
-        h.insert("x-request-id", v);
+        h.insert(X_REQUEST_ID, v);
     }
     if let Some(id) = reply.activation_id
         && let Ok(v) = HeaderValue::from_str(id.as_str())
     {
-        h.insert("x-openwhisk-activation-id", v);
+        h.insert(X_ACTIVATION_ID, v);
     }
     if reply.status == StatusCode::UNAUTHORIZED {
         h.insert(
-            "www-authenticate",
+            WWW_AUTHENTICATE,
             HeaderValue::from_static("Basic realm=\"OpenWhisk secure realm\""),
         );
     }
     if is_api {
-        h.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+        h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
         h.insert(
-            "access-control-allow-methods",
+            ACCESS_CONTROL_ALLOW_METHODS,
             HeaderValue::from_static(CORS_METHODS),
         );
         h.insert(
-            "access-control-allow-headers",
+            ACCESS_CONTROL_ALLOW_HEADERS,
             HeaderValue::from_static(CORS_HEADERS),
         );
     }

@@ -11,7 +11,10 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
-use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue};
+use hyper::header::{
+    ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
+    ACCESS_CONTROL_REQUEST_HEADERS, CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue,
+};
 use hyper::{HeaderMap, Method, StatusCode};
 use serde_json::{Map, Value};
 
@@ -109,17 +112,17 @@ fn find(
 }
 
 fn add_cors(headers: &mut HeaderMap, req: &Request) {
-    headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     headers.insert(
-        "access-control-allow-methods",
+        ACCESS_CONTROL_ALLOW_METHODS,
         HeaderValue::from_static(CORS_METHODS),
     );
     let allow = req
         .headers
-        .get("access-control-request-headers")
+        .get(ACCESS_CONTROL_REQUEST_HEADERS)
         .cloned()
         .unwrap_or_else(|| HeaderValue::from_static(CORS_HEADERS));
-    headers.insert("access-control-allow-headers", allow);
+    headers.insert(ACCESS_CONTROL_ALLOW_HEADERS, allow);
 }
 
 async fn serve(
