@@ -44,6 +44,9 @@ pub struct WasmSettings {
     pub epoch_tick_ms: u64,
     /// Whether compiled modules are kept in `<data_dir>/wasm-cache` across restarts.
     pub disk_cache: bool,
+    /// KiB of each freed instance slot's memory kept resident for the next activation (fewer
+    /// page faults; at most `max_instances` × this stays resident once slots were used).
+    pub keep_resident_kib: u64,
 }
 
 /// Namespace limits and action-limit bounds (OpenWhisk deploy defaults).
@@ -141,6 +144,7 @@ impl Default for WasmSettings {
             max_memory_mib: engine.max_memory_mib,
             epoch_tick_ms: engine.epoch_tick.as_millis() as u64,
             disk_cache: true,
+            keep_resident_kib: (engine.keep_resident >> 10) as u64,
         }
     }
 }
@@ -154,6 +158,7 @@ impl WasmSettings {
             max_running: self.max_running,
             max_memory_mib: self.max_memory_mib,
             epoch_tick: std::time::Duration::from_millis(self.epoch_tick_ms),
+            keep_resident: usize::try_from(self.keep_resident_kib << 10).unwrap_or(usize::MAX),
             ..shoal_wasm::WasmConfig::default()
         }
     }
@@ -366,10 +371,11 @@ mod tests {
     #[test]
     fn wasm_section_is_read_and_checked() {
         let load = |text: &str| Config::load(Some(file(text).path()), Overrides::default());
-        let c = load("data_dir = \"/d\"\n[wasm]\nmax_instances = 10000\nmax_running = 10000\nepoch_tick_ms = 5\ndisk_cache = false\n").unwrap();
+        let c = load("data_dir = \"/d\"\n[wasm]\nmax_instances = 10000\nmax_running = 10000\nepoch_tick_ms = 5\ndisk_cache = false\nkeep_resident_kib = 16\n").unwrap();
         let engine = c.wasm.executor_config(&c.data_dir);
         assert_eq!((engine.max_instances, engine.max_running), (10_000, 10_000));
         assert_eq!(engine.epoch_tick, std::time::Duration::from_millis(5));
+        assert_eq!(engine.keep_resident, 16 << 10);
         assert_eq!(engine.max_memory_mib, 512);
         assert_eq!(engine.cache_dir, None);
         let defaults = Config::default().wasm.executor_config(Path::new("/d"));
@@ -377,6 +383,7 @@ mod tests {
         assert_eq!(defaults.epoch_tick, std::time::Duration::from_millis(1));
         for bad in [
             "[wasm]\nmax_running = 2000\n",
+            "[wasm]\nmax_memory_mib = 1\nkeep_resident_kib = 2048\n",
             "[wasm]\nmax_instances = 0\n",
             "[wasm]\nmax_memory_mib = 8192\n",
             "[wasm]\nepoch_tick_ms = 0\n",
