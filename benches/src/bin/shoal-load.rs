@@ -132,6 +132,21 @@ fn post_script(dir: &std::path::Path) -> anyhow::Result<PathBuf> {
     Ok(script)
 }
 
+/// Waits until the activation count holds still for 500 ms (or `limit` passes).
+fn settle(shoal: &Shoal, limit: Duration) -> anyhow::Result<()> {
+    let until = Instant::now() + limit;
+    let mut last = count_activations(shoal)?;
+    while Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(500));
+        let now = count_activations(shoal)?;
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+    Ok(())
+}
+
 fn put(shoal: &Shoal, path: &str, body: serde_json::Value) -> anyhow::Result<()> {
     let (status, text) = request(shoal.addr, "PUT", path, GUEST, &body.to_string())?;
     if status != 200 {
@@ -189,7 +204,9 @@ fn fires(args: &Args) -> anyhow::Result<()> {
             c, r.rps, r.p50_us, r.p99_us, r.errors
         );
     }
-    std::thread::sleep(Duration::from_millis(500));
+    // Fires are answered before their rules run: let the queued rule actions finish (the count
+    // of activations stops growing) before reading their records.
+    settle(&shoal, Duration::from_secs(30))?;
     let recent = get_json(
         &shoal,
         "/api/v1/namespaces/_/activations?name=t&limit=200&docs=true",
