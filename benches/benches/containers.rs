@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use shoal_benches::sample;
+use shoal_containers::pool::OWNER_LABEL;
 use shoal_containers::{ContainerConfig, ContainerExecutor, Runtime, StemCell};
 use shoal_router::{ActionCode, Executor};
 
@@ -81,6 +82,17 @@ fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
     }
 }
 
+/// How many of the bench's containers the engine reports paused (`docker ps`, the CLI of the
+/// engine at `DOCKER_HOST`).
+fn paused_containers() -> usize {
+    let out = std::process::Command::new("docker")
+        .args(["ps", "-q", "--filter", "status=paused", "--filter"])
+        .arg(format!("label={OWNER_LABEL}=shoal-bench"))
+        .output()
+        .expect("the docker CLI");
+    String::from_utf8_lossy(&out.stdout).lines().count()
+}
+
 fn report(label: &str, mut samples: Vec<Duration>, openwhisk: &str) {
     let (p50, p99) = sample::p50_p99(&mut samples);
     println!(
@@ -131,8 +143,9 @@ fn main() {
     run(&rt, &pausing, &paused_action);
     let samples = (0..n(30))
         .map(|_| {
-            // Idle past the grace period (plus the pause call itself): the container is paused.
-            std::thread::sleep(Duration::from_millis(grace * 4));
+            // Idle past the grace period: the engine reports the container paused.
+            std::thread::sleep(Duration::from_millis(grace));
+            wait_until("the container to be paused", || paused_containers() == 1);
             run(&rt, &pausing, &paused_action)
         })
         .collect();
