@@ -1,10 +1,11 @@
 //! Moving values between serde_json and QuickJS: parameters go in by building JS values
-//! directly (no JSON text). Results come out as `JSON.stringify` would give them, which is
+//! directly (no JSON text), with the properties `JSON.parse` would create. Results come out as `JSON.stringify` would give them, which is
 //! exactly what the Node runtime would send (`toJSON`, dropped `undefined`s, …): plain data
 //! (objects and arrays with the standard prototypes, strings, numbers, booleans, null) is read
 //! directly, and anything else is left to `JSON.stringify` itself.
 
 use rquickjs::atom::PredefinedAtom;
+use rquickjs::object::Property;
 use rquickjs::{Array, Atom, Ctx, Object, String as JsString, Type, Value};
 use serde_json::{Map, Value as Json};
 use shoal_isolates::abi::Returned;
@@ -22,7 +23,7 @@ pub(crate) fn to_js<'js>(ctx: &Ctx<'js>, json: &Json) -> rquickjs::Result<Value<
         Json::Array(items) => {
             let array = Array::new(ctx.clone())?;
             for (i, item) in items.iter().enumerate() {
-                array.set(i, to_js(ctx, item)?)?;
+                array.as_object().prop(i as u32, data(to_js(ctx, item)?))?;
             }
             array.into_value()
         }
@@ -30,16 +31,23 @@ pub(crate) fn to_js<'js>(ctx: &Ctx<'js>, json: &Json) -> rquickjs::Result<Value<
     })
 }
 
-/// Builds a JS object from a JSON map.
+/// Builds a JS object from a JSON map as `JSON.parse` would (OpenWhisk's Node.js runtime parses
+/// its parameters): every key an own data property, `__proto__` included, whatever setters
+/// the action's code may have put on `Object.prototype`.
 pub(crate) fn object_from<'js>(
     ctx: &Ctx<'js>,
     map: &Map<String, Json>,
 ) -> rquickjs::Result<Object<'js>> {
     let obj = Object::new(ctx.clone())?;
     for (k, v) in map {
-        obj.set(k.as_str(), to_js(ctx, v)?)?;
+        obj.prop(k.as_str(), data(to_js(ctx, v)?))?;
     }
     Ok(obj)
+}
+
+/// A writable, enumerable, configurable data property (what `JSON.parse` creates).
+fn data(value: Value<'_>) -> Property<Value<'_>> {
+    Property::from(value).writable().enumerable().configurable()
 }
 
 /// The JSON view of a JS value (`JSON.stringify`), `None` when it has none (`undefined`,
@@ -275,6 +283,49 @@ mod tests {
                 to_json(&ctx, value).unwrap(),
                 Some(Json::from("everything"))
             );
+        });
+    }
+
+    #[test]
+    fn parameters_arrive_as_json_parse_gives_them() {
+        let rt = Runtime::new().unwrap();
+        let context = Context::full(&rt).unwrap();
+        context.with(|ctx| {
+            let params = serde_json::json!({
+                "__proto__": {"polluted": true}, "n": 1, "big": 9_007_199_254_740_993_u64,
+                "f": 0.5, "s": "é\n", "a": [null, true, {"k": "v"}], "o": {}
+            });
+            let Json::Object(map) = params else {
+                unreachable!()
+            };
+            let obj = object_from(&ctx, &map).unwrap();
+            ctx.globals().set("p", obj).unwrap();
+            let own: bool = ctx
+                .eval("Object.hasOwn(p, '__proto__') && p.polluted === undefined")
+                .unwrap();
+            assert!(own, "__proto__ is an own property, the prototype untouched");
+            let seen: String = ctx
+                .eval("JSON.stringify([p.n, p.big, p.f, p.s, p.a, p.o])")
+                .unwrap();
+            assert_eq!(
+                seen,
+                r#"[1,9007199254740992,0.5,"é\n",[null,true,{"k":"v"}],{}]"#
+            );
+        });
+    }
+
+    #[test]
+    fn setters_on_object_prototype_do_not_catch_parameters() {
+        let rt = Runtime::new().unwrap();
+        let context = Context::full(&rt).unwrap();
+        context.with(|ctx| {
+            let _: Value = ctx
+                .eval("globalThis.caught = []; Object.defineProperty(Object.prototype, 'name', {set(v) { caught.push(v); }, configurable: true})")
+                .unwrap();
+            let Json::Object(map) = serde_json::json!({"name": "shoal"}) else { unreachable!() };
+            ctx.globals().set("p", object_from(&ctx, &map).unwrap()).unwrap();
+            let seen: String = ctx.eval("JSON.stringify([p.name, caught])").unwrap();
+            assert_eq!(seen, r#"["shoal",[]]"#);
         });
     }
 
