@@ -180,5 +180,14 @@ pub(crate) fn all() -> Vec<Case> {
                 Expect::Ok(json!({"x": 2})),
             )
         },
+        Case {
+            params: json!({"__proto__": {"polluted": true}, "name": "own"}),
+            ..case(
+                "params are own data properties, as JSON.parse makes them",
+                "Object.defineProperty(Object.prototype, 'name', {set(v) { globalThis.caught = v; }, configurable: true});
+                 function main(p) { return {own: Object.hasOwn(p, '__proto__'), polluted: p.polluted === true, name: p.name, caught: globalThis.caught === undefined}; }",
+                Expect::Ok(json!({"own": true, "polluted": false, "name": "own", "caught": true})),
+            )
+        },
     ]
 }
