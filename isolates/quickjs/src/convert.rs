@@ -4,6 +4,8 @@
 //! (objects and arrays with the standard prototypes, strings, numbers, booleans, null) is read
 //! directly, and anything else is left to `JSON.stringify` itself.
 
+use std::cell::Cell;
+
 use rquickjs::atom::PredefinedAtom;
 use rquickjs::object::Property;
 use rquickjs::{Array, Atom, Ctx, Object, String as JsString, Type, Value};
@@ -92,18 +94,40 @@ pub(crate) fn returned<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> rquickjs::Resu
 /// differ from a plain reading of its own enumerable properties — proxies, objects with any
 /// other prototype (class instances, boxed primitives, dates, errors, promises, typed
 /// arrays…), anything with a `toJSON` (own or inherited, including one added to
-/// `Object.prototype`), bigints, strings that are not valid UTF-16 text, and nesting deeper
-/// than [`Plain::MAX_DEPTH`] (where a cycle would be), so that `JSON.stringify` handles them.
+/// `Object.prototype`), bigints, strings that are not valid UTF-16 text, nesting deeper than
+/// [`Plain::MAX_DEPTH`] (where a cycle would be) and results bigger than [`Plain::BUDGET`], so
+/// that `JSON.stringify` handles them — inside QuickJS, under the action's memory limit and
+/// deadline (this reading allocates on the host and cannot be interrupted, hence the budget:
+/// a sparse array of a billion holes or one string referenced a million times must not make
+/// the host loop or allocate without bound). One difference remains: getters of a plain object
+/// read before a later value is declined run again in `JSON.stringify`.
 struct Plain<'js> {
     object_proto: Value<'js>,
     array_proto: Value<'js>,
     to_json: Atom<'js>,
+    /// What may still be read: one unit per value, plus one per byte of string.
+    budget: Cell<usize>,
 }
 
 impl<'js> Plain<'js> {
     /// Nesting below which values are read directly; deeper ones (and cycles, which
     /// `JSON.stringify` turns into a `TypeError`) go through `JSON.stringify`.
     const MAX_DEPTH: usize = 32;
+
+    /// Values plus string bytes read directly, at most: four times OpenWhisk's 1 MB result
+    /// limit, beyond which a result is an error anyway.
+    const BUDGET: usize = 4 << 20;
+
+    /// Takes `units` from the budget; `false` (decline) when it does not hold that many.
+    fn spend(&self, units: usize) -> bool {
+        match self.budget.get().checked_sub(units) {
+            Some(left) => {
+                self.budget.set(left);
+                true
+            }
+            None => false,
+        }
+    }
 
     /// The standard prototypes, or `None` when either carries a `toJSON`.
     fn new(ctx: &Ctx<'js>) -> Option<Self> {
@@ -121,12 +145,16 @@ impl<'js> Plain<'js> {
             object_proto: object_proto.into_value(),
             array_proto: array_proto.into_value(),
             to_json,
+            budget: Cell::new(Self::BUDGET),
         })
     }
 
     /// `Some(Some(json))` for a value with a JSON form, `Some(None)` for one that
     /// `JSON.stringify` skips (`undefined`, functions, symbols), `None` when declined.
     fn convert(&self, value: &Value<'js>, depth: usize) -> Option<Option<Json>> {
+        if !self.spend(1) {
+            return None;
+        }
         Some(Some(match value.type_of() {
             Type::Undefined | Type::Uninitialized | Type::Symbol => return Some(None),
             Type::Function | Type::Constructor => return Some(None),
@@ -134,7 +162,10 @@ impl<'js> Plain<'js> {
             Type::Bool => Json::Bool(value.as_bool()?),
             Type::Int => Json::from(value.as_int()?),
             Type::Float => number(value.as_float()?)?,
-            Type::String => Json::String(value.as_string()?.to_string().ok()?),
+            Type::String => {
+                let text = value.as_string()?.to_string().ok()?;
+                self.spend(text.len()).then_some(Json::String(text))?
+            }
             Type::Array => Json::Array(self.array(value, depth)?),
             Type::Object => Json::Object(self.object(value, depth)?),
             _ => return None,
@@ -159,7 +190,14 @@ impl<'js> Plain<'js> {
         if !self.ordinary(array.as_object(), &self.array_proto, depth) {
             return None;
         }
-        (0..array.len())
+        // `length` read as a number: `Array::len` asserts an int, and an action can make it
+        // anything up to 2^32 - 1.
+        let length: Value<'js> = array.as_object().get(PredefinedAtom::Length).ok()?;
+        let length = length.as_number()?;
+        if length > self.budget.get() as f64 {
+            return None;
+        }
+        (0..length as usize)
             .map(|i| {
                 let item: Value<'js> = array.get(i).ok()?;
                 Some(self.convert(&item, depth + 1)?.unwrap_or(Json::Null))
@@ -208,12 +246,16 @@ mod tests {
 
     use super::*;
 
+    /// Evaluates `expr` and reads it directly (`None`: declined).
+    fn direct(ctx: &Ctx<'_>, expr: &str) -> Option<Option<Json>> {
+        let value: Value = ctx.eval(format!("({expr})")).unwrap();
+        Plain::new(ctx).and_then(|p| p.convert(&value, 0))
+    }
+
     /// Evaluates `expr` and converts it both ways: directly and through `JSON.stringify`.
     fn both(ctx: &Ctx<'_>, expr: &str) -> (Option<Option<Json>>, Option<Json>) {
         let value: Value = ctx.eval(format!("({expr})")).unwrap();
-        let direct = Plain::new(ctx).and_then(|p| p.convert(&value, 0));
-        let stringified = stringified(ctx, value).unwrap();
-        (direct, stringified)
+        (direct(ctx, expr), stringified(ctx, value).unwrap())
     }
 
     #[test]
@@ -260,10 +302,11 @@ mod tests {
                 "Object.create(null)",
                 "{lone: '\\ud800'}",
                 "{big: 2 ** 60}",
+                "(() => { const a = []; a.length = 4e9; return {a}; })()",
+                "(() => { const s = 'x'.repeat(1 << 20); return [s, s, s, s, s]; })()",
                 "(() => { let o = {}; for (let i = 0; i < 40; i++) o = {o}; return o; })()",
             ] {
-                let (direct, _) = both(&ctx, expr);
-                assert_eq!(direct, None, "{expr} should be declined");
+                assert_eq!(direct(&ctx, expr), None, "{expr} should be declined");
             }
             // Declined values still convert, through JSON.stringify.
             let value: Value = ctx

@@ -287,6 +287,34 @@ pub async fn a_memory_bomb_is_stopped_at_the_limit_and_everything_keeps_serving(
     );
 }
 
+/// A result whose JSON would be gigabytes (an array of four billion holes) fails within the
+/// action's limits — out of memory or a thrown `RangeError`, as the engine's serialiser decides
+/// — instead of making the host loop or allocate without bound; the worker keeps serving.
+pub async fn a_result_too_big_to_serialise_fails_and_everything_keeps_serving(make: Make) {
+    let exec = make(Settings::default());
+    let huge = action(
+        "huge",
+        "function main() { const a = []; a.length = 4e9; return {a}; }",
+        "main",
+    );
+    let mut small = invocation(&huge, "guest", json!({}), 20_000);
+    small.limits.memory_mb = 32;
+    let out = exec.invoke(small).await;
+    assert!(
+        matches!(
+            out.result,
+            Err(Failure::MemoryExceeded | Failure::DeveloperError(_))
+        ),
+        "{:?}",
+        out.result
+    );
+    let other = action("other", "function main() { return {other: true}; }", "main");
+    assert_eq!(
+        run(&exec, &other, json!({})).await.result,
+        Ok(json!({"other": true}))
+    );
+}
+
 /// `prepare` refuses code that can never load, naming the error and the action's file.
 pub async fn prepare_rejects_syntax_errors(make: Make) {
     let exec = make(Settings::default());
