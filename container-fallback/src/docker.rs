@@ -187,14 +187,16 @@ impl DockerDriver {
                 return Ok(());
             }
             // A refused connection costs microseconds; ask the engine only now and then, and
-            // give up only when it says the container stopped (a busy engine may fail to
-            // answer).
-            if attempt.is_multiple_of(STATE_EVERY)
+            // always before giving up (on a slow engine the create alone can use the whole
+            // time, and a container that stopped has "exited", not "never listened"). Only
+            // its word that the container stopped counts: a busy engine may fail to answer.
+            let out_of_time = Instant::now() >= ready_by;
+            if (out_of_time || attempt.is_multiple_of(STATE_EVERY))
                 && matches!(self.state_inner(id).await, Ok(s) if !s.running)
             {
                 return Err(DriverError::Exited);
             }
-            if Instant::now() >= ready_by {
+            if out_of_time {
                 return Err(DriverError::NeverListened {
                     seconds: given.as_secs(),
                 });
