@@ -374,8 +374,10 @@ impl Pool {
         loop {
             match self.next_step(&mut place, key, image, memory_mb) {
                 Step::Warm(container) => {
-                    drop(place.take());
+                    // The place is kept until the container answers: one that fails to
+                    // resume sends the activation round again, not to the back of the queue.
                     if let Some(container) = self.resume(container).await {
+                        drop(place.take());
                         return Ok((container, Start::Warm));
                     }
                 }
@@ -409,9 +411,10 @@ impl Pool {
         }
     }
 
-    /// What the activation holding `place` (none yet: just arrived) does next. Only the
-    /// first in the queue (or an arrival when nobody waits) may take a container; anyone else
-    /// queues, and is given a place if it has none.
+    /// What the activation holding `place` (none yet: just arrived) does next. Its own warm
+    /// container it takes at once, whatever the queue (that needs no capacity); only the first
+    /// in the queue (or an arrival when nobody waits) may take a prewarmed container, create
+    /// one or evict; anyone else queues, and is given a place if it has none.
     fn next_step<'a>(
         &'a self,
         place: &mut Option<Place<'a>>,
@@ -423,15 +426,15 @@ impl Pool {
         if st.closed {
             return Step::Closed;
         }
+        if let Some(i) = st.idle.iter().position(|c| c.key == key) {
+            return Step::Warm(st.idle.swap_remove(i).container);
+        }
         let first = st.queue.front().map(|w| w.ticket);
         let my_turn = match place {
             None => first.is_none(),
             Some(p) => first == Some(p.ticket),
         };
         if my_turn {
-            if let Some(i) = st.idle.iter().position(|c| c.key == key) {
-                return Step::Warm(st.idle.swap_remove(i).container);
-            }
             if let Some(i) = st
                 .prewarmed
                 .iter()
@@ -922,10 +925,37 @@ mod tests {
         // 256 MB are free, but the big one came first.
         let small = spawn_take(&pool, "small", 256);
         until_queued(&pool, 2).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            !small.is_finished(),
+            "256 MB are free, but it stays behind the big one"
+        );
         pool.release(busy, WarmKey::of(&inv("busy", 256)), false);
         assert_eq!(big.await.unwrap(), Ok(512));
-        assert!(!small.is_finished(), "still behind the big one");
         small.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_activation_takes_its_warm_container_whatever_the_queue() {
+        let (pool, _) = pool(512);
+        let (one, two) = (inv("one", 256), inv("two", 256));
+        let (first, _) = take(&pool, &one).await.unwrap();
+        let (second, _) = take(&pool, &two).await.unwrap();
+        // Needs all 512 MB: first in the queue.
+        let big = spawn_take(&pool, "big", 512);
+        until_queued(&pool, 1).await;
+        // `one`'s container goes idle; `one` asks again before the queue's head looks.
+        pool.release(first, WarmKey::of(&one), true);
+        let (again, how) = take(&pool, &one).await.unwrap();
+        assert_eq!(
+            (again.id(), how),
+            ("c0", Start::Warm),
+            "no need to queue for it"
+        );
+        assert!(!big.is_finished());
+        pool.release(again, WarmKey::of(&one), false);
+        pool.release(second, WarmKey::of(&two), false);
+        assert_eq!(big.await.unwrap(), Ok(512));
     }
 
     #[tokio::test(start_paused = true)]
