@@ -72,7 +72,8 @@ pub struct WasmConfig {
     /// Largest linear memory any instance may have, in MiB; `limits.memory` is capped by it.
     pub max_memory_mib: u64,
     /// Period of the epoch ticker: how often a running activation yields its thread, hence the
-    /// granularity of timeouts. One wake-up of the ticker thread per tick.
+    /// granularity of timeouts. One wake-up of the ticker thread per tick while activations
+    /// run (and for 100 ticks after the last); none while idle.
     pub epoch_tick: Duration,
     /// Most bytes kept from each of stdout and stderr per activation; beyond it a write traps.
     pub max_output_bytes: usize,

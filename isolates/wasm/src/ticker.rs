@@ -20,6 +20,8 @@ pub(crate) struct Ticker {
     running: AtomicUsize,
     /// Epochs advanced so far.
     ticks: AtomicU64,
+    /// Whether the thread is parked (or about to park).
+    parked: AtomicBool,
     stop: AtomicBool,
     thread: Thread,
 }
@@ -42,6 +44,7 @@ impl Ticker {
         let ticker = Arc::new(Ticker {
             running: AtomicUsize::new(0),
             ticks: AtomicU64::new(0),
+            parked: AtomicBool::new(false),
             stop: AtomicBool::new(false),
             thread: handle.thread().clone(),
         });
@@ -58,7 +61,9 @@ impl Ticker {
                 if idle > GRACE_TICKS {
                     // An activation that starts from here on unparks us (or has already left
                     // the token, and this returns at once).
+                    self.parked.store(true, Ordering::Release);
                     std::thread::park();
+                    self.parked.store(false, Ordering::Release);
                     idle = 0;
                     continue;
                 }
@@ -97,24 +102,32 @@ impl Drop for Running<'_> {
 mod tests {
     use super::*;
 
+    /// Waits, however long it takes (up to a minute), for `condition`.
+    fn eventually(what: &str, condition: impl Fn() -> bool) {
+        let until = std::time::Instant::now() + Duration::from_secs(60);
+        while !condition() {
+            assert!(std::time::Instant::now() < until, "never: {what}");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
     #[test]
     fn ticks_only_while_activations_run() {
         let engine = Engine::new(wasmtime::Config::new().epoch_interruption(true)).unwrap();
         let ticker = Ticker::start(engine, Duration::from_millis(1)).unwrap();
         let ticks = || ticker.ticks.load(Ordering::Relaxed);
-        // Parked after the grace of 100 ticks (with room for a slow machine).
-        std::thread::sleep(Duration::from_millis(500));
-        let parked = ticks();
-        assert!(
-            parked > GRACE_TICKS as u64 / 2,
-            "it ticked during the grace: {parked}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-        assert_eq!(ticks(), parked, "an idle ticker stays parked");
+        let parked = || ticker.parked.load(Ordering::Acquire);
+        eventually("the idle ticker parks", parked);
+        let at_rest = ticks();
+        assert!(at_rest >= GRACE_TICKS as u64, "it ticked through the grace");
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(ticks(), at_rest, "a parked ticker does not tick");
         let running = ticker.enter();
-        std::thread::sleep(Duration::from_millis(100));
-        assert!(ticks() >= parked + 20, "a running activation makes it tick");
+        eventually("a running activation makes it tick", || {
+            ticks() > at_rest + 10
+        });
         drop(running);
+        eventually("it parks again once idle", parked);
         ticker.stop();
     }
 }
