@@ -27,14 +27,17 @@ use crate::{ActivationQuery, ActivationRecord, StoreError, WriterStats};
 pub(crate) const MAX_BATCH: usize = 1_000;
 
 /// How long the writer keeps collecting after the first record of a batch before it commits
-/// (a flush or a full batch commits at once). Committing per record costs a transaction each
+/// (a flush that arrives first commits at once; one that arrives during a window waits for its
+/// end). Committing per record costs a transaction each
 /// — at one record per request that was the writer's main cost — while records are readable
 /// from the pending map meanwhile, so the window delays durability, never visibility.
 pub(crate) const GROUP_WINDOW: Duration = Duration::from_millis(10);
 
 /// Most records queued and not yet taken by the writer. A producer that finds the queue full
-/// waits for room (backpressure) rather than dropping an acknowledged record; at ~1 KiB a
-/// record this bounds the queue to ~64 MiB, about two seconds of the writer's full rate.
+/// waits for room (backpressure) rather than dropping an acknowledged record — that producer
+/// is an isolate worker, so its thread, and every request it serves, stalls meanwhile; at
+/// ~1 KiB a record this bounds the queue to ~64 MiB, under a second of the writer's full rate
+/// (~90,000 records/s, `cargo bench -p shoal-benches --bench activation_log`).
 pub(crate) const MAX_QUEUED: usize = 65_536;
 
 /// Newest-first activations of a namespace within `[since, upto]`.
@@ -390,8 +393,8 @@ fn select_keyed(
 /// [`GROUP_WINDOW`] between commits and then drains the queue without blocking, so a producer's
 /// send never finds it parked on the channel and never pays a wake-up (a futex syscall and,
 /// on a shared core, a context switch) on the request path. Only when a window brought nothing
-/// does it park on the channel; the next record wakes it and starts a new window. A flush or a
-/// full batch commits without waiting for the window to end.
+/// does it park on the channel; the next record wakes it and starts a new window. A full batch,
+/// or a flush, ends the draining early; a flush sent during a window waits for it to end.
 pub(crate) fn run_writer(
     mut conn: Connection,
     rx: Receiver<Msg>,

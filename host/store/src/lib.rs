@@ -292,7 +292,8 @@ impl Store {
 
     /// Blocks until every activation enqueued before this call is committed.
     ///
-    /// Costs one round trip to the writer thread plus whatever commit is in progress.
+    /// Costs one round trip to the writer thread, plus up to one group window (10 ms) when the
+    /// writer is collecting a batch, plus the commit.
     pub fn flush(&self) {
         self.log.flush();
     }
