@@ -257,7 +257,7 @@ async fn activate(pool: Arc<Pool>, http: ProxyClient, inv: Invocation, image: St
     let (mut container, start, init_ms) = loop {
         let (mut container, how) = match pool.acquire(&inv, key, &image).await {
             Ok(c) => c,
-            Err(failure) => return Outcome::failed(failure),
+            Err(failure) => return Outcome::failed(blame_start(failure, &inv)),
         };
         let (start, began) = (SystemTime::now(), Instant::now());
         if how == Start::Warm {
@@ -291,6 +291,19 @@ async fn activate(pool: Arc<Pool>, http: ProxyClient, inv: Invocation, image: St
     let logs = logs_of(&mut container, &inv, &result).await;
     pool.release(container, key, healthy && logs.delimited);
     Outcome::finished(result, logs.lines, start, init_ms)
+}
+
+/// Who answers for a container that could not be had: a blackbox image is the developer's
+/// (it may not exist, not listen, or exit), a runtime image from the manifest is the
+/// platform's, so its failures are whisk internal errors, as OpenWhisk tells a blackbox
+/// startup error from a whisk one.
+fn blame_start(failure: Failure, inv: &Invocation) -> Failure {
+    match failure {
+        Failure::DeveloperError(Value::String(text)) if inv.action.kind != BLACKBOX => {
+            Failure::Internal(text)
+        }
+        other => other,
+    }
 }
 
 /// The deadline of a request that may take `timeout` from now, as an instant and as epoch
@@ -378,26 +391,13 @@ mod tests {
         (address, inits)
     }
 
-    fn settings() -> PoolSettings {
-        PoolSettings {
-            owner: "/data".into(),
-            capacity_mb: 1024,
-            pause_grace: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(600),
-            pull_timeout: Duration::from_secs(30),
-            start_timeout: Duration::from_secs(20),
-            env: Vec::new(),
-            stem_cells: Vec::new(),
-        }
-    }
-
     #[tokio::test]
     async fn a_proxy_shutting_down_at_init_sends_the_activation_to_another_container() {
         let (stopping, stopping_inits) = proxy(503).await;
         let (fine, fine_inits) = proxy(200).await;
         let driver = Arc::new(FakeDriver::default());
         driver.addresses.lock().extend([stopping, fine]);
-        let pool = Pool::new(driver.clone(), settings());
+        let pool = Pool::new(driver.clone(), testing::settings(1024));
         let inv = testing::invocation("/guest/bb", BLACKBOX);
         let outcome = activate(pool, ProxyClient::default(), inv, "test/bb".into()).await;
         assert_eq!(outcome.result, Ok(serde_json::json!({"ok": true})));
@@ -418,7 +418,7 @@ mod tests {
             let (address, _) = proxy(503).await;
             driver.addresses.lock().push_back(address);
         }
-        let pool = Pool::new(driver.clone(), settings());
+        let pool = Pool::new(driver.clone(), testing::settings(1024));
         let inv = testing::invocation("/guest/bb", BLACKBOX);
         let outcome = activate(pool, ProxyClient::default(), inv, "test/bb".into()).await;
         assert_eq!(

@@ -36,6 +36,12 @@ const DYING: Duration = Duration::from_millis(500);
 /// The opening of OpenWhisk's text for an activation the platform could not place (§3.4).
 const PROVISION_FAILED: &str = "Failed to provision resources to run the action.";
 
+/// How long a prewarm that failed waits before its next attempt; each further failure in a
+/// row doubles it, up to [`PREWARM_BACKOFF_MAX`].
+const PREWARM_BACKOFF_FIRST: Duration = Duration::from_secs(2);
+/// The longest wait between prewarm attempts that keep failing.
+const PREWARM_BACKOFF_MAX: Duration = Duration::from_secs(300);
+
 /// Why the pool could not provide a container: whisk internal errors, their texts the
 /// activation's result.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -189,6 +195,10 @@ struct State {
     prewarmed: Vec<Container>,
     /// Prewarms being created, by image and memory.
     prewarming: Vec<(String, u64)>,
+    /// Image and memory of prewarms that failed in a row: how many times, and when to try
+    /// again (so a missing image or a broken engine costs one attempt per backoff period,
+    /// not one per top-up tick).
+    prewarm_backoff: HashMap<(String, u64), (u32, tokio::time::Instant)>,
     /// MB held by every live container, starting ones included.
     used_mb: u64,
     /// Every live container's id and memory limit (MB).
@@ -664,7 +674,11 @@ impl Pool {
                     .filter(|(i, m)| *i == image && *m == memory_mb)
                     .count();
             let room = st.used_mb + memory_mb <= self.settings.capacity_mb;
-            if st.closed || have >= want || !room || !st.queue.is_empty() {
+            let backing_off = st
+                .prewarm_backoff
+                .get(&(image.clone(), memory_mb))
+                .is_some_and(|(_, retry_at)| tokio::time::Instant::now() < *retry_at);
+            if st.closed || have >= want || !room || !st.queue.is_empty() || backing_off {
                 return;
             }
             st.used_mb += memory_mb;
@@ -683,10 +697,22 @@ impl Pool {
             }
             match created {
                 Ok(container) => {
+                    st.prewarm_backoff.remove(&(image, memory_mb));
                     st.prewarmed.push(container);
                     st.wake_first();
                 }
-                Err(failure) => tracing::warn!(%image, ?failure, "prewarm failed"),
+                Err(failure) => {
+                    let (failures, retry_at) = st
+                        .prewarm_backoff
+                        .entry((image.clone(), memory_mb))
+                        .or_insert((0, tokio::time::Instant::now()));
+                    *failures += 1;
+                    let wait = PREWARM_BACKOFF_FIRST
+                        .saturating_mul(1 << (*failures - 1).min(16))
+                        .min(PREWARM_BACKOFF_MAX);
+                    *retry_at = tokio::time::Instant::now() + wait;
+                    tracing::warn!(%image, ?failure, retry_in = ?wait, "prewarm failed");
+                }
             }
         });
     }
@@ -780,7 +806,7 @@ fn container_name(owner: &str, n: u64, action: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{self, FakeDriver, SLOW_PULL, STUCK_START};
+    use crate::testing::{self, FAILING_START, FakeDriver, SLOW_PULL, STUCK_START};
     use tokio::task::JoinHandle;
 
     const IMAGE: &str = "test/python";
@@ -788,14 +814,8 @@ mod tests {
     fn pool(capacity_mb: u64) -> (Arc<Pool>, Arc<FakeDriver>) {
         let driver = Arc::new(FakeDriver::default());
         let settings = PoolSettings {
-            owner: "/data".into(),
-            capacity_mb,
-            pause_grace: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(600),
-            pull_timeout: Duration::from_secs(30),
-            start_timeout: Duration::from_secs(20),
-            env: vec!["__OW_API_HOST=http://shoal.test".into()],
             stem_cells: vec![(IMAGE.into(), 256, 1)],
+            ..testing::settings(capacity_mb)
         };
         (Pool::new(driver.clone(), settings), driver)
     }
@@ -1037,6 +1057,41 @@ mod tests {
             ["c0"],
             "none after the failed pull"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failing_prewarms_back_off_and_recover() {
+        let (pool, driver) = pool(1024);
+        /// Tops up once and lets the background creation finish.
+        async fn tick(pool: &Arc<Pool>) {
+            pool.prewarm(FAILING_START.into(), 256, 1);
+            for _ in 0..10 {
+                tokio::task::yield_now().await;
+            }
+        }
+        tick(&pool).await;
+        assert_eq!(driver.calls_to("start").len(), 1);
+        assert_eq!(used_mb(&pool), 0, "a failed prewarm gives its memory back");
+        tick(&pool).await;
+        assert_eq!(driver.calls_to("start").len(), 1, "no retry at once");
+        tokio::time::advance(PREWARM_BACKOFF_FIRST).await;
+        tick(&pool).await;
+        assert_eq!(
+            driver.calls_to("start").len(),
+            2,
+            "a retry after the backoff"
+        );
+        tokio::time::advance(PREWARM_BACKOFF_FIRST).await;
+        tick(&pool).await;
+        assert_eq!(driver.calls_to("start").len(), 2, "the backoff doubled");
+        tokio::time::advance(PREWARM_BACKOFF_FIRST).await;
+        tick(&pool).await;
+        assert_eq!(driver.calls_to("start").len(), 3);
+        // Other images are not held back.
+        pool.prewarm(IMAGE.into(), 256, 1);
+        while pool.prewarmed() == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
     }
 
     #[test]

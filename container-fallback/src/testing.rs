@@ -1,6 +1,6 @@
 //! What the unit tests share: a [`FakeDriver`] that runs no containers (each "container" is
-//! an entry in a list, started at an address the test chose, every call recorded) and an
-//! [`invocation`] builder.
+//! an entry in a list, started at an address the test chose, every call recorded), pool
+//! [`settings`] and an [`invocation`] builder.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -17,11 +17,14 @@ use shoal_router::{ActionCode, ActivationId, BoxFuture, Invocation, Limits, OwEn
 use crate::driver::{
     ContainerDriver, ContainerSpec, ContainerState, DriverError, ImageFacts, LogLine, Started,
 };
+use crate::pool::PoolSettings;
 
 /// Image whose pull never ends.
 pub const SLOW_PULL: &str = "test/slow-pull";
 /// Image whose containers never finish starting.
 pub const STUCK_START: &str = "test/stuck-start";
+/// Image whose containers the engine fails to start.
+pub const FAILING_START: &str = "test/failing-start";
 
 /// A driver keeping containers as ids `c0`, `c1`, … and recording every call as
 /// `"<call> <id or image>"`.
@@ -71,8 +74,10 @@ impl ContainerDriver for FakeDriver {
             .pop_front()
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9)));
         Box::pin(async move {
-            if spec.image == STUCK_START {
-                std::future::pending::<()>().await;
+            match spec.image.as_str() {
+                STUCK_START => std::future::pending::<()>().await,
+                FAILING_START => return Err(DriverError::Engine("no such image".into())),
+                _ => {}
             }
             Ok(Started { id, address })
         })
@@ -103,6 +108,20 @@ impl ContainerDriver for FakeDriver {
 
     fn remove_labelled(&self, _key: &str, _value: &str) -> BoxFuture<Result<usize, DriverError>> {
         Box::pin(async { Ok(0) })
+    }
+}
+
+/// Pool settings for tests: `capacity_mb`, no stem cells, no environment, generous timeouts.
+pub fn settings(capacity_mb: u64) -> PoolSettings {
+    PoolSettings {
+        owner: "/data".into(),
+        capacity_mb,
+        pause_grace: Duration::from_secs(10),
+        idle_timeout: Duration::from_secs(600),
+        pull_timeout: Duration::from_secs(30),
+        start_timeout: Duration::from_secs(20),
+        env: Vec::new(),
+        stem_cells: Vec::new(),
     }
 }
 

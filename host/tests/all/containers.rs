@@ -648,11 +648,14 @@ fn the_engine_annotation_sends_js_to_a_container() {
     );
     let annotated = json!({"exec": {"kind": "nodejs:20", "code": code}, "annotations": [{"key": "engine", "value": "container"}]});
     create(&shoal, "boxed", annotated);
-    let (_, record) = invoke(&shoal, "boxed", json!({}));
+    let (status, record) = invoke(&shoal, "boxed", json!({}));
     assert_eq!(
         error_text(&record),
         "Failed to pull container image 'shoal-test/node-missing:1'."
     );
+    // The runtime manifest's image is the platform's, not the developer's.
+    assert_eq!(status, 500, "{record}");
+    assert_eq!(record["response"]["status"], "whisk internal error");
     assert!(shoal.stop().success());
 }
 
@@ -708,9 +711,10 @@ fn the_proxy_refuses_overlapping_runs() {
     assert_eq!(post("/init", init).0, 200);
     let first = {
         let addr = addr.clone();
-        thread::spawn(move || post_json(&addr, "/run", &json!({"value": {"sleep": 2}})))
+        thread::spawn(move || post_json(&addr, "/run", &json!({"value": {"sleep": 4}})))
     };
-    thread::sleep(Duration::from_millis(500));
+    // Well inside the first run, even on a slow machine.
+    thread::sleep(Duration::from_secs(1));
     assert_eq!(
         post("/run", json!({"value": {}})),
         (
@@ -718,7 +722,7 @@ fn the_proxy_refuses_overlapping_runs() {
             json!({"error": "System not ready, status is running."})
         )
     );
-    assert_eq!(first.join().unwrap(), (200, json!({"slept": 2})));
+    assert_eq!(first.join().unwrap(), (200, json!({"slept": 4})));
     assert_eq!(post("/run", json!({"value": {}})).0, 200, "free again");
     docker(&["rm", "-f", &id]);
 }
@@ -729,9 +733,9 @@ fn init_and_run_each_get_the_whole_time_limit() {
     let shoal = serve(dir.path(), "");
     // Creating the container, /init and /run take well over the limit together; each alone
     // stays within it.
-    let code = "import time\ntime.sleep(0.6)\ndef main(a):\n    time.sleep(0.6)\n    return {'ok': True}\n";
+    let code = "import time\ntime.sleep(1.5)\ndef main(a):\n    time.sleep(1.5)\n    return {'ok': True}\n";
     let action =
-        json!({"exec": {"kind": "python:3.11", "code": code}, "limits": {"timeout": 1000}});
+        json!({"exec": {"kind": "python:3.11", "code": code}, "limits": {"timeout": 2500}});
     create(&shoal, "slowboth", action);
     let (status, record) = invoke(&shoal, "slowboth", json!({}));
     assert_eq!(status, 200, "{record}");
@@ -902,14 +906,8 @@ fn blackbox_images_without_sentinels_are_not_waited_for() {
     create(&shoal, "foreign", blackbox("shoal-test/foreign-proxy:1"));
     let (status, first) = invoke(&shoal, "foreign", json!({}));
     assert_eq!(status, 200, "{first}");
-    let began = Instant::now();
     let (_, second) = invoke(&shoal, "foreign", json!({}));
-    // Waiting for sentinels that never come would take 2 s, then discard the container.
-    assert!(
-        began.elapsed() < Duration::from_secs(2),
-        "a warm invoke took {:?}",
-        began.elapsed()
-    );
+    // Waiting for sentinels that never come would end in discarding the container.
     assert_eq!(second["response"]["result"]["runs"], 2, "kept warm");
     assert_eq!(
         second["response"]["result"]["host"],
