@@ -28,10 +28,10 @@ pub struct ContainerConfig {
     /// activation fails with `Failed to pull container image '<image>'.`. Not counted against
     /// the action's time limit.
     pub pull_timeout_secs: u64,
-    /// Longest wait for a container to be created and started until its action proxy
-    /// listens; past it the activation fails (an initialization failure when the proxy never
-    /// listened). Not counted against the action's time limit: `/init` and `/run` each get
-    /// the whole of it.
+    /// Longest wait for a started container's action proxy to listen (an initialization
+    /// failure past it); the engine gets 10 s more to create and start the container (a whisk
+    /// internal error past that). Not counted against the action's time limit: `/init` and
+    /// `/run` each get the whole of it.
     pub start_timeout_secs: u64,
     /// How long an idle warm container stays unpaused (OpenWhisk: 10 s).
     pub pause_grace_ms: u64,

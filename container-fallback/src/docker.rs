@@ -126,7 +126,6 @@ impl DockerDriver {
     }
 
     async fn start_inner(&self, spec: ContainerSpec) -> Result<Started, DriverError> {
-        let ready_by = Instant::now() + spec.ready_within;
         let id = self.create(&spec).await?;
         let started = async {
             self.docker
@@ -156,6 +155,9 @@ impl DockerDriver {
                     ))
                 })?;
             let address = SocketAddr::new(ip, protocol::PROXY_PORT);
+            // The proxy's time counts from its container running: a busy engine's slow
+            // create or start is not the image's fault.
+            let ready_by = Instant::now() + spec.ready_within;
             self.wait_listening(&id, address, ready_by, spec.ready_within)
                 .await?;
             Ok(address)
@@ -187,9 +189,9 @@ impl DockerDriver {
                 return Ok(());
             }
             // A refused connection costs microseconds; ask the engine only now and then, and
-            // always before giving up (on a slow engine the create alone can use the whole
-            // time, and a container that stopped has "exited", not "never listened"). Only
-            // its word that the container stopped counts: a busy engine may fail to answer.
+            // always before giving up (a container that stopped has "exited", not "never
+            // listened"). Only its word that the container stopped counts: a busy engine may
+            // fail to answer.
             let out_of_time = Instant::now() >= ready_by;
             if (out_of_time || attempt.is_multiple_of(STATE_EVERY))
                 && matches!(self.state_inner(id).await, Ok(s) if !s.running)

@@ -23,8 +23,8 @@ pub struct ContainerSpec {
     pub env: Vec<String>,
     /// Labels; the pool marks every container it creates with its owner label.
     pub labels: Vec<(String, String)>,
-    /// How long the container may take, from the start call, until its proxy accepts
-    /// connections.
+    /// How long the proxy of the running container may take to accept connections (counted
+    /// from the engine reporting the container running).
     pub ready_within: Duration,
 }
 
@@ -117,8 +117,8 @@ pub trait ContainerDriver: Send + Sync + 'static {
     /// node's.
     fn prepare_image(&self, image: &str) -> BoxFuture<Result<ImageFacts, DriverError>>;
     /// Creates and starts a container, returning once its proxy accepts connections (or
-    /// failing, with the container removed, when it stops first or does not listen by
-    /// `spec.ready_within`).
+    /// failing, with the container removed, when it stops first or does not listen within
+    /// `spec.ready_within` of running).
     fn start(&self, spec: ContainerSpec) -> BoxFuture<Result<Started, DriverError>>;
     /// Freezes every process of the container.
     fn pause(&self, id: &str) -> BoxFuture<Result<(), DriverError>>;

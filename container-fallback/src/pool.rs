@@ -26,9 +26,9 @@ use crate::logs::LogTail;
 /// The label marking containers as this pool's (its value names the owner).
 pub const OWNER_LABEL: &str = "shoal.owner";
 
-/// How long past the start timeout the engine may take to report a start's failure itself
-/// (e.g. a proxy that never listened) before the pool stops waiting for it.
-const ENGINE_SLACK: Duration = Duration::from_secs(2);
+/// How long the engine may take to create and start a container (and to report a failure),
+/// on top of the start timeout its proxy gets to listen, before the pool stops waiting for it.
+const ENGINE_SLACK: Duration = Duration::from_secs(10);
 /// How long a container whose proxy broke its connection may take to stop, so that the
 /// engine can say whether it was killed for its memory.
 const DYING: Duration = Duration::from_millis(500);
@@ -66,7 +66,7 @@ pub enum Unavailable {
         /// The action's `limits.timeout`.
         timeout_ms: u64,
     },
-    /// The engine did not start a container within the start timeout (plus its slack).
+    /// The engine did not start a container within the start timeout plus its slack.
     #[error(
         "{} The container engine did not start a container within {seconds} seconds.",
         PROVISION_FAILED
@@ -256,7 +256,8 @@ pub struct PoolSettings {
     pub idle_timeout: Duration,
     /// Longest wait for an image to be pulled.
     pub pull_timeout: Duration,
-    /// Longest wait for a container to be created and started until its proxy listens.
+    /// Longest wait for a started container's proxy to listen (the engine gets
+    /// `ENGINE_SLACK` more to create and start it).
     pub start_timeout: Duration,
     /// Environment every container starts with (`__OW_API_HOST=…`).
     pub env: Vec<String>,
@@ -548,7 +549,7 @@ impl Pool {
                     }
                     pool.give_back(memory_mb);
                 });
-                let seconds = self.settings.start_timeout.as_secs();
+                let seconds = bound.as_secs();
                 Launch::Abandoned(Unavailable::EngineTimeout { seconds }.into())
             }
         }
@@ -1048,7 +1049,7 @@ mod tests {
         assert_eq!(
             failure(STUCK_START).await,
             Failure::Internal(
-                "Failed to provision resources to run the action. The container engine did not start a container within 20 seconds.".into()
+                "Failed to provision resources to run the action. The container engine did not start a container within 30 seconds.".into()
             )
         );
         assert_eq!(used_mb(pool), 256, "held until the engine is done with it");
