@@ -101,8 +101,9 @@ pub enum DriverError {
 }
 
 impl DriverError {
-    /// Whether the action (its image or its code), not the platform, is to blame: such
-    /// failures are developer errors, the others whisk internal errors.
+    /// Whether the image, not the engine, is to blame: such failures are developer errors for
+    /// a blackbox image, the others (and any failure of a runtime image from the manifest,
+    /// which is the platform's) whisk internal errors.
     pub fn is_developer_error(&self) -> bool {
         !matches!(self, DriverError::Engine(_))
     }

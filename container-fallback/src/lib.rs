@@ -435,4 +435,35 @@ mod tests {
             outcome.logs
         );
     }
+
+    #[tokio::test]
+    async fn start_failures_are_the_developers_for_blackbox_images_only() {
+        let driver = Arc::new(FakeDriver::default());
+        for image in ["test/runtime", "test/bb"] {
+            driver
+                .failing
+                .lock()
+                .push((image.into(), DriverError::Exited));
+        }
+        let pool = Pool::new(driver.clone(), testing::settings(1024));
+        let python = testing::invocation("/guest/py", "python:3.11");
+        let outcome = activate(
+            pool.clone(),
+            ProxyClient::default(),
+            python,
+            "test/runtime".into(),
+        )
+        .await;
+        assert_eq!(
+            outcome.result,
+            Err(Failure::Internal(protocol::INIT_EXITED.into())),
+            "the manifest's image is the platform's"
+        );
+        let blackbox = testing::invocation("/guest/bb", BLACKBOX);
+        let outcome = activate(pool, ProxyClient::default(), blackbox, "test/bb".into()).await;
+        assert_eq!(
+            outcome.result,
+            Err(Failure::DeveloperError(protocol::INIT_EXITED.into()))
+        );
+    }
 }

@@ -186,6 +186,9 @@ struct Idle {
 /// An activation waiting for capacity.
 struct Waiter {
     ticket: u64,
+    /// Whose warm container would serve it: woken when one goes idle, and such a container
+    /// is never evicted for another waiter.
+    key: WarmKey,
     wake: Arc<Notify>,
 }
 
@@ -203,8 +206,9 @@ struct State {
     used_mb: u64,
     /// Every live container's id and memory limit (MB).
     live: HashMap<String, u64>,
-    /// Activations waiting for capacity, oldest first. Only the first may take a container;
-    /// the others wait behind it, so none is overtaken.
+    /// Activations waiting for capacity, oldest first. Only the first may take a prewarmed
+    /// or new container, or evict; the others wait behind it, so none is overtaken. Any of
+    /// them takes its own warm container as soon as one is idle.
     queue: VecDeque<Waiter>,
     closed: bool,
 }
@@ -385,10 +389,10 @@ impl Pool {
         loop {
             match self.next_step(&mut place, key, image, memory_mb) {
                 Step::Warm(container) => {
-                    // The place is kept until the container answers: one that fails to
-                    // resume sends the activation round again, not to the back of the queue.
+                    // Leave the queue before the unpause (an engine call): the next in line
+                    // need not wait for it. One that fails to resume (rare) queues again.
+                    drop(place.take());
                     if let Some(container) = self.resume(container).await {
-                        drop(place.take());
                         return Ok((container, Start::Warm));
                     }
                 }
@@ -457,8 +461,12 @@ impl Pool {
                 st.used_mb += memory_mb;
                 return Step::Create;
             }
-            // Make room: the longest-idle warm container first, then a prewarmed one.
-            let oldest = (0..st.idle.len()).min_by_key(|&i| st.idle[i].since);
+            // Make room: the longest-idle warm container no waiter wants, then a prewarmed
+            // one.
+            let wanted = |k: &WarmKey| st.queue.iter().any(|w| w.key == *k);
+            let oldest = (0..st.idle.len())
+                .filter(|&i| !wanted(&st.idle[i].key))
+                .min_by_key(|&i| st.idle[i].since);
             if let Some(i) = oldest {
                 return Step::Evicted(st.idle.swap_remove(i).container);
             }
@@ -471,6 +479,7 @@ impl Pool {
             let wake = Arc::new(Notify::new());
             st.queue.push_back(Waiter {
                 ticket,
+                key,
                 wake: wake.clone(),
             });
             Place {
@@ -500,7 +509,7 @@ impl Pool {
 
     /// Creates a container whose memory is already counted in `used_mb`: the image pulled
     /// within the pull timeout, the container started and its proxy listening within the
-    /// start timeout. On failure the memory is given back (once the engine is done with it).
+    /// start timeout (the engine's own steps get `ENGINE_SLACK` more). On failure the memory is given back (once the engine is done with it).
     async fn create(
         self: &Arc<Self>,
         image: &str,
@@ -617,6 +626,9 @@ impl Pool {
                 generation,
             });
             st.wake_first();
+            if let Some(w) = st.queue.iter().skip(1).find(|w| w.key == key) {
+                w.wake.notify_one();
+            }
         }
         let pool = self.clone();
         tokio::spawn(async move {
@@ -703,16 +715,20 @@ impl Pool {
                     st.wake_first();
                 }
                 Err(failure) => {
+                    let now = tokio::time::Instant::now();
                     let (failures, retry_at) = st
                         .prewarm_backoff
                         .entry((image.clone(), memory_mb))
-                        .or_insert((0, tokio::time::Instant::now()));
-                    *failures += 1;
-                    let wait = PREWARM_BACKOFF_FIRST
-                        .saturating_mul(1 << (*failures - 1).min(16))
-                        .min(PREWARM_BACKOFF_MAX);
-                    *retry_at = tokio::time::Instant::now() + wait;
-                    tracing::warn!(%image, ?failure, retry_in = ?wait, "prewarm failed");
+                        .or_insert((0, now));
+                    // Prewarms started together fail together: one failure per round.
+                    if *retry_at <= now {
+                        *failures += 1;
+                        let wait = PREWARM_BACKOFF_FIRST
+                            .saturating_mul(1 << (*failures - 1).min(16))
+                            .min(PREWARM_BACKOFF_MAX);
+                        *retry_at = now + wait;
+                        tracing::warn!(%image, ?failure, retry_in = ?wait, "prewarm failed");
+                    }
                 }
             }
         });
@@ -807,7 +823,7 @@ fn container_name(owner: &str, n: u64, action: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{self, FAILING_START, FakeDriver, SLOW_PULL, STUCK_START};
+    use crate::testing::{self, FakeDriver, SLOW_PULL, STUCK_START};
     use tokio::task::JoinHandle;
 
     const IMAGE: &str = "test/python";
@@ -956,27 +972,49 @@ mod tests {
         small.abort();
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn an_activation_takes_its_warm_container_whatever_the_queue() {
+    /// A 512 MB pool held by `one` and `two` (256 MB each), with `big` (512 MB) first in the
+    /// queue.
+    struct Full {
+        pool: Arc<Pool>,
+        one: Invocation,
+        first: Container,
+        two: Invocation,
+        second: Container,
+        big: JoinHandle<Result<u64, Failure>>,
+    }
+
+    async fn full() -> Full {
         let (pool, _) = pool(512);
         let (one, two) = (inv("one", 256), inv("two", 256));
         let (first, _) = take(&pool, &one).await.unwrap();
         let (second, _) = take(&pool, &two).await.unwrap();
-        // Needs all 512 MB: first in the queue.
         let big = spawn_take(&pool, "big", 512);
         until_queued(&pool, 1).await;
+        Full {
+            pool,
+            one,
+            first,
+            two,
+            second,
+            big,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_activation_takes_its_warm_container_whatever_the_queue() {
+        let f = full().await;
         // `one`'s container goes idle; `one` asks again before the queue's head looks.
-        pool.release(first, WarmKey::of(&one), true);
-        let (again, how) = take(&pool, &one).await.unwrap();
+        f.pool.release(f.first, WarmKey::of(&f.one), true);
+        let (again, how) = take(&f.pool, &f.one).await.unwrap();
         assert_eq!(
             (again.id(), how),
             ("c0", Start::Warm),
             "no need to queue for it"
         );
-        assert!(!big.is_finished());
-        pool.release(again, WarmKey::of(&one), false);
-        pool.release(second, WarmKey::of(&two), false);
-        assert_eq!(big.await.unwrap(), Ok(512));
+        assert!(!f.big.is_finished());
+        f.pool.release(again, WarmKey::of(&f.one), false);
+        f.pool.release(f.second, WarmKey::of(&f.two), false);
+        assert_eq!(f.big.await.unwrap(), Ok(512));
     }
 
     #[tokio::test(start_paused = true)]
@@ -1063,36 +1101,63 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn failing_prewarms_back_off_and_recover() {
         let (pool, driver) = pool(1024);
-        /// Tops up once and lets the background creation finish.
-        async fn tick(pool: &Arc<Pool>) {
-            pool.prewarm(FAILING_START.into(), 256, 1);
-            for _ in 0..10 {
-                tokio::task::yield_now().await;
-            }
-        }
-        tick(&pool).await;
-        assert_eq!(driver.calls_to("start").len(), 1);
-        assert_eq!(used_mb(&pool), 0, "a failed prewarm gives its memory back");
-        tick(&pool).await;
-        assert_eq!(driver.calls_to("start").len(), 1, "no retry at once");
+        const BROKEN: &str = "test/broken";
+        let engine_error = DriverError::Engine("no such image".into());
+        driver.failing.lock().push((BROKEN.into(), engine_error));
+        let starts = || driver.calls_to("start").len();
+        // Two stem cells wanted: both attempts of a round fail together.
+        let round = || async {
+            pool.prewarm(BROKEN.into(), 256, 2);
+            pool.prewarm(BROKEN.into(), 256, 2);
+            // Let the background creations end (the fake engine answers at once).
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        };
+        round().await;
+        assert_eq!(starts(), 2);
+        assert_eq!(used_mb(&pool), 0, "failed prewarms give their memory back");
+        round().await;
+        assert_eq!(starts(), 2, "no retry at once");
         tokio::time::advance(PREWARM_BACKOFF_FIRST).await;
-        tick(&pool).await;
-        assert_eq!(
-            driver.calls_to("start").len(),
-            2,
-            "a retry after the backoff"
-        );
+        round().await;
+        assert_eq!(starts(), 4, "a retry after the backoff");
         tokio::time::advance(PREWARM_BACKOFF_FIRST).await;
-        tick(&pool).await;
-        assert_eq!(driver.calls_to("start").len(), 2, "the backoff doubled");
-        tokio::time::advance(PREWARM_BACKOFF_FIRST).await;
-        tick(&pool).await;
-        assert_eq!(driver.calls_to("start").len(), 3);
+        round().await;
+        assert_eq!(starts(), 4, "the backoff doubled, once per round");
         // Other images are not held back.
         pool.prewarm(IMAGE.into(), 256, 1);
-        while pool.prewarmed() == 0 {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        assert_eq!(pool.prewarmed(), 1);
+        // The image is fixed: the next round after the backoff succeeds and clears it.
+        driver.failing.lock().clear();
+        tokio::time::advance(PREWARM_BACKOFF_FIRST).await;
+        round().await;
+        assert_eq!(pool.prewarmed(), 3);
+        assert!(pool.state.lock().prewarm_backoff.is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_queued_activation_gets_its_warm_container_before_the_head_evicts_it() {
+        let f = full().await;
+        // `one` asks again, behind the head.
+        let again = {
+            let (pool, one) = (f.pool.clone(), inv("one", 256));
+            tokio::spawn(async move {
+                take(&pool, &one)
+                    .await
+                    .map(|(c, how)| (c.id().to_string(), how))
+            })
+        };
+        until_queued(&f.pool, 2).await;
+        f.pool.release(f.first, WarmKey::of(&f.one), true);
+        assert_eq!(
+            again.await.unwrap(),
+            Ok(("c0".to_string(), Start::Warm)),
+            "woken for its own container, which the head did not evict"
+        );
+        assert!(!f.big.is_finished());
+        f.pool.release(f.second, WarmKey::of(&f.two), false);
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        assert!(!f.big.is_finished(), "256 MB are still in use by one");
     }
 
     #[test]

@@ -23,8 +23,6 @@ use crate::pool::PoolSettings;
 pub const SLOW_PULL: &str = "test/slow-pull";
 /// Image whose containers never finish starting.
 pub const STUCK_START: &str = "test/stuck-start";
-/// Image whose containers the engine fails to start.
-pub const FAILING_START: &str = "test/failing-start";
 
 /// A driver keeping containers as ids `c0`, `c1`, … and recording every call as
 /// `"<call> <id or image>"`.
@@ -34,6 +32,8 @@ pub struct FakeDriver {
     pub calls: Mutex<Vec<String>>,
     /// Addresses handed to the next started containers (then `127.0.0.1:9`).
     pub addresses: Mutex<VecDeque<SocketAddr>>,
+    /// Images whose starts fail, and with what (until removed).
+    pub failing: Mutex<Vec<(String, DriverError)>>,
     next: AtomicU64,
 }
 
@@ -73,13 +73,20 @@ impl ContainerDriver for FakeDriver {
             .lock()
             .pop_front()
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9)));
+        let failure = self
+            .failing
+            .lock()
+            .iter()
+            .find(|(image, _)| *image == spec.image)
+            .map(|(_, e)| e.clone());
         Box::pin(async move {
-            match spec.image.as_str() {
-                STUCK_START => std::future::pending::<()>().await,
-                FAILING_START => return Err(DriverError::Engine("no such image".into())),
-                _ => {}
+            if spec.image == STUCK_START {
+                std::future::pending::<()>().await;
             }
-            Ok(Started { id, address })
+            match failure {
+                Some(e) => Err(e),
+                None => Ok(Started { id, address }),
+            }
         })
     }
 

@@ -20,7 +20,7 @@ pub(crate) struct Ticker {
     running: AtomicUsize,
     /// Epochs advanced so far.
     ticks: AtomicU64,
-    /// Whether the thread is parked (or about to park).
+    /// Whether the thread is parked (or about to park); what the tests watch.
     parked: AtomicBool,
     stop: AtomicBool,
     thread: Thread,
@@ -60,9 +60,14 @@ impl Ticker {
                 idle += 1;
                 if idle > GRACE_TICKS {
                     // An activation that starts from here on unparks us (or has already left
-                    // the token, and this returns at once).
+                    // the token, and this returns at once). A wake-up with nothing running
+                    // (spurious, or a stale token) parks again without ticking.
                     self.parked.store(true, Ordering::Release);
-                    std::thread::park();
+                    while self.running.load(Ordering::Acquire) == 0
+                        && !self.stop.load(Ordering::Acquire)
+                    {
+                        std::thread::park();
+                    }
                     self.parked.store(false, Ordering::Release);
                     idle = 0;
                     continue;
