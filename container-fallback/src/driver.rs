@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 
 use futures_util::stream::BoxStream;
-use shoal_router::{BoxFuture, LogStream};
+use shoal_router::{BoxFuture, Failure, LogStream};
 
 use crate::protocol;
 
@@ -101,11 +101,17 @@ pub enum DriverError {
 }
 
 impl DriverError {
-    /// Whether the image, not the engine, is to blame: such failures are developer errors for
-    /// a blackbox image, the others (and any failure of a runtime image from the manifest,
-    /// which is the platform's) whisk internal errors.
-    pub fn is_developer_error(&self) -> bool {
-        !matches!(self, DriverError::Engine(_))
+    /// The activation's failure when a container of an image could not be had: a developer
+    /// error when the image is the developer's (`developers_image`: a blackbox image) and the
+    /// image, not the engine, is to blame; a whisk internal error otherwise (a runtime image
+    /// from the manifest is the platform's, as OpenWhisk tells a blackbox startup error from
+    /// a whisk one).
+    pub fn failure(self, developers_image: bool) -> Failure {
+        if developers_image && !matches!(self, DriverError::Engine(_)) {
+            Failure::DeveloperError(self.to_string().into())
+        } else {
+            Failure::Internal(self.to_string())
+        }
     }
 }
 

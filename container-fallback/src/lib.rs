@@ -257,7 +257,7 @@ async fn activate(pool: Arc<Pool>, http: ProxyClient, inv: Invocation, image: St
     let (mut container, start, init_ms) = loop {
         let (mut container, how) = match pool.acquire(&inv, key, &image).await {
             Ok(c) => c,
-            Err(failure) => return Outcome::failed(blame_start(failure, &inv)),
+            Err(failure) => return Outcome::failed(failure),
         };
         let (start, began) = (SystemTime::now(), Instant::now());
         if how == Start::Warm {
@@ -291,19 +291,6 @@ async fn activate(pool: Arc<Pool>, http: ProxyClient, inv: Invocation, image: St
     let logs = logs_of(&mut container, &inv, &result).await;
     pool.release(container, key, healthy && logs.delimited);
     Outcome::finished(result, logs.lines, start, init_ms)
-}
-
-/// Who answers for a container that could not be had: a blackbox image is the developer's
-/// (it may not exist, not listen, or exit), a runtime image from the manifest is the
-/// platform's, so its failures are whisk internal errors, as OpenWhisk tells a blackbox
-/// startup error from a whisk one.
-fn blame_start(failure: Failure, inv: &Invocation) -> Failure {
-    match failure {
-        Failure::DeveloperError(Value::String(text)) if inv.action.kind != BLACKBOX => {
-            Failure::Internal(text)
-        }
-        other => other,
-    }
 }
 
 /// The deadline of a request that may take `timeout` from now, as an instant and as epoch

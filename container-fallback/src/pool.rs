@@ -86,16 +86,6 @@ impl From<Unavailable> for Failure {
     }
 }
 
-impl From<DriverError> for Failure {
-    fn from(e: DriverError) -> Failure {
-        if e.is_developer_error() {
-            Failure::DeveloperError(e.to_string().into())
-        } else {
-            Failure::Internal(e.to_string())
-        }
-    }
-}
-
 /// What a warm container may be reused for: a digest of the invoking namespace, the action's
 /// identity, version and code, its memory limit, its `init` parameters and whether it gets an
 /// API key (OpenWhisk's "equal action definition and same namespace" rule).
@@ -305,7 +295,8 @@ impl Drop for Place<'_> {
 /// How a container start ended.
 enum Launch {
     Ready(Started),
-    Failed(Failure),
+    /// The engine (or the driver task) said why not; whose fault it is, `create` decides.
+    Failed(DriverError),
     /// The engine did not answer in time; the start goes on in the background, which removes
     /// the container and gives its memory back when the engine is done.
     Abandoned(Failure),
@@ -406,7 +397,11 @@ impl Pool {
                 Step::Create => {
                     // The memory is reserved: the next in line may look now.
                     drop(place.take());
-                    let container = self.create(image, memory_mb, &inv.env.action_name).await?;
+                    let developers_image = inv.action.kind == crate::BLACKBOX;
+                    let action = &inv.env.action_name;
+                    let container = self
+                        .create(image, memory_mb, action, developers_image)
+                        .await?;
                     self.counters.cold_starts.fetch_add(1, Ordering::Relaxed);
                     return Ok((container, Start::Cold));
                 }
@@ -509,24 +504,27 @@ impl Pool {
 
     /// Creates a container whose memory is already counted in `used_mb`: the image pulled
     /// within the pull timeout, the container started and its proxy listening within the
-    /// start timeout (the engine's own steps get `ENGINE_SLACK` more). On failure the memory is given back (once the engine is done with it).
+    /// start timeout (the engine's own steps get `ENGINE_SLACK` more). On failure the memory
+    /// is given back (once the engine is done with it); the image's faults are developer
+    /// errors only when it is `developers_image`.
     async fn create(
         self: &Arc<Self>,
         image: &str,
         memory_mb: u64,
         action: &str,
+        developers_image: bool,
     ) -> Result<Container, Failure> {
         let prepared =
             tokio::time::timeout(self.settings.pull_timeout, self.driver.prepare_image(image))
                 .await;
         let failure = match prepared {
             Ok(Ok(facts)) => match self.launch(image, memory_mb, action).await {
+                Launch::Failed(e) => e.failure(developers_image),
                 Launch::Ready(started) => return self.register(started, facts, image, memory_mb),
                 Launch::Abandoned(failure) => return Err(failure),
-                Launch::Failed(failure) => failure,
             },
-            Ok(Err(e)) => e.into(),
-            Err(_) => DriverError::Pull(image.to_string()).into(),
+            Ok(Err(e)) => e.failure(developers_image),
+            Err(_) => DriverError::Pull(image.to_string()).failure(developers_image),
         };
         self.give_back(memory_mb);
         Err(failure)
@@ -548,8 +546,8 @@ impl Pool {
         let bound = self.settings.start_timeout + ENGINE_SLACK;
         match tokio::time::timeout(bound, &mut starting).await {
             Ok(Ok(Ok(started))) => Launch::Ready(started),
-            Ok(Ok(Err(e))) => Launch::Failed(e.into()),
-            Ok(Err(join)) => Launch::Failed(Failure::Internal(join.to_string())),
+            Ok(Ok(Err(e))) => Launch::Failed(e),
+            Ok(Err(join)) => Launch::Failed(DriverError::Engine(join.to_string())),
             Err(_) => {
                 let pool = self.clone();
                 tokio::spawn(async move {
@@ -699,7 +697,8 @@ impl Pool {
         }
         let pool = self.clone();
         tokio::spawn(async move {
-            let created = pool.create(&image, memory_mb, "prewarm").await;
+            // Stem cells are of the manifest's runtime images: the platform's.
+            let created = pool.create(&image, memory_mb, "prewarm", false).await;
             let mut st = pool.state.lock();
             if let Some(i) = st
                 .prewarming
@@ -1069,7 +1068,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn pulls_and_starts_have_their_own_bounds() {
         let (pool, driver) = pool(1024);
-        let inv = inv("a", 256);
+        let mut inv = testing::invocation("/guest/a", crate::BLACKBOX);
+        inv.limits.memory_mb = 256;
         let began = tokio::time::Instant::now();
         let (pool, inv) = (&pool, &inv);
         let failure = |image| async move {
