@@ -84,11 +84,12 @@ impl Schedule {
                 start,
                 stop,
             } => {
-                let from = after.max(start.map_or(i64::MIN, |s| s - 1));
+                let from = after.max(start.map_or(i64::MIN, |s| s.saturating_sub(1)));
                 let from = Utc.timestamp_millis_opt(from).single()?;
                 // Ticks are whole seconds: search from the second after `from`.
-                let from = from
-                    + chrono::Duration::milliseconds(1000 - from.timestamp_subsec_millis() as i64);
+                let from = from.checked_add_signed(chrono::Duration::milliseconds(
+                    1000 - i64::from(from.timestamp_subsec_millis()),
+                ))?;
                 let next = match timezone {
                     Some(tz) => cron
                         .find_next_occurrence(&from.with_timezone(tz), true)
@@ -106,10 +107,13 @@ impl Schedule {
                 let k = if after < *base {
                     0
                 } else {
-                    (after - base) / period + 1
+                    after
+                        .checked_sub(*base)?
+                        .checked_div(*period)?
+                        .checked_add(1)?
                 };
-                let next = base + k * period;
-                stop.is_none_or(|s| next <= s).then_some(next)
+                let next = k.checked_mul(*period)?.checked_add(*base)?;
+                (next <= MAX_DATE_MS && stop.is_none_or(|s| next <= s)).then_some(next)
             }
         }
     }
@@ -126,23 +130,37 @@ fn bad(message: impl Into<String>) -> String {
     message.into()
 }
 
-/// Epoch ms of a date given as a number or an ISO 8601 string.
+/// The latest date a feed may name or fire at: 9999-12-31T23:59:59.999Z, epoch ms. Bounding
+/// every date and period by it keeps the schedule arithmetic far from `i64` overflow.
+const MAX_DATE_MS: i64 = 253_402_300_799_999;
+
+/// Epoch ms of a date given as a number or an ISO 8601 string, between 1970 and
+/// [`MAX_DATE_MS`].
 fn date(v: &Value, name: &str) -> Result<i64, String> {
-    match v {
-        Value::Number(n) => n
-            .as_i64()
-            .ok_or_else(|| bad(format!("{name} parameter '{n}' is not a valid Date"))),
-        Value::String(s) => {
-            if let Ok(ms) = s.trim().parse::<i64>() {
-                return Ok(ms);
-            }
+    let invalid = || {
+        bad(format!(
+            "{name} parameter '{}' is not a valid Date",
+            text(v)
+        ))
+    };
+    let ms = match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse::<i64>().ok().or_else(|| {
             DateTime::parse_from_rfc3339(s.trim())
+                .ok()
                 .map(|d| d.timestamp_millis())
-                .map_err(|_| bad(format!("{name} parameter '{s}' is not a valid Date")))
-        }
-        other => Err(bad(format!(
-            "{name} parameter '{other}' is not a valid Date"
-        ))),
+        }),
+        _ => None,
+    };
+    ms.filter(|ms| (0..=MAX_DATE_MS).contains(ms))
+        .ok_or_else(invalid)
+}
+
+/// A parameter as error texts quote it: strings without their JSON quotes.
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -250,11 +268,20 @@ impl Feed {
                 }
                 .filter(|m| *m > 0)
                 .ok_or_else(|| bad("the minutes parameter must be an integer greater than zero"))?;
+                let period = i64::try_from(minutes)
+                    .ok()
+                    .and_then(|m| m.checked_mul(60_000))
+                    .filter(|p| *p <= MAX_DATE_MS)
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "the minutes parameter must be at most {}",
+                            MAX_DATE_MS / 60_000
+                        ))
+                    })?;
                 config.insert("minutes".into(), json!(minutes));
-                let period = i64::try_from(minutes).unwrap_or(i64::MAX / 120_000) * 60_000;
                 Schedule::Interval {
                     period,
-                    base: start.unwrap_or(created + period),
+                    base: start.unwrap_or(created.saturating_add(period)),
                     stop,
                 }
             }
@@ -328,6 +355,8 @@ struct Armed {
 pub struct AlarmService {
     store: Arc<Store>,
     armed: Mutex<HashMap<String, Armed>>,
+    /// Stored feeds that could not be scheduled at start (see [`AlarmService::skipped`]).
+    skipped: Vec<String>,
     wake: Notify,
 }
 
@@ -341,9 +370,11 @@ impl AlarmService {
     pub fn new(store: Arc<Store>) -> Result<Arc<Self>, StoreError> {
         let now = now_ms();
         let mut armed = HashMap::new();
+        let mut skipped = Vec::new();
         for stored in store.list_feeds()? {
             let Some(feed) = Feed::from_stored(&stored.config) else {
-                tracing::warn!(trigger = %stored.trigger, "unreadable feed schedule skipped");
+                tracing::error!(trigger = %stored.trigger, "stored alarm cannot be scheduled: skipped (delete and recreate its trigger)");
+                skipped.push(stored.trigger);
                 continue;
             };
             let after = now.max(stored.last_fire.unwrap_or(i64::MIN));
@@ -356,8 +387,15 @@ impl AlarmService {
         Ok(Arc::new(AlarmService {
             store,
             armed: Mutex::new(armed),
+            skipped,
             wake: Notify::new(),
         }))
+    }
+
+    /// The triggers whose stored feed could not be read or scheduled when the service
+    /// started: they were logged and skipped, and never fire until recreated.
+    pub fn skipped(&self) -> Vec<String> {
+        self.skipped.clone()
     }
 
     /// Handles one lifecycle event of feed `kind` for the namespace `namespace` that invoked
@@ -465,6 +503,13 @@ impl AlarmService {
             .flatten()
             .and_then(|f| f.last_fire)
             .or(last_fire);
+        // The next tick is computed before anything is stored: what cannot be scheduled is
+        // never kept.
+        let after = now_ms().max(last.unwrap_or(i64::MIN));
+        let next = feed
+            .active()
+            .then(|| feed.schedule.next_after(after))
+            .flatten();
         self.store
             .put_feed(&FeedSchedule {
                 trigger: trigger.to_string(),
@@ -473,11 +518,6 @@ impl AlarmService {
                 last_fire: last,
             })
             .map_err(|e| e.to_string())?;
-        let after = now_ms().max(last.unwrap_or(i64::MIN));
-        let next = feed
-            .active()
-            .then(|| feed.schedule.next_after(after))
-            .flatten();
         self.armed
             .lock()
             .insert(trigger.to_string(), Armed { feed, next });
@@ -819,6 +859,79 @@ mod tests {
         assert_eq!(trigger_path(&p("/guest/t"), "guest").unwrap(), "/guest/t");
         assert_eq!(trigger_path(&p("t"), "guest").unwrap(), "/guest/t");
         assert!(trigger_path(&p("/other/t"), "guest").is_err());
+    }
+
+    #[test]
+    fn huge_numbers_are_refused_before_anything_is_stored() {
+        let err = |kind, v| parse(kind, v).unwrap_err();
+        assert_eq!(
+            err(FeedKind::Interval, json!({"minutes": 1u64 << 59})),
+            format!(
+                "the minutes parameter must be at most {}",
+                MAX_DATE_MS / 60_000
+            )
+        );
+        assert_eq!(
+            err(
+                FeedKind::Alarm,
+                json!({"cron": "* * * * *", "startDate": 8_640_000_000_000_000i64})
+            ),
+            "startDate parameter '8640000000000000' is not a valid Date"
+        );
+        assert_eq!(
+            err(FeedKind::Once, json!({"date": "-5"})),
+            "date parameter '-5' is not a valid Date"
+        );
+        // The largest accepted values still schedule without overflowing.
+        let f = parse(
+            FeedKind::Interval,
+            json!({"minutes": MAX_DATE_MS / 60_000, "startDate": MAX_DATE_MS}),
+        )
+        .unwrap();
+        assert_eq!(f.schedule.next_after(T0), Some(MAX_DATE_MS));
+        assert_eq!(f.schedule.next_after(MAX_DATE_MS), None);
+        let f = parse(
+            FeedKind::Alarm,
+            json!({"cron": "* * * * * *", "startDate": MAX_DATE_MS}),
+        )
+        .unwrap();
+        assert_eq!(f.schedule.next_after(T0), None);
+    }
+
+    #[test]
+    fn stored_rows_that_cannot_be_scheduled_are_skipped_at_start() {
+        let store = Arc::new(Store::open_in_memory().unwrap());
+        let row = |trigger: &str, config: Value| FeedSchedule {
+            trigger: trigger.into(),
+            namespace: "guest".into(),
+            config,
+            last_fire: None,
+        };
+        // Rows written by an older shoal that stored before validating.
+        for (trigger, config) in [
+            (
+                "/guest/huge",
+                json!({"feed": "interval", "minutes": 1u64 << 59, "created": T0, "active": true}),
+            ),
+            (
+                "/guest/late",
+                json!({"feed": "alarm", "cron": "* * * * *", "startDate": 8_640_000_000_000_000i64, "created": T0, "active": true}),
+            ),
+            ("/guest/junk", json!("not a feed")),
+        ] {
+            store.put_feed(&row(trigger, config)).unwrap();
+        }
+        store
+            .put_feed(&row(
+                "/guest/ok",
+                json!({"feed": "interval", "minutes": 1, "created": T0, "active": true}),
+            ))
+            .unwrap();
+        let svc = AlarmService::new(store).unwrap();
+        let mut skipped = svc.skipped();
+        skipped.sort();
+        assert_eq!(skipped, ["/guest/huge", "/guest/junk", "/guest/late"]);
+        assert!(svc.armed.lock().contains_key("/guest/ok"));
     }
 
     #[test]

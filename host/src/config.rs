@@ -25,6 +25,68 @@ pub struct Config {
     pub containers: shoal_containers::ContainerConfig,
     /// The WASM domain: instance pool, concurrency, memory ceiling, epoch tick, disk cache.
     pub wasm: WasmSettings,
+    /// Connection handling: timeouts and the connection limit.
+    pub http: HttpConfig,
+}
+
+/// Connection handling (`[http]`): how long a client may take and how many connections are
+/// open at once. Beyond the limit new connections wait in the kernel's backlog.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Seconds a client has to send a request's headers (from connect, or from the first
+    /// byte of a later request on a kept-alive connection).
+    pub header_read_timeout_secs: u64,
+    /// Seconds a client has to send a request's body once its headers arrived (408 after).
+    pub body_read_timeout_secs: u64,
+    /// Seconds a kept-alive connection may stay open with no request in progress.
+    pub idle_timeout_secs: u64,
+    /// Most connections open at once (also kept below the process's file descriptor limit).
+    pub max_connections: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 60,
+            idle_timeout_secs: 75,
+            max_connections: 10_000,
+        }
+    }
+}
+
+impl HttpConfig {
+    /// [`HttpConfig::header_read_timeout_secs`] as a duration.
+    pub fn header_read_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.header_read_timeout_secs)
+    }
+
+    /// [`HttpConfig::body_read_timeout_secs`] as a duration.
+    pub fn body_read_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.body_read_timeout_secs)
+    }
+
+    /// [`HttpConfig::idle_timeout_secs`] as a duration.
+    pub fn idle_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.idle_timeout_secs)
+    }
+
+    /// The connection limit in effect: `max_connections`, but leaving 256 file descriptors
+    /// of the process's soft limit for the store, engines and logs.
+    pub fn connection_limit(&self) -> usize {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit only writes the struct it is given.
+        let fds = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+            usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX)
+        } else {
+            1024
+        };
+        self.max_connections.min(fds.saturating_sub(256)).max(1)
+    }
 }
 
 /// Settings for the WASM domain (`[wasm]`); [`WasmSettings::executor_config`] turns them into
@@ -131,6 +193,7 @@ impl Default for Config {
             isolates: IsolatesConfig::default(),
             containers: shoal_containers::ContainerConfig::default(),
             wasm: WasmSettings::default(),
+            http: HttpConfig::default(),
         }
     }
 }
@@ -282,6 +345,20 @@ impl Config {
             ));
         }
         i.js_engine.available().map_err(ConfigError::Invalid)?;
+        let h = &self.http;
+        if [
+            h.header_read_timeout_secs,
+            h.body_read_timeout_secs,
+            h.idle_timeout_secs,
+        ]
+        .iter()
+        .any(|t| !(1..=3600).contains(t))
+            || h.max_connections == 0
+        {
+            return Err(ConfigError::Invalid(
+                "http timeouts must be 1..=3600 seconds and http.max_connections at least 1".into(),
+            ));
+        }
         self.containers.validate().map_err(ConfigError::Invalid)?;
         self.wasm
             .executor_config(&self.data_dir)

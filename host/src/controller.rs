@@ -210,10 +210,11 @@ impl Controller {
         payload: Map<String, Value>,
         wait: Option<Duration>,
         transaction_id: &str,
-        parent: Option<ActivationId>,
+        parent: Option<&Parent>,
         mode: As,
     ) -> BoxFuture<Result<Invoked, ApiError>> {
         let received = SystemTime::now();
+        let cause = parent.map(|p| p.id);
         let permit = match parent {
             Some(_) => None,
             None => match self
@@ -231,15 +232,21 @@ impl Controller {
             action.code.kind == sequence::KIND || (action.conductor && mode == As::Kind);
         let task: BoxFuture<Record> = if composite {
             let (identity, tid) = (identity.clone(), transaction_id.to_string());
+            let own = Parent::child_of(parent, id);
             Box::pin(async move {
-                let finished = if action.conductor {
-                    this.run_conductor(&identity, &action, payload, &tid, id)
+                let finished = if own.depth > sequence::MAX_NESTING {
+                    sequence::Run::failed(failure(
+                        Failure::ApplicationError(Value::from(messages::SEQUENCE_TOO_LONG)),
+                        &action,
+                    ))
+                } else if action.conductor {
+                    this.run_conductor(&identity, &action, payload, &tid, &own)
                         .await
                 } else {
-                    this.run_sequence(&identity, &action, payload, &tid, id)
+                    this.run_sequence(&identity, &action, payload, &tid, &own)
                         .await
                 };
-                let finished = sequence::record(id, &identity, &action, parent, received, finished);
+                let finished = sequence::record(id, &identity, &action, cause, received, finished);
                 this.record(&identity.limits, &action, &finished);
                 drop((guard, permit));
                 finished
@@ -272,7 +279,7 @@ impl Controller {
             let limits = identity.limits;
             Box::pin(async move {
                 let outcome: Outcome = running.await;
-                let finished = activation::primitive_record(id, caller, &action, outcome, parent);
+                let finished = activation::primitive_record(id, caller, &action, outcome, cause);
                 this.record(&limits, &action, &finished);
                 drop((guard, permit));
                 finished
@@ -343,7 +350,7 @@ impl Controller {
         sequence: &ActionEntry,
         payload: Map<String, Value>,
         transaction_id: &str,
-        id: ActivationId,
+        own: &Parent,
     ) -> sequence::Run {
         let mut run = sequence::Run::default();
         let mut input = payload;
@@ -363,6 +370,13 @@ impl Controller {
                     break;
                 }
             };
+            if component.code.kind != sequence::KIND && !own.count_atomic() {
+                run.last = Some(failure(
+                    Failure::ApplicationError(Value::from(messages::SEQUENCE_TOO_LONG)),
+                    sequence,
+                ));
+                break;
+            }
             run.memory = run.memory.max(component.limits.memory);
             let wait = Duration::from_millis(component.limits.timeout) + MAX_BLOCKING_WAIT;
             let invoked = self
@@ -372,7 +386,7 @@ impl Controller {
                     std::mem::take(&mut input),
                     Some(wait),
                     transaction_id,
-                    Some(id),
+                    Some(own),
                     As::Kind,
                 )
                 .await;
@@ -420,7 +434,7 @@ impl Controller {
         conductor: &Arc<ActionEntry>,
         payload: Map<String, Value>,
         transaction_id: &str,
-        id: ActivationId,
+        own: &Parent,
     ) -> sequence::Run {
         let n = sequence::MAX_LENGTH;
         let mut run = sequence::Run::default();
@@ -443,7 +457,7 @@ impl Controller {
                     std::mem::take(&mut input),
                     Some(wait),
                     transaction_id,
-                    Some(id),
+                    Some(own),
                     As::Primitive,
                 )
                 .await;
@@ -505,7 +519,7 @@ impl Controller {
                     params.unwrap_or_default(),
                     Some(wait),
                     transaction_id,
-                    Some(id),
+                    Some(own),
                     As::Kind,
                 )
                 .await;
@@ -550,6 +564,37 @@ pub fn check_final(action: &ActionEntry, payload: &Map<String, Value>) -> Result
         return Err(ApiError::bad_request(messages::PARAMS_NOT_ALLOWED));
     }
     Ok(())
+}
+
+/// Where a component activation sits in its composition tree: the enclosing sequence or
+/// conductor, how deep it is nested, and the tree's count of atomic sequence components.
+/// Stored sequences may form cycles (a binding hides them from the create-time check, and
+/// components can be updated later), so the bounds are enforced here, at invoke time.
+#[derive(Debug, Clone)]
+struct Parent {
+    /// The enclosing composition's activation id (the children's `cause`).
+    id: ActivationId,
+    /// 1 for a topmost sequence or conductor, +1 per nested one.
+    depth: usize,
+    /// Atomic actions started by sequences anywhere in this tree.
+    atomic: Arc<AtomicUsize>,
+}
+
+impl Parent {
+    /// The composition `id` started inside `parent` (or topmost).
+    fn child_of(parent: Option<&Parent>, id: ActivationId) -> Parent {
+        Parent {
+            id,
+            depth: parent.map_or(1, |p| p.depth + 1),
+            atomic: parent.map_or_else(Arc::default, |p| p.atomic.clone()),
+        }
+    }
+
+    /// Counts one more atomic sequence component; false once the tree would exceed
+    /// `sequenceMaxLength` (OpenWhisk's dynamic count).
+    fn count_atomic(&self) -> bool {
+        self.atomic.fetch_add(1, Ordering::AcqRel) < sequence::MAX_LENGTH
+    }
 }
 
 /// How [`Controller::start`] runs an action.

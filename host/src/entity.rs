@@ -2,6 +2,8 @@
 //! parameters, annotations, action limits and actions, with the create/update rules of spec
 //! §2.3 and §3. Pure logic; no I/O.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value, json};
 
 use crate::messages;
@@ -53,6 +55,9 @@ pub fn key_value_list(v: &Value, what: &str) -> Result<Vec<Value>, String> {
         .as_array()
         .ok_or_else(|| format!("{what} must be an array of {{key, value}} objects"))?;
     let mut out: Vec<Value> = Vec::with_capacity(items.len());
+    // Where each key sits in `out`: one hash lookup per item, so a list of many thousands
+    // of parameters costs linear time, not quadratic.
+    let mut slots: HashMap<String, usize> = HashMap::with_capacity(items.len());
     for item in items {
         let obj = item
             .as_object()
@@ -71,9 +76,12 @@ pub fn key_value_list(v: &Value, what: &str) -> Result<Vec<Value>, String> {
             entry.insert("init".into(), Value::Bool(true));
         }
         let entry = Value::Object(entry);
-        match out.iter_mut().find(|e| e["key"] == key) {
-            Some(slot) => *slot = entry,
-            None => out.push(entry),
+        match slots.get(key) {
+            Some(&slot) => out[slot] = entry,
+            None => {
+                slots.insert(key.to_string(), out.len());
+                out.push(entry);
+            }
         }
     }
     Ok(out)

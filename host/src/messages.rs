@@ -54,7 +54,9 @@ pub fn not_authorized(resource: &str) -> String {
 pub fn method_not_allowed(allowed: &str) -> String {
     format!("HTTP method not allowed, supported methods: {allowed}")
 }
-/// 400 for a body that is not what the route expects.
+/// 408 when a request's body did not arrive within `[http] body_read_timeout_secs`.
+pub const BODY_TIMEOUT: &str = "The request body was not received in time.";
+/// 400 for a body that is not what the route expects (or could not be read at all).
 pub fn malformed(detail: &str) -> String {
     format!("The request content was malformed:\n{detail}")
 }

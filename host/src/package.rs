@@ -246,7 +246,14 @@ pub fn check_binding_target(
     caller: &str,
     (ns, name): &(String, String),
 ) -> Result<(), ApiError> {
-    let target = fetch(store, ns, name).map_err(|e| {
+    let target = fetch(store, ns, name);
+    // In another namespace only a published package is visible: whether anything else
+    // exists under that name (a private package, an action, nothing) is not for the caller
+    // to learn, so all of it is the same 403.
+    if caller != ns && !matches!(&target, Ok(Some(t)) if t.publish) {
+        return Err(ApiError::forbidden(&format!("{ns}/{name}")));
+    }
+    let target = target.map_err(|e| {
         if e.status == StatusCode::CONFLICT {
             ApiError::new(StatusCode::CONFLICT, messages::BIND_NOT_PACKAGE)
         } else {
@@ -256,7 +263,6 @@ pub fn check_binding_target(
     match target {
         None => Err(ApiError::bad_request(messages::BINDING_MISSING)),
         Some(t) if t.binding.is_some() => Err(ApiError::bad_request(messages::BIND_TO_BINDING)),
-        Some(t) if caller != ns && !t.publish => Err(ApiError::forbidden(&format!("{ns}/{name}"))),
         Some(_) => Ok(()),
     }
 }

@@ -20,6 +20,10 @@ use crate::messages;
 pub const KIND: &str = "sequence";
 /// Most atomic actions a sequence may run, nested sequences inlined (`sequenceMaxLength`).
 pub const MAX_LENGTH: usize = 50;
+/// Deepest nesting of sequences and conductors at run time (a topmost one is 1). Stored
+/// components can form a cycle that no create-time check sees, so this bounds the recursion
+/// whatever the path spelling; deeper runs end with `Too many actions in the sequence.`
+pub const MAX_NESTING: usize = MAX_LENGTH;
 
 /// A component reference `/ns/[pkg/]name` split into its parts (`_` already resolved).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,8 +132,14 @@ fn count_atomic(
             .ok_or_else(|| ApiError::bad_request(messages::SEQUENCE_COMPONENT_MISSING))?
             .resolve(controller, identity)
             .map_err(|_| ApiError::bad_request(messages::SEQUENCE_COMPONENT_MISSING))?;
+        // Through a binding the spelling differs from the action it names: compare where
+        // the component really lives.
+        let real = format!("/{}", entry.path);
+        if real == own {
+            return Err(ApiError::bad_request(messages::SEQUENCE_SELF));
+        }
         if entry.code.kind == KIND {
-            if !seen.insert(fqn.clone()) {
+            if !seen.insert(real) {
                 continue;
             }
             n += count_atomic(controller, identity, &entry.components, own, seen)?;
@@ -157,6 +167,16 @@ pub struct Run {
     pub last: Option<Response>,
     /// When the first component started (epoch ms).
     pub first_start: Option<i64>,
+}
+
+impl Run {
+    /// A run that ended before any component started, with `response`.
+    pub fn failed(response: Response) -> Run {
+        Run {
+            last: Some(response),
+            ..Run::default()
+        }
+    }
 }
 
 /// The record of a sequence (spec §6.1) or of a conductor's composition (§6.2, which adds the

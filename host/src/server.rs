@@ -5,21 +5,22 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper::header::{
     ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
     HeaderName, HeaderValue, WWW_AUTHENTICATE,
 };
 use hyper::{Method, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use socket2::{Domain, Socket, Type};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
 use crate::api::{self, Reply};
 use crate::app::App;
@@ -67,51 +68,163 @@ pub async fn serve(
     grace: Duration,
 ) {
     let listeners = Arc::new(parking_lot::Mutex::new(listeners));
+    let connections = Arc::new(Semaphore::new(app.config.http.connection_limit()));
     let workers = app.workers.clone();
     workers
         .run_on_workers(move |_| {
             let listener = listeners.lock().pop();
-            serve_worker(app.clone(), listener, shutdown.clone(), grace)
+            serve_worker(
+                app.clone(),
+                listener,
+                connections.clone(),
+                shutdown.clone(),
+                grace,
+            )
         })
         .await;
 }
 
-/// One worker's accept loop; connections are local tasks of that worker.
+/// One worker's accept loop; connections are local tasks of that worker. A connection is
+/// accepted only while one of the process's `connections` permits is free (beyond that,
+/// clients wait in the kernel's backlog), and `accept` errors (such as running out of file
+/// descriptors) back off from 10 ms doubling to 1 s instead of spinning.
 async fn serve_worker(
     app: Arc<App>,
     listener: Option<std::net::TcpListener>,
+    connections: Arc<Semaphore>,
     mut shutdown: watch::Receiver<bool>,
     grace: Duration,
 ) {
     let Some(listener) = listener.and_then(|l| TcpListener::from_std(l).ok()) else {
         return;
     };
+    let http = app.config.http.clone();
     let graceful = GracefulShutdown::new();
+    let mut backoff = ACCEPT_BACKOFF_MIN;
     loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let _ = stream.set_nodelay(true);
-                let app = app.clone();
-                let service = hyper::service::service_fn(move |req| handle(app.clone(), req));
-                let conn = hyper::server::conn::http1::Builder::new()
-                    .keep_alive(true)
-                    .serve_connection(TokioIo::new(stream), service);
-                let conn = graceful.watch(conn);
-                tokio::task::spawn_local(async move {
-                    let _ = conn.await;
-                });
-            }
+        let accepted = tokio::select! {
+            accepted = accept(&listener, &connections) => accepted,
             _ = shutdown.wait_for(|stop| *stop) => break,
-        }
+        };
+        let (stream, permit) = match accepted {
+            Ok(accepted) => {
+                backoff = ACCEPT_BACKOFF_MIN;
+                accepted
+            }
+            Err(error) => {
+                tracing::warn!(%error, ?backoff, "accept failed; backing off");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = shutdown.wait_for(|stop| *stop) => break,
+                }
+                backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let activity = Arc::new(Activity::new());
+        let service = {
+            let (app, activity) = (app.clone(), activity.clone());
+            let body_timeout = http.body_read_timeout();
+            hyper::service::service_fn(move |req| {
+                let busy = activity.enter();
+                let app = app.clone();
+                async move {
+                    let reply = handle(app, req, body_timeout).await;
+                    drop(busy);
+                    reply
+                }
+            })
+        };
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(http.header_read_timeout())
+            .keep_alive(true)
+            .serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        let idle = http.idle_timeout();
+        tokio::task::spawn_local(async move {
+            tokio::select! {
+                _ = conn => {}
+                _ = activity.idle_for(idle) => {}
+            }
+            drop(permit);
+        });
     }
     drop(listener);
     let _ = tokio::time::timeout(grace, graceful.shutdown()).await;
 }
 
+/// First and longest pause after a failed `accept`.
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+/// Waits for a free connection permit, then for a connection.
+async fn accept(
+    listener: &TcpListener,
+    connections: &Arc<Semaphore>,
+) -> std::io::Result<(tokio::net::TcpStream, tokio::sync::OwnedSemaphorePermit)> {
+    let permit = connections
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(std::io::Error::other)?;
+    let (stream, _) = listener.accept().await?;
+    Ok((stream, permit))
+}
+
+/// When a connection last finished a request and how many it is handling now: what its idle
+/// timeout looks at. Two atomics per connection, touched twice per request.
+struct Activity {
+    born: Instant,
+    /// Milliseconds after `born` when the last request finished (or the connection opened).
+    last_ms: AtomicU64,
+    busy: AtomicUsize,
+}
+
+/// Held while a request of the connection is being handled.
+struct Busy(Arc<Activity>);
+
+impl Activity {
+    fn new() -> Activity {
+        Activity {
+            born: Instant::now(),
+            last_ms: AtomicU64::new(0),
+            busy: AtomicUsize::new(0),
+        }
+    }
+
+    fn enter(self: &Arc<Self>) -> Busy {
+        self.busy.fetch_add(1, Ordering::AcqRel);
+        Busy(self.clone())
+    }
+
+    /// Resolves once no request has been handled for `limit` (a request in progress, such as
+    /// a blocking invoke, keeps the connection open).
+    async fn idle_for(&self, limit: Duration) {
+        loop {
+            let last = Duration::from_millis(self.last_ms.load(Ordering::Acquire));
+            let quiet = self.born.elapsed().saturating_sub(last);
+            if self.busy.load(Ordering::Acquire) == 0 && quiet >= limit {
+                return;
+            }
+            tokio::time::sleep(limit.saturating_sub(quiet).max(Duration::from_millis(100))).await;
+        }
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let now = u64::try_from(self.0.born.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.0.last_ms.store(now, Ordering::Release);
+        self.0.busy.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 async fn handle(
     app: Arc<App>,
     req: hyper::Request<Incoming>,
+    body_timeout: Duration,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let tid = req
         .headers()
@@ -127,12 +240,20 @@ async fn handle(
         .to_string();
     // Web actions (`/api/v1/web/…`) set their own CORS headers and answer OPTIONS themselves.
     let is_api = path.starts_with("/api/v1") && !path.starts_with("/api/v1/web/");
-    let result = match Limited::new(body, MAX_ENTITY_BYTES).collect().await {
+    let body = tokio::time::timeout(body_timeout, Limited::new(body, MAX_ENTITY_BYTES).collect());
+    let result = match body.await {
         Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            crate::messages::BODY_TIMEOUT,
+        )),
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             crate::messages::request_too_large(MAX_ENTITY_BYTES + 1, MAX_ENTITY_BYTES),
         )),
-        Ok(collected) => {
+        Ok(Err(e)) => Err(ApiError::bad_request(crate::messages::malformed(
+            &e.to_string(),
+        ))),
+        Ok(Ok(collected)) => {
             let request = api::Request::new(
                 parts.method,
                 &path,

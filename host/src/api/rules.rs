@@ -150,14 +150,16 @@ fn put(
             .ok_or_else(|| ApiError::bad_request(messages::RULE_NEEDS_BOTH))
     };
     let (trigger_name, action) = (reference("trigger")?, reference("action")?);
+    // Checked before the trigger is looked up: whether another namespace has a trigger of
+    // that name is not for the caller to learn.
+    if trigger_name.namespace() != identity.namespace {
+        return Err(ApiError::forbidden(&trigger_name.id()));
+    }
     let trigger = trigger_of(app, Some(&trigger_name))?
         .filter(|_| trigger_name.package().is_none())
         .ok_or_else(|| {
             ApiError::bad_request(messages::rule_trigger_missing(&trigger_name.to_string()))
         })?;
-    if trigger_name.namespace() != identity.namespace {
-        return Err(ApiError::forbidden(&trigger_name.id()));
-    }
     app.controller
         .resolve(identity, action.namespace(), action.package(), &action.name)
         .map_err(|e| match e.status {

@@ -12,6 +12,7 @@
 //! - `wasm`: WASM actions (WAT and C, built by `fixtures/wasm/build.sh`) over the REST API.
 
 mod alarms;
+mod connections;
 mod containers;
 mod e2e;
 mod lifecycle;

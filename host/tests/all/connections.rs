@@ -1,0 +1,82 @@
+//! Connection handling of the real binary: clients that stall (half headers, half bodies,
+//! idle keep-alive) are closed by the `[http]` timeouts, a malformed chunked body is a 400,
+//! and beyond `max_connections` new clients wait instead of being dropped. Every wait below
+//! is an upper bound for something that must happen, never a margin that must hold.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use crate::support::{Shoal, request};
+
+/// Short timeouts, and room for two connections only.
+const TIGHT: &str = "[http]\nheader_read_timeout_secs = 1\nbody_read_timeout_secs = 1\nidle_timeout_secs = 1\nmax_connections = 2\n";
+/// Far longer than any timeout above: how long a test waits for the server to act.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+fn connect(shoal: &Shoal) -> TcpStream {
+    let stream = TcpStream::connect(&shoal.addr).expect("connect");
+    stream.set_read_timeout(Some(PATIENCE)).expect("timeout");
+    stream
+}
+
+/// Reads until the server closes the connection; returns what it sent.
+fn until_closed(mut stream: TcpStream) -> String {
+    let mut out = Vec::new();
+    match stream.read_to_end(&mut out) {
+        Ok(_) => String::from_utf8_lossy(&out).into_owned(),
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+            String::from_utf8_lossy(&out).into_owned()
+        }
+        Err(e) => panic!("the server kept the connection open ({e})"),
+    }
+}
+
+#[test]
+fn stalled_clients_are_closed_and_new_ones_wait_for_room() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = Shoal::serve_with(dir.path(), TIGHT);
+    // Both connection slots taken: one by half a request line, one by half a body.
+    let mut half_header = connect(&shoal);
+    half_header
+        .write_all(b"GET /ping HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let mut half_body = connect(&shoal);
+    half_body
+        .write_all(b"PUT /api/v1/namespaces/_/actions/x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"exec\"")
+        .unwrap();
+    // A third client is answered once a slot frees up: the stalled ones are closed.
+    let pong = request(&shoal.addr, "GET", "/ping", None, None);
+    assert_eq!(pong.status, 200);
+    let _ = until_closed(half_header);
+    let answer = until_closed(half_body);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.contains("The request body was not received in time."),
+        "{answer}"
+    );
+    // A kept-alive connection with nothing more to ask is closed once idle.
+    let mut idle = connect(&shoal);
+    idle.write_all(b"GET /ping HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let answer = until_closed(idle);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    shoal.stop();
+}
+
+#[test]
+fn a_malformed_chunked_body_is_a_bad_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = Shoal::serve(dir.path());
+    let mut stream = connect(&shoal);
+    stream
+        .write_all(b"PUT /api/v1/namespaces/_/actions/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n")
+        .unwrap();
+    let answer = until_closed(stream);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(
+        answer.contains("The request content was malformed"),
+        "{answer}"
+    );
+    shoal.stop();
+}
