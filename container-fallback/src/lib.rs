@@ -242,6 +242,7 @@ impl Executor for ContainerExecutor {
             cold_starts: c.cold_starts.load(Ordering::Relaxed),
             activations: self.activations.load(Ordering::Relaxed),
             evictions: c.evictions(),
+            hand_offs: 0,
         }
     }
 }

@@ -17,6 +17,7 @@ use crate::catalog;
 use crate::config::Config;
 use crate::containers;
 use crate::controller::Controller;
+use crate::dedicated::Dedicated;
 use crate::js_engines::js_engines;
 use crate::triggers::FeedFirer;
 
@@ -30,9 +31,6 @@ pub struct App {
     pub auth: Authenticator,
     /// Invocation.
     pub controller: Arc<Controller>,
-    /// The JS isolate workers; the HTTP server runs on these threads too (thread-per-core),
-    /// so a warm invoke served by the worker that owns the isolate takes no thread hop.
-    pub workers: Arc<QuickJsExecutor>,
     /// The alarm feeds' schedules and scheduler.
     pub alarms: Arc<AlarmService>,
     /// The container domain, when configured and its engine answered.
@@ -79,7 +77,6 @@ impl App {
             controller,
             store,
             config,
-            workers,
             alarms,
             containers,
         }))
@@ -166,7 +163,8 @@ fn quickjs(config: &Config) -> Result<QuickJsExecutor, StartError> {
 /// The routing table: `nodejs:*` to the configured JS engine (`isolates.js_engine`, QuickJS by
 /// default; with the `v8` feature, the other engines for actions annotated `engine: "quickjs"`,
 /// `"v8"` or `"tiered"`), `wasm` to the wasmtime domain configured by `[wasm]` (compiled
-/// modules cached under `<data_dir>/wasm-cache` unless `disk_cache = false`).
+/// modules cached under `<data_dir>/wasm-cache` unless `disk_cache = false`), run on threads
+/// of its own.
 fn routing_table(
     quickjs: Arc<QuickJsExecutor>,
     config: &Config,
@@ -186,6 +184,8 @@ fn routing_table(
         }
     }
     let wasm = WasmExecutor::new(config.wasm.executor_config(&config.data_dir))
+        .map_err(|e| StartError::Executor(e.to_string()))?;
+    let wasm = Dedicated::new(Arc::new(wasm), config.worker_threads())
         .map_err(|e| StartError::Executor(e.to_string()))?;
     table.add(KindInfo::new("wasm", true), Arc::new(wasm));
     Ok(table)

@@ -16,6 +16,7 @@ pub mod catalog;
 pub mod config;
 pub mod containers;
 pub mod controller;
+pub mod dedicated;
 pub mod entity;
 pub mod error;
 pub mod js_engines;

@@ -195,6 +195,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .api_host
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
+    let config_io_threads = config.worker_threads();
     let app = App::start(config, api_host.clone())?;
     let default_key = App::guest_has_default_key(&app.store);
     if !addr.ip().is_loopback() && default_key {
@@ -205,8 +206,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             app.config.data_dir.display()
         );
     }
-    // Signals, shutdown and the final flush run here; HTTP and isolates run on the workers.
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    // The I/O runtime: HTTP, the controller, triggers, alarms, signals and the final flush.
+    // Guest code runs on the executors' own threads, never here.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config_io_threads)
+        .thread_name("shoal-io")
         .enable_all()
         .build()?;
     runtime.block_on(async move {

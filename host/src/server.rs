@@ -1,6 +1,10 @@
 //! The HTTP server: accepts connections (HTTP/1.1, keep-alive), turns each request into an
 //! [`api::Request`], dispatches it, and writes the reply or the error envelope with the
 //! headers every OpenWhisk response carries (`X-Request-ID`, CORS on `/api/v1`).
+//!
+//! It runs on the I/O runtime (a multi-threaded tokio runtime of its own threads), never on
+//! the threads that run guest code: accepting, parsing, authenticating, `/ping`, non-blocking
+//! acceptance and answering never wait behind an action, whatever the action does.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -38,8 +42,8 @@ const CORS_METHODS: &str = "GET, DELETE, POST, PUT, HEAD";
 const CORS_HEADERS: &str =
     "Authorization, Origin, X-Requested-With, Content-Type, Accept, User-Agent";
 
-/// Binds `count` listening sockets to `addr` with `SO_REUSEPORT`, so that each worker thread
-/// accepts its own connections (the kernel spreads them). Port 0 picks one free port for
+/// Binds `count` listening sockets to `addr` with `SO_REUSEPORT`, so that each I/O thread
+/// can accept its own connections (the kernel spreads them). Port 0 picks one free port for
 /// all of them.
 pub fn bind(addr: SocketAddr, count: usize) -> std::io::Result<Vec<std::net::TcpListener>> {
     let mut addr = addr;
@@ -58,45 +62,50 @@ pub fn bind(addr: SocketAddr, count: usize) -> std::io::Result<Vec<std::net::Tcp
     Ok(out)
 }
 
-/// Serves `listeners` (one per isolate worker, from [`bind`]) on the isolate worker threads
+/// Serves `listeners` (from [`bind`]) on the current tokio runtime, one accept loop each,
 /// until `shutdown` turns true, then stops accepting and gives open connections `grace` to
-/// finish their current request. Resolves when every worker has stopped serving.
+/// finish their current request. Resolves when every loop has stopped serving.
 pub async fn serve(
     app: Arc<App>,
     listeners: Vec<std::net::TcpListener>,
     shutdown: watch::Receiver<bool>,
     grace: Duration,
 ) {
-    let listeners = Arc::new(parking_lot::Mutex::new(listeners));
     let connections = Arc::new(Semaphore::new(app.config.http.connection_limit()));
-    let workers = app.workers.clone();
-    workers
-        .run_on_workers(move |_| {
-            let listener = listeners.lock().pop();
-            serve_worker(
+    let loops: Vec<_> = listeners
+        .into_iter()
+        .map(|listener| {
+            tokio::spawn(accept_loop(
                 app.clone(),
                 listener,
                 connections.clone(),
                 shutdown.clone(),
                 grace,
-            )
+            ))
         })
-        .await;
+        .collect();
+    for serving in loops {
+        let _ = serving.await;
+    }
 }
 
-/// One worker's accept loop; connections are local tasks of that worker. A connection is
+/// One listener's accept loop; each connection is a task of the runtime. A connection is
 /// accepted only while one of the process's `connections` permits is free (beyond that,
 /// clients wait in the kernel's backlog), and `accept` errors (such as running out of file
 /// descriptors) back off from 10 ms doubling to 1 s instead of spinning.
-async fn serve_worker(
+async fn accept_loop(
     app: Arc<App>,
-    listener: Option<std::net::TcpListener>,
+    listener: std::net::TcpListener,
     connections: Arc<Semaphore>,
     mut shutdown: watch::Receiver<bool>,
     grace: Duration,
 ) {
-    let Some(listener) = listener.and_then(|l| TcpListener::from_std(l).ok()) else {
-        return;
+    let listener = match TcpListener::from_std(listener) {
+        Ok(listener) => listener,
+        Err(error) => {
+            tracing::error!(%error, "cannot serve a listening socket");
+            return;
+        }
     };
     let http = app.config.http.clone();
     let graceful = GracefulShutdown::new();
@@ -143,7 +152,7 @@ async fn serve_worker(
             .serve_connection(TokioIo::new(stream), service);
         let conn = graceful.watch(conn);
         let idle = http.idle_timeout();
-        tokio::task::spawn_local(async move {
+        tokio::spawn(async move {
             tokio::select! {
                 _ = conn => {}
                 _ = activity.idle_for(idle) => {}

@@ -120,6 +120,8 @@ pub struct ExecutorStats {
     pub activations: u64,
     /// Instances evicted (idle, memory pressure, failure).
     pub evictions: u64,
+    /// Workers handed to a fresh thread because a run held them past the time slice.
+    pub hand_offs: u64,
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ mod alarms;
 mod connections;
 mod containers;
 mod e2e;
+mod isolation;
 mod lifecycle;
 mod support;
 mod throttle;

@@ -30,6 +30,7 @@ impl EngineCounters {
             cold_starts: self.cold_starts.load(Ordering::Relaxed),
             activations: self.activations.load(Ordering::Relaxed),
             evictions: self.evictions.load(Ordering::Relaxed),
+            hand_offs: 0,
         }
     }
 }

@@ -1,47 +1,55 @@
-//! The thread-per-core worker pool that `!Send` engines run on.
+//! The worker pool that `!Send` engines run on: a fixed number of worker *slots*, each served
+//! by one thread at a time that owns its engine state, and a monitor that hands a slot to a
+//! fresh thread when guest code holds its thread past a time slice.
+//!
+//! Why hand-offs: an engine runs guest code on its own thread and can interrupt it only at
+//! its deadline, so one CPU-bound activation would stall every other activation pinned to the
+//! same slot for up to its whole time limit. Instead, once one poll of a job has run longer
+//! than [`PoolConfig::slice`], the monitor gives the slot (its queue of waiting jobs) to a
+//! new thread with fresh engine state and lowers the stuck thread's scheduling priority. The
+//! stuck thread finishes what it already runs (its activations keep their limits and
+//! deadlines), takes no new work, and exits once its last activation ends. Short jobs never
+//! notice: a warm activation takes one queue push and one wake-up, as before. What a hand-off
+//! cannot move are the stuck thread's activations that already started and wait on timers:
+//! their isolates live on that thread, so they go on there at its lower priority.
 
-use std::any::Any;
-use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll, Waker};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use std::sync::Mutex;
+use tokio::sync::{Notify, oneshot};
 
-/// Distinguishes pools, so that a worker of one pool is never mistaken for another's.
-static NEXT_POOL_ID: AtomicUsize = AtomicUsize::new(1);
-
-/// A `!Send` future handed to the worker it was created on.
+/// A `!Send` future that runs as a local task of the worker thread it was created on.
 type LocalTask = Pin<Box<dyn Future<Output = ()> + 'static>>;
 
-/// What a worker thread knows about itself.
-struct Current {
-    pool: usize,
-    index: usize,
-    state: Rc<dyn Any>,
-    /// Futures to start as local tasks of this worker (see [`WorkerPool::spawn_here`]).
-    local: mpsc::UnboundedSender<LocalTask>,
-}
+/// A unit of work sent to a slot: given the serving thread's engine state, builds the future
+/// that the thread runs as one of its local tasks.
+type Job<S> = Box<dyn FnOnce(Rc<S>) -> LocalTask + Send + 'static>;
 
-thread_local! {
-    /// Set for the life of a worker thread; `None` on every other thread.
-    static CURRENT: RefCell<Option<Current>> = const { RefCell::new(None) };
-}
+/// The state a worker thread builds for itself, from the pool's `init` closure.
+type Init<S> = dyn Fn(usize) -> S + Send + Sync + 'static;
 
-/// A unit of work sent to a worker: runs on the worker thread with its engine state, inside
-/// the worker's `LocalSet` (so it may `spawn_local`).
-type Job<S> = Box<dyn FnOnce(&Rc<S>) + Send + 'static>;
-
-/// How many workers to start and how big their stacks are. Validated by [`WorkerPool::new`].
+/// How many workers to start, how big their stacks are and when a busy worker is handed off.
+/// Validated by [`WorkerPool::new`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolConfig {
-    /// Worker threads (at least 1). Usually the number of cores.
+    /// Worker slots (at least 1). Usually the number of cores.
     pub workers: usize,
     /// Stack size of each worker thread, in bytes (engines recurse on it).
     pub stack_bytes: usize,
+    /// How long one poll of guest work may hold a worker thread before its slot is handed to
+    /// a fresh thread (checked every half slice, so a hand-off comes after 1 to 1.5 slices).
+    pub slice: Duration,
+    /// Most threads still finishing a long run after a hand-off at once; beyond it a slot
+    /// whose thread is stuck waits for it (bounds the threads guest code can make exist).
+    pub max_handed_off: usize,
 }
 
 impl Default for PoolConfig {
@@ -49,6 +57,8 @@ impl Default for PoolConfig {
         PoolConfig {
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             stack_bytes: 8 * 1024 * 1024,
+            slice: Duration::from_millis(20),
+            max_handed_off: 64,
         }
     }
 }
@@ -67,22 +77,56 @@ pub enum PoolError {
     WorkerGone,
 }
 
-/// A fixed set of worker threads, each owning one `S` (its engine state, created on the thread
-/// by the `init` closure given to [`WorkerPool::new`]) and running a current-thread tokio
-/// runtime with a `LocalSet`.
+/// How long guest code has been running on one thread: the monitor tick at which the poll
+/// in progress began (plus one; zero when the thread is not polling a job), and the thread's
+/// kernel id, so that its priority can be lowered when it is handed off.
+#[derive(Debug, Default)]
+struct Mark {
+    busy_since: AtomicU64,
+    tid: AtomicU64,
+}
+
+/// One worker slot: its waiting jobs, and the thread serving it.
+struct Slot<S> {
+    queue: Mutex<VecDeque<Job<S>>>,
+    ready: Notify,
+    /// Bumped by each hand-off; a thread serves the slot while the generation is its own.
+    generation: AtomicU64,
+    /// The serving thread's [`Mark`].
+    serving: Mutex<Arc<Mark>>,
+}
+
+/// What the pool's threads share.
+struct Shared<S> {
+    config: PoolConfig,
+    init: Box<Init<S>>,
+    slots: Vec<Slot<S>>,
+    /// Monitor ticks since the pool started.
+    ticks: AtomicU64,
+    /// Threads handed off and still finishing their runs.
+    handed_off: AtomicUsize,
+    /// Hand-offs so far (see [`WorkerPool::hand_offs`]).
+    hand_offs: AtomicU64,
+    closed: AtomicBool,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// A fixed set of worker slots, each served by a thread owning one `S` (its engine state,
+/// created on the thread by the `init` closure given to [`WorkerPool::new`]) and running a
+/// current-thread tokio runtime with a `LocalSet`, plus one monitor thread.
 ///
-/// Lives as long as the executor that owns it; dropping it closes the channels, lets every
-/// worker finish its queued jobs and joins the threads. Sending a job costs one boxed closure,
-/// one channel push and (when the worker sleeps) one cross-thread wake-up.
+/// Lives as long as the executor that owns it; dropping it lets every worker start its
+/// queued jobs, drops the activations still waiting (on timers) and joins the threads. Sending a job costs one boxed closure, one queue push
+/// under a short lock and (when the worker sleeps) one cross-thread wake-up.
 pub struct WorkerPool<S: 'static> {
-    id: usize,
-    senders: Vec<mpsc::UnboundedSender<Job<S>>>,
-    threads: Vec<JoinHandle<()>>,
+    shared: Arc<Shared<S>>,
+    monitor: Option<JoinHandle<()>>,
 }
 
 impl<S: 'static> WorkerPool<S> {
-    /// Starts `config.workers` threads; `init(index)` builds each worker's state on its own
-    /// thread, inside its `LocalSet` (so it may spawn background tasks such as sweepers).
+    /// Starts `config.workers` threads and the monitor; `init(index)` builds each worker's
+    /// state on its own thread, inside its `LocalSet` (so it may spawn background tasks such
+    /// as sweepers, which must end once the state is dropped).
     pub fn new<F>(config: PoolConfig, init: F) -> Result<Self, PoolError>
     where
         F: Fn(usize) -> S + Send + Sync + 'static,
@@ -90,80 +134,57 @@ impl<S: 'static> WorkerPool<S> {
         if config.workers == 0 {
             return Err(PoolError::NoWorkers);
         }
-        let id = NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed);
-        let init = Arc::new(init);
-        let mut senders = Vec::with_capacity(config.workers);
-        let mut threads = Vec::with_capacity(config.workers);
+        let shared = Arc::new(Shared {
+            config,
+            init: Box::new(init),
+            slots: (0..config.workers)
+                .map(|_| Slot {
+                    queue: Mutex::new(VecDeque::new()),
+                    ready: Notify::new(),
+                    generation: AtomicU64::new(0),
+                    serving: Mutex::new(Arc::default()),
+                })
+                .collect(),
+            ticks: AtomicU64::new(1),
+            handed_off: AtomicUsize::new(0),
+            hand_offs: AtomicU64::new(0),
+            closed: AtomicBool::new(false),
+            threads: Mutex::new(Vec::new()),
+        });
         for index in 0..config.workers {
-            let (tx, rx) = mpsc::unbounded_channel::<Job<S>>();
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            let init = Arc::clone(&init);
-            let thread = std::thread::Builder::new()
-                .name(format!("shoal-isolate-{index}"))
-                .stack_size(config.stack_bytes)
-                .spawn(move || worker_main(runtime, id, index, init.as_ref(), rx))?;
-            senders.push(tx);
-            threads.push(thread);
+            start_worker(&shared, index, 0)?;
         }
+        let monitor = {
+            let shared = Arc::clone(&shared);
+            std::thread::Builder::new()
+                .name("shoal-isolate-monitor".into())
+                .spawn(move || monitor(&shared))?
+        };
         Ok(WorkerPool {
-            id,
-            senders,
-            threads,
+            shared,
+            monitor: Some(monitor),
         })
     }
 
-    /// Number of workers.
+    /// Number of worker slots.
     pub fn len(&self) -> usize {
-        self.senders.len()
+        self.shared.slots.len()
     }
 
     /// Always false: a pool has at least one worker.
     pub fn is_empty(&self) -> bool {
-        self.senders.is_empty()
+        self.shared.slots.is_empty()
     }
 
     /// The worker a key hash is pinned to.
     pub fn shard_of(&self, hash: u64) -> usize {
-        (hash % self.senders.len() as u64) as usize
+        (hash % self.shared.slots.len() as u64) as usize
     }
 
-    /// When called on one of this pool's worker threads (from a task of its `LocalSet`):
-    /// the worker's index and engine state, so work pinned to it can run right here with no
-    /// hop. `None` on any other thread. Costs a thread-local read.
-    pub fn current(&self) -> Option<(usize, Rc<S>)> {
-        CURRENT.with(|c| {
-            let c = c.borrow();
-            let cur = c.as_ref().filter(|cur| cur.pool == self.id)?;
-            Rc::clone(&cur.state)
-                .downcast::<S>()
-                .ok()
-                .map(|s| (cur.index, s))
-        })
-    }
-
-    /// Starts `task` as a local task of the current worker of this pool, from any task on
-    /// that thread (unlike `tokio::task::spawn_local`, which only works inside the worker's
-    /// `LocalSet`). Gives the task back when not on one of this pool's workers.
-    pub fn spawn_here<F>(&self, task: F) -> Result<(), F>
-    where
-        F: Future<Output = ()> + 'static,
-    {
-        let sender = CURRENT.with(|c| {
-            c.borrow()
-                .as_ref()
-                .filter(|cur| cur.pool == self.id)
-                .map(|cur| cur.local.clone())
-        });
-        match sender {
-            Some(local) => {
-                // The receiver lives as long as the worker loop, which outlives its tasks.
-                let _ = local.send(Box::pin(task));
-                Ok(())
-            }
-            None => Err(task),
-        }
+    /// How many times a slot was handed to a fresh thread because guest code held its
+    /// thread past the slice.
+    pub fn hand_offs(&self) -> u64 {
+        self.shared.hand_offs.load(Ordering::Relaxed)
     }
 
     /// Runs `job` on worker `shard` with that worker's state and resolves with what the future
@@ -180,14 +201,20 @@ impl<S: 'static> WorkerPool<S> {
         T: Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
-        let boxed: Job<S> = Box::new(move |state: &Rc<S>| {
-            let fut = job(Rc::clone(state));
-            tokio::task::spawn_local(async move {
+        let boxed: Job<S> = Box::new(move |state: Rc<S>| {
+            Box::pin(async move {
+                // Built at the first poll, so that all of the job's work counts as busy.
+                let fut = job(state);
                 // The caller may have given up waiting; nothing to do then.
                 let _ = tx.send(fut.await);
-            });
+            })
         });
-        let sent = self.senders[shard % self.senders.len()].send(boxed).is_ok();
+        let sent = !self.shared.closed.load(Ordering::Acquire) && {
+            let slot = &self.shared.slots[shard % self.shared.slots.len()];
+            lock(&slot.queue).push_back(boxed);
+            slot.ready.notify_one();
+            true
+        };
         async move {
             if !sent {
                 return Err(PoolError::WorkerGone);
@@ -199,112 +226,260 @@ impl<S: 'static> WorkerPool<S> {
 
 impl<S: 'static> Drop for WorkerPool<S> {
     fn drop(&mut self) {
-        self.senders.clear();
-        for thread in self.threads.drain(..) {
+        self.shared.closed.store(true, Ordering::Release);
+        for slot in &self.shared.slots {
+            slot.ready.notify_waiters();
+        }
+        if let Some(monitor) = self.monitor.take() {
+            let _ = monitor.join();
+        }
+        let threads = std::mem::take(&mut *lock(&self.shared.threads));
+        for thread in threads {
             // A worker that panicked has nothing left to clean up.
             let _ = thread.join();
         }
     }
 }
 
-fn worker_main<S, F>(
-    runtime: tokio::runtime::Runtime,
-    pool: usize,
+/// Locks a mutex whose holders never panic while holding it (a poisoned one is still fine).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Starts a thread serving slot `index` for `generation`.
+fn start_worker<S: 'static>(
+    shared: &Arc<Shared<S>>,
     index: usize,
-    init: &F,
-    mut rx: mpsc::UnboundedReceiver<Job<S>>,
-) where
-    S: 'static,
-    F: Fn(usize) -> S,
-{
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&runtime, async move {
-        let state = Rc::new(init(index));
-        let (local, mut tasks) = mpsc::unbounded_channel::<LocalTask>();
-        CURRENT.with(|c| {
-            *c.borrow_mut() = Some(Current {
-                pool,
-                index,
-                state: state.clone(),
-                local,
-            })
-        });
+    generation: u64,
+) -> Result<(), PoolError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mark = Arc::new(Mark::default());
+    *lock(&shared.slots[index].serving) = Arc::clone(&mark);
+    let thread = {
+        let shared = Arc::clone(shared);
+        std::thread::Builder::new()
+            .name(format!("shoal-isolate-{index}"))
+            .stack_size(shared.config.stack_bytes)
+            .spawn(move || worker_main(runtime, &shared, index, generation, mark))?
+    };
+    lock(&shared.threads).push(thread);
+    Ok(())
+}
+
+/// Ticks every half slice; hands off any slot whose thread has been polling one job for a
+/// whole slice. Ends when the pool closes.
+fn monitor<S: 'static>(shared: &Arc<Shared<S>>) {
+    let tick = (shared.config.slice / 2).max(Duration::from_millis(1));
+    while !shared.closed.load(Ordering::Acquire) {
+        std::thread::sleep(tick);
+        let now = shared.ticks.fetch_add(1, Ordering::AcqRel) + 1;
+        for (index, slot) in shared.slots.iter().enumerate() {
+            let mark = Arc::clone(&lock(&slot.serving));
+            let since = mark.busy_since.load(Ordering::Acquire);
+            if since == 0 || now < since + 3 {
+                continue;
+            }
+            if shared.handed_off.load(Ordering::Acquire) >= shared.config.max_handed_off {
+                continue;
+            }
+            hand_off(shared, index, slot, &mark);
+        }
+        // Reap the threads that finished (handed-off ones exit on their own).
+        lock(&shared.threads).retain(|t| !t.is_finished());
+    }
+}
+
+/// Gives slot `index` to a fresh thread; the stuck one (`mark`) runs on at a lower priority.
+fn hand_off<S: 'static>(shared: &Arc<Shared<S>>, index: usize, slot: &Slot<S>, mark: &Mark) {
+    let generation = slot.generation.fetch_add(1, Ordering::AcqRel) + 1;
+    shared.handed_off.fetch_add(1, Ordering::AcqRel);
+    shared.hand_offs.fetch_add(1, Ordering::Relaxed);
+    lower_priority(mark.tid.load(Ordering::Acquire));
+    if let Err(error) = start_worker(shared, index, generation) {
+        // Without a new thread the slot stays with the stuck one, which still serves it.
+        slot.generation.fetch_sub(1, Ordering::AcqRel);
+        shared.handed_off.fetch_sub(1, Ordering::AcqRel);
+        eprintln!("shoal: could not hand off isolate worker {index}: {error}");
+        return;
+    }
+    // Wake the stuck thread's loop too, so it sees the new generation once it is free.
+    slot.ready.notify_waiters();
+}
+
+/// Lowers a thread's scheduling priority (nice 10), so a long guest run yields the CPU to the
+/// threads serving everyone else. Best effort.
+fn lower_priority(tid: u64) {
+    #[cfg(target_os = "linux")]
+    if let Ok(tid) = libc::id_t::try_from(tid)
+        && tid != 0
+    {
+        // SAFETY: setpriority has no memory-safety preconditions; a stale id fails harmlessly.
+        unsafe {
+            libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+        }
+    }
+}
+
+/// The calling thread's kernel id (0 where there is none).
+fn thread_id() -> u64 {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: gettid has no preconditions.
+        u64::try_from(unsafe { libc::gettid() }).unwrap_or(0)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        0
+    }
+}
+
+/// A job's future, marking its thread busy while it is being polled.
+struct Marked {
+    task: LocalTask,
+    mark: Arc<Mark>,
+    ticks: Arc<dyn Ticks>,
+    /// Counts the job in its thread's jobs in flight until it ends.
+    _inflight: Entered,
+}
+
+/// The monitor's clock, as the pool's shared state (type-erased for [`Marked`]).
+trait Ticks {
+    fn now(&self) -> u64;
+}
+
+impl<S> Ticks for Shared<S> {
+    fn now(&self) -> u64 {
+        self.ticks.load(Ordering::Acquire)
+    }
+}
+
+impl Future for Marked {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.mark
+            .busy_since
+            .store(self.ticks.now(), Ordering::Release);
+        let done = self.task.as_mut().poll(cx);
+        self.mark.busy_since.store(0, Ordering::Release);
+        done
+    }
+}
+
+/// Counts a thread's jobs in flight; the thread exits after a hand-off once none is left.
+#[derive(Default)]
+struct InFlight {
+    count: std::cell::Cell<usize>,
+    drained: Notify,
+}
+
+/// One job of [`InFlight`], until dropped.
+struct Entered(Rc<InFlight>);
+
+impl InFlight {
+    fn enter(self: &Rc<Self>) -> Entered {
+        self.count.set(self.count.get() + 1);
+        Entered(Rc::clone(self))
+    }
+
+    /// Resolves once no job is in flight.
+    async fn drained(&self) {
         loop {
-            tokio::select! {
-                job = rx.recv() => match job {
-                    Some(job) => job(&state),
-                    None => break,
-                },
-                Some(task) = tasks.recv() => {
-                    tokio::task::spawn_local(task);
-                }
+            let drained = self.drained.notified();
+            if self.count.get() == 0 {
+                return;
+            }
+            drained.await;
+        }
+    }
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        self.0.count.set(self.0.count.get() - 1);
+        self.0.drained.notify_waiters();
+    }
+}
+
+fn worker_main<S: 'static>(
+    runtime: tokio::runtime::Runtime,
+    shared: &Arc<Shared<S>>,
+    index: usize,
+    generation: u64,
+    mark: Arc<Mark>,
+) {
+    mark.tid.store(thread_id(), Ordering::Release);
+    let slot = &shared.slots[index];
+    let local = tokio::task::LocalSet::new();
+    let ticks: Arc<dyn Ticks> = Arc::clone(shared) as Arc<dyn Ticks + Send + Sync>;
+    let inflight = Rc::new(InFlight::default());
+    local.block_on(&runtime, async {
+        let state: Rc<S> = Rc::new((shared.init)(index));
+        while let Some(job) = next_job(shared, slot, generation).await {
+            let mut task = Marked {
+                task: job(Rc::clone(&state)),
+                mark: Arc::clone(&mark),
+                ticks: Arc::clone(&ticks),
+                _inflight: inflight.enter(),
+            };
+            // The first poll runs here, before the next job is taken: a synchronous job
+            // finishes without a task, and one that spins holds this loop, so the jobs
+            // behind it stay in the slot's queue for the thread the slot is handed to.
+            // A job that waits continues as a local task of this thread.
+            let first = Pin::new(&mut task).poll(&mut Context::from_waker(Waker::noop()));
+            if first.is_pending() {
+                tokio::task::spawn_local(task);
             }
         }
-        CURRENT.with(|c| c.borrow_mut().take());
+        // Handed off: let this thread's own activations finish, then free its engine state
+        // (its background tasks end with it). Closing: what still waits is dropped.
+        if !shared.closed.load(Ordering::Acquire) {
+            inflight.drained().await;
+        }
+        drop(state);
     });
+    if slot.generation.load(Ordering::Acquire) != generation {
+        shared.handed_off.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The slot's next job for the thread of `generation`; `None` once the slot was handed off,
+/// or the pool closed and the queue is empty.
+async fn next_job<S: 'static>(
+    shared: &Shared<S>,
+    slot: &Slot<S>,
+    generation: u64,
+) -> Option<Job<S>> {
+    loop {
+        let ready = slot.ready.notified();
+        tokio::pin!(ready);
+        ready.as_mut().enable();
+        if slot.generation.load(Ordering::Acquire) != generation {
+            return None;
+        }
+        if let Some(job) = lock(&slot.queue).pop_front() {
+            return Some(job);
+        }
+        if shared.closed.load(Ordering::Acquire) {
+            return None;
+        }
+        ready.await;
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::cell::Cell;
-
-    #[test]
-    fn current_names_the_worker_of_this_pool_only() {
-        let a = Arc::new(pool(2));
-        let b = pool(1);
-        assert!(a.current().is_none(), "the test thread is no worker");
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let a2 = Arc::clone(&a);
-        let seen = rt
-            .block_on(a.run(1, move |state: Rc<Cell<u32>>| async move {
-                let (index, here) = a2.current().expect("on a worker of pool a");
-                (index, Rc::ptr_eq(&here, &state))
-            }))
-            .unwrap();
-        assert_eq!(seen, (1, true));
-        let other = rt
-            .block_on(b.run(0, move |_state: Rc<Cell<u32>>| async move {
-                CURRENT.with(|c| c.borrow().as_ref().map(|cur| cur.index))
-            }))
-            .unwrap();
-        assert_eq!(other, Some(0), "pool b's worker knows itself");
-        drop(b);
-    }
-
-    #[test]
-    fn spawn_here_runs_on_the_worker_from_any_task() {
-        let p = Arc::new(pool(1));
-        assert!(p.spawn_here(async {}).is_err(), "not on a worker");
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let p2 = Arc::clone(&p);
-        let got = rt
-            .block_on(p.run(0, move |_state: Rc<Cell<u32>>| async move {
-                let (tx, rx) = oneshot::channel();
-                let p3 = Arc::clone(&p2);
-                // From a plain runtime task (outside the LocalSet), as a trigger engine might.
-                let spawned = tokio::spawn(async move {
-                    p2.spawn_here(async move {
-                        let here = p3.current().map(|(i, _)| i);
-                        let _ = tx.send(here);
-                    })
-                    .is_ok()
-                });
-                assert!(spawned.await.unwrap());
-                rx.await.unwrap()
-            }))
-            .unwrap();
-        assert_eq!(got, Some(0));
-    }
+    use std::time::Instant;
 
     fn pool(workers: usize) -> WorkerPool<Cell<u32>> {
         let config = PoolConfig {
             workers,
             stack_bytes: 1 << 20,
+            ..PoolConfig::default()
         };
         WorkerPool::new(config, |i| Cell::new(i as u32 * 1000)).unwrap()
     }
@@ -313,7 +488,7 @@ mod tests {
     fn zero_workers_is_rejected() {
         let config = PoolConfig {
             workers: 0,
-            stack_bytes: 1 << 20,
+            ..PoolConfig::default()
         };
         assert!(matches!(
             WorkerPool::new(config, |_| ()),
@@ -327,7 +502,7 @@ mod tests {
         for _ in 0..3 {
             let got = pool
                 .run(1, |s: Rc<Cell<u32>>| async move {
-                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                    tokio::time::sleep(Duration::from_millis(1)).await;
                     s.set(s.get() + 1);
                     s.get()
                 })
@@ -342,16 +517,81 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_slow_job_does_not_block_its_worker() {
+    async fn a_waiting_job_does_not_block_its_worker() {
         let pool = pool(1);
+        let (release, wait) = oneshot::channel::<()>();
         let slow = pool.run(0, |_| async {
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            let _ = wait.await;
             "slow"
         });
-        let fast = pool.run(0, |_| async { "fast" });
-        let started = std::time::Instant::now();
-        assert_eq!(fast.await.unwrap(), "fast");
-        assert!(started.elapsed() < std::time::Duration::from_millis(150));
+        assert_eq!(pool.run(0, |_| async { "fast" }).await.unwrap(), "fast");
+        let _ = release.send(());
         assert_eq!(slow.await.unwrap(), "slow");
+    }
+
+    /// A job that spins (as CPU-bound guest code does) until told to stop.
+    fn spin(stop: Arc<AtomicBool>) -> impl FnOnce(Rc<Cell<u32>>) -> std::future::Ready<u32> {
+        move |s: Rc<Cell<u32>>| {
+            while !stop.load(Ordering::Acquire) {
+                std::hint::spin_loop();
+            }
+            std::future::ready(s.get())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_spinning_job_hands_its_slot_to_a_fresh_thread() {
+        let pool = pool(1);
+        let stop = Arc::new(AtomicBool::new(false));
+        let spinning = pool.run(0, spin(stop.clone()));
+        // Queued behind the spinner on the same slot: served once the slot is handed off,
+        // by a thread with fresh state, while the spinner still runs.
+        let fresh = pool.run(0, |s: Rc<Cell<u32>>| async move {
+            s.set(s.get() + 7);
+            s.get()
+        });
+        assert_eq!(fresh.await.unwrap(), 7);
+        assert_eq!(pool.hand_offs(), 1);
+        assert!(
+            !stop.load(Ordering::Acquire),
+            "the spinner is still running"
+        );
+        stop.store(true, Ordering::Release);
+        assert_eq!(spinning.await.unwrap(), 0, "the spinner kept its own state");
+        // The slot keeps being served by its new thread.
+        assert_eq!(pool.run(0, |s| async move { s.get() }).await.unwrap(), 7);
+    }
+
+    #[tokio::test]
+    async fn hand_offs_stop_at_the_configured_bound() {
+        let pool = WorkerPool::new(
+            PoolConfig {
+                workers: 1,
+                stack_bytes: 1 << 20,
+                max_handed_off: 1,
+                ..PoolConfig::default()
+            },
+            |_| Cell::new(0u32),
+        )
+        .unwrap();
+        let stops: Vec<_> = (0..2).map(|_| Arc::new(AtomicBool::new(false))).collect();
+        let first = pool.run(0, spin(stops[0].clone()));
+        let second = pool.run(0, spin(stops[1].clone()));
+        // The first spinner is handed off; the second then holds the only slot, and no
+        // further hand-off happens while the first is still running.
+        let waited = Instant::now();
+        while pool.hand_offs() == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            assert!(waited.elapsed() < Duration::from_secs(60), "no hand-off");
+        }
+        let third = pool.run(0, |_| async { 3 });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(pool.hand_offs(), 1, "bounded by max_handed_off");
+        stops[0].store(true, Ordering::Release);
+        assert_eq!(first.await.unwrap(), 0);
+        // With the first thread gone, the second spinner may be handed off in turn.
+        stops[1].store(true, Ordering::Release);
+        assert_eq!(second.await.unwrap(), 0);
+        assert_eq!(third.await.unwrap(), 3);
     }
 }

@@ -2,9 +2,9 @@
 //!
 //! [`QuickJsExecutor`] is the default JS execution domain. It owns a
 //! [`shoal_isolates::WorkerPool`] whose every worker holds a [`LocalEngine`]; each (tenant,
-//! action) has a home worker, the one that first ran it, so its warm isolate is always found
-//! where it lives. An invoke made on the home worker itself (the host serves HTTP on these
-//! threads) runs inline with no hop; others are sent to the home worker.
+//! action) is pinned by hash to one worker slot, so its warm isolate is always found where it
+//! lives. A run that holds its worker past the pool's time slice gets the worker handed to a
+//! fresh thread, so a CPU-bound action never stalls the others pinned to the same slot.
 //!
 //! An **isolate** is one QuickJS runtime plus one context holding one action version's loaded
 //! code for one tenant (~100 KiB for a small action; a runtime per action measured cheaper than
@@ -30,14 +30,11 @@ mod convert;
 mod engine;
 mod isolate;
 
-use std::future::Future;
 use std::hash::BuildHasher;
-
-use dashmap::DashMap;
-use foldhash::fast::RandomState;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 use std::time::Duration;
+
+use foldhash::fast::FixedState;
 
 use shoal_isolates::{PoolConfig, PoolError, WorkerPool};
 use shoal_router::{
@@ -60,6 +57,8 @@ pub struct QuickJsConfig {
     pub workers: usize,
     /// Stack of each worker thread, in bytes.
     pub worker_stack_bytes: usize,
+    /// How long one run may hold a worker before the worker is handed to a fresh thread.
+    pub slice: Duration,
     /// An idle isolate unused this long is dropped (OpenWhisk keeps idle containers 10 min).
     pub idle_ttl: Duration,
     /// Most isolates resident at once (busy and idle).
@@ -76,6 +75,7 @@ impl Default for QuickJsConfig {
         QuickJsConfig {
             workers: pool.workers,
             worker_stack_bytes: pool.stack_bytes,
+            slice: pool.slice,
             idle_ttl: Duration::from_secs(600),
             max_resident: 10_000,
             max_resident_bytes: 1 << 30,
@@ -102,13 +102,9 @@ pub struct QuickJsExecutor {
     pool: WorkerPool<LocalEngine>,
     code: Arc<CodeCache>,
     counters: Arc<Counters>,
-    /// Home worker of each (tenant, action), by hash: the worker that first ran it.
-    homes: DashMap<u64, usize, RandomState>,
+    /// Hashes (tenant, action) to the worker slot it is pinned to.
+    hasher: FixedState,
 }
-
-/// Most homes remembered; beyond it the map starts over (a forgotten home only costs the
-/// next invoke a cold start on the worker that serves it).
-const MAX_HOMES: usize = 1 << 20;
 
 impl QuickJsExecutor {
     /// Starts the workers.
@@ -134,6 +130,8 @@ impl QuickJsExecutor {
         let pool_config = PoolConfig {
             workers: config.workers,
             stack_bytes: config.worker_stack_bytes,
+            slice: config.slice,
+            ..PoolConfig::default()
         };
         let (shared_code, shared_counters) = (Arc::clone(&code), Arc::clone(&counters));
         let pool = WorkerPool::new(pool_config, move |_| {
@@ -149,78 +147,7 @@ impl QuickJsExecutor {
             pool,
             code,
             counters,
-            homes: DashMap::default(),
-        })
-    }
-}
-
-impl QuickJsExecutor {
-    /// Runs `task(index)` as a local task on every worker thread (e.g. an HTTP accept loop,
-    /// so that requests are served on the threads that own the isolates and a warm invoke
-    /// pinned to the serving worker needs no hop). Resolves when every task has finished.
-    pub fn run_on_workers<F, Fut>(&self, task: F) -> impl Future<Output = ()> + Send + use<F, Fut>
-    where
-        F: Fn(usize) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + 'static,
-    {
-        let task = Arc::new(task);
-        let runs: Vec<_> = (0..self.pool.len())
-            .map(|i| {
-                let task = Arc::clone(&task);
-                self.pool
-                    .run(i, move |_engine: std::rc::Rc<LocalEngine>| task(i))
-            })
-            .collect();
-        async move {
-            for run in runs {
-                let _ = run.await;
-            }
-        }
-    }
-}
-
-impl QuickJsExecutor {
-    /// The worker an action runs on: where it first ran, so that a client on one keep-alive
-    /// connection (served by one worker) gets every warm invoke with no hop, while one action
-    /// still has one warm isolate. First runs from outside the pool go to a hashed worker.
-    fn home(&self, key: u64, here: Option<usize>) -> usize {
-        if let Some(home) = self.homes.get(&key) {
-            return *home;
-        }
-        if self.homes.len() >= MAX_HOMES {
-            self.homes.clear();
-        }
-        *self
-            .homes
-            .entry(key)
-            .or_insert_with(|| here.unwrap_or_else(|| self.pool.shard_of(key)))
-    }
-
-    /// Runs an invocation on this worker's engine with no hop. A synchronous action finishes
-    /// on the first poll and costs no task; one that awaits timers continues as a local task
-    /// of this worker, and the returned future waits for it.
-    fn run_here(&self, engine: &LocalEngine, invocation: Invocation) -> BoxFuture<Outcome> {
-        let mut running = Box::pin(engine.invoke(invocation));
-        if let Poll::Ready(outcome) = running
-            .as_mut()
-            .poll(&mut Context::from_waker(Waker::noop()))
-        {
-            return Box::pin(std::future::ready(outcome));
-        }
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let started = self
-            .pool
-            .spawn_here(async move {
-                let _ = tx.send(running.await);
-            })
-            .is_ok();
-        Box::pin(async move {
-            if !started {
-                return Outcome::failed(Failure::Internal("not on an isolate worker".into()));
-            }
-            rx.await.unwrap_or_else(|_| {
-                Outcome::failed(Failure::Internal("the isolate worker stopped".into()))
-            })
+            hasher: FixedState::default(),
         })
     }
 }
@@ -236,28 +163,21 @@ impl Executor for QuickJsExecutor {
 
     fn invoke(&self, invocation: Invocation) -> BoxFuture<Outcome> {
         let key = self
-            .homes
-            .hasher()
+            .hasher
             .hash_one((&*invocation.tenant, &*invocation.action.fqn));
-        let current = self.pool.current();
-        let home = self.home(key, current.as_ref().map(|(here, _)| *here));
-        match current {
-            Some((here, engine)) if here == home => self.run_here(&engine, invocation),
-            _ => {
-                let run = self
-                    .pool
-                    .run(home, move |engine: std::rc::Rc<LocalEngine>| {
-                        engine.invoke(invocation)
-                    });
-                Box::pin(async move {
-                    run.await
-                        .unwrap_or_else(|e| Outcome::failed(Failure::Internal(e.to_string())))
-                })
-            }
-        }
+        let run = self.pool.run(
+            self.pool.shard_of(key),
+            move |engine: std::rc::Rc<LocalEngine>| engine.invoke(invocation),
+        );
+        Box::pin(async move {
+            run.await
+                .unwrap_or_else(|e| Outcome::failed(Failure::Internal(e.to_string())))
+        })
     }
 
     fn stats(&self) -> ExecutorStats {
-        self.counters.snapshot(NAME)
+        let mut stats = self.counters.snapshot(NAME);
+        stats.hand_offs = self.pool.hand_offs();
+        stats
     }
 }

@@ -123,6 +123,7 @@ impl V8Executor {
             PoolConfig {
                 workers: config.workers,
                 stack_bytes: config.worker_stack_bytes,
+                ..PoolConfig::default()
             },
             move |_| {
                 let engine = Engine::new(limits, Arc::clone(&shared));
@@ -142,9 +143,6 @@ impl Executor for V8Executor {
     /// Compiles the code on a worker's checker isolate. Blocks the calling thread for the
     /// compile (and, the first time on that worker, ~10 ms to create the checker).
     fn prepare(&self, code: &ActionCode) -> Result<(), PrepareError> {
-        if let Some((_, engine)) = self.pool.current() {
-            return engine.check(code).map_err(PrepareError);
-        }
         let (tx, rx) = std::sync::mpsc::channel();
         let action = ActionCode {
             fqn: code.fqn.clone(),
@@ -182,6 +180,8 @@ impl Executor for V8Executor {
     }
 
     fn stats(&self) -> ExecutorStats {
-        self.counters.snapshot(NAME)
+        let mut stats = self.counters.snapshot(NAME);
+        stats.hand_offs = self.pool.hand_offs();
+        stats
     }
 }

@@ -146,6 +146,7 @@ impl Executor for TieredExecutor {
             cold_starts: a.cold_starts + b.cold_starts,
             activations: a.activations + b.activations,
             evictions: a.evictions + b.evictions,
+            hand_offs: 0,
         }
     }
 }

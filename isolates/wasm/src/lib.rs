@@ -25,9 +25,9 @@
 //! activation; `direct.rs`). A per-store resource limiter caps linear
 //! memory at `limits.memory` and remembers that it refused, so a `memory.grow` bomb ends as
 //! "exhausted its memory". The wasm call runs as an async wasmtime call on the thread of the
-//! task that invokes it (in the host: the worker that serves the HTTP request, so an invoke
-//! takes no thread hop), on a pooled fiber stack, and yields to the scheduler at every epoch
-//! tick: a long run time-slices its thread with the other requests instead of blocking it, and
+//! task that invokes it (in the host: a runtime dedicated to WASM activations, so they never
+//! share threads with request handling), on a pooled fiber stack, and yields to the scheduler
+//! at every epoch tick: a long run time-slices its thread with the other activations, and
 //! `limits.timeout` is a `tokio::time::timeout_at` that drops the call within a tick of the
 //! deadline. (Running it on tokio's blocking pool instead measured ~15 µs more per invoke.)
 //! A semaphore of [`WasmConfig::max_running`] permits (never more than the pool's instance
@@ -276,6 +276,7 @@ impl Executor for WasmExecutor {
             cold_starts,
             activations: self.inner.activations.load(Ordering::Relaxed),
             evictions: 0,
+            hand_offs: 0,
         }
     }
 }

@@ -1,14 +1,15 @@
 //! Integration tests of the QuickJS execution domain: the JS action suite every JS engine
 //! passes (`shoal_isolates::suite`), driven through `Arc<dyn Executor>` the way the host
-//! drives it, plus what only QuickJS offers (`LocalEngine`, serving from any worker).
+//! drives it, plus what only QuickJS offers (`LocalEngine`) and what its worker pool gives (a
+//! spinning action stalls no neighbour).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use shoal_isolates::suite::{Settings, action, invocation};
 use shoal_quickjs::{EngineLimits, LocalEngine, QuickJsConfig, QuickJsExecutor};
-use shoal_router::{ActionCode, Executor};
+use shoal_router::Executor;
 
 fn quickjs(settings: Settings) -> Arc<dyn Executor> {
     Arc::new(
@@ -47,49 +48,30 @@ fn the_local_engine_runs_on_the_current_thread() {
     assert_eq!(engine.stats().cold_starts, 1);
 }
 
-/// Invokes from inside worker `worker` (as the host's HTTP server does) and returns the
-/// result, so a test can choose which worker serves the request.
-async fn run_on(exec: &Arc<QuickJsExecutor>, worker: usize, action: &Arc<ActionCode>) -> Value {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let tx = std::sync::Mutex::new(Some(tx));
-    let (e, a) = (Arc::clone(exec), Arc::clone(action));
-    let serve = exec.run_on_workers(move |i| {
-        let job = (i == worker).then(|| {
-            let (e, a, tx) = (Arc::clone(&e), Arc::clone(&a), tx.lock().unwrap().take());
-            async move {
-                let outcome = e.invoke(invocation(&a, "guest", json!({}), 5_000)).await;
-                let _ = tx.unwrap().send(outcome.result.unwrap());
-            }
-        });
-        async move {
-            if let Some(job) = job {
-                job.await;
-            }
-        }
-    });
-    serve.await;
-    rx.await.unwrap()
-}
-
 #[tokio::test]
-async fn an_action_keeps_one_warm_isolate_whichever_worker_serves_it() {
-    let exec = Arc::new(
-        QuickJsExecutor::new(QuickJsConfig {
-            workers: 2,
-            ..QuickJsConfig::default()
-        })
-        .unwrap(),
+async fn a_spinning_action_does_not_stall_actions_pinned_to_the_same_worker() {
+    let exec = QuickJsExecutor::new(QuickJsConfig {
+        workers: 1,
+        ..QuickJsConfig::default()
+    })
+    .unwrap();
+    let spin = action("spin", "function main() { for (;;) {} }", "main");
+    let hello = action("hello", "function main(p) { return {hi: p.who}; }", "main");
+    let mut spinning = exec.invoke(invocation(&spin, "tenant-a", json!({}), 5_000));
+    // Make sure the spinner has started on the only worker before the neighbour asks.
+    let noop = &mut std::task::Context::from_waker(std::task::Waker::noop());
+    assert!(spinning.as_mut().poll(noop).is_pending());
+    let neighbour = exec.invoke(invocation(&hello, "tenant-b", json!({"who": "b"}), 5_000));
+    assert_eq!(neighbour.await.result, Ok(json!({"hi": "b"})));
+    assert!(
+        spinning.as_mut().poll(noop).is_pending(),
+        "the neighbour was answered while the spinner still ran"
     );
-    let counter = action(
-        "home",
-        "let n = 0; function main() { n += 1; return { n }; }",
-        "main",
+    assert_eq!(exec.stats().hand_offs, 1);
+    let spun = spinning.await;
+    assert!(
+        matches!(spun.result, Err(shoal_router::Failure::Timeout { .. })),
+        "{:?}",
+        spun.result
     );
-    // First served by worker 1 (its home from now on), then by worker 0, then from outside
-    // the pool: every call reaches the same isolate.
-    assert_eq!(run_on(&exec, 1, &counter).await, json!({"n": 1}));
-    assert_eq!(run_on(&exec, 0, &counter).await, json!({"n": 2}));
-    let outside = exec.invoke(invocation(&counter, "guest", json!({}), 5_000));
-    assert_eq!(outside.await.result, Ok(json!({"n": 3})));
-    assert_eq!(run_on(&exec, 1, &counter).await, json!({"n": 4}));
 }

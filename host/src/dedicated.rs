@@ -1,0 +1,71 @@
+//! [`Dedicated`]: runs another executor's activations on threads of their own.
+//!
+//! The WASM executor runs an activation on whichever thread polls it and time-slices that
+//! thread at every epoch tick. Polled on the I/O runtime, two WASM loops would share its
+//! threads with every HTTP request; wrapped in [`Dedicated`], they share only the dedicated
+//! runtime's threads (and the CPU, through the kernel's scheduler), and requests, `/ping`
+//! and other domains never wait behind them. Costs one task spawn and one wake-up per
+//! activation.
+
+use shoal_router::{
+    ActionCode, BoxFuture, Executor, ExecutorStats, Failure, Invocation, Outcome, PrepareError,
+};
+use std::sync::Arc;
+
+/// An executor whose activations run on a multi-threaded tokio runtime of their own.
+pub struct Dedicated {
+    inner: Arc<dyn Executor>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Dedicated {
+    /// Wraps `inner`, starting `threads` threads named `shoal-<name>`.
+    pub fn new(inner: Arc<dyn Executor>, threads: usize) -> std::io::Result<Dedicated> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads.max(1))
+            .thread_name(format!("shoal-{}", inner.name()))
+            .enable_all()
+            .build()?;
+        Ok(Dedicated {
+            inner,
+            runtime: Some(runtime),
+        })
+    }
+}
+
+impl Executor for Dedicated {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    fn prepare(&self, code: &ActionCode) -> Result<(), PrepareError> {
+        self.inner.prepare(code)
+    }
+
+    fn invoke(&self, invocation: Invocation) -> BoxFuture<Outcome> {
+        let Some(runtime) = &self.runtime else {
+            return Box::pin(std::future::ready(Outcome::failed(Failure::Internal(
+                "the executor stopped".into(),
+            ))));
+        };
+        let running = runtime.spawn(self.inner.invoke(invocation));
+        Box::pin(async move {
+            running.await.unwrap_or_else(|e| {
+                Outcome::failed(Failure::Internal(format!("the activation stopped: {e}")))
+            })
+        })
+    }
+
+    fn stats(&self) -> ExecutorStats {
+        self.inner.stats()
+    }
+}
+
+impl Drop for Dedicated {
+    fn drop(&mut self) {
+        // Dropping a runtime blocks, which is not allowed inside another runtime.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
