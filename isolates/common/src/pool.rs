@@ -5,8 +5,9 @@
 //! Why hand-offs: an engine runs guest code on its own thread and can interrupt it only at
 //! its deadline, so one CPU-bound activation would stall every other activation pinned to the
 //! same slot for up to its whole time limit. Instead, once one poll of a job has run longer
-//! than [`PoolConfig::slice`], the monitor gives the slot (its queue of waiting jobs) to a
-//! new thread with fresh engine state and lowers the stuck thread's scheduling priority. The
+//! than [`PoolConfig::slice`] while other jobs wait behind it, the monitor gives the slot (its
+//! queue of waiting jobs) to a new thread with fresh engine state (so the slot's warm isolates
+//! start cold there) and lowers the stuck thread's scheduling priority. The
 //! stuck thread finishes what it already runs (its activations keep their limits and
 //! deadlines), takes no new work, and exits once its last activation ends. Short jobs never
 //! notice: a warm activation takes one queue push and one wake-up, as before. What a hand-off
@@ -269,7 +270,7 @@ fn start_worker<S: 'static>(
 }
 
 /// Ticks every half slice; hands off any slot whose thread has been polling one job for a
-/// whole slice. Ends when the pool closes.
+/// whole slice while other jobs wait in its queue. Ends when the pool closes.
 fn monitor<S: 'static>(shared: &Arc<Shared<S>>) {
     let tick = (shared.config.slice / 2).max(Duration::from_millis(1));
     while !shared.closed.load(Ordering::Acquire) {
@@ -278,7 +279,9 @@ fn monitor<S: 'static>(shared: &Arc<Shared<S>>) {
         for (index, slot) in shared.slots.iter().enumerate() {
             let mark = Arc::clone(&lock(&slot.serving));
             let since = mark.busy_since.load(Ordering::Acquire);
-            if since == 0 || now < since + 3 {
+            // Only when someone waits behind the long run: alone, it may keep its thread
+            // (and the slot its warm isolates).
+            if since == 0 || now < since + 3 || lock(&slot.queue).is_empty() {
                 continue;
             }
             if shared.handed_off.load(Ordering::Acquire) >= shared.config.max_handed_off {
