@@ -15,7 +15,8 @@ pub struct Shoal {
     child: Child,
     /// Where it listens.
     pub addr: SocketAddr,
-    _data: tempfile::TempDir,
+    binary: std::path::PathBuf,
+    data: tempfile::TempDir,
 }
 
 impl Shoal {
@@ -59,8 +60,27 @@ impl Shoal {
         Ok(Shoal {
             child,
             addr,
-            _data: data,
+            binary: binary.to_path_buf(),
+            data,
         })
+    }
+
+    /// Creates namespace `name` in the running server's store (`shoal namespace create`);
+    /// returns its `uuid:key`.
+    pub fn create_namespace(&self, name: &str) -> anyhow::Result<String> {
+        let out = Command::new(&self.binary)
+            .args(["namespace", "create", name, "--data-dir"])
+            .arg(self.data.path())
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "shoal namespace create {name}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let stdout = String::from_utf8(out.stdout)?;
+        let auth = stdout.lines().map(str::trim).rfind(|l| !l.is_empty());
+        auth.map(str::to_string).context("no credentials printed")
     }
 
     /// The server's process id.

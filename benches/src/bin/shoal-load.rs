@@ -1,9 +1,10 @@
 //! `shoal-load`: the load harness. Starts the real `shoal` binary, creates a hello-world JS
 //! action and the echo action in WASM (both WASM ABIs), drives blocking invokes (activations
 //! persisted) of each with `wrk`, interleaved in one run, and prints WASM's figures as ratios
-//! to JS's; then fires a trigger, then deploys many distinct actions, invokes each once so
-//! all are resident, and reports the server's RSS. Every process it starts is stopped before
-//! it exits. See `benches/README.md`.
+//! to JS's; then fires a trigger; then measures a namespace's hello-world and `/ping` while
+//! another namespace's CPU-bound JS and WASM loops spin; then deploys many distinct actions,
+//! invokes each once so all are resident, and reports the server's RSS. Every process it
+//! starts is stopped before it exits. See `benches/README.md`.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -19,7 +20,11 @@ struct Args {
     seconds: u32,
     actions: u32,
     pin: bool,
+    scenarios: Vec<String>,
 }
+
+/// Every scenario, in the order they run.
+const SCENARIOS: &str = "throughput,fires,neighbours,density";
 
 fn parse_args() -> anyhow::Result<Args> {
     let mut args = Args {
@@ -28,6 +33,7 @@ fn parse_args() -> anyhow::Result<Args> {
         seconds: 10,
         actions: 10_000,
         pin: false,
+        scenarios: SCENARIOS.split(',').map(str::to_string).collect(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -43,9 +49,19 @@ fn parse_args() -> anyhow::Result<Args> {
             "--seconds" => args.seconds = value()?.parse()?,
             "--actions" => args.actions = value()?.parse()?,
             "--pin" => args.pin = true,
+            "--scenarios" => {
+                args.scenarios = value()?.split(',').map(str::to_string).collect();
+                if let Some(bad) = args
+                    .scenarios
+                    .iter()
+                    .find(|s| !SCENARIOS.contains(s.as_str()))
+                {
+                    bail!("unknown scenario {bad} (known: {SCENARIOS})");
+                }
+            }
             "--help" | "-h" => {
                 println!(
-                    "shoal-load [--shoal PATH] [--connections 1,64] [--seconds 10] [--actions 10000] [--pin]"
+                    "shoal-load [--shoal PATH] [--connections 1,64] [--seconds 10] [--actions 10000] [--pin] [--scenarios {SCENARIOS}]"
                 );
                 std::process::exit(0);
             }
@@ -98,13 +114,17 @@ fn put_action(shoal: &Shoal, name: &str, code: &str) -> anyhow::Result<()> {
 }
 
 fn put_exec(shoal: &Shoal, name: &str, exec: serde_json::Value) -> anyhow::Result<()> {
-    let body = serde_json::json!({ "exec": exec }).to_string();
+    put_as(shoal, GUEST, name, serde_json::json!({ "exec": exec }))
+}
+
+/// PUTs action `name` with `body` as the namespace of `auth`.
+fn put_as(shoal: &Shoal, auth: &str, name: &str, body: serde_json::Value) -> anyhow::Result<()> {
     let (status, text) = request(
         shoal.addr,
         "PUT",
         &format!("/api/v1/namespaces/_/actions/{name}?overwrite=true"),
-        GUEST,
-        &body,
+        auth,
+        &body.to_string(),
     )?;
     if status != 200 {
         bail!("creating {name}: {status} {text}");
@@ -311,6 +331,97 @@ fn throughput(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A WASM loop that only its deadline ends.
+const SPIN_WAT: &str = "(module (func (export \"alloc\") (param i32) (result i32) i32.const 0) (memory (export \"memory\") 1) (func (export \"run\") (param i32 i32) (result i64) (loop br 0) i64.const 0))";
+
+/// One namespace's hello-world (blocking invokes) and `/ping`, first on a quiet server, then
+/// while another namespace runs CPU-bound loops (`loops` JS or WASM activations that spin
+/// until their deadline); prints each figure and the loud/quiet ratios.
+fn neighbours(args: &Args) -> anyhow::Result<()> {
+    let shoal = Shoal::start(&args.shoal, None)?;
+    let noisy = shoal.create_namespace("noisy")?;
+    put_action(&shoal, "hello", HELLO)?;
+    // The loops outlast both measurements of a round (hello and ping, warm-up included).
+    let timeout = (2 * (args.seconds + 2) + 5) * 1000;
+    let spin = |kind: &str, code: &str| serde_json::json!({"exec": {"kind": kind, "code": code}, "limits": {"timeout": timeout}});
+    put_as(
+        &shoal,
+        &noisy,
+        "spin-js",
+        spin("nodejs:20", "function main() { for (;;) {} }"),
+    )?;
+    put_as(&shoal, &noisy, "spin-wasm", spin("wasm", SPIN_WAT))?;
+    let dir = tempfile::tempdir()?;
+    let script = post_script(dir.path())?;
+    let hello = format!(
+        "http://{}/api/v1/namespaces/_/actions/hello?blocking=true",
+        shoal.addr
+    );
+    let ping = format!("http://{}/ping", shoal.addr);
+    let c = args.connections.iter().copied().max().unwrap_or(64);
+    let threads = c.clamp(1, 2);
+    let measure = |script: Option<&std::path::Path>, url: &str| -> anyhow::Result<WrkResult> {
+        let run = |seconds| {
+            wrk::Run {
+                cpus: None,
+                threads,
+                connections: c,
+                seconds,
+                script,
+                url,
+            }
+            .run()
+        };
+        run(2)?;
+        run(args.seconds)
+    };
+    println!();
+    println!(
+        "neighbours: guest's hello-world (blocking invoke) and /ping, {c} connections, {}s each, quiet and while namespace noisy runs 2 CPU-bound loops:",
+        args.seconds
+    );
+    println!(
+        "{:>10} {:>6} {:>12} {:>10} {:>10} {:>9}",
+        "noise", "route", "req/s", "p50", "p99", "non-2xx"
+    );
+    let row = |noise: &str, route: &str, r: &WrkResult| {
+        println!(
+            "{:>10} {:>6} {:>12.0} {:>8.0}µs {:>8.0}µs {:>9}",
+            noise, route, r.rps, r.p50_us, r.p99_us, r.errors
+        )
+    };
+    let quiet = (measure(Some(&script), &hello)?, measure(None, &ping)?);
+    row("none", "hello", &quiet.0);
+    row("none", "ping", &quiet.1);
+    for noise in ["spin-js", "spin-wasm"] {
+        for _ in 0..2 {
+            let (status, text) = request(
+                shoal.addr,
+                "POST",
+                &format!("/api/v1/namespaces/_/actions/{noise}"),
+                &noisy,
+                "{}",
+            )?;
+            if status != 202 {
+                bail!("starting {noise}: {status} {text}");
+            }
+        }
+        let loud = (measure(Some(&script), &hello)?, measure(None, &ping)?);
+        row(noise, "hello", &loud.0);
+        row(noise, "ping", &loud.1);
+        println!(
+            "{:>10} loud/quiet: hello req/s x{:.2}, p99 x{:.1}; ping p99 x{:.1}",
+            noise,
+            loud.0.rps / quiet.0.rps,
+            loud.0.p99_us / quiet.0.p99_us,
+            loud.1.p99_us / quiet.1.p99_us
+        );
+        // Let the loops reach their deadline before the next kind starts.
+        std::thread::sleep(Duration::from_secs(6));
+    }
+    Ok(())
+}
+
 fn density(args: &Args) -> anyhow::Result<()> {
     if args.actions == 0 {
         return Ok(());
@@ -363,7 +474,18 @@ fn main() -> anyhow::Result<()> {
             args.shoal.display()
         );
     }
-    throughput(&args)?;
-    fires(&args)?;
-    density(&args)
+    let run = |name: &str| args.scenarios.iter().any(|s| s == name);
+    if run("throughput") {
+        throughput(&args)?;
+    }
+    if run("fires") {
+        fires(&args)?;
+    }
+    if run("neighbours") {
+        neighbours(&args)?;
+    }
+    if run("density") {
+        density(&args)?;
+    }
+    Ok(())
 }
