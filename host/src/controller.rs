@@ -3,15 +3,14 @@
 //! when the caller blocks. Also tracks activations in flight so shutdown loses none.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll, Waker};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use dashmap::DashMap;
 use foldhash::fast::RandomState;
 use serde_json::{Map, Value};
 use shoal_router::{ActivationId, BoxFuture, Failure, Invocation, Outcome, OwEnv, RoutingTable};
-use shoal_store::{ActivationRecord, Collection, Store};
+use shoal_store::{ActivationRecord, Collection, Committed, Store};
 use tokio::sync::Notify;
 
 use crate::action::ActionEntry;
@@ -215,6 +214,11 @@ impl Controller {
     ) -> BoxFuture<Result<Invoked, ApiError>> {
         let received = SystemTime::now();
         let cause = parent.map(|p| p.id);
+        if parent.is_none()
+            && let Err(reason) = self.store.health()
+        {
+            return Box::pin(std::future::ready(Err(store_unavailable(&reason))));
+        }
         let permit = match parent {
             Some(_) => None,
             None => match self
@@ -230,7 +234,22 @@ impl Controller {
         let this = self.clone();
         let composite =
             action.code.kind == sequence::KIND || (action.conductor && mode == As::Kind);
-        let task: BoxFuture<Record> = if composite {
+        let caller = Caller {
+            namespace: identity.namespace.clone(),
+            subject: identity.subject.clone(),
+            received,
+        };
+        let stand_in = StandIn {
+            id,
+            caller: caller.clone(),
+            identity: composite.then(|| identity.clone()),
+            action: action.clone(),
+            cause,
+            accepted: Arc::default(),
+        };
+        let accepted = stand_in.accepted.clone();
+        let limits = identity.limits;
+        let task: BoxFuture<Finished> = if composite {
             let (identity, tid) = (identity.clone(), transaction_id.to_string());
             let own = Parent::child_of(parent, id);
             Box::pin(async move {
@@ -247,9 +266,9 @@ impl Controller {
                         .await
                 };
                 let finished = sequence::record(id, &identity, &action, cause, received, finished);
-                this.record(&identity.limits, &action, &finished);
+                let committed = this.record(&limits, &action, &finished, &accepted);
                 drop((guard, permit));
-                finished
+                (finished, committed)
             })
         } else {
             let executor = match self
@@ -263,48 +282,59 @@ impl Controller {
                     ))));
                 }
             };
-            let running = executor.invoke(self.invocation(
-                identity,
-                &action,
-                payload,
-                id,
-                transaction_id,
-                received,
-            ));
-            let caller = Caller {
-                namespace: identity.namespace.clone(),
-                subject: identity.subject.clone(),
-                received,
-            };
-            let limits = identity.limits;
+            let invocation =
+                self.invocation(identity, &action, payload, id, transaction_id, received);
             Box::pin(async move {
-                let outcome: Outcome = running.await;
+                // Started at the first poll: a non-blocking activation runs only once its
+                // acceptance is stored.
+                let outcome: Outcome = executor.invoke(invocation).await;
                 let finished = activation::primitive_record(id, caller, &action, outcome, cause);
-                this.record(&limits, &action, &finished);
+                let committed = this.record(&limits, &action, &finished, &accepted);
                 drop((guard, permit));
-                finished
+                (finished, committed)
             })
         };
+        let this = self.clone();
         Box::pin(async move {
             let Some(wait) = wait else {
+                this.accept(&limits, &stand_in).await?;
                 tokio::spawn(task);
                 return Ok(Invoked::Pending(id));
             };
-            let mut task = task;
-            // A warm synchronous action has finished at the first poll: it needs no timer.
-            let first = task.as_mut().poll(&mut Context::from_waker(Waker::noop()));
-            if let Poll::Ready(finished) = first {
-                return Ok(Invoked::Done(id, finished));
-            }
+            // A task of its own, so that the activation finishes and is recorded even when
+            // the caller goes away (a client that disconnects drops this future).
+            let mut running = tokio::spawn(task);
             tokio::select! {
                 biased;
-                finished = &mut task => Ok(Invoked::Done(id, finished)),
+                finished = &mut running => match finished {
+                    Ok((finished, committed)) => {
+                        durable(committed).await?;
+                        Ok(Invoked::Done(id, finished))
+                    }
+                    Err(e) => Err(ApiError::internal(format!("the activation task failed: {e}"))),
+                },
                 _ = tokio::time::sleep(wait) => {
-                    tokio::spawn(task);
+                    this.accept(&limits, &stand_in).await?;
                     Ok(Invoked::Pending(id))
                 }
             }
         })
+    }
+
+    /// Stores that `stand_in`'s activation was accepted (before a 202 names it): if shoal
+    /// stops before the activation's own record is committed, the next start ends it with
+    /// the stand-in's whisk internal error. 503 when the store cannot write.
+    async fn accept(&self, limits: &NamespaceLimits, stand_in: &StandIn) -> Result<(), ApiError> {
+        if !limits.stores_activations() {
+            return Ok(());
+        }
+        stand_in.accepted.store(true, Ordering::Release);
+        let record = stand_in.record();
+        let rec = self.log_record(&stand_in.action, &record);
+        self.store
+            .accept_activation(rec)
+            .await
+            .map_err(|e| store_unavailable(&e.to_string()))
     }
 
     /// The executor's view of one activation of `action`.
@@ -536,25 +566,101 @@ impl Controller {
 
     /// Appends `r` to the activation log of its namespace, whose `limits` say whether it
     /// stores activations (with `storeActivations: false` the caller still gets the record;
-    /// nothing else will: `GET …/activations/{id}` answers 404, as in OpenWhisk). Serialises
-    /// the record once; the text moves into the log.
-    fn record(&self, limits: &NamespaceLimits, action: &ActionEntry, r: &Record) {
+    /// nothing else will: `GET …/activations/{id}` answers 404, as in OpenWhisk), and returns
+    /// what resolves once it is committed. `accepted` says its acceptance was stored (the
+    /// record then replaces the stand-in). Serialises the record once; the text moves into
+    /// the log.
+    fn record(
+        &self,
+        limits: &NamespaceLimits,
+        action: &ActionEntry,
+        r: &Record,
+        accepted: &AtomicBool,
+    ) -> Option<Committed> {
         if !limits.stores_activations() {
-            return;
+            return None;
         }
+        let rec = self.log_record(action, r);
+        Some(
+            self.store
+                .put_activation_durable(rec, accepted.load(Ordering::Acquire)),
+        )
+    }
+
+    /// `r` as the activation log stores it.
+    fn log_record(&self, action: &ActionEntry, r: &Record) -> ActivationRecord {
         let filter_name = action
             .path
             .split_once('/')
             .map_or(action.name.as_str(), |(_, rest)| rest)
             .to_string();
-        self.store.put_activation(ActivationRecord {
+        ActivationRecord {
             namespace: r.namespace.clone(),
             activation_id: r.activation_id.to_string(),
             name: action.name.clone(),
             filter_name,
             start: r.start,
             doc: r.to_text(),
-        });
+        }
+    }
+}
+
+/// A finished activation's record, and what resolves once the log has committed it (`None`
+/// when its namespace stores no activations).
+type Finished = (Record, Option<Committed>);
+
+/// Waits for a record's commit: a blocking caller is answered only once its activation is
+/// durable. 503 when the store could not write it.
+async fn durable(committed: Option<Committed>) -> Result<(), ApiError> {
+    match committed {
+        Some(committed) => committed
+            .await
+            .map_err(|e| store_unavailable(&e.to_string())),
+        None => Ok(()),
+    }
+}
+
+/// 503 while the activation store cannot write: shoal takes no work it could not keep.
+fn store_unavailable(reason: &str) -> ApiError {
+    ApiError::new(
+        hyper::StatusCode::SERVICE_UNAVAILABLE,
+        messages::store_unavailable(reason),
+    )
+}
+
+/// What an accepted activation ends as if shoal stops before it finishes: a whisk internal
+/// error record with the activation's identity, built only when a 202 is about to name it.
+struct StandIn {
+    id: ActivationId,
+    caller: Caller,
+    /// The invoking identity, for a sequence's or conductor's record.
+    identity: Option<Identity>,
+    action: Arc<ActionEntry>,
+    cause: Option<ActivationId>,
+    /// Set once the acceptance is stored, so the final record replaces the stand-in.
+    accepted: Arc<AtomicBool>,
+}
+
+impl StandIn {
+    fn record(&self) -> Record {
+        let lost = Failure::Internal(messages::ACTIVATION_LOST.into());
+        match &self.identity {
+            Some(identity) => sequence::record(
+                self.id,
+                identity,
+                &self.action,
+                self.cause,
+                self.caller.received,
+                sequence::Run::failed(failure(lost, &self.action)),
+            ),
+            None => activation::primitive_record(
+                self.id,
+                self.caller.clone(),
+                &self.action,
+                Outcome::failed(lost),
+                self.cause,
+            ),
+        }
     }
 }
 

@@ -54,6 +54,13 @@ pub fn not_authorized(resource: &str) -> String {
 pub fn method_not_allowed(allowed: &str) -> String {
     format!("HTTP method not allowed, supported methods: {allowed}")
 }
+/// 503 while the activation store cannot write.
+pub fn store_unavailable(reason: &str) -> String {
+    format!("shoal cannot store activations, so it accepts no new work until it can: {reason}")
+}
+/// The whisk internal error of an accepted activation that shoal stopped before finishing.
+pub const ACTIVATION_LOST: &str =
+    "The activation was accepted, but shoal stopped before it finished; it did not complete.";
 /// 408 when a request's body did not arrive within `[http] body_read_timeout_secs`.
 pub const BODY_TIMEOUT: &str = "The request body was not received in time.";
 /// 400 for a body that is not what the route expects (or could not be read at all).

@@ -191,6 +191,7 @@ pub async fn dispatch(app: &Arc<App>, req: &Request) -> Result<Reply, ApiError> 
     match segs.as_slice() {
         [""] => only_get(req).map(|_| system::info(app)),
         ["ping"] => only_get(req).map(|_| Reply::text(StatusCode::OK, "pong")),
+        ["health"] => only_get(req).map(|_| system::health(app)),
         ["api", "v1"] | ["api", "v1", ""] => only_get(req).map(|_| system::api_info()),
         ["api", "v1", "namespaces", rest @ ..] => namespaces(app, req, rest).await,
         ["api", "v1", "web", rest @ ..] => web::route(app, req, rest).await,

@@ -99,3 +99,24 @@ pub fn limits(identity: &Identity) -> Reply {
     }
     Reply::json(StatusCode::OK, &body)
 }
+
+/// `GET /health` (unauthenticated): 200 with `{"status": "ok"}` while shoal takes work, 503
+/// with `{"status": "unavailable", "store": <why>}` while its activation store cannot write.
+/// Either way it lists the stored alarms that could not be scheduled at start
+/// (`skippedFeeds`) and how many accepted activations the previous run left unfinished
+/// (`recoveredActivations`, ended as whisk internal errors).
+pub fn health(app: &App) -> Reply {
+    let mut body = json!({
+        "status": "ok",
+        "skippedFeeds": app.alarms.skipped(),
+        "recoveredActivations": app.store.recovered(),
+    });
+    match app.store.health() {
+        Ok(()) => Reply::json(StatusCode::OK, &body),
+        Err(reason) => {
+            body["status"] = json!("unavailable");
+            body["store"] = json!(reason);
+            Reply::json(StatusCode::SERVICE_UNAVAILABLE, &body)
+        }
+    }
+}

@@ -9,16 +9,18 @@
 use std::borrow::Borrow;
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::time::Duration;
 
 use dashmap::DashMap;
-use dashmap::mapref::entry::Entry;
+use dashmap::mapref::entry::Entry as MapEntry;
 use foldhash::fast::RandomState;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde_json::Value;
+use tokio::sync::oneshot;
 
 use crate::entities::clamp;
 use crate::{ActivationQuery, ActivationRecord, StoreError, WriterStats};
@@ -57,6 +59,26 @@ const COUNT_SQL: &str = "SELECT count(*) FROM activations
 
 const COUNT_BY_NAME_SQL: &str = "SELECT count(*) FROM activations
     INDEXED BY activations_by_name WHERE namespace = ?1 AND filter_name = ?4 AND start >= ?2 AND start <= ?3";
+
+/// An accepted activation's stand-in record (what it ends as if shoal stops before it does).
+const ACCEPT_SQL: &str = "INSERT OR REPLACE INTO accepted
+    (namespace, activation_id, name, filter_name, start, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+/// The final record of an accepted activation replaces its stand-in.
+const SETTLE_SQL: &str = "DELETE FROM accepted WHERE namespace = ?1 AND activation_id = ?2";
+
+/// Run at open: every accepted activation that never finished ends as its stand-in record.
+pub(crate) const RECOVER_SQL: &str = "INSERT OR IGNORE INTO activations
+        (namespace, activation_id, name, filter_name, start, doc)
+        SELECT namespace, activation_id, name, filter_name, start, doc FROM accepted;
+    DELETE FROM accepted;";
+
+/// A write that touches the database file, to learn whether the store can write again.
+const PROBE_SQL: &str = "INSERT OR REPLACE INTO accepted VALUES ('', '', '', '', 0, '');
+    DELETE FROM accepted WHERE namespace = '' AND activation_id = '';";
+
+/// How often an unhealthy writer with nothing to do probes whether it can write again.
+const PROBE_EVERY: Duration = Duration::from_millis(500);
 
 const EXISTS_SQL: &str = "SELECT 1 FROM activations WHERE namespace = ?1 AND activation_id = ?2";
 
@@ -133,21 +155,45 @@ impl Eq for Queued {}
 /// Records enqueued and not yet committed. Sharded, so concurrent enqueues rarely meet.
 pub(crate) type Pending = DashMap<Queued, (), RandomState>;
 
+/// What a queued record is, for the writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A finished activation's record.
+    Final,
+    /// The final record of an activation whose acceptance was stored: it also removes the
+    /// stand-in.
+    Settles,
+    /// The stand-in of an accepted activation (not readable; see [`RECOVER_SQL`]).
+    Accepted,
+}
+
+/// The reply of a durable put: `Err` says why the record could not be committed.
+pub(crate) type Ack = oneshot::Sender<Result<(), String>>;
+
+/// One record for the writer: what it is, and who waits for its commit.
+pub(crate) struct Entry {
+    pub(crate) rec: Arc<ActivationRecord>,
+    pub(crate) kind: Kind,
+    pub(crate) ack: Option<Ack>,
+}
+
 /// What callers send to the writer thread.
 pub(crate) enum Msg {
-    Record(Arc<ActivationRecord>),
+    Record(Entry),
     /// Reply once everything received before this message is committed.
     Flush(SyncSender<()>),
     /// Commit what was received, reply to flushes, and exit.
     Shutdown,
 }
 
-/// Monotonic counters shared by the writer thread and [`crate::Store::writer_stats`].
+/// Monotonic counters shared by the writer thread and [`crate::Store::writer_stats`], and
+/// whether the last write failed (and why): [`crate::Store::health`].
 #[derive(Default)]
 pub(crate) struct Counters {
     batches: AtomicU64,
     records: AtomicU64,
     failed: AtomicU64,
+    pub(crate) unhealthy: parking_lot::RwLock<Option<String>>,
 }
 
 impl Counters {
@@ -169,20 +215,26 @@ pub(crate) struct Log {
 }
 
 impl Log {
-    /// Queues a record: one `Arc` allocation, one sharded-map insert, one channel send (no
-    /// syscall while the writer is busy). Waits only while [`MAX_QUEUED`] records are queued.
-    pub(crate) fn put(&self, rec: ActivationRecord) {
+    /// Queues a record: one `Arc` allocation, one sharded-map insert (not for a stand-in,
+    /// which is never read), one channel send (no syscall while the writer is busy). Waits
+    /// only while [`MAX_QUEUED`] records are queued. `ack` hears of the commit.
+    pub(crate) fn put(&self, rec: ActivationRecord, kind: Kind, ack: Option<Ack>) {
         let rec = Arc::new(rec);
-        // `insert` would keep the old key (and so the old record) for a repeated doc id;
-        // `replace_entry` swaps the key too.
-        match self.pending.entry(Queued(Arc::clone(&rec))) {
-            Entry::Occupied(o) => drop(o.replace_entry(())),
-            Entry::Vacant(v) => drop(v.insert(())),
+        if kind != Kind::Accepted {
+            // `insert` would keep the old key (and so the old record) for a repeated doc id;
+            // `replace_entry` swaps the key too.
+            match self.pending.entry(Queued(Arc::clone(&rec))) {
+                MapEntry::Occupied(o) => drop(o.replace_entry(())),
+                MapEntry::Vacant(v) => drop(v.insert(())),
+            }
         }
-        if self.tx.send(Msg::Record(rec)).is_err() {
+        if let Err(unsent) = self.tx.send(Msg::Record(Entry { rec, kind, ack })) {
             // Unreachable while the store lives (the writer only exits on Shutdown, sent by
             // Drop); if the writer thread died anyway, say so rather than pretend.
             tracing::error!("activation writer thread is gone; record not persisted");
+            if let Msg::Record(Entry { ack: Some(ack), .. }) = unsent.0 {
+                let _ = ack.send(Err("the activation writer is gone".into()));
+            }
         }
     }
 
@@ -389,20 +441,34 @@ fn select_keyed(
 /// The writer thread: owns its connection, commits up to [`MAX_BATCH`] queued records per
 /// transaction, and exits on [`Msg::Shutdown`] (or when every sender is gone).
 ///
-/// It stays out of the request threads' way: while records keep coming it sleeps out a
-/// [`GROUP_WINDOW`] between commits and then drains the queue without blocking, so a producer's
-/// send never finds it parked on the channel and never pays a wake-up (a futex syscall and,
-/// on a shared core, a context switch) on the request path. Only when a window brought nothing
-/// does it park on the channel; the next record wakes it and starts a new window. A full batch,
-/// or a flush, ends the draining early; a flush sent during a window waits for it to end.
+/// It stays out of the request threads' way: while only relaxed records keep coming it
+/// sleeps out a [`GROUP_WINDOW`] between commits and then drains the queue without blocking,
+/// so a producer's send never finds it parked on the channel and never pays a wake-up (a futex
+/// syscall and, on a shared core, a context switch) on the request path. A record someone
+/// waits for (a durable put) skips the window: the writer drains what is queued and commits
+/// at once, and what arrives during that commit makes the next batch (group commit without a
+/// timer). A full batch, or a flush, ends the draining early.
+///
+/// Before each commit it checks that `path` is still the file it was when the writer's
+/// connection opened it (the caller opens `conn` just before; see [`file_identity`]) (a deleted or
+/// replaced database would take commits nowhere). A failed commit makes the store unhealthy
+/// ([`crate::Store::health`], with the reason) until a later commit, or a probe write made
+/// every [`PROBE_EVERY`] while idle, succeeds. The final record of an accepted activation
+/// that fails is kept and written again once the store writes (a 202 promised it); other
+/// failed records are reported to their waiters and dropped.
 pub(crate) fn run_writer(
+    identity: FileIdentity,
     mut conn: Connection,
+    path: PathBuf,
     rx: Receiver<Msg>,
     pending: Arc<Pending>,
     counters: Arc<Counters>,
 ) {
-    let mut batch: Vec<Arc<ActivationRecord>> = Vec::with_capacity(MAX_BATCH);
+    let mut batch: Vec<Entry> = Vec::with_capacity(MAX_BATCH);
     let mut acks: Vec<SyncSender<()>> = Vec::new();
+    // Final records of accepted activations that failed to commit: kept (and readable) until
+    // the store writes again, since a 202 named them. Bounded by the activations in flight.
+    let mut retry: Vec<Entry> = Vec::new();
     let mut shutdown = false;
     // Whether the last round committed records (then the next one sleeps instead of parking),
     // and whether it stopped at a full batch (then the next one does not wait at all).
@@ -410,12 +476,26 @@ pub(crate) fn run_writer(
     while !shutdown {
         let mut more = true;
         if !busy {
-            match rx.recv() {
+            let next = if counters.unhealthy.read().is_some() {
+                rx.recv_timeout(PROBE_EVERY)
+            } else {
+                rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
+            };
+            match next {
                 Ok(msg) => more = take(msg, &mut batch, &mut acks, &mut shutdown),
-                Err(_) => (more, shutdown) = (false, true),
+                Err(RecvTimeoutError::Timeout) => {
+                    probe(&mut conn, &path, identity, &counters);
+                    busy = !retry.is_empty() && counters.unhealthy.read().is_none();
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => (more, shutdown) = (false, true),
             }
         }
-        if more && !full {
+        if !retry.is_empty() && counters.unhealthy.read().is_none() {
+            batch.append(&mut retry);
+        }
+        let urgent = batch.iter().any(|e| e.ack.is_some());
+        if more && !full && !urgent {
             std::thread::sleep(GROUP_WINDOW);
         }
         while more {
@@ -427,12 +507,26 @@ pub(crate) fn run_writer(
         }
         (busy, full) = (!batch.is_empty(), batch.len() >= MAX_BATCH);
         if !batch.is_empty() {
-            write_batch(&mut conn, &batch, &counters);
-            for r in batch.drain(..) {
+            let moved = moved_away(&path, identity);
+            let results = match &moved {
+                Some(why) => vec![Err(why.clone()); batch.len()],
+                None => write_batch(&mut conn, &batch, &counters),
+            };
+            set_health(&counters, results.iter().find_map(|r| r.clone().err()));
+            for (entry, result) in batch.drain(..).zip(results) {
+                if result.is_err() && entry.kind == Kind::Settles {
+                    retry.push(entry);
+                    continue;
+                }
+                let r = entry.rec;
                 // Only if it is still this very record: a later put of the same doc id
                 // replaced it and must stay visible until its own batch commits.
                 let key = (r.namespace.as_str(), r.activation_id.as_str());
                 pending.remove_if(&key as &dyn DocId, |k, _| Arc::ptr_eq(&k.0, &r));
+                if let Some(ack) = entry.ack {
+                    // The waiter may have given up; nothing to do then.
+                    let _ = ack.send(result);
+                }
             }
         }
         for ack in acks.drain(..) {
@@ -442,17 +536,67 @@ pub(crate) fn run_writer(
     }
 }
 
+/// Device and inode of the database file, to notice it being deleted or replaced.
+pub(crate) type FileIdentity = Option<(u64, u64)>;
+
+pub(crate) fn file_identity(path: &Path) -> FileIdentity {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// Why commits would be lost: the database file is no longer the one the store opened.
+fn moved_away(path: &Path, opened: FileIdentity) -> Option<String> {
+    (file_identity(path) != opened).then(|| {
+        format!(
+            "the database file {} was deleted or replaced while shoal runs; restart shoal",
+            path.display()
+        )
+    })
+}
+
+fn set_health(counters: &Counters, error: Option<String>) {
+    let mut unhealthy = counters.unhealthy.write();
+    match (&*unhealthy, error) {
+        (None, None) => {}
+        (_, Some(error)) => {
+            if unhealthy.is_none() {
+                tracing::error!(%error, "the activation store cannot write");
+            }
+            *unhealthy = Some(error);
+        }
+        (Some(_), None) => {
+            tracing::warn!("the activation store writes again");
+            *unhealthy = None;
+        }
+    }
+}
+
+/// One small write, to learn whether an unhealthy store can write again.
+fn probe(conn: &mut Connection, path: &Path, identity: FileIdentity, counters: &Counters) {
+    let result = match moved_away(path, identity) {
+        Some(why) => Err(why),
+        None => conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .and_then(|tx| {
+                tx.execute_batch(PROBE_SQL)?;
+                tx.commit()
+            })
+            .map_err(|e| StoreError::from(e).to_string()),
+    };
+    set_health(counters, result.err());
+}
+
 /// Adds one message to the round; `false` when the round must commit now (a full batch, a
 /// flush or the shutdown).
 fn take(
     msg: Msg,
-    batch: &mut Vec<Arc<ActivationRecord>>,
+    batch: &mut Vec<Entry>,
     acks: &mut Vec<SyncSender<()>>,
     shutdown: &mut bool,
 ) -> bool {
     match msg {
-        Msg::Record(r) => {
-            batch.push(r);
+        Msg::Record(entry) => {
+            batch.push(entry);
             batch.len() < MAX_BATCH
         }
         Msg::Flush(ack) => {
@@ -467,52 +611,70 @@ fn take(
 }
 
 /// Commits `batch` in one transaction; if that fails, retries record by record so one bad
-/// record cannot sink its neighbours. Records that still fail are counted and logged.
-fn write_batch(conn: &mut Connection, batch: &[Arc<ActivationRecord>], counters: &Counters) {
+/// record cannot sink its neighbours. Returns each record's outcome (`Err` with the reason);
+/// records that still fail are counted and logged.
+fn write_batch(
+    conn: &mut Connection,
+    batch: &[Entry],
+    counters: &Counters,
+) -> Vec<Result<(), String>> {
     match insert(conn, batch) {
         Ok(()) => {
             counters.batches.fetch_add(1, Ordering::Relaxed);
             counters
                 .records
                 .fetch_add(batch.len() as u64, Ordering::Relaxed);
+            vec![Ok(()); batch.len()]
         }
         Err(e) => {
             tracing::error!(error = %e, records = batch.len(), "activation batch failed; retrying one by one");
-            for r in batch {
-                match insert(conn, std::slice::from_ref(r)) {
+            batch
+                .iter()
+                .map(|entry| match insert(conn, std::slice::from_ref(entry)) {
                     Ok(()) => {
                         counters.batches.fetch_add(1, Ordering::Relaxed);
                         counters.records.fetch_add(1, Ordering::Relaxed);
+                        Ok(())
                     }
                     Err(e) => {
                         counters.failed.fetch_add(1, Ordering::Relaxed);
                         tracing::error!(
                             error = %e,
-                            namespace = %r.namespace,
-                            activation_id = %r.activation_id,
+                            namespace = %entry.rec.namespace,
+                            activation_id = %entry.rec.activation_id,
                             "activation record dropped"
                         );
+                        Err(e.to_string())
                     }
-                }
-            }
+                })
+                .collect()
         }
     }
 }
 
-/// One transaction inserting `records` (their documents are already JSON text).
-fn insert(conn: &mut Connection, records: &[Arc<ActivationRecord>]) -> Result<(), StoreError> {
+/// One transaction writing `entries` (their documents are already JSON text).
+fn insert(conn: &mut Connection, entries: &[Entry]) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     {
-        let mut stmt = tx.prepare_cached(INSERT_SQL)?;
-        for r in records {
-            stmt.execute(params![
+        let mut record = tx.prepare_cached(INSERT_SQL)?;
+        for Entry { rec: r, kind, .. } in entries {
+            let row = params![
                 r.namespace,
                 r.activation_id,
                 r.name,
                 r.filter_name,
                 r.start,
                 r.doc
-            ])?;
+            ];
+            match kind {
+                Kind::Final => drop(record.execute(row)?),
+                Kind::Accepted => drop(tx.prepare_cached(ACCEPT_SQL)?.execute(row)?),
+                Kind::Settles => {
+                    record.execute(row)?;
+                    tx.prepare_cached(SETTLE_SQL)?
+                        .execute(params![r.namespace, r.activation_id])?;
+                }
+            }
         }
     }
     tx.commit()?;
@@ -550,6 +712,27 @@ mod tests {
         (log, rx, conn)
     }
 
+    /// A migrated database file in `dir` and a writer connection to it.
+    fn database(dir: &Path) -> (PathBuf, Connection) {
+        let path = dir.join("t.db");
+        let mut conn = crate::schema::connect(&path, crate::schema::Sync::Normal, false).unwrap();
+        crate::schema::migrate(&mut conn).unwrap();
+        (path, conn)
+    }
+
+    /// Runs the writer on this thread until it has committed everything put so far.
+    fn run_to_shutdown(log: &Log, rx: Receiver<Msg>, conn: Connection, path: &Path) {
+        log.tx.send(Msg::Shutdown).unwrap();
+        run_writer(
+            file_identity(path),
+            conn,
+            path.to_path_buf(),
+            rx,
+            Arc::clone(&log.pending),
+            Arc::clone(&log.counters),
+        );
+    }
+
     fn ids(v: &[Value]) -> Vec<u64> {
         v.iter()
             .map(|d| u64::from_str_radix(d["activationId"].as_str().unwrap(), 16).unwrap())
@@ -561,11 +744,19 @@ mod tests {
         let (log, _rx, mut conn) = frozen();
         // Committed: 1 (start 10), 2 (30), 3 (50).
         let committed = [rec(1, 10), rec(2, 30), rec(3, 50)];
-        insert(&mut conn, &committed).unwrap();
+        let entries: Vec<Entry> = committed
+            .iter()
+            .map(|r| Entry {
+                rec: Arc::clone(r),
+                kind: Kind::Final,
+                ack: None,
+            })
+            .collect();
+        insert(&mut conn, &entries).unwrap();
         // Pending: 4 (20), 5 (60), and 3 again, as if its batch committed but the writer has
         // not yet removed it from the map.
         for r in [rec(4, 20), rec(5, 60), Arc::clone(&committed[2])] {
-            log.put(Arc::unwrap_or_clone(r));
+            log.put(Arc::unwrap_or_clone(r), Kind::Final, None);
         }
         let q = ActivationQuery {
             namespace: "guest".into(),
@@ -598,18 +789,18 @@ mod tests {
     #[test]
     fn writer_commits_batches_and_clears_pending() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        let mut conn = crate::schema::connect(&path, crate::schema::Sync::Normal, false).unwrap();
-        crate::schema::migrate(&mut conn).unwrap();
+        let (path, conn) = database(dir.path());
         let (log, rx, _) = frozen();
         let n = MAX_BATCH as u64 * 2 + 5;
         for i in 0..n {
-            log.put(Arc::unwrap_or_clone(rec(i, i as i64)));
+            log.put(Arc::unwrap_or_clone(rec(i, i as i64)), Kind::Final, None);
         }
         log.tx.send(Msg::Shutdown).unwrap();
         // Runs to completion on this thread: everything before Shutdown is committed.
         run_writer(
+            file_identity(&path),
             conn,
+            path.clone(),
             rx,
             Arc::clone(&log.pending),
             Arc::clone(&log.counters),
@@ -623,5 +814,64 @@ mod tests {
             .query_row("SELECT count(*) FROM activations", [], |r| r.get(0))
             .unwrap();
         assert_eq!(rows as u64, n);
+    }
+
+    #[test]
+    fn durable_puts_report_their_commit_and_accepted_rows_are_settled() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, conn) = database(dir.path());
+        let (log, rx, _) = frozen();
+        let (accepted, settled, lost) = (rec(1, 1), rec(1, 2), rec(2, 3));
+        let acks: Vec<_> = [
+            (&accepted, Kind::Accepted),
+            (&lost, Kind::Accepted),
+            (&settled, Kind::Settles),
+        ]
+        .into_iter()
+        .map(|(r, kind)| {
+            let (tx, rx) = oneshot::channel();
+            log.put(Arc::unwrap_or_clone(Arc::clone(r)), kind, Some(tx));
+            rx
+        })
+        .collect();
+        run_to_shutdown(&log, rx, conn, &path);
+        for ack in acks {
+            assert_eq!(ack.blocking_recv().unwrap(), Ok(()));
+        }
+        let check = Connection::open(&path).unwrap();
+        let count = |table: &str| -> i64 {
+            check
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                .unwrap()
+        };
+        // Activation 1 finished (its stand-in is gone); activation 2 never did.
+        assert_eq!((count("activations"), count("accepted")), (1, 1));
+        check.execute_batch(RECOVER_SQL).unwrap();
+        assert_eq!((count("activations"), count("accepted")), (2, 0));
+    }
+
+    #[test]
+    fn a_deleted_database_fails_commits_and_makes_the_store_unhealthy() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, conn) = database(dir.path());
+        let (log, rx, _) = frozen();
+        let writer = {
+            let path = path.clone();
+            let (pending, counters) = (Arc::clone(&log.pending), Arc::clone(&log.counters));
+            let identity = file_identity(&path);
+            std::thread::spawn(move || run_writer(identity, conn, path, rx, pending, counters))
+        };
+        std::fs::remove_file(&path).unwrap();
+        let (tx, ack) = oneshot::channel();
+        log.put(Arc::unwrap_or_clone(rec(1, 1)), Kind::Final, Some(tx));
+        let outcome = ack.blocking_recv().unwrap();
+        log.tx.send(Msg::Shutdown).unwrap();
+        writer.join().unwrap();
+        let error = outcome.unwrap_err();
+        assert!(error.contains("was deleted or replaced"), "{error}");
+        assert_eq!(
+            log.counters.unhealthy.read().as_deref(),
+            Some(error.as_str())
+        );
     }
 }

@@ -50,6 +50,16 @@
 //! [`Store::flush`] waits until everything queued before it is committed; dropping the store
 //! (or [`Store::close`]) flushes and joins the writer thread, so nothing enqueued is lost on an
 //! orderly shutdown.
+//!
+//! What the host acknowledges must survive a crash, so it writes through the durable paths:
+//! [`Store::put_activation_durable`] resolves once the record is committed (the writer skips
+//! its group window for it and commits with whatever else is queued), and
+//! [`Store::accept_activation`] stores a *stand-in* for an activation about to be named in a
+//! 202: the record it ends as if the process dies first. The activation's final record
+//! replaces the stand-in in the same transaction; stand-ins still there at the next open
+//! become activation records ([`Store::recovered`] counts them). When a commit fails (disk
+//! full, read-only, the file deleted or replaced), [`Store::health`] says why until the store
+//! writes again, which the writer probes every 500 ms while idle.
 
 mod activations;
 mod entities;
@@ -72,7 +82,7 @@ pub use types::{
     ActivationQuery, ActivationRecord, Collection, Entity, FeedSchedule, Subject, WriterStats,
 };
 
-use activations::{Counters, Log, Msg};
+use activations::{Counters, Kind, Log, Msg};
 use entities::SubjectKey;
 use schema::Sync;
 
@@ -93,6 +103,8 @@ pub struct Store {
     readers: Readers,
     log: Log,
     thread: Option<JoinHandle<()>>,
+    /// Accepted activations that the last run did not finish, ended at open.
+    recovered: u64,
     /// Backing directory of [`Store::open_in_memory`]; declared last so it is removed after
     /// every connection is closed.
     _temp: Option<tempfile::TempDir>,
@@ -122,7 +134,9 @@ impl Store {
         let path = data_dir.join(DB_FILE);
         let mut writer = schema::connect(&path, Sync::Full, false)?;
         schema::migrate(&mut writer)?;
+        let recovered = recover(&mut writer)?;
         let activation_conn = schema::connect(&path, Sync::Normal, false)?;
+        let identity = activations::file_identity(&path);
         let n = std::thread::available_parallelism()
             .map_or(2, usize::from)
             .clamp(2, MAX_READERS);
@@ -137,7 +151,9 @@ impl Store {
             let counters = Arc::clone(&counters);
             std::thread::Builder::new()
                 .name("shoal-store-writer".into())
-                .spawn(move || activations::run_writer(activation_conn, rx, pending, counters))?
+                .spawn(move || {
+                    activations::run_writer(identity, activation_conn, path, rx, pending, counters)
+                })?
         };
         Ok(Store {
             writer: Mutex::new(writer),
@@ -151,8 +167,15 @@ impl Store {
                 counters,
             },
             thread: Some(thread),
+            recovered,
             _temp: temp,
         })
+    }
+
+    /// How many accepted activations the previous run left unfinished (it crashed or was
+    /// killed): each now has the stand-in record it was accepted with.
+    pub fn recovered(&self) -> u64 {
+        self.recovered
     }
 
     /// The entity with doc id `namespace/name`, in whatever collection, or `None`.
@@ -268,7 +291,38 @@ impl Store {
     /// within a batch (about 10 ms later). A record with the same
     /// `(namespace, activation_id)` as an earlier one replaces it.
     pub fn put_activation(&self, rec: ActivationRecord) {
-        self.log.put(rec);
+        self.log.put(rec, Kind::Final, None);
+    }
+
+    /// Appends an activation to the log and resolves once it is committed (it survives a
+    /// crash of the process from then on), or with the reason it could not be. The writer
+    /// commits at once, together with whatever else is queued: no group window, about one
+    /// commit's latency (a WAL append, no fsync). `settles` says the activation's acceptance
+    /// was stored with [`Store::accept_activation`], whose stand-in this record replaces.
+    pub fn put_activation_durable(&self, rec: ActivationRecord, settles: bool) -> Committed {
+        let kind = if settles { Kind::Settles } else { Kind::Final };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.log.put(rec, kind, Some(tx));
+        Committed(rx)
+    }
+
+    /// Stores that an activation was accepted, with `stand_in`: the record it ends as if
+    /// shoal stops before its final record is committed (moved into the log at the next
+    /// open). Not readable meanwhile. Resolves like [`Store::put_activation_durable`].
+    pub fn accept_activation(&self, stand_in: ActivationRecord) -> Committed {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.log.put(stand_in, Kind::Accepted, Some(tx));
+        Committed(rx)
+    }
+
+    /// `Err` with the reason while the activation log cannot write (the last commit failed:
+    /// disk full, file read-only, deleted or replaced); `Ok` again once a commit or the
+    /// writer's probe (every 500 ms while idle) succeeds.
+    pub fn health(&self) -> Result<(), String> {
+        match &*self.log.counters.unhealthy.read() {
+            Some(reason) => Err(reason.clone()),
+            None => Ok(()),
+        }
     }
 
     /// The activation document `namespace/id`, including records still queued, or `None`.
@@ -325,6 +379,40 @@ impl Drop for Store {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+/// Resolves once a durable put is committed, or with why it was not.
+#[derive(Debug)]
+pub struct Committed(tokio::sync::oneshot::Receiver<Result<(), String>>);
+
+impl std::future::Future for Committed {
+    type Output = Result<(), StoreError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx).map(|r| {
+            r.unwrap_or_else(|_| Err("the activation writer stopped".into()))
+                .map_err(StoreError::Io)
+        })
+    }
+}
+
+/// Ends every accepted activation the last run left unfinished with its stand-in record;
+/// returns how many there were.
+fn recover(conn: &mut Connection) -> Result<u64, StoreError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let n: i64 = tx.query_row("SELECT count(*) FROM accepted", [], |r| r.get(0))?;
+    if n > 0 {
+        tx.execute_batch(activations::RECOVER_SQL)?;
+        tracing::warn!(
+            activations = n,
+            "accepted activations the last run did not finish were ended as whisk internal errors"
+        );
+    }
+    tx.commit()?;
+    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 /// A fixed pool of read-only connections. A caller takes the first idle one, starting from a

@@ -55,6 +55,17 @@ const MIGRATIONS: &[&str] = &[
         config    TEXT    NOT NULL,
         last_fire INTEGER
     );",
+    // 3: accepted activations that have not finished yet, each with the record it ends as if
+    // shoal stops first (moved into `activations` at the next open).
+    "CREATE TABLE accepted (
+        namespace     TEXT    NOT NULL,
+        activation_id TEXT    NOT NULL,
+        name          TEXT    NOT NULL,
+        filter_name   TEXT    NOT NULL,
+        start         INTEGER NOT NULL,
+        doc           TEXT    NOT NULL,
+        PRIMARY KEY (namespace, activation_id)
+    );",
 ];
 
 /// The schema version this build reads and writes.

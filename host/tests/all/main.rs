@@ -14,6 +14,7 @@
 mod alarms;
 mod connections;
 mod containers;
+mod durability;
 mod e2e;
 mod isolation;
 mod lifecycle;

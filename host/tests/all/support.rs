@@ -281,7 +281,7 @@ impl Response {
 }
 
 /// One HTTP/1.1 request to `addr` (`host:port`) with `Connection: close`; `auth` is a `uuid:key`
-/// sent as Basic credentials, `body` is sent as JSON.
+/// sent as Basic credentials, `body` is sent as JSON. Panics when the server does not answer.
 pub fn request(
     addr: &str,
     method: &str,
@@ -289,10 +289,21 @@ pub fn request(
     auth: Option<&str>,
     body: Option<&Value>,
 ) -> Response {
-    let mut stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
-    stream
-        .set_read_timeout(Some(Duration::from_secs(70)))
-        .expect("read timeout");
+    try_request(addr, method, path, auth, body)
+        .unwrap_or_else(|e| panic!("{method} {path} on {addr}: {e}"))
+}
+
+/// [`request`], with an error instead of a panic when the server cannot be reached or does
+/// not answer (for load that runs into a server being killed).
+pub fn try_request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    auth: Option<&str>,
+    body: Option<&Value>,
+) -> std::io::Result<Response> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(70)))?;
     let payload = body.map(Value::to_string).unwrap_or_default();
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: application/json\r\nContent-Length: {}\r\n",
@@ -306,19 +317,15 @@ pub fn request(
         head.push_str(&format!("Authorization: Basic {encoded}\r\n"));
     }
     head.push_str("\r\n");
-    stream
-        .write_all(head.as_bytes())
-        .and_then(|()| stream.write_all(payload.as_bytes()))
-        .unwrap_or_else(|e| panic!("{method} {path}: write failed: {e}"));
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(payload.as_bytes())?;
     let mut raw = Vec::new();
-    stream
-        .read_to_end(&mut raw)
-        .unwrap_or_else(|e| panic!("{method} {path}: read failed: {e}"));
-    parse_response(&raw).unwrap_or_else(|| {
-        panic!(
-            "{method} {path}: malformed response {:?}",
+    stream.read_to_end(&mut raw)?;
+    parse_response(&raw).ok_or_else(|| {
+        std::io::Error::other(format!(
+            "malformed response {:?}",
             String::from_utf8_lossy(&raw)
-        )
+        ))
     })
 }
 

@@ -1,0 +1,258 @@
+//! What shoal acknowledges, it keeps: the real binary killed with SIGKILL under load, its
+//! data directory on a full disk, its database deleted while it runs. Every activation id a
+//! client got with a 200 or 202 must have a record afterwards (its own, or the whisk internal
+//! error of an accepted activation that shoal stopped before it finished); what shoal cannot
+//! keep it refuses with 503.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::{GUEST_AUTH, Shoal, request, try_request};
+
+/// The activation ids clients were given, with whether shoal answered 200 (finished) or
+/// 202 (accepted, maybe still running).
+type Acked = Arc<Mutex<Vec<(String, u16)>>>;
+
+fn put_action(shoal: &Shoal, name: &str, code: &str) {
+    let body = json!({"exec": {"kind": "nodejs:20", "code": code}});
+    let r = shoal.request(
+        "PUT",
+        &format!("/api/v1/namespaces/_/actions/{name}"),
+        Some(&body),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+/// One client's loop: blocking invokes of `hello` and non-blocking ones of `slow`, until
+/// `stop`; every acknowledged activation id goes to `acked`. Returns the statuses seen.
+fn client(addr: String, stop: Arc<AtomicBool>, acked: Acked) -> Vec<u16> {
+    let mut seen = Vec::new();
+    let mut n = 0u64;
+    while !stop.load(Ordering::Acquire) {
+        n += 1;
+        let path = if n.is_multiple_of(2) {
+            "/api/v1/namespaces/_/actions/hello?blocking=true"
+        } else {
+            "/api/v1/namespaces/_/actions/slow"
+        };
+        let Ok(r) = try_request(&addr, "POST", path, Some(GUEST_AUTH), Some(&json!({}))) else {
+            continue;
+        };
+        seen.push(r.status);
+        if matches!(r.status, 200 | 202) {
+            let body: Value = serde_json::from_slice(&r.body).unwrap_or_default();
+            if let Some(id) = body["activationId"].as_str() {
+                acked.lock().unwrap().push((id.to_owned(), r.status));
+            }
+        }
+    }
+    seen
+}
+
+/// Runs three clients against `shoal` until `until` says stop (it is polled with the
+/// acknowledged count); returns what they were acknowledged and the statuses they saw.
+fn load(shoal: &Shoal, mut until: impl FnMut(usize) -> bool) -> (Vec<(String, u16)>, Vec<u16>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let acked: Acked = Arc::default();
+    let clients: Vec<_> = (0..3)
+        .map(|_| {
+            let (addr, stop, acked) = (shoal.addr.clone(), stop.clone(), acked.clone());
+            thread::spawn(move || client(addr, stop, acked))
+        })
+        .collect();
+    let started = Instant::now();
+    while !until(acked.lock().unwrap().len()) {
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "the load never got there"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+    stop.store(true, Ordering::Release);
+    let statuses = clients
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    let acked = acked.lock().unwrap().clone();
+    (acked, statuses)
+}
+
+/// Asserts every acknowledged id has a record; a 200's is its own, a 202's its own or the
+/// whisk internal error of an activation shoal stopped before it finished.
+fn assert_kept(shoal: &Shoal, acked: &[(String, u16)]) {
+    for (id, status) in acked {
+        let r = shoal.request(
+            "GET",
+            &format!("/api/v1/namespaces/_/activations/{id}"),
+            None,
+        );
+        assert_eq!(
+            r.status,
+            200,
+            "acknowledged {status} activation {id} is gone: {}",
+            r.text()
+        );
+        let record = r.json();
+        let response = &record["response"];
+        match (status, response["status"].as_str()) {
+            (_, Some("success")) => {}
+            (202, Some("whisk internal error")) => assert_eq!(
+                response["result"]["error"],
+                "The activation was accepted, but shoal stopped before it finished; it did not complete."
+            ),
+            other => panic!("activation {id}: unexpected {other:?}: {record}"),
+        }
+    }
+}
+
+#[test]
+fn sigkill_under_load_loses_no_acknowledged_activation() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut all = Vec::new();
+    for round in 0..3 {
+        let shoal = Shoal::serve(dir.path());
+        if round == 0 {
+            put_action(&shoal, "hello", "function main() { return {hi: 1}; }");
+            put_action(
+                &shoal,
+                "slow",
+                "function main() { return new Promise(r => setTimeout(() => r({done: true}), 300)); }",
+            );
+        }
+        let target = 60 * (round + 1);
+        let (acked, _) = load(&shoal, |n| n >= target);
+        // Killed at once after the last acknowledgement: nothing gets to finish on purpose.
+        let _ = shoal.stop_with(libc::SIGKILL);
+        all.extend(acked);
+    }
+    let shoal = Shoal::serve(dir.path());
+    assert!(all.iter().any(|(_, s)| *s == 200) && all.iter().any(|(_, s)| *s == 202));
+    assert_kept(&shoal, &all);
+    let health = request(&shoal.addr, "GET", "/health", None, None);
+    assert_eq!(health.status, 200, "{}", health.text());
+    shoal.stop();
+}
+
+/// Mounts a tmpfs of `mib` MiB at `dir` (root only); unmounted when dropped.
+struct Tmpfs<'a>(&'a Path);
+
+impl<'a> Tmpfs<'a> {
+    fn mount(dir: &'a Path, mib: u32) -> Tmpfs<'a> {
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .expect("running mount");
+        assert!(
+            status.success(),
+            "mounting a tmpfs needs root (CI runs as root)"
+        );
+        Tmpfs(dir)
+    }
+}
+
+impl Drop for Tmpfs<'_> {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(self.0).status();
+    }
+}
+
+/// Fills the file system holding `dir` until a write fails for lack of space.
+fn fill(dir: &Path) -> std::path::PathBuf {
+    use std::io::Write;
+    let filler = dir.join("filler");
+    let mut f = std::fs::File::create(&filler).unwrap();
+    let block = vec![0u8; 64 * 1024];
+    while f.write_all(&block).is_ok() {}
+    while f.write_all(&block[..512]).is_ok() {}
+    let _ = f.sync_all();
+    filler
+}
+
+#[test]
+fn a_full_disk_refuses_work_with_503_keeps_every_acknowledged_activation_and_recovers() {
+    let mount = tempfile::tempdir().unwrap();
+    let _tmpfs = Tmpfs::mount(mount.path(), 32);
+    let data = mount.path().join("data");
+    let shoal = Shoal::serve(&data);
+    put_action(&shoal, "hello", "function main() { return {hi: 1}; }");
+    put_action(
+        &shoal,
+        "slow",
+        "function main() { return new Promise(r => setTimeout(() => r({done: true}), 300)); }",
+    );
+    let filler = fill(mount.path());
+    // Load until the store refuses work: every acknowledgement before that must be kept.
+    let refused = Arc::new(AtomicBool::new(false));
+    let (acked, statuses) = {
+        let (addr, refused) = (shoal.addr.clone(), refused.clone());
+        load(&shoal, move |_| {
+            let health = try_request(&addr, "GET", "/health", None, None);
+            let full = health.is_ok_and(|h| h.status == 503);
+            refused.store(full, Ordering::Release);
+            full
+        })
+    };
+    assert!(refused.load(Ordering::Acquire));
+    let r = shoal.request(
+        "POST",
+        "/api/v1/namespaces/_/actions/hello?blocking=true",
+        None,
+    );
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert!(
+        r.text().contains("shoal cannot store activations"),
+        "{}",
+        r.text()
+    );
+    assert!(
+        statuses.iter().all(|s| matches!(s, 200 | 202 | 503)),
+        "{statuses:?}"
+    );
+    // Room again: shoal notices by itself and takes work again.
+    std::fs::remove_file(&filler).unwrap();
+    let started = Instant::now();
+    while request(&shoal.addr, "GET", "/health", None, None).status != 200 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "never recovered"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    let r = shoal.request(
+        "POST",
+        "/api/v1/namespaces/_/actions/hello?blocking=true",
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    // Everything acknowledged is there, after a restart too.
+    assert_kept(&shoal, &acked);
+    shoal.stop();
+    let shoal = Shoal::serve(&data);
+    assert_kept(&shoal, &acked);
+    shoal.stop();
+}
+
+#[test]
+fn a_deleted_database_refuses_work_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = Shoal::serve(dir.path());
+    put_action(&shoal, "hello", "function main() { return {hi: 1}; }");
+    let path = "/api/v1/namespaces/_/actions/hello?blocking=true";
+    assert_eq!(shoal.request("POST", path, None).status, 200);
+    std::fs::remove_file(dir.path().join("shoal.db")).unwrap();
+    let r = shoal.request("POST", path, None);
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert!(r.text().contains("was deleted or replaced"), "{}", r.text());
+    let health = request(&shoal.addr, "GET", "/health", None, None);
+    assert_eq!(health.status, 503);
+    assert!(health.json()["store"].as_str().unwrap().contains("deleted"));
+    let accepted = shoal.request("POST", "/api/v1/namespaces/_/actions/hello", None);
+    assert_eq!(accepted.status, 503, "{}", accepted.text());
+}
