@@ -861,6 +861,26 @@ mod tests {
         assert!(trigger_path(&p("/other/t"), "guest").is_err());
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+
+        #[test]
+        fn any_feed_parameters_schedule_or_fail_cleanly(
+            kind in 0..3usize,
+            params in crate::properties::arb_object(),
+            after in proptest::num::i64::ANY,
+        ) {
+            let kind = [FeedKind::Alarm, FeedKind::Once, FeedKind::Interval][kind];
+            if let Ok(feed) = Feed::parse(kind, &params, T0, T0, false) {
+                let _ = feed.schedule.next_after(after);
+                let _ = feed.schedule.next_after(T0);
+                // What was accepted is what a restart reads back.
+                let stored = Feed::from_stored(&Value::Object(feed.config.clone()));
+                proptest::prop_assert!(stored.is_some(), "{:?}", feed.config);
+            }
+        }
+    }
+
     #[test]
     fn huge_numbers_are_refused_before_anything_is_stored() {
         let err = |kind, v| parse(kind, v).unwrap_err();

@@ -34,18 +34,18 @@ pub fn valid_entity_name(name: &str) -> Result<(), String> {
 pub fn bump_patch(version: &str) -> String {
     let parts: Vec<u64> = version.split('.').filter_map(|p| p.parse().ok()).collect();
     match parts.as_slice() {
-        [major, minor, patch] => format!("{major}.{minor}.{}", patch + 1),
+        [major, minor, patch] => format!("{major}.{minor}.{}", patch.saturating_add(1)),
         _ => "0.0.1".to_string(),
     }
 }
 
-/// Whether `v` is a valid `M.m.p` version string.
+/// Whether `v` is a valid `M.m.p` version string (each part a number that fits 64 bits).
 pub fn valid_semver(v: &str) -> bool {
     let parts: Vec<&str> = v.split('.').collect();
     parts.len() == 3
         && parts
             .iter()
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+            .all(|p| p.chars().all(|c| c.is_ascii_digit()) && p.parse::<u64>().is_ok())
 }
 
 /// Validates a `[{key, value, …}]` list (parameters or annotations) and returns it with

@@ -22,6 +22,8 @@ pub mod error;
 pub mod js_engines;
 pub mod messages;
 pub mod package;
+#[cfg(test)]
+mod properties;
 pub mod put;
 pub mod rule;
 pub mod sequence;

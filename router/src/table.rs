@@ -62,6 +62,27 @@ pub struct UnsupportedKind {
     pub valid: String,
 }
 
+/// Why an action cannot be routed: its kind is not served, or its [`ENGINE_ANNOTATION`]
+/// names an engine that does not serve the kind in this build.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RouteError {
+    /// No domain serves the kind.
+    #[error(transparent)]
+    Kind(#[from] UnsupportedKind),
+    /// The annotation names an engine this platform does not run for the kind.
+    #[error(
+        "The engine '{engine}' named by the action's 'engine' annotation does not run '{kind}' actions on this platform. Valid values are: {valid}."
+    )]
+    Engine {
+        /// The engine the annotation names.
+        engine: String,
+        /// The action's kind.
+        kind: String,
+        /// The engines serving the kind, quoted and comma-separated.
+        valid: String,
+    },
+}
+
 /// The action annotation naming the engine an action wants among those serving its kind
 /// (e.g. `{"key": "engine", "value": "v8"}`); see [`RoutingTable::executor_for`].
 pub const ENGINE_ANNOTATION: &str = "engine";
@@ -149,27 +170,37 @@ impl RoutingTable {
     }
 
     /// The executor for an action of an already resolved `kind` whose [`ENGINE_ANNOTATION`]
-    /// is `engine`: the alternative of that name (ASCII case-insensitive), else the kind's
-    /// own executor, so an absent or unknown engine never fails an invoke. Same cost as
-    /// [`RoutingTable::executor`] plus a scan of the kind's few alternatives.
+    /// is `engine`: the kind's own executor when none is named (or the one named is it), else
+    /// the alternative of that name (ASCII case-insensitive). An engine that does not serve
+    /// the kind here (say `v8` in a build without it) is an error, never a silent fallback.
+    /// Same cost as [`RoutingTable::executor`] plus a scan of the kind's few alternatives.
     pub fn executor_for(
         &self,
         kind: &str,
         engine: Option<&str>,
-    ) -> Result<&Arc<dyn Executor>, UnsupportedKind> {
+    ) -> Result<&Arc<dyn Executor>, RouteError> {
         let entry = self
             .entries
             .iter()
             .find(|e| e.info.kind == kind)
             .ok_or_else(|| self.unsupported(kind))?;
-        let wanted = engine.map(str::trim);
-        let alternative = wanted.and_then(|engine| {
-            entry
-                .alternatives
-                .iter()
-                .find(|a| a.name().eq_ignore_ascii_case(engine))
-        });
-        Ok(alternative.unwrap_or(&entry.executor))
+        let Some(wanted) = engine.map(str::trim) else {
+            return Ok(&entry.executor);
+        };
+        std::iter::once(&entry.executor)
+            .chain(&entry.alternatives)
+            .find(|e| e.name().eq_ignore_ascii_case(wanted))
+            .ok_or_else(|| {
+                let valid: Vec<String> = std::iter::once(&entry.executor)
+                    .chain(&entry.alternatives)
+                    .map(|e| format!("'{}'", e.name()))
+                    .collect();
+                RouteError::Engine {
+                    engine: wanted.to_string(),
+                    kind: kind.to_string(),
+                    valid: valid.join(", "),
+                }
+            })
     }
 
     /// Every kind users may use, with the name of its executor, in registration order.
@@ -274,15 +305,18 @@ mod tests {
         assert_eq!(pick(Some("v8")), "v8");
         assert_eq!(pick(Some(" V8 ")), "v8");
         assert_eq!(pick(None), "js");
+        assert_eq!(pick(Some("js")), "js", "the kind's own engine by name");
+        let unknown = t
+            .executor_for("nodejs:20", Some("spidermonkey"))
+            .err()
+            .unwrap();
         assert_eq!(
-            pick(Some("spidermonkey")),
-            "js",
-            "unknown engines fall back"
+            unknown.to_string(),
+            "The engine 'spidermonkey' named by the action's 'engine' annotation does not run 'nodejs:20' actions on this platform. Valid values are: 'js', 'v8'."
         );
-        assert_eq!(
-            t.executor_for("nodejs:18", Some("v8")).unwrap().name(),
-            "js",
-            "alternatives are per kind"
+        assert!(
+            t.executor_for("nodejs:18", Some("v8")).is_err(),
+            "alternatives are per kind: no silent fallback"
         );
         assert!(t.executor_for("python:3", Some("v8")).is_err());
         assert!(t.add_alternative("python:3", fast).is_err());

@@ -162,7 +162,7 @@ fn put(
     let entry = action::ActionEntry::from_doc(&doc)?;
     if entry.code.kind != sequence::KIND {
         let executor = table
-            .executor(&entry.code.kind)
+            .executor_for(&entry.code.kind, entry.engine.as_deref())
             .map_err(|e| ApiError::bad_request(messages::malformed(&e.to_string())))?;
         executor
             .prepare(&entry.code)

@@ -441,13 +441,11 @@ fn select_keyed(
 /// The writer thread: owns its connection, commits up to [`MAX_BATCH`] queued records per
 /// transaction, and exits on [`Msg::Shutdown`] (or when every sender is gone).
 ///
-/// It stays out of the request threads' way: while only relaxed records keep coming it
-/// sleeps out a [`GROUP_WINDOW`] between commits and then drains the queue without blocking,
-/// so a producer's send never finds it parked on the channel and never pays a wake-up (a futex
-/// syscall and, on a shared core, a context switch) on the request path. A record someone
-/// waits for (a durable put) skips the window: the writer drains what is queued and commits
-/// at once, and what arrives during that commit makes the next batch (group commit without a
-/// timer). A full batch, or a flush, ends the draining early.
+/// A record someone waits for (a durable put) is committed at once, with whatever else is
+/// queued: what arrives during that commit makes the next batch (group commit without a
+/// timer). Relaxed records only (nobody waiting) are collected for a [`GROUP_WINDOW`] after
+/// the first, so that many share one transaction. A full batch, or a flush, ends the
+/// collecting early; after a commit the writer waits one window for more before it parks.
 ///
 /// Before each commit it checks that `path` is still the file it was when the writer's
 /// connection opened it (the caller opens `conn` just before; see [`file_identity`]) (a deleted or
@@ -475,14 +473,25 @@ pub(crate) fn run_writer(
     let (mut busy, mut full) = (false, false);
     while !shutdown {
         let mut more = true;
-        if !busy {
-            let next = if counters.unhealthy.read().is_some() {
+        let unhealthy = counters.unhealthy.read().is_some();
+        // A full batch, or retries the store can take again, are written without waiting.
+        let ready = full || (busy && !retry.is_empty() && !unhealthy);
+        if !ready {
+            // Busy, the next record is waited for one window at most; idle, for as long as
+            // it takes (or a probe period while the store cannot write).
+            let next = if busy {
+                rx.recv_timeout(GROUP_WINDOW)
+            } else if unhealthy {
                 rx.recv_timeout(PROBE_EVERY)
             } else {
                 rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
             };
             match next {
                 Ok(msg) => more = take(msg, &mut batch, &mut acks, &mut shutdown),
+                Err(RecvTimeoutError::Timeout) if busy => {
+                    busy = false;
+                    continue;
+                }
                 Err(RecvTimeoutError::Timeout) => {
                     probe(&mut conn, &path, identity, &counters);
                     busy = !retry.is_empty() && counters.unhealthy.read().is_none();

@@ -16,6 +16,7 @@ mod connections;
 mod containers;
 mod durability;
 mod e2e;
+mod fuzz;
 mod isolation;
 mod lifecycle;
 mod support;

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use rquickjs::function::{Opt, Rest};
 use rquickjs::promise::PromiseState;
-use rquickjs::{Context, Ctx, Function, Object, Persistent, Promise, Runtime, Type, Value};
+use rquickjs::{
+    Context, Ctx, Exception, Function, Object, Persistent, Promise, Runtime, Type, Value,
+};
 use serde_json::{Map, Value as Json};
 use shoal_isolates::abi;
 use shoal_router::{Failure, Invocation, LogCollector, LogStream, OwEnv};
@@ -29,6 +31,14 @@ struct Timer {
     args: Vec<Persistent<Value<'static>>>,
     every: Option<Duration>,
 }
+
+/// Most timers one isolate may have pending: each costs host memory (its entry and the
+/// handles it keeps) outside the action's heap limit, so a `setTimeout` storm is refused
+/// with a `RangeError` instead of growing the host.
+const MAX_TIMERS: usize = 10_000;
+
+/// Longest timer delay, in ms; as in Node.js, a longer (or non-positive) one fires at once.
+const MAX_DELAY_MS: f64 = 2_147_483_647.0;
 
 /// `setTimeout`/`setInterval` state: due order plus the timers by id.
 #[derive(Default)]
@@ -415,18 +425,31 @@ fn fatal_or(
     wrap(&describe(ctx, &thrown, init))
 }
 
-/// `String(e)`, plus the stack trace when asked and available.
+/// Longest text kept from a thrown value or its stack, in UTF-16 units: the host copies the
+/// text several times (error, record, logs) outside the action's memory limit, so an 80 MiB
+/// string thrown must not become gigabytes of host memory.
+const MAX_ERROR_TEXT: usize = 64 * 1024;
+
+/// `String(e)`, plus the stack trace when asked and available, each cut (in the isolate,
+/// before it reaches the host) to [`MAX_ERROR_TEXT`] with a note of the full length.
 pub(crate) fn describe<'js>(ctx: &Ctx<'js>, value: &Value<'js>, with_stack: bool) -> String {
-    let text = match value.get::<rquickjs::convert::Coerced<String>>() {
-        Ok(s) => s.0,
-        Err(_) => {
-            let _ = ctx.catch();
-            value.type_name().to_string()
-        }
+    let bounded = |v: Value<'js>| -> Option<String> {
+        let cut: Function = ctx
+            .eval(format!(
+                "(v) => {{ const s = String(v); return s.length > {MAX_ERROR_TEXT} ? s.slice(0, {MAX_ERROR_TEXT}) + ' … (' + s.length + ' characters in all)' : s; }}"
+            ))
+            .ok()?;
+        cut.call::<_, String>((v,)).ok()
     };
+    let text = bounded(value.clone()).unwrap_or_else(|| {
+        let _ = ctx.catch();
+        value.type_name().to_string()
+    });
     let stack = value
         .as_exception()
-        .and_then(|e| e.stack())
+        .and_then(|e| e.get::<_, Value>("stack").ok())
+        .filter(|s| s.is_string())
+        .and_then(bounded)
         .filter(|s| with_stack && !s.trim().is_empty());
     match stack {
         Some(stack) => format!("{text}\n{}", stack.trim_end()),
@@ -556,7 +579,15 @@ fn install_globals<'js>(
         let f = Function::new(
             ctx.clone(),
             move |ctx: Ctx<'js>, callback: Function<'js>, ms: Opt<f64>, args: Rest<Value<'js>>| {
-                let ms = ms.0.filter(|m| m.is_finite() && *m > 0.0).unwrap_or(0.0);
+                if host.timers.borrow().entries.len() >= MAX_TIMERS {
+                    return Err(Exception::throw_range(
+                        &ctx,
+                        &format!("too many pending timers: at most {MAX_TIMERS} per action"),
+                    ));
+                }
+                let ms =
+                    ms.0.filter(|m| m.is_finite() && *m > 0.0 && *m <= MAX_DELAY_MS)
+                        .unwrap_or(0.0);
                 let delay = Duration::from_secs_f64(ms / 1000.0);
                 let timer = Timer {
                     callback: Persistent::save(&ctx, callback),
@@ -567,7 +598,7 @@ fn install_globals<'js>(
                         .collect(),
                     every: repeat.then_some(delay.max(Duration::from_millis(1))),
                 };
-                host.timers.borrow_mut().add(delay, timer)
+                Ok(host.timers.borrow_mut().add(delay, timer))
             },
         )?;
         globals.set(name, f)?;

@@ -5,11 +5,15 @@
 //! appends the text there to the activation's logs (see [`crate::abi`]).
 
 use serde_json::Value;
-use shoal_router::{Failure, Invocation, LogCollector, LogStream};
+use shoal_router::{Failure, Invocation, LogCollector, LogStream, MAX_RESULT_BYTES};
 use wasmtime::{Caller, Engine, Extern, InstancePre, Linker, Store};
 
 use crate::run::{self, Capped, MemoryCap};
 use crate::{Inner, abi};
+
+/// How much of an oversized result is handed to its error text (which quotes the first KiB,
+/// backing up to a character boundary).
+const MAX_RESULT_HEAD: usize = 1025;
 
 /// The exported memory the host reads and writes.
 pub(crate) const MEMORY: &str = "memory";
@@ -106,6 +110,12 @@ async fn call(
     let packed = run.call_async(&mut *store, (ptr, len)).await? as u64;
     let (at, len) = ((packed >> 32) as u32, packed as u32);
     Ok(match slice(memory.data(&*store), at, len) {
+        // Past the result limit the range is neither copied nor parsed: its first KiB is
+        // quoted in OpenWhisk's truncation error, read in place.
+        Some(bytes) if bytes.len() > MAX_RESULT_BYTES => Err(Failure::result_too_large(
+            bytes.len(),
+            &bytes[..MAX_RESULT_HEAD.min(bytes.len())],
+        )),
         Some(bytes) => abi::classify_result(String::from_utf8_lossy(bytes).trim()),
         None => Err(abi::result_outside_memory(at, len)),
     })

@@ -75,3 +75,45 @@ async fn a_spinning_action_does_not_stall_actions_pinned_to_the_same_worker() {
         spun.result
     );
 }
+
+#[tokio::test]
+async fn timer_storms_are_refused_and_huge_delays_clamped() {
+    let exec = quickjs(Settings::default());
+    let storm = action(
+        "storm",
+        "function main() { const ids = []; let refused = null; try { for (;;) { ids.push(setTimeout(() => {}, 1e300)); } } catch (e) { refused = e.name + ': ' + e.message; } ids.forEach(clearTimeout); return {n: ids.length, refused}; }",
+        "main",
+    );
+    let out = exec
+        .invoke(invocation(&storm, "guest", json!({}), 10_000))
+        .await;
+    assert_eq!(
+        out.result,
+        Ok(
+            json!({"n": 10_000, "refused": "RangeError: too many pending timers: at most 10000 per action"})
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_huge_thrown_text_is_cut_before_it_reaches_the_host() {
+    let exec = quickjs(Settings::default());
+    let thrower = action(
+        "thrower",
+        "function main() { throw 'x'.repeat(5e6); }",
+        "main",
+    );
+    let out = exec
+        .invoke(invocation(&thrower, "guest", json!({}), 10_000))
+        .await;
+    let Err(shoal_router::Failure::DeveloperError(error)) = out.result else {
+        panic!("{:?}", out.result)
+    };
+    let text = error.to_string();
+    assert!(text.len() < 70_000, "{} bytes", text.len());
+    assert!(
+        text.contains("(5000000 characters in all)"),
+        "{}",
+        &text[text.len() - 80..]
+    );
+}

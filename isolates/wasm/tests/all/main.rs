@@ -580,3 +580,26 @@ fn out_of_range_settings_are_refused() {
         "4 GiB memories are allowed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_direct_result_is_the_truncation_error_read_in_place() {
+    // run() answers a 3,000,000-byte range of its 4 MiB memory, all "a".
+    let wat = r#"(module
+        (memory (export "memory") 64)
+        (func (export "alloc") (param i32) (result i32) i32.const 3000000)
+        (func (export "run") (param i32 i32) (result i64)
+            (memory.fill (i32.const 0) (i32.const 97) (i32.const 3000000))
+            i64.const 3000000))"#;
+    let ex = executor();
+    let out = run(&ex, &action("big", wat, false), json!({})).await;
+    let Err(Failure::ApplicationError(Value::String(text))) = out.result else {
+        panic!("{:?}", out.result)
+    };
+    assert_eq!(
+        text,
+        format!(
+            "The action produced a response that exceeded the allowed length: 3000000 > 1048576 bytes. The truncated response was: {}",
+            "a".repeat(1024)
+        )
+    );
+}
