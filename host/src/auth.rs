@@ -1,7 +1,10 @@
 //! Identities and HTTP Basic authentication (spec §1.2): `uuid:key` pairs looked up in the
-//! store, cached in memory after the first hit.
+//! store, cached in memory by the decoded credentials and asked of the store again after
+//! [`REVALIDATE`], so keys rotated and limits changed by `shoal namespace …` (another
+//! process) reach a running shoal.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use dashmap::DashMap;
@@ -41,13 +44,25 @@ impl Identity {
     }
 }
 
-/// Looks callers up by their Basic credentials. Lives for the process; the cache only grows
-/// by namespaces that exist.
+/// How long a cached identity is trusted before the store is asked again (one indexed read
+/// per namespace and period).
+const REVALIDATE: Duration = Duration::from_secs(5);
+
+/// An identity and when the store last confirmed it.
+#[derive(Clone)]
+struct Cached {
+    identity: Arc<Identity>,
+    checked: Instant,
+}
+
+/// Looks callers up by their Basic credentials. Lives for the process; the caches hold one
+/// entry per valid `uuid:key` and per namespace, however the header spells them.
 pub struct Authenticator {
     store: Arc<Store>,
     defaults: LimitsConfig,
-    cache: DashMap<String, Arc<Identity>, RandomState>,
-    owners: DashMap<String, Arc<Identity>, RandomState>,
+    revalidate: Duration,
+    cache: DashMap<String, Cached, RandomState>,
+    owners: DashMap<String, Cached, RandomState>,
 }
 
 impl Authenticator {
@@ -56,6 +71,7 @@ impl Authenticator {
         Authenticator {
             store,
             defaults,
+            revalidate: REVALIDATE,
             cache: DashMap::default(),
             owners: DashMap::default(),
         }
@@ -73,12 +89,23 @@ impl Authenticator {
     /// The identity behind a header, or `None` if it is malformed or unknown (web actions
     /// treat that as anonymous).
     pub fn lookup(&self, header: &str) -> Option<Arc<Identity>> {
-        if let Some(hit) = self.cache.get(header) {
-            return Some(hit.clone());
-        }
         let (uuid, key) = parse_basic(header)?;
-        let identity = self.verify(&uuid, &key)?;
-        self.cache.insert(header.to_string(), identity.clone());
+        let credentials = format!("{uuid}:{key}");
+        if let Some(hit) = self.cache.get(&credentials)
+            && hit.checked.elapsed() < self.revalidate
+        {
+            return Some(hit.identity.clone());
+        }
+        let Some(identity) = self.verify(&uuid, &key) else {
+            self.cache.remove(&credentials);
+            return None;
+        };
+        let checked = Instant::now();
+        let cached = Cached {
+            identity: identity.clone(),
+            checked,
+        };
+        self.cache.insert(credentials, cached);
         Some(identity)
     }
 
@@ -102,12 +129,22 @@ impl Authenticator {
     /// The identity that owns namespace `ns` (web actions run as their owner), or `None`
     /// when no such namespace exists. Cached after the first hit.
     pub fn owner(&self, ns: &str) -> Option<Arc<Identity>> {
-        if let Some(hit) = self.owners.get(ns) {
-            return Some(hit.clone());
+        if let Some(hit) = self.owners.get(ns)
+            && hit.checked.elapsed() < self.revalidate
+        {
+            return Some(hit.identity.clone());
         }
-        let subject = self.store.subject_by_namespace(ns).ok().flatten()?;
+        let Some(subject) = self.store.subject_by_namespace(ns).ok().flatten() else {
+            self.owners.remove(ns);
+            return None;
+        };
         let identity = Arc::new(Identity::from_subject(&subject, &self.defaults));
-        self.owners.insert(ns.to_string(), identity.clone());
+        let checked = Instant::now();
+        let cached = Cached {
+            identity: identity.clone(),
+            checked,
+        };
+        self.owners.insert(ns.to_string(), cached);
         Some(identity)
     }
 }
@@ -161,6 +198,36 @@ mod tests {
         assert_eq!(k.len(), 64);
         assert!(parse_basic("Bearer x").is_none());
         assert!(parse_basic("Basic !!!").is_none());
+    }
+
+    #[test]
+    fn spellings_share_one_entry_and_a_rotated_key_stops_working() {
+        let store = Arc::new(Store::open_in_memory().unwrap());
+        let (uuid, key) = new_credentials();
+        let subject = |key: &str| Subject {
+            subject: "ns".into(),
+            namespace: "ns".into(),
+            uuid: uuid.clone(),
+            key: key.into(),
+            limits: serde_json::json!({}),
+        };
+        store.put_subject(&subject(&key)).unwrap();
+        let mut auth = Authenticator::new(store.clone(), LimitsConfig::default());
+        let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{uuid}:{key}"));
+        for header in [format!("Basic {encoded}"), format!("basic  {encoded} ")] {
+            assert_eq!(auth.lookup(&header).unwrap().namespace, "ns");
+        }
+        assert_eq!(auth.cache.len(), 1, "one entry, however spelled");
+        // Rotated behind the server's back (another process): the cached identity goes on
+        // until it is checked again.
+        let (_, rotated) = new_credentials();
+        store.put_subject(&subject(&rotated)).unwrap();
+        assert!(auth.lookup(&format!("Basic {encoded}")).is_some());
+        auth.revalidate = Duration::ZERO;
+        assert!(auth.lookup(&format!("Basic {encoded}")).is_none());
+        assert!(auth.cache.is_empty());
+        let fresh = base64::engine::general_purpose::STANDARD.encode(format!("{uuid}:{rotated}"));
+        assert!(auth.lookup(&format!("Basic {fresh}")).is_some());
     }
 
     #[test]

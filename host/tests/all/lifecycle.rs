@@ -1,12 +1,12 @@
 //! Process-level behaviour of `shoal serve`: configuration from the environment, graceful shutdown
 //! on SIGTERM/SIGINT without losing acknowledged activations, and refusing to expose the
-//! well-known guest key on a public address.
+//! well-known guest key on a public address, and keys rotated while it runs.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{Shoal, request, run_with_timeout, shoal_command};
+use crate::support::{GUEST_AUTH, Shoal, request, run_with_timeout, shoal_command};
 
 #[test]
 fn serves_from_environment_configuration_and_stops_on_sigint() {
@@ -135,4 +135,43 @@ fn refuses_a_public_address_with_the_well_known_guest_key() {
         output.to_ascii_lowercase().contains("key") && output.contains("shoal namespace"),
         "the error should say how to set keys (a `shoal namespace …` command): {output}"
     );
+}
+
+#[test]
+fn a_key_rotated_while_shoal_runs_takes_effect() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = Shoal::serve(dir.path());
+    let ping = |auth: &str| {
+        request(
+            &shoal.addr,
+            "GET",
+            "/api/v1/namespaces/_/limits",
+            Some(auth),
+            None,
+        )
+        .status
+    };
+    assert_eq!(ping(GUEST_AUTH), 200);
+    let out = run_with_timeout(
+        shoal_command()
+            .args(["namespace", "rotate-key", "guest", "--data-dir"])
+            .arg(dir.path()),
+        Duration::from_secs(20),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rotated = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert_eq!(ping(&rotated), 200, "the new key works at once");
+    let started = Instant::now();
+    while ping(GUEST_AUTH) != 401 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the old key still works"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    shoal.stop();
 }
