@@ -422,7 +422,10 @@ fn fatal_or(
     if let Some(f) = fatal(host, budget, init) {
         return f;
     }
-    wrap(&describe(ctx, &thrown, init))
+    let text = describe(ctx, &thrown, init);
+    // Reading the value runs guest code (`toString`, getters), which may itself hit the
+    // deadline or the memory limit: then that is the failure.
+    fatal(host, budget, init).unwrap_or_else(|| wrap(&text))
 }
 
 /// Longest text kept from a thrown value or its stack, in UTF-16 units: the host copies the

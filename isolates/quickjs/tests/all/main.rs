@@ -117,3 +117,21 @@ async fn a_huge_thrown_text_is_cut_before_it_reaches_the_host() {
         &text[text.len() - 80..]
     );
 }
+
+#[tokio::test]
+async fn a_deadline_hit_while_the_thrown_value_is_read_is_a_timeout() {
+    let exec = quickjs(Settings::default());
+    let thrower = action(
+        "slow-to-describe",
+        "function main() { throw { toString() { for (;;) {} } }; }",
+        "main",
+    );
+    let out = exec
+        .invoke(invocation(&thrower, "guest", json!({}), 500))
+        .await;
+    assert!(
+        matches!(out.result, Err(shoal_router::Failure::Timeout { .. })),
+        "{:?}",
+        out.result
+    );
+}
