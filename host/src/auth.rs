@@ -55,6 +55,16 @@ struct Cached {
     checked: Instant,
 }
 
+impl Cached {
+    /// `identity`, confirmed just now.
+    fn now(identity: &Arc<Identity>) -> Cached {
+        Cached {
+            identity: Arc::clone(identity),
+            checked: Instant::now(),
+        }
+    }
+}
+
 /// Looks callers up by their Basic credentials. Lives for the process; the caches hold one
 /// entry per valid `uuid:key` and per namespace, however the header spells them.
 pub struct Authenticator {
@@ -100,12 +110,7 @@ impl Authenticator {
             self.cache.remove(&credentials);
             return None;
         };
-        let checked = Instant::now();
-        let cached = Cached {
-            identity: identity.clone(),
-            checked,
-        };
-        self.cache.insert(credentials, cached);
+        self.cache.insert(credentials, Cached::now(&identity));
         Some(identity)
     }
 
@@ -139,12 +144,7 @@ impl Authenticator {
             return None;
         };
         let identity = Arc::new(Identity::from_subject(&subject, &self.defaults));
-        let checked = Instant::now();
-        let cached = Cached {
-            identity: identity.clone(),
-            checked,
-        };
-        self.owners.insert(ns.to_string(), cached);
+        self.owners.insert(ns.to_string(), Cached::now(&identity));
         Some(identity)
     }
 }

@@ -18,13 +18,12 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use std::sync::Mutex;
 use tokio::sync::{Notify, oneshot};
 
 /// A `!Send` future that runs as a local task of the worker thread it was created on.
@@ -102,8 +101,8 @@ struct Shared<S> {
     config: PoolConfig,
     init: Box<Init<S>>,
     slots: Vec<Slot<S>>,
-    /// Monitor ticks since the pool started.
-    ticks: AtomicU64,
+    /// Monitor ticks since the pool started (shared with every running job's [`Marked`]).
+    ticks: Arc<AtomicU64>,
     /// Threads handed off and still finishing their runs.
     handed_off: AtomicUsize,
     /// Hand-offs so far (see [`WorkerPool::hand_offs`]).
@@ -146,7 +145,7 @@ impl<S: 'static> WorkerPool<S> {
                     serving: Mutex::new(Arc::default()),
                 })
                 .collect(),
-            ticks: AtomicU64::new(1),
+            ticks: Arc::new(AtomicU64::new(1)),
             handed_off: AtomicUsize::new(0),
             hand_offs: AtomicU64::new(0),
             closed: AtomicBool::new(false),
@@ -342,29 +341,17 @@ fn thread_id() -> u64 {
 struct Marked {
     task: LocalTask,
     mark: Arc<Mark>,
-    ticks: Arc<dyn Ticks>,
+    ticks: Arc<AtomicU64>,
     /// Counts the job in its thread's jobs in flight until it ends.
     _inflight: Entered,
-}
-
-/// The monitor's clock, as the pool's shared state (type-erased for [`Marked`]).
-trait Ticks {
-    fn now(&self) -> u64;
-}
-
-impl<S> Ticks for Shared<S> {
-    fn now(&self) -> u64 {
-        self.ticks.load(Ordering::Acquire)
-    }
 }
 
 impl Future for Marked {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.mark
-            .busy_since
-            .store(self.ticks.now(), Ordering::Release);
+        let now = self.ticks.load(Ordering::Acquire);
+        self.mark.busy_since.store(now, Ordering::Release);
         let done = self.task.as_mut().poll(cx);
         self.mark.busy_since.store(0, Ordering::Release);
         done
@@ -416,7 +403,6 @@ fn worker_main<S: 'static>(
     mark.tid.store(thread_id(), Ordering::Release);
     let slot = &shared.slots[index];
     let local = tokio::task::LocalSet::new();
-    let ticks: Arc<dyn Ticks> = Arc::clone(shared) as Arc<dyn Ticks + Send + Sync>;
     let inflight = Rc::new(InFlight::default());
     local.block_on(&runtime, async {
         let state: Rc<S> = Rc::new((shared.init)(index));
@@ -424,7 +410,7 @@ fn worker_main<S: 'static>(
             let mut task = Marked {
                 task: job(Rc::clone(&state)),
                 mark: Arc::clone(&mark),
-                ticks: Arc::clone(&ticks),
+                ticks: Arc::clone(&shared.ticks),
                 _inflight: inflight.enter(),
             };
             // The first poll runs here, before the next job is taken: a synchronous job
