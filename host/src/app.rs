@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use shoal_containers::ContainerExecutor;
 use shoal_quickjs::{QuickJsConfig, QuickJsExecutor};
-use shoal_router::{KindInfo, RoutingTable};
+use shoal_router::{Executor, KindInfo, RoutingTable};
 use shoal_store::{Store, Subject};
 use shoal_wasm::WasmExecutor;
 
@@ -19,6 +19,7 @@ use crate::containers;
 use crate::controller::Controller;
 use crate::dedicated::Dedicated;
 use crate::js_engines::js_engines;
+use crate::memory::{Budgeted, MemoryBudget};
 use crate::triggers::FeedFirer;
 
 /// Everything a request handler needs. One per process.
@@ -35,6 +36,8 @@ pub struct App {
     pub alarms: Arc<AlarmService>,
     /// The container domain, when configured and its engine answered.
     pub containers: Option<Arc<ContainerExecutor>>,
+    /// The isolates' memory budget.
+    pub memory: Arc<MemoryBudget>,
 }
 
 /// Why the platform could not start.
@@ -60,7 +63,7 @@ impl App {
         ensure_guest(&store)?;
         let workers = Arc::new(quickjs(&config)?);
         let alarms = AlarmService::new(store.clone())?;
-        let mut table = routing_table(workers.clone(), &config)?;
+        let (mut table, memory) = routing_table(workers.clone(), &config)?;
         table.add(
             KindInfo::internal(FEED_KIND),
             Arc::new(FeedExecutor(alarms.clone())),
@@ -79,6 +82,7 @@ impl App {
             config,
             alarms,
             containers,
+            memory,
         }))
     }
 
@@ -168,27 +172,39 @@ fn quickjs(config: &Config) -> Result<QuickJsExecutor, StartError> {
 fn routing_table(
     quickjs: Arc<QuickJsExecutor>,
     config: &Config,
-) -> Result<RoutingTable, StartError> {
+) -> Result<(RoutingTable, Arc<MemoryBudget>), StartError> {
     let mut table = RoutingTable::new();
     let js = js_engines(config, quickjs)?;
+    let wasm = WasmExecutor::new(config.wasm.executor_config(&config.data_dir))
+        .map_err(|e| StartError::Executor(e.to_string()))?;
+    let wasm: Arc<dyn Executor> = Arc::new(
+        Dedicated::new(Arc::new(wasm), config.worker_threads())
+            .map_err(|e| StartError::Executor(e.to_string()))?,
+    );
+    // WASM keeps no idle instances, only compiled code: its activations reserve, it holds
+    // nothing to count or drop.
+    let budget = MemoryBudget::new(config.memory_budget_mib(), js.isolates);
+    let budgeted = |engine: &Arc<dyn Executor>| -> Arc<dyn Executor> {
+        Arc::new(Budgeted::new(engine.clone(), budget.clone()))
+    };
+    let (default_js, alternatives): (_, Vec<_>) = (
+        budgeted(&js.default),
+        js.alternatives.iter().map(budgeted).collect(),
+    );
     for (kind, default) in [
         ("nodejs:18", false),
         ("nodejs:20", true),
         ("nodejs:22", false),
     ] {
-        table.add(KindInfo::new(kind, default), js.default.clone());
-        for engine in &js.alternatives {
+        table.add(KindInfo::new(kind, default), default_js.clone());
+        for engine in &alternatives {
             table
                 .add_alternative(kind, engine.clone())
                 .map_err(|e| StartError::Executor(e.to_string()))?;
         }
     }
-    let wasm = WasmExecutor::new(config.wasm.executor_config(&config.data_dir))
-        .map_err(|e| StartError::Executor(e.to_string()))?;
-    let wasm = Dedicated::new(Arc::new(wasm), config.worker_threads())
-        .map_err(|e| StartError::Executor(e.to_string()))?;
-    table.add(KindInfo::new("wasm", true), Arc::new(wasm));
-    Ok(table)
+    table.add(KindInfo::new("wasm", true), budgeted(&wasm));
+    Ok((table, budget))
 }
 
 #[cfg(all(test, feature = "v8"))]
@@ -204,7 +220,7 @@ mod v8_tests {
             data_dir: dir.path().to_path_buf(),
             ..Config::default()
         };
-        let table = routing_table(Arc::new(quickjs(&config).unwrap()), &config).unwrap();
+        let (table, _) = routing_table(Arc::new(quickjs(&config).unwrap()), &config).unwrap();
         for kind in ["nodejs:18", "nodejs:20", "nodejs:22"] {
             assert_eq!(table.executor_for(kind, Some("v8")).unwrap().name(), "v8");
             let tiered = table.executor_for(kind, Some("tiered")).unwrap();
@@ -214,7 +230,7 @@ mod v8_tests {
         assert!(table.kinds().all(|(_, executor)| executor != "v8"));
         let mut v8_first = config.clone();
         v8_first.isolates.js_engine = crate::config::JsEngine::V8;
-        let table = routing_table(Arc::new(quickjs(&v8_first).unwrap()), &v8_first).unwrap();
+        let (table, _) = routing_table(Arc::new(quickjs(&v8_first).unwrap()), &v8_first).unwrap();
         assert_eq!(table.executor_for("nodejs:20", None).unwrap().name(), "v8");
         let quickjs_named = table.executor_for("nodejs:20", Some("quickjs")).unwrap();
         assert_eq!(quickjs_named.name(), "quickjs");

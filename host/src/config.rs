@@ -138,6 +138,10 @@ pub struct IsolatesConfig {
     /// Most engine memory (MiB) resident isolates may hold before the least recently used are
     /// evicted.
     pub max_resident_mib: usize,
+    /// Memory (MiB) running isolate activations may reserve at once (each reserves its
+    /// `limits.memory`), idle isolates included; 0 = half of the physical memory. Beyond it,
+    /// idle isolates are dropped, then activations wait up to their time limit.
+    pub memory_budget_mib: u64,
     /// The engine of `nodejs:*` actions whose `engine` annotation names none.
     pub js_engine: JsEngine,
     /// Tiered placement: a warm run on QuickJS taking longer than this (ms) counts as slow.
@@ -245,6 +249,7 @@ impl Default for IsolatesConfig {
             idle_ttl_secs: 600,
             max_resident: 20_000,
             max_resident_mib: 2048,
+            memory_budget_mib: 0,
             js_engine: JsEngine::Quickjs,
             tiering_threshold_ms: 50,
             tiering_slow_runs: 3,
@@ -338,6 +343,12 @@ impl Config {
             ));
         }
         let i = &self.isolates;
+        let largest = crate::entity::LIMIT_BOUNDS.memory.1;
+        if i.memory_budget_mib != 0 && i.memory_budget_mib < largest {
+            return Err(ConfigError::Invalid(format!(
+                "isolates.memory_budget_mib must be 0 (half of the memory) or at least {largest}, the largest action memory limit"
+            )));
+        }
         if i.tiering_threshold_ms == 0 || i.tiering_slow_runs == 0 {
             return Err(ConfigError::Invalid(
                 "isolates.tiering_threshold_ms and isolates.tiering_slow_runs must be at least 1"
@@ -372,6 +383,14 @@ impl Config {
             )));
         }
         Ok(())
+    }
+
+    /// The isolate memory budget in MiB (resolves 0 to half of the physical memory).
+    pub fn memory_budget_mib(&self) -> u64 {
+        match self.isolates.memory_budget_mib {
+            0 => crate::memory::default_budget_mib(),
+            n => n,
+        }
     }
 
     /// Worker threads to use for isolates and HTTP (resolves 0 to the core count).

@@ -59,6 +59,10 @@ impl Executor for Dedicated {
     fn stats(&self) -> ExecutorStats {
         self.inner.stats()
     }
+
+    fn trim(&self) -> BoxFuture<()> {
+        self.inner.trim()
+    }
 }
 
 impl Drop for Dedicated {

@@ -16,6 +16,9 @@ pub struct JsEngines {
     pub default: Arc<dyn Executor>,
     /// The other engines, which actions choose by name in their `engine` annotation.
     pub alternatives: Vec<Arc<dyn Executor>>,
+    /// The engines that hold isolates themselves (QuickJS, V8; not tiered placement, which
+    /// uses theirs): what the memory budget counts and trims.
+    pub isolates: Vec<Arc<dyn Executor>>,
 }
 
 /// Starts the JS engines `config` asks for around the already running QuickJS workers (V8
@@ -27,6 +30,11 @@ pub fn js_engines(config: &Config, quickjs: Arc<dyn Executor>) -> Result<JsEngin
     let mut engines = vec![quickjs];
     #[cfg(feature = "v8")]
     engines.extend(v8_engines(config, &engines[0])?);
+    let isolates = engines
+        .iter()
+        .filter(|e| e.name() != "tiered")
+        .cloned()
+        .collect();
     let at = engines
         .iter()
         .position(|e| e.name() == wanted.name())
@@ -35,6 +43,7 @@ pub fn js_engines(config: &Config, quickjs: Arc<dyn Executor>) -> Result<JsEngin
     Ok(JsEngines {
         default,
         alternatives: engines,
+        isolates,
     })
 }
 

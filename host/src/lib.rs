@@ -20,6 +20,7 @@ pub mod dedicated;
 pub mod entity;
 pub mod error;
 pub mod js_engines;
+pub mod memory;
 pub mod messages;
 pub mod package;
 #[cfg(test)]

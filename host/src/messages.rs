@@ -58,6 +58,14 @@ pub fn method_not_allowed(allowed: &str) -> String {
 pub fn store_unavailable(reason: &str) -> String {
     format!("shoal cannot store activations, so it accepts no new work until it can: {reason}")
 }
+/// The capacity error (whisk internal error) of an activation that found no free isolate
+/// memory within its time limit: OpenWhisk answers 503 "overloaded" when no invoker has room;
+/// shoal queues the activation first, so its record says why it never ran.
+pub fn no_memory_capacity(memory_mb: u64, budget_mib: u32) -> String {
+    format!(
+        "The system is overloaded: the action's {memory_mb} MB could not be reserved from the isolate memory budget ({budget_mib} MiB) within its time limit."
+    )
+}
 /// The whisk internal error of an accepted activation that shoal stopped before finishing.
 pub const ACTIVATION_LOST: &str =
     "The activation was accepted, but shoal stopped before it finished; it did not complete.";

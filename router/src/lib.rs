@@ -45,4 +45,11 @@ pub trait Executor: Send + Sync + 'static {
 
     /// Density and health figures (resident isolates, memory per isolate, …).
     fn stats(&self) -> ExecutorStats;
+
+    /// Drops every idle instance (warm isolates waiting for their next activation) so that
+    /// the memory they hold goes back to the host; resolves once done. Called when the
+    /// process-wide memory budget runs short. The default has nothing to drop.
+    fn trim(&self) -> BoxFuture<()> {
+        Box::pin(std::future::ready(()))
+    }
 }

@@ -104,12 +104,14 @@ pub fn limits(identity: &Identity) -> Reply {
 /// with `{"status": "unavailable", "store": <why>}` while its activation store cannot write.
 /// Either way it lists the stored alarms that could not be scheduled at start
 /// (`skippedFeeds`) and how many accepted activations the previous run left unfinished
-/// (`recoveredActivations`, ended as whisk internal errors).
+/// (`recoveredActivations`, ended as whisk internal errors), and the isolate memory budget
+/// (`isolateMemory`: budget, reserved, resident, waiting, trims, refused).
 pub fn health(app: &App) -> Reply {
     let mut body = json!({
         "status": "ok",
         "skippedFeeds": app.alarms.skipped(),
         "recoveredActivations": app.store.recovered(),
+        "isolateMemory": app.memory.figures(),
     });
     match app.store.health() {
         Ok(()) => Reply::json(StatusCode::OK, &body),

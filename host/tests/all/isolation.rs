@@ -65,3 +65,88 @@ fn guest_code_spinning_on_every_worker_stalls_no_one_else() {
         assert_eq!(r.status, 404, "spinner {id} already ended: {}", r.text());
     }
 }
+
+/// Polls `GET /health` until the isolate memory budget has `mib` reserved.
+fn wait_reserved(shoal: &Shoal, mib: u64) {
+    loop {
+        let health = request(&shoal.addr, "GET", "/health", None, None).json();
+        if health["isolateMemory"]["reservedMib"] == json!(mib) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_full_memory_budget_drops_idle_isolates_then_queues_then_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = Shoal::serve_with(dir.path(), "[isolates]\nmemory_budget_mib = 512\n");
+    let put = |name: &str, code: &str, memory: u64, timeout: u64| {
+        let body = json!({
+            "exec": {"kind": "nodejs:20", "code": code},
+            "limits": {"memory": memory, "timeout": timeout}
+        });
+        let path = format!("/api/v1/namespaces/_/actions/{name}");
+        let r = request(&shoal.addr, "PUT", &path, Some(GUEST_AUTH), Some(&body));
+        assert_eq!(r.status, 200, "{}", r.text());
+    };
+    let invoke = |name: &str, blocking: bool| {
+        let path = format!("/api/v1/namespaces/_/actions/{name}?blocking={blocking}");
+        request(&shoal.addr, "POST", &path, Some(GUEST_AUTH), None)
+    };
+    let hold = |ms: u64| {
+        format!(
+            "function main() {{ return new Promise(r => setTimeout(() => r({{held: true}}), {ms})); }}"
+        )
+    };
+    put("hello", "function main() { return {hi: 1}; }", 128, 60_000);
+    put("hog", &hold(3_000), 512, 60_000);
+    put("hog2", &hold(50_000), 512, 60_000);
+    put("quick", "function main() { return {hi: 2}; }", 128, 1_000);
+    let warm = invoke("hello", true);
+    assert_eq!(warm.status, 200, "{}", warm.text());
+
+    // The hog reserves the whole budget; hello waits for it, and its idle isolate was
+    // dropped meanwhile, so it starts cold.
+    let hog = invoke("hog", false);
+    assert_eq!(hog.status, 202, "{}", hog.text());
+    wait_reserved(&shoal, 512);
+    let hello = invoke("hello", true);
+    assert_eq!(hello.status, 200, "{}", hello.text());
+    let hello = hello.json();
+    let annotations = hello["annotations"].as_array().unwrap();
+    assert!(
+        annotations.iter().any(|a| a["key"] == "initTime"),
+        "the idle isolate was dropped, so this run started cold: {hello}"
+    );
+    let hog_id = hog.json()["activationId"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/namespaces/_/activations/{hog_id}");
+    let hog = request(&shoal.addr, "GET", &path, Some(GUEST_AUTH), None).json();
+    assert_eq!(hog["response"]["result"], json!({"held": true}));
+    assert!(
+        hello["start"].as_u64() >= hog["end"].as_u64(),
+        "hello ran only once the hog gave its memory back: {hello} {hog}"
+    );
+    let health = request(&shoal.addr, "GET", "/health", None, None).json();
+    assert!(
+        health["isolateMemory"]["trims"].as_u64() >= Some(1),
+        "{health}"
+    );
+
+    // A second hog holds the budget far longer than quick's 1 s time limit: quick fails with
+    // the capacity error, and its record says so.
+    assert_eq!(invoke("hog2", false).status, 202);
+    wait_reserved(&shoal, 512);
+    let quick = invoke("quick", true);
+    assert_eq!(quick.status, 500, "{}", quick.text());
+    let quick = quick.json();
+    assert_eq!(
+        quick["response"]["status"], "whisk internal error",
+        "{quick}"
+    );
+    let error = quick["response"]["result"]["error"].as_str().unwrap();
+    assert!(error.starts_with("The system is overloaded"), "{error}");
+    let health = request(&shoal.addr, "GET", "/health", None, None).json();
+    assert_eq!(health["isolateMemory"]["refused"], json!(1), "{health}");
+    assert_eq!(health["isolateMemory"]["budgetMib"], json!(512), "{health}");
+}

@@ -222,6 +222,29 @@ impl<S: 'static> WorkerPool<S> {
             rx.await.map_err(|_| PoolError::WorkerGone)
         }
     }
+
+    /// Runs `job` once on every worker (behind the work already queued there) and resolves
+    /// when all have run it; workers that are gone are skipped.
+    pub fn on_every_worker<F>(&self, job: F) -> impl Future<Output = ()> + Send + use<S, F>
+    where
+        F: Fn(&S) + Clone + Send + 'static,
+    {
+        let runs: Vec<_> = (0..self.len())
+            .map(|slot| {
+                let job = job.clone();
+                self.run(slot, move |state: Rc<S>| {
+                    job(&state);
+                    std::future::ready(())
+                })
+            })
+            .collect();
+        async move {
+            for run in runs {
+                // A worker that is gone has nothing left to run it on.
+                let _ = run.await;
+            }
+        }
+    }
 }
 
 impl<S: 'static> Drop for WorkerPool<S> {

@@ -213,6 +213,16 @@ impl LocalEngine {
         });
     }
 
+    /// Drops every idle isolate of this engine (memory pressure); busy ones are untouched.
+    pub fn trim(&self) {
+        let idle = std::mem::take(&mut *self.inner.idle.borrow_mut());
+        let dropped = idle.lru.len() as u64;
+        // Dropped outside the borrow: freeing runtimes runs their finalizers.
+        drop(idle);
+        let evictions = &self.inner.meter.global.evictions;
+        evictions.fetch_add(dropped, Ordering::Relaxed);
+    }
+
     /// Runs one activation on this thread. A synchronous action completes on the first poll;
     /// a pending promise waits for its timers (which needs a tokio runtime with time enabled)
     /// or its deadline, without blocking other activations of this thread.

@@ -180,4 +180,12 @@ impl Executor for QuickJsExecutor {
         stats.hand_offs = self.pool.hand_offs();
         stats
     }
+
+    /// Drops the idle isolates of every worker.
+    fn trim(&self) -> BoxFuture<()> {
+        Box::pin(
+            self.pool
+                .on_every_worker(|engine: &LocalEngine| engine.trim()),
+        )
+    }
 }

@@ -209,6 +209,16 @@ impl Engine {
         Ok(resident)
     }
 
+    /// Drops every idle isolate of this worker (memory pressure); busy ones are untouched.
+    pub(crate) fn trim(&self) {
+        let idle = std::mem::take(&mut *self.idle.borrow_mut());
+        let dropped: usize = idle.values().map(Vec::len).sum();
+        // Dropped outside the borrow: disposing an isolate may take a while.
+        drop(idle);
+        let evictions = &self.counters.evictions;
+        evictions.fetch_add(dropped as u64, Ordering::Relaxed);
+    }
+
     /// Drops idle isolates unused for longer than the idle TTL.
     fn expire(&self, now: Instant) {
         let ttl = self.limits.idle_ttl;

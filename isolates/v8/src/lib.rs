@@ -184,4 +184,12 @@ impl Executor for V8Executor {
         stats.hand_offs = self.pool.hand_offs();
         stats
     }
+
+    /// Drops the idle isolates of every worker.
+    fn trim(&self) -> BoxFuture<()> {
+        Box::pin(
+            self.pool
+                .on_every_worker(|engine: &Rc<Engine>| engine.trim()),
+        )
+    }
 }

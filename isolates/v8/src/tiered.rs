@@ -136,6 +136,16 @@ impl Executor for TieredExecutor {
         })
     }
 
+    /// Trims both engines.
+    fn trim(&self) -> BoxFuture<()> {
+        let both = [self.baseline.trim(), self.optimizing.trim()];
+        Box::pin(async move {
+            for trim in both {
+                trim.await;
+            }
+        })
+    }
+
     /// The two engines' figures added up (each also reports its own).
     fn stats(&self) -> ExecutorStats {
         let (a, b) = (self.baseline.stats(), self.optimizing.stats());

@@ -398,6 +398,33 @@ pub async fn least_recently_used_isolates_are_evicted_over_the_resident_limit(ma
     );
 }
 
+/// `trim` drops the idle isolates of every worker (memory pressure): globals are gone and
+/// the next run is a cold start.
+pub async fn trim_drops_every_idle_isolate(make: Make) {
+    let exec = make(Settings {
+        workers: 2,
+        ..Settings::default()
+    });
+    let actions: Vec<_> = (0..4)
+        .map(|i| action(&format!("t{i}"), COUNTER, "main"))
+        .collect();
+    for a in &actions {
+        assert_eq!(run(&exec, a, json!({})).await.result, Ok(json!({"n": 1})));
+    }
+    assert_eq!(exec.stats().resident, 4);
+    let evicted = exec.stats().evictions;
+    exec.trim().await;
+    let stats = exec.stats();
+    assert_eq!((stats.resident, stats.evictions), (0, evicted + 4));
+    for a in &actions {
+        let out = run(&exec, a, json!({})).await;
+        assert_eq!(
+            (out.result, out.init_ms.is_some()),
+            (Ok(json!({"n": 1})), true)
+        );
+    }
+}
+
 /// An isolate idle longer than the TTL is dropped with its memory.
 pub async fn idle_isolates_expire_after_the_ttl(make: Make) {
     let exec = make(Settings {

@@ -86,6 +86,7 @@ macro_rules! js_action_suite {
             concurrent_invocations_and_evictions_interleave_safely,
             least_recently_used_isolates_are_evicted_over_the_resident_limit,
             idle_isolates_expire_after_the_ttl,
+            trim_drops_every_idle_isolate,
         );
     };
     (@each $make:expr; $($check:ident),* $(,)?) => {

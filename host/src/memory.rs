@@ -1,0 +1,316 @@
+//! The process-wide memory budget of the in-process domains (JS and WASM isolates).
+//!
+//! Every isolate activation reserves its `limits.memory` (what its engine lets it allocate)
+//! from one [`MemoryBudget`] before it runs and gives it back when it ends, as OpenWhisk's
+//! invoker reserves a container's memory from its user memory. Idle JS isolates hold no
+//! reservation; they count by the bytes their engines report. (WASM keeps no idle instances;
+//! its compiled modules are code, bounded by its module cache, and not counted.) When an activation does not
+//! fit next to the running ones and the idle isolates, the idle isolates of every engine are
+//! dropped first; then the activation waits, in arrival order, until enough memory is given
+//! back or its own time limit passes, and fails with the capacity error
+//! ([`messages::no_memory_capacity`]).
+//!
+//! So the memory the isolates hold stays within the budget, except for idle isolates that
+//! went idle since the last time an activation found the budget short (each engine also caps
+//! its idle isolates by `isolates.max_resident_mib`). Containers are outside the budget:
+//! their memory is the container engine's to enforce.
+//!
+//! Costs per activation: one atomic compare-and-swap to reserve, one to give back, and a
+//! read of the engines' resident-byte counters.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use shoal_router::{
+    ActionCode, BoxFuture, Executor, ExecutorStats, Failure, Invocation, Outcome, PrepareError,
+};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::messages;
+
+const MIB: u64 = 1024 * 1024;
+
+/// Memory for running isolate activations, in MiB, shared by every in-process executor.
+pub struct MemoryBudget {
+    total_mib: u32,
+    /// One permit per MiB not reserved by a running activation. Fair: a large reservation
+    /// at the head of the queue is not overtaken by smaller ones.
+    free: Arc<Semaphore>,
+    /// The engines whose idle isolates count against the budget and are dropped under
+    /// pressure.
+    engines: Vec<Arc<dyn Executor>>,
+    /// Activations waiting for memory right now.
+    waiting: AtomicU64,
+    /// Times the idle isolates were dropped because the budget was short.
+    trims: AtomicU64,
+    /// Activations that failed because no memory was freed within their time limit.
+    refused: AtomicU64,
+}
+
+/// A running activation's share of the budget; dropping it gives the share back.
+pub struct Reservation {
+    _permit: OwnedSemaphorePermit,
+}
+
+/// The budget's figures, as `GET /health` reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BudgetFigures {
+    /// The whole budget, in MiB.
+    pub budget_mib: u32,
+    /// Reserved by running activations, in MiB.
+    pub reserved_mib: u32,
+    /// Held by isolates as their engines count it (idle ones and the running ones' heaps).
+    pub resident_bytes: u64,
+    /// Activations waiting for memory.
+    pub waiting: u64,
+    /// Times the idle isolates were dropped because the budget was short.
+    pub trims: u64,
+    /// Activations that failed because no memory was freed within their time limit.
+    pub refused: u64,
+}
+
+impl MemoryBudget {
+    /// A budget of `total_mib` MiB (at most `u32::MAX`) over the idle isolates of `engines`.
+    pub fn new(total_mib: u64, engines: Vec<Arc<dyn Executor>>) -> Arc<MemoryBudget> {
+        let total_mib = u32::try_from(total_mib).unwrap_or(u32::MAX);
+        Arc::new(MemoryBudget {
+            total_mib,
+            free: Arc::new(Semaphore::new(total_mib as usize)),
+            engines,
+            waiting: AtomicU64::new(0),
+            trims: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+        })
+    }
+
+    /// Reserves `memory_mb` for an activation that must start before `deadline`: at once
+    /// when it fits, else after the idle isolates were dropped and enough was given back.
+    /// `Err` holds the capacity error's text.
+    pub async fn reserve(&self, memory_mb: u64, deadline: Instant) -> Result<Reservation, String> {
+        let refuse = || {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+            messages::no_memory_capacity(memory_mb, self.total_mib)
+        };
+        let want = match u32::try_from(memory_mb) {
+            Ok(want) if want <= self.total_mib => want,
+            _ => return Err(refuse()),
+        };
+        if let Ok(permit) = Arc::clone(&self.free).try_acquire_many_owned(want) {
+            // Room for the running ones, but the idle ones push the total past the budget:
+            // drop them (in the background; this activation need not wait for it).
+            if self.free.available_permits() as u64 * MIB < self.resident_bytes() {
+                self.trims.fetch_add(1, Ordering::Relaxed);
+                tokio::spawn(trim_all(self.engines.clone()));
+            }
+            return Ok(Reservation { _permit: permit });
+        }
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let waited = async {
+            if self.resident_bytes() > 0 {
+                self.trims.fetch_add(1, Ordering::Relaxed);
+                trim_all(self.engines.clone()).await;
+            }
+            let acquire = Arc::clone(&self.free).acquire_many_owned(want);
+            tokio::time::timeout_at(deadline.into(), acquire).await
+        }
+        .await;
+        self.waiting.fetch_sub(1, Ordering::Relaxed);
+        match waited {
+            Ok(Ok(permit)) => Ok(Reservation { _permit: permit }),
+            // Timed out (the semaphore is never closed).
+            _ => Err(refuse()),
+        }
+    }
+
+    /// The budget's figures now.
+    pub fn figures(&self) -> BudgetFigures {
+        let free = u32::try_from(self.free.available_permits()).unwrap_or(self.total_mib);
+        BudgetFigures {
+            budget_mib: self.total_mib,
+            reserved_mib: self.total_mib.saturating_sub(free),
+            resident_bytes: self.resident_bytes(),
+            waiting: self.waiting.load(Ordering::Relaxed),
+            trims: self.trims.load(Ordering::Relaxed),
+            refused: self.refused.load(Ordering::Relaxed),
+        }
+    }
+
+    fn resident_bytes(&self) -> u64 {
+        self.engines.iter().map(|e| e.stats().resident_bytes).sum()
+    }
+}
+
+/// Drops the idle isolates of every engine.
+async fn trim_all(engines: Vec<Arc<dyn Executor>>) {
+    for engine in engines {
+        engine.trim().await;
+    }
+}
+
+/// An in-process executor whose activations run only with a [`Reservation`] of their memory
+/// limit from the shared [`MemoryBudget`].
+pub struct Budgeted {
+    inner: Arc<dyn Executor>,
+    budget: Arc<MemoryBudget>,
+}
+
+impl Budgeted {
+    /// Wraps `inner`: its activations reserve from `budget`.
+    pub fn new(inner: Arc<dyn Executor>, budget: Arc<MemoryBudget>) -> Budgeted {
+        Budgeted { inner, budget }
+    }
+}
+
+impl Executor for Budgeted {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    fn prepare(&self, code: &ActionCode) -> Result<(), PrepareError> {
+        self.inner.prepare(code)
+    }
+
+    fn invoke(&self, invocation: Invocation) -> BoxFuture<Outcome> {
+        let (inner, budget) = (Arc::clone(&self.inner), Arc::clone(&self.budget));
+        Box::pin(async move {
+            let reserved = budget
+                .reserve(invocation.limits.memory_mb, invocation.deadline)
+                .await;
+            match reserved {
+                Ok(reservation) => {
+                    let outcome = inner.invoke(invocation).await;
+                    drop(reservation);
+                    outcome
+                }
+                Err(text) => Outcome::failed(Failure::Internal(text)),
+            }
+        })
+    }
+
+    fn stats(&self) -> ExecutorStats {
+        self.inner.stats()
+    }
+
+    fn trim(&self) -> BoxFuture<()> {
+        self.inner.trim()
+    }
+}
+
+/// Half of the machine's physical memory in MiB (at least 512): the default budget.
+pub fn default_budget_mib() -> u64 {
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let (pages, page) = unsafe {
+        (
+            libc::sysconf(libc::_SC_PHYS_PAGES),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
+    let bytes = u64::try_from(pages).unwrap_or(0) * u64::try_from(page).unwrap_or(0);
+    (bytes / MIB / 2).max(512)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    /// An engine with `resident` idle bytes that a trim drops.
+    struct Idle {
+        resident: Mutex<u64>,
+    }
+
+    impl Executor for Idle {
+        fn name(&self) -> &'static str {
+            "idle"
+        }
+        fn prepare(&self, _: &ActionCode) -> Result<(), PrepareError> {
+            Ok(())
+        }
+        fn invoke(&self, _: Invocation) -> BoxFuture<Outcome> {
+            Box::pin(std::future::ready(Outcome::failed(Failure::Internal(
+                "not used".into(),
+            ))))
+        }
+        fn stats(&self) -> ExecutorStats {
+            ExecutorStats {
+                resident_bytes: *self.resident.lock().unwrap(),
+                ..ExecutorStats::default()
+            }
+        }
+        fn trim(&self) -> BoxFuture<()> {
+            *self.resident.lock().unwrap() = 0;
+            Box::pin(std::future::ready(()))
+        }
+    }
+
+    fn budget(total_mib: u64, idle_bytes: u64) -> (Arc<MemoryBudget>, Arc<Idle>) {
+        let idle = Arc::new(Idle {
+            resident: Mutex::new(idle_bytes),
+        });
+        (MemoryBudget::new(total_mib, vec![idle.clone()]), idle)
+    }
+
+    fn far() -> Instant {
+        Instant::now() + Duration::from_secs(3600)
+    }
+
+    #[tokio::test]
+    async fn reservations_up_to_the_budget_start_at_once_and_are_given_back() {
+        let (budget, _) = budget(512, 0);
+        let a = budget.reserve(256, far()).await.unwrap();
+        let b = budget.reserve(256, far()).await.unwrap();
+        assert_eq!(budget.figures().reserved_mib, 512);
+        drop((a, b));
+        assert_eq!(budget.figures().reserved_mib, 0);
+        assert_eq!(budget.figures().trims, 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_budget_drops_the_idle_isolates_then_queues_until_memory_is_given_back() {
+        let (budget, idle) = budget(512, 3 * MIB);
+        let held = budget.reserve(512, far()).await.unwrap();
+        let waiter = tokio::spawn({
+            let budget = budget.clone();
+            async move { budget.reserve(128, far()).await.map(|_| ()) }
+        });
+        while budget.figures().waiting == 0 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(
+            *idle.resident.lock().unwrap(),
+            0,
+            "idle isolates dropped first"
+        );
+        assert_eq!(budget.figures().trims, 1);
+        assert!(!waiter.is_finished());
+        drop(held);
+        assert_eq!(waiter.await.unwrap(), Ok(()));
+        assert_eq!(budget.figures().waiting, 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_wait_past_the_time_limit_is_the_capacity_error() {
+        let (budget, _) = budget(512, 0);
+        let _held = budget.reserve(400, far()).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let refused = budget.reserve(256, deadline).await.map(|_| ());
+        assert_eq!(refused, Err(messages::no_memory_capacity(256, 512)));
+        assert_eq!(budget.figures().refused, 1);
+        // A limit larger than the whole budget can never run: refused without waiting.
+        let never = budget.reserve(1024, far()).await.map(|_| ());
+        assert_eq!(never, Err(messages::no_memory_capacity(1024, 512)));
+    }
+
+    #[tokio::test]
+    async fn idle_isolates_past_the_budget_are_dropped_even_when_the_activation_fits() {
+        let (budget, idle) = budget(512, 400 * MIB);
+        let _running = budget.reserve(256, far()).await.unwrap();
+        while *idle.resident.lock().unwrap() > 0 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(budget.figures().trims, 1);
+    }
+}
