@@ -11,7 +11,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Map, Value, json};
-use shoal_router::{Failure, Invocation, MAX_RESULT_BYTES};
+use shoal_router::{Failure, Invocation, MAX_RESULT_BYTES, json};
 
 /// The port every action proxy listens on (spec §7.1).
 pub const PROXY_PORT: u16 = 8080;
@@ -217,7 +217,7 @@ pub fn run_verdict(answer: &Answer) -> (Result<Value, Failure>, bool) {
         } if *length > MAX_RESULT_BYTES => (Err(Failure::result_too_large(*length, body)), true),
         Answer::Replied {
             status: 200, body, ..
-        } => match serde_json::from_slice::<Value>(body) {
+        } => match json::parse(body) {
             Ok(Value::Object(mut o)) => match o.remove("error") {
                 Some(error) => (Err(Failure::ApplicationError(error)), true),
                 None => (Ok(Value::Object(o)), true),
@@ -242,7 +242,7 @@ pub fn run_verdict(answer: &Answer) -> (Result<Value, Failure>, bool) {
 
 /// The `error` field of a JSON object body, if it is one.
 fn error_field(body: &[u8]) -> Option<Value> {
-    match serde_json::from_slice::<Value>(body) {
+    match json::parse(body) {
         Ok(Value::Object(mut o)) => o.remove("error"),
         _ => None,
     }

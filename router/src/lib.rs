@@ -11,6 +11,7 @@
 //! workspace crate.
 
 mod invocation;
+pub mod json;
 mod logs;
 mod outcome;
 mod table;

@@ -22,7 +22,7 @@ use crate::auth::Identity;
 use crate::entity;
 use crate::error::ApiError;
 use crate::messages;
-use shoal_router::ActivationId;
+use shoal_router::{ActivationId, json};
 
 /// A parsed request. Lives for one request.
 #[derive(Debug)]
@@ -111,7 +111,7 @@ impl Request {
         if self.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Map::new());
         }
-        match serde_json::from_slice::<Value>(&self.body) {
+        match json::parse(&self.body) {
             Ok(Value::Object(m)) => Ok(m),
             Ok(_) => Err(ApiError::bad_request(messages::malformed(
                 "expected a JSON object",

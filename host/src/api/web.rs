@@ -17,6 +17,7 @@ use hyper::header::{
 };
 use hyper::{HeaderMap, Method, StatusCode};
 use serde_json::{Map, Value};
+use shoal_router::json;
 
 use self::media::MediaType;
 use super::{Reply, Request};
@@ -248,7 +249,7 @@ fn arguments(
         None => {}
         // An empty JSON body adds nothing.
         Some(media) if media.is_json() && req.body.is_empty() => {}
-        Some(media) if media.is_json() => match serde_json::from_slice::<Value>(&req.body) {
+        Some(media) if media.is_json() => match json::parse(&req.body) {
             Ok(Value::Object(fields)) => supplied.extend(fields),
             Ok(other) => {
                 args.insert("__ow_body".into(), other);

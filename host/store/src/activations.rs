@@ -20,6 +20,7 @@ use dashmap::mapref::entry::Entry as MapEntry;
 use foldhash::fast::RandomState;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde_json::Value;
+use shoal_router::json;
 use tokio::sync::oneshot;
 
 use crate::entities::clamp;
@@ -351,7 +352,7 @@ fn order(a_start: i64, a_id: &str, b_start: i64, b_id: &str) -> std::cmp::Orderi
 }
 
 fn parse(doc: &str, namespace: &str, id: &str) -> Result<Value, StoreError> {
-    serde_json::from_str(doc)
+    json::parse(doc.as_bytes())
         .map_err(|e| StoreError::Io(format!("corrupt activation {namespace}/{id}: {e}")))
 }
 

@@ -1,6 +1,7 @@
 //! Entity and subject SQL: run on the store's write connection or a pooled read connection.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
+use shoal_router::json;
 
 use crate::error::is_constraint;
 use crate::{Collection, Entity, StoreError, Subject};
@@ -38,7 +39,7 @@ fn entity_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Entity, StoreError>
                 "corrupt entity {namespace}/{name}: collection {collection:?}"
             ))
         })?;
-        let doc = serde_json::from_str(&doc)
+        let doc = json::parse(doc.as_bytes())
             .map_err(|e| StoreError::Io(format!("corrupt entity {namespace}/{name}: {e}")))?;
         Ok(Entity {
             namespace,

@@ -256,3 +256,48 @@ fn a_deleted_database_refuses_work_and_says_why() {
     let accepted = shoal.request("POST", "/api/v1/namespaces/_/actions/hello", None);
     assert_eq!(accepted.status, 503, "{}", accepted.text());
 }
+
+/// Parameters and results nested 200 deep (past serde_json's default limit of 128) go in,
+/// come out and are kept; past shoal's limit a body is refused as malformed.
+#[test]
+fn deeply_nested_parameters_and_results_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = Shoal::serve(dir.path());
+    let body = json!({"exec": {"kind": "nodejs:20", "code": "function main(p) { return p; }"}});
+    let put = request(
+        &shoal.addr,
+        "PUT",
+        "/api/v1/namespaces/_/actions/echo",
+        Some(GUEST_AUTH),
+        Some(&body),
+    );
+    assert_eq!(put.status, 200, "{}", put.text());
+    let nested = |levels: usize| {
+        let mut v = json!({"leaf": true});
+        for _ in 1..levels {
+            v = json!({ "v": v });
+        }
+        v
+    };
+    let deep = nested(200);
+    let path = "/api/v1/namespaces/_/actions/echo?blocking=true";
+    let invoked = request(&shoal.addr, "POST", path, Some(GUEST_AUTH), Some(&deep));
+    assert_eq!(invoked.status, 200, "{}", invoked.text());
+    let invoked = invoked.json();
+    assert_eq!(invoked["response"]["result"], deep);
+    let id = invoked["activationId"].as_str().unwrap();
+    let path = format!("/api/v1/namespaces/_/activations/{id}/result");
+    let stored = request(&shoal.addr, "GET", &path, Some(GUEST_AUTH), None);
+    assert_eq!(stored.status, 200, "{}", stored.text());
+    assert_eq!(stored.json()["result"], deep);
+
+    let too_deep = nested(300);
+    let path = "/api/v1/namespaces/_/actions/echo?blocking=true";
+    let refused = request(&shoal.addr, "POST", path, Some(GUEST_AUTH), Some(&too_deep));
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    assert!(
+        refused.text().contains("nested deeper than 256 levels"),
+        "{}",
+        refused.text()
+    );
+}

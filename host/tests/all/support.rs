@@ -273,9 +273,10 @@ impl Response {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
-    /// The body parsed as JSON; panics with the body text when it is not JSON.
+    /// The body parsed as JSON (as deep as shoal reads it); panics with the body text when it
+    /// is not JSON.
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
+        shoal_router::json::parse(&self.body)
             .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.text()))
     }
 }

@@ -74,8 +74,12 @@ fn stringified<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> rquickjs::Result<Optio
         return Ok(None);
     };
     let text = text.to_string()?;
-    // QuickJS's JSON.stringify always produces valid JSON.
-    Ok(serde_json::from_str(&text).ok())
+    // QuickJS's JSON.stringify always produces valid JSON; too deep a value is thrown, as
+    // JSON.stringify throws for a cycle.
+    match shoal_router::json::parse(text.as_bytes()) {
+        Ok(json) => Ok(Some(json)),
+        Err(e) => Err(rquickjs::Exception::throw_range(ctx, &e.to_string())),
+    }
 }
 
 /// What an entry point returned, in the terms of the ABI's classification.

@@ -18,6 +18,7 @@ use deno_core::error::{CoreError, CoreErrorKind, JsError};
 use deno_core::{JsRuntime, PollEventLoopOptions, RuntimeOptions, v8};
 use serde_json::{Map, Value as Json};
 use shoal_isolates::abi::{self, Returned};
+use shoal_router::json::JsonError;
 use shoal_router::{Failure, Invocation, LogCollector};
 
 use crate::host::shoal_host;
@@ -385,10 +386,16 @@ fn describe(e: &JsError, with_stack: bool) -> String {
 
 /// Turns the JS runner's descriptor into the activation's result.
 fn classify(descriptor: &str) -> Result<Json, Failure> {
-    let Ok(Json::Object(mut d)) = serde_json::from_str::<Json>(descriptor) else {
-        return Err(Failure::Internal(format!(
-            "unreadable activation descriptor: {descriptor}"
-        )));
+    // The descriptor wraps the result in one object of its own.
+    let mut d = match shoal_router::json::parse_wrapped(descriptor.as_bytes(), 1) {
+        Ok(Json::Object(d)) => d,
+        // As QuickJS reports it: JSON.stringify's RangeError.
+        Err(e @ JsonError::TooDeep) => return Err(abi::thrown(&format!("RangeError: {e}"))),
+        _ => {
+            return Err(Failure::Internal(format!(
+                "unreadable activation descriptor: {descriptor}"
+            )));
+        }
     };
     let kind = d.get("kind").and_then(Json::as_str).unwrap_or_default();
     match kind {

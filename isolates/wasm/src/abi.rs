@@ -19,6 +19,7 @@
 
 use serde_json::Value;
 use shoal_router::Failure;
+use shoal_router::json::{self, JsonError};
 
 /// Developer error text (OpenWhisk's) when stdout holds no JSON object or array; followed by
 /// `: <the offending output>`, or by `.` when the output is empty.
@@ -32,7 +33,7 @@ pub const TRAPPED_PREFIX: &str = "The action trapped: ";
 /// Splits stdout into (log lines, result text) following the rule in the module doc.
 pub fn split_output(stdout: &str) -> (Vec<&str>, &str) {
     let trimmed = stdout.trim();
-    if trimmed.is_empty() || serde_json::from_str::<Value>(trimmed).is_ok() {
+    if trimmed.is_empty() || json::parse(trimmed.as_bytes()).is_ok() {
         return (Vec::new(), trimmed);
     }
     let mut lines: Vec<&str> = trimmed.lines().collect();
@@ -44,7 +45,10 @@ pub fn split_output(stdout: &str) -> (Vec<&str>, &str) {
 /// `error` is an application error carrying that field, anything else is the "did not produce
 /// a valid JSON" developer error quoting the text.
 pub fn classify_result(text: &str) -> Result<Value, Failure> {
-    match serde_json::from_str::<Value>(text) {
+    match json::parse(text.as_bytes()) {
+        Err(e @ JsonError::TooDeep) => Err(Failure::DeveloperError(Value::String(format!(
+            "{NOT_JSON}: {e}."
+        )))),
         Ok(Value::Object(mut obj)) => match obj.remove("error") {
             Some(error) => Err(Failure::ApplicationError(error)),
             None => Ok(Value::Object(obj)),

@@ -425,6 +425,24 @@ pub async fn trim_drops_every_idle_isolate(make: Make) {
     }
 }
 
+/// Results nest as deep as shoal reads JSON ([`shoal_router::json::MAX_DEPTH`]); deeper ones
+/// are the developer error of a `JSON.stringify` that threw.
+pub async fn results_nest_up_to_the_json_depth_limit(make: Make) {
+    let exec = make(Settings::default());
+    let code = "function main(p) { let v = {leaf: true}; for (let i = 1; i < p.depth; i++) v = {v}; return v; }";
+    let a = action("deep", code, "main");
+    let depth = shoal_router::json::MAX_DEPTH;
+    let mut want = json!({"leaf": true});
+    for _ in 1..depth {
+        want = json!({ "v": want });
+    }
+    let out = run(&exec, &a, json!({"depth": depth})).await;
+    assert_eq!(out.result, Ok(want));
+    let out = run(&exec, &a, json!({"depth": depth + 1})).await;
+    let text = format!("An error has occurred: RangeError: JSON nested deeper than {depth} levels");
+    assert_eq!(out.result, Err(Failure::DeveloperError(json!(text))));
+}
+
 /// An isolate idle longer than the TTL is dropped with its memory.
 pub async fn idle_isolates_expire_after_the_ttl(make: Make) {
     let exec = make(Settings {

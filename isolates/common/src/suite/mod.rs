@@ -87,6 +87,7 @@ macro_rules! js_action_suite {
             least_recently_used_isolates_are_evicted_over_the_resident_limit,
             idle_isolates_expire_after_the_ttl,
             trim_drops_every_idle_isolate,
+            results_nest_up_to_the_json_depth_limit,
         );
     };
     (@each $make:expr; $($check:ident),* $(,)?) => {
