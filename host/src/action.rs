@@ -38,15 +38,8 @@ impl ActionPut {
                     .map_err(|e| ApiError::bad_request(messages::malformed(&e))),
             }
         };
-        let version = match obj.get("version") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(v)) if entity::valid_semver(v) => Some(v.clone()),
-            Some(v) => {
-                return Err(ApiError::bad_request(messages::malformed(&format!(
-                    "{v} is not a valid semantic version"
-                ))));
-            }
-        };
+        let version = entity::version_field(obj)
+            .map_err(|e| ApiError::bad_request(messages::malformed(&e)))?;
         let publish = match obj.get("publish") {
             None | Some(Value::Null) => None,
             Some(Value::Bool(b)) => Some(*b),

@@ -437,7 +437,15 @@ impl AlarmService {
                 let old = self.stored(&trigger)?;
                 let mut merged = old.config.clone();
                 for (k, v) in params {
-                    if !matches!(k.as_str(), "lifecycleEvent" | "triggerName" | "authKey") {
+                    let kept = match k.as_str() {
+                        "lifecycleEvent" | "triggerName" | "authKey" => true,
+                        // The alarm package binds `trigger_payload: ""` as a default, so
+                        // every update carries one: only a non-empty payload replaces the
+                        // stored one (as OpenWhisk's alarm provider does).
+                        "trigger_payload" | "payload" => is_empty_payload(v),
+                        _ => false,
+                    };
+                    if !kept {
                         merged.insert(k.clone(), v.clone());
                     }
                 }
@@ -736,6 +744,16 @@ fn read_view(trigger: &str, feed: &Feed) -> Value {
     json!({"config": config, "status": status})
 }
 
+/// Whether a payload parameter says nothing: absent-like (`null`), `""` or `{}`.
+fn is_empty_payload(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -984,6 +1002,28 @@ mod tests {
             .handle(FeedKind::Alarm, &ev("READ", json!({})), "guest")
             .unwrap();
         assert_eq!(read["config"]["cron"], "*/5 * * * * *");
+        assert_eq!(
+            read["config"]["payload"],
+            json!({"payload": "x"}),
+            "payload kept"
+        );
+        // The package's bound default (an empty payload) keeps the stored one; a new one
+        // replaces it.
+        for (given, kept) in [
+            (json!(""), json!({"payload": "x"})),
+            (json!({}), json!({"payload": "x"})),
+            (json!({"b": 2}), json!({"b": 2})),
+        ] {
+            let update = ev(
+                "UPDATE",
+                json!({"cron": "*/5 * * * * *", "trigger_payload": given}),
+            );
+            svc.handle(FeedKind::Alarm, &update, "guest").unwrap();
+            let read = svc
+                .handle(FeedKind::Alarm, &ev("READ", json!({})), "guest")
+                .unwrap();
+            assert_eq!(read["config"]["payload"], kept, "{given}");
+        }
         svc.handle(FeedKind::Alarm, &ev("PAUSE", json!({})), "guest")
             .unwrap();
         assert_eq!(

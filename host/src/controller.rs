@@ -588,12 +588,18 @@ impl Controller {
     }
 
     /// `r` as the activation log stores it.
+    /// The record as the log files it: listed by name as `<package>/<action>`, where the
+    /// package is the binding the action was reached through, else its own package (what
+    /// OpenWhisk's activation filter view derives from the `binding` and `path` annotations).
     fn log_record(&self, action: &ActionEntry, r: &Record) -> ActivationRecord {
-        let filter_name = action
-            .path
-            .split_once('/')
-            .map_or(action.name.as_str(), |(_, rest)| rest)
-            .to_string();
+        let filter_name = match action.binding.as_deref().and_then(|b| b.split_once('/')) {
+            Some((_, binding)) => format!("{binding}/{}", action.name),
+            None => action
+                .path
+                .split_once('/')
+                .map_or(action.name.as_str(), |(_, rest)| rest)
+                .to_string(),
+        };
         ActivationRecord {
             namespace: r.namespace.clone(),
             activation_id: r.activation_id.to_string(),

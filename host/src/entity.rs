@@ -41,11 +41,35 @@ pub fn bump_patch(version: &str) -> String {
 
 /// Whether `v` is a valid `M.m.p` version string (each part a number that fits 64 bits).
 pub fn valid_semver(v: &str) -> bool {
-    let parts: Vec<&str> = v.split('.').collect();
-    parts.len() == 3
-        && parts
-            .iter()
-            .all(|p| p.chars().all(|c| c.is_ascii_digit()) && p.parse::<u64>().is_ok())
+    semver(v).as_deref() == Some(v)
+}
+
+/// `v` as an `M.m.p` version, completed as OpenWhisk completes it (`1` and `1.0` are
+/// `1.0.0`): one to three dot-separated numbers that fit 64 bits, not all zero. `None`
+/// when it is not a version.
+pub fn semver(v: &str) -> Option<String> {
+    let mut parts = [0u64; 3];
+    for (i, part) in v.split('.').enumerate() {
+        let slot = parts.get_mut(i)?;
+        if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        *slot = part.parse().ok()?;
+    }
+    let [major, minor, patch] = parts;
+    (parts != [0, 0, 0]).then(|| format!("{major}.{minor}.{patch}"))
+}
+
+/// The `version` field of an entity body: absent, or a version [`semver`] completes. `Err`
+/// is the 400 text.
+pub fn version_field(body: &Map<String, Value>) -> Result<Option<String>, String> {
+    match body.get("version") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(v)) => semver(v)
+            .map(Some)
+            .ok_or_else(|| format!("{v:?} is not a valid semantic version")),
+        Some(v) => Err(format!("{v} is not a valid semantic version")),
+    }
 }
 
 /// Validates a `[{key, value, …}]` list (parameters or annotations) and returns it with
@@ -305,6 +329,38 @@ mod tests {
         assert_eq!(bump_patch("1.2.9"), "1.2.10");
         assert!(valid_semver("1.0.0"));
         assert!(!valid_semver("1.0"));
+        for (given, completed) in [
+            ("1", "1.0.0"),
+            ("1.0", "1.0.0"),
+            ("0.2", "0.2.0"),
+            ("3.4.5", "3.4.5"),
+        ] {
+            assert_eq!(semver(given).as_deref(), Some(completed), "{given}");
+        }
+        for bad in [
+            "0.0.0",
+            "0",
+            "",
+            "1.2.3.4",
+            "1..2",
+            "1.a",
+            "-1.0",
+            " 1.0",
+            "1.0.18446744073709551616",
+        ] {
+            assert_eq!(semver(bad), None, "{bad:?}");
+        }
+        let body = |v: Value| json!({ "version": v }).as_object().unwrap().clone();
+        assert_eq!(version_field(&body(json!("1.0"))), Ok(Some("1.0.0".into())));
+        assert_eq!(version_field(&body(Value::Null)), Ok(None));
+        assert_eq!(
+            version_field(&body(json!("0.0.0"))),
+            Err("\"0.0.0\" is not a valid semantic version".into())
+        );
+        assert_eq!(
+            version_field(&body(json!(1.0))),
+            Err("1.0 is not a valid semantic version".into())
+        );
     }
 
     #[test]

@@ -152,4 +152,16 @@ proptest! {
             prop_assert_eq!(patch(&bumped), patch(&v).saturating_add(1));
         }
     }
+
+    #[test]
+    fn completed_versions_are_valid_nonzero_and_stable(v in "[0-9.]{0,12}|[0-9]{1,21}(\\.[0-9]{1,21}){0,3}") {
+        if let Some(full) = entity::semver(&v) {
+            prop_assert!(entity::valid_semver(&full), "{} -> {}", v, full);
+            prop_assert_ne!(full.as_str(), "0.0.0");
+            prop_assert_eq!(entity::semver(&full), Some(full.clone()));
+            let given: Vec<u64> = v.split('.').map(|p| p.parse().unwrap()).collect();
+            let kept: Vec<u64> = full.split('.').map(|p| p.parse().unwrap()).collect();
+            prop_assert_eq!(&kept[..given.len()], &given[..]);
+        }
+    }
 }

@@ -31,11 +31,7 @@ impl CommonPut {
                     .map_err(|e| malformed(&e)),
             }
         };
-        let version = match body.get("version") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(v)) if entity::valid_semver(v) => Some(v.clone()),
-            Some(v) => return Err(malformed(&format!("{v} is not a valid semantic version"))),
-        };
+        let version = entity::version_field(body).map_err(|e| malformed(&e))?;
         let publish = match body.get("publish") {
             None | Some(Value::Null) => None,
             Some(Value::Bool(b)) => Some(*b),
@@ -117,7 +113,7 @@ mod tests {
     #[test]
     fn bad_fields_are_malformed() {
         for body in [
-            json!({"version":"1"}),
+            json!({"version":"0.0"}),
             json!({"publish":1}),
             json!({"parameters":{}}),
         ] {

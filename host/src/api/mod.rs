@@ -44,8 +44,34 @@ pub struct Request {
     pub tid: String,
 }
 
+/// The segments of `path` after RFC 3986's removal of dot segments (§5.2.4), as OpenWhisk's
+/// HTTP layer applies it before routing: `.` goes, `..` takes the segment before it with it
+/// (never above the root), and a path ending in either ends with `/`. So
+/// `/api/v1/namespaces/_/actions/../../whisk.system/actions/x` is routed, and authorised, as
+/// `/api/v1/namespaces/whisk.system/actions/x`. Only literal dots count: a percent-encoded
+/// `..` stays a segment (an invalid entity name).
+fn without_dot_segments(path: &str) -> Vec<&str> {
+    let raw: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let mut out: Vec<&str> = Vec::with_capacity(raw.len());
+    let last = raw.len() - 1;
+    for (i, segment) in raw.into_iter().enumerate() {
+        match segment {
+            "." | ".." => {
+                if segment == ".." {
+                    out.pop();
+                }
+                if i == last {
+                    out.push("");
+                }
+            }
+            _ => out.push(segment),
+        }
+    }
+    out
+}
+
 impl Request {
-    /// Splits `path?query` into decoded segments and pairs.
+    /// Splits `path?query` into decoded segments and pairs (dot segments removed first).
     pub fn new(
         method: Method,
         path_and_query: &str,
@@ -56,9 +82,8 @@ impl Request {
         let (path, query_text) = path_and_query
             .split_once('?')
             .unwrap_or((path_and_query, ""));
-        let segments = path
-            .trim_start_matches('/')
-            .split('/')
+        let segments = without_dot_segments(path)
+            .into_iter()
             .map(|s| {
                 percent_encoding::percent_decode_str(s)
                     .decode_utf8_lossy()
@@ -423,4 +448,29 @@ fn valid_names(names: &[&str]) -> Result<(), ApiError> {
 /// Epoch milliseconds now.
 fn now_ms() -> i64 {
     crate::activation::epoch_ms(std::time::SystemTime::now())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_dot_segments;
+
+    #[test]
+    fn dot_segments_are_removed_as_rfc_3986_says() {
+        for (path, want) in [
+            (
+                "/api/v1/namespaces/_/actions/../../whisk.system/actions/alarms/alarm",
+                "api/v1/namespaces/whisk.system/actions/alarms/alarm",
+            ),
+            ("/a/./b", "a/b"),
+            ("/a/b/..", "a/"),
+            ("/a/b/.", "a/b/"),
+            ("/../../a", "a"),
+            ("/a/%2E%2E/b", "a/%2E%2E/b"),
+            ("/a/..b/c", "a/..b/c"),
+            ("/", ""),
+            ("/ping", "ping"),
+        ] {
+            assert_eq!(without_dot_segments(path).join("/"), want, "{path}");
+        }
+    }
 }

@@ -8,7 +8,8 @@
 //!   `npm ci --prefix host/tests/e2e`);
 //! - `lifecycle`: environment configuration, graceful shutdown without losing acknowledged
 //!   activations, and refusing a public address with the well-known guest key;
-//! - `throttle`: per-namespace throttles set with `shoal namespace set-limits` (429s).
+//! - `throttle`: per-namespace throttles set with `shoal namespace set-limits` (429s);
+//! - `tools`: requests as OpenWhisk's tools send them (versions, dot segments);
 //! - `wasm`: WASM actions (WAT and C, built by `fixtures/wasm/build.sh`) over the REST API.
 
 mod alarms;
@@ -21,4 +22,5 @@ mod isolation;
 mod lifecycle;
 mod support;
 mod throttle;
+mod tools;
 mod wasm;

@@ -104,6 +104,13 @@ test('bindings layer parameters package < binding < action < payload', async () 
   assert.deepEqual(res.response.result, { p: 'pkg', b: 'binding', a: 'action', x: 'payload' })
   assert.equal(annotation(res, 'binding'), `${GUEST}/${binding}`)
   assert.equal(annotation(res, 'path'), `${GUEST}/${pkg}/echo`)
+  // Listed under the binding it was reached through (`wsk activation list <binding>/echo`),
+  // the direct one under its package.
+  const byBinding = await ow.activations.list({ name: `${binding}/echo`, limit: 0 })
+  assert.deepEqual(byBinding.map(a => a.activationId), [res.activationId])
+  const byPackage = await ow.activations.list({ name: `${pkg}/echo`, limit: 0 })
+  assert.ok(byPackage.length >= 1)
+  assert.ok(!byPackage.some(a => a.activationId === res.activationId))
 
   const got = await ow.packages.get({ name: binding })
   assert.deepEqual(got.actions.map(a => a.name), ['echo'])
