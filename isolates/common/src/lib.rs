@@ -22,4 +22,4 @@ mod pool;
 pub mod suite;
 
 pub use counters::EngineCounters;
-pub use pool::{PoolConfig, PoolError, WorkerPool};
+pub use pool::{PoolConfig, PoolError, WorkerPool, lower_this_thread_priority};
