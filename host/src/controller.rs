@@ -217,7 +217,9 @@ impl Controller {
         if parent.is_none()
             && let Err(reason) = self.store.health()
         {
-            return Box::pin(std::future::ready(Err(store_unavailable(&reason))));
+            return Box::pin(std::future::ready(Err(ApiError::store_unavailable(
+                &reason,
+            ))));
         }
         let permit = match parent {
             Some(_) => None,
@@ -334,7 +336,7 @@ impl Controller {
         self.store
             .accept_activation(rec)
             .await
-            .map_err(|e| store_unavailable(&e.to_string()))
+            .map_err(|e| ApiError::store_unavailable(&e.to_string()))
     }
 
     /// The executor's view of one activation of `action`.
@@ -587,7 +589,6 @@ impl Controller {
         )
     }
 
-    /// `r` as the activation log stores it.
     /// The record as the log files it: listed by name as `<package>/<action>`, where the
     /// package is the binding the action was reached through, else its own package (what
     /// OpenWhisk's activation filter view derives from the `binding` and `path` annotations).
@@ -621,17 +622,9 @@ async fn durable(committed: Option<Committed>) -> Result<(), ApiError> {
     match committed {
         Some(committed) => committed
             .await
-            .map_err(|e| store_unavailable(&e.to_string())),
+            .map_err(|e| ApiError::store_unavailable(&e.to_string())),
         None => Ok(()),
     }
-}
-
-/// 503 while the activation store cannot write: shoal takes no work it could not keep.
-fn store_unavailable(reason: &str) -> ApiError {
-    ApiError::new(
-        hyper::StatusCode::SERVICE_UNAVAILABLE,
-        messages::store_unavailable(reason),
-    )
 }
 
 /// What an accepted activation ends as if shoal stops before it finishes: a whisk internal

@@ -52,6 +52,14 @@ impl ApiError {
     }
 
     /// The envelope body for transaction `tid`.
+    /// 503 while the activation store cannot write: shoal takes no work it could not keep.
+    pub fn store_unavailable(reason: &str) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            messages::store_unavailable(reason),
+        )
+    }
+
     pub fn into_envelope(self, tid: &str) -> (StatusCode, Vec<u8>) {
         let body = json!({"error": self.message, "code": tid});
         (self.status, body.to_string().into_bytes())

@@ -58,16 +58,18 @@ pub fn ow_headers(headers: &HeaderMap) -> Map<String, Value> {
 
 /// Runs fire `id` of `fire.trigger` for `identity`: invokes each active rule's action and
 /// records the trigger activation. Costs one invoke dispatch per rule plus one log append;
-/// never waits for the actions to finish.
+/// never waits for the actions to finish. `accepted` says the fire's [`stand_in`] was stored
+/// (a 202 named it): the record then replaces the stand-in.
 pub async fn run(
     controller: Arc<Controller>,
     store: Arc<Store>,
     identity: Arc<Identity>,
     id: ActivationId,
     fire: Fire,
+    accepted: bool,
 ) {
     let mut args = params_of(&fire.trigger);
-    args.insert("__ow_headers".into(), Value::Object(fire.headers));
+    args.insert("__ow_headers".into(), Value::Object(fire.headers.clone()));
     args.extend(fire.payload.clone());
     let mut rules: Vec<(&String, &Value)> = fire.trigger["rules"]
         .as_object()
@@ -99,12 +101,44 @@ pub async fn run(
     if !identity.limits.stores_activations() {
         return;
     }
+    let result = Value::Object(fire.payload.clone());
+    let record = fire_record(&identity, id, &fire, result, "success", logs);
+    if accepted {
+        // Committed by the writer whether or not anyone waits for it.
+        drop(store.put_activation_durable(record, true));
+    } else {
+        store.put_activation(record);
+    }
+}
+
+/// The stand-in of an accepted fire (see [`Store::accept_activation`]): what its record is if
+/// shoal stops before the fire's rules ran, a whisk internal error that says so.
+pub fn stand_in(identity: &Identity, id: ActivationId, fire: &Fire) -> ActivationRecord {
+    let result = json!({ "error": messages::ACTIVATION_LOST });
+    fire_record(
+        identity,
+        id,
+        fire,
+        result,
+        "whisk internal error",
+        Vec::new(),
+    )
+}
+
+/// The trigger activation of fire `id` as the log stores it.
+fn fire_record(
+    identity: &Identity,
+    id: ActivationId,
+    fire: &Fire,
+    result: Value,
+    status: &str,
+    logs: Vec<String>,
+) -> ActivationRecord {
     let name = fire.trigger["name"]
         .as_str()
         .unwrap_or_default()
         .to_string();
     let start = epoch_ms(fire.start);
-    let result = Value::Object(fire.payload);
     let size = result.to_string().len();
     let doc = json!({
         "namespace": identity.namespace,
@@ -112,20 +146,20 @@ pub async fn run(
         "subject": identity.subject,
         "activationId": id.as_str(),
         "start": start,
-        "response": {"result": result, "size": size, "status": "success", "success": true},
+        "response": {"result": result, "size": size, "status": status, "success": status == "success"},
         "logs": logs,
         "version": fire.trigger["version"],
         "publish": false,
         "annotations": [],
     });
-    store.put_activation(ActivationRecord {
+    ActivationRecord {
         namespace: identity.namespace.clone(),
         activation_id: id.to_string(),
         filter_name: name.clone(),
         name,
         start,
         doc: doc.to_string(),
-    });
+    }
 }
 
 /// Invokes one rule's action as the firing user would through the API.
@@ -194,7 +228,16 @@ impl FeedFirer {
             transaction_id: new_transaction_id(),
         };
         let (controller, store) = (app.controller.clone(), app.store.clone());
-        run(controller, store, identity, new_activation_id(), fire).await;
+        // Nobody is answered with this fire's id: its record is written relaxed.
+        run(
+            controller,
+            store,
+            identity,
+            new_activation_id(),
+            fire,
+            false,
+        )
+        .await;
         Ok(())
     }
 }

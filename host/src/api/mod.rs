@@ -260,7 +260,7 @@ async fn namespaces(app: &Arc<App>, req: &Request, rest: &[&str]) -> Result<Repl
                 ["actions", path @ ..] => actions::route(app, req, &identity, &ns, path).await,
                 ["activations", path @ ..] => activations::route(app, req, &identity, &ns, path),
                 ["packages", path @ ..] => packages::route(app, req, &identity, &ns, path),
-                ["triggers", path @ ..] => triggers::route(app, req, &identity, &ns, path),
+                ["triggers", path @ ..] => triggers::route(app, req, &identity, &ns, path).await,
                 ["rules", path @ ..] => rules::route(app, req, &identity, &ns, path),
                 _ => Err(ApiError::no_route()),
             }

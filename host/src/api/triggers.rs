@@ -21,7 +21,7 @@ use crate::trigger::{self, TriggerPut};
 use crate::triggers::{self, Fire};
 
 /// Routes the triggers collection.
-pub fn route(
+pub async fn route(
     app: &Arc<App>,
     req: &Request,
     identity: &Identity,
@@ -63,16 +63,16 @@ pub fn route(
                     let deleted = app.store.delete_entity(ns, name, Some(e.rev))?;
                     Ok(Reply::json(StatusCode::OK, &deleted.doc))
                 }
-                _ => fire(app, req, identity, ns, name),
+                _ => fire(app, req, identity, ns, name).await,
             }
         }
         _ => Err(ApiError::no_route()),
     }
 }
 
-/// `POST …/triggers/{name}`: 204 without an active rule, else 202 `{activationId}` at once;
-/// the rules run after the reply.
-fn fire(
+/// `POST …/triggers/{name}`: 204 without an active rule, else 202 `{activationId}` once the
+/// fire's acceptance is stored (503 when it cannot be); the rules run after the reply.
+async fn fire(
     app: &Arc<App>,
     req: &Request,
     identity: &Identity,
@@ -102,12 +102,21 @@ fn fire(
         start: SystemTime::now(),
         transaction_id: req.tid.clone(),
     };
+    let accepted = identity.limits.stores_activations();
+    if accepted {
+        let stand_in = triggers::stand_in(identity, id, &fire);
+        app.store
+            .accept_activation(stand_in)
+            .await
+            .map_err(|e| ApiError::store_unavailable(&e.to_string()))?;
+    }
     tokio::spawn(triggers::run(
         app.controller.clone(),
         app.store.clone(),
         Arc::new(identity.clone()),
         id,
         fire,
+        accepted,
     ));
     Ok(
         Reply::json(StatusCode::ACCEPTED, &json!({"activationId": id.as_str()}))

@@ -29,17 +29,18 @@ fn put_action(shoal: &Shoal, name: &str, code: &str) {
     assert_eq!(r.status, 200, "{}", r.text());
 }
 
-/// One client's loop: blocking invokes of `hello` and non-blocking ones of `slow`, until
-/// `stop`; every acknowledged activation id goes to `acked`. Returns the statuses seen.
+/// One client's loop: blocking invokes of `hello`, non-blocking ones of `slow` and fires of
+/// trigger `t`, until `stop`; every acknowledged activation id goes to `acked`. Returns the
+/// statuses seen.
 fn client(addr: String, stop: Arc<AtomicBool>, acked: Acked) -> Vec<u16> {
     let mut seen = Vec::new();
     let mut n = 0u64;
     while !stop.load(Ordering::Acquire) {
         n += 1;
-        let path = if n.is_multiple_of(2) {
-            "/api/v1/namespaces/_/actions/hello?blocking=true"
-        } else {
-            "/api/v1/namespaces/_/actions/slow"
+        let path = match n % 3 {
+            0 => "/api/v1/namespaces/_/actions/hello?blocking=true",
+            1 => "/api/v1/namespaces/_/actions/slow",
+            _ => "/api/v1/namespaces/_/triggers/t",
         };
         let Ok(r) = try_request(&addr, "POST", path, Some(GUEST_AUTH), Some(&json!({}))) else {
             continue;
@@ -124,6 +125,11 @@ fn sigkill_under_load_loses_no_acknowledged_activation() {
                 "slow",
                 "function main() { return new Promise(r => setTimeout(() => r({done: true}), 300)); }",
             );
+            let r = shoal.request("PUT", "/api/v1/namespaces/_/triggers/t", Some(&json!({})));
+            assert_eq!(r.status, 200, "{}", r.text());
+            let rule = json!({"trigger": "/_/t", "action": "/_/hello"});
+            let r = shoal.request("PUT", "/api/v1/namespaces/_/rules/r", Some(&rule));
+            assert_eq!(r.status, 200, "{}", r.text());
         }
         let target = 60 * (round + 1);
         let (acked, _) = load(&shoal, |n| n >= target);
