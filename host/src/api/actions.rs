@@ -46,7 +46,8 @@ pub async fn route(
             allow(req, &all)?;
             match req.method {
                 Method::GET => get(app, req, ns, name),
-                Method::PUT => put(app, req, identity, ns, name),
+                // Compiling the code (up to 48 MB of it) must not hold an I/O thread.
+                Method::PUT => super::off_the_io_thread(|| put(app, req, identity, ns, name)),
                 Method::DELETE => delete(app, ns, name),
                 _ => invoke(app, req, identity, ns, None, name).await,
             }
@@ -89,7 +90,8 @@ pub async fn route(
                         return Err(ApiError::bad_request(messages::BINDING_OPERATION));
                     }
                     if req.method == Method::PUT {
-                        put(app, req, identity, &package.path(), name)
+                        let path = package.path();
+                        super::off_the_io_thread(|| put(app, req, identity, &path, name))
                     } else {
                         delete(app, &package.path(), name)
                     }

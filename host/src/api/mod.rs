@@ -210,6 +210,17 @@ impl Reply {
     }
 }
 
+/// Runs `work`, CPU-heavy control-plane work such as compiling an action's code, without
+/// holding the I/O thread: on the multi-threaded I/O runtime the thread's other tasks move to
+/// another thread meanwhile (`block_in_place`). Elsewhere (unit tests) it just runs.
+fn off_the_io_thread<T>(work: impl FnOnce() -> T) -> T {
+    let flavor = tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor());
+    match flavor {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
+    }
+}
+
 /// Routes one request.
 pub async fn dispatch(app: &Arc<App>, req: &Request) -> Result<Reply, ApiError> {
     let segs: Vec<&str> = req.segments.iter().map(String::as_str).collect();

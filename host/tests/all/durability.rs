@@ -29,6 +29,21 @@ fn put_action(shoal: &Shoal, name: &str, code: &str) {
     assert_eq!(r.status, 200, "{}", r.text());
 }
 
+/// What [`client`] uses: actions `hello` and `slow`, and trigger `t` with a rule to `hello`.
+fn deploy(shoal: &Shoal) {
+    put_action(shoal, "hello", "function main() { return {hi: 1}; }");
+    put_action(
+        shoal,
+        "slow",
+        "function main() { return new Promise(r => setTimeout(() => r({done: true}), 300)); }",
+    );
+    let r = shoal.request("PUT", "/api/v1/namespaces/_/triggers/t", Some(&json!({})));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let rule = json!({"trigger": "/_/t", "action": "/_/hello"});
+    let r = shoal.request("PUT", "/api/v1/namespaces/_/rules/r", Some(&rule));
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
 /// One client's loop: blocking invokes of `hello`, non-blocking ones of `slow` and fires of
 /// trigger `t`, until `stop`; every acknowledged activation id goes to `acked`. Returns the
 /// statuses seen.
@@ -119,17 +134,7 @@ fn sigkill_under_load_loses_no_acknowledged_activation() {
     for round in 0..3 {
         let shoal = Shoal::serve(dir.path());
         if round == 0 {
-            put_action(&shoal, "hello", "function main() { return {hi: 1}; }");
-            put_action(
-                &shoal,
-                "slow",
-                "function main() { return new Promise(r => setTimeout(() => r({done: true}), 300)); }",
-            );
-            let r = shoal.request("PUT", "/api/v1/namespaces/_/triggers/t", Some(&json!({})));
-            assert_eq!(r.status, 200, "{}", r.text());
-            let rule = json!({"trigger": "/_/t", "action": "/_/hello"});
-            let r = shoal.request("PUT", "/api/v1/namespaces/_/rules/r", Some(&rule));
-            assert_eq!(r.status, 200, "{}", r.text());
+            deploy(&shoal);
         }
         let target = 60 * (round + 1);
         let (acked, _) = load(&shoal, |n| n >= target);
@@ -187,12 +192,7 @@ fn a_full_disk_refuses_work_with_503_keeps_every_acknowledged_activation_and_rec
     let _tmpfs = Tmpfs::mount(mount.path(), 32);
     let data = mount.path().join("data");
     let shoal = Shoal::serve(&data);
-    put_action(&shoal, "hello", "function main() { return {hi: 1}; }");
-    put_action(
-        &shoal,
-        "slow",
-        "function main() { return new Promise(r => setTimeout(() => r({done: true}), 300)); }",
-    );
+    deploy(&shoal);
     let filler = fill(mount.path());
     // Load until the store refuses work: every acknowledgement before that must be kept.
     let refused = Arc::new(AtomicBool::new(false));
