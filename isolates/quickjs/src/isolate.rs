@@ -544,14 +544,15 @@ fn is_identifier(name: &str) -> bool {
         && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '$')
 }
 
-/// Installs `console`, `process.env`, the timer functions and `module`/`exports`; returns
-/// the `process.env` object.
+/// Installs `global` (Node's name for the global object), `console`, `process.env`, the timer
+/// functions and `module`/`exports`; returns the `process.env` object.
 fn install_globals<'js>(
     ctx: &Ctx<'js>,
     host: &Rc<Host>,
     init_env: &Map<String, Json>,
 ) -> rquickjs::Result<Object<'js>> {
     let globals = ctx.globals();
+    globals.set("global", globals.clone())?;
     let console = Object::new(ctx.clone())?;
     for (name, stream) in [
         ("log", LogStream::Stdout),

@@ -72,6 +72,8 @@
   globalThis.clearTimeout = cancel;
   globalThis.clearInterval = cancel;
 
+  // Node's name for the global object (webpack bundles set `global.main`).
+  globalThis.global = globalThis;
   const env = {};
   globalThis.process = { env };
   const module = { exports: {} };

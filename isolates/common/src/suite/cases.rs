@@ -53,6 +53,11 @@ pub(crate) fn all() -> Vec<Case> {
             Expect::Ok(json!({"form": "module.main"})),
         ),
         case(
+            "a webpack bundle sets global.main",
+            "(function () { global.main = function (p) { return {via: 'global', same: global === globalThis}; }; })();",
+            Expect::Ok(json!({"via": "global", "same": true})),
+        ),
+        case(
             "const main at top level",
             "const main = () => ({form: 'const'});",
             Expect::Ok(json!({"form": "const"})),
