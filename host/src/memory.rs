@@ -18,8 +18,9 @@
 //! Costs per activation: one atomic compare-and-swap to reserve, one to give back, and a
 //! read of the engines' resident-byte counters.
 
+use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use shoal_router::{
@@ -44,6 +45,8 @@ pub struct MemoryBudget {
     waiting: AtomicU64,
     /// Times the idle isolates were dropped because the budget was short.
     trims: AtomicU64,
+    /// Whether a trim is under way.
+    trimming: AtomicBool,
     /// Activations that failed because no memory was freed within their time limit.
     refused: AtomicU64,
 }
@@ -81,6 +84,7 @@ impl MemoryBudget {
             engines,
             waiting: AtomicU64::new(0),
             trims: AtomicU64::new(0),
+            trimming: AtomicBool::new(false),
             refused: AtomicU64::new(0),
         })
     }
@@ -88,7 +92,11 @@ impl MemoryBudget {
     /// Reserves `memory_mb` for an activation that must start before `deadline`: at once
     /// when it fits, else after the idle isolates were dropped and enough was given back.
     /// `Err` holds the capacity error's text.
-    pub async fn reserve(&self, memory_mb: u64, deadline: Instant) -> Result<Reservation, String> {
+    pub async fn reserve(
+        self: &Arc<Self>,
+        memory_mb: u64,
+        deadline: Instant,
+    ) -> Result<Reservation, String> {
         let refuse = || {
             self.refused.fetch_add(1, Ordering::Relaxed);
             messages::no_memory_capacity(memory_mb, self.total_mib)
@@ -100,17 +108,19 @@ impl MemoryBudget {
         if let Ok(permit) = Arc::clone(&self.free).try_acquire_many_owned(want) {
             // Room for the running ones, but the idle ones push the total past the budget:
             // drop them (in the background; this activation need not wait for it).
-            if self.free.available_permits() as u64 * MIB < self.resident_bytes() {
-                self.trims.fetch_add(1, Ordering::Relaxed);
-                tokio::spawn(trim_all(self.engines.clone()));
+            if self.free.available_permits() as u64 * MIB < self.resident_bytes()
+                && let Some(trim) = self.trim()
+            {
+                tokio::spawn(trim);
             }
             return Ok(Reservation { _permit: permit });
         }
         self.waiting.fetch_add(1, Ordering::Relaxed);
         let waited = async {
-            if self.resident_bytes() > 0 {
-                self.trims.fetch_add(1, Ordering::Relaxed);
-                trim_all(self.engines.clone()).await;
+            if self.resident_bytes() > 0
+                && let Some(trim) = self.trim()
+            {
+                trim.await;
             }
             let acquire = Arc::clone(&self.free).acquire_many_owned(want);
             tokio::time::timeout_at(deadline.into(), acquire).await
@@ -137,15 +147,24 @@ impl MemoryBudget {
         }
     }
 
+    /// Drops the idle isolates of every engine, unless that is already under way (then
+    /// `None`: one trim at a time, however many activations find the budget short).
+    fn trim(self: &Arc<Self>) -> Option<impl Future<Output = ()> + Send + 'static> {
+        if self.trimming.swap(true, Ordering::AcqRel) {
+            return None;
+        }
+        self.trims.fetch_add(1, Ordering::Relaxed);
+        let this = Arc::clone(self);
+        Some(async move {
+            for engine in &this.engines {
+                engine.trim().await;
+            }
+            this.trimming.store(false, Ordering::Release);
+        })
+    }
+
     fn resident_bytes(&self) -> u64 {
         self.engines.iter().map(|e| e.stats().resident_bytes).sum()
-    }
-}
-
-/// Drops the idle isolates of every engine.
-async fn trim_all(engines: Vec<Arc<dyn Executor>>) {
-    for engine in engines {
-        engine.trim().await;
     }
 }
 
