@@ -361,7 +361,7 @@ fn order(a_start: i64, a_id: &str, b_start: i64, b_id: &str) -> std::cmp::Orderi
 }
 
 fn parse(doc: &str, namespace: &str, id: &str) -> Result<Value, StoreError> {
-    json::parse(doc.as_bytes())
+    json::parse_wrapped(doc.as_bytes(), crate::STORED_WRAPPING)
         .map_err(|e| StoreError::Io(format!("corrupt activation {namespace}/{id}: {e}")))
 }
 

@@ -86,6 +86,11 @@ use activations::{Counters, Kind, Log, Msg};
 use entities::SubjectKey;
 use schema::Sync;
 
+/// Levels a stored document adds around the user JSON it holds (a record's
+/// `response.result`, an entity's `parameters[i].value`): that JSON may nest as deep as
+/// [`shoal_router::json::MAX_DEPTH`] inside them.
+pub(crate) const STORED_WRAPPING: usize = 4;
+
 /// The database file name inside the data directory.
 pub const DB_FILE: &str = "shoal.db";
 

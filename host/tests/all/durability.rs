@@ -297,6 +297,17 @@ fn deeply_nested_parameters_and_results_are_kept() {
     assert_eq!(stored.status, 200, "{}", stored.text());
     assert_eq!(stored.json()["result"], deep);
 
+    // At the limit itself: the record (which wraps the result in `response.result`) reads
+    // back, in a list of full records too.
+    let deepest = nested(256);
+    let path = "/api/v1/namespaces/_/actions/echo?blocking=true";
+    let invoked = request(&shoal.addr, "POST", path, Some(GUEST_AUTH), Some(&deepest));
+    assert_eq!(invoked.status, 200, "{}", invoked.text());
+    let path = "/api/v1/namespaces/_/activations?docs=true&limit=5";
+    let listed = request(&shoal.addr, "GET", path, Some(GUEST_AUTH), None);
+    assert_eq!(listed.status, 200, "{}", listed.text());
+    assert!(listed.text().contains("\"leaf\":true"), "{}", listed.text());
+
     let too_deep = nested(300);
     let path = "/api/v1/namespaces/_/actions/echo?blocking=true";
     let refused = request(&shoal.addr, "POST", path, Some(GUEST_AUTH), Some(&too_deep));
