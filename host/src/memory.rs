@@ -226,7 +226,9 @@ pub fn default_budget_mib() -> u64 {
             libc::sysconf(libc::_SC_PAGESIZE),
         )
     };
-    let bytes = u64::try_from(pages).unwrap_or(0) * u64::try_from(page).unwrap_or(0);
+    let bytes = u64::try_from(pages)
+        .unwrap_or(0)
+        .saturating_mul(u64::try_from(page).unwrap_or(0));
     (bytes / MIB / 2).max(512)
 }
 
