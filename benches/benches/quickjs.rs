@@ -59,6 +59,12 @@ fn benches(c: &mut Criterion) {
         b.iter(|| rt.block_on(executor.invoke(invocation(&hello))))
     });
 
+    let stats = engine.stats();
+    println!(
+        "resident hello-world isolates: {}, heap bytes each: {}",
+        stats.resident,
+        stats.resident_bytes / stats.resident.max(1)
+    );
     percentiles(
         "warm invoke, local engine",
         timed(100_000, || ready(engine.invoke(invocation(&hello)))),

@@ -11,6 +11,10 @@ mod host;
 #[cfg(feature = "v8")]
 const BOOTSTRAP: &str = include_str!("src/bootstrap.js");
 
+/// The Node layer's prelude (shared with QuickJS), run just before the bootstrap script.
+#[cfg(feature = "v8")]
+const NODE: &str = include_str!("../common/js/node.js");
+
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     #[cfg(feature = "v8")]
@@ -24,6 +28,7 @@ fn snapshot() -> Result<(), Box<dyn std::error::Error>> {
     use deno_core::snapshot::{CreateSnapshotOptions, create_snapshot};
     println!("cargo:rerun-if-changed=src/bootstrap.js");
     println!("cargo:rerun-if-changed=src/host.rs");
+    println!("cargo:rerun-if-changed=../common/js/node.js");
     let made = create_snapshot(
         CreateSnapshotOptions {
             cargo_manifest_dir: env!("CARGO_MANIFEST_DIR"),
@@ -32,6 +37,10 @@ fn snapshot() -> Result<(), Box<dyn std::error::Error>> {
             extensions: vec![host::shoal_host::init()],
             extension_transpiler: None,
             with_runtime_cb: Some(Box::new(|runtime| {
+                let prelude = format!("globalThis.__shoalNode = {NODE}");
+                if let Err(e) = runtime.execute_script("node:internal/prelude", prelude) {
+                    panic!("node.js failed: {e}");
+                }
                 if let Err(e) = runtime.execute_script("ext:shoal/bootstrap.js", BOOTSTRAP) {
                     panic!("bootstrap.js failed: {e}");
                 }

@@ -12,11 +12,16 @@
 //! error texts, and how `init: true` parameters are turned into `process.env` strings. Engines
 //! only report *what* the action did; this module decides what it means.
 //!
+//! [`node`] is the Node.js layer both JS engines load: CommonJS `require` with Node's module
+//! resolution, the built-in modules (`buffer`, `events`, `crypto`, `http`, the `openwhisk`
+//! client…) written once in JavaScript, and the files of zip actions.
+//!
 //! [`suite`] (cargo feature `test-suite`, for tests only) is the one JS action test suite that
 //! every JS engine passes, written against `Arc<dyn Executor>`.
 
 pub mod abi;
 mod counters;
+pub mod node;
 mod pool;
 #[cfg(feature = "test-suite")]
 pub mod suite;

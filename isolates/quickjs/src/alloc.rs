@@ -35,6 +35,11 @@ impl Budget {
         self.used.get()
     }
 
+    /// The most bytes the runtime may hold.
+    pub(crate) fn limit(&self) -> usize {
+        self.limit
+    }
+
     /// Whether the runtime ever asked for more than its limit.
     pub(crate) fn exceeded(&self) -> bool {
         self.exceeded.get()

@@ -63,3 +63,31 @@ pub(crate) fn run<'js>(ctx: &Ctx<'js>, bytecode: &[u8]) -> rquickjs::Result<Valu
         Ok(Value::from_raw(ctx.clone(), result))
     }
 }
+
+/// Compiles and runs `source` as a sloppy-mode global script named `file` (so stack traces
+/// name it): the Node layer's `host.evaluate` for the action's own module files. `Err` means
+/// it did not compile or threw; the thrown value is left for `ctx.catch()`.
+pub(crate) fn eval_named<'js>(
+    ctx: &Ctx<'js>,
+    source: &str,
+    file: &str,
+) -> rquickjs::Result<Value<'js>> {
+    let file = CString::new(file.replace('\0', "")).unwrap_or_default();
+    let Ok(src) = CString::new(source) else {
+        return Err(rquickjs::Exception::throw_syntax(
+            ctx,
+            "source text contains a NUL character",
+        ));
+    };
+    let flags = qjs::JS_EVAL_TYPE_GLOBAL as i32;
+    // SAFETY: `ctx` is a live context; `src` is NUL-terminated with `source.len()` bytes
+    // before the terminator; the returned value's ownership passes to `Value`.
+    unsafe {
+        let raw = ctx.as_raw().as_ptr();
+        let result = qjs::JS_Eval(raw, src.as_ptr(), source.len() as _, file.as_ptr(), flags);
+        if qjs::JS_IsException(result) {
+            return Err(rquickjs::Error::Exception);
+        }
+        Ok(Value::from_raw(ctx.clone(), result))
+    }
+}

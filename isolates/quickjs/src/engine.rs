@@ -13,7 +13,7 @@ use foldhash::fast::RandomState;
 use shoal_isolates::abi;
 use shoal_router::{ActionCode, ExecutorStats, Invocation, Outcome};
 
-use crate::code::CodeCache;
+use crate::code::{self, CodeCache};
 use crate::isolate::{InitFailure, Isolate, Step};
 
 /// Executor-wide counters shared by every worker (see [`shoal_isolates::EngineCounters`]).
@@ -296,7 +296,7 @@ impl Inner {
     }
 
     fn cold_start(&self, inv: &Invocation) -> Result<Resident, InitFailure> {
-        let code = self.code.get(&inv.action).map_err(|why| InitFailure {
+        let code = code::prepare(&self.code, &inv.action).map_err(|why| InitFailure {
             failure: abi::init_failed(&why),
             logs: Vec::new(),
         })?;

@@ -4,6 +4,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rquickjs::function::{Opt, Rest};
@@ -16,7 +17,8 @@ use shoal_isolates::abi;
 use shoal_router::{Failure, Invocation, LogCollector, LogStream, OwEnv};
 
 use crate::alloc::{Budget, CountingAllocator};
-use crate::{bytecode, convert};
+use crate::code::Prepared;
+use crate::{bytecode, convert, node};
 
 /// Where an activation stands after a step of work on its isolate.
 pub(crate) enum Step {
@@ -135,9 +137,10 @@ pub(crate) struct InitFailure {
 }
 
 impl Isolate {
-    /// Creates the runtime and context, installs the host globals and runs the action's
-    /// prepared code (cold start). Logs written while loading go to this activation.
-    pub(crate) fn create(inv: &Invocation, code: &[u8]) -> Result<Isolate, InitFailure> {
+    /// Creates the runtime and context, installs the host globals and the Node layer and runs
+    /// the action's prepared code (cold start). Logs written while loading go to this
+    /// activation.
+    pub(crate) fn create(inv: &Invocation, code: &Arc<Prepared>) -> Result<Isolate, InitFailure> {
         let fail = |failure: Failure, host: Option<&Host>| InitFailure {
             failure,
             logs: host
@@ -179,12 +182,26 @@ impl Isolate {
             }
         };
         let loaded = context.with(|ctx| -> Result<_, Failure> {
-            let env = install_globals(&ctx, &host, &inv.init_env)
-                .map_err(|_| fatal_or(&host, &budget, &ctx, true, abi::init_failed))?;
-            if bytecode::run(&ctx, code).is_err() {
-                return Err(fatal_or(&host, &budget, &ctx, true, abi::init_failed));
-            }
-            let main = find_main(&ctx, &inv.action.main).ok_or_else(|| {
+            let init_failed = || fatal_or(&host, &budget, &ctx, true, abi::init_failed);
+            let env = install_globals(&ctx, &host, &inv.init_env).map_err(|_| init_failed())?;
+            let main = match &**code {
+                Prepared::Script { bytecode, node } => {
+                    if *node {
+                        node::install(&ctx, code, &budget).map_err(|_| init_failed())?;
+                    }
+                    bytecode::run(&ctx, bytecode).map_err(|_| init_failed())?;
+                    find_main(&ctx, &inv.action.main)
+                }
+                Prepared::Zip(_) => {
+                    let loader = node::install(&ctx, code, &budget).map_err(|_| init_failed())?;
+                    let load: Function = loader.get("loadEntry").map_err(|_| init_failed())?;
+                    let main: Value = load
+                        .call((inv.action.main.as_str(),))
+                        .map_err(|_| init_failed())?;
+                    main.into_function()
+                }
+            };
+            let main = main.ok_or_else(|| {
                 fatal_or(&host, &budget, &ctx, true, |_| {
                     abi::init_failed(&abi::entry_point_missing(&inv.action.main))
                 })
@@ -545,7 +562,8 @@ fn is_identifier(name: &str) -> bool {
 }
 
 /// Installs `global` (Node's name for the global object), `console`, `process.env`, the timer
-/// functions and `module`/`exports`; returns the `process.env` object.
+/// functions and `module`/`exports` (the Node layer, when it loads, adds the rest and its own
+/// `module`); returns the `process.env` object.
 fn install_globals<'js>(
     ctx: &Ctx<'js>,
     host: &Rc<Host>,

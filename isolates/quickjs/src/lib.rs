@@ -29,6 +29,7 @@ mod code;
 mod convert;
 mod engine;
 mod isolate;
+mod node;
 
 use std::hash::BuildHasher;
 use std::sync::Arc;
@@ -158,7 +159,9 @@ impl Executor for QuickJsExecutor {
     }
 
     fn prepare(&self, code: &ActionCode) -> Result<(), PrepareError> {
-        self.code.get(code).map(|_| ()).map_err(PrepareError)
+        code::prepare(&self.code, code)
+            .map(|_| ())
+            .map_err(PrepareError)
     }
 
     fn invoke(&self, invocation: Invocation) -> BoxFuture<Outcome> {

@@ -1,5 +1,7 @@
 // The host globals of a shoal V8 isolate and the JS half of the action ABI. Runs once, at
-// build time (build.rs), into the snapshot every isolate starts from. Everything the Rust side calls lives
+// build time (build.rs), into the snapshot every isolate starts from, right after the Node
+// layer's prelude (`isolates/common/js/node.js`, left on `globalThis.__shoalNode`), which it
+// installs with a host object made of the `shoal_host` ops. Everything the Rust side calls lives
 // on a hidden, frozen `__shoal` global; the Rust side removes `Deno` once an isolate is
 // created (deno_core still needs it then), so actions see only Node-like globals.
 //
@@ -7,7 +9,12 @@
 ((globalThis) => {
   "use strict";
   const core = globalThis.Deno.core;
-  const { op_shoal_log } = core.ops;
+  const {
+    op_shoal_log, op_shoal_builtin, op_shoal_file, op_shoal_has, op_shoal_digest, op_shoal_hmac,
+    op_shoal_random, op_shoal_zlib, op_shoal_now, op_shoal_arch, op_memory_usage,
+  } = core.ops;
+  const installNode = globalThis.__shoalNode;
+  delete globalThis.__shoalNode;
 
   // `String(e)`, plus the stack trace when asked and available (V8's stack starts with it).
   function describe(value, withStack) {
@@ -76,9 +83,22 @@
   globalThis.global = globalThis;
   const env = {};
   globalThis.process = { env };
-  const module = { exports: {} };
-  globalThis.module = module;
-  globalThis.exports = module.exports;
+  const loader = installNode({
+    arch: op_shoal_arch(),
+    builtin: (id) => op_shoal_builtin(id) ?? undefined,
+    file: (path) => op_shoal_file(path) ?? undefined,
+    has: (path) => op_shoal_has(path),
+    evaluate: (source, name) => (0, eval)(`${source}\n//# sourceURL=${name}`),
+    digest: (alg, bytes) => op_shoal_digest(alg, bytes),
+    hmac: (alg, key, bytes) => op_shoal_hmac(alg, key, bytes),
+    randomBytes: (n) => op_shoal_random(n),
+    zlib: (op, format, bytes) => op_shoal_zlib(op, format, bytes),
+    now: () => op_shoal_now(),
+    memory() {
+      const m = op_memory_usage();
+      return { rss: m.physicalTotal, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, arrayBuffers: 0 };
+    },
+  });
 
   let main;
   let owKeys = [];
@@ -120,7 +140,7 @@
     // `module.exports[name]`, else `module.exports` when it is a function. "" when found.
     findMain(name) {
       let found = globalThis[name];
-      const exported = module.exports;
+      const exported = globalThis.module?.exports;
       if (typeof found !== "function" && exported != null) {
         found = typeof exported[name] === "function" ? exported[name] : exported;
       }
@@ -131,6 +151,15 @@
           found = undefined;
         }
       }
+      if (typeof found !== "function") return "missing";
+      main = found;
+      return "";
+    },
+
+    // Loads a zip action's entry module and finds the export `name`: "" when found. Throws
+    // what loading threw.
+    loadEntry(name) {
+      const found = loader.loadEntry(name);
       if (typeof found !== "function") return "missing";
       main = found;
       return "";

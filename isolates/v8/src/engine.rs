@@ -8,6 +8,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
 use shoal_isolates::abi;
+use shoal_isolates::node::{ActionFiles, DigestCache};
 use shoal_router::{ActionCode, Invocation, Outcome};
 
 use crate::isolate::{InitFailure, Isolate};
@@ -93,17 +94,34 @@ pub(crate) struct Engine {
     resident: Rc<Cell<usize>>,
     /// Compiles code for `prepare`; created on first use.
     checker: RefCell<Option<Isolate>>,
+    /// Unzipped zip actions, shared by every worker of the executor.
+    files: Arc<DigestCache<ActionFiles>>,
 }
 
 impl Engine {
-    pub(crate) fn new(limits: EngineLimits, counters: Arc<Counters>) -> Rc<Engine> {
+    pub(crate) fn new(
+        limits: EngineLimits,
+        counters: Arc<Counters>,
+        files: Arc<DigestCache<ActionFiles>>,
+    ) -> Rc<Engine> {
         Rc::new(Engine {
             limits,
             counters,
             idle: RefCell::new(HashMap::new()),
             resident: Rc::new(Cell::new(0)),
             checker: RefCell::new(None),
+            files,
         })
+    }
+
+    /// The files of a zip action, unzipped once per code digest.
+    fn files(&self, action: &ActionCode) -> Result<Option<Arc<ActionFiles>>, String> {
+        if !action.binary {
+            return Ok(None);
+        }
+        self.files
+            .get_or_try(&action.digest, || ActionFiles::unzip(&action.code))
+            .map(Some)
     }
 
     /// Drops idle isolates older than the TTL every quarter TTL, as a local task of the
@@ -123,7 +141,7 @@ impl Engine {
     /// Compiles `action`'s code without running it; `Err` says why it can never run.
     pub(crate) fn check(&self, action: &ActionCode) -> Result<(), String> {
         if action.binary {
-            return Err(BINARY.into());
+            return self.files(action).map(|_| ());
         }
         let mut checker = self.checker.borrow_mut();
         if checker.is_none() {
@@ -187,15 +205,13 @@ impl Engine {
     }
 
     fn cold_start(&self, inv: &Invocation) -> Result<Resident, InitFailure> {
-        if inv.action.binary {
-            return Err(InitFailure {
-                failure: abi::init_failed(BINARY),
-                logs: Vec::new(),
-            });
-        }
+        let files = self.files(&inv.action).map_err(|why| InitFailure {
+            failure: abi::init_failed(&why),
+            logs: Vec::new(),
+        })?;
         // Make room first, so a burst of new actions does not overshoot the limit.
         self.make_room(1);
-        let isolate = Isolate::create(inv)?;
+        let isolate = Isolate::create(inv, files)?;
         self.counters.cold_starts.fetch_add(1, Ordering::Relaxed);
         self.counters.resident.fetch_add(1, Ordering::Relaxed);
         self.resident.set(self.resident.get() + 1);
@@ -264,6 +280,3 @@ impl Engine {
         }
     }
 }
-
-/// Why binary actions cannot run here.
-const BINARY: &str = "binary (zip) JavaScript actions are not supported by the V8 engine";

@@ -1,10 +1,26 @@
-//! The `shoal_host` deno_core extension every V8 isolate of shoal has: the one op through which
-//! `console.*` reaches the activation's log collector. Shared with the build script, which
-//! makes the startup snapshot with it (a snapshot must be used with the extensions it was
-//! made with).
+//! The `shoal_host` deno_core extension every V8 isolate of shoal has: `console.*` into the
+//! activation's log collector, and the host object the Node layer stands on (built-in module
+//! sources, the zip action's files, hashes, random bytes, zlib). Shared with the build
+//! script, which makes the startup snapshot with it (a snapshot must be used with the
+//! extensions it was made with).
+
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 use deno_core::{OpState, op2};
+use deno_error::JsErrorBox;
+use shoal_isolates::node::{self, ActionFiles, primitives};
 use shoal_router::{LogCollector, LogStream};
+
+/// Most random bytes one `randomBytes` call returns (WebCrypto's `getRandomValues` limit).
+const MAX_RANDOM_BYTES: usize = 65_536;
+
+/// What the ops of one isolate read from its `OpState`: the zip action's files, if any, and
+/// the action's memory limit (the most one zlib call may inflate).
+pub(crate) struct ActionState {
+    pub(crate) files: Option<Arc<ActionFiles>>,
+    pub(crate) memory_limit: usize,
+}
 
 /// `console.*`: one formatted line into the activation's collector.
 #[op2(fast)]
@@ -19,4 +35,98 @@ fn op_shoal_log(state: &mut OpState, #[string] line: &str, is_err: bool) {
     }
 }
 
-deno_core::extension!(shoal_host, ops = [op_shoal_log]);
+/// `host.builtin(id)`: a built-in module's source.
+#[op2]
+#[string]
+fn op_shoal_builtin(#[string] id: &str) -> Option<String> {
+    node::builtin(id).map(str::to_string)
+}
+
+/// `host.file(path)`: the text of one of the zip action's files.
+#[op2]
+#[string]
+fn op_shoal_file(state: &mut OpState, #[string] path: &str) -> Option<String> {
+    let files = state.try_borrow::<ActionState>()?.files.as_ref()?;
+    files.file(path).map(str::to_string)
+}
+
+/// `host.has(path)`: whether the zip action has a file at `path`.
+#[op2(fast)]
+fn op_shoal_has(state: &mut OpState, #[string] path: &str) -> bool {
+    state
+        .try_borrow::<ActionState>()
+        .and_then(|s| s.files.as_ref())
+        .is_some_and(|files| files.has(path))
+}
+
+/// `host.digest(alg, bytes)`.
+#[op2]
+#[buffer]
+fn op_shoal_digest(#[string] alg: &str, #[buffer] data: &[u8]) -> Result<Vec<u8>, JsErrorBox> {
+    primitives::digest(alg, data).map_err(JsErrorBox::generic)
+}
+
+/// `host.hmac(alg, key, bytes)`.
+#[op2]
+#[buffer]
+fn op_shoal_hmac(
+    #[string] alg: &str,
+    #[buffer] key: &[u8],
+    #[buffer] data: &[u8],
+) -> Result<Vec<u8>, JsErrorBox> {
+    primitives::hmac(alg, key, data).map_err(JsErrorBox::generic)
+}
+
+/// `host.randomBytes(n)`.
+#[op2]
+#[buffer]
+fn op_shoal_random(#[number] n: usize) -> Vec<u8> {
+    let mut bytes = vec![0u8; n.min(MAX_RANDOM_BYTES)];
+    primitives::random_fill(&mut bytes);
+    bytes
+}
+
+/// `host.zlib(op, format, bytes)`, inflating at most the action's memory limit.
+#[op2]
+#[buffer]
+fn op_shoal_zlib(
+    state: &mut OpState,
+    #[string] op: &str,
+    #[string] format: &str,
+    #[buffer] data: &[u8],
+) -> Result<Vec<u8>, JsErrorBox> {
+    let limit = state
+        .try_borrow::<ActionState>()
+        .map_or(usize::MAX, |s| s.memory_limit);
+    primitives::zlib(op, format, data, limit).map_err(JsErrorBox::generic)
+}
+
+/// `host.arch`: the CPU architecture as Node's `process.arch` names it.
+#[op2]
+#[string]
+fn op_shoal_arch() -> String {
+    node::arch().to_string()
+}
+
+/// `host.now()`: milliseconds since the process's first call (`performance.now`).
+#[op2(fast)]
+fn op_shoal_now() -> f64 {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    ORIGIN.get_or_init(Instant::now).elapsed().as_secs_f64() * 1000.0
+}
+
+deno_core::extension!(
+    shoal_host,
+    ops = [
+        op_shoal_log,
+        op_shoal_builtin,
+        op_shoal_file,
+        op_shoal_has,
+        op_shoal_digest,
+        op_shoal_hmac,
+        op_shoal_random,
+        op_shoal_zlib,
+        op_shoal_now,
+        op_shoal_arch,
+    ]
+);

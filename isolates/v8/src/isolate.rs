@@ -11,6 +11,7 @@ use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -18,10 +19,11 @@ use deno_core::error::{CoreError, CoreErrorKind, JsError};
 use deno_core::{JsRuntime, PollEventLoopOptions, RuntimeOptions, v8};
 use serde_json::{Map, Value as Json};
 use shoal_isolates::abi::{self, Returned};
+use shoal_isolates::node::ActionFiles;
 use shoal_router::json::JsonError;
 use shoal_router::{Failure, Invocation, LogCollector};
 
-use crate::host::shoal_host;
+use crate::host::{ActionState, shoal_host};
 use crate::watchdog::Watch;
 
 /// The V8 startup snapshot every isolate starts from: deno_core's own JS plus the bootstrap
@@ -117,7 +119,10 @@ impl Drop for Isolate {
 impl Isolate {
     /// Creates the runtime with the activation's heap limit, installs the host globals and
     /// runs the action's code (cold start). Logs written while loading go to this activation.
-    pub(crate) fn create(inv: &Invocation) -> Result<Isolate, InitFailure> {
+    pub(crate) fn create(
+        inv: &Invocation,
+        files: Option<Arc<ActionFiles>>,
+    ) -> Result<Isolate, InitFailure> {
         let limit =
             usize::try_from(inv.limits.memory_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX);
         let mut isolate = Isolate::new(limit).map_err(|why| InitFailure {
@@ -125,8 +130,13 @@ impl Isolate {
             logs: Vec::new(),
         })?;
         isolate.reset_logs(inv);
+        let zip = files.is_some();
+        isolate.runtime.op_state().borrow_mut().put(ActionState {
+            files,
+            memory_limit: limit,
+        });
         let watch = Watch::start(inv.deadline, isolate.handle.clone());
-        let loaded = isolate.load(inv);
+        let loaded = isolate.load(inv, zip);
         let late = watch.finish();
         let failure = match loaded {
             _ if late => Some(Failure::Timeout { init: true }),
@@ -177,8 +187,9 @@ impl Isolate {
         Ok(isolate)
     }
 
-    /// `init: true` parameters, the action's code, then the entry point.
-    fn load(&mut self, inv: &Invocation) -> Result<(), Failure> {
+    /// `init: true` parameters, the action's code (a zip's entry module), then the entry
+    /// point.
+    fn load(&mut self, inv: &Invocation, zip: bool) -> Result<(), Failure> {
         let init_failed = |e: Box<JsError>| abi::init_failed(&describe(&e, true));
         let init_env: Map<String, Json> = inv
             .init_env
@@ -190,14 +201,19 @@ impl Isolate {
             format!("__shoal.init(JSON.parse({}))", json_text(&init_env)),
         )
         .map_err(init_failed)?;
-        self.execute(
-            &format!("{}.js", inv.action.name),
-            inv.action.code.to_string(),
-        )
-        .map_err(init_failed)?;
         let main = js_string(&inv.action.main);
+        let find = if zip {
+            format!("__shoal.loadEntry({main})")
+        } else {
+            self.execute(
+                &format!("{}.js", inv.action.name),
+                inv.action.code.to_string(),
+            )
+            .map_err(init_failed)?;
+            format!("__shoal.findMain({main})")
+        };
         let found = self
-            .execute("ext:shoal/main.js", format!("__shoal.findMain({main})"))
+            .execute("ext:shoal/main.js", find)
             .map_err(init_failed)?;
         if self.text(&found).is_empty() {
             Ok(())

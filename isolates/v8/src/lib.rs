@@ -45,6 +45,7 @@ use std::rc::Rc;
 use std::sync::{Arc, Once};
 use std::time::Duration;
 
+use shoal_isolates::node::DigestCache;
 use shoal_isolates::{PoolConfig, PoolError, WorkerPool};
 use shoal_router::{
     ActionCode, BoxFuture, Executor, ExecutorStats, Failure, Invocation, Outcome, PrepareError,
@@ -119,6 +120,7 @@ impl V8Executor {
             max_resident: config.max_resident.div_ceil(config.workers),
         };
         let shared = Arc::clone(&counters);
+        let files = Arc::new(DigestCache::new(config.max_resident));
         let pool = WorkerPool::new(
             PoolConfig {
                 workers: config.workers,
@@ -126,7 +128,7 @@ impl V8Executor {
                 ..PoolConfig::default()
             },
             move |_| {
-                let engine = Engine::new(limits, Arc::clone(&shared));
+                let engine = Engine::new(limits, Arc::clone(&shared), Arc::clone(&files));
                 engine.spawn_sweeper();
                 engine
             },

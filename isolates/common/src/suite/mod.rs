@@ -18,6 +18,7 @@
 
 mod cases;
 pub mod checks;
+pub mod node;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -89,6 +90,19 @@ macro_rules! js_action_suite {
             trim_drops_every_idle_isolate,
             results_nest_up_to_the_json_depth_limit,
         );
+        $crate::js_action_suite!(@node $make;
+            zip_actions_load_their_entry_with_node_resolution,
+            broken_zips_fail_at_initialisation,
+            single_file_actions_require_builtins,
+        );
+    };
+    (@node $make:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $check() {
+                $crate::suite::run($make, $crate::suite::node::$check);
+            }
+        )*
     };
     (@each $make:expr; $($check:ident),* $(,)?) => {
         $(
@@ -109,6 +123,11 @@ fn unique() -> u64 {
 
 /// A `nodejs:20` action `/guest/<name>` with its own code digest.
 pub fn action(name: &str, code: &str, main: &str) -> Arc<ActionCode> {
+    action_of(name, code, main, false)
+}
+
+/// A `nodejs:20` action whose code is base64 (a zip) when `binary`.
+pub fn action_of(name: &str, code: &str, main: &str, binary: bool) -> Arc<ActionCode> {
     let mut digest = [0u8; 32];
     digest[..8].copy_from_slice(&unique().to_le_bytes());
     Arc::new(ActionCode {
@@ -117,7 +136,7 @@ pub fn action(name: &str, code: &str, main: &str) -> Arc<ActionCode> {
         version: "0.0.1".into(),
         kind: "nodejs:20".into(),
         code: code.into(),
-        binary: false,
+        binary,
         main: main.into(),
         digest,
         image: None,

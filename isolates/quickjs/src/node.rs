@@ -1,0 +1,152 @@
+//! The Node layer in a QuickJS isolate: the host object [`shoal_isolates::node::PRELUDE`]
+//! stands on, made of Rust functions, and the prelude run with it. Costs a few dozen
+//! closures per isolate; the layer's scripts are compiled once per thread.
+
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Instant;
+
+use rquickjs::function::Opt;
+use rquickjs::{Ctx, Exception, Function, Object, TypedArray, Value};
+use shoal_isolates::node::{self, primitives};
+
+use crate::alloc::Budget;
+use crate::bytecode;
+use crate::code::{self, Prepared};
+
+/// Most random bytes one `randomBytes` call returns (WebCrypto's `getRandomValues` limit).
+const MAX_RANDOM_BYTES: usize = 65_536;
+
+/// The prelude's script name (in stack traces).
+const PRELUDE_FILE: &str = "node:internal/prelude";
+
+/// Runs the Node layer's prelude in `ctx` with a host object over `prepared` (the action's
+/// files when it is a zip) and returns the loader (`{require, loadEntry}`).
+pub(crate) fn install<'js>(
+    ctx: &Ctx<'js>,
+    prepared: &Arc<Prepared>,
+    budget: &Rc<Budget>,
+) -> rquickjs::Result<Object<'js>> {
+    let host = host_object(ctx, prepared, budget)?;
+    let prelude = code::layer_bytecode(node::PRELUDE, PRELUDE_FILE)
+        .map_err(|why| Exception::throw_internal(ctx, &why))?;
+    let make: Function = bytecode::run(ctx, &prelude)?.get()?;
+    make.call((host,))
+}
+
+fn host_object<'js>(
+    ctx: &Ctx<'js>,
+    prepared: &Arc<Prepared>,
+    budget: &Rc<Budget>,
+) -> rquickjs::Result<Object<'js>> {
+    let host = Object::new(ctx.clone())?;
+    host.set("arch", node::arch())?;
+    host.set(
+        "builtin",
+        Function::new(ctx.clone(), |id: String| node::builtin(&id))?,
+    )?;
+    let files = Arc::clone(prepared);
+    host.set(
+        "file",
+        Function::new(ctx.clone(), move |path: String| match &*files {
+            Prepared::Zip(files) => files.file(&path).map(str::to_string),
+            Prepared::Script { .. } => None,
+        })?,
+    )?;
+    let files = Arc::clone(prepared);
+    host.set(
+        "has",
+        Function::new(ctx.clone(), move |path: String| match &*files {
+            Prepared::Zip(files) => files.has(&path),
+            Prepared::Script { .. } => false,
+        })?,
+    )?;
+    host.set("evaluate", Function::new(ctx.clone(), evaluate)?)?;
+    host.set(
+        "digest",
+        Function::new(
+            ctx.clone(),
+            |ctx: Ctx<'js>, alg: String, data: TypedArray<'js, u8>| {
+                bytes_out(&ctx, primitives::digest(&alg, bytes_in(&data)))
+            },
+        )?,
+    )?;
+    host.set(
+        "hmac",
+        Function::new(
+            ctx.clone(),
+            |ctx: Ctx<'js>, alg: String, key: TypedArray<'js, u8>, data: TypedArray<'js, u8>| {
+                bytes_out(
+                    &ctx,
+                    primitives::hmac(&alg, bytes_in(&key), bytes_in(&data)),
+                )
+            },
+        )?,
+    )?;
+    host.set(
+        "randomBytes",
+        Function::new(ctx.clone(), |ctx: Ctx<'js>, n: usize| {
+            let mut bytes = vec![0u8; n.min(MAX_RANDOM_BYTES)];
+            primitives::random_fill(&mut bytes);
+            TypedArray::<u8>::new(ctx, bytes)
+        })?,
+    )?;
+    let origin = Instant::now();
+    host.set(
+        "now",
+        Function::new(ctx.clone(), move || origin.elapsed().as_secs_f64() * 1000.0)?,
+    )?;
+    let meter = Rc::clone(budget);
+    host.set(
+        "memory",
+        Function::new(ctx.clone(), move |ctx: Ctx<'js>| {
+            let usage = Object::new(ctx)?;
+            let used = meter.used() as f64;
+            usage.set("rss", used)?;
+            usage.set("heapTotal", meter.limit() as f64)?;
+            usage.set("heapUsed", used)?;
+            usage.set("external", 0)?;
+            usage.set("arrayBuffers", 0)?;
+            Ok::<_, rquickjs::Error>(usage)
+        })?,
+    )?;
+    let limit = budget.limit();
+    host.set(
+        "zlib",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, op: String, format: String, data: TypedArray<'js, u8>| {
+                bytes_out(&ctx, primitives::zlib(&op, &format, bytes_in(&data), limit))
+            },
+        )?,
+    )?;
+    Ok(host)
+}
+
+/// `host.evaluate(source, name)`: the layer's built-ins (`node:*`) from bytecode compiled once
+/// per thread, the action's files compiled here.
+fn evaluate<'js>(ctx: Ctx<'js>, source: String, name: Opt<String>) -> rquickjs::Result<Value<'js>> {
+    let name = name.0.unwrap_or_default();
+    if name.starts_with("node:") {
+        let code = code::layer_bytecode(&source, &name)
+            .map_err(|why| Exception::throw_syntax(&ctx, &why))?;
+        bytecode::run(&ctx, &code)
+    } else {
+        bytecode::eval_named(&ctx, &source, &name)
+    }
+}
+
+fn bytes_in<'a>(array: &'a TypedArray<'_, u8>) -> &'a [u8] {
+    array.as_bytes().unwrap_or_default()
+}
+
+/// A Uint8Array of `bytes`, or a thrown `Error` with the primitive's reason.
+fn bytes_out<'js>(
+    ctx: &Ctx<'js>,
+    bytes: Result<Vec<u8>, String>,
+) -> rquickjs::Result<TypedArray<'js, u8>> {
+    match bytes {
+        Ok(bytes) => TypedArray::new(ctx.clone(), bytes),
+        Err(why) => Err(Exception::throw_message(ctx, &why)),
+    }
+}
