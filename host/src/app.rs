@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use shoal_containers::ContainerExecutor;
 use shoal_quickjs::{QuickJsConfig, QuickJsExecutor};
-use shoal_router::{Executor, KindInfo, RoutingTable};
+use shoal_router::{EgressSlot, Executor, KindInfo, RoutingTable};
 use shoal_store::{Store, Subject};
 use shoal_wasm::WasmExecutor;
 
@@ -18,6 +18,7 @@ use crate::config::Config;
 use crate::containers;
 use crate::controller::Controller;
 use crate::dedicated::Dedicated;
+use crate::egress::HostEgress;
 use crate::js_engines::js_engines;
 use crate::memory::{Budgeted, MemoryBudget};
 use crate::triggers::FeedFirer;
@@ -61,9 +62,10 @@ impl App {
     pub fn start(config: Config, api_host: String) -> Result<Arc<App>, StartError> {
         let store = Arc::new(Store::open(&config.data_dir)?);
         ensure_guest(&store)?;
-        let workers = Arc::new(quickjs(&config)?);
+        let egress = EgressSlot::default();
+        let workers = Arc::new(quickjs(&config, &egress)?);
         let alarms = AlarmService::new(store.clone())?;
-        let (mut table, memory) = routing_table(workers.clone(), &config)?;
+        let (mut table, memory) = routing_table(workers.clone(), &config, &egress)?;
         table.add(
             KindInfo::internal(FEED_KIND),
             Arc::new(FeedExecutor(alarms.clone())),
@@ -74,8 +76,8 @@ impl App {
         }
         let table = Arc::new(table);
         ensure_whisk_system(&store, &table)?;
-        let controller = Arc::new(Controller::new(store.clone(), table, api_host));
-        Ok(Arc::new(App {
+        let controller = Arc::new(Controller::new(store.clone(), table, api_host.clone()));
+        let app = Arc::new(App {
             auth: Authenticator::new(store.clone(), config.limits.clone()),
             controller,
             store,
@@ -83,7 +85,13 @@ impl App {
             alarms,
             containers,
             memory,
-        }))
+        });
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let host =
+                HostEgress::new(Arc::downgrade(&app), &api_host, &app.config.egress, runtime);
+            let _ = egress.set(Arc::new(host));
+        }
+        Ok(app)
     }
 
     /// The platform's background work: the alarm scheduler, firing triggers through the
@@ -152,15 +160,19 @@ pub fn create_namespace(store: &Store, name: &str) -> Result<String, StartError>
     Ok(format!("{uuid}:{key}"))
 }
 
-/// Starts the QuickJS workers (one per core unless configured).
-fn quickjs(config: &Config) -> Result<QuickJsExecutor, StartError> {
-    QuickJsExecutor::new(QuickJsConfig {
-        workers: config.worker_threads(),
-        idle_ttl: Duration::from_secs(config.isolates.idle_ttl_secs),
-        max_resident: config.isolates.max_resident,
-        max_resident_bytes: config.isolates.max_resident_mib * 1024 * 1024,
-        ..QuickJsConfig::default()
-    })
+/// Starts the QuickJS workers (one per core unless configured); actions' outbound requests
+/// go to `egress`.
+fn quickjs(config: &Config, egress: &EgressSlot) -> Result<QuickJsExecutor, StartError> {
+    QuickJsExecutor::with_egress(
+        QuickJsConfig {
+            workers: config.worker_threads(),
+            idle_ttl: Duration::from_secs(config.isolates.idle_ttl_secs),
+            max_resident: config.isolates.max_resident,
+            max_resident_bytes: config.isolates.max_resident_mib * 1024 * 1024,
+            ..QuickJsConfig::default()
+        },
+        Arc::clone(egress),
+    )
     .map_err(|e| StartError::Executor(e.to_string()))
 }
 
@@ -172,9 +184,10 @@ fn quickjs(config: &Config) -> Result<QuickJsExecutor, StartError> {
 fn routing_table(
     quickjs: Arc<QuickJsExecutor>,
     config: &Config,
+    egress: &EgressSlot,
 ) -> Result<(RoutingTable, Arc<MemoryBudget>), StartError> {
     let mut table = RoutingTable::new();
-    let js = js_engines(config, quickjs)?;
+    let js = js_engines(config, quickjs, egress)?;
     let wasm = WasmExecutor::new(config.wasm.executor_config(&config.data_dir))
         .map_err(|e| StartError::Executor(e.to_string()))?;
     let wasm: Arc<dyn Executor> = Arc::new(

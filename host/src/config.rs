@@ -27,6 +27,19 @@ pub struct Config {
     pub wasm: WasmSettings,
     /// Connection handling: timeouts and the connection limit.
     pub http: HttpConfig,
+    /// Outbound network from actions (`fetch`, Node's `http` client).
+    pub egress: EgressConfig,
+}
+
+/// Which addresses actions may reach (`[egress]`). By default the public internet and shoal's
+/// own API host, never loopback, private, link-local or other special ranges (so an action
+/// cannot probe the host's network or a cloud metadata service).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EgressConfig {
+    /// Host names or IP addresses (as written in URLs, without port) actions may reach even
+    /// though they resolve to a denied range, e.g. `["127.0.0.1"]` for a local test server.
+    pub allow_hosts: Vec<String>,
 }
 
 /// Connection handling (`[http]`): how long a client may take and how many connections are
@@ -198,6 +211,7 @@ impl Default for Config {
             containers: shoal_containers::ContainerConfig::default(),
             wasm: WasmSettings::default(),
             http: HttpConfig::default(),
+            egress: EgressConfig::default(),
         }
     }
 }

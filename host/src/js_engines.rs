@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use shoal_router::Executor;
+use shoal_router::{EgressSlot, Executor};
 
 use crate::app::StartError;
 use crate::config::Config;
@@ -22,14 +22,20 @@ pub struct JsEngines {
 }
 
 /// Starts the JS engines `config` asks for around the already running QuickJS workers (V8
-/// starts its own workers, one per core unless configured). Fails when the configured default
-/// engine is not built in.
-pub fn js_engines(config: &Config, quickjs: Arc<dyn Executor>) -> Result<JsEngines, StartError> {
+/// starts its own workers, one per core unless configured, sending actions' outbound requests
+/// to `egress`). Fails when the configured default engine is not built in.
+pub fn js_engines(
+    config: &Config,
+    quickjs: Arc<dyn Executor>,
+    egress: &EgressSlot,
+) -> Result<JsEngines, StartError> {
     let wanted = config.isolates.js_engine;
     wanted.available().map_err(StartError::Executor)?;
     let mut engines = vec![quickjs];
     #[cfg(feature = "v8")]
-    engines.extend(v8_engines(config, &engines[0])?);
+    engines.extend(v8_engines(config, &engines[0], egress)?);
+    #[cfg(not(feature = "v8"))]
+    let _ = egress;
     let isolates = engines
         .iter()
         .filter(|e| e.name() != "tiered")
@@ -52,15 +58,19 @@ pub fn js_engines(config: &Config, quickjs: Arc<dyn Executor>) -> Result<JsEngin
 fn v8_engines(
     config: &Config,
     quickjs: &Arc<dyn Executor>,
+    egress: &EgressSlot,
 ) -> Result<[Arc<dyn Executor>; 2], StartError> {
     use std::time::Duration;
     let isolates = &config.isolates;
     let v8: Arc<dyn Executor> = Arc::new(
-        shoal_v8::V8Executor::new(shoal_v8::V8Config {
-            workers: config.worker_threads(),
-            idle_ttl: Duration::from_secs(isolates.idle_ttl_secs),
-            ..shoal_v8::V8Config::default()
-        })
+        shoal_v8::V8Executor::with_egress(
+            shoal_v8::V8Config {
+                workers: config.worker_threads(),
+                idle_ttl: Duration::from_secs(isolates.idle_ttl_secs),
+                ..shoal_v8::V8Config::default()
+            },
+            Arc::clone(egress),
+        )
         .map_err(|e| StartError::Executor(e.to_string()))?,
     );
     let tiered = shoal_v8::TieredExecutor::new(
@@ -99,7 +109,7 @@ mod tests {
 
     #[test]
     fn quickjs_is_the_default_engine() {
-        let engines = js_engines(&Config::default(), quickjs()).unwrap();
+        let engines = js_engines(&Config::default(), quickjs(), &EgressSlot::default()).unwrap();
         assert_eq!(engines.default.name(), "quickjs");
     }
 
@@ -107,7 +117,9 @@ mod tests {
     #[test]
     fn choosing_v8_without_the_v8_feature_is_a_start_up_error() {
         for engine in [JsEngine::V8, JsEngine::Tiered] {
-            let Err(StartError::Executor(why)) = js_engines(&config(engine), quickjs()) else {
+            let Err(StartError::Executor(why)) =
+                js_engines(&config(engine), quickjs(), &EgressSlot::default())
+            else {
                 panic!("{engine:?} started without V8");
             };
             assert!(why.contains("v8 feature"), "{why}");
@@ -118,7 +130,7 @@ mod tests {
     #[test]
     fn the_configured_engine_runs_unannotated_actions_and_the_others_stay_selectable() {
         for engine in [JsEngine::Quickjs, JsEngine::V8, JsEngine::Tiered] {
-            let engines = js_engines(&config(engine), quickjs()).unwrap();
+            let engines = js_engines(&config(engine), quickjs(), &EgressSlot::default()).unwrap();
             let mut names: Vec<_> = engines.alternatives.iter().map(|e| e.name()).collect();
             assert_eq!(engines.default.name(), engine.name());
             names.push(engines.default.name());
@@ -185,7 +197,9 @@ mod tiering_tests {
             })
             .unwrap(),
         );
-        let tiered = js_engines(&config, quickjs).unwrap().default;
+        let tiered = js_engines(&config, quickjs, &EgressSlot::default())
+            .unwrap()
+            .default;
         // A hash of 100K numbers, then a sort of them: the same answer on both engines,
         // ~10x faster on V8.
         let heavy = action(

@@ -17,6 +17,7 @@ pub mod config;
 pub mod containers;
 pub mod controller;
 pub mod dedicated;
+pub mod egress;
 pub mod entity;
 pub mod error;
 pub mod js_engines;

@@ -263,21 +263,38 @@ async fn handle(
             &e.to_string(),
         ))),
         Ok(Ok(collected)) => {
-            let request = api::Request::new(
+            return Ok(answer(
+                &app,
                 parts.method,
                 &path,
                 parts.headers,
                 collected.to_bytes(),
-                tid.clone(),
-            );
-            if request.method == Method::OPTIONS && is_api {
-                Ok(Reply::empty(StatusCode::OK))
-            } else {
-                api::dispatch(&app, &request).await
-            }
+                tid,
+            )
+            .await);
         }
     };
     Ok(respond(result, &tid, is_api))
+}
+
+/// The response to one request whose body has arrived: what the listener sends, and what an
+/// action's outbound request to shoal's own API host gets without a socket (`egress`).
+pub(crate) async fn answer(
+    app: &Arc<App>,
+    method: Method,
+    path: &str,
+    headers: hyper::HeaderMap,
+    body: Bytes,
+    tid: String,
+) -> Response<Full<Bytes>> {
+    let is_api = path.starts_with("/api/v1") && !path.starts_with("/api/v1/web/");
+    let request = api::Request::new(method, path, headers, body, tid.clone());
+    let result = if request.method == Method::OPTIONS && is_api {
+        Ok(Reply::empty(StatusCode::OK))
+    } else {
+        api::dispatch(app, &request).await
+    };
+    respond(result, &tid, is_api)
 }
 
 /// Writes a reply or an error envelope with the common headers. The one place errors become

@@ -10,12 +10,14 @@
 //! This crate names no engine, speaks no HTTP and stores nothing; it depends on no other
 //! workspace crate.
 
+mod egress;
 mod invocation;
 pub mod json;
 mod logs;
 mod outcome;
 mod table;
 
+pub use egress::{Egress, EgressSlot, NO_EGRESS, OutboundRequest, OutboundResponse};
 pub use invocation::{ActionCode, ActivationId, Invocation, Limits, OwEnv};
 pub use logs::{LogCollector, LogStream, format_log_line};
 pub use outcome::{ExecutorStats, Failure, MAX_RESULT_BYTES, Outcome, PrepareError};

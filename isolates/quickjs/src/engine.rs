@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use foldhash::fast::RandomState;
 use shoal_isolates::abi;
-use shoal_router::{ActionCode, ExecutorStats, Invocation, Outcome};
+use shoal_router::{ActionCode, EgressSlot, ExecutorStats, Invocation, Outcome};
 
 use crate::code::{self, CodeCache};
 use crate::isolate::{InitFailure, Isolate, Step};
@@ -151,6 +151,7 @@ impl Idle {
 struct Inner {
     limits: EngineLimits,
     code: Arc<CodeCache>,
+    egress: EgressSlot,
     meter: Rc<Meter>,
     idle: RefCell<Idle>,
 }
@@ -171,6 +172,7 @@ impl LocalEngine {
             limits,
             Arc::new(CodeCache::new(limits.max_resident.max(1024))),
             Arc::new(Counters::default()),
+            EgressSlot::default(),
         )
     }
 
@@ -178,11 +180,13 @@ impl LocalEngine {
         limits: EngineLimits,
         code: Arc<CodeCache>,
         global: Arc<Counters>,
+        egress: EgressSlot,
     ) -> Self {
         LocalEngine {
             inner: Rc::new(Inner {
                 limits,
                 code,
+                egress,
                 meter: Rc::new(Meter {
                     resident: Cell::new(0),
                     bytes: Cell::new(0),
@@ -272,7 +276,10 @@ impl Inner {
                         .isolate
                         .next_timer()
                         .map_or(inv.deadline, |t| t.min(inv.deadline));
-                    tokio::time::sleep_until(wake.into()).await;
+                    tokio::select! {
+                        () = tokio::time::sleep_until(wake.into()) => {}
+                        () = resident.isolate.io_progress() => {}
+                    }
                     if Instant::now() >= inv.deadline {
                         break Err(resident.isolate.time_out());
                     }
@@ -302,7 +309,7 @@ impl Inner {
         })?;
         // Make room first, so a burst of new actions does not overshoot the limits.
         self.enforce_room(1);
-        let isolate = Isolate::create(inv, &code)?;
+        let isolate = Isolate::create(inv, &code, &self.egress)?;
         self.meter
             .global
             .cold_starts

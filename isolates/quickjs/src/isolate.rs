@@ -14,10 +14,11 @@ use rquickjs::{
 };
 use serde_json::{Map, Value as Json};
 use shoal_isolates::abi;
-use shoal_router::{Failure, Invocation, LogCollector, LogStream, OwEnv};
+use shoal_router::{EgressSlot, Failure, Invocation, LogCollector, LogStream, OwEnv};
 
 use crate::alloc::{Budget, CountingAllocator};
 use crate::code::Prepared;
+use crate::io::Io;
 use crate::{bytecode, convert, node};
 
 /// Where an activation stands after a step of work on its isolate.
@@ -97,11 +98,12 @@ impl Timers {
 }
 
 /// What host functions installed in the context share with the isolate.
-struct Host {
-    deadline: Cell<Instant>,
+pub(crate) struct Host {
+    pub(crate) deadline: Cell<Instant>,
     interrupted: Cell<bool>,
     logs: RefCell<LogCollector>,
     timers: RefCell<Timers>,
+    pub(crate) io: Io,
 }
 
 /// One action's isolate. Created on a cold start, reused by warm starts of the same tenant and
@@ -126,6 +128,7 @@ impl Drop for Isolate {
         // Timers hold JS values; free them while the runtime is alive (the host functions
         // that share `host` are freed with the runtime).
         self.host.timers.borrow_mut().clear();
+        self.host.io.clear();
         self.pending = None;
     }
 }
@@ -140,7 +143,11 @@ impl Isolate {
     /// Creates the runtime and context, installs the host globals and the Node layer and runs
     /// the action's prepared code (cold start). Logs written while loading go to this
     /// activation.
-    pub(crate) fn create(inv: &Invocation, code: &Arc<Prepared>) -> Result<Isolate, InitFailure> {
+    pub(crate) fn create(
+        inv: &Invocation,
+        code: &Arc<Prepared>,
+        egress: &EgressSlot,
+    ) -> Result<Isolate, InitFailure> {
         let fail = |failure: Failure, host: Option<&Host>| InitFailure {
             failure,
             logs: host
@@ -162,6 +169,7 @@ impl Isolate {
             interrupted: Cell::new(false),
             logs: RefCell::new(LogCollector::new(inv.limits.log_bytes())),
             timers: RefCell::new(Timers::default()),
+            io: Io::new(Arc::clone(egress)),
         });
         let watch = Rc::clone(&host);
         runtime.set_interrupt_handler(Some(Box::new(move || {
@@ -187,13 +195,14 @@ impl Isolate {
             let main = match &**code {
                 Prepared::Script { bytecode, node } => {
                     if *node {
-                        node::install(&ctx, code, &budget).map_err(|_| init_failed())?;
+                        node::install(&ctx, code, &budget, &host).map_err(|_| init_failed())?;
                     }
                     bytecode::run(&ctx, bytecode).map_err(|_| init_failed())?;
                     find_main(&ctx, &inv.action.main)
                 }
                 Prepared::Zip(_) => {
-                    let loader = node::install(&ctx, code, &budget).map_err(|_| init_failed())?;
+                    let loader =
+                        node::install(&ctx, code, &budget, &host).map_err(|_| init_failed())?;
                     let load: Function = loader.get("loadEntry").map_err(|_| init_failed())?;
                     let main: Value = load
                         .call((inv.action.main.as_str(),))
@@ -222,8 +231,9 @@ impl Isolate {
             }),
             Err(failure) => {
                 let logs = host.logs.replace(LogCollector::new(0)).finish();
-                // Free the timers the code may have set before the runtime goes away.
+                // Free the timers and requests the code may have set before the runtime goes.
                 host.timers.borrow_mut().clear();
+                host.io.clear();
                 Err(InitFailure { failure, logs })
             }
         }
@@ -286,10 +296,20 @@ impl Isolate {
         self.host.timers.borrow().next_due()
     }
 
-    /// Fires the timers that are due and re-checks the pending promise.
+    /// Resolves when an outbound request of this isolate has finished.
+    pub(crate) async fn io_progress(&self) {
+        self.host.io.progress().await
+    }
+
+    /// Settles finished requests, fires the timers that are due and re-checks the pending
+    /// promise.
     pub(crate) fn advance(&mut self) -> Step {
         let context = self.context.clone();
         let step = context.with(|ctx| {
+            if self.host.io.ready() {
+                self.host.io.settle(&ctx);
+                drain_jobs(&ctx, &self.host, &self.budget);
+            }
             loop {
                 let due = self.host.timers.borrow_mut().pop_due(Instant::now());
                 let Some((callback, args)) = due else { break };

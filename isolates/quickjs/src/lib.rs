@@ -28,6 +28,7 @@ mod bytecode;
 mod code;
 mod convert;
 mod engine;
+mod io;
 mod isolate;
 mod node;
 
@@ -39,7 +40,8 @@ use foldhash::fast::FixedState;
 
 use shoal_isolates::{PoolConfig, PoolError, WorkerPool};
 use shoal_router::{
-    ActionCode, BoxFuture, Executor, ExecutorStats, Failure, Invocation, Outcome, PrepareError,
+    ActionCode, BoxFuture, EgressSlot, Executor, ExecutorStats, Failure, Invocation, Outcome,
+    PrepareError,
 };
 
 pub use engine::{EngineLimits, LocalEngine};
@@ -108,8 +110,14 @@ pub struct QuickJsExecutor {
 }
 
 impl QuickJsExecutor {
-    /// Starts the workers.
+    /// Starts the workers; actions have no outbound network.
     pub fn new(config: QuickJsConfig) -> Result<Self, QuickJsError> {
+        Self::with_egress(config, EgressSlot::default())
+    }
+
+    /// Starts the workers; actions' outbound requests go to the egress the host puts in
+    /// `egress` (none until it does).
+    pub fn with_egress(config: QuickJsConfig, egress: EgressSlot) -> Result<Self, QuickJsError> {
         if config.workers == 0 {
             return Err(QuickJsError::Config("workers must be at least 1"));
         }
@@ -140,6 +148,7 @@ impl QuickJsExecutor {
                 limits,
                 Arc::clone(&shared_code),
                 Arc::clone(&shared_counters),
+                Arc::clone(&egress),
             );
             engine.spawn_sweeper();
             engine

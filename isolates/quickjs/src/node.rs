@@ -7,12 +7,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rquickjs::function::Opt;
-use rquickjs::{Ctx, Exception, Function, Object, TypedArray, Value};
+use rquickjs::{Ctx, Exception, Function, Object, Persistent, TypedArray, Value};
 use shoal_isolates::node::{self, primitives};
 
 use crate::alloc::Budget;
 use crate::bytecode;
 use crate::code::{self, Prepared};
+use crate::io;
+use crate::isolate::Host;
 
 /// Most random bytes one `randomBytes` call returns (WebCrypto's `getRandomValues` limit).
 const MAX_RANDOM_BYTES: usize = 65_536;
@@ -26,8 +28,26 @@ pub(crate) fn install<'js>(
     ctx: &Ctx<'js>,
     prepared: &Arc<Prepared>,
     budget: &Rc<Budget>,
+    isolate: &Rc<Host>,
 ) -> rquickjs::Result<Object<'js>> {
     let host = host_object(ctx, prepared, budget)?;
+    let isolate = Rc::clone(isolate);
+    host.set(
+        "request",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, descriptor: Object<'js>, body: Opt<TypedArray<'js, u8>>| {
+                let request = io::outbound(&descriptor, body.0, isolate.deadline.get())?;
+                let (promise, resolve, reject) = ctx.promise()?;
+                let settle = (
+                    Persistent::save(&ctx, resolve),
+                    Persistent::save(&ctx, reject),
+                );
+                isolate.io.start(request, settle);
+                Ok::<_, rquickjs::Error>(promise)
+            },
+        )?,
+    )?;
     let prelude = code::layer_bytecode(node::PRELUDE, PRELUDE_FILE)
         .map_err(|why| Exception::throw_internal(ctx, &why))?;
     let make: Function = bytecode::run(ctx, &prelude)?.get()?;

@@ -11,7 +11,7 @@
   const core = globalThis.Deno.core;
   const {
     op_shoal_log, op_shoal_builtin, op_shoal_file, op_shoal_has, op_shoal_digest, op_shoal_hmac,
-    op_shoal_random, op_shoal_zlib, op_shoal_now, op_shoal_arch, op_memory_usage,
+    op_shoal_random, op_shoal_zlib, op_shoal_now, op_shoal_arch, op_shoal_request, op_memory_usage,
   } = core.ops;
   const installNode = globalThis.__shoalNode;
   delete globalThis.__shoalNode;
@@ -94,6 +94,7 @@
     randomBytes: (n) => op_shoal_random(n),
     zlib: (op, format, bytes) => op_shoal_zlib(op, format, bytes),
     now: () => op_shoal_now(),
+    request: (descriptor, body) => op_shoal_request(descriptor, body ?? new Uint8Array(0)),
     memory() {
       const m = op_memory_usage();
       return { rss: m.physicalTotal, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, arrayBuffers: 0 };

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use shoal_isolates::abi;
 use shoal_isolates::node::{ActionFiles, DigestCache};
-use shoal_router::{ActionCode, Invocation, Outcome};
+use shoal_router::{ActionCode, EgressSlot, Invocation, Outcome};
 
 use crate::isolate::{InitFailure, Isolate};
 
@@ -96,6 +96,8 @@ pub(crate) struct Engine {
     checker: RefCell<Option<Isolate>>,
     /// Unzipped zip actions, shared by every worker of the executor.
     files: Arc<DigestCache<ActionFiles>>,
+    /// Where actions' outbound requests go.
+    egress: EgressSlot,
 }
 
 impl Engine {
@@ -103,6 +105,7 @@ impl Engine {
         limits: EngineLimits,
         counters: Arc<Counters>,
         files: Arc<DigestCache<ActionFiles>>,
+        egress: EgressSlot,
     ) -> Rc<Engine> {
         Rc::new(Engine {
             limits,
@@ -111,6 +114,7 @@ impl Engine {
             resident: Rc::new(Cell::new(0)),
             checker: RefCell::new(None),
             files,
+            egress,
         })
     }
 
@@ -211,7 +215,7 @@ impl Engine {
         })?;
         // Make room first, so a burst of new actions does not overshoot the limit.
         self.make_room(1);
-        let isolate = Isolate::create(inv, files)?;
+        let isolate = Isolate::create(inv, files, &self.egress)?;
         self.counters.cold_starts.fetch_add(1, Ordering::Relaxed);
         self.counters.resident.fetch_add(1, Ordering::Relaxed);
         self.resident.set(self.resident.get() + 1);

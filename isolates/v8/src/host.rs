@@ -4,13 +4,16 @@
 //! script, which makes the startup snapshot with it (a snapshot must be used with the
 //! extensions it was made with).
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use deno_core::{OpState, op2};
+use deno_core::serde::{Deserialize, Serialize};
+use deno_core::{OpState, ToJsBuffer, op2};
 use deno_error::JsErrorBox;
 use shoal_isolates::node::{self, ActionFiles, primitives};
-use shoal_router::{LogCollector, LogStream};
+use shoal_router::{EgressSlot, LogCollector, LogStream, NO_EGRESS, OutboundRequest};
 
 /// Most random bytes one `randomBytes` call returns (WebCrypto's `getRandomValues` limit).
 const MAX_RANDOM_BYTES: usize = 65_536;
@@ -20,6 +23,33 @@ const MAX_RANDOM_BYTES: usize = 65_536;
 pub(crate) struct ActionState {
     pub(crate) files: Option<Arc<ActionFiles>>,
     pub(crate) memory_limit: usize,
+    pub(crate) egress: EgressSlot,
+}
+
+/// The deadline of the activation running in an isolate (its outbound requests end there).
+pub(crate) struct Deadline(pub(crate) Instant);
+
+/// What `host.request` is given (see the Node layer's `fetch`).
+#[derive(Deserialize)]
+#[serde(crate = "deno_core::serde")]
+struct Descriptor {
+    method: Option<String>,
+    url: String,
+    #[serde(default)]
+    headers: Vec<(String, String)>,
+    redirect: Option<String>,
+}
+
+/// What `host.request` resolves with.
+#[derive(Serialize)]
+#[serde(crate = "deno_core::serde", rename_all = "camelCase")]
+struct Reply {
+    status: u16,
+    status_text: String,
+    url: String,
+    redirected: bool,
+    headers: Vec<(String, String)>,
+    body: ToJsBuffer,
 }
 
 /// `console.*`: one formatted line into the activation's collector.
@@ -101,6 +131,49 @@ fn op_shoal_zlib(
     primitives::zlib(op, format, data, limit).map_err(JsErrorBox::generic)
 }
 
+/// `host.request(descriptor, body)`: one outbound request through the host's egress.
+#[op2]
+#[serde]
+async fn op_shoal_request(
+    state: Rc<RefCell<OpState>>,
+    #[serde] descriptor: Descriptor,
+    #[buffer(copy)] body: Vec<u8>,
+) -> Result<Reply, JsErrorBox> {
+    let sent = {
+        let state = state.borrow();
+        let egress = state
+            .try_borrow::<ActionState>()
+            .and_then(|s| s.egress.get().cloned());
+        let deadline = state
+            .try_borrow::<Deadline>()
+            .map_or_else(Instant::now, |d| d.0);
+        let request = OutboundRequest {
+            method: descriptor
+                .method
+                .unwrap_or_else(|| "GET".into())
+                .to_ascii_uppercase(),
+            url: descriptor.url,
+            headers: descriptor.headers,
+            body,
+            follow_redirects: descriptor.redirect.as_deref() != Some("manual"),
+            deadline,
+        };
+        egress.map(|egress| egress.send(request))
+    };
+    let response = sent
+        .ok_or_else(|| JsErrorBox::generic(NO_EGRESS))?
+        .await
+        .map_err(JsErrorBox::generic)?;
+    Ok(Reply {
+        status: response.status,
+        status_text: response.status_text,
+        url: response.url,
+        redirected: response.redirected,
+        headers: response.headers,
+        body: response.body.into(),
+    })
+}
+
 /// `host.arch`: the CPU architecture as Node's `process.arch` names it.
 #[op2]
 #[string]
@@ -128,5 +201,6 @@ deno_core::extension!(
         op_shoal_zlib,
         op_shoal_now,
         op_shoal_arch,
+        op_shoal_request,
     ]
 );

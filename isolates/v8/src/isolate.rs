@@ -21,9 +21,9 @@ use serde_json::{Map, Value as Json};
 use shoal_isolates::abi::{self, Returned};
 use shoal_isolates::node::ActionFiles;
 use shoal_router::json::JsonError;
-use shoal_router::{Failure, Invocation, LogCollector};
+use shoal_router::{EgressSlot, Failure, Invocation, LogCollector};
 
-use crate::host::{ActionState, shoal_host};
+use crate::host::{ActionState, Deadline, shoal_host};
 use crate::watchdog::Watch;
 
 /// The V8 startup snapshot every isolate starts from: deno_core's own JS plus the bootstrap
@@ -122,6 +122,7 @@ impl Isolate {
     pub(crate) fn create(
         inv: &Invocation,
         files: Option<Arc<ActionFiles>>,
+        egress: &EgressSlot,
     ) -> Result<Isolate, InitFailure> {
         let limit =
             usize::try_from(inv.limits.memory_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX);
@@ -134,7 +135,13 @@ impl Isolate {
         isolate.runtime.op_state().borrow_mut().put(ActionState {
             files,
             memory_limit: limit,
+            egress: Arc::clone(egress),
         });
+        isolate
+            .runtime
+            .op_state()
+            .borrow_mut()
+            .put(Deadline(inv.deadline));
         let watch = Watch::start(inv.deadline, isolate.handle.clone());
         let loaded = isolate.load(inv, zip);
         let late = watch.finish();
@@ -257,6 +264,10 @@ impl Isolate {
         if !std::mem::take(&mut self.fresh) {
             self.reset_logs(inv);
         }
+        self.runtime
+            .op_state()
+            .borrow_mut()
+            .put(Deadline(inv.deadline));
         let vars: Map<String, Json> = inv
             .env
             .vars()

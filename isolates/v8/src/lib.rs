@@ -48,7 +48,8 @@ use std::time::Duration;
 use shoal_isolates::node::DigestCache;
 use shoal_isolates::{PoolConfig, PoolError, WorkerPool};
 use shoal_router::{
-    ActionCode, BoxFuture, Executor, ExecutorStats, Failure, Invocation, Outcome, PrepareError,
+    ActionCode, BoxFuture, EgressSlot, Executor, ExecutorStats, Failure, Invocation, Outcome,
+    PrepareError,
 };
 
 use engine::{Counters, Engine, EngineLimits};
@@ -104,8 +105,15 @@ pub struct V8Executor {
 }
 
 impl V8Executor {
-    /// Starts the workers (and, on first use in the process, the V8 platform).
+    /// Starts the workers (and, on first use in the process, the V8 platform); actions have
+    /// no outbound network.
     pub fn new(config: V8Config) -> Result<Self, V8Error> {
+        Self::with_egress(config, EgressSlot::default())
+    }
+
+    /// Starts the workers; actions' outbound requests go to the egress the host puts in
+    /// `egress` (none until it does).
+    pub fn with_egress(config: V8Config, egress: EgressSlot) -> Result<Self, V8Error> {
         if config.workers == 0 {
             return Err(V8Error::Config("workers must be at least 1"));
         }
@@ -128,7 +136,12 @@ impl V8Executor {
                 ..PoolConfig::default()
             },
             move |_| {
-                let engine = Engine::new(limits, Arc::clone(&shared), Arc::clone(&files));
+                let engine = Engine::new(
+                    limits,
+                    Arc::clone(&shared),
+                    Arc::clone(&files),
+                    Arc::clone(&egress),
+                );
                 engine.spawn_sweeper();
                 engine
             },

@@ -96,16 +96,20 @@ function dirname(path) {
   const trimmed = trimTrailing(path);
   const slash = trimmed.lastIndexOf("/");
   if (slash === -1) return absolute ? "/" : ".";
-  let end = slash;
-  while (end > 1 && trimmed.charCodeAt(end - 1) === 47) end--;
-  if (end === 0) return "/";
-  if (absolute && end === 1 && slash === 1) return "//";
-  return trimmed.slice(0, end);
+  if (slash === 0) return "/";
+  if (slash === 1 && absolute) return "//";
+  return trimmed.slice(0, slash);
 }
 
 function basename(path, suffix) {
   checkString(path, "path");
   if (suffix !== undefined) checkString(suffix, "suffix");
+  if (suffix !== undefined && suffix !== "" && suffix.length <= path.length) {
+    // Node's quirks: a suffix equal to the whole path leaves nothing, and a path of only
+    // slashes comes back unchanged.
+    if (suffix === path) return "";
+    if (/^\/+$/.test(path)) return path;
+  }
   const trimmed = trimTrailing(path);
   if (trimmed === "/") return "";
   const base = trimmed.slice(trimmed.lastIndexOf("/") + 1);

@@ -29,7 +29,7 @@ export function isolate(files = {}, { request } = {}) {
   const logs = [];
   const context = vm.createContext({});
   const run = (src, filename = "test.js") => vm.runInContext(src, context, { filename });
-  const bytes = (b) => new context.Uint8Array(b);
+  const bytes = (b) => new (run("Uint8Array"))(b);
   const host = {
     builtin,
     file: (path) => files[path],

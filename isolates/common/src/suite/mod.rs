@@ -94,6 +94,7 @@ macro_rules! js_action_suite {
             zip_actions_load_their_entry_with_node_resolution,
             broken_zips_fail_at_initialisation,
             single_file_actions_require_builtins,
+            builtins_behave_as_in_node,
         );
     };
     (@node $make:expr; $($check:ident),* $(,)?) => {

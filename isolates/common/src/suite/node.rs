@@ -157,3 +157,52 @@ pub async fn single_file_actions_require_builtins(make: Make) {
         json!({"joined": "/a/c", "same": true, "node": true, "tick": "function", "cwd": "/action"});
     check("require built-ins", &outcome.result, &Expect::Ok(want));
 }
+
+/// The built-in modules and web globals real actions use, each giving what Node.js 20 gives
+/// for the same code (the expected result was produced by running this action on Node).
+pub async fn builtins_behave_as_in_node(make: Make) {
+    let exec = make(Settings::default());
+    let outcome = run(
+        &exec,
+        &action("builtins", BUILTINS_ACTION, "main"),
+        json!({}),
+    )
+    .await;
+    let want: Value = serde_json::from_str(BUILTINS_RESULT).unwrap_or_default();
+    check("built-ins", &outcome.result, &Expect::Ok(want));
+}
+
+/// An action touching `Buffer`, `crypto`, `events`, `util`, `zlib`, `querystring`, `assert`,
+/// `string_decoder`, `URL`, `TextEncoder`, `atob`/`btoa` and `structuredClone`.
+const BUILTINS_ACTION: &str = r#"const crypto = require('crypto');
+const { EventEmitter } = require('events');
+const util = require('util');
+const zlib = require('zlib');
+const qs = require('querystring');
+const assert = require('assert');
+const { StringDecoder } = require('string_decoder');
+function main(p) {
+  const e = new EventEmitter(); const seen = [];
+  e.on('x', (v) => seen.push(v)); e.once('x', (v) => seen.push('once:' + v)); e.emit('x', 1); e.emit('x', 2);
+  const u = new URL('https://user@example.com:8080/a/../b?q=1#h'); u.searchParams.append('r', 'a b');
+  const d = new StringDecoder('utf8'); const euro = Buffer.from('€');
+  let threw = ''; try { assert.deepStrictEqual({a: 1}, {a: 2}); } catch (err) { threw = err.code; }
+  return {
+    hex: Buffer.from('hello').toString('hex'), b64: Buffer.from('hello').toString('base64'),
+    concat: Buffer.concat([Buffer.from([1, 2]), Buffer.alloc(2, 255)]).readUInt32BE(0),
+    sha256: crypto.createHash('sha256').update('abc').digest('hex'),
+    hmac: crypto.createHmac('sha1', 'key').update('data').digest('base64'),
+    md5: crypto.createHash('md5').update(Buffer.from('abc')).digest('hex'),
+    rand: crypto.randomBytes(16).length, uuid: /^[0-9a-f-]{36}$/.test(crypto.randomUUID()),
+    seen, fmt: util.format('%s=%d %j', 'n', 42, {a: [1]}), url: u.href, host: u.host,
+    gz: zlib.gunzipSync(zlib.gzipSync(Buffer.from('zip me'))).toString(),
+    qs: qs.stringify({a: [1, 2], b: 'x y'}), enc: Array.from(new TextEncoder().encode('é')),
+    atob: atob(btoa('hi')), clone: structuredClone({d: [1, {e: 2}]}),
+    dec: d.write(euro.subarray(0, 1)) + d.write(euro.subarray(1)), threw,
+    inspect: util.inspect({a: 1, b: 'x', c: [1, 2]}),
+  };
+}
+"#;
+
+/// What Node.js 20 returns for [`BUILTINS_ACTION`].
+const BUILTINS_RESULT: &str = r#"{"hex":"68656c6c6f","b64":"aGVsbG8=","concat":16973823,"sha256":"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad","hmac":"EEFSxb/coHvGM+69RhmfAlXJ9J0=","md5":"900150983cd24fb0d6963f7d28e17f72","rand":16,"uuid":true,"seen":[1,"once:1",2],"fmt":"n=42 {\"a\":[1]}","url":"https://user@example.com:8080/b?q=1&r=a+b#h","host":"example.com:8080","gz":"zip me","qs":"a=1&a=2&b=x%20y","enc":[195,169],"atob":"hi","clone":{"d":[1,{"e":2}]},"dec":"€","threw":"ERR_ASSERTION","inspect":"{ a: 1, b: 'x', c: [ 1, 2 ] }"}"#;

@@ -1,0 +1,356 @@
+//! The host's egress: every outbound request of every action (`fetch`, Node's `http`
+//! client, the `openwhisk` client) goes through [`HostEgress`]. Requests to shoal's own API
+//! host are answered in-process by the same code as the listener (same authentication,
+//! throttles and namespace rules, no socket); others go over plain HTTP/1.1 to an address the
+//! egress policy allows, re-checked on every redirect. Each request runs on the host's
+//! runtime and ends at the calling activation's deadline.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Weak;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::header::{HOST, HeaderName, HeaderValue};
+use hyper::{HeaderMap, Method, Request, Uri};
+use hyper_util::rt::TokioIo;
+use shoal_router::{BoxFuture, Egress, OutboundRequest, OutboundResponse};
+use tokio::runtime::Handle;
+
+use crate::app::App;
+use crate::config::EgressConfig;
+use crate::controller::new_transaction_id;
+use crate::server;
+
+/// Most bytes of one response body an action may receive.
+const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+/// Most redirects followed for one request (as browsers and Node's fetch).
+const MAX_REDIRECTS: usize = 20;
+
+/// Sends actions' outbound requests; see the module docs.
+pub struct HostEgress {
+    app: Weak<App>,
+    /// `scheme://authority` of the API host, lower-cased, default port made explicit.
+    api_origin: Option<String>,
+    allow_hosts: Vec<String>,
+    runtime: Handle,
+}
+
+impl HostEgress {
+    /// An egress for `app`, whose actions see `api_host` as `__OW_API_HOST`; requests run on
+    /// `runtime`.
+    pub fn new(app: Weak<App>, api_host: &str, policy: &EgressConfig, runtime: Handle) -> Self {
+        HostEgress {
+            app,
+            api_origin: api_host.parse::<Uri>().ok().and_then(|u| origin(&u)),
+            allow_hosts: policy
+                .allow_hosts
+                .iter()
+                .map(|h| h.trim().trim_matches(['[', ']']).to_ascii_lowercase())
+                .collect(),
+            runtime,
+        }
+    }
+}
+
+impl Egress for HostEgress {
+    fn send(&self, request: OutboundRequest) -> BoxFuture<Result<OutboundResponse, String>> {
+        let job = Job {
+            app: self.app.clone(),
+            api_origin: self.api_origin.clone(),
+            allow_hosts: self.allow_hosts.clone(),
+        };
+        let deadline = request.deadline;
+        let running = self.runtime.spawn(async move {
+            tokio::time::timeout_at(deadline.into(), job.fetch(request))
+                .await
+                .unwrap_or_else(|_| {
+                    Err("the request did not finish within the action's time limit".into())
+                })
+        });
+        Box::pin(async move {
+            running
+                .await
+                .unwrap_or_else(|e| Err(format!("the request failed: {e}")))
+        })
+    }
+}
+
+/// One request on its way: what it needs from the egress.
+struct Job {
+    app: Weak<App>,
+    api_origin: Option<String>,
+    allow_hosts: Vec<String>,
+}
+
+impl Job {
+    async fn fetch(&self, mut request: OutboundRequest) -> Result<OutboundResponse, String> {
+        let mut redirected = false;
+        for _ in 0..=MAX_REDIRECTS {
+            let uri: Uri = request
+                .url
+                .parse()
+                .map_err(|_| format!("Invalid URL: {}", request.url))?;
+            let response = if origin(&uri).is_some() && origin(&uri) == self.api_origin {
+                self.in_process(&uri, &request).await?
+            } else {
+                self.over_network(&uri, &request).await?
+            };
+            let location = response
+                .headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("location"))
+                .map(|(_, v)| v.clone());
+            match location {
+                Some(location)
+                    if request.follow_redirects
+                        && matches!(response.status, 301 | 302 | 303 | 307 | 308) =>
+                {
+                    request.url = resolve(&uri, &location)?;
+                    if response.status == 303
+                        || (matches!(response.status, 301 | 302) && request.method == "POST")
+                    {
+                        request.method = "GET".into();
+                        request.body.clear();
+                    }
+                    redirected = true;
+                }
+                _ => {
+                    return Ok(OutboundResponse {
+                        url: request.url,
+                        redirected,
+                        ..response
+                    });
+                }
+            }
+        }
+        Err("redirect count exceeded".into())
+    }
+
+    /// Shoal's own API, answered by the listener's code without a socket.
+    async fn in_process(
+        &self,
+        uri: &Uri,
+        request: &OutboundRequest,
+    ) -> Result<OutboundResponse, String> {
+        let app = self
+            .app
+            .upgrade()
+            .ok_or_else(|| "shoal is shutting down".to_string())?;
+        let method = Method::from_bytes(request.method.as_bytes())
+            .map_err(|_| format!("invalid method {}", request.method))?;
+        let path = uri.path_and_query().map_or("/", |p| p.as_str());
+        let response = server::answer(
+            &app,
+            method,
+            path,
+            header_map(&request.headers)?,
+            Bytes::from(request.body.clone()),
+            new_transaction_id(),
+        )
+        .await;
+        collect(response).await
+    }
+
+    /// Any other host, over plain HTTP/1.1, to an address the policy allows.
+    async fn over_network(
+        &self,
+        uri: &Uri,
+        request: &OutboundRequest,
+    ) -> Result<OutboundResponse, String> {
+        match uri.scheme_str() {
+            Some("http") => {}
+            Some("https") => {
+                return Err("https requests from actions are not supported yet: shoal's egress speaks plain HTTP only".into());
+            }
+            _ => return Err(format!("unsupported URL scheme in {}", request.url)),
+        }
+        let host = uri
+            .host()
+            .ok_or_else(|| format!("Invalid URL: {}", request.url))?;
+        let bare = host.trim_matches(['[', ']']).to_ascii_lowercase();
+        let port = uri.port_u16().unwrap_or(80);
+        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((bare.as_str(), port))
+            .await
+            .map_err(|e| format!("getaddrinfo ENOTFOUND {bare}: {e}"))?
+            .collect();
+        let allowed = self.allow_hosts.contains(&bare);
+        let addr = addrs
+            .iter()
+            .copied()
+            .find(|a| allowed || public(a.ip()))
+            .ok_or_else(|| format!("connect EACCES {bare}: the egress policy does not let actions reach this address (see [egress] allow_hosts)"))?;
+        let stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|e| format!("connect ECONNREFUSED {addr}: {e}"))?;
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| format!("the connection to {addr} failed: {e}"))?;
+        tokio::spawn(connection);
+        let mut outgoing = Request::builder()
+            .method(request.method.as_str())
+            .uri(uri.path_and_query().map_or("/", |p| p.as_str()))
+            .body(Full::new(Bytes::from(request.body.clone())))
+            .map_err(|e| format!("invalid request: {e}"))?;
+        *outgoing.headers_mut() = header_map(&request.headers)?;
+        if let (Some(authority), false) = (uri.authority(), outgoing.headers().contains_key(HOST)) {
+            let value = HeaderValue::from_str(authority.as_str()).map_err(|e| e.to_string())?;
+            outgoing.headers_mut().insert(HOST, value);
+        }
+        let response = sender
+            .send_request(outgoing)
+            .await
+            .map_err(|e| format!("the request to {addr} failed: {e}"))?;
+        collect(response).await
+    }
+}
+
+/// Whether an address is on the public internet (not loopback, private, link-local, shared,
+/// documentation, multicast or unspecified).
+fn public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b)))
+        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => public(IpAddr::V4(v4)),
+            None => {
+                let first = v6.segments()[0];
+                !(v6.is_loopback()
+                    || v6.is_unspecified()
+                    || v6.is_multicast()
+                    || (first & 0xfe00) == 0xfc00
+                    || (first & 0xffc0) == 0xfe80)
+            }
+        },
+    }
+}
+
+/// `scheme://host:port`, lower-cased, with the scheme's default port made explicit.
+fn origin(uri: &Uri) -> Option<String> {
+    let scheme = uri.scheme_str()?.to_ascii_lowercase();
+    let port = uri.port_u16().or(match scheme.as_str() {
+        "http" => Some(80),
+        "https" => Some(443),
+        _ => None,
+    })?;
+    Some(format!(
+        "{scheme}://{}:{port}",
+        uri.host()?.to_ascii_lowercase()
+    ))
+}
+
+/// A redirect's `Location` resolved against the URL that answered it.
+fn resolve(base: &Uri, location: &str) -> Result<String, String> {
+    if location.contains("://") {
+        return Ok(location.to_string());
+    }
+    let scheme = base.scheme_str().unwrap_or("http");
+    let authority = base.authority().map_or("", |a| a.as_str());
+    if let Some(rest) = location.strip_prefix("//") {
+        return Ok(format!("{scheme}://{rest}"));
+    }
+    if location.starts_with('/') {
+        return Ok(format!("{scheme}://{authority}{location}"));
+    }
+    let dir = base.path().rsplit_once('/').map_or("", |(d, _)| d);
+    Ok(format!("{scheme}://{authority}{dir}/{location}"))
+}
+
+fn header_map(headers: &[(String, String)]) -> Result<HeaderMap, String> {
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("invalid header name {name:?}"))?;
+        let value =
+            HeaderValue::from_str(value).map_err(|_| format!("invalid value for header {name}"))?;
+        map.append(name, value);
+    }
+    Ok(map)
+}
+
+async fn collect<B>(response: hyper::Response<B>) -> Result<OutboundResponse, String>
+where
+    B: hyper::body::Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let (parts, body) = response.into_parts();
+    let body = Limited::new(body, MAX_RESPONSE_BYTES)
+        .collect()
+        .await
+        .map_err(|e| format!("reading the response failed: {e}"))?
+        .to_bytes();
+    Ok(OutboundResponse {
+        status: parts.status.as_u16(),
+        status_text: parts
+            .status
+            .canonical_reason()
+            .unwrap_or_default()
+            .to_string(),
+        url: String::new(),
+        redirected: false,
+        headers: parts
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body: body.to_vec(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_public_addresses_are_reachable_by_default() {
+        for denied in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(!public(denied.parse().unwrap()), "{denied}");
+        }
+        for allowed in ["8.8.8.8", "1.1.1.1", "2606:4700::1111"] {
+            assert!(public(allowed.parse().unwrap()), "{allowed}");
+        }
+    }
+
+    #[test]
+    fn origins_and_redirects() {
+        let u = |s: &str| s.parse::<Uri>().unwrap();
+        assert_eq!(
+            origin(&u("http://LocalHost/x")),
+            Some("http://localhost:80".into())
+        );
+        assert_eq!(
+            origin(&u("https://a.b:8443")),
+            Some("https://a.b:8443".into())
+        );
+        let base = u("http://h:1/a/b?q");
+        assert_eq!(resolve(&base, "/c").unwrap(), "http://h:1/c");
+        assert_eq!(resolve(&base, "c").unwrap(), "http://h:1/a/c");
+        assert_eq!(resolve(&base, "https://x/y").unwrap(), "https://x/y");
+    }
+}
