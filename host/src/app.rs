@@ -39,6 +39,10 @@ pub struct App {
     pub containers: Option<Arc<ContainerExecutor>>,
     /// The isolates' memory budget.
     pub memory: Arc<MemoryBudget>,
+    /// Where the JS engines find the egress ([`App::open_egress`] fills it).
+    egress: EgressSlot,
+    /// What actions see as `__OW_API_HOST`.
+    api_host: String,
 }
 
 /// Why the platform could not start.
@@ -85,13 +89,23 @@ impl App {
             alarms,
             containers,
             memory,
+            egress,
+            api_host,
         });
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            let host =
-                HostEgress::new(Arc::downgrade(&app), &api_host, &app.config.egress, runtime);
-            let _ = egress.set(Arc::new(host));
-        }
         Ok(app)
+    }
+
+    /// Gives actions outbound network through [`HostEgress`], its requests running on
+    /// `runtime` (the I/O runtime). Until called, actions' requests fail with a network
+    /// error; later calls change nothing.
+    pub fn open_egress(self: &Arc<Self>, runtime: tokio::runtime::Handle) {
+        let host = HostEgress::new(
+            Arc::downgrade(self),
+            &self.api_host,
+            &self.config.egress,
+            runtime,
+        );
+        let _ = self.egress.set(Arc::new(host));
     }
 
     /// The platform's background work: the alarm scheduler, firing triggers through the

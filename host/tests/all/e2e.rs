@@ -71,7 +71,8 @@ fn npm_openwhisk_client_suite() {
         auth2, GUEST_AUTH,
         "the second namespace must have its own key"
     );
-    let shoal = Shoal::serve(data.path());
+    // Actions may reach the suite's own test servers on 127.0.0.1 (not `localhost`).
+    let shoal = Shoal::serve_with(data.path(), "[egress]\nallow_hosts = [\"127.0.0.1\"]\n");
 
     let mut node = Command::new("node")
         .args(["--test", "--test-concurrency=1", "--test-reporter=spec"])

@@ -36,8 +36,9 @@ pub(crate) fn install<'js>(
         "request",
         Function::new(
             ctx.clone(),
-            move |ctx: Ctx<'js>, descriptor: Object<'js>, body: Opt<TypedArray<'js, u8>>| {
-                let request = io::outbound(&descriptor, body.0, isolate.deadline.get())?;
+            move |ctx: Ctx<'js>, descriptor: Object<'js>, body: Opt<Value<'js>>| {
+                let body = body.0.and_then(|b| TypedArray::<u8>::from_value(b).ok());
+                let request = io::outbound(&descriptor, body, isolate.deadline.get())?;
                 let (promise, resolve, reject) = ctx.promise()?;
                 let settle = (
                     Persistent::save(&ctx, resolve),

@@ -1,11 +1,11 @@
 // shoal's built-in `openwhisk` client (`../node/openwhisk.js`) against the real npm client
 // (host/tests/e2e/node_modules/openwhisk): both make the same calls, against a real shoal
-// (`/tmp/shoal-owclient serve`, a copy of target/debug/shoal) and against a local recorder that
+// (`target/debug/shoal serve`) and against a local recorder that
 // captures the requests, and must resolve to the same values and reject with the same errors.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import http from "node:http";
 import os from "node:os";
@@ -15,7 +15,8 @@ import { isolate } from "./harness.mjs";
 const require = createRequire(import.meta.url);
 const npmOpenwhisk = require("../../../../host/tests/e2e/node_modules/openwhisk");
 const SOURCE = readFileSync(new URL("../node/openwhisk.js", import.meta.url), "utf8");
-const BIN = "/tmp/shoal-owclient";
+// The shoal binary `cargo build -p shoal` made (or `$SHOAL_BIN`).
+const BIN = process.env.SHOAL_BIN ?? new URL("../../../../target/debug/shoal", import.meta.url).pathname;
 const KEY = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";
 
 // Our module, run in plain Node as a CommonJS module that may not require anything.
@@ -93,10 +94,7 @@ const pair = (options) => ({ npm: npmOpenwhisk({ ...options }), own: ownOpenwhis
 // --- a real shoal ---
 let shoal;
 before(async () => {
-  if (!existsSync(BIN)) {
-    copyFileSync(new URL("../../../../target/debug/shoal", import.meta.url), BIN);
-    chmodSync(BIN, 0o755);
-  }
+  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`cargo build -p shoal\` first`);
   const dir = mkdtempSync(path.join(os.tmpdir(), "shoal-owclient-"));
   const child = spawn(BIN, ["serve", "--listen", "127.0.0.1:0", "--data-dir", dir], { stdio: ["ignore", "pipe", "pipe"] });
   child.stderr.resume();

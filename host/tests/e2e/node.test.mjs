@@ -1,0 +1,110 @@
+// Real Node.js actions as users deploy them: zip actions in the layouts serverless-openwhisk
+// and wskdeploy produce, an action calling another through the preinstalled `openwhisk`
+// client (answered in-process by shoal), and `fetch` / Node's `http` client against a local
+// server, within the egress policy the suite's shoal runs with (127.0.0.1 allowed,
+// `localhost` not listed, so refused).
+
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import http from 'node:http'
+import { ow, uniq } from './helpers.mjs'
+
+/** A zip (as a Buffer) of `files`, made with Python's zipfile as a packaging tool would. */
+function zip (files) {
+  const script = 'import sys, json, io, zipfile\nfiles = json.load(sys.stdin)\nbuf = io.BytesIO()\nwith zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:\n    [z.writestr(k, v) for k, v in files.items()]\nsys.stdout.buffer.write(buf.getvalue())'
+  return execFileSync('python3', ['-c', script], { input: JSON.stringify(files) })
+}
+
+let server
+let port
+before(async () => {
+  server = http.createServer((req, res) => {
+    let body = ''
+    req.on('data', (c) => { body += c })
+    req.on('end', () => {
+      res.setHeader('content-type', 'application/json')
+      res.end(JSON.stringify({ method: req.method, url: req.url, body, agent: req.headers['user-agent'] ?? null }))
+    })
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  port = server.address().port
+})
+after(() => server.close())
+
+test('a serverless-openwhisk style zip with node_modules runs', async () => {
+  const name = uniq('svc')
+  const action = zip({
+    'package.json': JSON.stringify({ name: 'svc', main: 'handler.js', dependencies: { 'left-pad': '1.3.0' } }),
+    'handler.js': "const pad = require('left-pad');\nconst { greet } = require('./lib/greet');\nfunction hello (params) { return { payload: greet(params.name), padded: pad(params.name, 6, '.') } }\nexports.hello = hello;\n",
+    'lib/greet.js': "exports.greet = (n) => `Hello, ${n}!`;\n",
+    'node_modules/left-pad/package.json': JSON.stringify({ name: 'left-pad', main: 'index.js' }),
+    'node_modules/left-pad/index.js': "module.exports = (s, n, c) => String(c).repeat(Math.max(0, n - String(s).length)) + s;\n"
+  })
+  await ow.actions.create({ name, action, kind: 'nodejs:20', exec: { main: 'hello' } })
+  const result = await ow.actions.invoke({ name, blocking: true, result: true, params: { name: 'zip' } })
+  assert.deepEqual(result, { payload: 'Hello, zip!', padded: '...zip' })
+})
+
+test('an action invokes another through require("openwhisk") and sees its errors', async () => {
+  const callee = uniq('callee')
+  const caller = uniq('caller')
+  await ow.actions.create({ name: callee, action: 'function main(p) { return { doubled: p.n * 2 } }' })
+  const code = `const openwhisk = require('openwhisk');
+async function main(p) {
+  const ow = openwhisk();
+  const result = await ow.actions.invoke({ name: p.callee, blocking: true, result: true, params: { n: 21 } });
+  let missing;
+  try { await ow.actions.get({ name: 'no-such-action-anywhere' }); } catch (e) { missing = { status: e.statusCode, name: e.name, message: e.message }; }
+  return { result, missing };
+}`
+  await ow.actions.create({ name: caller, action: code, annotations: { 'provide-api-key': true } })
+  const out = await ow.actions.invoke({ name: caller, blocking: true, result: true, params: { callee } })
+  assert.deepEqual(out.result, { doubled: 42 })
+  assert.equal(out.missing.status, 404)
+  assert.equal(out.missing.name, 'OpenWhiskError')
+  assert.match(out.missing.message, /The requested resource does not exist/)
+  // The callee's activation is in the activation log like any other.
+  const acts = await ow.activations.list({ name: callee, limit: 5 })
+  assert.ok(acts.length >= 1)
+})
+
+test('fetch and the http client reach an allowed server; other addresses are refused', async () => {
+  const name = uniq('egress')
+  const code = `const http = require('http');
+async function main(p) {
+  const r = await fetch(p.url + '/f?x=1', { method: 'POST', body: JSON.stringify({ a: 1 }), headers: { 'content-type': 'application/json' } });
+  const fetched = await r.json();
+  const viaHttp = await new Promise((resolve, reject) => {
+    http.get(p.url + '/h', (res) => { let b = ''; res.setEncoding('utf8'); res.on('data', (c) => { b += c }); res.on('end', () => resolve({ status: res.statusCode, body: JSON.parse(b) })) }).on('error', reject);
+  });
+  let refused;
+  try { await fetch(p.denied); } catch (e) { refused = { name: e.name, message: e.message, cause: String(e.cause && e.cause.message) }; }
+  return { status: r.status, fetched, viaHttp, refused };
+}`
+  await ow.actions.create({ name, action: code })
+  const out = await ow.actions.invoke({
+    name,
+    blocking: true,
+    result: true,
+    params: { url: `http://127.0.0.1:${port}`, denied: `http://localhost:${port}/` }
+  })
+  assert.equal(out.status, 200)
+  assert.deepEqual({ method: out.fetched.method, url: out.fetched.url, body: out.fetched.body }, { method: 'POST', url: '/f?x=1', body: '{"a":1}' })
+  assert.deepEqual({ status: out.viaHttp.status, url: out.viaHttp.body.url }, { status: 200, url: '/h' })
+  assert.equal(out.refused.name, 'TypeError')
+  assert.equal(out.refused.message, 'fetch failed')
+  assert.match(out.refused.cause, /egress policy/)
+})
+
+test('a webpack-style bundle sets global.main and uses crypto and Buffer', async () => {
+  const name = uniq('bundle')
+  const code = "(function () { const crypto = require('crypto'); global.main = function (p) { const h = crypto.createHmac('sha256', 'k').update(Buffer.from(p.text, 'utf8')).digest('hex'); return { h, b64: Buffer.from(p.text).toString('base64'), id: crypto.randomUUID().length } } })();"
+  await ow.actions.create({ name, action: code })
+  const out = await ow.actions.invoke({ name, blocking: true, result: true, params: { text: 'héllo' } })
+  assert.deepEqual(out, {
+    h: (await import('node:crypto')).createHmac('sha256', 'k').update('héllo').digest('hex'),
+    b64: Buffer.from('héllo').toString('base64'),
+    id: 36
+  })
+})
