@@ -247,7 +247,9 @@ mod v8_tests {
             data_dir: dir.path().to_path_buf(),
             ..Config::default()
         };
-        let (table, _) = routing_table(Arc::new(quickjs(&config).unwrap()), &config).unwrap();
+        let none = EgressSlot::default();
+        let (table, _) =
+            routing_table(Arc::new(quickjs(&config, &none).unwrap()), &config, &none).unwrap();
         for kind in ["nodejs:18", "nodejs:20", "nodejs:22"] {
             assert_eq!(table.executor_for(kind, Some("v8")).unwrap().name(), "v8");
             let tiered = table.executor_for(kind, Some("tiered")).unwrap();
@@ -257,7 +259,8 @@ mod v8_tests {
         assert!(table.kinds().all(|(_, executor)| executor != "v8"));
         let mut v8_first = config.clone();
         v8_first.isolates.js_engine = crate::config::JsEngine::V8;
-        let (table, _) = routing_table(Arc::new(quickjs(&v8_first).unwrap()), &v8_first).unwrap();
+        let quickjs = Arc::new(quickjs(&v8_first, &none).unwrap());
+        let (table, _) = routing_table(quickjs, &v8_first, &none).unwrap();
         assert_eq!(table.executor_for("nodejs:20", None).unwrap().name(), "v8");
         let quickjs_named = table.executor_for("nodejs:20", Some("quickjs")).unwrap();
         assert_eq!(quickjs_named.name(), "quickjs");
