@@ -157,11 +157,14 @@ fn put(
     let put = ActionPut::parse(&Value::Object(body))?;
     let table = app.controller.table();
     let now = now_ms();
-    let doc = match &old {
+    let mut doc = match &old {
         Some(old) => put.update(&old.doc, table, now)?,
         None => put.create(ns, name, table, now)?,
     };
-    let entry = action::ActionEntry::from_doc(&doc)?;
+    let mut entry = action::ActionEntry::from_doc(&doc)?;
+    if action::place_by_needs(&mut doc, &entry.code, table) {
+        entry = action::ActionEntry::from_doc(&doc)?;
+    }
     if entry.code.kind != sequence::KIND {
         let executor = table
             .executor_for(&entry.code.kind, entry.engine.as_deref())

@@ -659,6 +659,87 @@ fn the_engine_annotation_sends_js_to_a_container() {
     assert!(shoal.stop().success());
 }
 
+/// The `engine` and `engine-fallback` annotations of action `name`.
+fn placement(shoal: &Shoal, name: &str) -> (Value, Value) {
+    let doc = shoal
+        .request("GET", &format!("/api/v1/namespaces/_/actions/{name}"), None)
+        .json();
+    let find = |key: &str| {
+        doc["annotations"]
+            .as_array()
+            .and_then(|list| list.iter().find(|a| a["key"] == key))
+            .map_or(Value::Null, |a| a["value"].clone())
+    };
+    (find("engine"), find("engine-fallback"))
+}
+
+#[test]
+fn js_that_needs_a_real_node_falls_back_to_its_container() {
+    let dir = tempfile::tempdir().unwrap();
+    let node =
+        "[[containers.runtimes]]\nkind = \"nodejs:20\"\nimage = \"shoal-test/node-missing:1\"\n";
+    let shoal = Shoal::serve_with(
+        dir.path(),
+        &format!("[containers]\ndocker_host = \"{}\"\n{node}", docker_host()),
+    );
+    let uses_fs = "const fs = require('fs');\nfunction main() { return {files: fs.readdirSync('/').length}; }";
+    create(
+        &shoal,
+        "needs-fs",
+        json!({"exec": {"kind": "nodejs:20", "code": uses_fs}}),
+    );
+    let (engine, why) = placement(&shoal, "needs-fs");
+    assert_eq!(engine, "container");
+    assert_eq!(
+        why,
+        "it requires Node's 'fs' module, which shoal's JS isolates do not provide"
+    );
+    // The container domain runs it: here its image is missing, which shows where it went.
+    let (status, record) = invoke(&shoal, "needs-fs", json!({}));
+    assert_eq!(
+        (status, error_text(&record)),
+        (
+            500,
+            "Failed to pull container image 'shoal-test/node-missing:1'.".to_string()
+        )
+    );
+    // New code that the isolates can run drops the fallback; a developer's own choice stays.
+    let plain = "function main() { return {in: 'isolate'}; }";
+    create(
+        &shoal,
+        "needs-fs",
+        json!({"exec": {"kind": "nodejs:20", "code": plain}}),
+    );
+    assert_eq!(placement(&shoal, "needs-fs"), (Value::Null, Value::Null));
+    let (status, record) = invoke(&shoal, "needs-fs", json!({}));
+    assert_eq!(
+        (status, &record["response"]["result"]),
+        (200, &json!({"in": "isolate"}))
+    );
+    let chosen = json!({"exec": {"kind": "nodejs:20", "code": uses_fs}, "annotations": [{"key": "engine", "value": "quickjs"}]});
+    create(&shoal, "chosen", chosen);
+    assert_eq!(placement(&shoal, "chosen"), (json!("quickjs"), Value::Null));
+    assert!(shoal.stop().success());
+
+    // Without a container domain the create still succeeds and each activation fails with a
+    // developer error naming the module.
+    let shoal = Shoal::serve_with(dir.path(), "[containers]\nenabled = false\n");
+    create(
+        &shoal,
+        "alone",
+        json!({"exec": {"kind": "nodejs:20", "code": uses_fs}}),
+    );
+    assert_eq!(placement(&shoal, "alone"), (Value::Null, Value::Null));
+    let (status, record) = invoke(&shoal, "alone", json!({}));
+    assert_eq!(status, 502);
+    assert!(
+        error_text(&record)
+            .contains("Cannot find module 'fs': Node's 'fs' module is not available"),
+        "{record}"
+    );
+    assert!(shoal.stop().success());
+}
+
 #[test]
 fn an_oversized_result_has_exactly_one_error_text() {
     let dir = tempfile::tempdir().unwrap();

@@ -12,6 +12,7 @@
 //   evaluate(src, name)   runs `src` as a classic script named `name`, returns its completion value
 //   digest(alg, bytes), hmac(alg, key, bytes), randomBytes(n), now(), memory(),
 //   zlib(op, format, bytes), request(descriptor, body), arch   used by the built-in modules
+//   unavailable           the Node modules the isolates refuse (an array of ids)
 // (which also get `randomFill(bytes)`, made here from `randomBytes`).
 // It returns the loader: `{ require, loadEntry(main) }`.
 (function (host) {
@@ -19,12 +20,9 @@
   const g = globalThis;
   // Where the action's files appear to be (OpenWhisk unzips into a directory of its own).
   const ROOT = "/action";
-  // Node built-ins that can never run in an isolate: no file system, processes or sockets.
-  const REFUSED = new Set([
-    "fs", "fs/promises", "child_process", "net", "tls", "dgram", "cluster", "worker_threads",
-    "vm", "v8", "inspector", "repl", "readline", "tty", "dns", "dns/promises", "http2",
-    "module", "perf_hooks", "async_hooks", "diagnostics_channel", "wasi", "trace_events",
-  ]);
+  // Node built-ins that can never run in an isolate: no file system, processes or sockets
+  // (`shoal_isolates::node::UNAVAILABLE`).
+  const REFUSED = new Set(host.unavailable || []);
   // Packages OpenWhisk's nodejs image installs globally, found after the action's own
   // `node_modules`.
   const PREINSTALLED = new Set(["openwhisk"]);

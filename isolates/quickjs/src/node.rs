@@ -62,6 +62,7 @@ fn host_object<'js>(
 ) -> rquickjs::Result<Object<'js>> {
     let host = Object::new(ctx.clone())?;
     host.set("arch", node::arch())?;
+    host.set("unavailable", node::UNAVAILABLE.to_vec())?;
     host.set(
         "builtin",
         Function::new(ctx.clone(), |id: String| node::builtin(&id))?,

@@ -11,7 +11,7 @@
   const core = globalThis.Deno.core;
   const {
     op_shoal_log, op_shoal_builtin, op_shoal_file, op_shoal_has, op_shoal_digest, op_shoal_hmac,
-    op_shoal_random, op_shoal_zlib, op_shoal_now, op_shoal_arch, op_shoal_request, op_memory_usage,
+    op_shoal_random, op_shoal_zlib, op_shoal_now, op_shoal_arch, op_shoal_request, op_shoal_unavailable, op_memory_usage,
   } = core.ops;
   const installNode = globalThis.__shoalNode;
   delete globalThis.__shoalNode;
@@ -85,6 +85,7 @@
   globalThis.process = { env };
   const loader = installNode({
     arch: op_shoal_arch(),
+    unavailable: op_shoal_unavailable(),
     builtin: (id) => op_shoal_builtin(id) ?? undefined,
     file: (path) => op_shoal_file(path) ?? undefined,
     has: (path) => op_shoal_has(path),

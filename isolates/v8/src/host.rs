@@ -181,6 +181,13 @@ fn op_shoal_arch() -> String {
     node::arch().to_string()
 }
 
+/// `host.unavailable`: the Node modules the isolates refuse.
+#[op2]
+#[serde]
+fn op_shoal_unavailable() -> Vec<&'static str> {
+    node::UNAVAILABLE.to_vec()
+}
+
 /// `host.now()`: milliseconds since the process's first call (`performance.now`).
 #[op2(fast)]
 fn op_shoal_now() -> f64 {
@@ -201,6 +208,7 @@ deno_core::extension!(
         op_shoal_zlib,
         op_shoal_now,
         op_shoal_arch,
+        op_shoal_unavailable,
         op_shoal_request,
     ]
 );

@@ -43,6 +43,7 @@ export function isolate(files = {}, { request } = {}) {
     zlib: (op, format, data) => bytes(zlibOps[op][format](data)),
     request: request ?? (() => Promise.reject(new Error("no network in this test"))),
     arch: "x64",
+    unavailable: ["fs", "fs/promises", "child_process", "net", "tls", "vm", "worker_threads"],
   };
   const log = (...a) => logs.push(a.map(String).join(" "));
   run(`globalThis.console = { log: ${log}, info: ${log}, warn: ${log}, error: ${log}, debug: ${log} };`);

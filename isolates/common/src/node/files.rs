@@ -87,6 +87,11 @@ impl ActionFiles {
         self.files.get(path).map(|text| &**text)
     }
 
+    /// Every file's path.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.files.keys().map(|path| &**path)
+    }
+
     /// Whether the zip has a file at `path`.
     pub fn has(&self, path: &str) -> bool {
         self.files.contains_key(path)

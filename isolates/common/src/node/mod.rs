@@ -9,8 +9,10 @@
 
 mod files;
 pub mod primitives;
+mod unavailable;
 
 pub use files::{ActionFiles, DigestCache};
+pub use unavailable::{UNAVAILABLE, needs_full_node};
 
 /// The loader and prelude: a script whose value is `function (host) -> {require, loadEntry}`.
 pub const PRELUDE: &str = include_str!("../../js/node.js");
