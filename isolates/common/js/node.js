@@ -301,8 +301,39 @@
       Promise.resolve().then(callback);
     };
   }
+  // Node's timers return `Timeout` objects (`unref()`, `ref()`, `refresh()`, `+t` is the id);
+  // the engine's return numbers. Nothing outlives an activation's result here, so
+  // `unref` changes nothing.
+  const engineTimer = { set: g.setTimeout, every: g.setInterval, clear: g.clearTimeout };
+  class Timeout {
+    #id;
+    #arm;
+    constructor(arm) {
+      this.#arm = arm;
+      this.#id = arm();
+    }
+    ref() { return this; }
+    unref() { return this; }
+    hasRef() { return true; }
+    refresh() {
+      engineTimer.clear(this.#id);
+      this.#id = this.#arm();
+      return this;
+    }
+    close() {
+      engineTimer.clear(this.#id);
+      return this;
+    }
+    [Symbol.toPrimitive]() { return typeof this.#id === "number" ? this.#id : NaN; }
+    static idOf(timer) { return timer !== null && typeof timer === "object" && #id in timer ? timer.#id : timer; }
+  }
+  const idOf = Timeout.idOf;
+  g.setTimeout = (callback, ms, ...args) => new Timeout(() => engineTimer.set(callback, ms, ...args));
+  g.setInterval = (callback, ms, ...args) => new Timeout(() => engineTimer.every(callback, ms, ...args));
+  g.clearTimeout = (timer) => engineTimer.clear(idOf(timer));
+  g.clearInterval = g.clearTimeout;
   g.setImmediate = (callback, ...args) => g.setTimeout(callback, 0, ...args);
-  g.clearImmediate = (id) => g.clearTimeout(id);
+  g.clearImmediate = g.clearTimeout;
   g.require = rootRequire;
   g.module = mainModule;
   g.exports = mainModule.exports;

@@ -148,13 +148,13 @@ pub async fn broken_zips_fail_at_initialisation(make: Make) {
 }
 
 /// A single-file action requires built-in modules (with and without `node:`), gets the same
-/// module object each time, and sees Node's `process` fields.
+/// module object each time, sees Node's `process` fields, and gets Node's `Timeout` objects
+/// from the timer functions.
 pub async fn single_file_actions_require_builtins(make: Make) {
     let exec = make(Settings::default());
-    let code = "const path = require('path');\nfunction main() { return {joined: path.join('/a', 'b/../c'), same: require('node:path') === path, node: process.version.startsWith('v20'), tick: typeof process.nextTick, cwd: process.cwd()}; }";
+    let code = "const path = require('path');\nfunction main() { return new Promise((resolve) => { const t = setTimeout(() => resolve({joined: path.join('/a', 'b/../c'), same: require('node:path') === path, node: process.version.startsWith('v20'), tick: typeof process.nextTick, cwd: process.cwd(), timer: typeof t.unref, id: typeof +t}), 1).unref(); const cancelled = setTimeout(() => resolve({wrong: true}), 0); clearTimeout(cancelled); }); }";
     let outcome = run(&exec, &action("builtins", code, "main"), json!({})).await;
-    let want =
-        json!({"joined": "/a/c", "same": true, "node": true, "tick": "function", "cwd": "/action"});
+    let want = json!({"joined": "/a/c", "same": true, "node": true, "tick": "function", "cwd": "/action", "timer": "function", "id": "number"});
     check("require built-ins", &outcome.result, &Expect::Ok(want));
 }
 
