@@ -9,10 +9,20 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group};
 use shoal_benches::sample::{action, check, invocation, percentiles, timed};
+use shoal_isolates::suite::node::zip_action;
 use shoal_quickjs::{EngineLimits, LocalEngine, QuickJsConfig, QuickJsExecutor};
 use shoal_router::{Executor, Outcome};
 
 const HELLO: &str = include_str!("../../fixtures/js/hello.js");
+
+/// The files of a zip action that requires the `openwhisk` client (as serverless ships one).
+const OPENWHISK_ZIP: &[(&str, &str)] = &[
+    ("package.json", r#"{"name": "ow", "main": "index.js"}"#),
+    (
+        "index.js",
+        "const openwhisk = require('openwhisk');\nexports.main = (p) => { const ow = openwhisk({apihost: 'http://127.0.0.1:1', api_key: 'a:b'}); return {ready: typeof ow.actions.invoke}; };",
+    ),
+];
 
 /// Polls a future that is expected to be ready at once (a synchronous action).
 fn ready<F: Future<Output = Outcome>>(f: F) -> Outcome {
@@ -79,6 +89,18 @@ fn benches(c: &mut Criterion) {
             n += 1;
             let code = action(n, &format!("{HELLO} var k = {n};"));
             ready(engine.invoke(invocation(&code)))
+        }),
+    );
+    // A zip action (package.json + index.js) that requires the preinstalled `openwhisk`
+    // client and builds one: the Node layer, the loader, the client module and the entry.
+    let zips: Vec<_> = (0..1_000).map(|_| zip_action("owzip", OPENWHISK_ZIP, "main")).collect();
+    check(&ready(engine.invoke(invocation(&zips[0]))));
+    let mut next = zips.iter().skip(1).cycle();
+    percentiles(
+        "cold start, zip action requiring openwhisk, local engine",
+        timed(999, || {
+            let zip = next.next().unwrap();
+            ready(engine.invoke(invocation(zip)))
         }),
     );
 }
