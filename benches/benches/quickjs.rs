@@ -93,7 +93,9 @@ fn benches(c: &mut Criterion) {
     );
     // A zip action (package.json + index.js) that requires the preinstalled `openwhisk`
     // client and builds one: the Node layer, the loader, the client module and the entry.
-    let zips: Vec<_> = (0..1_000).map(|_| zip_action("owzip", OPENWHISK_ZIP, "main")).collect();
+    let zips: Vec<_> = (0..1_000)
+        .map(|_| zip_action("owzip", OPENWHISK_ZIP, "main"))
+        .collect();
     check(&ready(engine.invoke(invocation(&zips[0]))));
     let mut next = zips.iter().skip(1).cycle();
     percentiles(

@@ -57,6 +57,9 @@ pub enum StartError {
     /// The built-in catalog could not be installed.
     #[error("catalog: {0}")]
     Catalog(String),
+    /// The egress could not be set up (an unreadable `[egress] ca_files` entry).
+    #[error("egress: {0}")]
+    Egress(String),
 }
 
 impl App {
@@ -97,15 +100,20 @@ impl App {
 
     /// Gives actions outbound network through [`HostEgress`], its requests running on
     /// `runtime` (the I/O runtime). Until called, actions' requests fail with a network
-    /// error; later calls change nothing.
-    pub fn open_egress(self: &Arc<Self>, runtime: tokio::runtime::Handle) {
+    /// error; later calls change nothing. Fails when `[egress]` names an unreadable CA file.
+    pub fn open_egress(
+        self: &Arc<Self>,
+        runtime: tokio::runtime::Handle,
+    ) -> Result<(), StartError> {
         let host = HostEgress::new(
             Arc::downgrade(self),
             &self.api_host,
             &self.config.egress,
             runtime,
-        );
+        )
+        .map_err(StartError::Egress)?;
         let _ = self.egress.set(Arc::new(host));
+        Ok(())
     }
 
     /// The platform's background work: the alarm scheduler, firing triggers through the

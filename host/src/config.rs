@@ -40,6 +40,9 @@ pub struct EgressConfig {
     /// Host names or IP addresses (as written in URLs, without port) actions may reach even
     /// though they resolve to a denied range, e.g. `["127.0.0.1"]` for a local test server.
     pub allow_hosts: Vec<String>,
+    /// PEM files of certificate authorities trusted for `https` besides the public web roots
+    /// shoal carries (Mozilla's, from the `webpki-roots` crate), e.g. a company CA.
+    pub ca_files: Vec<PathBuf>,
 }
 
 /// Connection handling (`[http]`): how long a client may take and how many connections are

@@ -6,15 +6,18 @@
 //! runtime and ends at the calling activation's deadline.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::header::{HOST, HeaderName, HeaderValue};
 use hyper::{HeaderMap, Method, Request, Uri};
 use hyper_util::rt::TokioIo;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
 use shoal_router::{BoxFuture, Egress, OutboundRequest, OutboundResponse};
 use tokio::runtime::Handle;
+use tokio_rustls::TlsConnector;
 
 use crate::app::App;
 use crate::config::EgressConfig;
@@ -32,14 +35,20 @@ pub struct HostEgress {
     /// `scheme://authority` of the API host, lower-cased, default port made explicit.
     api_origin: Option<String>,
     allow_hosts: Vec<String>,
+    tls: TlsConnector,
     runtime: Handle,
 }
 
 impl HostEgress {
     /// An egress for `app`, whose actions see `api_host` as `__OW_API_HOST`; requests run on
-    /// `runtime`.
-    pub fn new(app: Weak<App>, api_host: &str, policy: &EgressConfig, runtime: Handle) -> Self {
-        HostEgress {
+    /// `runtime`. Fails when a configured CA file cannot be read.
+    pub fn new(
+        app: Weak<App>,
+        api_host: &str,
+        policy: &EgressConfig,
+        runtime: Handle,
+    ) -> Result<Self, String> {
+        Ok(HostEgress {
             app,
             api_origin: api_host.parse::<Uri>().ok().and_then(|u| origin(&u)),
             allow_hosts: policy
@@ -47,8 +56,9 @@ impl HostEgress {
                 .iter()
                 .map(|h| h.trim().trim_matches(['[', ']']).to_ascii_lowercase())
                 .collect(),
+            tls: tls_connector(&policy.ca_files)?,
             runtime,
-        }
+        })
     }
 }
 
@@ -58,6 +68,7 @@ impl Egress for HostEgress {
             app: self.app.clone(),
             api_origin: self.api_origin.clone(),
             allow_hosts: self.allow_hosts.clone(),
+            tls: self.tls.clone(),
         };
         let deadline = request.deadline;
         let running = self.runtime.spawn(async move {
@@ -80,6 +91,7 @@ struct Job {
     app: Weak<App>,
     api_origin: Option<String>,
     allow_hosts: Vec<String>,
+    tls: TlsConnector,
 }
 
 impl Job {
@@ -151,24 +163,23 @@ impl Job {
         collect(response).await
     }
 
-    /// Any other host, over plain HTTP/1.1, to an address the policy allows.
+    /// Any other host, over HTTP/1.1 (over TLS for `https`), to an address the policy
+    /// allows.
     async fn over_network(
         &self,
         uri: &Uri,
         request: &OutboundRequest,
     ) -> Result<OutboundResponse, String> {
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => {
-                return Err("https requests from actions are not supported yet: shoal's egress speaks plain HTTP only".into());
-            }
+        let (tls, default_port) = match uri.scheme_str() {
+            Some("http") => (false, 80),
+            Some("https") => (true, 443),
             _ => return Err(format!("unsupported URL scheme in {}", request.url)),
-        }
+        };
         let host = uri
             .host()
             .ok_or_else(|| format!("Invalid URL: {}", request.url))?;
         let bare = host.trim_matches(['[', ']']).to_ascii_lowercase();
-        let port = uri.port_u16().unwrap_or(80);
+        let port = uri.port_u16().unwrap_or(default_port);
         let addrs: Vec<SocketAddr> = tokio::net::lookup_host((bare.as_str(), port))
             .await
             .map_err(|e| format!("getaddrinfo ENOTFOUND {bare}: {e}"))?
@@ -182,10 +193,6 @@ impl Job {
         let stream = tokio::net::TcpStream::connect(addr)
             .await
             .map_err(|e| format!("connect ECONNREFUSED {addr}: {e}"))?;
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| format!("the connection to {addr} failed: {e}"))?;
-        tokio::spawn(connection);
         let mut outgoing = Request::builder()
             .method(request.method.as_str())
             .uri(uri.path_and_query().map_or("/", |p| p.as_str()))
@@ -196,12 +203,63 @@ impl Job {
             let value = HeaderValue::from_str(authority.as_str()).map_err(|e| e.to_string())?;
             outgoing.headers_mut().insert(HOST, value);
         }
-        let response = sender
-            .send_request(outgoing)
-            .await
-            .map_err(|e| format!("the request to {addr} failed: {e}"))?;
-        collect(response).await
+        if tls {
+            let name = ServerName::try_from(bare.clone())
+                .map_err(|_| format!("invalid TLS server name {bare}"))?;
+            let stream = self
+                .tls
+                .connect(name, stream)
+                .await
+                .map_err(|e| format!("the TLS handshake with {bare} failed: {e}"))?;
+            exchange(TokioIo::new(stream), outgoing, addr).await
+        } else {
+            exchange(TokioIo::new(stream), outgoing, addr).await
+        }
     }
+}
+
+/// One HTTP/1.1 request and its response over an established connection.
+async fn exchange<S>(
+    io: S,
+    request: Request<Full<Bytes>>,
+    addr: SocketAddr,
+) -> Result<OutboundResponse, String>
+where
+    S: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(io)
+        .await
+        .map_err(|e| format!("the connection to {addr} failed: {e}"))?;
+    tokio::spawn(connection);
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| format!("the request to {addr} failed: {e}"))?;
+    collect(response).await
+}
+
+/// A TLS client trusting Mozilla's roots and the CAs in `ca_files`, speaking HTTP/1.1.
+fn tls_connector(ca_files: &[std::path::PathBuf]) -> Result<TlsConnector, String> {
+    let mut roots =
+        rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for file in ca_files {
+        let certs = CertificateDer::pem_file_iter(file)
+            .map_err(|e| format!("[egress] ca_files: cannot read {}: {e}", file.display()))?;
+        for cert in certs {
+            let cert = cert.map_err(|e| format!("[egress] ca_files: {}: {e}", file.display()))?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("[egress] ca_files: {}: {e}", file.display()))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("cannot set up TLS: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(TlsConnector::from(Arc::new(config)))
 }
 
 /// Whether an address is on the public internet (not loopback, private, link-local, shared,

@@ -213,7 +213,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .thread_name("shoal-io")
         .enable_all()
         .build()?;
-    app.open_egress(runtime.handle().clone());
+    app.open_egress(runtime.handle().clone())?;
     runtime.block_on(async move {
         tokio::spawn(app.background());
         let (stop, stopped) = tokio::sync::watch::channel(false);

@@ -8,6 +8,8 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import http from 'node:http'
+import https from 'node:https'
+import { readFileSync } from 'node:fs'
 import { ow, uniq } from './helpers.mjs'
 
 /** A zip (as a Buffer) of `files`, made with Python's zipfile as a packaging tool would. */
@@ -18,7 +20,16 @@ function zip (files) {
 
 let server
 let port
+let secure
+let securePort
 before(async () => {
+  const tls = { cert: readFileSync(process.env.SHOAL_TLS_CERT), key: readFileSync(process.env.SHOAL_TLS_KEY) }
+  secure = https.createServer(tls, (req, res) => {
+    res.setHeader('content-type', 'application/json')
+    res.end(JSON.stringify({ secure: true, url: req.url }))
+  })
+  await new Promise((resolve) => secure.listen(0, '127.0.0.1', resolve))
+  securePort = secure.address().port
   server = http.createServer((req, res) => {
     let body = ''
     req.on('data', (c) => { body += c })
@@ -30,7 +41,10 @@ before(async () => {
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
   port = server.address().port
 })
-after(() => server.close())
+after(() => {
+  server.close()
+  secure.close()
+})
 
 test('a serverless-openwhisk style zip with node_modules runs', async () => {
   const name = uniq('svc')
@@ -69,7 +83,7 @@ async function main(p) {
   assert.ok(acts.length >= 1)
 })
 
-test('fetch and the http client reach an allowed server; other addresses are refused', async () => {
+test('fetch and the http client reach allowed servers over http and https; other addresses are refused', async () => {
   const name = uniq('egress')
   const code = `const http = require('http');
 async function main(p) {
@@ -80,14 +94,15 @@ async function main(p) {
   });
   let refused;
   try { await fetch(p.denied); } catch (e) { refused = { name: e.name, message: e.message, cause: String(e.cause && e.cause.message) }; }
-  return { status: r.status, fetched, viaHttp, refused };
+  const overTls = await (await fetch(p.secure + '/tls')).json();
+  return { status: r.status, fetched, viaHttp, refused, overTls };
 }`
   await ow.actions.create({ name, action: code })
   const out = await ow.actions.invoke({
     name,
     blocking: true,
     result: true,
-    params: { url: `http://127.0.0.1:${port}`, denied: `http://localhost:${port}/` }
+    params: { url: `http://127.0.0.1:${port}`, denied: `http://localhost:${port}/`, secure: `https://127.0.0.1:${securePort}` }
   })
   assert.equal(out.status, 200)
   assert.deepEqual({ method: out.fetched.method, url: out.fetched.url, body: out.fetched.body }, { method: 'POST', url: '/f?x=1', body: '{"a":1}' })
@@ -95,6 +110,8 @@ async function main(p) {
   assert.equal(out.refused.name, 'TypeError')
   assert.equal(out.refused.message, 'fetch failed')
   assert.match(out.refused.cause, /egress policy/)
+  // https, trusting the suite's CA from `[egress] ca_files`.
+  assert.deepEqual(out.overTls, { secure: true, url: '/tls' })
 })
 
 test('a webpack-style bundle sets global.main and uses crypto and Buffer', async () => {
