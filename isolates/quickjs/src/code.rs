@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
+use parking_lot::Mutex;
 use rquickjs::{Context, Runtime};
 use shoal_isolates::node::{ActionFiles, DigestCache};
 use shoal_router::ActionCode;
@@ -18,8 +19,29 @@ pub(crate) enum Prepared {
     /// A single-file action: its bytecode, run as a global script, and whether its isolates
     /// need the Node layer ([`mentions_layer`]).
     Script { bytecode: Vec<u8>, node: bool },
-    /// A zip action: its files; the entry module is found and loaded by the Node layer.
-    Zip(ActionFiles),
+    /// A zip action: its files (the entry module is found and loaded by the Node layer) and
+    /// the bytecode of the modules its isolates have loaded so far, by file name.
+    Zip {
+        files: ActionFiles,
+        compiled: Mutex<HashMap<String, Arc<[u8]>>>,
+    },
+}
+
+impl Prepared {
+    /// The bytecode of a zip action's module file `name` (wrapped `source`), compiled by the
+    /// first isolate that loads it and shared by all the others. `None` when the action is
+    /// not a zip or the source does not compile (the caller then reports the error).
+    pub(crate) fn module_bytecode(&self, source: &str, name: &str) -> Option<Arc<[u8]>> {
+        let Prepared::Zip { compiled, .. } = self else {
+            return None;
+        };
+        if let Some(code) = compiled.lock().get(name) {
+            return Some(Arc::clone(code));
+        }
+        let code: Arc<[u8]> = compile(source, name).ok()?.into();
+        compiled.lock().insert(name.to_string(), Arc::clone(&code));
+        Some(code)
+    }
 }
 
 /// Prepared actions keyed by [`ActionCode::digest`]; see [`DigestCache`].
@@ -39,7 +61,10 @@ thread_local! {
 pub(crate) fn prepare(cache: &CodeCache, action: &ActionCode) -> Result<Arc<Prepared>, String> {
     cache.get_or_try(&action.digest, || {
         if action.binary {
-            ActionFiles::unzip(&action.code).map(Prepared::Zip)
+            ActionFiles::unzip(&action.code).map(|files| Prepared::Zip {
+                files,
+                compiled: Mutex::new(HashMap::new()),
+            })
         } else {
             let bytecode = compile(&action.code, &format!("{}.js", action.name))?;
             Ok(Prepared::Script {

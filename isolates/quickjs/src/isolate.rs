@@ -200,7 +200,7 @@ impl Isolate {
                     bytecode::run(&ctx, bytecode).map_err(|_| init_failed())?;
                     find_main(&ctx, &inv.action.main)
                 }
-                Prepared::Zip(_) => {
+                Prepared::Zip { .. } => {
                     let loader =
                         node::install(&ctx, code, &budget, &host).map_err(|_| init_failed())?;
                     let load: Function = loader.get("loadEntry").map_err(|_| init_failed())?;

@@ -71,7 +71,7 @@ fn host_object<'js>(
     host.set(
         "file",
         Function::new(ctx.clone(), move |path: String| match &*files {
-            Prepared::Zip(files) => files.file(&path).map(str::to_string),
+            Prepared::Zip { files, .. } => files.file(&path).map(str::to_string),
             Prepared::Script { .. } => None,
         })?,
     )?;
@@ -79,11 +79,20 @@ fn host_object<'js>(
     host.set(
         "has",
         Function::new(ctx.clone(), move |path: String| match &*files {
-            Prepared::Zip(files) => files.has(&path),
+            Prepared::Zip { files, .. } => files.has(&path),
             Prepared::Script { .. } => false,
         })?,
     )?;
-    host.set("evaluate", Function::new(ctx.clone(), evaluate)?)?;
+    let modules = Arc::clone(prepared);
+    host.set(
+        "evaluate",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, source: String, name: Opt<String>| {
+                evaluate(ctx, &modules, source, name.0.unwrap_or_default())
+            },
+        )?,
+    )?;
     host.set(
         "digest",
         Function::new(
@@ -146,15 +155,22 @@ fn host_object<'js>(
 }
 
 /// `host.evaluate(source, name)`: the layer's built-ins (`node:*`) from bytecode compiled once
-/// per thread, the action's files compiled here.
-fn evaluate<'js>(ctx: Ctx<'js>, source: String, name: Opt<String>) -> rquickjs::Result<Value<'js>> {
-    let name = name.0.unwrap_or_default();
+/// per thread, a zip action's modules from bytecode shared by its isolates, anything else (or
+/// code that does not compile, to throw its error) compiled here.
+fn evaluate<'js>(
+    ctx: Ctx<'js>,
+    prepared: &Prepared,
+    source: String,
+    name: String,
+) -> rquickjs::Result<Value<'js>> {
     if name.starts_with("node:") {
         let code = code::layer_bytecode(&source, &name)
             .map_err(|why| Exception::throw_syntax(&ctx, &why))?;
-        bytecode::run(&ctx, &code)
-    } else {
-        bytecode::eval_named(&ctx, &source, &name)
+        return bytecode::run(&ctx, &code);
+    }
+    match prepared.module_bytecode(&source, &name) {
+        Some(code) => bytecode::run(&ctx, &code),
+        None => bytecode::eval_named(&ctx, &source, &name),
     }
 }
 

@@ -60,6 +60,21 @@ pub async fn zip_actions_load_their_entry_with_node_resolution(make: Make) {
         let want = json!({"msg": "Hello zip", "pad": "  x", "file": "/action/handler.js", "dir": "/action", "v": 7, "calls": calls, "same": true});
         check("serverless zip", &outcome.result, &Expect::Ok(want));
     }
+    // Another tenant gets an isolate of its own (its own module state) from the same files.
+    let other = exec
+        .invoke(invocation(
+            &serverless,
+            "other",
+            json!({"name": "again"}),
+            10_000,
+        ))
+        .await;
+    let want = json!({"msg": "Hello again", "pad": "  x", "file": "/action/handler.js", "dir": "/action", "v": 7, "calls": 1, "same": true});
+    check(
+        "serverless zip, second tenant",
+        &other.result,
+        &Expect::Ok(want),
+    );
     let wskdeploy = zip_action(
         "dir",
         &[
