@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group};
 use shoal_benches::sample::{action, check, invocation, percentiles, timed};
+use shoal_benches::server::rss_bytes;
 use shoal_isolates::suite::node::zip_action;
 use shoal_quickjs::{EngineLimits, LocalEngine, QuickJsConfig, QuickJsExecutor};
 use shoal_router::{Executor, Outcome};
@@ -107,9 +108,43 @@ fn benches(c: &mut Criterion) {
     );
 }
 
+/// RSS per resident action: 10,000 distinct hello-world actions (no Node layer), then 10,000
+/// that use it (`require('path')`), each left warm on its own engine.
+fn density() {
+    let pid = std::process::id();
+    // Both sets stay resident, so the second is not measured in memory the first gave back.
+    let mut engines = Vec::new();
+    for (label, code) in [
+        ("hello-world", HELLO.to_string()),
+        (
+            "using the Node layer (require('path'))",
+            format!("const path = require('path');\n{HELLO}"),
+        ),
+    ] {
+        let engine = LocalEngine::new(EngineLimits {
+            max_resident: 20_000,
+            max_resident_bytes: 8 << 30,
+            ..limits()
+        });
+        let before = rss_bytes(pid).unwrap_or(0);
+        for n in 0..10_000u64 {
+            let action = action(5_000_000 + n, &format!("{code} var k = {n};"));
+            check(&ready(engine.invoke(invocation(&action))));
+        }
+        let after = rss_bytes(pid).unwrap_or(0);
+        println!(
+            "10,000 resident {label}: RSS +{} MiB, {} KiB per action",
+            after.saturating_sub(before) >> 20,
+            after.saturating_sub(before) / 10_000 / 1024
+        );
+        engines.push(engine);
+    }
+}
+
 criterion_group!(quickjs, benches);
 
 fn main() {
+    density();
     quickjs();
     Criterion::default().configure_from_args().final_summary();
 }
