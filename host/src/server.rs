@@ -288,6 +288,14 @@ pub(crate) async fn answer(
     tid: String,
 ) -> Response<Full<Bytes>> {
     let is_api = path.starts_with("/api/v1") && !path.starts_with("/api/v1/web/");
+    if body.len() > MAX_ENTITY_BYTES {
+        // The listener stops reading at the limit; an in-process caller hands the body whole.
+        let error = ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            crate::messages::request_too_large(body.len(), MAX_ENTITY_BYTES),
+        );
+        return respond(Err(error), &tid, is_api);
+    }
     let request = api::Request::new(method, path, headers, body, tid.clone());
     let result = if request.method == Method::OPTIONS && is_api {
         Ok(Reply::empty(StatusCode::OK))

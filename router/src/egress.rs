@@ -55,3 +55,11 @@ pub type EgressSlot = Arc<OnceLock<Arc<dyn Egress>>>;
 
 /// The error an action sees when no egress was installed.
 pub const NO_EGRESS: &str = "outbound network access is not available to this action";
+
+/// Most outbound requests one isolate may have in flight: each holds its body and a task of
+/// the host outside the action's memory limit.
+pub const MAX_REQUESTS_IN_FLIGHT: usize = 256;
+
+/// The error an action sees past [`MAX_REQUESTS_IN_FLIGHT`].
+pub const TOO_MANY_REQUESTS: &str =
+    "too many outbound requests in flight: at most 256 at once per action";

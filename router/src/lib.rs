@@ -17,7 +17,10 @@ mod logs;
 mod outcome;
 mod table;
 
-pub use egress::{Egress, EgressSlot, NO_EGRESS, OutboundRequest, OutboundResponse};
+pub use egress::{
+    Egress, EgressSlot, MAX_REQUESTS_IN_FLIGHT, NO_EGRESS, OutboundRequest, OutboundResponse,
+    TOO_MANY_REQUESTS,
+};
 pub use invocation::{ActionCode, ActivationId, Invocation, Limits, OwEnv};
 pub use logs::{LogCollector, LogStream, format_log_line};
 pub use outcome::{ExecutorStats, Failure, MAX_RESULT_BYTES, Outcome, PrepareError};

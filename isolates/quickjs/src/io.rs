@@ -8,7 +8,10 @@ use std::future::poll_fn;
 use std::task::Poll;
 
 use rquickjs::{Ctx, Function, Object, Persistent, TypedArray, Value};
-use shoal_router::{BoxFuture, EgressSlot, NO_EGRESS, OutboundRequest, OutboundResponse};
+use shoal_router::{
+    BoxFuture, EgressSlot, MAX_REQUESTS_IN_FLIGHT, NO_EGRESS, OutboundRequest, OutboundResponse,
+    TOO_MANY_REQUESTS,
+};
 
 type Settle = (Persistent<Function<'static>>, Persistent<Function<'static>>);
 type Reply = Result<OutboundResponse, String>;
@@ -39,7 +42,12 @@ impl Io {
         let id = self.next.get() + 1;
         self.next.set(id);
         self.promises.borrow_mut().insert(id, settle);
+        let busy = self.inflight.borrow().len() >= MAX_REQUESTS_IN_FLIGHT;
         match self.slot.get() {
+            Some(_) if busy => self
+                .done
+                .borrow_mut()
+                .push((id, Err(TOO_MANY_REQUESTS.into()))),
             Some(egress) => self.inflight.borrow_mut().push((id, egress.send(request))),
             None => self.done.borrow_mut().push((id, Err(NO_EGRESS.into()))),
         }

@@ -4,7 +4,7 @@
 //! script, which makes the startup snapshot with it (a snapshot must be used with the
 //! extensions it was made with).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -13,7 +13,10 @@ use deno_core::serde::{Deserialize, Serialize};
 use deno_core::{OpState, ToJsBuffer, op2};
 use deno_error::JsErrorBox;
 use shoal_isolates::node::{self, ActionFiles, primitives};
-use shoal_router::{EgressSlot, LogCollector, LogStream, NO_EGRESS, OutboundRequest};
+use shoal_router::{
+    EgressSlot, LogCollector, LogStream, MAX_REQUESTS_IN_FLIGHT, NO_EGRESS, OutboundRequest,
+    TOO_MANY_REQUESTS,
+};
 
 /// Most random bytes one `randomBytes` call returns (WebCrypto's `getRandomValues` limit).
 const MAX_RANDOM_BYTES: usize = 65_536;
@@ -24,6 +27,17 @@ pub(crate) struct ActionState {
     pub(crate) files: Option<Arc<ActionFiles>>,
     pub(crate) memory_limit: usize,
     pub(crate) egress: EgressSlot,
+    /// Outbound requests in flight (at most [`MAX_REQUESTS_IN_FLIGHT`]).
+    pub(crate) in_flight: Rc<Cell<usize>>,
+}
+
+/// Counts one request in flight for as long as it lives.
+struct InFlight(Rc<Cell<usize>>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.set(self.0.get().saturating_sub(1));
+    }
 }
 
 /// The deadline of the activation running in an isolate (its outbound requests end there).
@@ -139,11 +153,21 @@ async fn op_shoal_request(
     #[serde] descriptor: Descriptor,
     #[buffer(copy)] body: Vec<u8>,
 ) -> Result<Reply, JsErrorBox> {
-    let sent = {
+    let (sent, _counted) = {
         let state = state.borrow();
-        let egress = state
-            .try_borrow::<ActionState>()
-            .and_then(|s| s.egress.get().cloned());
+        let action = state.try_borrow::<ActionState>();
+        let counted = action.map(|s| {
+            let n = s.in_flight.get();
+            s.in_flight.set(n + 1);
+            (InFlight(Rc::clone(&s.in_flight)), n)
+        });
+        if counted
+            .as_ref()
+            .is_some_and(|(_, n)| *n >= MAX_REQUESTS_IN_FLIGHT)
+        {
+            return Err(JsErrorBox::generic(TOO_MANY_REQUESTS));
+        }
+        let egress = action.and_then(|s| s.egress.get().cloned());
         let deadline = state
             .try_borrow::<Deadline>()
             .map_or_else(Instant::now, |d| d.0);
@@ -158,7 +182,7 @@ async fn op_shoal_request(
             follow_redirects: descriptor.redirect.as_deref() != Some("manual"),
             deadline,
         };
-        egress.map(|egress| egress.send(request))
+        (egress.map(|egress| egress.send(request)), counted)
     };
     let response = sent
         .ok_or_else(|| JsErrorBox::generic(NO_EGRESS))?

@@ -136,6 +136,7 @@ impl Isolate {
             files,
             memory_limit: limit,
             egress: Arc::clone(egress),
+            in_flight: Rc::default(),
         });
         isolate
             .runtime
