@@ -117,7 +117,17 @@ impl Job {
                     if request.follow_redirects
                         && matches!(response.status, 301 | 302 | 303 | 307 | 308) =>
                 {
-                    request.url = resolve(&uri, &location)?;
+                    let next = resolve(&uri, &location)?;
+                    // Credentials go only to the origin they were meant for (as fetch does).
+                    let next_origin = next.parse::<Uri>().ok().and_then(|u| origin(&u));
+                    if next_origin != origin(&uri) {
+                        request.headers.retain(|(name, _)| {
+                            !["authorization", "cookie", "proxy-authorization"]
+                                .iter()
+                                .any(|h| name.eq_ignore_ascii_case(h))
+                        });
+                    }
+                    request.url = next;
                     if response.status == 303
                         || (matches!(response.status, 301 | 302) && request.method == "POST")
                     {
@@ -160,7 +170,7 @@ impl Job {
             new_transaction_id(),
         )
         .await;
-        collect(response).await
+        collect(response, request.max_body_bytes).await
     }
 
     /// Any other host, over HTTP/1.1 (over TLS for `https`), to an address the policy
@@ -211,9 +221,9 @@ impl Job {
                 .connect(name, stream)
                 .await
                 .map_err(|e| format!("the TLS handshake with {bare} failed: {e}"))?;
-            exchange(TokioIo::new(stream), outgoing, addr).await
+            exchange(TokioIo::new(stream), outgoing, addr, request.max_body_bytes).await
         } else {
-            exchange(TokioIo::new(stream), outgoing, addr).await
+            exchange(TokioIo::new(stream), outgoing, addr, request.max_body_bytes).await
         }
     }
 }
@@ -223,6 +233,7 @@ async fn exchange<S>(
     io: S,
     request: Request<Full<Bytes>>,
     addr: SocketAddr,
+    max_body_bytes: usize,
 ) -> Result<OutboundResponse, String>
 where
     S: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
@@ -235,7 +246,7 @@ where
         .send_request(request)
         .await
         .map_err(|e| format!("the request to {addr} failed: {e}"))?;
-    collect(response).await
+    collect(response, max_body_bytes).await
 }
 
 /// A TLS client trusting Mozilla's roots and the CAs in `ca_files`, speaking HTTP/1.1.
@@ -268,6 +279,7 @@ fn public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
             let [a, b, ..] = v4.octets();
+            let c = v4.octets()[2];
             !(v4.is_loopback()
                 || v4.is_private()
                 || v4.is_link_local()
@@ -276,17 +288,24 @@ fn public(ip: IpAddr) -> bool {
                 || v4.is_multicast()
                 || v4.is_documentation()
                 || a == 0
-                || (a == 100 && (64..128).contains(&b)))
+                || a >= 240
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 198 && (18..20).contains(&b))
+                || (a == 192 && b == 0 && c == 0))
         }
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => public(IpAddr::V4(v4)),
             None => {
-                let first = v6.segments()[0];
+                let [first, second, ..] = v6.segments();
                 !(v6.is_loopback()
                     || v6.is_unspecified()
                     || v6.is_multicast()
                     || (first & 0xfe00) == 0xfc00
-                    || (first & 0xffc0) == 0xfe80)
+                    || (first & 0xffc0) == 0xfe80
+                    || (first & 0xffc0) == 0xfec0
+                    || first == 0x2002
+                    || (first == 0x64 && second == 0xff9b)
+                    || v6.segments()[..6] == [0; 6])
             }
         },
     }
@@ -308,7 +327,13 @@ fn origin(uri: &Uri) -> Option<String> {
 
 /// A redirect's `Location` resolved against the URL that answered it.
 fn resolve(base: &Uri, location: &str) -> Result<String, String> {
-    if location.contains("://") {
+    let scheme_end = location.find(':').filter(|&at| {
+        at > 0
+            && location[..at]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    });
+    if scheme_end.is_some() && !location.starts_with('/') {
         return Ok(location.to_string());
     }
     let scheme = base.scheme_str().unwrap_or("http");
@@ -335,13 +360,18 @@ fn header_map(headers: &[(String, String)]) -> Result<HeaderMap, String> {
     Ok(map)
 }
 
-async fn collect<B>(response: hyper::Response<B>) -> Result<OutboundResponse, String>
+/// The response with its body, which may hold at most `max_body_bytes` (and never more
+/// than [`MAX_RESPONSE_BYTES`]).
+async fn collect<B>(
+    response: hyper::Response<B>,
+    max_body_bytes: usize,
+) -> Result<OutboundResponse, String>
 where
     B: hyper::body::Body,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let (parts, body) = response.into_parts();
-    let body = Limited::new(body, MAX_RESPONSE_BYTES)
+    let body = Limited::new(body, max_body_bytes.min(MAX_RESPONSE_BYTES))
         .collect()
         .await
         .map_err(|e| format!("reading the response failed: {e}"))?
@@ -410,5 +440,9 @@ mod tests {
         assert_eq!(resolve(&base, "/c").unwrap(), "http://h:1/c");
         assert_eq!(resolve(&base, "c").unwrap(), "http://h:1/a/c");
         assert_eq!(resolve(&base, "https://x/y").unwrap(), "https://x/y");
+        assert_eq!(
+            resolve(&base, "c?next=http://x").unwrap(),
+            "http://h:1/a/c?next=http://x"
+        );
     }
 }

@@ -22,6 +22,9 @@ pub struct OutboundRequest {
     pub follow_redirects: bool,
     /// The calling activation's deadline: the request fails when it passes.
     pub deadline: Instant,
+    /// Most response body bytes accepted (the action's memory limit): a larger body fails the
+    /// request instead of growing the host.
+    pub max_body_bytes: usize,
 }
 
 /// The response to an [`OutboundRequest`], fully buffered.

@@ -18,6 +18,9 @@
 (function (host) {
   "use strict";
   const g = globalThis;
+  // Intrinsics captured before any action code runs: the loader never calls through
+  // something an action can replace (`Function.prototype.call`, …) while it holds `host`.
+  const apply = Reflect.apply;
   // Where the action's files appear to be (OpenWhisk unzips into a directory of its own).
   const ROOT = "/action";
   // Node built-ins that can never run in an isolate: no file system, processes or sockets
@@ -59,6 +62,9 @@
       }
     };
   }
+  // No lookup on `host` may reach a getter an action defines on `Object.prototype`.
+  Object.setPrototypeOf(host, null);
+  Object.freeze(host);
 
   // --- Node's resolution algorithm over the action's files ---
   function asFile(x) {
@@ -234,7 +240,7 @@
         const name = id.slice(8);
         const fn = compile(builtinSource(name), `node:${name}`,
           "exports, require, module, __filename, __dirname, host");
-        fn.call(module.exports, module.exports, builtinRequire, module, name, ".", host);
+        apply(fn, module.exports, [module.exports, builtinRequire, module, name, ".", host]);
       } else if (id.endsWith(".json")) {
         try {
           module.exports = JSON.parse(readFile(id));
@@ -246,7 +252,7 @@
         throw new Error(`Cannot load native addon '${id}': native addons do not run in shoal's JS isolates; annotate the action with engine=container to run it in a container`);
       } else {
         const fn = compile(readFile(id), id, "exports, require, module, __filename, __dirname");
-        fn.call(module.exports, module.exports, makeRequire(module), module, id, module.path);
+        apply(fn, module.exports, [module.exports, makeRequire(module), module, id, module.path]);
       }
     } catch (e) {
       delete cache[id];
@@ -406,7 +412,7 @@
     mainModule.path = dirname(entry);
     cache[entry] = mainModule;
     const fn = compile(readFile(entry), entry, "exports, require, module, __filename, __dirname");
-    fn.call(mainModule.exports, mainModule.exports, makeRequire(mainModule), mainModule, entry, mainModule.path);
+    apply(fn, mainModule.exports, [mainModule.exports, makeRequire(mainModule), mainModule, entry, mainModule.path]);
     mainModule.loaded = true;
     const exported = mainModule.exports;
     if (exported != null && typeof exported[main] === "function") return exported[main];

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 use rquickjs::{Context, Runtime};
-use shoal_isolates::node::{ActionFiles, DigestCache};
+use shoal_isolates::node::{self, ActionFiles, DigestCache};
 use shoal_router::ActionCode;
 
 use crate::{bytecode, isolate};
@@ -30,11 +30,15 @@ pub(crate) enum Prepared {
 impl Prepared {
     /// The bytecode of a zip action's module file `name` (wrapped `source`), compiled by the
     /// first isolate that loads it and shared by all the others. `None` when the action is
-    /// not a zip or the source does not compile (the caller then reports the error).
+    /// not a zip, `source` is not the loader's wrapper of that file, or it does not compile
+    /// (the caller then compiles it alone, or reports the error).
     pub(crate) fn module_bytecode(&self, source: &str, name: &str) -> Option<Arc<[u8]>> {
-        let Prepared::Zip { compiled, .. } = self else {
+        let Prepared::Zip { files, compiled } = self else {
             return None;
         };
+        if !node::is_module_wrapper(files, name, source) {
+            return None;
+        }
         if let Some(code) = compiled.lock().get(name) {
             return Some(Arc::clone(code));
         }

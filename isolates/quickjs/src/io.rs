@@ -115,6 +115,7 @@ pub(crate) fn outbound<'js>(
     descriptor: &Object<'js>,
     body: Option<TypedArray<'js, u8>>,
     deadline: std::time::Instant,
+    max_body_bytes: usize,
 ) -> rquickjs::Result<OutboundRequest> {
     let headers: Vec<Vec<String>> = descriptor
         .get::<_, Option<_>>("headers")?
@@ -138,6 +139,7 @@ pub(crate) fn outbound<'js>(
             .unwrap_or_default(),
         follow_redirects: redirect.as_deref() != Some("manual"),
         deadline,
+        max_body_bytes,
     })
 }
 
@@ -156,6 +158,9 @@ fn response_object<'js>(
         .map(|(name, value)| vec![name, value])
         .collect();
     out.set("headers", headers)?;
-    out.set("body", TypedArray::<u8>::new(ctx.clone(), response.body)?)?;
+    out.set(
+        "body",
+        TypedArray::<u8>::new_copy(ctx.clone(), &response.body)?,
+    )?;
     Ok(out.into_value())
 }

@@ -32,13 +32,14 @@ pub(crate) fn install<'js>(
 ) -> rquickjs::Result<Object<'js>> {
     let host = host_object(ctx, prepared, budget)?;
     let isolate = Rc::clone(isolate);
+    let limit = budget.limit();
     host.set(
         "request",
         Function::new(
             ctx.clone(),
             move |ctx: Ctx<'js>, descriptor: Object<'js>, body: Opt<Value<'js>>| {
                 let body = body.0.and_then(|b| TypedArray::<u8>::from_value(b).ok());
-                let request = io::outbound(&descriptor, body, isolate.deadline.get())?;
+                let request = io::outbound(&descriptor, body, isolate.deadline.get(), limit)?;
                 let (promise, resolve, reject) = ctx.promise()?;
                 let settle = (
                     Persistent::save(&ctx, resolve),
@@ -119,7 +120,7 @@ fn host_object<'js>(
         Function::new(ctx.clone(), |ctx: Ctx<'js>, n: usize| {
             let mut bytes = vec![0u8; n.min(MAX_RANDOM_BYTES)];
             primitives::random_fill(&mut bytes);
-            TypedArray::<u8>::new(ctx, bytes)
+            TypedArray::<u8>::new_copy(ctx, &bytes)
         })?,
     )?;
     let origin = Instant::now();
@@ -154,16 +155,16 @@ fn host_object<'js>(
     Ok(host)
 }
 
-/// `host.evaluate(source, name)`: the layer's built-ins (`node:*`) from bytecode compiled once
-/// per thread, a zip action's modules from bytecode shared by its isolates, anything else (or
-/// code that does not compile, to throw its error) compiled here.
+/// `host.evaluate(source, name)`: the layer's genuine built-ins from bytecode compiled once per
+/// thread, a zip action's modules from bytecode shared by its isolates, anything else (or code
+/// that does not compile, to throw its error) compiled here and never cached.
 fn evaluate<'js>(
     ctx: Ctx<'js>,
     prepared: &Prepared,
     source: String,
     name: String,
 ) -> rquickjs::Result<Value<'js>> {
-    if name.starts_with("node:") {
+    if node::is_builtin_wrapper(&name, &source) {
         let code = code::layer_bytecode(&source, &name)
             .map_err(|why| Exception::throw_syntax(&ctx, &why))?;
         return bytecode::run(&ctx, &code);
@@ -178,13 +179,14 @@ fn bytes_in<'a>(array: &'a TypedArray<'_, u8>) -> &'a [u8] {
     array.as_bytes().unwrap_or_default()
 }
 
-/// A Uint8Array of `bytes`, or a thrown `Error` with the primitive's reason.
+/// A Uint8Array of `bytes` (copied into the isolate's heap, so it counts against the action's
+/// memory limit), or a thrown `Error` with the primitive's reason.
 fn bytes_out<'js>(
     ctx: &Ctx<'js>,
     bytes: Result<Vec<u8>, String>,
 ) -> rquickjs::Result<TypedArray<'js, u8>> {
     match bytes {
-        Ok(bytes) => TypedArray::new(ctx.clone(), bytes),
+        Ok(bytes) => TypedArray::new_copy(ctx.clone(), &bytes),
         Err(why) => Err(Exception::throw_message(ctx, &why)),
     }
 }

@@ -14,6 +14,8 @@
     op_shoal_random, op_shoal_zlib, op_shoal_now, op_shoal_arch, op_shoal_request, op_shoal_unavailable, op_memory_usage,
   } = core.ops;
   const installNode = globalThis.__shoalNode;
+  // Captured now: an action may replace the global `eval`.
+  const indirectEval = globalThis.eval;
   delete globalThis.__shoalNode;
 
   // `String(e)`, plus the stack trace when asked and available (V8's stack starts with it).
@@ -89,7 +91,7 @@
     builtin: (id) => op_shoal_builtin(id) ?? undefined,
     file: (path) => op_shoal_file(path) ?? undefined,
     has: (path) => op_shoal_has(path),
-    evaluate: (source, name) => (0, eval)(`${source}\n//# sourceURL=${name}`),
+    evaluate: (source, name) => indirectEval(`${source}\n//# sourceURL=${String(name).replace(/[\r\n]/g, " ")}`),
     digest: (alg, bytes) => op_shoal_digest(alg, bytes),
     hmac: (alg, key, bytes) => op_shoal_hmac(alg, key, bytes),
     randomBytes: (n) => op_shoal_random(n),

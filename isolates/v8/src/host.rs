@@ -168,6 +168,7 @@ async fn op_shoal_request(
             return Err(JsErrorBox::generic(TOO_MANY_REQUESTS));
         }
         let egress = action.and_then(|s| s.egress.get().cloned());
+        let max_body_bytes = action.map_or(0, |s| s.memory_limit);
         let deadline = state
             .try_borrow::<Deadline>()
             .map_or_else(Instant::now, |d| d.0);
@@ -181,6 +182,7 @@ async fn op_shoal_request(
             body,
             follow_redirects: descriptor.redirect.as_deref() != Some("manual"),
             deadline,
+            max_body_bytes,
         };
         (egress.map(|egress| egress.send(request)), counted)
     };

@@ -67,16 +67,17 @@ impl ActionFiles {
                 .take(left + 1)
                 .read_to_end(&mut data)
                 .map_err(|e| format!("Failed to unzip the action: {e}"))?;
-            left = left.checked_sub(data.len() as u64).ok_or_else(|| {
+            let text = match String::from_utf8(data) {
+                Ok(text) => text,
+                Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            };
+            // Counted as kept: replacement characters can triple non-UTF-8 data.
+            left = left.checked_sub(text.len() as u64).ok_or_else(|| {
                 format!(
                     "the zip file unpacks to more than {} MiB",
                     MAX_UNZIPPED_BYTES / (1024 * 1024)
                 )
             })?;
-            let text = match String::from_utf8(data) {
-                Ok(text) => text,
-                Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-            };
             files.insert(path.join("/").into(), text.into());
         }
         Ok(ActionFiles { files })

@@ -28,6 +28,45 @@ pub fn builtin(id: &str) -> Option<&'static str> {
         .map(|i| BUILTINS[i].1)
 }
 
+/// Whether `source`, evaluated under `name`, is exactly what the prelude's loader compiles
+/// for built-in module `node:<id>` (its source in the loader's one-line CommonJS wrapper), so
+/// an engine may cache its compiled form per name. Anything else named `node:*` (an action
+/// that got hold of `host.evaluate`) must not reach a cache other isolates read.
+pub fn is_builtin_wrapper(name: &str, source: &str) -> bool {
+    const HEAD: &str = "(function (exports, require, module, __filename, __dirname, host) {";
+    let Some(module) = name.strip_prefix("node:").and_then(builtin) else {
+        return false;
+    };
+    source
+        .strip_prefix(HEAD)
+        .and_then(|rest| rest.strip_suffix("\n})"))
+        == Some(module)
+}
+
+/// Whether `source`, evaluated under `name`, is exactly what the loader compiles for the zip
+/// file at `/action/<path>` (its text, a leading `#!` line commented out, in the loader's
+/// CommonJS wrapper), so an engine may share its compiled form between the isolates of the
+/// action.
+pub fn is_module_wrapper(files: &ActionFiles, name: &str, source: &str) -> bool {
+    const HEAD: &str = "(function (exports, require, module, __filename, __dirname) {";
+    let Some(text) = name
+        .strip_prefix("/action/")
+        .and_then(|path| files.file(path))
+    else {
+        return false;
+    };
+    let Some(body) = source
+        .strip_prefix(HEAD)
+        .and_then(|rest| rest.strip_suffix("\n})"))
+    else {
+        return false;
+    };
+    match text.strip_prefix("#!") {
+        Some(rest) => body.strip_prefix("//#!") == Some(rest),
+        None => body == text,
+    }
+}
+
 /// The host's CPU architecture as Node's `process.arch` names it.
 pub fn arch() -> &'static str {
     match std::env::consts::ARCH {
@@ -42,6 +81,21 @@ pub fn arch() -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_loaders_own_wrapper_of_a_builtin_is_genuine() {
+        let events = builtin("events").unwrap_or_default();
+        let wrapped = format!(
+            "(function (exports, require, module, __filename, __dirname, host) {{{events}\n}})"
+        );
+        assert!(is_builtin_wrapper("node:events", &wrapped));
+        assert!(!is_builtin_wrapper(
+            "node:events",
+            "(function () { steal(); })"
+        ));
+        assert!(!is_builtin_wrapper("node:path", &wrapped));
+        assert!(!is_builtin_wrapper("/action/x.js", &wrapped));
+    }
 
     #[test]
     fn builtins_are_found_by_id() {

@@ -95,6 +95,7 @@ macro_rules! js_action_suite {
             broken_zips_fail_at_initialisation,
             single_file_actions_require_builtins,
             builtins_behave_as_in_node,
+            the_loader_never_hands_host_to_action_code,
         );
     };
     (@node $make:expr; $($check:ident),* $(,)?) => {

@@ -221,3 +221,36 @@ function main(p) {
 
 /// What Node.js 20 returns for [`BUILTINS_ACTION`].
 const BUILTINS_RESULT: &str = r#"{"hex":"68656c6c6f","b64":"aGVsbG8=","concat":16973823,"sha256":"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad","hmac":"EEFSxb/coHvGM+69RhmfAlXJ9J0=","md5":"900150983cd24fb0d6963f7d28e17f72","rand":16,"uuid":true,"seen":[1,"once:1",2],"fmt":"n=42 {\"a\":[1]}","url":"https://user@example.com:8080/b?q=1&r=a+b#h","host":"example.com:8080","gz":"zip me","qs":"a=1&a=2&b=x%20y","enc":[195,169],"atob":"hi","clone":{"d":[1,{"e":2}]},"dec":"€","threw":"ERR_ASSERTION","inspect":"{ a: 1, b: 'x', c: [ 1, 2 ] }"}"#;
+
+/// Action code never gets the layer's privileged `host` object: not by replacing
+/// `Function.prototype.call`, `Reflect.apply` or the global `eval` before built-ins load,
+/// nor through a getter on `Object.prototype`.
+pub async fn the_loader_never_hands_host_to_action_code(make: Make) {
+    let exec = make(Settings::default());
+    let code = r#"
+        function main() {
+          let leaked = false;
+          const spy = (xs) => { for (const x of xs || []) if (x && typeof x === 'object' && 'evaluate' in x) leaked = true; };
+          const call = Function.prototype.call, apply = Reflect.apply, evil = globalThis.eval;
+          Function.prototype.call = function (...a) { spy(a); return apply(this, a[0], a.slice(1)); };
+          Reflect.apply = function (f, t, a) { spy(a); return apply(f, t, a); };
+          globalThis.eval = (s) => function (...a) { spy(a); };
+          for (const name of ['randomFill', 'unavailable', 'request', 'zlib']) {
+            Object.defineProperty(Object.prototype, name, { get() { spy([this]); return undefined; }, configurable: true });
+          }
+          try {
+            require('querystring'); require('string_decoder'); require('crypto').randomBytes(4);
+            new URL('http://example.com/');
+          } finally {
+            Function.prototype.call = call; Reflect.apply = apply; globalThis.eval = evil;
+            for (const name of ['randomFill', 'unavailable', 'request', 'zlib']) delete Object.prototype[name];
+          }
+          return {leaked};
+        }"#;
+    let outcome = run(&exec, &action("nohost", code, "main"), json!({})).await;
+    check(
+        "host stays hidden",
+        &outcome.result,
+        &Expect::Ok(json!({"leaked": false})),
+    );
+}
