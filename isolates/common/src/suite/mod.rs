@@ -7,7 +7,7 @@
 //! error, heap sizes) it asserts only the OpenWhisk-visible contract.
 //!
 //! An engine's integration tests run it with one line, giving a function that starts the
-//! engine from [`Settings`]:
+//! engine from [`Settings`] (with [`echo_egress`] as its egress):
 //!
 //! ```ignore
 //! shoal_isolates::js_action_suite!(|settings| std::sync::Arc::new(MyExecutor::new(settings)));
@@ -18,7 +18,10 @@
 
 mod cases;
 pub mod checks;
+mod egress;
 pub mod node;
+
+pub use egress::echo_egress;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -96,6 +99,7 @@ macro_rules! js_action_suite {
             single_file_actions_require_builtins,
             builtins_behave_as_in_node,
             the_loader_never_hands_host_to_action_code,
+            outbound_requests_reach_the_egress_and_its_errors_come_back,
         );
     };
     (@node $make:expr; $($check:ident),* $(,)?) => {

@@ -254,3 +254,36 @@ pub async fn the_loader_never_hands_host_to_action_code(make: Make) {
         &Expect::Ok(json!({"leaked": false})),
     );
 }
+
+/// `fetch`, Node's `http` client and the `openwhisk` client send their requests through the
+/// executor's egress (here [`super::echo_egress`]) and get its responses (the client in the
+/// action's namespace, `__OW_NAMESPACE`, with basic auth); a refused request is `fetch`'s
+/// `TypeError` with the egress's reason as its cause.
+pub async fn outbound_requests_reach_the_egress_and_its_errors_come_back(make: Make) {
+    let exec = make(Settings::default());
+    let code = r#"
+        const http = require('http');
+        const openwhisk = require('openwhisk');
+        async function main() {
+          const r = await fetch('http://api.example/things?x=1', {method: 'POST', headers: {'x-k': 'v'}, body: JSON.stringify({a: 1})});
+          const fetched = await r.json();
+          const viaHttp = await new Promise((resolve, reject) => {
+            http.get('http://api.example/h', (res) => { let b = ''; res.on('data', (c) => { b += c; }); res.on('end', () => resolve({status: res.statusCode, url: JSON.parse(b).url})); }).on('error', reject);
+          });
+          let refused;
+          try { await fetch('http://refused.test/'); } catch (e) { refused = {name: e.name, message: e.message, cause: e.cause.message}; }
+          const ow = openwhisk({apihost: 'http://ow.example', api_key: 'user:secret'});
+          const invoked = await ow.actions.invoke({name: 'other', blocking: true, params: {n: 2}});
+          return {status: r.status, fetched: {method: fetched.method, url: fetched.url, k: fetched.headers['x-k'], body: fetched.body}, viaHttp, refused,
+                  invoked: {method: invoked.method, url: invoked.url, auth: invoked.headers.authorization, body: JSON.parse(invoked.body)}};
+        }"#;
+    let outcome = run(&exec, &action("egress", code, "main"), json!({})).await;
+    let want = json!({
+        "status": 200,
+        "fetched": {"method": "POST", "url": "http://api.example/things?x=1", "k": "v", "body": "{\"a\":1}"},
+        "viaHttp": {"status": 200, "url": "http://api.example/h"},
+        "refused": {"name": "TypeError", "message": "fetch failed", "cause": "connect EACCES refused.test: the egress policy does not let actions reach this address"},
+        "invoked": {"method": "POST", "url": "http://ow.example/api/v1/namespaces/guest/actions/other?blocking=true", "auth": "Basic dXNlcjpzZWNyZXQ=", "body": {"n": 2}},
+    });
+    check("outbound requests", &outcome.result, &Expect::Ok(want));
+}

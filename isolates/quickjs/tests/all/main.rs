@@ -13,12 +13,15 @@ use shoal_router::Executor;
 
 fn quickjs(settings: Settings) -> Arc<dyn Executor> {
     Arc::new(
-        QuickJsExecutor::new(QuickJsConfig {
-            workers: settings.workers,
-            max_resident: settings.max_resident,
-            idle_ttl: settings.idle_ttl,
-            ..QuickJsConfig::default()
-        })
+        QuickJsExecutor::with_egress(
+            QuickJsConfig {
+                workers: settings.workers,
+                max_resident: settings.max_resident,
+                idle_ttl: settings.idle_ttl,
+                ..QuickJsConfig::default()
+            },
+            shoal_isolates::suite::echo_egress(),
+        )
         .expect("the QuickJS executor starts"),
     )
 }

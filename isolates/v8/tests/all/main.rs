@@ -10,12 +10,15 @@ use shoal_v8::{V8Config, V8Executor};
 
 fn v8(settings: Settings) -> Arc<dyn Executor> {
     Arc::new(
-        V8Executor::new(V8Config {
-            workers: settings.workers,
-            max_resident: settings.max_resident,
-            idle_ttl: settings.idle_ttl,
-            ..V8Config::default()
-        })
+        V8Executor::with_egress(
+            V8Config {
+                workers: settings.workers,
+                max_resident: settings.max_resident,
+                idle_ttl: settings.idle_ttl,
+                ..V8Config::default()
+            },
+            shoal_isolates::suite::echo_egress(),
+        )
         .expect("the V8 executor starts"),
     )
 }

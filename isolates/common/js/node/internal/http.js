@@ -344,7 +344,9 @@ function makeClientRequest(defaultAgentRef) {
         for (const v of [].concat(value)) headers.push([name, String(v)]);
       }
       const host = this.host.includes(":") && !this.host.startsWith("[") ? `[${this.host}]` : this.host;
-      const url = `${this.protocol}//${host}:${this.port}${this.path.startsWith("/") ? this.path : "/" + this.path}`;
+      const defaultPort = this.protocol === "https:" ? 443 : 80;
+      const port = Number(this.port) === defaultPort ? "" : `:${this.port}`;
+      const url = `${this.protocol}//${host}${port}${this.path.startsWith("/") ? this.path : "/" + this.path}`;
       const body = this._chunks.length ? new Uint8Array(Buffer.concat(this._chunks)) : undefined;
       this._chunks = [];
       let pending;
