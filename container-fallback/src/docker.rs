@@ -186,7 +186,14 @@ impl DockerDriver {
             attempt += 1;
             let connect = tokio::net::TcpStream::connect(address);
             if let Ok(Ok(_)) = tokio::time::timeout(CONNECT_ATTEMPT, connect).await {
-                return Ok(());
+                // A container that exited gives its address back, and the engine may hand it
+                // to another container at once: whoever answered is this container's proxy
+                // only if the container is still running (it has held the address since it
+                // started).
+                return match self.state_inner(id).await {
+                    Ok(s) if !s.running => Err(DriverError::Exited),
+                    _ => Ok(()),
+                };
             }
             // A refused connection costs microseconds; ask the engine only now and then, and
             // always before giving up (a container that stopped has "exited", not "never
