@@ -154,19 +154,26 @@ mod tiering_tests {
 
     /// Tiered placement over engines started from the suite's settings.
     fn tiered(settings: Settings) -> Arc<dyn Executor> {
-        let quickjs = QuickJsExecutor::new(QuickJsConfig {
-            workers: settings.workers,
-            max_resident: settings.max_resident,
-            idle_ttl: settings.idle_ttl,
-            ..QuickJsConfig::default()
-        })
+        let egress = shoal_isolates::suite::echo_egress();
+        let quickjs = QuickJsExecutor::with_egress(
+            QuickJsConfig {
+                workers: settings.workers,
+                max_resident: settings.max_resident,
+                idle_ttl: settings.idle_ttl,
+                ..QuickJsConfig::default()
+            },
+            Arc::clone(&egress),
+        )
         .unwrap();
-        let v8 = V8Executor::new(V8Config {
-            workers: settings.workers,
-            max_resident: settings.max_resident,
-            idle_ttl: settings.idle_ttl,
-            ..V8Config::default()
-        })
+        let v8 = V8Executor::with_egress(
+            V8Config {
+                workers: settings.workers,
+                max_resident: settings.max_resident,
+                idle_ttl: settings.idle_ttl,
+                ..V8Config::default()
+            },
+            egress,
+        )
         .unwrap();
         let tiering = TieredConfig::default();
         Arc::new(TieredExecutor::new(
