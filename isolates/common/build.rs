@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-fn main() {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("js/node");
     println!("cargo:rerun-if-changed={}", root.display());
     let mut modules = Vec::new();
@@ -12,13 +12,12 @@ fn main() {
     modules.sort();
     let mut table = String::from("&[\n");
     for (id, path) in &modules {
-        let _ = writeln!(table, "    ({id:?}, include_str!({path:?})),");
+        writeln!(table, "    ({id:?}, include_str!({path:?})),")?;
     }
     table.push(']');
-    let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default()).join("builtins.rs");
-    if let Err(e) = std::fs::write(&out, table) {
-        panic!("cannot write {}: {e}", out.display());
-    }
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").ok_or("no OUT_DIR")?).join("builtins.rs");
+    std::fs::write(&out, table).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    Ok(())
 }
 
 /// Every `.js` file under `dir`, as (module id relative to `root` without `.js`, path).

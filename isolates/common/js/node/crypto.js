@@ -12,11 +12,7 @@ const { Buffer } = require("buffer");
 const ALGORITHMS = { md5: "md5", sha1: "sha1", sha256: "sha256", sha384: "sha384", sha512: "sha512",
   "sha-1": "sha1", "sha-256": "sha256", "sha-384": "sha384", "sha-512": "sha512" };
 
-function nodeError(Type, code, message) {
-  const e = new Type(message);
-  e.code = code;
-  return e;
-}
+const { nodeError } = require("internal/errors");
 function algorithm(name) {
   const alg = typeof name === "string" ? ALGORITHMS[name.toLowerCase()] : undefined;
   if (!alg) {
@@ -33,16 +29,7 @@ function toBytes(data, encoding, name = "data") {
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   throw nodeError(TypeError, "ERR_INVALID_ARG_TYPE", `The "${name}" argument must be of type string or an instance of Buffer, TypedArray, or DataView. Received ${data === null ? "null" : typeof data}`);
 }
-function concat(chunks) {
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
+const { concatBytes: concat } = require("internal/encoding");
 function encode(bytes, encoding) {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return encoding === undefined || encoding === "buffer" ? buf : buf.toString(encoding);

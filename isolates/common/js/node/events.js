@@ -241,13 +241,7 @@ proto.eventNames = function eventNames() {
 
 // --- static helpers ---
 
-function abortError(signal) {
-  const e = new Error("The operation was aborted");
-  e.name = "AbortError";
-  e.code = "ABORT_ERR";
-  if (signal && signal.reason !== undefined) e.cause = signal.reason;
-  return e;
-}
+const { abortError } = require("internal/errors");
 
 function once(emitter, name, options = {}) {
   const signal = options && options.signal;

@@ -12,11 +12,7 @@ const EventEmitter = EE.EventEmitter || EE;
 const { Buffer } = require("buffer");
 const nextTick = (fn, ...args) => process.nextTick(fn, ...args);
 
-function nodeError(Type, code, message) {
-  const e = new Type(message);
-  e.code = code;
-  return e;
-}
+const { nodeError } = require("internal/errors");
 
 // --- legacy Stream ---
 class Stream extends EventEmitter {

@@ -1072,11 +1072,7 @@ function resolve(from, to) {
   return from.startsWith("/") || to.startsWith("/") ? out : out.slice(1);
 }
 
-function nodeError(Type, code, message) {
-  const e = new Type(message);
-  e.code = code;
-  return e;
-}
+const { nodeError } = require("internal/errors");
 
 function fileURLToPath(path) {
   const u = typeof path === "string" ? new URL(path) : path;

@@ -529,8 +529,19 @@ function btoa(input) {
   return base64Encode(latin1Encode(s));
 }
 
+/** One new Uint8Array holding `chunks` (Uint8Arrays) one after another. */
+function concatBytes(chunks) {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
 module.exports = {
-  TextEncoder, TextDecoder, atob, btoa,
+  TextEncoder, TextDecoder, atob, btoa, concatBytes,
   // For the other built-in modules.
   utf8Length, utf8Write, utf8Encode, utf8Decode, utf8Incomplete, latin1Encode, latin1Decode,
   utf16leEncode, utf16leDecode, hexEncode, hexDecode, base64Encode, base64Decode, base64Length,

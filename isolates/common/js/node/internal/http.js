@@ -34,11 +34,7 @@ const METHODS = ("ACL BIND CHECKOUT CONNECT COPY DELETE GET HEAD LINK LOCK M-SEA
   "MKCALENDAR MKCOL MOVE NOTIFY OPTIONS PATCH POST PROPFIND PROPPATCH PURGE PUT QUERY REBIND REPORT " +
   "SEARCH SOURCE SUBSCRIBE TRACE UNBIND UNLINK UNLOCK UNSUBSCRIBE").split(" ");
 
-function nodeError(Type, code, message) {
-  const e = new Type(message);
-  e.code = code;
-  return e;
-}
+const { nodeError } = require("internal/errors");
 const TOKEN = /^[\^_`a-zA-Z\-0-9!#$%&'*+.|~]+$/;
 function validateHeaderName(name) {
   if (typeof name !== "string" || !name || !TOKEN.test(name)) {

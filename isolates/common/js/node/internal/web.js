@@ -321,15 +321,7 @@ function toBytes(part) {
   if (ArrayBuffer.isView(part)) return new Uint8Array(part.buffer.slice(part.byteOffset, part.byteOffset + part.byteLength));
   return utf8(String(part));
 }
-function concat(chunks) {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
+const concat = (chunks) => enc().concatBytes(chunks);
 class Blob {
   #type;
   constructor(parts = [], options = {}) {

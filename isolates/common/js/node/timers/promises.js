@@ -5,13 +5,7 @@
 
 const g = globalThis;
 
-function abortError(signal) {
-  const e = new Error("The operation was aborted");
-  e.name = "AbortError";
-  e.code = "ABORT_ERR";
-  if (signal && signal.reason !== undefined) e.cause = signal.reason;
-  return e;
-}
+const { abortError } = require("internal/errors");
 
 function checkOptions(options) {
   if (options === null || typeof options !== "object") {
