@@ -7,7 +7,7 @@ use std::io::Read;
 use std::sync::Arc;
 
 use base64::Engine as _;
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 
 /// OpenWhisk's limit on an action's `exec` (48 MB), applied to the decoded zip.
 const MAX_ZIP_BYTES: usize = 48 * 1024 * 1024;
@@ -16,6 +16,49 @@ const MAX_ZIP_BYTES: usize = 48 * 1024 * 1024;
 const MAX_UNZIPPED_BYTES: u64 = 256 * 1024 * 1024;
 /// Most files one zip action may hold.
 const MAX_FILES: usize = 100_000;
+/// Most zips unpacked at once in the process: each may hold up to [`MAX_UNZIPPED_BYTES`]
+/// while it unpacks, so many creates or cold starts of large zips at once wait here instead
+/// of multiplying that.
+const MAX_CONCURRENT_UNZIPS: usize = 4;
+
+/// Lets at most `max` holders of a [`Permit`] in at once; the others wait (on a blocking
+/// thread or an isolate worker, which the pool hands off when it is held too long).
+struct Gate {
+    inside: Mutex<usize>,
+    left: Condvar,
+    max: usize,
+}
+
+/// A place inside a [`Gate`], given back on drop.
+struct Permit<'a>(&'a Gate);
+
+impl Gate {
+    const fn new(max: usize) -> Gate {
+        Gate {
+            inside: Mutex::new(0),
+            left: Condvar::new(),
+            max,
+        }
+    }
+
+    fn enter(&self) -> Permit<'_> {
+        let mut inside = self.inside.lock();
+        while *inside >= self.max {
+            self.left.wait(&mut inside);
+        }
+        *inside += 1;
+        Permit(self)
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        *self.0.inside.lock() -= 1;
+        self.0.left.notify_one();
+    }
+}
+
+static UNZIPPING: Gate = Gate::new(MAX_CONCURRENT_UNZIPS);
 
 /// The text files of a zip action by path (relative to the zip's root, `/`-separated, no
 /// leading slash). Files that are not UTF-8 are kept with replacement characters (the
@@ -41,6 +84,7 @@ impl ActionFiles {
         if bytes.starts_with(&[0x1f, 0x8b]) {
             return Err("tar.gz actions are not supported by shoal's JS isolates; send a zip file or annotate the action with engine=container".into());
         }
+        let _permit = UNZIPPING.enter();
         let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
             .map_err(|e| format!("Failed to unzip the action: {e}"))?;
         if archive.len() > MAX_FILES {
@@ -187,6 +231,28 @@ mod tests {
         );
         let gzip = base64::engine::general_purpose::STANDARD.encode([0x1f, 0x8b, 8, 0]);
         assert!(ActionFiles::unzip(&gzip).unwrap_err().contains("tar.gz"));
+    }
+
+    #[test]
+    fn the_gate_lets_at_most_its_number_in_at_once() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let gate = Gate::new(2);
+        let (now, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        std::thread::scope(|scope| {
+            for _ in 0..8 {
+                scope.spawn(|| {
+                    for _ in 0..50 {
+                        let _permit = gate.enter();
+                        let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(n, Ordering::SeqCst);
+                        std::thread::yield_now();
+                        now.fetch_sub(1, Ordering::SeqCst);
+                    }
+                });
+            }
+        });
+        assert!(most.load(Ordering::SeqCst) <= 2);
+        assert_eq!(*gate.inside.lock(), 0, "every permit was given back");
     }
 
     #[test]
