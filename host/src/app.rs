@@ -19,6 +19,7 @@ use crate::containers;
 use crate::controller::Controller;
 use crate::dedicated::Dedicated;
 use crate::egress::HostEgress;
+use crate::gateway::Gateway;
 use crate::js_engines::js_engines;
 use crate::memory::{Budgeted, MemoryBudget};
 use crate::triggers::FeedFirer;
@@ -39,6 +40,8 @@ pub struct App {
     pub containers: Option<Arc<ContainerExecutor>>,
     /// The isolates' memory budget.
     pub memory: Arc<MemoryBudget>,
+    /// The built-in API gateway's compiled routes and rate limits.
+    pub gateway: Gateway,
     /// Where the JS engines find the egress ([`App::open_egress`] fills it).
     egress: EgressSlot,
     /// What actions see as `__OW_API_HOST`.
@@ -86,6 +89,7 @@ impl App {
         let controller = Arc::new(Controller::new(store.clone(), table, api_host.clone()));
         let app = Arc::new(App {
             auth: Authenticator::new(store.clone(), config.limits.clone()),
+            gateway: Gateway::new(store.clone()),
             controller,
             store,
             config,
@@ -96,6 +100,11 @@ impl App {
             api_host,
         });
         Ok(app)
+    }
+
+    /// The origin clients reach shoal at (and actions see as `__OW_API_HOST`).
+    pub fn api_host(&self) -> &str {
+        &self.api_host
     }
 
     /// Gives actions outbound network through [`HostEgress`], its requests running on

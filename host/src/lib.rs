@@ -20,6 +20,7 @@ pub mod dedicated;
 pub mod egress;
 pub mod entity;
 pub mod error;
+pub mod gateway;
 pub mod js_engines;
 pub mod memory;
 pub mod messages;

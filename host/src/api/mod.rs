@@ -3,6 +3,8 @@
 
 mod actions;
 mod activations;
+mod apimgmt;
+mod gateway;
 mod packages;
 mod rules;
 mod system;
@@ -230,7 +232,12 @@ pub async fn dispatch(app: &Arc<App>, req: &Request) -> Result<Reply, ApiError> 
         ["health"] => only_get(req).map(|_| system::health(app)),
         ["api", "v1"] | ["api", "v1", ""] => only_get(req).map(|_| system::api_info()),
         ["api", "v1", "namespaces", rest @ ..] => namespaces(app, req, rest).await,
+        ["api", "v1", "web", "whisk.system", "apimgmt", operation] => {
+            apimgmt::route(app, req, operation).await
+        }
         ["api", "v1", "web", rest @ ..] => web::route(app, req, rest).await,
+        ["api", "v1", ..] => Err(ApiError::no_route()),
+        ["api", tenant, rest @ ..] => Ok(gateway::serve(app, req, tenant, rest).await),
         _ => Err(ApiError::no_route()),
     }
 }

@@ -26,6 +26,9 @@
 //!
 //! Measure with `cargo run --release -p shoal-store --example write_throughput`.
 //!
+//! Gateway APIs (`wsk api`) are one OpenAPI document per namespace and base path, written
+//! like entities.
+//!
 //! Documents are the API's JSON, stored as text and returned verbatim; the store looks only at
 //! the indexed columns (namespace, name, collection, updated, start, filter name). Activation
 //! documents arrive already serialised ([`ActivationRecord::doc`] is text): the caller builds
@@ -62,6 +65,7 @@
 //! writes again, which the writer probes every 500 ms while idle.
 
 mod activations;
+mod apis;
 mod entities;
 mod error;
 mod feeds;
@@ -79,7 +83,8 @@ use serde_json::Value;
 
 pub use error::StoreError;
 pub use types::{
-    ActivationQuery, ActivationRecord, Collection, Entity, FeedSchedule, Subject, WriterStats,
+    ActivationQuery, ActivationRecord, Collection, Entity, FeedSchedule, GatewayApi, Subject,
+    WriterStats,
 };
 
 use activations::{Counters, Kind, Log, Msg};
@@ -286,6 +291,39 @@ impl Store {
     /// across restarts. One fsynced write.
     pub fn claim_feed_tick(&self, trigger: &str, tick: i64) -> Result<bool, StoreError> {
         feeds::claim(&self.writer.lock(), trigger, tick)
+    }
+
+    /// Inserts or replaces the document of gateway API `a.namespace` + `a.base_path`; an
+    /// existing API keeps its subscriptions (`a.subscriptions` is written only on insert).
+    /// One fsynced write.
+    pub fn put_api(&self, a: &GatewayApi) -> Result<(), StoreError> {
+        apis::put(&self.writer.lock(), a, true)
+    }
+
+    /// Inserts or replaces gateway API `a.namespace` + `a.base_path`, subscriptions included.
+    /// One fsynced write.
+    pub fn put_api_with_subscriptions(&self, a: &GatewayApi) -> Result<(), StoreError> {
+        apis::put(&self.writer.lock(), a, false)
+    }
+
+    /// The gateway API of `namespace` at `base_path`, or `None`.
+    pub fn get_api(
+        &self,
+        namespace: &str,
+        base_path: &str,
+    ) -> Result<Option<GatewayApi>, StoreError> {
+        self.readers.with(|c| apis::get(c, namespace, base_path))
+    }
+
+    /// Removes the gateway API of `namespace` at `base_path`; false if there was none.
+    /// One fsynced write.
+    pub fn delete_api(&self, namespace: &str, base_path: &str) -> Result<bool, StoreError> {
+        apis::delete(&self.writer.lock(), namespace, base_path)
+    }
+
+    /// Every gateway API of `namespace`, by base path.
+    pub fn list_apis(&self, namespace: &str) -> Result<Vec<GatewayApi>, StoreError> {
+        self.readers.with(|c| apis::list(c, namespace))
     }
 
     /// Appends an activation to the log without touching the disk on this thread.

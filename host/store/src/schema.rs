@@ -66,6 +66,16 @@ const MIGRATIONS: &[&str] = &[
         doc           TEXT    NOT NULL,
         PRIMARY KEY (namespace, activation_id)
     );",
+    // 4: gateway APIs (`wsk api`): one OpenAPI document per namespace and base path, and
+    // the API keys subscribed to it.
+    "CREATE TABLE apis (
+        namespace     TEXT    NOT NULL,
+        base_path     TEXT    NOT NULL,
+        doc           TEXT    NOT NULL,
+        subscriptions TEXT    NOT NULL,
+        updated       INTEGER NOT NULL,
+        PRIMARY KEY (namespace, base_path)
+    );",
 ];
 
 /// The schema version this build reads and writes.

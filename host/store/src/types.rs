@@ -219,3 +219,20 @@ pub struct FeedSchedule {
     /// The last tick (epoch ms) that was claimed for firing, if any.
     pub last_fire: Option<i64>,
 }
+
+/// One API of the built-in gateway: the OpenAPI (Swagger 2.0) document that `wsk api create`
+/// builds up, one per namespace and base path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GatewayApi {
+    /// The namespace that owns the API.
+    pub namespace: String,
+    /// The API's base path (`/hello`, or `/`): unique per namespace.
+    pub base_path: String,
+    /// The OpenAPI document, stored verbatim.
+    pub doc: serde_json::Value,
+    /// The API keys subscribed to it: client id → SHA-256 hex of its secret, or `""` for a
+    /// key without one. Replacing the document keeps them; deleting the API drops them.
+    pub subscriptions: serde_json::Value,
+    /// Epoch milliseconds of the last change; lists sort by base path, not by this.
+    pub updated: i64,
+}

@@ -1,6 +1,7 @@
 //! Integration tests for `shoal-store`: the public API against a real on-disk database.
 
 mod activations;
+mod apis;
 mod entities;
 mod feeds;
 mod subjects;

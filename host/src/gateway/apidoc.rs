@@ -1,0 +1,833 @@
+//! The API document: OpenWhisk's Swagger 2.0 form of one API (one namespace, one base path),
+//! as `wsk api` and serverless build it and `getApi` returns it.
+//!
+//! Each operation carries an `x-openwhisk` block naming the web action it invokes
+//! (`namespace`, `package`, `action`, `url`); the secure key sent to that action as
+//! `X-Require-Whisk-Auth` lives, as in OpenWhisk, in the `x-ibm-configuration` assembly's
+//! `operation-switch` case for the operation. `securityDefinitions` with `x-key-type` and
+//! `x-ibm-rate-limit` ask the gateway to enforce API keys and rate limits.
+//!
+//! Editing functions work on the JSON document (so a document keeps everything its author
+//! put in it); [`compile`] turns one into the [`Api`] the gateway serves from.
+
+use serde_json::{Map, Value, json};
+
+/// Operations a path may have, as Swagger spells them.
+pub const METHODS: [&str; 7] = ["get", "put", "post", "delete", "patch", "head", "options"];
+
+/// Response types a route may use: the web action extension it invokes.
+pub const RESPONSE_TYPES: [&str; 5] = ["json", "http", "html", "text", "svg"];
+
+/// The web action an operation invokes and the extension it invokes it with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The action's namespace.
+    pub namespace: String,
+    /// Its package, or `default`.
+    pub package: String,
+    /// Its name.
+    pub action: String,
+    /// One of [`RESPONSE_TYPES`].
+    pub response: String,
+}
+
+impl Target {
+    /// The web action URL of this target under `api_host`.
+    pub fn url(&self, api_host: &str) -> String {
+        format!(
+            "{api_host}/api/v1/web/{}/{}/{}.{}",
+            self.namespace, self.package, self.action, self.response
+        )
+    }
+}
+
+/// One operation as `createApi` receives it (the CLI's `apidoc` without a swagger).
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// Base path of the API it joins (`/hello`, or `/`).
+    pub base_path: String,
+    /// The API's name, when one is given.
+    pub api_name: Option<String>,
+    /// Path relative to the base path (`/world`, `/books/{isbn}`).
+    pub rel_path: String,
+    /// Lower-case operation (one of [`METHODS`]).
+    pub method: String,
+    /// What it invokes.
+    pub target: Target,
+    /// Secure key the action requires (`require-whisk-auth`), sent as `X-Require-Whisk-Auth`.
+    pub secure_key: Option<String>,
+    /// Swagger `parameters` of the path's `{params}`, as the client built them.
+    pub parameters: Option<Value>,
+}
+
+/// A new, empty API document.
+pub fn base_doc(base_path: &str, title: &str) -> Value {
+    json!({
+        "swagger": "2.0",
+        "info": {"title": title, "version": "1.0.0"},
+        "basePath": base_path,
+        "paths": {},
+        "x-ibm-configuration": {"assembly": {}, "cors": {"enabled": true}},
+    })
+}
+
+/// OpenWhisk's operation id: the method, then each word of the path capitalised
+/// (`get` + `/books/{isbn}` → `getBooksIsbn`).
+fn operation_id(method: &str, rel_path: &str) -> String {
+    let mut id = method.to_string();
+    for word in rel_path.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-')) {
+        let mut chars = word.chars();
+        if let Some(first) = chars.next() {
+            id.push(first.to_ascii_uppercase());
+            id.extend(chars);
+        }
+    }
+    id
+}
+
+/// The suffix of a target URL that forwards the request path to the action as `__ow_path`.
+const REQUEST_PATH: &str = "$(request.path)";
+
+/// The `operation-switch` cases of `doc`, created when missing.
+fn cases_mut(doc: &mut Value) -> Option<&mut Vec<Value>> {
+    let config = doc
+        .as_object_mut()?
+        .entry("x-ibm-configuration")
+        .or_insert_with(|| json!({}));
+    let assembly = config
+        .as_object_mut()?
+        .entry("assembly")
+        .or_insert_with(|| json!({}));
+    let execute = assembly
+        .as_object_mut()?
+        .entry("execute")
+        .or_insert_with(|| json!([]));
+    let execute = execute.as_array_mut()?;
+    let at = match execute
+        .iter()
+        .position(|s| s.get("operation-switch").is_some())
+    {
+        Some(i) => i,
+        None => {
+            execute.push(json!({"operation-switch": {"case": []}}));
+            execute.len() - 1
+        }
+    };
+    execute[at]["operation-switch"]
+        .as_object_mut()?
+        .entry("case")
+        .or_insert_with(|| json!([]))
+        .as_array_mut()
+}
+
+fn case_operation(case: &Value) -> Option<&str> {
+    case["operations"].get(0)?.as_str()
+}
+
+/// Adds (or replaces) `ep`'s operation in `doc`, which must be an API document.
+pub fn add_endpoint(doc: &mut Value, ep: &Endpoint, api_host: &str) {
+    let id = operation_id(&ep.method, &ep.rel_path);
+    let url = ep.target.url(api_host);
+    let mut operation = json!({
+        "operationId": id,
+        "x-openwhisk": {
+            "namespace": ep.target.namespace,
+            "package": ep.target.package,
+            "action": ep.target.action,
+            "url": url,
+        },
+        "responses": {"default": {"description": "Default response"}},
+    });
+    if let Some(parameters) = &ep.parameters {
+        operation["parameters"] = parameters.clone();
+    }
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        let path = paths
+            .entry(ep.rel_path.clone())
+            .or_insert_with(|| json!({}));
+        if let Some(path) = path.as_object_mut() {
+            path.insert(ep.method.clone(), operation);
+        }
+    }
+    // Only `.http` actions can read the request path; OpenWhisk forwards it to them alone.
+    let target_url = if ep.target.response == "http" {
+        format!("{url}{REQUEST_PATH}")
+    } else {
+        url
+    };
+    let mut execute = vec![json!({"invoke": {"target-url": target_url, "verb": "keep"}})];
+    if let Some(key) = &ep.secure_key {
+        execute.push(json!({"set-variable": {"actions": [
+            {"set": "message.headers.X-Require-Whisk-Auth", "value": key}
+        ]}}));
+    }
+    let case = json!({"operations": [id], "execute": execute});
+    if let Some(cases) = cases_mut(doc) {
+        match cases.iter().position(|c| case_operation(c) == Some(&id)) {
+            Some(i) => cases[i] = case,
+            None => cases.push(case),
+        }
+    }
+}
+
+/// Removes `rel_path` (every operation, or only `method`) from `doc`. The error is
+/// OpenWhisk's text for a path or operation the API does not have.
+pub fn remove_endpoint(
+    doc: &mut Value,
+    rel_path: &str,
+    method: Option<&str>,
+) -> Result<(), String> {
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return Err(format!("path {rel_path} does not exist in the API"));
+    };
+    let removed: Vec<String> = match method {
+        None => match paths.remove(rel_path) {
+            Some(Value::Object(ops)) => ops.keys().cloned().collect(),
+            Some(_) => Vec::new(),
+            None => return Err(format!("path {rel_path} does not exist in the API")),
+        },
+        Some(m) => {
+            let gone = paths
+                .get_mut(rel_path)
+                .and_then(Value::as_object_mut)
+                .and_then(|ops| ops.remove(m));
+            if gone.is_none() {
+                return Err(format!(
+                    "path {rel_path} with operation {m} does not exist in the API"
+                ));
+            }
+            if paths
+                .get(rel_path)
+                .and_then(Value::as_object)
+                .is_some_and(Map::is_empty)
+            {
+                paths.remove(rel_path);
+            }
+            vec![m.to_string()]
+        }
+    };
+    if let Some(cases) = cases_mut(doc) {
+        let ids: Vec<String> = removed.iter().map(|m| operation_id(m, rel_path)).collect();
+        cases.retain(|c| !case_operation(c).is_some_and(|op| ids.iter().any(|id| id == op)));
+    }
+    Ok(())
+}
+
+/// Whether `doc` has no operation left.
+pub fn is_empty(doc: &Value) -> bool {
+    doc["paths"].as_object().is_none_or(Map::is_empty)
+}
+
+/// `doc` with only `rel_path` (and, given, only its `method`) left in `paths`; `None` when
+/// nothing is left.
+pub fn filtered(doc: &Value, rel_path: &str, method: Option<&str>) -> Option<Value> {
+    let ops = doc["paths"].get(rel_path)?.as_object()?;
+    let kept: Map<String, Value> = ops
+        .iter()
+        .filter(|(m, _)| method.is_none_or(|want| want == m.as_str()))
+        .map(|(m, op)| (m.clone(), op.clone()))
+        .collect();
+    if kept.is_empty() {
+        return None;
+    }
+    let mut out = doc.clone();
+    out["paths"] = json!({ rel_path: kept });
+    Some(out)
+}
+
+/// One segment of a path template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Segment {
+    /// Must equal the request's segment.
+    Literal(String),
+    /// `{name}`: takes any non-empty segment as parameter `name`.
+    Param(String),
+}
+
+/// One operation the gateway serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// The path template relative to the base path, as written (`/books/{isbn}`).
+    pub rel_path: String,
+    /// Its segments.
+    pub template: Vec<Segment>,
+    /// Upper-case HTTP method.
+    pub method: String,
+    /// The web action it invokes.
+    pub target: Target,
+    /// Sent to the action as `X-Require-Whisk-Auth`.
+    pub secure_key: Option<String>,
+    /// Whether the action gets the request path as `__ow_path` (target URL ending in
+    /// `$(request.path)`).
+    pub forwards_path: bool,
+}
+
+/// Where a request presents an API key or secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyPlace {
+    /// A request header of this name (matched case-insensitively).
+    Header(String),
+    /// A query parameter of this name.
+    Query(String),
+}
+
+/// A rate limit: `rate` requests per `per_seconds`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests allowed in one window.
+    pub rate: u64,
+    /// The window's length in seconds.
+    pub per_seconds: u64,
+}
+
+/// Which keys an API requires (its `securityDefinitions`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Keys {
+    /// Any caller.
+    Open,
+    /// A subscribed API key (`type: apiKey`).
+    ApiKey(KeyPlace),
+    /// A subscribed client id and its secret (definitions `client_id` and `client_secret`).
+    ClientSecret {
+        /// Where the client id is.
+        id: KeyPlace,
+        /// Where its secret is.
+        secret: KeyPlace,
+    },
+}
+
+/// One API, ready to serve: its routes and what the gateway enforces in front of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Api {
+    /// Base path: `/` or `/segment[/segment…]` without a trailing slash.
+    pub base_path: String,
+    /// The base path's segments (none for `/`).
+    pub base: Vec<String>,
+    /// Routes, most specific template first.
+    pub routes: Vec<Route>,
+    /// `x-ibm-configuration.cors.enabled`: `Some(true)` answers preflights and adds CORS
+    /// headers, `Some(false)` strips the action's, `None` leaves the action's alone.
+    pub cors: Option<bool>,
+    /// The keys callers must present.
+    pub keys: Keys,
+    /// Requests per key (or per API without keys) and window.
+    pub rate_limit: Option<RateLimit>,
+}
+
+fn invalid(what: impl std::fmt::Display) -> String {
+    format!("swagger is invalid: {what}")
+}
+
+/// Checks a base path (`/` or `/a/b`, no empty, dot or templated segment) and returns its
+/// segments.
+pub fn base_segments(base_path: &str) -> Result<Vec<String>, String> {
+    let Some(rest) = base_path.strip_prefix('/') else {
+        return Err(format!("base path '{base_path}' must start with '/'"));
+    };
+    if rest.is_empty() {
+        return Ok(Vec::new());
+    }
+    rest.split('/')
+        .map(|s| {
+            if s.is_empty() || s == "." || s == ".." || s.contains(['{', '}', '?', '#']) {
+                Err(format!("base path '{base_path}' is not a valid path"))
+            } else {
+                Ok(s.to_string())
+            }
+        })
+        .collect()
+}
+
+/// Parses a relative path template (`/`, `/a`, `/books/{isbn}`).
+pub fn template(rel_path: &str) -> Result<Vec<Segment>, String> {
+    let Some(rest) = rel_path.strip_prefix('/') else {
+        return Err(format!("path '{rel_path}' must start with '/'"));
+    };
+    if rest.is_empty() {
+        return Ok(Vec::new());
+    }
+    rest.split('/')
+        .map(
+            |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(name) if !name.is_empty() && !name.contains(['{', '}']) => {
+                    Ok(Segment::Param(name.to_string()))
+                }
+                _ if s.is_empty() || s == "." || s == ".." || s.contains(['{', '}', '?', '#']) => {
+                    Err(format!("path '{rel_path}' is not a valid path template"))
+                }
+                _ => Ok(Segment::Literal(s.to_string())),
+            },
+        )
+        .collect()
+}
+
+/// The response type named by a web action URL's extension (`….json`, `….http$(request.path)`).
+fn url_response_type(url: &str) -> Option<&'static str> {
+    let url = url.split("$(").next().unwrap_or(url);
+    let last = url.rsplit('/').next()?;
+    let (_, ext) = last.rsplit_once('.')?;
+    RESPONSE_TYPES.into_iter().find(|t| *t == ext)
+}
+
+/// The assembly's `operation-switch` case for operation `id`, if any.
+fn case<'a>(doc: &'a Value, id: &str) -> Option<&'a Value> {
+    doc["x-ibm-configuration"]["assembly"]["execute"]
+        .as_array()?
+        .iter()
+        .filter_map(|s| s["operation-switch"]["case"].as_array())
+        .flatten()
+        .find(|c| case_operation(c) == Some(id))
+}
+
+/// The target URL the assembly invokes for operation `id`, if any.
+fn target_url<'a>(doc: &'a Value, id: &str) -> Option<&'a str> {
+    case(doc, id)?["execute"]
+        .as_array()?
+        .iter()
+        .find_map(|step| step["invoke"]["target-url"].as_str())
+}
+
+/// The secure key the assembly sets for operation `id`, if any.
+fn secure_key(doc: &Value, id: &str) -> Option<String> {
+    case(doc, id)?["execute"]
+        .as_array()?
+        .iter()
+        .filter_map(|step| step["set-variable"]["actions"].as_array())
+        .flatten()
+        .find(|a| {
+            a["set"]
+                .as_str()
+                .is_some_and(|s| s.eq_ignore_ascii_case("message.headers.X-Require-Whisk-Auth"))
+        })
+        .and_then(|a| match &a["value"] {
+            Value::String(s) if !s.is_empty() => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+}
+
+fn target(op: &Value, namespace: &str, where_: &str) -> Result<Target, String> {
+    let ow = op
+        .get("x-openwhisk")
+        .and_then(Value::as_object)
+        .ok_or_else(|| invalid(format!("{where_} has no x-openwhisk block")))?;
+    let field = |name: &str| ow.get(name).and_then(Value::as_str).unwrap_or_default();
+    let action = field("action");
+    if action.is_empty() {
+        return Err(invalid(format!("{where_} names no action in x-openwhisk")));
+    }
+    let ns = match field("namespace") {
+        "" | "_" => namespace,
+        ns => ns,
+    };
+    let package = match field("package") {
+        "" => "default",
+        p => p,
+    };
+    for name in [ns, package, action] {
+        crate::entity::valid_entity_name(name).map_err(|_| {
+            invalid(format!(
+                "{where_} names an invalid action /{ns}/{package}/{action}"
+            ))
+        })?;
+    }
+    Ok(Target {
+        namespace: ns.to_string(),
+        package: package.to_string(),
+        action: action.to_string(),
+        response: url_response_type(field("url"))
+            .unwrap_or("json")
+            .to_string(),
+    })
+}
+
+/// The keys `doc` requires, as OpenWhisk's gateway reads `securityDefinitions`: exactly the
+/// two entries `client_id` and `client_secret` ask for a client id and secret, otherwise an
+/// `apiKey` entry asks for a key. OAuth providers are refused rather than left open.
+fn keys(doc: &Value) -> Result<Keys, String> {
+    let Some(defs) = doc["securityDefinitions"]
+        .as_object()
+        .filter(|d| !d.is_empty())
+    else {
+        return Ok(Keys::Open);
+    };
+    if let (2, Some(id), Some(secret)) =
+        (defs.len(), defs.get("client_id"), defs.get("client_secret"))
+    {
+        return Ok(Keys::ClientSecret {
+            id: key_place(id)?,
+            secret: key_place(secret)?,
+        });
+    }
+    let mut found = Keys::Open;
+    for (name, def) in defs {
+        match def["type"].as_str() {
+            Some("apiKey") if found == Keys::Open => found = Keys::ApiKey(key_place(def)?),
+            Some("apiKey") => {}
+            other => {
+                return Err(invalid(format!(
+                    "security definition '{name}' of type {} is not supported by this gateway \
+                     (only apiKey, or client_id with client_secret)",
+                    other.unwrap_or("(none)")
+                )));
+            }
+        }
+    }
+    Ok(found)
+}
+
+fn key_place(def: &Value) -> Result<KeyPlace, String> {
+    let name = def["name"]
+        .as_str()
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| invalid("a securityDefinitions entry has no name"))?;
+    match def["in"].as_str() {
+        None | Some("header") => Ok(KeyPlace::Header(name.to_ascii_lowercase())),
+        Some("query") => Ok(KeyPlace::Query(name.to_string())),
+        Some(other) => Err(invalid(format!(
+            "security definition '{name}' is in '{other}'; only header or query are supported"
+        ))),
+    }
+}
+
+fn rate_limit(doc: &Value) -> Result<Option<RateLimit>, String> {
+    let Some(limit) = doc["x-ibm-rate-limit"].as_array().and_then(|l| l.first()) else {
+        return Ok(None);
+    };
+    let rate = limit["rate"].as_u64().filter(|r| *r > 0);
+    let units = limit["units"].as_u64().unwrap_or(1).max(1);
+    let unit = match limit["unit"].as_str() {
+        Some("second") => Some(1),
+        Some("minute") => Some(60),
+        Some("hour") => Some(3_600),
+        Some("day") => Some(86_400),
+        _ => None,
+    };
+    match (rate, unit) {
+        (Some(rate), Some(unit)) => Ok(Some(RateLimit {
+            rate,
+            per_seconds: unit * units,
+        })),
+        _ => Err(invalid(
+            "x-ibm-rate-limit needs a positive rate and a unit of second, minute, hour or day",
+        )),
+    }
+}
+
+/// Validates an API document of `namespace` and builds what the gateway serves from it. The
+/// error says what is wrong, for `createApi` to answer.
+pub fn compile(doc: &Value, namespace: &str) -> Result<Api, String> {
+    let base_path = doc["basePath"]
+        .as_str()
+        .ok_or_else(|| "swagger is missing the basePath field.".to_string())?;
+    let base = base_segments(base_path).map_err(invalid)?;
+    let paths = doc["paths"]
+        .as_object()
+        .ok_or_else(|| "swagger is missing the paths field.".to_string())?;
+    if !doc["info"].is_object() {
+        return Err("swagger is missing the info field.".into());
+    }
+    let mut routes = Vec::new();
+    for (rel_path, ops) in paths {
+        let template = template(rel_path).map_err(invalid)?;
+        let ops = ops
+            .as_object()
+            .ok_or_else(|| invalid(format!("path '{rel_path}' is not an object")))?;
+        for (method, op) in ops {
+            if !METHODS.contains(&method.as_str()) {
+                continue; // `parameters` and `x-*` keys of a path item
+            }
+            let where_ = format!("{} {rel_path}", method.to_ascii_uppercase());
+            let id = op["operationId"].as_str().unwrap_or_default();
+            let target = target(op, namespace, &where_)?;
+            let forwards_path = target_url(doc, id)
+                .or_else(|| op["x-openwhisk"]["url"].as_str())
+                .is_some_and(|u| u.ends_with(REQUEST_PATH));
+            if template.iter().any(|s| matches!(s, Segment::Param(_))) {
+                if target.response != "http" {
+                    return Err(format!(
+                        "{where_}: the action must use a response type of '.http' in order to \
+                         receive the path parameters."
+                    ));
+                }
+                if !forwards_path {
+                    return Err(format!(
+                        "{where_}: the target-url for operationId '{id}' must end in \
+                         '{REQUEST_PATH}' in order for actions to receive the path parameters."
+                    ));
+                }
+            }
+            routes.push(Route {
+                rel_path: rel_path.clone(),
+                template: template.clone(),
+                method: method.to_ascii_uppercase(),
+                secure_key: secure_key(doc, id),
+                forwards_path,
+                target,
+            });
+        }
+    }
+    // Literal segments win over parameters, position by position.
+    routes.sort_by(|a, b| {
+        let rank = |r: &Route| -> Vec<u8> {
+            r.template
+                .iter()
+                .map(|s| u8::from(matches!(s, Segment::Param(_))))
+                .collect()
+        };
+        rank(a).cmp(&rank(b))
+    });
+    Ok(Api {
+        base_path: base_path.trim_end_matches('/').to_string(),
+        base,
+        routes,
+        cors: doc["x-ibm-configuration"]["cors"]["enabled"].as_bool(),
+        keys: keys(doc)?,
+        rate_limit: rate_limit(doc)?,
+    })
+}
+
+/// What a request path and method find among a namespace's APIs.
+#[derive(Debug)]
+pub enum Found<'a> {
+    /// The route, and the index of its API in the list searched.
+    Route(usize, &'a Route),
+    /// A route matches the path but not the method.
+    WrongMethod(&'a Api),
+    /// Nothing matches.
+    Nothing,
+}
+
+/// Finds the route for `segments` (the path after `/api/{tenant}`) and `method` among
+/// `apis`: the longest base path whose API has a template matching the rest of the path.
+pub fn find<'a>(apis: &[&'a Api], segments: &[&str], method: &str) -> Found<'a> {
+    let mut by_base: Vec<(usize, &'a Api)> = apis
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|(_, a)| {
+            segments.len() >= a.base.len() && a.base.iter().zip(segments).all(|(b, s)| b == s)
+        })
+        .collect();
+    by_base.sort_by_key(|(_, a)| std::cmp::Reverse(a.base.len()));
+    for (index, api) in by_base {
+        let rest = &segments[api.base.len()..];
+        // `/base/` and `/base` are the same resource.
+        let rest = match rest {
+            [head @ .., ""] => head,
+            other => other,
+        };
+        let mut matching = api
+            .routes
+            .iter()
+            .filter(|r| fits(&r.template, rest))
+            .peekable();
+        if matching.peek().is_none() {
+            continue;
+        }
+        return match matching.find(|r| r.method == method) {
+            Some(route) => Found::Route(index, route),
+            None => Found::WrongMethod(api),
+        };
+    }
+    Found::Nothing
+}
+
+/// Whether `segments` fit `template` (a parameter takes any non-empty segment).
+fn fits(template: &[Segment], segments: &[&str]) -> bool {
+    template.len() == segments.len()
+        && template.iter().zip(segments).all(|(t, s)| match t {
+            Segment::Literal(l) => l == s,
+            Segment::Param(_) => !s.is_empty(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint(rel_path: &str, method: &str, response: &str) -> Endpoint {
+        Endpoint {
+            base_path: "/club".into(),
+            api_name: None,
+            rel_path: rel_path.into(),
+            method: method.into(),
+            target: Target {
+                namespace: "guest".into(),
+                package: "default".into(),
+                action: "books".into(),
+                response: response.into(),
+            },
+            secure_key: Some("s3cret".into()),
+            parameters: None,
+        }
+    }
+
+    fn club() -> Value {
+        let mut doc = base_doc("/club", "Book Club");
+        add_endpoint(&mut doc, &endpoint("/books", "get", "json"), "http://h");
+        add_endpoint(
+            &mut doc,
+            &endpoint("/books/{isbn}", "get", "http"),
+            "http://h",
+        );
+        add_endpoint(&mut doc, &endpoint("/books/new", "get", "json"), "http://h");
+        add_endpoint(&mut doc, &endpoint("/books", "post", "json"), "http://h");
+        doc
+    }
+
+    #[test]
+    fn endpoints_build_openwhisk_shaped_operations() {
+        let doc = club();
+        let op = &doc["paths"]["/books/{isbn}"]["get"];
+        assert_eq!(op["operationId"], "getBooksIsbn");
+        assert_eq!(
+            op["x-openwhisk"]["url"],
+            "http://h/api/v1/web/guest/default/books.http"
+        );
+        let api = compile(&doc, "guest").unwrap();
+        assert_eq!(api.routes.len(), 4);
+        let by_param = api
+            .routes
+            .iter()
+            .find(|r| r.rel_path == "/books/{isbn}")
+            .unwrap();
+        assert!(by_param.forwards_path, "http routes get the request path");
+        assert_eq!(by_param.secure_key.as_deref(), Some("s3cret"));
+        let plain = api.routes.iter().find(|r| r.rel_path == "/books").unwrap();
+        assert!(!plain.forwards_path, "json routes do not");
+        assert_eq!(api.cors, Some(true));
+        assert_eq!(api.keys, Keys::Open);
+    }
+
+    #[test]
+    fn literal_segments_win_and_methods_are_checked() {
+        let api = compile(&club(), "guest").unwrap();
+        let apis = [&api];
+        let found = |path: &[&str], method| match find(&apis, path, method) {
+            Found::Route(0, r) => format!("{} {}", r.method, r.rel_path),
+            Found::WrongMethod(_) => "wrong method".into(),
+            other => format!("{other:?}"),
+        };
+        assert_eq!(found(&["club", "books", "new"], "GET"), "GET /books/new");
+        assert_eq!(found(&["club", "books", "978"], "GET"), "GET /books/{isbn}");
+        assert_eq!(found(&["club", "books"], "POST"), "POST /books");
+        assert_eq!(
+            found(&["club", "books", ""], "GET"),
+            "GET /books",
+            "trailing slash"
+        );
+        assert_eq!(found(&["club", "books", "978"], "DELETE"), "wrong method");
+        assert_eq!(found(&["club", "books", "978", "x"], "GET"), "Nothing");
+        assert_eq!(found(&["other", "books"], "GET"), "Nothing");
+    }
+
+    #[test]
+    fn the_longest_base_path_wins() {
+        let mut root = base_doc("/", "root");
+        let mut ep = endpoint("/club/books", "get", "json");
+        ep.base_path = "/".into();
+        add_endpoint(&mut root, &ep, "http://h");
+        let root = compile(&root, "guest").unwrap();
+        let club = compile(&club(), "guest").unwrap();
+        let apis = [&root, &club];
+        assert!(matches!(
+            find(&apis, &["club", "books"], "GET"),
+            Found::Route(1, _)
+        ));
+        assert!(matches!(
+            find(&apis, &["club", "books"], "PUT"),
+            Found::WrongMethod(_)
+        ));
+    }
+
+    #[test]
+    fn removing_operations_and_paths() {
+        let mut doc = club();
+        remove_endpoint(&mut doc, "/books", Some("post")).unwrap();
+        assert!(doc["paths"]["/books"]["get"].is_object());
+        assert_eq!(
+            remove_endpoint(&mut doc, "/books", Some("post")).unwrap_err(),
+            "path /books with operation post does not exist in the API"
+        );
+        remove_endpoint(&mut doc, "/books", None).unwrap();
+        assert!(doc["paths"].get("/books").is_none());
+        remove_endpoint(&mut doc, "/books/{isbn}", None).unwrap();
+        remove_endpoint(&mut doc, "/books/new", Some("get")).unwrap();
+        assert!(is_empty(&doc));
+        let cases =
+            &doc["x-ibm-configuration"]["assembly"]["execute"][0]["operation-switch"]["case"];
+        assert_eq!(
+            cases.as_array().map(Vec::len),
+            Some(0),
+            "their cases went too"
+        );
+    }
+
+    #[test]
+    fn bad_documents_are_refused_with_a_reason() {
+        let mut doc = club();
+        doc["paths"]["/books/{isbn}"]["get"]["x-openwhisk"]["url"] = json!("http://h/x.json");
+        assert!(
+            compile(&doc, "guest")
+                .unwrap_err()
+                .contains("response type of '.http'")
+        );
+        let mut doc = club();
+        doc.as_object_mut().unwrap().remove("paths");
+        assert_eq!(
+            compile(&doc, "guest").unwrap_err(),
+            "swagger is missing the paths field."
+        );
+        let mut doc = club();
+        doc["basePath"] = json!("club");
+        assert!(compile(&doc, "guest").is_err());
+        let mut doc = club();
+        doc["securityDefinitions"] = json!({"google": {"type": "oauth2"}});
+        assert!(
+            compile(&doc, "guest")
+                .unwrap_err()
+                .contains("not supported")
+        );
+        let mut doc = club();
+        doc["x-ibm-rate-limit"] = json!([{"rate": 0, "unit": "minute"}]);
+        assert!(compile(&doc, "guest").is_err());
+        let mut doc = club();
+        doc["paths"]["/books"]["get"]["x-openwhisk"]["action"] = json!("a/b");
+        assert!(
+            compile(&doc, "guest").is_err(),
+            "an action name is one segment"
+        );
+    }
+
+    #[test]
+    fn security_definitions_and_rate_limits_read_as_openwhisk_does() {
+        let mut doc = club();
+        doc["securityDefinitions"] = json!({
+            "client_id": {"type": "apiKey", "in": "header", "name": "X-Key"},
+            "client_secret": {"type": "apiKey", "in": "header", "name": "X-Secret"},
+        });
+        doc["x-ibm-rate-limit"] = json!([{"rate": 5, "unit": "minute", "units": 2}]);
+        let api = compile(&doc, "guest").unwrap();
+        assert_eq!(
+            api.keys,
+            Keys::ClientSecret {
+                id: KeyPlace::Header("x-key".into()),
+                secret: KeyPlace::Header("x-secret".into())
+            }
+        );
+        assert_eq!(
+            api.rate_limit,
+            Some(RateLimit {
+                rate: 5,
+                per_seconds: 120
+            })
+        );
+        doc["securityDefinitions"] =
+            json!({"key": {"type": "apiKey", "in": "query", "name": "api_key"}});
+        assert_eq!(
+            compile(&doc, "guest").unwrap().keys,
+            Keys::ApiKey(KeyPlace::Query("api_key".into()))
+        );
+    }
+}

@@ -1,0 +1,168 @@
+//! The built-in API gateway: what OpenWhisk runs as a separate nginx gateway plus the
+//! `whisk.system/apimgmt` route-management actions, inside shoal.
+//!
+//! # How it works
+//!
+//! Each namespace may publish APIs. An API is one OpenAPI (Swagger 2.0) document per base
+//! path, kept in the store ([`apidoc`] edits and reads it) together with the API keys
+//! subscribed to it. `wsk api create`, serverless and the npm client's `routes` build the
+//! documents through `createApi`/`getApi`/`deleteApi` (see `api::gateway`).
+//!
+//! The gateway serves `/api/{tenant}/{basePath}{relPath}`, where the tenant is the public half
+//! (uuid) of the namespace's API key, as OpenWhisk's CLI names it. A request finds its tenant
+//! in [`Gateway::tenant`] (a cache of compiled APIs per tenant, revalidated against the store
+//! every few seconds and dropped at once by local writes), its route by path template and
+//! method, passes the API's key and rate-limit checks ([`limiter`]), and is answered by the
+//! route's web action through the same path as `/api/v1/web`.
+
+pub mod apidoc;
+pub mod limiter;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dashmap::DashMap;
+use foldhash::fast::RandomState;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use shoal_store::{Store, StoreError};
+
+use self::apidoc::Api;
+use self::limiter::Limiter;
+
+/// How long a tenant's compiled APIs are served before the store is asked again (so a
+/// change made elsewhere shows within this delay; local changes show at once).
+const REVALIDATE: Duration = Duration::from_secs(5);
+
+/// Most APIs one namespace may have.
+pub const MAX_APIS: usize = 256;
+/// Largest API document, in bytes of JSON.
+pub const MAX_DOC_BYTES: usize = 1024 * 1024;
+/// Most API keys subscribed to one API.
+pub const MAX_SUBSCRIPTIONS: usize = 1_000;
+
+/// One API as the gateway serves it: its routes and the keys subscribed to it.
+#[derive(Debug)]
+pub struct Served {
+    /// Routes and policies.
+    pub api: Api,
+    /// Client id → SHA-256 hex of its secret (`""` for a key without one).
+    pub subscriptions: HashMap<String, String>,
+}
+
+impl Served {
+    /// Whether `client_id` is subscribed and, when `secret` is given, whether it is that
+    /// key's secret.
+    pub fn admits(&self, client_id: &str, secret: Option<&str>) -> bool {
+        match (self.subscriptions.get(client_id), secret) {
+            (Some(_), None) => true,
+            (Some(hash), Some(secret)) => !hash.is_empty() && *hash == secret_hash(secret),
+            (None, _) => false,
+        }
+    }
+}
+
+/// SHA-256 hex of an API key's secret, as subscriptions keep it.
+pub fn secret_hash(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A namespace's APIs, as its tenant id finds them.
+#[derive(Debug)]
+pub struct Tenant {
+    /// The owning namespace.
+    pub namespace: String,
+    /// Its APIs.
+    pub apis: Vec<Served>,
+}
+
+struct Cached {
+    tenant: Arc<Tenant>,
+    checked: Instant,
+}
+
+/// The gateway's shared state: compiled APIs per tenant and the rate limiter. One per
+/// process; each cached tenant costs its compiled routes.
+pub struct Gateway {
+    store: Arc<Store>,
+    tenants: DashMap<String, Cached, RandomState>,
+    /// Per-key and per-API request budgets.
+    pub limiter: Limiter,
+}
+
+impl Gateway {
+    /// A gateway over the APIs in `store`.
+    pub fn new(store: Arc<Store>) -> Self {
+        Gateway {
+            store,
+            tenants: DashMap::default(),
+            limiter: Limiter::default(),
+        }
+    }
+
+    /// The APIs of the namespace whose key has public half `uuid`, or `None` when no
+    /// namespace has it. Served from the cache while fresh; otherwise one subject read, one
+    /// API list read and a compile of each document.
+    pub fn tenant(&self, uuid: &str) -> Result<Option<Arc<Tenant>>, StoreError> {
+        if let Some(hit) = self.tenants.get(uuid)
+            && hit.checked.elapsed() < REVALIDATE
+        {
+            return Ok(Some(hit.tenant.clone()));
+        }
+        let Some(subject) = self.store.subject_by_uuid(uuid)? else {
+            self.tenants.remove(uuid);
+            return Ok(None);
+        };
+        let apis = self
+            .store
+            .list_apis(&subject.namespace)?
+            .into_iter()
+            .filter_map(
+                |stored| match apidoc::compile(&stored.doc, &stored.namespace) {
+                    Ok(api) => Some(Served {
+                        api,
+                        subscriptions: subscriptions(&stored.subscriptions),
+                    }),
+                    Err(e) => {
+                        // Documents are checked when written; this one was changed behind shoal.
+                        tracing::warn!(namespace = %stored.namespace, base_path = %stored.base_path,
+                        error = %e, "gateway API not served");
+                        None
+                    }
+                },
+            )
+            .collect();
+        let tenant = Arc::new(Tenant {
+            namespace: subject.namespace,
+            apis,
+        });
+        self.tenants.insert(
+            uuid.to_string(),
+            Cached {
+                tenant: tenant.clone(),
+                checked: Instant::now(),
+            },
+        );
+        Ok(Some(tenant))
+    }
+
+    /// Forgets what is cached for `namespace`, after its APIs changed here.
+    pub fn changed(&self, namespace: &str) {
+        self.tenants.retain(|_, c| c.tenant.namespace != namespace);
+    }
+}
+
+fn subscriptions(stored: &Value) -> HashMap<String, String> {
+    stored
+        .as_object()
+        .map(|keys| {
+            keys.iter()
+                .map(|(id, hash)| (id.clone(), hash.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
