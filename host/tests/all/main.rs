@@ -8,6 +8,8 @@
 //!   `npm ci --prefix host/tests/e2e`);
 //! - `lifecycle`: environment configuration, graceful shutdown without losing acknowledged
 //!   activations, and refusing a public address with the well-known guest key;
+//! - `serverless`: the serverless framework with serverless-openwhisk deploying a service with
+//!   http events (needs `npm ci --prefix host/tests/serverless --ignore-scripts`);
 //! - `throttle`: per-namespace throttles set with `shoal namespace set-limits` (429s);
 //! - `tools`: requests as OpenWhisk's tools send them (versions, dot segments);
 //! - `wasm`: WASM actions (WAT and C, built by `fixtures/wasm/build.sh`) over the REST API.
@@ -20,6 +22,7 @@ mod e2e;
 mod fuzz;
 mod isolation;
 mod lifecycle;
+mod serverless;
 mod support;
 mod throttle;
 mod tools;
