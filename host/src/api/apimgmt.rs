@@ -211,6 +211,12 @@ fn imported(swagger: &Value) -> Result<(String, Value), Failure> {
     let base_path = swagger["basePath"]
         .as_str()
         .ok_or("swagger is missing the basePath field.")?;
+    if swagger.get("paths").is_none_or(Value::is_null) {
+        return Err("swagger is missing the paths field.".into());
+    }
+    if swagger.get("info").is_none_or(Value::is_null) {
+        return Err("swagger is missing the info field.".into());
+    }
     apidoc::base_segments(base_path).map_err(|e| format!("API creation failure: {e}"))?;
     let base_path = match base_path.trim_end_matches('/') {
         "" => "/".to_string(),

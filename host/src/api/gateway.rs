@@ -110,7 +110,7 @@ fn required(place: &KeyPlace) -> String {
 
 fn presented<'r>(req: &'r Request, place: &KeyPlace) -> Option<&'r str> {
     match place {
-        KeyPlace::Header(name) => req.header(name),
+        KeyPlace::Header(name) => req.header(&name.to_ascii_lowercase()),
         KeyPlace::Query(name) => req.param(name),
     }
     .filter(|v| !v.is_empty())

@@ -265,7 +265,7 @@ pub struct Route {
 /// Where a request presents an API key or secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyPlace {
-    /// A request header of this name (matched case-insensitively).
+    /// A request header of this name (as written; matched case-insensitively).
     Header(String),
     /// A query parameter of this name.
     Query(String),
@@ -482,7 +482,7 @@ fn key_place(def: &Value) -> Result<KeyPlace, String> {
         .filter(|n| !n.is_empty())
         .ok_or_else(|| invalid("a securityDefinitions entry has no name"))?;
     match def["in"].as_str() {
-        None | Some("header") => Ok(KeyPlace::Header(name.to_ascii_lowercase())),
+        None | Some("header") => Ok(KeyPlace::Header(name.to_string())),
         Some("query") => Ok(KeyPlace::Query(name.to_string())),
         Some(other) => Err(invalid(format!(
             "security definition '{name}' is in '{other}'; only header or query are supported"
@@ -812,8 +812,8 @@ mod tests {
         assert_eq!(
             api.keys,
             Keys::ClientSecret {
-                id: KeyPlace::Header("x-key".into()),
-                secret: KeyPlace::Header("x-secret".into())
+                id: KeyPlace::Header("X-Key".into()),
+                secret: KeyPlace::Header("X-Secret".into())
             }
         );
         assert_eq!(

@@ -127,9 +127,12 @@ fn a_serverless_service_deploys_runs_and_is_removed() {
             &shoal,
             "/api/v1/namespaces/_/activations?name=shoal-sls-dev-greet&docs=true",
         );
-        let fired = list.json().as_array().into_iter().flatten().any(|a| {
-            a["response"]["result"] == json!({"greeting": "Hello, rule!"})
-        });
+        let fired = list
+            .json()
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|a| a["response"]["result"] == json!({"greeting": "Hello, rule!"}));
         if fired {
             break;
         }
