@@ -4,12 +4,12 @@
 //! temporary data dir and talks to it over real sockets:
 //! - `alarms`: alarm schedules across a restart (no missed-tick burst, no tick twice);
 //! - `containers`: Python and blackbox actions on a real Docker engine (`SHOAL_TEST_DOCKER_HOST`);
+//! - `deployers`: serverless (+ serverless-openwhisk) and a wskdeploy manifest with `apis:`
+//!   deployed by aio-lib-runtime (needs `npm ci --prefix host/tests/deployers --ignore-scripts`);
 //! - `e2e`: the npm `openwhisk` client suite in `host/tests/e2e` (needs Node.js 20+ and
 //!   `npm ci --prefix host/tests/e2e`);
 //! - `lifecycle`: environment configuration, graceful shutdown without losing acknowledged
 //!   activations, and refusing a public address with the well-known guest key;
-//! - `serverless`: the serverless framework with serverless-openwhisk deploying a service with
-//!   http events (needs `npm ci --prefix host/tests/serverless --ignore-scripts`);
 //! - `throttle`: per-namespace throttles set with `shoal namespace set-limits` (429s);
 //! - `tools`: requests as OpenWhisk's tools send them (versions, dot segments);
 //! - `wasm`: WASM actions (WAT and C, built by `fixtures/wasm/build.sh`) over the REST API.
@@ -17,12 +17,12 @@
 mod alarms;
 mod connections;
 mod containers;
+mod deployers;
 mod durability;
 mod e2e;
 mod fuzz;
 mod isolation;
 mod lifecycle;
-mod serverless;
 mod support;
 mod throttle;
 mod tools;

@@ -1,7 +1,10 @@
-//! The serverless framework with serverless-openwhisk (`host/tests/serverless`, installed by
-//! `npm ci --prefix host/tests/serverless`) deploying, invoking, listing and removing a service
-//! on the real shoal binary: Node.js functions as zips, a sequence, a trigger with a rule, a
-//! schedule and http events, whose routes are then called with plain HTTP.
+//! Third-party deployers against the real shoal binary (their npm packages are in
+//! `host/tests/deployers`, installed by `npm ci --prefix host/tests/deployers --ignore-scripts`):
+//! - the serverless framework with serverless-openwhisk deploying, invoking, listing and
+//!   removing a service: Node.js functions as zips, a sequence, a trigger with a rule, a
+//!   schedule and http events, whose routes are then called with plain HTTP;
+//! - a wskdeploy manifest with an `apis:` section, deployed and undeployed by aio-lib-runtime
+//!   (a JavaScript implementation of the wskdeploy manifest format).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -10,25 +13,33 @@ use serde_json::{Value, json};
 
 use crate::support::{GUEST_AUTH, Shoal, request, run_with_timeout};
 
-/// How long one serverless command may take (it starts a large Node.js program).
+/// How long one deployer command may take (each starts a large Node.js program).
 const COMMAND_LIMIT: Duration = Duration::from_secs(180);
 /// How long an activation started by a trigger may take to be listed.
 const EVENTUALLY: Duration = Duration::from_secs(60);
 
+/// The deployers' directory, after checking their npm packages are installed.
 fn tools_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests")
-        .join("serverless")
+        .join("deployers");
+    assert!(
+        dir.join("node_modules")
+            .join("serverless-openwhisk")
+            .is_dir(),
+        "host/tests/deployers/node_modules is missing: run \
+         `npm ci --prefix host/tests/deployers --ignore-scripts` first"
+    );
+    dir
 }
 
-/// Runs `serverless ARGS…` in the service directory against `shoal`; returns its output, or
-/// panics with it when the command fails.
-fn serverless(shoal: &Shoal, home: &Path, args: &[&str]) -> String {
-    let dir = tools_dir();
+/// Runs `program ARGS…` in `dir` with OpenWhisk's environment pointing at `shoal`; returns
+/// its output, or panics with it when the command fails.
+fn run_tool(shoal: &Shoal, home: &Path, dir: &Path, program: &Path, args: &[&str]) -> String {
     let out = run_with_timeout(
-        std::process::Command::new(dir.join("node_modules").join(".bin").join("serverless"))
+        std::process::Command::new(program)
             .args(args)
-            .current_dir(dir.join("service"))
+            .current_dir(dir)
             .env("OW_APIHOST", shoal.url())
             .env("OW_AUTH", GUEST_AUTH)
             .env_remove("OW_NAMESPACE")
@@ -48,10 +59,18 @@ fn serverless(shoal: &Shoal, home: &Path, args: &[&str]) -> String {
     );
     assert!(
         out.status.success(),
-        "serverless {args:?} failed ({}):\n{text}",
+        "{} {args:?} failed ({}):\n{text}",
+        program.display(),
         out.status
     );
     text
+}
+
+/// Runs `serverless ARGS…` in the service directory against `shoal`.
+fn serverless(shoal: &Shoal, home: &Path, args: &[&str]) -> String {
+    let dir = tools_dir();
+    let program = dir.join("node_modules").join(".bin").join("serverless");
+    run_tool(shoal, home, &dir.join("serverless"), &program, args)
 }
 
 fn get(shoal: &Shoal, path: &str) -> crate::support::Response {
@@ -60,15 +79,6 @@ fn get(shoal: &Shoal, path: &str) -> crate::support::Response {
 
 #[test]
 fn a_serverless_service_deploys_runs_and_is_removed() {
-    let tools = tools_dir();
-    assert!(
-        tools
-            .join("node_modules")
-            .join("serverless-openwhisk")
-            .is_dir(),
-        "host/tests/serverless/node_modules is missing: run \
-         `npm ci --prefix host/tests/serverless --ignore-scripts` first"
-    );
     let data = tempfile::tempdir().unwrap();
     let home = tempfile::tempdir().unwrap();
     let shoal = Shoal::serve(data.path());
@@ -178,6 +188,53 @@ fn a_serverless_service_deploys_runs_and_is_removed() {
     );
     assert_eq!(
         get(&shoal, "/api/v1/namespaces/_/triggers/greeted").status,
+        404
+    );
+}
+
+#[test]
+fn a_wskdeploy_manifest_with_apis_deploys_and_undeploys() {
+    let dir = tools_dir().join("manifest");
+    let data = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let shoal = Shoal::serve(data.path());
+    let node = Path::new("node");
+    let tenant = GUEST_AUTH.split(':').next().unwrap();
+
+    let out = run_tool(&shoal, home.path(), &dir, node, &["deploy.cjs", "deploy"]);
+    assert!(out.contains("deploy done"), "{out}");
+    let api = get(
+        &shoal,
+        "/api/v1/web/whisk.system/apimgmt/getApi?basepath=hello-api",
+    );
+    let apis = api.json()["apis"].clone();
+    assert_eq!(
+        apis.as_array().map(Vec::len),
+        Some(1),
+        "found by its name: {}",
+        api.text()
+    );
+    assert_eq!(apis[0]["value"]["apidoc"]["basePath"], "/demo");
+
+    let greet = format!("/api/{tenant}/demo/greet?name=manifest");
+    let r = request(&shoal.addr, "GET", &greet, None, None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json(), json!({"greeting": "Hello, manifest!"}));
+    let r = request(
+        &shoal.addr,
+        "GET",
+        &format!("/api/{tenant}/demo/greet/ann"),
+        None,
+        None,
+    );
+    assert_eq!((r.status, r.text().as_str()), (200, "Hello, ann!"));
+
+    let out = run_tool(&shoal, home.path(), &dir, node, &["deploy.cjs", "undeploy"]);
+    assert!(out.contains("undeploy done"), "{out}");
+    let r = request(&shoal.addr, "GET", &greet, None, None);
+    assert_eq!(r.status, 404, "{}", r.text());
+    assert_eq!(
+        get(&shoal, "/api/v1/namespaces/_/actions/demo/hello").status,
         404
     );
 }
