@@ -2,7 +2,9 @@
 //! action and the echo action in WASM (both WASM ABIs), drives blocking invokes (activations
 //! persisted) of each with `wrk`, interleaved in one run, and prints WASM's figures as ratios
 //! to JS's; then fires a trigger; then measures a namespace's hello-world and `/ping` while
-//! another namespace's CPU-bound JS and WASM loops spin; then deploys many distinct actions,
+//! another namespace's CPU-bound JS and WASM loops spin; then compares a hello-world web action
+//! called through the built-in API gateway with the same web action called directly; then
+//! deploys many distinct actions,
 //! invokes each once so all are resident, and reports the server's RSS. Every process it
 //! starts is stopped before it exits. See `benches/README.md`.
 
@@ -24,7 +26,7 @@ struct Args {
 }
 
 /// Every scenario, in the order they run.
-const SCENARIOS: &str = "throughput,fires,neighbours,density";
+const SCENARIOS: &str = "throughput,fires,neighbours,gateway,density";
 
 fn parse_args() -> anyhow::Result<Args> {
     let mut args = Args {
@@ -88,6 +90,29 @@ fn wrk(
         url,
     }
     .run()
+}
+
+/// A 2 s warm-up, then the measured `seconds` of wrk at `connections` (one or two threads).
+fn warmed(
+    cpus: Option<&str>,
+    connections: u32,
+    seconds: u32,
+    script: Option<&std::path::Path>,
+    url: &str,
+) -> anyhow::Result<WrkResult> {
+    let run = |seconds| {
+        wrk::Run {
+            cpus,
+            threads: connections.clamp(1, 2),
+            connections,
+            seconds,
+            script,
+            url,
+        }
+        .run()
+    };
+    run(2)?;
+    run(seconds)
 }
 
 fn count_activations(shoal: &Shoal) -> anyhow::Result<u64> {
@@ -331,6 +356,86 @@ fn throughput(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Alternating rounds of the same hello-world web action called directly
+/// (`/api/v1/web/guest/default/hello.json`) and through a gateway route
+/// (`/api/{tenant}/bench/hello`, the route's API taking no keys and no rate limit): req/s, p50
+/// and p99 of each, and the gateway's ratios to the direct call, per round and as the median
+/// of the rounds.
+fn gateway(args: &Args) -> anyhow::Result<()> {
+    const ROUNDS: usize = 3;
+    let shoal = Shoal::start(&args.shoal, args.pin.then_some("0"))?;
+    put(
+        &shoal,
+        "/api/v1/namespaces/_/actions/hello?overwrite=true",
+        serde_json::json!({
+            "exec": {"kind": "nodejs:default", "code": HELLO},
+            "annotations": [{"key": "web-export", "value": true}],
+        }),
+    )?;
+    let apidoc = serde_json::json!({"apidoc": {
+        "namespace": "_", "gatewayBasePath": "/bench", "gatewayPath": "/hello",
+        "gatewayMethod": "GET", "action": {"name": "hello", "namespace": "_",
+        "backendMethod": "GET", "backendUrl": "http://h/api/v1/web/_/default/hello.http",
+        "authkey": GUEST}}});
+    let (status, text) = request(
+        shoal.addr,
+        "POST",
+        "/api/v1/web/whisk.system/apimgmt/createApi",
+        GUEST,
+        &apidoc.to_string(),
+    )?;
+    if status != 200 {
+        bail!("createApi: {status} {text}");
+    }
+    let tenant = GUEST.split(':').next().unwrap_or_default();
+    let direct = format!(
+        "http://{}/api/v1/web/guest/default/hello.json?name=load",
+        shoal.addr
+    );
+    let routed = format!("http://{}/api/{tenant}/bench/hello?name=load", shoal.addr);
+    let c = args.connections.iter().copied().max().unwrap_or(64);
+    let cpus = args.pin.then_some("1");
+    let measure = |url: &str| warmed(cpus, c, args.seconds, None, url);
+    println!();
+    println!(
+        "gateway: hello-world web action, direct and through a gateway route, {c} connections, {}s each, {ROUNDS} alternating rounds:",
+        args.seconds
+    );
+    println!(
+        "{:>6} {:>8} {:>12} {:>10} {:>10} {:>9}",
+        "round", "path", "req/s", "p50", "p99", "non-2xx"
+    );
+    let mut ratios = Vec::new();
+    for round in 1..=ROUNDS {
+        let d = measure(&direct)?;
+        let g = measure(&routed)?;
+        for (path, r) in [("direct", &d), ("gateway", &g)] {
+            println!(
+                "{:>6} {:>8} {:>12.0} {:>8.0}µs {:>8.0}µs {:>9}",
+                round, path, r.rps, r.p50_us, r.p99_us, r.errors
+            );
+        }
+        let ratio = (g.rps / d.rps, g.p50_us / d.p50_us, g.p99_us / d.p99_us);
+        println!(
+            "{:>6} gateway/direct: req/s x{:.2}, p50 x{:.2}, p99 x{:.2}",
+            round, ratio.0, ratio.1, ratio.2
+        );
+        ratios.push(ratio);
+    }
+    let median = |pick: fn(&(f64, f64, f64)) -> f64| {
+        let mut v: Vec<f64> = ratios.iter().map(pick).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "median gateway/direct over {ROUNDS} rounds: req/s x{:.2}, p50 x{:.2}, p99 x{:.2}",
+        median(|r| r.0),
+        median(|r| r.1),
+        median(|r| r.2)
+    );
+    Ok(())
+}
+
 /// A WASM loop that only its deadline ends.
 const SPIN_WAT: &str = "(module (func (export \"alloc\") (param i32) (result i32) i32.const 0) (memory (export \"memory\") 1) (func (export \"run\") (param i32 i32) (result i64) (loop br 0) i64.const 0))";
 
@@ -359,22 +464,8 @@ fn neighbours(args: &Args) -> anyhow::Result<()> {
     );
     let ping = format!("http://{}/ping", shoal.addr);
     let c = args.connections.iter().copied().max().unwrap_or(64);
-    let threads = c.clamp(1, 2);
-    let measure = |script: Option<&std::path::Path>, url: &str| -> anyhow::Result<WrkResult> {
-        let run = |seconds| {
-            wrk::Run {
-                cpus: None,
-                threads,
-                connections: c,
-                seconds,
-                script,
-                url,
-            }
-            .run()
-        };
-        run(2)?;
-        run(args.seconds)
-    };
+    let measure =
+        |script: Option<&std::path::Path>, url: &str| warmed(None, c, args.seconds, script, url);
     println!();
     println!(
         "neighbours: guest's hello-world (blocking invoke) and /ping, {c} connections, {}s each, quiet and while namespace noisy runs 2 CPU-bound loops:",
@@ -491,6 +582,9 @@ fn main() -> anyhow::Result<()> {
     }
     if run("neighbours") {
         neighbours(&args)?;
+    }
+    if run("gateway") {
+        gateway(&args)?;
     }
     if run("density") {
         density(&args)?;

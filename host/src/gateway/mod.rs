@@ -36,9 +36,9 @@ use self::limiter::Limiter;
 const REVALIDATE: Duration = Duration::from_secs(5);
 
 /// Most APIs one namespace may have.
-pub const MAX_APIS: usize = 256;
+pub const MAX_APIS: usize = 64;
 /// Largest API document, in bytes of JSON.
-pub const MAX_DOC_BYTES: usize = 1024 * 1024;
+pub const MAX_DOC_BYTES: usize = 256 * 1024;
 /// Most API keys subscribed to one API.
 pub const MAX_SUBSCRIPTIONS: usize = 1_000;
 
