@@ -116,6 +116,23 @@ fn host_object<'js>(
         )?,
     )?;
     host.set(
+        "url",
+        Function::new(
+            ctx.clone(),
+            |input: String, base: String, part: String, value: String| {
+                let base = (!base.is_empty()).then_some(base.as_str());
+                let set = (!part.is_empty()).then_some((part.as_str(), value.as_str()));
+                primitives::url(&input, base, set)
+            },
+        )?,
+    )?;
+    host.set(
+        "domain",
+        Function::new(ctx.clone(), |name: String, unicode: bool| {
+            primitives::domain(&name, unicode)
+        })?,
+    )?;
+    host.set(
         "randomBytes",
         Function::new(ctx.clone(), |ctx: Ctx<'js>, n: usize| {
             let mut bytes = vec![0u8; n.min(MAX_RANDOM_BYTES)];

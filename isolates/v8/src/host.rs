@@ -130,6 +130,28 @@ fn op_shoal_random(#[number] n: usize) -> Vec<u8> {
     bytes
 }
 
+/// `host.url(input, base, part, value)`: the URL Standard's parse (and a part's setter);
+/// `""` stands for an absent base or part.
+#[op2]
+#[serde]
+fn op_shoal_url(
+    #[string] input: &str,
+    #[string] base: &str,
+    #[string] part: &str,
+    #[string] value: &str,
+) -> Option<Vec<String>> {
+    let base = (!base.is_empty()).then_some(base);
+    let set = (!part.is_empty()).then_some((part, value));
+    primitives::url(input, base, set)
+}
+
+/// `host.domain(name, unicode)`: `url.domainToASCII` / `url.domainToUnicode`.
+#[op2]
+#[string]
+fn op_shoal_domain(#[string] name: &str, unicode: bool) -> String {
+    primitives::domain(name, unicode)
+}
+
 /// `host.zlib(op, format, bytes)`, inflating at most the action's memory limit.
 #[op2]
 #[buffer]
@@ -232,6 +254,8 @@ deno_core::extension!(
         op_shoal_hmac,
         op_shoal_random,
         op_shoal_zlib,
+        op_shoal_url,
+        op_shoal_domain,
         op_shoal_now,
         op_shoal_arch,
         op_shoal_unavailable,

@@ -1,21 +1,17 @@
-// node:url for shoal's JS isolates: the WHATWG `URL` and `URLSearchParams` (the URL Standard's
-// parser state machine, with setters and a live `searchParams`), and Node's legacy API
-// (`parse`, `format`, `resolve`, `Url`), `fileURLToPath`, `pathToFileURL`, `urlToHttpOptions`,
-// `domainToASCII`/`domainToUnicode`.
-// Left out: full UTS #46 IDNA mapping (non-ASCII hosts are lower-cased, NFC-normalised and
-// punycoded; `domainToUnicode` does not decode punycode), `URL.createObjectURL`, and non-UTF-8
-// query encodings. Legacy `url.resolve` resolves with the WHATWG algorithm.
+// node:url for shoal's JS isolates: the WHATWG `URL` (parsed and edited by the host's URL
+// Standard implementation, `host.url`) with a live `searchParams`, `URLSearchParams`, and Node's
+// legacy API (`parse`, `format`, `resolve`, `Url`), `fileURLToPath`, `pathToFileURL`,
+// `urlToHttpOptions`, `domainToASCII`/`domainToUnicode` (UTS #46, `host.domain`).
+// Left out: `URL.createObjectURL` and non-UTF-8 query encodings. Legacy `url.resolve` resolves
+// with the WHATWG algorithm.
 "use strict";
 
-const FAIL = null;
-const SPECIAL = { ftp: 21, file: null, http: 80, https: 443, ws: 80, wss: 443 };
-const isSpecial = (scheme) => Object.prototype.hasOwnProperty.call(SPECIAL, scheme);
+// The host object, under a name the legacy parser's `host` variables do not shadow.
+const native = host;
 
 // --- percent-encoding ---
 const C0 = (c) => c < 0x20 || c > 0x7e;
-const FRAGMENT = (c) => C0(c) || c === 0x20 || c === 0x22 || c === 0x3c || c === 0x3e || c === 0x60;
 const QUERY = (c) => C0(c) || c === 0x20 || c === 0x22 || c === 0x23 || c === 0x3c || c === 0x3e;
-const SPECIAL_QUERY = (c) => QUERY(c) || c === 0x27;
 const PATH = (c) => QUERY(c) || c === 0x3f || c === 0x60 || c === 0x7b || c === 0x7d;
 const USERINFO = (c) => PATH(c) || c === 0x2f || c === 0x3a || c === 0x3b || c === 0x3d ||
   c === 0x40 || (c >= 0x5b && c <= 0x5e) || c === 0x7c;
@@ -100,512 +96,6 @@ function utf8Decode(bytes) {
 // A string as the USVString WebIDL makes of it: lone surrogates become U+FFFD.
 const toUSV = (v) => String(v).replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd");
 
-// --- hosts ---
-function punycode(label) {
-  const cps = Array.from(label, (ch) => ch.codePointAt(0));
-  let out = cps.filter((c) => c < 0x80).map((c) => String.fromCharCode(c)).join("");
-  const basic = out.length;
-  let h = basic, n = 128, delta = 0, bias = 72;
-  if (basic) out += "-";
-  const digit = (d) => String.fromCharCode(d < 26 ? 97 + d : 22 + d);
-  const adapt = (d, num, first) => {
-    d = first ? Math.floor(d / 700) : d >> 1;
-    d += Math.floor(d / num);
-    let k = 0;
-    for (; d > 455; k += 36) d = Math.floor(d / 35);
-    return k + Math.floor((36 * d) / (d + 38));
-  };
-  while (h < cps.length) {
-    const m = Math.min(...cps.filter((c) => c >= n));
-    delta += (m - n) * (h + 1);
-    n = m;
-    for (const c of cps) {
-      if (c < n) delta++;
-      if (c !== n) continue;
-      let q = delta;
-      for (let k = 36; ; k += 36) {
-        const t = k <= bias ? 1 : k >= bias + 26 ? 26 : k - bias;
-        if (q < t) break;
-        out += digit(t + ((q - t) % (36 - t)));
-        q = Math.floor((q - t) / (36 - t));
-      }
-      out += digit(q);
-      bias = adapt(delta, h + 1, h === basic);
-      delta = 0;
-      h++;
-    }
-    delta++;
-    n++;
-  }
-  return out;
-}
-function toASCII(domain) {
-  let d = domain.toLowerCase();
-  if (!/[^\x00-\x7f]/.test(d)) return d;
-  d = d.normalize("NFC").replace(/[\u3002\uff0e\uff61]/g, ".");
-  return d.split(".").map((l) => (/[^\x00-\x7f]/.test(l) ? "xn--" + punycode(l) : l)).join(".");
-}
-function endsInNumber(s) {
-  const parts = s.split(".");
-  if (parts[parts.length - 1] === "") {
-    if (parts.length === 1) return false;
-    parts.pop();
-  }
-  const last = parts[parts.length - 1];
-  return /^[0-9]+$/.test(last) || /^0[xX][0-9a-fA-F]*$/.test(last);
-}
-function ipv4Number(s) {
-  if (s === "") return FAIL;
-  let radix = 10;
-  if (/^0[xX]/.test(s)) [s, radix] = [s.slice(2), 16];
-  else if (s.length > 1 && s[0] === "0") [s, radix] = [s.slice(1), 8];
-  if (s === "") return 0;
-  const re = radix === 10 ? /^[0-9]+$/ : radix === 16 ? /^[0-9a-fA-F]+$/ : /^[0-7]+$/;
-  return re.test(s) ? parseInt(s, radix) : FAIL;
-}
-function parseIPv4(s) {
-  const parts = s.split(".");
-  if (parts[parts.length - 1] === "" && parts.length > 1) parts.pop();
-  if (parts.length > 4) return FAIL;
-  const nums = parts.map(ipv4Number);
-  if (nums.includes(FAIL)) return FAIL;
-  const last = nums.length - 1;
-  if (nums.slice(0, last).some((x) => x > 255) || nums[last] >= 256 ** (4 - last)) return FAIL;
-  let ip = nums[last];
-  for (let i = 0; i < last; i++) ip += nums[i] * 256 ** (3 - i);
-  const out = [];
-  for (let i = 0; i < 4; i++, ip = Math.floor(ip / 256)) out.unshift(ip % 256);
-  return out.join(".");
-}
-function parseIPv6(s) {
-  const a = [0, 0, 0, 0, 0, 0, 0, 0];
-  let piece = 0, compress = null, p = 0;
-  const hexAt = (i) => isHex(s[i]);
-  const digitAt = (i) => s[i] !== undefined && s[i] >= "0" && s[i] <= "9";
-  if (s[0] === ":") {
-    if (s[1] !== ":") return FAIL;
-    p = 2;
-    compress = ++piece;
-  }
-  while (p < s.length) {
-    if (piece === 8) return FAIL;
-    if (s[p] === ":") {
-      if (compress !== null) return FAIL;
-      p++;
-      compress = ++piece;
-      continue;
-    }
-    let value = 0, length = 0;
-    for (; length < 4 && hexAt(p); p++, length++) value = value * 16 + parseInt(s[p], 16);
-    if (s[p] === ".") {
-      if (length === 0 || piece > 6) return FAIL;
-      p -= length;
-      let seen = 0;
-      while (p < s.length) {
-        let v4 = null;
-        if (seen > 0) {
-          if (s[p] === "." && seen < 4) p++;
-          else return FAIL;
-        }
-        if (!digitAt(p)) return FAIL;
-        for (; digitAt(p); p++) {
-          const n = +s[p];
-          if (v4 === 0) return FAIL;
-          v4 = v4 === null ? n : v4 * 10 + n;
-          if (v4 > 255) return FAIL;
-        }
-        a[piece] = a[piece] * 256 + v4;
-        seen++;
-        if (seen === 2 || seen === 4) piece++;
-      }
-      if (seen !== 4) return FAIL;
-      break;
-    } else if (s[p] === ":") {
-      p++;
-      if (p >= s.length) return FAIL;
-    } else if (p < s.length) return FAIL;
-    a[piece++] = value;
-  }
-  if (compress !== null) {
-    let swaps = piece - compress;
-    for (piece = 7; piece !== 0 && swaps > 0; piece--, swaps--) {
-      [a[piece], a[compress + swaps - 1]] = [a[compress + swaps - 1], a[piece]];
-    }
-  } else if (piece !== 8) return FAIL;
-  return a;
-}
-function serializeIPv6(a) {
-  let best = -1, bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (a[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && a[j] === 0) j++;
-    if (j - i > bestLen) [best, bestLen] = [i, j - i];
-    i = j;
-  }
-  let out = "";
-  for (let i = 0; i < 8; i++) {
-    if (i === best) {
-      out += i === 0 ? "::" : ":";
-      i += bestLen - 1;
-    } else out += a[i].toString(16) + (i < 7 ? ":" : "");
-  }
-  return out;
-}
-function parseHost(input, opaque) {
-  if (input[0] === "[") {
-    if (input[input.length - 1] !== "]") return FAIL;
-    const a = parseIPv6(input.slice(1, -1));
-    return a === FAIL ? FAIL : "[" + serializeIPv6(a) + "]";
-  }
-  if (opaque) {
-    if (/[\0\t\n\r #/:<>?@[\\\]^|]/.test(input)) return FAIL;
-    return pctString(input, C0);
-  }
-  const ascii = toASCII(utf8Decode(percentDecode(input)));
-  if (ascii === "" || /[\0-\x20#%/:<>?@[\\\]^|\x7f]/.test(ascii)) return FAIL;
-  return endsInNumber(ascii) ? parseIPv4(ascii) : ascii;
-}
-
-// --- the basic URL parser ---
-const isAlpha = (c) => c !== undefined && /^[A-Za-z]$/.test(c);
-const isDigit = (c) => c !== undefined && c >= "0" && c <= "9";
-const isDriveLetter = (s) => /^[A-Za-z][:|]$/.test(s);
-const isNormalizedDriveLetter = (s) => /^[A-Za-z]:$/.test(s);
-const startsWithDriveLetter = (cs, p) => cs.length - p >= 2 && isDriveLetter(cs[p] + cs[p + 1]) &&
-  (cs.length - p === 2 || "/\\?#".includes(cs[p + 2]));
-const isSingleDot = (s) => s === "." || s.toLowerCase() === "%2e";
-const isDoubleDot = (s) => /^(\.|%2e)(\.|%2e)$/i.test(s);
-const hasCredentials = (u) => u.username !== "" || u.password !== "";
-const newRecord = () => ({
-  scheme: "", username: "", password: "", host: null, port: null, path: [], opaque: false,
-  query: null, fragment: null,
-});
-function shorten(u) {
-  if (u.scheme === "file" && u.path.length === 1 && isNormalizedDriveLetter(u.path[0])) return;
-  u.path.pop();
-}
-
-// Parses `input` against record `base`; with `url` and `override` (a state) it is the setter
-// form that edits `url` in place. Returns the record, or null on failure.
-function parse(input, base, url, override) {
-  if (!url) {
-    url = newRecord();
-    input = input.replace(/^[\0-\x20]+|[\0-\x20]+$/g, "");
-  }
-  const cs = Array.from(input.replace(/[\t\n\r]/g, ""));
-  let state = override || "schemeStart";
-  let buf = "", atSign = false, inBrackets = false, passwordSeen = false;
-  for (let p = 0; p <= cs.length; p++) {
-    const c = cs[p];
-    const special = isSpecial(url.scheme);
-    const slash = c === "/" || (special && c === "\\");
-    const end = c === undefined;
-    switch (state) {
-      case "schemeStart":
-        if (isAlpha(c)) {
-          buf += c.toLowerCase();
-          state = "scheme";
-        } else if (!override) {
-          state = "noScheme";
-          p--;
-        } else return FAIL;
-        break;
-      case "scheme":
-        if (isAlpha(c) || isDigit(c) || c === "+" || c === "-" || c === ".") {
-          buf += c.toLowerCase();
-        } else if (c === ":") {
-          if (override) {
-            if (isSpecial(url.scheme) !== isSpecial(buf)) return url;
-            if ((hasCredentials(url) || url.port !== null) && buf === "file") return url;
-            if (url.scheme === "file" && url.host === "") return url;
-          }
-          url.scheme = buf;
-          if (override) {
-            if (url.port === SPECIAL[buf]) url.port = null;
-            return url;
-          }
-          buf = "";
-          if (url.scheme === "file") state = "file";
-          else if (isSpecial(url.scheme) && base && base.scheme === url.scheme) state = "specialRelativeOrAuthority";
-          else if (isSpecial(url.scheme)) state = "specialAuthoritySlashes";
-          else if (cs[p + 1] === "/") {
-            state = "pathOrAuthority";
-            p++;
-          } else {
-            url.opaque = true;
-            url.path = "";
-            state = "opaquePath";
-          }
-        } else if (!override) {
-          buf = "";
-          state = "noScheme";
-          p = -1;
-        } else return FAIL;
-        break;
-      case "noScheme":
-        if (!base || (base.opaque && c !== "#")) return FAIL;
-        if (base.opaque) {
-          Object.assign(url, { scheme: base.scheme, path: base.path, opaque: true, query: base.query, fragment: "" });
-          state = "fragment";
-        } else {
-          state = base.scheme === "file" ? "file" : "relative";
-          p--;
-        }
-        break;
-      case "specialRelativeOrAuthority":
-        if (c === "/" && cs[p + 1] === "/") {
-          state = "specialAuthorityIgnoreSlashes";
-          p++;
-        } else {
-          state = "relative";
-          p--;
-        }
-        break;
-      case "pathOrAuthority":
-        if (c === "/") state = "authority";
-        else {
-          state = "path";
-          p--;
-        }
-        break;
-      case "relative":
-        url.scheme = base.scheme;
-        if (c === "/" || (isSpecial(url.scheme) && c === "\\")) state = "relativeSlash";
-        else {
-          Object.assign(url, {
-            username: base.username, password: base.password, host: base.host, port: base.port,
-            path: base.path.slice(), query: base.query,
-          });
-          if (c === "?") {
-            url.query = "";
-            state = "query";
-          } else if (c === "#") {
-            url.fragment = "";
-            state = "fragment";
-          } else if (!end) {
-            url.query = null;
-            shorten(url);
-            state = "path";
-            p--;
-          }
-        }
-        break;
-      case "relativeSlash":
-        if (special && (c === "/" || c === "\\")) state = "specialAuthorityIgnoreSlashes";
-        else if (c === "/") state = "authority";
-        else {
-          Object.assign(url, { username: base.username, password: base.password, host: base.host, port: base.port });
-          state = "path";
-          p--;
-        }
-        break;
-      case "specialAuthoritySlashes":
-        state = "specialAuthorityIgnoreSlashes";
-        if (c === "/" && cs[p + 1] === "/") p++;
-        else p--;
-        break;
-      case "specialAuthorityIgnoreSlashes":
-        if (c !== "/" && c !== "\\") {
-          state = "authority";
-          p--;
-        }
-        break;
-      case "authority":
-        if (c === "@") {
-          if (atSign) buf = "%40" + buf;
-          atSign = true;
-          for (const ch of buf) {
-            if (ch === ":" && !passwordSeen) {
-              passwordSeen = true;
-              continue;
-            }
-            if (passwordSeen) url.password += pct(ch, USERINFO);
-            else url.username += pct(ch, USERINFO);
-          }
-          buf = "";
-        } else if (end || slash || c === "?" || c === "#") {
-          if (atSign && buf === "") return FAIL;
-          p -= Array.from(buf).length + 1;
-          buf = "";
-          state = "host";
-        } else buf += c;
-        break;
-      case "host":
-      case "hostname":
-        if (override && url.scheme === "file") {
-          p--;
-          state = "fileHost";
-        } else if (c === ":" && !inBrackets) {
-          if (buf === "" || override === "hostname") return FAIL;
-          const host = parseHost(buf, !special);
-          if (host === FAIL) return FAIL;
-          url.host = host;
-          buf = "";
-          state = "port";
-        } else if (end || slash || c === "?" || c === "#") {
-          p--;
-          if (special && buf === "") return FAIL;
-          if (override && buf === "" && (hasCredentials(url) || url.port !== null)) return url;
-          const host = parseHost(buf, !special);
-          if (host === FAIL) return FAIL;
-          url.host = host;
-          buf = "";
-          state = "pathStart";
-          if (override) return url;
-        } else {
-          if (c === "[") inBrackets = true;
-          if (c === "]") inBrackets = false;
-          buf += c;
-        }
-        break;
-      case "port":
-        if (isDigit(c)) buf += c;
-        else if (end || slash || c === "?" || c === "#" || override) {
-          if (buf !== "") {
-            const port = parseInt(buf, 10);
-            if (port > 65535) return FAIL;
-            url.port = port === SPECIAL[url.scheme] ? null : port;
-            buf = "";
-          }
-          if (override) return url;
-          state = "pathStart";
-          p--;
-        } else return FAIL;
-        break;
-      case "file":
-        url.scheme = "file";
-        url.host = "";
-        if (c === "/" || c === "\\") state = "fileSlash";
-        else if (base && base.scheme === "file") {
-          Object.assign(url, { host: base.host, path: base.path.slice(), query: base.query });
-          if (c === "?") {
-            url.query = "";
-            state = "query";
-          } else if (c === "#") {
-            url.fragment = "";
-            state = "fragment";
-          } else if (!end) {
-            url.query = null;
-            if (!startsWithDriveLetter(cs, p)) shorten(url);
-            else url.path = [];
-            state = "path";
-            p--;
-          }
-        } else {
-          state = "path";
-          p--;
-        }
-        break;
-      case "fileSlash":
-        if (c === "/" || c === "\\") state = "fileHost";
-        else {
-          if (base && base.scheme === "file") {
-            url.host = base.host;
-            if (!startsWithDriveLetter(cs, p) && isNormalizedDriveLetter(base.path[0] || "")) url.path.push(base.path[0]);
-          }
-          state = "path";
-          p--;
-        }
-        break;
-      case "fileHost":
-        if (end || c === "/" || c === "\\" || c === "?" || c === "#") {
-          p--;
-          if (!override && isDriveLetter(buf)) state = "path";
-          else if (buf === "") {
-            url.host = "";
-            if (override) return url;
-            state = "pathStart";
-          } else {
-            let host = parseHost(buf, false);
-            if (host === FAIL) return FAIL;
-            if (host === "localhost") host = "";
-            url.host = host;
-            if (override) return url;
-            buf = "";
-            state = "pathStart";
-          }
-        } else buf += c;
-        break;
-      case "pathStart":
-        if (special) {
-          state = "path";
-          if (c !== "/" && c !== "\\") p--;
-        } else if (!override && c === "?") {
-          url.query = "";
-          state = "query";
-        } else if (!override && c === "#") {
-          url.fragment = "";
-          state = "fragment";
-        } else if (!end) {
-          state = "path";
-          if (c !== "/") p--;
-        } else if (override && url.host === null) url.path.push("");
-        break;
-      case "path":
-        if (end || slash || (!override && (c === "?" || c === "#"))) {
-          if (isDoubleDot(buf)) {
-            shorten(url);
-            if (!slash) url.path.push("");
-          } else if (isSingleDot(buf) && !slash) url.path.push("");
-          else if (!isSingleDot(buf)) {
-            if (url.scheme === "file" && url.path.length === 0 && isDriveLetter(buf)) buf = buf[0] + ":";
-            url.path.push(buf);
-          }
-          buf = "";
-          if (c === "?") {
-            url.query = "";
-            state = "query";
-          } else if (c === "#") {
-            url.fragment = "";
-            state = "fragment";
-          }
-        } else buf += pct(c, PATH);
-        break;
-      case "opaquePath":
-        if (c === "?") {
-          url.query = "";
-          state = "query";
-        } else if (c === "#") {
-          url.fragment = "";
-          state = "fragment";
-        } else if (!end) url.path += pct(c, C0);
-        break;
-      case "query":
-        if ((!override && c === "#") || end) {
-          url.query += pctString(buf, special ? SPECIAL_QUERY : QUERY);
-          buf = "";
-          if (c === "#") {
-            url.fragment = "";
-            state = "fragment";
-          }
-        } else buf += c;
-        break;
-      case "fragment":
-        if (!end) url.fragment += pct(c, FRAGMENT);
-        break;
-    }
-  }
-  return url;
-}
-
-const pathString = (u) => (u.opaque ? u.path : u.path.map((s) => "/" + s).join(""));
-function serialize(u, excludeFragment) {
-  let out = u.scheme + ":";
-  if (u.host !== null) {
-    out += "//";
-    if (hasCredentials(u)) out += u.username + (u.password ? ":" + u.password : "") + "@";
-    out += u.host + (u.port !== null ? ":" + u.port : "");
-  } else if (!u.opaque && u.path.length > 1 && u.path[0] === "") out += "/.";
-  out += pathString(u);
-  if (u.query !== null) out += "?" + u.query;
-  if (!excludeFragment && u.fragment !== null) out += "#" + u.fragment;
-  return out;
-}
-
 function invalidURL(input, base) {
   const e = new TypeError("Invalid URL");
   e.code = "ERR_INVALID_URL";
@@ -662,7 +152,7 @@ class URLSearchParams {
     };
   }
   #update() {
-    if (this.#url) updateURLQuery(this.#url, this.#list.length ? serializeForm(this.#list) : null);
+    if (this.#url) updateURLQuery(this.#url, serializeForm(this.#list));
   }
   get size() {
     return this.#list.length;
@@ -734,155 +224,110 @@ class URLSearchParams {
   }
 }
 
+// The parts `host.url` returns, in order.
+const [HREF, ORIGIN, PROTOCOL, USERNAME, PASSWORD, HOST, HOSTNAME, PORT, PATHNAME, SEARCH, HASH] =
+  [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+
+// The URL Standard's parser, natively (`host.url`): the parts of `input` against `base`, or null.
+function parseURL(input, base) {
+  if (base === "") return null;
+  return native.url(input, base === undefined ? "" : base, "", "");
+}
+
 class URL {
-  #u;
+  #parts;
   #params;
   constructor(input, base) {
     if (arguments.length === 0) throw new TypeError("The \"url\" argument must be specified");
     input = toUSV(input);
-    let b;
-    if (base !== undefined) {
-      b = parse(toUSV(base), null);
-      if (b === FAIL) throw invalidURL(input, String(base));
-    }
-    const u = parse(input, b);
-    if (u === FAIL) throw invalidURL(input, base === undefined ? undefined : String(base));
-    this.#u = u;
+    const b = base === undefined ? undefined : toUSV(base);
+    const parts = parseURL(input, b);
+    if (parts === null) throw invalidURL(input, b);
+    this.#parts = parts;
     this.#params = new URLSearchParams();
-    attachParams(this.#params, this, u.query);
+    attachParams(this.#params, this, parts[SEARCH].slice(1));
   }
   static {
     updateURLQuery = (url, query) => {
-      url.#u.query = query;
+      url.#set("search", query);
     };
   }
   static canParse(input, base) {
-    let b;
-    if (base !== undefined) {
-      b = parse(toUSV(base), null);
-      if (b === FAIL) return false;
-    }
-    return parse(toUSV(input), b) !== FAIL;
+    return parseURL(toUSV(input), base === undefined ? undefined : toUSV(base)) !== null;
+  }
+  // Runs the URL API's setter of `part` (a refused value changes nothing).
+  #set(part, value) {
+    this.#parts = native.url(this.#parts[HREF], "", part, toUSV(value)) ?? this.#parts;
   }
   get href() {
-    return serialize(this.#u);
+    return this.#parts[HREF];
   }
   set href(value) {
-    const u = parse(toUSV(value), null);
-    if (u === FAIL) throw invalidURL(String(value));
-    this.#u = u;
-    attachParams(this.#params, this, u.query);
+    const parts = parseURL(toUSV(value));
+    if (parts === null) throw invalidURL(String(value));
+    this.#parts = parts;
+    attachParams(this.#params, this, parts[SEARCH].slice(1));
   }
   get origin() {
-    const u = this.#u;
-    if (u.scheme === "blob") {
-      try {
-        const inner = new URL(pathString(u));
-        if (inner.protocol === "http:" || inner.protocol === "https:") return inner.origin;
-      } catch {}
-      return "null";
-    }
-    if (!isSpecial(u.scheme) || u.scheme === "file") return "null";
-    return u.scheme + "://" + u.host + (u.port !== null ? ":" + u.port : "");
+    return this.#parts[ORIGIN];
   }
   get protocol() {
-    return this.#u.scheme + ":";
+    return this.#parts[PROTOCOL];
   }
   set protocol(value) {
-    parse(toUSV(value) + ":", null, this.#u, "schemeStart");
-  }
-  #noCredentials() {
-    const u = this.#u;
-    return u.host === null || u.host === "" || u.scheme === "file";
+    this.#set("protocol", value);
   }
   get username() {
-    return this.#u.username;
+    return this.#parts[USERNAME];
   }
   set username(value) {
-    if (!this.#noCredentials()) this.#u.username = pctString(toUSV(value), USERINFO);
+    this.#set("username", value);
   }
   get password() {
-    return this.#u.password;
+    return this.#parts[PASSWORD];
   }
   set password(value) {
-    if (!this.#noCredentials()) this.#u.password = pctString(toUSV(value), USERINFO);
+    this.#set("password", value);
   }
   get host() {
-    const u = this.#u;
-    if (u.host === null) return "";
-    return u.port === null ? u.host : u.host + ":" + u.port;
+    return this.#parts[HOST];
   }
   set host(value) {
-    if (!this.#u.opaque) this.#edit(value, "host");
+    this.#set("host", value);
   }
   get hostname() {
-    return this.#u.host === null ? "" : this.#u.host;
+    return this.#parts[HOSTNAME];
   }
   set hostname(value) {
-    if (!this.#u.opaque) this.#edit(value, "hostname");
+    this.#set("hostname", value);
   }
   get port() {
-    return this.#u.port === null ? "" : String(this.#u.port);
+    return this.#parts[PORT];
   }
   set port(value) {
-    if (this.#noCredentials()) return;
-    value = toUSV(value);
-    if (value === "") this.#u.port = null;
-    else this.#edit(value, "port");
+    this.#set("port", value);
   }
   get pathname() {
-    return pathString(this.#u);
+    return this.#parts[PATHNAME];
   }
   set pathname(value) {
-    if (this.#u.opaque) return;
-    const path = this.#u.path;
-    this.#u.path = [];
-    if (!this.#edit(value, "pathStart")) this.#u.path = path;
+    this.#set("pathname", value);
   }
   get search() {
-    const q = this.#u.query;
-    return q === null || q === "" ? "" : "?" + q;
+    return this.#parts[SEARCH];
   }
   set search(value) {
-    value = toUSV(value);
-    if (value === "") {
-      this.#u.query = null;
-      attachParams(this.#params, this, "");
-      this.#stripOpaque();
-      return;
-    }
-    const input = value[0] === "?" ? value.slice(1) : value;
-    this.#u.query = "";
-    parse(input, null, this.#u, "query");
-    attachParams(this.#params, this, input);
+    this.#set("search", value);
+    attachParams(this.#params, this, this.#parts[SEARCH].slice(1));
   }
   get searchParams() {
     return this.#params;
   }
   get hash() {
-    const f = this.#u.fragment;
-    return f === null || f === "" ? "" : "#" + f;
+    return this.#parts[HASH];
   }
   set hash(value) {
-    value = toUSV(value);
-    if (value === "") {
-      this.#u.fragment = null;
-      this.#stripOpaque();
-      return;
-    }
-    this.#u.fragment = "";
-    parse(value[0] === "#" ? value.slice(1) : value, null, this.#u, "fragment");
-  }
-  #stripOpaque() {
-    const u = this.#u;
-    if (u.opaque && u.fragment === null && u.query === null) u.path = u.path.replace(/ +$/, "");
-  }
-  // Runs a setter on a copy, so that a failure leaves the URL as it was.
-  #edit(value, state) {
-    const copy = { ...this.#u, path: this.#u.opaque ? this.#u.path : this.#u.path.slice() };
-    if (parse(toUSV(value), null, copy, state) === FAIL) return false;
-    this.#u = copy;
-    return true;
+    this.#set("hash", value);
   }
   toString() {
     return this.href;
@@ -974,7 +419,9 @@ Url.prototype.parse = function (str, parseQuery, slashesDenoteHost) {
         rest = "/" + hostname.slice(bad) + rest;
         hostname = hostname.slice(0, bad);
       }
-      hostname = hostname.length > 255 ? "" : toASCII(hostname);
+      hostname = hostname.length > 255 ? ""
+        : /^[\x00-\x7f]*$/.test(hostname) ? hostname.toLowerCase()
+          : native.domain(hostname, false) || hostname.toLowerCase();
     } else hostname = hostname.toLowerCase();
     this.hostname = hostname;
     this.host = (ipv6 ? "[" + hostname + "]" : hostname) + (this.port ? ":" + this.port : "");
@@ -1123,13 +570,8 @@ function urlToHttpOptions(url) {
   return options;
 }
 
-function domainToASCII(domain) {
-  const host = parseHost(toUSV(domain), false);
-  return host === FAIL ? "" : host;
-}
-function domainToUnicode(domain) {
-  return domainToASCII(domain);
-}
+const domainToASCII = (domain) => native.domain(toUSV(domain), false);
+const domainToUnicode = (domain) => native.domain(toUSV(domain), true);
 
 module.exports = {
   URL, URLSearchParams, Url, parse: urlParse, format: urlFormat, resolve,

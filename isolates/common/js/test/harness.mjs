@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { createHash, createHmac, randomFillSync } from "node:crypto";
 import zlib from "node:zlib";
 import { performance } from "node:perf_hooks";
+import { domainToASCII, domainToUnicode } from "node:url";
 
 const here = new URL("..", import.meta.url);
 
@@ -16,6 +17,19 @@ function builtin(id) {
   } catch {
     return undefined;
   }
+}
+
+// `host.url` on Node's own WHATWG parser: the parts in the engines' order, or null.
+function nodeUrl(input, base, part, value) {
+  let u;
+  try {
+    u = base === "" ? new URL(input) : new URL(input, base);
+    if (part !== "") u[part] = value;
+  } catch {
+    return null;
+  }
+  return [u.href, u.origin, u.protocol, u.username, u.password, u.host, u.hostname, u.port,
+    u.pathname, u.search, u.hash];
 }
 
 const zlibOps = {
@@ -41,6 +55,8 @@ export function isolate(files = {}, { request } = {}) {
     now: () => performance.now(),
     memory: () => ({ rss: 1, heapTotal: 1, heapUsed: 1, external: 0, arrayBuffers: 0 }),
     zlib: (op, format, data) => bytes(zlibOps[op][format](data)),
+    url: (input, base, part, value) => nodeUrl(input, base, part, value),
+    domain: (name, unicode) => (unicode ? domainToUnicode : domainToASCII)(name),
     request: request ?? (() => Promise.reject(new Error("no network in this test"))),
     arch: "x64",
     unavailable: ["fs", "fs/promises", "child_process", "net", "tls", "vm", "worker_threads"],

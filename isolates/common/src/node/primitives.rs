@@ -1,6 +1,7 @@
-//! The native primitives under the Node layer's `crypto` and `zlib` modules: hashes, HMACs,
-//! random bytes and deflate/gzip. Engines expose each as a host function; every input and
-//! output is a byte slice, so both engines share one behaviour.
+//! The native primitives under the Node layer's `crypto`, `zlib` and `url` modules: hashes,
+//! HMACs, random bytes, deflate/gzip, and the WHATWG URL parser and setters (the `url`
+//! crate). Engines expose each as a host function taking and returning byte slices or
+//! strings, so both engines share one behaviour.
 
 use std::io::Read;
 
@@ -81,6 +82,74 @@ pub fn zlib(op: &str, format: &str, data: &[u8], limit: usize) -> Result<Vec<u8>
     Ok(out)
 }
 
+/// How many parts [`url`] returns: `href`, `origin`, `protocol`, `username`, `password`,
+/// `host`, `hostname`, `port`, `pathname`, `search`, `hash`, in that order.
+pub const URL_PARTS: usize = 11;
+
+/// The URL Standard's parse of `input` (against `base` when given), then, when `set` names a
+/// part and its new value, that part's setter as the URL API runs it (a value the setter
+/// refuses leaves the URL as it was, except for `href`, which fails). Returns the
+/// [`URL_PARTS`] parts, or `None` when `input` or `base` does not parse. One parse (two with
+/// a base) and eleven small strings.
+pub fn url(input: &str, base: Option<&str>, set: Option<(&str, &str)>) -> Option<Vec<String>> {
+    use url::{Url, quirks};
+    let mut u = match base {
+        Some(base) => Url::options()
+            .base_url(Some(&Url::parse(base).ok()?))
+            .parse(input),
+        None => Url::parse(input),
+    }
+    .ok()?;
+    if let Some((part, value)) = set {
+        // A setter that refuses its value leaves the URL as it was, as the URL API does.
+        match part {
+            "href" => {
+                return quirks::set_href(&mut u, value)
+                    .ok()
+                    .and_then(|()| url_parts(&u));
+            }
+            "protocol" => drop(quirks::set_protocol(&mut u, value)),
+            "username" => drop(quirks::set_username(&mut u, value)),
+            "password" => drop(quirks::set_password(&mut u, value)),
+            "host" => drop(quirks::set_host(&mut u, value)),
+            "hostname" => drop(quirks::set_hostname(&mut u, value)),
+            "port" => drop(quirks::set_port(&mut u, value)),
+            "pathname" => quirks::set_pathname(&mut u, value),
+            "search" => quirks::set_search(&mut u, value),
+            "hash" => quirks::set_hash(&mut u, value),
+            _ => return None,
+        }
+    }
+    url_parts(&u)
+}
+
+fn url_parts(u: &url::Url) -> Option<Vec<String>> {
+    use url::quirks;
+    Some(vec![
+        quirks::href(u).to_string(),
+        quirks::origin(u),
+        quirks::protocol(u).to_string(),
+        quirks::username(u).to_string(),
+        quirks::password(u).to_string(),
+        quirks::host(u).to_string(),
+        quirks::hostname(u).to_string(),
+        quirks::port(u).to_string(),
+        quirks::pathname(u).to_string(),
+        quirks::search(u).to_string(),
+        quirks::hash(u).to_string(),
+    ])
+}
+
+/// Node's `url.domainToASCII` (`unicode == false`) or `url.domainToUnicode`: UTS #46 processing
+/// of a domain name; `""` when it is invalid.
+pub fn domain(name: &str, unicode: bool) -> String {
+    if unicode {
+        url::quirks::domain_to_unicode(name)
+    } else {
+        url::quirks::domain_to_ascii(name)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,5 +198,27 @@ mod tests {
         random_fill(&mut a);
         random_fill(&mut b);
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn urls_parse_and_set_as_the_url_standard_says() {
+        let parts = url("../b?q=1#h", Some("HTTP://Ex.com:80/a/c"), None).unwrap();
+        assert_eq!(parts.len(), URL_PARTS);
+        assert_eq!(parts[0], "http://ex.com/b?q=1#h");
+        assert_eq!(parts[1], "http://ex.com");
+        assert_eq!(parts[7], "", "the default port is dropped");
+        assert!(url("no scheme", None, None).is_none());
+        assert!(url("x", Some("not a base"), None).is_none());
+        let set = url("https://a.com/p", None, Some(("port", "8443"))).unwrap();
+        assert_eq!(set[0], "https://a.com:8443/p");
+        let refused = url("https://a.com/p", None, Some(("port", "99999"))).unwrap();
+        assert_eq!(
+            refused[0], "https://a.com/p",
+            "a refused value changes nothing"
+        );
+        assert!(url("https://a.com/", None, Some(("href", "nope"))).is_none());
+        assert!(url("https://a.com/", None, Some(("bogus", "x"))).is_none());
+        assert_eq!(domain("Bücher.example", false), "xn--bcher-kva.example");
+        assert_eq!(domain("xn--bcher-kva.example", true), "bücher.example");
     }
 }

@@ -363,7 +363,19 @@ pub async fn concurrent_invocations_and_evictions_interleave_safely(make: Make) 
     }
     let stats = exec.stats();
     assert_eq!(stats.activations, 60);
-    assert!(stats.resident <= 6 && stats.evictions >= 24, "{stats:?}");
+    assert_eq!(
+        stats.evictions + stats.resident,
+        stats.cold_starts,
+        "every isolate made is resident or was evicted: {stats:?}"
+    );
+    // Each worker keeps its share (3) of the limit once its activations are over. A worker
+    // handed off under load (a loaded machine) keeps its own share until its old thread
+    // finishes, so each hand-off may add one more share for a while.
+    assert!(
+        stats.resident <= 6 + 3 * stats.hand_offs,
+        "the resident limit holds: {stats:?}"
+    );
+    assert!(stats.cold_starts >= 31, "31 distinct actions: {stats:?}");
 }
 
 /// Over the resident limit the least recently used isolate goes first.
