@@ -247,8 +247,7 @@ async fn handle(
         .path_and_query()
         .map_or("/", |p| p.as_str())
         .to_string();
-    // Web actions (`/api/v1/web/…`) set their own CORS headers and answer OPTIONS themselves.
-    let is_api = path.starts_with("/api/v1") && !path.starts_with("/api/v1/web/");
+    let surface = Surface::of(&path);
     let body = tokio::time::timeout(body_timeout, Limited::new(body, MAX_ENTITY_BYTES).collect());
     let result = match body.await {
         Err(_) => Err(ApiError::new(
@@ -274,7 +273,7 @@ async fn handle(
             .await);
         }
     };
-    Ok(respond(result, &tid, is_api))
+    Ok(respond(result, &tid, surface))
 }
 
 /// The response to one request whose body has arrived: what the listener sends, and what an
@@ -287,27 +286,54 @@ pub(crate) async fn answer(
     body: Bytes,
     tid: String,
 ) -> Response<Full<Bytes>> {
-    let is_api = path.starts_with("/api/v1") && !path.starts_with("/api/v1/web/");
+    let surface = Surface::of(path);
     if body.len() > MAX_ENTITY_BYTES {
         // The listener stops reading at the limit; an in-process caller hands the body whole.
         let error = ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             crate::messages::request_too_large(body.len(), MAX_ENTITY_BYTES),
         );
-        return respond(Err(error), &tid, is_api);
+        return respond(Err(error), &tid, surface);
     }
     let request = api::Request::new(method, path, headers, body, tid.clone());
-    let result = if request.method == Method::OPTIONS && is_api {
+    let result = if request.method == Method::OPTIONS && surface == Surface::Api {
         Ok(Reply::empty(StatusCode::OK))
     } else {
         api::dispatch(app, &request).await
     };
-    respond(result, &tid, is_api)
+    respond(result, &tid, surface)
+}
+
+/// Which of shoal's HTTP surfaces a path belongs to; each adds different headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Surface {
+    /// The REST API: CORS on every answer, `OPTIONS` answered here, a Basic challenge on 401.
+    Api,
+    /// Web actions (`/api/v1/web/…`) set their own CORS headers and answer `OPTIONS`
+    /// themselves; a 401 still carries the Basic challenge. Also `/ping` and the like.
+    Web,
+    /// Gateway routes (`/api/{tenant}/…`): public APIs whose 401s (missing API keys) must not
+    /// make a browser ask for OpenWhisk credentials.
+    Gateway,
+}
+
+impl Surface {
+    fn of(path: &str) -> Surface {
+        if path.starts_with("/api/v1/web/") {
+            Surface::Web
+        } else if path.starts_with("/api/v1") {
+            Surface::Api
+        } else if path.starts_with("/api/") {
+            Surface::Gateway
+        } else {
+            Surface::Web
+        }
+    }
 }
 
 /// Writes a reply or an error envelope with the common headers. The one place errors become
 /// HTTP responses.
-fn respond(result: Result<Reply, ApiError>, tid: &str, is_api: bool) -> Response<Full<Bytes>> {
+fn respond(result: Result<Reply, ApiError>, tid: &str, surface: Surface) -> Response<Full<Bytes>> {
     let reply = result.unwrap_or_else(|e| Reply::error(e, tid));
     let mut resp = Response::new(Full::new(reply.body));
     *resp.status_mut() = reply.status;
@@ -321,13 +347,13 @@ fn respond(result: Result<Reply, ApiError>, tid: &str, is_api: bool) -> Response
     {
         h.insert(X_ACTIVATION_ID, v);
     }
-    if reply.status == StatusCode::UNAUTHORIZED {
+    if reply.status == StatusCode::UNAUTHORIZED && surface != Surface::Gateway {
         h.insert(
             WWW_AUTHENTICATE,
             HeaderValue::from_static("Basic realm=\"OpenWhisk secure realm\""),
         );
     }
-    if is_api {
+    if surface == Surface::Api {
         h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
         h.insert(
             ACCESS_CONTROL_ALLOW_METHODS,

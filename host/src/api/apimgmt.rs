@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use hyper::StatusCode;
+use hyper::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 use shoal_store::GatewayApi;
 
@@ -18,7 +18,9 @@ use crate::app::App;
 use crate::auth::Identity;
 use crate::error::ApiError;
 use crate::gateway::apidoc::{self, Endpoint, METHODS, RESPONSE_TYPES, Target};
-use crate::gateway::{MAX_APIS, MAX_DOC_BYTES, MAX_SUBSCRIPTIONS, secret_hash};
+use crate::gateway::{
+    MAX_APIS, MAX_CLIENT_ID, MAX_CLIENT_SECRET, MAX_DOC_BYTES, MAX_SUBSCRIPTIONS, secret_hash,
+};
 use crate::messages;
 
 /// A route-management failure: 502 with `{"error": text}`.
@@ -32,6 +34,9 @@ impl<T: Into<String>> From<T> for Failure {
 
 type Outcome = Result<Value, Failure>;
 
+/// One route-management operation.
+type Operation = fn(&App, &Request, &Identity) -> Outcome;
+
 /// Routes `/api/v1/web/whisk.system/apimgmt/{operation}[.ext]`.
 pub async fn route(app: &Arc<App>, req: &Request, operation: &str) -> Result<Reply, ApiError> {
     let name = operation.split('.').next().unwrap_or(operation);
@@ -39,14 +44,21 @@ pub async fn route(app: &Arc<App>, req: &Request, operation: &str) -> Result<Rep
         .header("authorization")
         .and_then(|h| app.auth.lookup(h))
         .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, messages::WEB_UNAUTHORIZED))?;
-    let outcome = match name {
-        "createApi" => create_api(app, req, &identity),
-        "getApi" => get_api(app, req, &identity),
-        "deleteApi" => delete_api(app, req, &identity),
-        "createSubscription" => create_subscription(app, req, &identity),
-        "getSubscriptions" => get_subscriptions(app, req, &identity),
-        "deleteSubscription" => delete_subscription(app, req, &identity),
+    let (method, operation): (Method, Operation) = match name {
+        "createApi" => (Method::POST, create_api),
+        "getApi" => (Method::GET, get_api),
+        "deleteApi" => (Method::DELETE, delete_api),
+        "createSubscription" => (Method::POST, create_subscription),
+        "getSubscriptions" => (Method::GET, get_subscriptions),
+        "deleteSubscription" => (Method::DELETE, delete_subscription),
         _ => return Err(ApiError::not_found()),
+    };
+    super::allow(req, &[method])?;
+    let outcome = if req.method == Method::GET {
+        operation(app, req, &identity)
+    } else {
+        let _serialised = app.gateway.writing();
+        operation(app, req, &identity)
     };
     Ok(match outcome {
         Ok(value) => Reply::json(StatusCode::OK, &value),
@@ -94,16 +106,21 @@ fn described(app: &App, identity: &Identity, api: &GatewayApi) -> Value {
     })
 }
 
+/// A store failure, logged with its cause and answered without it.
+fn store_failure(e: shoal_store::StoreError) -> Failure {
+    tracing::error!(error = %e, "route management: store failure");
+    Failure("The API store failed; try again.".into())
+}
+
 /// The API named by `basepath` (a base path, or an API name when it does not start with `/`).
 fn find_api(app: &App, ns: &str, basepath: &str) -> Result<Option<GatewayApi>, Failure> {
-    let store_error = |e: shoal_store::StoreError| Failure(format!("API store failure: {e}"));
     if basepath.starts_with('/') {
-        return app.store.get_api(ns, basepath).map_err(store_error);
+        return app.store.get_api(ns, basepath).map_err(store_failure);
     }
     Ok(app
         .store
         .list_apis(ns)
-        .map_err(store_error)?
+        .map_err(store_failure)?
         .into_iter()
         .find(|a| a.doc["info"]["title"].as_str() == Some(basepath)))
 }
@@ -169,7 +186,6 @@ fn create_api(app: &App, req: &Request, identity: &Identity) -> Outcome {
             (base_path, document)
         }
     };
-    apidoc::compile(&document, ns).map_err(|e| format!("API creation failure: {e}"))?;
     let size = document.to_string().len();
     if size > MAX_DOC_BYTES {
         return Err(format!(
@@ -178,8 +194,9 @@ fn create_api(app: &App, req: &Request, identity: &Identity) -> Outcome {
         )
         .into());
     }
-    let existing = app.store.list_apis(ns).map_err(|e| e.to_string())?;
-    if existing.len() >= MAX_APIS && !existing.iter().any(|a| a.base_path == base_path) {
+    apidoc::compile(&document, ns).map_err(|e| format!("API creation failure: {e}"))?;
+    let existing = app.store.api_versions(ns).map_err(store_failure)?;
+    if existing.len() >= MAX_APIS && !existing.iter().any(|(path, _)| *path == base_path) {
         return Err(format!(
             "API creation failure: namespace {ns} already has {MAX_APIS} APIs, the most allowed."
         )
@@ -192,9 +209,7 @@ fn create_api(app: &App, req: &Request, identity: &Identity) -> Outcome {
         subscriptions: json!({}),
         updated: super::now_ms(),
     };
-    app.store
-        .put_api(&api)
-        .map_err(|e| format!("API creation failure: {e}"))?;
+    app.store.put_api(&api).map_err(store_failure)?;
     app.gateway.changed(ns);
     Ok(described(app, identity, &api))
 }
@@ -333,10 +348,7 @@ fn get_api(app: &App, req: &Request, identity: &Identity) -> Outcome {
     };
     let apis = match text(&args, "basepath") {
         Some(basepath) => find_api(app, ns, basepath)?.into_iter().collect(),
-        None => app
-            .store
-            .list_apis(ns)
-            .map_err(|e| format!("API GW failure: {e}"))?,
+        None => app.store.list_apis(ns).map_err(store_failure)?,
     };
     let listed: Vec<Value> = apis
         .iter()
@@ -375,7 +387,7 @@ fn delete_api(app: &App, req: &Request, identity: &Identity) -> Outcome {
         api.updated = super::now_ms();
         app.store.put_api(&api)
     };
-    written.map_err(|e| failure(e.to_string()))?;
+    written.map_err(store_failure)?;
     app.gateway.changed(ns);
     Ok(json!({}))
 }
@@ -391,9 +403,14 @@ fn create_subscription(app: &App, req: &Request, identity: &Identity) -> Outcome
     let ns = identity.namespace.as_str();
     let mut api = subscribed_api(app, &args, ns)?;
     let client_id = text(&args, "client_id").ok_or("client_id is required.")?;
-    let hash = text(&args, "client_secret")
-        .map(secret_hash)
-        .unwrap_or_default();
+    let secret = text(&args, "client_secret");
+    if client_id.len() > MAX_CLIENT_ID || secret.is_some_and(|s| s.len() > MAX_CLIENT_SECRET) {
+        return Err(format!(
+            "client_id may have at most {MAX_CLIENT_ID} bytes, client_secret {MAX_CLIENT_SECRET}."
+        )
+        .into());
+    }
+    let hash = secret.map(secret_hash).unwrap_or_default();
     let keys = api
         .subscriptions
         .as_object_mut()
@@ -409,7 +426,7 @@ fn create_subscription(app: &App, req: &Request, identity: &Identity) -> Outcome
     api.updated = super::now_ms();
     app.store
         .put_api_with_subscriptions(&api)
-        .map_err(|e| e.to_string())?;
+        .map_err(store_failure)?;
     app.gateway.changed(ns);
     Ok(json!({
         "message": format!("Subscription '{client_id}' created for API '{}'", api.base_path)
@@ -442,7 +459,7 @@ fn delete_subscription(app: &App, req: &Request, identity: &Identity) -> Outcome
     api.updated = super::now_ms();
     app.store
         .put_api_with_subscriptions(&api)
-        .map_err(|e| e.to_string())?;
+        .map_err(store_failure)?;
     app.gateway.changed(ns);
     Ok(json!({}))
 }

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use hyper::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
     ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE,
-    ACCESS_CONTROL_REQUEST_HEADERS, HeaderName, HeaderValue, ORIGIN,
+    ACCESS_CONTROL_REQUEST_HEADERS, HeaderName, HeaderValue, ORIGIN, VARY,
 };
 use hyper::{HeaderMap, Method, StatusCode};
 use serde_json::json;
@@ -171,6 +171,8 @@ fn with_cors(mut reply: Reply, cors: Option<bool>, req: &Request) -> Reply {
                 .cloned()
                 .unwrap_or_else(|| HeaderValue::from_static("*"));
             headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+            // The answer depends on the caller's origin: caches must keep one per origin.
+            headers.append(VARY, HeaderValue::from_static("Origin"));
             headers.insert(
                 ACCESS_CONTROL_ALLOW_METHODS,
                 HeaderValue::from_static(CORS_METHODS),

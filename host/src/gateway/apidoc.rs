@@ -4,16 +4,25 @@
 //! Each operation carries an `x-openwhisk` block naming the web action it invokes
 //! (`namespace`, `package`, `action`, `url`); the secure key sent to that action as
 //! `X-Require-Whisk-Auth` lives, as in OpenWhisk, in the `x-ibm-configuration` assembly's
-//! `operation-switch` case for the operation. `securityDefinitions` with `x-key-type` and
-//! `x-ibm-rate-limit` ask the gateway to enforce API keys and rate limits.
+//! `operation-switch` case for the operation (found by its `operationId`, so ids are unique
+//! within a document). `securityDefinitions` and `x-ibm-rate-limit` ask the gateway to enforce
+//! API keys and rate limits.
 //!
 //! Editing functions work on the JSON document (so a document keeps everything its author
 //! put in it); [`compile`] turns one into the [`Api`] the gateway serves from.
+
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
 
 /// Operations a path may have, as Swagger spells them.
 pub const METHODS: [&str; 7] = ["get", "put", "post", "delete", "patch", "head", "options"];
+
+/// Most operations one API may have.
+pub const MAX_OPERATIONS: usize = 1_024;
+
+/// Longest rate-limit window: `unit × units` of at most a year.
+const MAX_WINDOW_SECONDS: u64 = 366 * 86_400;
 
 /// Response types a route may use: the web action extension it invokes.
 pub const RESPONSE_TYPES: [&str; 5] = ["json", "http", "html", "text", "svg"];
@@ -85,6 +94,42 @@ fn operation_id(method: &str, rel_path: &str) -> String {
     id
 }
 
+/// The operation id of `method` on `rel_path` in `doc`: the one it has, else OpenWhisk's form
+/// made unique among the document's ids (`/aB` and `/a/b` both read `getAB`).
+fn unique_operation_id(doc: &Value, method: &str, rel_path: &str) -> String {
+    if let Some(id) = doc["paths"][rel_path][method]["operationId"].as_str() {
+        return id.to_string();
+    }
+    let taken: std::collections::HashSet<&str> = operations(doc)
+        .filter_map(|(_, _, op)| op["operationId"].as_str())
+        .collect();
+    let base = operation_id(method, rel_path);
+    let mut id = base.clone();
+    let mut n = 1;
+    while taken.contains(id.as_str()) {
+        n += 1;
+        id = format!("{base}_{n}");
+    }
+    id
+}
+
+/// Every operation of `doc`: its path, lower-case method and value (methods of any case).
+fn operations(doc: &Value) -> impl Iterator<Item = (&String, String, &Value)> {
+    doc["paths"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(path, ops)| ops.as_object().map(|ops| (path, ops)))
+        .flat_map(|(path, ops)| {
+            ops.iter().filter_map(move |(method, op)| {
+                let method = method.to_ascii_lowercase();
+                METHODS
+                    .contains(&method.as_str())
+                    .then_some((path, method, op))
+            })
+        })
+}
+
 /// The suffix of a target URL that forwards the request path to the action as `__ow_path`.
 const REQUEST_PATH: &str = "$(request.path)";
 
@@ -126,7 +171,7 @@ fn case_operation(case: &Value) -> Option<&str> {
 
 /// Adds (or replaces) `ep`'s operation in `doc`, which must be an API document.
 pub fn add_endpoint(doc: &mut Value, ep: &Endpoint, api_host: &str) {
-    let id = operation_id(&ep.method, &ep.rel_path);
+    let id = unique_operation_id(doc, &ep.method, &ep.rel_path);
     let url = ep.target.url(api_host);
     let mut operation = json!({
         "operationId": id,
@@ -177,37 +222,39 @@ pub fn remove_endpoint(
     rel_path: &str,
     method: Option<&str>,
 ) -> Result<(), String> {
-    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
-        return Err(format!("path {rel_path} does not exist in the API"));
-    };
-    let removed: Vec<String> = match method {
-        None => match paths.remove(rel_path) {
-            Some(Value::Object(ops)) => ops.keys().cloned().collect(),
-            Some(_) => Vec::new(),
-            None => return Err(format!("path {rel_path} does not exist in the API")),
-        },
-        Some(m) => {
-            let gone = paths
-                .get_mut(rel_path)
-                .and_then(Value::as_object_mut)
-                .and_then(|ops| ops.remove(m));
-            if gone.is_none() {
-                return Err(format!(
-                    "path {rel_path} with operation {m} does not exist in the API"
-                ));
-            }
-            if paths
-                .get(rel_path)
-                .and_then(Value::as_object)
-                .is_some_and(Map::is_empty)
-            {
-                paths.remove(rel_path);
-            }
-            vec![m.to_string()]
-        }
-    };
+    let missing = || format!("path {rel_path} does not exist in the API");
+    let paths = doc
+        .get_mut("paths")
+        .and_then(Value::as_object_mut)
+        .ok_or_else(missing)?;
+    let ops = paths
+        .get_mut(rel_path)
+        .and_then(Value::as_object_mut)
+        .ok_or_else(missing)?;
+    let chosen: Vec<String> = ops
+        .keys()
+        .filter(|k| method.is_none_or(|m| k.eq_ignore_ascii_case(m)))
+        .cloned()
+        .collect();
+    if let (Some(m), true) = (method, chosen.is_empty()) {
+        return Err(format!(
+            "path {rel_path} with operation {m} does not exist in the API"
+        ));
+    }
+    // The cases go by the removed operations' own ids.
+    let ids: Vec<String> = chosen
+        .iter()
+        .filter_map(|k| ops.remove(k))
+        .filter_map(|op| op["operationId"].as_str().map(str::to_string))
+        .collect();
+    if method.is_none()
+        || !ops
+            .keys()
+            .any(|k| METHODS.contains(&k.to_ascii_lowercase().as_str()))
+    {
+        paths.remove(rel_path);
+    }
     if let Some(cases) = cases_mut(doc) {
-        let ids: Vec<String> = removed.iter().map(|m| operation_id(m, rel_path)).collect();
         cases.retain(|c| !case_operation(c).is_some_and(|op| ids.iter().any(|id| id == op)));
     }
     Ok(())
@@ -216,23 +263,6 @@ pub fn remove_endpoint(
 /// Whether `doc` has no operation left.
 pub fn is_empty(doc: &Value) -> bool {
     doc["paths"].as_object().is_none_or(Map::is_empty)
-}
-
-/// `doc` with only `rel_path` (and, given, only its `method`) left in `paths`; `None` when
-/// nothing is left.
-pub fn filtered(doc: &Value, rel_path: &str, method: Option<&str>) -> Option<Value> {
-    let ops = doc["paths"].get(rel_path)?.as_object()?;
-    let kept: Map<String, Value> = ops
-        .iter()
-        .filter(|(m, _)| method.is_none_or(|want| want == m.as_str()))
-        .map(|(m, op)| (m.clone(), op.clone()))
-        .collect();
-    if kept.is_empty() {
-        return None;
-    }
-    let mut out = doc.clone();
-    out["paths"] = json!({ rel_path: kept });
-    Some(out)
 }
 
 /// One segment of a path template.
@@ -329,7 +359,7 @@ pub fn base_segments(base_path: &str) -> Result<Vec<String>, String> {
     }
     rest.split('/')
         .map(|s| {
-            if s.is_empty() || s == "." || s == ".." || s.contains(['{', '}', '?', '#']) {
+            if s.is_empty() || s == "." || s == ".." || s.contains(['{', '}', '?', '#', '%']) {
                 Err(format!("base path '{base_path}' is not a valid path"))
             } else {
                 Ok(s.to_string())
@@ -352,7 +382,11 @@ pub fn template(rel_path: &str) -> Result<Vec<Segment>, String> {
                 Some(name) if !name.is_empty() && !name.contains(['{', '}']) => {
                     Ok(Segment::Param(name.to_string()))
                 }
-                _ if s.is_empty() || s == "." || s == ".." || s.contains(['{', '}', '?', '#']) => {
+                _ if s.is_empty()
+                    || s == "."
+                    || s == ".."
+                    || s.contains(['{', '}', '?', '#', '%']) =>
+                {
                     Err(format!("path '{rel_path}' is not a valid path template"))
                 }
                 _ => Ok(Segment::Literal(s.to_string())),
@@ -369,27 +403,34 @@ fn url_response_type(url: &str) -> Option<&'static str> {
     RESPONSE_TYPES.into_iter().find(|t| *t == ext)
 }
 
-/// The assembly's `operation-switch` case for operation `id`, if any.
-fn case<'a>(doc: &'a Value, id: &str) -> Option<&'a Value> {
-    doc["x-ibm-configuration"]["assembly"]["execute"]
-        .as_array()?
-        .iter()
+/// The assembly's `operation-switch` cases by operation id (the first case naming an id).
+fn cases_by_operation(doc: &Value) -> HashMap<&str, &Value> {
+    let mut cases = HashMap::new();
+    for case in doc["x-ibm-configuration"]["assembly"]["execute"]
+        .as_array()
+        .into_iter()
+        .flatten()
         .filter_map(|s| s["operation-switch"]["case"].as_array())
         .flatten()
-        .find(|c| case_operation(c) == Some(id))
+    {
+        if let Some(id) = case_operation(case) {
+            cases.entry(id).or_insert(case);
+        }
+    }
+    cases
 }
 
-/// The target URL the assembly invokes for operation `id`, if any.
-fn target_url<'a>(doc: &'a Value, id: &str) -> Option<&'a str> {
-    case(doc, id)?["execute"]
+/// The target URL a case invokes, if any.
+fn target_url(case: &Value) -> Option<&str> {
+    case["execute"]
         .as_array()?
         .iter()
         .find_map(|step| step["invoke"]["target-url"].as_str())
 }
 
-/// The secure key the assembly sets for operation `id`, if any.
-fn secure_key(doc: &Value, id: &str) -> Option<String> {
-    case(doc, id)?["execute"]
+/// The secure key a case sets, if any.
+fn secure_key(case: &Value) -> Option<String> {
+    case["execute"]
         .as_array()?
         .iter()
         .filter_map(|step| step["set-variable"]["actions"].as_array())
@@ -503,13 +544,14 @@ fn rate_limit(doc: &Value) -> Result<Option<RateLimit>, String> {
         Some("day") => Some(86_400),
         _ => None,
     };
-    match (rate, unit) {
-        (Some(rate), Some(unit)) => Ok(Some(RateLimit {
-            rate,
-            per_seconds: unit * units,
-        })),
+    let window = unit
+        .and_then(|u: u64| u.checked_mul(units))
+        .filter(|w| *w <= MAX_WINDOW_SECONDS);
+    match (rate, window) {
+        (Some(rate), Some(per_seconds)) => Ok(Some(RateLimit { rate, per_seconds })),
         _ => Err(invalid(
-            "x-ibm-rate-limit needs a positive rate and a unit of second, minute, hour or day",
+            "x-ibm-rate-limit needs a positive rate, a unit of second, minute, hour or day, and \
+             units making a window of at most a year",
         )),
     }
 }
@@ -527,45 +569,65 @@ pub fn compile(doc: &Value, namespace: &str) -> Result<Api, String> {
     if !doc["info"].is_object() {
         return Err("swagger is missing the info field.".into());
     }
-    let mut routes = Vec::new();
     for (rel_path, ops) in paths {
-        let template = template(rel_path).map_err(invalid)?;
-        let ops = ops
-            .as_object()
-            .ok_or_else(|| invalid(format!("path '{rel_path}' is not an object")))?;
-        for (method, op) in ops {
-            if !METHODS.contains(&method.as_str()) {
-                continue; // `parameters` and `x-*` keys of a path item
-            }
-            let where_ = format!("{} {rel_path}", method.to_ascii_uppercase());
-            let id = op["operationId"].as_str().unwrap_or_default();
-            let target = target(op, namespace, &where_)?;
-            let forwards_path = target_url(doc, id)
-                .or_else(|| op["x-openwhisk"]["url"].as_str())
-                .is_some_and(|u| u.ends_with(REQUEST_PATH));
-            if template.iter().any(|s| matches!(s, Segment::Param(_))) {
-                if target.response != "http" {
-                    return Err(format!(
-                        "{where_}: the action must use a response type of '.http' in order to \
-                         receive the path parameters."
-                    ));
-                }
-                if !forwards_path {
-                    return Err(format!(
-                        "{where_}: the target-url for operationId '{id}' must end in \
-                         '{REQUEST_PATH}' in order for actions to receive the path parameters."
-                    ));
-                }
-            }
-            routes.push(Route {
-                rel_path: rel_path.clone(),
-                template: template.clone(),
-                method: method.to_ascii_uppercase(),
-                secure_key: secure_key(doc, id),
-                forwards_path,
-                target,
-            });
+        if !ops.is_object() {
+            return Err(invalid(format!("path '{rel_path}' is not an object")));
         }
+    }
+    let cases = cases_by_operation(doc);
+    let mut ids = HashSet::new();
+    let mut routes = Vec::new();
+    for (rel_path, method, op) in operations(doc) {
+        if routes.len() == MAX_OPERATIONS {
+            return Err(format!(
+                "the API has more than {MAX_OPERATIONS} operations."
+            ));
+        }
+        let template = template(rel_path).map_err(invalid)?;
+        let where_ = format!("{} {rel_path}", method.to_ascii_uppercase());
+        let id = op["operationId"].as_str().unwrap_or_default();
+        if !id.is_empty() && !ids.insert(id) {
+            return Err(invalid(format!(
+                "operationId '{id}' names more than one operation"
+            )));
+        }
+        let case = (!id.is_empty()).then(|| cases.get(id)).flatten();
+        let target = target(op, namespace, &where_)?;
+        let forwards_path = case
+            .and_then(|c| target_url(c))
+            .or_else(|| op["x-openwhisk"]["url"].as_str())
+            .is_some_and(|u| u.ends_with(REQUEST_PATH));
+        if template.iter().any(|s| matches!(s, Segment::Param(_))) {
+            if target.response != "http" {
+                return Err(format!(
+                    "{where_}: the action must use a response type of '.http' in order to \
+                     receive the path parameters."
+                ));
+            }
+            if !forwards_path {
+                return Err(format!(
+                    "{where_}: the target-url for operationId '{id}' must end in \
+                     '{REQUEST_PATH}' in order for actions to receive the path parameters."
+                ));
+            }
+        }
+        let secure_key = case.and_then(|c| secure_key(c));
+        if secure_key
+            .as_deref()
+            .is_some_and(|k| hyper::header::HeaderValue::from_str(k).is_err())
+        {
+            return Err(invalid(format!(
+                "{where_}: the secure key is not a valid header value"
+            )));
+        }
+        routes.push(Route {
+            rel_path: rel_path.clone(),
+            template,
+            method: method.to_ascii_uppercase(),
+            secure_key,
+            forwards_path,
+            target,
+        });
     }
     // Literal segments win over parameters, position by position.
     routes.sort_by(|a, b| {
@@ -828,6 +890,71 @@ mod tests {
         assert_eq!(
             compile(&doc, "guest").unwrap().keys,
             Keys::ApiKey(KeyPlace::Query("api_key".into()))
+        );
+    }
+
+    #[test]
+    fn operation_ids_stay_unique_so_settings_never_cross_routes() {
+        let mut doc = base_doc("/c", "c");
+        let mut secret = endpoint("/aB", "get", "json");
+        secret.secure_key = Some("mine".into());
+        add_endpoint(&mut doc, &secret, "http://h");
+        let mut open = endpoint("/a/b", "get", "json");
+        open.secure_key = None;
+        add_endpoint(&mut doc, &open, "http://h");
+        assert_eq!(doc["paths"]["/aB"]["get"]["operationId"], "getAB");
+        assert_eq!(doc["paths"]["/a/b"]["get"]["operationId"], "getAB_2");
+        let api = compile(&doc, "guest").unwrap();
+        let key = |path: &str| {
+            let route = api.routes.iter().find(|r| r.rel_path == path).unwrap();
+            route.secure_key.clone()
+        };
+        assert_eq!(key("/aB").as_deref(), Some("mine"));
+        assert_eq!(key("/a/b"), None, "the other route does not get its key");
+        // Re-adding keeps the id; an imported document with a shared id is refused.
+        add_endpoint(&mut doc, &open, "http://h");
+        assert_eq!(doc["paths"]["/a/b"]["get"]["operationId"], "getAB_2");
+        doc["paths"]["/a/b"]["get"]["operationId"] = json!("getAB");
+        assert!(
+            compile(&doc, "guest")
+                .unwrap_err()
+                .contains("more than one operation")
+        );
+    }
+
+    #[test]
+    fn odd_documents_are_read_or_refused_with_a_reason() {
+        let mut doc = club();
+        let op = doc["paths"]["/books"]["get"].clone();
+        doc["paths"]["/loud"] = json!({ "GET": op });
+        doc["paths"]["/loud"]["GET"]["operationId"] = json!("getLoud");
+        let api = compile(&doc, "guest").unwrap();
+        assert!(
+            api.routes
+                .iter()
+                .any(|r| r.rel_path == "/loud" && r.method == "GET"),
+            "methods in any case"
+        );
+        let mut doc = club();
+        doc["x-ibm-rate-limit"] = json!([{"rate": 1, "unit": "day", "units": u64::MAX}]);
+        assert!(
+            compile(&doc, "guest").is_err(),
+            "a window that overflows is refused"
+        );
+        let mut doc = club();
+        doc["basePath"] = json!("/a%20b");
+        assert!(
+            compile(&doc, "guest").is_err(),
+            "encoded base paths never match decoded requests"
+        );
+        let mut doc = base_doc("/c", "c");
+        let mut ep = endpoint("/x", "get", "json");
+        ep.secure_key = Some("bad\nkey".into());
+        add_endpoint(&mut doc, &ep, "http://h");
+        assert!(
+            compile(&doc, "guest")
+                .unwrap_err()
+                .contains("not a valid header value")
         );
     }
 }

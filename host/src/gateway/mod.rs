@@ -10,10 +10,14 @@
 //!
 //! The gateway serves `/api/{tenant}/{basePath}{relPath}`, where the tenant is the public half
 //! (uuid) of the namespace's API key, as OpenWhisk's CLI names it. A request finds its tenant
-//! in [`Gateway::tenant`] (a cache of compiled APIs per tenant, revalidated against the store
-//! every few seconds and dropped at once by local writes), its route by path template and
-//! method, passes the API's key and rate-limit checks ([`limiter`]), and is answered by the
-//! route's web action through the same path as `/api/v1/web`.
+//! in [`Gateway::tenant`] (a cache of compiled APIs per tenant, dropped at once by local
+//! writes and revalidated every few seconds with one small read of the APIs' versions; only a
+//! changed namespace is read and compiled again), its route by path template and method,
+//! passes the API's key and rate-limit checks ([`limiter`]), and is answered by the route's
+//! web action through the same path as `/api/v1/web`.
+//!
+//! Route management edits documents read-modify-write; [`Gateway::writing`] serialises those
+//! edits so that concurrent ones never lose each other's changes.
 
 pub mod apidoc;
 pub mod limiter;
@@ -24,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 use foldhash::fast::RandomState;
+use parking_lot::{Mutex, MutexGuard};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use shoal_store::{Store, StoreError};
@@ -41,6 +46,10 @@ pub const MAX_APIS: usize = 64;
 pub const MAX_DOC_BYTES: usize = 256 * 1024;
 /// Most API keys subscribed to one API.
 pub const MAX_SUBSCRIPTIONS: usize = 1_000;
+/// Longest client id of a subscription.
+pub const MAX_CLIENT_ID: usize = 256;
+/// Longest client secret of a subscription.
+pub const MAX_CLIENT_SECRET: usize = 1_024;
 
 /// One API as the gateway serves it: its routes and the keys subscribed to it.
 #[derive(Debug)]
@@ -52,11 +61,11 @@ pub struct Served {
 }
 
 impl Served {
-    /// Whether `client_id` is subscribed and, when `secret` is given, whether it is that
-    /// key's secret.
+    /// Whether `client_id` is subscribed as a plain API key (`secret` `None`: a subscription
+    /// without a secret) or as a client id whose secret is `secret`.
     pub fn admits(&self, client_id: &str, secret: Option<&str>) -> bool {
         match (self.subscriptions.get(client_id), secret) {
-            (Some(_), None) => true,
+            (Some(hash), None) => hash.is_empty(),
             (Some(hash), Some(secret)) => !hash.is_empty() && *hash == secret_hash(secret),
             (None, _) => false,
         }
@@ -82,6 +91,8 @@ pub struct Tenant {
 
 struct Cached {
     tenant: Arc<Tenant>,
+    /// The APIs' base paths and `updated` it was compiled from.
+    versions: Vec<(String, i64)>,
     checked: Instant,
 }
 
@@ -92,6 +103,7 @@ pub struct Gateway {
     tenants: DashMap<String, Cached, RandomState>,
     /// Per-key and per-API request budgets.
     pub limiter: Limiter,
+    writes: Mutex<()>,
 }
 
 impl Gateway {
@@ -101,12 +113,18 @@ impl Gateway {
             store,
             tenants: DashMap::default(),
             limiter: Limiter::default(),
+            writes: Mutex::new(()),
         }
     }
 
+    /// Held while route management reads, changes and writes back an API (rare, short).
+    pub fn writing(&self) -> MutexGuard<'_, ()> {
+        self.writes.lock()
+    }
+
     /// The APIs of the namespace whose key has public half `uuid`, or `None` when no
-    /// namespace has it. Served from the cache while fresh; otherwise one subject read, one
-    /// API list read and a compile of each document.
+    /// namespace has it. Served from the cache while fresh; then one subject read and one read
+    /// of the APIs' versions, and only when those changed a read and compile of the documents.
     pub fn tenant(&self, uuid: &str) -> Result<Option<Arc<Tenant>>, StoreError> {
         if let Some(hit) = self.tenants.get(uuid)
             && hit.checked.elapsed() < REVALIDATE
@@ -117,6 +135,14 @@ impl Gateway {
             self.tenants.remove(uuid);
             return Ok(None);
         };
+        let versions = self.store.api_versions(&subject.namespace)?;
+        if let Some(mut hit) = self.tenants.get_mut(uuid)
+            && hit.tenant.namespace == subject.namespace
+            && hit.versions == versions
+        {
+            hit.checked = Instant::now();
+            return Ok(Some(hit.tenant.clone()));
+        }
         let apis = self
             .store
             .list_apis(&subject.namespace)?
@@ -144,6 +170,7 @@ impl Gateway {
             uuid.to_string(),
             Cached {
                 tenant: tenant.clone(),
+                versions,
                 checked: Instant::now(),
             },
         );

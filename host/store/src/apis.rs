@@ -36,7 +36,8 @@ fn api(
     })
 }
 
-/// Writes the document; `keep_subscriptions` leaves an existing row's subscriptions as they
+/// Writes the document; every write moves `updated` forward (at least by one), so it tells
+/// readers whether an API changed. `keep_subscriptions` leaves an existing row's subscriptions as they
 /// are instead of writing `a.subscriptions`.
 pub(crate) fn put(
     conn: &Connection,
@@ -47,13 +48,13 @@ pub(crate) fn put(
         "INSERT INTO apis (namespace, base_path, doc, subscriptions, updated)
          VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (namespace, base_path) DO UPDATE SET
-           doc = excluded.doc, updated = excluded.updated"
+           doc = excluded.doc, updated = max(excluded.updated, apis.updated + 1)"
     } else {
         "INSERT INTO apis (namespace, base_path, doc, subscriptions, updated)
          VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (namespace, base_path) DO UPDATE SET
            doc = excluded.doc, subscriptions = excluded.subscriptions,
-           updated = excluded.updated"
+           updated = max(excluded.updated, apis.updated + 1)"
     };
     conn.prepare_cached(sql)?.execute(params![
         a.namespace,
@@ -96,4 +97,15 @@ pub(crate) fn list(conn: &Connection, namespace: &str) -> Result<Vec<GatewayApi>
     ))?;
     let rows = stmt.query_map([namespace], from_row)?;
     rows.map(|r| api(r?)).collect()
+}
+
+pub(crate) fn versions(
+    conn: &Connection,
+    namespace: &str,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT base_path, updated FROM apis WHERE namespace = ?1 ORDER BY base_path",
+    )?;
+    let rows = stmt.query_map([namespace], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }

@@ -321,6 +321,12 @@ impl Store {
         apis::delete(&self.writer.lock(), namespace, base_path)
     }
 
+    /// The base path and `updated` of every gateway API of `namespace`, by base path: what
+    /// tells a cache whether any of them changed, without reading their documents.
+    pub fn api_versions(&self, namespace: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        self.readers.with(|c| apis::versions(c, namespace))
+    }
+
     /// Every gateway API of `namespace`, by base path.
     pub fn list_apis(&self, namespace: &str) -> Result<Vec<GatewayApi>, StoreError> {
         self.readers.with(|c| apis::list(c, namespace))

@@ -207,6 +207,7 @@ test('CORS: preflights are answered by the gateway, and an API can turn CORS off
   assert.equal(pre.headers.get('access-control-allow-credentials'), 'true')
   const get = await call(`${basepath}/c`, { headers: { origin: 'https://app.example' } })
   assert.equal(get.headers.get('access-control-allow-origin'), 'https://app.example')
+  assert.match(get.headers.get('vary'), /Origin/)
 
   const swagger = (await ow.routes.get({ basepath })).apis[0].value.apidoc
   swagger['x-ibm-configuration'].cors.enabled = false
@@ -258,7 +259,9 @@ test('API keys must be subscribed, and rate limits hold per key', async () => {
   })
   assert.equal(created.status, 200, created.text)
 
-  assertRefused(await call(`${basepath}/k`), 401, 'Unauthorized')
+  const anonymous = await call(`${basepath}/k`)
+  assertRefused(anonymous, 401, 'Unauthorized')
+  assert.equal(anonymous.headers.get('www-authenticate'), null, 'no browser login prompt for a public API')
   assertRefused(await call(`${basepath}/k`, { headers: { 'x-api-key': 'k1' } }), 401, 'Unauthorized')
   for (const id of ['k1', 'k2']) {
     const sub = await subscription('create', { basepath, client_id: id })
@@ -266,6 +269,11 @@ test('API keys must be subscribed, and rate limits hold per key', async () => {
     assert.deepEqual(sub.json, { message: `Subscription '${id}' created for API '${basepath}'` })
   }
   assert.deepEqual((await subscription('get', { basepath })).json.subscriptions.sort(), ['k1', 'k2'])
+  // A client id subscribed with a secret is no plain API key.
+  assert.equal((await subscription('create', { basepath, client_id: 'paired', client_secret: 's' })).status, 200)
+  assertRefused(await call(`${basepath}/k`, { headers: { 'x-api-key': 'paired' } }), 401, 'Unauthorized')
+  const huge = await subscription('create', { basepath, client_id: 'x'.repeat(300) })
+  assert.equal(huge.status, 502, 'client ids are bounded')
 
   // Two a day per key: the third is refused, another key has its own budget.
   assert.equal((await call(`${basepath}/k`, { headers: { 'x-api-key': 'k1' } })).status, 200)
@@ -336,6 +344,8 @@ test('route management refuses bad requests with OpenWhisk\'s texts and changes 
   assertRefused(await call('/x', { tenant: '00000000-0000-0000-0000-000000000000' }), 404, 'Not found.')
   const unknown = await raw('GET', `${MGMT}/nope`)
   assert.equal(unknown.status, 404)
+  const wrongMethod = await raw('GET', `${MGMT}/createApi`)
+  assert.equal(wrongMethod.status, 405, 'createApi takes POST only')
 })
 
 test('one namespace can neither see nor change another\'s APIs', async () => {
@@ -357,5 +367,19 @@ test('one namespace can neither see nor change another\'s APIs', async () => {
   assert.equal(sub.status, 502)
   await ow2.routes.delete({ basepath })
   assert.equal((await call(`${basepath}/m`)).status, 200, 'deleting theirs leaves mine')
+  await ow.routes.delete({ basepath })
+})
+
+test('concurrent route changes to one API all land', async () => {
+  const action = await webAction(uniq('gw-many'))
+  const basepath = `/${uniq('many')}`
+  const paths = ['/p1', '/p2', '/p3', '/p4', '/p5', '/p6']
+  await Promise.all(paths.map(relpath => ow.routes.create({ relpath, operation: 'GET', action, basepath })))
+  const doc = (await ow.routes.get({ basepath })).apis[0].value.apidoc
+  assert.deepEqual(Object.keys(doc.paths).sort(), paths)
+  await Promise.all(paths.slice(0, 3).map(relpath => ow.routes.delete({ basepath, relpath })))
+  const left = (await ow.routes.get({ basepath })).apis[0].value.apidoc
+  assert.deepEqual(Object.keys(left.paths).sort(), paths.slice(3))
+  for (const p of paths.slice(3)) assert.equal((await call(`${basepath}${p}`)).status, 200)
   await ow.routes.delete({ basepath })
 })

@@ -33,6 +33,11 @@ fn apis_are_kept_per_namespace_and_base_path_across_restarts() {
     );
     assert_eq!(listed[1].doc["info"]["title"], "second", "a put replaces");
     assert_eq!(
+        store.api_versions("guest").unwrap(),
+        [("/a".to_string(), 1), ("/b".to_string(), 2)],
+        "a rewrite moves `updated` forward even at the same time"
+    );
+    assert_eq!(
         store.get_api("other", "/b").unwrap().unwrap().doc["info"]["title"],
         "theirs"
     );
@@ -43,5 +48,30 @@ fn apis_are_kept_per_namespace_and_base_path_across_restarts() {
         store.list_apis("other").unwrap().len(),
         1,
         "other namespace untouched"
+    );
+}
+
+#[test]
+fn replacing_a_document_keeps_its_subscriptions() {
+    let store = Store::open_in_memory().unwrap();
+    let mut first = api("guest", "/b", "first");
+    first.subscriptions = json!({"key-1": ""});
+    store.put_api_with_subscriptions(&first).unwrap();
+    let mut second = api("guest", "/b", "second");
+    second.subscriptions = json!({"ignored": ""});
+    store.put_api(&second).unwrap();
+    let got = store.get_api("guest", "/b").unwrap().unwrap();
+    assert_eq!(got.doc["info"]["title"], "second");
+    assert_eq!(
+        got.subscriptions,
+        json!({"key-1": ""}),
+        "subscriptions survive a new document"
+    );
+    store.delete_api("guest", "/b").unwrap();
+    store.put_api(&second).unwrap();
+    assert_eq!(
+        store.get_api("guest", "/b").unwrap().unwrap().subscriptions,
+        json!({"ignored": ""}),
+        "a new API starts with the subscriptions it is written with"
     );
 }
