@@ -34,7 +34,7 @@ pub struct Config {
 /// Which addresses actions may reach (`[egress]`). By default the public internet and shoal's
 /// own API host, never loopback, private, link-local or other special ranges (so an action
 /// cannot probe the host's network or a cloud metadata service).
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct EgressConfig {
     /// Host names or IP addresses (as written in URLs, without port) actions may reach even
@@ -43,6 +43,22 @@ pub struct EgressConfig {
     /// PEM files of certificate authorities trusted for `https` besides the public web roots
     /// shoal carries (Mozilla's, from the `webpki-roots` crate), e.g. a company CA.
     pub ca_files: Vec<PathBuf>,
+    /// Most outbound requests one namespace's actions may have in flight at once (each holds
+    /// a task and its buffers on the host); past it a request fails at once.
+    pub max_in_flight_per_namespace: usize,
+    /// Most outbound requests all actions may have in flight at once.
+    pub max_in_flight: usize,
+}
+
+impl Default for EgressConfig {
+    fn default() -> Self {
+        EgressConfig {
+            allow_hosts: Vec::new(),
+            ca_files: Vec::new(),
+            max_in_flight_per_namespace: 512,
+            max_in_flight: 4_096,
+        }
+    }
 }
 
 /// Connection handling (`[http]`): how long a client may take and how many connections are
@@ -385,6 +401,12 @@ impl Config {
         {
             return Err(ConfigError::Invalid(
                 "http timeouts must be 1..=3600 seconds and http.max_connections at least 1".into(),
+            ));
+        }
+        let e = &self.egress;
+        if e.max_in_flight_per_namespace == 0 || e.max_in_flight < e.max_in_flight_per_namespace {
+            return Err(ConfigError::Invalid(
+                "egress.max_in_flight_per_namespace must be at least 1 and egress.max_in_flight at least as large".into(),
             ));
         }
         self.containers.validate().map_err(ConfigError::Invalid)?;

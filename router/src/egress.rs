@@ -25,6 +25,9 @@ pub struct OutboundRequest {
     /// Most response body bytes accepted (the action's memory limit): a larger body fails the
     /// request instead of growing the host.
     pub max_body_bytes: usize,
+    /// The namespace the calling activation runs for: the egress meters requests in flight
+    /// per namespace, so one cannot take every outbound slot of the host.
+    pub tenant: Arc<str>,
 }
 
 /// The response to an [`OutboundRequest`], fully buffered.

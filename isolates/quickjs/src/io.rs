@@ -116,6 +116,7 @@ pub(crate) fn outbound<'js>(
     body: Option<TypedArray<'js, u8>>,
     deadline: std::time::Instant,
     max_body_bytes: usize,
+    tenant: std::sync::Arc<str>,
 ) -> rquickjs::Result<OutboundRequest> {
     let headers: Vec<Vec<String>> = descriptor
         .get::<_, Option<_>>("headers")?
@@ -139,6 +140,7 @@ pub(crate) fn outbound<'js>(
             .unwrap_or_default(),
         follow_redirects: redirect.as_deref() != Some("manual"),
         deadline,
+        tenant,
         max_body_bytes,
     })
 }

@@ -100,6 +100,8 @@ impl Timers {
 /// What host functions installed in the context share with the isolate.
 pub(crate) struct Host {
     pub(crate) deadline: Cell<Instant>,
+    /// The namespace the current activation runs for (outbound requests are metered by it).
+    pub(crate) tenant: RefCell<Arc<str>>,
     interrupted: Cell<bool>,
     logs: RefCell<LogCollector>,
     timers: RefCell<Timers>,
@@ -166,6 +168,7 @@ impl Isolate {
             })?;
         let host = Rc::new(Host {
             deadline: Cell::new(inv.deadline),
+            tenant: RefCell::new(Arc::clone(&inv.tenant)),
             interrupted: Cell::new(false),
             logs: RefCell::new(LogCollector::new(inv.limits.log_bytes())),
             timers: RefCell::new(Timers::default()),
@@ -254,6 +257,7 @@ impl Isolate {
     /// point with the parameters.
     pub(crate) fn begin(&mut self, inv: &Invocation) -> Step {
         self.host.deadline.set(inv.deadline);
+        *self.host.tenant.borrow_mut() = Arc::clone(&inv.tenant);
         self.host.interrupted.set(false);
         if !std::mem::take(&mut self.fresh) {
             self.host

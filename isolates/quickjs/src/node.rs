@@ -39,7 +39,9 @@ pub(crate) fn install<'js>(
             ctx.clone(),
             move |ctx: Ctx<'js>, descriptor: Object<'js>, body: Opt<Value<'js>>| {
                 let body = body.0.and_then(|b| TypedArray::<u8>::from_value(b).ok());
-                let request = io::outbound(&descriptor, body, isolate.deadline.get(), limit)?;
+                let tenant = isolate.tenant.borrow().clone();
+                let request =
+                    io::outbound(&descriptor, body, isolate.deadline.get(), limit, tenant)?;
                 let (promise, resolve, reject) = ctx.promise()?;
                 let settle = (
                     Persistent::save(&ctx, resolve),

@@ -43,6 +43,10 @@ impl Drop for InFlight {
 /// The deadline of the activation running in an isolate (its outbound requests end there).
 pub(crate) struct Deadline(pub(crate) Instant);
 
+/// The namespace the current activation runs for, in the op state: outbound requests are
+/// metered by it.
+pub(crate) struct Tenant(pub(crate) Arc<str>);
+
 /// What `host.request` is given (see the Node layer's `fetch`).
 #[derive(Deserialize)]
 #[serde(crate = "deno_core::serde")]
@@ -205,6 +209,9 @@ async fn op_shoal_request(
             follow_redirects: descriptor.redirect.as_deref() != Some("manual"),
             deadline,
             max_body_bytes,
+            tenant: state
+                .try_borrow::<Tenant>()
+                .map_or_else(|| Arc::from(""), |t| Arc::clone(&t.0)),
         };
         (egress.map(|egress| egress.send(request)), counted)
     };

@@ -23,7 +23,7 @@ use shoal_isolates::node::ActionFiles;
 use shoal_router::json::JsonError;
 use shoal_router::{EgressSlot, Failure, Invocation, LogCollector};
 
-use crate::host::{ActionState, Deadline, shoal_host};
+use crate::host::{ActionState, Deadline, Tenant, shoal_host};
 use crate::watchdog::Watch;
 
 /// The V8 startup snapshot every isolate starts from: deno_core's own JS plus the bootstrap
@@ -143,6 +143,11 @@ impl Isolate {
             .op_state()
             .borrow_mut()
             .put(Deadline(inv.deadline));
+        isolate
+            .runtime
+            .op_state()
+            .borrow_mut()
+            .put(Tenant(Arc::clone(&inv.tenant)));
         let watch = Watch::start(inv.deadline, isolate.handle.clone());
         let loaded = isolate.load(inv, zip);
         let late = watch.finish();
@@ -269,6 +274,10 @@ impl Isolate {
             .op_state()
             .borrow_mut()
             .put(Deadline(inv.deadline));
+        self.runtime
+            .op_state()
+            .borrow_mut()
+            .put(Tenant(Arc::clone(&inv.tenant)));
         let vars: Map<String, Json> = inv
             .env
             .vars()

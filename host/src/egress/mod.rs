@@ -3,7 +3,10 @@
 //! host are answered in-process by the same code as the listener (same authentication,
 //! throttles and namespace rules, no socket); others go over plain HTTP/1.1 to an address the
 //! egress policy allows, re-checked on every redirect. Each request runs on the host's
-//! runtime and ends at the calling activation's deadline.
+//! runtime and ends at the calling activation's deadline; [`in_flight`] caps how many run at
+//! once per namespace and in all (`[egress] max_in_flight_per_namespace`, `max_in_flight`).
+
+mod in_flight;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Weak};
@@ -24,6 +27,8 @@ use crate::config::EgressConfig;
 use crate::controller::new_transaction_id;
 use crate::server;
 
+use self::in_flight::InFlight;
+
 /// Most bytes of one response body an action may receive.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 /// Most redirects followed for one request (as browsers and Node's fetch).
@@ -37,6 +42,7 @@ pub struct HostEgress {
     allow_hosts: Vec<String>,
     tls: TlsConnector,
     runtime: Handle,
+    in_flight: Arc<InFlight>,
 }
 
 impl HostEgress {
@@ -58,12 +64,17 @@ impl HostEgress {
                 .collect(),
             tls: tls_connector(&policy.ca_files)?,
             runtime,
+            in_flight: InFlight::new(policy.max_in_flight_per_namespace, policy.max_in_flight),
         })
     }
 }
 
 impl Egress for HostEgress {
     fn send(&self, request: OutboundRequest) -> BoxFuture<Result<OutboundResponse, String>> {
+        let ticket = match self.in_flight.enter(&request.tenant) {
+            Ok(ticket) => ticket,
+            Err(why) => return Box::pin(std::future::ready(Err(why))),
+        };
         let job = Job {
             app: self.app.clone(),
             api_origin: self.api_origin.clone(),
@@ -72,6 +83,7 @@ impl Egress for HostEgress {
         };
         let deadline = request.deadline;
         let running = self.runtime.spawn(async move {
+            let _ticket = ticket;
             tokio::time::timeout_at(deadline.into(), job.fetch(request))
                 .await
                 .unwrap_or_else(|_| {
