@@ -11,7 +11,9 @@
 //   has(path)             whether the action has a file at `path`
 //   evaluate(src, name)   runs `src` as a classic script named `name`, returns its completion value
 //   digest(alg, bytes), hmac(alg, key, bytes), randomBytes(n), now(), memory(),
-//   zlib(op, format, bytes), request(descriptor, body), arch   used by the built-in modules
+//   zlib(op, format, bytes), request(descriptor, body), arch,
+//   url(input, base, part, value), domain(name, unicode),
+//   utf8Decode(bytes, fatal), base64(bytes, url)               used by the built-in modules
 //   unavailable           the Node modules the isolates refuse (an array of ids)
 // (which also get `randomFill(bytes)`, made here from `randomBytes`).
 // It returns the loader: `{ require, loadEntry(main) }`.

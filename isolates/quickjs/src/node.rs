@@ -129,6 +129,18 @@ fn host_object<'js>(
         )?,
     )?;
     host.set(
+        "utf8Decode",
+        Function::new(ctx.clone(), |bytes: TypedArray<'js, u8>, fatal: bool| {
+            primitives::utf8_decode(bytes_in(&bytes), fatal)
+        })?,
+    )?;
+    host.set(
+        "base64",
+        Function::new(ctx.clone(), |bytes: TypedArray<'js, u8>, url: bool| {
+            primitives::base64(bytes_in(&bytes), url)
+        })?,
+    )?;
+    host.set(
         "domain",
         Function::new(ctx.clone(), |name: String, unicode: bool| {
             primitives::domain(&name, unicode)

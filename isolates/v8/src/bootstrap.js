@@ -11,7 +11,7 @@
   const core = globalThis.Deno.core;
   const {
     op_shoal_log, op_shoal_builtin, op_shoal_file, op_shoal_has, op_shoal_digest, op_shoal_hmac,
-    op_shoal_random, op_shoal_zlib, op_shoal_url, op_shoal_domain, op_shoal_now, op_shoal_arch, op_shoal_request, op_shoal_unavailable, op_memory_usage,
+    op_shoal_random, op_shoal_zlib, op_shoal_url, op_shoal_domain, op_shoal_utf8_decode, op_shoal_base64, op_shoal_now, op_shoal_arch, op_shoal_request, op_shoal_unavailable, op_memory_usage,
   } = core.ops;
   const installNode = globalThis.__shoalNode;
   // Captured now: an action may replace the global `eval`.
@@ -98,6 +98,14 @@
     zlib: (op, format, bytes) => op_shoal_zlib(op, format, bytes),
     url: (input, base, part, value) => op_shoal_url(input, base, part, value),
     domain: (name, unicode) => op_shoal_domain(name, unicode),
+    utf8Decode(bytes, fatal) {
+      try {
+        return op_shoal_utf8_decode(bytes, fatal);
+      } catch {
+        return null;
+      }
+    },
+    base64: (bytes, url) => op_shoal_base64(bytes, url),
     now: () => op_shoal_now(),
     request: (descriptor, body) => op_shoal_request(descriptor, body ?? new Uint8Array(0)),
     memory() {

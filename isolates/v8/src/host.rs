@@ -149,6 +149,21 @@ fn op_shoal_url(
     primitives::url(input, base, set)
 }
 
+/// `host.utf8Decode(bytes, fatal)`: the Encoding Standard's UTF-8 decode; throws when
+/// `fatal` and the bytes are not UTF-8 (the bootstrap turns that into null).
+#[op2]
+#[string]
+fn op_shoal_utf8_decode(#[buffer] bytes: &[u8], fatal: bool) -> Result<String, JsErrorBox> {
+    primitives::utf8_decode(bytes, fatal).ok_or_else(|| JsErrorBox::generic("not UTF-8"))
+}
+
+/// `host.base64(bytes, url)`: base64, or base64url without padding.
+#[op2]
+#[string]
+fn op_shoal_base64(#[buffer] bytes: &[u8], url: bool) -> String {
+    primitives::base64(bytes, url)
+}
+
 /// `host.domain(name, unicode)`: `url.domainToASCII` / `url.domainToUnicode`.
 #[op2]
 #[string]
@@ -263,6 +278,8 @@ deno_core::extension!(
         op_shoal_zlib,
         op_shoal_url,
         op_shoal_domain,
+        op_shoal_utf8_decode,
+        op_shoal_base64,
         op_shoal_now,
         op_shoal_arch,
         op_shoal_unavailable,

@@ -57,6 +57,14 @@ export function isolate(files = {}, { request } = {}) {
     zlib: (op, format, data) => bytes(zlibOps[op][format](data)),
     url: (input, base, part, value) => nodeUrl(input, base, part, value),
     domain: (name, unicode) => (unicode ? domainToUnicode : domainToASCII)(name),
+    utf8Decode: (data, fatal) => {
+      try {
+        return new TextDecoder("utf-8", { fatal, ignoreBOM: true }).decode(data);
+      } catch {
+        return null;
+      }
+    },
+    base64: (data, url) => Buffer.from(data.buffer, data.byteOffset, data.length).toString(url ? "base64url" : "base64"),
     request: request ?? (() => Promise.reject(new Error("no network in this test"))),
     arch: "x64",
     unavailable: ["fs", "fs/promises", "child_process", "net", "tls", "vm", "worker_threads"],

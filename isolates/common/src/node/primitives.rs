@@ -150,6 +150,27 @@ pub fn domain(name: &str, unicode: bool) -> String {
     }
 }
 
+/// UTF-8 decoding as the Encoding Standard's decoder: each maximal invalid subpart becomes
+/// U+FFFD, or, with `fatal`, the decode fails (`None`). One pass and one string.
+pub fn utf8_decode(bytes: &[u8], fatal: bool) -> Option<String> {
+    if fatal {
+        std::str::from_utf8(bytes).ok().map(str::to_string)
+    } else {
+        Some(String::from_utf8_lossy(bytes).into_owned())
+    }
+}
+
+/// Base64 of `bytes`; with `url`, base64url without padding (Node's `base64url`).
+pub fn base64(bytes: &[u8], url: bool) -> String {
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    if url {
+        URL_SAFE_NO_PAD.encode(bytes)
+    } else {
+        STANDARD.encode(bytes)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,5 +241,19 @@ mod tests {
         assert!(url("https://a.com/", None, Some(("bogus", "x"))).is_none());
         assert_eq!(domain("Bücher.example", false), "xn--bcher-kva.example");
         assert_eq!(domain("xn--bcher-kva.example", true), "bücher.example");
+    }
+
+    #[test]
+    fn utf8_and_base64_match_the_standards() {
+        // A truncated 3-byte sequence is one U+FFFD; a bad lead byte another.
+        let bytes = [b'a', 0xe2, 0x82, b'b', 0xff, 0xf0, 0x9f, 0x98, 0x80];
+        assert_eq!(
+            utf8_decode(&bytes, false).unwrap(),
+            "a\u{fffd}b\u{fffd}\u{1f600}"
+        );
+        assert_eq!(utf8_decode(&bytes, true), None);
+        assert_eq!(utf8_decode("héllo".as_bytes(), true).unwrap(), "héllo");
+        assert_eq!(base64(b"hi?>", false), "aGk/Pg==");
+        assert_eq!(base64(b"hi?>", true), "aGk_Pg");
     }
 }

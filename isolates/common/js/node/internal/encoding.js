@@ -95,57 +95,19 @@ function invalidData(encoding) {
   return e;
 }
 
+// The bytes[start, end) of a Uint8Array (or of anything array-like, copied).
+function span(bytes, start, end) {
+  if (!(bytes instanceof Uint8Array)) return Uint8Array.from(bytes).subarray(start, end);
+  return start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end);
+}
+
 // Decodes bytes[start, end) as UTF-8, replacing each maximal invalid subpart with U+FFFD
-// (or throwing when `fatal`), as the WHATWG decoder and Node's Buffer do.
+// (or throwing when `fatal`), as the WHATWG decoder and Node's Buffer do. Native
+// (`host.utf8Decode`): Rust's lossy decoding replaces the same subparts.
 function utf8Decode(bytes, start = 0, end = bytes.length, fatal = false) {
-  const u = new Units();
-  let i = start;
-  while (i < end) {
-    const b = bytes[i];
-    if (b < 0x80) {
-      u.push(b);
-      i++;
-      continue;
-    }
-    let need, lo = 0x80, hi = 0xbf, cp;
-    if (b >= 0xc2 && b <= 0xdf) {
-      need = 1;
-      cp = b & 0x1f;
-    } else if (b >= 0xe0 && b <= 0xef) {
-      need = 2;
-      cp = b & 0x0f;
-      if (b === 0xe0) lo = 0xa0;
-      if (b === 0xed) hi = 0x9f;
-    } else if (b >= 0xf0 && b <= 0xf4) {
-      need = 3;
-      cp = b & 0x07;
-      if (b === 0xf0) lo = 0x90;
-      if (b === 0xf4) hi = 0x8f;
-    } else {
-      if (fatal) throw invalidData("utf-8");
-      u.push(0xfffd);
-      i++;
-      continue;
-    }
-    let j = i + 1;
-    for (; need > 0; need--, j++) {
-      const c = j < end ? bytes[j] : -1;
-      if (c < lo || c > hi) break;
-      cp = (cp << 6) | (c & 0x3f);
-      lo = 0x80;
-      hi = 0xbf;
-    }
-    i = j;
-    if (need > 0) {
-      if (fatal) throw invalidData("utf-8");
-      u.push(0xfffd);
-    } else if (cp >= 0x10000) {
-      cp -= 0x10000;
-      u.push(0xd800 + (cp >> 10));
-      u.push(0xdc00 + (cp & 0x3ff));
-    } else u.push(cp);
-  }
-  return u.done();
+  const text = host.utf8Decode(span(bytes, start, end), fatal);
+  if (text === null) throw invalidData("utf-8");
+  return text;
 }
 
 // How many bytes at the end of bytes[start, end) begin a UTF-8 character that more bytes
@@ -228,25 +190,11 @@ function hexDecode(str) {
 
 // --- base64 ---
 
-const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
+// Base64 (or, with `url`, base64url without padding) of bytes[start, end), natively
+// (`host.base64`).
 function base64Encode(bytes, start = 0, end = bytes.length, url = false) {
-  const t = url ? B64URL : B64;
-  let s = "";
-  let i = start;
-  for (; i + 2 < end; i += 3) {
-    const n = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
-    s += t[n >> 18] + t[(n >> 12) & 63] + t[(n >> 6) & 63] + t[n & 63];
-  }
-  if (i + 1 === end) {
-    const n = bytes[i] << 16;
-    s += t[n >> 18] + t[(n >> 12) & 63] + (url ? "" : "==");
-  } else if (i + 2 === end) {
-    const n = (bytes[i] << 16) | (bytes[i + 1] << 8);
-    s += t[n >> 18] + t[(n >> 12) & 63] + t[(n >> 6) & 63] + (url ? "" : "=");
-  }
-  return s;
+  return host.base64(span(bytes, start, end), url);
 }
 
 // The 6-bit value of a base64 or base64url digit, or -1.
@@ -523,9 +471,7 @@ function atob(input) {
 function btoa(input) {
   if (arguments.length === 0) throw invalidArgType("input", "of type string", undefined);
   const s = String(input);
-  for (let i = 0; i < s.length; i++) {
-    if (s.charCodeAt(i) > 0xff) throw domError("Invalid character");
-  }
+  if (/[^\x00-\xff]/.test(s)) throw domError("Invalid character");
   return base64Encode(latin1Encode(s));
 }
 
