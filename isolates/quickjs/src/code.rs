@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 use rquickjs::{Context, Runtime};
-use shoal_isolates::node::{self, ActionFiles, DigestCache};
+use shoal_isolates::node::{self, ActionFiles, DigestCache, Weighed};
 use shoal_router::ActionCode;
 
 use crate::{bytecode, isolate};
@@ -50,6 +50,17 @@ impl Prepared {
 
 /// Prepared actions keyed by [`ActionCode::digest`]; see [`DigestCache`].
 pub(crate) type CodeCache = DigestCache<Prepared>;
+
+impl Weighed for Prepared {
+    /// A script's bytecode; a zip's files twice over, for the module bytecode its isolates
+    /// compile later (about as large as the sources).
+    fn bytes(&self) -> usize {
+        match self {
+            Prepared::Script { bytecode, .. } => bytecode.len(),
+            Prepared::Zip { files, .. } => 2 * files.bytes(),
+        }
+    }
+}
 
 thread_local! {
     /// A scratch runtime per thread for compiling (no action code ever runs in it).

@@ -170,7 +170,10 @@ impl LocalEngine {
     pub fn new(limits: EngineLimits) -> Self {
         Self::shared(
             limits,
-            Arc::new(CodeCache::new(limits.max_resident.max(1024))),
+            Arc::new(CodeCache::new(
+                limits.max_resident.max(1024),
+                shoal_isolates::node::CODE_CACHE_BYTES,
+            )),
             Arc::new(Counters::default()),
             EgressSlot::default(),
         )

@@ -70,6 +70,8 @@ pub struct QuickJsConfig {
     pub max_resident_bytes: usize,
     /// Most distinct action codes whose bytecode is kept.
     pub code_cache_entries: usize,
+    /// Most bytes of prepared code (bytecode, unzipped files) kept for them in all.
+    pub code_cache_bytes: usize,
 }
 
 impl Default for QuickJsConfig {
@@ -83,6 +85,7 @@ impl Default for QuickJsConfig {
             max_resident: 10_000,
             max_resident_bytes: 1 << 30,
             code_cache_entries: 10_000,
+            code_cache_bytes: shoal_isolates::node::CODE_CACHE_BYTES,
         }
     }
 }
@@ -124,12 +127,16 @@ impl QuickJsExecutor {
         if config.max_resident == 0
             || config.max_resident_bytes == 0
             || config.code_cache_entries == 0
+            || config.code_cache_bytes == 0
         {
             return Err(QuickJsError::Config(
                 "resident and cache limits must be positive",
             ));
         }
-        let code = Arc::new(CodeCache::new(config.code_cache_entries));
+        let code = Arc::new(CodeCache::new(
+            config.code_cache_entries,
+            config.code_cache_bytes,
+        ));
         let counters = Arc::new(Counters::default());
         let limits = EngineLimits {
             idle_ttl: config.idle_ttl,

@@ -128,7 +128,10 @@ impl V8Executor {
             max_resident: config.max_resident.div_ceil(config.workers),
         };
         let shared = Arc::clone(&counters);
-        let files = Arc::new(DigestCache::new(config.max_resident));
+        let files = Arc::new(DigestCache::new(
+            config.max_resident,
+            shoal_isolates::node::CODE_CACHE_BYTES,
+        ));
         let pool = WorkerPool::new(
             PoolConfig {
                 workers: config.workers,

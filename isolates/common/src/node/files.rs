@@ -66,6 +66,8 @@ static UNZIPPING: Gate = Gate::new(MAX_CONCURRENT_UNZIPS);
 #[derive(Debug, Default)]
 pub struct ActionFiles {
     files: HashMap<Box<str>, Box<str>>,
+    /// The bytes of every path and text.
+    bytes: usize,
 }
 
 impl ActionFiles {
@@ -91,6 +93,7 @@ impl ActionFiles {
             return Err(format!("the zip file holds more than {MAX_FILES} files"));
         }
         let mut files = HashMap::new();
+        let mut bytes = 0;
         let mut left = MAX_UNZIPPED_BYTES;
         for i in 0..archive.len() {
             let entry = archive
@@ -122,9 +125,11 @@ impl ActionFiles {
                     MAX_UNZIPPED_BYTES / (1024 * 1024)
                 )
             })?;
-            files.insert(path.join("/").into(), text.into());
+            let path = path.join("/");
+            bytes += path.len() + text.len();
+            files.insert(path.into(), text.into());
         }
-        Ok(ActionFiles { files })
+        Ok(ActionFiles { files, bytes })
     }
 
     /// The text of the file at `path`, if the zip has it.
@@ -143,21 +148,49 @@ impl ActionFiles {
     }
 }
 
-/// Values derived from action code (unzipped files, bytecode), keyed by
-/// [`shoal_router::ActionCode::digest`] and shared by every worker of an executor. Holds at
-/// most `capacity` entries: when full, an arbitrary entry is dropped (and derived again on
-/// its next use).
-pub struct DigestCache<T> {
-    entries: Mutex<HashMap<[u8; 32], Arc<T>>>,
-    capacity: usize,
+impl Weighed for ActionFiles {
+    fn bytes(&self) -> usize {
+        self.bytes
+    }
 }
 
-impl<T> DigestCache<T> {
-    /// An empty cache of at most `capacity` (at least 1) entries.
-    pub fn new(capacity: usize) -> Self {
+/// The default byte budget of an engine's code cache: what distinct actions' prepared code
+/// (bytecode, unzipped files) may hold in all, however many entries that is.
+pub const CODE_CACHE_BYTES: usize = 256 * 1024 * 1024;
+
+/// What a [`DigestCache`] entry costs in memory.
+pub trait Weighed {
+    /// About how many bytes the value holds.
+    fn bytes(&self) -> usize;
+}
+
+/// Values derived from action code (unzipped files, bytecode), keyed by
+/// [`shoal_router::ActionCode::digest`] and shared by every worker of an executor. Holds at
+/// most `capacity` entries weighing at most `max_bytes` together: past either, arbitrary
+/// entries are dropped (and derived again on their next use), and a value heavier than the
+/// whole budget is handed out without being kept. Isolates still using a dropped value keep
+/// it alive until they go.
+pub struct DigestCache<T> {
+    entries: Mutex<Entries<T>>,
+    capacity: usize,
+    max_bytes: usize,
+}
+
+struct Entries<T> {
+    by_digest: HashMap<[u8; 32], Arc<T>>,
+    bytes: usize,
+}
+
+impl<T: Weighed> DigestCache<T> {
+    /// An empty cache of at most `capacity` (at least 1) entries and `max_bytes` in all.
+    pub fn new(capacity: usize, max_bytes: usize) -> Self {
         DigestCache {
-            entries: Mutex::new(HashMap::new()),
+            entries: Mutex::new(Entries {
+                by_digest: HashMap::new(),
+                bytes: 0,
+            }),
             capacity: capacity.max(1),
+            max_bytes,
         }
     }
 
@@ -168,18 +201,28 @@ impl<T> DigestCache<T> {
         digest: &[u8; 32],
         make: impl FnOnce() -> Result<T, E>,
     ) -> Result<Arc<T>, E> {
-        if let Some(found) = self.entries.lock().get(digest) {
+        if let Some(found) = self.entries.lock().by_digest.get(digest) {
             return Ok(Arc::clone(found));
         }
         let made = Arc::new(make()?);
+        let weight = made.bytes();
+        if weight > self.max_bytes {
+            return Ok(made);
+        }
         let mut entries = self.entries.lock();
-        if entries.len() >= self.capacity {
-            let victim = entries.keys().next().copied();
-            if let Some(victim) = victim {
-                entries.remove(&victim);
+        if let Some(old) = entries.by_digest.remove(digest) {
+            entries.bytes -= old.bytes();
+        }
+        while entries.by_digest.len() >= self.capacity || entries.bytes + weight > self.max_bytes {
+            let Some(victim) = entries.by_digest.keys().next().copied() else {
+                break;
+            };
+            if let Some(gone) = entries.by_digest.remove(&victim) {
+                entries.bytes -= gone.bytes();
             }
         }
-        entries.insert(*digest, Arc::clone(&made));
+        entries.bytes += weight;
+        entries.by_digest.insert(*digest, Arc::clone(&made));
         Ok(made)
     }
 }
@@ -255,9 +298,38 @@ mod tests {
         assert_eq!(*gate.inside.lock(), 0, "every permit was given back");
     }
 
+    impl Weighed for usize {
+        fn bytes(&self) -> usize {
+            *self
+        }
+    }
+
+    #[test]
+    fn the_cache_keeps_within_its_byte_budget() {
+        let cache = DigestCache::new(100, 10);
+        for d in 1..=3u8 {
+            cache.get_or_try::<()>(&[d; 32], || Ok(4)).unwrap();
+        }
+        let entries = cache.entries.lock();
+        assert_eq!(
+            entries.by_digest.len(),
+            2,
+            "three entries of 4 bytes do not fit 10"
+        );
+        assert_eq!(entries.bytes, 8);
+        drop(entries);
+        let huge = cache.get_or_try::<()>(&[9; 32], || Ok(11)).unwrap();
+        assert_eq!(*huge, 11, "a value over the budget is still handed out");
+        assert!(
+            !cache.entries.lock().by_digest.contains_key(&[9; 32]),
+            "but not kept"
+        );
+        assert_eq!(cache.entries.lock().bytes, 8);
+    }
+
     #[test]
     fn the_cache_derives_once_and_stays_bounded() {
-        let cache = DigestCache::new(2);
+        let cache = DigestCache::new(2, usize::MAX);
         let mut made = 0;
         for round in 0..2 {
             let v = cache
@@ -272,6 +344,6 @@ mod tests {
         for d in 2..10u8 {
             cache.get_or_try::<()>(&[d; 32], || Ok(0)).unwrap();
         }
-        assert!(cache.entries.lock().len() <= 2);
+        assert!(cache.entries.lock().by_digest.len() <= 2);
     }
 }

@@ -11,7 +11,7 @@ mod files;
 pub mod primitives;
 mod unavailable;
 
-pub use files::{ActionFiles, DigestCache};
+pub use files::{ActionFiles, CODE_CACHE_BYTES, DigestCache, Weighed};
 pub use unavailable::{UNAVAILABLE, needs_full_node};
 
 /// The loader and prelude: a script whose value is `function (host) -> {require, loadEntry}`.
