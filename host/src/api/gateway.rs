@@ -46,7 +46,7 @@ pub async fn serve(app: &Arc<App>, req: &Request, tenant: &str, rest: &[&str]) -
         }
     };
     let apis: Vec<&apidoc::Api> = tenant.apis.iter().map(|s| &s.api).collect();
-    let (served, route) = match apidoc::find(&apis, rest, req.method.as_str()) {
+    let (served, route, matched) = match apidoc::find(&apis, rest, req.method.as_str()) {
         Found::Nothing => return refused(StatusCode::NOT_FOUND, "Not found."),
         Found::WrongMethod(api) => {
             let reply = if req.method == Method::OPTIONS && api.cors == Some(true) {
@@ -56,7 +56,7 @@ pub async fn serve(app: &Arc<App>, req: &Request, tenant: &str, rest: &[&str]) -
             };
             return with_cors(reply, api.cors, req);
         }
-        Found::Route(index, route) => (&tenant.apis[index], route),
+        Found::Route(index, route, matched) => (&tenant.apis[index], route, matched),
     };
     let api = &served.api;
     if req.method == Method::OPTIONS && api.cors == Some(true) {
@@ -78,7 +78,13 @@ pub async fn serve(app: &Arc<App>, req: &Request, tenant: &str, rest: &[&str]) -
             req,
         );
     }
-    let reply = invoke(app, req, route, rest).await;
+    // `.http` routes get the whole path (`$(request.path)`), others what lies below the route.
+    let path = if route.forwards_path {
+        rest
+    } else {
+        rest.get(matched..).unwrap_or_default()
+    };
+    let reply = invoke(app, req, route, path).await;
     with_cors(reply, api.cors, req)
 }
 
@@ -116,14 +122,13 @@ fn presented<'r>(req: &'r Request, place: &KeyPlace) -> Option<&'r str> {
     .filter(|v| !v.is_empty())
 }
 
-/// Invokes the route's web action through the web action path.
-async fn invoke(app: &Arc<App>, req: &Request, route: &Route, rest: &[&str]) -> Reply {
+/// Invokes the route's web action through the web action path, with `path` (segments) as its
+/// `__ow_path`.
+async fn invoke(app: &Arc<App>, req: &Request, route: &Route, path: &[&str]) -> Reply {
     let target = &route.target;
     let action = format!("{}.{}", target.action, target.response);
     let mut segments = vec![target.namespace.clone(), target.package.clone(), action];
-    if route.forwards_path {
-        segments.extend(rest.iter().map(|s| (*s).to_string()));
-    }
+    segments.extend(path.iter().map(|s| (*s).to_string()));
     let mut headers = req.headers.clone();
     if let Some(key) = &route.secure_key
         && let Ok(value) = HeaderValue::from_str(key)

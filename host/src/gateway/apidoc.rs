@@ -652,8 +652,9 @@ pub fn compile(doc: &Value, namespace: &str) -> Result<Api, String> {
 /// What a request path and method find among a namespace's APIs.
 #[derive(Debug)]
 pub enum Found<'a> {
-    /// The route, and the index of its API in the list searched.
-    Route(usize, &'a Route),
+    /// The route, the index of its API in the list searched, and how many of the path's
+    /// segments it matched (the rest lie below the route).
+    Route(usize, &'a Route, usize),
     /// A route matches the path but not the method.
     WrongMethod(&'a Api),
     /// Nothing matches.
@@ -661,8 +662,23 @@ pub enum Found<'a> {
 }
 
 /// Finds the route for `segments` (the path after `/api/{tenant}`) and `method` among
-/// `apis`: the longest base path whose API has a template matching the rest of the path.
+/// `apis`, as OpenWhisk's gateway does: the longest leading part of the path that some route
+/// matches wins (so a route also serves the paths below it), and at one length the longest
+/// base path, then literal segments before parameters.
 pub fn find<'a>(apis: &[&'a Api], segments: &[&str], method: &str) -> Found<'a> {
+    // `/x/` and `/x` are the same resource.
+    let segments = match segments {
+        [head @ .., ""] => head,
+        other => other,
+    };
+    (0..=segments.len())
+        .rev()
+        .find_map(|len| find_exact(apis, &segments[..len], method))
+        .unwrap_or(Found::Nothing)
+}
+
+/// The route matching all of `segments`, if any API has one.
+fn find_exact<'a>(apis: &[&'a Api], segments: &[&str], method: &str) -> Option<Found<'a>> {
     let mut by_base: Vec<(usize, &'a Api)> = apis
         .iter()
         .copied()
@@ -672,27 +688,19 @@ pub fn find<'a>(apis: &[&'a Api], segments: &[&str], method: &str) -> Found<'a> 
         })
         .collect();
     by_base.sort_by_key(|(_, a)| std::cmp::Reverse(a.base.len()));
-    for (index, api) in by_base {
+    by_base.into_iter().find_map(|(index, api)| {
         let rest = &segments[api.base.len()..];
-        // `/base/` and `/base` are the same resource.
-        let rest = match rest {
-            [head @ .., ""] => head,
-            other => other,
-        };
         let mut matching = api
             .routes
             .iter()
             .filter(|r| fits(&r.template, rest))
             .peekable();
-        if matching.peek().is_none() {
-            continue;
-        }
-        return match matching.find(|r| r.method == method) {
-            Some(route) => Found::Route(index, route),
+        matching.peek()?;
+        Some(match matching.find(|r| r.method == method) {
+            Some(route) => Found::Route(index, route, segments.len()),
             None => Found::WrongMethod(api),
-        };
-    }
-    Found::Nothing
+        })
+    })
 }
 
 /// Whether `segments` fit `template` (a parameter takes any non-empty segment).
@@ -767,7 +775,10 @@ mod tests {
         let api = compile(&club(), "guest").unwrap();
         let apis = [&api];
         let found = |path: &[&str], method| match find(&apis, path, method) {
-            Found::Route(0, r) => format!("{} {}", r.method, r.rel_path),
+            Found::Route(0, r, n) => match path[n..].iter().filter(|s| !s.is_empty()).count() {
+                0 => format!("{} {}", r.method, r.rel_path),
+                below => format!("{} {} +{below}", r.method, r.rel_path),
+            },
             Found::WrongMethod(_) => "wrong method".into(),
             other => format!("{other:?}"),
         };
@@ -780,7 +791,12 @@ mod tests {
             "trailing slash"
         );
         assert_eq!(found(&["club", "books", "978"], "DELETE"), "wrong method");
-        assert_eq!(found(&["club", "books", "978", "x"], "GET"), "Nothing");
+        assert_eq!(
+            found(&["club", "books", "978", "x"], "GET"),
+            "GET /books/{isbn} +1",
+            "a route serves the paths below it"
+        );
+        assert_eq!(found(&["club", "nope"], "GET"), "Nothing");
         assert_eq!(found(&["other", "books"], "GET"), "Nothing");
     }
 
@@ -795,7 +811,7 @@ mod tests {
         let apis = [&root, &club];
         assert!(matches!(
             find(&apis, &["club", "books"], "GET"),
-            Found::Route(1, _)
+            Found::Route(1, _, 2)
         ));
         assert!(matches!(
             find(&apis, &["club", "books"], "PUT"),

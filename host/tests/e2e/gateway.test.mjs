@@ -92,6 +92,8 @@ test('npm client routes: create, list, get and delete, then the route answers', 
   assert.equal(hit.status, 200, hit.text)
   assert.equal(hit.json.name, 'gw')
   assert.equal(hit.json.path, '', 'json routes do not get the request path')
+  const below = await call(`${basepath}/world/a/b`)
+  assert.equal(below.json.path, '/a/b', 'only what lies below the route')
   assert.match(hit.headers.get('x-openwhisk-activation-id'), /^[0-9a-f]{32}$/)
 
   await ow.routes.create({ relpath: '/world', operation: 'POST', action, basepath })
@@ -129,7 +131,10 @@ test('wsk api create, list, get and delete as the CLI sends them, with path para
   assert.equal(book.text, `made ${base}/books/978-0596517748`, '__ow_path is the whole gateway path')
   assert.equal(book.headers.get('x-made'), 'yes')
   assertRefused(await call(`${base}/books`), 404, 'Not found.')
-  assertRefused(await call(`${base}/books/978/extra`), 404, 'Not found.')
+  // As OpenWhisk's gateway, a route also serves the paths below it.
+  const below = await call(`${base}/books/978/extra`)
+  assert.equal(below.status, 201, below.text)
+  assert.equal(below.text, `made ${base}/books/978/extra`)
 
   const qs = `accesstoken=DUMMY+TOKEN&spaceguid=${TENANT}`
   const list = await raw('GET', `${MGMT}/getApi.http?${qs}&limit=30&skip=0`)
