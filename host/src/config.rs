@@ -501,6 +501,25 @@ mod tests {
             Config::load(Some(f.path()), Overrides::default()),
             Err(ConfigError::Invalid(_))
         ));
+        for egress in [
+            "max_in_flight_per_namespace = 0",
+            "max_in_flight_per_namespace = 10\nmax_in_flight = 5",
+        ] {
+            let f = file(&format!("[egress]\n{egress}\n"));
+            assert!(
+                matches!(
+                    Config::load(Some(f.path()), Overrides::default()),
+                    Err(ConfigError::Invalid(_))
+                ),
+                "{egress}"
+            );
+        }
+        let f = file("[egress]\nmax_in_flight_per_namespace = 8\nmax_in_flight = 64\n");
+        let c = Config::load(Some(f.path()), Overrides::default()).unwrap();
+        assert_eq!(
+            (c.egress.max_in_flight_per_namespace, c.egress.max_in_flight),
+            (8, 64)
+        );
     }
 
     #[test]
