@@ -54,11 +54,15 @@ pub async fn route(app: &Arc<App>, req: &Request, operation: &str) -> Result<Rep
         _ => return Err(ApiError::not_found()),
     };
     super::allow(req, &[method])?;
+    // Changes compile documents of up to 256 KiB and write them (fsynced) one at a time:
+    // never while holding an I/O thread that other requests need.
     let outcome = if req.method == Method::GET {
         operation(app, req, &identity)
     } else {
-        let _serialised = app.gateway.writing();
-        operation(app, req, &identity)
+        super::off_the_io_thread(|| {
+            let _serialised = app.gateway.writing();
+            operation(app, req, &identity)
+        })
     };
     Ok(match outcome {
         Ok(value) => Reply::json(StatusCode::OK, &value),

@@ -348,6 +348,12 @@ fn invalid(what: impl std::fmt::Display) -> String {
     format!("swagger is invalid: {what}")
 }
 
+/// Whether `s` can be a literal path segment: not empty, no dot segment, nothing that would
+/// make it a template, query, fragment or escape.
+fn plain_segment(s: &str) -> bool {
+    !(s.is_empty() || s == "." || s == ".." || s.contains(['{', '}', '?', '#', '%']))
+}
+
 /// Checks a base path (`/` or `/a/b`, no empty, dot or templated segment) and returns its
 /// segments.
 pub fn base_segments(base_path: &str) -> Result<Vec<String>, String> {
@@ -359,10 +365,10 @@ pub fn base_segments(base_path: &str) -> Result<Vec<String>, String> {
     }
     rest.split('/')
         .map(|s| {
-            if s.is_empty() || s == "." || s == ".." || s.contains(['{', '}', '?', '#', '%']) {
-                Err(format!("base path '{base_path}' is not a valid path"))
-            } else {
+            if plain_segment(s) {
                 Ok(s.to_string())
+            } else {
+                Err(format!("base path '{base_path}' is not a valid path"))
             }
         })
         .collect()
@@ -382,14 +388,8 @@ pub fn template(rel_path: &str) -> Result<Vec<Segment>, String> {
                 Some(name) if !name.is_empty() && !name.contains(['{', '}']) => {
                     Ok(Segment::Param(name.to_string()))
                 }
-                _ if s.is_empty()
-                    || s == "."
-                    || s == ".."
-                    || s.contains(['{', '}', '?', '#', '%']) =>
-                {
-                    Err(format!("path '{rel_path}' is not a valid path template"))
-                }
-                _ => Ok(Segment::Literal(s.to_string())),
+                _ if plain_segment(s) => Ok(Segment::Literal(s.to_string())),
+                _ => Err(format!("path '{rel_path}' is not a valid path template")),
             },
         )
         .collect()
