@@ -23,6 +23,7 @@ use shoal_isolates::node::ActionFiles;
 use shoal_router::json::JsonError;
 use shoal_router::{EgressSlot, Failure, Invocation, LogCollector};
 
+use crate::buffers::{BufferBudget, counting_allocator};
 use crate::host::{ActionState, Deadline, Tenant, shoal_host};
 use crate::watchdog::Watch;
 
@@ -101,6 +102,8 @@ enum Stopped {
 pub(crate) struct Isolate {
     runtime: JsRuntime,
     handle: v8::IsolateHandle,
+    /// What its `ArrayBuffer`s hold, outside the heap.
+    buffers: Arc<BufferBudget>,
     out_of_memory: Rc<Cell<bool>>,
     poisoned: bool,
     /// Just created: the collector still holds what loading the code logged.
@@ -169,9 +172,14 @@ impl Isolate {
     /// A bootstrapped isolate with a `heap_limit`-byte V8 heap and no action code: the start
     /// of a cold start, or (alone) a worker's syntax checker.
     pub(crate) fn new(heap_limit: usize) -> Result<Isolate, String> {
+        // ArrayBuffer memory lies outside the heap: it gets a budget of its own, as large.
+        let (allocator, buffers) = counting_allocator(heap_limit);
+        let params = v8::CreateParams::default()
+            .heap_limits(0, heap_limit)
+            .array_buffer_allocator(allocator.make_shared());
         let mut runtime = JsRuntime::try_new(RuntimeOptions {
             extensions: vec![shoal_host::init()],
-            create_params: Some(v8::CreateParams::default().heap_limits(0, heap_limit)),
+            create_params: Some(params),
             startup_snapshot: Some(SNAPSHOT),
             ..RuntimeOptions::default()
         })
@@ -190,6 +198,7 @@ impl Isolate {
         let mut isolate = Isolate {
             runtime,
             handle,
+            buffers,
             out_of_memory,
             poisoned: false,
             fresh: true,
@@ -249,13 +258,16 @@ impl Isolate {
         if why.is_empty() { Ok(()) } else { Err(why) }
     }
 
-    /// Bytes of this isolate's V8 heap (what V8 has reserved for it, used or not).
+    /// Bytes of this isolate's V8 heap (what V8 has reserved for it, used or not) and of its
+    /// `ArrayBuffer`s.
     pub(crate) fn bytes(&mut self) -> usize {
         let _entered = Entered::new(&mut self.runtime);
-        self.runtime
+        let heap = self
+            .runtime
             .v8_isolate()
             .get_heap_statistics()
-            .total_heap_size()
+            .total_heap_size();
+        heap.saturating_add(self.buffers.used())
     }
 
     /// Whether this isolate must be discarded (timed out, ran out of memory, or the action

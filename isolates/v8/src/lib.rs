@@ -21,7 +21,9 @@
 //! with fresh parameters and `__OW_*` variables. The activation's promise is driven by the
 //! isolate's event loop as a local task of the worker. A process-wide watchdog thread
 //! terminates JS still running at its deadline (`Failure::Timeout`); V8's near-heap-limit
-//! callback terminates JS about to exhaust its heap (`Failure::MemoryExceeded`). An isolate
+//! callback terminates JS about to exhaust its heap (`Failure::MemoryExceeded`); `ArrayBuffer`
+//! memory, which V8 keeps outside the heap, has a budget of the same size (`buffers`), past
+//! which an allocation throws `RangeError` as in Node. An isolate
 //! that timed out, ran out of memory or hit a developer error is dropped; others stay warm
 //! until idle for the TTL or evicted least-recently-used over the resident limit.
 //!
@@ -34,6 +36,7 @@
 //! than the others.
 #![cfg(feature = "v8")]
 
+mod buffers;
 mod engine;
 mod host;
 mod isolate;

@@ -287,6 +287,36 @@ pub async fn a_memory_bomb_is_stopped_at_the_limit_and_everything_keeps_serving(
     );
 }
 
+/// `ArrayBuffer` memory (typed arrays, `Buffer`s) counts against the memory limit too: an
+/// action that keeps allocating buffers fails within its limit (out of memory, or the
+/// engine's `RangeError`) instead of growing the host by a gigabyte, and what it held is
+/// freed.
+pub async fn array_buffers_count_against_the_memory_limit(make: Make) {
+    let exec = make(Settings::default());
+    let hoard = action(
+        "hoard",
+        "function main() { const kept = []; for (let i = 0; i < 128; i++) kept.push(new Uint8Array(8 << 20)); return {kept: kept.length}; }",
+        "main",
+    );
+    let mut small = invocation(&hoard, "guest", json!({}), 20_000);
+    small.limits.memory_mb = 64;
+    let out = exec.invoke(small).await;
+    match &out.result {
+        Err(Failure::MemoryExceeded) => {}
+        Err(Failure::DeveloperError(why)) => {
+            assert!(why.to_string().contains("allocation failed"), "{why}");
+        }
+        other => panic!("1 GiB of buffers under a 64 MiB limit: {other:?}"),
+    }
+    let bytes = exec.stats().resident_bytes;
+    assert!(bytes < 32 << 20, "the buffers were freed: {bytes}");
+    let other = action("other", "function main() { return {other: true}; }", "main");
+    assert_eq!(
+        run(&exec, &other, json!({})).await.result,
+        Ok(json!({"other": true}))
+    );
+}
+
 /// A result whose JSON would be gigabytes (an array of four billion holes) fails within the
 /// action's limits — out of memory or a thrown `RangeError`, as the engine's serialiser decides
 /// — instead of making the host loop or allocate without bound; the worker keeps serving.
