@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the container images the tests use, from Debian packages only (no image registry is
-# reachable): a bookworm root filesystem made by debootstrap (minbase + python3) imported as
-# `shoal/base:bookworm`, then on top of it shoal's Python runtime image and an example blackbox
-# image, both served by shoal's own action proxy (`proxy/shoal_proxy.py`); images that misbehave
+# reachable): a bookworm root filesystem made by debootstrap (minbase + python3 + nodejs)
+# imported as `shoal/base:bookworm`, then on top of it shoal's Python and Node.js runtime images
+# and an example blackbox image, all served by shoal's own action proxy
+# (`proxy/shoal_proxy.py`); images that misbehave
 # as some blackbox images do (another vendor's proxy printing no log sentinels, one answering
 # /init with 503, one that never listens, one that exits at once); and an empty image built for
 # another CPU architecture.
@@ -14,14 +15,17 @@ here="$(cd "$(dirname "$0")" && pwd)"
 rootfs="${SHOAL_ROOTFS:-$here/../../target/container-rootfs}"
 mirror="${SHOAL_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 
-if ! docker image inspect shoal/base:bookworm >/dev/null 2>&1; then
-    if [ ! -x "$rootfs/usr/bin/python3" ]; then
+# The base image's version, raised whenever what it holds changes (2: nodejs added).
+base_version=2
+if ! docker image inspect -f '{{.Config.Env}}' shoal/base:bookworm 2>/dev/null | grep -q "SHOAL_BASE=$base_version"; then
+    if [ ! -x "$rootfs/usr/bin/python3" ] || [ ! -x "$rootfs/usr/bin/node" ]; then
         rm -rf "$rootfs"
-        debootstrap --variant=minbase --include=python3 bookworm "$rootfs" "$mirror"
+        debootstrap --variant=minbase --include=python3,nodejs bookworm "$rootfs" "$mirror"
     fi
-    tar -C "$rootfs" -c . | docker import - shoal/base:bookworm
+    tar -C "$rootfs" -c . | docker import --change "ENV SHOAL_BASE=$base_version" - shoal/base:bookworm
 fi
 docker build -q -t shoal/action-python:3.11 -f "$here/python.Dockerfile" "$here/.."
+docker build -q -t shoal/action-nodejs:20 -f "$here/nodejs.Dockerfile" "$here/.."
 docker build -q -t shoal/blackbox-example:latest -f "$here/blackbox.Dockerfile" "$here/.."
 docker build -q -t shoal-test/foreign-proxy:1 -f - "$here/test" <<'EOF'
 FROM shoal/base:bookworm

@@ -8,6 +8,10 @@ SHOAL_PROXY_MODE:
 * ``python`` (default): ``/init`` receives Python source (or a base64 zip holding
   ``__main__.py``); ``/run`` calls its ``main(args)`` function in this process, so module
   globals survive between warm activations, as in OpenWhisk's own Python runtime.
+* ``nodejs``: ``/init`` receives Node.js source (or a base64 zip with ``package.json`` or
+  ``index.js``); a long-lived ``node`` process running ``node_runner.js`` (beside this file)
+  loads it, and ``/run`` calls its entry function there, so module state survives between
+  warm activations, as in OpenWhisk's Node.js runtime.
 * ``exec``: the action is an executable. ``/init`` may carry it (a script text starting with
   ``#!``, or a base64 zip holding a file named ``exec``); without code, the image's own
   ``/action/exec`` is used. ``/run`` starts it with the arguments as JSON in ``argv[1]``;
@@ -25,7 +29,7 @@ carries the header ``X-Shoal-OOM-Killed`` and OpenWhisk's memory text, which sho
 as the activation's result.
 
 Only the Python standard library is used; any image with ``python3`` can carry this file (see
-the README, "Container actions").
+the README, "Container actions"), and ``node`` too for the ``nodejs`` mode.
 """
 
 import base64
@@ -105,6 +109,45 @@ class PythonAction:
         return self.entry(args)
 
 
+class NodeAction:
+    """A Node.js action loaded in a `node` child process: `run` asks it to call the entry
+    function. Requests go as JSON lines on the child's stdin, answers come back on a pipe of
+    their own, so the action's stdout and stderr stay the container's."""
+
+    RUNNER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node_runner.js")
+
+    def __init__(self, value):
+        replies, reply_end = os.pipe()
+        self.child = subprocess.Popen(
+            ["node", self.RUNNER],
+            stdin=subprocess.PIPE,
+            pass_fds=(reply_end,),
+            env={**os.environ, "SHOAL_ACTION_DIR": ACTION_DIR, "SHOAL_REPLY_FD": str(reply_end)},
+            text=True,
+        )
+        os.close(reply_end)
+        self.replies = os.fdopen(replies)
+        self.ask({"init": {key: value.get(key) for key in ("code", "binary", "main")}})
+
+    def ask(self, request):
+        """Sends one request to the child and returns its answer, raising its error."""
+        try:
+            self.child.stdin.write(json.dumps(request) + "\n")
+            self.child.stdin.flush()
+        except BrokenPipeError:
+            pass
+        answer = self.replies.readline()
+        if not answer:
+            raise ValueError(f"the Node.js process exited (status {self.child.wait()})")
+        answer = json.loads(answer)
+        if "error" in answer:
+            raise ValueError(answer["error"])
+        return answer["ok"]
+
+    def run(self, args, env):
+        return self.ask({"run": {"value": args, "env": env}})
+
+
 class Executable:
     """An executable action: `run` starts it once per activation."""
 
@@ -157,7 +200,7 @@ class Proxy:
             value = body.get("value") or {}
             os.environ.update({k: str(v) for k, v in (value.get("env") or {}).items()})
             try:
-                loader = Executable if MODE == "exec" else PythonAction
+                loader = {"exec": Executable, "nodejs": NodeAction}.get(MODE, PythonAction)
                 self.action = loader(value)
             except Exception as error:  # the action's own code failed to load
                 traceback.print_exc()

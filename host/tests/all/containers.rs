@@ -15,6 +15,8 @@ use serde_json::{Value, json};
 use crate::support::{Response, Shoal};
 
 const PYTHON_IMAGE: &str = "shoal/action-python:3.11";
+/// shoal's Node.js test image (Debian's nodejs behind shoal's proxy in its `nodejs` mode).
+const NODE_IMAGE: &str = "shoal/action-nodejs:20";
 const BLACKBOX_IMAGE: &str = "shoal/blackbox-example:latest";
 
 /// Reports where the container process ran, counts warm runs in a global, and logs a line.
@@ -676,13 +678,12 @@ fn placement(shoal: &Shoal, name: &str) -> (Value, Value) {
 #[test]
 fn js_that_needs_a_real_node_falls_back_to_its_container() {
     let dir = tempfile::tempdir().unwrap();
-    let node =
-        "[[containers.runtimes]]\nkind = \"nodejs:20\"\nimage = \"shoal-test/node-missing:1\"\n";
+    let node = format!("[[containers.runtimes]]\nkind = \"nodejs:20\"\nimage = \"{NODE_IMAGE}\"\n");
     let shoal = Shoal::serve_with(
         dir.path(),
         &format!("[containers]\ndocker_host = \"{}\"\n{node}", docker_host()),
     );
-    let uses_fs = "const fs = require('fs');\nfunction main() { return {files: fs.readdirSync('/').length}; }";
+    let uses_fs = "const fs = require('fs');\nlet calls = 0;\nfunction main(p) { console.log('listing /'); return {root: fs.readdirSync('/').includes('proc'), calls: ++calls, who: process.env.__OW_ACTION_NAME}; }";
     create(
         &shoal,
         "needs-fs",
@@ -694,14 +695,44 @@ fn js_that_needs_a_real_node_falls_back_to_its_container() {
         why,
         "it requires Node's 'fs' module, which shoal's JS isolates do not provide"
     );
-    // The container domain runs it: here its image is missing, which shows where it went.
-    let (status, record) = invoke(&shoal, "needs-fs", json!({}));
+    // A real Node.js in the kind's container runs it, warm the second time.
+    for calls in 1..=2 {
+        let (status, record) = invoke(&shoal, "needs-fs", json!({}));
+        assert_eq!(status, 200, "{record}");
+        assert_eq!(
+            record["response"]["result"],
+            json!({"root": true, "calls": calls, "who": "/guest/needs-fs"})
+        );
+        assert!(annotation(&record, "kind").is_some_and(|k| k == "nodejs:20"));
+        assert!(logs_of(&shoal, &record)[0].ends_with("stdout: listing /"));
+    }
+    // A serverless-style zip whose dependency spawns a process falls back as a whole.
+    let zip = shoal_isolates::suite::node::zip_action(
+        "svc",
+        &[
+            ("package.json", r#"{"main": "handler.js"}"#),
+            (
+                "handler.js",
+                "const run = require('./run');\nexports.hello = (p) => ({echo: run('echo', [p.word])});",
+            ),
+            (
+                "run.js",
+                "const cp = require('child_process');\nmodule.exports = (cmd, args) => cp.execFileSync(cmd, args).toString().trim();",
+            ),
+        ],
+        "hello",
+    );
+    create(
+        &shoal,
+        "spawns",
+        json!({"exec": {"kind": "nodejs:20", "code": &*zip.code, "binary": true, "main": "hello"}}),
+    );
+    assert_eq!(placement(&shoal, "spawns").0, "container");
+    let (status, record) = invoke(&shoal, "spawns", json!({"word": "zipped"}));
     assert_eq!(
-        (status, error_text(&record)),
-        (
-            500,
-            "Failed to pull container image 'shoal-test/node-missing:1'.".to_string()
-        )
+        (status, &record["response"]["result"]),
+        (200, &json!({"echo": "zipped"})),
+        "{record}"
     );
     // New code that the isolates can run drops the fallback; a developer's own choice stays.
     let plain = "function main() { return {in: 'isolate'}; }";
