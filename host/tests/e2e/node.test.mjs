@@ -9,8 +9,30 @@ import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import http from 'node:http'
 import https from 'node:https'
-import { readFileSync } from 'node:fs'
+import { readFileSync, readdirSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import crypto from 'node:crypto'
 import { ow, uniq } from './helpers.mjs'
+
+const requireHere = createRequire(import.meta.url)
+const jwt = requireHere('jsonwebtoken')
+
+/** The files of npm package `name` and of every package it depends on, as `npm install` left
+ * them in this suite's `node_modules`, keyed by their path in an action's zip. */
+function packageFiles (name, files = {}) {
+  const root = new URL(`node_modules/${name}/`, import.meta.url)
+  if (files[`node_modules/${name}/package.json`]) return files
+  const walk = (dir, prefix) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.isDirectory()) walk(new URL(`${entry.name}/`, dir), `${prefix}${entry.name}/`)
+      else files[`node_modules/${name}/${prefix}${entry.name}`] = readFileSync(new URL(entry.name, dir), 'utf8')
+    }
+  }
+  walk(root, '')
+  const manifest = JSON.parse(files[`node_modules/${name}/package.json`])
+  for (const dependency of Object.keys(manifest.dependencies || {})) packageFiles(dependency, files)
+  return files
+}
 
 /** A zip (as a Buffer) of `files`, made with Python's zipfile as a packaging tool would. */
 function zip (files) {
@@ -44,6 +66,51 @@ before(async () => {
 after(() => {
   server.close()
   secure.close()
+})
+
+test('a zip with jsonwebtoken from npm makes and checks HS256, RS256, PS256 and ES256 tokens as Node does', async () => {
+  const name = uniq('jwt')
+  const main = `const jwt = require('jsonwebtoken');
+exports.main = ({ keys, tokens }) => {
+  const claims = { sub: 'shoal', n: 1 };
+  const made = {};
+  for (const alg of ['HS256', 'RS256', 'PS256', 'ES256']) {
+    const key = alg === 'HS256' ? 'secret' : alg === 'ES256' ? keys.ec : keys.rsa;
+    made[alg] = jwt.sign(claims, key, { algorithm: alg, noTimestamp: true });
+  }
+  const checked = {};
+  for (const [alg, token] of Object.entries(tokens)) {
+    const key = alg === 'HS256' ? 'secret' : alg === 'ES256' ? keys.ecPub : keys.rsaPub;
+    checked[alg] = jwt.verify(token, key, { algorithms: [alg] }).sub;
+  }
+  let wrong = 'accepted';
+  try { jwt.verify(made.RS256, keys.ecPub); } catch (e) { wrong = e.message; }
+  let forged = 'accepted';
+  try { jwt.verify(made.HS256, 'other'); } catch (e) { forged = e.message; }
+  return { made, checked, wrong, forged };
+};
+`
+  const action = zip({ 'package.json': JSON.stringify({ name: 'jwt', main: 'index.js' }), 'index.js': main, ...packageFiles('jsonwebtoken') })
+  await ow.actions.create({ name, action, kind: 'nodejs:20' })
+  const rsa = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 })
+  const ec = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+  const pem = (key, type) => key.export({ type, format: 'pem' })
+  const keys = { rsa: pem(rsa.privateKey, 'pkcs1'), rsaPub: pem(rsa.publicKey, 'spki'), ec: pem(ec.privateKey, 'sec1'), ecPub: pem(ec.publicKey, 'spki') }
+  const claims = { sub: 'shoal', n: 1 }
+  const tokens = {}
+  for (const alg of ['HS256', 'RS256', 'PS256', 'ES256']) {
+    const key = alg === 'HS256' ? 'secret' : alg === 'ES256' ? keys.ec : keys.rsa
+    tokens[alg] = jwt.sign(claims, key, { algorithm: alg, noTimestamp: true })
+  }
+  const result = await ow.actions.invoke({ name, blocking: true, result: true, params: { keys, tokens } })
+  // HS256 and RS256 are deterministic: the very same tokens as Node's.
+  assert.equal(result.made.HS256, tokens.HS256)
+  assert.equal(result.made.RS256, tokens.RS256)
+  assert.deepEqual(jwt.verify(result.made.PS256, keys.rsaPub, { algorithms: ['PS256'] }), claims)
+  assert.deepEqual(jwt.verify(result.made.ES256, keys.ecPub, { algorithms: ['ES256'] }), claims)
+  assert.deepEqual(result.checked, { HS256: 'shoal', RS256: 'shoal', PS256: 'shoal', ES256: 'shoal' })
+  assert.equal(result.wrong, 'invalid algorithm')
+  assert.equal(result.forged, 'invalid signature')
 })
 
 test('a serverless-openwhisk style zip with node_modules runs', async () => {

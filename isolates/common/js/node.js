@@ -13,7 +13,10 @@
 //   digest(alg, bytes), hmac(alg, key, bytes), randomBytes(n), now(), memory(),
 //   zlib(op, format, bytes), request(descriptor, body), arch,
 //   url(input, base, part, value), domain(name, unicode),
-//   utf8Decode(bytes, fatal), base64(bytes, url)               used by the built-in modules
+//   utf8Decode(bytes, fatal), base64(bytes, url),
+//   keyImport(label, der), sign(alg, pkcs8, data), verify(alg, spki, data, sig),
+//   cipher(name, mode, key, iv, data, aad), pbkdf2(digest, password, salt, n, length)
+//                                                               used by the built-in modules
 //   unavailable           the Node modules the isolates refuse (an array of ids)
 // (which also get `randomFill(bytes)`, made here from `randomBytes`).
 // It returns the loader: `{ require, loadEntry(main) }`.

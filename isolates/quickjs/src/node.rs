@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use rquickjs::function::Opt;
 use rquickjs::{Ctx, Exception, Function, Object, Persistent, TypedArray, Value};
-use shoal_isolates::node::{self, primitives};
+use shoal_isolates::node::{self, crypto, primitives};
 
 use crate::alloc::Budget;
 use crate::bytecode;
@@ -114,6 +114,83 @@ fn host_object<'js>(
                     &ctx,
                     primitives::hmac(&alg, bytes_in(&key), bytes_in(&data)),
                 )
+            },
+        )?,
+    )?;
+    host.set(
+        "keyImport",
+        Function::new(
+            ctx.clone(),
+            |ctx: Ctx<'js>, label: String, der: TypedArray<'js, u8>| {
+                crypto::key_import(&label, bytes_in(&der))
+                    .map_err(|why| Exception::throw_message(&ctx, &why))
+            },
+        )?,
+    )?;
+    host.set(
+        "sign",
+        Function::new(
+            ctx.clone(),
+            |ctx: Ctx<'js>, alg: String, key: TypedArray<'js, u8>, data: TypedArray<'js, u8>| {
+                bytes_out(&ctx, crypto::sign(&alg, bytes_in(&key), bytes_in(&data)))
+            },
+        )?,
+    )?;
+    host.set(
+        "verify",
+        Function::new(
+            ctx.clone(),
+            |ctx: Ctx<'js>,
+             alg: String,
+             key: TypedArray<'js, u8>,
+             data: TypedArray<'js, u8>,
+             sig: TypedArray<'js, u8>| {
+                crypto::verify(&alg, bytes_in(&key), bytes_in(&data), bytes_in(&sig))
+                    .map_err(|why| Exception::throw_message(&ctx, &why))
+            },
+        )?,
+    )?;
+    host.set(
+        "cipher",
+        Function::new(
+            ctx.clone(),
+            |ctx: Ctx<'js>,
+             name: String,
+             mode: String,
+             key: TypedArray<'js, u8>,
+             iv: TypedArray<'js, u8>,
+             data: TypedArray<'js, u8>,
+             aad: TypedArray<'js, u8>| {
+                let out = crypto::cipher(
+                    &name,
+                    &mode,
+                    bytes_in(&key),
+                    bytes_in(&iv),
+                    bytes_in(&data),
+                    bytes_in(&aad),
+                );
+                bytes_out(&ctx, out)
+            },
+        )?,
+    )?;
+    host.set(
+        "pbkdf2",
+        Function::new(
+            ctx.clone(),
+            |ctx: Ctx<'js>,
+             digest: String,
+             password: TypedArray<'js, u8>,
+             salt: TypedArray<'js, u8>,
+             iterations: u32,
+             length: usize| {
+                let out = crypto::pbkdf2(
+                    &digest,
+                    bytes_in(&password),
+                    bytes_in(&salt),
+                    iterations,
+                    length,
+                );
+                bytes_out(&ctx, out)
             },
         )?,
     )?;

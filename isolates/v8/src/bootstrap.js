@@ -11,6 +11,7 @@
   const core = globalThis.Deno.core;
   const {
     op_shoal_log, op_shoal_builtin, op_shoal_file, op_shoal_has, op_shoal_digest, op_shoal_hmac,
+    op_shoal_key_import, op_shoal_sign, op_shoal_verify, op_shoal_cipher, op_shoal_pbkdf2,
     op_shoal_random, op_shoal_zlib, op_shoal_url, op_shoal_domain, op_shoal_utf8_decode, op_shoal_base64, op_shoal_now, op_shoal_arch, op_shoal_request, op_shoal_unavailable, op_memory_usage,
   } = core.ops;
   const installNode = globalThis.__shoalNode;
@@ -94,6 +95,11 @@
     evaluate: (source, name) => indirectEval(`${source}\n//# sourceURL=${String(name).replace(/[\r\n]/g, " ")}`),
     digest: (alg, bytes) => op_shoal_digest(alg, bytes),
     hmac: (alg, key, bytes) => op_shoal_hmac(alg, key, bytes),
+    keyImport: (label, der) => op_shoal_key_import(label, der),
+    sign: (alg, key, data) => op_shoal_sign(alg, key, data),
+    verify: (alg, key, data, sig) => op_shoal_verify(alg, key, data, sig),
+    cipher: (name, mode, key, iv, data, aad) => op_shoal_cipher(name, mode, key, iv, data, aad),
+    pbkdf2: (digest, password, salt, iterations, length) => op_shoal_pbkdf2(digest, password, salt, iterations, length),
     randomBytes: (n) => op_shoal_random(n),
     zlib: (op, format, bytes) => op_shoal_zlib(op, format, bytes),
     url: (input, base, part, value) => op_shoal_url(input, base, part, value),

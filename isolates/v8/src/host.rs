@@ -12,7 +12,7 @@ use std::time::Instant;
 use deno_core::serde::{Deserialize, Serialize};
 use deno_core::{OpState, ToJsBuffer, op2};
 use deno_error::JsErrorBox;
-use shoal_isolates::node::{self, ActionFiles, primitives};
+use shoal_isolates::node::{self, ActionFiles, crypto, primitives};
 use shoal_router::{
     EgressSlot, LogCollector, LogStream, MAX_REQUESTS_IN_FLIGHT, NO_EGRESS, OutboundRequest,
     TOO_MANY_REQUESTS,
@@ -123,6 +123,62 @@ fn op_shoal_hmac(
     #[buffer] data: &[u8],
 ) -> Result<Vec<u8>, JsErrorBox> {
     primitives::hmac(alg, key, data).map_err(JsErrorBox::generic)
+}
+
+/// `host.keyImport(label, der)`: the key as JSON (see `crypto::key_import`).
+#[op2]
+#[string]
+fn op_shoal_key_import(#[string] label: &str, #[buffer] der: &[u8]) -> Result<String, JsErrorBox> {
+    crypto::key_import(label, der).map_err(JsErrorBox::generic)
+}
+
+/// `host.sign(alg, pkcs8, data)`.
+#[op2]
+#[buffer]
+fn op_shoal_sign(
+    #[string] alg: &str,
+    #[buffer] key: &[u8],
+    #[buffer] data: &[u8],
+) -> Result<Vec<u8>, JsErrorBox> {
+    crypto::sign(alg, key, data).map_err(JsErrorBox::generic)
+}
+
+/// `host.verify(alg, spki, data, signature)`.
+#[op2(fast)]
+fn op_shoal_verify(
+    #[string] alg: &str,
+    #[buffer] key: &[u8],
+    #[buffer] data: &[u8],
+    #[buffer] sig: &[u8],
+) -> Result<bool, JsErrorBox> {
+    crypto::verify(alg, key, data, sig).map_err(JsErrorBox::generic)
+}
+
+/// `host.cipher(name, mode, key, iv, data, aad)`.
+#[op2]
+#[buffer]
+fn op_shoal_cipher(
+    #[string] name: &str,
+    #[string] mode: &str,
+    #[buffer] key: &[u8],
+    #[buffer] iv: &[u8],
+    #[buffer] data: &[u8],
+    #[buffer] aad: &[u8],
+) -> Result<Vec<u8>, JsErrorBox> {
+    crypto::cipher(name, mode, key, iv, data, aad).map_err(JsErrorBox::generic)
+}
+
+/// `host.pbkdf2(digest, password, salt, iterations, length)`.
+#[op2]
+#[buffer]
+fn op_shoal_pbkdf2(
+    #[string] digest: &str,
+    #[buffer] password: &[u8],
+    #[buffer] salt: &[u8],
+    iterations: u32,
+    #[number] length: usize,
+) -> Result<Vec<u8>, JsErrorBox> {
+    crypto::pbkdf2(digest, password, salt, iterations, length).map_err(JsErrorBox::generic)
 }
 
 /// `host.randomBytes(n)`.
@@ -274,6 +330,11 @@ deno_core::extension!(
         op_shoal_has,
         op_shoal_digest,
         op_shoal_hmac,
+        op_shoal_key_import,
+        op_shoal_sign,
+        op_shoal_verify,
+        op_shoal_cipher,
+        op_shoal_pbkdf2,
         op_shoal_random,
         op_shoal_zlib,
         op_shoal_url,

@@ -3,8 +3,10 @@
 // `randomFill(Sync)`, `randomInt`, `randomUUID`, `getRandomValues`, `timingSafeEqual`,
 // `getHashes`, and `webcrypto` (the `crypto` global: `getRandomValues`, `randomUUID`).
 // Hash and Hmac objects keep what `update()` is given and hash it all at `digest()`.
-// Left out: `webcrypto.subtle`, ciphers, signatures, key objects, key derivation (pbkdf2,
-// scrypt, hkdf), Diffie-Hellman and primes: they throw a clear Error.
+// Key objects and signatures (`internal/crypto/keys`), ciphers and PBKDF2
+// (`internal/crypto/cipher`) load on first use.
+// Left out: `webcrypto.subtle` (but `digest`), scrypt, HKDF, key generation, RSA encryption,
+// Diffie-Hellman and primes: they throw a clear Error.
 "use strict";
 
 const { Buffer } = require("buffer");
@@ -119,7 +121,9 @@ class Hmac extends Digest {
     if (key === null || key === undefined) {
       throw nodeError(TypeError, "ERR_INVALID_ARG_TYPE", "The \"key\" argument must be of type string or an instance of ArrayBuffer, Buffer, TypedArray, DataView, KeyObject, or CryptoKey.");
     }
-    const bytes = toBytes(key, options && options.encoding, "key").slice();
+    // A secret key object gives its bytes (without loading the key module for a check).
+    const secret = typeof key === "object" && key.type === "secret" && typeof key.export === "function";
+    const bytes = toBytes(secret ? key.export() : key, options && options.encoding, "key").slice();
     super(algorithm(alg), bytes);
     // An empty key is still a key.
     this[kState].key = bytes;
@@ -228,7 +232,7 @@ function timingSafeEqual(a, b) {
 
 function unsupported(name) {
   return function () {
-    throw new Error(`crypto.${name}() is not supported in shoal's JS isolates (only hashes, HMAC and random values are); annotate the action with engine=container to run it in a container`);
+    throw new Error(`crypto.${name}() is not supported in shoal's JS isolates (hashes, HMAC, random values, key objects, signatures, AES ciphers and PBKDF2 are); annotate the action with engine=container to run it in a container`);
   };
 }
 
@@ -261,18 +265,36 @@ const crypto = {
   randomBytes, pseudoRandomBytes: randomBytes, prng: randomBytes, rng: randomBytes,
   randomFillSync, randomFill, randomInt, randomUUID, getRandomValues, timingSafeEqual,
   getHashes: () => ["md5", "sha1", "sha256", "sha384", "sha512"],
-  getCiphers: () => [],
-  getCurves: () => [],
+  getCurves: () => ["prime256v1", "secp384r1"],
   webcrypto,
   subtle,
-  constants: {},
 };
-for (const name of ["createCipheriv", "createDecipheriv", "createCipher", "createDecipher", "createSign",
-  "createVerify", "sign", "verify", "publicEncrypt", "privateDecrypt", "privateEncrypt", "publicDecrypt",
-  "generateKeyPair", "generateKeyPairSync", "generateKey", "generateKeySync", "createPrivateKey",
-  "createPublicKey", "createSecretKey", "pbkdf2", "pbkdf2Sync", "scrypt", "scryptSync", "hkdf", "hkdfSync",
-  "createDiffieHellman", "createDiffieHellmanGroup", "getDiffieHellman", "createECDH", "diffieHellman",
-  "generatePrime", "generatePrimeSync", "checkPrime", "checkPrimeSync", "X509Certificate"]) {
+// What another module defines, loaded when an action first reads it (an action may also
+// replace it, as Node's exports allow).
+function lazyFrom(id, names) {
+  for (const name of names) {
+    const settle = (value) => Object.defineProperty(crypto, name, { value, writable: true, enumerable: true, configurable: true });
+    Object.defineProperty(crypto, name, {
+      enumerable: true,
+      configurable: true,
+      get() {
+        const value = require(id)[name];
+        settle(value);
+        return value;
+      },
+      set: settle,
+    });
+  }
+}
+lazyFrom("internal/crypto/keys", ["KeyObject", "createPrivateKey", "createPublicKey", "createSecretKey",
+  "createSign", "createVerify", "Sign", "Verify", "sign", "verify", "constants"]);
+lazyFrom("internal/crypto/cipher", ["createCipheriv", "createDecipheriv", "Cipheriv", "Decipheriv",
+  "getCiphers", "pbkdf2", "pbkdf2Sync"]);
+for (const name of ["createCipher", "createDecipher", "publicEncrypt", "privateDecrypt", "privateEncrypt",
+  "publicDecrypt", "generateKeyPair", "generateKeyPairSync", "generateKey", "generateKeySync", "scrypt",
+  "scryptSync", "hkdf", "hkdfSync", "createDiffieHellman", "createDiffieHellmanGroup", "getDiffieHellman",
+  "createECDH", "diffieHellman", "generatePrime", "generatePrimeSync", "checkPrime", "checkPrimeSync",
+  "X509Certificate"]) {
   crypto[name] = unsupported(name);
 }
 module.exports = crypto;

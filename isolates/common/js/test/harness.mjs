@@ -4,7 +4,10 @@
 // run the same layer on QuickJS and V8 through the real host objects.
 import vm from "node:vm";
 import { readFileSync } from "node:fs";
-import { createHash, createHmac, randomFillSync } from "node:crypto";
+import {
+  createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey,
+  pbkdf2Sync, randomFillSync, sign as nodeSign, verify as nodeVerify,
+} from "node:crypto";
 import zlib from "node:zlib";
 import { performance } from "node:perf_hooks";
 import { domainToASCII, domainToUnicode } from "node:url";
@@ -32,6 +35,45 @@ function nodeUrl(input, base, part, value) {
     u.pathname, u.search, u.hash];
 }
 
+// The host's crypto primitives (`shoal_isolates::node::crypto`) on Node's own crypto.
+const DER_TYPES = { "PRIVATE KEY": "pkcs8", "RSA PRIVATE KEY": "pkcs1", "EC PRIVATE KEY": "sec1",
+  "PUBLIC KEY": "spki", "RSA PUBLIC KEY": "pkcs1" };
+function keyImport(label, der) {
+  const type = DER_TYPES[label];
+  if (!type) throw new Error(`Unsupported key format: ${label}`);
+  const key = { key: Buffer.from(der), format: "der", type };
+  const parsed = /PRIVATE/.test(label) ? createPrivateKey(key) : createPublicKey(key);
+  const pub = parsed.type === "private" ? createPublicKey(parsed) : parsed;
+  const details = Object.assign({}, parsed.asymmetricKeyDetails);
+  if (details.publicExponent !== undefined) details.publicExponent = Number(details.publicExponent);
+  return JSON.stringify({
+    type: parsed.type, asymmetricKeyType: parsed.asymmetricKeyType, asymmetricKeyDetails: details,
+    pkcs8: parsed.type === "private" ? parsed.export({ type: "pkcs8", format: "der" }).toString("base64") : undefined,
+    spki: pub.export({ type: "spki", format: "der" }).toString("base64"),
+  });
+}
+// Node's sign/verify arguments for one of the host's signature names.
+function signing(alg, key) {
+  if (alg === "ed25519") return [null, key];
+  const [family, padding, digest] = alg.split("-");
+  if (family === "rsa") return [digest, Object.assign(key, padding === "pss" ? { padding: 6, saltLength: -1 } : {})];
+  return [padding, Object.assign(key, { dsaEncoding: alg.endsWith("-p1363") ? "ieee-p1363" : "der" })];
+}
+function cipherOnNode(name, mode, key, iv, data, aad) {
+  const decrypt = mode.startsWith("decrypt");
+  const gcm = name.endsWith("-gcm");
+  const c = (decrypt ? createDecipheriv : createCipheriv)(name, key, iv);
+  if (!gcm) c.setAutoPadding(!mode.endsWith("-nopad"));
+  if (gcm) c.setAAD(aad);
+  let input = data;
+  if (gcm && decrypt) {
+    c.setAuthTag(data.subarray(data.length - 16));
+    input = data.subarray(0, data.length - 16);
+  }
+  const out = Buffer.concat([c.update(input), c.final()]);
+  return gcm && !decrypt ? Buffer.concat([out, c.getAuthTag()]) : out;
+}
+
 const zlibOps = {
   compress: { gzip: zlib.gzipSync, deflate: zlib.deflateSync, raw: zlib.deflateRawSync },
   decompress: { gzip: zlib.gunzipSync, deflate: zlib.inflateSync, raw: zlib.inflateRawSync },
@@ -51,6 +93,17 @@ export function isolate(files = {}, { request } = {}) {
     evaluate: (src, filename) => run(src, filename),
     digest: (alg, data) => bytes(createHash(alg).update(data).digest()),
     hmac: (alg, key, data) => bytes(createHmac(alg, key).update(data).digest()),
+    keyImport,
+    sign: (alg, pkcs8, data) => {
+      const [digest, key] = signing(alg, { key: Buffer.from(pkcs8), format: "der", type: "pkcs8" });
+      return bytes(nodeSign(digest, data, key));
+    },
+    verify: (alg, spki, data, sig) => {
+      const [digest, key] = signing(alg, { key: Buffer.from(spki), format: "der", type: "spki" });
+      return nodeVerify(digest, data, key, sig);
+    },
+    cipher: (name, mode, key, iv, data, aad) => bytes(cipherOnNode(name, mode, key, iv, data, aad)),
+    pbkdf2: (digest, password, salt, n, length) => bytes(pbkdf2Sync(password, salt, n, length, digest)),
     randomFill: (data) => { randomFillSync(data); },
     now: () => performance.now(),
     memory: () => ({ rss: 1, heapTotal: 1, heapUsed: 1, external: 0, arrayBuffers: 0 }),

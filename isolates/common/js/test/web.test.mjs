@@ -678,10 +678,155 @@ test("crypto hashes, HMACs and random values match Node", async () => {
   assert.equal(c.timingSafeEqual(Buffer.from("ab"), new Uint8Array([97, 98])), true);
   assert.equal(c.timingSafeEqual(Buffer.from("ab"), Buffer.from("ac")), false);
   assert.throws(() => c.timingSafeEqual(Buffer.from("a"), Buffer.from("ab")), { name: "RangeError" });
-  assert.throws(() => c.createCipheriv("aes-256-cbc", "k", "iv"), /not supported in shoal's JS isolates/);
+  assert.throws(() => c.scryptSync("p", "s", 16), /not supported in shoal's JS isolates/);
   const digest = await c.webcrypto.subtle.digest("SHA-256", new Uint8Array([97]));
   assert.equal(Buffer.from(digest).toString("hex"), crypto.createHash("sha256").update("a").digest("hex"));
   await assert.rejects(c.webcrypto.subtle.importKey("raw"), /not supported/);
+});
+
+// Key pairs made by Node, in every PEM form the layer reads.
+function keyPairs() {
+  const rsa = crypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const ec = crypto.generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+  const ec384 = crypto.generateKeyPairSync("ec", { namedCurve: "secp384r1" });
+  const ed = crypto.generateKeyPairSync("ed25519");
+  return { rsa, ec, ec384, ed };
+}
+
+test("crypto key objects read PEM and DER keys as Node does", () => {
+  const c = isolate().require("crypto");
+  const { rsa, ec, ed } = keyPairs();
+  const forms = [
+    [rsa.privateKey.export({ type: "pkcs8", format: "pem" }), "private", "rsa"],
+    [rsa.privateKey.export({ type: "pkcs1", format: "pem" }), "private", "rsa"],
+    [rsa.publicKey.export({ type: "spki", format: "pem" }), "public", "rsa"],
+    [rsa.publicKey.export({ type: "pkcs1", format: "pem" }), "public", "rsa"],
+    [ec.privateKey.export({ type: "sec1", format: "pem" }), "private", "ec"],
+    [ec.privateKey.export({ type: "pkcs8", format: "pem" }), "private", "ec"],
+    [ed.privateKey.export({ type: "pkcs8", format: "pem" }), "private", "ed25519"],
+  ];
+  for (const [pem, type, kind] of forms) {
+    const key = type === "private" ? c.createPrivateKey(pem) : c.createPublicKey(pem);
+    assert.ok(key instanceof c.KeyObject);
+    assert.equal(key.type, type);
+    assert.equal(key.asymmetricKeyType, kind);
+    const mine = c.createPublicKey(key).export({ type: "spki", format: "pem" });
+    const nodes = crypto.createPublicKey(pem).export({ type: "spki", format: "pem" });
+    assert.equal(mine, nodes, pem);
+  }
+  const priv = c.createPrivateKey({ key: rsa.privateKey.export({ type: "pkcs8", format: "der" }), format: "der", type: "pkcs8" });
+  assert.deepEqual({ ...priv.asymmetricKeyDetails }, { modulusLength: 2048, publicExponent: 65537n });
+  assert.equal(priv.export({ type: "pkcs8", format: "pem" }), rsa.privateKey.export({ type: "pkcs8", format: "pem" }));
+  assert.deepEqual({ ...c.createPublicKey(ec.publicKey.export({ type: "spki", format: "pem" })).asymmetricKeyDetails }, { namedCurve: "prime256v1" });
+  assert.equal(c.createPrivateKey(Buffer.from(rsa.privateKey.export({ type: "pkcs8", format: "pem" }))).type, "private");
+  assert.ok(c.createPublicKey(ed.publicKey.export({ type: "spki", format: "pem" })).equals(c.createPublicKey(c.createPrivateKey(ed.privateKey.export({ type: "pkcs8", format: "pem" })))));
+  const secret = c.createSecretKey("s3cret", "utf8");
+  assert.equal(secret.type, "secret");
+  assert.equal(secret.symmetricKeySize, 6);
+  assert.equal(secret.export().toString(), "s3cret");
+  assert.equal(c.createHmac("sha256", secret).update("x").digest("hex"), crypto.createHmac("sha256", "s3cret").update("x").digest("hex"));
+  // jsonwebtoken tells a secret from a key by whether createPublicKey throws.
+  assert.throws(() => c.createPublicKey("s3cret"), { code: "ERR_OSSL_UNSUPPORTED" });
+  assert.throws(() => c.createPrivateKey(rsa.publicKey.export({ type: "spki", format: "pem" })));
+  assert.throws(() => c.createPrivateKey(rsa.privateKey.export({ type: "pkcs8", format: "pem", cipher: "aes-256-cbc", passphrase: "p" })), /Encrypted private keys are not supported/);
+  assert.throws(() => c.createPrivateKey({ key: {}, format: "jwk" }), /JWK keys are not supported/);
+});
+
+test("crypto signatures match Node's and verify both ways", () => {
+  const c = isolate().require("crypto");
+  const { rsa, ec, ec384, ed } = keyPairs();
+  const data = Buffer.from("payload to sign");
+  const cases = [
+    ["RSA-SHA256", rsa, {}],
+    ["sha512", rsa, {}],
+    ["sha256", rsa, { padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: crypto.constants.RSA_PSS_SALTLEN_DIGEST }],
+    ["sha256", ec, {}],
+    ["sha256", ec, { dsaEncoding: "ieee-p1363" }],
+    ["sha384", ec384, {}],
+    [null, ed, {}],
+  ];
+  for (const [alg, pair, options] of cases) {
+    const pem = pair.privateKey.export({ type: "pkcs8", format: "pem" });
+    const pub = pair.publicKey.export({ type: "spki", format: "pem" });
+    const mine = alg === null ? c.sign(null, data, pem) : c.createSign(alg).update(data).sign({ key: pem, ...options });
+    assert.ok(crypto.verify(alg, data, { key: pub, ...options }, mine), `${alg} ${JSON.stringify(options)}`);
+    const nodes = crypto.sign(alg, data, { key: pem, ...options });
+    assert.equal(c.createVerify(alg || "sha256").update(data).verify !== undefined, true);
+    assert.equal(c.verify(alg, data, { key: pub, ...options }, nodes), true);
+    assert.equal(c.verify(alg, Buffer.from("tampered"), { key: pub, ...options }, nodes), false);
+    if (alg === "RSA-SHA256") {
+      // PKCS #1 v1.5 is deterministic: the very same bytes as Node's.
+      assert.equal(c.createSign(alg).update("a").update("b").sign(pem, "base64"), crypto.createSign(alg).update("ab").sign(pem, "base64"));
+      assert.equal(c.createVerify(alg).update("ab").verify(c.createPublicKey(pem), crypto.sign("sha256", Buffer.from("ab"), pem).toString("hex"), "hex"), true);
+    }
+  }
+  assert.throws(() => c.createSign("sha384").update(data).sign(ec.privateKey.export({ type: "pkcs8", format: "pem" })), /ECDSA on prime256v1 with sha384 is not supported/);
+  assert.throws(() => c.createSign("md5").update(data).sign(rsa.privateKey.export({ type: "pkcs8", format: "pem" })), /Invalid digest/);
+});
+
+test("crypto ciphers stream as Node's do and PBKDF2 matches", async () => {
+  const c = isolate().require("crypto");
+  const text = Buffer.from("x".repeat(50) + "✓ tail");
+  for (const name of ["aes-128-cbc", "aes-192-cbc", "aes-256-cbc", "aes-128-ctr", "aes-256-ctr", "aes-128-gcm", "aes-256-gcm"]) {
+    const key = crypto.randomBytes(Number(name.split("-")[1]) / 8);
+    const iv = crypto.randomBytes(name.endsWith("gcm") ? 12 : 16);
+    for (const cuts of [[], [7], [16, 33], [5, 6, 7]]) {
+      const pieces = [];
+      let at = 0;
+      for (const cut of [...cuts, text.length]) {
+        pieces.push(text.subarray(at, cut));
+        at = cut;
+      }
+      const mine = c.createCipheriv(name, key, iv);
+      const nodes = crypto.createCipheriv(name, key, iv);
+      if (name.endsWith("gcm")) {
+        mine.setAAD(Buffer.from("aad"));
+        nodes.setAAD(Buffer.from("aad"));
+      }
+      // Piece by piece, the same bytes at the same time as Node.
+      const sealed = [];
+      for (const piece of pieces) {
+        const out = mine.update(piece);
+        assert.equal(out.toString("hex"), nodes.update(piece).toString("hex"), `${name} ${cuts}`);
+        sealed.push(out);
+      }
+      const last = mine.final();
+      assert.equal(last.toString("hex"), nodes.final("hex"));
+      const body = Buffer.concat([...sealed, last]);
+      const decipher = c.createDecipheriv(name, key, iv);
+      if (name.endsWith("gcm")) {
+        assert.equal(mine.getAuthTag().toString("hex"), nodes.getAuthTag().toString("hex"));
+        decipher.setAAD(Buffer.from("aad")).setAuthTag(mine.getAuthTag());
+      }
+      const nodeDecipher = crypto.createDecipheriv(name, key, iv);
+      if (name.endsWith("gcm")) nodeDecipher.setAAD(Buffer.from("aad")).setAuthTag(nodes.getAuthTag());
+      const parts = [decipher.update(body.subarray(0, 20)), decipher.update(body.subarray(20))];
+      assert.equal(parts[0].toString("hex"), nodeDecipher.update(body.subarray(0, 20)).toString("hex"));
+      parts.push(decipher.final());
+      assert.equal(Buffer.concat(parts).toString(), text.toString());
+    }
+  }
+  const key = crypto.randomBytes(32);
+  const iv = crypto.randomBytes(12);
+  const enc = c.createCipheriv("aes-256-gcm", key, iv);
+  const sealed = Buffer.concat([enc.update("secret"), enc.final()]);
+  const forged = c.createDecipheriv("aes-256-gcm", key, iv).setAuthTag(Buffer.alloc(16));
+  forged.update(sealed);
+  assert.throws(() => forged.final(), /Unsupported state or unable to authenticate data/);
+  const unpadded = c.createCipheriv("aes-128-cbc", Buffer.alloc(16), Buffer.alloc(16)).setAutoPadding(false);
+  unpadded.update("short");
+  assert.throws(() => unpadded.final(), /wrong final block length/);
+  assert.throws(() => c.createCipheriv("aes-256-cbc", Buffer.alloc(16), Buffer.alloc(16)), { code: "ERR_CRYPTO_INVALID_KEYLEN" });
+  assert.throws(() => c.createCipheriv("aes-256-cbc", Buffer.alloc(32), Buffer.alloc(8)), { code: "ERR_CRYPTO_INVALID_IV" });
+  assert.throws(() => c.createCipheriv("des-ede3-cbc", Buffer.alloc(24), Buffer.alloc(8)), { code: "ERR_CRYPTO_UNKNOWN_CIPHER" });
+  const badPad = c.createDecipheriv("aes-128-cbc", Buffer.alloc(16, 1), Buffer.alloc(16));
+  badPad.update(Buffer.alloc(16));
+  assert.throws(() => badPad.final(), /bad decrypt/);
+
+  assert.equal(c.pbkdf2Sync("pw", "salt", 1000, 40, "sha256").toString("hex"), crypto.pbkdf2Sync("pw", "salt", 1000, 40, "sha256").toString("hex"));
+  const derived = await new Promise((resolve, reject) => c.pbkdf2("pw", "salt", 10, 16, "sha512", (err, k) => (err ? reject(err) : resolve(k))));
+  assert.equal(derived.toString("hex"), crypto.pbkdf2Sync("pw", "salt", 10, 16, "sha512").toString("hex"));
+  assert.throws(() => c.pbkdf2Sync("pw", "salt", 0, 16, "sha256"), { code: "ERR_OUT_OF_RANGE" });
 });
 
 test("the prelude's lazy globals come from these modules", async () => {

@@ -7,6 +7,7 @@
 //! it yields with a host object whose members map onto this module (see the header of
 //! `js/node.js`). Built-in modules are compiled only when an action first requires them.
 
+pub mod crypto;
 mod files;
 pub mod primitives;
 mod unavailable;

@@ -99,6 +99,7 @@ macro_rules! js_action_suite {
             broken_zips_fail_at_initialisation,
             single_file_actions_require_builtins,
             builtins_behave_as_in_node,
+            crypto_signs_and_encrypts_as_node_does,
             the_loader_never_hands_host_to_action_code,
             outbound_requests_reach_the_egress_and_its_errors_come_back,
         );

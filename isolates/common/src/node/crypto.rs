@@ -1,0 +1,500 @@
+//! The native half of the Node layer's key objects, signatures, ciphers and key derivation:
+//! `crypto.createPrivateKey`/`createPublicKey`, `createSign`/`createVerify`, `sign`/`verify`,
+//! `createCipheriv`/`createDecipheriv` and `pbkdf2`. Key formats are read with RustCrypto's
+//! `pkcs1`/`pkcs8`/`sec1`; signatures, AES-GCM and PBKDF2 are `ring`'s (constant-time);
+//! AES-CBC and AES-CTR are RustCrypto's `aes`. Keys cross to JS as DER — PKCS #8 for private
+//! keys, SPKI for public ones — so a JS key object holds plain bytes and each signature
+//! re-reads its key (microseconds for EC, tens of them for RSA).
+
+use base64::Engine as _;
+use cbc::cipher::block_padding::{NoPadding, Pkcs7};
+use cbc::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit, StreamCipher};
+use pkcs8::der::asn1::{AnyRef, BitStringRef, ObjectIdentifier};
+use pkcs8::der::{Decode, Encode};
+use pkcs8::spki::{AlgorithmIdentifierRef, SubjectPublicKeyInfoRef};
+use ring::rand::SystemRandom;
+use ring::signature::{self, KeyPair};
+use serde_json::{Value, json};
+
+const RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+const EC: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
+/// The named curves, by OID and by OpenSSL's name (what Node reports as `namedCurve`).
+const CURVES: &[(ObjectIdentifier, &str)] = &[
+    (
+        ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7"),
+        "prime256v1",
+    ),
+    (ObjectIdentifier::new_unwrap("1.3.132.0.34"), "secp384r1"),
+    (ObjectIdentifier::new_unwrap("1.3.132.0.35"), "secp521r1"),
+];
+
+/// Most PBKDF2 work one call may ask for (iterations × output blocks): about a second of
+/// one core, so a native call cannot hold an isolate worker far past any action's deadline.
+pub const MAX_PBKDF2_ROUNDS: u64 = 5_000_000;
+/// Most bytes one PBKDF2 call derives (far more than any key needs).
+pub const MAX_PBKDF2_BYTES: usize = 1 << 20;
+
+/// A key read by [`key_import`], as the JS key object keeps it.
+struct KeyInfo {
+    algorithm: &'static str,
+    details: Value,
+    /// PKCS #8 DER, for a private key.
+    pkcs8: Option<Vec<u8>>,
+    /// SPKI DER (for a private key, of its public half).
+    spki: Vec<u8>,
+}
+
+impl KeyInfo {
+    fn to_json(&self) -> String {
+        let b64 = |der: &[u8]| base64::engine::general_purpose::STANDARD.encode(der);
+        json!({
+            "type": if self.pkcs8.is_some() { "private" } else { "public" },
+            "asymmetricKeyType": self.algorithm,
+            "asymmetricKeyDetails": self.details,
+            "pkcs8": self.pkcs8.as_deref().map(b64),
+            "spki": b64(&self.spki),
+        })
+        .to_string()
+    }
+}
+
+/// Reads an asymmetric key: `der` is the body of a PEM block labelled `label` (`PRIVATE KEY`,
+/// `RSA PRIVATE KEY`, `EC PRIVATE KEY`, `PUBLIC KEY`, `RSA PUBLIC KEY`), or DER with that
+/// label standing for its format. Answers JSON: `type`, `asymmetricKeyType` (`rsa`, `ec`,
+/// `ed25519`), `asymmetricKeyDetails`, and the key as base64 DER in `pkcs8` and `spki`.
+pub fn key_import(label: &str, der: &[u8]) -> Result<String, String> {
+    let info = match label {
+        "PRIVATE KEY" => private_key(der.to_vec()),
+        "RSA PRIVATE KEY" => pkcs1::RsaPrivateKey::from_der(der)
+            .map_err(bad_key)
+            .and_then(|_| wrap_private(RSA, Some(AnyRef::NULL), der))
+            .and_then(private_key),
+        "EC PRIVATE KEY" => {
+            let key = sec1::EcPrivateKey::from_der(der).map_err(bad_key)?;
+            let curve = key
+                .parameters
+                .and_then(|p| p.named_curve())
+                .ok_or("the EC key does not name its curve")?;
+            wrap_private(EC, Some(AnyRef::from(&curve)), der).and_then(private_key)
+        }
+        "PUBLIC KEY" => public_key(der.to_vec()),
+        "RSA PUBLIC KEY" => pkcs1::RsaPublicKey::from_der(der)
+            .map_err(bad_key)
+            .and_then(|_| spki(RSA, Some(AnyRef::NULL), der))
+            .and_then(public_key),
+        _ => Err(format!("Unsupported key format: {label}")),
+    }?;
+    Ok(info.to_json())
+}
+
+fn bad_key(e: impl std::fmt::Display) -> String {
+    format!("error:1E08010C:DECODER routines::unsupported ({e})")
+}
+
+fn wrap_private(
+    oid: ObjectIdentifier,
+    parameters: Option<AnyRef<'_>>,
+    key: &[u8],
+) -> Result<Vec<u8>, String> {
+    pkcs8::PrivateKeyInfo::new(AlgorithmIdentifierRef { oid, parameters }, key)
+        .to_der()
+        .map_err(bad_key)
+}
+
+fn spki(
+    oid: ObjectIdentifier,
+    parameters: Option<AnyRef<'_>>,
+    key: &[u8],
+) -> Result<Vec<u8>, String> {
+    SubjectPublicKeyInfoRef {
+        algorithm: AlgorithmIdentifierRef { oid, parameters },
+        subject_public_key: BitStringRef::from_bytes(key).map_err(bad_key)?,
+    }
+    .to_der()
+    .map_err(bad_key)
+}
+
+fn curve_name(parameters: Option<AnyRef<'_>>) -> Result<&'static str, String> {
+    let oid = parameters
+        .and_then(|p| p.decode_as::<ObjectIdentifier>().ok())
+        .ok_or("the EC key does not name its curve")?;
+    CURVES
+        .iter()
+        .find(|(known, _)| *known == oid)
+        .map(|(_, name)| *name)
+        .ok_or_else(|| format!("Unsupported EC curve {oid}"))
+}
+
+fn rsa_details(modulus: pkcs1::UintRef<'_>, exponent: pkcs1::UintRef<'_>) -> Value {
+    let bytes = modulus.as_bytes();
+    let bits = bytes.len() * 8 - bytes.first().map_or(0, |b| b.leading_zeros() as usize);
+    let e = exponent.as_bytes().iter().fold(0u64, |acc, b| {
+        acc.saturating_mul(256).saturating_add(u64::from(*b))
+    });
+    json!({"modulusLength": bits, "publicExponent": e})
+}
+
+/// A PKCS #8 private key and its public half.
+fn private_key(pkcs8: Vec<u8>) -> Result<KeyInfo, String> {
+    let info = pkcs8::PrivateKeyInfo::from_der(&pkcs8).map_err(bad_key)?;
+    let alg = info.algorithm;
+    let (algorithm, details, public) = if alg.oid == RSA {
+        let key = pkcs1::RsaPrivateKey::from_der(info.private_key).map_err(bad_key)?;
+        let public = pkcs1::RsaPublicKey {
+            modulus: key.modulus,
+            public_exponent: key.public_exponent,
+        }
+        .to_der()
+        .map_err(bad_key)?;
+        let details = rsa_details(key.modulus, key.public_exponent);
+        ("rsa", details, spki(RSA, Some(AnyRef::NULL), &public)?)
+    } else if alg.oid == EC {
+        let curve = curve_name(alg.parameters)?;
+        let key = sec1::EcPrivateKey::from_der(info.private_key).map_err(bad_key)?;
+        let point = key
+            .public_key
+            .ok_or("EC private keys without their public key are not supported")?;
+        let details = json!({"namedCurve": curve});
+        ("ec", details, spki(EC, alg.parameters, point)?)
+    } else if alg.oid == ED25519 {
+        let pair =
+            signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&pkcs8).map_err(bad_key)?;
+        let public = spki(ED25519, None, pair.public_key().as_ref())?;
+        ("ed25519", json!({}), public)
+    } else {
+        return Err(format!("Unsupported key type {}", alg.oid));
+    };
+    Ok(KeyInfo {
+        algorithm,
+        details,
+        spki: public,
+        pkcs8: Some(pkcs8),
+    })
+}
+
+/// An SPKI public key.
+fn public_key(der: Vec<u8>) -> Result<KeyInfo, String> {
+    let info = SubjectPublicKeyInfoRef::from_der(&der).map_err(bad_key)?;
+    let alg = info.algorithm;
+    let (algorithm, details) = if alg.oid == RSA {
+        let bits = info.subject_public_key.raw_bytes();
+        let key = pkcs1::RsaPublicKey::from_der(bits).map_err(bad_key)?;
+        ("rsa", rsa_details(key.modulus, key.public_exponent))
+    } else if alg.oid == EC {
+        ("ec", json!({"namedCurve": curve_name(alg.parameters)?}))
+    } else if alg.oid == ED25519 {
+        ("ed25519", json!({}))
+    } else {
+        return Err(format!("Unsupported key type {}", alg.oid));
+    };
+    Ok(KeyInfo {
+        algorithm,
+        details,
+        pkcs8: None,
+        spki: der,
+    })
+}
+
+/// Signs `data` with the PKCS #8 key `pkcs8` under `alg`: `rsa-pkcs1-sha256` (and -sha384,
+/// -sha512), `rsa-pss-sha256` (…; salt as long as the digest), `ecdsa-sha256` on P-256 and
+/// `ecdsa-sha384` on P-384 (DER, or IEEE P1363 with a `-p1363` suffix), or `ed25519`.
+pub fn sign(alg: &str, pkcs8: &[u8], data: &[u8]) -> Result<Vec<u8>, String> {
+    let rng = SystemRandom::new();
+    let failed = |e: ring::error::Unspecified| format!("signing failed ({e})");
+    if let Some(padding) = rsa_signing(alg) {
+        let pair = signature::RsaKeyPair::from_pkcs8(pkcs8).map_err(bad_key)?;
+        let mut out = vec![0; pair.public().modulus_len()];
+        pair.sign(padding, &rng, data, &mut out).map_err(failed)?;
+        return Ok(out);
+    }
+    if alg == "ed25519" {
+        let pair = signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8).map_err(bad_key)?;
+        return Ok(pair.sign(data).as_ref().to_vec());
+    }
+    let scheme = match alg {
+        "ecdsa-sha256" => &signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+        "ecdsa-sha256-p1363" => &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        "ecdsa-sha384" => &signature::ECDSA_P384_SHA384_ASN1_SIGNING,
+        "ecdsa-sha384-p1363" => &signature::ECDSA_P384_SHA384_FIXED_SIGNING,
+        _ => return Err(unsupported_signature(alg)),
+    };
+    let pair = signature::EcdsaKeyPair::from_pkcs8(scheme, pkcs8, &rng).map_err(bad_key)?;
+    Ok(pair.sign(&rng, data).map_err(failed)?.as_ref().to_vec())
+}
+
+fn rsa_signing(alg: &str) -> Option<&'static dyn signature::RsaEncoding> {
+    Some(match alg {
+        "rsa-pkcs1-sha256" => &signature::RSA_PKCS1_SHA256,
+        "rsa-pkcs1-sha384" => &signature::RSA_PKCS1_SHA384,
+        "rsa-pkcs1-sha512" => &signature::RSA_PKCS1_SHA512,
+        "rsa-pss-sha256" => &signature::RSA_PSS_SHA256,
+        "rsa-pss-sha384" => &signature::RSA_PSS_SHA384,
+        "rsa-pss-sha512" => &signature::RSA_PSS_SHA512,
+        _ => return None,
+    })
+}
+
+fn unsupported_signature(alg: &str) -> String {
+    format!(
+        "the signature algorithm {alg} is not supported in shoal's JS isolates (RSA PKCS#1 v1.5 and PSS with SHA-256/384/512, ECDSA P-256 with SHA-256 and P-384 with SHA-384, and Ed25519 are)"
+    )
+}
+
+/// Whether `sig` is a valid signature of `data` under the SPKI key `spki` and `alg` (the
+/// names of [`sign`]).
+pub fn verify(alg: &str, spki: &[u8], data: &[u8], sig: &[u8]) -> Result<bool, String> {
+    let info = SubjectPublicKeyInfoRef::from_der(spki).map_err(bad_key)?;
+    let scheme: &dyn signature::VerificationAlgorithm = match alg {
+        "rsa-pkcs1-sha256" => &signature::RSA_PKCS1_2048_8192_SHA256,
+        "rsa-pkcs1-sha384" => &signature::RSA_PKCS1_2048_8192_SHA384,
+        "rsa-pkcs1-sha512" => &signature::RSA_PKCS1_2048_8192_SHA512,
+        "rsa-pss-sha256" => &signature::RSA_PSS_2048_8192_SHA256,
+        "rsa-pss-sha384" => &signature::RSA_PSS_2048_8192_SHA384,
+        "rsa-pss-sha512" => &signature::RSA_PSS_2048_8192_SHA512,
+        "ecdsa-sha256" => &signature::ECDSA_P256_SHA256_ASN1,
+        "ecdsa-sha256-p1363" => &signature::ECDSA_P256_SHA256_FIXED,
+        "ecdsa-sha384" => &signature::ECDSA_P384_SHA384_ASN1,
+        "ecdsa-sha384-p1363" => &signature::ECDSA_P384_SHA384_FIXED,
+        "ed25519" => &signature::ED25519,
+        _ => return Err(unsupported_signature(alg)),
+    };
+    let key = info.subject_public_key.raw_bytes();
+    Ok(signature::UnparsedPublicKey::new(scheme, key)
+        .verify(data, sig)
+        .is_ok())
+}
+
+/// Encrypts or decrypts `data` whole with cipher `name` (`aes-128-cbc`, `aes-192-cbc`,
+/// `aes-256-cbc`, the same with `-ctr`, `aes-128-gcm`, `aes-256-gcm`). `mode` is `encrypt` or
+/// `decrypt`, with `-nopad` for CBC without PKCS #7 padding. GCM authenticates `aad`; its
+/// encryption appends the 16-byte tag, and its decryption takes `data` with the tag appended.
+pub fn cipher(
+    name: &str,
+    mode: &str,
+    key: &[u8],
+    iv: &[u8],
+    data: &[u8],
+    aad: &[u8],
+) -> Result<Vec<u8>, String> {
+    let (decrypt, pad) = match mode {
+        "encrypt" => (false, true),
+        "encrypt-nopad" => (false, false),
+        "decrypt" => (true, true),
+        "decrypt-nopad" => (true, false),
+        _ => return Err(format!("unknown cipher mode {mode}")),
+    };
+    let unknown = || {
+        format!(
+            "Unknown cipher {name} (shoal's JS isolates have aes-128/192/256-cbc, aes-128/192/256-ctr, aes-128-gcm and aes-256-gcm)"
+        )
+    };
+    let (bits, block_mode) = name
+        .strip_prefix("aes-")
+        .and_then(|rest| rest.split_once('-'))
+        .ok_or_else(unknown)?;
+    if !matches!(bits, "128" | "192" | "256") {
+        return Err(unknown());
+    }
+    if bits != (key.len() * 8).to_string() {
+        return Err("Invalid key length".into());
+    }
+    let iv_len = if block_mode == "gcm" { 12 } else { 16 };
+    if iv.len() != iv_len {
+        return Err("Invalid initialization vector".into());
+    }
+    match (block_mode, key.len(), decrypt) {
+        ("cbc", 16, false) => cbc_encrypt::<aes::Aes128>(key, iv, data, pad),
+        ("cbc", 24, false) => cbc_encrypt::<aes::Aes192>(key, iv, data, pad),
+        ("cbc", 32, false) => cbc_encrypt::<aes::Aes256>(key, iv, data, pad),
+        ("cbc", 16, true) => cbc_decrypt::<aes::Aes128>(key, iv, data, pad),
+        ("cbc", 24, true) => cbc_decrypt::<aes::Aes192>(key, iv, data, pad),
+        ("cbc", 32, true) => cbc_decrypt::<aes::Aes256>(key, iv, data, pad),
+        ("ctr", 16, _) => Ok(ctr_apply::<aes::Aes128>(key, iv, data)),
+        ("ctr", 24, _) => Ok(ctr_apply::<aes::Aes192>(key, iv, data)),
+        ("ctr", 32, _) => Ok(ctr_apply::<aes::Aes256>(key, iv, data)),
+        ("gcm", 16, _) => gcm(&ring::aead::AES_128_GCM, key, iv, data, aad, decrypt),
+        ("gcm", 32, _) => gcm(&ring::aead::AES_256_GCM, key, iv, data, aad, decrypt),
+        _ => Err(unknown()),
+    }
+}
+
+fn gcm(
+    algorithm: &'static ring::aead::Algorithm,
+    key: &[u8],
+    iv: &[u8],
+    data: &[u8],
+    aad: &[u8],
+    decrypt: bool,
+) -> Result<Vec<u8>, String> {
+    use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey};
+    let nonce =
+        Nonce::try_assume_unique_for_key(iv).map_err(|_| "Invalid initialization vector")?;
+    let key = LessSafeKey::new(UnboundKey::new(algorithm, key).map_err(|_| "Invalid key length")?);
+    let mut out = data.to_vec();
+    if decrypt {
+        let len = key
+            .open_in_place(nonce, Aad::from(aad), &mut out)
+            .map_err(|_| "Unsupported state or unable to authenticate data")?
+            .len();
+        out.truncate(len);
+    } else {
+        key.seal_in_place_append_tag(nonce, Aad::from(aad), &mut out)
+            .map_err(|_| "encryption failed")?;
+    }
+    Ok(out)
+}
+
+fn cbc_encrypt<C>(key: &[u8], iv: &[u8], data: &[u8], pad: bool) -> Result<Vec<u8>, String>
+where
+    C: cbc::cipher::BlockEncryptMut + cbc::cipher::BlockCipher + cbc::cipher::KeyInit,
+{
+    let cipher = cbc::Encryptor::<C>::new_from_slices(key, iv).map_err(|e| e.to_string())?;
+    if pad {
+        Ok(cipher.encrypt_padded_vec_mut::<Pkcs7>(data))
+    } else if !data.len().is_multiple_of(16) {
+        Err("wrong final block length".into())
+    } else {
+        Ok(cipher.encrypt_padded_vec_mut::<NoPadding>(data))
+    }
+}
+
+fn cbc_decrypt<C>(key: &[u8], iv: &[u8], data: &[u8], pad: bool) -> Result<Vec<u8>, String>
+where
+    C: cbc::cipher::BlockDecryptMut + cbc::cipher::BlockCipher + cbc::cipher::KeyInit,
+{
+    let cipher = cbc::Decryptor::<C>::new_from_slices(key, iv).map_err(|e| e.to_string())?;
+    let out = if pad {
+        cipher.decrypt_padded_vec_mut::<Pkcs7>(data)
+    } else {
+        cipher.decrypt_padded_vec_mut::<NoPadding>(data)
+    };
+    out.map_err(|_| "bad decrypt".to_string())
+}
+
+fn ctr_apply<C>(key: &[u8], iv: &[u8], data: &[u8]) -> Vec<u8>
+where
+    C: cbc::cipher::BlockEncrypt + cbc::cipher::BlockCipher + cbc::cipher::KeyInit,
+    C: cbc::cipher::BlockSizeUser<BlockSize = cbc::cipher::consts::U16>,
+{
+    let mut out = data.to_vec();
+    if let Ok(mut stream) = ctr::Ctr128BE::<C>::new_from_slices(key, iv) {
+        stream.apply_keystream(&mut out);
+    }
+    out
+}
+
+/// PBKDF2-HMAC of `password` and `salt` under `digest` (sha1, sha256, sha384, sha512):
+/// `length` bytes, refused past [`MAX_PBKDF2_ROUNDS`] of work or [`MAX_PBKDF2_BYTES`].
+pub fn pbkdf2(
+    digest: &str,
+    password: &[u8],
+    salt: &[u8],
+    iterations: u32,
+    length: usize,
+) -> Result<Vec<u8>, String> {
+    let (algorithm, block) = match digest.to_ascii_lowercase().as_str() {
+        "sha1" => (ring::pbkdf2::PBKDF2_HMAC_SHA1, 20),
+        "sha256" => (ring::pbkdf2::PBKDF2_HMAC_SHA256, 32),
+        "sha384" => (ring::pbkdf2::PBKDF2_HMAC_SHA384, 48),
+        "sha512" => (ring::pbkdf2::PBKDF2_HMAC_SHA512, 64),
+        _ => return Err(format!("Invalid digest: {digest}")),
+    };
+    if length > MAX_PBKDF2_BYTES {
+        return Err(format!(
+            "pbkdf2 derives at most {MAX_PBKDF2_BYTES} bytes in shoal's JS isolates"
+        ));
+    }
+    let Some(rounds) = std::num::NonZeroU32::new(iterations) else {
+        return Err("iterations must be at least 1".into());
+    };
+    let work = u64::from(iterations).saturating_mul(length.div_ceil(block).max(1) as u64);
+    if work > MAX_PBKDF2_ROUNDS {
+        return Err(format!(
+            "pbkdf2 of {iterations} iterations for {length} bytes is more work than shoal's JS isolates do in one call (at most {MAX_PBKDF2_ROUNDS} iterations per {block}-byte block)"
+        ));
+    }
+    let mut out = vec![0; length];
+    ring::pbkdf2::derive(algorithm, rounds, salt, password, &mut out);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn unhex(text: &str) -> Vec<u8> {
+        (0..text.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn pbkdf2_matches_rfc_6070_and_refuses_too_much_work() {
+        let out = pbkdf2("sha1", b"password", b"salt", 2, 20).unwrap();
+        assert_eq!(hex(&out), "ea6c014dc72d6f8ccd1ed92ace1d41f0d8de8957");
+        assert!(pbkdf2("sha256", b"p", b"s", 10_000_000, 32).is_err());
+        assert!(pbkdf2("md4", b"p", b"s", 1, 32).is_err());
+        assert!(pbkdf2("sha256", b"p", b"s", 0, 32).is_err());
+    }
+
+    #[test]
+    fn aes_cbc_matches_nist_and_round_trips() {
+        // NIST SP 800-38A F.2.5 (CBC-AES256.Encrypt), first block, no padding.
+        let key = unhex("603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4");
+        let iv = unhex("000102030405060708090a0b0c0d0e0f");
+        let plain = unhex("6bc1bee22e409f96e93d7e117393172a");
+        let out = cipher("aes-256-cbc", "encrypt-nopad", &key, &iv, &plain, &[]).unwrap();
+        assert_eq!(hex(&out), "f58c4c04d6e5f1ba779eabfb5f7bfbd6");
+        let padded = cipher("aes-256-cbc", "encrypt", &key, &iv, b"hello", &[]).unwrap();
+        assert_eq!(padded.len(), 16);
+        let back = cipher("aes-256-cbc", "decrypt", &key, &iv, &padded, &[]).unwrap();
+        assert_eq!(back, b"hello");
+        assert!(cipher("aes-128-cbc", "encrypt", &key, &iv, b"x", &[]).is_err());
+    }
+
+    #[test]
+    fn aes_gcm_authenticates() {
+        let key = [7u8; 32];
+        let iv = [1u8; 12];
+        let sealed = cipher("aes-256-gcm", "encrypt", &key, &iv, b"secret", b"hdr").unwrap();
+        assert_eq!(sealed.len(), 6 + 16);
+        let open = cipher("aes-256-gcm", "decrypt", &key, &iv, &sealed, b"hdr").unwrap();
+        assert_eq!(open, b"secret");
+        let wrong = cipher("aes-256-gcm", "decrypt", &key, &iv, &sealed, b"other");
+        assert_eq!(
+            wrong.unwrap_err(),
+            "Unsupported state or unable to authenticate data"
+        );
+    }
+
+    #[test]
+    fn ed25519_keys_import_sign_and_verify() {
+        // RFC 8410 §10.3's example private key.
+        let pkcs8 = base64::engine::general_purpose::STANDARD
+            .decode("MC4CAQAwBQYDK2VwBCIEINTuctv5E1hK1bbY8fdp+K06/nwoy/HU++CXqI9EdVhC")
+            .unwrap();
+        let info: Value =
+            serde_json::from_str(&key_import("PRIVATE KEY", &pkcs8).unwrap()).unwrap();
+        assert_eq!(info["type"], "private");
+        assert_eq!(info["asymmetricKeyType"], "ed25519");
+        let spki = base64::engine::general_purpose::STANDARD
+            .decode(info["spki"].as_str().unwrap())
+            .unwrap();
+        // RFC 8410 §10.1's public key is that private key's.
+        assert_eq!(
+            base64::engine::general_purpose::STANDARD.encode(&spki),
+            "MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE="
+        );
+        let sig = sign("ed25519", &pkcs8, b"data").unwrap();
+        assert!(verify("ed25519", &spki, b"data", &sig).unwrap());
+        assert!(!verify("ed25519", &spki, b"other", &sig).unwrap());
+        assert!(key_import("PRIVATE KEY", b"not der").is_err());
+        assert!(key_import("CERTIFICATE", &spki).is_err());
+    }
+}
