@@ -4,13 +4,14 @@
 // with the npm client's options (and `__OW_*` defaults), name forms, request shapes, batch
 // (array) forms, results and errors: an `OpenWhiskError` with the npm client's `message`,
 // `error` (the response body) and `statusCode`. Argument errors are thrown synchronously, as
-// the npm client does. Requests go through the global `fetch` (the engines route calls to
+// the npm client does. Requests go straight to the host's egress (`host.request`, what `fetch`
+// stands on, without building WHATWG Request/Response objects: the engines answer calls to
 // shoal's API host in-process). Loading it does nothing but define what follows.
 // Left out: `proxy`, `agent`, `ignore_certs`, `cert`/`key` and the per-call `timeout` (needle's
 // connect timeout) are accepted and have no effect; XML response bodies come back as text
 // (needle parses them into element trees); redirects are followed (needle returns the 3xx).
 // Where the npm client breaks, this one works: `new openwhisk()` (an arrow function there),
-// `noUserAgent` (every call fails on needle 3.5 there; here the header is left to `fetch`), and
+// `noUserAgent` (every call fails on needle 3.5 there; here the request carries no User-Agent), and
 // a plain string for `rules.enable/disable/create` and `triggers.create` (a TypeError there).
 // `retry.onRetry` gets the `OpenWhiskError` (there: needle's raw error). Like the npm client,
 // the module exports only the function (no `OpenWhiskError`).
@@ -23,6 +24,10 @@ const JSON_TYPES = ["application/json", "application/hal+json", "text/javascript
 // Node's `http.STATUS_CODES`, unpacked on the first HTTP error.
 const REASONS = "100 Continue|101 Switching Protocols|102 Processing|103 Early Hints|200 OK|201 Created|202 Accepted|203 Non-Authoritative Information|204 No Content|205 Reset Content|206 Partial Content|207 Multi-Status|208 Already Reported|226 IM Used|300 Multiple Choices|301 Moved Permanently|302 Found|303 See Other|304 Not Modified|305 Use Proxy|307 Temporary Redirect|308 Permanent Redirect|400 Bad Request|401 Unauthorized|402 Payment Required|403 Forbidden|404 Not Found|405 Method Not Allowed|406 Not Acceptable|407 Proxy Authentication Required|408 Request Timeout|409 Conflict|410 Gone|411 Length Required|412 Precondition Failed|413 Payload Too Large|414 URI Too Long|415 Unsupported Media Type|416 Range Not Satisfiable|417 Expectation Failed|418 I'm a Teapot|421 Misdirected Request|422 Unprocessable Entity|423 Locked|424 Failed Dependency|425 Too Early|426 Upgrade Required|428 Precondition Required|429 Too Many Requests|431 Request Header Fields Too Large|451 Unavailable For Legal Reasons|500 Internal Server Error|501 Not Implemented|502 Bad Gateway|503 Service Unavailable|504 Gateway Timeout|505 HTTP Version Not Supported|506 Variant Also Negotiates|507 Insufficient Storage|508 Loop Detected|509 Bandwidth Limit Exceeded|510 Not Extended|511 Network Authentication Required";
 let reasons;
+const reasonOf = (status) => {
+  if (!reasons) reasons = new Map(REASONS.split("|").map((r) => [+r.slice(0, 3), r.slice(4)]));
+  return reasons.get(status);
+};
 
 const env = () => (typeof process === "object" && process && process.env) || {};
 const own = (o, key) => o != null && Object.prototype.hasOwnProperty.call(o, key);
@@ -86,19 +91,22 @@ function complaint(body) {
 }
 
 // A response body as needle (the npm client's transport) gives it: JSON parsed (left as text
-// when it does not parse), other text as a string, anything else as bytes.
-async function readBody(res) {
-  const type = (res.headers.get("content-type") || "").split(";")[0].trim().toLowerCase();
+// when it does not parse), other text as a string, anything else as bytes. `res` is what
+// `host.request` resolves to (`headers` as [name, value] pairs, `body` as bytes).
+function readBody(res) {
+  const header = res.headers.find((h) => h[0].toLowerCase() === "content-type");
+  const type = (header ? header[1] : "").split(";")[0].trim().toLowerCase();
+  const bytes = res.body instanceof Uint8Array ? res.body : new Uint8Array(0);
+  const text = () => host.utf8Decode(bytes, false);
   if (JSON_TYPES.includes(type)) {
-    const text = await res.text();
+    const body = text();
     try {
-      return JSON.parse(text);
+      return JSON.parse(body);
     } catch {
-      return text;
+      return body;
     }
   }
-  if (type.includes("text/") || /[/+](xml|json)$/.test(type)) return res.text();
-  const bytes = new Uint8Array(await res.arrayBuffer());
+  if (type.includes("text/") || /[/+](xml|json)$/.test(type)) return text();
   let B;
   try {
     B = globalThis.Buffer; // the layer loads `buffer` on first use
@@ -173,7 +181,7 @@ class Client {
   async request(method, path, call) {
     const o = call !== null && typeof call === "object" ? call : {};
     const settings = this.options;
-    let url, init;
+    let url, pairs, body;
     try {
       const key = settings.apiKey;
       const auth = settings.authHandler ? await settings.authHandler.getAuthHeader()
@@ -189,36 +197,35 @@ class Client {
       if (vars.__OW_TRANSACTION_ID) headers["x-request-id"] = vars.__OW_TRANSACTION_ID;
       const named = (h) => Object.keys(headers).some((k) => k.toLowerCase() === h);
       if (!named("accept")) headers.accept = "application/json";
-      init = { method, headers };
       const data = o.body || o.params;
       if (data != null && method !== "GET" && method !== "HEAD") {
         const bytes = bytesOf(data);
-        init.body = typeof data === "string" || bytes ? bytes || data : JSON.stringify(data);
+        body = bytes || new TextEncoder().encode(typeof data === "string" ? data : JSON.stringify(data));
         if (!named("content-type")) headers["content-type"] = "application/json; charset=utf-8";
       }
+      pairs = Object.keys(headers).filter((k) => headers[k] !== undefined).map((k) => [k, String(headers[k])]);
     } catch (e) {
       throw new OpenWhiskError(`Unknown Error From API: ${e && e.message}`, undefined, undefined);
     }
     const query = o.qs && typeof o.qs === "object" ? new URLSearchParams(o.qs).toString() : "";
     const target = query ? `${url}?${query}` : url;
     const attempt = async () => {
-      let res, body;
+      let res, answer;
       try {
-        res = await fetch(target, init);
-        body = await readBody(res);
+        res = await host.request({ method, url: target, headers: pairs, redirect: "follow" }, body);
+        answer = readBody(res);
       } catch (e) {
-        const why = (e && e.cause && e.cause.message) || (e && e.message);
+        const why = e && e.message;
         throw new OpenWhiskError(`Unknown Error From API: ${why}`, { error: why }, undefined);
       }
       if (res.status >= 400) {
         // An empty body is reported by the status line, as needle's callers see it.
-        if (!body) body = { error: res.statusText };
-        if (!reasons) reasons = new Map(REASONS.split("|").map((r) => [+r.slice(0, 3), r.slice(4)]));
+        if (!answer) answer = { error: res.statusText || reasonOf(res.status) };
         throw new OpenWhiskError(
-          `${method} ${url} Returned HTTP ${res.status} (${reasons.get(res.status)}) --> "${complaint(body)}"`,
-          body, res.status);
+          `${method} ${url} Returned HTTP ${res.status} (${reasonOf(res.status)}) --> "${complaint(answer)}"`,
+          answer, res.status);
       }
-      return body;
+      return answer;
     };
     return settings.retry ? persist(attempt, settings.retry) : attempt();
   }
