@@ -12,6 +12,7 @@ import https from 'node:https'
 import { readFileSync, readdirSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import crypto from 'node:crypto'
+import * as jose from 'jose'
 import { ow, uniq } from './helpers.mjs'
 
 const requireHere = createRequire(import.meta.url)
@@ -111,6 +112,31 @@ exports.main = ({ keys, tokens }) => {
   assert.deepEqual(result.checked, { HS256: 'shoal', RS256: 'shoal', PS256: 'shoal', ES256: 'shoal' })
   assert.equal(result.wrong, 'invalid algorithm')
   assert.equal(result.forged, 'invalid signature')
+})
+
+test('a zip with jose from npm verifies a token against a JWKS and signs with an imported JWK', async () => {
+  const name = uniq('jose')
+  const main = `const jose = require('jose');
+exports.main = async ({ jwks, token, privateJwk }) => {
+  const keys = jose.createLocalJWKSet(jwks);
+  const { payload } = await jose.jwtVerify(token, keys);
+  const key = await jose.importJWK(privateJwk, 'ES256');
+  const made = await new jose.SignJWT({ sub: 'from-shoal' }).setProtectedHeader({ alg: 'ES256' }).sign(key);
+  let rejected = 'accepted';
+  try { await jose.jwtVerify(token.slice(0, -6) + 'AAAAAA', keys); } catch (e) { rejected = e.code; }
+  return { sub: payload.sub, made, rejected };
+};
+`
+  const action = zip({ 'package.json': JSON.stringify({ name: 'jose-action', main: 'index.js' }), 'index.js': main, ...packageFiles('jose') })
+  await ow.actions.create({ name, action, kind: 'nodejs:20' })
+  const { publicKey, privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+  const jwks = { keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'ES256', use: 'sig' }] }
+  const token = await new jose.SignJWT({ sub: 'shoal' }).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).sign(privateKey)
+  const params = { jwks, token, privateJwk: privateKey.export({ format: 'jwk' }) }
+  const result = await ow.actions.invoke({ name, blocking: true, result: true, params })
+  assert.equal(result.sub, 'shoal')
+  assert.equal((await jose.jwtVerify(result.made, publicKey)).payload.sub, 'from-shoal')
+  assert.equal(result.rejected, 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED')
 })
 
 test('a serverless-openwhisk style zip with node_modules runs', async () => {

@@ -95,7 +95,7 @@ const types = {
   isWeakRef: (v) => typeof WeakRef === "function" && v instanceof WeakRef,
   isProxy: () => false,
   isExternal: () => false,
-  isKeyObject: () => false,
+  isKeyObject: (v) => v !== null && typeof v === "object" && v instanceof require("internal/crypto/keys").KeyObject,
   isCryptoKey: () => false,
 };
 

@@ -38,11 +38,21 @@ function nodeUrl(input, base, part, value) {
 // The host's crypto primitives (`shoal_isolates::node::crypto`) on Node's own crypto.
 const DER_TYPES = { "PRIVATE KEY": "pkcs8", "RSA PRIVATE KEY": "pkcs1", "EC PRIVATE KEY": "sec1",
   "PUBLIC KEY": "spki", "RSA PUBLIC KEY": "pkcs1" };
-function keyImport(label, der) {
+function keyObjectOf(label, der) {
+  if (label === "JWK") {
+    const jwk = JSON.parse(Buffer.from(der).toString());
+    return (jwk.d ? createPrivateKey : createPublicKey)({ key: jwk, format: "jwk" });
+  }
+  if (label === "CERTIFICATE") {
+    return createPublicKey(`-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString("base64")}\n-----END CERTIFICATE-----\n`);
+  }
   const type = DER_TYPES[label];
   if (!type) throw new Error(`Unsupported key format: ${label}`);
   const key = { key: Buffer.from(der), format: "der", type };
-  const parsed = /PRIVATE/.test(label) ? createPrivateKey(key) : createPublicKey(key);
+  return /PRIVATE/.test(label) ? createPrivateKey(key) : createPublicKey(key);
+}
+function keyImport(label, der) {
+  const parsed = keyObjectOf(label, der);
   const pub = parsed.type === "private" ? createPublicKey(parsed) : parsed;
   const details = Object.assign({}, parsed.asymmetricKeyDetails);
   if (details.publicExponent !== undefined) details.publicExponent = Number(details.publicExponent);

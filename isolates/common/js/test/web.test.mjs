@@ -7,6 +7,10 @@ import http from "node:http";
 import nodeUrl from "node:url";
 import zlib from "node:zlib";
 import crypto from "node:crypto";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { isolate as bareIsolate } from "./harness.mjs";
 
 // The harness's host makes its byte arrays with `context.Uint8Array`, which a vm context's
@@ -729,7 +733,41 @@ test("crypto key objects read PEM and DER keys as Node does", () => {
   assert.throws(() => c.createPublicKey("s3cret"), { code: "ERR_OSSL_UNSUPPORTED" });
   assert.throws(() => c.createPrivateKey(rsa.publicKey.export({ type: "spki", format: "pem" })));
   assert.throws(() => c.createPrivateKey(rsa.privateKey.export({ type: "pkcs8", format: "pem", cipher: "aes-256-cbc", passphrase: "p" })), /Encrypted private keys are not supported/);
-  assert.throws(() => c.createPrivateKey({ key: {}, format: "jwk" }), /JWK keys are not supported/);
+  assert.throws(() => c.createPrivateKey({ key: {}, format: "jwk" }), { code: "ERR_CRYPTO_INVALID_JWK" });
+  assert.throws(() => c.createPublicKey({ key: { kty: "oct", k: "c2VjcmV0" }, format: "jwk" }), /oct/);
+});
+
+test("crypto reads JWKs and X.509 certificates as Node does", () => {
+  const iso = isolate();
+  const c = iso.require("crypto");
+  const util = iso.require("util");
+  const { rsa, ec, ec384, ed } = keyPairs();
+  for (const pair of [rsa, ec, ec384, ed]) {
+    const spki = pair.publicKey.export({ type: "spki", format: "pem" });
+    const pub = c.createPublicKey({ key: pair.publicKey.export({ format: "jwk" }), format: "jwk" });
+    assert.equal(pub.export({ type: "spki", format: "pem" }), spki);
+    const priv = c.createPrivateKey({ key: pair.privateKey.export({ format: "jwk" }), format: "jwk" });
+    assert.equal(priv.type, "private");
+    // The private key made from the JWK signs what Node verifies.
+    const alg = pair === ed ? null : pair === ec384 ? "sha384" : "sha256";
+    assert.ok(crypto.verify(alg, Buffer.from("jwk"), spki, c.sign(alg, Buffer.from("jwk"), priv)));
+    assert.equal(c.createPublicKey({ key: pair.privateKey.export({ format: "jwk" }), format: "jwk" }).type, "public");
+  }
+  assert.equal(util.types.isKeyObject(c.createSecretKey(Buffer.from("k"))), true);
+  assert.equal(util.types.isKeyObject({}), false);
+  // A certificate made by openssl: its public key is the certificate's subject key.
+  const dir = mkdtempSync(join(tmpdir(), "shoal-cert-"));
+  try {
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=shoal",
+      "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")], { stdio: "ignore" });
+    const cert = readFileSync(join(dir, "cert.pem"), "utf8");
+    const key = c.createPublicKey(cert);
+    assert.equal(key.export({ type: "spki", format: "pem" }), crypto.createPublicKey(cert).export({ type: "spki", format: "pem" }));
+    const signature = crypto.sign("sha256", Buffer.from("cert"), readFileSync(join(dir, "key.pem")));
+    assert.equal(c.verify("sha256", Buffer.from("cert"), cert, signature), true);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("crypto signatures match Node's and verify both ways", () => {

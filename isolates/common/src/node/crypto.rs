@@ -9,7 +9,7 @@
 use base64::Engine as _;
 use cbc::cipher::block_padding::{NoPadding, Pkcs7};
 use cbc::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit, StreamCipher};
-use pkcs8::der::asn1::{AnyRef, BitStringRef, ObjectIdentifier};
+use pkcs8::der::asn1::{AnyRef, BitStringRef, ObjectIdentifier, OctetStringRef};
 use pkcs8::der::{Decode, Encode};
 use pkcs8::spki::{AlgorithmIdentifierRef, SubjectPublicKeyInfoRef};
 use ring::rand::SystemRandom;
@@ -60,8 +60,9 @@ impl KeyInfo {
 }
 
 /// Reads an asymmetric key: `der` is the body of a PEM block labelled `label` (`PRIVATE KEY`,
-/// `RSA PRIVATE KEY`, `EC PRIVATE KEY`, `PUBLIC KEY`, `RSA PUBLIC KEY`), or DER with that
-/// label standing for its format. Answers JSON: `type`, `asymmetricKeyType` (`rsa`, `ec`,
+/// `RSA PRIVATE KEY`, `EC PRIVATE KEY`, `PUBLIC KEY`, `RSA PUBLIC KEY`, or `CERTIFICATE` for
+/// an X.509 certificate's public key), or DER with that label standing for its format, or
+/// with the label `JWK` a JSON Web Key's text. Answers JSON: `type`, `asymmetricKeyType` (`rsa`, `ec`,
 /// `ed25519`), `asymmetricKeyDetails`, and the key as base64 DER in `pkcs8` and `spki`.
 pub fn key_import(label: &str, der: &[u8]) -> Result<String, String> {
     let info = match label {
@@ -79,6 +80,14 @@ pub fn key_import(label: &str, der: &[u8]) -> Result<String, String> {
             wrap_private(EC, Some(AnyRef::from(&curve)), der).and_then(private_key)
         }
         "PUBLIC KEY" => public_key(der.to_vec()),
+        "CERTIFICATE" => x509_cert::Certificate::from_der(der)
+            .map_err(bad_key)
+            .and_then(|cert| {
+                let spki = cert.tbs_certificate.subject_public_key_info;
+                spki.to_der().map_err(bad_key)
+            })
+            .and_then(public_key),
+        "JWK" => jwk(der),
         "RSA PUBLIC KEY" => pkcs1::RsaPublicKey::from_der(der)
             .map_err(bad_key)
             .and_then(|_| spki(RSA, Some(AnyRef::NULL), der))
@@ -194,6 +203,98 @@ fn public_key(der: Vec<u8>) -> Result<KeyInfo, String> {
         pkcs8: None,
         spki: der,
     })
+}
+
+/// `bytes` as a DER INTEGER's content.
+fn uint(bytes: &[u8]) -> Result<pkcs1::UintRef<'_>, String> {
+    pkcs1::UintRef::new(bytes).map_err(bad_key)
+}
+
+/// A JSON Web Key (RFC 7517/7518/8037), public or private: `RSA`, `EC` on P-256, P-384 or
+/// P-521, and `OKP` on Ed25519.
+fn jwk(json: &[u8]) -> Result<KeyInfo, String> {
+    let jwk: Value = serde_json::from_slice(json).map_err(|e| format!("Invalid JWK: {e}"))?;
+    let field = |name: &str| -> Result<Vec<u8>, String> {
+        let text = jwk[name]
+            .as_str()
+            .ok_or_else(|| format!("Invalid JWK: \"{name}\" is missing"))?;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(text.trim_end_matches('='))
+            .map_err(|_| format!("Invalid JWK: \"{name}\" is not base64url"))
+    };
+    let private = jwk.get("d").is_some();
+    match (jwk["kty"].as_str(), jwk["crv"].as_str()) {
+        (Some("RSA"), _) => {
+            let (n, e) = (field("n")?, field("e")?);
+            if !private {
+                let key = pkcs1::RsaPublicKey {
+                    modulus: uint(&n)?,
+                    public_exponent: uint(&e)?,
+                };
+                return public_key(spki(
+                    RSA,
+                    Some(AnyRef::NULL),
+                    &key.to_der().map_err(bad_key)?,
+                )?);
+            }
+            let parts = ["d", "p", "q", "dp", "dq", "qi"].map(&field);
+            let [d, p, q, dp, dq, qi] = parts;
+            let (d, p, q, dp, dq, qi) = (d?, p?, q?, dp?, dq?, qi?);
+            let key = pkcs1::RsaPrivateKey {
+                modulus: uint(&n)?,
+                public_exponent: uint(&e)?,
+                private_exponent: uint(&d)?,
+                prime1: uint(&p)?,
+                prime2: uint(&q)?,
+                exponent1: uint(&dp)?,
+                exponent2: uint(&dq)?,
+                coefficient: uint(&qi)?,
+                other_prime_infos: None,
+            };
+            private_key(wrap_private(
+                RSA,
+                Some(AnyRef::NULL),
+                &key.to_der().map_err(bad_key)?,
+            )?)
+        }
+        (Some("EC"), crv) => {
+            let curve = match crv {
+                Some("P-256") => CURVES[0].0,
+                Some("P-384") => CURVES[1].0,
+                Some("P-521") => CURVES[2].0,
+                _ => return Err(format!("Unsupported JWK curve {}", crv.unwrap_or("(none)"))),
+            };
+            let mut point = vec![4];
+            point.extend(field("x")?);
+            point.extend(field("y")?);
+            if !private {
+                return public_key(spki(EC, Some(AnyRef::from(&curve)), &point)?);
+            }
+            let d = field("d")?;
+            let key = sec1::EcPrivateKey {
+                private_key: &d,
+                parameters: None,
+                public_key: Some(&point),
+            };
+            let der = key.to_der().map_err(bad_key)?;
+            private_key(wrap_private(EC, Some(AnyRef::from(&curve)), &der)?)
+        }
+        (Some("OKP"), Some("Ed25519")) => {
+            if !private {
+                return public_key(spki(ED25519, None, &field("x")?)?);
+            }
+            let seed = field("d")?;
+            let der = OctetStringRef::new(&seed)
+                .and_then(|s| s.to_der())
+                .map_err(bad_key)?;
+            private_key(wrap_private(ED25519, None, &der)?)
+        }
+        (kty, crv) => Err(format!(
+            "Unsupported JWK key type {}{}",
+            kty.unwrap_or("(none)"),
+            crv.map(|c| format!(" {c}")).unwrap_or_default()
+        )),
+    }
 }
 
 /// Signs `data` with the PKCS #8 key `pkcs8` under `alg`: `rsa-pkcs1-sha256` (and -sha384,
@@ -494,6 +595,19 @@ mod tests {
         let sig = sign("ed25519", &pkcs8, b"data").unwrap();
         assert!(verify("ed25519", &spki, b"data", &sig).unwrap());
         assert!(!verify("ed25519", &spki, b"other", &sig).unwrap());
+        // RFC 8037 §A.1/A.2: the same key as a JWK.
+        let jwk = br#"{"kty":"OKP","crv":"Ed25519","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
+        let from_jwk: Value = serde_json::from_str(&key_import("JWK", jwk).unwrap()).unwrap();
+        let public: Value = serde_json::from_str(
+            &key_import("JWK", br#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(from_jwk["type"], "private");
+        assert_eq!(
+            (public["type"].as_str(), &public["spki"]),
+            (Some("public"), &from_jwk["spki"])
+        );
+        assert!(key_import("JWK", br#"{"kty":"oct","k":"c2VjcmV0"}"#).is_err());
         assert!(key_import("PRIVATE KEY", b"not der").is_err());
         assert!(key_import("CERTIFICATE", &spki).is_err());
     }

@@ -189,7 +189,8 @@ pub async fn builtins_behave_as_in_node(make: Make) {
 
 /// Key objects, signatures, ciphers and PBKDF2 give Node's results: RSA PKCS #1 v1.5
 /// signatures byte for byte, ECDSA and Ed25519 signatures that verify both ways with Node's,
-/// AES-CBC and AES-GCM output and tags, PBKDF2 keys (the expected values were made by Node 20
+/// AES-CBC and AES-GCM output and tags, PBKDF2 keys, JWKs and X.509 certificates as keys (the
+/// expected values were made by Node 20
 /// from the keys in `crypto-fixtures.json`, which exist only for this test).
 pub async fn crypto_signs_and_encrypts_as_node_does(make: Make) {
     let exec = make(Settings::default());
@@ -211,6 +212,7 @@ pub async fn crypto_signs_and_encrypts_as_node_does(make: Make) {
         "roundTrip": "secret text",
         "pbkdf2": fixtures["expect"]["pbkdf2"],
         "forged": "Unsupported state or unable to authenticate data",
+        "jwkVerifies": true, "jwkSigns": true, "certVerifies": true,
     });
     check("crypto", &outcome.result, &Expect::Ok(want));
 }
@@ -250,6 +252,9 @@ function main(k) {
     roundTrip: back.update(cbcOut, undefined, 'utf8') + back.final('utf8'),
     pbkdf2: crypto.pbkdf2Sync('pw', 'salt', 1000, 32, 'sha256').toString('hex'),
     forged: forgedError,
+    jwkVerifies: crypto.verify('sha256', data, {key: k.rsaJwk, format: 'jwk'}, Buffer.from(k.expect.rs256, 'base64')),
+    jwkSigns: crypto.verify('sha256', data, k.ecSpki, crypto.sign('sha256', data, {key: k.ecJwk, format: 'jwk'})),
+    certVerifies: crypto.createVerify('RSA-SHA256').update(data).verify(k.cert, k.expect.rs256, 'base64'),
   };
 }"#;
 

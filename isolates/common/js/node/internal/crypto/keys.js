@@ -2,11 +2,12 @@
 // `host.verify`: `KeyObject`, `createSecretKey`, `createPrivateKey`, `createPublicKey`,
 // `createSign`, `createVerify`, `sign` and `verify`, for RSA (PKCS #1 v1.5 and PSS with
 // SHA-256/384/512), ECDSA (P-256 with SHA-256, P-384 with SHA-384; DER or IEEE P1363) and
-// Ed25519 keys in PEM or DER (PKCS #8, PKCS #1, SEC1, SPKI). An asymmetric key object holds
-// its DER (PKCS #8 for private keys, SPKI for public ones); the host reads it at each use.
-// Left out (each throws a clear Error): encrypted private keys, JWK, X.509 certificates as
-// public keys, DSA/DH/X25519 keys, RSA keys under 2048 bits for signing, and other pairings of
-// curve and digest.
+// Ed25519 keys in PEM or DER (PKCS #8, PKCS #1, SEC1, SPKI, and X.509 certificates for their
+// public key) or as JWK. An asymmetric key object holds its DER (PKCS #8 for private keys,
+// SPKI for public ones); the host reads it at each use.
+// Left out (each throws a clear Error): encrypted private keys, exporting asymmetric keys as
+// JWK, DSA/DH/X25519 keys, RSA keys under 2048 bits for signing, and other pairings of curve
+// and digest.
 "use strict";
 
 const { Buffer } = require("buffer");
@@ -119,7 +120,6 @@ function pem(text) {
   if (!m) throw nodeError(Error, "ERR_OSSL_UNSUPPORTED", "error:1E08010C:DECODER routines::unsupported");
   const [, label, body] = m;
   if (label === "ENCRYPTED PRIVATE KEY" || /Proc-Type:\s*4,ENCRYPTED/.test(body)) throw unsupported("Encrypted private keys");
-  if (label === "CERTIFICATE") throw unsupported("X.509 certificates as keys");
   return { label, der: fromBase64(body.replace(/[^A-Za-z0-9+/=]/g, "")) };
 }
 
@@ -135,7 +135,7 @@ function asymmetricKey(input, wantPrivate) {
   const o = input !== null && typeof input === "object" && !ArrayBuffer.isView(input) && !(input instanceof ArrayBuffer) ? input : { key: input };
   if (o.key instanceof KeyObject) return asymmetricKey(o.key, wantPrivate);
   const format = o.format || "pem";
-  if (format === "jwk") throw unsupported("JWK keys");
+  if (format === "jwk") return jwkKey(o.key, wantPrivate);
   if (typeof o.key !== "string" && !ArrayBuffer.isView(o.key) && !(o.key instanceof ArrayBuffer)) {
     throw nodeError(TypeError, "ERR_INVALID_ARG_TYPE", `The "key.key" property must be of type string or an instance of ArrayBuffer, Buffer, TypedArray, or DataView. Received ${o.key === null ? "null" : typeof o.key}`);
   }
@@ -151,6 +151,16 @@ function asymmetricKey(input, wantPrivate) {
   if (key.type === "private") return wantPrivate ? key : publicOf(key);
   if (wantPrivate) throw nodeError(TypeError, "ERR_INVALID_ARG_VALUE", "error:1E08010C:DECODER routines::unsupported (a public key where a private key is needed)");
   return key;
+}
+
+// A key object from a JSON Web Key (`kty` RSA, EC or OKP; `oct` keys are secrets).
+function jwkKey(jwk, wantPrivate) {
+  if (jwk === null || typeof jwk !== "object") {
+    throw nodeError(TypeError, "ERR_INVALID_ARG_TYPE", `The "key.key" property must be of type object. Received ${jwk === null ? "null" : typeof jwk}`);
+  }
+  if (wantPrivate && typeof jwk.d !== "string") throw nodeError(TypeError, "ERR_CRYPTO_INVALID_JWK", "Invalid JWK private key: \"d\" is missing");
+  const key = imported("JWK", bytes(Buffer.from(JSON.stringify(jwk))));
+  return key.type === "private" && !wantPrivate ? publicOf(key) : key;
 }
 
 const createPrivateKey = (key) => asymmetricKey(key, true);
