@@ -86,6 +86,15 @@
   globalThis.global = globalThis;
   const env = {};
   globalThis.process = { env };
+  // Bytes an op returns live in a backing store the isolate's ArrayBuffer budget never saw
+  // (deno_core makes it from the op's Vec): the layer gets a copy made by the isolate's own
+  // allocator, which counts it (and throws RangeError past the budget); the op's store is
+  // garbage at once.
+  // Captured now, as every intrinsic used after action code has run.
+  const U8 = Uint8Array;
+  const promiseThen = Promise.prototype.then;
+  const reflectApply = Reflect.apply;
+  const counted = (bytes) => new U8(bytes);
   const loader = installNode({
     arch: op_shoal_arch(),
     unavailable: op_shoal_unavailable(),
@@ -93,15 +102,15 @@
     file: (path) => op_shoal_file(path) ?? undefined,
     has: (path) => op_shoal_has(path),
     evaluate: (source, name) => indirectEval(`${source}\n//# sourceURL=${String(name).replace(/[\r\n]/g, " ")}`),
-    digest: (alg, bytes) => op_shoal_digest(alg, bytes),
-    hmac: (alg, key, bytes) => op_shoal_hmac(alg, key, bytes),
+    digest: (alg, bytes) => counted(op_shoal_digest(alg, bytes)),
+    hmac: (alg, key, bytes) => counted(op_shoal_hmac(alg, key, bytes)),
     keyImport: (label, der) => op_shoal_key_import(label, der),
-    sign: (alg, key, data) => op_shoal_sign(alg, key, data),
+    sign: (alg, key, data) => counted(op_shoal_sign(alg, key, data)),
     verify: (alg, key, data, sig) => op_shoal_verify(alg, key, data, sig),
-    cipher: (name, mode, key, iv, data, aad) => op_shoal_cipher(name, mode, key, iv, data, aad),
-    pbkdf2: (digest, password, salt, iterations, length) => op_shoal_pbkdf2(digest, password, salt, iterations, length),
-    randomBytes: (n) => op_shoal_random(n),
-    zlib: (op, format, bytes) => op_shoal_zlib(op, format, bytes),
+    cipher: (name, mode, key, iv, data, aad) => counted(op_shoal_cipher(name, mode, key, iv, data, aad)),
+    pbkdf2: (digest, password, salt, iterations, length) => counted(op_shoal_pbkdf2(digest, password, salt, iterations, length)),
+    randomBytes: (n) => counted(op_shoal_random(n)),
+    zlib: (op, format, bytes) => counted(op_shoal_zlib(op, format, bytes)),
     url: (input, base, part, value) => op_shoal_url(input, base, part, value),
     domain: (name, unicode) => op_shoal_domain(name, unicode),
     utf8Decode(bytes, fatal) {
@@ -113,7 +122,10 @@
     },
     base64: (bytes, url) => op_shoal_base64(bytes, url),
     now: () => op_shoal_now(),
-    request: (descriptor, body) => op_shoal_request(descriptor, body ?? new Uint8Array(0)),
+    request: (descriptor, body) => reflectApply(promiseThen, op_shoal_request(descriptor, body ?? new U8(0)), [(res) => {
+      res.body = counted(res.body);
+      return res;
+    }]),
     memory() {
       const m = op_memory_usage();
       return { rss: m.physicalTotal, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, arrayBuffers: 0 };

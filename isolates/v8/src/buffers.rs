@@ -38,7 +38,12 @@ impl BufferBudget {
     }
 
     fn give_back(&self, len: usize) {
-        self.used.fetch_sub(len, Ordering::Relaxed);
+        // Never below zero, even if V8 ever freed what this budget did not count.
+        let _ = self
+            .used
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+                Some(used.saturating_sub(len))
+            });
     }
 }
 

@@ -32,6 +32,31 @@ use crate::watchdog::Watch;
 /// for making it. Part of the binary.
 static SNAPSHOT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/shoal-v8.snapshot"));
 
+/// Run once per isolate before any action code (deno_core needs what it removes until the
+/// runtime exists): hides deno_core's internals (`Deno`, `__bootstrap`, which hold every op)
+/// and `WebAssembly` (its memories grow outside the ArrayBuffer budget; QuickJS has none
+/// either, and WASM actions have their own domain), and refuses growable `ArrayBuffer`s and
+/// `SharedArrayBuffer`s (`maxByteLength`), whose memory V8 also takes outside that budget.
+/// Only the length reaches V8's constructor, so no getter can change the options after the
+/// check; the constructors are replaced wherever action code could find them.
+const HIDE: &str = r#"delete globalThis.Deno;
+delete globalThis.__bootstrap;
+delete globalThis.WebAssembly;
+for (const name of ["ArrayBuffer", "SharedArrayBuffer"]) {
+  const Original = globalThis[name];
+  const guarded = new Proxy(Original, {
+    construct(target, args, newTarget) {
+      const options = args[1];
+      if (options !== null && typeof options === "object" && options.maxByteLength !== undefined) {
+        throw new RangeError(`${name}s that can grow (maxByteLength) are not supported in shoal's JS isolates`);
+      }
+      return Reflect.construct(target, [args[0]], newTarget === guarded ? target : newTarget);
+    },
+  });
+  Object.defineProperty(globalThis, name, { value: guarded, writable: true, configurable: true });
+  Object.defineProperty(Original.prototype, "constructor", { value: guarded, writable: true, configurable: true });
+}"#;
+
 /// A failed cold start: the failure and whatever the code logged while loading.
 pub(crate) struct InitFailure {
     pub(crate) failure: Failure,
@@ -204,7 +229,7 @@ impl Isolate {
             fresh: true,
         };
         isolate
-            .execute("ext:shoal/hide.js", "delete globalThis.Deno".to_string())
+            .execute("ext:shoal/hide.js", HIDE.to_string())
             .map_err(|e| format!("cannot start a V8 runtime: {}", describe(&e, true)))?;
         Ok(isolate)
     }

@@ -317,6 +317,63 @@ pub async fn array_buffers_count_against_the_memory_limit(make: Make) {
     );
 }
 
+/// What an engine keeps for itself stays out of reach (`Deno`, `__bootstrap`), there is no
+/// `WebAssembly` (WASM actions have their own domain), and neither growable buffers nor the
+/// bytes native calls return can take memory past the action's limit: an action that keeps
+/// 1 GiB of cipher output, or asks for buffers that grow, fails within its limit.
+pub async fn engine_internals_and_uncounted_memory_stay_out_of_reach(make: Make) {
+    let exec = make(Settings::default());
+    let probe = action(
+        "probe",
+        "function main() { let grow = 'refused'; try { const b = new ArrayBuffer(8, {maxByteLength: 1 << 30}); grow = b.resizable ? 'resizable' : 'fixed'; } catch (e) { grow = e.name; } return {deno: typeof Deno, bootstrap: typeof __bootstrap, wasm: typeof WebAssembly, grow, plain: new ArrayBuffer(8).byteLength, ctor: new Uint8Array(2).buffer.constructor === ArrayBuffer}; }",
+        "main",
+    );
+    let out = run(&exec, &probe, json!({})).await.result;
+    let seen = out.as_ref().cloned().unwrap_or_default();
+    assert_eq!(
+        (
+            &seen["deno"],
+            &seen["bootstrap"],
+            &seen["wasm"],
+            &seen["plain"],
+            &seen["ctor"]
+        ),
+        (
+            &json!("undefined"),
+            &json!("undefined"),
+            &json!("undefined"),
+            &json!(8),
+            &json!(true)
+        ),
+        "{out:?}"
+    );
+    // Either refused, or (on an engine that counts them) an ordinary buffer.
+    assert!(
+        ["RangeError", "fixed", "resizable"].contains(&seen["grow"].as_str().unwrap_or("")),
+        "{seen}"
+    );
+    let hoard = action(
+        "cipher-hoard",
+        "const crypto = require('crypto'); function main() { const c = crypto.createCipheriv('aes-128-ctr', Buffer.alloc(16), Buffer.alloc(16)); const chunk = Buffer.alloc(8 << 20); const kept = []; for (let i = 0; i < 128; i++) kept.push(c.update(chunk)); return {kept: kept.length}; }",
+        "main",
+    );
+    let mut small = invocation(&hoard, "guest", json!({}), 20_000);
+    small.limits.memory_mb = 64;
+    match exec.invoke(small).await.result {
+        Err(Failure::MemoryExceeded) => {}
+        Err(Failure::DeveloperError(why)) => {
+            let why = why.to_string();
+            assert!(
+                why.contains("allocation failed") || why.contains("out of memory"),
+                "{why}"
+            );
+        }
+        other => panic!("1 GiB of cipher output under a 64 MiB limit: {other:?}"),
+    }
+    let bytes = exec.stats().resident_bytes;
+    assert!(bytes < 32 << 20, "the output was freed: {bytes}");
+}
+
 /// A result whose JSON would be gigabytes (an array of four billion holes) fails within the
 /// action's limits — out of memory or a thrown `RangeError`, as the engine's serialiser decides
 /// — instead of making the host loop or allocate without bound; the worker keeps serving.

@@ -86,6 +86,7 @@ macro_rules! js_action_suite {
             async_actions_time_out_without_blocking_their_worker,
             a_memory_bomb_is_stopped_at_the_limit_and_everything_keeps_serving,
             array_buffers_count_against_the_memory_limit,
+            engine_internals_and_uncounted_memory_stay_out_of_reach,
             a_result_too_big_to_serialise_fails_and_everything_keeps_serving,
             prepare_rejects_syntax_errors,
             concurrent_invocations_and_evictions_interleave_safely,

@@ -30,10 +30,7 @@ function toBytes(data, encoding, name) {
   throw nodeError(TypeError, "ERR_INVALID_ARG_TYPE", `The "${name}" argument must be of type string or an instance of Buffer, TypedArray, or DataView. Received ${data === null ? "null" : typeof data}`);
 }
 
-function encode(bytes, encoding) {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return encoding === undefined || encoding === "buffer" ? buf : buf.toString(encoding);
-}
+const asBuffer = (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
 // `base` (16 bytes, big-endian) plus `blocks`.
 function counterAt(base, blocks) {
@@ -76,7 +73,23 @@ class CipherBase {
   update(data, inputEncoding, outputEncoding) {
     const s = this[kState];
     if (s.done) throw invalidState("update");
-    return encode(this.next(toBytes(data, inputEncoding, "data")), outputEncoding);
+    return this.output(this.next(toBytes(data, inputEncoding, "data")), outputEncoding, false);
+  }
+
+  // `bytes` as the caller asked: a Buffer, or text through one decoder for the cipher's life
+  // (as Node does), so base64 padding and characters split across calls come out whole.
+  output(bytes, encoding, last) {
+    if (encoding === undefined || encoding === "buffer") return asBuffer(bytes);
+    const s = this[kState];
+    if (!s.decoder) {
+      const { StringDecoder } = require("string_decoder");
+      s.decoder = new StringDecoder(encoding);
+      s.encoding = encoding;
+    } else if (s.encoding !== encoding) {
+      throw new Error("Cannot change encoding");
+    }
+    const text = s.decoder.write(asBuffer(bytes));
+    return last ? text + s.decoder.end() : text;
   }
 
   // What `bytes` turn into now.
@@ -124,7 +137,7 @@ class CipherBase {
       }
       s.kept = [];
     }
-    return encode(out, outputEncoding);
+    return this.output(out, outputEncoding, true);
   }
 
   setAutoPadding(autoPadding) {
@@ -153,7 +166,7 @@ class CipherBase {
   read() {
     const out = this[kState].out;
     this[kState].out = undefined;
-    return out && out.length ? encode(out) : null;
+    return out && out.length ? asBuffer(out) : null;
   }
 }
 

@@ -178,7 +178,9 @@ function scheme(name, key, options) {
     if (name !== null && name !== undefined) throw unsupported(`Digest ${name} with Ed25519 keys`);
     return "ed25519";
   }
-  const lower = typeof name === "string" ? name.toLowerCase().replace(/^(rsa-|ecdsa-with-)/, "") : name;
+  // No digest: what Node's OpenSSL defaults to for RSA and EC keys.
+  const given = name === null || name === undefined ? "sha256" : name;
+  const lower = typeof given === "string" ? given.toLowerCase().replace(/^(rsa-|ecdsa-with-)/, "") : given;
   const digest = DIGESTS[lower];
   if (!digest) throw new Error(`Invalid digest: ${name} (shoal's JS isolates sign with sha256, sha384 and sha512)`);
   if (type === "rsa") {
