@@ -25,12 +25,7 @@ function algorithm(name) {
   }
   return alg;
 }
-function toBytes(data, encoding, name = "data") {
-  if (typeof data === "string") return Buffer.from(data, encoding || "utf8");
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  throw nodeError(TypeError, "ERR_INVALID_ARG_TYPE", `The "${name}" argument must be of type string or an instance of Buffer, TypedArray, or DataView. Received ${data === null ? "null" : typeof data}`);
-}
+const { toBytes } = require("internal/crypto/input");
 const { concatBytes: concat } = require("internal/encoding");
 function encode(bytes, encoding) {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -298,18 +298,7 @@ pub async fn array_buffers_count_against_the_memory_limit(make: Make) {
         "function main() { const kept = []; for (let i = 0; i < 128; i++) kept.push(new Uint8Array(8 << 20)); return {kept: kept.length}; }",
         "main",
     );
-    let mut small = invocation(&hoard, "guest", json!({}), 20_000);
-    small.limits.memory_mb = 64;
-    let out = exec.invoke(small).await;
-    match &out.result {
-        Err(Failure::MemoryExceeded) => {}
-        Err(Failure::DeveloperError(why)) => {
-            assert!(why.to_string().contains("allocation failed"), "{why}");
-        }
-        other => panic!("1 GiB of buffers under a 64 MiB limit: {other:?}"),
-    }
-    let bytes = exec.stats().resident_bytes;
-    assert!(bytes < 32 << 20, "the buffers were freed: {bytes}");
+    hoard_stops_at_64_mib(&exec, &hoard, &["allocation failed"], "buffers").await;
     let other = action("other", "function main() { return {other: true}; }", "main");
     assert_eq!(
         run(&exec, &other, json!({})).await.result,
@@ -357,21 +346,35 @@ pub async fn engine_internals_and_uncounted_memory_stay_out_of_reach(make: Make)
         "const crypto = require('crypto'); function main() { const c = crypto.createCipheriv('aes-128-ctr', Buffer.alloc(16), Buffer.alloc(16)); const chunk = Buffer.alloc(8 << 20); const kept = []; for (let i = 0; i < 128; i++) kept.push(c.update(chunk)); return {kept: kept.length}; }",
         "main",
     );
-    let mut small = invocation(&hoard, "guest", json!({}), 20_000);
+    hoard_stops_at_64_mib(
+        &exec,
+        &hoard,
+        &["allocation failed", "out of memory"],
+        "cipher output",
+    )
+    .await;
+}
+
+/// Runs `hoard` (an action keeping 1 GiB of `what`) under a 64 MiB limit: it must end out of
+/// memory, or with a developer error naming one of `errors`, and what it held must be freed.
+async fn hoard_stops_at_64_mib(
+    exec: &Arc<dyn Executor>,
+    hoard: &Arc<ActionCode>,
+    errors: &[&str],
+    what: &str,
+) {
+    let mut small = invocation(hoard, "guest", json!({}), 20_000);
     small.limits.memory_mb = 64;
     match exec.invoke(small).await.result {
         Err(Failure::MemoryExceeded) => {}
         Err(Failure::DeveloperError(why)) => {
             let why = why.to_string();
-            assert!(
-                why.contains("allocation failed") || why.contains("out of memory"),
-                "{why}"
-            );
+            assert!(errors.iter().any(|e| why.contains(e)), "{why}");
         }
-        other => panic!("1 GiB of cipher output under a 64 MiB limit: {other:?}"),
+        other => panic!("1 GiB of {what} under a 64 MiB limit: {other:?}"),
     }
     let bytes = exec.stats().resident_bytes;
-    assert!(bytes < 32 << 20, "the output was freed: {bytes}");
+    assert!(bytes < 32 << 20, "the {what} was freed: {bytes}");
 }
 
 /// A result whose JSON would be gigabytes (an array of four billion holes) fails within the

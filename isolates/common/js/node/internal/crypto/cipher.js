@@ -20,15 +20,7 @@ const ALIASES = { aes128: "aes-128-cbc", aes192: "aes-192-cbc", aes256: "aes-256
 const NONE = new Uint8Array(0);
 const kState = Symbol("cipher");
 
-function toBytes(data, encoding, name) {
-  if (typeof data === "string") {
-    const b = Buffer.from(data, encoding || "utf8");
-    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  }
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  throw nodeError(TypeError, "ERR_INVALID_ARG_TYPE", `The "${name}" argument must be of type string or an instance of Buffer, TypedArray, or DataView. Received ${data === null ? "null" : typeof data}`);
-}
+const { toBytes } = require("internal/crypto/input");
 
 const asBuffer = (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 

@@ -29,12 +29,7 @@ const kKey = Symbol("key");
 const bytes = (b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 const fromBase64 = (text) => bytes(Buffer.from(text, "base64"));
 
-function toBytes(data, encoding, name) {
-  if (typeof data === "string") return bytes(Buffer.from(data, encoding || "utf8"));
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  throw nodeError(TypeError, "ERR_INVALID_ARG_TYPE", `The "${name}" argument must be of type string or an instance of Buffer, TypedArray, or DataView. Received ${data === null ? "null" : typeof data}`);
-}
+const { toBytes } = require("internal/crypto/input");
 
 function unsupported(what) {
   return new Error(`${what} ${/s$/.test(what) ? "are" : "is"} not supported in shoal's JS isolates`);
