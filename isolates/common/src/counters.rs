@@ -16,7 +16,8 @@ pub struct EngineCounters {
     pub cold_starts: AtomicU64,
     /// Activations completed so far.
     pub activations: AtomicU64,
-    /// Isolates evicted or discarded so far.
+    /// Isolates evicted or discarded so far: engines count one whenever a resident isolate is
+    /// dropped, so `evictions + resident == cold_starts` always holds.
     pub evictions: AtomicU64,
 }
 

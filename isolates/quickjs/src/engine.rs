@@ -77,6 +77,9 @@ impl Drop for Resident {
         self.meter.add_bytes(-(self.counted_bytes as i64));
         self.meter.resident.set(self.meter.resident.get() - 1);
         self.meter.global.resident.fetch_sub(1, Ordering::Relaxed);
+        // Whatever drops it (eviction, a poisoned run, the worker's thread ending after a
+        // hand-off), an isolate that stops being resident counts as evicted.
+        self.meter.global.evictions.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -223,11 +226,8 @@ impl LocalEngine {
     /// Drops every idle isolate of this engine (memory pressure); busy ones are untouched.
     pub fn trim(&self) {
         let idle = std::mem::take(&mut *self.inner.idle.borrow_mut());
-        let dropped = idle.lru.len() as u64;
         // Dropped outside the borrow: freeing runtimes runs their finalizers.
         drop(idle);
-        let evictions = &self.inner.meter.global.evictions;
-        evictions.fetch_add(dropped, Ordering::Relaxed);
     }
 
     /// Runs one activation on this thread. A synchronous action completes on the first poll;
@@ -296,7 +296,7 @@ impl Inner {
             .activations
             .fetch_add(1, Ordering::Relaxed);
         if resident.isolate.poisoned() {
-            self.meter.global.evictions.fetch_add(1, Ordering::Relaxed);
+            drop(resident);
         } else {
             resident.recount();
             self.idle.borrow_mut().put(key, resident, Instant::now());
@@ -339,7 +339,6 @@ impl Inner {
             if evicted.is_none() {
                 break;
             }
-            self.meter.global.evictions.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -359,7 +358,6 @@ impl Inner {
             if evicted.is_none() {
                 break;
             }
-            self.meter.global.evictions.fetch_add(1, Ordering::Relaxed);
         }
     }
 }

@@ -80,6 +80,9 @@ impl Drop for Resident {
             .resident_bytes
             .fetch_sub(self.bytes, Ordering::Relaxed);
         self.counters.resident.fetch_sub(1, Ordering::Relaxed);
+        // Whatever drops it (eviction, a poisoned run, the worker's thread ending after a
+        // hand-off), an isolate that stops being resident counts as evicted.
+        self.counters.evictions.fetch_add(1, Ordering::Relaxed);
         self.local.set(self.local.get().saturating_sub(1));
     }
 }
@@ -184,7 +187,6 @@ impl Engine {
         let logs = resident.isolate.take_logs();
         self.counters.activations.fetch_add(1, Ordering::Relaxed);
         if resident.isolate.poisoned() {
-            self.counters.evictions.fetch_add(1, Ordering::Relaxed);
             drop(resident);
         } else {
             resident.recount();
@@ -232,11 +234,8 @@ impl Engine {
     /// Drops every idle isolate of this worker (memory pressure); busy ones are untouched.
     pub(crate) fn trim(&self) {
         let idle = std::mem::take(&mut *self.idle.borrow_mut());
-        let dropped: usize = idle.values().map(Vec::len).sum();
         // Dropped outside the borrow: disposing an isolate may take a while.
         drop(idle);
-        let evictions = &self.counters.evictions;
-        evictions.fetch_add(dropped as u64, Ordering::Relaxed);
     }
 
     /// Drops idle isolates unused for longer than the idle TTL.
@@ -277,7 +276,6 @@ impl Engine {
         match evicted {
             Some(evicted) => {
                 drop(evicted);
-                self.counters.evictions.fetch_add(1, Ordering::Relaxed);
                 true
             }
             None => false,
