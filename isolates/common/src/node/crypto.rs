@@ -561,6 +561,9 @@ mod tests {
         assert!(pbkdf2("sha256", b"p", b"s", 10_000_000, 32).is_err());
         assert!(pbkdf2("md4", b"p", b"s", 1, 32).is_err());
         assert!(pbkdf2("sha256", b"p", b"s", 0, 32).is_err());
+        assert!(pbkdf2("sha256", b"p", b"s", 1, MAX_PBKDF2_BYTES + 1).is_err());
+        assert!(pbkdf2("sha512", b"p", b"s", 1_000_000, 64).is_err());
+        assert!(pbkdf2("sha256", b"p", b"s", 600_000, 32).is_ok());
     }
 
     #[test]
@@ -627,6 +630,10 @@ mod tests {
             (Some("public"), &from_jwk["spki"])
         );
         assert!(key_import("JWK", br#"{"kty":"oct","k":"c2VjcmV0"}"#).is_err());
+        // A JWK nested deeper than the parser's limit is an error, not a stack overflow.
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(key_import("JWK", deep.as_bytes()).is_err());
+        assert!(key_import("JWK", br#"{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}"#).is_err());
         assert!(key_import("PRIVATE KEY", b"not der").is_err());
         assert!(key_import("CERTIFICATE", &spki).is_err());
     }
