@@ -44,8 +44,16 @@ const CORS_HEADERS: &str =
 
 /// Binds `count` listening sockets to `addr` with `SO_REUSEPORT`, so that each I/O thread
 /// can accept its own connections (the kernel spreads them). Port 0 picks one free port for
-/// all of them.
+/// all of them. A port some other socket listens on is refused (`AddrInUse`), even when that
+/// socket is another shoal's: `SO_REUSEPORT` alone would let a second shoal share the port
+/// and take part of the first one's traffic.
 pub fn bind(addr: SocketAddr, count: usize) -> std::io::Result<Vec<std::net::TcpListener>> {
+    if addr.port() != 0 {
+        // A plain bind fails on a port anyone listens on; it is released at once.
+        let probe = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+        probe.set_reuse_address(true)?;
+        probe.bind(&addr.into())?;
+    }
     let mut addr = addr;
     let mut out = Vec::with_capacity(count);
     for _ in 0..count.max(1) {
@@ -365,4 +373,20 @@ fn respond(result: Result<Reply, ApiError>, tid: &str, surface: Surface) -> Resp
         );
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bind;
+
+    #[test]
+    fn a_port_already_served_is_refused() {
+        let first = bind("127.0.0.1:0".parse().unwrap(), 2).unwrap();
+        let addr = first[0].local_addr().unwrap();
+        assert_eq!(first[1].local_addr().unwrap(), addr);
+        let second = bind(addr, 2).unwrap_err();
+        assert_eq!(second.kind(), std::io::ErrorKind::AddrInUse);
+        drop(first);
+        assert_eq!(bind(addr, 1).unwrap()[0].local_addr().unwrap(), addr);
+    }
 }

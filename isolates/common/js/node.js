@@ -192,6 +192,27 @@
     return found;
   }
 
+  // Resolutions made so far, by directory and request: an action's files never change, so a
+  // repeated `require` (often inside `main`) costs one lookup, as Node's path cache makes it.
+  // Holds at most MAX_RESOLVED entries and starts over when full.
+  const MAX_RESOLVED = 1024;
+  let resolved = Object.create(null);
+  let resolvedCount = 0;
+  function resolveCached(request, dir, from) {
+    if (typeof request !== "string") return resolve(request, dir, from);
+    const key = dir + "\0" + request;
+    const known = resolved[key];
+    if (known !== undefined) return known;
+    const id = resolve(request, dir, from);
+    if (resolvedCount === MAX_RESOLVED) {
+      resolved = Object.create(null);
+      resolvedCount = 0;
+    }
+    resolved[key] = id;
+    resolvedCount++;
+    return id;
+  }
+
   function builtinSource(id) {
     if (!(id in builtins)) builtins[id] = host.builtin(id);
     return builtins[id];
@@ -212,11 +233,11 @@
   function makeRequire(module) {
     const dir = module.path === "." ? ROOT : module.path;
     const require = function require(request) {
-      const id = resolve(request, dir, module.filename);
+      const id = resolveCached(request, dir, module.filename);
       return load(id, module);
     };
     require.resolve = (request) => {
-      const id = resolve(request, dir, module.filename);
+      const id = resolveCached(request, dir, module.filename);
       return id.startsWith("builtin:") ? id.slice(8) : id;
     };
     require.resolve.paths = (request) => null;

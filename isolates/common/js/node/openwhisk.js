@@ -62,6 +62,22 @@ function base64(bytes) {
   }
   return btoa(text);
 }
+let encoder;
+const utf8 = (text) => (encoder || (encoder = new TextEncoder())).encode(text);
+
+// `qs` as a query string, as `URLSearchParams` writes it; plain keys and values (the usual
+// `blocking=true`, `limit=30`) skip its character-by-character encoding.
+function formEncode(qs) {
+  const plain = /^[\w*.-]*$/;
+  let out = "";
+  for (const key of Object.keys(qs)) {
+    const value = String(qs[key]);
+    if (!plain.test(key) || !plain.test(value)) return new URLSearchParams(qs).toString();
+    out += (out ? "&" : "") + key + "=" + value;
+  }
+  return out;
+}
+
 const bytesOf = (v) => (ArrayBuffer.isView(v) ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : undefined);
 
 function OpenWhiskError(message, error, statusCode) {
@@ -165,9 +181,31 @@ class Client {
     };
   }
 
+  // `path` resolved against the API root; remembered, as a client calls a few paths over and
+  // over (at most 64 kept, then started over).
   url(path) {
     const api = this.options.api;
-    return new URL(path, api.endsWith("/") ? api : api + "/").href;
+    if (this.urlsFor !== api || this.urlCount === 64) {
+      this.urlsFor = api;
+      this.urls = new Map();
+      this.urlCount = 0;
+    }
+    let href = this.urls.get(path);
+    if (href === undefined) {
+      href = new URL(path, api.endsWith("/") ? api : api + "/").href;
+      this.urls.set(path, href);
+      this.urlCount++;
+    }
+    return href;
+  }
+
+  // The Basic credentials of `key`, computed once per key.
+  basic(key) {
+    if (this.basicFor !== key) {
+      this.basicFor = key;
+      this.basicAuth = "Basic " + (/^[\x00-\x7f]*$/.test(key) ? btoa(key) : base64(utf8(key)));
+    }
+    return this.basicAuth;
   }
 
   // The namespace segment of a path: the call's, the client's, `__OW_NAMESPACE`'s or `_`.
@@ -183,9 +221,7 @@ class Client {
     const settings = this.options;
     let url, pairs, body;
     try {
-      const key = settings.apiKey;
-      const auth = settings.authHandler ? await settings.authHandler.getAuthHeader()
-        : "Basic " + (/^[\x00-\x7f]*$/.test(key) ? btoa(key) : base64(new TextEncoder().encode(key)));
+      const auth = settings.authHandler ? await settings.authHandler.getAuthHeader() : this.basic(settings.apiKey);
       url = this.url(path);
       const vars = env();
       const headers = Object.assign({
@@ -200,14 +236,14 @@ class Client {
       const data = o.body || o.params;
       if (data != null && method !== "GET" && method !== "HEAD") {
         const bytes = bytesOf(data);
-        body = bytes || new TextEncoder().encode(typeof data === "string" ? data : JSON.stringify(data));
+        body = bytes || utf8(typeof data === "string" ? data : JSON.stringify(data));
         if (!named("content-type")) headers["content-type"] = "application/json; charset=utf-8";
       }
       pairs = Object.keys(headers).filter((k) => headers[k] !== undefined).map((k) => [k, String(headers[k])]);
     } catch (e) {
       throw new OpenWhiskError(`Unknown Error From API: ${e && e.message}`, undefined, undefined);
     }
-    const query = o.qs && typeof o.qs === "object" ? new URLSearchParams(o.qs).toString() : "";
+    const query = o.qs && typeof o.qs === "object" ? formEncode(o.qs) : "";
     const target = query ? `${url}?${query}` : url;
     const attempt = async () => {
       let res, answer;

@@ -43,6 +43,11 @@ test("require.cache is shared and a failed module is not cached", () => {
   iso.require("./once");
   iso.require("./once.js");
   assert.equal(iso.context.count, 1);
+  // Resolutions are remembered; modules are still looked up in require.cache each time.
+  delete iso.require.cache[iso.require.resolve("./once")];
+  iso.require("./once");
+  assert.equal(iso.context.count, 2);
+  assert.throws(() => iso.require("./bad"), /boom/);
   assert.throws(() => iso.require("./bad"), /boom/);
   assert.equal(Object.keys(iso.require.cache).some((k) => k.endsWith("bad.js")), false);
 });
