@@ -22,6 +22,7 @@ use crate::egress::HostEgress;
 use crate::gateway::Gateway;
 use crate::js_engines::js_engines;
 use crate::memory::{Budgeted, MemoryBudget};
+use crate::metrics::Metrics;
 use crate::triggers::FeedFirer;
 
 /// Everything a request handler needs. One per process.
@@ -42,6 +43,8 @@ pub struct App {
     pub memory: Arc<MemoryBudget>,
     /// The built-in API gateway's compiled routes and rate limits.
     pub gateway: Gateway,
+    /// What `GET /metrics` reports; the controller and the server feed it.
+    pub metrics: Arc<Metrics>,
     /// Where the JS engines find the egress ([`App::open_egress`] fills it).
     egress: EgressSlot,
     /// What actions see as `__OW_API_HOST`.
@@ -86,8 +89,12 @@ impl App {
         }
         let table = Arc::new(table);
         ensure_whisk_system(&store, &table)?;
-        let controller = Arc::new(Controller::new(store.clone(), table, api_host.clone()));
+        let metrics = Arc::new(Metrics::new());
+        let controller = Arc::new(
+            Controller::new(store.clone(), table, api_host.clone()).observed_by(metrics.clone()),
+        );
         let app = Arc::new(App {
+            metrics,
             auth: Authenticator::new(store.clone(), config.limits.clone()),
             gateway: Gateway::new(store.clone()),
             controller,

@@ -29,6 +29,28 @@ pub struct Config {
     pub http: HttpConfig,
     /// Outbound network from actions (`fetch`, Node's `http` client).
     pub egress: EgressConfig,
+    /// The Prometheus endpoint `GET /metrics`.
+    pub metrics: MetricsConfig,
+}
+
+/// `GET /metrics` (`[metrics]`). Its series name namespaces and kinds, so it can be closed or
+/// put behind a bearer token.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Whether `/metrics` is served at all (else it answers 404 like any unknown path).
+    pub enabled: bool,
+    /// When set, a scrape must send `Authorization: Bearer <token>` (else 401).
+    pub token: Option<String>,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            enabled: true,
+            token: None,
+        }
+    }
 }
 
 /// Which addresses actions may reach (`[egress]`). By default the public internet and shoal's
@@ -231,6 +253,7 @@ impl Default for Config {
             wasm: WasmSettings::default(),
             http: HttpConfig::default(),
             egress: EgressConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }

@@ -12,12 +12,14 @@ use serde_json::{Map, Value};
 use shoal_router::{ActivationId, BoxFuture, Failure, Invocation, Outcome, OwEnv, RoutingTable};
 use shoal_store::{ActivationRecord, Collection, Committed, Store};
 use tokio::sync::Notify;
+use tracing::Instrument;
 
 use crate::action::ActionEntry;
-use crate::activation::{self, Caller, Record, Response, Status};
+use crate::activation::{self, Caller, Note, Record, Response, Status};
 use crate::auth::Identity;
 use crate::error::ApiError;
 use crate::messages;
+use crate::metrics::{Observer, Quiet};
 use crate::package;
 use crate::sequence;
 use crate::throttle::{NamespaceLimits, Throttles};
@@ -91,6 +93,7 @@ pub struct Controller {
     api_host: String,
     inflight: Arc<InFlight>,
     throttles: Throttles,
+    observer: Arc<dyn Observer>,
 }
 
 impl Controller {
@@ -103,7 +106,16 @@ impl Controller {
             api_host,
             inflight: Arc::new(InFlight::default()),
             throttles: Throttles::default(),
+            observer: Arc::new(Quiet),
         }
+    }
+
+    /// This controller, reporting its activations, throttle refusals and commit waits to
+    /// `observer`.
+    pub fn observed_by(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.throttles = Throttles::observed_by(observer.clone());
+        self.observer = observer;
+        self
     }
 
     /// The routing table.
@@ -300,17 +312,21 @@ impl Controller {
         Box::pin(async move {
             let Some(wait) = wait else {
                 this.accept(&limits, &stand_in).await?;
-                tokio::spawn(task);
+                tokio::spawn(task.in_current_span());
                 return Ok(Invoked::Pending(id));
             };
             // A task of its own, so that the activation finishes and is recorded even when
             // the caller goes away (a client that disconnects drops this future).
-            let mut running = tokio::spawn(task);
+            let mut running = tokio::spawn(task.in_current_span());
             tokio::select! {
                 biased;
                 finished = &mut running => match finished {
                     Ok((finished, committed)) => {
-                        durable(committed).await?;
+                        let waited = Instant::now();
+                        if committed.is_some() {
+                            durable(committed).await?;
+                            this.observer.committed(waited.elapsed());
+                        }
                         Ok(Invoked::Done(id, finished))
                     }
                     Err(e) => Err(ApiError::internal(format!("the activation task failed: {e}"))),
@@ -579,6 +595,22 @@ impl Controller {
         r: &Record,
         accepted: &AtomicBool,
     ) -> Option<Committed> {
+        let init = r
+            .annotations
+            .iter()
+            .find_map(|a| match (&*a.key, &a.value) {
+                ("initTime", Note::Int(ms)) => {
+                    Some(Duration::from_millis(u64::try_from(*ms).ok()?))
+                }
+                _ => None,
+            });
+        self.observer.activation(
+            &r.namespace,
+            &action.code.kind,
+            r.response.status.text(),
+            Duration::from_millis(u64::try_from(r.duration).unwrap_or(0)),
+            init,
+        );
         if !limits.stores_activations() {
             return None;
         }

@@ -24,6 +24,7 @@ pub mod gateway;
 pub mod js_engines;
 pub mod memory;
 pub mod messages;
+pub mod metrics;
 pub mod package;
 #[cfg(test)]
 mod properties;

@@ -100,13 +100,19 @@ enum NamespaceCommand {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
+    // SHOAL_LOG filters (default `warn`); SHOAL_LOG_FORMAT=json writes one JSON object per
+    // line. A line written while a request is answered carries its `tid` either way.
+    let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SHOAL_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .init();
+        );
+    if std::env::var("SHOAL_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     match Cli::parse().command {
         Command::Serve(args) => serve(args),
         Command::Namespace(cmd) => namespace(cmd),

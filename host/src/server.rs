@@ -25,11 +25,13 @@ use hyper_util::server::graceful::GracefulShutdown;
 use socket2::{Domain, Socket, Type};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
+use tracing::Instrument;
 
 use crate::api::{self, Reply};
 use crate::app::App;
 use crate::controller::new_transaction_id;
 use crate::error::ApiError;
+use crate::metrics::{Observer, route_of};
 
 /// Largest request entity accepted at all (spec §1.3: 50 MB).
 const MAX_ENTITY_BYTES: usize = 50 * 1024 * 1024;
@@ -256,6 +258,7 @@ async fn handle(
         .map_or("/", |p| p.as_str())
         .to_string();
     let surface = Surface::of(&path);
+    let started = Instant::now();
     let body = tokio::time::timeout(body_timeout, Limited::new(body, MAX_ENTITY_BYTES).collect());
     let result = match body.await {
         Err(_) => Err(ApiError::new(
@@ -269,19 +272,27 @@ async fn handle(
         Ok(Err(e)) => Err(ApiError::bad_request(crate::messages::malformed(
             &e.to_string(),
         ))),
-        Ok(Ok(collected)) => {
-            return Ok(answer(
-                &app,
-                parts.method,
-                &path,
-                parts.headers,
-                collected.to_bytes(),
-                tid,
-            )
-            .await);
-        }
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
     };
-    Ok(respond(result, &tid, surface))
+    // Every log line written while the request is answered names its transaction id.
+    let span = tracing::warn_span!("request", tid = %tid);
+    let method = parts.method.clone();
+    let response = match result {
+        Ok(body) => {
+            answer(&app, parts.method, &path, parts.headers, body, tid)
+                .instrument(span.clone())
+                .await
+        }
+        Err(error) => respond(Err(error), &tid, surface),
+    };
+    let (route, status, elapsed) = (route_of(&path), response.status(), started.elapsed());
+    app.metrics.request(route, status.as_u16(), elapsed);
+    // The access log (`SHOAL_LOG=info`) names the route template, never the path and query,
+    // which may carry names and parameters.
+    span.in_scope(|| {
+        tracing::info!(%method, route, status = status.as_u16(), micros = elapsed.as_micros() as u64, "answered");
+    });
+    Ok(response)
 }
 
 /// The response to one request whose body has arrived: what the listener sends, and what an

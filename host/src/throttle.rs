@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use crate::config::LimitsConfig;
 use crate::error::ApiError;
+use crate::metrics::{Observer, Quiet};
 
 /// A namespace's throttle limits: the system defaults, overridden per namespace by the
 /// subject's stored limits (`invocationsPerMinute`, `concurrentInvocations`,
@@ -84,9 +85,46 @@ struct Counters {
 }
 
 /// The throttle state of every namespace that has started an activation. One per process.
-#[derive(Debug, Default)]
+/// Each refusal is reported to its observer.
 pub struct Throttles {
     namespaces: DashMap<String, Arc<Counters>, RandomState>,
+    observer: Arc<dyn Observer>,
+}
+
+impl Default for Throttles {
+    fn default() -> Self {
+        Throttles::observed_by(Arc::new(Quiet))
+    }
+}
+
+impl std::fmt::Debug for Throttles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Throttles")
+            .field("namespaces", &self.namespaces.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Which of a namespace's limits refused a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// `invocationsPerMinute`.
+    InvocationsPerMinute,
+    /// `concurrentInvocations`.
+    ConcurrentInvocations,
+    /// `firesPerMinute`.
+    FiresPerMinute,
+}
+
+impl Limit {
+    /// The limit's name as metrics label it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Limit::InvocationsPerMinute => "invocations_per_minute",
+            Limit::ConcurrentInvocations => "concurrent_invocations",
+            Limit::FiresPerMinute => "fires_per_minute",
+        }
+    }
 }
 
 /// Holds one in-flight slot of a namespace; released when dropped (when the activation
@@ -106,11 +144,21 @@ fn current_minute() -> u64 {
         .map_or(0, |d| d.as_secs() / 60)
 }
 
-fn too_many(text: String) -> ApiError {
-    ApiError::new(StatusCode::TOO_MANY_REQUESTS, text)
-}
-
 impl Throttles {
+    /// No namespace throttled yet; refusals are reported to `observer`.
+    pub fn observed_by(observer: Arc<dyn Observer>) -> Throttles {
+        Throttles {
+            namespaces: DashMap::default(),
+            observer,
+        }
+    }
+
+    /// 429 with `text`, reported as `namespace` over `limit`.
+    fn refuse(&self, namespace: &str, limit: Limit, text: String) -> ApiError {
+        self.observer.throttled(namespace, limit);
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, text)
+    }
+
     fn counters(&self, namespace: &str) -> Arc<Counters> {
         if let Some(c) = self.namespaces.get(namespace) {
             return c.clone();
@@ -132,20 +180,22 @@ impl Throttles {
         let in_flight = c.in_flight.fetch_add(1, Ordering::AcqRel);
         let permit = Permit(c);
         if in_flight >= limits.concurrent_invocations {
-            return Err(too_many(crate::messages::too_many_concurrent(
-                in_flight,
-                limits.concurrent_invocations,
-            )));
+            return Err(self.refuse(
+                namespace,
+                Limit::ConcurrentInvocations,
+                crate::messages::too_many_concurrent(in_flight, limits.concurrent_invocations),
+            ));
         }
         permit
             .0
             .invokes
             .take(current_minute(), limits.invocations_per_minute)
             .map_err(|count| {
-                too_many(crate::messages::too_many_per_minute(
-                    count,
-                    limits.invocations_per_minute,
-                ))
+                self.refuse(
+                    namespace,
+                    Limit::InvocationsPerMinute,
+                    crate::messages::too_many_per_minute(count, limits.invocations_per_minute),
+                )
             })?;
         Ok(permit)
     }
@@ -156,10 +206,11 @@ impl Throttles {
             .fires
             .take(current_minute(), limits.fires_per_minute)
             .map_err(|count| {
-                too_many(crate::messages::too_many_per_minute(
-                    count,
-                    limits.fires_per_minute,
-                ))
+                self.refuse(
+                    namespace,
+                    Limit::FiresPerMinute,
+                    crate::messages::too_many_per_minute(count, limits.fires_per_minute),
+                )
             })
     }
 }

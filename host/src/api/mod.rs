@@ -230,6 +230,7 @@ pub async fn dispatch(app: &Arc<App>, req: &Request) -> Result<Reply, ApiError> 
         [""] => only_get(req).map(|_| system::info(app)),
         ["ping"] => only_get(req).map(|_| Reply::text(StatusCode::OK, "pong")),
         ["health"] => only_get(req).map(|_| system::health(app)),
+        ["metrics"] => only_get(req).and_then(|_| system::metrics(app, req)),
         ["api", "v1"] | ["api", "v1", ""] => only_get(req).map(|_| system::api_info()),
         ["api", "v1", "namespaces", rest @ ..] => namespaces(app, req, rest).await,
         ["api", "v1", "web", "whisk.system", "apimgmt", operation] => {

@@ -1,12 +1,16 @@
-//! Unauthenticated platform information (`GET /`, `GET /api/v1`) and namespace limits.
+//! Platform information (`GET /`, `GET /api/v1`, `GET /health`, `GET /metrics`) and
+//! namespace limits.
 
 use hyper::StatusCode;
 use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
 
-use super::Reply;
+use super::{Reply, Request};
 use crate::app::App;
 use crate::auth::Identity;
 use crate::entity::LIMIT_BOUNDS;
+use crate::error::ApiError;
+use crate::messages;
 
 /// `GET /`: platform description, limits and the runtimes of the routing table (spec §8.5).
 pub fn info(app: &App) -> Reply {
@@ -121,4 +125,34 @@ pub fn health(app: &App) -> Reply {
             Reply::json(StatusCode::SERVICE_UNAVAILABLE, &body)
         }
     }
+}
+
+/// `GET /metrics`: the Prometheus scrape ([`crate::metrics`]). 404 when `[metrics]` turns it
+/// off; 401 without the bearer token `[metrics] token` names, when it names one.
+pub fn metrics(app: &App, req: &Request) -> Result<Reply, ApiError> {
+    let settings = &app.config.metrics;
+    if !settings.enabled {
+        return Err(ApiError::no_route());
+    }
+    if let Some(token) = &settings.token {
+        let given = req
+            .header("authorization")
+            .and_then(|h| h.strip_prefix("Bearer "));
+        // Digests compared, so the time taken tells nothing about the token.
+        let digest = |text: &str| Sha256::digest(text.as_bytes());
+        if given.is_none_or(|given| digest(given) != digest(token)) {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                messages::AUTH_INVALID,
+            ));
+        }
+    }
+    let text = app
+        .metrics
+        .render(app.controller.table(), &app.memory, &app.store);
+    Ok(Reply::new(
+        StatusCode::OK,
+        text.into(),
+        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+    ))
 }

@@ -23,6 +23,7 @@ mod e2e;
 mod fuzz;
 mod isolation;
 mod lifecycle;
+mod metrics;
 mod support;
 mod throttle;
 mod tools;

@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -136,6 +136,8 @@ pub struct Shoal {
     child: Child,
     /// `127.0.0.1:<port>` as announced on stdout.
     pub addr: String,
+    /// Every line shoal has written to stderr so far (its log).
+    pub stderr: Arc<Mutex<Vec<String>>>,
 }
 
 impl Shoal {
@@ -177,6 +179,7 @@ impl Shoal {
         let mut shoal = Shoal {
             child,
             addr: String::new(),
+            stderr: Arc::default(),
         };
         let (tx, rx) = mpsc::channel();
         thread::spawn(move || {
@@ -188,10 +191,12 @@ impl Shoal {
                 }
             }
         });
+        let log = shoal.stderr.clone();
         thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
                 eprintln!("[shoal stderr] {line}");
+                log.lock().unwrap().push(line);
             }
         });
         match rx.recv_timeout(STARTUP) {
@@ -303,6 +308,26 @@ pub fn try_request(
     auth: Option<&str>,
     body: Option<&Value>,
 ) -> std::io::Result<Response> {
+    let basic = auth.map(|auth| {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(auth);
+        format!("Basic {encoded}")
+    });
+    send(addr, method, path, basic.as_deref(), body)
+}
+
+/// A `GET` of `path` with `Authorization: <authorization>` as given (e.g. a bearer token).
+pub fn get_with_authorization(addr: &str, path: &str, authorization: &str) -> Response {
+    send(addr, "GET", path, Some(authorization), None)
+        .unwrap_or_else(|e| panic!("GET {path} on {addr}: {e}"))
+}
+
+fn send(
+    addr: &str,
+    method: &str,
+    path: &str,
+    authorization: Option<&str>,
+    body: Option<&Value>,
+) -> std::io::Result<Response> {
     let mut stream = TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(Duration::from_secs(70)))?;
     let payload = body.map(Value::to_string).unwrap_or_default();
@@ -313,9 +338,8 @@ pub fn try_request(
     if body.is_some() {
         head.push_str("Content-Type: application/json\r\n");
     }
-    if let Some(auth) = auth {
-        let encoded = base64::engine::general_purpose::STANDARD.encode(auth);
-        head.push_str(&format!("Authorization: Basic {encoded}\r\n"));
+    if let Some(authorization) = authorization {
+        head.push_str(&format!("Authorization: {authorization}\r\n"));
     }
     head.push_str("\r\n");
     stream.write_all(head.as_bytes())?;

@@ -1,0 +1,429 @@
+//! What a running shoal is doing, for Prometheus: `GET /metrics` answers in the OpenMetrics
+//! text format.
+//!
+//! Events are reported through [`Observer`]: the controller reports each finished activation,
+//! throttle refusal and durable-commit wait, the HTTP server each answered request. Its
+//! methods do nothing by default ([`Quiet`]), so a controller built without metrics pays
+//! nothing. [`Metrics`] is the observer that counts them. Figures that already live with
+//! their owners (the engines' resident isolates, containers and WASM instances, the memory
+//! budget, the activation log's queue) are read from them at each scrape instead.
+//!
+//! Cost: an activation or a request adds one counter and one histogram sample, each a hash
+//! lookup in a sharded map and a few atomic adds. Series are bounded: namespaces are created
+//! by an administrator, kinds come from the runtime manifest, and routes are the fixed
+//! templates of [`route_of`], never raw paths.
+
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::{encode_eof, encode_registry};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use shoal_router::RoutingTable;
+use shoal_store::Store;
+
+use crate::memory::MemoryBudget;
+use crate::throttle::Limit;
+
+/// What the controller and the server report as they work. Every method defaults to doing
+/// nothing.
+pub trait Observer: Send + Sync {
+    /// An activation of `namespace` ended with `status` (the record's `response.status`)
+    /// after `duration`; `init` is its initialisation time when it started cold.
+    fn activation(
+        &self,
+        _namespace: &str,
+        _kind: &str,
+        _status: &str,
+        _duration: Duration,
+        _init: Option<Duration>,
+    ) {
+    }
+
+    /// A call of `namespace` was refused with 429 because it is over `limit`.
+    fn throttled(&self, _namespace: &str, _limit: Limit) {}
+
+    /// A blocking caller waited `waited` for its activation's record to become durable.
+    fn committed(&self, _waited: Duration) {}
+
+    /// An HTTP request to `route` (a template from [`route_of`]) was answered with `status`
+    /// after `elapsed`.
+    fn request(&self, _route: &'static str, _status: u16, _elapsed: Duration) {}
+}
+
+/// The observer that reports to nobody.
+#[derive(Debug, Default)]
+pub struct Quiet;
+
+impl Observer for Quiet {}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ActivationLabels {
+    namespace: String,
+    kind: String,
+    status: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabel {
+    kind: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ThrottleLabels {
+    namespace: String,
+    limit: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: &'static str,
+    status: u16,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabel {
+    route: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EngineLabel {
+    engine: &'static str,
+}
+
+/// Seconds from 100 µs to about 105 s, doubling.
+fn latency_buckets() -> Histogram {
+    Histogram::new(exponential_buckets(0.0001, 2.0, 21))
+}
+
+/// The counting [`Observer`], and the scrape.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    activations: Family<ActivationLabels, Counter>,
+    durations: Family<KindLabel, Histogram>,
+    inits: Family<KindLabel, Histogram>,
+    throttled: Family<ThrottleLabels, Counter>,
+    commits: Histogram,
+    requests: Family<RequestLabels, Counter>,
+    latencies: Family<RouteLabel, Histogram>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// Empty counters, registered under the prefix `shoal`.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("shoal");
+        let activations = Family::<ActivationLabels, Counter>::default();
+        let durations =
+            Family::<KindLabel, Histogram>::new_with_constructor(latency_buckets as fn() -> _);
+        let inits =
+            Family::<KindLabel, Histogram>::new_with_constructor(latency_buckets as fn() -> _);
+        let throttled = Family::<ThrottleLabels, Counter>::default();
+        let commits = latency_buckets();
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latencies =
+            Family::<RouteLabel, Histogram>::new_with_constructor(latency_buckets as fn() -> _);
+        registry.register(
+            "activations",
+            "Activations ended, by namespace, kind and response status",
+            activations.clone(),
+        );
+        registry.register(
+            "activation_duration_seconds",
+            "How long activations ran, by kind",
+            durations.clone(),
+        );
+        registry.register(
+            "activation_init_seconds",
+            "Initialisation time of activations that started cold, by kind",
+            inits.clone(),
+        );
+        registry.register(
+            "throttled",
+            "Calls refused with 429, by namespace and the limit they were over",
+            throttled.clone(),
+        );
+        registry.register(
+            "activation_commit_wait_seconds",
+            "How long blocking callers waited for their activation's record to be durable",
+            commits.clone(),
+        );
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by route template and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Time from a request's arrival to its answer, by route template",
+            latencies.clone(),
+        );
+        Metrics {
+            registry,
+            activations,
+            durations,
+            inits,
+            throttled,
+            commits,
+            requests,
+            latencies,
+        }
+    }
+
+    /// The scrape: every counter, then what the engines, the memory budget and the
+    /// activation log report right now, in the OpenMetrics text format.
+    pub fn render(&self, table: &RoutingTable, memory: &MemoryBudget, store: &Store) -> String {
+        let mut now = Registry::with_prefix("shoal");
+        let engine_gauge = |registry: &mut Registry, name: &str, help: &str| {
+            let family = Family::<EngineLabel, Gauge>::default();
+            registry.register(name, help, family.clone());
+            family
+        };
+        let resident = engine_gauge(
+            &mut now,
+            "resident_instances",
+            "Isolates, WASM instances or containers resident, by engine",
+        );
+        let resident_bytes = engine_gauge(
+            &mut now,
+            "resident_bytes",
+            "Memory the engine attributes to its resident instances, by engine",
+        );
+        let engine_counter = |registry: &mut Registry, name: &str, help: &str| {
+            let family = Family::<EngineLabel, Counter>::default();
+            registry.register(name, help, family.clone());
+            family
+        };
+        let cold = engine_counter(&mut now, "cold_starts", "Cold starts, by engine");
+        let runs = engine_counter(
+            &mut now,
+            "engine_activations",
+            "Activations an engine completed, cold or warm, by engine",
+        );
+        let evictions = engine_counter(&mut now, "evictions", "Instances evicted, by engine");
+        for executor in table.executors() {
+            let stats = executor.stats();
+            let engine = EngineLabel { engine: stats.name };
+            resident.get_or_create(&engine).set(gauge(stats.resident));
+            resident_bytes
+                .get_or_create(&engine)
+                .set(gauge(stats.resident_bytes));
+            cold.get_or_create(&engine).inc_by(stats.cold_starts);
+            runs.get_or_create(&engine).inc_by(stats.activations);
+            evictions.get_or_create(&engine).inc_by(stats.evictions);
+        }
+        let figures = memory.figures();
+        let plain_gauge = |registry: &mut Registry, name: &str, help: &str, value: u64| {
+            let g = Gauge::<i64>::default();
+            g.set(gauge(value));
+            registry.register(name, help, g);
+        };
+        plain_gauge(
+            &mut now,
+            "memory_budget_bytes",
+            "The isolates' memory budget",
+            u64::from(figures.budget_mib) << 20,
+        );
+        plain_gauge(
+            &mut now,
+            "memory_reserved_bytes",
+            "Memory reserved by running activations",
+            u64::from(figures.reserved_mib) << 20,
+        );
+        plain_gauge(
+            &mut now,
+            "memory_waiting_activations",
+            "Activations waiting for memory",
+            figures.waiting,
+        );
+        let log = store.writer_stats();
+        plain_gauge(
+            &mut now,
+            "activation_log_pending",
+            "Activation records queued for the log and not yet committed",
+            log.pending,
+        );
+        let plain_counter = |registry: &mut Registry, name: &str, help: &str, value: u64| {
+            let c = Counter::<u64>::default();
+            c.inc_by(value);
+            registry.register(name, help, c);
+        };
+        plain_counter(
+            &mut now,
+            "activation_log_records",
+            "Activation records committed",
+            log.records,
+        );
+        plain_counter(
+            &mut now,
+            "activation_log_batches",
+            "Transactions the activation log committed",
+            log.batches,
+        );
+        plain_counter(
+            &mut now,
+            "activation_log_failed",
+            "Activation records the store refused",
+            log.failed,
+        );
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode_registry(&mut text, &self.registry)
+            .and_then(|()| encode_registry(&mut text, &now))
+            .and_then(|()| encode_eof(&mut text));
+        text
+    }
+}
+
+fn gauge(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+impl Observer for Metrics {
+    fn activation(
+        &self,
+        namespace: &str,
+        kind: &str,
+        status: &str,
+        duration: Duration,
+        init: Option<Duration>,
+    ) {
+        self.activations
+            .get_or_create(&ActivationLabels {
+                namespace: namespace.to_string(),
+                kind: kind.to_string(),
+                status: status.to_string(),
+            })
+            .inc();
+        let kind = KindLabel {
+            kind: kind.to_string(),
+        };
+        self.durations
+            .get_or_create(&kind)
+            .observe(duration.as_secs_f64());
+        if let Some(init) = init {
+            self.inits.get_or_create(&kind).observe(init.as_secs_f64());
+        }
+    }
+
+    fn throttled(&self, namespace: &str, limit: Limit) {
+        self.throttled
+            .get_or_create(&ThrottleLabels {
+                namespace: namespace.to_string(),
+                limit: limit.as_str(),
+            })
+            .inc();
+    }
+
+    fn committed(&self, waited: Duration) {
+        self.commits.observe(waited.as_secs_f64());
+    }
+
+    fn request(&self, route: &'static str, status: u16, elapsed: Duration) {
+        self.requests
+            .get_or_create(&RequestLabels { route, status })
+            .inc();
+        self.latencies
+            .get_or_create(&RouteLabel { route })
+            .observe(elapsed.as_secs_f64());
+    }
+}
+
+/// The route template a request path belongs to (query excluded), the label requests are
+/// counted under: a fixed set, so no caller can add series by inventing paths.
+pub fn route_of(path: &str) -> &'static str {
+    let path = path.split_once('?').map_or(path, |(p, _)| p);
+    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match segs.as_slice() {
+        [""] => "/",
+        ["ping"] => "/ping",
+        ["health"] => "/health",
+        ["metrics"] => "/metrics",
+        ["api", "v1"] | ["api", "v1", ""] => "/api/v1",
+        ["api", "v1", "namespaces"] | ["api", "v1", "namespaces", ""] => "/api/v1/namespaces",
+        ["api", "v1", "namespaces", _, rest @ ..] => namespace_route(rest),
+        ["api", "v1", "web", "whisk.system", "apimgmt", _] => {
+            "/api/v1/web/whisk.system/apimgmt/{operation}"
+        }
+        ["api", "v1", "web", ..] => "/api/v1/web/{namespace}/{package}/{action}",
+        ["api", "v1", ..] => "other",
+        ["api", _, ..] => "/api/{tenant}/{path}",
+        _ => "other",
+    }
+}
+
+fn namespace_route(rest: &[&str]) -> &'static str {
+    match rest {
+        ["limits"] => "/api/v1/namespaces/{namespace}/limits",
+        ["actions"] | ["actions", ""] => "/api/v1/namespaces/{namespace}/actions",
+        ["actions", ..] => "/api/v1/namespaces/{namespace}/actions/{name}",
+        ["packages"] | ["packages", ""] => "/api/v1/namespaces/{namespace}/packages",
+        ["packages", ..] => "/api/v1/namespaces/{namespace}/packages/{name}",
+        ["triggers"] | ["triggers", ""] => "/api/v1/namespaces/{namespace}/triggers",
+        ["triggers", ..] => "/api/v1/namespaces/{namespace}/triggers/{name}",
+        ["rules"] | ["rules", ""] => "/api/v1/namespaces/{namespace}/rules",
+        ["rules", ..] => "/api/v1/namespaces/{namespace}/rules/{name}",
+        ["activations"] | ["activations", ""] => "/api/v1/namespaces/{namespace}/activations",
+        ["activations", _] => "/api/v1/namespaces/{namespace}/activations/{id}",
+        ["activations", _, _] => "/api/v1/namespaces/{namespace}/activations/{id}/{part}",
+        _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_are_templates_and_unknown_paths_share_one_label() {
+        assert_eq!(route_of("/"), "/");
+        assert_eq!(
+            route_of("/api/v1/namespaces/_/actions/a/b?blocking=true"),
+            "/api/v1/namespaces/{namespace}/actions/{name}"
+        );
+        assert_eq!(
+            route_of("/api/v1/namespaces/guest/activations/abc/logs"),
+            "/api/v1/namespaces/{namespace}/activations/{id}/{part}"
+        );
+        assert_eq!(
+            route_of("/api/v1/web/guest/default/hello.json"),
+            "/api/v1/web/{namespace}/{package}/{action}"
+        );
+        assert_eq!(route_of("/api/0f1e/hello/world"), "/api/{tenant}/{path}");
+        assert_eq!(route_of("/x/y/z"), "other");
+        assert_eq!(route_of("/api/v1/nothing"), "other");
+    }
+
+    #[test]
+    fn counted_events_appear_in_the_exposition() {
+        let m = Metrics::new();
+        m.activation(
+            "guest",
+            "nodejs:20",
+            "success",
+            Duration::from_millis(3),
+            Some(Duration::from_micros(250)),
+        );
+        m.throttled("guest", Limit::ConcurrentInvocations);
+        m.request("/ping", 200, Duration::from_micros(80));
+        let mut text = String::new();
+        encode_registry(&mut text, &m.registry).unwrap();
+        assert!(text.contains(
+            r#"shoal_activations_total{namespace="guest",kind="nodejs:20",status="success"} 1"#
+        ));
+        assert!(text.contains(r#"shoal_activation_init_seconds_count{kind="nodejs:20"} 1"#));
+        assert!(text.contains(
+            r#"shoal_throttled_total{namespace="guest",limit="concurrent_invocations"} 1"#
+        ));
+        assert!(text.contains(r#"shoal_http_requests_total{route="/ping",status="200"} 1"#));
+    }
+}
