@@ -1,6 +1,7 @@
 //! The `shoal` binary: `shoal serve` runs the platform; `shoal namespace …` manages
 //! namespaces and their keys in the data directory.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -104,6 +105,8 @@ fn main() -> anyhow::Result<()> {
     // line. A line written while a request is answered carries its `tid` either way.
     let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        // Colours only for a terminal: writing them costs on every request's span.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SHOAL_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
