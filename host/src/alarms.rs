@@ -24,6 +24,8 @@ use shoal_router::{
 use shoal_store::{FeedSchedule, Store, StoreError};
 use tokio::sync::Notify;
 
+use crate::entity_path::{EntityPath, Form};
+
 /// Which feed action was invoked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FeedKind {
@@ -614,12 +616,7 @@ impl AlarmService {
         let Some(mut feed) = self.armed.lock().get(trigger).map(|a| a.feed.clone()) else {
             return;
         };
-        let namespace = trigger
-            .trim_start_matches('/')
-            .split('/')
-            .next()
-            .unwrap_or_default()
-            .to_string();
+        let namespace = stored(trigger).namespace;
         feed.config.insert("active".into(), json!(false));
         feed.config.insert("reason".into(), json!(reason));
         feed.config.insert("dateChanged".into(), json!(now_ms()));
@@ -689,31 +686,37 @@ fn trigger_path(params: &Map<String, Value>, namespace: &str) -> Result<String, 
         .get("triggerName")
         .and_then(Value::as_str)
         .ok_or_else(|| bad("alarms trigger feed is missing the triggerName parameter"))?;
-    let parts: Vec<&str> = name.trim_start_matches('/').split('/').collect();
-    let (ns, trigger) = match parts.as_slice() {
-        [t] => (namespace, *t),
-        [ns, t] => (if *ns == "_" { namespace } else { *ns }, *t),
-        _ => {
-            return Err(bad(format!(
-                "triggerName '{name}' is not a valid trigger name"
-            )));
-        }
+    // Triggers live in no package: a bare name is the caller's, else the namespace comes first.
+    let form = if name.contains('/') {
+        Form::Qualified
+    } else {
+        Form::Reference
     };
-    if ns != namespace {
+    let trigger = EntityPath::parse(name, form, namespace)
+        .filter(|t| t.package.is_none())
+        .ok_or_else(|| bad(format!("triggerName '{name}' is not a valid trigger name")))?;
+    if trigger.namespace != namespace {
         return Err(bad(format!(
             "the trigger '{name}' is not in the namespace '{namespace}' that invoked the feed"
         )));
     }
-    Ok(format!("/{ns}/{trigger}"))
+    Ok(trigger.fqn())
+}
+
+/// The namespace and name of a stored feed's trigger `/ns/name` (empty when malformed:
+/// [`trigger_path`] wrote it).
+fn stored(trigger: &str) -> EntityPath {
+    EntityPath::parse(trigger, Form::Qualified, "").unwrap_or(EntityPath {
+        namespace: String::new(),
+        package: None,
+        name: String::new(),
+    })
 }
 
 /// What `READ` returns: `{config, status}` (spec §5.5).
 fn read_view(trigger: &str, feed: &Feed) -> Value {
-    let (namespace, name) = trigger
-        .trim_start_matches('/')
-        .split_once('/')
-        .unwrap_or_default();
-    let mut config = json!({"name": name, "namespace": namespace});
+    let trigger = stored(trigger);
+    let mut config = json!({"name": trigger.name, "namespace": trigger.namespace});
     for key in [
         "payload",
         "cron",

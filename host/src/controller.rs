@@ -403,9 +403,9 @@ impl Controller {
         let mut run = sequence::Run::default();
         let mut input = payload;
         for reference in &sequence.components {
-            let component = sequence::Component::parse(reference, &identity.namespace)
+            let component = sequence::component(reference, &identity.namespace)
                 .ok_or_else(ApiError::not_found)
-                .and_then(|c| c.resolve(self, identity));
+                .and_then(|c| sequence::resolve(self, identity, &c));
             let component = match component {
                 Ok(c) => c,
                 Err(_) => {
@@ -541,9 +541,9 @@ impl Controller {
                 input = with_state(messages::COMPOSITION_TOO_LONG.to_string(), &state);
                 continue;
             }
-            let target = match sequence::Component::parse(&name, &identity.namespace) {
+            let target = match sequence::component(&name, &identity.namespace) {
                 None => Err(messages::composition_unresolved(&name)),
-                Some(c) => c.resolve(self, identity).map_err(|e| {
+                Some(c) => sequence::resolve(self, identity, &c).map_err(|e| {
                     if e.status == hyper::StatusCode::FORBIDDEN {
                         messages::composition_forbidden(&name)
                     } else {

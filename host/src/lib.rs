@@ -19,6 +19,7 @@ pub mod controller;
 pub mod dedicated;
 pub mod egress;
 pub mod entity;
+pub mod entity_path;
 pub mod error;
 pub mod gateway;
 pub mod js_engines;

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::action::ActionPut;
 use crate::entity::{self, ActionLimits, LIMIT_BOUNDS};
-use crate::sequence::Component;
+use crate::sequence::component;
 
 /// Keys the parsers look for.
 const KNOWN_KEYS: &[&str] = &[
@@ -136,8 +136,8 @@ proptest! {
 
     #[test]
     fn sequence_components_round_trip(reference in "[/_a-z.]{0,30}") {
-        if let Some(c) = Component::parse(&reference, "guest") {
-            prop_assert_eq!(Component::parse(&c.fqn(), "guest"), Some(c));
+        if let Some(c) = component(&reference, "guest") {
+            prop_assert_eq!(component(&c.fqn(), "guest"), Some(c));
         }
     }
 

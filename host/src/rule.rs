@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde_json::{Map, Value, json};
 
-use crate::entity;
+use crate::entity_path::{EntityPath, Form};
 
 /// `/path/name` where `path` is `ns` or `ns/pkg`. Small; cloned freely.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,25 +22,16 @@ impl FqName {
     /// namespace becomes `caller`. `None` when it is neither, or a segment is not a valid name.
     pub fn parse(v: &Value, caller: &str) -> Option<FqName> {
         let text = match v {
-            Value::String(s) => s.trim_start_matches('/').to_string(),
+            Value::String(s) => s.clone(),
             Value::Object(o) => {
                 format!("{}/{}", o.get("path")?.as_str()?, o.get("name")?.as_str()?)
             }
             _ => return None,
         };
-        let mut segs: Vec<&str> = text.split('/').collect();
-        if !(2..=3).contains(&segs.len())
-            || segs.iter().any(|s| entity::valid_entity_name(s).is_err())
-        {
-            return None;
-        }
-        if segs[0] == "_" {
-            segs[0] = caller;
-        }
-        let name = segs.pop()?.to_string();
+        let p = EntityPath::parse(&text, Form::Qualified, caller)?;
         Some(FqName {
-            path: segs.join("/"),
-            name,
+            path: p.path(),
+            name: p.name,
         })
     }
 

@@ -13,6 +13,7 @@ use crate::activation::{Annotation, Note, Record, Response, epoch_ms};
 use crate::auth::Identity;
 use crate::controller::Controller;
 use crate::entity::ActionLimits;
+use crate::entity_path::{EntityPath, Form};
 use crate::error::ApiError;
 use crate::messages;
 
@@ -25,63 +26,19 @@ pub const MAX_LENGTH: usize = 50;
 /// whatever the path spelling; deeper runs end with `Too many actions in the sequence.`
 pub const MAX_NESTING: usize = MAX_LENGTH;
 
-/// A component reference `/ns/[pkg/]name` split into its parts (`_` already resolved).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Component {
-    /// Namespace.
-    pub namespace: String,
-    /// Package, if any.
-    pub package: Option<String>,
-    /// Action name.
-    pub name: String,
+/// A component reference as users write it (`hello`, `pkg/hello`, `/ns/[pkg/]hello`), with
+/// `_` and a missing namespace the caller's.
+pub fn component(reference: &str, caller: &str) -> Option<EntityPath> {
+    EntityPath::parse(reference, Form::Reference, caller)
 }
 
-impl Component {
-    /// Parses a component reference; `_` (and a missing namespace) is the caller's.
-    pub fn parse(reference: &str, caller: &str) -> Option<Component> {
-        let parts: Vec<&str> = reference.trim_start_matches('/').split('/').collect();
-        let ns = |n: &str| {
-            if n == "_" {
-                caller.to_string()
-            } else {
-                n.to_string()
-            }
-        };
-        let (namespace, package, name) = match parts.as_slice() {
-            [name] if !reference.starts_with('/') => (caller.to_string(), None, *name),
-            [n, name] if reference.starts_with('/') => (ns(n), None, *name),
-            [pkg, name] => (caller.to_string(), Some(pkg.to_string()), *name),
-            [n, pkg, name] => (ns(n), Some(pkg.to_string()), *name),
-            _ => return None,
-        };
-        (!name.is_empty()).then(|| Component {
-            namespace,
-            package,
-            name: name.to_string(),
-        })
-    }
-
-    /// The stored form `/ns/[pkg/]name`.
-    pub fn fqn(&self) -> String {
-        match &self.package {
-            Some(p) => format!("/{}/{p}/{}", self.namespace, self.name),
-            None => format!("/{}/{}", self.namespace, self.name),
-        }
-    }
-
-    /// Resolves the component as `identity` would invoke it.
-    pub fn resolve(
-        &self,
-        controller: &Controller,
-        identity: &Identity,
-    ) -> Result<std::sync::Arc<ActionEntry>, ApiError> {
-        controller.resolve(
-            identity,
-            &self.namespace,
-            self.package.as_deref(),
-            &self.name,
-        )
-    }
+/// The action component `c` names, as `identity` would invoke it.
+pub fn resolve(
+    controller: &Controller,
+    identity: &Identity,
+    c: &EntityPath,
+) -> Result<std::sync::Arc<ActionEntry>, ApiError> {
+    controller.resolve(identity, &c.namespace, c.package.as_deref(), &c.name)
 }
 
 /// Validates a sequence PUT's `exec` for the sequence `/ns/[pkg/]name` = `own` and returns the
@@ -100,7 +57,7 @@ pub fn build(
     for r in refs {
         let c = r
             .as_str()
-            .and_then(|s| Component::parse(s, &identity.namespace))
+            .and_then(|s| component(s, &identity.namespace))
             .ok_or_else(|| ApiError::bad_request(messages::SEQUENCE_COMPONENT_MISSING))?;
         components.push(c.fqn());
     }
@@ -128,9 +85,9 @@ fn count_atomic(
         if fqn == own {
             return Err(ApiError::bad_request(messages::SEQUENCE_SELF));
         }
-        let entry = Component::parse(fqn, &identity.namespace)
-            .ok_or_else(|| ApiError::bad_request(messages::SEQUENCE_COMPONENT_MISSING))?
-            .resolve(controller, identity)
+        let entry = component(fqn, &identity.namespace)
+            .ok_or_else(|| ApiError::bad_request(messages::SEQUENCE_COMPONENT_MISSING))
+            .and_then(|c| resolve(controller, identity, &c))
             .map_err(|_| ApiError::bad_request(messages::SEQUENCE_COMPONENT_MISSING))?;
         // Through a binding the spelling differs from the action it names: compare where
         // the component really lives.
@@ -250,7 +207,7 @@ mod tests {
 
     #[test]
     fn component_references() {
-        let p = |s: &str| Component::parse(s, "guest").map(|c| c.fqn());
+        let p = |s: &str| component(s, "guest").map(|c| c.fqn());
         assert_eq!(
             p("/whisk.system/utils/echo").unwrap(),
             "/whisk.system/utils/echo"

@@ -16,6 +16,7 @@ use crate::alarms::Firer;
 use crate::app::App;
 use crate::auth::Identity;
 use crate::controller::{Controller, Invoked, check_final, new_activation_id, new_transaction_id};
+use crate::entity_path::{EntityPath, Form};
 use crate::error::ApiError;
 use crate::messages;
 use crate::package::params_of;
@@ -195,10 +196,15 @@ impl FeedFirer {
             .auth
             .by_key(&key)
             .ok_or("the API key the feed was created with is no longer valid")?;
-        let (ns, name) = split_trigger(&trigger);
-        if ns != identity.namespace {
+        let Some(EntityPath {
+            namespace: ns,
+            name,
+            ..
+        }) = stored_trigger(&trigger).filter(|t| t.namespace == identity.namespace)
+        else {
             return Err(format!("the feed's key does not own trigger {trigger}"));
-        }
+        };
+        let (ns, name) = (ns.as_str(), name.as_str());
         if let Err(e) = app.controller.admit_fire(&identity) {
             // Over the namespace's fire rate: skip this tick, keep the alarm (as OpenWhisk's
             // provider does for 429s).
@@ -242,12 +248,9 @@ impl FeedFirer {
     }
 }
 
-/// `(namespace, name)` of `/namespace/name`.
-fn split_trigger(trigger: &str) -> (&str, &str) {
-    trigger
-        .trim_start_matches('/')
-        .split_once('/')
-        .unwrap_or(("", trigger))
+/// The trigger a feed schedule names as `/namespace/name`; `None` when it names none.
+fn stored_trigger(trigger: &str) -> Option<EntityPath> {
+    EntityPath::parse(trigger, Form::Qualified, "").filter(|t| t.package.is_none())
 }
 
 impl Firer for FeedFirer {
@@ -263,11 +266,17 @@ impl Firer for FeedFirer {
     fn delete_trigger(&self, trigger: &str, auth_key: &str, with_rules: bool) -> BoxFuture<()> {
         let (app, trigger, key) = (self.0.clone(), trigger.to_string(), auth_key.to_string());
         Box::pin(async move {
-            let (ns, name) = split_trigger(&trigger);
-            if app.auth.by_key(&key).is_none_or(|i| i.namespace != ns) {
+            let Some(t) = stored_trigger(&trigger) else {
+                return;
+            };
+            if app
+                .auth
+                .by_key(&key)
+                .is_none_or(|i| i.namespace != t.namespace)
+            {
                 return;
             }
-            let Ok(deleted) = app.store.delete_entity(ns, name, None) else {
+            let Ok(deleted) = app.store.delete_entity(&t.namespace, &t.name, None) else {
                 return;
             };
             if with_rules {

@@ -16,6 +16,7 @@ use shoal_store::GatewayApi;
 use super::{Reply, Request};
 use crate::app::App;
 use crate::auth::Identity;
+use crate::entity_path::{EntityPath, Form};
 use crate::error::ApiError;
 use crate::gateway::apidoc::{self, Endpoint, METHODS, RESPONSE_TYPES, Target};
 use crate::gateway::{
@@ -293,19 +294,14 @@ fn endpoint(doc: &Map<String, Value>, ns: &str, response: &str) -> Result<Endpoi
     apidoc::template(&rel_path).map_err(|e| format!("API creation failure: {e}"))?;
     // `name` is `action`, `pkg/action` or `/ns/pkg/action`; `_` (or the apidoc's own
     // namespace placeholder) is the caller's namespace.
-    let parts: Vec<&str> = action_name.split('/').filter(|s| !s.is_empty()).collect();
-    let (named_ns, package, name) = match parts.as_slice() {
-        [name] => (None, "default", *name),
-        [package, name] => (None, *package, *name),
-        [ns, package, name] => (Some(*ns), *package, *name),
-        _ => {
-            return Err(
-                format!("API creation failure: invalid action name '{action_name}'.").into(),
-            );
-        }
-    };
+    let target = EntityPath::parse(action_name, Form::Reference, action_ns).ok_or_else(|| {
+        Failure(format!(
+            "API creation failure: invalid action name '{action_name}'."
+        ))
+    })?;
+    let (package, name) = (target.package.as_deref().unwrap_or("default"), &target.name);
     let placeholder = doc.get("namespace").and_then(Value::as_str);
-    let namespace = match named_ns.unwrap_or(action_ns) {
+    let namespace = match target.namespace.as_str() {
         "_" => ns,
         given if Some(given) == placeholder => ns,
         given => given,
