@@ -6,6 +6,8 @@
 //! ([`api`]) served over HTTP/1.1 by [`server`]. The store is the `shoal-store` crate; the
 //! executors come from the isolate crates, named only in [`app`].
 
+pub use shoal_model::{entity, entity_path, messages, rule};
+
 pub mod action;
 pub mod activation;
 pub mod alarms;
@@ -18,19 +20,15 @@ pub mod containers;
 pub mod controller;
 pub mod dedicated;
 pub mod egress;
-pub mod entity;
-pub mod entity_path;
 pub mod error;
 pub mod gateway;
 pub mod js_engines;
 pub mod memory;
-pub mod messages;
 pub mod metrics;
 pub mod package;
 #[cfg(test)]
 mod properties;
 pub mod put;
-pub mod rule;
 pub mod sequence;
 pub mod server;
 pub mod throttle;

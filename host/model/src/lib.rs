@@ -1,0 +1,18 @@
+//! The OpenWhisk entity model as shoal stores and returns it: the first of the host's layers,
+//! below the store, the controller and the API.
+//!
+//! # How this crate works
+//!
+//! Every module is pure logic over `serde_json` values and plain types, with no I/O, no HTTP
+//! and no store: [`entity`] holds the rules for names, semantic versions, parameter and
+//! annotation lists and action limits; [`entity_path`] is the one parser of the paths by
+//! which entities name each other; [`rule`] holds a rule's fully qualified names and status;
+//! [`messages`] holds OpenWhisk's texts, which the API sends as they are. The host re-exports
+//! each module under its own name, so callers write `shoal::entity` as before.
+
+#![warn(missing_docs, unreachable_pub)]
+
+pub mod entity;
+pub mod entity_path;
+pub mod messages;
+pub mod rule;
