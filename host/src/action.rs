@@ -10,7 +10,6 @@ use shoal_router::{ActionCode, RoutingTable};
 use crate::entity::{self, ActionLimits};
 use crate::error::ApiError;
 use crate::messages;
-use crate::sequence;
 
 /// The fields a client may send when creating or updating an action.
 #[derive(Debug, Default)]
@@ -158,7 +157,7 @@ fn build_exec(exec: &Value, table: &RoutingTable) -> Result<Value, ApiError> {
         .get("kind")
         .and_then(Value::as_str)
         .ok_or_else(|| malformed("'kind' must be a string defined in 'exec'".into()))?;
-    if kind == sequence::KIND {
+    if kind == entity::SEQUENCE_KIND {
         // The API resolved and validated the components already (`sequence::build`).
         return Ok(exec.clone());
     }
@@ -348,8 +347,8 @@ impl ActionEntry {
         let exec = &doc["exec"];
         let kind = s(&exec["kind"]);
         let annotations = doc["annotations"].as_array().cloned().unwrap_or_default();
-        let conductor =
-            kind != sequence::KIND && entity::truthy(entity::lookup(&annotations, "conductor"));
+        let conductor = kind != entity::SEQUENCE_KIND
+            && entity::truthy(entity::lookup(&annotations, "conductor"));
         let code_text = s(&exec["code"]);
         let main = exec["main"].as_str().unwrap_or("main").to_string();
         let image = exec["image"].as_str().map(str::to_string);

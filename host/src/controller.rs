@@ -17,11 +17,12 @@ use tracing::Instrument;
 use crate::action::ActionEntry;
 use crate::activation::{self, Caller, Note, Record, Response, Status};
 use crate::auth::Identity;
+use crate::entity_path::EntityPath;
 use crate::error::ApiError;
 use crate::messages;
 use crate::metrics::{Observer, Quiet};
 use crate::package;
-use crate::sequence;
+use crate::sequence::{self, Resolve};
 use crate::throttle::{NamespaceLimits, Throttles};
 
 /// How long a blocking caller waits, at most (spec §3.5).
@@ -405,7 +406,7 @@ impl Controller {
         for reference in &sequence.components {
             let component = sequence::component(reference, &identity.namespace)
                 .ok_or_else(ApiError::not_found)
-                .and_then(|c| sequence::resolve(self, identity, &c));
+                .and_then(|c| self.component(identity, &c));
             let component = match component {
                 Ok(c) => c,
                 Err(_) => {
@@ -543,7 +544,7 @@ impl Controller {
             }
             let target = match sequence::component(&name, &identity.namespace) {
                 None => Err(messages::composition_unresolved(&name)),
-                Some(c) => sequence::resolve(self, identity, &c).map_err(|e| {
+                Some(c) => self.component(identity, &c).map_err(|e| {
                     if e.status == hyper::StatusCode::FORBIDDEN {
                         messages::composition_forbidden(&name)
                     } else {
@@ -647,6 +648,12 @@ impl Controller {
 /// A finished activation's record, and what resolves once the log has committed it (`None`
 /// when its namespace stores no activations).
 type Finished = (Record, Option<Committed>);
+
+impl sequence::Resolve for Controller {
+    fn component(&self, identity: &Identity, c: &EntityPath) -> Result<Arc<ActionEntry>, ApiError> {
+        self.resolve(identity, &c.namespace, c.package.as_deref(), &c.name)
+    }
+}
 
 /// Waits for a record's commit: a blocking caller is answered only once its activation is
 /// durable. 503 when the store could not write it.

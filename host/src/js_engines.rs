@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use shoal_router::{EgressSlot, Executor};
 
-use crate::app::StartError;
 use crate::config::Config;
 
 /// The JS engines of the routing table. Built once at start-up; lives with the table.
@@ -23,14 +22,14 @@ pub struct JsEngines {
 
 /// Starts the JS engines `config` asks for around the already running QuickJS workers (V8
 /// starts its own workers, one per core unless configured, sending actions' outbound requests
-/// to `egress`). Fails when the configured default engine is not built in.
+/// to `egress`). Fails, saying why, when the configured default engine is not built in.
 pub fn js_engines(
     config: &Config,
     quickjs: Arc<dyn Executor>,
     egress: &EgressSlot,
-) -> Result<JsEngines, StartError> {
+) -> Result<JsEngines, String> {
     let wanted = config.isolates.js_engine;
-    wanted.available().map_err(StartError::Executor)?;
+    wanted.available()?;
     let mut engines = vec![quickjs];
     #[cfg(feature = "v8")]
     engines.extend(v8_engines(config, &engines[0], egress)?);
@@ -44,7 +43,7 @@ pub fn js_engines(
     let at = engines
         .iter()
         .position(|e| e.name() == wanted.name())
-        .ok_or_else(|| StartError::Executor(format!("no JS engine named {}", wanted.name())))?;
+        .ok_or_else(|| format!("no JS engine named {}", wanted.name()))?;
     let default = engines.remove(at);
     Ok(JsEngines {
         default,
@@ -59,7 +58,7 @@ fn v8_engines(
     config: &Config,
     quickjs: &Arc<dyn Executor>,
     egress: &EgressSlot,
-) -> Result<[Arc<dyn Executor>; 2], StartError> {
+) -> Result<[Arc<dyn Executor>; 2], String> {
     use std::time::Duration;
     let isolates = &config.isolates;
     let v8: Arc<dyn Executor> = Arc::new(
@@ -71,7 +70,7 @@ fn v8_engines(
             },
             Arc::clone(egress),
         )
-        .map_err(|e| StartError::Executor(e.to_string()))?,
+        .map_err(|e| e.to_string())?,
     );
     let tiered = shoal_v8::TieredExecutor::new(
         Arc::clone(quickjs),
@@ -117,9 +116,7 @@ mod tests {
     #[test]
     fn choosing_v8_without_the_v8_feature_is_a_start_up_error() {
         for engine in [JsEngine::V8, JsEngine::Tiered] {
-            let Err(StartError::Executor(why)) =
-                js_engines(&config(engine), quickjs(), &EgressSlot::default())
-            else {
+            let Err(why) = js_engines(&config(engine), quickjs(), &EgressSlot::default()) else {
                 panic!("{engine:?} started without V8");
             };
             assert!(why.contains("v8 feature"), "{why}");

@@ -4,7 +4,7 @@
 //! [`action`]), Basic-auth identities ([`auth`]), the [`controller`] that routes each
 //! invocation to an executor and records its activation ([`activation`]), and the REST API
 //! ([`api`]) served over HTTP/1.1 by [`server`]. The store is the `shoal-store` crate; the
-//! executors come from the isolate crates, named only in [`app`].
+//! executors come from the isolate crates, named only in [`startup`], which composes the [`app`].
 
 pub use shoal_model::{entity, entity_path, messages, rule};
 
@@ -31,6 +31,7 @@ mod properties;
 pub mod put;
 pub mod sequence;
 pub mod server;
+pub mod startup;
 pub mod throttle;
 pub mod trigger;
 pub mod triggers;

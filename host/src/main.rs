@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use shoal::app::{self, App};
+use shoal::app::App;
 use shoal::auth::GUEST_AUTH;
 use shoal::config::{Config, Overrides};
+use shoal::startup;
 
 /// mimalloc as the global allocator: per-thread free lists suit the request threads, which
 /// allocate per request, and the activation writer, which frees what they allocated. Against
@@ -154,11 +155,11 @@ fn namespace(cmd: NamespaceCommand) -> anyhow::Result<()> {
             "namespace '{name}' already exists (use `shoal namespace rotate-key {name}` for a new key)"
         ),
         (NamespaceCommand::Create { .. }, None) => {
-            println!("{}", app::create_namespace(&store, name)?)
+            println!("{}", startup::create_namespace(&store, name)?)
         }
         (_, None) => bail!("namespace '{name}' does not exist"),
         (NamespaceCommand::RotateKey { .. }, Some(_)) => {
-            println!("{}", app::create_namespace(&store, name)?)
+            println!("{}", startup::create_namespace(&store, name)?)
         }
         (
             NamespaceCommand::SetLimits {

@@ -26,7 +26,6 @@ use shoal_router::RoutingTable;
 use shoal_store::Store;
 
 use crate::memory::MemoryBudget;
-use crate::throttle::Limit;
 
 /// What the controller and the server report as they work. Every method defaults to doing
 /// nothing.
@@ -52,6 +51,28 @@ pub trait Observer: Send + Sync {
     /// An HTTP request to `route` (a template from [`route_of`]) was answered with `status`
     /// after `elapsed`.
     fn request(&self, _route: &'static str, _status: u16, _elapsed: Duration) {}
+}
+
+/// Which of a namespace's limits refused a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// `invocationsPerMinute`.
+    InvocationsPerMinute,
+    /// `concurrentInvocations`.
+    ConcurrentInvocations,
+    /// `firesPerMinute`.
+    FiresPerMinute,
+}
+
+impl Limit {
+    /// The limit's name as metrics label it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Limit::InvocationsPerMinute => "invocations_per_minute",
+            Limit::ConcurrentInvocations => "concurrent_invocations",
+            Limit::FiresPerMinute => "fires_per_minute",
+        }
+    }
 }
 
 /// The observer that reports to nobody.

@@ -1,9 +1,10 @@
 //! Sequences (spec §6.1): actions of kind `sequence` whose components run one after another,
 //! each receiving the previous result merged over its own parameters. This module validates
 //! a sequence's components when it is created or updated and builds the sequence activation
-//! record; [`crate::controller::Controller`] runs the components.
+//! record; the controller runs the components.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 use shoal_router::ActivationId;
@@ -11,14 +12,13 @@ use shoal_router::ActivationId;
 use crate::action::ActionEntry;
 use crate::activation::{Annotation, Note, Record, Response, epoch_ms};
 use crate::auth::Identity;
-use crate::controller::Controller;
-use crate::entity::ActionLimits;
+use crate::entity::{self, ActionLimits};
 use crate::entity_path::{EntityPath, Form};
 use crate::error::ApiError;
 use crate::messages;
 
 /// The sequence kind.
-pub const KIND: &str = "sequence";
+pub const KIND: &str = entity::SEQUENCE_KIND;
 /// Most atomic actions a sequence may run, nested sequences inlined (`sequenceMaxLength`).
 pub const MAX_LENGTH: usize = 50;
 /// Deepest nesting of sequences and conductors at run time (a topmost one is 1). Stored
@@ -32,19 +32,18 @@ pub fn component(reference: &str, caller: &str) -> Option<EntityPath> {
     EntityPath::parse(reference, Form::Reference, caller)
 }
 
-/// The action component `c` names, as `identity` would invoke it.
-pub fn resolve(
-    controller: &Controller,
-    identity: &Identity,
-    c: &EntityPath,
-) -> Result<std::sync::Arc<ActionEntry>, ApiError> {
-    controller.resolve(identity, &c.namespace, c.package.as_deref(), &c.name)
+/// Finds the action a component names, as `identity` would invoke it (the controller, which
+/// runs sequences, is one).
+pub trait Resolve {
+    /// The action `c` names for `identity`: 404 when there is none, 403 when it is not
+    /// `identity`'s to run.
+    fn component(&self, identity: &Identity, c: &EntityPath) -> Result<Arc<ActionEntry>, ApiError>;
 }
 
 /// Validates a sequence PUT's `exec` for the sequence `/ns/[pkg/]name` = `own` and returns the
 /// stored `exec` (`{kind, components}`, fully qualified) and its `_actions` parameter list.
 pub fn build(
-    controller: &Controller,
+    resolver: &impl Resolve,
     identity: &Identity,
     exec: &Value,
     own: &str,
@@ -62,7 +61,7 @@ pub fn build(
         components.push(c.fqn());
     }
     let mut seen = HashSet::new();
-    let atomic = count_atomic(controller, identity, &components, own, &mut seen)?;
+    let atomic = count_atomic(resolver, identity, &components, own, &mut seen)?;
     if atomic > MAX_LENGTH {
         return Err(ApiError::bad_request(messages::SEQUENCE_TOO_LONG));
     }
@@ -74,7 +73,7 @@ pub fn build(
 /// Counts the atomic actions of `components`, inlining nested sequences; refuses references
 /// to `own` (at any depth) and components that do not exist.
 fn count_atomic(
-    controller: &Controller,
+    resolver: &impl Resolve,
     identity: &Identity,
     components: &[String],
     own: &str,
@@ -87,7 +86,7 @@ fn count_atomic(
         }
         let entry = component(fqn, &identity.namespace)
             .ok_or_else(|| ApiError::bad_request(messages::SEQUENCE_COMPONENT_MISSING))
-            .and_then(|c| resolve(controller, identity, &c))
+            .and_then(|c| resolver.component(identity, &c))
             .map_err(|_| ApiError::bad_request(messages::SEQUENCE_COMPONENT_MISSING))?;
         // Through a binding the spelling differs from the action it names: compare where
         // the component really lives.
@@ -99,7 +98,7 @@ fn count_atomic(
             if !seen.insert(real) {
                 continue;
             }
-            n += count_atomic(controller, identity, &entry.components, own, seen)?;
+            n += count_atomic(resolver, identity, &entry.components, own, seen)?;
         } else {
             n += 1;
         }

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::config::LimitsConfig;
 use crate::error::ApiError;
-use crate::metrics::{Observer, Quiet};
+use crate::metrics::{Limit, Observer, Quiet};
 
 /// A namespace's throttle limits: the system defaults, overridden per namespace by the
 /// subject's stored limits (`invocationsPerMinute`, `concurrentInvocations`,
@@ -102,28 +102,6 @@ impl std::fmt::Debug for Throttles {
         f.debug_struct("Throttles")
             .field("namespaces", &self.namespaces.len())
             .finish_non_exhaustive()
-    }
-}
-
-/// Which of a namespace's limits refused a call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Limit {
-    /// `invocationsPerMinute`.
-    InvocationsPerMinute,
-    /// `concurrentInvocations`.
-    ConcurrentInvocations,
-    /// `firesPerMinute`.
-    FiresPerMinute,
-}
-
-impl Limit {
-    /// The limit's name as metrics label it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Limit::InvocationsPerMinute => "invocations_per_minute",
-            Limit::ConcurrentInvocations => "concurrent_invocations",
-            Limit::FiresPerMinute => "fires_per_minute",
-        }
     }
 }
 

@@ -8,6 +8,9 @@ use serde_json::{Map, Value, json};
 
 use crate::messages;
 
+/// The kind of sequence actions, whose `exec` lists components instead of code.
+pub const SEQUENCE_KIND: &str = "sequence";
+
 /// Checks an entity name against OpenWhisk's rule (`\A([\w]|[\w][\w@ .&-]{0,254}[\w@.&-])\z`).
 pub fn valid_entity_name(name: &str) -> Result<(), String> {
     let len = name.chars().count();

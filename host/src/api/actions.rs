@@ -143,7 +143,7 @@ fn put(
         // Components are resolved as the caller would invoke them; user parameters on a
         // sequence are replaced by the `_actions` list (OpenWhisk's legacy artefact).
         let own = format!("/{ns}/{name}");
-        let (exec, actions) = sequence::build(&app.controller, identity, &exec, &own)?;
+        let (exec, actions) = sequence::build(app.controller.as_ref(), identity, &exec, &own)?;
         body.insert("exec".into(), exec);
         body.insert("parameters".into(), actions);
     } else if let Some(old) = old

@@ -1,0 +1,279 @@
+//! How the platform is put together and started: the store and its first-start bootstrap
+//! (`guest`, `whisk.system` and its catalog), the executors and the routing table, the
+//! controller with its metrics, the egress and the background feeds. The only place that
+//! names concrete executors.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use shoal_quickjs::{QuickJsConfig, QuickJsExecutor};
+use shoal_router::{EgressSlot, Executor, KindInfo, RoutingTable};
+use shoal_store::{Store, Subject};
+use shoal_wasm::WasmExecutor;
+
+use crate::alarms::{AlarmService, FEED_KIND, FeedExecutor};
+use crate::app::App;
+use crate::auth::{self, Authenticator};
+use crate::catalog;
+use crate::config::Config;
+use crate::containers;
+use crate::controller::Controller;
+use crate::dedicated::Dedicated;
+use crate::egress::HostEgress;
+use crate::gateway::Gateway;
+use crate::js_engines::js_engines;
+use crate::memory::{Budgeted, MemoryBudget};
+use crate::metrics::Metrics;
+use crate::triggers::FeedFirer;
+
+/// Why the platform could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The store failed to open or bootstrap.
+    #[error("store: {0}")]
+    Store(#[from] shoal_store::StoreError),
+    /// An executor failed to start.
+    #[error("executor: {0}")]
+    Executor(String),
+    /// The built-in catalog could not be installed.
+    #[error("catalog: {0}")]
+    Catalog(String),
+    /// The egress could not be set up (an unreadable `[egress] ca_files` entry).
+    #[error("egress: {0}")]
+    Egress(String),
+}
+
+impl App {
+    /// Opens the store under `config.data_dir`, creates namespace `guest` with the well-known
+    /// key on first start, starts the executors and installs the `whisk.system` catalog. `api_host` is what actions see as
+    /// `__OW_API_HOST`.
+    pub fn start(config: Config, api_host: String) -> Result<Arc<App>, StartError> {
+        let store = Arc::new(Store::open(&config.data_dir)?);
+        ensure_guest(&store)?;
+        let egress = EgressSlot::default();
+        let workers = Arc::new(quickjs(&config, &egress)?);
+        let alarms = AlarmService::new(store.clone())?;
+        let (mut table, memory) = routing_table(workers.clone(), &config, &egress)?;
+        table.add(
+            KindInfo::internal(FEED_KIND),
+            Arc::new(FeedExecutor(alarms.clone())),
+        );
+        let containers = containers::start(&config.containers, &config.data_dir, &api_host);
+        if let Some(executor) = &containers {
+            containers::register(&mut table, executor);
+        }
+        let table = Arc::new(table);
+        ensure_whisk_system(&store, &table)?;
+        let metrics = Arc::new(Metrics::new());
+        let controller = Arc::new(
+            Controller::new(store.clone(), table, api_host.clone()).observed_by(metrics.clone()),
+        );
+        let app = Arc::new(App {
+            metrics,
+            auth: Authenticator::new(store.clone(), config.limits.clone()),
+            gateway: Gateway::new(store.clone()),
+            controller,
+            store,
+            config,
+            alarms,
+            containers,
+            memory,
+            egress,
+            api_host,
+        });
+        Ok(app)
+    }
+
+    /// Gives actions outbound network through [`HostEgress`], its requests running on
+    /// `runtime` (the I/O runtime). Until called, actions' requests fail with a network
+    /// error; later calls change nothing. Fails when `[egress]` names an unreadable CA file.
+    pub fn open_egress(
+        self: &Arc<Self>,
+        runtime: tokio::runtime::Handle,
+    ) -> Result<(), StartError> {
+        let host = HostEgress::new(
+            Arc::downgrade(self),
+            &self.api_host,
+            &self.config.egress,
+            runtime,
+        )
+        .map_err(StartError::Egress)?;
+        let _ = self.egress.set(Arc::new(host));
+        Ok(())
+    }
+
+    /// The platform's background work: the alarm scheduler, firing triggers through the
+    /// trigger engine. Runs until the process ends; spawn it once.
+    pub fn background(self: &Arc<Self>) -> impl Future<Output = ()> + Send + use<> {
+        let firer = Arc::new(FeedFirer(self.clone()));
+        self.alarms.clone().run(firer)
+    }
+}
+
+/// Creates namespace `guest` with the well-known key if it does not exist.
+fn ensure_guest(store: &Store) -> Result<(), StartError> {
+    if store.subject_by_namespace("guest")?.is_none() {
+        let (uuid, key) = auth::GUEST_AUTH.split_once(':').unwrap_or_default();
+        store.put_subject(&Subject {
+            subject: "guest".into(),
+            namespace: "guest".into(),
+            uuid: uuid.into(),
+            key: key.into(),
+            limits: serde_json::json!({}),
+        })?;
+    }
+    Ok(())
+}
+
+/// Creates namespace `whisk.system` (with fresh credentials) if it does not exist, and
+/// installs the built-in catalog into it.
+fn ensure_whisk_system(store: &Store, table: &RoutingTable) -> Result<(), StartError> {
+    if store.subject_by_namespace(catalog::NAMESPACE)?.is_none() {
+        create_namespace(store, catalog::NAMESPACE)?;
+    }
+    catalog::install(store, table).map_err(|e| StartError::Catalog(e.message))
+}
+
+/// Creates (or re-keys) namespace `name` with fresh credentials; returns `uuid:key`.
+pub fn create_namespace(store: &Store, name: &str) -> Result<String, StartError> {
+    let (uuid, key) = auth::new_credentials();
+    store.put_subject(&Subject {
+        subject: name.into(),
+        namespace: name.into(),
+        uuid: uuid.clone(),
+        key: key.clone(),
+        limits: serde_json::json!({}),
+    })?;
+    Ok(format!("{uuid}:{key}"))
+}
+
+/// Starts the QuickJS workers (one per core unless configured); actions' outbound requests
+/// go to `egress`.
+fn quickjs(config: &Config, egress: &EgressSlot) -> Result<QuickJsExecutor, StartError> {
+    QuickJsExecutor::with_egress(
+        QuickJsConfig {
+            workers: config.worker_threads(),
+            idle_ttl: Duration::from_secs(config.isolates.idle_ttl_secs),
+            max_resident: config.isolates.max_resident,
+            max_resident_bytes: config.isolates.max_resident_mib * 1024 * 1024,
+            ..QuickJsConfig::default()
+        },
+        Arc::clone(egress),
+    )
+    .map_err(|e| StartError::Executor(e.to_string()))
+}
+
+/// The routing table: `nodejs:*` to the configured JS engine (`isolates.js_engine`, QuickJS by
+/// default; with the `v8` feature, the other engines for actions annotated `engine: "quickjs"`,
+/// `"v8"` or `"tiered"`), `wasm` to the wasmtime domain configured by `[wasm]` (compiled
+/// modules cached under `<data_dir>/wasm-cache` unless `disk_cache = false`), run on threads
+/// of its own.
+fn routing_table(
+    quickjs: Arc<QuickJsExecutor>,
+    config: &Config,
+    egress: &EgressSlot,
+) -> Result<(RoutingTable, Arc<MemoryBudget>), StartError> {
+    let mut table = RoutingTable::new();
+    let js = js_engines(config, quickjs, egress).map_err(StartError::Executor)?;
+    let wasm = WasmExecutor::new(config.wasm.executor_config(&config.data_dir))
+        .map_err(|e| StartError::Executor(e.to_string()))?;
+    let wasm: Arc<dyn Executor> = Arc::new(
+        Dedicated::new(Arc::new(wasm), config.worker_threads())
+            .map_err(|e| StartError::Executor(e.to_string()))?,
+    );
+    // WASM keeps no idle instances, only compiled code: its activations reserve, it holds
+    // nothing to count or drop.
+    let budget = MemoryBudget::new(config.memory_budget_mib(), js.isolates);
+    let budgeted = |engine: &Arc<dyn Executor>| -> Arc<dyn Executor> {
+        Arc::new(Budgeted::new(engine.clone(), budget.clone()))
+    };
+    let (default_js, alternatives): (_, Vec<_>) = (
+        budgeted(&js.default),
+        js.alternatives.iter().map(budgeted).collect(),
+    );
+    for (kind, default) in [
+        ("nodejs:18", false),
+        ("nodejs:20", true),
+        ("nodejs:22", false),
+    ] {
+        table.add(KindInfo::new(kind, default), default_js.clone());
+        for engine in &alternatives {
+            table
+                .add_alternative(kind, engine.clone())
+                .map_err(|e| StartError::Executor(e.to_string()))?;
+        }
+    }
+    table.add(KindInfo::new("wasm", true), budgeted(&wasm));
+    Ok((table, budget))
+}
+
+#[cfg(all(test, feature = "v8"))]
+mod v8_tests {
+    use super::*;
+    use shoal_router::{ActionCode, ActivationId, Invocation, Limits, OwEnv};
+    use std::time::Instant;
+
+    #[tokio::test]
+    async fn the_engine_annotation_routes_js_actions_to_v8() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            data_dir: dir.path().to_path_buf(),
+            ..Config::default()
+        };
+        let none = EgressSlot::default();
+        let (table, _) =
+            routing_table(Arc::new(quickjs(&config, &none).unwrap()), &config, &none).unwrap();
+        for kind in ["nodejs:18", "nodejs:20", "nodejs:22"] {
+            assert_eq!(table.executor_for(kind, Some("v8")).unwrap().name(), "v8");
+            let tiered = table.executor_for(kind, Some("tiered")).unwrap();
+            assert_eq!(tiered.name(), "tiered");
+            assert_eq!(table.executor_for(kind, None).unwrap().name(), "quickjs");
+        }
+        assert!(table.kinds().all(|(_, executor)| executor != "v8"));
+        let mut v8_first = config.clone();
+        v8_first.isolates.js_engine = crate::config::JsEngine::V8;
+        let quickjs = Arc::new(quickjs(&v8_first, &none).unwrap());
+        let (table, _) = routing_table(quickjs, &v8_first, &none).unwrap();
+        assert_eq!(table.executor_for("nodejs:20", None).unwrap().name(), "v8");
+        let quickjs_named = table.executor_for("nodejs:20", Some("quickjs")).unwrap();
+        assert_eq!(quickjs_named.name(), "quickjs");
+        let code =
+            "function main() { return {engine: typeof Deno === 'undefined' ? 'v8' : 'leak'}; }";
+        let action = Arc::new(ActionCode {
+            fqn: "/guest/which".into(),
+            name: "which".into(),
+            version: "0.0.1".into(),
+            kind: "nodejs:20".into(),
+            code: code.into(),
+            binary: false,
+            main: "main".into(),
+            digest: [7; 32],
+            image: None,
+        });
+        let v8 = table.executor_for("nodejs:20", Some("v8")).unwrap();
+        v8.prepare(&action).unwrap();
+        let outcome = v8
+            .invoke(Invocation {
+                activation_id: ActivationId::from_random([1; 16]),
+                action,
+                tenant: "guest".into(),
+                params: serde_json::Map::new(),
+                init_env: serde_json::Map::new(),
+                env: OwEnv {
+                    api_host: "http://localhost".into(),
+                    api_key: None,
+                    namespace: "guest".into(),
+                    action_name: "/guest/which".into(),
+                    action_version: "0.0.1".into(),
+                    activation_id: "a".into(),
+                    transaction_id: "t".into(),
+                    deadline: "0".into(),
+                },
+                limits: Limits::default(),
+                deadline: Instant::now() + Duration::from_secs(10),
+            })
+            .await;
+        assert_eq!(outcome.result, Ok(serde_json::json!({"engine": "v8"})));
+    }
+}
