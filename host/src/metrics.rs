@@ -11,7 +11,7 @@
 //! Cost: an activation or a request adds one counter and one histogram sample, each a hash
 //! lookup in a sharded map and a few atomic adds. Series are bounded: namespaces are created
 //! by an administrator, kinds come from the runtime manifest, and routes are the fixed
-//! templates of [`route_of`], never raw paths.
+//! templates of the API's route table, never raw paths.
 
 use std::time::Duration;
 
@@ -48,7 +48,7 @@ pub trait Observer: Send + Sync {
     /// A blocking caller waited `waited` for its activation's record to become durable.
     fn committed(&self, _waited: Duration) {}
 
-    /// An HTTP request to `route` (a template from [`route_of`]) was answered with `status`
+    /// An HTTP request to `route` (a template of the API's route table) was answered with `status`
     /// after `elapsed`.
     fn request(&self, _route: &'static str, _status: u16, _elapsed: Duration) {}
 }
@@ -359,70 +359,9 @@ impl Observer for Metrics {
     }
 }
 
-/// The route template a request path belongs to (query excluded), the label requests are
-/// counted under: a fixed set, so no caller can add series by inventing paths.
-pub fn route_of(path: &str) -> &'static str {
-    let path = path.split_once('?').map_or(path, |(p, _)| p);
-    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    match segs.as_slice() {
-        [""] => "/",
-        ["ping"] => "/ping",
-        ["health"] => "/health",
-        ["metrics"] => "/metrics",
-        ["api", "v1"] | ["api", "v1", ""] => "/api/v1",
-        ["api", "v1", "namespaces"] | ["api", "v1", "namespaces", ""] => "/api/v1/namespaces",
-        ["api", "v1", "namespaces", _, rest @ ..] => namespace_route(rest),
-        ["api", "v1", "web", "whisk.system", "apimgmt", _] => {
-            "/api/v1/web/whisk.system/apimgmt/{operation}"
-        }
-        ["api", "v1", "web", ..] => "/api/v1/web/{namespace}/{package}/{action}",
-        ["api", "v1", ..] => "other",
-        ["api", _, ..] => "/api/{tenant}/{path}",
-        _ => "other",
-    }
-}
-
-fn namespace_route(rest: &[&str]) -> &'static str {
-    match rest {
-        ["limits"] => "/api/v1/namespaces/{namespace}/limits",
-        ["actions"] | ["actions", ""] => "/api/v1/namespaces/{namespace}/actions",
-        ["actions", ..] => "/api/v1/namespaces/{namespace}/actions/{name}",
-        ["packages"] | ["packages", ""] => "/api/v1/namespaces/{namespace}/packages",
-        ["packages", ..] => "/api/v1/namespaces/{namespace}/packages/{name}",
-        ["triggers"] | ["triggers", ""] => "/api/v1/namespaces/{namespace}/triggers",
-        ["triggers", ..] => "/api/v1/namespaces/{namespace}/triggers/{name}",
-        ["rules"] | ["rules", ""] => "/api/v1/namespaces/{namespace}/rules",
-        ["rules", ..] => "/api/v1/namespaces/{namespace}/rules/{name}",
-        ["activations"] | ["activations", ""] => "/api/v1/namespaces/{namespace}/activations",
-        ["activations", _] => "/api/v1/namespaces/{namespace}/activations/{id}",
-        ["activations", _, _] => "/api/v1/namespaces/{namespace}/activations/{id}/{part}",
-        _ => "other",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn routes_are_templates_and_unknown_paths_share_one_label() {
-        assert_eq!(route_of("/"), "/");
-        assert_eq!(
-            route_of("/api/v1/namespaces/_/actions/a/b?blocking=true"),
-            "/api/v1/namespaces/{namespace}/actions/{name}"
-        );
-        assert_eq!(
-            route_of("/api/v1/namespaces/guest/activations/abc/logs"),
-            "/api/v1/namespaces/{namespace}/activations/{id}/{part}"
-        );
-        assert_eq!(
-            route_of("/api/v1/web/guest/default/hello.json"),
-            "/api/v1/web/{namespace}/{package}/{action}"
-        );
-        assert_eq!(route_of("/api/0f1e/hello/world"), "/api/{tenant}/{path}");
-        assert_eq!(route_of("/x/y/z"), "other");
-        assert_eq!(route_of("/api/v1/nothing"), "other");
-    }
 
     #[test]
     fn counted_events_appear_in_the_exposition() {

@@ -27,11 +27,12 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tracing::Instrument;
 
+use crate::api::routes::route_of;
 use crate::api::{self, Reply};
 use crate::app::App;
 use crate::controller::new_transaction_id;
 use crate::error::ApiError;
-use crate::metrics::{Observer, route_of};
+use crate::metrics::Observer;
 
 /// Largest request entity accepted at all (spec §1.3: 50 MB).
 const MAX_ENTITY_BYTES: usize = 50 * 1024 * 1024;

@@ -6,6 +6,7 @@ mod activations;
 mod apimgmt;
 mod gateway;
 mod packages;
+pub mod routes;
 mod rules;
 mod system;
 mod triggers;
@@ -232,6 +233,16 @@ pub async fn dispatch(app: &Arc<App>, req: &Request) -> Result<Reply, ApiError> 
         ["health"] => only_get(req).map(|_| system::health(app)),
         ["metrics"] => only_get(req).and_then(|_| system::metrics(app, req)),
         ["api", "v1"] | ["api", "v1", ""] => only_get(req).map(|_| system::api_info()),
+        ["api", "v1", "api-docs"] => {
+            only_get(req).map(|_| Reply::json(StatusCode::OK, &routes::openapi(app.api_host())))
+        }
+        ["api", "v1", "docs"] => only_get(req).map(|_| {
+            Reply::new(
+                StatusCode::OK,
+                routes::page().into(),
+                "text/html; charset=utf-8",
+            )
+        }),
         ["api", "v1", "namespaces", rest @ ..] => namespaces(app, req, rest).await,
         ["api", "v1", "web", "whisk.system", "apimgmt", operation] => {
             apimgmt::route(app, req, operation).await
