@@ -88,65 +88,77 @@ impl Authenticator {
     }
 
     /// Authenticates an `Authorization` header value: 401 with OpenWhisk's texts when missing
-    /// or invalid.
+    /// or invalid, 503 when the store cannot be read.
     pub fn authenticate(&self, header: Option<&str>) -> Result<Arc<Identity>, ApiError> {
         let header = header
             .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, messages::AUTH_REQUIRED))?;
-        self.lookup(header)
+        self.lookup(header)?
             .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, messages::AUTH_INVALID))
     }
 
     /// The identity behind a header, or `None` if it is malformed or unknown (web actions
-    /// treat that as anonymous).
-    pub fn lookup(&self, header: &str) -> Option<Arc<Identity>> {
-        let (uuid, key) = parse_basic(header)?;
+    /// treat that as anonymous); 503 when the store cannot be read.
+    pub fn lookup(&self, header: &str) -> Result<Option<Arc<Identity>>, ApiError> {
+        let Some((uuid, key)) = parse_basic(header) else {
+            return Ok(None);
+        };
         let credentials = format!("{uuid}:{key}");
         if let Some(hit) = self.cache.get(&credentials)
             && hit.checked.elapsed() < self.revalidate
         {
-            return Some(hit.identity.clone());
+            return Ok(Some(hit.identity.clone()));
         }
-        let Some(identity) = self.verify(&uuid, &key) else {
+        let Some(identity) = self.verify(&uuid, &key)? else {
             self.cache.remove(&credentials);
-            return None;
+            return Ok(None);
         };
         self.cache.insert(credentials, Cached::now(&identity));
-        Some(identity)
+        Ok(Some(identity))
     }
 
     /// The identity behind `uuid:key` credentials (as feeds store them), or `None`. One
     /// indexed read; not cached (feeds fire at most a few times a second).
-    pub fn by_key(&self, credentials: &str) -> Option<Arc<Identity>> {
-        let (uuid, key) = credentials.split_once(':')?;
+    pub fn by_key(&self, credentials: &str) -> Result<Option<Arc<Identity>>, ApiError> {
+        let Some((uuid, key)) = credentials.split_once(':') else {
+            return Ok(None);
+        };
         self.verify(uuid, key)
     }
 
-    fn verify(&self, uuid: &str, key: &str) -> Option<Arc<Identity>> {
+    fn verify(&self, uuid: &str, key: &str) -> Result<Option<Arc<Identity>>, ApiError> {
         if key.len() != 64 {
-            return None;
+            return Ok(None);
         }
-        let subject = self.store.subject_by_uuid(uuid).ok().flatten()?;
-        (subject.key == key).then(|| Arc::new(Identity::from_subject(&subject, &self.defaults)))
+        let subject = self.store.subject_by_uuid(uuid).map_err(unreadable)?;
+        Ok(subject
+            .filter(|s| s.key == key)
+            .map(|s| Arc::new(Identity::from_subject(&s, &self.defaults))))
     }
 }
 
 impl Authenticator {
     /// The identity that owns namespace `ns` (web actions run as their owner), or `None`
-    /// when no such namespace exists. Cached after the first hit.
-    pub fn owner(&self, ns: &str) -> Option<Arc<Identity>> {
+    /// when no such namespace exists; 503 when the store cannot be read. Cached after the
+    /// first hit.
+    pub fn owner(&self, ns: &str) -> Result<Option<Arc<Identity>>, ApiError> {
         if let Some(hit) = self.owners.get(ns)
             && hit.checked.elapsed() < self.revalidate
         {
-            return Some(hit.identity.clone());
+            return Ok(Some(hit.identity.clone()));
         }
-        let Some(subject) = self.store.subject_by_namespace(ns).ok().flatten() else {
+        let Some(subject) = self.store.subject_by_namespace(ns).map_err(unreadable)? else {
             self.owners.remove(ns);
-            return None;
+            return Ok(None);
         };
         let identity = Arc::new(Identity::from_subject(&subject, &self.defaults));
         self.owners.insert(ns.to_string(), Cached::now(&identity));
-        Some(identity)
+        Ok(Some(identity))
     }
+}
+
+/// A store that cannot be read answers 503: unknown credentials would be the wrong answer.
+fn unreadable(e: shoal_store::StoreError) -> ApiError {
+    ApiError::store_unreadable(&e.to_string())
 }
 
 /// Decodes `Basic base64(user:pass)`.
@@ -215,19 +227,47 @@ mod tests {
         let mut auth = Authenticator::new(store.clone(), LimitsConfig::default());
         let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{uuid}:{key}"));
         for header in [format!("Basic {encoded}"), format!("basic  {encoded} ")] {
-            assert_eq!(auth.lookup(&header).unwrap().namespace, "ns");
+            assert_eq!(auth.lookup(&header).unwrap().unwrap().namespace, "ns");
         }
         assert_eq!(auth.cache.len(), 1, "one entry, however spelled");
         // Rotated behind the server's back (another process): the cached identity goes on
         // until it is checked again.
         let (_, rotated) = new_credentials();
         store.put_subject(&subject(&rotated)).unwrap();
-        assert!(auth.lookup(&format!("Basic {encoded}")).is_some());
+        assert!(auth.lookup(&format!("Basic {encoded}")).unwrap().is_some());
         auth.revalidate = Duration::ZERO;
-        assert!(auth.lookup(&format!("Basic {encoded}")).is_none());
+        assert!(auth.lookup(&format!("Basic {encoded}")).unwrap().is_none());
         assert!(auth.cache.is_empty());
         let fresh = base64::engine::general_purpose::STANDARD.encode(format!("{uuid}:{rotated}"));
-        assert!(auth.lookup(&format!("Basic {fresh}")).is_some());
+        assert!(auth.lookup(&format!("Basic {fresh}")).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_store_that_cannot_be_read_is_a_503_not_unknown_credentials() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let auth = Authenticator::new(store, LimitsConfig::default());
+        let header = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(GUEST_AUTH)
+        );
+        // Another process breaks the database under the running store.
+        let db = rusqlite::Connection::open(dir.path().join("shoal.db")).unwrap();
+        db.execute_batch("DROP TABLE subjects").unwrap();
+        let failed = auth.authenticate(Some(&header)).unwrap_err();
+        assert_eq!(
+            failed.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}",
+            failed.message
+        );
+        assert_eq!(
+            auth.owner("guest").unwrap_err().status,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert!(auth.by_key(GUEST_AUTH).is_err());
+        // Malformed credentials need no store.
+        assert!(auth.lookup("Basic !!!").unwrap().is_none());
     }
 
     #[test]

@@ -52,6 +52,14 @@ impl ApiError {
     }
 
     /// The envelope body for transaction `tid`.
+    /// 503 when the store could not be read to answer a request.
+    pub fn store_unreadable(reason: &str) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            messages::store_unreadable(reason),
+        )
+    }
+
     /// 503 while the activation store cannot write: shoal takes no work it could not keep.
     pub fn store_unavailable(reason: &str) -> Self {
         Self::new(

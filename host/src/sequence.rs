@@ -87,7 +87,14 @@ fn count_atomic(
         let entry = component(fqn, &identity.namespace)
             .ok_or_else(|| ApiError::bad_request(messages::SEQUENCE_COMPONENT_MISSING))
             .and_then(|c| resolver.component(identity, &c))
-            .map_err(|_| ApiError::bad_request(messages::SEQUENCE_COMPONENT_MISSING))?;
+            .map_err(|e| {
+                // Missing or not the caller's: as OpenWhisk says it. A failing store says so.
+                if e.status.is_server_error() {
+                    e
+                } else {
+                    ApiError::bad_request(messages::SEQUENCE_COMPONENT_MISSING)
+                }
+            })?;
         // Through a binding the spelling differs from the action it names: compare where
         // the component really lives.
         let real = format!("/{}", entry.path);

@@ -192,10 +192,17 @@ impl FeedFirer {
         key: String,
         payload: Value,
     ) -> Result<(), String> {
-        let identity = app
-            .auth
-            .by_key(&key)
-            .ok_or("the API key the feed was created with is no longer valid")?;
+        let identity = match app.auth.by_key(&key) {
+            Ok(Some(identity)) => identity,
+            Ok(None) => {
+                return Err("the API key the feed was created with is no longer valid".into());
+            }
+            Err(e) => {
+                // The store could not say: skip this tick, keep the alarm.
+                tracing::error!(%trigger, error = %e.message, "could not check an alarm's key");
+                return Ok(());
+            }
+        };
         let Some(EntityPath {
             namespace: ns,
             name,
@@ -269,11 +276,7 @@ impl Firer for FeedFirer {
             let Some(t) = stored_trigger(&trigger) else {
                 return;
             };
-            if app
-                .auth
-                .by_key(&key)
-                .is_none_or(|i| i.namespace != t.namespace)
-            {
+            if !matches!(app.auth.by_key(&key), Ok(Some(i)) if i.namespace == t.namespace) {
                 return;
             }
             let Ok(deleted) = app.store.delete_entity(&t.namespace, &t.name, None) else {

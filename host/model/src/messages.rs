@@ -54,6 +54,10 @@ pub fn not_authorized(resource: &str) -> String {
 pub fn method_not_allowed(allowed: &str) -> String {
     format!("HTTP method not allowed, supported methods: {allowed}")
 }
+/// 503 when the store could not be read to answer a request.
+pub fn store_unreadable(reason: &str) -> String {
+    format!("shoal cannot read its store: {reason}")
+}
 /// 503 while the activation store cannot write.
 pub fn store_unavailable(reason: &str) -> String {
     format!("shoal cannot store activations, so it accepts no new work until it can: {reason}")

@@ -41,10 +41,11 @@ type Operation = fn(&App, &Request, &Identity) -> Outcome;
 /// Routes `/api/v1/web/whisk.system/apimgmt/{operation}[.ext]`.
 pub async fn route(app: &Arc<App>, req: &Request, operation: &str) -> Result<Reply, ApiError> {
     let name = operation.split('.').next().unwrap_or(operation);
-    let identity = req
-        .header("authorization")
-        .and_then(|h| app.auth.lookup(h))
-        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, messages::WEB_UNAUTHORIZED))?;
+    let identity = match req.header("authorization") {
+        Some(header) => app.auth.lookup(header)?,
+        None => None,
+    }
+    .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, messages::WEB_UNAUTHORIZED))?;
     let (method, operation): (Method, Operation) = match name {
         "createApi" => (Method::POST, create_api),
         "getApi" => (Method::GET, get_api),

@@ -98,14 +98,21 @@ fn find(
     pkg: &str,
     name: &str,
 ) -> Result<(Arc<crate::auth::Identity>, Arc<ActionEntry>), ApiError> {
-    let owner = app.auth.owner(ns).ok_or_else(ApiError::not_found)?;
+    let owner = app.auth.owner(ns)?.ok_or_else(ApiError::not_found)?;
     // A packaged action resolves as its owner would invoke it: through bindings, with the
     // package's and binding's parameters layered under the action's.
     let package = (pkg != "default").then_some(pkg);
     let action = app
         .controller
         .resolve(&owner, ns, package, name)
-        .map_err(|_| ApiError::not_found())?;
+        // What the caller may not see is not there; a store that fails is still a failure.
+        .map_err(|e| {
+            if e.status.is_server_error() {
+                e
+            } else {
+                ApiError::not_found()
+            }
+        })?;
     if !action.web.export {
         return Err(ApiError::not_found());
     }
@@ -137,7 +144,10 @@ async fn serve(
     if req.method == Method::OPTIONS && !action.web.custom_options {
         return Ok(Reply::empty(StatusCode::OK));
     }
-    let caller = req.header("authorization").and_then(|h| app.auth.lookup(h));
+    let caller = match req.header("authorization") {
+        Some(header) => app.auth.lookup(header)?,
+        None => None,
+    };
     let exempt = req.method == Method::OPTIONS && action.web.custom_options;
     if !exempt && !authorized(&action.web.require_auth, caller.is_some(), req) {
         return Err(ApiError::new(

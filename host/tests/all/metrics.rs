@@ -111,7 +111,7 @@ fn a_scrape_after_real_traffic_reports_it() {
     assert_eq!(
         sample(
             &text,
-            r#"shoal_http_requests_total{route="/api/v1/namespaces/{namespace}/actions/{name}",status="200"}"#
+            r#"shoal_http_requests_total{route="/api/v1/namespaces/{namespace}/actions/{actionName}",status="200"}"#
         ),
         Some(2.0 + 3.0 + (3 - refused) as f64),
         "two PUTs, three invokes and slow's admitted ones"
@@ -119,7 +119,7 @@ fn a_scrape_after_real_traffic_reports_it() {
     assert_eq!(
         sample(
             &text,
-            r#"shoal_http_requests_total{route="/api/v1/web/{namespace}/{package}/{action}",status="200"}"#
+            r#"shoal_http_requests_total{route="/api/v1/web/{namespace}/{packageName}/{actionName}",status="200"}"#
         ),
         Some(1.0)
     );
