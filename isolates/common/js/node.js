@@ -15,7 +15,8 @@
 //   url(input, base, part, value), domain(name, unicode),
 //   utf8Decode(bytes, fatal), base64(bytes, url),
 //   keyImport(label, der), sign(alg, pkcs8, data), verify(alg, spki, data, sig),
-//   cipher(name, mode, key, iv, data, aad), pbkdf2(digest, password, salt, n, length)
+//   cipher(name, mode, key, iv, data, aad), pbkdf2(digest, password, salt, n, length),
+//   hkdf(digest, ikm, salt, info, length), scrypt(password, salt, length, [N, r, p, maxmem])
 //                                                               used by the built-in modules
 //   unavailable           the Node modules the isolates refuse (an array of ids)
 // (which also get `randomFill(bytes)`, made here from `randomBytes`).

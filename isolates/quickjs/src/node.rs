@@ -195,6 +195,52 @@ fn host_object<'js>(
         )?,
     )?;
     host.set(
+        "hkdf",
+        Function::new(
+            ctx.clone(),
+            |ctx: Ctx<'js>,
+             digest: String,
+             ikm: TypedArray<'js, u8>,
+             salt: TypedArray<'js, u8>,
+             info: TypedArray<'js, u8>,
+             length: usize| {
+                let out = crypto::hkdf(
+                    &digest,
+                    bytes_in(&ikm),
+                    bytes_in(&salt),
+                    bytes_in(&info),
+                    length,
+                );
+                bytes_out(&ctx, out)
+            },
+        )?,
+    )?;
+    host.set(
+        "scrypt",
+        Function::new(
+            ctx.clone(),
+            |ctx: Ctx<'js>,
+             password: TypedArray<'js, u8>,
+             salt: TypedArray<'js, u8>,
+             length: usize,
+             costs: Vec<f64>| {
+                // [N, r, p, maxmem]: whole, non-negative JS numbers by the layer's checks;
+                // the casts saturate.
+                let cost = |i: usize| costs.get(i).copied().unwrap_or(0.0);
+                let out = crypto::scrypt(
+                    bytes_in(&password),
+                    bytes_in(&salt),
+                    cost(0) as u64,
+                    cost(1) as u32,
+                    cost(2) as u32,
+                    length,
+                    cost(3) as u64,
+                );
+                bytes_out(&ctx, out)
+            },
+        )?,
+    )?;
+    host.set(
         "url",
         Function::new(
             ctx.clone(),

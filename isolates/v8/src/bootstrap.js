@@ -11,7 +11,7 @@
   const core = globalThis.Deno.core;
   const {
     op_shoal_log, op_shoal_builtin, op_shoal_file, op_shoal_has, op_shoal_digest, op_shoal_hmac,
-    op_shoal_key_import, op_shoal_sign, op_shoal_verify, op_shoal_cipher, op_shoal_pbkdf2,
+    op_shoal_key_import, op_shoal_sign, op_shoal_verify, op_shoal_cipher, op_shoal_pbkdf2, op_shoal_hkdf, op_shoal_scrypt,
     op_shoal_random, op_shoal_zlib, op_shoal_url, op_shoal_domain, op_shoal_utf8_decode, op_shoal_base64, op_shoal_now, op_shoal_arch, op_shoal_request, op_shoal_unavailable, op_memory_usage,
   } = core.ops;
   const installNode = globalThis.__shoalNode;
@@ -109,6 +109,8 @@
     verify: (alg, key, data, sig) => op_shoal_verify(alg, key, data, sig),
     cipher: (name, mode, key, iv, data, aad) => counted(op_shoal_cipher(name, mode, key, iv, data, aad)),
     pbkdf2: (digest, password, salt, iterations, length) => counted(op_shoal_pbkdf2(digest, password, salt, iterations, length)),
+    hkdf: (digest, ikm, salt, info, length) => counted(op_shoal_hkdf(digest, ikm, salt, info, length)),
+    scrypt: (password, salt, length, costs) => counted(op_shoal_scrypt(password, salt, costs[0], costs[1], costs[2], length, costs[3])),
     randomBytes: (n) => counted(op_shoal_random(n)),
     zlib: (op, format, bytes) => counted(op_shoal_zlib(op, format, bytes)),
     url: (input, base, part, value) => op_shoal_url(input, base, part, value),

@@ -181,6 +181,36 @@ fn op_shoal_pbkdf2(
     crypto::pbkdf2(digest, password, salt, iterations, length).map_err(JsErrorBox::generic)
 }
 
+/// `host.hkdf(digest, ikm, salt, info, length)`.
+#[op2]
+#[buffer]
+fn op_shoal_hkdf(
+    #[string] digest: &str,
+    #[buffer] ikm: &[u8],
+    #[buffer] salt: &[u8],
+    #[buffer] info: &[u8],
+    #[number] length: usize,
+) -> Result<Vec<u8>, JsErrorBox> {
+    crypto::hkdf(digest, ikm, salt, info, length).map_err(JsErrorBox::generic)
+}
+
+/// `host.scrypt(password, salt, N, r, p, length, maxmem)` (`N` and `maxmem` whole JS
+/// numbers, cast saturating).
+#[op2]
+#[buffer]
+fn op_shoal_scrypt(
+    #[buffer] password: &[u8],
+    #[buffer] salt: &[u8],
+    n: f64,
+    r: u32,
+    p: u32,
+    #[number] length: usize,
+    maxmem: f64,
+) -> Result<Vec<u8>, JsErrorBox> {
+    crypto::scrypt(password, salt, n as u64, r, p, length, maxmem as u64)
+        .map_err(JsErrorBox::generic)
+}
+
 /// `host.randomBytes(n)`.
 #[op2]
 #[buffer]
@@ -335,6 +365,8 @@ deno_core::extension!(
         op_shoal_verify,
         op_shoal_cipher,
         op_shoal_pbkdf2,
+        op_shoal_hkdf,
+        op_shoal_scrypt,
         op_shoal_random,
         op_shoal_zlib,
         op_shoal_url,

@@ -3,9 +3,9 @@
 // `randomFill(Sync)`, `randomInt`, `randomUUID`, `getRandomValues`, `timingSafeEqual`,
 // `getHashes`, and `webcrypto` (the `crypto` global: `getRandomValues`, `randomUUID`).
 // Hash and Hmac objects keep what `update()` is given and hash it all at `digest()`.
-// Key objects and signatures (`internal/crypto/keys`), ciphers and PBKDF2
-// (`internal/crypto/cipher`) load on first use.
-// Left out: `webcrypto.subtle` (but `digest`), scrypt, HKDF, key generation, RSA encryption,
+// Key objects and signatures (`internal/crypto/keys`), ciphers (`internal/crypto/cipher`)
+// and key derivation — PBKDF2, HKDF, scrypt (`internal/crypto/kdf`) — load on first use.
+// Left out: `webcrypto.subtle` (but `digest`), key generation, RSA encryption,
 // Diffie-Hellman and primes: they throw a clear Error.
 "use strict";
 
@@ -284,10 +284,11 @@ function lazyFrom(id, names) {
 lazyFrom("internal/crypto/keys", ["KeyObject", "createPrivateKey", "createPublicKey", "createSecretKey",
   "createSign", "createVerify", "Sign", "Verify", "sign", "verify", "constants"]);
 lazyFrom("internal/crypto/cipher", ["createCipheriv", "createDecipheriv", "Cipheriv", "Decipheriv",
-  "getCiphers", "pbkdf2", "pbkdf2Sync"]);
+  "getCiphers"]);
+lazyFrom("internal/crypto/kdf", ["pbkdf2", "pbkdf2Sync", "hkdf", "hkdfSync", "scrypt", "scryptSync"]);
 for (const name of ["createCipher", "createDecipher", "publicEncrypt", "privateDecrypt", "privateEncrypt",
-  "publicDecrypt", "generateKeyPair", "generateKeyPairSync", "generateKey", "generateKeySync", "scrypt",
-  "scryptSync", "hkdf", "hkdfSync", "createDiffieHellman", "createDiffieHellmanGroup", "getDiffieHellman",
+  "publicDecrypt", "generateKeyPair", "generateKeyPairSync", "generateKey", "generateKeySync",
+  "createDiffieHellman", "createDiffieHellmanGroup", "getDiffieHellman",
   "createECDH", "diffieHellman", "generatePrime", "generatePrimeSync", "checkPrime", "checkPrimeSync",
   "X509Certificate"]) {
   crypto[name] = unsupported(name);

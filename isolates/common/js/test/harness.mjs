@@ -6,7 +6,7 @@ import vm from "node:vm";
 import { readFileSync } from "node:fs";
 import {
   createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey,
-  pbkdf2Sync, randomFillSync, sign as nodeSign, verify as nodeVerify,
+  hkdfSync, pbkdf2Sync, randomFillSync, scryptSync, sign as nodeSign, verify as nodeVerify,
 } from "node:crypto";
 import zlib from "node:zlib";
 import { performance } from "node:perf_hooks";
@@ -114,6 +114,9 @@ export function isolate(files = {}, { request } = {}) {
     },
     cipher: (name, mode, key, iv, data, aad) => bytes(cipherOnNode(name, mode, key, iv, data, aad)),
     pbkdf2: (digest, password, salt, n, length) => bytes(pbkdf2Sync(password, salt, n, length, digest)),
+    hkdf: (digest, ikm, salt, info, length) => new Uint8Array(hkdfSync(digest, ikm, salt, info, length)),
+    scrypt: (password, salt, length, [N, r, p, maxmem]) =>
+      bytes(scryptSync(password, salt, length, { N, r, p, maxmem: Math.min(maxmem, 32 << 20) })),
     randomFill: (data) => { randomFillSync(data); },
     now: () => performance.now(),
     memory: () => ({ rss: 1, heapTotal: 1, heapUsed: 1, external: 0, arrayBuffers: 0 }),

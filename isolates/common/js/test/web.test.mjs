@@ -682,7 +682,7 @@ test("crypto hashes, HMACs and random values match Node", async () => {
   assert.equal(c.timingSafeEqual(Buffer.from("ab"), new Uint8Array([97, 98])), true);
   assert.equal(c.timingSafeEqual(Buffer.from("ab"), Buffer.from("ac")), false);
   assert.throws(() => c.timingSafeEqual(Buffer.from("a"), Buffer.from("ab")), { name: "RangeError" });
-  assert.throws(() => c.scryptSync("p", "s", 16), /not supported in shoal's JS isolates/);
+  assert.throws(() => c.generateKeyPairSync("ed25519"), /not supported in shoal's JS isolates/);
   const digest = await c.webcrypto.subtle.digest("SHA-256", new Uint8Array([97]));
   assert.equal(Buffer.from(digest).toString("hex"), crypto.createHash("sha256").update("a").digest("hex"));
   await assert.rejects(c.webcrypto.subtle.importKey("raw"), /not supported/);
@@ -885,6 +885,29 @@ test("crypto ciphers stream as Node's do and PBKDF2 matches", async () => {
   const derived = await new Promise((resolve, reject) => c.pbkdf2("pw", "salt", 10, 16, "sha512", (err, k) => (err ? reject(err) : resolve(k))));
   assert.equal(derived.toString("hex"), crypto.pbkdf2Sync("pw", "salt", 10, 16, "sha512").toString("hex"));
   assert.throws(() => c.pbkdf2Sync("pw", "salt", 0, 16, "sha256"), { code: "ERR_OUT_OF_RANGE" });
+});
+
+test("crypto derives keys with HKDF and scrypt as Node does", async () => {
+  const c = isolate({}).require("crypto");
+  const ours = c.hkdfSync("sha256", "key", "salt", "info", 42);
+  assert.ok(ours instanceof ArrayBuffer, "HKDF gives an ArrayBuffer");
+  assert.deepEqual(Buffer.from(ours), Buffer.from(crypto.hkdfSync("sha256", "key", "salt", "info", 42)));
+  const secret = c.createSecretKey(Buffer.from("key"));
+  assert.deepEqual(Buffer.from(c.hkdfSync("sha512", secret, "", "", 64)), Buffer.from(crypto.hkdfSync("sha512", "key", "", "", 64)));
+  const later = await new Promise((resolve, reject) => c.hkdf("sha1", "k", "s", "i", 20, (e, k) => (e ? reject(e) : resolve(k))));
+  assert.deepEqual(Buffer.from(later), Buffer.from(crypto.hkdfSync("sha1", "k", "s", "i", 20)));
+  assert.throws(() => c.hkdfSync("sha256", "k", "", "", 255 * 32 + 1), { code: "ERR_CRYPTO_INVALID_KEYLEN" });
+  assert.throws(() => c.hkdfSync("md55", "k", "", "", 16), { code: "ERR_CRYPTO_INVALID_DIGEST" });
+  assert.throws(() => c.hkdfSync("sha256", "k", "", Buffer.alloc(1025), 16), { code: "ERR_OUT_OF_RANGE" });
+
+  assert.equal(c.scryptSync("pw", "salt", 32).toString("hex"), crypto.scryptSync("pw", "salt", 32).toString("hex"));
+  const options = { cost: 1024, blockSize: 4, parallelization: 2 };
+  assert.equal(c.scryptSync("pw", "salt", 16, options).toString("hex"), crypto.scryptSync("pw", "salt", 16, options).toString("hex"));
+  const derived = await new Promise((resolve, reject) => c.scrypt("pw", "salt", 24, (e, k) => (e ? reject(e) : resolve(k))));
+  assert.equal(derived.toString("hex"), crypto.scryptSync("pw", "salt", 24).toString("hex"));
+  assert.throws(() => c.scryptSync("pw", "salt", 16, { N: 1000 }), { code: "ERR_CRYPTO_INVALID_SCRYPT_PARAMS" });
+  assert.throws(() => c.scryptSync("pw", "salt", 16, { N: 1 << 16, r: 8 }), { code: "ERR_CRYPTO_INVALID_SCRYPT_PARAMS" });
+  assert.throws(() => c.scryptSync("pw", "salt", 16, { N: 1024, cost: 1024 }), { code: "ERR_INCOMPATIBLE_OPTION_PAIR" });
 });
 
 test("the prelude's lazy globals come from these modules", async () => {

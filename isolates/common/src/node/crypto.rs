@@ -1,8 +1,8 @@
 //! The native half of the Node layer's key objects, signatures, ciphers and key derivation:
 //! `crypto.createPrivateKey`/`createPublicKey`, `createSign`/`createVerify`, `sign`/`verify`,
-//! `createCipheriv`/`createDecipheriv` and `pbkdf2`. Key formats are read with RustCrypto's
-//! `pkcs1`/`pkcs8`/`sec1`; signatures, AES-GCM and PBKDF2 are `ring`'s (constant-time);
-//! AES-CBC and AES-CTR are RustCrypto's `aes`. Keys cross to JS as DER — PKCS #8 for private
+//! `createCipheriv`/`createDecipheriv`, `pbkdf2`, `hkdf` and `scrypt`. Key formats are read
+//! with RustCrypto's `pkcs1`/`pkcs8`/`sec1`; signatures, AES-GCM, PBKDF2 and HKDF are
+//! `ring`'s (constant-time); AES-CBC and AES-CTR are RustCrypto's `aes`, scrypt its `scrypt`. Keys cross to JS as DER — PKCS #8 for private
 //! keys, SPKI for public ones — so a JS key object holds plain bytes and each signature
 //! re-reads its key (microseconds for EC, tens of them for RSA).
 
@@ -37,6 +37,14 @@ const CURVES: &[(ObjectIdentifier, &str)] = &[
 pub const MAX_PBKDF2_NANOS: u64 = 500_000_000;
 /// Most bytes one PBKDF2 call derives (far more than any key needs).
 pub const MAX_PBKDF2_BYTES: usize = 1 << 20;
+
+/// Most memory one scrypt call may use (`128 × r × (N + p)` bytes): Node's default `maxmem`,
+/// 32 MiB.
+/// It lies outside the isolate's heap limit, so a larger `maxmem` is not honoured.
+pub const MAX_SCRYPT_MEMORY: u64 = 32 << 20;
+/// Most scrypt work one call may ask for, as `N × r × p`: about half a second of one core
+/// (Node's defaults, N = 16384, r = 8, p = 1, are an eighth of it).
+pub const MAX_SCRYPT_WORK: u64 = 1 << 20;
 
 /// A key read by [`key_import`], as the JS key object keeps it.
 struct KeyInfo {
@@ -539,6 +547,88 @@ pub fn pbkdf2(
     Ok(out)
 }
 
+/// HKDF (RFC 5869) of `ikm` with `salt` and `info` under `digest` (sha1, sha256, sha384,
+/// sha512): `length` bytes, at most 255 digests' worth.
+pub fn hkdf(
+    digest: &str,
+    ikm: &[u8],
+    salt: &[u8],
+    info: &[u8],
+    length: usize,
+) -> Result<Vec<u8>, String> {
+    let algorithm = match digest.to_ascii_lowercase().as_str() {
+        "sha1" => ring::hkdf::HKDF_SHA1_FOR_LEGACY_USE_ONLY,
+        "sha256" => ring::hkdf::HKDF_SHA256,
+        "sha384" => ring::hkdf::HKDF_SHA384,
+        "sha512" => ring::hkdf::HKDF_SHA512,
+        _ => return Err(format!("Invalid digest: {digest}")),
+    };
+    struct Length(usize);
+    impl ring::hkdf::KeyType for Length {
+        fn len(&self) -> usize {
+            self.0
+        }
+    }
+    let mut out = vec![0; length];
+    let infos = [info];
+    ring::hkdf::Salt::new(algorithm, salt)
+        .extract(ikm)
+        .expand(&infos, Length(length))
+        .and_then(|okm| okm.fill(&mut out))
+        .map_err(|_| "Invalid key length".to_string())?;
+    Ok(out)
+}
+
+/// scrypt (RFC 7914) of `password` and `salt` with cost `n` (a power of two above 1),
+/// block size `r` and parallelism `p`: `length` bytes. Refused past `maxmem` (itself capped
+/// at [`MAX_SCRYPT_MEMORY`]) or [`MAX_SCRYPT_WORK`].
+pub fn scrypt(
+    password: &[u8],
+    salt: &[u8],
+    n: u64,
+    r: u32,
+    p: u32,
+    length: usize,
+    maxmem: u64,
+) -> Result<Vec<u8>, String> {
+    let invalid = |why: &str| format!("Invalid scrypt params: {why}");
+    if n < 2 || !n.is_power_of_two() {
+        return Err(invalid("N must be a power of two greater than 1"));
+    }
+    if r == 0 || p == 0 {
+        return Err(invalid("r and p must be at least 1"));
+    }
+    // V is 128·r·N bytes and B 128·r·p (OpenSSL counts both too).
+    let memory = 128u64
+        .saturating_mul(u64::from(r))
+        .saturating_mul(n.saturating_add(u64::from(p)));
+    if memory > maxmem.min(MAX_SCRYPT_MEMORY) {
+        return Err(invalid(&format!(
+            "memory limit exceeded ({memory} bytes; shoal's JS isolates allow {MAX_SCRYPT_MEMORY} at most)"
+        )));
+    }
+    let work = n.saturating_mul(u64::from(r)).saturating_mul(u64::from(p));
+    if work > MAX_SCRYPT_WORK {
+        return Err(invalid(&format!(
+            "N × r × p = {work} is more work than shoal's JS isolates do in one call ({MAX_SCRYPT_WORK})"
+        )));
+    }
+    if length > MAX_PBKDF2_BYTES {
+        return Err(invalid(&format!(
+            "keylen is more than {MAX_PBKDF2_BYTES} bytes"
+        )));
+    }
+    let log_n = u8::try_from(n.trailing_zeros()).map_err(|_| invalid("N is too large"))?;
+    // The last argument is the output length of scrypt's password-hash strings, unused here.
+    let params = scrypt::Params::new(log_n, r, p, scrypt::Params::RECOMMENDED_LEN)
+        .map_err(|e| invalid(&e.to_string()))?;
+    let mut out = vec![0; length];
+    if length > 0 {
+        scrypt::scrypt(password, salt, &params, &mut out).map_err(|e| invalid(&e.to_string()))?;
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -579,6 +669,46 @@ mod tests {
         let back = cipher("aes-256-cbc", "decrypt", &key, &iv, &padded, &[]).unwrap();
         assert_eq!(back, b"hello");
         assert!(cipher("aes-128-cbc", "encrypt", &key, &iv, b"x", &[]).is_err());
+    }
+
+    #[test]
+    fn hkdf_matches_rfc_5869_and_refuses_too_long_keys() {
+        let salt: Vec<u8> = (0..13).collect();
+        let info: Vec<u8> = (0xf0..=0xf9).collect();
+        let okm = hkdf("sha256", &[0x0b; 22], &salt, &info, 42).unwrap();
+        assert_eq!(
+            hex(&okm),
+            "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"
+        );
+        assert_eq!(
+            hkdf("sha512", b"k", b"", b"", 255 * 64).unwrap().len(),
+            255 * 64
+        );
+        assert!(hkdf("sha256", b"k", b"", b"", 255 * 32 + 1).is_err());
+        assert!(hkdf("md5", b"k", b"", b"", 16).is_err());
+    }
+
+    #[test]
+    fn scrypt_matches_rfc_7914_and_refuses_too_much_memory_or_work() {
+        let key = scrypt(b"password", b"NaCl", 1024, 8, 16, 64, MAX_SCRYPT_MEMORY).unwrap();
+        assert_eq!(
+            hex(&key),
+            "fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e77376634b3731622eaf30d92e22a3886ff109279d9830dac727afb94a83ee6d8360cbdfa2cc0640"
+        );
+        let refused = |n, r, p, maxmem| scrypt(b"pw", b"salt", n, r, p, 32, maxmem).unwrap_err();
+        assert!(refused(1000, 8, 1, MAX_SCRYPT_MEMORY).contains("power of two"));
+        assert!(refused(1 << 16, 8, 1, u64::MAX).contains("memory limit"));
+        assert!(
+            refused(1 << 14, 8, 1, 1 << 20).contains("memory limit"),
+            "maxmem is honoured"
+        );
+        assert!(refused(2, 1, 1 << 18, MAX_SCRYPT_MEMORY).contains("memory limit"));
+        assert!(refused(1 << 14, 8, 16, MAX_SCRYPT_MEMORY).contains("more work"));
+        assert!(
+            scrypt(b"pw", b"salt", 16, 1, 1, 0, MAX_SCRYPT_MEMORY)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

@@ -211,6 +211,8 @@ pub async fn crypto_signs_and_encrypts_as_node_does(make: Make) {
         "cbc": fixtures["expect"]["cbc"], "gcm": fixtures["expect"]["gcm"], "tag": fixtures["expect"]["tag"],
         "roundTrip": "secret text",
         "pbkdf2": fixtures["expect"]["pbkdf2"],
+        "hkdf": fixtures["expect"]["hkdf"],
+        "scrypt": fixtures["expect"]["scrypt"],
         "forged": "Unsupported state or unable to authenticate data",
         "jwkVerifies": true, "jwkSigns": true, "certVerifies": true,
     });
@@ -251,6 +253,8 @@ function main(k) {
     cbc: cbcOut.toString('base64'), gcm: gcmOut.toString('base64'), tag: gcm.getAuthTag().toString('base64'),
     roundTrip: back.update(cbcOut, undefined, 'utf8') + back.final('utf8'),
     pbkdf2: crypto.pbkdf2Sync('pw', 'salt', 1000, 32, 'sha256').toString('hex'),
+    hkdf: Buffer.from(crypto.hkdfSync('sha256', 'key', 'salt', 'info', 42)).toString('hex'),
+    scrypt: crypto.scryptSync('pw', 'salt', 32, {N: 1024, r: 8, p: 1}).toString('hex'),
     forged: forgedError,
     jwkVerifies: crypto.verify('sha256', data, {key: k.rsaJwk, format: 'jwk'}, Buffer.from(k.expect.rs256, 'base64')),
     jwkSigns: crypto.verify('sha256', data, k.ecSpki, crypto.sign('sha256', data, {key: k.ecJwk, format: 'jwk'})),

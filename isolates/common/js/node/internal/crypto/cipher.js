@@ -1,9 +1,9 @@
-// node:crypto's ciphers and PBKDF2 over `host.cipher` and `host.pbkdf2`: `createCipheriv` and
+// node:crypto's ciphers over `host.cipher`: `createCipheriv` and
 // `createDecipheriv` for aes-128/192/256-cbc, aes-128/192/256-ctr and aes-128/256-gcm with
 // Node's streaming behaviour — `update()` returns all it can so far (whole blocks for CBC,
 // holding the last one back when unpadding; every byte for CTR and GCM), `final()` the rest,
-// checking GCM's tag — plus `setAutoPadding`, `setAAD`, `getAuthTag`, `setAuthTag`,
-// `pbkdf2` and `pbkdf2Sync`. CTR and GCM bytes are produced as AES-CTR from the block they
+// checking GCM's tag — plus `setAutoPadding`, `setAAD`, `getAuthTag` and `setAuthTag`.
+// CTR and GCM bytes are produced as AES-CTR from the block they
 // fall in, so work stays linear in the data; GCM keeps its input until `final()` computes
 // or checks the tag. Left out: other ciphers (ECB, DES, ChaCha20…), GCM tags shorter than
 // 16 bytes or IVs other than 12 bytes, and `createCipher` without an IV.
@@ -189,34 +189,10 @@ class Decipheriv extends CipherBase {
   }
 }
 
-function pbkdf2Sync(password, salt, iterations, keylen, digest) {
-  if (typeof digest !== "string") {
-    throw nodeError(TypeError, "ERR_INVALID_ARG_TYPE", `The "digest" argument must be of type string. Received ${digest === null ? "null" : typeof digest}`);
-  }
-  for (const [name, value, least] of [["iterations", iterations, 1], ["keylen", keylen, 0]]) {
-    if (!Number.isInteger(value) || value < least || value > 2147483647) {
-      throw nodeError(RangeError, "ERR_OUT_OF_RANGE", `The value of "${name}" is out of range. It must be >= ${least} && <= 2147483647. Received ${value}`);
-    }
-  }
-  const out = host.pbkdf2(digest, toBytes(password, undefined, "password"), toBytes(salt, undefined, "salt"), iterations, keylen);
-  return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
-}
-
-function pbkdf2(password, salt, iterations, keylen, digest, callback) {
-  if (typeof digest === "function") [callback, digest] = [digest, undefined];
-  if (typeof callback !== "function") {
-    throw nodeError(TypeError, "ERR_INVALID_ARG_TYPE", `The "callback" argument must be of type function. Received ${callback === null ? "null" : typeof callback}`);
-  }
-  const key = pbkdf2Sync(password, salt, iterations, keylen, digest);
-  process.nextTick(() => callback(null, key));
-}
-
 module.exports = {
   createCipheriv: (name, key, iv, options) => new Cipheriv(name, key, iv, options),
   createDecipheriv: (name, key, iv, options) => new Decipheriv(name, key, iv, options),
   Cipheriv,
   Decipheriv,
   getCiphers: () => CIPHERS.concat(Object.keys(ALIASES)).sort(),
-  pbkdf2,
-  pbkdf2Sync,
 };
