@@ -258,6 +258,44 @@ fn only_get(req: &Request) -> Result<(), ApiError> {
     allow(req, &[Method::GET])
 }
 
+/// The methods of one entity of a collection: get, create or update, delete, and invoke,
+/// fire or set state.
+const ENTITY_METHODS: [Method; 4] = [Method::GET, Method::PUT, Method::DELETE, Method::POST];
+
+/// What a request to one of a namespace's collections addresses.
+enum Addressed<'a> {
+    /// The collection (`GET …/rules`).
+    List,
+    /// One entity (`…/rules/{name}`).
+    One(&'a str),
+}
+
+/// The checks every owner-only collection makes first, in OpenWhisk's order: the path's shape
+/// (404), the entity name (400), ownership (403), then the method (405: `GET` for the list,
+/// one of `methods` for an entity).
+fn collection<'a>(
+    req: &Request,
+    identity: &Identity,
+    ns: &str,
+    path: &[&'a str],
+    methods: &[Method],
+) -> Result<Addressed<'a>, ApiError> {
+    match path {
+        [] | [""] => {
+            owner_only(identity, ns, ns)?;
+            allow(req, &[Method::GET])?;
+            Ok(Addressed::List)
+        }
+        [name] => {
+            valid_names(&[name])?;
+            owner_only(identity, ns, &format!("{ns}/{name}"))?;
+            allow(req, methods)?;
+            Ok(Addressed::One(name))
+        }
+        _ => Err(ApiError::no_route()),
+    }
+}
+
 /// 405 unless the method is one of `allowed`.
 fn allow(req: &Request, allowed: &[Method]) -> Result<(), ApiError> {
     if allowed.contains(&req.method) {

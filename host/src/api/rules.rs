@@ -8,8 +8,8 @@ use serde_json::{Map, Value, json};
 use shoal_store::{Collection, Entity};
 
 use super::{
-    Reply, Request, allow, existing, list_reply, now_ms, owner_only, put_body, replaced, store_doc,
-    valid_names,
+    Addressed, ENTITY_METHODS, Reply, Request, collection, existing, list_reply, now_ms, put_body,
+    replaced, store_doc,
 };
 use crate::app::App;
 use crate::auth::Identity;
@@ -26,52 +26,41 @@ pub fn route(
     ns: &str,
     path: &[&str],
 ) -> Result<Reply, ApiError> {
-    match path {
-        [] | [""] => {
-            owner_only(identity, ns, ns)?;
-            allow(req, &[Method::GET])?;
-            list_reply(app, req, ns, Collection::Rules, false, |d| Some(d.clone()))
+    let name = match collection(req, identity, ns, path, &ENTITY_METHODS)? {
+        Addressed::List => {
+            return list_reply(app, req, ns, Collection::Rules, false, |d| Some(d.clone()));
         }
-        [name] => {
-            valid_names(&[name])?;
-            owner_only(identity, ns, &format!("{ns}/{name}"))?;
-            allow(
-                req,
-                &[Method::GET, Method::PUT, Method::DELETE, Method::POST],
-            )?;
-            let rule_id = format!("{ns}/{name}");
+        Addressed::One(name) => name,
+    };
+    let rule_id = format!("{ns}/{name}");
+    match req.method {
+        Method::PUT => put(app, req, identity, ns, name),
+        _ => {
+            let rule =
+                existing(app, ns, name, Collection::Rules)?.ok_or_else(ApiError::not_found)?;
+            let trigger_name = FqName::parse(&rule.doc["trigger"], ns);
+            let trigger = trigger_of(app, trigger_name.as_ref())?;
             match req.method {
-                Method::PUT => put(app, req, identity, ns, name),
-                _ => {
-                    let rule = existing(app, ns, name, Collection::Rules)?
-                        .ok_or_else(ApiError::not_found)?;
-                    let trigger_name = FqName::parse(&rule.doc["trigger"], ns);
-                    let trigger = trigger_of(app, trigger_name.as_ref())?;
-                    match req.method {
-                        Method::GET => {
-                            let status =
-                                rule::status_on(trigger.as_ref().map(|t| &t.doc), &rule_id);
-                            Ok(Reply::json(
-                                StatusCode::OK,
-                                &rule::with_status(rule.doc, status),
-                            ))
-                        }
-                        Method::DELETE => {
-                            if let Some(t) = trigger {
-                                relink(app, t, |doc| rule::unlink(doc, &rule_id))?;
-                            }
-                            let deleted = app.store.delete_entity(ns, name, Some(rule.rev))?;
-                            Ok(Reply::json(
-                                StatusCode::OK,
-                                &rule::with_status(deleted.doc, Status::Inactive),
-                            ))
-                        }
-                        _ => set_status(app, req, &rule, trigger, &rule_id),
-                    }
+                Method::GET => {
+                    let status = rule::status_on(trigger.as_ref().map(|t| &t.doc), &rule_id);
+                    Ok(Reply::json(
+                        StatusCode::OK,
+                        &rule::with_status(rule.doc, status),
+                    ))
                 }
+                Method::DELETE => {
+                    if let Some(t) = trigger {
+                        relink(app, t, |doc| rule::unlink(doc, &rule_id))?;
+                    }
+                    let deleted = app.store.delete_entity(ns, name, Some(rule.rev))?;
+                    Ok(Reply::json(
+                        StatusCode::OK,
+                        &rule::with_status(deleted.doc, Status::Inactive),
+                    ))
+                }
+                _ => set_status(app, req, &rule, trigger, &rule_id),
             }
         }
-        _ => Err(ApiError::no_route()),
     }
 }
 

@@ -9,8 +9,8 @@ use serde_json::json;
 use shoal_store::Collection;
 
 use super::{
-    Reply, Request, allow, existing, list_reply, now_ms, owner_only, put_body, replaced, store_doc,
-    valid_names,
+    Addressed, ENTITY_METHODS, Reply, Request, collection, existing, list_reply, now_ms, put_body,
+    replaced, store_doc,
 };
 use crate::app::App;
 use crate::auth::Identity;
@@ -28,45 +28,35 @@ pub async fn route(
     ns: &str,
     path: &[&str],
 ) -> Result<Reply, ApiError> {
-    match path {
-        [] | [""] => {
-            owner_only(identity, ns, ns)?;
-            allow(req, &[Method::GET])?;
-            list_reply(app, req, ns, Collection::Triggers, false, |d| {
+    let name = match collection(req, identity, ns, path, &ENTITY_METHODS)? {
+        Addressed::List => {
+            return list_reply(app, req, ns, Collection::Triggers, false, |d| {
                 Some(trigger::summary(d))
-            })
+            });
         }
-        [name] => {
-            valid_names(&[name])?;
-            owner_only(identity, ns, &format!("{ns}/{name}"))?;
-            allow(
-                req,
-                &[Method::GET, Method::PUT, Method::DELETE, Method::POST],
-            )?;
-            match req.method {
-                Method::GET => {
-                    let e = existing(app, ns, name, Collection::Triggers)?
-                        .ok_or_else(ApiError::not_found)?;
-                    Ok(Reply::json(StatusCode::OK, &e.doc))
-                }
-                Method::PUT => {
-                    let body = put_body(req)?;
-                    let old = replaced(app, req, ns, name, Collection::Triggers)?;
-                    let put = TriggerPut::parse(&body)?;
-                    let doc = put.build(ns, name, old.as_ref().map(|o| &o.doc), now_ms());
-                    store_doc(app, ns, name, Collection::Triggers, &doc, old.as_ref())?;
-                    Ok(Reply::json(StatusCode::OK, &doc))
-                }
-                Method::DELETE => {
-                    let e = existing(app, ns, name, Collection::Triggers)?
-                        .ok_or_else(ApiError::not_found)?;
-                    let deleted = app.store.delete_entity(ns, name, Some(e.rev))?;
-                    Ok(Reply::json(StatusCode::OK, &deleted.doc))
-                }
-                _ => fire(app, req, identity, ns, name).await,
-            }
+        Addressed::One(name) => name,
+    };
+    match req.method {
+        Method::GET => {
+            let e =
+                existing(app, ns, name, Collection::Triggers)?.ok_or_else(ApiError::not_found)?;
+            Ok(Reply::json(StatusCode::OK, &e.doc))
         }
-        _ => Err(ApiError::no_route()),
+        Method::PUT => {
+            let body = put_body(req)?;
+            let old = replaced(app, req, ns, name, Collection::Triggers)?;
+            let put = TriggerPut::parse(&body)?;
+            let doc = put.build(ns, name, old.as_ref().map(|o| &o.doc), now_ms());
+            store_doc(app, ns, name, Collection::Triggers, &doc, old.as_ref())?;
+            Ok(Reply::json(StatusCode::OK, &doc))
+        }
+        Method::DELETE => {
+            let e =
+                existing(app, ns, name, Collection::Triggers)?.ok_or_else(ApiError::not_found)?;
+            let deleted = app.store.delete_entity(ns, name, Some(e.rev))?;
+            Ok(Reply::json(StatusCode::OK, &deleted.doc))
+        }
+        _ => fire(app, req, identity, ns, name).await,
     }
 }
 
