@@ -51,7 +51,6 @@ impl ApiError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
     }
 
-    /// The envelope body for transaction `tid`.
     /// 503 when the store could not be read to answer a request.
     pub fn store_unreadable(reason: &str) -> Self {
         Self::new(
@@ -68,6 +67,7 @@ impl ApiError {
         )
     }
 
+    /// The status and envelope body (`{"error", "code"}`) for transaction `tid`.
     pub fn into_envelope(self, tid: &str) -> (StatusCode, Vec<u8>) {
         let body = json!({"error": self.message, "code": tid});
         (self.status, body.to_string().into_bytes())
