@@ -6,6 +6,8 @@
 //! ([`api`]) served over HTTP/1.1 by [`server`]. The store is the `shoal-store` crate; the
 //! executors come from the isolate crates, named only in [`startup`], which composes the [`app`].
 
+#![warn(missing_docs, unreachable_pub)]
+
 pub use shoal_model::{entity, entity_path, messages, rule};
 
 pub mod action;

@@ -24,7 +24,7 @@ use crate::sequence;
 
 /// Routes the actions collection, including actions in packages (`{pkg}/{name}`) and a
 /// package's action list (`{pkg}/`).
-pub async fn route(
+pub(crate) async fn route(
     app: &Arc<App>,
     req: &Request,
     identity: &Identity,

@@ -16,7 +16,7 @@ use crate::error::ApiError;
 use crate::messages;
 
 /// Routes the activations collection.
-pub fn route(
+pub(crate) fn route(
     app: &Arc<App>,
     req: &Request,
     identity: &Identity,

@@ -39,7 +39,11 @@ type Outcome = Result<Value, Failure>;
 type Operation = fn(&App, &Request, &Identity) -> Outcome;
 
 /// Routes `/api/v1/web/whisk.system/apimgmt/{operation}[.ext]`.
-pub async fn route(app: &Arc<App>, req: &Request, operation: &str) -> Result<Reply, ApiError> {
+pub(crate) async fn route(
+    app: &Arc<App>,
+    req: &Request,
+    operation: &str,
+) -> Result<Reply, ApiError> {
     let name = operation.split('.').next().unwrap_or(operation);
     let identity = match req.header("authorization") {
         Some(header) => app.auth.lookup(header)?,

@@ -36,7 +36,7 @@ fn refused(status: StatusCode, message: &str) -> Reply {
 }
 
 /// Answers one request to `/api/{tenant}/{rest…}`.
-pub async fn serve(app: &Arc<App>, req: &Request, tenant: &str, rest: &[&str]) -> Reply {
+pub(crate) async fn serve(app: &Arc<App>, req: &Request, tenant: &str, rest: &[&str]) -> Reply {
     let tenant = match app.gateway.tenant(tenant) {
         Ok(Some(t)) => t,
         Ok(None) => return refused(StatusCode::NOT_FOUND, "Not found."),

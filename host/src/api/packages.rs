@@ -21,7 +21,7 @@ use crate::package::{self, Package, PackagePut};
 const MAX_CONTENTS: u64 = 100_000;
 
 /// Routes the packages collection.
-pub fn route(
+pub(crate) fn route(
     app: &Arc<App>,
     req: &Request,
     identity: &Identity,

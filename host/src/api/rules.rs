@@ -19,7 +19,7 @@ use crate::put::CommonPut;
 use crate::rule::{self, FqName, Status};
 
 /// Routes the rules collection.
-pub fn route(
+pub(crate) fn route(
     app: &Arc<App>,
     req: &Request,
     identity: &Identity,

@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::messages;
 
 /// `GET /`: platform description, limits and the runtimes of the routing table (spec §8.5).
-pub fn info(app: &App) -> Reply {
+pub(crate) fn info(app: &App) -> Reply {
     let l = &app.config.limits;
     let b = LIMIT_BOUNDS;
     let mut runtimes: Map<String, Value> = Map::new();
@@ -64,7 +64,7 @@ pub fn info(app: &App) -> Reply {
 }
 
 /// `GET /api/v1`.
-pub fn api_info() -> Reply {
+pub(crate) fn api_info() -> Reply {
     Reply::json(
         StatusCode::OK,
         &json!({
@@ -79,7 +79,7 @@ pub fn api_info() -> Reply {
 }
 
 /// `GET /namespaces/{ns}/limits` (spec §2.1): the caller's effective limits.
-pub fn limits(identity: &Identity) -> Reply {
+pub(crate) fn limits(identity: &Identity) -> Reply {
     let l = &identity.limits;
     let b = LIMIT_BOUNDS;
     let mut body = json!({
@@ -110,7 +110,7 @@ pub fn limits(identity: &Identity) -> Reply {
 /// (`skippedFeeds`) and how many accepted activations the previous run left unfinished
 /// (`recoveredActivations`, ended as whisk internal errors), and the isolate memory budget
 /// (`isolateMemory`: budget, reserved, resident, waiting, trims, refused).
-pub fn health(app: &App) -> Reply {
+pub(crate) fn health(app: &App) -> Reply {
     let mut body = json!({
         "status": "ok",
         "skippedFeeds": app.alarms.skipped(),
@@ -129,7 +129,7 @@ pub fn health(app: &App) -> Reply {
 
 /// `GET /metrics`: the Prometheus scrape ([`crate::metrics`]). 404 when `[metrics]` turns it
 /// off; 401 without the bearer token `[metrics] token` names, when it names one.
-pub fn metrics(app: &App, req: &Request) -> Result<Reply, ApiError> {
+pub(crate) fn metrics(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let settings = &app.config.metrics;
     if !settings.enabled {
         return Err(ApiError::no_route());

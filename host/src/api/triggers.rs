@@ -21,7 +21,7 @@ use crate::trigger::{self, TriggerPut};
 use crate::triggers::{self, Fire};
 
 /// Routes the triggers collection.
-pub async fn route(
+pub(crate) async fn route(
     app: &Arc<App>,
     req: &Request,
     identity: &Identity,

@@ -70,7 +70,7 @@ fn split_ext(segment: &str) -> (&str, Ext) {
 }
 
 /// Routes `/api/v1/web/…`.
-pub async fn route(app: &Arc<App>, req: &Request, rest: &[&str]) -> Result<Reply, ApiError> {
+pub(crate) async fn route(app: &Arc<App>, req: &Request, rest: &[&str]) -> Result<Reply, ApiError> {
     let [ns, pkg, segment, tail @ ..] = rest else {
         return Err(ApiError::not_found());
     };

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 /// The counters; one per egress. Costs one map entry per namespace with requests in flight.
-pub struct InFlight {
+pub(crate) struct InFlight {
     per_namespace: usize,
     total: usize,
     counts: Mutex<Counts>,
@@ -21,14 +21,14 @@ struct Counts {
 }
 
 /// One request in flight; dropping it frees its slot.
-pub struct Ticket {
+pub(crate) struct Ticket {
     meter: Arc<InFlight>,
     tenant: Arc<str>,
 }
 
 impl InFlight {
     /// Counters allowing `per_namespace` requests per namespace and `total` in all.
-    pub fn new(per_namespace: usize, total: usize) -> Arc<InFlight> {
+    pub(crate) fn new(per_namespace: usize, total: usize) -> Arc<InFlight> {
         Arc::new(InFlight {
             per_namespace,
             total,
@@ -37,7 +37,7 @@ impl InFlight {
     }
 
     /// A slot for one more request of `tenant`, or why there is none.
-    pub fn enter(self: &Arc<Self>, tenant: &Arc<str>) -> Result<Ticket, String> {
+    pub(crate) fn enter(self: &Arc<Self>, tenant: &Arc<str>) -> Result<Ticket, String> {
         let mut counts = self.counts.lock();
         if counts.total >= self.total {
             return Err(format!(

@@ -147,7 +147,7 @@ const BINARY_APPLICATION: [&str; 64] = [
 /// A parsed `Content-Type`: its `type/subtype` in lower case and whether it named a
 /// `charset`. Built per request or result that has a content type; owns one short string.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MediaType {
+pub(crate) struct MediaType {
     essence: String,
     slash: usize,
     charset: bool,
@@ -156,7 +156,7 @@ pub struct MediaType {
 impl MediaType {
     /// `application/octet-stream`: Pekko's type for a request body sent without a
     /// `Content-Type`.
-    pub fn octet_stream() -> Self {
+    pub(crate) fn octet_stream() -> Self {
         MediaType {
             essence: "application/octet-stream".to_string(),
             slash: "application".len(),
@@ -165,7 +165,7 @@ impl MediaType {
     }
 
     /// Parses a `Content-Type` value; `None` unless it starts with a `type/subtype` of tokens.
-    pub fn parse(content_type: &str) -> Option<Self> {
+    pub(crate) fn parse(content_type: &str) -> Option<Self> {
         let mut parts = content_type.split(';');
         let essence = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
         let slash = essence.find('/')?;
@@ -186,22 +186,22 @@ impl MediaType {
     }
 
     /// `type/subtype`, lower case.
-    pub fn essence(&self) -> &str {
+    pub(crate) fn essence(&self) -> &str {
         &self.essence
     }
 
     /// `application/json` or any `*+json` (OpenWhisk's `isJsonFamily`).
-    pub fn is_json(&self) -> bool {
+    pub(crate) fn is_json(&self) -> bool {
         self.essence == "application/json" || self.essence.ends_with("+json")
     }
 
     /// `application/x-www-form-urlencoded`.
-    pub fn is_form(&self) -> bool {
+    pub(crate) fn is_form(&self) -> bool {
         self.essence == "application/x-www-form-urlencoded"
     }
 
     /// Pekko's `MediaType.binary` (see the module doc).
-    pub fn is_binary(&self) -> bool {
+    pub(crate) fn is_binary(&self) -> bool {
         if TEXT.binary_search(&self.essence.as_str()).is_ok() {
             return false;
         }
