@@ -427,15 +427,13 @@ impl Controller {
                 break;
             }
             run.memory = run.memory.max(component.limits.memory);
-            let wait = Duration::from_millis(component.limits.timeout) + MAX_BLOCKING_WAIT;
             let invoked = self
-                .start(
+                .start_component(
                     identity,
                     component,
                     std::mem::take(&mut input),
-                    Some(wait),
                     transaction_id,
-                    Some(own),
+                    own,
                     As::Kind,
                 )
                 .await;
@@ -498,15 +496,13 @@ impl Controller {
                 return run;
             }
             steps += 1;
-            let wait = Duration::from_millis(conductor.limits.timeout) + MAX_BLOCKING_WAIT;
             let step = self
-                .start(
+                .start_component(
                     identity,
                     conductor.clone(),
                     std::mem::take(&mut input),
-                    Some(wait),
                     transaction_id,
-                    Some(own),
+                    own,
                     As::Primitive,
                 )
                 .await;
@@ -560,15 +556,13 @@ impl Controller {
                 }
             };
             components += 1;
-            let wait = Duration::from_millis(target.limits.timeout) + MAX_BLOCKING_WAIT;
             let invoked = self
-                .start(
+                .start_component(
                     identity,
                     target,
                     params.unwrap_or_default(),
-                    Some(wait),
                     transaction_id,
-                    Some(own),
+                    own,
                     As::Kind,
                 )
                 .await;
@@ -581,6 +575,29 @@ impl Controller {
             };
             input.extend(state.unwrap_or_default());
         }
+    }
+
+    /// Runs `action` as a component of `own` (a sequence or composition) and waits for it:
+    /// its own time limit plus the blocking wait.
+    fn start_component(
+        self: &Arc<Self>,
+        identity: &Identity,
+        action: Arc<ActionEntry>,
+        params: Map<String, Value>,
+        transaction_id: &str,
+        own: &Parent,
+        mode: As,
+    ) -> BoxFuture<Result<Invoked, ApiError>> {
+        let wait = Duration::from_millis(action.limits.timeout) + MAX_BLOCKING_WAIT;
+        self.start(
+            identity,
+            action,
+            params,
+            Some(wait),
+            transaction_id,
+            Some(own),
+            mode,
+        )
     }
 
     /// Appends `r` to the activation log of its namespace, whose `limits` say whether it
