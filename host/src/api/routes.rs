@@ -489,20 +489,21 @@ pub const ROUTES: &[Route] = &[
 ];
 
 impl Route {
-    /// Whether `segs` (a path split at `/`, without the leading one) is this route's.
+    /// Whether `segs` (a path split at `/`, without the leading one) is this route's. Walks
+    /// the template in place: no allocation per request.
     fn matches(&self, segs: &[&str]) -> bool {
-        let template: Vec<&str> = self.path[1..].split('/').collect();
-        let fits = |t: &str, s: &str| {
+        let template = self.path[1..].split('/');
+        let length = template.clone().count();
+        if segs.len() < length || (segs.len() > length && !self.below) {
+            return false;
+        }
+        template.zip(segs).all(|(t, s)| {
             if t.starts_with('{') {
                 !s.is_empty()
             } else {
-                t == s
+                t == *s
             }
-        };
-        if self.below && segs.len() > template.len() {
-            return template.iter().zip(segs).all(|(t, s)| fits(t, s));
-        }
-        segs.len() == template.len() && template.iter().zip(segs).all(|(t, s)| fits(t, s))
+        })
     }
 }
 
