@@ -12,7 +12,6 @@ use serde_json::{Map, Value};
 use shoal_router::{ActivationId, BoxFuture, Failure, Invocation, Outcome, OwEnv, RoutingTable};
 use shoal_store::{ActivationRecord, Collection, Committed, Store};
 use tokio::sync::Notify;
-use tracing::Instrument;
 
 use crate::action::ActionEntry;
 use crate::activation::{self, Caller, Note, Record, Response, Status};
@@ -313,12 +312,12 @@ impl Controller {
         Box::pin(async move {
             let Some(wait) = wait else {
                 this.accept(&limits, &stand_in).await?;
-                tokio::spawn(task.in_current_span());
+                tokio::spawn(task);
                 return Ok(Invoked::Pending(id));
             };
             // A task of its own, so that the activation finishes and is recorded even when
             // the caller goes away (a client that disconnects drops this future).
-            let mut running = tokio::spawn(task.in_current_span());
+            let mut running = tokio::spawn(task);
             tokio::select! {
                 biased;
                 finished = &mut running => match finished {

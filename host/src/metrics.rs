@@ -13,7 +13,11 @@
 //! by an administrator, kinds come from the runtime manifest, and routes are the fixed
 //! templates of the API's route table, never raw paths.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use dashmap::DashMap;
+use foldhash::fast::RandomState;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::{encode_eof, encode_registry};
@@ -36,7 +40,7 @@ pub trait Observer: Send + Sync {
         &self,
         _namespace: &str,
         _kind: &str,
-        _status: &str,
+        _status: &'static str,
         _duration: Duration,
         _init: Option<Duration>,
     ) {
@@ -85,8 +89,26 @@ impl Observer for Quiet {}
 struct ActivationLabels {
     namespace: String,
     kind: String,
-    status: String,
+    status: &'static str,
 }
+
+/// The series of one kind's activations: handles into the families, found by `&str` without
+/// building label sets (which allocate) on every activation.
+#[derive(Debug)]
+struct KindSeries {
+    duration: Histogram,
+    init: Histogram,
+    /// Activation counters of this kind, by namespace, one per status of [`STATUSES`].
+    counters: DashMap<Box<str>, [Counter; 4], RandomState>,
+}
+
+/// The statuses an activation record can end with (`response.status`).
+const STATUSES: [&str; 4] = [
+    "success",
+    "application error",
+    "action developer error",
+    "whisk internal error",
+];
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KindLabel {
@@ -131,6 +153,8 @@ pub struct Metrics {
     commits: Histogram,
     requests: Family<RequestLabels, Counter>,
     latencies: Family<RouteLabel, Histogram>,
+    /// Handles into `activations`, `durations` and `inits`, by kind.
+    kinds: DashMap<Box<str>, Arc<KindSeries>, RandomState>,
 }
 
 impl Default for Metrics {
@@ -197,7 +221,28 @@ impl Metrics {
             commits,
             requests,
             latencies,
+            kinds: DashMap::default(),
         }
+    }
+
+    /// The series of `kind`, created on its first activation.
+    fn kind(&self, kind: &str) -> Arc<KindSeries> {
+        if let Some(series) = self.kinds.get(kind) {
+            return series.clone();
+        }
+        let label = KindLabel {
+            kind: kind.to_string(),
+        };
+        let series = Arc::new(KindSeries {
+            duration: self.durations.get_or_create(&label).clone(),
+            init: self.inits.get_or_create(&label).clone(),
+            counters: DashMap::default(),
+        });
+        self.kinds
+            .entry(kind.into())
+            .or_insert(series)
+            .value()
+            .clone()
     }
 
     /// The scrape: every counter, then what the engines, the memory budget and the
@@ -314,26 +359,33 @@ impl Observer for Metrics {
         &self,
         namespace: &str,
         kind: &str,
-        status: &str,
+        status: &'static str,
         duration: Duration,
         init: Option<Duration>,
     ) {
-        self.activations
-            .get_or_create(&ActivationLabels {
-                namespace: namespace.to_string(),
-                kind: kind.to_string(),
-                status: status.to_string(),
-            })
-            .inc();
-        let kind = KindLabel {
-            kind: kind.to_string(),
-        };
-        self.durations
-            .get_or_create(&kind)
-            .observe(duration.as_secs_f64());
+        let series = self.kind(kind);
+        series.duration.observe(duration.as_secs_f64());
         if let Some(init) = init {
-            self.inits.get_or_create(&kind).observe(init.as_secs_f64());
+            series.init.observe(init.as_secs_f64());
         }
+        let Some(at) = STATUSES.iter().position(|s| *s == status) else {
+            return;
+        };
+        if let Some(counters) = series.counters.get(namespace) {
+            counters[at].inc();
+            return;
+        }
+        let counters = STATUSES.map(|status| {
+            self.activations
+                .get_or_create(&ActivationLabels {
+                    namespace: namespace.to_string(),
+                    kind: kind.to_string(),
+                    status,
+                })
+                .clone()
+        });
+        counters[at].inc();
+        series.counters.insert(namespace.into(), counters);
     }
 
     fn throttled(&self, namespace: &str, limit: Limit) {

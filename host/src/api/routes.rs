@@ -5,6 +5,8 @@
 //! binary and checks that the dispatcher routes it, so the table cannot drift from what
 //! shoal serves.
 
+use std::sync::LazyLock;
+
 use serde_json::{Map, Value, json};
 
 /// Who may call a route.
@@ -489,27 +491,33 @@ pub const ROUTES: &[Route] = &[
 ];
 
 impl Route {
-    /// Whether `segs` (a path split at `/`, without the leading one) is this route's. Walks
-    /// the template in place: no allocation per request.
-    fn matches(&self, segs: &[&str]) -> bool {
-        let template = self.path[1..].split('/');
-        let length = template.clone().count();
-        if segs.len() < length || (segs.len() > length && !self.below) {
+    /// Whether `segs` (a path split at `/`, without the leading one) is this route's, given
+    /// the route's template split the same way.
+    fn matches(&self, template: &[&str], segs: &[&str]) -> bool {
+        if segs.len() < template.len() || (segs.len() > template.len() && !self.below) {
             return false;
         }
-        template.zip(segs).all(|(t, s)| {
+        template.iter().zip(segs).all(|(t, s)| {
             if t.starts_with('{') {
                 !s.is_empty()
             } else {
-                t == *s
+                t == s
             }
         })
     }
 }
 
+/// Each route's template split at `/`, split once for the process.
+static TEMPLATES: LazyLock<Vec<Vec<&'static str>>> = LazyLock::new(|| {
+    ROUTES
+        .iter()
+        .map(|r| r.path[1..].split('/').collect())
+        .collect()
+});
+
 /// The route `path` (its query excluded) belongs to: a path that ends in a `/` no route
 /// names is read without it. `None` when shoal serves no such path.
-pub fn route(path: &str) -> Option<&'static Route> {
+pub(crate) fn route(path: &str) -> Option<&'static Route> {
     let path = path.split_once('?').map_or(path, |(p, _)| p);
     let segs: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
     // Paths under `/api/v1` are the API's own: the gateway never sees them (nor does the
@@ -517,8 +525,10 @@ pub fn route(path: &str) -> Option<&'static Route> {
     let find = |segs: &[&str]| {
         ROUTES
             .iter()
-            .filter(|r| r.tag != "gateway" || segs.get(1) != Some(&"v1"))
-            .find(|r| r.matches(segs))
+            .zip(TEMPLATES.iter())
+            .filter(|(r, _)| r.tag != "gateway" || segs.get(1) != Some(&"v1"))
+            .find(|(r, template)| r.matches(template, segs))
+            .map(|(r, _)| r)
     };
     find(&segs).or_else(|| match segs.split_last() {
         Some((&"", rest)) if !rest.is_empty() => find(rest),
