@@ -278,22 +278,20 @@ async fn handle(
     // Every log line written while the request is answered names its transaction id.
     let span = tracing::warn_span!("request", tid = %tid);
     let method = parts.method.clone();
-    let response = match result {
-        Ok(body) => {
-            answer(&app, parts.method, &path, parts.headers, body, tid)
-                .instrument(span.clone())
-                .await
-        }
-        Err(error) => respond(Err(error), &tid, surface),
-    };
-    let (route, status, elapsed) = (route_of(&path), response.status(), started.elapsed());
-    app.metrics.request(route, status.as_u16(), elapsed);
-    // The access log (`SHOAL_LOG=info`) names the route template, never the path and query,
-    // which may carry names and parameters.
-    span.in_scope(|| {
+    async move {
+        let response = match result {
+            Ok(body) => answer(&app, parts.method, &path, parts.headers, body, tid).await,
+            Err(error) => respond(Err(error), &tid, surface),
+        };
+        let (route, status, elapsed) = (route_of(&path), response.status(), started.elapsed());
+        app.metrics.request(route, status.as_u16(), elapsed);
+        // The access log (`SHOAL_LOG=info`) names the route template, never the path and
+        // query, which may carry names and parameters.
         tracing::info!(%method, route, status = status.as_u16(), micros = elapsed.as_micros() as u64, "answered");
-    });
-    Ok(response)
+        Ok(response)
+    }
+    .instrument(span)
+    .await
 }
 
 /// The response to one request whose body has arrived: what the listener sends, and what an
