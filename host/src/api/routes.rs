@@ -64,7 +64,6 @@ const fn op(
 }
 
 const LIST: &[&str] = &["limit", "skip", "count"];
-const WEB_METHODS: [&str; 6] = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"];
 
 /// Every route, most specific first where two could match one path.
 pub const ROUTES: &[Route] = &[
@@ -436,12 +435,12 @@ pub const ROUTES: &[Route] = &[
         access: Access::Public,
         tag: "web",
         operations: &[
-            op(WEB_METHODS[0], "getWebAction", "Call a web action", &[]),
-            op(WEB_METHODS[1], "postWebAction", "Call a web action", &[]),
-            op(WEB_METHODS[2], "putWebAction", "Call a web action", &[]),
-            op(WEB_METHODS[3], "deleteWebAction", "Call a web action", &[]),
-            op(WEB_METHODS[4], "patchWebAction", "Call a web action", &[]),
-            op(WEB_METHODS[5], "headWebAction", "Call a web action", &[]),
+            op("GET", "getWebAction", "Call a web action", &[]),
+            op("POST", "postWebAction", "Call a web action", &[]),
+            op("PUT", "putWebAction", "Call a web action", &[]),
+            op("DELETE", "deleteWebAction", "Call a web action", &[]),
+            op("PATCH", "patchWebAction", "Call a web action", &[]),
+            op("HEAD", "headWebAction", "Call a web action", &[]),
         ],
     },
     Route {
@@ -450,42 +449,22 @@ pub const ROUTES: &[Route] = &[
         access: Access::Public,
         tag: "gateway",
         operations: &[
+            op("GET", "getGatewayRoute", "Call an API gateway route", &[]),
+            op("POST", "postGatewayRoute", "Call an API gateway route", &[]),
+            op("PUT", "putGatewayRoute", "Call an API gateway route", &[]),
             op(
-                WEB_METHODS[0],
-                "getGatewayRoute",
-                "Call an API gateway route",
-                &[],
-            ),
-            op(
-                WEB_METHODS[1],
-                "postGatewayRoute",
-                "Call an API gateway route",
-                &[],
-            ),
-            op(
-                WEB_METHODS[2],
-                "putGatewayRoute",
-                "Call an API gateway route",
-                &[],
-            ),
-            op(
-                WEB_METHODS[3],
+                "DELETE",
                 "deleteGatewayRoute",
                 "Call an API gateway route",
                 &[],
             ),
             op(
-                WEB_METHODS[4],
+                "PATCH",
                 "patchGatewayRoute",
                 "Call an API gateway route",
                 &[],
             ),
-            op(
-                WEB_METHODS[5],
-                "headGatewayRoute",
-                "Call an API gateway route",
-                &[],
-            ),
+            op("HEAD", "headGatewayRoute", "Call an API gateway route", &[]),
         ],
     },
 ];

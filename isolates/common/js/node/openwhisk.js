@@ -67,12 +67,12 @@ const utf8 = (text) => (encoder || (encoder = new TextEncoder())).encode(text);
 
 // `qs` as a query string, as `URLSearchParams` writes it; plain keys and values (the usual
 // `blocking=true`, `limit=30`) skip its character-by-character encoding.
+const PLAIN = /^[\w*.-]*$/;
 function formEncode(qs) {
-  const plain = /^[\w*.-]*$/;
   let out = "";
   for (const key of Object.keys(qs)) {
     const value = String(qs[key]);
-    if (!plain.test(key) || !plain.test(value)) return new URLSearchParams(qs).toString();
+    if (!PLAIN.test(key) || !PLAIN.test(value)) return new URLSearchParams(qs).toString();
     out += (out ? "&" : "") + key + "=" + value;
   }
   return out;
