@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use shoal_benches::sample::p50_p99;
-use shoal_store::{ActivationRecord, Store};
+use shoal_store::{ActivationLog, ActivationRecord, SqliteStore};
 
 /// Records per burst, and bursts (each in a fresh store).
 const RECORDS: usize = 100_000;
@@ -53,9 +53,12 @@ fn record(i: usize, start: i64) -> ActivationRecord {
 fn main() {
     let doc_bytes = record(0, 0).doc.len();
     println!("activation log: {BURSTS} bursts of {RECORDS} records of {doc_bytes} B each");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     for burst in 0..BURSTS {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
         let start = 1_800_000_000_000 + (burst * RECORDS) as i64;
         let records: Vec<_> = (0..RECORDS)
             .map(|i| record(i, start + i as i64 / 20))
@@ -72,7 +75,7 @@ fn main() {
             puts.push(t.elapsed());
         }
         let producer = cpu(libc::RUSAGE_THREAD) - thread0;
-        store.flush();
+        runtime.block_on(store.flush());
         let (wall, total) = (began.elapsed(), cpu(libc::RUSAGE_SELF) - cpu0);
         let (p50, p99) = p50_p99(&mut puts);
         let per = |d: Duration| d.as_secs_f64() * 1e6 / RECORDS as f64;

@@ -355,7 +355,7 @@ struct Armed {
 
 /// The alarm service: lifecycle handling and the scheduler. One per process.
 pub struct AlarmService {
-    store: Arc<Store>,
+    store: Arc<dyn Store>,
     armed: Mutex<HashMap<String, Armed>>,
     /// Stored feeds that could not be scheduled at start (see [`AlarmService::skipped`]).
     skipped: Vec<String>,
@@ -369,11 +369,11 @@ fn now_ms() -> i64 {
 impl AlarmService {
     /// The service over `store`, with every stored schedule armed from now on (ticks missed
     /// while down are skipped).
-    pub fn new(store: Arc<Store>) -> Result<Arc<Self>, StoreError> {
+    pub async fn new(store: Arc<dyn Store>) -> Result<Arc<Self>, StoreError> {
         let now = now_ms();
         let mut armed = HashMap::new();
         let mut skipped = Vec::new();
-        for stored in store.list_feeds()? {
+        for stored in store.list_feeds().await? {
             let Some(feed) = Feed::from_stored(&stored.config) else {
                 tracing::error!(trigger = %stored.trigger, "stored alarm cannot be scheduled: skipped (delete and recreate its trigger)");
                 skipped.push(stored.trigger);
@@ -404,7 +404,7 @@ impl AlarmService {
     /// the feed action; `params` are the feed action's arguments (`lifecycleEvent`,
     /// `triggerName`, `authKey` and the feed's own). Returns the feed action's result or
     /// the error text of an application error.
-    pub fn handle(
+    pub async fn handle(
         &self,
         kind: FeedKind,
         params: &Map<String, Value>,
@@ -427,7 +427,7 @@ impl AlarmService {
                 feed.config.insert("authKey".into(), json!(auth));
                 feed.config.insert("active".into(), json!(true));
                 feed.config.insert("dateChanged".into(), json!(now));
-                self.save(&trigger, namespace, feed, None)?;
+                self.save(&trigger, namespace, feed, None).await?;
                 Ok(json!({}))
             }
             "READ" => {
@@ -464,12 +464,13 @@ impl AlarmService {
                     }
                 }
                 feed.config.insert("dateChanged".into(), json!(now));
-                self.save(&trigger, namespace, feed, Some(now))?;
+                self.save(&trigger, namespace, feed, Some(now)).await?;
                 Ok(json!({}))
             }
             "DELETE" => {
                 self.store
                     .delete_feed(&trigger)
+                    .await
                     .map_err(|e| e.to_string())?
                     .ok_or_else(|| not_found(&trigger))?;
                 self.armed.lock().remove(&trigger);
@@ -481,7 +482,7 @@ impl AlarmService {
                 feed.config
                     .insert("active".into(), json!(event == "UNPAUSE"));
                 feed.config.insert("dateChanged".into(), json!(now));
-                self.save(&trigger, namespace, feed, Some(now))?;
+                self.save(&trigger, namespace, feed, Some(now)).await?;
                 Ok(json!({}))
             }
             _ => Err(bad(format!(
@@ -499,7 +500,7 @@ impl AlarmService {
     }
 
     /// Stores and arms `feed`; `last_fire` keeps ticks up to it from firing again.
-    fn save(
+    async fn save(
         &self,
         trigger: &str,
         namespace: &str,
@@ -509,6 +510,7 @@ impl AlarmService {
         let last = self
             .store
             .get_feed(trigger)
+            .await
             .ok()
             .flatten()
             .and_then(|f| f.last_fire)
@@ -521,12 +523,13 @@ impl AlarmService {
             .then(|| feed.schedule.next_after(after))
             .flatten();
         self.store
-            .put_feed(&FeedSchedule {
+            .put_feed(FeedSchedule {
                 trigger: trigger.to_string(),
                 namespace: namespace.to_string(),
                 config: Value::Object(feed.config.clone()),
                 last_fire: last,
             })
+            .await
             .map_err(|e| e.to_string())?;
         self.armed
             .lock()
@@ -556,7 +559,7 @@ impl AlarmService {
                 }
             }
             for (trigger, tick, config) in due {
-                self.fire(&firer, &trigger, tick, &config);
+                self.fire(&firer, &trigger, tick, &config).await;
             }
             let wait = earliest.map_or(Duration::from_secs(60), |e| {
                 Duration::from_millis(u64::try_from(e - now_ms()).unwrap_or(0))
@@ -569,14 +572,14 @@ impl AlarmService {
         }
     }
 
-    fn fire(
+    async fn fire(
         self: &Arc<Self>,
         firer: &Arc<dyn Firer>,
         trigger: &str,
         tick: i64,
         config: &Map<String, Value>,
     ) {
-        match self.store.claim_feed_tick(trigger, tick) {
+        match self.store.claim_feed_tick(trigger, tick).await {
             Ok(true) => {}
             Ok(false) => return,
             Err(e) => {
@@ -597,7 +600,7 @@ impl AlarmService {
         let (this, firer, trigger) = (Arc::clone(self), Arc::clone(firer), trigger.to_string());
         tokio::spawn(async move {
             if let Err(reason) = firer.fire(&trigger, &auth, payload).await {
-                this.disable(&trigger, &reason);
+                this.disable(&trigger, &reason).await;
                 return;
             }
             match delete.as_deref() {
@@ -605,13 +608,13 @@ impl AlarmService {
                 Some("rules") => firer.delete_trigger(&trigger, &auth, true).await,
                 _ => return,
             }
-            let _ = this.store.delete_feed(&trigger);
+            let _ = this.store.delete_feed(&trigger).await;
             this.armed.lock().remove(&trigger);
         });
     }
 
     /// Stops firing `trigger`, recording why (READ shows it).
-    fn disable(&self, trigger: &str, reason: &str) {
+    async fn disable(&self, trigger: &str, reason: &str) {
         tracing::warn!(%trigger, %reason, "alarm disabled");
         let Some(mut feed) = self.armed.lock().get(trigger).map(|a| a.feed.clone()) else {
             return;
@@ -620,7 +623,7 @@ impl AlarmService {
         feed.config.insert("active".into(), json!(false));
         feed.config.insert("reason".into(), json!(reason));
         feed.config.insert("dateChanged".into(), json!(now_ms()));
-        let _ = self.save(trigger, &namespace, feed, None);
+        let _ = self.save(trigger, &namespace, feed, None).await;
     }
 }
 
@@ -652,16 +655,10 @@ impl Executor for FeedExecutor {
                     invocation.action.name
                 ))));
             };
-            // Lifecycle events write the store synchronously: keep them off the serving thread.
-            let handled = tokio::task::spawn_blocking(move || {
-                service.handle(kind, &invocation.params, &invocation.env.namespace)
-            })
-            .await;
-            let result = match handled {
-                Ok(Ok(value)) => Ok(value),
-                Ok(Err(message)) => Err(Failure::ApplicationError(json!(message))),
-                Err(e) => Err(Failure::Internal(format!("alarm feed failed: {e}"))),
-            };
+            let handled = service
+                .handle(kind, &invocation.params, &invocation.env.namespace)
+                .await;
+            let result = handled.map_err(|message| Failure::ApplicationError(json!(message)));
             Outcome::finished(result, Vec::new(), start, None)
         })
     }
@@ -760,6 +757,7 @@ fn is_empty_payload(v: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shoal_store::SqliteStore;
 
     fn params(v: Value) -> Map<String, Value> {
         v.as_object().cloned().unwrap()
@@ -939,9 +937,9 @@ mod tests {
         assert_eq!(f.schedule.next_after(T0), None);
     }
 
-    #[test]
-    fn stored_rows_that_cannot_be_scheduled_are_skipped_at_start() {
-        let store = Arc::new(Store::open_in_memory().unwrap());
+    #[tokio::test]
+    async fn stored_rows_that_cannot_be_scheduled_are_skipped_at_start() {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_memory().unwrap());
         let row = |trigger: &str, config: Value| FeedSchedule {
             trigger: trigger.into(),
             namespace: "guest".into(),
@@ -960,25 +958,26 @@ mod tests {
             ),
             ("/guest/junk", json!("not a feed")),
         ] {
-            store.put_feed(&row(trigger, config)).unwrap();
+            store.put_feed(row(trigger, config)).await.unwrap();
         }
         store
-            .put_feed(&row(
+            .put_feed(row(
                 "/guest/ok",
                 json!({"feed": "interval", "minutes": 1, "created": T0, "active": true}),
             ))
+            .await
             .unwrap();
-        let svc = AlarmService::new(store).unwrap();
+        let svc = AlarmService::new(store).await.unwrap();
         let mut skipped = svc.skipped();
         skipped.sort();
         assert_eq!(skipped, ["/guest/huge", "/guest/junk", "/guest/late"]);
         assert!(svc.armed.lock().contains_key("/guest/ok"));
     }
 
-    #[test]
-    fn lifecycle_create_read_update_pause_delete() {
-        let store = Arc::new(Store::open_in_memory().unwrap());
-        let svc = AlarmService::new(store.clone()).unwrap();
+    #[tokio::test]
+    async fn lifecycle_create_read_update_pause_delete() {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_memory().unwrap());
+        let svc = AlarmService::new(store.clone()).await.unwrap();
         let base = json!({"triggerName": "/_/t", "authKey": "u:k", "cron": "*/2 * * * * *", "trigger_payload": "x"});
         let ev = |e: &str, extra: Value| {
             let mut p = params(base.clone());
@@ -987,9 +986,11 @@ mod tests {
             p
         };
         svc.handle(FeedKind::Alarm, &ev("CREATE", json!({})), "guest")
+            .await
             .unwrap();
         let read = svc
             .handle(FeedKind::Alarm, &ev("READ", json!({})), "guest")
+            .await
             .unwrap();
         assert_eq!(read["config"]["cron"], "*/2 * * * * *");
         assert_eq!(read["config"]["name"], "t");
@@ -1000,9 +1001,11 @@ mod tests {
             &ev("UPDATE", json!({"cron": "*/5 * * * * *"})),
             "guest",
         )
+        .await
         .unwrap();
         let read = svc
             .handle(FeedKind::Alarm, &ev("READ", json!({})), "guest")
+            .await
             .unwrap();
         assert_eq!(read["config"]["cron"], "*/5 * * * * *");
         assert_eq!(
@@ -1021,16 +1024,19 @@ mod tests {
                 "UPDATE",
                 json!({"cron": "*/5 * * * * *", "trigger_payload": given}),
             );
-            svc.handle(FeedKind::Alarm, &update, "guest").unwrap();
+            svc.handle(FeedKind::Alarm, &update, "guest").await.unwrap();
             let read = svc
                 .handle(FeedKind::Alarm, &ev("READ", json!({})), "guest")
+                .await
                 .unwrap();
             assert_eq!(read["config"]["payload"], kept, "{given}");
         }
         svc.handle(FeedKind::Alarm, &ev("PAUSE", json!({})), "guest")
+            .await
             .unwrap();
         assert_eq!(
             svc.handle(FeedKind::Alarm, &ev("READ", json!({})), "guest")
+                .await
                 .unwrap()["status"]["active"],
             false
         );
@@ -1039,21 +1045,25 @@ mod tests {
             "paused alarms are not armed"
         );
         svc.handle(FeedKind::Alarm, &ev("UNPAUSE", json!({})), "guest")
+            .await
             .unwrap();
         assert!(svc.armed.lock()["/guest/t"].next.is_some());
         // A restart re-arms from the store.
-        let again = AlarmService::new(store.clone()).unwrap();
+        let again = AlarmService::new(store.clone()).await.unwrap();
         assert!(again.armed.lock()["/guest/t"].next.is_some());
         svc.handle(FeedKind::Alarm, &ev("DELETE", json!({})), "guest")
+            .await
             .unwrap();
-        assert!(store.get_feed("/guest/t").unwrap().is_none());
+        assert!(store.get_feed("/guest/t").await.unwrap().is_none());
         assert_eq!(
             svc.handle(FeedKind::Alarm, &ev("DELETE", json!({})), "guest")
+                .await
                 .unwrap_err(),
             "could not find trigger /guest/t"
         );
         assert!(
             svc.handle(FeedKind::Alarm, &ev("BOGUS", json!({})), "guest")
+                .await
                 .is_err()
         );
     }
@@ -1076,12 +1086,12 @@ mod tests {
 
     #[tokio::test]
     async fn the_scheduler_fires_each_tick_once() {
-        let store = Arc::new(Store::open_in_memory().unwrap());
-        let svc = AlarmService::new(store.clone()).unwrap();
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_memory().unwrap());
+        let svc = AlarmService::new(store.clone()).await.unwrap();
         let create = params(
             json!({"lifecycleEvent": "CREATE", "triggerName": "/_/t", "authKey": "u:k", "cron": "* * * * * *"}),
         );
-        svc.handle(FeedKind::Alarm, &create, "guest").unwrap();
+        svc.handle(FeedKind::Alarm, &create, "guest").await.unwrap();
         let recorder = Arc::new(Recorder(Mutex::new(Vec::new())));
         let runner = tokio::spawn(Arc::clone(&svc).run(recorder.clone()));
         tokio::time::sleep(Duration::from_millis(2_300)).await;
@@ -1095,12 +1105,13 @@ mod tests {
         );
         let last = store
             .get_feed("/guest/t")
+            .await
             .unwrap()
             .unwrap()
             .last_fire
             .unwrap();
         assert!(
-            !store.claim_feed_tick("/guest/t", last).unwrap(),
+            !store.claim_feed_tick("/guest/t", last).await.unwrap(),
             "the fired tick is claimed"
         );
     }
@@ -1140,13 +1151,13 @@ mod tests {
 
     #[tokio::test]
     async fn feed_actions_are_lifecycle_events_of_the_service() {
-        let store = Arc::new(Store::open_in_memory().unwrap());
-        let exec = FeedExecutor(AlarmService::new(store.clone()).unwrap());
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_memory().unwrap());
+        let exec = FeedExecutor(AlarmService::new(store.clone()).await.unwrap());
         let create = json!({"lifecycleEvent": "CREATE", "triggerName": "/guest/t", "authKey": "u:k", "minutes": 3});
         let ok = exec.invoke(feed_invocation("interval", create)).await;
         assert_eq!(ok.result.unwrap(), json!({}));
         assert_eq!(
-            store.get_feed("/guest/t").unwrap().unwrap().config["minutes"],
+            store.get_feed("/guest/t").await.unwrap().unwrap().config["minutes"],
             3
         );
         let bad = json!({"lifecycleEvent": "CREATE", "triggerName": "/guest/u", "authKey": "u:k", "cron": "x"});

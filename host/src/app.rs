@@ -22,7 +22,7 @@ pub struct App {
     /// Validated configuration.
     pub config: Config,
     /// Entities, subjects and the activation log.
-    pub store: Arc<Store>,
+    pub store: Arc<dyn Store>,
     /// Basic-auth lookups.
     pub auth: Authenticator,
     /// Invocation.
@@ -50,9 +50,10 @@ impl App {
     }
 
     /// Whether namespace `guest` still uses OpenWhisk's well-known development key.
-    pub fn guest_has_default_key(store: &Store) -> bool {
+    pub async fn guest_has_default_key(store: &dyn Store) -> bool {
         store
             .subject_by_namespace("guest")
+            .await
             .ok()
             .flatten()
             .is_some_and(|s| format!("{}:{}", s.uuid, s.key) == auth::GUEST_AUTH)
@@ -64,7 +65,7 @@ impl App {
         if left > 0 {
             tracing::warn!(left, "shutting down with activations still running");
         }
-        self.store.flush();
+        self.store.flush().await;
         if let Some(containers) = &self.containers {
             containers.shutdown().await;
         }

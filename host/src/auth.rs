@@ -10,7 +10,7 @@ use base64::Engine;
 use dashmap::DashMap;
 use foldhash::fast::RandomState;
 use hyper::StatusCode;
-use shoal_store::{Store, Subject};
+use shoal_store::{Change, Store, Subject};
 
 use crate::config::LimitsConfig;
 use crate::error::ApiError;
@@ -68,37 +68,49 @@ impl Cached {
 /// Looks callers up by their Basic credentials. Lives for the process; the caches hold one
 /// entry per valid `uuid:key` and per namespace, however the header spells them.
 pub struct Authenticator {
-    store: Arc<Store>,
+    store: Arc<dyn Store>,
     defaults: LimitsConfig,
     revalidate: Duration,
-    cache: DashMap<String, Cached, RandomState>,
-    owners: DashMap<String, Cached, RandomState>,
+    cache: Arc<DashMap<String, Cached, RandomState>>,
+    owners: Arc<DashMap<String, Cached, RandomState>>,
 }
 
 impl Authenticator {
     /// An authenticator over `store`; namespaces without their own limits get `defaults`.
-    pub fn new(store: Arc<Store>, defaults: LimitsConfig) -> Self {
+    /// Cached identities of a namespace are dropped whenever the store announces a change to
+    /// its subject (a new key, new limits).
+    pub fn new(store: Arc<dyn Store>, defaults: LimitsConfig) -> Self {
+        let cache: Arc<DashMap<String, Cached, RandomState>> = Arc::default();
+        let owners: Arc<DashMap<String, Cached, RandomState>> = Arc::default();
+        let (by_key, by_namespace) = (Arc::clone(&cache), Arc::clone(&owners));
+        store.watch(Box::new(move |change| {
+            if let Change::Subject { namespace } = change {
+                by_key.retain(|_, c| c.identity.namespace != *namespace);
+                by_namespace.remove(namespace);
+            }
+        }));
         Authenticator {
             store,
             defaults,
             revalidate: REVALIDATE,
-            cache: DashMap::default(),
-            owners: DashMap::default(),
+            cache,
+            owners,
         }
     }
 
     /// Authenticates an `Authorization` header value: 401 with OpenWhisk's texts when missing
     /// or invalid, 503 when the store cannot be read.
-    pub fn authenticate(&self, header: Option<&str>) -> Result<Arc<Identity>, ApiError> {
+    pub async fn authenticate(&self, header: Option<&str>) -> Result<Arc<Identity>, ApiError> {
         let header = header
             .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, messages::AUTH_REQUIRED))?;
-        self.lookup(header)?
+        self.lookup(header)
+            .await?
             .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, messages::AUTH_INVALID))
     }
 
     /// The identity behind a header, or `None` if it is malformed or unknown (web actions
     /// treat that as anonymous); 503 when the store cannot be read.
-    pub fn lookup(&self, header: &str) -> Result<Option<Arc<Identity>>, ApiError> {
+    pub async fn lookup(&self, header: &str) -> Result<Option<Arc<Identity>>, ApiError> {
         let Some((uuid, key)) = parse_basic(header) else {
             return Ok(None);
         };
@@ -108,7 +120,7 @@ impl Authenticator {
         {
             return Ok(Some(hit.identity.clone()));
         }
-        let Some(identity) = self.verify(&uuid, &key)? else {
+        let Some(identity) = self.verify(&uuid, &key).await? else {
             self.cache.remove(&credentials);
             return Ok(None);
         };
@@ -118,18 +130,18 @@ impl Authenticator {
 
     /// The identity behind `uuid:key` credentials (as feeds store them), or `None`. One
     /// indexed read; not cached (feeds fire at most a few times a second).
-    pub fn by_key(&self, credentials: &str) -> Result<Option<Arc<Identity>>, ApiError> {
+    pub async fn by_key(&self, credentials: &str) -> Result<Option<Arc<Identity>>, ApiError> {
         let Some((uuid, key)) = credentials.split_once(':') else {
             return Ok(None);
         };
-        self.verify(uuid, key)
+        self.verify(uuid, key).await
     }
 
-    fn verify(&self, uuid: &str, key: &str) -> Result<Option<Arc<Identity>>, ApiError> {
+    async fn verify(&self, uuid: &str, key: &str) -> Result<Option<Arc<Identity>>, ApiError> {
         if key.len() != 64 {
             return Ok(None);
         }
-        let subject = self.store.subject_by_uuid(uuid).map_err(unreadable)?;
+        let subject = self.store.subject_by_uuid(uuid).await.map_err(unreadable)?;
         Ok(subject
             .filter(|s| s.key == key)
             .map(|s| Arc::new(Identity::from_subject(&s, &self.defaults))))
@@ -140,13 +152,18 @@ impl Authenticator {
     /// The identity that owns namespace `ns` (web actions run as their owner), or `None`
     /// when no such namespace exists; 503 when the store cannot be read. Cached after the
     /// first hit.
-    pub fn owner(&self, ns: &str) -> Result<Option<Arc<Identity>>, ApiError> {
+    pub async fn owner(&self, ns: &str) -> Result<Option<Arc<Identity>>, ApiError> {
         if let Some(hit) = self.owners.get(ns)
             && hit.checked.elapsed() < self.revalidate
         {
             return Ok(Some(hit.identity.clone()));
         }
-        let Some(subject) = self.store.subject_by_namespace(ns).map_err(unreadable)? else {
+        let Some(subject) = self
+            .store
+            .subject_by_namespace(ns)
+            .await
+            .map_err(unreadable)?
+        else {
             self.owners.remove(ns);
             return Ok(None);
         };
@@ -198,6 +215,7 @@ pub fn new_credentials() -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shoal_store::{SqliteStore, Subjects};
 
     #[test]
     fn basic_header_parsing() {
@@ -212,9 +230,10 @@ mod tests {
         assert!(parse_basic("Basic !!!").is_none());
     }
 
-    #[test]
-    fn spellings_share_one_entry_and_a_rotated_key_stops_working() {
-        let store = Arc::new(Store::open_in_memory().unwrap());
+    #[tokio::test]
+    async fn spellings_share_one_entry_and_a_rotated_key_stops_working() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).unwrap());
         let (uuid, key) = new_credentials();
         let subject = |key: &str| Subject {
             subject: "ns".into(),
@@ -223,29 +242,58 @@ mod tests {
             key: key.into(),
             limits: serde_json::json!({}),
         };
-        store.put_subject(&subject(&key)).unwrap();
+        store.put_subject(subject(&key)).await.unwrap();
         let mut auth = Authenticator::new(store.clone(), LimitsConfig::default());
         let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{uuid}:{key}"));
         for header in [format!("Basic {encoded}"), format!("basic  {encoded} ")] {
-            assert_eq!(auth.lookup(&header).unwrap().unwrap().namespace, "ns");
+            let found = auth.lookup(&header).await.unwrap().unwrap();
+            assert_eq!(found.namespace, "ns");
         }
         assert_eq!(auth.cache.len(), 1, "one entry, however spelled");
-        // Rotated behind the server's back (another process): the cached identity goes on
-        // until it is checked again.
+        assert!(auth.owner("ns").await.unwrap().is_some());
+        // Rotated through this store: its change stream drops the cached identities at once.
         let (_, rotated) = new_credentials();
-        store.put_subject(&subject(&rotated)).unwrap();
-        assert!(auth.lookup(&format!("Basic {encoded}")).unwrap().is_some());
-        auth.revalidate = Duration::ZERO;
-        assert!(auth.lookup(&format!("Basic {encoded}")).unwrap().is_none());
-        assert!(auth.cache.is_empty());
+        store.put_subject(subject(&rotated)).await.unwrap();
+        assert!(auth.cache.is_empty() && auth.owners.is_empty());
+        assert!(
+            auth.lookup(&format!("Basic {encoded}"))
+                .await
+                .unwrap()
+                .is_none()
+        );
         let fresh = base64::engine::general_purpose::STANDARD.encode(format!("{uuid}:{rotated}"));
-        assert!(auth.lookup(&format!("Basic {fresh}")).unwrap().is_some());
+        assert!(
+            auth.lookup(&format!("Basic {fresh}"))
+                .await
+                .unwrap()
+                .is_some()
+        );
+        // Rotated behind the server's back (by `shoal namespace` in another process, which
+        // announces nothing here): the cached identity goes on until it is checked again.
+        let (_, behind) = new_credentials();
+        let other = SqliteStore::open(dir.path()).unwrap();
+        other.put_subject(subject(&behind)).await.unwrap();
+        drop(other);
+        assert!(
+            auth.lookup(&format!("Basic {fresh}"))
+                .await
+                .unwrap()
+                .is_some()
+        );
+        auth.revalidate = Duration::ZERO;
+        assert!(
+            auth.lookup(&format!("Basic {fresh}"))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(auth.cache.is_empty());
     }
 
-    #[test]
-    fn a_store_that_cannot_be_read_is_a_503_not_unknown_credentials() {
+    #[tokio::test]
+    async fn a_store_that_cannot_be_read_is_a_503_not_unknown_credentials() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).unwrap());
         let auth = Authenticator::new(store, LimitsConfig::default());
         let header = format!(
             "Basic {}",
@@ -254,7 +302,7 @@ mod tests {
         // Another process breaks the database under the running store.
         let db = rusqlite::Connection::open(dir.path().join("shoal.db")).unwrap();
         db.execute_batch("DROP TABLE subjects").unwrap();
-        let failed = auth.authenticate(Some(&header)).unwrap_err();
+        let failed = auth.authenticate(Some(&header)).await.unwrap_err();
         assert_eq!(
             failed.status,
             StatusCode::SERVICE_UNAVAILABLE,
@@ -262,12 +310,12 @@ mod tests {
             failed.message
         );
         assert_eq!(
-            auth.owner("guest").unwrap_err().status,
+            auth.owner("guest").await.unwrap_err().status,
             StatusCode::SERVICE_UNAVAILABLE
         );
-        assert!(auth.by_key(GUEST_AUTH).is_err());
+        assert!(auth.by_key(GUEST_AUTH).await.is_err());
         // Malformed credentials need no store.
-        assert!(auth.lookup("Basic !!!").unwrap().is_none());
+        assert!(auth.lookup("Basic !!!").await.unwrap().is_none());
     }
 
     #[test]

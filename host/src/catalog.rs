@@ -96,7 +96,7 @@ const UTILS_ACTIONS: [(&str, &str, &str); 8] = [
 
 /// Installs the catalog's packages and actions into `store` (the namespace's subject is the
 /// caller's job). A few indexed reads, plus one write per missing or changed entity.
-pub fn install(store: &Store, table: &RoutingTable) -> Result<(), ApiError> {
+pub async fn install(store: &dyn Store, table: &RoutingTable) -> Result<(), ApiError> {
     let now = epoch_ms(SystemTime::now());
     for (package, description, parameters) in [
         (
@@ -110,7 +110,7 @@ pub fn install(store: &Store, table: &RoutingTable) -> Result<(), ApiError> {
             json!([{"key": "trigger_payload", "value": ""}]),
         ),
     ] {
-        if store.get_entity(NAMESPACE, package)?.is_none() {
+        if store.get_entity(NAMESPACE, package).await?.is_none() {
             let mut body = Map::new();
             body.insert("publish".into(), Value::Bool(true));
             body.insert("parameters".into(), parameters);
@@ -120,13 +120,13 @@ pub fn install(store: &Store, table: &RoutingTable) -> Result<(), ApiError> {
             );
             let doc =
                 PackagePut::parse(&body, NAMESPACE)?.build(NAMESPACE, package, None, None, now);
-            put(store, NAMESPACE, package, Collection::Packages, doc, None)?;
+            put(store, NAMESPACE, package, Collection::Packages, doc, None).await?;
         }
     }
-    install_alarm_feeds(store, now)?;
+    install_alarm_feeds(store, now).await?;
     let path = format!("{NAMESPACE}/{UTILS}");
     for (name, description, code) in UTILS_ACTIONS {
-        let old = store.get_entity(&path, name)?;
+        let old = store.get_entity(&path, name).await?;
         if old.as_ref().is_some_and(|o| o.doc["exec"]["code"] == code) {
             continue;
         }
@@ -145,17 +145,18 @@ pub fn install(store: &Store, table: &RoutingTable) -> Result<(), ApiError> {
             Collection::Actions,
             doc,
             old.map(|o| o.rev),
-        )?;
+        )
+        .await?;
     }
     Ok(())
 }
 
 /// The alarm feed actions. Their kind is internal, so they are written as documents rather
 /// than through a user's PUT (which refuses internal kinds).
-fn install_alarm_feeds(store: &Store, now: i64) -> Result<(), ApiError> {
+async fn install_alarm_feeds(store: &dyn Store, now: i64) -> Result<(), ApiError> {
     let path = format!("{NAMESPACE}/{ALARMS}");
     for (name, description, parameters) in alarm_feeds() {
-        if store.get_entity(&path, name)?.is_some() {
+        if store.get_entity(&path, name).await?.is_some() {
             continue;
         }
         let doc = json!({
@@ -174,13 +175,13 @@ fn install_alarm_feeds(store: &Store, now: i64) -> Result<(), ApiError> {
             ],
             "updated": now,
         });
-        put(store, &path, name, Collection::Actions, doc, None)?;
+        put(store, &path, name, Collection::Actions, doc, None).await?;
     }
     Ok(())
 }
 
-fn put(
-    store: &Store,
+async fn put(
+    store: &dyn Store,
     namespace: &str,
     name: &str,
     collection: Collection,
@@ -195,6 +196,6 @@ fn put(
         doc,
         rev: 0,
     };
-    store.put_entity(&entity, expected_rev)?;
+    store.put_entity(entity, expected_rev).await?;
     Ok(())
 }

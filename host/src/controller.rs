@@ -10,7 +10,7 @@ use dashmap::DashMap;
 use foldhash::fast::RandomState;
 use serde_json::{Map, Value};
 use shoal_router::{ActivationId, BoxFuture, Failure, Invocation, Outcome, OwEnv, RoutingTable};
-use shoal_store::{ActivationRecord, Collection, Committed, Store};
+use shoal_store::{ActivationRecord, Change, Collection, Committed, Store};
 use tokio::sync::Notify;
 
 use crate::action::ActionEntry;
@@ -87,9 +87,9 @@ impl Drop for InFlightGuard {
 
 /// The controller. One per process, shared by every request.
 pub struct Controller {
-    store: Arc<Store>,
+    store: Arc<dyn Store>,
     table: Arc<RoutingTable>,
-    actions: DashMap<String, Arc<ActionEntry>, RandomState>,
+    actions: Arc<DashMap<String, Arc<ActionEntry>, RandomState>>,
     api_host: String,
     inflight: Arc<InFlight>,
     throttles: Throttles,
@@ -98,11 +98,20 @@ pub struct Controller {
 
 impl Controller {
     /// A controller over `store`, running actions through `table`.
-    pub fn new(store: Arc<Store>, table: Arc<RoutingTable>, api_host: String) -> Self {
+    /// Its cache of invokable actions drops an entry whenever the store announces a change
+    /// to that entity.
+    pub fn new(store: Arc<dyn Store>, table: Arc<RoutingTable>, api_host: String) -> Self {
+        let actions: Arc<DashMap<String, Arc<ActionEntry>, RandomState>> = Arc::default();
+        let cached = Arc::clone(&actions);
+        store.watch(Box::new(move |change| {
+            if let Change::Entity { namespace, name } = change {
+                cached.remove(&doc_id(namespace, name));
+            }
+        }));
         Controller {
             store,
             table,
-            actions: DashMap::default(),
+            actions,
             api_host,
             inflight: Arc::new(InFlight::default()),
             throttles: Throttles::default(),
@@ -130,14 +139,15 @@ impl Controller {
 
     /// The invokable form of action `namespace/name`, from the cache or the store.
     /// 404 when missing; 409 when the name belongs to another collection.
-    pub fn action(&self, namespace: &str, name: &str) -> Result<Arc<ActionEntry>, ApiError> {
+    pub async fn action(&self, namespace: &str, name: &str) -> Result<Arc<ActionEntry>, ApiError> {
         let id = doc_id(namespace, name);
         if let Some(hit) = self.actions.get(&id) {
             return Ok(hit.clone());
         }
         let entity = self
             .store
-            .get_entity(namespace, name)?
+            .get_entity(namespace, name)
+            .await?
             .ok_or_else(ApiError::not_found)?;
         if entity.collection != Collection::Actions {
             return Err(ApiError::new(
@@ -150,16 +160,11 @@ impl Controller {
         Ok(entry)
     }
 
-    /// Forgets the cached form of `namespace/name` (after it was updated or deleted).
-    pub fn invalidate(&self, namespace: &str, name: &str) {
-        self.actions.remove(&doc_id(namespace, name));
-    }
-
     /// The invokable form of action `ns/[pkg/]name` for `identity`: its own actions, and
     /// actions in its own or other namespaces' published packages, through bindings with
     /// their parameters layered (spec §2.4). 403 for anything else; 404 when missing.
     /// One cache lookup, plus one or two store reads for a packaged action.
-    pub fn resolve(
+    pub async fn resolve(
         &self,
         identity: &Identity,
         ns: &str,
@@ -170,11 +175,11 @@ impl Controller {
             if identity.namespace != ns {
                 return Err(ApiError::forbidden(&doc_id(ns, name)));
             }
-            return self.action(ns, name);
+            return self.action(ns, name).await;
         };
         let resource = format!("{ns}/{pkg}/{name}");
-        let via = package::resolve(&self.store, &identity.namespace, ns, pkg, &resource)?;
-        let action = self.action(&via.real.path(), name)?;
+        let via = package::resolve(&*self.store, &identity.namespace, ns, pkg, &resource).await?;
+        let action = self.action(&via.real.path(), name).await?;
         Ok(via.entry(action))
     }
 
@@ -403,9 +408,10 @@ impl Controller {
         let mut run = sequence::Run::default();
         let mut input = payload;
         for reference in &sequence.components {
-            let component = sequence::component(reference, &identity.namespace)
-                .ok_or_else(ApiError::not_found)
-                .and_then(|c| self.component(identity, &c));
+            let component = match sequence::component(reference, &identity.namespace) {
+                Some(c) => self.component(identity, &c).await,
+                None => Err(ApiError::not_found()),
+            };
             let component = match component {
                 Ok(c) => c,
                 Err(_) => {
@@ -539,7 +545,7 @@ impl Controller {
             }
             let target = match sequence::component(&name, &identity.namespace) {
                 None => Err(messages::composition_unresolved(&name)),
-                Some(c) => self.component(identity, &c).map_err(|e| {
+                Some(c) => self.component(identity, &c).await.map_err(|e| {
                     if e.status == hyper::StatusCode::FORBIDDEN {
                         messages::composition_forbidden(&name)
                     } else {
@@ -666,7 +672,11 @@ impl Controller {
 type Finished = (Record, Option<Committed>);
 
 impl sequence::Resolve for Controller {
-    fn component(&self, identity: &Identity, c: &EntityPath) -> Result<Arc<ActionEntry>, ApiError> {
+    fn component(
+        &self,
+        identity: &Identity,
+        c: &EntityPath,
+    ) -> impl Future<Output = Result<Arc<ActionEntry>, ApiError>> + Send {
         self.resolve(identity, &c.namespace, c.package.as_deref(), &c.name)
     }
 }
@@ -854,6 +864,35 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(10)).await;
         drop(g);
         assert_eq!(waiter.await.unwrap(), 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cached_actions_follow_the_store_change_stream() {
+        use serde_json::json;
+        let store: Arc<dyn Store> = Arc::new(shoal_store::SqliteStore::open_in_memory().unwrap());
+        let table = Arc::new(RoutingTable::new());
+        let controller = Controller::new(store.clone(), table, "http://127.0.0.1:1".into());
+        let entity = |version: &str| shoal_store::Entity {
+            namespace: "guest".into(),
+            name: "hello".into(),
+            collection: Collection::Actions,
+            doc: json!({"namespace": "guest", "name": "hello", "version": version,
+                        "exec": {"kind": "nodejs:20", "code": "function main() {}"}}),
+            updated: 1,
+            rev: 0,
+        };
+        store.put_entity(entity("0.0.1"), None).await.unwrap();
+        let first = controller.action("guest", "hello").await.unwrap();
+        assert_eq!(first.version, "0.0.1");
+        let cached = controller.action("guest", "hello").await.unwrap();
+        assert!(Arc::ptr_eq(&first, &cached), "served from the cache");
+        // Written by another part of shoal, straight to the store: the cache follows.
+        store.put_entity(entity("0.0.2"), Some(1)).await.unwrap();
+        let updated = controller.action("guest", "hello").await.unwrap();
+        assert_eq!(updated.version, "0.0.2");
+        store.delete_entity("guest", "hello", None).await.unwrap();
+        let gone = controller.action("guest", "hello").await.unwrap_err();
+        assert_eq!(gone.status, hyper::StatusCode::NOT_FOUND);
     }
 
     #[test]

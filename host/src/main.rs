@@ -12,6 +12,7 @@ use shoal::app::App;
 use shoal::auth::GUEST_AUTH;
 use shoal::config::{Config, Overrides};
 use shoal::startup;
+use shoal_store::Store;
 
 /// mimalloc as the global allocator: per-thread free lists suit the request threads, which
 /// allocate per request, and the activation writer, which frees what they allocated. Against
@@ -147,19 +148,29 @@ fn namespace(cmd: NamespaceCommand) -> anyhow::Result<()> {
     let name = name.as_str();
     shoal::entity::valid_entity_name(name).map_err(anyhow::Error::msg)?;
     let config = load(common, None, None)?;
-    let store = shoal_store::Store::open(&config.data_dir)
+    let store = shoal_store::SqliteStore::open(&config.data_dir)
         .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
-    let existing = store.subject_by_namespace(name)?;
-    match (&cmd, existing) {
+    let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+    runtime.block_on(change_namespace(&cmd, &store, name))
+}
+
+/// What `shoal namespace …` does to `name` in `store`.
+async fn change_namespace(
+    cmd: &NamespaceCommand,
+    store: &dyn Store,
+    name: &str,
+) -> anyhow::Result<()> {
+    let existing = store.subject_by_namespace(name).await?;
+    match (cmd, existing) {
         (NamespaceCommand::Create { .. }, Some(_)) => bail!(
             "namespace '{name}' already exists (use `shoal namespace rotate-key {name}` for a new key)"
         ),
         (NamespaceCommand::Create { .. }, None) => {
-            println!("{}", startup::create_namespace(&store, name)?)
+            println!("{}", startup::create_namespace(store, name).await?)
         }
         (_, None) => bail!("namespace '{name}' does not exist"),
         (NamespaceCommand::RotateKey { .. }, Some(_)) => {
-            println!("{}", startup::create_namespace(&store, name)?)
+            println!("{}", startup::create_namespace(store, name).await?)
         }
         (
             NamespaceCommand::SetLimits {
@@ -189,8 +200,8 @@ fn namespace(cmd: NamespaceCommand) -> anyhow::Result<()> {
                 limits["storeActivations"] = store.into();
             }
             subject.limits = limits;
-            store.put_subject(&subject)?;
             println!("{}", subject.limits);
+            store.put_subject(subject).await?;
         }
     }
     Ok(())
@@ -205,9 +216,15 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .api_host
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
-    let config_io_threads = config.worker_threads();
-    let app = App::start(config, api_host.clone())?;
-    let default_key = App::guest_has_default_key(&app.store);
+    // The I/O runtime: HTTP, the controller, triggers, alarms, signals, the store's blocking
+    // work and the final flush. Guest code runs on the executors' own threads, never here.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.worker_threads())
+        .thread_name("shoal-io")
+        .enable_all()
+        .build()?;
+    let app = runtime.block_on(App::start(config, api_host.clone()))?;
+    let default_key = runtime.block_on(App::guest_has_default_key(&*app.store));
     if !addr.ip().is_loopback() && default_key {
         bail!(
             "refusing to listen on {addr}: namespace 'guest' still uses OpenWhisk's well-known development key, \
@@ -216,13 +233,6 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             app.config.data_dir.display()
         );
     }
-    // The I/O runtime: HTTP, the controller, triggers, alarms, signals and the final flush.
-    // Guest code runs on the executors' own threads, never here.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(config_io_threads)
-        .thread_name("shoal-io")
-        .enable_all()
-        .build()?;
     app.open_egress(runtime.handle().clone())?;
     runtime.block_on(async move {
         tokio::spawn(app.background());

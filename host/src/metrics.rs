@@ -247,7 +247,7 @@ impl Metrics {
 
     /// The scrape: every counter, then what the engines, the memory budget and the
     /// activation log report right now, in the OpenMetrics text format.
-    pub fn render(&self, table: &RoutingTable, memory: &MemoryBudget, store: &Store) -> String {
+    pub fn render(&self, table: &RoutingTable, memory: &MemoryBudget, store: &dyn Store) -> String {
         let mut now = Registry::with_prefix("shoal");
         let engine_gauge = |registry: &mut Registry, name: &str, help: &str| {
             let family = Family::<EngineLabel, Gauge>::default();

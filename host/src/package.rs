@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use hyper::StatusCode;
 use serde_json::{Map, Value, json};
-use shoal_store::{Collection, Store};
+use shoal_store::{Collection, Entities};
 
 use crate::action::ActionEntry;
 use crate::error::ApiError;
@@ -65,8 +65,12 @@ pub fn params_of(doc: &Value) -> Map<String, Value> {
 }
 
 /// The package `ns/name` from the store; 409 when the name belongs to another collection.
-pub fn fetch(store: &Store, ns: &str, name: &str) -> Result<Option<Package>, ApiError> {
-    match store.get_entity(ns, name)? {
+pub async fn fetch(
+    store: &dyn Entities,
+    ns: &str,
+    name: &str,
+) -> Result<Option<Package>, ApiError> {
+    match store.get_entity(ns, name).await? {
         None => Ok(None),
         Some(e) if e.collection == Collection::Packages => Ok(Some(Package::from_doc(&e.doc))),
         Some(_) => Err(ApiError::new(
@@ -119,8 +123,8 @@ impl Resolved {
 /// Resolves package `ns/pkg` for namespace `caller`, following a binding. `resource` names
 /// what is being accessed in the 403 text. The owner may use a private package; anyone may
 /// use a published one; a missing package is 404 to its owner and 403 to anyone else.
-pub fn resolve(
-    store: &Store,
+pub async fn resolve(
+    store: &dyn Entities,
     caller: &str,
     ns: &str,
     pkg: &str,
@@ -133,14 +137,14 @@ pub fn resolve(
             _ => Err(ApiError::forbidden(resource)),
         }
     };
-    let named = visible(fetch(store, ns, pkg)?, ns)?;
+    let named = visible(fetch(store, ns, pkg).await?, ns)?;
     match named.binding.clone() {
         None => Ok(Resolved {
             real: named,
             binding: None,
         }),
         Some((bns, bname)) => {
-            let real = match fetch(store, &bns, &bname)? {
+            let real = match fetch(store, &bns, &bname).await? {
                 Some(p) if p.binding.is_none() => Some(p),
                 _ => None,
             };
@@ -241,12 +245,12 @@ impl PackagePut {
 
 /// The target of a new binding, checked: 400 when missing or itself a binding, 409 when not
 /// a package, 403 when private to another namespace.
-pub fn check_binding_target(
-    store: &Store,
+pub async fn check_binding_target(
+    store: &dyn Entities,
     caller: &str,
     (ns, name): &(String, String),
 ) -> Result<(), ApiError> {
-    let target = fetch(store, ns, name);
+    let target = fetch(store, ns, name).await;
     // In another namespace only a published package is visible: whether anything else
     // exists under that name (a private package, an action, nothing) is not for the caller
     // to learn, so all of it is the same 403.

@@ -37,12 +37,16 @@ pub fn component(reference: &str, caller: &str) -> Option<EntityPath> {
 pub trait Resolve {
     /// The action `c` names for `identity`: 404 when there is none, 403 when it is not
     /// `identity`'s to run.
-    fn component(&self, identity: &Identity, c: &EntityPath) -> Result<Arc<ActionEntry>, ApiError>;
+    fn component(
+        &self,
+        identity: &Identity,
+        c: &EntityPath,
+    ) -> impl Future<Output = Result<Arc<ActionEntry>, ApiError>> + Send;
 }
 
 /// Validates a sequence PUT's `exec` for the sequence `/ns/[pkg/]name` = `own` and returns the
 /// stored `exec` (`{kind, components}`, fully qualified) and its `_actions` parameter list.
-pub fn build(
+pub async fn build(
     resolver: &impl Resolve,
     identity: &Identity,
     exec: &Value,
@@ -60,8 +64,7 @@ pub fn build(
             .ok_or_else(|| ApiError::bad_request(messages::SEQUENCE_COMPONENT_MISSING))?;
         components.push(c.fqn());
     }
-    let mut seen = HashSet::new();
-    let atomic = count_atomic(resolver, identity, &components, own, &mut seen)?;
+    let atomic = count_atomic(resolver, identity, &components, own).await?;
     if atomic > MAX_LENGTH {
         return Err(ApiError::bad_request(messages::SEQUENCE_TOO_LONG));
     }
@@ -70,31 +73,32 @@ pub fn build(
     Ok((exec, actions))
 }
 
-/// Counts the atomic actions of `components`, inlining nested sequences; refuses references
-/// to `own` (at any depth) and components that do not exist.
-fn count_atomic(
+/// Counts the atomic actions of `components`, inlining nested sequences (each once);
+/// refuses references to `own` (at any depth) and components that do not exist. Walks the
+/// components depth first, in order, stopping at the first refusal.
+async fn count_atomic(
     resolver: &impl Resolve,
     identity: &Identity,
     components: &[String],
     own: &str,
-    seen: &mut HashSet<String>,
 ) -> Result<usize, ApiError> {
+    let mut seen = HashSet::new();
+    let mut pending: Vec<String> = components.iter().rev().cloned().collect();
     let mut n = 0;
-    for fqn in components {
+    while let Some(fqn) = pending.pop() {
         if fqn == own {
             return Err(ApiError::bad_request(messages::SEQUENCE_SELF));
         }
-        let entry = component(fqn, &identity.namespace)
-            .ok_or_else(|| ApiError::bad_request(messages::SEQUENCE_COMPONENT_MISSING))
-            .and_then(|c| resolver.component(identity, &c))
-            .map_err(|e| {
-                // Missing or not the caller's: as OpenWhisk says it. A failing store says so.
-                if e.status.is_server_error() {
-                    e
-                } else {
-                    ApiError::bad_request(messages::SEQUENCE_COMPONENT_MISSING)
-                }
-            })?;
+        let c = component(&fqn, &identity.namespace)
+            .ok_or_else(|| ApiError::bad_request(messages::SEQUENCE_COMPONENT_MISSING))?;
+        let entry = resolver.component(identity, &c).await.map_err(|e| {
+            // Missing or not the caller's: as OpenWhisk says it. A failing store says so.
+            if e.status.is_server_error() {
+                e
+            } else {
+                ApiError::bad_request(messages::SEQUENCE_COMPONENT_MISSING)
+            }
+        })?;
         // Through a binding the spelling differs from the action it names: compare where
         // the component really lives.
         let real = format!("/{}", entry.path);
@@ -102,10 +106,9 @@ fn count_atomic(
             return Err(ApiError::bad_request(messages::SEQUENCE_SELF));
         }
         if entry.code.kind == KIND {
-            if !seen.insert(real) {
-                continue;
+            if seen.insert(real) {
+                pending.extend(entry.components.iter().rev().cloned());
             }
-            n += count_atomic(resolver, identity, &entry.components, own, seen)?;
         } else {
             n += 1;
         }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use shoal_quickjs::{QuickJsConfig, QuickJsExecutor};
 use shoal_router::{EgressSlot, Executor, KindInfo, RoutingTable};
-use shoal_store::{Store, Subject};
+use shoal_store::{SqliteStore, Store, Subject};
 use shoal_wasm::WasmExecutor;
 
 use crate::alarms::{AlarmService, FEED_KIND, FeedExecutor};
@@ -48,12 +48,12 @@ impl App {
     /// Opens the store under `config.data_dir`, creates namespace `guest` with the well-known
     /// key on first start, starts the executors and installs the `whisk.system` catalog. `api_host` is what actions see as
     /// `__OW_API_HOST`.
-    pub fn start(config: Config, api_host: String) -> Result<Arc<App>, StartError> {
-        let store = Arc::new(Store::open(&config.data_dir)?);
-        ensure_guest(&store)?;
+    pub async fn start(config: Config, api_host: String) -> Result<Arc<App>, StartError> {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.data_dir)?);
+        ensure_guest(&*store).await?;
         let egress = EgressSlot::default();
         let workers = Arc::new(quickjs(&config, &egress)?);
-        let alarms = AlarmService::new(store.clone())?;
+        let alarms = AlarmService::new(store.clone()).await?;
         let (mut table, memory) = routing_table(workers.clone(), &config, &egress)?;
         table.add(
             KindInfo::internal(FEED_KIND),
@@ -64,7 +64,7 @@ impl App {
             containers::register(&mut table, executor);
         }
         let table = Arc::new(table);
-        ensure_whisk_system(&store, &table)?;
+        ensure_whisk_system(&*store, &table).await?;
         let metrics = Arc::new(Metrics::new());
         let controller = Arc::new(
             Controller::new(store.clone(), table, api_host.clone()).observed_by(metrics.clone()),
@@ -112,39 +112,49 @@ impl App {
 }
 
 /// Creates namespace `guest` with the well-known key if it does not exist.
-fn ensure_guest(store: &Store) -> Result<(), StartError> {
-    if store.subject_by_namespace("guest")?.is_none() {
+async fn ensure_guest(store: &dyn Store) -> Result<(), StartError> {
+    if store.subject_by_namespace("guest").await?.is_none() {
         let (uuid, key) = auth::GUEST_AUTH.split_once(':').unwrap_or_default();
-        store.put_subject(&Subject {
-            subject: "guest".into(),
-            namespace: "guest".into(),
-            uuid: uuid.into(),
-            key: key.into(),
-            limits: serde_json::json!({}),
-        })?;
+        store
+            .put_subject(Subject {
+                subject: "guest".into(),
+                namespace: "guest".into(),
+                uuid: uuid.into(),
+                key: key.into(),
+                limits: serde_json::json!({}),
+            })
+            .await?;
     }
     Ok(())
 }
 
 /// Creates namespace `whisk.system` (with fresh credentials) if it does not exist, and
 /// installs the built-in catalog into it.
-fn ensure_whisk_system(store: &Store, table: &RoutingTable) -> Result<(), StartError> {
-    if store.subject_by_namespace(catalog::NAMESPACE)?.is_none() {
-        create_namespace(store, catalog::NAMESPACE)?;
+async fn ensure_whisk_system(store: &dyn Store, table: &RoutingTable) -> Result<(), StartError> {
+    if store
+        .subject_by_namespace(catalog::NAMESPACE)
+        .await?
+        .is_none()
+    {
+        create_namespace(store, catalog::NAMESPACE).await?;
     }
-    catalog::install(store, table).map_err(|e| StartError::Catalog(e.message))
+    catalog::install(store, table)
+        .await
+        .map_err(|e| StartError::Catalog(e.message))
 }
 
 /// Creates (or re-keys) namespace `name` with fresh credentials; returns `uuid:key`.
-pub fn create_namespace(store: &Store, name: &str) -> Result<String, StartError> {
+pub async fn create_namespace(store: &dyn Store, name: &str) -> Result<String, StartError> {
     let (uuid, key) = auth::new_credentials();
-    store.put_subject(&Subject {
-        subject: name.into(),
-        namespace: name.into(),
-        uuid: uuid.clone(),
-        key: key.clone(),
-        limits: serde_json::json!({}),
-    })?;
+    store
+        .put_subject(Subject {
+            subject: name.into(),
+            namespace: name.into(),
+            uuid: uuid.clone(),
+            key: key.clone(),
+            limits: serde_json::json!({}),
+        })
+        .await?;
     Ok(format!("{uuid}:{key}"))
 }
 

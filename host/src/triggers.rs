@@ -63,7 +63,7 @@ pub fn ow_headers(headers: &HeaderMap) -> Map<String, Value> {
 /// (a 202 named it): the record then replaces the stand-in.
 pub async fn run(
     controller: Arc<Controller>,
-    store: Arc<Store>,
+    store: Arc<dyn Store>,
     identity: Arc<Identity>,
     id: ActivationId,
     fire: Fire,
@@ -171,7 +171,9 @@ async fn invoke_rule(
     args: Map<String, Value>,
     transaction_id: &str,
 ) -> Result<ActivationId, ApiError> {
-    let entry = controller.resolve(identity, action.namespace(), action.package(), &action.name)?;
+    let entry = controller
+        .resolve(identity, action.namespace(), action.package(), &action.name)
+        .await?;
     check_final(&entry, &args)?;
     match controller
         .invoke(identity, entry, args, None, transaction_id)
@@ -192,7 +194,7 @@ impl FeedFirer {
         key: String,
         payload: Value,
     ) -> Result<(), String> {
-        let identity = match app.auth.by_key(&key) {
+        let identity = match app.auth.by_key(&key).await {
             Ok(Some(identity)) => identity,
             Ok(None) => {
                 return Err("the API key the feed was created with is no longer valid".into());
@@ -218,7 +220,7 @@ impl FeedFirer {
             tracing::warn!(%trigger, error = %e.message, "alarm tick throttled");
             return Ok(());
         }
-        let doc = match app.store.get_entity(ns, name) {
+        let doc = match app.store.get_entity(ns, name).await {
             Ok(Some(e)) if e.collection == Collection::Triggers => e.doc,
             Ok(_) => return Err(format!("trigger {trigger} does not exist")),
             Err(e) => {
@@ -276,10 +278,10 @@ impl Firer for FeedFirer {
             let Some(t) = stored_trigger(&trigger) else {
                 return;
             };
-            if !matches!(app.auth.by_key(&key), Ok(Some(i)) if i.namespace == t.namespace) {
+            if !matches!(app.auth.by_key(&key).await, Ok(Some(i)) if i.namespace == t.namespace) {
                 return;
             }
-            let Ok(deleted) = app.store.delete_entity(&t.namespace, &t.name, None) else {
+            let Ok(deleted) = app.store.delete_entity(&t.namespace, &t.name, None).await else {
                 return;
             };
             if with_rules {
@@ -290,7 +292,7 @@ impl Firer for FeedFirer {
                     .map(|(k, _)| k)
                 {
                     if let Some((rule_ns, rule)) = rule_id.split_once('/') {
-                        let _ = app.store.delete_entity(rule_ns, rule, None);
+                        let _ = app.store.delete_entity(rule_ns, rule, None).await;
                     }
                 }
             }

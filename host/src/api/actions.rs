@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use hyper::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use shoal_store::{Collection, Entity};
 
 use super::{
@@ -39,16 +39,16 @@ pub(crate) async fn route(
             list_reply(app, req, ns, Collection::Actions, true, |d| {
                 Some(summary(d))
             })
+            .await
         }
         [name] => {
             valid_names(&[name])?;
             owner_only(identity, ns, &format!("{ns}/{name}"))?;
             allow(req, &all)?;
             match req.method {
-                Method::GET => get(app, req, ns, name),
-                // Compiling the code (up to 48 MB of it) must not hold an I/O thread.
-                Method::PUT => super::off_the_io_thread(|| put(app, req, identity, ns, name)),
-                Method::DELETE => delete(app, ns, name),
+                Method::GET => get(app, req, ns, name).await,
+                Method::PUT => put(app, req, identity, ns, name).await,
+                Method::DELETE => delete(app, ns, name).await,
                 _ => invoke(app, req, identity, ns, None, name).await,
             }
         }
@@ -56,12 +56,13 @@ pub(crate) async fn route(
             valid_names(&[pkg])?;
             allow(req, &[Method::GET])?;
             let via = package::resolve(
-                &app.store,
+                &*app.store,
                 &identity.namespace,
                 ns,
                 pkg,
                 &format!("{ns}/{pkg}"),
-            )?;
+            )
+            .await?;
             list_reply(
                 app,
                 req,
@@ -70,6 +71,7 @@ pub(crate) async fn route(
                 false,
                 |d| Some(summary(d)),
             )
+            .await
         }
         [pkg, name] => {
             valid_names(&[pkg, name])?;
@@ -78,22 +80,23 @@ pub(crate) async fn route(
             match req.method {
                 Method::GET => {
                     let via =
-                        package::resolve(&app.store, &identity.namespace, ns, pkg, &resource)?;
-                    get(app, req, &via.real.path(), name)
+                        package::resolve(&*app.store, &identity.namespace, ns, pkg, &resource)
+                            .await?;
+                    get(app, req, &via.real.path(), name).await
                 }
                 Method::POST => invoke(app, req, identity, ns, Some(pkg), name).await,
                 _ => {
                     owner_only(identity, ns, &resource)?;
-                    let package =
-                        package::fetch(&app.store, ns, pkg)?.ok_or_else(ApiError::not_found)?;
+                    let package = package::fetch(&*app.store, ns, pkg)
+                        .await?
+                        .ok_or_else(ApiError::not_found)?;
                     if package.binding.is_some() {
                         return Err(ApiError::bad_request(messages::BINDING_OPERATION));
                     }
                     if req.method == Method::PUT {
-                        let path = package.path();
-                        super::off_the_io_thread(|| put(app, req, identity, &path, name))
+                        put(app, req, identity, &package.path(), name).await
                     } else {
-                        delete(app, &package.path(), name)
+                        delete(app, &package.path(), name).await
                     }
                 }
             }
@@ -102,62 +105,19 @@ pub(crate) async fn route(
     }
 }
 
-/// The list summary of an action document (spec §2.2).
-fn summary(d: &Value) -> Value {
-    json!({
-        "namespace": d["namespace"], "name": d["name"], "version": d["version"],
-        "publish": d["publish"], "annotations": d["annotations"], "limits": d["limits"],
-        "exec": {"binary": d["exec"]["binary"]}, "updated": d["updated"],
-    })
-}
-
-/// The stored action `ns/name`: `None` when missing, 409 when the name is another collection's.
-fn existing(app: &App, ns: &str, name: &str) -> Result<Option<Entity>, ApiError> {
-    super::existing(app, ns, name, Collection::Actions)
-}
-
-fn get(app: &App, req: &Request, ns: &str, name: &str) -> Result<Reply, ApiError> {
-    let e = existing(app, ns, name)?.ok_or_else(ApiError::not_found)?;
-    let doc = if req.flag("code", true)? {
-        e.doc
-    } else {
-        action::without_code(e.doc)
-    };
-    Ok(Reply::json(StatusCode::OK, &doc))
-}
-
-fn put(
+/// The stored document an action PUT asks for (over `old` on update), placed in the domain
+/// its code needs and checked by that domain's executor.
+fn built(
     app: &App,
-    req: &Request,
-    identity: &Identity,
+    body: Map<String, Value>,
     ns: &str,
     name: &str,
-) -> Result<Reply, ApiError> {
-    let mut body = put_body(req)?;
-    let old = replaced(app, req, ns, name, Collection::Actions)?;
-    let sequence_exec = body
-        .get("exec")
-        .filter(|e| e["kind"] == sequence::KIND)
-        .cloned();
-    if let Some(exec) = sequence_exec {
-        // Components are resolved as the caller would invoke them; user parameters on a
-        // sequence are replaced by the `_actions` list (OpenWhisk's legacy artefact).
-        let own = format!("/{ns}/{name}");
-        let (exec, actions) = sequence::build(app.controller.as_ref(), identity, &exec, &own)?;
-        body.insert("exec".into(), exec);
-        body.insert("parameters".into(), actions);
-    } else if let Some(old) = old
-        .as_ref()
-        .filter(|o| o.doc["exec"]["kind"] == sequence::KIND)
-        && body.get("exec").is_none()
-    {
-        // An update without a new exec keeps the sequence's `_actions` parameter.
-        body.insert("parameters".into(), old.doc["parameters"].clone());
-    }
+    old: Option<&Entity>,
+) -> Result<Value, ApiError> {
     let put = ActionPut::parse(&Value::Object(body))?;
     let table = app.controller.table();
     let now = now_ms();
-    let mut doc = match &old {
+    let mut doc = match old {
         Some(old) => put.update(&old.doc, table, now)?,
         None => put.create(ns, name, table, now)?,
     };
@@ -179,16 +139,76 @@ fn put(
             return Err(ApiError::bad_request(e.0));
         }
     }
-    store_doc(app, ns, name, Collection::Actions, &doc, old.as_ref())?;
-    app.controller.invalidate(ns, name);
+    Ok(doc)
+}
+
+/// The list summary of an action document (spec §2.2).
+fn summary(d: &Value) -> Value {
+    json!({
+        "namespace": d["namespace"], "name": d["name"], "version": d["version"],
+        "publish": d["publish"], "annotations": d["annotations"], "limits": d["limits"],
+        "exec": {"binary": d["exec"]["binary"]}, "updated": d["updated"],
+    })
+}
+
+/// The stored action `ns/name`: `None` when missing, 409 when the name is another collection's.
+async fn existing(app: &App, ns: &str, name: &str) -> Result<Option<Entity>, ApiError> {
+    super::existing(app, ns, name, Collection::Actions).await
+}
+
+async fn get(app: &App, req: &Request, ns: &str, name: &str) -> Result<Reply, ApiError> {
+    let e = existing(app, ns, name)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let doc = if req.flag("code", true)? {
+        e.doc
+    } else {
+        action::without_code(e.doc)
+    };
+    Ok(Reply::json(StatusCode::OK, &doc))
+}
+
+async fn put(
+    app: &App,
+    req: &Request,
+    identity: &Identity,
+    ns: &str,
+    name: &str,
+) -> Result<Reply, ApiError> {
+    let mut body = put_body(req)?;
+    let old = replaced(app, req, ns, name, Collection::Actions).await?;
+    let sequence_exec = body
+        .get("exec")
+        .filter(|e| e["kind"] == sequence::KIND)
+        .cloned();
+    if let Some(exec) = sequence_exec {
+        // Components are resolved as the caller would invoke them; user parameters on a
+        // sequence are replaced by the `_actions` list (OpenWhisk's legacy artefact).
+        let own = format!("/{ns}/{name}");
+        let (exec, actions) =
+            sequence::build(app.controller.as_ref(), identity, &exec, &own).await?;
+        body.insert("exec".into(), exec);
+        body.insert("parameters".into(), actions);
+    } else if let Some(old) = old
+        .as_ref()
+        .filter(|o| o.doc["exec"]["kind"] == sequence::KIND)
+        && body.get("exec").is_none()
+    {
+        // An update without a new exec keeps the sequence's `_actions` parameter.
+        body.insert("parameters".into(), old.doc["parameters"].clone());
+    }
+    // Building and compiling the code (up to 48 MB of it) must not hold an I/O thread.
+    let doc = super::off_the_io_thread(|| built(app, body, ns, name, old.as_ref()))?;
+    store_doc(app, ns, name, Collection::Actions, &doc, old.as_ref()).await?;
     Ok(Reply::json(StatusCode::OK, &doc))
 }
 
 /// Deletes action `ns/name` (`ns` may be `ns/pkg`) and returns its document.
-pub(super) fn delete(app: &App, ns: &str, name: &str) -> Result<Reply, ApiError> {
-    let e = existing(app, ns, name)?.ok_or_else(ApiError::not_found)?;
-    let deleted = app.store.delete_entity(ns, name, Some(e.rev))?;
-    app.controller.invalidate(ns, name);
+pub(super) async fn delete(app: &App, ns: &str, name: &str) -> Result<Reply, ApiError> {
+    let e = existing(app, ns, name)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let deleted = app.store.delete_entity(ns, name, Some(e.rev)).await?;
     Ok(Reply::json(StatusCode::OK, &deleted.doc))
 }
 
@@ -222,7 +242,7 @@ async fn invoke(
         },
     };
     let payload = req.json_object()?;
-    let action = app.controller.resolve(identity, ns, pkg, name)?;
+    let action = app.controller.resolve(identity, ns, pkg, name).await?;
     check_final(&action, &payload)?;
     let composite = action.code.kind == sequence::KIND || action.conductor;
     let invoked = app

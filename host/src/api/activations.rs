@@ -16,7 +16,7 @@ use crate::error::ApiError;
 use crate::messages;
 
 /// Routes the activations collection.
-pub(crate) fn route(
+pub(crate) async fn route(
     app: &Arc<App>,
     req: &Request,
     identity: &Identity,
@@ -26,12 +26,14 @@ pub(crate) fn route(
     owner_only(identity, ns, ns)?;
     allow(req, &[Method::GET])?;
     match path {
-        [] | [""] => list(app, req, ns),
-        [id] => get(app, ns, id).map(|r| Reply::json(StatusCode::OK, &r)),
-        [id, "result"] => {
-            get(app, ns, id).map(|r| Reply::json(StatusCode::OK, &activation::result_view(&r)))
-        }
-        [id, "logs"] => get(app, ns, id).map(|r| {
+        [] | [""] => list(app, req, ns).await,
+        [id] => get(app, ns, id)
+            .await
+            .map(|r| Reply::json(StatusCode::OK, &r)),
+        [id, "result"] => get(app, ns, id)
+            .await
+            .map(|r| Reply::json(StatusCode::OK, &activation::result_view(&r))),
+        [id, "logs"] => get(app, ns, id).await.map(|r| {
             Reply::json(
                 StatusCode::OK,
                 &json!({"logs": r.get("logs").cloned().unwrap_or(json!([]))}),
@@ -41,14 +43,15 @@ pub(crate) fn route(
     }
 }
 
-fn get(app: &App, ns: &str, id: &str) -> Result<Value, ApiError> {
+async fn get(app: &App, ns: &str, id: &str) -> Result<Value, ApiError> {
     let id = ActivationId::parse(id).map_err(ApiError::bad_request)?;
     app.store
-        .get_activation(ns, id.as_str())?
+        .get_activation(ns, id.as_str())
+        .await?
         .ok_or_else(ApiError::not_found)
 }
 
-fn list(app: &App, req: &Request, ns: &str) -> Result<Reply, ApiError> {
+async fn list(app: &App, req: &Request, ns: &str) -> Result<Reply, ApiError> {
     let page = Page::parse(req, "activations")?;
     let docs = req.flag("docs", false)?;
     if page.count && docs {
@@ -84,10 +87,10 @@ fn list(app: &App, req: &Request, ns: &str) -> Result<Reply, ApiError> {
         limit: page.limit,
     };
     if page.count {
-        let n = app.store.count_activations(&query)?;
+        let n = app.store.count_activations(&query).await?;
         return Ok(Reply::json(StatusCode::OK, &json!({"activations": n})));
     }
-    let records = app.store.list_activations(&query)?;
+    let records = app.store.list_activations(&query).await?;
     let out: Vec<Value> = if docs {
         records
     } else {

@@ -35,9 +35,6 @@ impl<T: Into<String>> From<T> for Failure {
 
 type Outcome = Result<Value, Failure>;
 
-/// One route-management operation.
-type Operation = fn(&App, &Request, &Identity) -> Outcome;
-
 /// Routes `/api/v1/web/whisk.system/apimgmt/{operation}[.ext]`.
 pub(crate) async fn route(
     app: &Arc<App>,
@@ -46,29 +43,29 @@ pub(crate) async fn route(
 ) -> Result<Reply, ApiError> {
     let name = operation.split('.').next().unwrap_or(operation);
     let identity = match req.header("authorization") {
-        Some(header) => app.auth.lookup(header)?,
+        Some(header) => app.auth.lookup(header).await?,
         None => None,
     }
     .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, messages::WEB_UNAUTHORIZED))?;
-    let (method, operation): (Method, Operation) = match name {
-        "createApi" => (Method::POST, create_api),
-        "getApi" => (Method::GET, get_api),
-        "deleteApi" => (Method::DELETE, delete_api),
-        "createSubscription" => (Method::POST, create_subscription),
-        "getSubscriptions" => (Method::GET, get_subscriptions),
-        "deleteSubscription" => (Method::DELETE, delete_subscription),
+    let method = match name {
+        "createApi" | "createSubscription" => Method::POST,
+        "getApi" | "getSubscriptions" => Method::GET,
+        "deleteApi" | "deleteSubscription" => Method::DELETE,
         _ => return Err(ApiError::not_found()),
     };
     super::allow(req, &[method])?;
-    // Changes compile documents of up to 256 KiB and write them (fsynced) one at a time:
-    // never while holding an I/O thread that other requests need.
-    let outcome = if req.method == Method::GET {
-        operation(app, req, &identity)
-    } else {
-        super::off_the_io_thread(|| {
-            let _serialised = app.gateway.writing();
-            operation(app, req, &identity)
-        })
+    // Changes read, modify and write back a whole document: one at a time.
+    let _serialised = match req.method {
+        Method::GET => None,
+        _ => Some(app.gateway.writing().await),
+    };
+    let outcome = match name {
+        "createApi" => create_api(app, req, &identity).await,
+        "getApi" => get_api(app, req, &identity).await,
+        "deleteApi" => delete_api(app, req, &identity).await,
+        "createSubscription" => create_subscription(app, req, &identity).await,
+        "getSubscriptions" => get_subscriptions(app, req, &identity).await,
+        _ => delete_subscription(app, req, &identity).await,
     };
     Ok(match outcome {
         Ok(value) => Reply::json(StatusCode::OK, &value),
@@ -123,13 +120,14 @@ fn store_failure(e: shoal_store::StoreError) -> Failure {
 }
 
 /// The API named by `basepath` (a base path, or an API name when it does not start with `/`).
-fn find_api(app: &App, ns: &str, basepath: &str) -> Result<Option<GatewayApi>, Failure> {
+async fn find_api(app: &App, ns: &str, basepath: &str) -> Result<Option<GatewayApi>, Failure> {
     if basepath.starts_with('/') {
-        return app.store.get_api(ns, basepath).map_err(store_failure);
+        return app.store.get_api(ns, basepath).await.map_err(store_failure);
     }
     Ok(app
         .store
         .list_apis(ns)
+        .await
         .map_err(store_failure)?
         .into_iter()
         .find(|a| a.doc["info"]["title"].as_str() == Some(basepath)))
@@ -148,7 +146,7 @@ fn apidoc_argument(args: &Map<String, Value>) -> Result<Map<String, Value>, Fail
     }
 }
 
-fn create_api(app: &App, req: &Request, identity: &Identity) -> Outcome {
+async fn create_api(app: &App, req: &Request, identity: &Identity) -> Outcome {
     let args = arguments(req)?;
     let doc = apidoc_argument(&args)?;
     if doc.get("namespace").is_none_or(Value::is_null) {
@@ -176,7 +174,7 @@ fn create_api(app: &App, req: &Request, identity: &Identity) -> Outcome {
         }
         None => {
             let endpoint = endpoint(&doc, ns, response)?;
-            let existing = find_api(app, ns, &endpoint.base_path)?;
+            let existing = find_api(app, ns, &endpoint.base_path).await?;
             let base_path = match &existing {
                 Some(api) => api.base_path.clone(),
                 None if endpoint.base_path.starts_with('/') => endpoint.base_path.clone(),
@@ -204,8 +202,10 @@ fn create_api(app: &App, req: &Request, identity: &Identity) -> Outcome {
         )
         .into());
     }
-    apidoc::compile(&document, ns).map_err(|e| format!("API creation failure: {e}"))?;
-    let existing = app.store.api_versions(ns).map_err(store_failure)?;
+    // Documents of up to 256 KiB: compiled without holding an I/O thread others need.
+    super::off_the_io_thread(|| apidoc::compile(&document, ns))
+        .map_err(|e| format!("API creation failure: {e}"))?;
+    let existing = app.store.api_versions(ns).await.map_err(store_failure)?;
     if existing.len() >= MAX_APIS && !existing.iter().any(|(path, _)| *path == base_path) {
         return Err(format!(
             "API creation failure: namespace {ns} already has {MAX_APIS} APIs, the most allowed."
@@ -219,8 +219,10 @@ fn create_api(app: &App, req: &Request, identity: &Identity) -> Outcome {
         subscriptions: json!({}),
         updated: super::now_ms(),
     };
-    app.store.put_api(&api).map_err(store_failure)?;
-    app.gateway.changed(ns);
+    app.store
+        .put_api(api.clone())
+        .await
+        .map_err(store_failure)?;
     Ok(described(app, identity, &api))
 }
 
@@ -335,7 +337,7 @@ fn endpoint(doc: &Map<String, Value>, ns: &str, response: &str) -> Result<Endpoi
     })
 }
 
-fn get_api(app: &App, req: &Request, identity: &Identity) -> Outcome {
+async fn get_api(app: &App, req: &Request, identity: &Identity) -> Outcome {
     let args = arguments(req)?;
     let ns = identity.namespace.as_str();
     let number = |name: &str, default: usize| -> Result<usize, Failure> {
@@ -352,8 +354,8 @@ fn get_api(app: &App, req: &Request, identity: &Identity) -> Outcome {
         n => n,
     };
     let apis = match text(&args, "basepath") {
-        Some(basepath) => find_api(app, ns, basepath)?.into_iter().collect(),
-        None => app.store.list_apis(ns).map_err(store_failure)?,
+        Some(basepath) => find_api(app, ns, basepath).await?.into_iter().collect(),
+        None => app.store.list_apis(ns).await.map_err(store_failure)?,
     };
     let listed: Vec<Value> = apis
         .iter()
@@ -367,7 +369,7 @@ fn get_api(app: &App, req: &Request, identity: &Identity) -> Outcome {
     Ok(json!({ "apis": listed }))
 }
 
-fn delete_api(app: &App, req: &Request, identity: &Identity) -> Outcome {
+async fn delete_api(app: &App, req: &Request, identity: &Identity) -> Outcome {
     let args = arguments(req)?;
     let ns = identity.namespace.as_str();
     let basepath = text(&args, "basepath").ok_or("basepath is required.")?;
@@ -377,7 +379,8 @@ fn delete_api(app: &App, req: &Request, identity: &Identity) -> Outcome {
         return Err("When specifying an operation, the path is required.".into());
     }
     let failure = |text: String| Failure(format!("API deletion failure: {text}"));
-    let mut api = find_api(app, ns, basepath)?
+    let mut api = find_api(app, ns, basepath)
+        .await?
         .ok_or_else(|| failure(format!("API '{basepath}' does not exist.")))?;
     let whole = match relpath {
         None => true,
@@ -387,26 +390,31 @@ fn delete_api(app: &App, req: &Request, identity: &Identity) -> Outcome {
         }
     };
     let written = if whole {
-        app.store.delete_api(ns, &api.base_path).map(drop)
+        app.store.delete_api(ns, &api.base_path).await.map(drop)
     } else {
         api.updated = super::now_ms();
-        app.store.put_api(&api)
+        app.store.put_api(api).await
     };
     written.map_err(store_failure)?;
-    app.gateway.changed(ns);
     Ok(json!({}))
 }
 
 /// The API a subscription request names (`basepath`, a base path or an API name).
-fn subscribed_api(app: &App, args: &Map<String, Value>, ns: &str) -> Result<GatewayApi, Failure> {
+async fn subscribed_api(
+    app: &App,
+    args: &Map<String, Value>,
+    ns: &str,
+) -> Result<GatewayApi, Failure> {
     let basepath = text(args, "basepath").ok_or("basepath is required.")?;
-    find_api(app, ns, basepath)?.ok_or_else(|| Failure(format!("API '{basepath}' does not exist.")))
+    find_api(app, ns, basepath)
+        .await?
+        .ok_or_else(|| Failure(format!("API '{basepath}' does not exist.")))
 }
 
-fn create_subscription(app: &App, req: &Request, identity: &Identity) -> Outcome {
+async fn create_subscription(app: &App, req: &Request, identity: &Identity) -> Outcome {
     let args = arguments(req)?;
     let ns = identity.namespace.as_str();
-    let mut api = subscribed_api(app, &args, ns)?;
+    let mut api = subscribed_api(app, &args, ns).await?;
     let client_id = text(&args, "client_id").ok_or("client_id is required.")?;
     let secret = text(&args, "client_secret");
     if client_id.len() > MAX_CLIENT_ID || secret.is_some_and(|s| s.len() > MAX_CLIENT_SECRET) {
@@ -430,17 +438,17 @@ fn create_subscription(app: &App, req: &Request, identity: &Identity) -> Outcome
     keys.insert(client_id.to_string(), Value::String(hash));
     api.updated = super::now_ms();
     app.store
-        .put_api_with_subscriptions(&api)
+        .put_api_with_subscriptions(api.clone())
+        .await
         .map_err(store_failure)?;
-    app.gateway.changed(ns);
     Ok(json!({
         "message": format!("Subscription '{client_id}' created for API '{}'", api.base_path)
     }))
 }
 
-fn get_subscriptions(app: &App, req: &Request, identity: &Identity) -> Outcome {
+async fn get_subscriptions(app: &App, req: &Request, identity: &Identity) -> Outcome {
     let args = arguments(req)?;
-    let api = subscribed_api(app, &args, &identity.namespace)?;
+    let api = subscribed_api(app, &args, &identity.namespace).await?;
     let ids: Vec<&String> = api
         .subscriptions
         .as_object()
@@ -449,10 +457,10 @@ fn get_subscriptions(app: &App, req: &Request, identity: &Identity) -> Outcome {
     Ok(json!({ "subscriptions": ids }))
 }
 
-fn delete_subscription(app: &App, req: &Request, identity: &Identity) -> Outcome {
+async fn delete_subscription(app: &App, req: &Request, identity: &Identity) -> Outcome {
     let args = arguments(req)?;
     let ns = identity.namespace.as_str();
-    let mut api = subscribed_api(app, &args, ns)?;
+    let mut api = subscribed_api(app, &args, ns).await?;
     let client_id = text(&args, "client_id").ok_or("client_id is required.")?;
     let removed = api
         .subscriptions
@@ -463,8 +471,8 @@ fn delete_subscription(app: &App, req: &Request, identity: &Identity) -> Outcome
     }
     api.updated = super::now_ms();
     app.store
-        .put_api_with_subscriptions(&api)
+        .put_api_with_subscriptions(api)
+        .await
         .map_err(store_failure)?;
-    app.gateway.changed(ns);
     Ok(json!({}))
 }

@@ -37,7 +37,7 @@ fn refused(status: StatusCode, message: &str) -> Reply {
 
 /// Answers one request to `/api/{tenant}/{rest…}`.
 pub(crate) async fn serve(app: &Arc<App>, req: &Request, tenant: &str, rest: &[&str]) -> Reply {
-    let tenant = match app.gateway.tenant(tenant) {
+    let tenant = match app.gateway.tenant(tenant).await {
         Ok(Some(t)) => t,
         Ok(None) => return refused(StatusCode::NOT_FOUND, "Not found."),
         Err(e) => {

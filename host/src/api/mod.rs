@@ -306,7 +306,7 @@ fn allow(req: &Request, allowed: &[Method]) -> Result<(), ApiError> {
 }
 
 async fn namespaces(app: &Arc<App>, req: &Request, rest: &[&str]) -> Result<Reply, ApiError> {
-    let identity = app.auth.authenticate(req.header("authorization"))?;
+    let identity = app.auth.authenticate(req.header("authorization")).await?;
     match rest {
         [] | [""] => {
             only_get(req)?;
@@ -326,10 +326,12 @@ async fn namespaces(app: &Arc<App>, req: &Request, rest: &[&str]) -> Result<Repl
                 }
                 ["limits", ..] => Err(ApiError::bad_request(messages::LIMITS_INNER_ROUTES)),
                 ["actions", path @ ..] => actions::route(app, req, &identity, &ns, path).await,
-                ["activations", path @ ..] => activations::route(app, req, &identity, &ns, path),
-                ["packages", path @ ..] => packages::route(app, req, &identity, &ns, path),
+                ["activations", path @ ..] => {
+                    activations::route(app, req, &identity, &ns, path).await
+                }
+                ["packages", path @ ..] => packages::route(app, req, &identity, &ns, path).await,
                 ["triggers", path @ ..] => triggers::route(app, req, &identity, &ns, path).await,
-                ["rules", path @ ..] => rules::route(app, req, &identity, &ns, path),
+                ["rules", path @ ..] => rules::route(app, req, &identity, &ns, path).await,
                 _ => Err(ApiError::no_route()),
             }
         }
@@ -402,7 +404,7 @@ impl Page {
 /// One page of `collection` in `ns` (with packaged actions when `include_packaged`) as a JSON
 /// array of `summary(doc)`, dropping documents it maps to `None`; or `{"<collection>": n}`
 /// with `count=true`.
-fn list_reply(
+async fn list_reply(
     app: &App,
     req: &Request,
     ns: &str,
@@ -413,25 +415,29 @@ fn list_reply(
     let name = collection.as_str();
     let page = Page::parse(req, name)?;
     if page.count {
-        let n = app.store.count_entities(ns, collection, include_packaged)?;
+        let n = app
+            .store
+            .count_entities(ns, collection, include_packaged)
+            .await?;
         return Ok(Reply::json(StatusCode::OK, &json!({ name: n })));
     }
     let rows = app
         .store
-        .list_entities(ns, collection, include_packaged, page.skip, page.limit)?;
+        .list_entities(ns, collection, include_packaged, page.skip, page.limit)
+        .await?;
     let out: Vec<Value> = rows.iter().filter_map(|e| summary(&e.doc)).collect();
     Ok(Reply::json(StatusCode::OK, &Value::Array(out)))
 }
 
 /// The stored entity `ns/name` of `collection`, or `None`; 409 when the name is another
 /// collection's.
-fn existing(
+async fn existing(
     app: &App,
     ns: &str,
     name: &str,
     collection: Collection,
 ) -> Result<Option<Entity>, ApiError> {
-    match app.store.get_entity(ns, name)? {
+    match app.store.get_entity(ns, name).await? {
         Some(e) if e.collection != collection => Err(ApiError::new(
             StatusCode::CONFLICT,
             messages::NOT_IN_COLLECTION,
@@ -441,7 +447,7 @@ fn existing(
 }
 
 /// The entity a PUT replaces: `None` on create; 409 when it exists and `overwrite` is not set.
-fn replaced(
+async fn replaced(
     app: &App,
     req: &Request,
     ns: &str,
@@ -449,7 +455,7 @@ fn replaced(
     collection: Collection,
 ) -> Result<Option<Entity>, ApiError> {
     let overwrite = req.flag("overwrite", false)?;
-    match existing(app, ns, name, collection)? {
+    match existing(app, ns, name, collection).await? {
         Some(_) if !overwrite => Err(ApiError::new(
             StatusCode::CONFLICT,
             messages::ALREADY_EXISTS,
@@ -459,7 +465,7 @@ fn replaced(
 }
 
 /// Writes `doc` as `ns/name` in `collection`, over `old` (its revision guards the update).
-fn store_doc(
+async fn store_doc(
     app: &App,
     ns: &str,
     name: &str,
@@ -475,7 +481,7 @@ fn store_doc(
         updated: doc["updated"].as_i64().unwrap_or_default(),
         rev: 0,
     };
-    app.store.put_entity(&entity, old.map(|o| o.rev))?;
+    app.store.put_entity(entity, old.map(|o| o.rev)).await?;
     Ok(())
 }
 

@@ -21,7 +21,7 @@ use crate::package::{self, Package, PackagePut};
 const MAX_CONTENTS: u64 = 100_000;
 
 /// Routes the packages collection.
-pub(crate) fn route(
+pub(crate) async fn route(
     app: &Arc<App>,
     req: &Request,
     identity: &Identity,
@@ -35,8 +35,9 @@ pub(crate) fn route(
                 list_reply(app, req, ns, Collection::Packages, false, |d| {
                     Some(package::summary(d))
                 })
+                .await
             } else {
-                public_list(app, req, ns)
+                public_list(app, req, ns).await
             }
         }
         [name] => {
@@ -44,14 +45,14 @@ pub(crate) fn route(
             allow(req, &[Method::GET, Method::PUT, Method::DELETE])?;
             let resource = format!("{ns}/{name}");
             match req.method {
-                Method::GET => get(app, identity, ns, name, &resource),
+                Method::GET => get(app, identity, ns, name, &resource).await,
                 Method::PUT => {
                     owner_only(identity, ns, &resource)?;
-                    put(app, req, identity, ns, name)
+                    put(app, req, identity, ns, name).await
                 }
                 _ => {
                     owner_only(identity, ns, &resource)?;
-                    delete(app, req, ns, name)
+                    delete(app, req, ns, name).await
                 }
             }
         }
@@ -61,11 +62,12 @@ pub(crate) fn route(
 
 /// Another namespace's packages: only published ones that are not bindings, paged after
 /// filtering so `skip`, `limit` and `count` see only those.
-fn public_list(app: &App, req: &Request, ns: &str) -> Result<Reply, ApiError> {
+async fn public_list(app: &App, req: &Request, ns: &str) -> Result<Reply, ApiError> {
     let page = Page::parse(req, "packages")?;
     let public: Vec<Value> = app
         .store
-        .list_entities(ns, Collection::Packages, false, 0, MAX_CONTENTS)?
+        .list_entities(ns, Collection::Packages, false, 0, MAX_CONTENTS)
+        .await?
         .iter()
         .map(|e| &e.doc)
         .filter(|d| d["publish"] == true && d["binding"].get("name").is_none())
@@ -85,14 +87,14 @@ fn public_list(app: &App, req: &Request, ns: &str) -> Result<Reply, ApiError> {
     Ok(Reply::json(StatusCode::OK, &Value::Array(out)))
 }
 
-fn get(
+async fn get(
     app: &App,
     identity: &Identity,
     ns: &str,
     name: &str,
     resource: &str,
 ) -> Result<Reply, ApiError> {
-    let e = match existing(app, ns, name, Collection::Packages)? {
+    let e = match existing(app, ns, name, Collection::Packages).await? {
         Some(e) if identity.namespace == ns || e.doc["publish"] == true => e,
         Some(_) => return Err(ApiError::forbidden(resource)),
         None => {
@@ -102,7 +104,7 @@ fn get(
             ));
         }
     };
-    let via = package::resolve(&app.store, &identity.namespace, ns, name, resource)?;
+    let via = package::resolve(&*app.store, &identity.namespace, ns, name, resource).await?;
     let mut doc = e.doc;
     if via.binding.is_some() {
         let params: Vec<Value> = via
@@ -112,13 +114,16 @@ fn get(
             .collect();
         doc["parameters"] = Value::from(params);
     }
-    let rows = app.store.list_entities(
-        &via.real.path(),
-        Collection::Actions,
-        false,
-        0,
-        MAX_CONTENTS,
-    )?;
+    let rows = app
+        .store
+        .list_entities(
+            &via.real.path(),
+            Collection::Actions,
+            false,
+            0,
+            MAX_CONTENTS,
+        )
+        .await?;
     let (mut actions, mut feeds) = (Vec::new(), Vec::new());
     for row in rows {
         let d = &row.doc;
@@ -139,7 +144,7 @@ fn get(
     Ok(Reply::json(StatusCode::OK, &doc))
 }
 
-fn put(
+async fn put(
     app: &App,
     req: &Request,
     identity: &Identity,
@@ -150,12 +155,12 @@ fn put(
         return Err(ApiError::bad_request(messages::PACKAGE_RESERVED));
     }
     let body = put_body(req)?;
-    let old = replaced(app, req, ns, name, Collection::Packages)?;
+    let old = replaced(app, req, ns, name, Collection::Packages).await?;
     let put = PackagePut::parse(&body, &identity.namespace)?;
     let old_package = old.as_ref().map(|o| Package::from_doc(&o.doc));
     let binding = put.binding(old_package.as_ref())?;
     if let Some(target) = &binding {
-        package::check_binding_target(&app.store, &identity.namespace, target)?;
+        package::check_binding_target(&*app.store, &identity.namespace, target).await?;
     }
     let doc = put.build(
         ns,
@@ -164,27 +169,31 @@ fn put(
         old.as_ref().map(|o| &o.doc),
         now_ms(),
     );
-    store_doc(app, ns, name, Collection::Packages, &doc, old.as_ref())?;
+    store_doc(app, ns, name, Collection::Packages, &doc, old.as_ref()).await?;
     Ok(Reply::json(StatusCode::OK, &doc))
 }
 
-fn delete(app: &App, req: &Request, ns: &str, name: &str) -> Result<Reply, ApiError> {
-    let e = existing(app, ns, name, Collection::Packages)?.ok_or_else(ApiError::not_found)?;
+async fn delete(app: &App, req: &Request, ns: &str, name: &str) -> Result<Reply, ApiError> {
+    let e = existing(app, ns, name, Collection::Packages)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
     let path = format!("{ns}/{name}");
     let n = app
         .store
-        .count_entities(&path, Collection::Actions, false)?;
+        .count_entities(&path, Collection::Actions, false)
+        .await?;
     if n > 0 {
         if !req.flag("force", false)? {
             return Err(ApiError::new(StatusCode::CONFLICT, package::not_empty(n)));
         }
         for action in app
             .store
-            .list_entities(&path, Collection::Actions, false, 0, MAX_CONTENTS)?
+            .list_entities(&path, Collection::Actions, false, 0, MAX_CONTENTS)
+            .await?
         {
-            actions::delete(app, &path, &action.name)?;
+            actions::delete(app, &path, &action.name).await?;
         }
     }
-    let deleted = app.store.delete_entity(ns, name, Some(e.rev))?;
+    let deleted = app.store.delete_entity(ns, name, Some(e.rev)).await?;
     Ok(Reply::json(StatusCode::OK, &deleted.doc))
 }

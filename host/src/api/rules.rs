@@ -19,7 +19,7 @@ use crate::put::CommonPut;
 use crate::rule::{self, FqName, Status};
 
 /// Routes the rules collection.
-pub(crate) fn route(
+pub(crate) async fn route(
     app: &Arc<App>,
     req: &Request,
     identity: &Identity,
@@ -28,18 +28,19 @@ pub(crate) fn route(
 ) -> Result<Reply, ApiError> {
     let name = match collection(req, identity, ns, path, &ENTITY_METHODS)? {
         Addressed::List => {
-            return list_reply(app, req, ns, Collection::Rules, false, |d| Some(d.clone()));
+            return list_reply(app, req, ns, Collection::Rules, false, |d| Some(d.clone())).await;
         }
         Addressed::One(name) => name,
     };
     let rule_id = format!("{ns}/{name}");
     match req.method {
-        Method::PUT => put(app, req, identity, ns, name),
+        Method::PUT => put(app, req, identity, ns, name).await,
         _ => {
-            let rule =
-                existing(app, ns, name, Collection::Rules)?.ok_or_else(ApiError::not_found)?;
+            let rule = existing(app, ns, name, Collection::Rules)
+                .await?
+                .ok_or_else(ApiError::not_found)?;
             let trigger_name = FqName::parse(&rule.doc["trigger"], ns);
-            let trigger = trigger_of(app, trigger_name.as_ref())?;
+            let trigger = trigger_of(app, trigger_name.as_ref()).await?;
             match req.method {
                 Method::GET => {
                     let status = rule::status_on(trigger.as_ref().map(|t| &t.doc), &rule_id);
@@ -50,31 +51,32 @@ pub(crate) fn route(
                 }
                 Method::DELETE => {
                     if let Some(t) = trigger {
-                        relink(app, t, |doc| rule::unlink(doc, &rule_id))?;
+                        relink(app, t, |doc| rule::unlink(doc, &rule_id)).await?;
                     }
-                    let deleted = app.store.delete_entity(ns, name, Some(rule.rev))?;
+                    let deleted = app.store.delete_entity(ns, name, Some(rule.rev)).await?;
                     Ok(Reply::json(
                         StatusCode::OK,
                         &rule::with_status(deleted.doc, Status::Inactive),
                     ))
                 }
-                _ => set_status(app, req, &rule, trigger, &rule_id),
+                _ => set_status(app, req, &rule, trigger, &rule_id).await,
             }
         }
     }
 }
 
 /// The trigger a rule names, if it still exists as a trigger.
-fn trigger_of(app: &App, name: Option<&FqName>) -> Result<Option<Entity>, ApiError> {
+async fn trigger_of(app: &App, name: Option<&FqName>) -> Result<Option<Entity>, ApiError> {
     let Some(t) = name else { return Ok(None) };
     Ok(app
         .store
-        .get_entity(&t.path, &t.name)?
+        .get_entity(&t.path, &t.name)
+        .await?
         .filter(|e| e.collection == Collection::Triggers))
 }
 
 /// Rewrites trigger `t`'s document with `change` (revision-checked).
-fn relink(app: &App, t: Entity, change: impl FnOnce(&mut Value)) -> Result<(), ApiError> {
+async fn relink(app: &App, t: Entity, change: impl FnOnce(&mut Value)) -> Result<(), ApiError> {
     let mut doc = t.doc.clone();
     change(&mut doc);
     store_doc(
@@ -85,10 +87,11 @@ fn relink(app: &App, t: Entity, change: impl FnOnce(&mut Value)) -> Result<(), A
         &doc,
         Some(&t),
     )
+    .await
 }
 
 /// `POST …/rules/{name}` `{"status": "active" | "inactive"}`: 200 `OK`.
-fn set_status(
+async fn set_status(
     app: &App,
     req: &Request,
     rule: &Entity,
@@ -112,14 +115,14 @@ fn set_status(
             if rule::status_on(Some(&t.doc), rule_id) != status {
                 let action = FqName::parse(&rule.doc["action"], &rule.namespace)
                     .ok_or_else(ApiError::not_found)?;
-                relink(app, t, |doc| rule::link(doc, rule_id, &action, status))?;
+                relink(app, t, |doc| rule::link(doc, rule_id, &action, status)).await?;
             }
             Ok(Reply::text(StatusCode::OK, "OK"))
         }
     }
 }
 
-fn put(
+async fn put(
     app: &App,
     req: &Request,
     identity: &Identity,
@@ -127,7 +130,7 @@ fn put(
     name: &str,
 ) -> Result<Reply, ApiError> {
     let body = put_body(req)?;
-    let old = replaced(app, req, ns, name, Collection::Rules)?;
+    let old = replaced(app, req, ns, name, Collection::Rules).await?;
     let old_doc = old.as_ref().map(|o| &o.doc);
     let reference = |k: &str| -> Result<FqName, ApiError> {
         let given = body
@@ -144,13 +147,15 @@ fn put(
     if trigger_name.namespace() != identity.namespace {
         return Err(ApiError::forbidden(&trigger_name.id()));
     }
-    let trigger = trigger_of(app, Some(&trigger_name))?
+    let trigger = trigger_of(app, Some(&trigger_name))
+        .await?
         .filter(|_| trigger_name.package().is_none())
         .ok_or_else(|| {
             ApiError::bad_request(messages::rule_trigger_missing(&trigger_name.to_string()))
         })?;
     app.controller
         .resolve(identity, action.namespace(), action.package(), &action.name)
+        .await
         .map_err(|e| match e.status {
             StatusCode::NOT_FOUND | StatusCode::CONFLICT => {
                 ApiError::bad_request(messages::rule_action_missing(&action.to_string()))
@@ -163,7 +168,8 @@ fn put(
         old_doc
             .and_then(|d| FqName::parse(&d["trigger"], ns))
             .as_ref(),
-    )?;
+    )
+    .await?;
     let status = match &old_trigger {
         Some(t) => rule::status_on(Some(&t.doc), &rule_id),
         None if old.is_some() => Status::Inactive,
@@ -177,15 +183,15 @@ fn put(
     CommonPut::parse(&body)?.apply(&mut doc, old_doc, false);
     doc.insert("updated".into(), json!(now_ms()));
     let doc = Value::Object(doc);
-    store_doc(app, ns, name, Collection::Rules, &doc, old.as_ref())?;
+    store_doc(app, ns, name, Collection::Rules, &doc, old.as_ref()).await?;
     let trigger = match old_trigger {
         Some(t) if t.namespace != trigger.namespace || t.name != trigger.name => {
-            relink(app, t, |d| rule::unlink(d, &rule_id))?;
+            relink(app, t, |d| rule::unlink(d, &rule_id)).await?;
             trigger
         }
         Some(same) => same,
         None => trigger,
     };
-    relink(app, trigger, |d| rule::link(d, &rule_id, &action, status))?;
+    relink(app, trigger, |d| rule::link(d, &rule_id, &action, status)).await?;
     Ok(Reply::json(StatusCode::OK, &rule::with_status(doc, status)))
 }

@@ -149,7 +149,7 @@ pub(crate) fn metrics(app: &App, req: &Request) -> Result<Reply, ApiError> {
     }
     let text = app
         .metrics
-        .render(app.controller.table(), &app.memory, &app.store);
+        .render(app.controller.table(), &app.memory, &*app.store);
     Ok(Reply::new(
         StatusCode::OK,
         text.into(),

@@ -32,28 +32,31 @@ pub(crate) async fn route(
         Addressed::List => {
             return list_reply(app, req, ns, Collection::Triggers, false, |d| {
                 Some(trigger::summary(d))
-            });
+            })
+            .await;
         }
         Addressed::One(name) => name,
     };
     match req.method {
         Method::GET => {
-            let e =
-                existing(app, ns, name, Collection::Triggers)?.ok_or_else(ApiError::not_found)?;
+            let e = existing(app, ns, name, Collection::Triggers)
+                .await?
+                .ok_or_else(ApiError::not_found)?;
             Ok(Reply::json(StatusCode::OK, &e.doc))
         }
         Method::PUT => {
             let body = put_body(req)?;
-            let old = replaced(app, req, ns, name, Collection::Triggers)?;
+            let old = replaced(app, req, ns, name, Collection::Triggers).await?;
             let put = TriggerPut::parse(&body)?;
             let doc = put.build(ns, name, old.as_ref().map(|o| &o.doc), now_ms());
-            store_doc(app, ns, name, Collection::Triggers, &doc, old.as_ref())?;
+            store_doc(app, ns, name, Collection::Triggers, &doc, old.as_ref()).await?;
             Ok(Reply::json(StatusCode::OK, &doc))
         }
         Method::DELETE => {
-            let e =
-                existing(app, ns, name, Collection::Triggers)?.ok_or_else(ApiError::not_found)?;
-            let deleted = app.store.delete_entity(ns, name, Some(e.rev))?;
+            let e = existing(app, ns, name, Collection::Triggers)
+                .await?
+                .ok_or_else(ApiError::not_found)?;
+            let deleted = app.store.delete_entity(ns, name, Some(e.rev)).await?;
             Ok(Reply::json(StatusCode::OK, &deleted.doc))
         }
         _ => fire(app, req, identity, ns, name).await,
@@ -77,7 +80,8 @@ async fn fire(
             messages::request_too_large(req.body.len(), max),
         ));
     }
-    let trigger = existing(app, ns, name, Collection::Triggers)?
+    let trigger = existing(app, ns, name, Collection::Triggers)
+        .await?
         .ok_or_else(ApiError::not_found)?
         .doc;
     let payload = req.json_object()?;

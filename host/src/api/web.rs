@@ -75,7 +75,7 @@ pub(crate) async fn route(app: &Arc<App>, req: &Request, rest: &[&str]) -> Resul
         return Err(ApiError::not_found());
     };
     let (name, ext) = split_ext(segment);
-    let target = find(app, ns, pkg, name);
+    let target = find(app, ns, pkg, name).await;
     let custom_options = target
         .as_ref()
         .is_ok_and(|(_, action)| action.web.custom_options);
@@ -92,19 +92,20 @@ pub(crate) async fn route(app: &Arc<App>, req: &Request, rest: &[&str]) -> Resul
 }
 
 /// The owner identity and the web-exported action, or 404.
-fn find(
+async fn find(
     app: &App,
     ns: &str,
     pkg: &str,
     name: &str,
 ) -> Result<(Arc<crate::auth::Identity>, Arc<ActionEntry>), ApiError> {
-    let owner = app.auth.owner(ns)?.ok_or_else(ApiError::not_found)?;
+    let owner = app.auth.owner(ns).await?.ok_or_else(ApiError::not_found)?;
     // A packaged action resolves as its owner would invoke it: through bindings, with the
     // package's and binding's parameters layered under the action's.
     let package = (pkg != "default").then_some(pkg);
     let action = app
         .controller
         .resolve(&owner, ns, package, name)
+        .await
         // What the caller may not see is not there; a store that fails is still a failure.
         .map_err(|e| {
             if e.status.is_server_error() {
@@ -145,7 +146,7 @@ async fn serve(
         return Ok(Reply::empty(StatusCode::OK));
     }
     let caller = match req.header("authorization") {
-        Some(header) => app.auth.lookup(header)?,
+        Some(header) => app.auth.lookup(header).await?,
         None => None,
     };
     let exempt = req.method == Method::OPTIONS && action.web.custom_options;
@@ -655,14 +656,16 @@ mod tests {
     }
 
     /// A started app over a fresh data dir (kept alive by the returned guard).
-    fn test_app() -> (tempfile::TempDir, Arc<App>) {
+    async fn test_app() -> (tempfile::TempDir, Arc<App>) {
         let dir = tempfile::tempdir().unwrap();
         let overrides = crate::config::Overrides {
             data_dir: Some(dir.path().to_path_buf()),
             ..Default::default()
         };
         let config = crate::config::Config::load(None, overrides).unwrap();
-        let app = App::start(config, "http://127.0.0.1:1".into()).unwrap();
+        let app = App::start(config, "http://127.0.0.1:1".into())
+            .await
+            .unwrap();
         (dir, app)
     }
 
@@ -688,7 +691,7 @@ mod tests {
 
     #[tokio::test]
     async fn packaged_actions_resolve_through_packages_and_bindings() {
-        let (_dir, app) = test_app();
+        let (_dir, app) = test_app().await;
         let code = json!({"kind": "nodejs:default", "code": "function main(p) { return p }"});
         for (path, body) in [
             (
@@ -712,16 +715,16 @@ mod tests {
         ] {
             put(&app, path, body).await;
         }
-        let (_, a) = find(&app, "guest", "p", "a").unwrap();
+        let (_, a) = find(&app, "guest", "p", "a").await.unwrap();
         assert_eq!(a.params["pkg"], 1);
         assert_eq!(a.params["own"], 3);
-        let (_, a) = find(&app, "guest", "b", "a").unwrap();
+        let (_, a) = find(&app, "guest", "b", "a").await.unwrap();
         assert_eq!(
             (&a.params["pkg"], &a.params["bound"]),
             (&json!(1), &json!(2))
         );
         for (pkg, name) in [("p", "hidden"), ("p", "nope"), ("default", "a"), ("x", "a")] {
-            let e = find(&app, "guest", pkg, name).unwrap_err();
+            let e = find(&app, "guest", pkg, name).await.unwrap_err();
             assert_eq!(e.status, StatusCode::NOT_FOUND, "{pkg}/{name}");
         }
     }
@@ -731,7 +734,7 @@ mod tests {
     /// action still sleeps (its own timer is further out still, on whichever clock it runs).
     #[tokio::test(start_paused = true)]
     async fn a_result_not_ready_within_the_wait_is_a_202_naming_the_activation() {
-        let (_dir, app) = test_app();
+        let (_dir, app) = test_app().await;
         let code = "function main() { return new Promise(r => setTimeout(() => r({}), 200000)) }";
         put(
             &app,

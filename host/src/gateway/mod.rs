@@ -28,16 +28,17 @@ use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 use foldhash::fast::RandomState;
-use parking_lot::{Mutex, MutexGuard};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use shoal_store::{Store, StoreError};
+use shoal_store::{Change, Store, StoreError};
+use tokio::sync::{Mutex, MutexGuard};
 
 use self::apidoc::Api;
 use self::limiter::Limiter;
 
-/// How long a tenant's compiled APIs are served before the store is asked again (so a
-/// change made elsewhere shows within this delay; local changes show at once).
+/// How long a tenant's compiled APIs are served before the store is asked again. Changes the
+/// store announces (its change stream) drop the tenant at once; this bounds how long a change
+/// it did not announce (a document edited behind shoal) goes unseen.
 const REVALIDATE: Duration = Duration::from_secs(5);
 
 /// Most APIs one namespace may have.
@@ -99,43 +100,52 @@ struct Cached {
 /// The gateway's shared state: compiled APIs per tenant and the rate limiter. One per
 /// process; each cached tenant costs its compiled routes.
 pub struct Gateway {
-    store: Arc<Store>,
-    tenants: DashMap<String, Cached, RandomState>,
+    store: Arc<dyn Store>,
+    tenants: Arc<DashMap<String, Cached, RandomState>>,
     /// Per-key and per-API request budgets.
     pub limiter: Limiter,
     writes: Mutex<()>,
 }
 
 impl Gateway {
-    /// A gateway over the APIs in `store`.
-    pub fn new(store: Arc<Store>) -> Self {
+    /// A gateway over the APIs in `store`, dropping a namespace's compiled APIs whenever the
+    /// store announces a change to them or to the namespace's key.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        let tenants: Arc<DashMap<String, Cached, RandomState>> = Arc::default();
+        let cached = Arc::clone(&tenants);
+        store.watch(Box::new(move |change| match change {
+            Change::Api { namespace } | Change::Subject { namespace } => {
+                cached.retain(|_, c| c.tenant.namespace != *namespace);
+            }
+            Change::Entity { .. } => {}
+        }));
         Gateway {
             store,
-            tenants: DashMap::default(),
+            tenants,
             limiter: Limiter::default(),
             writes: Mutex::new(()),
         }
     }
 
     /// Held while route management reads, changes and writes back an API (rare, short).
-    pub fn writing(&self) -> MutexGuard<'_, ()> {
-        self.writes.lock()
+    pub async fn writing(&self) -> MutexGuard<'_, ()> {
+        self.writes.lock().await
     }
 
     /// The APIs of the namespace whose key has public half `uuid`, or `None` when no
     /// namespace has it. Served from the cache while fresh; then one subject read and one read
     /// of the APIs' versions, and only when those changed a read and compile of the documents.
-    pub fn tenant(&self, uuid: &str) -> Result<Option<Arc<Tenant>>, StoreError> {
+    pub async fn tenant(&self, uuid: &str) -> Result<Option<Arc<Tenant>>, StoreError> {
         if let Some(hit) = self.tenants.get(uuid)
             && hit.checked.elapsed() < REVALIDATE
         {
             return Ok(Some(hit.tenant.clone()));
         }
-        let Some(subject) = self.store.subject_by_uuid(uuid)? else {
+        let Some(subject) = self.store.subject_by_uuid(uuid).await? else {
             self.tenants.remove(uuid);
             return Ok(None);
         };
-        let versions = self.store.api_versions(&subject.namespace)?;
+        let versions = self.store.api_versions(&subject.namespace).await?;
         if let Some(mut hit) = self.tenants.get_mut(uuid)
             && hit.tenant.namespace == subject.namespace
             && hit.versions == versions
@@ -145,7 +155,8 @@ impl Gateway {
         }
         let apis = self
             .store
-            .list_apis(&subject.namespace)?
+            .list_apis(&subject.namespace)
+            .await?
             .into_iter()
             .filter_map(
                 |stored| match apidoc::compile(&stored.doc, &stored.namespace) {
@@ -175,11 +186,6 @@ impl Gateway {
             },
         );
         Ok(Some(tenant))
-    }
-
-    /// Forgets what is cached for `namespace`, after its APIs changed here.
-    pub fn changed(&self, namespace: &str) {
-        self.tenants.retain(|_, c| c.tenant.namespace != namespace);
     }
 }
 

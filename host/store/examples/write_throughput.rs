@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use shoal_store::{ActivationQuery, ActivationRecord, Store};
+use shoal_store::{ActivationLog, ActivationQuery, ActivationRecord, SqliteStore};
 
 fn record(n: u64) -> ActivationRecord {
     let id = format!("{n:032x}");
@@ -40,7 +40,10 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let total: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(200_000);
     let threads: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(2).max(1);
-    let store = Arc::new(Store::open_in_memory().expect("open store"));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let store = Arc::new(SqliteStore::open_in_memory().expect("open store"));
 
     // Build the records up front so the timing covers the store, not JSON construction.
     let per = total / threads;
@@ -62,7 +65,7 @@ fn main() {
         })
         .collect();
     let enqueue: Vec<Duration> = workers.into_iter().map(|w| w.join().unwrap()).collect();
-    store.flush();
+    runtime.block_on(store.flush());
     let elapsed = started.elapsed();
     let written = per * threads;
     let stats = store.writer_stats();
@@ -88,7 +91,7 @@ fn main() {
             let r = record(written + i);
             let t = Instant::now();
             store.put_activation(r);
-            store.flush();
+            runtime.block_on(store.flush());
             t.elapsed()
         })
         .collect();
@@ -108,8 +111,10 @@ fn main() {
         ..ActivationQuery::default()
     };
     let t = Instant::now();
-    let n = store.count_activations(&q).expect("count");
-    let page = store.list_activations(&q).expect("list");
+    let n = runtime
+        .block_on(store.count_activations(&q))
+        .expect("count");
+    let page = runtime.block_on(store.list_activations(&q)).expect("list");
     println!(
         "read: count {n} and list {} newest in {:?}",
         page.len(),

@@ -2,7 +2,7 @@
 
 /// Why a store operation failed.
 ///
-/// Returned by value from every fallible [`crate::Store`] method; cheap (at most one `String`).
+/// Returned by value from every fallible store method; cheap (at most one `String`).
 /// The API maps `Exists`/`Conflict` to 409, `NotFound` to 404 and `Io` to 500.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {

@@ -87,7 +87,7 @@ pub struct Subject {
 
 /// One activation to append to the log.
 ///
-/// Moved into [`crate::Store::put_activation`]; the store keeps it (shared, immutable) until the
+/// Moved into [`crate::ActivationLog::put_activation`]; the store keeps it (shared, immutable) until the
 /// writer thread has committed it, then drops it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActivationRecord {

@@ -1,41 +1,26 @@
-//! Integration tests for `shoal-store`: the public API against a real on-disk database.
+//! Integration tests for `shoal-store`: the conformance suite against the SQLite backend on a
+//! real on-disk database, and what only the SQLite backend promises.
 
-mod activations;
-mod apis;
-mod entities;
-mod feeds;
-mod subjects;
+mod sqlite;
 
-use serde_json::json;
-use shoal_store::{ActivationRecord, Collection, Entity};
+use std::sync::Arc;
 
-/// An entity whose doc mirrors its identity, so tests can tell documents apart.
-pub fn entity(namespace: &str, name: &str, collection: Collection, updated: i64) -> Entity {
-    Entity {
-        namespace: namespace.into(),
-        name: name.into(),
-        collection,
-        doc: json!({"namespace": namespace, "name": name, "updated": updated}),
-        updated,
-        rev: 0,
+use shoal_store::conformance::Backing;
+use shoal_store::{SqliteStore, Store};
+
+/// A fresh data directory, removed when the check ends.
+pub struct TempDir(tempfile::TempDir);
+
+impl TempDir {
+    fn new() -> TempDir {
+        TempDir(tempfile::tempdir().unwrap())
     }
 }
 
-/// An activation record with a deterministic id derived from `n`.
-pub fn activation(namespace: &str, n: u64, filter_name: &str, start: i64) -> ActivationRecord {
-    let id = format!("{n:032x}");
-    let name = filter_name
-        .rsplit('/')
-        .next()
-        .unwrap_or(filter_name)
-        .to_owned();
-    ActivationRecord {
-        namespace: namespace.into(),
-        doc: json!({"namespace": namespace, "name": name, "activationId": id, "start": start})
-            .to_string(),
-        activation_id: id,
-        name,
-        filter_name: filter_name.into(),
-        start,
+impl Backing for TempDir {
+    fn open(&self) -> Arc<dyn Store> {
+        Arc::new(SqliteStore::open(self.0.path()).unwrap())
     }
 }
+
+shoal_store::conformance_suite!(crate::TempDir::new());

@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use crate::entities::to_text;
+use super::entities::to_text;
 use crate::{FeedSchedule, StoreError};
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<(String, String, String, Option<i64>)> {

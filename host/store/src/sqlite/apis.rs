@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use crate::entities::to_text;
+use super::entities::to_text;
 use crate::{GatewayApi, StoreError};
 
 const COLUMNS: &str = "namespace, base_path, doc, subscriptions, updated";

@@ -197,16 +197,16 @@ mod tests {
             }
             out.join("; ")
         };
-        let p = plan(crate::activations::LIST_SQL);
+        let p = plan(crate::sqlite::activations::LIST_SQL);
         assert!(p.contains("activations_by_start"), "{p}");
         assert!(!p.contains("TEMP B-TREE"), "{p}");
-        let p = plan(crate::activations::LIST_BY_NAME_SQL);
+        let p = plan(crate::sqlite::activations::LIST_BY_NAME_SQL);
         assert!(p.contains("activations_by_name"), "{p}");
         assert!(!p.contains("TEMP B-TREE"), "{p}");
-        let p = plan(crate::entities::LIST_SQL);
+        let p = plan(crate::sqlite::entities::LIST_SQL);
         assert!(p.contains("entities_by_collection"), "{p}");
         assert!(!p.contains("TEMP B-TREE"), "{p}");
-        let p = plan(crate::entities::LIST_PACKAGED_SQL);
+        let p = plan(crate::sqlite::entities::LIST_PACKAGED_SQL);
         assert!(p.contains("entities_by_collection"), "{p}");
     }
 }

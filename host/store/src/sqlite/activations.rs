@@ -23,7 +23,7 @@ use serde_json::Value;
 use shoal_router::json;
 use tokio::sync::oneshot;
 
-use crate::entities::clamp;
+use super::entities::clamp;
 use crate::{ActivationQuery, ActivationRecord, StoreError, WriterStats};
 
 /// Most records committed in one transaction; bounds commit latency and memory per batch.
@@ -191,13 +191,13 @@ pub(crate) struct Entry {
 pub(crate) enum Msg {
     Record(Entry),
     /// Reply once everything received before this message is committed.
-    Flush(SyncSender<()>),
+    Flush(oneshot::Sender<()>),
     /// Commit what was received, reply to flushes, and exit.
     Shutdown,
 }
 
-/// Monotonic counters shared by the writer thread and [`crate::Store::writer_stats`], and
-/// whether the last write failed (and why): [`crate::Store::health`].
+/// Monotonic counters shared by the writer thread and [`crate::ActivationLog::writer_stats`], and
+/// whether the last write failed (and why): [`crate::ActivationLog::health`].
 #[derive(Default)]
 pub(crate) struct Counters {
     batches: AtomicU64,
@@ -249,11 +249,11 @@ impl Log {
     }
 
     /// Blocks until everything enqueued before the call is committed (or the writer is gone).
-    pub(crate) fn flush(&self) {
-        let (ack, done) = std::sync::mpsc::sync_channel(1);
+    pub(crate) async fn flush(&self) {
+        let (ack, done) = oneshot::channel();
         if self.tx.send(Msg::Flush(ack)).is_ok() {
             // An error means the writer exited without replying: nothing left to wait for.
-            let _ = done.recv();
+            let _ = done.await;
         }
     }
 
@@ -361,7 +361,7 @@ fn order(a_start: i64, a_id: &str, b_start: i64, b_id: &str) -> std::cmp::Orderi
 }
 
 fn parse(doc: &str, namespace: &str, id: &str) -> Result<Value, StoreError> {
-    json::parse_wrapped(doc.as_bytes(), crate::STORED_WRAPPING)
+    json::parse_wrapped(doc.as_bytes(), super::STORED_WRAPPING)
         .map_err(|e| StoreError::Io(format!("corrupt activation {namespace}/{id}: {e}")))
 }
 
@@ -460,7 +460,7 @@ fn select_keyed(
 /// Before each commit it checks that `path` is still the file it was when the writer's
 /// connection opened it (the caller opens `conn` just before; see [`file_identity`]) (a deleted or
 /// replaced database would take commits nowhere). A failed commit makes the store unhealthy
-/// ([`crate::Store::health`], with the reason) until a later commit, or a probe write made
+/// ([`crate::ActivationLog::health`], with the reason) until a later commit, or a probe write made
 /// every [`PROBE_EVERY`] while idle, succeeds. The final record of an accepted activation
 /// that fails is kept and written again once the store writes (a 202 promised it); other
 /// failed records are reported to their waiters and dropped.
@@ -473,7 +473,7 @@ pub(crate) fn run_writer(
     counters: Arc<Counters>,
 ) {
     let mut batch: Vec<Entry> = Vec::with_capacity(MAX_BATCH);
-    let mut acks: Vec<SyncSender<()>> = Vec::new();
+    let mut acks: Vec<oneshot::Sender<()>> = Vec::new();
     // Final records of accepted activations that failed to commit: kept (and readable) until
     // the store writes again, since a 202 named them. Bounded by the activations in flight.
     let mut retry: Vec<Entry> = Vec::new();
@@ -618,7 +618,7 @@ fn probe(conn: &mut Connection, path: &Path, identity: FileIdentity, counters: &
 fn take(
     msg: Msg,
     batch: &mut Vec<Entry>,
-    acks: &mut Vec<SyncSender<()>>,
+    acks: &mut Vec<oneshot::Sender<()>>,
     shutdown: &mut bool,
 ) -> bool {
     match msg {
@@ -729,7 +729,7 @@ mod tests {
     /// exercised deterministically.
     fn frozen() -> (Log, Receiver<Msg>, Connection) {
         let mut conn = Connection::open_in_memory().unwrap();
-        crate::schema::migrate(&mut conn).unwrap();
+        crate::sqlite::schema::migrate(&mut conn).unwrap();
         let (tx, rx) = std::sync::mpsc::sync_channel(MAX_QUEUED);
         let log = Log {
             tx,
@@ -742,8 +742,10 @@ mod tests {
     /// A migrated database file in `dir` and a writer connection to it.
     fn database(dir: &Path) -> (PathBuf, Connection) {
         let path = dir.join("t.db");
-        let mut conn = crate::schema::connect(&path, crate::schema::Sync::Normal, false).unwrap();
-        crate::schema::migrate(&mut conn).unwrap();
+        let mut conn =
+            crate::sqlite::schema::connect(&path, crate::sqlite::schema::Sync::Normal, false)
+                .unwrap();
+        crate::sqlite::schema::migrate(&mut conn).unwrap();
         (path, conn)
     }
 
