@@ -8,8 +8,8 @@ use sha2::{Digest, Sha256};
 use shoal_router::{ActionCode, RoutingTable};
 
 use crate::entity::{self, ActionLimits};
-use crate::error::ApiError;
 use crate::messages;
+use shoal_model::WhiskError;
 
 /// The fields a client may send when creating or updating an action.
 #[derive(Debug, Default)]
@@ -25,25 +25,25 @@ pub struct ActionPut {
 
 impl ActionPut {
     /// Reads a PUT body (a JSON object; other fields are ignored as OpenWhisk does).
-    pub fn parse(body: &Value) -> Result<Self, ApiError> {
-        let obj = body
-            .as_object()
-            .ok_or_else(|| ApiError::bad_request(messages::malformed("expected a JSON object")))?;
-        let list = |k: &str| -> Result<Option<Vec<Value>>, ApiError> {
+    pub fn parse(body: &Value) -> Result<Self, WhiskError> {
+        let obj = body.as_object().ok_or_else(|| {
+            WhiskError::bad_request(messages::malformed("expected a JSON object"))
+        })?;
+        let list = |k: &str| -> Result<Option<Vec<Value>>, WhiskError> {
             match obj.get(k) {
                 None | Some(Value::Null) => Ok(None),
                 Some(v) => entity::key_value_list(v, k)
                     .map(Some)
-                    .map_err(|e| ApiError::bad_request(messages::malformed(&e))),
+                    .map_err(|e| WhiskError::bad_request(messages::malformed(&e))),
             }
         };
         let version = entity::version_field(obj)
-            .map_err(|e| ApiError::bad_request(messages::malformed(&e)))?;
+            .map_err(|e| WhiskError::bad_request(messages::malformed(&e)))?;
         let publish = match obj.get("publish") {
             None | Some(Value::Null) => None,
             Some(Value::Bool(b)) => Some(*b),
             Some(_) => {
-                return Err(ApiError::bad_request(messages::malformed(
+                return Err(WhiskError::bad_request(messages::malformed(
                     "publish must be a boolean",
                 )));
             }
@@ -55,7 +55,7 @@ impl ActionPut {
                 .filter_map(|v| v.as_str().map(str::to_string))
                 .collect(),
             Some(_) => {
-                return Err(ApiError::bad_request(messages::malformed(
+                return Err(WhiskError::bad_request(messages::malformed(
                     "delAnnotations must be an array of strings",
                 )));
             }
@@ -78,16 +78,16 @@ impl ActionPut {
         name: &str,
         table: &RoutingTable,
         now: i64,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Value, WhiskError> {
         let exec = self
             .exec
             .as_ref()
-            .ok_or_else(|| ApiError::bad_request(messages::EXEC_UNDEFINED))?;
+            .ok_or_else(|| WhiskError::bad_request(messages::EXEC_UNDEFINED))?;
         let exec = build_exec(exec, table)?;
         let limits = match &self.limits {
             Some(l) => ActionLimits::default()
                 .merged(l)
-                .map_err(ApiError::bad_request)?,
+                .map_err(WhiskError::bad_request)?,
             None => ActionLimits::default(),
         };
         let mut annotations = self.annotations.unwrap_or_default();
@@ -112,7 +112,7 @@ impl ActionPut {
     }
 
     /// Applies this PUT over an existing action document (`overwrite=true`).
-    pub fn update(self, old: &Value, table: &RoutingTable, now: i64) -> Result<Value, ApiError> {
+    pub fn update(self, old: &Value, table: &RoutingTable, now: i64) -> Result<Value, WhiskError> {
         let exec = match &self.exec {
             Some(e) => build_exec(e, table)?,
             None => old["exec"].clone(),
@@ -120,7 +120,7 @@ impl ActionPut {
         let limits = match &self.limits {
             Some(l) => ActionLimits::from_json(old.get("limits"))
                 .merged(l)
-                .map_err(ApiError::bad_request)?,
+                .map_err(WhiskError::bad_request)?,
             None => ActionLimits::from_json(old.get("limits")),
         };
         let old_annotations = old["annotations"].as_array().cloned().unwrap_or_default();
@@ -151,8 +151,8 @@ impl ActionPut {
 }
 
 /// Validates a PUT body's `exec` and returns its stored form `{kind, code, binary, main?}`.
-fn build_exec(exec: &Value, table: &RoutingTable) -> Result<Value, ApiError> {
-    let malformed = |m: String| ApiError::bad_request(messages::malformed(&m));
+fn build_exec(exec: &Value, table: &RoutingTable) -> Result<Value, WhiskError> {
+    let malformed = |m: String| WhiskError::bad_request(messages::malformed(&m));
     let kind = exec
         .get("kind")
         .and_then(Value::as_str)
@@ -163,7 +163,7 @@ fn build_exec(exec: &Value, table: &RoutingTable) -> Result<Value, ApiError> {
     }
     let info = table.resolve(kind).map_err(|e| malformed(e.to_string()))?;
     if info.deprecated {
-        return Err(ApiError::bad_request(format!(
+        return Err(WhiskError::bad_request(format!(
             "The '{}' runtime is no longer supported. You may read and delete but not update or invoke this action.",
             info.kind
         )));
@@ -340,7 +340,7 @@ impl WebFlags {
 
 impl ActionEntry {
     /// Derives the entry from a stored action document.
-    pub fn from_doc(doc: &Value) -> Result<Self, ApiError> {
+    pub fn from_doc(doc: &Value) -> Result<Self, WhiskError> {
         let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
         let namespace = s(&doc["namespace"]);
         let name = s(&doc["name"]);
@@ -475,12 +475,12 @@ mod tests {
             .unwrap()
             .create("g", "a", &table(), 0)
             .unwrap_err();
-        assert_eq!(e.message, "exec undefined");
+        assert_eq!(e.to_string(), "exec undefined");
         let e = ActionPut::parse(&json!({"exec":{"kind":"python:9","code":"x"}}))
             .unwrap()
             .create("g", "a", &table(), 0)
             .unwrap_err();
-        assert!(e.message.starts_with(
+        assert!(e.to_string().starts_with(
             "The request content was malformed:\nThe specified runtime 'python:9' is not supported"
         ));
     }

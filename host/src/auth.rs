@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use dashmap::DashMap;
 use foldhash::fast::RandomState;
-use hyper::StatusCode;
+
 use shoal_store::{Change, Store, Subject};
 
 use crate::config::LimitsConfig;
-use crate::error::ApiError;
 use crate::messages;
 use crate::throttle::NamespaceLimits;
+use shoal_model::WhiskError;
 
 /// The well-known development credentials of namespace `guest` (OpenWhisk's `auth.guest`).
 pub const GUEST_AUTH: &str = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";
@@ -100,17 +100,17 @@ impl Authenticator {
 
     /// Authenticates an `Authorization` header value: 401 with OpenWhisk's texts when missing
     /// or invalid, 503 when the store cannot be read.
-    pub async fn authenticate(&self, header: Option<&str>) -> Result<Arc<Identity>, ApiError> {
-        let header = header
-            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, messages::AUTH_REQUIRED))?;
+    pub async fn authenticate(&self, header: Option<&str>) -> Result<Arc<Identity>, WhiskError> {
+        let header =
+            header.ok_or_else(|| WhiskError::Unauthenticated(messages::AUTH_REQUIRED.into()))?;
         self.lookup(header)
             .await?
-            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, messages::AUTH_INVALID))
+            .ok_or_else(|| WhiskError::Unauthenticated(messages::AUTH_INVALID.into()))
     }
 
     /// The identity behind a header, or `None` if it is malformed or unknown (web actions
     /// treat that as anonymous); 503 when the store cannot be read.
-    pub async fn lookup(&self, header: &str) -> Result<Option<Arc<Identity>>, ApiError> {
+    pub async fn lookup(&self, header: &str) -> Result<Option<Arc<Identity>>, WhiskError> {
         let Some((uuid, key)) = parse_basic(header) else {
             return Ok(None);
         };
@@ -130,14 +130,14 @@ impl Authenticator {
 
     /// The identity behind `uuid:key` credentials (as feeds store them), or `None`. One
     /// indexed read; not cached (feeds fire at most a few times a second).
-    pub async fn by_key(&self, credentials: &str) -> Result<Option<Arc<Identity>>, ApiError> {
+    pub async fn by_key(&self, credentials: &str) -> Result<Option<Arc<Identity>>, WhiskError> {
         let Some((uuid, key)) = credentials.split_once(':') else {
             return Ok(None);
         };
         self.verify(uuid, key).await
     }
 
-    async fn verify(&self, uuid: &str, key: &str) -> Result<Option<Arc<Identity>>, ApiError> {
+    async fn verify(&self, uuid: &str, key: &str) -> Result<Option<Arc<Identity>>, WhiskError> {
         if key.len() != 64 {
             return Ok(None);
         }
@@ -152,7 +152,7 @@ impl Authenticator {
     /// The identity that owns namespace `ns` (web actions run as their owner), or `None`
     /// when no such namespace exists; 503 when the store cannot be read. Cached after the
     /// first hit.
-    pub async fn owner(&self, ns: &str) -> Result<Option<Arc<Identity>>, ApiError> {
+    pub async fn owner(&self, ns: &str) -> Result<Option<Arc<Identity>>, WhiskError> {
         if let Some(hit) = self.owners.get(ns)
             && hit.checked.elapsed() < self.revalidate
         {
@@ -174,8 +174,8 @@ impl Authenticator {
 }
 
 /// A store that cannot be read answers 503: unknown credentials would be the wrong answer.
-fn unreadable(e: shoal_store::StoreError) -> ApiError {
-    ApiError::store_unreadable(&e.to_string())
+fn unreadable(e: shoal_store::StoreError) -> WhiskError {
+    WhiskError::store_unreadable(&e.to_string())
 }
 
 /// Decodes `Basic base64(user:pass)`.
@@ -303,16 +303,9 @@ mod tests {
         let db = rusqlite::Connection::open(dir.path().join("shoal.db")).unwrap();
         db.execute_batch("DROP TABLE subjects").unwrap();
         let failed = auth.authenticate(Some(&header)).await.unwrap_err();
-        assert_eq!(
-            failed.status,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "{}",
-            failed.message
-        );
-        assert_eq!(
-            auth.owner("guest").await.unwrap_err().status,
-            StatusCode::SERVICE_UNAVAILABLE
-        );
+        assert!(matches!(failed, WhiskError::Unavailable(_)), "{failed}");
+        let owner = auth.owner("guest").await.unwrap_err();
+        assert!(matches!(owner, WhiskError::Unavailable(_)), "{owner}");
         assert!(auth.by_key(GUEST_AUTH).await.is_err());
         // Malformed credentials need no store.
         assert!(auth.lookup("Basic !!!").await.unwrap().is_none());

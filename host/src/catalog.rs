@@ -15,8 +15,8 @@ use crate::action::ActionPut;
 use crate::activation::epoch_ms;
 use crate::alarms::FEED_KIND;
 use crate::entity::ActionLimits;
-use crate::error::ApiError;
 use crate::package::PackagePut;
+use shoal_model::WhiskError;
 
 /// The system namespace.
 pub const NAMESPACE: &str = "whisk.system";
@@ -96,7 +96,7 @@ const UTILS_ACTIONS: [(&str, &str, &str); 8] = [
 
 /// Installs the catalog's packages and actions into `store` (the namespace's subject is the
 /// caller's job). A few indexed reads, plus one write per missing or changed entity.
-pub async fn install(store: &dyn Store, table: &RoutingTable) -> Result<(), ApiError> {
+pub async fn install(store: &dyn Store, table: &RoutingTable) -> Result<(), WhiskError> {
     let now = epoch_ms(SystemTime::now());
     for (package, description, parameters) in [
         (
@@ -153,7 +153,7 @@ pub async fn install(store: &dyn Store, table: &RoutingTable) -> Result<(), ApiE
 
 /// The alarm feed actions. Their kind is internal, so they are written as documents rather
 /// than through a user's PUT (which refuses internal kinds).
-async fn install_alarm_feeds(store: &dyn Store, now: i64) -> Result<(), ApiError> {
+async fn install_alarm_feeds(store: &dyn Store, now: i64) -> Result<(), WhiskError> {
     let path = format!("{NAMESPACE}/{ALARMS}");
     for (name, description, parameters) in alarm_feeds() {
         if store.get_entity(&path, name).await?.is_some() {
@@ -187,7 +187,7 @@ async fn put(
     collection: Collection,
     doc: Value,
     expected_rev: Option<u64>,
-) -> Result<(), ApiError> {
+) -> Result<(), WhiskError> {
     let entity = Entity {
         namespace: namespace.to_string(),
         name: name.to_string(),

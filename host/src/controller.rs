@@ -17,12 +17,12 @@ use crate::action::ActionEntry;
 use crate::activation::{self, Caller, Note, Record, Response, Status};
 use crate::auth::Identity;
 use crate::entity_path::EntityPath;
-use crate::error::ApiError;
 use crate::messages;
 use crate::metrics::{Observer, Quiet};
 use crate::package;
 use crate::sequence::{self, Resolve};
 use crate::throttle::{NamespaceLimits, Throttles};
+use shoal_model::WhiskError;
 
 /// How long a blocking caller waits, at most (spec §3.5).
 pub const MAX_BLOCKING_WAIT: Duration = Duration::from_secs(60);
@@ -139,7 +139,11 @@ impl Controller {
 
     /// The invokable form of action `namespace/name`, from the cache or the store.
     /// 404 when missing; 409 when the name belongs to another collection.
-    pub async fn action(&self, namespace: &str, name: &str) -> Result<Arc<ActionEntry>, ApiError> {
+    pub async fn action(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Arc<ActionEntry>, WhiskError> {
         let id = doc_id(namespace, name);
         if let Some(hit) = self.actions.get(&id) {
             return Ok(hit.clone());
@@ -148,12 +152,9 @@ impl Controller {
             .store
             .get_entity(namespace, name)
             .await?
-            .ok_or_else(ApiError::not_found)?;
+            .ok_or_else(WhiskError::not_found)?;
         if entity.collection != Collection::Actions {
-            return Err(ApiError::new(
-                hyper::StatusCode::CONFLICT,
-                messages::NOT_IN_COLLECTION,
-            ));
+            return Err(WhiskError::conflict(messages::NOT_IN_COLLECTION));
         }
         let entry = Arc::new(ActionEntry::from_doc(&entity.doc)?);
         self.actions.insert(id, entry.clone());
@@ -170,10 +171,10 @@ impl Controller {
         ns: &str,
         pkg: Option<&str>,
         name: &str,
-    ) -> Result<Arc<ActionEntry>, ApiError> {
+    ) -> Result<Arc<ActionEntry>, WhiskError> {
         let Some(pkg) = pkg else {
             if identity.namespace != ns {
-                return Err(ApiError::forbidden(&doc_id(ns, name)));
+                return Err(WhiskError::forbidden(&doc_id(ns, name)));
             }
             return self.action(ns, name).await;
         };
@@ -184,7 +185,7 @@ impl Controller {
     }
 
     /// Admits one trigger fire of `identity`'s namespace: 429 when over `firesPerMinute`.
-    pub fn admit_fire(&self, identity: &Identity) -> Result<(), ApiError> {
+    pub fn admit_fire(&self, identity: &Identity) -> Result<(), WhiskError> {
         self.throttles
             .admit_fire(&identity.namespace, &identity.limits)
     }
@@ -199,7 +200,7 @@ impl Controller {
         payload: Map<String, Value>,
         wait: Option<Duration>,
         transaction_id: &str,
-    ) -> Result<Invoked, ApiError> {
+    ) -> Result<Invoked, WhiskError> {
         self.start(
             identity,
             action,
@@ -228,13 +229,13 @@ impl Controller {
         transaction_id: &str,
         parent: Option<&Parent>,
         mode: As,
-    ) -> BoxFuture<Result<Invoked, ApiError>> {
+    ) -> BoxFuture<Result<Invoked, WhiskError>> {
         let received = SystemTime::now();
         let cause = parent.map(|p| p.id);
         if parent.is_none()
             && let Err(reason) = self.store.health()
         {
-            return Box::pin(std::future::ready(Err(ApiError::store_unavailable(
+            return Box::pin(std::future::ready(Err(WhiskError::store_unavailable(
                 &reason,
             ))));
         }
@@ -296,7 +297,7 @@ impl Controller {
             {
                 Ok(e) => e.clone(),
                 Err(e) => {
-                    return Box::pin(std::future::ready(Err(ApiError::bad_request(
+                    return Box::pin(std::future::ready(Err(WhiskError::bad_request(
                         e.to_string(),
                     ))));
                 }
@@ -334,7 +335,7 @@ impl Controller {
                         }
                         Ok(Invoked::Done(id, finished))
                     }
-                    Err(e) => Err(ApiError::internal(format!("the activation task failed: {e}"))),
+                    Err(e) => Err(WhiskError::internal(format!("the activation task failed: {e}"))),
                 },
                 _ = tokio::time::sleep(wait) => {
                     this.accept(&limits, &stand_in).await?;
@@ -347,7 +348,7 @@ impl Controller {
     /// Stores that `stand_in`'s activation was accepted (before a 202 names it): if shoal
     /// stops before the activation's own record is committed, the next start ends it with
     /// the stand-in's whisk internal error. 503 when the store cannot write.
-    async fn accept(&self, limits: &NamespaceLimits, stand_in: &StandIn) -> Result<(), ApiError> {
+    async fn accept(&self, limits: &NamespaceLimits, stand_in: &StandIn) -> Result<(), WhiskError> {
         if !limits.stores_activations() {
             return Ok(());
         }
@@ -357,7 +358,7 @@ impl Controller {
         self.store
             .accept_activation(rec)
             .await
-            .map_err(|e| ApiError::store_unavailable(&e.to_string()))
+            .map_err(|e| WhiskError::store_unavailable(&e.to_string()))
     }
 
     /// The executor's view of one activation of `action`.
@@ -410,7 +411,7 @@ impl Controller {
         for reference in &sequence.components {
             let component = match sequence::component(reference, &identity.namespace) {
                 Some(c) => self.component(identity, &c).await,
-                None => Err(ApiError::not_found()),
+                None => Err(WhiskError::not_found()),
             };
             let component = match component {
                 Ok(c) => c,
@@ -546,7 +547,7 @@ impl Controller {
             let target = match sequence::component(&name, &identity.namespace) {
                 None => Err(messages::composition_unresolved(&name)),
                 Some(c) => self.component(identity, &c).await.map_err(|e| {
-                    if e.status == hyper::StatusCode::FORBIDDEN {
+                    if matches!(e, WhiskError::Forbidden(_)) {
                         messages::composition_forbidden(&name)
                     } else {
                         messages::composition_unresolved(&name)
@@ -592,7 +593,7 @@ impl Controller {
         transaction_id: &str,
         own: &Parent,
         mode: As,
-    ) -> BoxFuture<Result<Invoked, ApiError>> {
+    ) -> BoxFuture<Result<Invoked, WhiskError>> {
         let wait = Duration::from_millis(action.limits.timeout) + MAX_BLOCKING_WAIT;
         self.start(
             identity,
@@ -676,18 +677,18 @@ impl sequence::Resolve for Controller {
         &self,
         identity: &Identity,
         c: &EntityPath,
-    ) -> impl Future<Output = Result<Arc<ActionEntry>, ApiError>> + Send {
+    ) -> impl Future<Output = Result<Arc<ActionEntry>, WhiskError>> + Send {
         self.resolve(identity, &c.namespace, c.package.as_deref(), &c.name)
     }
 }
 
 /// Waits for a record's commit: a blocking caller is answered only once its activation is
 /// durable. 503 when the store could not write it.
-async fn durable(committed: Option<Committed>) -> Result<(), ApiError> {
+async fn durable(committed: Option<Committed>) -> Result<(), WhiskError> {
     match committed {
         Some(committed) => committed
             .await
-            .map_err(|e| ApiError::store_unavailable(&e.to_string())),
+            .map_err(|e| WhiskError::store_unavailable(&e.to_string())),
         None => Ok(()),
     }
 }
@@ -729,9 +730,9 @@ impl StandIn {
 }
 
 /// 400 when `payload` sets a parameter `action` declares final.
-pub fn check_final(action: &ActionEntry, payload: &Map<String, Value>) -> Result<(), ApiError> {
+pub fn check_final(action: &ActionEntry, payload: &Map<String, Value>) -> Result<(), WhiskError> {
     if payload.keys().any(|k| action.final_keys.contains(k)) {
-        return Err(ApiError::bad_request(messages::PARAMS_NOT_ALLOWED));
+        return Err(WhiskError::bad_request(messages::PARAMS_NOT_ALLOWED));
     }
     Ok(())
 }
@@ -780,7 +781,7 @@ enum As {
 /// whisk error) when the step failed to run or timed out.
 fn composition_step(
     run: &mut sequence::Run,
-    step: Result<Invoked, ApiError>,
+    step: Result<Invoked, WhiskError>,
     conductor: &ActionEntry,
 ) -> Option<Record> {
     match step {
@@ -892,7 +893,7 @@ mod tests {
         assert_eq!(updated.version, "0.0.2");
         store.delete_entity("guest", "hello", None).await.unwrap();
         let gone = controller.action("guest", "hello").await.unwrap_err();
-        assert_eq!(gone.status, hyper::StatusCode::NOT_FOUND);
+        assert_eq!(gone, WhiskError::NotFound);
     }
 
     #[test]

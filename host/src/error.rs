@@ -1,8 +1,12 @@
-//! [`ApiError`]: every failure the REST API reports. It becomes the OpenWhisk error envelope
-//! `{"error", "code"}` in exactly one place ([`ApiError::into_envelope`]).
+//! [`ApiError`]: every failure the REST API reports, with its HTTP status. Domain failures
+//! ([`WhiskError`]) become one in exactly one place (its `From`), and every `ApiError` becomes
+//! the OpenWhisk error envelope `{"error", "code"}` in exactly one place
+//! ([`ApiError::into_envelope`]).
 
 use hyper::StatusCode;
 use serde_json::json;
+
+use shoal_model::WhiskError;
 
 use crate::messages;
 
@@ -23,47 +27,23 @@ impl ApiError {
             message: message.into(),
         }
     }
-    /// 400.
+    /// 400: [`WhiskError::bad_request`].
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, message)
+        WhiskError::bad_request(message).into()
     }
-    /// 404 "The requested resource does not exist."
+    /// 404 "The requested resource does not exist.": [`WhiskError::not_found`].
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, messages::RESOURCE_DOES_NOT_EXIST)
+        WhiskError::not_found().into()
     }
     /// 404 for an unmatched route.
     pub fn no_route() -> Self {
         Self::new(StatusCode::NOT_FOUND, messages::ROUTE_NOT_FOUND)
-    }
-    /// 403 for `resource`.
-    pub fn forbidden(resource: &str) -> Self {
-        Self::new(StatusCode::FORBIDDEN, messages::not_authorized(resource))
     }
     /// 405 naming the allowed methods.
     pub fn method_not_allowed(allowed: &str) -> Self {
         Self::new(
             StatusCode::METHOD_NOT_ALLOWED,
             messages::method_not_allowed(allowed),
-        )
-    }
-    /// 500 for a platform failure (store unavailable, …).
-    pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
-    }
-
-    /// 503 when the store could not be read to answer a request.
-    pub fn store_unreadable(reason: &str) -> Self {
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            messages::store_unreadable(reason),
-        )
-    }
-
-    /// 503 while the activation store cannot write: shoal takes no work it could not keep.
-    pub fn store_unavailable(reason: &str) -> Self {
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            messages::store_unavailable(reason),
         )
     }
 
@@ -74,19 +54,25 @@ impl ApiError {
     }
 }
 
+impl From<WhiskError> for ApiError {
+    /// The one place a domain failure becomes an HTTP status.
+    fn from(e: WhiskError) -> Self {
+        let status = match &e {
+            WhiskError::Invalid(_) => StatusCode::BAD_REQUEST,
+            WhiskError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            WhiskError::Forbidden(_) => StatusCode::FORBIDDEN,
+            WhiskError::NotFound => StatusCode::NOT_FOUND,
+            WhiskError::Conflict(_) => StatusCode::CONFLICT,
+            WhiskError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            WhiskError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            WhiskError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        Self::new(status, e.to_string())
+    }
+}
+
 impl From<shoal_store::StoreError> for ApiError {
     fn from(e: shoal_store::StoreError) -> Self {
-        use shoal_store::StoreError;
-        match e {
-            StoreError::Exists => Self::new(StatusCode::CONFLICT, messages::ALREADY_EXISTS),
-            StoreError::Conflict => {
-                Self::new(StatusCode::CONFLICT, messages::CONCURRENT_MODIFICATION)
-            }
-            StoreError::NotFound => Self::not_found(),
-            other => {
-                tracing::error!(error = %other, "store failure");
-                Self::internal("The server encountered an internal error.")
-            }
-        }
+        WhiskError::from(e).into()
     }
 }

@@ -5,14 +5,13 @@
 
 use std::sync::Arc;
 
-use hyper::StatusCode;
 use serde_json::{Map, Value, json};
 use shoal_store::{Collection, Entities};
 
 use crate::action::ActionEntry;
-use crate::error::ApiError;
 use crate::messages;
 use crate::put::CommonPut;
+use shoal_model::WhiskError;
 
 /// The reserved package name.
 pub const RESERVED: &str = "default";
@@ -69,14 +68,11 @@ pub async fn fetch(
     store: &dyn Entities,
     ns: &str,
     name: &str,
-) -> Result<Option<Package>, ApiError> {
+) -> Result<Option<Package>, WhiskError> {
     match store.get_entity(ns, name).await? {
         None => Ok(None),
         Some(e) if e.collection == Collection::Packages => Ok(Some(Package::from_doc(&e.doc))),
-        Some(_) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            messages::NOT_IN_COLLECTION,
-        )),
+        Some(_) => Err(WhiskError::conflict(messages::NOT_IN_COLLECTION)),
     }
 }
 
@@ -129,12 +125,12 @@ pub async fn resolve(
     ns: &str,
     pkg: &str,
     resource: &str,
-) -> Result<Resolved, ApiError> {
-    let visible = |p: Option<Package>, ns: &str| -> Result<Package, ApiError> {
+) -> Result<Resolved, WhiskError> {
+    let visible = |p: Option<Package>, ns: &str| -> Result<Package, WhiskError> {
         match p {
             Some(p) if caller == ns || p.publish => Ok(p),
-            None if caller == ns => Err(ApiError::not_found()),
-            _ => Err(ApiError::forbidden(resource)),
+            None if caller == ns => Err(WhiskError::not_found()),
+            _ => Err(WhiskError::forbidden(resource)),
         }
     };
     let named = visible(fetch(store, ns, pkg).await?, ns)?;
@@ -150,8 +146,8 @@ pub async fn resolve(
             };
             let real = match real {
                 Some(p) if caller == bns || p.publish => p,
-                None => return Err(ApiError::not_found()),
-                Some(_) => return Err(ApiError::forbidden(resource)),
+                None => return Err(WhiskError::not_found()),
+                Some(_) => return Err(WhiskError::forbidden(resource)),
             };
             Ok(Resolved {
                 real,
@@ -171,7 +167,7 @@ pub struct PackagePut {
 
 impl PackagePut {
     /// Reads a PUT body; `_` in the binding's namespace becomes `caller`.
-    pub fn parse(body: &Map<String, Value>, caller: &str) -> Result<Self, ApiError> {
+    pub fn parse(body: &Map<String, Value>, caller: &str) -> Result<Self, WhiskError> {
         let binding = match body.get("binding") {
             None | Some(Value::Null) => None,
             Some(Value::Object(b)) if b.is_empty() => Some(None),
@@ -183,14 +179,14 @@ impl PackagePut {
                         Some(Some((ns.to_string(), name.to_string())))
                     }
                     _ => {
-                        return Err(ApiError::bad_request(messages::malformed(
+                        return Err(WhiskError::bad_request(messages::malformed(
                             "binding must have a namespace and a name",
                         )));
                     }
                 }
             }
             Some(_) => {
-                return Err(ApiError::bad_request(messages::malformed(
+                return Err(WhiskError::bad_request(messages::malformed(
                     "binding must be an object",
                 )));
             }
@@ -203,12 +199,11 @@ impl PackagePut {
 
     /// The binding this PUT results in, given the package it replaces (if any): 409 when it
     /// would turn a package into a binding.
-    pub fn binding(&self, old: Option<&Package>) -> Result<Option<(String, String)>, ApiError> {
+    pub fn binding(&self, old: Option<&Package>) -> Result<Option<(String, String)>, WhiskError> {
         match (&self.binding, old) {
-            (Some(Some(_)), Some(o)) if o.binding.is_none() => Err(ApiError::new(
-                StatusCode::CONFLICT,
-                messages::PACKAGE_TO_BINDING,
-            )),
+            (Some(Some(_)), Some(o)) if o.binding.is_none() => {
+                Err(WhiskError::conflict(messages::PACKAGE_TO_BINDING))
+            }
             (Some(b), _) => Ok(b.clone()),
             (None, o) => Ok(o.and_then(|o| o.binding.clone())),
         }
@@ -249,24 +244,24 @@ pub async fn check_binding_target(
     store: &dyn Entities,
     caller: &str,
     (ns, name): &(String, String),
-) -> Result<(), ApiError> {
+) -> Result<(), WhiskError> {
     let target = fetch(store, ns, name).await;
     // In another namespace only a published package is visible: whether anything else
     // exists under that name (a private package, an action, nothing) is not for the caller
     // to learn, so all of it is the same 403.
     if caller != ns && !matches!(&target, Ok(Some(t)) if t.publish) {
-        return Err(ApiError::forbidden(&format!("{ns}/{name}")));
+        return Err(WhiskError::forbidden(&format!("{ns}/{name}")));
     }
     let target = target.map_err(|e| {
-        if e.status == StatusCode::CONFLICT {
-            ApiError::new(StatusCode::CONFLICT, messages::BIND_NOT_PACKAGE)
+        if matches!(e, WhiskError::Conflict(_)) {
+            WhiskError::conflict(messages::BIND_NOT_PACKAGE)
         } else {
             e
         }
     })?;
     match target {
-        None => Err(ApiError::bad_request(messages::BINDING_MISSING)),
-        Some(t) if t.binding.is_some() => Err(ApiError::bad_request(messages::BIND_TO_BINDING)),
+        None => Err(WhiskError::bad_request(messages::BINDING_MISSING)),
+        Some(t) if t.binding.is_some() => Err(WhiskError::bad_request(messages::BIND_TO_BINDING)),
         Some(_) => Ok(()),
     }
 }
@@ -327,7 +322,7 @@ mod tests {
         let put =
             PackagePut::parse(&body(json!({"binding":{"namespace":"g","name":"q"}})), "g").unwrap();
         assert_eq!(
-            put.binding(Some(&old)).unwrap_err().message,
+            put.binding(Some(&old)).unwrap_err().to_string(),
             messages::PACKAGE_TO_BINDING
         );
         let bound = Package::from_doc(

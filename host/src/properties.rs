@@ -130,7 +130,7 @@ proptest! {
     #[test]
     fn action_bodies_parse_or_fail_with_a_text(body in arb_object()) {
         if let Err(e) = ActionPut::parse(&Value::Object(body)) {
-            prop_assert!(!e.message.is_empty());
+            prop_assert!(!e.to_string().is_empty());
         }
     }
 

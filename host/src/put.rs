@@ -7,8 +7,8 @@
 use serde_json::{Map, Value};
 
 use crate::entity;
-use crate::error::ApiError;
 use crate::messages;
+use shoal_model::WhiskError;
 
 /// The shared fields of a PUT body. Lives for one request.
 #[derive(Debug, Default, Clone)]
@@ -21,9 +21,9 @@ pub struct CommonPut {
 
 impl CommonPut {
     /// Reads the shared fields of `body`; other fields are left to the caller.
-    pub fn parse(body: &Map<String, Value>) -> Result<Self, ApiError> {
-        let malformed = |m: &str| ApiError::bad_request(messages::malformed(m));
-        let list = |k: &str| -> Result<Option<Vec<Value>>, ApiError> {
+    pub fn parse(body: &Map<String, Value>) -> Result<Self, WhiskError> {
+        let malformed = |m: &str| WhiskError::bad_request(messages::malformed(m));
+        let list = |k: &str| -> Result<Option<Vec<Value>>, WhiskError> {
             match body.get(k) {
                 None | Some(Value::Null) => Ok(None),
                 Some(v) => entity::key_value_list(v, k)
@@ -119,7 +119,7 @@ mod tests {
         ] {
             let e = CommonPut::parse(body.as_object().unwrap()).unwrap_err();
             assert!(
-                e.message
+                e.to_string()
                     .starts_with("The request content was malformed:\n"),
                 "{e:?}"
             );

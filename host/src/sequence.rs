@@ -14,8 +14,8 @@ use crate::activation::{Annotation, Note, Record, Response, epoch_ms};
 use crate::auth::Identity;
 use crate::entity::{self, ActionLimits};
 use crate::entity_path::{EntityPath, Form};
-use crate::error::ApiError;
 use crate::messages;
+use shoal_model::WhiskError;
 
 /// The sequence kind.
 pub const KIND: &str = entity::SEQUENCE_KIND;
@@ -41,7 +41,7 @@ pub trait Resolve {
         &self,
         identity: &Identity,
         c: &EntityPath,
-    ) -> impl Future<Output = Result<Arc<ActionEntry>, ApiError>> + Send;
+    ) -> impl Future<Output = Result<Arc<ActionEntry>, WhiskError>> + Send;
 }
 
 /// Validates a sequence PUT's `exec` for the sequence `/ns/[pkg/]name` = `own` and returns the
@@ -51,22 +51,22 @@ pub async fn build(
     identity: &Identity,
     exec: &Value,
     own: &str,
-) -> Result<(Value, Value), ApiError> {
+) -> Result<(Value, Value), WhiskError> {
     let refs = exec["components"]
         .as_array()
         .filter(|c| !c.is_empty())
-        .ok_or_else(|| ApiError::bad_request(messages::SEQUENCE_EMPTY))?;
+        .ok_or_else(|| WhiskError::bad_request(messages::SEQUENCE_EMPTY))?;
     let mut components = Vec::with_capacity(refs.len());
     for r in refs {
         let c = r
             .as_str()
             .and_then(|s| component(s, &identity.namespace))
-            .ok_or_else(|| ApiError::bad_request(messages::SEQUENCE_COMPONENT_MISSING))?;
+            .ok_or_else(|| WhiskError::bad_request(messages::SEQUENCE_COMPONENT_MISSING))?;
         components.push(c.fqn());
     }
     let atomic = count_atomic(resolver, identity, &components, own).await?;
     if atomic > MAX_LENGTH {
-        return Err(ApiError::bad_request(messages::SEQUENCE_TOO_LONG));
+        return Err(WhiskError::bad_request(messages::SEQUENCE_TOO_LONG));
     }
     let exec = json!({"kind": KIND, "components": components});
     let actions = json!([{"key": "_actions", "value": components}]);
@@ -81,29 +81,29 @@ async fn count_atomic(
     identity: &Identity,
     components: &[String],
     own: &str,
-) -> Result<usize, ApiError> {
+) -> Result<usize, WhiskError> {
     let mut seen = HashSet::new();
     let mut pending: Vec<String> = components.iter().rev().cloned().collect();
     let mut n = 0;
     while let Some(fqn) = pending.pop() {
         if fqn == own {
-            return Err(ApiError::bad_request(messages::SEQUENCE_SELF));
+            return Err(WhiskError::bad_request(messages::SEQUENCE_SELF));
         }
         let c = component(&fqn, &identity.namespace)
-            .ok_or_else(|| ApiError::bad_request(messages::SEQUENCE_COMPONENT_MISSING))?;
+            .ok_or_else(|| WhiskError::bad_request(messages::SEQUENCE_COMPONENT_MISSING))?;
         let entry = resolver.component(identity, &c).await.map_err(|e| {
             // Missing or not the caller's: as OpenWhisk says it. A failing store says so.
-            if e.status.is_server_error() {
+            if e.is_platform_failure() {
                 e
             } else {
-                ApiError::bad_request(messages::SEQUENCE_COMPONENT_MISSING)
+                WhiskError::bad_request(messages::SEQUENCE_COMPONENT_MISSING)
             }
         })?;
         // Through a binding the spelling differs from the action it names: compare where
         // the component really lives.
         let real = format!("/{}", entry.path);
         if real == own {
-            return Err(ApiError::bad_request(messages::SEQUENCE_SELF));
+            return Err(WhiskError::bad_request(messages::SEQUENCE_SELF));
         }
         if entry.code.kind == KIND {
             if seen.insert(real) {
@@ -113,7 +113,7 @@ async fn count_atomic(
             n += 1;
         }
         if n > MAX_LENGTH {
-            return Err(ApiError::bad_request(messages::SEQUENCE_TOO_LONG));
+            return Err(WhiskError::bad_request(messages::SEQUENCE_TOO_LONG));
         }
     }
     Ok(n)

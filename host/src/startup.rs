@@ -140,7 +140,7 @@ async fn ensure_whisk_system(store: &dyn Store, table: &RoutingTable) -> Result<
     }
     catalog::install(store, table)
         .await
-        .map_err(|e| StartError::Catalog(e.message))
+        .map_err(|e| StartError::Catalog(e.to_string()))
 }
 
 /// Creates (or re-keys) namespace `name` with fresh credentials; returns `uuid:key`.

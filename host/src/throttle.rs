@@ -10,13 +10,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use dashmap::DashMap;
 use foldhash::fast::RandomState;
-use hyper::StatusCode;
+
 use parking_lot::Mutex;
 use serde_json::Value;
 
 use crate::config::LimitsConfig;
-use crate::error::ApiError;
 use crate::metrics::{Limit, Observer, Quiet};
+use shoal_model::WhiskError;
 
 /// A namespace's throttle limits: the system defaults, overridden per namespace by the
 /// subject's stored limits (`invocationsPerMinute`, `concurrentInvocations`,
@@ -132,9 +132,9 @@ impl Throttles {
     }
 
     /// 429 with `text`, reported as `namespace` over `limit`.
-    fn refuse(&self, namespace: &str, limit: Limit, text: String) -> ApiError {
+    fn refuse(&self, namespace: &str, limit: Limit, text: String) -> WhiskError {
         self.observer.throttled(namespace, limit);
-        ApiError::new(StatusCode::TOO_MANY_REQUESTS, text)
+        WhiskError::Throttled(text)
     }
 
     fn counters(&self, namespace: &str) -> Arc<Counters> {
@@ -153,7 +153,7 @@ impl Throttles {
         &self,
         namespace: &str,
         limits: &NamespaceLimits,
-    ) -> Result<Permit, ApiError> {
+    ) -> Result<Permit, WhiskError> {
         let c = self.counters(namespace);
         let in_flight = c.in_flight.fetch_add(1, Ordering::AcqRel);
         let permit = Permit(c);
@@ -179,7 +179,7 @@ impl Throttles {
     }
 
     /// Admits one trigger fire of `namespace`: 429 when over `firesPerMinute`.
-    pub fn admit_fire(&self, namespace: &str, limits: &NamespaceLimits) -> Result<(), ApiError> {
+    pub fn admit_fire(&self, namespace: &str, limits: &NamespaceLimits) -> Result<(), WhiskError> {
         self.counters(namespace)
             .fires
             .take(current_minute(), limits.fires_per_minute)
@@ -223,9 +223,9 @@ mod tests {
         let _a = t.admit_invoke("ns", &l).unwrap();
         let _b = t.admit_invoke("ns", &l).unwrap();
         let e = t.admit_invoke("ns", &l).unwrap_err();
-        assert_eq!(e.status, 429);
+        assert!(matches!(e, WhiskError::Throttled(_)), "{e}");
         assert_eq!(
-            e.message,
+            e.to_string(),
             "Too many requests in the last minute (count: 2, allowed: 2)."
         );
         assert!(
@@ -241,7 +241,7 @@ mod tests {
         let first = t.admit_invoke("ns", &l).unwrap();
         let e = t.admit_invoke("ns", &l).unwrap_err();
         assert_eq!(
-            e.message,
+            e.to_string(),
             "Too many concurrent requests in flight (count: 1, allowed: 1)."
         );
         drop(first);
@@ -253,7 +253,8 @@ mod tests {
         let t = Throttles::default();
         let l = limits(1, 10);
         assert!(t.admit_fire("ns", &l).is_ok());
-        assert_eq!(t.admit_fire("ns", &l).unwrap_err().status, 429);
+        let refused = t.admit_fire("ns", &l).unwrap_err();
+        assert!(matches!(refused, WhiskError::Throttled(_)), "{refused}");
         assert!(t.admit_invoke("ns", &l).is_ok());
     }
 

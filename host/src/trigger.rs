@@ -5,10 +5,10 @@
 use serde_json::{Map, Value, json};
 
 use crate::entity;
-use crate::error::ApiError;
 use crate::messages;
 use crate::put::CommonPut;
 use crate::rule::FqName;
+use shoal_model::WhiskError;
 
 /// What a trigger PUT body asks for. Lives for one request.
 #[derive(Debug)]
@@ -20,18 +20,18 @@ pub struct TriggerPut {
 impl TriggerPut {
     /// Reads a PUT body: 400 `Feed name is not valid` when a `feed` annotation is not an
     /// entity path.
-    pub fn parse(body: &Map<String, Value>) -> Result<Self, ApiError> {
+    pub fn parse(body: &Map<String, Value>) -> Result<Self, WhiskError> {
         let common = CommonPut::parse(body)?;
         if let Some(feed) = common.annotations().and_then(|a| entity::lookup(a, "feed"))
             && FqName::parse(feed, "_").is_none()
         {
-            return Err(ApiError::bad_request(messages::FEED_INVALID));
+            return Err(WhiskError::bad_request(messages::FEED_INVALID));
         }
         let limits = match body.get("limits") {
             None | Some(Value::Null) => None,
             Some(Value::Object(l)) => Some(Value::Object(l.clone())),
             Some(_) => {
-                return Err(ApiError::bad_request(messages::malformed(
+                return Err(WhiskError::bad_request(messages::malformed(
                     "limits must be an object",
                 )));
             }
@@ -70,7 +70,7 @@ pub fn summary(doc: &Value) -> Value {
 mod tests {
     use super::*;
 
-    fn put(v: Value) -> Result<TriggerPut, ApiError> {
+    fn put(v: Value) -> Result<TriggerPut, WhiskError> {
         TriggerPut::parse(v.as_object().unwrap())
     }
 
@@ -101,6 +101,6 @@ mod tests {
                 .is_ok()
         );
         let e = put(json!({"annotations":[{"key":"feed","value":"no path"}]})).unwrap_err();
-        assert_eq!(e.message, messages::FEED_INVALID);
+        assert_eq!(e.to_string(), messages::FEED_INVALID);
     }
 }

@@ -17,10 +17,10 @@ use crate::app::App;
 use crate::auth::Identity;
 use crate::controller::{Controller, Invoked, check_final, new_activation_id, new_transaction_id};
 use crate::entity_path::{EntityPath, Form};
-use crate::error::ApiError;
 use crate::messages;
 use crate::package::params_of;
 use crate::rule::{FqName, Status};
+use shoal_model::WhiskError;
 
 /// One fire of a trigger: everything the engine needs after the API has answered.
 #[derive(Debug)]
@@ -92,10 +92,10 @@ pub async fn run(
                 )
                 .await
             }
-            (_, Some(Status::Inactive)) => Err(ApiError::bad_request(messages::rule_inactive(
+            (_, Some(Status::Inactive)) => Err(WhiskError::bad_request(messages::rule_inactive(
                 rule_id, &action_id,
             ))),
-            _ => Err(ApiError::not_found()),
+            _ => Err(WhiskError::not_found()),
         };
         logs.push(log_line(rule_id, &action_id, outcome).to_string());
     }
@@ -170,7 +170,7 @@ async fn invoke_rule(
     action: &FqName,
     args: Map<String, Value>,
     transaction_id: &str,
-) -> Result<ActivationId, ApiError> {
+) -> Result<ActivationId, WhiskError> {
     let entry = controller
         .resolve(identity, action.namespace(), action.package(), &action.name)
         .await?;
@@ -201,7 +201,7 @@ impl FeedFirer {
             }
             Err(e) => {
                 // The store could not say: skip this tick, keep the alarm.
-                tracing::error!(%trigger, error = %e.message, "could not check an alarm's key");
+                tracing::error!(%trigger, error = %e, "could not check an alarm's key");
                 return Ok(());
             }
         };
@@ -217,7 +217,7 @@ impl FeedFirer {
         if let Err(e) = app.controller.admit_fire(&identity) {
             // Over the namespace's fire rate: skip this tick, keep the alarm (as OpenWhisk's
             // provider does for 429s).
-            tracing::warn!(%trigger, error = %e.message, "alarm tick throttled");
+            tracing::warn!(%trigger, error = %e, "alarm tick throttled");
             return Ok(());
         }
         let doc = match app.store.get_entity(ns, name).await {
@@ -302,15 +302,15 @@ impl Firer for FeedFirer {
 
 /// The trigger activation's log line for one rule (spec §5.2): status code 0 when the
 /// action was invoked, 3 for a platform failure, 1 otherwise.
-fn log_line(rule: &str, action: &str, outcome: Result<ActivationId, ApiError>) -> Value {
+fn log_line(rule: &str, action: &str, outcome: Result<ActivationId, WhiskError>) -> Value {
     match outcome {
         Ok(id) => json!({
             "statusCode": 0, "success": true, "activationId": id.as_str(),
             "rule": rule, "action": action,
         }),
         Err(e) => json!({
-            "statusCode": if e.status.is_server_error() { 3 } else { 1 },
-            "success": false, "error": e.message, "rule": rule, "action": action,
+            "statusCode": if e.is_platform_failure() { 3 } else { 1 },
+            "success": false, "error": e.to_string(), "rule": rule, "action": action,
         }),
     }
 }
@@ -336,12 +336,12 @@ mod tests {
         let ok = log_line("g/r", "g/a", Ok(id));
         assert_eq!(ok["statusCode"], 0);
         assert_eq!(ok["activationId"], id.as_str());
-        let missing = log_line("g/r", "g/a", Err(ApiError::not_found()));
+        let missing = log_line("g/r", "g/a", Err(WhiskError::not_found()));
         assert_eq!(
             missing,
             json!({"statusCode":1,"success":false,"error":"The requested resource does not exist.","rule":"g/r","action":"g/a"})
         );
-        let internal = log_line("g/r", "g/a", Err(ApiError::internal("x")));
+        let internal = log_line("g/r", "g/a", Err(WhiskError::internal("x")));
         assert_eq!(internal["statusCode"], 3);
     }
 

@@ -7,12 +7,16 @@
 //! and no store: [`entity`] holds the rules for names, semantic versions, parameter and
 //! annotation lists and action limits; [`entity_path`] is the one parser of the paths by
 //! which entities name each other; [`rule`] holds a rule's fully qualified names and status;
-//! [`messages`] holds OpenWhisk's texts, which the API sends as they are. The host re-exports
+//! [`messages`] holds OpenWhisk's texts, which the API sends as they are, and
+//! [`error`] the one error everything below the API returns ([`WhiskError`], by cause). The host re-exports
 //! each module under its own name, so callers write `shoal::entity` as before.
 
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod entity;
 pub mod entity_path;
+pub mod error;
 pub mod messages;
 pub mod rule;
+
+pub use error::WhiskError;

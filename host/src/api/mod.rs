@@ -25,6 +25,7 @@ use crate::auth::Identity;
 use crate::entity;
 use crate::error::ApiError;
 use crate::messages;
+use shoal_model::WhiskError;
 use shoal_router::{ActivationId, json};
 
 /// A parsed request. Lives for one request.
@@ -353,7 +354,7 @@ fn owner_only(identity: &Identity, ns: &str, resource: &str) -> Result<(), ApiEr
     if identity.namespace == ns {
         Ok(())
     } else {
-        Err(ApiError::forbidden(resource))
+        Err(WhiskError::forbidden(resource).into())
     }
 }
 

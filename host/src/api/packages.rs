@@ -16,6 +16,7 @@ use crate::auth::Identity;
 use crate::error::ApiError;
 use crate::messages;
 use crate::package::{self, Package, PackagePut};
+use shoal_model::WhiskError;
 
 /// Largest number of actions a package lists or a forced delete removes.
 const MAX_CONTENTS: u64 = 100_000;
@@ -96,7 +97,7 @@ async fn get(
 ) -> Result<Reply, ApiError> {
     let e = match existing(app, ns, name, Collection::Packages).await? {
         Some(e) if identity.namespace == ns || e.doc["publish"] == true => e,
-        Some(_) => return Err(ApiError::forbidden(resource)),
+        Some(_) => return Err(WhiskError::forbidden(resource).into()),
         None => {
             return Err(ApiError::new(
                 StatusCode::NOT_FOUND,

@@ -17,6 +17,7 @@ use crate::error::ApiError;
 use crate::messages;
 use crate::put::CommonPut;
 use crate::rule::{self, FqName, Status};
+use shoal_model::WhiskError;
 
 /// Routes the rules collection.
 pub(crate) async fn route(
@@ -145,7 +146,7 @@ async fn put(
     // Checked before the trigger is looked up: whether another namespace has a trigger of
     // that name is not for the caller to learn.
     if trigger_name.namespace() != identity.namespace {
-        return Err(ApiError::forbidden(&trigger_name.id()));
+        return Err(WhiskError::forbidden(&trigger_name.id()).into());
     }
     let trigger = trigger_of(app, Some(&trigger_name))
         .await?
@@ -156,11 +157,11 @@ async fn put(
     app.controller
         .resolve(identity, action.namespace(), action.package(), &action.name)
         .await
-        .map_err(|e| match e.status {
-            StatusCode::NOT_FOUND | StatusCode::CONFLICT => {
+        .map_err(|e| match e {
+            WhiskError::NotFound | WhiskError::Conflict(_) => {
                 ApiError::bad_request(messages::rule_action_missing(&action.to_string()))
             }
-            _ => e,
+            _ => e.into(),
         })?;
     let rule_id = format!("{ns}/{name}");
     let old_trigger = trigger_of(

@@ -19,6 +19,7 @@ use crate::error::ApiError;
 use crate::messages;
 use crate::trigger::{self, TriggerPut};
 use crate::triggers::{self, Fire};
+use shoal_model::WhiskError;
 
 /// Routes the triggers collection.
 pub(crate) async fn route(
@@ -102,7 +103,7 @@ async fn fire(
         app.store
             .accept_activation(stand_in)
             .await
-            .map_err(|e| ApiError::store_unavailable(&e.to_string()))?;
+            .map_err(|e| WhiskError::store_unavailable(&e.to_string()))?;
     }
     tokio::spawn(triggers::run(
         app.controller.clone(),

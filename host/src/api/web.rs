@@ -108,8 +108,8 @@ async fn find(
         .await
         // What the caller may not see is not there; a store that fails is still a failure.
         .map_err(|e| {
-            if e.status.is_server_error() {
-                e
+            if e.is_platform_failure() {
+                ApiError::from(e)
             } else {
                 ApiError::not_found()
             }

@@ -1,9 +1,12 @@
-//! The one error type the store returns.
+//! The one error type the store returns, and what it means to callers.
+
+use shoal_model::{WhiskError, messages};
 
 /// Why a store operation failed.
 ///
 /// Returned by value from every fallible store method; cheap (at most one `String`).
-/// The API maps `Exists`/`Conflict` to 409, `NotFound` to 404 and `Io` to 500.
+/// Callers see it as a [`WhiskError`]: `Exists` and `Conflict` are conflicts, `NotFound` is
+/// not found, and `Io` is an internal error (logged with its cause, answered without it).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
     /// A create (`expected_rev == None`) hit a document id that already exists, in any
@@ -30,6 +33,20 @@ impl From<rusqlite::Error> for StoreError {
 impl From<std::io::Error> for StoreError {
     fn from(e: std::io::Error) -> Self {
         StoreError::Io(e.to_string())
+    }
+}
+
+impl From<StoreError> for WhiskError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Exists => WhiskError::conflict(messages::ALREADY_EXISTS),
+            StoreError::Conflict => WhiskError::conflict(messages::CONCURRENT_MODIFICATION),
+            StoreError::NotFound => WhiskError::not_found(),
+            StoreError::Io(cause) => {
+                tracing::error!(error = %cause, "store failure");
+                WhiskError::internal("The server encountered an internal error.")
+            }
+        }
     }
 }
 
