@@ -39,8 +39,7 @@ use crate::logs::{Collected, Cut};
 use crate::pool::{Container, Pool, PoolSettings, Removal, Start, WarmKey};
 use crate::protocol::{Answer, ProxyClient};
 
-/// The kind of actions that name their own image (`exec.image`).
-pub const BLACKBOX: &str = "blackbox";
+pub use shoal_router::BLACKBOX;
 
 /// How many containers an activation tries when their proxies answer `/init` with 503
 /// ("shutting down", spec §7.2) before the last answer is its initialization failure.

@@ -24,7 +24,7 @@ pub struct App {
     /// Entities, subjects and the activation log.
     pub store: Arc<dyn Store>,
     /// Basic-auth lookups.
-    pub auth: Authenticator,
+    pub auth: Arc<Authenticator>,
     /// Invocation.
     pub controller: Arc<Controller>,
     /// The alarm feeds' schedules and scheduler.

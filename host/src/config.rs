@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+pub use shoal_core::throttle::LimitsConfig;
 
 /// Everything `shoal serve` can be told. Lives for the whole process.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -165,20 +166,6 @@ pub struct WasmSettings {
     pub keep_resident_kib: u64,
 }
 
-/// Namespace limits and action-limit bounds (OpenWhisk deploy defaults).
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct LimitsConfig {
-    /// Action invokes per minute per namespace.
-    pub invocations_per_minute: u64,
-    /// Activations in flight per namespace.
-    pub concurrent_invocations: u64,
-    /// Trigger fires per minute per namespace.
-    pub fires_per_minute: u64,
-    /// Largest invoke payload, in bytes.
-    pub max_payload_bytes: usize,
-}
-
 /// Settings for the QuickJS isolate domain.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -283,17 +270,6 @@ impl WasmSettings {
             epoch_tick: std::time::Duration::from_millis(self.epoch_tick_ms),
             keep_resident: usize::try_from(self.keep_resident_kib << 10).unwrap_or(usize::MAX),
             ..shoal_wasm::WasmConfig::default()
-        }
-    }
-}
-
-impl Default for LimitsConfig {
-    fn default() -> Self {
-        LimitsConfig {
-            invocations_per_minute: 60,
-            concurrent_invocations: 30,
-            fires_per_minute: 60,
-            max_payload_bytes: 1_048_576,
         }
     }
 }

@@ -32,7 +32,7 @@ use crate::api::{self, Reply};
 use crate::app::App;
 use crate::controller::new_transaction_id;
 use crate::error::ApiError;
-use crate::metrics::Observer;
+use crate::observer::Observer;
 
 /// Largest request entity accepted at all (spec §1.3: 50 MB).
 const MAX_ENTITY_BYTES: usize = 50 * 1024 * 1024;

@@ -71,7 +71,7 @@ impl App {
         );
         let app = Arc::new(App {
             metrics,
-            auth: Authenticator::new(store.clone(), config.limits.clone()),
+            auth: Arc::new(Authenticator::new(store.clone(), config.limits.clone())),
             gateway: Gateway::new(store.clone()),
             controller,
             store,
@@ -106,7 +106,11 @@ impl App {
     /// The platform's background work: the alarm scheduler, firing triggers through the
     /// trigger engine. Runs until the process ends; spawn it once.
     pub fn background(self: &Arc<Self>) -> impl Future<Output = ()> + Send + use<> {
-        let firer = Arc::new(FeedFirer(self.clone()));
+        let firer = Arc::new(FeedFirer::new(
+            self.auth.clone(),
+            self.controller.clone(),
+            self.store.clone(),
+        ));
         self.alarms.clone().run(firer)
     }
 }

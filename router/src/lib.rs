@@ -24,7 +24,7 @@ pub use egress::{
 pub use invocation::{ActionCode, ActivationId, Invocation, Limits, OwEnv};
 pub use logs::{LogCollector, LogStream, format_log_line};
 pub use outcome::{ExecutorStats, Failure, MAX_RESULT_BYTES, Outcome, PrepareError};
-pub use table::{ENGINE_ANNOTATION, KindInfo, RouteError, RoutingTable, UnsupportedKind};
+pub use table::{BLACKBOX, ENGINE_ANNOTATION, KindInfo, RouteError, RoutingTable, UnsupportedKind};
 
 use std::future::Future;
 use std::pin::Pin;

@@ -87,6 +87,9 @@ pub enum RouteError {
 /// (e.g. `{"key": "engine", "value": "v8"}`); see [`RoutingTable::executor_for`].
 pub const ENGINE_ANNOTATION: &str = "engine";
 
+/// The kind of actions that name their own image (`exec.image`).
+pub const BLACKBOX: &str = "blackbox";
+
 struct Entry {
     info: KindInfo,
     executor: Arc<dyn Executor>,

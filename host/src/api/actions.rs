@@ -7,6 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use hyper::{Method, StatusCode};
 use serde_json::{Map, Value, json};
+use shoal_router::{ActionCode, RoutingTable};
 use shoal_store::{Collection, Entity};
 
 use super::{
@@ -14,9 +15,11 @@ use super::{
     valid_names,
 };
 use crate::action::{self, ActionPut};
+use crate::activation::Status;
 use crate::app::App;
 use crate::auth::Identity;
 use crate::controller::{Invoked, MAX_BLOCKING_WAIT, check_final};
+use crate::entity;
 use crate::error::ApiError;
 use crate::messages;
 use crate::package;
@@ -122,7 +125,7 @@ fn built(
         None => put.create(ns, name, table, now)?,
     };
     let mut entry = action::ActionEntry::from_doc(&doc)?;
-    if action::place_by_needs(&mut doc, &entry.code, table) {
+    if place_by_needs(&mut doc, &entry.code, table) {
         entry = action::ActionEntry::from_doc(&doc)?;
     }
     if entry.code.kind != sequence::KIND {
@@ -140,6 +143,50 @@ fn built(
         }
     }
     Ok(doc)
+}
+
+/// The annotation saying why shoal runs a `nodejs:*` action in a container instead of an
+/// isolate (next to `engine: "container"`, both set by [`place_by_needs`]).
+const FALLBACK_ANNOTATION: &str = "engine-fallback";
+
+/// Sends a `nodejs:*` action that needs a real Node.js (an unavailable module, a native addon:
+/// [`shoal_isolates::node::needs_full_node`]) to its kind's container: annotates the stored
+/// document with `engine: "container"` and [`FALLBACK_ANNOTATION`] saying why. Only when the
+/// container domain serves the kind and the developer named no engine; a fallback made for
+/// earlier code is dropped first. Without containers the action stays in the isolates, where
+/// each activation fails naming the missing module. Returns whether the document changed.
+fn place_by_needs(doc: &mut Value, code: &ActionCode, table: &RoutingTable) -> bool {
+    let Some(annotations) = doc.get_mut("annotations").and_then(Value::as_array_mut) else {
+        return false;
+    };
+    let before = annotations.len();
+    if entity::lookup(annotations, FALLBACK_ANNOTATION).is_some() {
+        annotations.retain(|a| {
+            !matches!(
+                a["key"].as_str(),
+                Some(FALLBACK_ANNOTATION | shoal_router::ENGINE_ANNOTATION)
+            )
+        });
+    }
+    let chosen = entity::lookup(annotations, shoal_router::ENGINE_ANNOTATION).is_some();
+    let why = (!chosen && table.executor_for(&code.kind, Some("container")).is_ok())
+        .then(|| shoal_isolates::node::needs_full_node(code))
+        .flatten();
+    if let Some(why) = why {
+        annotations.push(json!({"key": shoal_router::ENGINE_ANNOTATION, "value": "container"}));
+        annotations.push(json!({"key": FALLBACK_ANNOTATION, "value": why}));
+        return true;
+    }
+    annotations.len() != before
+}
+
+/// The HTTP status of a blocking invoke whose activation ended with `status`.
+fn http_status(status: Status) -> StatusCode {
+    match status {
+        Status::Success => StatusCode::OK,
+        Status::ApplicationError | Status::DeveloperError => StatusCode::BAD_GATEWAY,
+        Status::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+    }
 }
 
 /// The list summary of an action document (spec §2.2).
@@ -261,7 +308,7 @@ async fn invoke(
                 .with_activation(id)
         }
         Invoked::Done(id, mut record) => {
-            let status = record.status().http();
+            let status = http_status(record.status());
             if result_only || record.response.result.is_array() {
                 return Ok(Reply::json(status, &record.response.result).with_activation(id));
             }

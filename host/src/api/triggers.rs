@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use hyper::{Method, StatusCode};
-use serde_json::json;
+use hyper::{HeaderMap, Method, StatusCode};
+use serde_json::{Map, Value, json};
 use shoal_store::Collection;
 
 use super::{
@@ -93,7 +93,7 @@ async fn fire(
     let fire = Fire {
         trigger,
         payload,
-        headers: triggers::ow_headers(&req.headers),
+        headers: ow_headers(&req.headers),
         start: SystemTime::now(),
         transaction_id: req.tid.clone(),
     };
@@ -117,4 +117,32 @@ async fn fire(
         Reply::json(StatusCode::ACCEPTED, &json!({"activationId": id.as_str()}))
             .with_activation(id),
     )
+}
+
+/// Request headers as `__ow_headers`: lower-cased names, text values. `authorization` is
+/// left out: rule actions may belong to another namespace and must not see the firer's key.
+fn ow_headers(headers: &HeaderMap) -> Map<String, Value> {
+    headers
+        .iter()
+        .filter(|(k, _)| *k != hyper::header::AUTHORIZATION)
+        .map(|(k, v)| {
+            let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
+            (k.as_str().to_ascii_lowercase(), Value::String(value))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_are_lower_cased() {
+        let mut h = HeaderMap::new();
+        h.insert("X-Custom", "v".parse().unwrap());
+        h.insert("Authorization", "Basic secret".parse().unwrap());
+        let out = ow_headers(&h);
+        assert_eq!(out["x-custom"], "v");
+        assert!(out.get("authorization").is_none());
+    }
 }

@@ -55,42 +55,42 @@ const UTILS_ACTIONS: [(&str, &str, &str); 8] = [
     (
         "echo",
         "Returns the input",
-        include_str!("../../fixtures/whisk.system/utils/echo.js"),
+        include_str!("../../../fixtures/whisk.system/utils/echo.js"),
     ),
     (
         "cat",
         "Concatenates input into a string",
-        include_str!("../../fixtures/whisk.system/utils/cat.js"),
+        include_str!("../../../fixtures/whisk.system/utils/cat.js"),
     ),
     (
         "sort",
         "Sorts an array",
-        include_str!("../../fixtures/whisk.system/utils/sort.js"),
+        include_str!("../../../fixtures/whisk.system/utils/sort.js"),
     ),
     (
         "split",
         "Split a string into an array",
-        include_str!("../../fixtures/whisk.system/utils/split.js"),
+        include_str!("../../../fixtures/whisk.system/utils/split.js"),
     ),
     (
         "head",
         "Extract prefix of an array",
-        include_str!("../../fixtures/whisk.system/utils/head.js"),
+        include_str!("../../../fixtures/whisk.system/utils/head.js"),
     ),
     (
         "date",
         "Current date and time",
-        include_str!("../../fixtures/whisk.system/utils/date.js"),
+        include_str!("../../../fixtures/whisk.system/utils/date.js"),
     ),
     (
         "namespace",
         "Returns namespace for the authorization key used to invoke this action",
-        include_str!("../../fixtures/whisk.system/utils/namespace.js"),
+        include_str!("../../../fixtures/whisk.system/utils/namespace.js"),
     ),
     (
         "smash",
         "Nests all properties under given property",
-        include_str!("../../fixtures/whisk.system/utils/smash.js"),
+        include_str!("../../../fixtures/whisk.system/utils/smash.js"),
     ),
 ];
 

@@ -12,11 +12,37 @@ use dashmap::DashMap;
 use foldhash::fast::RandomState;
 
 use parking_lot::Mutex;
+use serde::Deserialize;
 use serde_json::Value;
 
-use crate::config::LimitsConfig;
-use crate::metrics::{Limit, Observer, Quiet};
+use crate::observer::{Limit, Observer, Quiet};
 use shoal_model::WhiskError;
+
+/// The system's namespace limits (OpenWhisk deploy defaults), as the `[limits]` section of
+/// shoal's config sets them.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Action invokes per minute per namespace.
+    pub invocations_per_minute: u64,
+    /// Activations in flight per namespace.
+    pub concurrent_invocations: u64,
+    /// Trigger fires per minute per namespace.
+    pub fires_per_minute: u64,
+    /// Largest invoke payload, in bytes.
+    pub max_payload_bytes: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            invocations_per_minute: 60,
+            concurrent_invocations: 30,
+            fires_per_minute: 60,
+            max_payload_bytes: 1_048_576,
+        }
+    }
+}
 
 /// A namespace's throttle limits: the system defaults, overridden per namespace by the
 /// subject's stored limits (`invocationsPerMinute`, `concurrentInvocations`,

@@ -18,7 +18,7 @@ use crate::activation::{self, Caller, Note, Record, Response, Status};
 use crate::auth::Identity;
 use crate::entity_path::EntityPath;
 use crate::messages;
-use crate::metrics::{Observer, Quiet};
+use crate::observer::{Observer, Quiet};
 use crate::package;
 use crate::sequence::{self, Resolve};
 use crate::throttle::{NamespaceLimits, Throttles};

@@ -49,14 +49,6 @@ impl Status {
             Status::InternalError => 3,
         }
     }
-    /// HTTP status of a blocking invoke that finished with this status.
-    pub fn http(self) -> hyper::StatusCode {
-        match self {
-            Status::Success => hyper::StatusCode::OK,
-            Status::ApplicationError | Status::DeveloperError => hyper::StatusCode::BAD_GATEWAY,
-            Status::InternalError => hyper::StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
 }
 
 /// The one place an outcome becomes an OpenWhisk response: `(status, result, size)`.
@@ -419,7 +411,7 @@ mod tests {
             )
         );
         let (s, _, _) = response_of(Err(Failure::Internal("x".into())), 300);
-        assert_eq!((s.code(), s.http().as_u16()), (3, 500));
+        assert_eq!(s.code(), 3);
     }
 
     #[test]

@@ -12,8 +12,8 @@ use foldhash::fast::RandomState;
 
 use shoal_store::{Change, Store, Subject};
 
-use crate::config::LimitsConfig;
 use crate::messages;
+use crate::throttle::LimitsConfig;
 use crate::throttle::NamespaceLimits;
 use shoal_model::WhiskError;
 

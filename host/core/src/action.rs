@@ -168,7 +168,7 @@ fn build_exec(exec: &Value, table: &RoutingTable) -> Result<Value, WhiskError> {
             info.kind
         )));
     }
-    let blackbox = info.kind == shoal_containers::BLACKBOX;
+    let blackbox = info.kind == shoal_router::BLACKBOX;
     let image = match exec.get("image").and_then(Value::as_str) {
         Some(image) if blackbox && !image.trim().is_empty() => Some(image.trim()),
         _ if blackbox => {
@@ -215,41 +215,6 @@ fn build_exec(exec: &Value, table: &RoutingTable) -> Result<Value, WhiskError> {
         out["main"] = Value::String(m);
     }
     Ok(out)
-}
-
-/// The annotation saying why shoal runs a `nodejs:*` action in a container instead of an
-/// isolate (next to `engine: "container"`, both set by [`place_by_needs`]).
-pub const FALLBACK_ANNOTATION: &str = "engine-fallback";
-
-/// Sends a `nodejs:*` action that needs a real Node.js (an unavailable module, a native addon:
-/// [`shoal_isolates::node::needs_full_node`]) to its kind's container: annotates the stored
-/// document with `engine: "container"` and [`FALLBACK_ANNOTATION`] saying why. Only when the
-/// container domain serves the kind and the developer named no engine; a fallback made for
-/// earlier code is dropped first. Without containers the action stays in the isolates, where
-/// each activation fails naming the missing module. Returns whether the document changed.
-pub fn place_by_needs(doc: &mut Value, code: &ActionCode, table: &RoutingTable) -> bool {
-    let Some(annotations) = doc.get_mut("annotations").and_then(Value::as_array_mut) else {
-        return false;
-    };
-    let before = annotations.len();
-    if entity::lookup(annotations, FALLBACK_ANNOTATION).is_some() {
-        annotations.retain(|a| {
-            !matches!(
-                a["key"].as_str(),
-                Some(FALLBACK_ANNOTATION | shoal_router::ENGINE_ANNOTATION)
-            )
-        });
-    }
-    let chosen = entity::lookup(annotations, shoal_router::ENGINE_ANNOTATION).is_some();
-    let why = (!chosen && table.executor_for(&code.kind, Some("container")).is_ok())
-        .then(|| shoal_isolates::node::needs_full_node(code))
-        .flatten();
-    if let Some(why) = why {
-        annotations.push(json!({"key": shoal_router::ENGINE_ANNOTATION, "value": "container"}));
-        annotations.push(json!({"key": FALLBACK_ANNOTATION, "value": why}));
-        return true;
-    }
-    annotations.len() != before
 }
 
 /// Removes `exec.code` (the `?code=false` view).

@@ -6,15 +6,13 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use hyper::HeaderMap;
 use serde_json::{Map, Value, json};
 use shoal_router::{ActivationId, BoxFuture};
 use shoal_store::{ActivationRecord, Collection, Store};
 
 use crate::activation::epoch_ms;
 use crate::alarms::Firer;
-use crate::app::App;
-use crate::auth::Identity;
+use crate::auth::{Authenticator, Identity};
 use crate::controller::{Controller, Invoked, check_final, new_activation_id, new_transaction_id};
 use crate::entity_path::{EntityPath, Form};
 use crate::messages;
@@ -42,19 +40,6 @@ pub fn has_active_rule(trigger: &Value) -> bool {
     trigger["rules"]
         .as_object()
         .is_some_and(|r| r.values().any(|l| l["status"] == Status::Active.as_str()))
-}
-
-/// Request headers as `__ow_headers`: lower-cased names, text values. `authorization` is
-/// left out: rule actions may belong to another namespace and must not see the firer's key.
-pub fn ow_headers(headers: &HeaderMap) -> Map<String, Value> {
-    headers
-        .iter()
-        .filter(|(k, _)| *k != hyper::header::AUTHORIZATION)
-        .map(|(k, v)| {
-            let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
-            (k.as_str().to_ascii_lowercase(), Value::String(value))
-        })
-        .collect()
 }
 
 /// Runs fire `id` of `fire.trigger` for `identity`: invokes each active rule's action and
@@ -184,17 +169,30 @@ async fn invoke_rule(
 }
 
 /// Fires triggers for the alarm service as the owner of each feed's stored key, through the
-/// same engine and throttles as `POST …/triggers/{name}`.
-pub struct FeedFirer(pub Arc<App>);
+/// same engine and throttles as `POST …/triggers/{name}`. Cheap to clone (three `Arc`s).
+#[derive(Clone)]
+pub struct FeedFirer {
+    auth: Arc<Authenticator>,
+    controller: Arc<Controller>,
+    store: Arc<dyn Store>,
+}
 
 impl FeedFirer {
-    async fn fire_now(
-        app: Arc<App>,
-        trigger: String,
-        key: String,
-        payload: Value,
-    ) -> Result<(), String> {
-        let identity = match app.auth.by_key(&key).await {
+    /// A firer checking feeds' keys with `auth` and running fires on `controller` and `store`.
+    pub fn new(
+        auth: Arc<Authenticator>,
+        controller: Arc<Controller>,
+        store: Arc<dyn Store>,
+    ) -> Self {
+        FeedFirer {
+            auth,
+            controller,
+            store,
+        }
+    }
+
+    async fn fire_now(self, trigger: String, key: String, payload: Value) -> Result<(), String> {
+        let identity = match self.auth.by_key(&key).await {
             Ok(Some(identity)) => identity,
             Ok(None) => {
                 return Err("the API key the feed was created with is no longer valid".into());
@@ -214,13 +212,13 @@ impl FeedFirer {
             return Err(format!("the feed's key does not own trigger {trigger}"));
         };
         let (ns, name) = (ns.as_str(), name.as_str());
-        if let Err(e) = app.controller.admit_fire(&identity) {
+        if let Err(e) = self.controller.admit_fire(&identity) {
             // Over the namespace's fire rate: skip this tick, keep the alarm (as OpenWhisk's
             // provider does for 429s).
             tracing::warn!(%trigger, error = %e, "alarm tick throttled");
             return Ok(());
         }
-        let doc = match app.store.get_entity(ns, name).await {
+        let doc = match self.store.get_entity(ns, name).await {
             Ok(Some(e)) if e.collection == Collection::Triggers => e.doc,
             Ok(_) => return Err(format!("trigger {trigger} does not exist")),
             Err(e) => {
@@ -242,11 +240,10 @@ impl FeedFirer {
             start: SystemTime::now(),
             transaction_id: new_transaction_id(),
         };
-        let (controller, store) = (app.controller.clone(), app.store.clone());
         // Nobody is answered with this fire's id: its record is written relaxed.
         run(
-            controller,
-            store,
+            self.controller,
+            self.store,
             identity,
             new_activation_id(),
             fire,
@@ -264,16 +261,14 @@ fn stored_trigger(trigger: &str) -> Option<EntityPath> {
 
 impl Firer for FeedFirer {
     fn fire(&self, trigger: &str, auth_key: &str, payload: Value) -> BoxFuture<Result<(), String>> {
-        Box::pin(Self::fire_now(
-            self.0.clone(),
-            trigger.to_string(),
-            auth_key.to_string(),
-            payload,
-        ))
+        Box::pin(
+            self.clone()
+                .fire_now(trigger.to_string(), auth_key.to_string(), payload),
+        )
     }
 
     fn delete_trigger(&self, trigger: &str, auth_key: &str, with_rules: bool) -> BoxFuture<()> {
-        let (app, trigger, key) = (self.0.clone(), trigger.to_string(), auth_key.to_string());
+        let (app, trigger, key) = (self.clone(), trigger.to_string(), auth_key.to_string());
         Box::pin(async move {
             let Some(t) = stored_trigger(&trigger) else {
                 return;
@@ -343,15 +338,5 @@ mod tests {
         );
         let internal = log_line("g/r", "g/a", Err(WhiskError::internal("x")));
         assert_eq!(internal["statusCode"], 3);
-    }
-
-    #[test]
-    fn headers_are_lower_cased() {
-        let mut h = HeaderMap::new();
-        h.insert("X-Custom", "v".parse().unwrap());
-        h.insert("Authorization", "Basic secret".parse().unwrap());
-        let out = ow_headers(&h);
-        assert_eq!(out["x-custom"], "v");
-        assert!(out.get("authorization").is_none());
     }
 }

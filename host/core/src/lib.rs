@@ -1,0 +1,44 @@
+//! shoal's platform core: everything that decides what an OpenWhisk request does, with no
+//! HTTP, no concrete store and no concrete executor.
+//!
+//! # How this crate works
+//!
+//! The core is written against three contracts from below: the entity model
+//! (`shoal-model`, re-exported here as [`entity`], [`entity_path`], [`messages`], [`rule`]),
+//! the store's traits (`shoal-store`, held as `Arc<dyn Store>`) and the execution-domain SPI
+//! (`shoal-router`'s `Executor` and routing table). Above it, the host's API turns HTTP
+//! requests into calls here and [`WhiskError`]s into OpenWhisk's error envelope.
+//!
+//! - [`controller`] runs activations: it resolves an action ([`package`] for bindings),
+//!   admits it against the namespace's [`throttle`]s, sends the invocation to the executor of
+//!   its kind, runs [`sequence`]s and conductor compositions component by component, builds
+//!   the [`activation`] record and appends it to the log, durably when someone waits on it.
+//! - [`auth`] turns Basic credentials into identities, cached until the store announces a
+//!   change to their namespace.
+//! - [`triggers`] is the trigger engine: a fire runs every active rule's action through the
+//!   controller and records the trigger activation. [`alarms`] is the feed service
+//!   (`/whisk.system/alarms`), firing through [`triggers::FeedFirer`].
+//! - [`action`], [`trigger`] and [`put`] build stored documents from PUT bodies; [`catalog`]
+//!   installs `whisk.system`.
+//! - [`observer`] is what the core reports (activations, throttles, commit waits) to whoever
+//!   counts it.
+
+#![warn(missing_docs, unreachable_pub)]
+
+pub use shoal_model::{WhiskError, entity, entity_path, messages, rule};
+
+pub mod action;
+pub mod activation;
+pub mod alarms;
+pub mod auth;
+pub mod catalog;
+pub mod controller;
+pub mod observer;
+pub mod package;
+#[cfg(test)]
+mod properties;
+pub mod put;
+pub mod sequence;
+pub mod throttle;
+pub mod trigger;
+pub mod triggers;
