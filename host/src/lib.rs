@@ -9,21 +9,15 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+pub use shoal_api::rest as api;
+pub use shoal_api::{app, egress, error, gateway, metrics, server, settings};
 pub use shoal_core::{
-    action, activation, alarms, auth, catalog, controller, entity, entity_path, messages, observer,
-    package, put, rule, sequence, throttle, trigger, triggers,
+    action, activation, alarms, auth, catalog, controller, entity, entity_path, memory, messages,
+    observer, package, put, rule, sequence, throttle, trigger, triggers,
 };
 
-pub mod api;
-pub mod app;
 pub mod config;
 pub mod containers;
 pub mod dedicated;
-pub mod egress;
-pub mod error;
-pub mod gateway;
 pub mod js_engines;
-pub mod memory;
-pub mod metrics;
-pub mod server;
 pub mod startup;

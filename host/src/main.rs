@@ -223,22 +223,24 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .thread_name("shoal-io")
         .enable_all()
         .build()?;
-    let app = runtime.block_on(App::start(config, api_host.clone()))?;
+    let platform = runtime.block_on(startup::start(&config, api_host.clone()))?;
+    let app = platform.app.clone();
     let default_key = runtime.block_on(App::guest_has_default_key(&*app.store));
     if !addr.ip().is_loopback() && default_key {
         bail!(
             "refusing to listen on {addr}: namespace 'guest' still uses OpenWhisk's well-known development key, \
              which anyone could use. Set new keys first with `shoal namespace rotate-key guest --data-dir {}` \
              (and `shoal namespace create NAME` for other namespaces), or listen on 127.0.0.1.",
-            app.config.data_dir.display()
+            config.data_dir.display()
         );
     }
-    app.open_egress(runtime.handle().clone())?;
+    app.open_egress(runtime.handle().clone())
+        .map_err(|e| anyhow::anyhow!("egress: {e}"))?;
     runtime.block_on(async move {
         tokio::spawn(app.background());
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let serving = tokio::spawn(shoal::server::serve(
-            app.clone(),
+            app,
             listeners,
             stopped,
             Duration::from_secs(5),
@@ -250,7 +252,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         shutdown_signal().await;
         let _ = stop.send(true);
         let _ = serving.await;
-        app.shutdown(Duration::from_secs(310)).await;
+        platform.shutdown(Duration::from_secs(310)).await;
         Ok(())
     })
 }

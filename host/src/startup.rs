@@ -3,7 +3,6 @@
 //! controller with its metrics, the egress and the background feeds. The only place that
 //! names concrete executors.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,12 +19,11 @@ use crate::config::Config;
 use crate::containers;
 use crate::controller::Controller;
 use crate::dedicated::Dedicated;
-use crate::egress::HostEgress;
 use crate::gateway::Gateway;
 use crate::js_engines::js_engines;
 use crate::memory::{Budgeted, MemoryBudget};
 use crate::metrics::Metrics;
-use crate::triggers::FeedFirer;
+use shoal_containers::ContainerExecutor;
 
 /// Why the platform could not start.
 #[derive(Debug, thiserror::Error)]
@@ -39,80 +37,65 @@ pub enum StartError {
     /// The built-in catalog could not be installed.
     #[error("catalog: {0}")]
     Catalog(String),
-    /// The egress could not be set up (an unreadable `[egress] ca_files` entry).
-    #[error("egress: {0}")]
-    Egress(String),
 }
 
-impl App {
-    /// Opens the store under `config.data_dir`, creates namespace `guest` with the well-known
-    /// key on first start, starts the executors and installs the `whisk.system` catalog. `api_host` is what actions see as
-    /// `__OW_API_HOST`.
-    pub async fn start(config: Config, api_host: String) -> Result<Arc<App>, StartError> {
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.data_dir)?);
-        ensure_guest(&*store).await?;
-        let egress = EgressSlot::default();
-        let workers = Arc::new(quickjs(&config, &egress)?);
-        let alarms = AlarmService::new(store.clone()).await?;
-        let (mut table, memory) = routing_table(workers.clone(), &config, &egress)?;
-        table.add(
-            KindInfo::internal(FEED_KIND),
-            Arc::new(FeedExecutor(alarms.clone())),
-        );
-        let containers = containers::start(&config.containers, &config.data_dir, &api_host);
-        if let Some(executor) = &containers {
-            containers::register(&mut table, executor);
+/// A started platform: the [`App`] the API serves from, and the container domain, which the
+/// host stops after the app.
+pub struct Platform {
+    /// What the API serves from.
+    pub app: Arc<App>,
+    /// The container domain, when configured and its engine answered.
+    pub containers: Option<Arc<ContainerExecutor>>,
+}
+
+impl Platform {
+    /// Waits for activations in flight (up to `limit`), commits the activation log, then
+    /// removes the containers shoal started.
+    pub async fn shutdown(&self, limit: Duration) {
+        self.app.shutdown(limit).await;
+        if let Some(containers) = &self.containers {
+            containers.shutdown().await;
         }
-        let table = Arc::new(table);
-        ensure_whisk_system(&*store, &table).await?;
-        let metrics = Arc::new(Metrics::new());
-        let controller = Arc::new(
-            Controller::new(store.clone(), table, api_host.clone()).observed_by(metrics.clone()),
-        );
-        let app = Arc::new(App {
-            metrics,
-            auth: Arc::new(Authenticator::new(store.clone(), config.limits.clone())),
-            gateway: Gateway::new(store.clone()),
-            controller,
-            store,
-            config,
-            alarms,
-            containers,
-            memory,
-            egress,
-            api_host,
-        });
-        Ok(app)
     }
+}
 
-    /// Gives actions outbound network through [`HostEgress`], its requests running on
-    /// `runtime` (the I/O runtime). Until called, actions' requests fail with a network
-    /// error; later calls change nothing. Fails when `[egress]` names an unreadable CA file.
-    pub fn open_egress(
-        self: &Arc<Self>,
-        runtime: tokio::runtime::Handle,
-    ) -> Result<(), StartError> {
-        let host = HostEgress::new(
-            Arc::downgrade(self),
-            &self.api_host,
-            &self.config.egress,
-            runtime,
-        )
-        .map_err(StartError::Egress)?;
-        let _ = self.egress.set(Arc::new(host));
-        Ok(())
+/// Opens the store under `config.data_dir`, creates namespace `guest` with the well-known key
+/// on first start, starts the executors and installs the `whisk.system` catalog. `api_host`
+/// is what actions see as `__OW_API_HOST`.
+pub async fn start(config: &Config, api_host: String) -> Result<Platform, StartError> {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.data_dir)?);
+    ensure_guest(&*store).await?;
+    let egress = EgressSlot::default();
+    let workers = Arc::new(quickjs(config, &egress)?);
+    let alarms = AlarmService::new(store.clone()).await?;
+    let (mut table, memory) = routing_table(workers.clone(), config, &egress)?;
+    table.add(
+        KindInfo::internal(FEED_KIND),
+        Arc::new(FeedExecutor(alarms.clone())),
+    );
+    let containers = containers::start(&config.containers, &config.data_dir, &api_host);
+    if let Some(executor) = &containers {
+        containers::register(&mut table, executor);
     }
-
-    /// The platform's background work: the alarm scheduler, firing triggers through the
-    /// trigger engine. Runs until the process ends; spawn it once.
-    pub fn background(self: &Arc<Self>) -> impl Future<Output = ()> + Send + use<> {
-        let firer = Arc::new(FeedFirer::new(
-            self.auth.clone(),
-            self.controller.clone(),
-            self.store.clone(),
-        ));
-        self.alarms.clone().run(firer)
-    }
+    let table = Arc::new(table);
+    ensure_whisk_system(&*store, &table).await?;
+    let metrics = Arc::new(Metrics::new());
+    let controller = Arc::new(
+        Controller::new(store.clone(), table, api_host.clone()).observed_by(metrics.clone()),
+    );
+    let app = Arc::new(App {
+        metrics,
+        auth: Arc::new(Authenticator::new(store.clone(), config.limits.clone())),
+        gateway: Gateway::new(store.clone()),
+        controller,
+        store,
+        settings: config.settings(),
+        alarms,
+        memory,
+        egress,
+        api_host,
+    });
+    Ok(Platform { app, containers })
 }
 
 /// Creates namespace `guest` with the well-known key if it does not exist.
@@ -289,5 +272,123 @@ mod v8_tests {
             })
             .await;
         assert_eq!(outcome.result, Ok(serde_json::json!({"engine": "v8"})));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+    use bytes::Bytes;
+    use hyper::header::{CONTENT_TYPE, HeaderValue};
+    use hyper::{HeaderMap, Method, StatusCode};
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::api::{Request, dispatch};
+
+    /// A started platform over a fresh data dir (kept alive by the returned guard).
+    async fn started() -> (tempfile::TempDir, Arc<App>) {
+        let dir = tempfile::tempdir().unwrap();
+        let overrides = crate::config::Overrides {
+            data_dir: Some(dir.path().to_path_buf()),
+            ..Default::default()
+        };
+        let config = Config::load(None, overrides).unwrap();
+        let platform = start(&config, "http://127.0.0.1:1".into()).await.unwrap();
+        (dir, platform.app)
+    }
+
+    /// Sends `method path` with `body` and the guest's key; returns the status and JSON body.
+    async fn call(app: &Arc<App>, method: Method, path: &str, body: Value) -> (StatusCode, Value) {
+        let mut h = HeaderMap::new();
+        let key = base64::engine::general_purpose::STANDARD.encode(auth::GUEST_AUTH);
+        let basic = HeaderValue::from_str(&format!("Basic {key}")).unwrap();
+        h.insert("authorization", basic);
+        h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let body = Bytes::from(body.to_string());
+        let req = Request::new(method, path, h, body, "tid".into());
+        let reply = match dispatch(app, &req).await {
+            Ok(reply) => reply,
+            Err(e) => return (e.status, json!({"error": e.message})),
+        };
+        let value = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
+        (reply.status, value)
+    }
+
+    #[tokio::test]
+    async fn web_actions_resolve_through_packages_and_bindings() {
+        let (_dir, app) = started().await;
+        let code = json!({"kind": "nodejs:default", "code": "function main(p) { return p }"});
+        for (path, body) in [
+            (
+                "/api/v1/namespaces/_/packages/p",
+                json!({"parameters": [{"key": "pkg", "value": 1}]}),
+            ),
+            (
+                "/api/v1/namespaces/_/packages/b",
+                json!({"binding": {"namespace": "guest", "name": "p"},
+                       "parameters": [{"key": "bound", "value": 2}]}),
+            ),
+            (
+                "/api/v1/namespaces/_/actions/p/a",
+                json!({"exec": code, "annotations": [{"key": "web-export", "value": true}],
+                       "parameters": [{"key": "own", "value": 3}]}),
+            ),
+            (
+                "/api/v1/namespaces/_/actions/p/hidden",
+                json!({"exec": code}),
+            ),
+        ] {
+            let (status, _) = call(&app, Method::PUT, path, body).await;
+            assert_eq!(status, StatusCode::OK, "{path}");
+        }
+        let web = |path: &str| format!("/api/v1/web/guest/{path}.json");
+        let (status, direct) = call(&app, Method::GET, &web("p/a"), json!({})).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!((&direct["pkg"], &direct["own"]), (&json!(1), &json!(3)));
+        let (status, bound) = call(&app, Method::GET, &web("b/a"), json!({})).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!((&bound["pkg"], &bound["bound"]), (&json!(1), &json!(2)));
+        for path in ["p/hidden", "p/nope", "default/a", "x/a"] {
+            let (status, _) = call(&app, Method::GET, &web(path), json!({})).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        }
+    }
+
+    /// The blocking wait is the controller's 60 s (`MAX_BLOCKING_WAIT`). The test's clock is
+    /// paused, so once the runtime has nothing else to do it jumps past the wait while the
+    /// action still sleeps (its own timer is further out still, on whichever clock it runs).
+    #[tokio::test(start_paused = true)]
+    async fn a_web_result_not_ready_within_the_wait_is_a_202_naming_the_activation() {
+        let (_dir, app) = started().await;
+        let code = "function main() { return new Promise(r => setTimeout(() => r({}), 200000)) }";
+        let action = json!({"exec": {"kind": "nodejs:default", "code": code},
+                            "limits": {"timeout": 300000},
+                            "annotations": [{"key": "web-export", "value": true}]});
+        let (status, _) = call(
+            &app,
+            Method::PUT,
+            "/api/v1/namespaces/_/actions/slow",
+            action,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        let path = "/api/v1/web/guest/default/slow.json";
+        let req = Request::new(
+            Method::GET,
+            path,
+            HeaderMap::new(),
+            Bytes::new(),
+            "tid".into(),
+        );
+        let reply = dispatch(&app, &req).await.unwrap();
+        assert_eq!(reply.status, StatusCode::ACCEPTED);
+        let body: Value = serde_json::from_slice(&reply.body).unwrap();
+        assert_eq!(
+            body,
+            json!({"error": "Response not yet ready.", "code": "tid"})
+        );
+        assert!(reply.activation_id.is_some());
+        assert_eq!(reply.headers["access-control-allow-origin"], "*");
     }
 }

@@ -20,6 +20,7 @@
 //!   (`/whisk.system/alarms`), firing through [`triggers::FeedFirer`].
 //! - [`action`], [`trigger`] and [`put`] build stored documents from PUT bodies; [`catalog`]
 //!   installs `whisk.system`.
+//! - [`memory`] is the isolates' shared memory budget, wrapping their executors.
 //! - [`observer`] is what the core reports (activations, throttles, commit waits) to whoever
 //!   counts it.
 
@@ -33,6 +34,7 @@ pub mod alarms;
 pub mod auth;
 pub mod catalog;
 pub mod controller;
+pub mod memory;
 pub mod observer;
 pub mod package;
 #[cfg(test)]

@@ -23,9 +23,9 @@ use tokio::runtime::Handle;
 use tokio_rustls::TlsConnector;
 
 use crate::app::App;
-use crate::config::EgressConfig;
 use crate::controller::new_transaction_id;
 use crate::server;
+use crate::settings::EgressConfig;
 
 use self::in_flight::InFlight;
 

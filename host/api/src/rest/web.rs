@@ -156,7 +156,7 @@ async fn serve(
             messages::WEB_UNAUTHORIZED,
         ));
     }
-    let max = app.config.limits.max_payload_bytes;
+    let max = app.settings.limits.max_payload_bytes;
     if req.body.len() > max {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -653,114 +653,6 @@ mod tests {
         assert_eq!((r.status.as_u16(), &r.body[..]), (400, &b"bad"[..]));
         let e = shape(Ext::Json, Status::DeveloperError, json!({"error": "x"})).unwrap_err();
         assert_eq!(e.message, "There was an error processing your request.");
-    }
-
-    /// A started app over a fresh data dir (kept alive by the returned guard).
-    async fn test_app() -> (tempfile::TempDir, Arc<App>) {
-        let dir = tempfile::tempdir().unwrap();
-        let overrides = crate::config::Overrides {
-            data_dir: Some(dir.path().to_path_buf()),
-            ..Default::default()
-        };
-        let config = crate::config::Config::load(None, overrides).unwrap();
-        let app = App::start(config, "http://127.0.0.1:1".into())
-            .await
-            .unwrap();
-        (dir, app)
-    }
-
-    /// PUTs `body` at `path` with the guest's key; asserts a 200.
-    async fn put(app: &Arc<App>, path: &str, body: Value) {
-        let mut h = HeaderMap::new();
-        let key = BASE64.encode(crate::auth::GUEST_AUTH);
-        h.insert(
-            "authorization",
-            HeaderValue::from_str(&format!("Basic {key}")).unwrap(),
-        );
-        h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        let req = Request::new(
-            Method::PUT,
-            path,
-            h,
-            Bytes::from(body.to_string()),
-            "t".into(),
-        );
-        let reply = super::super::dispatch(app, &req).await.unwrap();
-        assert_eq!(reply.status, StatusCode::OK, "{path}");
-    }
-
-    #[tokio::test]
-    async fn packaged_actions_resolve_through_packages_and_bindings() {
-        let (_dir, app) = test_app().await;
-        let code = json!({"kind": "nodejs:default", "code": "function main(p) { return p }"});
-        for (path, body) in [
-            (
-                "/api/v1/namespaces/_/packages/p",
-                json!({"parameters": [{"key": "pkg", "value": 1}]}),
-            ),
-            (
-                "/api/v1/namespaces/_/packages/b",
-                json!({"binding": {"namespace": "guest", "name": "p"},
-                       "parameters": [{"key": "bound", "value": 2}]}),
-            ),
-            (
-                "/api/v1/namespaces/_/actions/p/a",
-                json!({"exec": code, "annotations": [{"key": "web-export", "value": true}],
-                       "parameters": [{"key": "own", "value": 3}]}),
-            ),
-            (
-                "/api/v1/namespaces/_/actions/p/hidden",
-                json!({"exec": code}),
-            ),
-        ] {
-            put(&app, path, body).await;
-        }
-        let (_, a) = find(&app, "guest", "p", "a").await.unwrap();
-        assert_eq!(a.params["pkg"], 1);
-        assert_eq!(a.params["own"], 3);
-        let (_, a) = find(&app, "guest", "b", "a").await.unwrap();
-        assert_eq!(
-            (&a.params["pkg"], &a.params["bound"]),
-            (&json!(1), &json!(2))
-        );
-        for (pkg, name) in [("p", "hidden"), ("p", "nope"), ("default", "a"), ("x", "a")] {
-            let e = find(&app, "guest", pkg, name).await.unwrap_err();
-            assert_eq!(e.status, StatusCode::NOT_FOUND, "{pkg}/{name}");
-        }
-    }
-
-    /// The blocking wait is the controller's 60 s (`MAX_BLOCKING_WAIT`). The test's clock is
-    /// paused, so once the runtime has nothing else to do it jumps past the wait while the
-    /// action still sleeps (its own timer is further out still, on whichever clock it runs).
-    #[tokio::test(start_paused = true)]
-    async fn a_result_not_ready_within_the_wait_is_a_202_naming_the_activation() {
-        let (_dir, app) = test_app().await;
-        let code = "function main() { return new Promise(r => setTimeout(() => r({}), 200000)) }";
-        put(
-            &app,
-            "/api/v1/namespaces/_/actions/slow",
-            json!({"exec": {"kind": "nodejs:default", "code": code},
-                   "limits": {"timeout": 300000},
-                   "annotations": [{"key": "web-export", "value": true}]}),
-        )
-        .await;
-        let path = "/api/v1/web/guest/default/slow.json";
-        let req = Request::new(
-            Method::GET,
-            path,
-            HeaderMap::new(),
-            Bytes::new(),
-            "tid".into(),
-        );
-        let reply = super::super::dispatch(&app, &req).await.unwrap();
-        assert_eq!(reply.status, StatusCode::ACCEPTED);
-        let body: Value = serde_json::from_slice(&reply.body).unwrap();
-        assert_eq!(
-            body,
-            json!({"error": "Response not yet ready.", "code": "tid"})
-        );
-        assert!(reply.activation_id.is_some());
-        assert_eq!(reply.headers["access-control-allow-origin"], "*");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::messages;
 
 /// `GET /`: platform description, limits and the runtimes of the routing table (spec §8.5).
 pub(crate) fn info(app: &App) -> Reply {
-    let l = &app.config.limits;
+    let l = &app.settings.limits;
     let b = LIMIT_BOUNDS;
     let mut runtimes: Map<String, Value> = Map::new();
     for (kind, _) in app.controller.table().kinds() {
@@ -130,7 +130,7 @@ pub(crate) fn health(app: &App) -> Reply {
 /// `GET /metrics`: the Prometheus scrape ([`crate::metrics`]). 404 when `[metrics]` turns it
 /// off; 401 without the bearer token `[metrics] token` names, when it names one.
 pub(crate) fn metrics(app: &App, req: &Request) -> Result<Reply, ApiError> {
-    let settings = &app.config.metrics;
+    let settings = &app.settings.metrics;
     if !settings.enabled {
         return Err(ApiError::no_route());
     }

@@ -267,7 +267,7 @@ async fn invoke(
     pkg: Option<&str>,
     name: &str,
 ) -> Result<Reply, ApiError> {
-    let max = app.config.limits.max_payload_bytes;
+    let max = app.settings.limits.max_payload_bytes;
     if req.body.len() > max {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -74,7 +74,7 @@ async fn fire(
     name: &str,
 ) -> Result<Reply, ApiError> {
     app.controller.admit_fire(identity)?;
-    let max = app.config.limits.max_payload_bytes;
+    let max = app.settings.limits.max_payload_bytes;
     if req.body.len() > max {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -1,26 +1,28 @@
-//! [`App`]: the composed platform (config, store, authenticator, controller, feeds, memory
-//! budget, gateway, metrics) that request handlers and the trigger engine work with. How it
-//! is put together and started is `startup`'s job.
+//! [`App`]: the composed platform (settings, store, authenticator, controller, feeds, memory
+//! budget, gateway, metrics) that request handlers work with, its egress and its background
+//! work. How it is put together is the host's composition root's job.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use shoal_containers::ContainerExecutor;
 use shoal_router::EgressSlot;
 use shoal_store::Store;
 
-use crate::alarms::AlarmService;
-use crate::auth::{self, Authenticator};
-use crate::config::Config;
-use crate::controller::Controller;
+use crate::egress::HostEgress;
 use crate::gateway::Gateway;
-use crate::memory::MemoryBudget;
 use crate::metrics::Metrics;
+use crate::settings::Settings;
+use shoal_core::alarms::AlarmService;
+use shoal_core::auth::{self, Authenticator};
+use shoal_core::controller::Controller;
+use shoal_core::memory::MemoryBudget;
+use shoal_core::triggers::FeedFirer;
 
 /// Everything a request handler needs. One per process.
 pub struct App {
-    /// Validated configuration.
-    pub config: Config,
+    /// The configuration sections the API serves by.
+    pub settings: Settings,
     /// Entities, subjects and the activation log.
     pub store: Arc<dyn Store>,
     /// Basic-auth lookups.
@@ -29,8 +31,6 @@ pub struct App {
     pub controller: Arc<Controller>,
     /// The alarm feeds' schedules and scheduler.
     pub alarms: Arc<AlarmService>,
-    /// The container domain, when configured and its engine answered.
-    pub containers: Option<Arc<ContainerExecutor>>,
     /// The isolates' memory budget.
     pub memory: Arc<MemoryBudget>,
     /// The built-in API gateway's compiled routes and rate limits.
@@ -38,9 +38,9 @@ pub struct App {
     /// What `GET /metrics` reports; the controller and the server feed it.
     pub metrics: Arc<Metrics>,
     /// Where the JS engines find the egress (`App::open_egress` fills it).
-    pub(crate) egress: EgressSlot,
+    pub egress: EgressSlot,
     /// What actions see as `__OW_API_HOST`.
-    pub(crate) api_host: String,
+    pub api_host: String,
 }
 
 impl App {
@@ -66,8 +66,31 @@ impl App {
             tracing::warn!(left, "shutting down with activations still running");
         }
         self.store.flush().await;
-        if let Some(containers) = &self.containers {
-            containers.shutdown().await;
-        }
+    }
+
+    /// Gives actions outbound network through [`HostEgress`], its requests running on
+    /// `runtime` (the I/O runtime). Until called, actions' requests fail with a network
+    /// error; later calls change nothing. Fails with why when `[egress]` names an unreadable
+    /// CA file.
+    pub fn open_egress(self: &Arc<Self>, runtime: tokio::runtime::Handle) -> Result<(), String> {
+        let host = HostEgress::new(
+            Arc::downgrade(self),
+            &self.api_host,
+            &self.settings.egress,
+            runtime,
+        )?;
+        let _ = self.egress.set(Arc::new(host));
+        Ok(())
+    }
+
+    /// The platform's background work: the alarm scheduler, firing triggers through the
+    /// trigger engine. Runs until the process ends; spawn it once.
+    pub fn background(self: &Arc<Self>) -> impl Future<Output = ()> + Send + use<> {
+        let firer = Arc::new(FeedFirer::new(
+            self.auth.clone(),
+            self.controller.clone(),
+            self.store.clone(),
+        ));
+        self.alarms.clone().run(firer)
     }
 }

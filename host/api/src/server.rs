@@ -1,5 +1,5 @@
 //! The HTTP server: accepts connections (HTTP/1.1, keep-alive), turns each request into an
-//! [`api::Request`], dispatches it, and writes the reply or the error envelope with the
+//! [`rest::Request`], dispatches it, and writes the reply or the error envelope with the
 //! headers every OpenWhisk response carries (`X-Request-ID`, CORS on `/api/v1`).
 //!
 //! It runs on the I/O runtime (a multi-threaded tokio runtime of its own threads), never on
@@ -27,12 +27,12 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tracing::Instrument;
 
-use crate::api::routes::route_of;
-use crate::api::{self, Reply};
 use crate::app::App;
 use crate::controller::new_transaction_id;
 use crate::error::ApiError;
 use crate::observer::Observer;
+use crate::rest::routes::route_of;
+use crate::rest::{self, Reply};
 
 /// Largest request entity accepted at all (spec §1.3: 50 MB).
 const MAX_ENTITY_BYTES: usize = 50 * 1024 * 1024;
@@ -82,7 +82,7 @@ pub async fn serve(
     shutdown: watch::Receiver<bool>,
     grace: Duration,
 ) {
-    let connections = Arc::new(Semaphore::new(app.config.http.connection_limit()));
+    let connections = Arc::new(Semaphore::new(app.settings.http.connection_limit()));
     let loops: Vec<_> = listeners
         .into_iter()
         .map(|listener| {
@@ -118,7 +118,7 @@ async fn accept_loop(
             return;
         }
     };
-    let http = app.config.http.clone();
+    let http = app.settings.http.clone();
     let graceful = GracefulShutdown::new();
     let mut backoff = ACCEPT_BACKOFF_MIN;
     loop {
@@ -313,11 +313,11 @@ pub(crate) async fn answer(
         );
         return respond(Err(error), &tid, surface);
     }
-    let request = api::Request::new(method, path, headers, body, tid.clone());
+    let request = rest::Request::new(method, path, headers, body, tid.clone());
     let result = if request.method == Method::OPTIONS && surface == Surface::Api {
         Ok(Reply::empty(StatusCode::OK))
     } else {
-        api::dispatch(app, &request).await
+        rest::dispatch(app, &request).await
     };
     respond(result, &tid, surface)
 }
