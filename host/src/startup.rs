@@ -11,7 +11,7 @@ use shoal_router::{EgressSlot, Executor, KindInfo, RoutingTable};
 use shoal_store::{SqliteStore, Store, Subject};
 use shoal_wasm::WasmExecutor;
 
-use crate::alarms::{AlarmService, FEED_KIND, FeedExecutor};
+use crate::alarms::AlarmService;
 use crate::app::App;
 use crate::auth::{self, Authenticator};
 use crate::catalog;
@@ -19,6 +19,7 @@ use crate::config::Config;
 use crate::containers;
 use crate::controller::Controller;
 use crate::dedicated::Dedicated;
+use crate::feeds::{FeedExecutor, FeedPackage, FeedProvider, kind_of};
 use crate::gateway::Gateway;
 use crate::js_engines::js_engines;
 use crate::memory::{Budgeted, MemoryBudget};
@@ -67,18 +68,19 @@ pub async fn start(config: &Config, api_host: String) -> Result<Platform, StartE
     ensure_guest(&*store).await?;
     let egress = EgressSlot::default();
     let workers = Arc::new(quickjs(config, &egress)?);
-    let alarms = AlarmService::new(store.clone()).await?;
+    let feeds: Vec<Arc<dyn FeedProvider>> = vec![AlarmService::new(store.clone()).await?];
     let (mut table, memory) = routing_table(workers.clone(), config, &egress)?;
-    table.add(
-        KindInfo::internal(FEED_KIND),
-        Arc::new(FeedExecutor(alarms.clone())),
-    );
+    for feed in &feeds {
+        let kind = KindInfo::internal(&kind_of(feed.package().name));
+        table.add(kind, Arc::new(FeedExecutor::new(feed.clone())));
+    }
     let containers = containers::start(&config.containers, &config.data_dir, &api_host);
     if let Some(executor) = &containers {
         containers::register(&mut table, executor);
     }
     let table = Arc::new(table);
-    ensure_whisk_system(&*store, &table).await?;
+    let packages: Vec<_> = feeds.iter().map(|f| f.package()).collect();
+    ensure_whisk_system(&*store, &table, &packages).await?;
     let metrics = Arc::new(Metrics::new());
     let controller = Arc::new(
         Controller::new(store.clone(), table, api_host.clone()).observed_by(metrics.clone()),
@@ -90,7 +92,7 @@ pub async fn start(config: &Config, api_host: String) -> Result<Platform, StartE
         controller,
         store,
         settings: config.settings(),
-        alarms,
+        feeds,
         memory,
         egress,
         api_host,
@@ -117,7 +119,11 @@ async fn ensure_guest(store: &dyn Store) -> Result<(), StartError> {
 
 /// Creates namespace `whisk.system` (with fresh credentials) if it does not exist, and
 /// installs the built-in catalog into it.
-async fn ensure_whisk_system(store: &dyn Store, table: &RoutingTable) -> Result<(), StartError> {
+async fn ensure_whisk_system(
+    store: &dyn Store,
+    table: &RoutingTable,
+    feeds: &[FeedPackage],
+) -> Result<(), StartError> {
     if store
         .subject_by_namespace(catalog::NAMESPACE)
         .await?
@@ -125,7 +131,7 @@ async fn ensure_whisk_system(store: &dyn Store, table: &RoutingTable) -> Result<
     {
         create_namespace(store, catalog::NAMESPACE).await?;
     }
-    catalog::install(store, table)
+    catalog::install(store, table, feeds)
         .await
         .map_err(|e| StartError::Catalog(e.to_string()))
 }

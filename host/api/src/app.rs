@@ -13,9 +13,9 @@ use crate::egress::HostEgress;
 use crate::gateway::Gateway;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
-use shoal_core::alarms::AlarmService;
 use shoal_core::auth::{self, Authenticator};
 use shoal_core::controller::Controller;
+use shoal_core::feeds::FeedProvider;
 use shoal_core::memory::MemoryBudget;
 use shoal_core::triggers::FeedFirer;
 
@@ -29,8 +29,8 @@ pub struct App {
     pub auth: Arc<Authenticator>,
     /// Invocation.
     pub controller: Arc<Controller>,
-    /// The alarm feeds' schedules and scheduler.
-    pub alarms: Arc<AlarmService>,
+    /// The feed providers (the alarm service first).
+    pub feeds: Vec<Arc<dyn FeedProvider>>,
     /// The isolates' memory budget.
     pub memory: Arc<MemoryBudget>,
     /// The built-in API gateway's compiled routes and rate limits.
@@ -83,14 +83,24 @@ impl App {
         Ok(())
     }
 
-    /// The platform's background work: the alarm scheduler, firing triggers through the
-    /// trigger engine. Runs until the process ends; spawn it once.
+    /// The platform's background work: each feed provider's (the alarm scheduler's), firing
+    /// triggers through the trigger engine. Runs until the process ends; spawn it once.
     pub fn background(self: &Arc<Self>) -> impl Future<Output = ()> + Send + use<> {
         let firer = Arc::new(FeedFirer::new(
             self.auth.clone(),
             self.controller.clone(),
             self.store.clone(),
         ));
-        self.alarms.clone().run(firer)
+        let running: Vec<_> = self
+            .feeds
+            .iter()
+            .map(|feed| Arc::clone(feed).run(firer.clone()))
+            .collect();
+        async move {
+            for work in running.into_iter().map(tokio::spawn) {
+                // A provider's work ends only with the process; a panic is already reported.
+                let _ = work.await;
+            }
+        }
     }
 }

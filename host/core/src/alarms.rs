@@ -1,7 +1,7 @@
 //! The alarm service behind `/whisk.system/alarms` (spec §5.4, §5.5): the feed actions
 //! `alarm` (cron), `once` (a date) and `interval` (every N minutes) handle the feed lifecycle
 //! (`CREATE`, `READ`, `UPDATE`, `DELETE`, `PAUSE`, `UNPAUSE`), and a scheduler fires each
-//! trigger on time through a [`Firer`].
+//! trigger on time through a [`Firer`]. It is the first [`FeedProvider`].
 //!
 //! Schedules live in the store (`feeds`), so they survive restarts. Before a tick fires it is
 //! claimed in the store, so a tick is never fired twice; after a restart the next tick is
@@ -11,20 +11,19 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use croner::Cron;
 use croner::parser::{CronParser, Seconds};
 use parking_lot::Mutex;
 use serde_json::{Map, Value, json};
-use shoal_router::{
-    ActionCode, BoxFuture, Executor, ExecutorStats, Failure, Invocation, Outcome, PrepareError,
-};
+use shoal_router::BoxFuture;
 use shoal_store::{FeedSchedule, Store, StoreError};
 use tokio::sync::Notify;
 
 use crate::entity_path::{EntityPath, Form};
+use crate::feeds::{FeedAction, FeedPackage, FeedProvider, Firer};
 
 /// Which feed action was invoked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -336,18 +335,6 @@ impl Feed {
     }
 }
 
-/// Fires triggers for the alarm service (implemented by the trigger engine).
-pub trait Firer: Send + Sync + 'static {
-    /// Fires `trigger` (`/ns/name`) as the owner of `auth_key` with `payload`. An `Err` text
-    /// means the trigger could not be fired and will not be until fixed (it disables the
-    /// feed, as OpenWhisk's alarm provider does on non-retryable errors).
-    fn fire(&self, trigger: &str, auth_key: &str, payload: Value) -> BoxFuture<Result<(), String>>;
-
-    /// Deletes `trigger` (and, if `with_rules`, its rules) after a `once` alarm fired with
-    /// `deleteAfterFire`.
-    fn delete_trigger(&self, trigger: &str, auth_key: &str, with_rules: bool) -> BoxFuture<()>;
-}
-
 struct Armed {
     feed: Feed,
     next: Option<i64>,
@@ -357,7 +344,7 @@ struct Armed {
 pub struct AlarmService {
     store: Arc<dyn Store>,
     armed: Mutex<HashMap<String, Armed>>,
-    /// Stored feeds that could not be scheduled at start (see [`AlarmService::skipped`]).
+    /// Stored feeds that could not be scheduled at start (see [`FeedProvider::skipped`]).
     skipped: Vec<String>,
     wake: Notify,
 }
@@ -394,17 +381,11 @@ impl AlarmService {
         }))
     }
 
-    /// The triggers whose stored feed could not be read or scheduled when the service
-    /// started: they were logged and skipped, and never fire until recreated.
-    pub fn skipped(&self) -> Vec<String> {
-        self.skipped.clone()
-    }
-
     /// Handles one lifecycle event of feed `kind` for the namespace `namespace` that invoked
     /// the feed action; `params` are the feed action's arguments (`lifecycleEvent`,
     /// `triggerName`, `authKey` and the feed's own). Returns the feed action's result or
     /// the error text of an application error.
-    pub async fn handle(
+    pub async fn lifecycle(
         &self,
         kind: FeedKind,
         params: &Map<String, Value>,
@@ -540,7 +521,7 @@ impl AlarmService {
 
     /// Runs the scheduler until the process ends: sleeps until the earliest tick, claims each
     /// due tick in the store and fires it through `firer`.
-    pub async fn run(self: Arc<Self>, firer: Arc<dyn Firer>) {
+    async fn schedule(self: Arc<Self>, firer: Arc<dyn Firer>) {
         loop {
             let now = now_ms();
             let mut due = Vec::new();
@@ -627,48 +608,60 @@ impl AlarmService {
     }
 }
 
-/// The alarm feed actions' execution domain (internal kind [`FEED_KIND`]): each invocation
-/// of `/whisk.system/alarms/{alarm,once,interval}` is one lifecycle event for the service.
-pub struct FeedExecutor(pub Arc<AlarmService>);
-
-/// The internal kind of the alarm feed actions.
-pub const FEED_KIND: &str = "shoal:alarms";
-
-impl Executor for FeedExecutor {
-    fn name(&self) -> &'static str {
-        "alarms"
+impl FeedProvider for AlarmService {
+    fn package(&self) -> FeedPackage {
+        let action = |name, description, parameters| FeedAction {
+            name,
+            description,
+            parameters,
+        };
+        FeedPackage {
+            name: "alarms",
+            description: "Alarms and periodic utility",
+            parameters: json!([{"key": "trigger_payload", "value": ""}]),
+            actions: vec![
+                action(
+                    FeedKind::Alarm.name(),
+                    "Fire trigger when alarm occurs (cron, optional timezone, startDate, stopDate)",
+                    json!([]),
+                ),
+                action(
+                    FeedKind::Once.name(),
+                    "Fire trigger once when alarm occurs (date, optional deleteAfterFire)",
+                    json!([{"key": "fireOnce", "value": true}]),
+                ),
+                action(
+                    FeedKind::Interval.name(),
+                    "Fire trigger every N minutes (minutes, optional startDate, stopDate)",
+                    json!([{"key": "isInterval", "value": true}]),
+                ),
+            ],
+        }
     }
 
-    fn prepare(&self, code: &ActionCode) -> Result<(), PrepareError> {
-        FeedKind::from_name(&code.name)
-            .map(|_| ())
-            .ok_or_else(|| PrepareError(format!("'{}' is not an alarm feed", code.name)))
-    }
-
-    fn invoke(&self, invocation: Invocation) -> BoxFuture<Outcome> {
-        let service = Arc::clone(&self.0);
+    fn handle<'a>(
+        &'a self,
+        feed: &'a str,
+        params: &'a Map<String, Value>,
+        namespace: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, Result<Value, String>> {
         Box::pin(async move {
-            let start = SystemTime::now();
-            let Some(kind) = FeedKind::from_name(&invocation.action.name) else {
-                return Outcome::failed(Failure::DeveloperError(json!(format!(
-                    "'{}' is not an alarm feed",
-                    invocation.action.name
-                ))));
-            };
-            let handled = service
-                .handle(kind, &invocation.params, &invocation.env.namespace)
-                .await;
-            let result = handled.map_err(|message| Failure::ApplicationError(json!(message)));
-            Outcome::finished(result, Vec::new(), start, None)
+            let kind = FeedKind::from_name(feed)
+                .ok_or_else(|| format!("'{feed}' is not an alarm feed"))?;
+            self.lifecycle(kind, params, namespace).await
         })
     }
 
-    fn stats(&self) -> ExecutorStats {
-        ExecutorStats {
-            name: "alarms",
-            resident: self.0.armed.lock().len() as u64,
-            ..ExecutorStats::default()
-        }
+    fn run(self: Arc<Self>, firer: Arc<dyn Firer>) -> BoxFuture<()> {
+        Box::pin(self.schedule(firer))
+    }
+
+    fn resident(&self) -> u64 {
+        self.armed.lock().len() as u64
+    }
+
+    fn skipped(&self) -> Vec<String> {
+        self.skipped.clone()
     }
 }
 
@@ -757,6 +750,8 @@ fn is_empty_payload(v: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::feeds::{FeedExecutor, kind_of};
+    use shoal_router::{ActionCode, Executor, Failure, Invocation};
     use shoal_store::SqliteStore;
 
     fn params(v: Value) -> Map<String, Value> {
@@ -985,18 +980,18 @@ mod tests {
             p.extend(params(extra));
             p
         };
-        svc.handle(FeedKind::Alarm, &ev("CREATE", json!({})), "guest")
+        svc.lifecycle(FeedKind::Alarm, &ev("CREATE", json!({})), "guest")
             .await
             .unwrap();
         let read = svc
-            .handle(FeedKind::Alarm, &ev("READ", json!({})), "guest")
+            .lifecycle(FeedKind::Alarm, &ev("READ", json!({})), "guest")
             .await
             .unwrap();
         assert_eq!(read["config"]["cron"], "*/2 * * * * *");
         assert_eq!(read["config"]["name"], "t");
         assert_eq!(read["config"]["payload"], json!({"payload": "x"}));
         assert_eq!(read["status"]["active"], true);
-        svc.handle(
+        svc.lifecycle(
             FeedKind::Alarm,
             &ev("UPDATE", json!({"cron": "*/5 * * * * *"})),
             "guest",
@@ -1004,7 +999,7 @@ mod tests {
         .await
         .unwrap();
         let read = svc
-            .handle(FeedKind::Alarm, &ev("READ", json!({})), "guest")
+            .lifecycle(FeedKind::Alarm, &ev("READ", json!({})), "guest")
             .await
             .unwrap();
         assert_eq!(read["config"]["cron"], "*/5 * * * * *");
@@ -1024,18 +1019,20 @@ mod tests {
                 "UPDATE",
                 json!({"cron": "*/5 * * * * *", "trigger_payload": given}),
             );
-            svc.handle(FeedKind::Alarm, &update, "guest").await.unwrap();
+            svc.lifecycle(FeedKind::Alarm, &update, "guest")
+                .await
+                .unwrap();
             let read = svc
-                .handle(FeedKind::Alarm, &ev("READ", json!({})), "guest")
+                .lifecycle(FeedKind::Alarm, &ev("READ", json!({})), "guest")
                 .await
                 .unwrap();
             assert_eq!(read["config"]["payload"], kept, "{given}");
         }
-        svc.handle(FeedKind::Alarm, &ev("PAUSE", json!({})), "guest")
+        svc.lifecycle(FeedKind::Alarm, &ev("PAUSE", json!({})), "guest")
             .await
             .unwrap();
         assert_eq!(
-            svc.handle(FeedKind::Alarm, &ev("READ", json!({})), "guest")
+            svc.lifecycle(FeedKind::Alarm, &ev("READ", json!({})), "guest")
                 .await
                 .unwrap()["status"]["active"],
             false
@@ -1044,25 +1041,25 @@ mod tests {
             svc.armed.lock()["/guest/t"].next.is_none(),
             "paused alarms are not armed"
         );
-        svc.handle(FeedKind::Alarm, &ev("UNPAUSE", json!({})), "guest")
+        svc.lifecycle(FeedKind::Alarm, &ev("UNPAUSE", json!({})), "guest")
             .await
             .unwrap();
         assert!(svc.armed.lock()["/guest/t"].next.is_some());
         // A restart re-arms from the store.
         let again = AlarmService::new(store.clone()).await.unwrap();
         assert!(again.armed.lock()["/guest/t"].next.is_some());
-        svc.handle(FeedKind::Alarm, &ev("DELETE", json!({})), "guest")
+        svc.lifecycle(FeedKind::Alarm, &ev("DELETE", json!({})), "guest")
             .await
             .unwrap();
         assert!(store.get_feed("/guest/t").await.unwrap().is_none());
         assert_eq!(
-            svc.handle(FeedKind::Alarm, &ev("DELETE", json!({})), "guest")
+            svc.lifecycle(FeedKind::Alarm, &ev("DELETE", json!({})), "guest")
                 .await
                 .unwrap_err(),
             "could not find trigger /guest/t"
         );
         assert!(
-            svc.handle(FeedKind::Alarm, &ev("BOGUS", json!({})), "guest")
+            svc.lifecycle(FeedKind::Alarm, &ev("BOGUS", json!({})), "guest")
                 .await
                 .is_err()
         );
@@ -1091,9 +1088,11 @@ mod tests {
         let create = params(
             json!({"lifecycleEvent": "CREATE", "triggerName": "/_/t", "authKey": "u:k", "cron": "* * * * * *"}),
         );
-        svc.handle(FeedKind::Alarm, &create, "guest").await.unwrap();
+        svc.lifecycle(FeedKind::Alarm, &create, "guest")
+            .await
+            .unwrap();
         let recorder = Arc::new(Recorder(Mutex::new(Vec::new())));
-        let runner = tokio::spawn(Arc::clone(&svc).run(recorder.clone()));
+        let runner = tokio::spawn(Arc::clone(&svc).schedule(recorder.clone()));
         tokio::time::sleep(Duration::from_millis(2_300)).await;
         runner.abort();
         let fired = recorder.0.lock().clone();
@@ -1124,7 +1123,7 @@ mod tests {
                 fqn: format!("/whisk.system/alarms/{name}"),
                 name: name.into(),
                 version: "0.0.1".into(),
-                kind: FEED_KIND.into(),
+                kind: kind_of("alarms"),
                 code: "".into(),
                 binary: false,
                 main: "main".into(),
@@ -1152,7 +1151,7 @@ mod tests {
     #[tokio::test]
     async fn feed_actions_are_lifecycle_events_of_the_service() {
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_memory().unwrap());
-        let exec = FeedExecutor(AlarmService::new(store.clone()).await.unwrap());
+        let exec = FeedExecutor::new(AlarmService::new(store.clone()).await.unwrap());
         let create = json!({"lifecycleEvent": "CREATE", "triggerName": "/guest/t", "authKey": "u:k", "minutes": 3});
         let ok = exec.invoke(feed_invocation("interval", create)).await;
         assert_eq!(ok.result.unwrap(), json!({}));

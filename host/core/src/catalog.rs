@@ -1,9 +1,9 @@
 //! The built-in catalog: namespace `whisk.system` and its public packages `utils` (`echo`,
 //! `cat`, `sort`, `split`, `head`, `date`, `namespace`, `smash`), real JS actions whose
-//! sources live in `fixtures/whisk.system/utils/`, and `alarms`, whose feed actions (`alarm`,
-//! `once`, `interval`, annotated `feed: true`) are served by the alarm service (internal
-//! kind [`crate::alarms::FEED_KIND`]). Installed at start: missing entities are created and
-//! actions whose code changed in this build are updated; nothing else is touched.
+//! sources live in `fixtures/whisk.system/utils/`, and one package per feed provider
+//! (`alarms`), whose feed actions (annotated `feed: true`) its provider serves (internal kind
+//! [`crate::feeds::kind_of`] the package). Installed at start: missing entities are created
+//! and actions whose code changed in this build are updated; nothing else is touched.
 
 use std::time::SystemTime;
 
@@ -13,8 +13,8 @@ use shoal_store::{Collection, Entity, Store};
 
 use crate::action::ActionPut;
 use crate::activation::epoch_ms;
-use crate::alarms::FEED_KIND;
 use crate::entity::ActionLimits;
+use crate::feeds::{FeedPackage, kind_of};
 use crate::package::PackagePut;
 use shoal_model::WhiskError;
 
@@ -23,32 +23,8 @@ pub const NAMESPACE: &str = "whisk.system";
 /// The utilities package.
 const UTILS: &str = "utils";
 
-/// The alarms package.
-const ALARMS: &str = "alarms";
-
-/// `(name, description, bound parameters)` of each alarm feed action (spec §5.5).
-fn alarm_feeds() -> [(&'static str, &'static str, Value); 3] {
-    [
-        (
-            "alarm",
-            "Fire trigger when alarm occurs (cron, optional timezone, startDate, stopDate)",
-            json!([]),
-        ),
-        (
-            "once",
-            "Fire trigger once when alarm occurs (date, optional deleteAfterFire)",
-            json!([{"key": "fireOnce", "value": true}]),
-        ),
-        (
-            "interval",
-            "Fire trigger every N minutes (minutes, optional startDate, stopDate)",
-            json!([{"key": "isInterval", "value": true}]),
-        ),
-    ]
-}
-
 /// The `code` of a feed action: it has none of its own; this says what serves it.
-const FEED_CODE: &str = "// served natively by shoal's alarm service";
+const FEED_CODE: &str = "// served natively by a shoal feed provider";
 
 /// `(name, description, source)` of each `utils` action.
 const UTILS_ACTIONS: [(&str, &str, &str); 8] = [
@@ -95,21 +71,23 @@ const UTILS_ACTIONS: [(&str, &str, &str); 8] = [
 ];
 
 /// Installs the catalog's packages and actions into `store` (the namespace's subject is the
-/// caller's job). A few indexed reads, plus one write per missing or changed entity.
-pub async fn install(store: &dyn Store, table: &RoutingTable) -> Result<(), WhiskError> {
+/// caller's job), with the packages of `feeds`. A few indexed reads, plus one write per
+/// missing or changed entity.
+pub async fn install(
+    store: &dyn Store,
+    table: &RoutingTable,
+    feeds: &[FeedPackage],
+) -> Result<(), WhiskError> {
     let now = epoch_ms(SystemTime::now());
-    for (package, description, parameters) in [
-        (
-            UTILS,
-            "Building blocks that format and assemble data",
-            json!([]),
-        ),
-        (
-            ALARMS,
-            "Alarms and periodic utility",
-            json!([{"key": "trigger_payload", "value": ""}]),
-        ),
-    ] {
+    let utils = (
+        UTILS,
+        "Building blocks that format and assemble data",
+        json!([]),
+    );
+    let packages = feeds
+        .iter()
+        .map(|f| (f.name, f.description, f.parameters.clone()));
+    for (package, description, parameters) in std::iter::once(utils).chain(packages) {
         if store.get_entity(NAMESPACE, package).await?.is_none() {
             let mut body = Map::new();
             body.insert("publish".into(), Value::Bool(true));
@@ -123,7 +101,9 @@ pub async fn install(store: &dyn Store, table: &RoutingTable) -> Result<(), Whis
             put(store, NAMESPACE, package, Collection::Packages, doc, None).await?;
         }
     }
-    install_alarm_feeds(store, now).await?;
+    for feed in feeds {
+        install_feed_actions(store, feed, now).await?;
+    }
     let path = format!("{NAMESPACE}/{UTILS}");
     for (name, description, code) in UTILS_ACTIONS {
         let old = store.get_entity(&path, name).await?;
@@ -151,31 +131,36 @@ pub async fn install(store: &dyn Store, table: &RoutingTable) -> Result<(), Whis
     Ok(())
 }
 
-/// The alarm feed actions. Their kind is internal, so they are written as documents rather
-/// than through a user's PUT (which refuses internal kinds).
-async fn install_alarm_feeds(store: &dyn Store, now: i64) -> Result<(), WhiskError> {
-    let path = format!("{NAMESPACE}/{ALARMS}");
-    for (name, description, parameters) in alarm_feeds() {
-        if store.get_entity(&path, name).await?.is_some() {
+/// The feed actions of `feed`. Their kind is internal, so they are written as documents
+/// rather than through a user's PUT (which refuses internal kinds).
+async fn install_feed_actions(
+    store: &dyn Store,
+    feed: &FeedPackage,
+    now: i64,
+) -> Result<(), WhiskError> {
+    let path = format!("{NAMESPACE}/{}", feed.name);
+    let kind = kind_of(feed.name);
+    for action in &feed.actions {
+        if store.get_entity(&path, action.name).await?.is_some() {
             continue;
         }
         let doc = json!({
             "namespace": path,
-            "name": name,
-            "exec": {"kind": FEED_KIND, "code": FEED_CODE, "binary": false},
-            "parameters": parameters,
+            "name": action.name,
+            "exec": {"kind": kind, "code": FEED_CODE, "binary": false},
+            "parameters": action.parameters,
             "limits": ActionLimits::default().to_json(),
             "version": "0.0.1",
             "publish": false,
             "annotations": [
                 {"key": "feed", "value": true},
-                {"key": "description", "value": description},
+                {"key": "description", "value": action.description},
                 {"key": "provide-api-key", "value": false},
-                {"key": "exec", "value": FEED_KIND},
+                {"key": "exec", "value": kind},
             ],
             "updated": now,
         });
-        put(store, &path, name, Collection::Actions, doc, None).await?;
+        put(store, &path, action.name, Collection::Actions, doc, None).await?;
     }
     Ok(())
 }

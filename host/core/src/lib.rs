@@ -16,8 +16,9 @@
 //! - [`auth`] turns Basic credentials into identities, cached until the store announces a
 //!   change to their namespace.
 //! - [`triggers`] is the trigger engine: a fire runs every active rule's action through the
-//!   controller and records the trigger activation. [`alarms`] is the feed service
-//!   (`/whisk.system/alarms`), firing through [`triggers::FeedFirer`].
+//!   controller and records the trigger activation. [`feeds`] are the services that fire
+//!   triggers from outside events, behind [`feeds::FeedProvider`]; [`alarms`]
+//!   (`/whisk.system/alarms`) is the first, firing through [`triggers::FeedFirer`].
 //! - [`action`], [`trigger`] and [`put`] build stored documents from PUT bodies; [`catalog`]
 //!   installs `whisk.system`.
 //! - [`memory`] is the isolates' shared memory budget, wrapping their executors.
@@ -34,6 +35,7 @@ pub mod alarms;
 pub mod auth;
 pub mod catalog;
 pub mod controller;
+pub mod feeds;
 pub mod memory;
 pub mod observer;
 pub mod package;

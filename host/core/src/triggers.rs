@@ -11,10 +11,10 @@ use shoal_router::{ActivationId, BoxFuture};
 use shoal_store::{ActivationRecord, Collection, Store};
 
 use crate::activation::epoch_ms;
-use crate::alarms::Firer;
 use crate::auth::{Authenticator, Identity};
 use crate::controller::{Controller, Invoked, check_final, new_activation_id, new_transaction_id};
 use crate::entity_path::{EntityPath, Form};
+use crate::feeds::Firer;
 use crate::messages;
 use crate::package::params_of;
 use crate::rule::{FqName, Status};

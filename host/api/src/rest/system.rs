@@ -113,7 +113,7 @@ pub(crate) fn limits(identity: &Identity) -> Reply {
 pub(crate) fn health(app: &App) -> Reply {
     let mut body = json!({
         "status": "ok",
-        "skippedFeeds": app.alarms.skipped(),
+        "skippedFeeds": app.feeds.iter().flat_map(|f| f.skipped()).collect::<Vec<_>>(),
         "recoveredActivations": app.store.recovered(),
         "isolateMemory": app.memory.figures(),
     });
