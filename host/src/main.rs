@@ -234,7 +234,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             config.data_dir.display()
         );
     }
-    app.open_egress(runtime.handle().clone())
+    shoal::egress::open(&app, runtime.handle().clone())
         .map_err(|e| anyhow::anyhow!("egress: {e}"))?;
     runtime.block_on(async move {
         tokio::spawn(app.background());

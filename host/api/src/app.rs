@@ -1,6 +1,5 @@
 //! [`App`]: the composed platform (settings, store, authenticator, controller, feeds, memory
-//! budget, gateway, metrics) that request handlers work with, its egress and its background
-//! work. How it is put together is the host's composition root's job.
+//! budget, gateway, metrics) that request handlers work with, and its background work. How it is put together is the host's composition root's job.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -9,7 +8,6 @@ use std::time::Duration;
 use shoal_router::EgressSlot;
 use shoal_store::Store;
 
-use crate::egress::HostEgress;
 use crate::gateway::Gateway;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
@@ -37,7 +35,7 @@ pub struct App {
     pub gateway: Gateway,
     /// What `GET /metrics` reports; the controller and the server feed it.
     pub metrics: Arc<Metrics>,
-    /// Where the JS engines find the egress (`App::open_egress` fills it).
+    /// Where the JS engines find the egress ([`crate::egress::open`] fills it).
     pub egress: EgressSlot,
     /// What actions see as `__OW_API_HOST`.
     pub api_host: String,
@@ -66,21 +64,6 @@ impl App {
             tracing::warn!(left, "shutting down with activations still running");
         }
         self.store.flush().await;
-    }
-
-    /// Gives actions outbound network through [`HostEgress`], its requests running on
-    /// `runtime` (the I/O runtime). Until called, actions' requests fail with a network
-    /// error; later calls change nothing. Fails with why when `[egress]` names an unreadable
-    /// CA file.
-    pub fn open_egress(self: &Arc<Self>, runtime: tokio::runtime::Handle) -> Result<(), String> {
-        let host = HostEgress::new(
-            Arc::downgrade(self),
-            &self.api_host,
-            &self.settings.egress,
-            runtime,
-        )?;
-        let _ = self.egress.set(Arc::new(host));
-        Ok(())
     }
 
     /// The platform's background work: each feed provider's (the alarm scheduler's), firing

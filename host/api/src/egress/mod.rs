@@ -34,6 +34,20 @@ const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 /// Most redirects followed for one request (as browsers and Node's fetch).
 const MAX_REDIRECTS: usize = 20;
 
+/// Gives `app`'s actions outbound network through a [`HostEgress`], its requests running on
+/// `runtime` (the I/O runtime). Until called, actions' requests fail with a network error;
+/// later calls change nothing. Fails with why when `[egress]` names an unreadable CA file.
+pub fn open(app: &Arc<App>, runtime: Handle) -> Result<(), String> {
+    let host = HostEgress::new(
+        Arc::downgrade(app),
+        &app.api_host,
+        &app.settings.egress,
+        runtime,
+    )?;
+    let _ = app.egress.set(Arc::new(host));
+    Ok(())
+}
+
 /// Sends actions' outbound requests; see the module docs.
 pub struct HostEgress {
     app: Weak<App>,
