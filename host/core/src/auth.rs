@@ -7,11 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use dashmap::DashMap;
-use foldhash::fast::RandomState;
 
 use shoal_store::{Change, Store, Subject};
 
+use crate::coherent::Coherent;
 use crate::messages;
 use crate::throttle::LimitsConfig;
 use crate::throttle::NamespaceLimits;
@@ -71,8 +70,8 @@ pub struct Authenticator {
     store: Arc<dyn Store>,
     defaults: LimitsConfig,
     revalidate: Duration,
-    cache: Arc<DashMap<String, Cached, RandomState>>,
-    owners: Arc<DashMap<String, Cached, RandomState>>,
+    cache: Arc<Coherent<Cached>>,
+    owners: Arc<Coherent<Cached>>,
 }
 
 impl Authenticator {
@@ -80,13 +79,13 @@ impl Authenticator {
     /// Cached identities of a namespace are dropped whenever the store announces a change to
     /// its subject (a new key, new limits).
     pub fn new(store: Arc<dyn Store>, defaults: LimitsConfig) -> Self {
-        let cache: Arc<DashMap<String, Cached, RandomState>> = Arc::default();
-        let owners: Arc<DashMap<String, Cached, RandomState>> = Arc::default();
+        let cache: Arc<Coherent<Cached>> = Arc::default();
+        let owners: Arc<Coherent<Cached>> = Arc::default();
         let (by_key, by_namespace) = (Arc::clone(&cache), Arc::clone(&owners));
         store.watch(Box::new(move |change| {
             if let Change::Subject { namespace } = change {
-                by_key.retain(|_, c| c.identity.namespace != *namespace);
-                by_namespace.remove(namespace);
+                by_key.forget_where(|c| c.identity.namespace == *namespace);
+                by_namespace.forget(namespace);
             }
         }));
         Authenticator {
@@ -118,13 +117,14 @@ impl Authenticator {
         if let Some(hit) = self.cache.get(&credentials)
             && hit.checked.elapsed() < self.revalidate
         {
-            return Ok(Some(hit.identity.clone()));
+            return Ok(Some(hit.identity));
         }
+        let seen = self.cache.seen();
         let Some(identity) = self.verify(&uuid, &key).await? else {
-            self.cache.remove(&credentials);
+            self.cache.drop_entry(&credentials);
             return Ok(None);
         };
-        self.cache.insert(credentials, Cached::now(&identity));
+        self.cache.keep(credentials, Cached::now(&identity), seen);
         Ok(Some(identity))
     }
 
@@ -156,19 +156,21 @@ impl Authenticator {
         if let Some(hit) = self.owners.get(ns)
             && hit.checked.elapsed() < self.revalidate
         {
-            return Ok(Some(hit.identity.clone()));
+            return Ok(Some(hit.identity));
         }
+        let seen = self.owners.seen();
         let Some(subject) = self
             .store
             .subject_by_namespace(ns)
             .await
             .map_err(unreadable)?
         else {
-            self.owners.remove(ns);
+            self.owners.drop_entry(ns);
             return Ok(None);
         };
         let identity = Arc::new(Identity::from_subject(&subject, &self.defaults));
-        self.owners.insert(ns.to_string(), Cached::now(&identity));
+        self.owners
+            .keep(ns.to_string(), Cached::now(&identity), seen);
         Ok(Some(identity))
     }
 }
@@ -254,7 +256,7 @@ mod tests {
         // Rotated through this store: its change stream drops the cached identities at once.
         let (_, rotated) = new_credentials();
         store.put_subject(subject(&rotated)).await.unwrap();
-        assert!(auth.cache.is_empty() && auth.owners.is_empty());
+        assert_eq!((auth.cache.len(), auth.owners.len()), (0, 0));
         assert!(
             auth.lookup(&format!("Basic {encoded}"))
                 .await
@@ -287,7 +289,7 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
-        assert!(auth.cache.is_empty());
+        assert_eq!(auth.cache.len(), 0);
     }
 
     #[tokio::test]

@@ -3,11 +3,9 @@
 //! when the caller blocks. Also tracks activations in flight so shutdown loses none.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use dashmap::DashMap;
-use foldhash::fast::RandomState;
 use serde_json::{Map, Value};
 use shoal_router::{ActivationId, BoxFuture, Failure, Invocation, Outcome, OwEnv, RoutingTable};
 use shoal_store::{ActivationRecord, Change, Collection, Committed, Store};
@@ -16,6 +14,7 @@ use tokio::sync::Notify;
 use crate::action::ActionEntry;
 use crate::activation::{self, Caller, Note, Record, Response, Status};
 use crate::auth::Identity;
+use crate::coherent::Coherent;
 use crate::entity_path::EntityPath;
 use crate::messages;
 use crate::observer::{Observer, Quiet};
@@ -85,41 +84,12 @@ impl Drop for InFlightGuard {
     }
 }
 
-/// The controller's invokable actions by doc id, kept until the store announces a change to
-/// them. A read races a write: an entry read from the store before a write commits must not
-/// be kept after the write's announcement dropped it, so entries are kept only when no
-/// change was announced while they were read ([`ActionCache::changes`]).
-#[derive(Default)]
-struct ActionCache {
-    entries: DashMap<String, Arc<ActionEntry>, RandomState>,
-    /// Changes announced so far (any entity): one atomic add per write, one load per miss.
-    changes: AtomicU64,
-}
-
-impl ActionCache {
-    /// Drops `id`, after the store announced a change to it. Counts the change first, so a
-    /// read that missed it either sees the count move ([`ActionCache::keep`]) or has its
-    /// entry dropped here.
-    fn forget(&self, id: &str) {
-        self.changes.fetch_add(1, Ordering::AcqRel);
-        self.entries.remove(id);
-    }
-
-    /// Keeps `entry` as `id`, read from the store when [`ActionCache::changes`] was `seen`,
-    /// unless a change was announced since (then the next call reads the store again).
-    fn keep(&self, id: String, entry: &Arc<ActionEntry>, seen: u64) {
-        self.entries.insert(id.clone(), Arc::clone(entry));
-        if self.changes.load(Ordering::Acquire) != seen {
-            self.entries.remove(&id);
-        }
-    }
-}
-
 /// The controller. One per process, shared by every request.
 pub struct Controller {
     store: Arc<dyn Store>,
     table: Arc<RoutingTable>,
-    actions: Arc<ActionCache>,
+    /// Invokable actions by doc id, kept until the store announces a change to them.
+    actions: Arc<Coherent<Arc<ActionEntry>>>,
     api_host: String,
     inflight: Arc<InFlight>,
     throttles: Throttles,
@@ -131,7 +101,7 @@ impl Controller {
     /// Its cache of invokable actions drops an entry whenever the store announces a change
     /// to that entity.
     pub fn new(store: Arc<dyn Store>, table: Arc<RoutingTable>, api_host: String) -> Self {
-        let actions: Arc<ActionCache> = Arc::default();
+        let actions: Arc<Coherent<Arc<ActionEntry>>> = Arc::default();
         let cached = Arc::clone(&actions);
         store.watch(Box::new(move |change| {
             if let Change::Entity { namespace, name } = change {
@@ -175,10 +145,10 @@ impl Controller {
         name: &str,
     ) -> Result<Arc<ActionEntry>, WhiskError> {
         let id = doc_id(namespace, name);
-        if let Some(hit) = self.actions.entries.get(&id) {
-            return Ok(hit.clone());
+        if let Some(hit) = self.actions.get(&id) {
+            return Ok(hit);
         }
-        let seen = self.actions.changes.load(Ordering::Acquire);
+        let seen = self.actions.seen();
         let entity = self
             .store
             .get_entity(namespace, name)
@@ -188,7 +158,7 @@ impl Controller {
             return Err(WhiskError::conflict(messages::NOT_IN_COLLECTION));
         }
         let entry = Arc::new(ActionEntry::from_doc(&entity.doc)?);
-        self.actions.keep(id, &entry, seen);
+        self.actions.keep(id, entry.clone(), seen);
         Ok(entry)
     }
 
@@ -896,26 +866,6 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(10)).await;
         drop(g);
         assert_eq!(waiter.await.unwrap(), 0);
-    }
-
-    #[test]
-    fn an_entry_read_while_a_change_was_announced_is_not_kept() {
-        let doc = serde_json::json!({"namespace": "guest", "name": "hello", "version": "0.0.1",
-                                     "exec": {"kind": "nodejs:20", "code": "function main() {}"}});
-        let entry = Arc::new(ActionEntry::from_doc(&doc).unwrap());
-        let cache = ActionCache::default();
-        // Read from the store before a write committed; its announcement came meanwhile.
-        let seen = cache.changes.load(Ordering::Acquire);
-        cache.forget("guest/hello");
-        cache.keep("guest/hello".into(), &entry, seen);
-        assert!(
-            cache.entries.get("guest/hello").is_none(),
-            "a stale read is not kept"
-        );
-        // A read with no change announced meanwhile is kept.
-        let seen = cache.changes.load(Ordering::Acquire);
-        cache.keep("guest/hello".into(), &entry, seen);
-        assert!(cache.entries.get("guest/hello").is_some());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
