@@ -14,7 +14,7 @@ use dashmap::DashMap;
 use foldhash::fast::RandomState;
 
 /// Values read from the store, by key, dropped when the store announces a change to them.
-pub(crate) struct Coherent<V> {
+pub struct Coherent<V> {
     entries: DashMap<String, V, RandomState>,
     /// Changes announced so far.
     changes: AtomicU64,
@@ -31,18 +31,18 @@ impl<V> Default for Coherent<V> {
 
 impl<V: Clone> Coherent<V> {
     /// The cached value of `key`.
-    pub(crate) fn get(&self, key: &str) -> Option<V> {
+    pub fn get(&self, key: &str) -> Option<V> {
         self.entries.get(key).map(|hit| hit.clone())
     }
 
     /// What to hand [`Coherent::keep`] for a value about to be read from the store.
-    pub(crate) fn seen(&self) -> u64 {
+    pub fn seen(&self) -> u64 {
         self.changes.load(Ordering::Acquire)
     }
 
     /// Keeps `value` as `key`, read from the store after [`Coherent::seen`] said `seen`,
     /// unless a change was announced since (then the next lookup reads the store again).
-    pub(crate) fn keep(&self, key: String, value: V, seen: u64) {
+    pub fn keep(&self, key: String, value: V, seen: u64) {
         self.entries.insert(key.clone(), value);
         if self.seen() != seen {
             self.entries.remove(&key);
@@ -50,19 +50,19 @@ impl<V: Clone> Coherent<V> {
     }
 
     /// Drops `key` without a change (the store no longer has it).
-    pub(crate) fn drop_entry(&self, key: &str) {
+    pub fn drop_entry(&self, key: &str) {
         self.entries.remove(key);
     }
 
     /// Drops `key` because the store announced a change to it. Counts the change first, so
     /// a read that missed it either sees the count move or has its entry dropped here.
-    pub(crate) fn forget(&self, key: &str) {
+    pub fn forget(&self, key: &str) {
         self.changes.fetch_add(1, Ordering::AcqRel);
         self.entries.remove(key);
     }
 
     /// Drops every entry `changed` says the announced change touches.
-    pub(crate) fn forget_where(&self, mut changed: impl FnMut(&V) -> bool) {
+    pub fn forget_where(&self, mut changed: impl FnMut(&V) -> bool) {
         self.changes.fetch_add(1, Ordering::AcqRel);
         self.entries.retain(|_, value| !changed(value));
     }

@@ -34,7 +34,7 @@ pub mod activation;
 pub mod alarms;
 pub mod auth;
 pub mod catalog;
-mod coherent;
+pub mod coherent;
 pub mod controller;
 pub mod feeds;
 pub mod memory;

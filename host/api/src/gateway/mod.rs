@@ -26,10 +26,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dashmap::DashMap;
-use foldhash::fast::RandomState;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use shoal_core::coherent::Coherent;
 use shoal_store::{Change, Store, StoreError};
 use tokio::sync::{Mutex, MutexGuard};
 
@@ -101,7 +100,7 @@ struct Cached {
 /// process; each cached tenant costs its compiled routes.
 pub struct Gateway {
     store: Arc<dyn Store>,
-    tenants: Arc<DashMap<String, Cached, RandomState>>,
+    tenants: Arc<Coherent<Arc<Cached>>>,
     /// Per-key and per-API request budgets.
     pub limiter: Limiter,
     writes: Mutex<()>,
@@ -111,11 +110,11 @@ impl Gateway {
     /// A gateway over the APIs in `store`, dropping a namespace's compiled APIs whenever the
     /// store announces a change to them or to the namespace's key.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        let tenants: Arc<DashMap<String, Cached, RandomState>> = Arc::default();
+        let tenants: Arc<Coherent<Arc<Cached>>> = Arc::default();
         let cached = Arc::clone(&tenants);
         store.watch(Box::new(move |change| match change {
             Change::Api { namespace } | Change::Subject { namespace } => {
-                cached.retain(|_, c| c.tenant.namespace != *namespace);
+                cached.forget_where(|c| c.tenant.namespace == *namespace);
             }
             Change::Entity { .. } => {}
         }));
@@ -141,17 +140,25 @@ impl Gateway {
         {
             return Ok(Some(hit.tenant.clone()));
         }
+        let seen = self.tenants.seen();
         let Some(subject) = self.store.subject_by_uuid(uuid).await? else {
-            self.tenants.remove(uuid);
+            self.tenants.drop_entry(uuid);
             return Ok(None);
         };
         let versions = self.store.api_versions(&subject.namespace).await?;
-        if let Some(mut hit) = self.tenants.get_mut(uuid)
+        if let Some(hit) = self.tenants.get(uuid)
             && hit.tenant.namespace == subject.namespace
             && hit.versions == versions
         {
-            hit.checked = Instant::now();
-            return Ok(Some(hit.tenant.clone()));
+            let tenant = hit.tenant.clone();
+            let refreshed = Cached {
+                tenant: tenant.clone(),
+                versions,
+                checked: Instant::now(),
+            };
+            self.tenants
+                .keep(uuid.to_string(), Arc::new(refreshed), seen);
+            return Ok(Some(tenant));
         }
         let apis = self
             .store
@@ -177,14 +184,12 @@ impl Gateway {
             namespace: subject.namespace,
             apis,
         });
-        self.tenants.insert(
-            uuid.to_string(),
-            Cached {
-                tenant: tenant.clone(),
-                versions,
-                checked: Instant::now(),
-            },
-        );
+        let cached = Cached {
+            tenant: tenant.clone(),
+            versions,
+            checked: Instant::now(),
+        };
+        self.tenants.keep(uuid.to_string(), Arc::new(cached), seen);
         Ok(Some(tenant))
     }
 }
