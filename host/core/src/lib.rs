@@ -19,15 +19,15 @@
 //!   controller and records the trigger activation. [`feeds`] are the services that fire
 //!   triggers from outside events, behind [`feeds::FeedProvider`]; [`alarms`]
 //!   (`/whisk.system/alarms`) is the first, firing through [`triggers::FeedFirer`].
-//! - [`action`], [`trigger`] and [`put`] build stored documents from PUT bodies; [`catalog`]
-//!   installs `whisk.system`.
+//! - [`action`] builds an action's stored document from a PUT body (the model's [`put`] and
+//!   [`trigger`] build the others'); [`catalog`] installs `whisk.system`.
 //! - [`memory`] is the isolates' shared memory budget, wrapping their executors.
 //! - [`observer`] is what the core reports (activations, throttles, commit waits) to whoever
 //!   counts it.
 
 #![warn(missing_docs, unreachable_pub)]
 
-pub use shoal_model::{WhiskError, entity, entity_path, messages, rule};
+pub use shoal_model::{WhiskError, entity, entity_path, messages, put, rule, trigger};
 
 pub mod action;
 pub mod activation;
@@ -42,8 +42,6 @@ pub mod observer;
 pub mod package;
 #[cfg(test)]
 mod properties;
-pub mod put;
 pub mod sequence;
 pub mod throttle;
-pub mod trigger;
 pub mod triggers;

@@ -4,12 +4,18 @@
 //! # How this crate works
 //!
 //! Every module is pure logic over `serde_json` values and plain types, with no I/O, no HTTP
-//! and no store: [`entity`] holds the rules for names, semantic versions, parameter and
-//! annotation lists and action limits; [`entity_path`] is the one parser of the paths by
-//! which entities name each other; [`rule`] holds a rule's fully qualified names and status;
-//! [`messages`] holds OpenWhisk's texts, which the API sends as they are, and
-//! [`error`] the one error everything below the API returns ([`WhiskError`], by cause). The host re-exports
-//! each module under its own name, so callers write `shoal::entity` as before.
+//! and no store:
+//!
+//! - [`entity`]: the rules for names, semantic versions, parameter and annotation lists and
+//!   action limits;
+//! - [`entity_path`]: the one parser of the paths by which entities name each other;
+//! - [`put`]: the create-and-update rules every entity PUT shares; [`trigger`]: a trigger's;
+//! - [`rule`]: a rule's fully qualified names and status;
+//! - [`messages`]: OpenWhisk's texts, which the API sends as they are;
+//! - [`error`]: the one error everything below the API returns ([`WhiskError`], by cause).
+//!
+//! The core and the host re-export each module under its own name, so callers write
+//! `shoal::entity` as before.
 
 #![warn(missing_docs, unreachable_pub)]
 
@@ -17,6 +23,8 @@ pub mod entity;
 pub mod entity_path;
 pub mod error;
 pub mod messages;
+pub mod put;
 pub mod rule;
+pub mod trigger;
 
 pub use error::WhiskError;

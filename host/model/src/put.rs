@@ -6,9 +6,9 @@
 
 use serde_json::{Map, Value};
 
+use crate::WhiskError;
 use crate::entity;
 use crate::messages;
-use shoal_model::WhiskError;
 
 /// The shared fields of a PUT body. Lives for one request.
 #[derive(Debug, Default, Clone)]

@@ -4,11 +4,11 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::WhiskError;
 use crate::entity;
 use crate::messages;
 use crate::put::CommonPut;
 use crate::rule::FqName;
-use shoal_model::WhiskError;
 
 /// What a trigger PUT body asks for. Lives for one request.
 #[derive(Debug)]
