@@ -114,6 +114,9 @@ struct Inner {
     readers: Readers,
     log: Log,
     listeners: RwLock<Vec<Listener>>,
+    /// One permit per connection jobs on the blocking pool may use (the entity writer and
+    /// the readers): what bounds the blocking threads the store occupies.
+    jobs: tokio::sync::Semaphore,
     thread: Option<JoinHandle<()>>,
     /// Accepted activations that the last run did not finish, ended at open.
     recovered: u64,
@@ -183,6 +186,7 @@ impl SqliteStore {
                 counters,
             },
             listeners: RwLock::new(Vec::new()),
+            jobs: tokio::sync::Semaphore::new(1 + n),
             thread: Some(thread),
             recovered,
             _temp: temp,
@@ -190,11 +194,19 @@ impl SqliteStore {
     }
 
     /// Runs `work` on tokio's blocking pool with the store: fsynced writes and scans must not
-    /// hold the async threads. Costs a hand-off to a pooled thread and a wake-up.
+    /// hold the async threads. At most one job per connection runs at once (they would only
+    /// wait for a connection there); the others wait here, as tasks, so a burst of requests
+    /// never starts a thread each. Costs a hand-off to a pooled thread and a wake-up.
     async fn off_thread<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Inner) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
+        let _slot = self
+            .0
+            .jobs
+            .acquire()
+            .await
+            .map_err(|e| StoreError::Io(format!("the store is closing: {e}")))?;
         let inner = Arc::clone(&self.0);
         tokio::task::spawn_blocking(move || work(&inner))
             .await
@@ -540,6 +552,38 @@ mod tests {
             .unwrap();
         assert!(got.is_some());
         drop(held);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn blocking_jobs_are_bounded_by_the_connections() {
+        use std::sync::atomic::AtomicUsize;
+        let store = SqliteStore::open_in_memory().unwrap();
+        let bound = 1 + store.0.readers.conns.len();
+        let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let jobs: Vec<_> = (0..64)
+            .map(|_| {
+                let (store, running, most) = (store.clone(), running.clone(), most.clone());
+                tokio::spawn(async move {
+                    store
+                        .off_thread(move |_| {
+                            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                            most.fetch_max(now, Ordering::SeqCst);
+                            std::thread::sleep(std::time::Duration::from_millis(5));
+                            running.fetch_sub(1, Ordering::SeqCst);
+                            Ok(())
+                        })
+                        .await
+                })
+            })
+            .collect();
+        for job in jobs {
+            job.await.unwrap().unwrap();
+        }
+        let most = most.load(Ordering::SeqCst);
+        assert!(
+            (1..=bound).contains(&most),
+            "{most} jobs at once, bound {bound}"
+        );
     }
 
     #[test]
