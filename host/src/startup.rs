@@ -322,6 +322,83 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_dispatcher_checks_in_openwhisk_order() {
+        let (_dir, app) = started().await;
+        let anonymous = Request::new(
+            Method::GET,
+            "/api/v1/namespaces/!bad!/nothing",
+            HeaderMap::new(),
+            Bytes::new(),
+            "tid".into(),
+        );
+        let refused = dispatch(&app, &anonymous).await.err().unwrap();
+        assert_eq!(
+            refused.status,
+            StatusCode::UNAUTHORIZED,
+            "credentials first"
+        );
+        let missing = "The requested resource does not exist.";
+        for (method, path, status, text) in [
+            (
+                Method::GET,
+                "/api/v1/namespaces/!bad!/nothing",
+                400,
+                "namespace",
+            ),
+            (
+                Method::GET,
+                "/api/v1/namespaces/_/nothing",
+                404,
+                "could not be found",
+            ),
+            (Method::GET, "/api/v1/namespaces/_/limits/x", 400, "limits"),
+            (
+                Method::GET,
+                "/api/v1/namespaces/other/rules/!bad!",
+                400,
+                "name",
+            ),
+            (
+                Method::PATCH,
+                "/api/v1/namespaces/other/rules/r",
+                403,
+                "other/r",
+            ),
+            (
+                Method::PATCH,
+                "/api/v1/namespaces/other/rules",
+                403,
+                "other",
+            ),
+            (
+                Method::PATCH,
+                "/api/v1/namespaces/_/rules/r",
+                405,
+                "GET, PUT, DELETE, POST",
+            ),
+            (
+                Method::POST,
+                "/api/v1/namespaces/_/packages/p",
+                405,
+                "GET, PUT, DELETE",
+            ),
+            (
+                Method::PUT,
+                "/api/v1/namespaces/other/packages/p",
+                403,
+                "other/p",
+            ),
+            (Method::GET, "/api/v1/namespaces/_/rules/r", 404, missing),
+            (Method::GET, "/api/v1/web/guest/default", 404, missing),
+        ] {
+            let (got, body) = call(&app, method.clone(), path, json!({})).await;
+            assert_eq!(got.as_u16(), status, "{method} {path}: {body}");
+            let error = body["error"].as_str().unwrap_or_default();
+            assert!(error.contains(text), "{method} {path}: {error}");
+        }
+    }
+
+    #[tokio::test]
     async fn web_actions_resolve_through_packages_and_bindings() {
         let (_dir, app) = started().await;
         let code = json!({"kind": "nodejs:default", "code": "function main(p) { return p }"});

@@ -1,23 +1,21 @@
 //! `…/namespaces/{ns}/actions[/{name}]` (spec §2.3, §3.5): list, get, create/update, delete
 //! and invoke.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use hyper::{Method, StatusCode};
+use hyper::StatusCode;
 use serde_json::{Map, Value, json};
 use shoal_router::{ActionCode, RoutingTable};
 use shoal_store::{Collection, Entity};
 
-use super::{
-    Reply, Request, allow, list_reply, now_ms, owner_only, put_body, replaced, store_doc,
-    valid_names,
-};
+use super::call::Call;
+use super::entities::{self, list_reply, now_ms, put_body, replaced, store_doc};
+use super::reply::Reply;
+use super::request::Request;
 use crate::action::{self, ActionPut};
 use crate::activation::Status;
 use crate::app::App;
-use crate::auth::Identity;
 use crate::controller::{Invoked, MAX_BLOCKING_WAIT, check_final};
 use crate::entity;
 use crate::error::ApiError;
@@ -25,87 +23,102 @@ use crate::messages;
 use crate::package;
 use crate::sequence;
 
-/// Routes the actions collection, including actions in packages (`{pkg}/{name}`) and a
-/// package's action list (`{pkg}/`).
-pub(crate) async fn route(
-    app: &Arc<App>,
-    req: &Request,
-    identity: &Identity,
-    ns: &str,
-    path: &[&str],
-) -> Result<Reply, ApiError> {
-    let all = [Method::GET, Method::PUT, Method::DELETE, Method::POST];
-    match path {
-        [] | [""] => {
-            owner_only(identity, ns, ns)?;
-            allow(req, &[Method::GET])?;
-            list_reply(app, req, ns, Collection::Actions, true, |d| {
-                Some(summary(d))
-            })
-            .await
-        }
-        [name] => {
-            valid_names(&[name])?;
-            owner_only(identity, ns, &format!("{ns}/{name}"))?;
-            allow(req, &all)?;
-            match req.method {
-                Method::GET => get(app, req, ns, name).await,
-                Method::PUT => put(app, req, identity, ns, name).await,
-                Method::DELETE => delete(app, ns, name).await,
-                _ => invoke(app, req, identity, ns, None, name).await,
-            }
-        }
-        [pkg, ""] => {
-            valid_names(&[pkg])?;
-            allow(req, &[Method::GET])?;
-            let via = package::resolve(
-                &*app.store,
-                &identity.namespace,
-                ns,
-                pkg,
-                &format!("{ns}/{pkg}"),
-            )
-            .await?;
-            list_reply(
-                app,
-                req,
-                &via.real.path(),
-                Collection::Actions,
-                false,
-                |d| Some(summary(d)),
-            )
-            .await
-        }
-        [pkg, name] => {
-            valid_names(&[pkg, name])?;
-            allow(req, &all)?;
-            let resource = format!("{ns}/{pkg}/{name}");
-            match req.method {
-                Method::GET => {
-                    let via =
-                        package::resolve(&*app.store, &identity.namespace, ns, pkg, &resource)
-                            .await?;
-                    get(app, req, &via.real.path(), name).await
-                }
-                Method::POST => invoke(app, req, identity, ns, Some(pkg), name).await,
-                _ => {
-                    owner_only(identity, ns, &resource)?;
-                    let package = package::fetch(&*app.store, ns, pkg)
-                        .await?
-                        .ok_or_else(ApiError::not_found)?;
-                    if package.binding.is_some() {
-                        return Err(ApiError::bad_request(messages::BINDING_OPERATION));
-                    }
-                    if req.method == Method::PUT {
-                        put(app, req, identity, &package.path(), name).await
-                    } else {
-                        delete(app, &package.path(), name).await
-                    }
-                }
-            }
-        }
-        _ => Err(ApiError::not_found()),
+/// `GET …/actions`: a page of the namespace's actions, packaged ones included.
+pub(crate) async fn list(call: &Call<'_>) -> Result<Reply, ApiError> {
+    list_reply(
+        call.app,
+        call.req,
+        &call.ns,
+        Collection::Actions,
+        true,
+        |d| Some(summary(d)),
+    )
+    .await
+}
+
+/// `GET …/actions/{pkg}/`: a page of a package's actions, through a binding to the package
+/// it names, for any caller who may see the package.
+pub(crate) async fn list_in_package(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let (ns, pkg) = (call.ns.as_str(), call.param("packageName"));
+    let via = package::resolve(
+        &*call.app.store,
+        &call.identity()?.namespace,
+        ns,
+        pkg,
+        &format!("{ns}/{pkg}"),
+    )
+    .await?;
+    let path = via.real.path();
+    list_reply(call.app, call.req, &path, Collection::Actions, false, |d| {
+        Some(summary(d))
+    })
+    .await
+}
+
+/// `GET …/actions/{name}`.
+pub(crate) async fn get(call: &Call<'_>) -> Result<Reply, ApiError> {
+    show(call.app, call.req, &call.ns, call.param("actionName")).await
+}
+
+/// `PUT …/actions/{name}`.
+pub(crate) async fn put(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let name = call.param("actionName");
+    write(call, &call.ns, name).await
+}
+
+/// `DELETE …/actions/{name}`.
+pub(crate) async fn delete(call: &Call<'_>) -> Result<Reply, ApiError> {
+    remove(call.app, &call.ns, call.param("actionName")).await
+}
+
+/// `POST …/actions/{name}`.
+pub(crate) async fn invoke(call: &Call<'_>) -> Result<Reply, ApiError> {
+    run(call, None).await
+}
+
+/// `GET …/actions/{pkg}/{name}`: for any caller who may see the package, through a binding
+/// to the action of the package it names.
+pub(crate) async fn get_in_package(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let (ns, pkg, name) = (
+        call.ns.as_str(),
+        call.param("packageName"),
+        call.param("actionName"),
+    );
+    let resource = format!("{ns}/{pkg}/{name}");
+    let identity = call.identity()?;
+    let via = package::resolve(&*call.app.store, &identity.namespace, ns, pkg, &resource).await?;
+    show(call.app, call.req, &via.real.path(), name).await
+}
+
+/// `PUT …/actions/{pkg}/{name}`: only in the caller's own package, never in a binding.
+pub(crate) async fn put_in_package(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let path = own_package(call).await?;
+    write(call, &path, call.param("actionName")).await
+}
+
+/// `DELETE …/actions/{pkg}/{name}`: only in the caller's own package, never in a binding.
+pub(crate) async fn delete_in_package(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let path = own_package(call).await?;
+    remove(call.app, &path, call.param("actionName")).await
+}
+
+/// `POST …/actions/{pkg}/{name}`: through bindings, with their parameters.
+pub(crate) async fn invoke_in_package(call: &Call<'_>) -> Result<Reply, ApiError> {
+    run(call, Some(call.param("packageName"))).await
+}
+
+/// The path (`ns/pkg`) of the package a change to one of its actions names: 403 unless the
+/// caller owns it, 404 when it does not exist, 400 for a binding.
+async fn own_package(call: &Call<'_>) -> Result<String, ApiError> {
+    let (ns, pkg) = (call.ns.as_str(), call.param("packageName"));
+    call.owner_only(&format!("{ns}/{pkg}/{}", call.param("actionName")))?;
+    let package = package::fetch(&*call.app.store, ns, pkg)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if package.binding.is_some() {
+        return Err(ApiError::bad_request(messages::BINDING_OPERATION));
     }
+    Ok(package.path())
 }
 
 /// The stored document an action PUT asks for (over `old` on update), placed in the domain
@@ -200,10 +213,11 @@ fn summary(d: &Value) -> Value {
 
 /// The stored action `ns/name`: `None` when missing, 409 when the name is another collection's.
 async fn existing(app: &App, ns: &str, name: &str) -> Result<Option<Entity>, ApiError> {
-    super::existing(app, ns, name, Collection::Actions).await
+    entities::existing(app, ns, name, Collection::Actions).await
 }
 
-async fn get(app: &App, req: &Request, ns: &str, name: &str) -> Result<Reply, ApiError> {
+/// Action `ns/name` (`ns` may be `ns/pkg`), without its code when `code=false`.
+async fn show(app: &App, req: &Request, ns: &str, name: &str) -> Result<Reply, ApiError> {
     let e = existing(app, ns, name)
         .await?
         .ok_or_else(ApiError::not_found)?;
@@ -215,13 +229,9 @@ async fn get(app: &App, req: &Request, ns: &str, name: &str) -> Result<Reply, Ap
     Ok(Reply::json(StatusCode::OK, &doc))
 }
 
-async fn put(
-    app: &App,
-    req: &Request,
-    identity: &Identity,
-    ns: &str,
-    name: &str,
-) -> Result<Reply, ApiError> {
+/// Creates action `ns/name` (`ns` may be `ns/pkg`), or updates it with `overwrite=true`.
+async fn write(call: &Call<'_>, ns: &str, name: &str) -> Result<Reply, ApiError> {
+    let (app, req, identity) = (call.app, call.req, call.identity()?);
     let mut body = put_body(req)?;
     let old = replaced(app, req, ns, name, Collection::Actions).await?;
     let sequence_exec = body
@@ -245,13 +255,13 @@ async fn put(
         body.insert("parameters".into(), old.doc["parameters"].clone());
     }
     // Building and compiling the code (up to 48 MB of it) must not hold an I/O thread.
-    let doc = super::off_the_io_thread(|| built(app, body, ns, name, old.as_ref()))?;
+    let doc = entities::off_the_io_thread(|| built(app, body, ns, name, old.as_ref()))?;
     store_doc(app, ns, name, Collection::Actions, &doc, old.as_ref()).await?;
     Ok(Reply::json(StatusCode::OK, &doc))
 }
 
 /// Deletes action `ns/name` (`ns` may be `ns/pkg`) and returns its document.
-pub(super) async fn delete(app: &App, ns: &str, name: &str) -> Result<Reply, ApiError> {
+pub(super) async fn remove(app: &App, ns: &str, name: &str) -> Result<Reply, ApiError> {
     let e = existing(app, ns, name)
         .await?
         .ok_or_else(ApiError::not_found)?;
@@ -259,14 +269,10 @@ pub(super) async fn delete(app: &App, ns: &str, name: &str) -> Result<Reply, Api
     Ok(Reply::json(StatusCode::OK, &deleted.doc))
 }
 
-async fn invoke(
-    app: &Arc<App>,
-    req: &Request,
-    identity: &Identity,
-    ns: &str,
-    pkg: Option<&str>,
-    name: &str,
-) -> Result<Reply, ApiError> {
+/// Invokes the action the path names (in package `pkg` when given).
+async fn run(call: &Call<'_>, pkg: Option<&str>) -> Result<Reply, ApiError> {
+    let (app, req, identity) = (call.app, call.req, call.identity()?);
+    let (ns, name) = (call.ns.as_str(), call.param("actionName"));
     let max = app.settings.limits.max_payload_bytes;
     if req.body.len() > max {
         return Err(ApiError::new(

@@ -1,57 +1,53 @@
 //! `…/namespaces/{ns}/activations[/{id}[/result|/logs]]` (spec §2.7). Read-only; records are
 //! visible only to the namespace that invoked them.
 
-use std::sync::Arc;
-
-use hyper::{Method, StatusCode};
+use hyper::StatusCode;
 use serde_json::{Value, json};
 use shoal_router::ActivationId;
 use shoal_store::ActivationQuery;
 
-use super::{Page, Reply, Request, allow, owner_only};
+use super::call::Call;
+use super::reply::Reply;
+use super::request::Page;
 use crate::activation;
-use crate::app::App;
-use crate::auth::Identity;
 use crate::error::ApiError;
 use crate::messages;
 
-/// Routes the activations collection.
-pub(crate) async fn route(
-    app: &Arc<App>,
-    req: &Request,
-    identity: &Identity,
-    ns: &str,
-    path: &[&str],
-) -> Result<Reply, ApiError> {
-    owner_only(identity, ns, ns)?;
-    allow(req, &[Method::GET])?;
-    match path {
-        [] | [""] => list(app, req, ns).await,
-        [id] => get(app, ns, id)
-            .await
-            .map(|r| Reply::json(StatusCode::OK, &r)),
-        [id, "result"] => get(app, ns, id)
-            .await
-            .map(|r| Reply::json(StatusCode::OK, &activation::result_view(&r))),
-        [id, "logs"] => get(app, ns, id).await.map(|r| {
-            Reply::json(
-                StatusCode::OK,
-                &json!({"logs": r.get("logs").cloned().unwrap_or(json!([]))}),
-            )
-        }),
-        _ => Err(ApiError::no_route()),
-    }
+/// `GET …/activations/{id}`: the record.
+pub(crate) async fn get(call: &Call<'_>) -> Result<Reply, ApiError> {
+    Ok(Reply::json(StatusCode::OK, &record(call).await?))
 }
 
-async fn get(app: &App, ns: &str, id: &str) -> Result<Value, ApiError> {
-    let id = ActivationId::parse(id).map_err(ApiError::bad_request)?;
-    app.store
-        .get_activation(ns, id.as_str())
+/// `GET …/activations/{id}/result`: the record's response.
+pub(crate) async fn result(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let record = record(call).await?;
+    Ok(Reply::json(
+        StatusCode::OK,
+        &activation::result_view(&record),
+    ))
+}
+
+/// `GET …/activations/{id}/logs`: the record's log lines.
+pub(crate) async fn logs(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let record = record(call).await?;
+    let logs = record.get("logs").cloned().unwrap_or(json!([]));
+    Ok(Reply::json(StatusCode::OK, &json!({ "logs": logs })))
+}
+
+/// The record the path names, in the call's namespace: 400 for an id that is not one, 404
+/// when there is no such record there.
+async fn record(call: &Call<'_>) -> Result<Value, ApiError> {
+    let id = ActivationId::parse(call.param("activationId")).map_err(ApiError::bad_request)?;
+    call.app
+        .store
+        .get_activation(&call.ns, id.as_str())
         .await?
         .ok_or_else(ApiError::not_found)
 }
 
-async fn list(app: &App, req: &Request, ns: &str) -> Result<Reply, ApiError> {
+/// `GET …/activations`: a page of the namespace's records, newest first.
+pub(crate) async fn list(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let (app, req, ns) = (call.app, call.req, call.ns.as_str());
     let page = Page::parse(req, "activations")?;
     let docs = req.flag("docs", false)?;
     if page.count && docs {

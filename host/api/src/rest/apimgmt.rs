@@ -7,13 +7,14 @@
 //! As in OpenWhisk, a failure is HTTP 502 with `{"error": "<text>"}` (the route actions'
 //! application error, projected by the web action layer); success is 200 with JSON.
 
-use std::sync::Arc;
-
 use hyper::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 use shoal_store::GatewayApi;
 
-use super::{Reply, Request};
+use super::call::Call;
+use super::entities::{now_ms, off_the_io_thread};
+use super::reply::Reply;
+use super::request::Request;
 use crate::app::App;
 use crate::auth::Identity;
 use crate::entity_path::{EntityPath, Form};
@@ -22,7 +23,6 @@ use crate::gateway::apidoc::{self, Endpoint, METHODS, RESPONSE_TYPES, Target};
 use crate::gateway::{
     MAX_APIS, MAX_CLIENT_ID, MAX_CLIENT_SECRET, MAX_DOC_BYTES, MAX_SUBSCRIPTIONS, secret_hash,
 };
-use crate::messages;
 
 /// A route-management failure: 502 with `{"error": text}`.
 struct Failure(String);
@@ -35,39 +35,33 @@ impl<T: Into<String>> From<T> for Failure {
 
 type Outcome = Result<Value, Failure>;
 
-/// Routes `/api/v1/web/whisk.system/apimgmt/{operation}[.ext]`.
-pub(crate) async fn route(
-    app: &Arc<App>,
-    req: &Request,
-    operation: &str,
-) -> Result<Reply, ApiError> {
-    let name = operation.split('.').next().unwrap_or(operation);
-    let identity = match req.header("authorization") {
-        Some(header) => app.auth.lookup(header).await?,
-        None => None,
-    }
-    .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, messages::WEB_UNAUTHORIZED))?;
-    let method = match name {
-        "createApi" | "createSubscription" => Method::POST,
-        "getApi" | "getSubscriptions" => Method::GET,
-        "deleteApi" | "deleteSubscription" => Method::DELETE,
-        _ => return Err(ApiError::not_found()),
-    };
-    super::allow(req, &[method])?;
-    // Changes read, modify and write back a whole document: one at a time.
-    let _serialised = match req.method {
+/// The table's handlers, one per operation: each runs its work through [`answered`].
+macro_rules! operations {
+    ($($handler:ident => $work:ident: $doc:literal),* $(,)?) => {$(
+        #[doc = $doc]
+        pub(crate) async fn $handler(call: &Call<'_>) -> Result<Reply, ApiError> {
+            answered(call, $work(call.app, call.req, call.identity()?)).await
+        }
+    )*};
+}
+
+operations! {
+    create_api => create: "`POST …/apimgmt/createApi`: creates or replaces an API.",
+    get_api => read: "`GET …/apimgmt/getApi`: lists APIs, or gets one.",
+    delete_api => delete: "`DELETE …/apimgmt/deleteApi`: deletes an API, a path or an operation.",
+    create_subscription => subscribe: "`POST …/apimgmt/createSubscription`: subscribes a key.",
+    get_subscriptions => subscriptions: "`GET …/apimgmt/getSubscriptions`: the subscribed keys.",
+    delete_subscription => unsubscribe: "`DELETE …/apimgmt/deleteSubscription`: drops a key.",
+}
+
+/// Answers one operation: 200 with its JSON, or 502 with `{"error": text}`. Changes read,
+/// modify and write back a whole document, so they run one at a time.
+async fn answered(call: &Call<'_>, work: impl Future<Output = Outcome>) -> Result<Reply, ApiError> {
+    let _serialised = match call.req.method {
         Method::GET => None,
-        _ => Some(app.gateway.writing().await),
+        _ => Some(call.app.gateway.writing().await),
     };
-    let outcome = match name {
-        "createApi" => create_api(app, req, &identity).await,
-        "getApi" => get_api(app, req, &identity).await,
-        "deleteApi" => delete_api(app, req, &identity).await,
-        "createSubscription" => create_subscription(app, req, &identity).await,
-        "getSubscriptions" => get_subscriptions(app, req, &identity).await,
-        _ => delete_subscription(app, req, &identity).await,
-    };
-    Ok(match outcome {
+    Ok(match work.await {
         Ok(value) => Reply::json(StatusCode::OK, &value),
         Err(Failure(text)) => Reply::json(StatusCode::BAD_GATEWAY, &json!({ "error": text })),
     })
@@ -146,7 +140,7 @@ fn apidoc_argument(args: &Map<String, Value>) -> Result<Map<String, Value>, Fail
     }
 }
 
-async fn create_api(app: &App, req: &Request, identity: &Identity) -> Outcome {
+async fn create(app: &App, req: &Request, identity: &Identity) -> Outcome {
     let args = arguments(req)?;
     let doc = apidoc_argument(&args)?;
     if doc.get("namespace").is_none_or(Value::is_null) {
@@ -203,7 +197,7 @@ async fn create_api(app: &App, req: &Request, identity: &Identity) -> Outcome {
         .into());
     }
     // Documents of up to 256 KiB: compiled without holding an I/O thread others need.
-    super::off_the_io_thread(|| apidoc::compile(&document, ns))
+    off_the_io_thread(|| apidoc::compile(&document, ns))
         .map_err(|e| format!("API creation failure: {e}"))?;
     let existing = app.store.api_versions(ns).await.map_err(store_failure)?;
     if existing.len() >= MAX_APIS && !existing.iter().any(|(path, _)| *path == base_path) {
@@ -217,7 +211,7 @@ async fn create_api(app: &App, req: &Request, identity: &Identity) -> Outcome {
         base_path,
         doc: document,
         subscriptions: json!({}),
-        updated: super::now_ms(),
+        updated: now_ms(),
     };
     app.store
         .put_api(api.clone())
@@ -337,7 +331,7 @@ fn endpoint(doc: &Map<String, Value>, ns: &str, response: &str) -> Result<Endpoi
     })
 }
 
-async fn get_api(app: &App, req: &Request, identity: &Identity) -> Outcome {
+async fn read(app: &App, req: &Request, identity: &Identity) -> Outcome {
     let args = arguments(req)?;
     let ns = identity.namespace.as_str();
     let number = |name: &str, default: usize| -> Result<usize, Failure> {
@@ -369,7 +363,7 @@ async fn get_api(app: &App, req: &Request, identity: &Identity) -> Outcome {
     Ok(json!({ "apis": listed }))
 }
 
-async fn delete_api(app: &App, req: &Request, identity: &Identity) -> Outcome {
+async fn delete(app: &App, req: &Request, identity: &Identity) -> Outcome {
     let args = arguments(req)?;
     let ns = identity.namespace.as_str();
     let basepath = text(&args, "basepath").ok_or("basepath is required.")?;
@@ -392,7 +386,7 @@ async fn delete_api(app: &App, req: &Request, identity: &Identity) -> Outcome {
     let written = if whole {
         app.store.delete_api(ns, &api.base_path).await.map(drop)
     } else {
-        api.updated = super::now_ms();
+        api.updated = now_ms();
         app.store.put_api(api).await
     };
     written.map_err(store_failure)?;
@@ -411,7 +405,7 @@ async fn subscribed_api(
         .ok_or_else(|| Failure(format!("API '{basepath}' does not exist.")))
 }
 
-async fn create_subscription(app: &App, req: &Request, identity: &Identity) -> Outcome {
+async fn subscribe(app: &App, req: &Request, identity: &Identity) -> Outcome {
     let args = arguments(req)?;
     let ns = identity.namespace.as_str();
     let mut api = subscribed_api(app, &args, ns).await?;
@@ -436,7 +430,7 @@ async fn create_subscription(app: &App, req: &Request, identity: &Identity) -> O
         .into());
     }
     keys.insert(client_id.to_string(), Value::String(hash));
-    api.updated = super::now_ms();
+    api.updated = now_ms();
     app.store
         .put_api_with_subscriptions(api.clone())
         .await
@@ -446,7 +440,7 @@ async fn create_subscription(app: &App, req: &Request, identity: &Identity) -> O
     }))
 }
 
-async fn get_subscriptions(app: &App, req: &Request, identity: &Identity) -> Outcome {
+async fn subscriptions(app: &App, req: &Request, identity: &Identity) -> Outcome {
     let args = arguments(req)?;
     let api = subscribed_api(app, &args, &identity.namespace).await?;
     let ids: Vec<&String> = api
@@ -457,7 +451,7 @@ async fn get_subscriptions(app: &App, req: &Request, identity: &Identity) -> Out
     Ok(json!({ "subscriptions": ids }))
 }
 
-async fn delete_subscription(app: &App, req: &Request, identity: &Identity) -> Outcome {
+async fn unsubscribe(app: &App, req: &Request, identity: &Identity) -> Outcome {
     let args = arguments(req)?;
     let ns = identity.namespace.as_str();
     let mut api = subscribed_api(app, &args, ns).await?;
@@ -469,7 +463,7 @@ async fn delete_subscription(app: &App, req: &Request, identity: &Identity) -> O
     if removed.is_none() {
         return Err("Subscription doesn't exist".into());
     }
-    api.updated = super::now_ms();
+    api.updated = now_ms();
     app.store
         .put_api_with_subscriptions(api)
         .await

@@ -18,8 +18,12 @@ use hyper::header::{
 use hyper::{HeaderMap, Method, StatusCode};
 use serde_json::json;
 
-use super::{Reply, Request, web};
+use super::call::Call;
+use super::reply::Reply;
+use super::request::Request;
+use super::web;
 use crate::app::App;
+use crate::error::ApiError;
 use crate::gateway::Served;
 use crate::gateway::apidoc::{self, Found, KeyPlace, Keys, Route};
 
@@ -35,8 +39,16 @@ fn refused(status: StatusCode, message: &str) -> Reply {
     )
 }
 
-/// Answers one request to `/api/{tenant}/{rest…}`.
-pub(crate) async fn serve(app: &Arc<App>, req: &Request, tenant: &str, rest: &[&str]) -> Reply {
+/// Answers one request to `/api/{tenant}/{path…}`. Its refusals are the gateway's, never
+/// OpenWhisk's error envelope.
+pub(crate) async fn serve(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let path = std::iter::once(call.param("path")).chain(call.below.iter().map(String::as_str));
+    let rest: Vec<&str> = path.collect();
+    Ok(answer(call.app, call.req, call.param("tenant"), &rest).await)
+}
+
+/// The gateway's reply to `rest` (the base path and the route's path) of `tenant`.
+async fn answer(app: &Arc<App>, req: &Request, tenant: &str, rest: &[&str]) -> Reply {
     let tenant = match app.gateway.tenant(tenant).await {
         Ok(Some(t)) => t,
         Ok(None) => return refused(StatusCode::NOT_FOUND, "Not found."),
@@ -127,8 +139,6 @@ fn presented<'r>(req: &'r Request, place: &KeyPlace) -> Option<&'r str> {
 async fn invoke(app: &Arc<App>, req: &Request, route: &Route, path: &[&str]) -> Reply {
     let target = &route.target;
     let action = format!("{}.{}", target.action, target.response);
-    let mut segments = vec![target.namespace.clone(), target.package.clone(), action];
-    segments.extend(path.iter().map(|s| (*s).to_string()));
     let mut headers = req.headers.clone();
     if let Some(key) = &route.secure_key
         && let Ok(value) = HeaderValue::from_str(key)
@@ -137,15 +147,15 @@ async fn invoke(app: &Arc<App>, req: &Request, route: &Route, path: &[&str]) -> 
     }
     let forwarded = Request {
         method: req.method.clone(),
-        segments,
+        segments: req.segments.clone(),
         query: req.query.clone(),
         raw_query: req.raw_query.clone(),
         headers,
         body: req.body.clone(),
         tid: req.tid.clone(),
     };
-    let parts: Vec<&str> = forwarded.segments.iter().map(String::as_str).collect();
-    match web::route(app, &forwarded, &parts).await {
+    let parts = [target.namespace.as_str(), &target.package, &action];
+    match web::answer(app, &forwarded, parts, path).await {
         Ok(reply) => reply,
         Err(e) => Reply::error(e, &req.tid),
     }

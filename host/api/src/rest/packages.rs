@@ -1,18 +1,16 @@
 //! `…/namespaces/{ns}/packages[/{name}]` (spec §2.4): list, get, create/update and delete
 //! packages and bindings. Other namespaces see only published packages.
 
-use std::sync::Arc;
-
-use hyper::{Method, StatusCode};
+use hyper::StatusCode;
 use serde_json::{Value, json};
 use shoal_store::Collection;
 
-use super::{
-    Page, Reply, Request, actions, allow, existing, list_reply, now_ms, owner_only, put_body,
-    replaced, store_doc, valid_names,
-};
+use super::actions;
+use super::call::Call;
+use super::entities::{existing, list_reply, now_ms, put_body, replaced, store_doc};
+use super::reply::Reply;
+use super::request::{Page, Request};
 use crate::app::App;
-use crate::auth::Identity;
 use crate::error::ApiError;
 use crate::messages;
 use crate::package::{self, Package, PackagePut};
@@ -21,43 +19,21 @@ use shoal_model::WhiskError;
 /// Largest number of actions a package lists or a forced delete removes.
 const MAX_CONTENTS: u64 = 100_000;
 
-/// Routes the packages collection.
-pub(crate) async fn route(
-    app: &Arc<App>,
-    req: &Request,
-    identity: &Identity,
-    ns: &str,
-    path: &[&str],
-) -> Result<Reply, ApiError> {
-    match path {
-        [] | [""] => {
-            allow(req, &[Method::GET])?;
-            if identity.namespace == ns {
-                list_reply(app, req, ns, Collection::Packages, false, |d| {
-                    Some(package::summary(d))
-                })
-                .await
-            } else {
-                public_list(app, req, ns).await
-            }
-        }
-        [name] => {
-            valid_names(&[name])?;
-            allow(req, &[Method::GET, Method::PUT, Method::DELETE])?;
-            let resource = format!("{ns}/{name}");
-            match req.method {
-                Method::GET => get(app, identity, ns, name, &resource).await,
-                Method::PUT => {
-                    owner_only(identity, ns, &resource)?;
-                    put(app, req, identity, ns, name).await
-                }
-                _ => {
-                    owner_only(identity, ns, &resource)?;
-                    delete(app, req, ns, name).await
-                }
-            }
-        }
-        _ => Err(ApiError::no_route()),
+/// `GET …/packages`: a page of the caller's own packages, or of another namespace's
+/// published ones.
+pub(crate) async fn list(call: &Call<'_>) -> Result<Reply, ApiError> {
+    if call.identity()?.namespace == call.ns {
+        list_reply(
+            call.app,
+            call.req,
+            &call.ns,
+            Collection::Packages,
+            false,
+            |d| Some(package::summary(d)),
+        )
+        .await
+    } else {
+        public_list(call.app, call.req, &call.ns).await
     }
 }
 
@@ -88,13 +64,12 @@ async fn public_list(app: &App, req: &Request, ns: &str) -> Result<Reply, ApiErr
     Ok(Reply::json(StatusCode::OK, &Value::Array(out)))
 }
 
-async fn get(
-    app: &App,
-    identity: &Identity,
-    ns: &str,
-    name: &str,
-    resource: &str,
-) -> Result<Reply, ApiError> {
+/// `GET …/packages/{name}`: the package with its actions and feeds (a binding's with the
+/// parameters it layers), for its owner or, when published, anyone.
+pub(crate) async fn get(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let (app, identity) = (call.app, call.identity()?);
+    let (ns, name) = (call.ns.as_str(), call.param("packageName"));
+    let resource = &format!("{ns}/{name}");
     let e = match existing(app, ns, name, Collection::Packages).await? {
         Some(e) if identity.namespace == ns || e.doc["publish"] == true => e,
         Some(_) => return Err(WhiskError::forbidden(resource).into()),
@@ -145,13 +120,12 @@ async fn get(
     Ok(Reply::json(StatusCode::OK, &doc))
 }
 
-async fn put(
-    app: &App,
-    req: &Request,
-    identity: &Identity,
-    ns: &str,
-    name: &str,
-) -> Result<Reply, ApiError> {
+/// `PUT …/packages/{name}`: creates a package or binding, or updates it with
+/// `overwrite=true`; only in the caller's namespace.
+pub(crate) async fn put(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let (app, req, identity) = (call.app, call.req, call.identity()?);
+    let (ns, name) = (call.ns.as_str(), call.param("packageName"));
+    call.owner_only(&format!("{ns}/{name}"))?;
     if name == package::RESERVED {
         return Err(ApiError::bad_request(messages::PACKAGE_RESERVED));
     }
@@ -174,7 +148,12 @@ async fn put(
     Ok(Reply::json(StatusCode::OK, &doc))
 }
 
-async fn delete(app: &App, req: &Request, ns: &str, name: &str) -> Result<Reply, ApiError> {
+/// `DELETE …/packages/{name}`: only in the caller's namespace; with its actions when
+/// `force=true`, else 409 while it has any.
+pub(crate) async fn delete(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let (app, req) = (call.app, call.req);
+    let (ns, name) = (call.ns.as_str(), call.param("packageName"));
+    call.owner_only(&format!("{ns}/{name}"))?;
     let e = existing(app, ns, name, Collection::Packages)
         .await?
         .ok_or_else(ApiError::not_found)?;
@@ -192,7 +171,7 @@ async fn delete(app: &App, req: &Request, ns: &str, name: &str) -> Result<Reply,
             .list_entities(&path, Collection::Actions, false, 0, MAX_CONTENTS)
             .await?
         {
-            actions::delete(app, &path, &action.name).await?;
+            actions::remove(app, &path, &action.name).await?;
         }
     }
     let deleted = app.store.delete_entity(ns, name, Some(e.rev)).await?;

@@ -1,27 +1,52 @@
-//! The REST API's routes as data: every path template shoal answers, with its operations.
-//! Three things are made from this one table: the OpenAPI 3 document (`GET
-//! /api/v1/api-docs`), the page that lists the operations (`GET /api/v1/docs`), and the route
-//! labels of the request metrics ([`route_of`]). A test sends every operation to the real
-//! binary and checks that the dispatcher routes it, so the table cannot drift from what
-//! shoal serves.
+//! The REST API's routes as data: every path template shoal answers, who may call it, which
+//! namespace it addresses, and its operations with their handlers. Four things are made from
+//! this one table: the dispatcher's routing and checks (`rest::dispatch`), the OpenAPI 3
+//! document (`GET /api/v1/api-docs`), the page that lists the operations (`GET
+//! /api/v1/docs`), and the route labels of the request metrics ([`route_of`]). A test sends
+//! every operation to the real binary and checks that its handler answers it.
 
 use std::sync::LazyLock;
 
+use hyper::StatusCode;
 use serde_json::{Map, Value, json};
+
+use super::call::{Call, Handler};
+use super::reply::Reply;
+use super::{actions, activations, apimgmt, gateway, packages, rules, system, triggers, web};
+use crate::error::ApiError;
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     /// Anyone.
     Public,
-    /// A namespace's Basic credentials (`uuid:key`).
+    /// A namespace's Basic credentials (`uuid:key`): 401 with OpenWhisk's texts without them.
     Basic,
+    /// A namespace's Basic credentials, refused as a web action that requires authentication
+    /// refuses (401 with the web text): the API management actions.
+    WebBasic,
     /// Anyone, or a bearer token where `[metrics] token` sets one.
     Bearer,
 }
 
+/// Which namespace a route addresses, and who may use it there. Checked after the caller is
+/// authenticated, in OpenWhisk's order: the namespace (400 when not a valid name), the
+/// path's entity names (`{…Name}`, 400), ownership (403), then the method (405).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// No namespace of the caller's: platform routes, web actions and gateway routes, whose
+    /// handlers read their segments as given.
+    Platform,
+    /// A namespace's collection, only for its owner (403 naming the namespace).
+    Namespace,
+    /// One entity of a namespace, only for its owner (403 naming `namespace/name`).
+    Entity,
+    /// Entities other namespaces may read when published (packages and the actions in
+    /// them): the handler decides who sees what.
+    Shared,
+}
+
 /// One method of a route.
-#[derive(Debug)]
 pub struct Operation {
     /// The HTTP method, upper case.
     pub method: &'static str,
@@ -31,22 +56,43 @@ pub struct Operation {
     pub summary: &'static str,
     /// The query parameters it reads.
     pub query: &'static [&'static str],
+    /// What answers it.
+    pub(crate) handler: Handler,
 }
 
 /// One path template and its operations.
-#[derive(Debug)]
 pub struct Route {
     /// The path as OpenAPI writes it: each `{name}` is one segment, except a final `{path}`
     /// on a route that also serves the paths below it.
     pub path: &'static str,
-    /// Whether the route also serves every path below it (web actions, gateway routes).
+    /// Whether the route also serves every path below it (web actions, gateway routes), and
+    /// every method: one it does not list goes to its first operation's handler, which
+    /// answers it.
     pub below: bool,
+    /// Whether its last segment may carry an extension (`getApi.http`), as the web actions
+    /// that manage APIs accept.
+    pub extension: bool,
     /// Who may call it.
     pub access: Access,
+    /// Which namespace it addresses.
+    pub scope: Scope,
     /// The group the document files it under.
     pub tag: &'static str,
     /// Its methods.
     pub operations: &'static [Operation],
+}
+
+impl std::fmt::Debug for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.path)
+    }
+}
+
+/// The table's handler for an `async fn(&Call) -> Result<Reply, ApiError>`.
+macro_rules! handler {
+    ($f:path) => {
+        |call| Box::pin($f(call))
+    };
 }
 
 const fn op(
@@ -54,420 +100,638 @@ const fn op(
     id: &'static str,
     summary: &'static str,
     query: &'static [&'static str],
+    handler: Handler,
 ) -> Operation {
     Operation {
         method,
         id,
         summary,
         query,
+        handler,
+    }
+}
+
+/// A route of one path, without extensions.
+const fn at(
+    path: &'static str,
+    access: Access,
+    scope: Scope,
+    tag: &'static str,
+    operations: &'static [Operation],
+) -> Route {
+    Route {
+        path,
+        below: false,
+        extension: false,
+        access,
+        scope,
+        tag,
+        operations,
+    }
+}
+
+/// One of the API management actions (`wsk api`), called as a web action.
+const fn apimgmt(path: &'static str, operation: &'static [Operation]) -> Route {
+    Route {
+        extension: true,
+        ..at(path, Access::WebBasic, Scope::Platform, "apis", operation)
     }
 }
 
 const LIST: &[&str] = &["limit", "skip", "count"];
+const INVOKE: &[&str] = &["blocking", "result", "timeout"];
+const OVERWRITE: &[&str] = &["overwrite"];
 
 /// Every route, most specific first where two could match one path.
 pub const ROUTES: &[Route] = &[
-    Route {
-        path: "/",
-        below: false,
-        access: Access::Public,
-        tag: "platform",
-        operations: &[op(
+    at(
+        "/",
+        Access::Public,
+        Scope::Platform,
+        "platform",
+        &[op(
             "GET",
             "getPlatform",
             "Platform description, limits and runtimes",
             &[],
+            handler!(system::info),
         )],
-    },
-    Route {
-        path: "/ping",
-        below: false,
-        access: Access::Public,
-        tag: "platform",
-        operations: &[op("GET", "ping", "Answers pong", &[])],
-    },
-    Route {
-        path: "/health",
-        below: false,
-        access: Access::Public,
-        tag: "platform",
-        operations: &[op(
+    ),
+    at(
+        "/ping",
+        Access::Public,
+        Scope::Platform,
+        "platform",
+        &[op(
+            "GET",
+            "ping",
+            "Answers pong",
+            &[],
+            handler!(system::ping),
+        )],
+    ),
+    at(
+        "/health",
+        Access::Public,
+        Scope::Platform,
+        "platform",
+        &[op(
             "GET",
             "getHealth",
             "Whether shoal takes work, and why not",
             &[],
+            handler!(system::health),
         )],
-    },
-    Route {
-        path: "/metrics",
-        below: false,
-        access: Access::Bearer,
-        tag: "platform",
-        operations: &[op(
+    ),
+    at(
+        "/metrics",
+        Access::Bearer,
+        Scope::Platform,
+        "platform",
+        &[op(
             "GET",
             "getMetrics",
             "Prometheus scrape (OpenMetrics text)",
             &[],
+            handler!(system::metrics),
         )],
-    },
-    Route {
-        path: "/api/v1",
-        below: false,
-        access: Access::Public,
-        tag: "platform",
-        operations: &[op(
+    ),
+    at(
+        "/api/v1",
+        Access::Public,
+        Scope::Platform,
+        "platform",
+        &[op(
             "GET",
             "getApiInfo",
             "API version and documentation paths",
             &[],
+            handler!(system::api_info),
         )],
-    },
-    Route {
-        path: "/api/v1/api-docs",
-        below: false,
-        access: Access::Public,
-        tag: "platform",
-        operations: &[op("GET", "getApiDocs", "This document (OpenAPI 3)", &[])],
-    },
-    Route {
-        path: "/api/v1/docs",
-        below: false,
-        access: Access::Public,
-        tag: "platform",
-        operations: &[op("GET", "getDocs", "The operations, as an HTML page", &[])],
-    },
-    Route {
-        path: "/api/v1/namespaces",
-        below: false,
-        access: Access::Basic,
-        tag: "namespaces",
-        operations: &[op("GET", "getNamespaces", "The caller's namespace", &[])],
-    },
-    Route {
-        path: "/api/v1/namespaces/{namespace}/limits",
-        below: false,
-        access: Access::Basic,
-        tag: "namespaces",
-        operations: &[op(
+    ),
+    at(
+        "/api/v1/api-docs",
+        Access::Public,
+        Scope::Platform,
+        "platform",
+        &[op(
+            "GET",
+            "getApiDocs",
+            "This document (OpenAPI 3)",
+            &[],
+            handler!(api_docs),
+        )],
+    ),
+    at(
+        "/api/v1/docs",
+        Access::Public,
+        Scope::Platform,
+        "platform",
+        &[op(
+            "GET",
+            "getDocs",
+            "The operations, as an HTML page",
+            &[],
+            handler!(docs),
+        )],
+    ),
+    at(
+        "/api/v1/namespaces",
+        Access::Basic,
+        Scope::Platform,
+        "namespaces",
+        &[op(
+            "GET",
+            "getNamespaces",
+            "The caller's namespace",
+            &[],
+            handler!(system::namespaces),
+        )],
+    ),
+    at(
+        "/api/v1/namespaces/{namespace}/limits",
+        Access::Basic,
+        Scope::Namespace,
+        "namespaces",
+        &[op(
             "GET",
             "getLimits",
             "The namespace's effective limits",
             &[],
+            handler!(system::limits),
         )],
-    },
-    Route {
-        path: "/api/v1/namespaces/{namespace}/actions",
-        below: false,
-        access: Access::Basic,
-        tag: "actions",
-        operations: &[op("GET", "getAllActions", "List actions", LIST)],
-    },
-    Route {
-        path: "/api/v1/namespaces/{namespace}/actions/{packageName}/",
-        below: false,
-        access: Access::Basic,
-        tag: "actions",
-        operations: &[op(
+    ),
+    at(
+        "/api/v1/namespaces/{namespace}/actions",
+        Access::Basic,
+        Scope::Namespace,
+        "actions",
+        &[op(
+            "GET",
+            "getAllActions",
+            "List actions",
+            LIST,
+            handler!(actions::list),
+        )],
+    ),
+    at(
+        "/api/v1/namespaces/{namespace}/actions/{packageName}/",
+        Access::Basic,
+        Scope::Shared,
+        "actions",
+        &[op(
             "GET",
             "getActionsInPackage",
             "List a package's actions",
             LIST,
+            handler!(actions::list_in_package),
         )],
-    },
-    Route {
-        path: "/api/v1/namespaces/{namespace}/actions/{actionName}",
-        below: false,
-        access: Access::Basic,
-        tag: "actions",
-        operations: &[
-            op("GET", "getActionByName", "Get an action", &["code"]),
+    ),
+    at(
+        "/api/v1/namespaces/{namespace}/actions/{actionName}",
+        Access::Basic,
+        Scope::Entity,
+        "actions",
+        &[
+            op(
+                "GET",
+                "getActionByName",
+                "Get an action",
+                &["code"],
+                handler!(actions::get),
+            ),
             op(
                 "PUT",
                 "updateAction",
                 "Create or update an action",
-                &["overwrite"],
+                OVERWRITE,
+                handler!(actions::put),
             ),
-            op("DELETE", "deleteAction", "Delete an action", &[]),
+            op(
+                "DELETE",
+                "deleteAction",
+                "Delete an action",
+                &[],
+                handler!(actions::delete),
+            ),
             op(
                 "POST",
                 "invokeAction",
                 "Invoke an action",
-                &["blocking", "result", "timeout"],
+                INVOKE,
+                handler!(actions::invoke),
             ),
         ],
-    },
-    Route {
-        path: "/api/v1/namespaces/{namespace}/actions/{packageName}/{actionName}",
-        below: false,
-        access: Access::Basic,
-        tag: "actions",
-        operations: &[
+    ),
+    at(
+        "/api/v1/namespaces/{namespace}/actions/{packageName}/{actionName}",
+        Access::Basic,
+        Scope::Shared,
+        "actions",
+        &[
             op(
                 "GET",
                 "getActionInPackage",
                 "Get an action in a package",
                 &["code"],
+                handler!(actions::get_in_package),
             ),
             op(
                 "PUT",
                 "updateActionInPackage",
                 "Create or update an action in a package",
-                &["overwrite"],
+                OVERWRITE,
+                handler!(actions::put_in_package),
             ),
             op(
                 "DELETE",
                 "deleteActionInPackage",
                 "Delete an action in a package",
                 &[],
+                handler!(actions::delete_in_package),
             ),
             op(
                 "POST",
                 "invokeActionInPackage",
                 "Invoke an action in a package or binding",
-                &["blocking", "result", "timeout"],
+                INVOKE,
+                handler!(actions::invoke_in_package),
             ),
         ],
-    },
-    Route {
-        path: "/api/v1/namespaces/{namespace}/packages",
-        below: false,
-        access: Access::Basic,
-        tag: "packages",
-        operations: &[op(
+    ),
+    at(
+        "/api/v1/namespaces/{namespace}/packages",
+        Access::Basic,
+        Scope::Shared,
+        "packages",
+        &[op(
             "GET",
             "getAllPackages",
             "List packages",
             &["limit", "skip", "count", "public"],
+            handler!(packages::list),
         )],
-    },
-    Route {
-        path: "/api/v1/namespaces/{namespace}/packages/{packageName}",
-        below: false,
-        access: Access::Basic,
-        tag: "packages",
-        operations: &[
-            op("GET", "getPackageByName", "Get a package or binding", &[]),
+    ),
+    at(
+        "/api/v1/namespaces/{namespace}/packages/{packageName}",
+        Access::Basic,
+        Scope::Shared,
+        "packages",
+        &[
+            op(
+                "GET",
+                "getPackageByName",
+                "Get a package or binding",
+                &[],
+                handler!(packages::get),
+            ),
             op(
                 "PUT",
                 "updatePackage",
                 "Create or update a package or binding",
-                &["overwrite"],
+                OVERWRITE,
+                handler!(packages::put),
             ),
             op(
                 "DELETE",
                 "deletePackage",
                 "Delete a package or binding",
                 &["force"],
+                handler!(packages::delete),
             ),
         ],
-    },
-    Route {
-        path: "/api/v1/namespaces/{namespace}/triggers",
-        below: false,
-        access: Access::Basic,
-        tag: "triggers",
-        operations: &[op("GET", "getAllTriggers", "List triggers", LIST)],
-    },
-    Route {
-        path: "/api/v1/namespaces/{namespace}/triggers/{triggerName}",
-        below: false,
-        access: Access::Basic,
-        tag: "triggers",
-        operations: &[
-            op("GET", "getTriggerByName", "Get a trigger", &[]),
+    ),
+    at(
+        "/api/v1/namespaces/{namespace}/triggers",
+        Access::Basic,
+        Scope::Namespace,
+        "triggers",
+        &[op(
+            "GET",
+            "getAllTriggers",
+            "List triggers",
+            LIST,
+            handler!(triggers::list),
+        )],
+    ),
+    at(
+        "/api/v1/namespaces/{namespace}/triggers/{triggerName}",
+        Access::Basic,
+        Scope::Entity,
+        "triggers",
+        &[
+            op(
+                "GET",
+                "getTriggerByName",
+                "Get a trigger",
+                &[],
+                handler!(triggers::get),
+            ),
             op(
                 "PUT",
                 "updateTrigger",
                 "Create or update a trigger",
-                &["overwrite"],
+                OVERWRITE,
+                handler!(triggers::put),
             ),
-            op("DELETE", "deleteTrigger", "Delete a trigger", &[]),
-            op("POST", "fireTrigger", "Fire a trigger", &[]),
+            op(
+                "DELETE",
+                "deleteTrigger",
+                "Delete a trigger",
+                &[],
+                handler!(triggers::delete),
+            ),
+            op(
+                "POST",
+                "fireTrigger",
+                "Fire a trigger",
+                &[],
+                handler!(triggers::fire),
+            ),
         ],
-    },
-    Route {
-        path: "/api/v1/namespaces/{namespace}/rules",
-        below: false,
-        access: Access::Basic,
-        tag: "rules",
-        operations: &[op("GET", "getAllRules", "List rules", LIST)],
-    },
-    Route {
-        path: "/api/v1/namespaces/{namespace}/rules/{ruleName}",
-        below: false,
-        access: Access::Basic,
-        tag: "rules",
-        operations: &[
-            op("GET", "getRuleByName", "Get a rule", &[]),
+    ),
+    at(
+        "/api/v1/namespaces/{namespace}/rules",
+        Access::Basic,
+        Scope::Namespace,
+        "rules",
+        &[op(
+            "GET",
+            "getAllRules",
+            "List rules",
+            LIST,
+            handler!(rules::list),
+        )],
+    ),
+    at(
+        "/api/v1/namespaces/{namespace}/rules/{ruleName}",
+        Access::Basic,
+        Scope::Entity,
+        "rules",
+        &[
+            op(
+                "GET",
+                "getRuleByName",
+                "Get a rule",
+                &[],
+                handler!(rules::get),
+            ),
             op(
                 "PUT",
                 "updateRule",
                 "Create or update a rule",
-                &["overwrite"],
+                OVERWRITE,
+                handler!(rules::put),
             ),
-            op("DELETE", "deleteRule", "Delete a rule", &[]),
-            op("POST", "setState", "Enable or disable a rule", &[]),
+            op(
+                "DELETE",
+                "deleteRule",
+                "Delete a rule",
+                &[],
+                handler!(rules::delete),
+            ),
+            op(
+                "POST",
+                "setState",
+                "Enable or disable a rule",
+                &[],
+                handler!(rules::set_state),
+            ),
         ],
-    },
-    Route {
-        path: "/api/v1/namespaces/{namespace}/activations",
-        below: false,
-        access: Access::Basic,
-        tag: "activations",
-        operations: &[op(
+    ),
+    at(
+        "/api/v1/namespaces/{namespace}/activations",
+        Access::Basic,
+        Scope::Namespace,
+        "activations",
+        &[op(
             "GET",
             "getActivations",
             "List activations",
             &["name", "limit", "skip", "since", "upto", "docs", "count"],
+            handler!(activations::list),
         )],
-    },
-    Route {
-        path: "/api/v1/namespaces/{namespace}/activations/{activationId}",
-        below: false,
-        access: Access::Basic,
-        tag: "activations",
-        operations: &[op(
+    ),
+    at(
+        "/api/v1/namespaces/{namespace}/activations/{activationId}",
+        Access::Basic,
+        Scope::Namespace,
+        "activations",
+        &[op(
             "GET",
             "getActivationById",
             "Get an activation record",
             &[],
+            handler!(activations::get),
         )],
-    },
-    Route {
-        path: "/api/v1/namespaces/{namespace}/activations/{activationId}/logs",
-        below: false,
-        access: Access::Basic,
-        tag: "activations",
-        operations: &[op(
+    ),
+    at(
+        "/api/v1/namespaces/{namespace}/activations/{activationId}/logs",
+        Access::Basic,
+        Scope::Namespace,
+        "activations",
+        &[op(
             "GET",
             "getActivationLogs",
             "Get an activation's logs",
             &[],
+            handler!(activations::logs),
         )],
-    },
-    Route {
-        path: "/api/v1/namespaces/{namespace}/activations/{activationId}/result",
-        below: false,
-        access: Access::Basic,
-        tag: "activations",
-        operations: &[op(
+    ),
+    at(
+        "/api/v1/namespaces/{namespace}/activations/{activationId}/result",
+        Access::Basic,
+        Scope::Namespace,
+        "activations",
+        &[op(
             "GET",
             "getActivationResult",
             "Get an activation's response",
             &[],
+            handler!(activations::result),
         )],
-    },
-    Route {
-        path: "/api/v1/web/whisk.system/apimgmt/createApi",
-        below: false,
-        access: Access::Basic,
-        tag: "apis",
-        operations: &[op(
+    ),
+    apimgmt(
+        "/api/v1/web/whisk.system/apimgmt/createApi",
+        &[op(
             "POST",
             "createApi",
             "Create or replace an API (wsk api create)",
             &["responsetype"],
+            handler!(apimgmt::create_api),
         )],
-    },
-    Route {
-        path: "/api/v1/web/whisk.system/apimgmt/getApi",
-        below: false,
-        access: Access::Basic,
-        tag: "apis",
-        operations: &[op(
+    ),
+    apimgmt(
+        "/api/v1/web/whisk.system/apimgmt/getApi",
+        &[op(
             "GET",
             "getApi",
             "List or get APIs (wsk api list/get)",
             &["basepath", "relpath", "operation", "limit", "skip"],
+            handler!(apimgmt::get_api),
         )],
-    },
-    Route {
-        path: "/api/v1/web/whisk.system/apimgmt/deleteApi",
-        below: false,
-        access: Access::Basic,
-        tag: "apis",
-        operations: &[op(
+    ),
+    apimgmt(
+        "/api/v1/web/whisk.system/apimgmt/deleteApi",
+        &[op(
             "DELETE",
             "deleteApi",
             "Delete an API, a path or an operation",
             &["basepath", "relpath", "operation", "force"],
+            handler!(apimgmt::delete_api),
         )],
-    },
-    Route {
-        path: "/api/v1/web/whisk.system/apimgmt/createSubscription",
-        below: false,
-        access: Access::Basic,
-        tag: "apis",
-        operations: &[op(
+    ),
+    apimgmt(
+        "/api/v1/web/whisk.system/apimgmt/createSubscription",
+        &[op(
             "POST",
             "createSubscription",
             "Subscribe an API key (and secret) to an API",
             &[],
+            handler!(apimgmt::create_subscription),
         )],
-    },
-    Route {
-        path: "/api/v1/web/whisk.system/apimgmt/getSubscriptions",
-        below: false,
-        access: Access::Basic,
-        tag: "apis",
-        operations: &[op(
+    ),
+    apimgmt(
+        "/api/v1/web/whisk.system/apimgmt/getSubscriptions",
+        &[op(
             "GET",
             "getSubscriptions",
             "List the keys subscribed to an API",
             &["basepath"],
+            handler!(apimgmt::get_subscriptions),
         )],
-    },
-    Route {
-        path: "/api/v1/web/whisk.system/apimgmt/deleteSubscription",
-        below: false,
-        access: Access::Basic,
-        tag: "apis",
-        operations: &[op(
+    ),
+    apimgmt(
+        "/api/v1/web/whisk.system/apimgmt/deleteSubscription",
+        &[op(
             "DELETE",
             "deleteSubscription",
             "Remove a key's subscription",
             &["basepath", "client_id"],
+            handler!(apimgmt::delete_subscription),
         )],
+    ),
+    Route {
+        below: true,
+        ..at(
+            "/api/v1/web/{namespace}/{packageName}/{actionName}",
+            Access::Public,
+            Scope::Platform,
+            "web",
+            &[
+                op(
+                    "GET",
+                    "getWebAction",
+                    "Call a web action",
+                    &[],
+                    handler!(web::route),
+                ),
+                op(
+                    "POST",
+                    "postWebAction",
+                    "Call a web action",
+                    &[],
+                    handler!(web::route),
+                ),
+                op(
+                    "PUT",
+                    "putWebAction",
+                    "Call a web action",
+                    &[],
+                    handler!(web::route),
+                ),
+                op(
+                    "DELETE",
+                    "deleteWebAction",
+                    "Call a web action",
+                    &[],
+                    handler!(web::route),
+                ),
+                op(
+                    "PATCH",
+                    "patchWebAction",
+                    "Call a web action",
+                    &[],
+                    handler!(web::route),
+                ),
+                op(
+                    "HEAD",
+                    "headWebAction",
+                    "Call a web action",
+                    &[],
+                    handler!(web::route),
+                ),
+            ],
+        )
     },
     Route {
-        path: "/api/v1/web/{namespace}/{packageName}/{actionName}",
         below: true,
-        access: Access::Public,
-        tag: "web",
-        operations: &[
-            op("GET", "getWebAction", "Call a web action", &[]),
-            op("POST", "postWebAction", "Call a web action", &[]),
-            op("PUT", "putWebAction", "Call a web action", &[]),
-            op("DELETE", "deleteWebAction", "Call a web action", &[]),
-            op("PATCH", "patchWebAction", "Call a web action", &[]),
-            op("HEAD", "headWebAction", "Call a web action", &[]),
-        ],
-    },
-    Route {
-        path: "/api/{tenant}/{path}",
-        below: true,
-        access: Access::Public,
-        tag: "gateway",
-        operations: &[
-            op("GET", "getGatewayRoute", "Call an API gateway route", &[]),
-            op("POST", "postGatewayRoute", "Call an API gateway route", &[]),
-            op("PUT", "putGatewayRoute", "Call an API gateway route", &[]),
-            op(
-                "DELETE",
-                "deleteGatewayRoute",
-                "Call an API gateway route",
-                &[],
-            ),
-            op(
-                "PATCH",
-                "patchGatewayRoute",
-                "Call an API gateway route",
-                &[],
-            ),
-            op("HEAD", "headGatewayRoute", "Call an API gateway route", &[]),
-        ],
+        ..at(
+            "/api/{tenant}/{path}",
+            Access::Public,
+            Scope::Platform,
+            "gateway",
+            &[
+                op(
+                    "GET",
+                    "getGatewayRoute",
+                    "Call an API gateway route",
+                    &[],
+                    handler!(gateway::serve),
+                ),
+                op(
+                    "POST",
+                    "postGatewayRoute",
+                    "Call an API gateway route",
+                    &[],
+                    handler!(gateway::serve),
+                ),
+                op(
+                    "PUT",
+                    "putGatewayRoute",
+                    "Call an API gateway route",
+                    &[],
+                    handler!(gateway::serve),
+                ),
+                op(
+                    "DELETE",
+                    "deleteGatewayRoute",
+                    "Call an API gateway route",
+                    &[],
+                    handler!(gateway::serve),
+                ),
+                op(
+                    "PATCH",
+                    "patchGatewayRoute",
+                    "Call an API gateway route",
+                    &[],
+                    handler!(gateway::serve),
+                ),
+                op(
+                    "HEAD",
+                    "headGatewayRoute",
+                    "Call an API gateway route",
+                    &[],
+                    handler!(gateway::serve),
+                ),
+            ],
+        )
     },
 ];
+
+/// `GET /api/v1/api-docs`: the OpenAPI document.
+async fn api_docs(call: &Call<'_>) -> Result<Reply, ApiError> {
+    Ok(Reply::json(StatusCode::OK, &openapi(call.app.api_host())))
+}
+
+/// `GET /api/v1/docs`: the operations as a page.
+async fn docs(_: &Call<'_>) -> Result<Reply, ApiError> {
+    Ok(Reply::new(
+        StatusCode::OK,
+        page().into(),
+        "text/html; charset=utf-8",
+    ))
+}
 
 impl Route {
     /// Whether `segs` (a path split at `/`, without the leading one) is this route's, given
@@ -476,9 +740,12 @@ impl Route {
         if segs.len() < template.len() || (segs.len() > template.len() && !self.below) {
             return false;
         }
-        template.iter().zip(segs).all(|(t, s)| {
+        let last = template.len().saturating_sub(1);
+        template.iter().zip(segs).enumerate().all(|(i, (t, s))| {
             if t.starts_with('{') {
                 !s.is_empty()
+            } else if self.extension && i == last {
+                s.split_once('.').map_or(*s, |(stem, _)| stem) == *t
             } else {
                 t == s
             }
@@ -494,25 +761,31 @@ static TEMPLATES: LazyLock<Vec<Vec<&'static str>>> = LazyLock::new(|| {
         .collect()
 });
 
-/// The route `path` (its query excluded) belongs to: a path that ends in a `/` no route
-/// names is read without it. `None` when shoal serves no such path.
-pub(crate) fn route(path: &str) -> Option<&'static Route> {
-    let path = path.split_once('?').map_or(path, |(p, _)| p);
-    let segs: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
-    // Paths under `/api/v1` are the API's own: the gateway never sees them (nor does the
-    // dispatcher hand them to it).
-    let find = |segs: &[&str]| {
+/// The route of a path split into segments, with its template: a path that ends in a `/` no
+/// route names is read without it. `None` when shoal serves no such path.
+pub(crate) fn find<'s>(
+    segs: &'s [&'s str],
+) -> Option<(&'static Route, &'static [&'static str], &'s [&'s str])> {
+    // Paths under `/api/v1` are the API's own: the gateway never sees them.
+    let at = |segs: &'s [&'s str]| {
         ROUTES
             .iter()
             .zip(TEMPLATES.iter())
             .filter(|(r, _)| r.tag != "gateway" || segs.get(1) != Some(&"v1"))
             .find(|(r, template)| r.matches(template, segs))
-            .map(|(r, _)| r)
+            .map(|(r, template)| (r, template.as_slice(), segs))
     };
-    find(&segs).or_else(|| match segs.split_last() {
-        Some((&"", rest)) if !rest.is_empty() => find(rest),
+    at(segs).or_else(|| match segs.split_last() {
+        Some((&"", rest)) if !rest.is_empty() => at(rest),
         _ => None,
     })
+}
+
+/// The route `path` (its query excluded) belongs to, or `None`.
+fn route(path: &str) -> Option<&'static Route> {
+    let path = path.split_once('?').map_or(path, |(p, _)| p);
+    let segs: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
+    find(&segs).map(|(route, _, _)| route)
 }
 
 /// The template requests to `path` are counted under: a fixed set, so no caller can add
@@ -575,7 +848,7 @@ fn document(route: &Route, operation: &Operation) -> Value {
     }));
     let security = match route.access {
         Access::Public => json!([]),
-        Access::Basic => json!([{"basic": []}]),
+        Access::Basic | Access::WebBasic => json!([{"basic": []}]),
         Access::Bearer => json!([{}, {"bearer": []}]),
     };
     let below = if route.below {
@@ -665,6 +938,43 @@ mod tests {
         ] {
             assert_eq!(of(unknown), "other", "{unknown}");
         }
+    }
+
+    #[test]
+    fn routes_in_a_namespace_take_credentials_and_name_what_they_check() {
+        for route in ROUTES {
+            let names: Vec<&str> = route
+                .path
+                .split('/')
+                .filter(|s| s.starts_with('{') && s.ends_with("Name}"))
+                .collect();
+            match route.scope {
+                Scope::Platform => {}
+                scope => {
+                    assert_eq!(route.access, Access::Basic, "{}", route.path);
+                    assert!(route.path.contains("/{namespace}/"), "{}", route.path);
+                    if scope == Scope::Entity {
+                        let one = names.len() == 1 && route.path.ends_with("Name}");
+                        assert!(one, "{}: an entity route ends in its one name", route.path);
+                    }
+                }
+            }
+            assert!(!route.operations.is_empty(), "{}", route.path);
+        }
+    }
+
+    #[test]
+    fn extensions_and_trailing_slashes_find_their_routes() {
+        assert_eq!(
+            route_of("/api/v1/web/whisk.system/apimgmt/getApi.http"),
+            "/api/v1/web/whisk.system/apimgmt/getApi"
+        );
+        assert_eq!(
+            route_of("/api/v1/web/whisk.system/apimgmt/getApis"),
+            "/api/v1/web/{namespace}/{packageName}/{actionName}"
+        );
+        assert_eq!(route_of("/ping/"), "/ping");
+        assert_eq!(route_of("/api/v1/namespaces/"), "/api/v1/namespaces");
     }
 
     #[test]

@@ -1,69 +1,87 @@
 //! `…/namespaces/{ns}/rules[/{name}]` (spec §2.6, §5.3): list (without status), get, create/
 //! update and delete (with status), and enable/disable. The status is kept on the trigger.
 
-use std::sync::Arc;
-
-use hyper::{Method, StatusCode};
+use hyper::StatusCode;
 use serde_json::{Map, Value, json};
 use shoal_store::{Collection, Entity};
 
-use super::{
-    Addressed, ENTITY_METHODS, Reply, Request, collection, existing, list_reply, now_ms, put_body,
-    replaced, store_doc,
-};
+use super::call::Call;
+use super::entities::{existing, list_reply, now_ms, put_body, replaced, store_doc};
+use super::reply::Reply;
+use super::request::Request;
 use crate::app::App;
-use crate::auth::Identity;
 use crate::error::ApiError;
 use crate::messages;
 use crate::put::CommonPut;
 use crate::rule::{self, FqName, Status};
 use shoal_model::WhiskError;
 
-/// Routes the rules collection.
-pub(crate) async fn route(
-    app: &Arc<App>,
-    req: &Request,
-    identity: &Identity,
-    ns: &str,
-    path: &[&str],
-) -> Result<Reply, ApiError> {
-    let name = match collection(req, identity, ns, path, &ENTITY_METHODS)? {
-        Addressed::List => {
-            return list_reply(app, req, ns, Collection::Rules, false, |d| Some(d.clone())).await;
-        }
-        Addressed::One(name) => name,
-    };
-    let rule_id = format!("{ns}/{name}");
-    match req.method {
-        Method::PUT => put(app, req, identity, ns, name).await,
-        _ => {
-            let rule = existing(app, ns, name, Collection::Rules)
-                .await?
-                .ok_or_else(ApiError::not_found)?;
-            let trigger_name = FqName::parse(&rule.doc["trigger"], ns);
-            let trigger = trigger_of(app, trigger_name.as_ref()).await?;
-            match req.method {
-                Method::GET => {
-                    let status = rule::status_on(trigger.as_ref().map(|t| &t.doc), &rule_id);
-                    Ok(Reply::json(
-                        StatusCode::OK,
-                        &rule::with_status(rule.doc, status),
-                    ))
-                }
-                Method::DELETE => {
-                    if let Some(t) = trigger {
-                        relink(app, t, |doc| rule::unlink(doc, &rule_id)).await?;
-                    }
-                    let deleted = app.store.delete_entity(ns, name, Some(rule.rev)).await?;
-                    Ok(Reply::json(
-                        StatusCode::OK,
-                        &rule::with_status(deleted.doc, Status::Inactive),
-                    ))
-                }
-                _ => set_status(app, req, &rule, trigger, &rule_id).await,
-            }
-        }
+/// `GET …/rules`: a page of the namespace's rules, without their status.
+pub(crate) async fn list(call: &Call<'_>) -> Result<Reply, ApiError> {
+    list_reply(
+        call.app,
+        call.req,
+        &call.ns,
+        Collection::Rules,
+        false,
+        |d| Some(d.clone()),
+    )
+    .await
+}
+
+/// A stored rule with the trigger it names (if that is still a trigger) and its id.
+struct Linked {
+    rule: Entity,
+    trigger: Option<Entity>,
+    id: String,
+}
+
+/// The rule the path names, or 404, with its trigger.
+async fn named(call: &Call<'_>) -> Result<Linked, ApiError> {
+    let (ns, name) = (call.ns.as_str(), call.param("ruleName"));
+    let rule = existing(call.app, ns, name, Collection::Rules)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let trigger_name = FqName::parse(&rule.doc["trigger"], ns);
+    let trigger = trigger_of(call.app, trigger_name.as_ref()).await?;
+    Ok(Linked {
+        rule,
+        trigger,
+        id: format!("{ns}/{name}"),
+    })
+}
+
+/// `GET …/rules/{name}`: the rule with its status.
+pub(crate) async fn get(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let linked = named(call).await?;
+    let status = rule::status_on(linked.trigger.as_ref().map(|t| &t.doc), &linked.id);
+    Ok(Reply::json(
+        StatusCode::OK,
+        &rule::with_status(linked.rule.doc, status),
+    ))
+}
+
+/// `DELETE …/rules/{name}`: unlinks it from its trigger and returns it, inactive.
+pub(crate) async fn delete(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let Linked { rule, trigger, id } = named(call).await?;
+    if let Some(t) = trigger {
+        relink(call.app, t, |doc| rule::unlink(doc, &id)).await?;
     }
+    let deleted = call
+        .app
+        .store
+        .delete_entity(&call.ns, &rule.name, Some(rule.rev))
+        .await?;
+    Ok(Reply::json(
+        StatusCode::OK,
+        &rule::with_status(deleted.doc, Status::Inactive),
+    ))
+}
+
+/// `POST …/rules/{name}` `{"status": "active" | "inactive"}`: 200 `OK`.
+pub(crate) async fn set_state(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let linked = named(call).await?;
+    set_status(call.app, call.req, &linked.rule, linked.trigger, &linked.id).await
 }
 
 /// The trigger a rule names, if it still exists as a trigger.
@@ -91,7 +109,7 @@ async fn relink(app: &App, t: Entity, change: impl FnOnce(&mut Value)) -> Result
     .await
 }
 
-/// `POST …/rules/{name}` `{"status": "active" | "inactive"}`: 200 `OK`.
+/// Sets the rule's status on its trigger.
 async fn set_status(
     app: &App,
     req: &Request,
@@ -123,13 +141,11 @@ async fn set_status(
     }
 }
 
-async fn put(
-    app: &App,
-    req: &Request,
-    identity: &Identity,
-    ns: &str,
-    name: &str,
-) -> Result<Reply, ApiError> {
+/// `PUT …/rules/{name}`: creates it (active), or updates it with `overwrite=true` (keeping
+/// its status), linking it to its trigger.
+pub(crate) async fn put(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let (app, req, identity) = (call.app, call.req, call.identity()?);
+    let (ns, name) = (call.ns.as_str(), call.param("ruleName"));
     let body = put_body(req)?;
     let old = replaced(app, req, ns, name, Collection::Rules).await?;
     let old_doc = old.as_ref().map(|o| &o.doc);

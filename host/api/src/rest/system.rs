@@ -5,15 +5,16 @@ use hyper::StatusCode;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{Reply, Request};
+use super::call::Call;
+use super::reply::Reply;
 use crate::app::App;
-use crate::auth::Identity;
 use crate::entity::LIMIT_BOUNDS;
 use crate::error::ApiError;
 use crate::messages;
 
 /// `GET /`: platform description, limits and the runtimes of the routing table (spec §8.5).
-pub(crate) fn info(app: &App) -> Reply {
+pub(crate) async fn info(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let app: &App = call.app;
     let l = &app.settings.limits;
     let b = LIMIT_BOUNDS;
     let mut runtimes: Map<String, Value> = Map::new();
@@ -34,7 +35,7 @@ pub(crate) fn info(app: &App) -> Reply {
         }
     }
     let mb = 1024 * 1024;
-    Reply::json(
+    Ok(Reply::json(
         StatusCode::OK,
         &json!({
             "description": "OpenWhisk",
@@ -60,12 +61,12 @@ pub(crate) fn info(app: &App) -> Reply {
             },
             "runtimes": runtimes,
         }),
-    )
+    ))
 }
 
 /// `GET /api/v1`.
-pub(crate) fn api_info() -> Reply {
-    Reply::json(
+pub(crate) async fn api_info(_: &Call<'_>) -> Result<Reply, ApiError> {
+    Ok(Reply::json(
         StatusCode::OK,
         &json!({
             "description": "OpenWhisk API",
@@ -75,12 +76,26 @@ pub(crate) fn api_info() -> Reply {
             "buildno": env!("CARGO_PKG_VERSION"),
             "swagger_paths": {"ui": "/docs", "api-docs": "/api-docs"},
         }),
-    )
+    ))
+}
+
+/// `GET /ping`.
+pub(crate) async fn ping(_: &Call<'_>) -> Result<Reply, ApiError> {
+    Ok(Reply::text(StatusCode::OK, "pong"))
+}
+
+/// `GET /api/v1/namespaces`: the caller's namespace, the only one it sees.
+pub(crate) async fn namespaces(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let identity = call.identity()?;
+    Ok(Reply::json(
+        StatusCode::OK,
+        &Value::from(vec![identity.namespace.clone()]),
+    ))
 }
 
 /// `GET /namespaces/{ns}/limits` (spec §2.1): the caller's effective limits.
-pub(crate) fn limits(identity: &Identity) -> Reply {
-    let l = &identity.limits;
+pub(crate) async fn limits(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let l = &call.identity()?.limits;
     let b = LIMIT_BOUNDS;
     let mut body = json!({
             "invocationsPerMinute": l.invocations_per_minute,
@@ -101,7 +116,7 @@ pub(crate) fn limits(identity: &Identity) -> Reply {
     if let Some(store) = l.store_activations {
         body["storeActivations"] = store.into();
     }
-    Reply::json(StatusCode::OK, &body)
+    Ok(Reply::json(StatusCode::OK, &body))
 }
 
 /// `GET /health` (unauthenticated): 200 with `{"status": "ok"}` while shoal takes work, 503
@@ -110,26 +125,28 @@ pub(crate) fn limits(identity: &Identity) -> Reply {
 /// (`skippedFeeds`) and how many accepted activations the previous run left unfinished
 /// (`recoveredActivations`, ended as whisk internal errors), and the isolate memory budget
 /// (`isolateMemory`: budget, reserved, resident, waiting, trims, refused).
-pub(crate) fn health(app: &App) -> Reply {
+pub(crate) async fn health(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let app = call.app;
     let mut body = json!({
         "status": "ok",
         "skippedFeeds": app.feeds.iter().flat_map(|f| f.skipped()).collect::<Vec<_>>(),
         "recoveredActivations": app.store.recovered(),
         "isolateMemory": app.memory.figures(),
     });
-    match app.store.health() {
+    Ok(match app.store.health() {
         Ok(()) => Reply::json(StatusCode::OK, &body),
         Err(reason) => {
             body["status"] = json!("unavailable");
             body["store"] = json!(reason);
             Reply::json(StatusCode::SERVICE_UNAVAILABLE, &body)
         }
-    }
+    })
 }
 
 /// `GET /metrics`: the Prometheus scrape ([`crate::metrics`]). 404 when `[metrics]` turns it
 /// off; 401 without the bearer token `[metrics] token` names, when it names one.
-pub(crate) fn metrics(app: &App, req: &Request) -> Result<Reply, ApiError> {
+pub(crate) async fn metrics(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let (app, req) = (call.app, call.req);
     let settings = &app.settings.metrics;
     if !settings.enabled {
         return Err(ApiError::no_route());

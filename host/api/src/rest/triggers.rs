@@ -4,16 +4,13 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use hyper::{HeaderMap, Method, StatusCode};
+use hyper::{HeaderMap, StatusCode};
 use serde_json::{Map, Value, json};
-use shoal_store::Collection;
+use shoal_store::{Collection, Entity};
 
-use super::{
-    Addressed, ENTITY_METHODS, Reply, Request, collection, existing, list_reply, now_ms, put_body,
-    replaced, store_doc,
-};
-use crate::app::App;
-use crate::auth::Identity;
+use super::call::Call;
+use super::entities::{existing, list_reply, now_ms, put_body, replaced, store_doc};
+use super::reply::Reply;
 use crate::controller::new_activation_id;
 use crate::error::ApiError;
 use crate::messages;
@@ -21,58 +18,62 @@ use crate::trigger::{self, TriggerPut};
 use crate::triggers::{self, Fire};
 use shoal_model::WhiskError;
 
-/// Routes the triggers collection.
-pub(crate) async fn route(
-    app: &Arc<App>,
-    req: &Request,
-    identity: &Identity,
-    ns: &str,
-    path: &[&str],
-) -> Result<Reply, ApiError> {
-    let name = match collection(req, identity, ns, path, &ENTITY_METHODS)? {
-        Addressed::List => {
-            return list_reply(app, req, ns, Collection::Triggers, false, |d| {
-                Some(trigger::summary(d))
-            })
-            .await;
-        }
-        Addressed::One(name) => name,
-    };
-    match req.method {
-        Method::GET => {
-            let e = existing(app, ns, name, Collection::Triggers)
-                .await?
-                .ok_or_else(ApiError::not_found)?;
-            Ok(Reply::json(StatusCode::OK, &e.doc))
-        }
-        Method::PUT => {
-            let body = put_body(req)?;
-            let old = replaced(app, req, ns, name, Collection::Triggers).await?;
-            let put = TriggerPut::parse(&body)?;
-            let doc = put.build(ns, name, old.as_ref().map(|o| &o.doc), now_ms());
-            store_doc(app, ns, name, Collection::Triggers, &doc, old.as_ref()).await?;
-            Ok(Reply::json(StatusCode::OK, &doc))
-        }
-        Method::DELETE => {
-            let e = existing(app, ns, name, Collection::Triggers)
-                .await?
-                .ok_or_else(ApiError::not_found)?;
-            let deleted = app.store.delete_entity(ns, name, Some(e.rev)).await?;
-            Ok(Reply::json(StatusCode::OK, &deleted.doc))
-        }
-        _ => fire(app, req, identity, ns, name).await,
-    }
+/// `GET …/triggers`: a page of the namespace's triggers.
+pub(crate) async fn list(call: &Call<'_>) -> Result<Reply, ApiError> {
+    list_reply(
+        call.app,
+        call.req,
+        &call.ns,
+        Collection::Triggers,
+        false,
+        |d| Some(trigger::summary(d)),
+    )
+    .await
+}
+
+/// The trigger the path names, or 404.
+async fn named(call: &Call<'_>) -> Result<Entity, ApiError> {
+    existing(
+        call.app,
+        &call.ns,
+        call.param("triggerName"),
+        Collection::Triggers,
+    )
+    .await?
+    .ok_or_else(ApiError::not_found)
+}
+
+/// `GET …/triggers/{name}`.
+pub(crate) async fn get(call: &Call<'_>) -> Result<Reply, ApiError> {
+    Ok(Reply::json(StatusCode::OK, &named(call).await?.doc))
+}
+
+/// `PUT …/triggers/{name}`: creates it, or updates it with `overwrite=true`.
+pub(crate) async fn put(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let (app, ns, name) = (call.app, call.ns.as_str(), call.param("triggerName"));
+    let body = put_body(call.req)?;
+    let old = replaced(app, call.req, ns, name, Collection::Triggers).await?;
+    let put = TriggerPut::parse(&body)?;
+    let doc = put.build(ns, name, old.as_ref().map(|o| &o.doc), now_ms());
+    store_doc(app, ns, name, Collection::Triggers, &doc, old.as_ref()).await?;
+    Ok(Reply::json(StatusCode::OK, &doc))
+}
+
+/// `DELETE …/triggers/{name}`: the deleted trigger.
+pub(crate) async fn delete(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let e = named(call).await?;
+    let deleted = call
+        .app
+        .store
+        .delete_entity(&call.ns, &e.name, Some(e.rev))
+        .await?;
+    Ok(Reply::json(StatusCode::OK, &deleted.doc))
 }
 
 /// `POST …/triggers/{name}`: 204 without an active rule, else 202 `{activationId}` once the
 /// fire's acceptance is stored (503 when it cannot be); the rules run after the reply.
-async fn fire(
-    app: &Arc<App>,
-    req: &Request,
-    identity: &Identity,
-    ns: &str,
-    name: &str,
-) -> Result<Reply, ApiError> {
+pub(crate) async fn fire(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let (app, req, identity) = (call.app, call.req, call.identity()?);
     app.controller.admit_fire(identity)?;
     let max = app.settings.limits.max_payload_bytes;
     if req.body.len() > max {
@@ -81,10 +82,7 @@ async fn fire(
             messages::request_too_large(req.body.len(), max),
         ));
     }
-    let trigger = existing(app, ns, name, Collection::Triggers)
-        .await?
-        .ok_or_else(ApiError::not_found)?
-        .doc;
+    let trigger = named(call).await?.doc;
     let payload = req.json_object()?;
     if !triggers::has_active_rule(&trigger) {
         return Ok(Reply::empty(StatusCode::NO_CONTENT));

@@ -20,7 +20,9 @@ use serde_json::{Map, Value};
 use shoal_router::json;
 
 use self::media::MediaType;
-use super::{Reply, Request};
+use super::call::Call;
+use super::reply::Reply;
+use super::request::Request;
 use crate::action::ActionEntry;
 use crate::activation::Status;
 use crate::app::App;
@@ -69,11 +71,27 @@ fn split_ext(segment: &str) -> (&str, Ext) {
     (segment, Ext::Http)
 }
 
-/// Routes `/api/v1/web/…`.
-pub(crate) async fn route(app: &Arc<App>, req: &Request, rest: &[&str]) -> Result<Reply, ApiError> {
-    let [ns, pkg, segment, tail @ ..] = rest else {
-        return Err(ApiError::not_found());
-    };
+/// `/api/v1/web/{namespace}/{package}/{action}[.ext][/…]`: calls a web action, with any
+/// method.
+pub(crate) async fn route(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let (ns, pkg) = (call.param("namespace"), call.param("packageName"));
+    let tail: Vec<&str> = call.below.iter().map(String::as_str).collect();
+    answer(
+        call.app,
+        call.req,
+        [ns, pkg, call.param("actionName")],
+        &tail,
+    )
+    .await
+}
+
+/// Answers a request to web action `[ns, pkg, name.ext]` with `tail` the path below it.
+pub(super) async fn answer(
+    app: &Arc<App>,
+    req: &Request,
+    [ns, pkg, segment]: [&str; 3],
+    tail: &[&str],
+) -> Result<Reply, ApiError> {
     let (name, ext) = split_ext(segment);
     let target = find(app, ns, pkg, name).await;
     let custom_options = target
