@@ -3,23 +3,25 @@
 
 use std::sync::Arc;
 
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use shoal_router::{ActionCode, RoutingTable};
 
-use crate::entity::{self, ActionLimits};
+use crate::entity::{self, ActionLimits, KeyValue};
 use crate::messages;
 use shoal_model::WhiskError;
+use shoal_model::documents::{Action, Document, Exec};
 
 /// The fields a client may send when creating or updating an action.
 #[derive(Debug, Default)]
 pub struct ActionPut {
     exec: Option<Value>,
-    parameters: Option<Vec<Value>>,
+    parameters: Option<Vec<KeyValue>>,
     limits: Option<Value>,
     version: Option<String>,
     publish: Option<bool>,
-    annotations: Option<Vec<Value>>,
+    annotations: Option<Vec<KeyValue>>,
     del_annotations: Vec<String>,
 }
 
@@ -29,7 +31,7 @@ impl ActionPut {
         let obj = body.as_object().ok_or_else(|| {
             WhiskError::bad_request(messages::malformed("expected a JSON object"))
         })?;
-        let list = |k: &str| -> Result<Option<Vec<Value>>, WhiskError> {
+        let list = |k: &str| -> Result<Option<Vec<KeyValue>>, WhiskError> {
             match obj.get(k) {
                 None | Some(Value::Null) => Ok(None),
                 Some(v) => entity::key_value_list(v, k)
@@ -71,14 +73,14 @@ impl ActionPut {
         })
     }
 
-    /// Builds a new action document (`namespace` may be `ns/pkg`).
+    /// Builds a new action (`namespace` may be `ns/pkg`).
     pub fn create(
         self,
         namespace: &str,
         name: &str,
         table: &RoutingTable,
         now: i64,
-    ) -> Result<Value, WhiskError> {
+    ) -> Result<Action, WhiskError> {
         let exec = self
             .exec
             .as_ref()
@@ -92,66 +94,61 @@ impl ActionPut {
         };
         let mut annotations = self.annotations.unwrap_or_default();
         if entity::lookup(&annotations, "provide-api-key").is_none() {
-            annotations.insert(0, json!({"key": "provide-api-key", "value": false}));
+            annotations.insert(0, KeyValue::new("provide-api-key", Value::Bool(false)));
         }
-        entity::set_all(
-            &mut annotations,
-            &[json!({"key": "exec", "value": exec["kind"]})],
-        );
-        Ok(json!({
-            "namespace": namespace,
-            "name": name,
-            "exec": exec,
-            "parameters": self.parameters.unwrap_or_default(),
-            "limits": limits.to_json(),
-            "version": self.version.unwrap_or_else(|| "0.0.1".to_string()),
-            "publish": self.publish.unwrap_or(false),
-            "annotations": annotations,
-            "updated": now,
-        }))
+        entity::set_all(&mut annotations, &[KeyValue::new("exec", json!(exec.kind))]);
+        Ok(Action {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            exec,
+            parameters: self.parameters.unwrap_or_default(),
+            limits,
+            version: self.version.unwrap_or_else(|| "0.0.1".to_string()),
+            publish: self.publish.unwrap_or(false),
+            annotations,
+            updated: now,
+        })
     }
 
-    /// Applies this PUT over an existing action document (`overwrite=true`).
-    pub fn update(self, old: &Value, table: &RoutingTable, now: i64) -> Result<Value, WhiskError> {
+    /// Applies this PUT over an existing action (`overwrite=true`).
+    pub fn update(
+        self,
+        old: &Action,
+        table: &RoutingTable,
+        now: i64,
+    ) -> Result<Action, WhiskError> {
         let exec = match &self.exec {
             Some(e) => build_exec(e, table)?,
-            None => old["exec"].clone(),
+            None => old.exec.clone(),
         };
         let limits = match &self.limits {
-            Some(l) => ActionLimits::from_json(old.get("limits"))
-                .merged(l)
-                .map_err(WhiskError::bad_request)?,
-            None => ActionLimits::from_json(old.get("limits")),
+            Some(l) => old.limits.merged(l).map_err(WhiskError::bad_request)?,
+            None => old.limits,
         };
-        let old_annotations = old["annotations"].as_array().cloned().unwrap_or_default();
         let mut annotations = entity::merge_annotations(
-            &old_annotations,
+            &old.annotations,
             &self.annotations.unwrap_or_default(),
             &self.del_annotations,
         );
-        entity::set_all(
-            &mut annotations,
-            &[json!({"key": "exec", "value": exec["kind"]})],
-        );
-        let version = self
-            .version
-            .unwrap_or_else(|| entity::bump_patch(old["version"].as_str().unwrap_or("0.0.0")));
-        Ok(json!({
-            "namespace": old["namespace"],
-            "name": old["name"],
-            "exec": exec,
-            "parameters": self.parameters.map(Value::from).unwrap_or_else(|| old["parameters"].clone()),
-            "limits": limits.to_json(),
-            "version": version,
-            "publish": self.publish.map(Value::from).unwrap_or_else(|| old["publish"].clone()),
-            "annotations": annotations,
-            "updated": now,
-        }))
+        entity::set_all(&mut annotations, &[KeyValue::new("exec", json!(exec.kind))]);
+        Ok(Action {
+            namespace: old.namespace.clone(),
+            name: old.name.clone(),
+            exec,
+            parameters: self.parameters.unwrap_or_else(|| old.parameters.clone()),
+            limits,
+            version: self
+                .version
+                .unwrap_or_else(|| entity::bump_patch(&old.version)),
+            publish: self.publish.unwrap_or(old.publish),
+            annotations,
+            updated: now,
+        })
     }
 }
 
 /// Validates a PUT body's `exec` and returns its stored form `{kind, code, binary, main?}`.
-fn build_exec(exec: &Value, table: &RoutingTable) -> Result<Value, WhiskError> {
+fn build_exec(exec: &Value, table: &RoutingTable) -> Result<Exec, WhiskError> {
     let malformed = |m: String| WhiskError::bad_request(messages::malformed(&m));
     let kind = exec
         .get("kind")
@@ -159,7 +156,7 @@ fn build_exec(exec: &Value, table: &RoutingTable) -> Result<Value, WhiskError> {
         .ok_or_else(|| malformed("'kind' must be a string defined in 'exec'".into()))?;
     if kind == entity::SEQUENCE_KIND {
         // The API resolved and validated the components already (`sequence::build`).
-        return Ok(exec.clone());
+        return Exec::deserialize(exec).map_err(|e| malformed(e.to_string()));
     }
     let info = table.resolve(kind).map_err(|e| malformed(e.to_string()))?;
     if info.deprecated {
@@ -204,25 +201,15 @@ fn build_exec(exec: &Value, table: &RoutingTable) -> Result<Value, WhiskError> {
             info.kind
         )));
     }
-    let mut out = json!({"kind": info.kind, "code": code, "binary": entity::looks_base64(code)});
-    if let (Some(image), Some(fields)) = (image, out.as_object_mut()) {
-        fields.insert("image".into(), Value::String(image.to_string()));
-        if code.is_empty() {
-            fields.remove("code");
-        }
-    }
-    if let Some(m) = main {
-        out["main"] = Value::String(m);
-    }
-    Ok(out)
-}
-
-/// Removes `exec.code` (the `?code=false` view).
-pub fn without_code(mut doc: Value) -> Value {
-    if let Some(exec) = doc.get_mut("exec").and_then(Value::as_object_mut) {
-        exec.remove("code");
-    }
-    doc
+    Ok(Exec {
+        kind: info.kind.to_string(),
+        // A blackbox image runs its own code unless it is given some.
+        code: (image.is_none() || !code.is_empty()).then(|| code.to_string()),
+        binary: Some(entity::looks_base64(code)),
+        image: image.map(str::to_string),
+        main,
+        components: None,
+    })
 }
 
 /// An action resolved for invocation: everything the controller needs, derived once from the
@@ -292,7 +279,7 @@ pub struct WebFlags {
 impl WebFlags {
     /// OpenWhisk reads these annotations as JSON booleans (`getAs[Boolean]`): only `true`
     /// sets a flag; `"true"`, `1` or `{}` do not (so `web-export: "false"` exports nothing).
-    fn from_annotations(annotations: &[Value]) -> Self {
+    fn from_annotations(annotations: &[KeyValue]) -> Self {
         let flag = |k: &str| entity::lookup(annotations, k) == Some(&Value::Bool(true));
         WebFlags {
             export: flag("web-export"),
@@ -306,35 +293,39 @@ impl WebFlags {
 impl ActionEntry {
     /// Derives the entry from a stored action document.
     pub fn from_doc(doc: &Value) -> Result<Self, WhiskError> {
-        let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
-        let namespace = s(&doc["namespace"]);
-        let name = s(&doc["name"]);
-        let exec = &doc["exec"];
-        let kind = s(&exec["kind"]);
-        let annotations = doc["annotations"].as_array().cloned().unwrap_or_default();
-        let conductor = kind != entity::SEQUENCE_KIND
-            && entity::truthy(entity::lookup(&annotations, "conductor"));
-        let code_text = s(&exec["code"]);
-        let main = exec["main"].as_str().unwrap_or("main").to_string();
-        let image = exec["image"].as_str().map(str::to_string);
+        Ok(Self::new(&Action::from_doc(doc)?))
+    }
+
+    /// Derives the entry from an action.
+    pub fn new(action: &Action) -> Self {
+        let exec = &action.exec;
+        let annotations = &action.annotations;
+        let conductor = exec.kind != entity::SEQUENCE_KIND
+            && entity::truthy(entity::lookup(annotations, "conductor"));
+        let code_text = exec.code.clone().unwrap_or_default();
+        let main = exec.main.clone().unwrap_or_else(|| "main".to_string());
         let mut hasher = Sha256::new();
-        let image_text = image.as_deref().unwrap_or_default();
-        for part in [kind.as_str(), main.as_str(), code_text.as_str(), image_text] {
+        let image_text = exec.image.as_deref().unwrap_or_default();
+        for part in [
+            exec.kind.as_str(),
+            main.as_str(),
+            code_text.as_str(),
+            image_text,
+        ] {
             hasher.update((part.len() as u64).to_le_bytes());
             hasher.update(part.as_bytes());
         }
         let mut params = Map::new();
         let mut init_params = Map::new();
-        for p in doc["parameters"].as_array().into_iter().flatten() {
-            let key = s(&p["key"]);
-            let value = p.get("value").cloned().unwrap_or(Value::Null);
-            if p["init"].as_bool() == Some(true) {
-                init_params.insert(key, value);
+        for p in &action.parameters {
+            let into = if p.init {
+                &mut init_params
             } else {
-                params.insert(key, value);
-            }
+                &mut params
+            };
+            into.insert(p.key.clone(), p.value.clone());
         }
-        let is_final = entity::truthy(entity::lookup(&annotations, "final"));
+        let is_final = entity::truthy(entity::lookup(annotations, "final"));
         let final_keys = if is_final {
             defined_keys(&params, &init_params)
         } else {
@@ -342,46 +333,39 @@ impl ActionEntry {
         };
         // Actions without the annotation are legacy ones, which OpenWhisk treats as `true`.
         let provide_api_key =
-            entity::lookup(&annotations, "provide-api-key").is_none_or(|v| entity::truthy(Some(v)));
+            entity::lookup(annotations, "provide-api-key").is_none_or(|v| entity::truthy(Some(v)));
+        let (namespace, name) = (action.namespace.clone(), action.name.clone());
         let path = format!("{namespace}/{name}");
-        let version = s(&doc["version"]);
-        Ok(ActionEntry {
+        ActionEntry {
             code: Arc::new(ActionCode {
                 fqn: format!("/{path}"),
                 name: name.clone(),
-                version: version.clone(),
-                kind,
+                version: action.version.clone(),
+                kind: exec.kind.clone(),
                 code: Arc::from(code_text),
-                binary: exec["binary"].as_bool().unwrap_or(false),
+                binary: exec.binary.unwrap_or(false),
                 main,
                 digest: hasher.finalize().into(),
-                image,
+                image: exec.image.clone(),
             }),
             namespace,
             name,
             path,
-            version,
+            version: action.version.clone(),
             params,
             init_params,
             final_keys,
             is_final,
-            limits: ActionLimits::from_json(doc.get("limits")),
+            limits: action.limits,
             provide_api_key,
-            web: WebFlags::from_annotations(&annotations),
+            web: WebFlags::from_annotations(annotations),
             binding: None,
-            engine: entity::lookup(&annotations, shoal_router::ENGINE_ANNOTATION)
+            engine: entity::lookup(annotations, shoal_router::ENGINE_ANNOTATION)
                 .and_then(Value::as_str)
                 .map(str::to_string),
             conductor,
-            components: exec["components"]
-                .as_array()
-                .map(|c| {
-                    c.iter()
-                        .filter_map(|v| v.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default(),
-        })
+            components: exec.components.clone().unwrap_or_default(),
+        }
     }
 }
 
@@ -417,7 +401,7 @@ mod tests {
     #[test]
     fn create_resolves_default_kind_and_adds_system_annotations() {
         let put = ActionPut::parse(&json!({"exec":{"kind":"nodejs:default","code":"function main(){}"},"parameters":[{"key":"a","value":1}]})).unwrap();
-        let doc = put.create("guest", "hello", &table(), 7).unwrap();
+        let doc = put.create("guest", "hello", &table(), 7).unwrap().to_doc();
         assert_eq!(
             doc["exec"],
             json!({"kind":"nodejs:20","code":"function main(){}","binary":false})
@@ -453,11 +437,11 @@ mod tests {
     #[test]
     fn update_merges_limits_and_annotations_and_bumps_version() {
         let old = ActionPut::parse(&json!({"exec":{"kind":"nodejs:20","code":"x"},"annotations":[{"key":"a","value":1}],"limits":{"timeout":1000}})).unwrap().create("g", "a", &table(), 1).unwrap();
-        let new = ActionPut::parse(&json!({"annotations":[{"key":"b","value":2}],"limits":{"memory":128},"parameters":[{"key":"p","value":1}]})).unwrap().update(&old, &table(), 2).unwrap();
+        let new = ActionPut::parse(&json!({"annotations":[{"key":"b","value":2}],"limits":{"memory":128},"parameters":[{"key":"p","value":1}]})).unwrap().update(&old, &table(), 2).unwrap().to_doc();
         assert_eq!(new["version"], "0.0.2");
         assert_eq!(new["limits"]["timeout"], 1000);
         assert_eq!(new["limits"]["memory"], 128);
-        assert_eq!(new["exec"], old["exec"]);
+        assert_eq!(new["exec"], old.to_doc()["exec"]);
         let keys: Vec<&str> = new["annotations"]
             .as_array()
             .unwrap()
@@ -471,7 +455,7 @@ mod tests {
     #[test]
     fn entry_splits_init_params_and_final_keys() {
         let doc = ActionPut::parse(&json!({"exec":{"kind":"nodejs:20","code":"x"},"parameters":[{"key":"a","value":1},{"key":"b","value":2,"init":true},{"key":"c","value":null}],"annotations":[{"key":"final","value":true}]})).unwrap().create("g/p", "a", &table(), 1).unwrap();
-        let e = ActionEntry::from_doc(&doc).unwrap();
+        let e = ActionEntry::new(&doc);
         assert_eq!(e.path, "g/p/a");
         assert_eq!(e.code.fqn, "/g/p/a");
         assert_eq!(e.params.len(), 2);
@@ -484,7 +468,7 @@ mod tests {
     fn web_flags_are_set_by_json_true_only() {
         let annotations = |v: Value| {
             let keys = ["web-export", "raw-http", "web-custom-options"];
-            keys.map(|key| json!({"key": key, "value": v}))
+            keys.map(|key| KeyValue::new(key, v.clone()))
         };
         let flags = WebFlags::from_annotations(&annotations(json!(true)));
         assert!(flags.export && flags.raw && flags.custom_options);

@@ -22,6 +22,7 @@ use shoal_router::BoxFuture;
 use shoal_store::{FeedSchedule, Store, StoreError};
 use tokio::sync::Notify;
 
+use crate::entity::KeyValue;
 use crate::entity_path::{EntityPath, Form};
 use crate::feeds::{FeedAction, FeedPackage, FeedProvider, Firer};
 
@@ -618,22 +619,22 @@ impl FeedProvider for AlarmService {
         FeedPackage {
             name: "alarms",
             description: "Alarms and periodic utility",
-            parameters: json!([{"key": "trigger_payload", "value": ""}]),
+            parameters: vec![KeyValue::new("trigger_payload", json!(""))],
             actions: vec![
                 action(
                     FeedKind::Alarm.name(),
                     "Fire trigger when alarm occurs (cron, optional timezone, startDate, stopDate)",
-                    json!([]),
+                    vec![],
                 ),
                 action(
                     FeedKind::Once.name(),
                     "Fire trigger once when alarm occurs (date, optional deleteAfterFire)",
-                    json!([{"key": "fireOnce", "value": true}]),
+                    vec![KeyValue::new("fireOnce", json!(true))],
                 ),
                 action(
                     FeedKind::Interval.name(),
                     "Fire trigger every N minutes (minutes, optional startDate, stopDate)",
-                    json!([{"key": "isInterval", "value": true}]),
+                    vec![KeyValue::new("isInterval", json!(true))],
                 ),
             ],
         }

@@ -13,10 +13,11 @@ use shoal_store::{Collection, Entity, Store};
 
 use crate::action::ActionPut;
 use crate::activation::epoch_ms;
-use crate::entity::ActionLimits;
+use crate::entity::{ActionLimits, KeyValue};
 use crate::feeds::{FeedPackage, kind_of};
 use crate::package::PackagePut;
 use shoal_model::WhiskError;
+use shoal_model::documents::{Action, Binding, Document, Exec};
 
 /// The system namespace.
 pub const NAMESPACE: &str = "whisk.system";
@@ -82,7 +83,7 @@ pub async fn install(
     let utils = (
         UTILS,
         "Building blocks that format and assemble data",
-        json!([]),
+        vec![],
     );
     let packages = feeds
         .iter()
@@ -91,14 +92,26 @@ pub async fn install(
         if store.get_entity(NAMESPACE, package).await?.is_none() {
             let mut body = Map::new();
             body.insert("publish".into(), Value::Bool(true));
-            body.insert("parameters".into(), parameters);
+            body.insert("parameters".into(), json!(parameters));
             body.insert(
                 "annotations".into(),
                 json!([{"key": "description", "value": description}]),
             );
-            let doc =
-                PackagePut::parse(&body, NAMESPACE)?.build(NAMESPACE, package, None, None, now);
-            put(store, NAMESPACE, package, Collection::Packages, doc, None).await?;
+            let built = PackagePut::parse(&body, NAMESPACE)?.build(
+                NAMESPACE,
+                package,
+                Binding::Unbound {},
+                None,
+                now,
+            );
+            put(
+                store,
+                (NAMESPACE, package),
+                Collection::Packages,
+                (built.to_doc(), now),
+                None,
+            )
+            .await?;
         }
     }
     for feed in feeds {
@@ -106,25 +119,31 @@ pub async fn install(
     }
     let path = format!("{NAMESPACE}/{UTILS}");
     for (name, description, code) in UTILS_ACTIONS {
-        let old = store.get_entity(&path, name).await?;
-        if old.as_ref().is_some_and(|o| o.doc["exec"]["code"] == code) {
+        let old = match store.get_entity(&path, name).await? {
+            Some(e) => Some((Action::from_doc(&e.doc)?, e.rev)),
+            None => None,
+        };
+        if old
+            .as_ref()
+            .is_some_and(|(o, _)| o.exec.code.as_deref() == Some(code))
+        {
             continue;
         }
         let put_body = ActionPut::parse(&json!({
             "exec": {"kind": "nodejs:default", "code": code},
             "annotations": [{"key": "description", "value": description}],
         }))?;
-        let doc = match &old {
-            Some(o) => put_body.update(&o.doc, table, now)?,
+        let built = match &old {
+            Some((o, _)) => put_body.update(o, table, now)?,
             None => put_body.create(&path, name, table, now)?,
         };
+        let rev = old.map(|(_, rev)| rev);
         put(
             store,
-            &path,
-            name,
+            (&path, name),
             Collection::Actions,
-            doc,
-            old.map(|o| o.rev),
+            (built.to_doc(), now),
+            rev,
         )
         .await?;
     }
@@ -144,40 +163,53 @@ async fn install_feed_actions(
         if store.get_entity(&path, action.name).await?.is_some() {
             continue;
         }
-        let doc = json!({
-            "namespace": path,
-            "name": action.name,
-            "exec": {"kind": kind, "code": FEED_CODE, "binary": false},
-            "parameters": action.parameters,
-            "limits": ActionLimits::default().to_json(),
-            "version": "0.0.1",
-            "publish": false,
-            "annotations": [
-                {"key": "feed", "value": true},
-                {"key": "description", "value": action.description},
-                {"key": "provide-api-key", "value": false},
-                {"key": "exec", "value": kind},
+        let built = Action {
+            namespace: path.clone(),
+            name: action.name.to_string(),
+            exec: Exec {
+                kind: kind.clone(),
+                code: Some(FEED_CODE.to_string()),
+                binary: Some(false),
+                ..Exec::default()
+            },
+            parameters: action.parameters.clone(),
+            limits: ActionLimits::default(),
+            version: "0.0.1".to_string(),
+            publish: false,
+            annotations: vec![
+                KeyValue::new("feed", json!(true)),
+                KeyValue::new("description", json!(action.description)),
+                KeyValue::new("provide-api-key", json!(false)),
+                KeyValue::new("exec", json!(kind)),
             ],
-            "updated": now,
-        });
-        put(store, &path, action.name, Collection::Actions, doc, None).await?;
+            updated: now,
+        };
+        put(
+            store,
+            (&path, action.name),
+            Collection::Actions,
+            (built.to_doc(), now),
+            None,
+        )
+        .await?;
     }
     Ok(())
 }
 
+/// Writes `doc`, changed at `updated`, as `namespace/name` in `collection`, over revision
+/// `expected_rev` when it replaces one.
 async fn put(
     store: &dyn Store,
-    namespace: &str,
-    name: &str,
+    (namespace, name): (&str, &str),
     collection: Collection,
-    doc: Value,
+    (doc, updated): (Value, i64),
     expected_rev: Option<u64>,
 ) -> Result<(), WhiskError> {
     let entity = Entity {
         namespace: namespace.to_string(),
         name: name.to_string(),
         collection,
-        updated: doc["updated"].as_i64().unwrap_or_default(),
+        updated,
         doc,
         rev: 0,
     };

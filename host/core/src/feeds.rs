@@ -17,6 +17,8 @@ use shoal_router::{
     ActionCode, BoxFuture, Executor, ExecutorStats, Failure, Invocation, Outcome, PrepareError,
 };
 
+use crate::entity::KeyValue;
+
 /// Fires triggers for a provider, as the owner of the key its feed was created with.
 pub trait Firer: Send + Sync + 'static {
     /// Fires `trigger` (`/ns/name`) as the owner of `auth_key` with `payload`. An `Err` text
@@ -36,8 +38,8 @@ pub struct FeedAction {
     pub name: &'static str,
     /// Its `description` annotation.
     pub description: &'static str,
-    /// Parameters bound to it (`[{key, value}]`).
-    pub parameters: Value,
+    /// Parameters bound to it.
+    pub parameters: Vec<KeyValue>,
 }
 
 /// The `whisk.system` package a provider serves.
@@ -47,8 +49,8 @@ pub struct FeedPackage {
     pub name: &'static str,
     /// Its `description` annotation.
     pub description: &'static str,
-    /// Parameters bound to the package (`[{key, value}]`).
-    pub parameters: Value,
+    /// Parameters bound to the package.
+    pub parameters: Vec<KeyValue>,
     /// Its feed actions.
     pub actions: Vec<FeedAction>,
 }

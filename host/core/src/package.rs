@@ -5,63 +5,18 @@
 
 use std::sync::Arc;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use shoal_store::{Collection, Entities};
 
 use crate::action::ActionEntry;
+use crate::entity::KeyValue;
 use crate::messages;
 use crate::put::CommonPut;
 use shoal_model::WhiskError;
+use shoal_model::documents::{Binding, Document, EntityRef, Package};
 
 /// The reserved package name.
 pub const RESERVED: &str = "default";
-
-/// A package or binding as read from the store. Cheap to build; lives for one request.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Package {
-    /// Owning namespace.
-    pub namespace: String,
-    /// Name.
-    pub name: String,
-    /// `(namespace, name)` of the bound package when this is a binding.
-    pub binding: Option<(String, String)>,
-    /// Its parameters (`key → value`).
-    pub params: Map<String, Value>,
-    /// Whether other namespaces may read it.
-    pub publish: bool,
-}
-
-impl Package {
-    /// Parses a stored package document.
-    pub fn from_doc(doc: &Value) -> Self {
-        let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
-        let binding = doc["binding"]["name"]
-            .as_str()
-            .map(|name| (s(&doc["binding"]["namespace"]), name.to_string()));
-        Package {
-            namespace: s(&doc["namespace"]),
-            name: s(&doc["name"]),
-            binding,
-            params: params_of(doc),
-            publish: doc["publish"].as_bool().unwrap_or(false),
-        }
-    }
-
-    /// `ns/name`: the namespace its actions are stored under.
-    pub fn path(&self) -> String {
-        format!("{}/{}", self.namespace, self.name)
-    }
-}
-
-/// A document's `parameters` list as a map (later keys win).
-pub fn params_of(doc: &Value) -> Map<String, Value> {
-    doc["parameters"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|p| Some((p["key"].as_str()?.to_string(), p["value"].clone())))
-        .collect()
-}
 
 /// The package `ns/name` from the store; 409 when the name belongs to another collection.
 pub async fn fetch(
@@ -71,7 +26,7 @@ pub async fn fetch(
 ) -> Result<Option<Package>, WhiskError> {
     match store.get_entity(ns, name).await? {
         None => Ok(None),
-        Some(e) if e.collection == Collection::Packages => Ok(Some(Package::from_doc(&e.doc))),
+        Some(e) if e.collection == Collection::Packages => Package::from_doc(&e.doc).map(Some),
         Some(_) => Err(WhiskError::conflict(messages::NOT_IN_COLLECTION)),
     }
 }
@@ -89,9 +44,9 @@ pub struct Resolved {
 impl Resolved {
     /// Parameters the package contributes: the real package's, overridden by the binding's.
     pub fn params(&self) -> Map<String, Value> {
-        let mut out = self.real.params.clone();
+        let mut out = self.real.params();
         if let Some(b) = &self.binding {
-            out.extend(b.params.clone());
+            out.extend(b.params());
         }
         out
     }
@@ -134,18 +89,18 @@ pub async fn resolve(
         }
     };
     let named = visible(fetch(store, ns, pkg).await?, ns)?;
-    match named.binding.clone() {
+    match named.bound().cloned() {
         None => Ok(Resolved {
             real: named,
             binding: None,
         }),
-        Some((bns, bname)) => {
-            let real = match fetch(store, &bns, &bname).await? {
-                Some(p) if p.binding.is_none() => Some(p),
+        Some(target) => {
+            let real = match fetch(store, &target.namespace, &target.name).await? {
+                Some(p) if p.bound().is_none() => Some(p),
                 _ => None,
             };
             let real = match real {
-                Some(p) if caller == bns || p.publish => p,
+                Some(p) if caller == target.namespace || p.publish => p,
                 None => return Err(WhiskError::not_found()),
                 Some(_) => return Err(WhiskError::forbidden(resource)),
             };
@@ -161,8 +116,9 @@ pub async fn resolve(
 #[derive(Debug)]
 pub struct PackagePut {
     common: CommonPut,
-    /// `None`: no `binding` field; `Some(None)`: `{}`; `Some(Some(..))`: bind to `(ns, name)`.
-    binding: Option<Option<(String, String)>>,
+    /// `None`: no `binding` field; `Some(Binding::Unbound)`: `{}`; `Some(Binding::To(..))`:
+    /// bind to that package.
+    binding: Option<Binding>,
 }
 
 impl PackagePut {
@@ -170,13 +126,16 @@ impl PackagePut {
     pub fn parse(body: &Map<String, Value>, caller: &str) -> Result<Self, WhiskError> {
         let binding = match body.get("binding") {
             None | Some(Value::Null) => None,
-            Some(Value::Object(b)) if b.is_empty() => Some(None),
+            Some(Value::Object(b)) if b.is_empty() => Some(Binding::Unbound {}),
             Some(Value::Object(b)) => {
                 let field = |k: &str| b.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
                 match (field("namespace"), field("name")) {
                     (Some(ns), Some(name)) => {
                         let ns = if ns == "_" { caller } else { ns };
-                        Some(Some((ns.to_string(), name.to_string())))
+                        Some(Binding::To(EntityRef {
+                            namespace: ns.to_string(),
+                            name: name.to_string(),
+                        }))
                     }
                     _ => {
                         return Err(WhiskError::bad_request(messages::malformed(
@@ -199,42 +158,43 @@ impl PackagePut {
 
     /// The binding this PUT results in, given the package it replaces (if any): 409 when it
     /// would turn a package into a binding.
-    pub fn binding(&self, old: Option<&Package>) -> Result<Option<(String, String)>, WhiskError> {
+    pub fn binding(&self, old: Option<&Package>) -> Result<Binding, WhiskError> {
         match (&self.binding, old) {
-            (Some(Some(_)), Some(o)) if o.binding.is_none() => {
+            (Some(Binding::To(_)), Some(o)) if o.bound().is_none() => {
                 Err(WhiskError::conflict(messages::PACKAGE_TO_BINDING))
             }
             (Some(b), _) => Ok(b.clone()),
-            (None, o) => Ok(o.and_then(|o| o.binding.clone())),
+            (None, Some(o)) => Ok(o.binding.clone()),
+            (None, None) => Ok(Binding::Unbound {}),
         }
     }
 
-    /// Builds the stored document of `ns/name` (over `old` on update) bound to `binding`.
+    /// The package or binding `ns/name` this PUT makes (over `old` on update), bound to
+    /// `binding`; a binding carries a `binding` annotation naming its target.
     pub fn build(
         self,
         ns: &str,
         name: &str,
-        binding: Option<&(String, String)>,
-        old: Option<&Value>,
+        binding: Binding,
+        old: Option<&Package>,
         now: i64,
-    ) -> Value {
-        let mut doc = Map::new();
-        doc.insert("namespace".into(), json!(ns));
-        doc.insert("name".into(), json!(name));
-        let binding = binding.map_or(
-            json!({}),
-            |(bns, bname)| json!({"namespace": bns, "name": bname}),
-        );
-        doc.insert("binding".into(), binding.clone());
-        self.common.apply(&mut doc, old, true);
-        if let Some(Value::Array(annotations)) = doc.get_mut("annotations") {
-            annotations.retain(|a| a["key"] != "binding");
-            if binding.get("name").is_some() {
-                annotations.push(json!({"key": "binding", "value": binding}));
-            }
+    ) -> Package {
+        let mut shared = self.common.apply(old.map(Package::previous));
+        shared.annotations.retain(|a| a.key != "binding");
+        if let Binding::To(target) = &binding {
+            let value = serde_json::json!(target);
+            shared.annotations.push(KeyValue::new("binding", value));
         }
-        doc.insert("updated".into(), json!(now));
-        Value::Object(doc)
+        Package {
+            namespace: ns.to_string(),
+            name: name.to_string(),
+            binding,
+            parameters: shared.parameters,
+            version: shared.version,
+            publish: shared.publish,
+            annotations: shared.annotations,
+            updated: now,
+        }
     }
 }
 
@@ -243,8 +203,15 @@ impl PackagePut {
 pub async fn check_binding_target(
     store: &dyn Entities,
     caller: &str,
-    (ns, name): &(String, String),
+    binding: &Binding,
 ) -> Result<(), WhiskError> {
+    let Binding::To(EntityRef {
+        namespace: ns,
+        name,
+    }) = binding
+    else {
+        return Ok(());
+    };
     let target = fetch(store, ns, name).await;
     // In another namespace only a published package is visible: whether anything else
     // exists under that name (a private package, an action, nothing) is not for the caller
@@ -261,24 +228,9 @@ pub async fn check_binding_target(
     })?;
     match target {
         None => Err(WhiskError::bad_request(messages::BINDING_MISSING)),
-        Some(t) if t.binding.is_some() => Err(WhiskError::bad_request(messages::BIND_TO_BINDING)),
+        Some(t) if t.bound().is_some() => Err(WhiskError::bad_request(messages::BIND_TO_BINDING)),
         Some(_) => Ok(()),
     }
-}
-
-/// The list summary of a package document (spec §2.2): `binding` is `false` or
-/// `{namespace, name}`.
-pub fn summary(doc: &Value) -> Value {
-    let binding = if doc["binding"].get("name").is_some() {
-        doc["binding"].clone()
-    } else {
-        Value::Bool(false)
-    };
-    json!({
-        "namespace": doc["namespace"], "name": doc["name"], "version": doc["version"],
-        "publish": doc["publish"], "annotations": doc["annotations"], "updated": doc["updated"],
-        "binding": binding,
-    })
 }
 
 /// 409 text for deleting a package that still holds `n` actions.
@@ -290,9 +242,16 @@ pub fn not_empty(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn body(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()
+    }
+
+    fn package(v: Value) -> Package {
+        let mut doc = json!({"binding": {}, "version": "0.0.1"});
+        doc.as_object_mut().unwrap().extend(body(v));
+        Package::from_doc(&doc).unwrap()
     }
 
     #[test]
@@ -303,45 +262,47 @@ mod tests {
         )
         .unwrap();
         let b = put.binding(None).unwrap();
-        assert_eq!(b, Some(("guest".to_string(), "utils".to_string())));
-        let doc = put.build("guest", "b", b.as_ref(), None, 5);
+        let target = EntityRef {
+            namespace: "guest".into(),
+            name: "utils".into(),
+        };
+        assert_eq!(b, Binding::To(target.clone()));
+        let built = put.build("guest", "b", b, None, 5);
+        let doc = built.to_doc();
         assert_eq!(doc["binding"], json!({"namespace":"guest","name":"utils"}));
         assert_eq!(
             doc["annotations"],
             json!([{"key":"binding","value":{"namespace":"guest","name":"utils"}}])
         );
-        let p = Package::from_doc(&doc);
-        assert_eq!(p.binding, Some(("guest".into(), "utils".into())));
-        assert_eq!(summary(&doc)["binding"], doc["binding"]);
+        assert_eq!(built.bound(), Some(&target));
+        assert_eq!(built.summary()["binding"], doc["binding"]);
     }
 
     #[test]
     fn a_package_cannot_become_a_binding_but_a_binding_keeps_its_target() {
-        let old =
-            Package::from_doc(&json!({"namespace":"g","name":"p","binding":{},"publish":false}));
+        let old = package(json!({"namespace":"g","name":"p","binding":{},"publish":false}));
         let put =
             PackagePut::parse(&body(json!({"binding":{"namespace":"g","name":"q"}})), "g").unwrap();
         assert_eq!(
             put.binding(Some(&old)).unwrap_err().to_string(),
             messages::PACKAGE_TO_BINDING
         );
-        let bound = Package::from_doc(
-            &json!({"namespace":"g","name":"b","binding":{"namespace":"g","name":"q"}}),
-        );
+        let bound =
+            package(json!({"namespace":"g","name":"b","binding":{"namespace":"g","name":"q"}}));
         let put = PackagePut::parse(&body(json!({})), "g").unwrap();
         assert_eq!(put.binding(Some(&bound)).unwrap(), bound.binding);
-        let doc = put.build("g", "p", None, None, 1);
-        assert_eq!(summary(&doc)["binding"], false);
-        assert_eq!(doc["annotations"], json!([]));
+        let built = put.build("g", "p", Binding::Unbound {}, None, 1);
+        assert_eq!(built.summary()["binding"], false);
+        assert_eq!(built.to_doc()["annotations"], json!([]));
     }
 
     #[test]
     fn parameters_layer_package_binding_action() {
-        let real = Package::from_doc(
-            &json!({"namespace":"o","name":"p","parameters":[{"key":"a","value":"pkg"},{"key":"b","value":"pkg"},{"key":"c","value":"pkg"}]}),
+        let real = package(
+            json!({"namespace":"o","name":"p","parameters":[{"key":"a","value":"pkg"},{"key":"b","value":"pkg"},{"key":"c","value":"pkg"}]}),
         );
-        let binding = Package::from_doc(
-            &json!({"namespace":"g","name":"b","binding":{"namespace":"o","name":"p"},"parameters":[{"key":"b","value":"binding"},{"key":"c","value":"binding"}]}),
+        let binding = package(
+            json!({"namespace":"g","name":"b","binding":{"namespace":"o","name":"p"},"parameters":[{"key":"b","value":"binding"},{"key":"c","value":"binding"}]}),
         );
         let r = Resolved {
             real,

@@ -109,12 +109,12 @@ proptest! {
     fn key_value_lists_keep_one_entry_per_key_the_last_given(v in arb_json()) {
         let Ok(out) = entity::key_value_list(&v, "parameters") else { return Ok(()) };
         let input = v.as_array().unwrap();
-        let keys: Vec<&str> = out.iter().map(|e| e["key"].as_str().unwrap()).collect();
+        let keys: Vec<&str> = out.iter().map(|e| e.key.as_str()).collect();
         let unique: std::collections::HashSet<&&str> = keys.iter().collect();
         prop_assert_eq!(unique.len(), keys.len());
         for entry in &out {
-            let last = input.iter().rev().find(|i| i["key"] == entry["key"]).unwrap();
-            prop_assert_eq!(&entry["value"], last.get("value").unwrap_or(&Value::Null));
+            let last = input.iter().rev().find(|i| i["key"] == entry.key.as_str()).unwrap();
+            prop_assert_eq!(&entry.value, last.get("value").unwrap_or(&Value::Null));
         }
     }
 

@@ -13,18 +13,19 @@ use shoal_store::{ActivationRecord, Collection, Store};
 use crate::activation::epoch_ms;
 use crate::auth::{Authenticator, Identity};
 use crate::controller::{Controller, Invoked, check_final, new_activation_id, new_transaction_id};
+use crate::entity;
 use crate::entity_path::{EntityPath, Form};
 use crate::feeds::Firer;
 use crate::messages;
-use crate::package::params_of;
 use crate::rule::{FqName, Status};
 use shoal_model::WhiskError;
+use shoal_model::documents::{Document, Trigger};
 
 /// One fire of a trigger: everything the engine needs after the API has answered.
 #[derive(Debug)]
 pub struct Fire {
-    /// The trigger document as stored (its `rules` map drives the fire).
-    pub trigger: Value,
+    /// The trigger as stored (its rule links drive the fire).
+    pub trigger: Trigger,
     /// The request body (`{}` when empty).
     pub payload: Map<String, Value>,
     /// The request headers, lower-cased, passed to rule actions as `__ow_headers`.
@@ -33,13 +34,6 @@ pub struct Fire {
     pub start: SystemTime,
     /// The transaction id of the fire request.
     pub transaction_id: String,
-}
-
-/// Whether a trigger document has at least one active rule (else a fire is a 204).
-pub fn has_active_rule(trigger: &Value) -> bool {
-    trigger["rules"]
-        .as_object()
-        .is_some_and(|r| r.values().any(|l| l["status"] == Status::Active.as_str()))
 }
 
 /// Runs fire `id` of `fire.trigger` for `identity`: invokes each active rule's action and
@@ -54,33 +48,28 @@ pub async fn run(
     fire: Fire,
     accepted: bool,
 ) {
-    let mut args = params_of(&fire.trigger);
+    let mut args = entity::to_map(&fire.trigger.parameters);
     args.insert("__ow_headers".into(), Value::Object(fire.headers.clone()));
     args.extend(fire.payload.clone());
-    let mut rules: Vec<(&String, &Value)> = fire.trigger["rules"]
-        .as_object()
-        .map(|r| r.iter().collect())
-        .unwrap_or_default();
+    let mut rules: Vec<_> = fire.trigger.links().collect();
     rules.sort_by(|a, b| a.0.cmp(b.0));
     let mut logs = Vec::with_capacity(rules.len());
     for (rule_id, link) in rules {
-        let action = FqName::parse(&link["action"], &identity.namespace);
-        let action_id = action.as_ref().map_or_else(String::new, FqName::id);
-        let outcome = match (&action, link["status"].as_str().and_then(Status::parse)) {
-            (Some(action), Some(Status::Active)) => {
+        let action_id = link.action.id();
+        let outcome = match link.status {
+            Status::Active => {
                 invoke_rule(
                     &controller,
                     &identity,
-                    action,
+                    &link.action,
                     args.clone(),
                     &fire.transaction_id,
                 )
                 .await
             }
-            (_, Some(Status::Inactive)) => Err(WhiskError::bad_request(messages::rule_inactive(
+            Status::Inactive => Err(WhiskError::bad_request(messages::rule_inactive(
                 rule_id, &action_id,
             ))),
-            _ => Err(WhiskError::not_found()),
         };
         logs.push(log_line(rule_id, &action_id, outcome).to_string());
     }
@@ -120,10 +109,7 @@ fn fire_record(
     status: &str,
     logs: Vec<String>,
 ) -> ActivationRecord {
-    let name = fire.trigger["name"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let name = fire.trigger.name.clone();
     let start = epoch_ms(fire.start);
     let size = result.to_string().len();
     let doc = json!({
@@ -134,7 +120,7 @@ fn fire_record(
         "start": start,
         "response": {"result": result, "size": size, "status": status, "success": status == "success"},
         "logs": logs,
-        "version": fire.trigger["version"],
+        "version": fire.trigger.version,
         "publish": false,
         "annotations": [],
     });
@@ -218,15 +204,19 @@ impl FeedFirer {
             tracing::warn!(%trigger, error = %e, "alarm tick throttled");
             return Ok(());
         }
-        let doc = match self.store.get_entity(ns, name).await {
-            Ok(Some(e)) if e.collection == Collection::Triggers => e.doc,
+        let stored = match self.store.get_entity(ns, name).await {
+            Ok(Some(e)) if e.collection == Collection::Triggers => Trigger::from_doc(&e.doc),
             Ok(_) => return Err(format!("trigger {trigger} does not exist")),
+            Err(e) => Err(e.into()),
+        };
+        let doc = match stored {
+            Ok(doc) => doc,
             Err(e) => {
                 tracing::error!(%trigger, error = %e, "could not read the trigger of an alarm");
                 return Ok(());
             }
         };
-        if !has_active_rule(&doc) {
+        if !doc.has_active_rule() {
             return Ok(());
         }
         let payload = match payload {
@@ -279,13 +269,8 @@ impl Firer for FeedFirer {
             let Ok(deleted) = app.store.delete_entity(&t.namespace, &t.name, None).await else {
                 return;
             };
-            if with_rules {
-                for rule_id in deleted.doc["rules"]
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .map(|(k, _)| k)
-                {
+            if with_rules && let Ok(deleted) = Trigger::from_doc(&deleted.doc) {
+                for (rule_id, _) in deleted.links() {
                     if let Some((rule_ns, rule)) = rule_id.split_once('/') {
                         let _ = app.store.delete_entity(rule_ns, rule, None).await;
                     }
@@ -313,17 +298,6 @@ fn log_line(rule: &str, action: &str, outcome: Result<ActivationId, WhiskError>)
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_active_rules_make_a_fire() {
-        assert!(!has_active_rule(&json!({})));
-        assert!(!has_active_rule(
-            &json!({"rules":{"g/r":{"status":"inactive"}}})
-        ));
-        assert!(has_active_rule(
-            &json!({"rules":{"g/r":{"status":"inactive"},"g/s":{"status":"active"}}})
-        ));
-    }
 
     #[test]
     fn log_lines_follow_openwhisk() {

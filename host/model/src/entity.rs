@@ -4,7 +4,8 @@
 
 use std::collections::HashMap;
 
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use crate::messages;
 
@@ -75,13 +76,38 @@ pub fn version_field(body: &Map<String, Value>) -> Result<Option<String>, String
     }
 }
 
+/// One `{key, value}` of a parameter or annotation list; `init: true` marks a parameter the
+/// action receives at initialisation only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyValue {
+    /// The key.
+    pub key: String,
+    /// Its value (`null` when the list gave none).
+    #[serde(default)]
+    pub value: Value,
+    /// Whether it is an init parameter; written only when set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub init: bool,
+}
+
+impl KeyValue {
+    /// A plain `{key, value}`.
+    pub fn new(key: &str, value: Value) -> Self {
+        KeyValue {
+            key: key.to_string(),
+            value,
+            init: false,
+        }
+    }
+}
+
 /// Validates a `[{key, value, …}]` list (parameters or annotations) and returns it with
 /// duplicate keys collapsed (last wins), keeping first-seen order.
-pub fn key_value_list(v: &Value, what: &str) -> Result<Vec<Value>, String> {
+pub fn key_value_list(v: &Value, what: &str) -> Result<Vec<KeyValue>, String> {
     let items = v
         .as_array()
         .ok_or_else(|| format!("{what} must be an array of {{key, value}} objects"))?;
-    let mut out: Vec<Value> = Vec::with_capacity(items.len());
+    let mut out: Vec<KeyValue> = Vec::with_capacity(items.len());
     // Where each key sits in `out`: one hash lookup per item, so a list of many thousands
     // of parameters costs linear time, not quadratic.
     let mut slots: HashMap<String, usize> = HashMap::with_capacity(items.len());
@@ -93,16 +119,11 @@ pub fn key_value_list(v: &Value, what: &str) -> Result<Vec<Value>, String> {
             .get("key")
             .and_then(Value::as_str)
             .ok_or_else(|| format!("each of {what} must have a string 'key'"))?;
-        let mut entry = Map::new();
-        entry.insert("key".into(), Value::String(key.to_string()));
-        entry.insert(
-            "value".into(),
-            obj.get("value").cloned().unwrap_or(Value::Null),
-        );
-        if obj.get("init").and_then(Value::as_bool) == Some(true) {
-            entry.insert("init".into(), Value::Bool(true));
-        }
-        let entry = Value::Object(entry);
+        let entry = KeyValue {
+            key: key.to_string(),
+            value: obj.get("value").cloned().unwrap_or(Value::Null),
+            init: obj.get("init").and_then(Value::as_bool) == Some(true),
+        };
         match slots.get(key) {
             Some(&slot) => out[slot] = entry,
             None => {
@@ -115,10 +136,15 @@ pub fn key_value_list(v: &Value, what: &str) -> Result<Vec<Value>, String> {
 }
 
 /// Looks up `key` in a `[{key, value}]` list.
-pub fn lookup<'a>(list: &'a [Value], key: &str) -> Option<&'a Value> {
+pub fn lookup<'a>(list: &'a [KeyValue], key: &str) -> Option<&'a Value> {
+    list.iter().find(|e| e.key == key).map(|e| &e.value)
+}
+
+/// The list as a map from key to value (later keys win).
+pub fn to_map(list: &[KeyValue]) -> Map<String, Value> {
     list.iter()
-        .find(|e| e.get("key").and_then(Value::as_str) == Some(key))
-        .and_then(|e| e.get("value"))
+        .map(|kv| (kv.key.clone(), kv.value.clone()))
+        .collect()
 }
 
 /// OpenWhisk's truthiness for annotation values: `true`, non-zero numbers and non-empty
@@ -134,14 +160,10 @@ pub fn truthy(v: Option<&Value>) -> bool {
 }
 
 /// Merges `new` over `old` (new wins per key), after removing `remove` keys from `old`.
-pub fn merge_annotations(old: &[Value], new: &[Value], remove: &[String]) -> Vec<Value> {
-    let mut out: Vec<Value> = old
+pub fn merge_annotations(old: &[KeyValue], new: &[KeyValue], remove: &[String]) -> Vec<KeyValue> {
+    let mut out: Vec<KeyValue> = old
         .iter()
-        .filter(|e| {
-            e.get("key")
-                .and_then(Value::as_str)
-                .is_none_or(|k| !remove.iter().any(|r| r == k))
-        })
+        .filter(|e| !remove.contains(&e.key))
         .cloned()
         .collect();
     set_all(&mut out, new);
@@ -149,13 +171,9 @@ pub fn merge_annotations(old: &[Value], new: &[Value], remove: &[String]) -> Vec
 }
 
 /// Sets each `{key, value}` of `new` in `list`, replacing an existing key in place.
-pub fn set_all(list: &mut Vec<Value>, new: &[Value]) {
+pub fn set_all(list: &mut Vec<KeyValue>, new: &[KeyValue]) {
     for e in new {
-        let key = e.get("key").and_then(Value::as_str).unwrap_or_default();
-        match list
-            .iter_mut()
-            .find(|x| x.get("key").and_then(Value::as_str) == Some(key))
-        {
+        match list.iter_mut().find(|x| x.key == e.key) {
             Some(slot) => *slot = e.clone(),
             None => list.push(e.clone()),
         }
@@ -183,8 +201,10 @@ pub const LIMIT_BOUNDS: LimitBounds = LimitBounds {
     concurrency: (1, 1),
 };
 
-/// Action limits as stored: `{timeout, memory, logs, concurrency}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Action limits as stored: `{timeout, memory, logs, concurrency}` (a missing field takes
+/// its default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ActionLimits {
     /// ms.
     pub timeout: u64,
@@ -208,22 +228,6 @@ impl Default for ActionLimits {
 }
 
 impl ActionLimits {
-    /// Reads stored limits (missing fields take defaults).
-    pub fn from_json(v: Option<&Value>) -> Self {
-        let d = ActionLimits::default();
-        let get = |k: &str, dflt: u64| {
-            v.and_then(|v| v.get(k))
-                .and_then(Value::as_u64)
-                .unwrap_or(dflt)
-        };
-        ActionLimits {
-            timeout: get("timeout", d.timeout),
-            memory: get("memory", d.memory),
-            logs: get("logs", d.logs),
-            concurrency: get("concurrency", d.concurrency),
-        }
-    }
-
     /// Applies a PUT body's `limits` (any subset) over `self`, validating each given field
     /// with OpenWhisk's texts.
     pub fn merged(self, given: &Value) -> Result<Self, String> {
@@ -256,11 +260,6 @@ impl ActionLimits {
             out.concurrency = c;
         }
         Ok(out)
-    }
-
-    /// The stored/returned JSON form.
-    pub fn to_json(self) -> Value {
-        json!({"timeout": self.timeout, "memory": self.memory, "logs": self.logs, "concurrency": self.concurrency})
     }
 
     /// The router's view of these limits.
@@ -310,6 +309,7 @@ pub fn looks_base64(code: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn entity_names() {
@@ -372,24 +372,19 @@ mod tests {
             json!([{"key":"a","value":1},{"key":"b","value":2,"init":true},{"key":"a","value":3}]);
         let out = key_value_list(&v, "parameters").unwrap();
         assert_eq!(
-            out,
-            vec![
-                json!({"key":"a","value":3}),
-                json!({"key":"b","value":2,"init":true})
-            ]
+            serde_json::to_value(out).unwrap(),
+            json!([{"key":"a","value":3}, {"key":"b","value":2,"init":true}])
         );
         assert!(key_value_list(&json!({"a":1}), "parameters").is_err());
     }
 
     #[test]
     fn annotation_merge_and_delete() {
-        let old = vec![json!({"key":"a","value":1}), json!({"key":"b","value":2})];
-        let new = vec![json!({"key":"b","value":3}), json!({"key":"c","value":4})];
+        let kv = |k: &str, v: i64| KeyValue::new(k, json!(v));
+        let old = vec![kv("a", 1), kv("b", 2)];
+        let new = vec![kv("b", 3), kv("c", 4)];
         let out = merge_annotations(&old, &new, &["a".to_string()]);
-        assert_eq!(
-            out,
-            vec![json!({"key":"b","value":3}), json!({"key":"c","value":4})]
-        );
+        assert_eq!(out, vec![kv("b", 3), kv("c", 4)]);
     }
 
     #[test]

@@ -3,9 +3,10 @@
 //!
 //! # How this crate works
 //!
-//! Every module is pure logic over `serde_json` values and plain types, with no I/O, no HTTP
-//! and no store:
+//! Every module is pure logic over typed documents, `serde_json` values and plain types, with
+//! no I/O, no HTTP and no store:
 //!
+//! - [`documents`]: the typed actions, packages, triggers and rules, as the store keeps them;
 //! - [`entity`]: the rules for names, semantic versions, parameter and annotation lists and
 //!   action limits;
 //! - [`entity_path`]: the one parser of the paths by which entities name each other;
@@ -19,6 +20,7 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod documents;
 pub mod entity;
 pub mod entity_path;
 pub mod error;

@@ -7,14 +7,14 @@
 use serde_json::{Map, Value};
 
 use crate::WhiskError;
-use crate::entity;
+use crate::entity::{self, KeyValue};
 use crate::messages;
 
 /// The shared fields of a PUT body. Lives for one request.
 #[derive(Debug, Default, Clone)]
 pub struct CommonPut {
-    parameters: Option<Vec<Value>>,
-    annotations: Option<Vec<Value>>,
+    parameters: Option<Vec<KeyValue>>,
+    annotations: Option<Vec<KeyValue>>,
     version: Option<String>,
     publish: Option<bool>,
 }
@@ -23,7 +23,7 @@ impl CommonPut {
     /// Reads the shared fields of `body`; other fields are left to the caller.
     pub fn parse(body: &Map<String, Value>) -> Result<Self, WhiskError> {
         let malformed = |m: &str| WhiskError::bad_request(messages::malformed(m));
-        let list = |k: &str| -> Result<Option<Vec<Value>>, WhiskError> {
+        let list = |k: &str| -> Result<Option<Vec<KeyValue>>, WhiskError> {
             match body.get(k) {
                 None | Some(Value::Null) => Ok(None),
                 Some(v) => entity::key_value_list(v, k)
@@ -46,38 +46,53 @@ impl CommonPut {
     }
 
     /// The annotations the body gave, if any.
-    pub fn annotations(&self) -> Option<&[Value]> {
+    pub fn annotations(&self) -> Option<&[KeyValue]> {
         self.annotations.as_deref()
     }
 
-    /// Writes the shared fields into `doc`: over `old` (an update) or with defaults (a create).
-    /// `with_parameters` is false for rules, which have none.
-    pub fn apply(self, doc: &mut Map<String, Value>, old: Option<&Value>, with_parameters: bool) {
-        let keep = |k: &str, default: Value| old.and_then(|o| o.get(k)).cloned().unwrap_or(default);
-        if with_parameters {
-            let parameters = match self.parameters {
-                Some(p) => Value::from(p),
-                None => keep("parameters", Value::Array(Vec::new())),
-            };
-            doc.insert("parameters".into(), parameters);
-        }
+    /// The shared fields of the revision this PUT makes: over `old`'s (an update) or with
+    /// defaults (a create).
+    pub fn apply(self, old: Option<Previous<'_>>) -> Shared {
         let version = match (self.version, old) {
             (Some(v), _) => v,
-            (None, Some(o)) => entity::bump_patch(o["version"].as_str().unwrap_or("0.0.0")),
+            (None, Some(o)) => entity::bump_patch(o.version),
             (None, None) => "0.0.1".to_string(),
         };
-        doc.insert("version".into(), Value::String(version));
-        let publish = match self.publish {
-            Some(b) => Value::Bool(b),
-            None => keep("publish", Value::Bool(false)),
-        };
-        doc.insert("publish".into(), publish);
-        let annotations = match self.annotations {
-            Some(a) => Value::from(a),
-            None => keep("annotations", Value::Array(Vec::new())),
-        };
-        doc.insert("annotations".into(), annotations);
+        let (parameters, annotations) =
+            old.map_or((&[][..], &[][..]), |o| (o.parameters, o.annotations));
+        Shared {
+            parameters: self.parameters.unwrap_or_else(|| parameters.to_vec()),
+            version,
+            publish: self.publish.or(old.map(|o| o.publish)).unwrap_or(false),
+            annotations: self.annotations.unwrap_or_else(|| annotations.to_vec()),
+        }
     }
+}
+
+/// The shared fields of an entity's stored revision, borrowed.
+#[derive(Debug, Clone, Copy)]
+pub struct Previous<'a> {
+    /// Its parameters (none for rules).
+    pub parameters: &'a [KeyValue],
+    /// Its version.
+    pub version: &'a str,
+    /// Whether it is published.
+    pub publish: bool,
+    /// Its annotations.
+    pub annotations: &'a [KeyValue],
+}
+
+/// The shared fields of the revision a PUT makes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shared {
+    /// Parameters (rules have none and drop them).
+    pub parameters: Vec<KeyValue>,
+    /// Version.
+    pub version: String,
+    /// Whether it is published.
+    pub publish: bool,
+    /// Annotations.
+    pub annotations: Vec<KeyValue>,
 }
 
 #[cfg(test)]
@@ -91,22 +106,37 @@ mod tests {
 
     #[test]
     fn create_takes_defaults() {
-        let mut doc = Map::new();
-        put(json!({})).apply(&mut doc, None, true);
+        let shared = put(json!({})).apply(None);
         assert_eq!(
-            Value::Object(doc),
-            json!({"parameters":[],"version":"0.0.1","publish":false,"annotations":[]})
+            shared,
+            Shared {
+                parameters: vec![],
+                version: "0.0.1".into(),
+                publish: false,
+                annotations: vec![]
+            }
         );
     }
 
     #[test]
     fn update_replaces_given_fields_and_bumps_version() {
-        let old = json!({"parameters":[{"key":"a","value":1}],"version":"0.0.4","publish":true,"annotations":[{"key":"x","value":1}]});
-        let mut doc = Map::new();
-        put(json!({"annotations":[]})).apply(&mut doc, Some(&old), false);
+        let a = [KeyValue::new("a", json!(1))];
+        let x = [KeyValue::new("x", json!(1))];
+        let old = Previous {
+            parameters: &a,
+            version: "0.0.4",
+            publish: true,
+            annotations: &x,
+        };
+        let shared = put(json!({"annotations":[]})).apply(Some(old));
         assert_eq!(
-            Value::Object(doc),
-            json!({"version":"0.0.5","publish":true,"annotations":[]})
+            shared,
+            Shared {
+                parameters: a.to_vec(),
+                version: "0.0.5".into(),
+                publish: true,
+                annotations: vec![]
+            }
         );
     }
 

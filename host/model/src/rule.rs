@@ -4,12 +4,16 @@
 
 use std::fmt;
 
-use serde_json::{Map, Value, json};
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
+use crate::documents::{RuleLink, Trigger};
 use crate::entity_path::{EntityPath, Form};
 
-/// `/path/name` where `path` is `ns` or `ns/pkg`. Small; cloned freely.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `/path/name` where `path` is `ns` or `ns/pkg`; stored as `{"path","name"}`. Small; cloned
+/// freely.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FqName {
     /// `ns` or `ns/pkg`.
     pub path: String,
@@ -49,11 +53,6 @@ impl FqName {
     pub fn id(&self) -> String {
         format!("{}/{}", self.path, self.name)
     }
-
-    /// The stored and returned form `{"path","name"}`.
-    pub fn to_json(&self) -> Value {
-        json!({"path": self.path, "name": self.name})
-    }
 }
 
 impl fmt::Display for FqName {
@@ -62,8 +61,9 @@ impl fmt::Display for FqName {
     }
 }
 
-/// A rule's status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A rule's status, stored as `active` / `inactive`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Fires its action.
     Active,
@@ -92,37 +92,35 @@ impl Status {
 
 /// The status of rule `rule_id` as its trigger records it; inactive when the trigger is gone
 /// or does not link the rule.
-pub fn status_on(trigger: Option<&Value>, rule_id: &str) -> Status {
+pub fn status_on(trigger: Option<&Trigger>, rule_id: &str) -> Status {
     trigger
-        .and_then(|t| t["rules"][rule_id]["status"].as_str())
-        .and_then(Status::parse)
-        .unwrap_or(Status::Inactive)
+        .and_then(|t| t.rules.as_ref()?.get(rule_id))
+        .map_or(Status::Inactive, |link| link.status)
 }
 
-/// A rule document as the API returns it one by one: with `status`.
-pub fn with_status(mut doc: Value, status: Status) -> Value {
-    doc["status"] = json!(status.as_str());
-    doc
+/// Links rule `rule_id` to `action` with `status` on a trigger.
+pub fn link(trigger: &mut Trigger, rule_id: &str, action: &FqName, status: Status) {
+    let link = RuleLink {
+        action: action.clone(),
+        status,
+    };
+    trigger
+        .rules
+        .get_or_insert_with(IndexMap::new)
+        .insert(rule_id.to_string(), link);
 }
 
-/// Links rule `rule_id` to `action` with `status` on a trigger document.
-pub fn link(trigger: &mut Value, rule_id: &str, action: &FqName, status: Status) {
-    if !trigger["rules"].is_object() {
-        trigger["rules"] = Value::Object(Map::new());
-    }
-    trigger["rules"][rule_id] = json!({"action": action.to_json(), "status": status.as_str()});
-}
-
-/// Removes rule `rule_id` from a trigger document.
-pub fn unlink(trigger: &mut Value, rule_id: &str) {
-    if let Some(rules) = trigger.get_mut("rules").and_then(Value::as_object_mut) {
-        rules.remove(rule_id);
+/// Removes rule `rule_id` from a trigger.
+pub fn unlink(trigger: &mut Trigger, rule_id: &str) {
+    if let Some(rules) = &mut trigger.rules {
+        rules.shift_remove(rule_id);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn names_parse_in_both_forms() {
@@ -141,18 +139,19 @@ mod tests {
 
     #[test]
     fn status_lives_on_the_trigger() {
+        use crate::documents::Document;
         let action = FqName::parse(&json!("/g/a"), "g").unwrap();
-        let mut t = json!({"name":"t"});
+        let mut t =
+            Trigger::from_doc(&json!({"namespace":"g","name":"t","version":"0.0.1"})).unwrap();
         assert_eq!(status_on(Some(&t), "g/r"), Status::Inactive);
         link(&mut t, "g/r", &action, Status::Active);
         assert_eq!(
-            t["rules"]["g/r"],
+            t.to_doc()["rules"]["g/r"],
             json!({"action":{"path":"g","name":"a"},"status":"active"})
         );
         assert_eq!(status_on(Some(&t), "g/r"), Status::Active);
         assert_eq!(status_on(None, "g/r"), Status::Inactive);
         unlink(&mut t, "g/r");
         assert_eq!(status_on(Some(&t), "g/r"), Status::Inactive);
-        assert_eq!(with_status(json!({}), Status::Active)["status"], "active");
     }
 }

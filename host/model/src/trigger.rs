@@ -1,10 +1,11 @@
-//! Triggers (spec §2.5): the stored document built from a PUT body. A new trigger has
+//! Triggers (spec §2.5): the trigger built from a PUT body. A new trigger has
 //! `annotations: []`, `limits: {}` and version `0.0.1`; an update replaces the given fields
 //! and keeps the `rules` links. Pure logic; no I/O.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::WhiskError;
+use crate::documents::Trigger;
 use crate::entity;
 use crate::messages;
 use crate::put::CommonPut;
@@ -14,7 +15,7 @@ use crate::rule::FqName;
 #[derive(Debug)]
 pub struct TriggerPut {
     common: CommonPut,
-    limits: Option<Value>,
+    limits: Option<Map<String, Value>>,
 }
 
 impl TriggerPut {
@@ -29,7 +30,7 @@ impl TriggerPut {
         }
         let limits = match body.get("limits") {
             None | Some(Value::Null) => None,
-            Some(Value::Object(l)) => Some(Value::Object(l.clone())),
+            Some(Value::Object(l)) => Some(l.clone()),
             Some(_) => {
                 return Err(WhiskError::bad_request(messages::malformed(
                     "limits must be an object",
@@ -39,36 +40,32 @@ impl TriggerPut {
         Ok(TriggerPut { common, limits })
     }
 
-    /// The stored document of `ns/name`, over `old` on update.
-    pub fn build(self, ns: &str, name: &str, old: Option<&Value>, now: i64) -> Value {
-        let mut doc = Map::new();
-        doc.insert("namespace".into(), json!(ns));
-        doc.insert("name".into(), json!(name));
-        let limits = self
-            .limits
-            .or_else(|| old.map(|o| o["limits"].clone()))
-            .unwrap_or_else(|| json!({}));
-        doc.insert("limits".into(), limits);
-        self.common.apply(&mut doc, old, true);
-        if let Some(rules) = old.and_then(|o| o.get("rules")) {
-            doc.insert("rules".into(), rules.clone());
+    /// The trigger `ns/name` this PUT makes, over `old` on update (whose rule links it
+    /// keeps).
+    pub fn build(self, ns: &str, name: &str, old: Option<&Trigger>, now: i64) -> Trigger {
+        let shared = self.common.apply(old.map(Trigger::previous));
+        Trigger {
+            namespace: ns.to_string(),
+            name: name.to_string(),
+            limits: self
+                .limits
+                .or_else(|| old.map(|o| o.limits.clone()))
+                .unwrap_or_default(),
+            parameters: shared.parameters,
+            version: shared.version,
+            publish: shared.publish,
+            annotations: shared.annotations,
+            rules: old.and_then(|o| o.rules.clone()),
+            updated: now,
         }
-        doc.insert("updated".into(), json!(now));
-        Value::Object(doc)
     }
-}
-
-/// The list summary of a trigger document (spec §2.2).
-pub fn summary(doc: &Value) -> Value {
-    json!({
-        "namespace": doc["namespace"], "name": doc["name"], "version": doc["version"],
-        "publish": doc["publish"], "annotations": doc["annotations"], "updated": doc["updated"],
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::documents::Document;
+    use serde_json::json;
 
     fn put(v: Value) -> Result<TriggerPut, WhiskError> {
         TriggerPut::parse(v.as_object().unwrap())
@@ -76,7 +73,7 @@ mod tests {
 
     #[test]
     fn new_triggers_have_openwhisk_defaults() {
-        let doc = put(json!({})).unwrap().build("g", "t", None, 3);
+        let doc = put(json!({})).unwrap().build("g", "t", None, 3).to_doc();
         assert_eq!(doc["annotations"], json!([]));
         assert_eq!(doc["limits"], json!({}));
         assert_eq!(doc["version"], "0.0.1");
@@ -85,10 +82,11 @@ mod tests {
 
     #[test]
     fn updates_keep_rules_and_bump_version() {
-        let old = json!({"version":"0.0.1","limits":{},"parameters":[],"annotations":[],"publish":false,"rules":{"g/r":{"status":"active"}}});
+        let old = json!({"namespace":"g","name":"t","version":"0.0.1","limits":{},"parameters":[],"annotations":[],"publish":false,"rules":{"g/r":{"action":{"path":"g","name":"a"},"status":"active"}}});
         let doc = put(json!({"parameters":[{"key":"a","value":1}]}))
             .unwrap()
-            .build("g", "t", Some(&old), 4);
+            .build("g", "t", Some(&Trigger::from_doc(&old).unwrap()), 4)
+            .to_doc();
         assert_eq!(doc["version"], "0.0.2");
         assert_eq!(doc["rules"], old["rules"]);
         assert_eq!(doc["parameters"], json!([{"key":"a","value":1}]));

@@ -6,18 +6,18 @@ use std::time::Duration;
 use bytes::Bytes;
 use hyper::StatusCode;
 use serde_json::{Map, Value, json};
+use shoal_model::documents::{Action, Document};
 use shoal_router::{ActionCode, RoutingTable};
-use shoal_store::{Collection, Entity};
 
 use super::call::Call;
-use super::entities::{self, list_reply, now_ms, put_body, replaced, store_doc};
+use super::entities::{self, Stored, list_reply, now_ms, put_body, replaced, store_doc};
 use super::reply::Reply;
 use super::request::Request;
 use crate::action::{self, ActionPut};
 use crate::activation::Status;
 use crate::app::App;
 use crate::controller::{Invoked, MAX_BLOCKING_WAIT, check_final};
-use crate::entity;
+use crate::entity::{self, KeyValue};
 use crate::error::ApiError;
 use crate::messages;
 use crate::package;
@@ -25,15 +25,7 @@ use crate::sequence;
 
 /// `GET …/actions`: a page of the namespace's actions, packaged ones included.
 pub(crate) async fn list(call: &Call<'_>) -> Result<Reply, ApiError> {
-    list_reply(
-        call.app,
-        call.req,
-        &call.ns,
-        Collection::Actions,
-        true,
-        |d| Some(summary(d)),
-    )
-    .await
+    list_reply(call.app, call.req, &call.ns, true, |a: Action| a.summary()).await
 }
 
 /// `GET …/actions/{pkg}/`: a page of a package's actions, through a binding to the package
@@ -49,10 +41,7 @@ pub(crate) async fn list_in_package(call: &Call<'_>) -> Result<Reply, ApiError> 
     )
     .await?;
     let path = via.real.path();
-    list_reply(call.app, call.req, &path, Collection::Actions, false, |d| {
-        Some(summary(d))
-    })
-    .await
+    list_reply(call.app, call.req, &path, false, |a: Action| a.summary()).await
 }
 
 /// `GET …/actions/{name}`.
@@ -115,7 +104,7 @@ async fn own_package(call: &Call<'_>) -> Result<String, ApiError> {
     let package = package::fetch(&*call.app.store, ns, pkg)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    if package.binding.is_some() {
+    if package.bound().is_some() {
         return Err(ApiError::bad_request(messages::BINDING_OPERATION));
     }
     Ok(package.path())
@@ -128,18 +117,18 @@ fn built(
     body: Map<String, Value>,
     ns: &str,
     name: &str,
-    old: Option<&Entity>,
-) -> Result<Value, ApiError> {
+    old: Option<&Action>,
+) -> Result<Action, ApiError> {
     let put = ActionPut::parse(&Value::Object(body))?;
     let table = app.controller.table();
     let now = now_ms();
     let mut doc = match old {
-        Some(old) => put.update(&old.doc, table, now)?,
+        Some(old) => put.update(old, table, now)?,
         None => put.create(ns, name, table, now)?,
     };
-    let mut entry = action::ActionEntry::from_doc(&doc)?;
+    let mut entry = action::ActionEntry::new(&doc);
     if place_by_needs(&mut doc, &entry.code, table) {
-        entry = action::ActionEntry::from_doc(&doc)?;
+        entry = action::ActionEntry::new(&doc);
     }
     if entry.code.kind != sequence::KIND {
         let executor = table
@@ -168,16 +157,14 @@ const FALLBACK_ANNOTATION: &str = "engine-fallback";
 /// container domain serves the kind and the developer named no engine; a fallback made for
 /// earlier code is dropped first. Without containers the action stays in the isolates, where
 /// each activation fails naming the missing module. Returns whether the document changed.
-fn place_by_needs(doc: &mut Value, code: &ActionCode, table: &RoutingTable) -> bool {
-    let Some(annotations) = doc.get_mut("annotations").and_then(Value::as_array_mut) else {
-        return false;
-    };
+fn place_by_needs(doc: &mut Action, code: &ActionCode, table: &RoutingTable) -> bool {
+    let annotations = &mut doc.annotations;
     let before = annotations.len();
     if entity::lookup(annotations, FALLBACK_ANNOTATION).is_some() {
         annotations.retain(|a| {
             !matches!(
-                a["key"].as_str(),
-                Some(FALLBACK_ANNOTATION | shoal_router::ENGINE_ANNOTATION)
+                a.key.as_str(),
+                FALLBACK_ANNOTATION | shoal_router::ENGINE_ANNOTATION
             )
         });
     }
@@ -186,8 +173,11 @@ fn place_by_needs(doc: &mut Value, code: &ActionCode, table: &RoutingTable) -> b
         .then(|| shoal_isolates::node::needs_full_node(code))
         .flatten();
     if let Some(why) = why {
-        annotations.push(json!({"key": shoal_router::ENGINE_ANNOTATION, "value": "container"}));
-        annotations.push(json!({"key": FALLBACK_ANNOTATION, "value": why}));
+        annotations.push(KeyValue::new(
+            shoal_router::ENGINE_ANNOTATION,
+            json!("container"),
+        ));
+        annotations.push(KeyValue::new(FALLBACK_ANNOTATION, json!(why)));
         return true;
     }
     annotations.len() != before
@@ -202,38 +192,29 @@ fn http_status(status: Status) -> StatusCode {
     }
 }
 
-/// The list summary of an action document (spec §2.2).
-fn summary(d: &Value) -> Value {
-    json!({
-        "namespace": d["namespace"], "name": d["name"], "version": d["version"],
-        "publish": d["publish"], "annotations": d["annotations"], "limits": d["limits"],
-        "exec": {"binary": d["exec"]["binary"]}, "updated": d["updated"],
-    })
-}
-
-/// The stored action `ns/name`: `None` when missing, 409 when the name is another collection's.
-async fn existing(app: &App, ns: &str, name: &str) -> Result<Option<Entity>, ApiError> {
-    entities::existing(app, ns, name, Collection::Actions).await
+/// The stored action `ns/name`, or 404; 409 when the name is another collection's.
+async fn existing(app: &App, ns: &str, name: &str) -> Result<Stored<Action>, ApiError> {
+    entities::existing(app, ns, name)
+        .await?
+        .ok_or_else(ApiError::not_found)
 }
 
 /// Action `ns/name` (`ns` may be `ns/pkg`), without its code when `code=false`.
 async fn show(app: &App, req: &Request, ns: &str, name: &str) -> Result<Reply, ApiError> {
-    let e = existing(app, ns, name)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    let doc = if req.flag("code", true)? {
-        e.doc
+    let action = existing(app, ns, name).await?.doc;
+    let action = if req.flag("code", true)? {
+        action
     } else {
-        action::without_code(e.doc)
+        action.without_code()
     };
-    Ok(Reply::json(StatusCode::OK, &doc))
+    Ok(Reply::json(StatusCode::OK, &action.to_doc()))
 }
 
 /// Creates action `ns/name` (`ns` may be `ns/pkg`), or updates it with `overwrite=true`.
 async fn write(call: &Call<'_>, ns: &str, name: &str) -> Result<Reply, ApiError> {
     let (app, req, identity) = (call.app, call.req, call.identity()?);
     let mut body = put_body(req)?;
-    let old = replaced(app, req, ns, name, Collection::Actions).await?;
+    let old: Option<Stored<Action>> = replaced(app, req, ns, name).await?;
     let sequence_exec = body
         .get("exec")
         .filter(|e| e["kind"] == sequence::KIND)
@@ -246,25 +227,22 @@ async fn write(call: &Call<'_>, ns: &str, name: &str) -> Result<Reply, ApiError>
             sequence::build(app.controller.as_ref(), identity, &exec, &own).await?;
         body.insert("exec".into(), exec);
         body.insert("parameters".into(), actions);
-    } else if let Some(old) = old
-        .as_ref()
-        .filter(|o| o.doc["exec"]["kind"] == sequence::KIND)
+    } else if let Some(old) = old.as_ref().filter(|o| o.doc.exec.kind == sequence::KIND)
         && body.get("exec").is_none()
     {
         // An update without a new exec keeps the sequence's `_actions` parameter.
-        body.insert("parameters".into(), old.doc["parameters"].clone());
+        body.insert("parameters".into(), json!(old.doc.parameters));
     }
     // Building and compiling the code (up to 48 MB of it) must not hold an I/O thread.
-    let doc = entities::off_the_io_thread(|| built(app, body, ns, name, old.as_ref()))?;
-    store_doc(app, ns, name, Collection::Actions, &doc, old.as_ref()).await?;
-    Ok(Reply::json(StatusCode::OK, &doc))
+    let old_action = old.as_ref().map(|o| &o.doc);
+    let action = entities::off_the_io_thread(|| built(app, body, ns, name, old_action))?;
+    let written = store_doc(app, ns, name, &action, old.map(|o| o.rev)).await?;
+    Ok(Reply::json(StatusCode::OK, &written))
 }
 
 /// Deletes action `ns/name` (`ns` may be `ns/pkg`) and returns its document.
 pub(super) async fn remove(app: &App, ns: &str, name: &str) -> Result<Reply, ApiError> {
-    let e = existing(app, ns, name)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let e = existing(app, ns, name).await?;
     let deleted = app.store.delete_entity(ns, name, Some(e.rev)).await?;
     Ok(Reply::json(StatusCode::OK, &deleted.doc))
 }

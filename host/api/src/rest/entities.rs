@@ -3,6 +3,7 @@
 
 use hyper::StatusCode;
 use serde_json::{Map, Value, json};
+use shoal_model::documents::{Action, Document, Package, Rule, Trigger};
 use shoal_store::{Collection, Entity};
 
 use super::reply::Reply;
@@ -11,17 +12,70 @@ use crate::app::App;
 use crate::error::ApiError;
 use crate::messages;
 
-/// One page of `collection` in `ns` (with packaged actions when `include_packaged`) as a JSON
-/// array of `summary(doc)`, dropping documents it maps to `None`; or `{"<collection>": n}`
-/// with `count=true`.
-pub(super) async fn list_reply(
+/// The document type of one entity collection.
+pub(super) trait Kept: Document {
+    /// Its collection.
+    const COLLECTION: Collection;
+
+    /// When it last changed, epoch ms.
+    fn updated(&self) -> i64;
+}
+
+macro_rules! kept {
+    ($($document:ty => $collection:expr),*) => {$(
+        impl Kept for $document {
+            const COLLECTION: Collection = $collection;
+
+            fn updated(&self) -> i64 {
+                self.updated
+            }
+        }
+    )*};
+}
+
+kept!(
+    Action => Collection::Actions,
+    Package => Collection::Packages,
+    Trigger => Collection::Triggers,
+    Rule => Collection::Rules
+);
+
+/// A stored entity read as its document, with the revision that guards its update.
+#[derive(Debug)]
+pub(super) struct Stored<T> {
+    /// The document.
+    pub(super) doc: T,
+    /// Its revision.
+    pub(super) rev: u64,
+}
+
+impl<T: Kept> Stored<T> {
+    /// `entity` as a `T`, when it is one of `T`'s collection (else 409 with OpenWhisk's
+    /// text); 500 when its document does not read as one.
+    pub(super) fn read(entity: Entity) -> Result<Self, ApiError> {
+        if entity.collection != T::COLLECTION {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                messages::NOT_IN_COLLECTION,
+            ));
+        }
+        Ok(Stored {
+            doc: T::from_doc(&entity.doc)?,
+            rev: entity.rev,
+        })
+    }
+}
+
+/// One page of `T`'s collection in `ns` (with packaged actions when `include_packaged`) as a
+/// JSON array of `view(doc)`; or `{"<collection>": n}` with `count=true`.
+pub(super) async fn list_reply<T: Kept>(
     app: &App,
     req: &Request,
     ns: &str,
-    collection: Collection,
     include_packaged: bool,
-    summary: impl Fn(&Value) -> Option<Value>,
+    view: impl Fn(T) -> Value,
 ) -> Result<Reply, ApiError> {
+    let collection = T::COLLECTION;
     let name = collection.as_str();
     let page = Page::parse(req, name)?;
     if page.count {
@@ -35,37 +89,35 @@ pub(super) async fn list_reply(
         .store
         .list_entities(ns, collection, include_packaged, page.skip, page.limit)
         .await?;
-    let out: Vec<Value> = rows.iter().filter_map(|e| summary(&e.doc)).collect();
+    let out = rows
+        .iter()
+        .map(|e| T::from_doc(&e.doc).map(&view))
+        .collect::<Result<Vec<Value>, _>>()?;
     Ok(Reply::json(StatusCode::OK, &Value::Array(out)))
 }
 
-/// The stored entity `ns/name` of `collection`, or `None`; 409 when the name is another
-/// collection's.
-pub(super) async fn existing(
+/// The stored `T` named `ns/name`, or `None`; 409 when the name is another collection's.
+pub(super) async fn existing<T: Kept>(
     app: &App,
     ns: &str,
     name: &str,
-    collection: Collection,
-) -> Result<Option<Entity>, ApiError> {
-    match app.store.get_entity(ns, name).await? {
-        Some(e) if e.collection != collection => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            messages::NOT_IN_COLLECTION,
-        )),
-        other => Ok(other),
-    }
+) -> Result<Option<Stored<T>>, ApiError> {
+    app.store
+        .get_entity(ns, name)
+        .await?
+        .map(Stored::read)
+        .transpose()
 }
 
-/// The entity a PUT replaces: `None` on create; 409 when it exists and `overwrite` is not set.
-pub(super) async fn replaced(
+/// The `T` a PUT replaces: `None` on create; 409 when it exists and `overwrite` is not set.
+pub(super) async fn replaced<T: Kept>(
     app: &App,
     req: &Request,
     ns: &str,
     name: &str,
-    collection: Collection,
-) -> Result<Option<Entity>, ApiError> {
+) -> Result<Option<Stored<T>>, ApiError> {
     let overwrite = req.flag("overwrite", false)?;
-    match existing(app, ns, name, collection).await? {
+    match existing(app, ns, name).await? {
         Some(_) if !overwrite => Err(ApiError::new(
             StatusCode::CONFLICT,
             messages::ALREADY_EXISTS,
@@ -74,25 +126,26 @@ pub(super) async fn replaced(
     }
 }
 
-/// Writes `doc` as `ns/name` in `collection`, over `old` (its revision guards the update).
-pub(super) async fn store_doc(
+/// Writes `doc` as `ns/name`, over revision `old` (which guards the update), and returns the
+/// document as written.
+pub(super) async fn store_doc<T: Kept>(
     app: &App,
     ns: &str,
     name: &str,
-    collection: Collection,
-    doc: &Value,
-    old: Option<&Entity>,
-) -> Result<(), ApiError> {
+    doc: &T,
+    old: Option<u64>,
+) -> Result<Value, ApiError> {
+    let written = doc.to_doc();
     let entity = Entity {
         namespace: ns.to_string(),
         name: name.to_string(),
-        collection,
-        doc: doc.clone(),
-        updated: doc["updated"].as_i64().unwrap_or_default(),
+        collection: T::COLLECTION,
+        doc: written.clone(),
+        updated: doc.updated(),
         rev: 0,
     };
-    app.store.put_entity(entity, old.map(|o| o.rev)).await?;
-    Ok(())
+    app.store.put_entity(entity, old).await?;
+    Ok(written)
 }
 
 /// Largest `exec` accepted on PUT (spec §8.2).

@@ -3,17 +3,19 @@
 
 use hyper::StatusCode;
 use serde_json::{Value, json};
+use shoal_model::documents::{Action, Document, Package};
 use shoal_store::Collection;
 
 use super::actions;
 use super::call::Call;
-use super::entities::{existing, list_reply, now_ms, put_body, replaced, store_doc};
+use super::entities::{Stored, existing, list_reply, now_ms, put_body, replaced, store_doc};
 use super::reply::Reply;
 use super::request::{Page, Request};
 use crate::app::App;
+use crate::entity::{self, KeyValue};
 use crate::error::ApiError;
 use crate::messages;
-use crate::package::{self, Package, PackagePut};
+use crate::package::{self, PackagePut};
 use shoal_model::WhiskError;
 
 /// Largest number of actions a package lists or a forced delete removes.
@@ -23,14 +25,9 @@ const MAX_CONTENTS: u64 = 100_000;
 /// published ones.
 pub(crate) async fn list(call: &Call<'_>) -> Result<Reply, ApiError> {
     if call.identity()?.namespace == call.ns {
-        list_reply(
-            call.app,
-            call.req,
-            &call.ns,
-            Collection::Packages,
-            false,
-            |d| Some(package::summary(d)),
-        )
+        list_reply(call.app, call.req, &call.ns, false, |p: Package| {
+            p.summary()
+        })
         .await
     } else {
         public_list(call.app, call.req, &call.ns).await
@@ -41,15 +38,17 @@ pub(crate) async fn list(call: &Call<'_>) -> Result<Reply, ApiError> {
 /// filtering so `skip`, `limit` and `count` see only those.
 async fn public_list(app: &App, req: &Request, ns: &str) -> Result<Reply, ApiError> {
     let page = Page::parse(req, "packages")?;
-    let public: Vec<Value> = app
+    let rows = app
         .store
         .list_entities(ns, Collection::Packages, false, 0, MAX_CONTENTS)
-        .await?
-        .iter()
-        .map(|e| &e.doc)
-        .filter(|d| d["publish"] == true && d["binding"].get("name").is_none())
-        .map(package::summary)
-        .collect();
+        .await?;
+    let mut public: Vec<Value> = Vec::new();
+    for row in rows {
+        let p = Package::from_doc(&row.doc)?;
+        if p.publish && p.bound().is_none() {
+            public.push(p.summary());
+        }
+    }
     if page.count {
         return Ok(Reply::json(
             StatusCode::OK,
@@ -70,8 +69,8 @@ pub(crate) async fn get(call: &Call<'_>) -> Result<Reply, ApiError> {
     let (app, identity) = (call.app, call.identity()?);
     let (ns, name) = (call.ns.as_str(), call.param("packageName"));
     let resource = &format!("{ns}/{name}");
-    let e = match existing(app, ns, name, Collection::Packages).await? {
-        Some(e) if identity.namespace == ns || e.doc["publish"] == true => e,
+    let e = match existing::<Package>(app, ns, name).await? {
+        Some(e) if identity.namespace == ns || e.doc.publish => e,
         Some(_) => return Err(WhiskError::forbidden(resource).into()),
         None => {
             return Err(ApiError::new(
@@ -81,14 +80,13 @@ pub(crate) async fn get(call: &Call<'_>) -> Result<Reply, ApiError> {
         }
     };
     let via = package::resolve(&*app.store, &identity.namespace, ns, name, resource).await?;
-    let mut doc = e.doc;
+    let mut package = e.doc;
     if via.binding.is_some() {
-        let params: Vec<Value> = via
+        package.parameters = via
             .params()
             .into_iter()
-            .map(|(key, value)| json!({"key": key, "value": value}))
+            .map(|(key, value)| KeyValue::new(&key, value))
             .collect();
-        doc["parameters"] = Value::from(params);
     }
     let rows = app
         .store
@@ -102,19 +100,15 @@ pub(crate) async fn get(call: &Call<'_>) -> Result<Reply, ApiError> {
         .await?;
     let (mut actions, mut feeds) = (Vec::new(), Vec::new());
     for row in rows {
-        let d = &row.doc;
-        let item =
-            json!({"name": d["name"], "version": d["version"], "annotations": d["annotations"]});
-        let annotations = d["annotations"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        if crate::entity::lookup(annotations, "feed").is_some() {
+        let a = Action::from_doc(&row.doc)?;
+        let item = json!({"name": a.name, "version": a.version, "annotations": a.annotations});
+        if entity::lookup(&a.annotations, "feed").is_some() {
             feeds.push(item);
         } else {
             actions.push(item);
         }
     }
+    let mut doc = package.to_doc();
     doc["actions"] = Value::from(actions);
     doc["feeds"] = Value::from(feeds);
     Ok(Reply::json(StatusCode::OK, &doc))
@@ -130,22 +124,14 @@ pub(crate) async fn put(call: &Call<'_>) -> Result<Reply, ApiError> {
         return Err(ApiError::bad_request(messages::PACKAGE_RESERVED));
     }
     let body = put_body(req)?;
-    let old = replaced(app, req, ns, name, Collection::Packages).await?;
+    let old: Option<Stored<Package>> = replaced(app, req, ns, name).await?;
     let put = PackagePut::parse(&body, &identity.namespace)?;
-    let old_package = old.as_ref().map(|o| Package::from_doc(&o.doc));
-    let binding = put.binding(old_package.as_ref())?;
-    if let Some(target) = &binding {
-        package::check_binding_target(&*app.store, &identity.namespace, target).await?;
-    }
-    let doc = put.build(
-        ns,
-        name,
-        binding.as_ref(),
-        old.as_ref().map(|o| &o.doc),
-        now_ms(),
-    );
-    store_doc(app, ns, name, Collection::Packages, &doc, old.as_ref()).await?;
-    Ok(Reply::json(StatusCode::OK, &doc))
+    let old_package = old.as_ref().map(|o| &o.doc);
+    let binding = put.binding(old_package)?;
+    package::check_binding_target(&*app.store, &identity.namespace, &binding).await?;
+    let built = put.build(ns, name, binding, old_package, now_ms());
+    let written = store_doc(app, ns, name, &built, old.map(|o| o.rev)).await?;
+    Ok(Reply::json(StatusCode::OK, &written))
 }
 
 /// `DELETE …/packages/{name}`: only in the caller's namespace; with its actions when
@@ -154,7 +140,7 @@ pub(crate) async fn delete(call: &Call<'_>) -> Result<Reply, ApiError> {
     let (app, req) = (call.app, call.req);
     let (ns, name) = (call.ns.as_str(), call.param("packageName"));
     call.owner_only(&format!("{ns}/{name}"))?;
-    let e = existing(app, ns, name, Collection::Packages)
+    let e: Stored<Package> = existing(app, ns, name)
         .await?
         .ok_or_else(ApiError::not_found)?;
     let path = format!("{ns}/{name}");

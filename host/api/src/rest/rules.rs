@@ -2,11 +2,11 @@
 //! update and delete (with status), and enable/disable. The status is kept on the trigger.
 
 use hyper::StatusCode;
-use serde_json::{Map, Value, json};
-use shoal_store::{Collection, Entity};
+use serde_json::Value;
+use shoal_model::documents::{Document, Rule, Trigger};
 
 use super::call::Call;
-use super::entities::{existing, list_reply, now_ms, put_body, replaced, store_doc};
+use super::entities::{Kept, Stored, existing, list_reply, now_ms, put_body, replaced, store_doc};
 use super::reply::Reply;
 use super::request::Request;
 use crate::app::App;
@@ -18,32 +18,23 @@ use shoal_model::WhiskError;
 
 /// `GET …/rules`: a page of the namespace's rules, without their status.
 pub(crate) async fn list(call: &Call<'_>) -> Result<Reply, ApiError> {
-    list_reply(
-        call.app,
-        call.req,
-        &call.ns,
-        Collection::Rules,
-        false,
-        |d| Some(d.clone()),
-    )
-    .await
+    list_reply(call.app, call.req, &call.ns, false, |r: Rule| r.to_doc()).await
 }
 
 /// A stored rule with the trigger it names (if that is still a trigger) and its id.
 struct Linked {
-    rule: Entity,
-    trigger: Option<Entity>,
+    rule: Stored<Rule>,
+    trigger: Option<Stored<Trigger>>,
     id: String,
 }
 
 /// The rule the path names, or 404, with its trigger.
 async fn named(call: &Call<'_>) -> Result<Linked, ApiError> {
     let (ns, name) = (call.ns.as_str(), call.param("ruleName"));
-    let rule = existing(call.app, ns, name, Collection::Rules)
+    let rule: Stored<Rule> = existing(call.app, ns, name)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let trigger_name = FqName::parse(&rule.doc["trigger"], ns);
-    let trigger = trigger_of(call.app, trigger_name.as_ref()).await?;
+    let trigger = trigger_of(call.app, &rule.doc.trigger).await?;
     Ok(Linked {
         rule,
         trigger,
@@ -57,7 +48,7 @@ pub(crate) async fn get(call: &Call<'_>) -> Result<Reply, ApiError> {
     let status = rule::status_on(linked.trigger.as_ref().map(|t| &t.doc), &linked.id);
     Ok(Reply::json(
         StatusCode::OK,
-        &rule::with_status(linked.rule.doc, status),
+        &linked.rule.doc.with_status(status),
     ))
 }
 
@@ -67,54 +58,55 @@ pub(crate) async fn delete(call: &Call<'_>) -> Result<Reply, ApiError> {
     if let Some(t) = trigger {
         relink(call.app, t, |doc| rule::unlink(doc, &id)).await?;
     }
-    let deleted = call
-        .app
+    call.app
         .store
-        .delete_entity(&call.ns, &rule.name, Some(rule.rev))
+        .delete_entity(&call.ns, &rule.doc.name, Some(rule.rev))
         .await?;
     Ok(Reply::json(
         StatusCode::OK,
-        &rule::with_status(deleted.doc, Status::Inactive),
+        &rule.doc.with_status(Status::Inactive),
     ))
 }
 
 /// `POST …/rules/{name}` `{"status": "active" | "inactive"}`: 200 `OK`.
 pub(crate) async fn set_state(call: &Call<'_>) -> Result<Reply, ApiError> {
     let linked = named(call).await?;
-    set_status(call.app, call.req, &linked.rule, linked.trigger, &linked.id).await
+    set_status(
+        call.app,
+        call.req,
+        &linked.rule.doc,
+        linked.trigger,
+        &linked.id,
+    )
+    .await
 }
 
 /// The trigger a rule names, if it still exists as a trigger.
-async fn trigger_of(app: &App, name: Option<&FqName>) -> Result<Option<Entity>, ApiError> {
-    let Some(t) = name else { return Ok(None) };
-    Ok(app
-        .store
-        .get_entity(&t.path, &t.name)
-        .await?
-        .filter(|e| e.collection == Collection::Triggers))
+async fn trigger_of(app: &App, name: &FqName) -> Result<Option<Stored<Trigger>>, ApiError> {
+    match app.store.get_entity(&name.path, &name.name).await? {
+        Some(e) if e.collection == Trigger::COLLECTION => Stored::read(e).map(Some),
+        _ => Ok(None),
+    }
 }
 
-/// Rewrites trigger `t`'s document with `change` (revision-checked).
-async fn relink(app: &App, t: Entity, change: impl FnOnce(&mut Value)) -> Result<(), ApiError> {
-    let mut doc = t.doc.clone();
+/// Rewrites trigger `t` with `change` (revision-checked).
+async fn relink(
+    app: &App,
+    t: Stored<Trigger>,
+    change: impl FnOnce(&mut Trigger),
+) -> Result<(), ApiError> {
+    let mut doc = t.doc;
     change(&mut doc);
-    store_doc(
-        app,
-        &t.namespace,
-        &t.name,
-        Collection::Triggers,
-        &doc,
-        Some(&t),
-    )
-    .await
+    store_doc(app, &doc.namespace, &doc.name, &doc, Some(t.rev)).await?;
+    Ok(())
 }
 
 /// Sets the rule's status on its trigger.
 async fn set_status(
     app: &App,
     req: &Request,
-    rule: &Entity,
-    trigger: Option<Entity>,
+    rule: &Rule,
+    trigger: Option<Stored<Trigger>>,
     rule_id: &str,
 ) -> Result<Reply, ApiError> {
     let body = req.json_object()?;
@@ -132,9 +124,7 @@ async fn set_status(
         None => Ok(Reply::text(StatusCode::OK, "OK")),
         Some(t) => {
             if rule::status_on(Some(&t.doc), rule_id) != status {
-                let action = FqName::parse(&rule.doc["action"], &rule.namespace)
-                    .ok_or_else(ApiError::not_found)?;
-                relink(app, t, |doc| rule::link(doc, rule_id, &action, status)).await?;
+                relink(app, t, |doc| rule::link(doc, rule_id, &rule.action, status)).await?;
             }
             Ok(Reply::text(StatusCode::OK, "OK"))
         }
@@ -147,24 +137,24 @@ pub(crate) async fn put(call: &Call<'_>) -> Result<Reply, ApiError> {
     let (app, req, identity) = (call.app, call.req, call.identity()?);
     let (ns, name) = (call.ns.as_str(), call.param("ruleName"));
     let body = put_body(req)?;
-    let old = replaced(app, req, ns, name, Collection::Rules).await?;
-    let old_doc = old.as_ref().map(|o| &o.doc);
-    let reference = |k: &str| -> Result<FqName, ApiError> {
-        let given = body
-            .get(k)
-            .filter(|v| !v.is_null())
-            .or_else(|| old_doc.map(|d| &d[k]));
-        given
-            .and_then(|v| FqName::parse(v, &identity.namespace))
-            .ok_or_else(|| ApiError::bad_request(messages::RULE_NEEDS_BOTH))
+    let old: Option<Stored<Rule>> = replaced(app, req, ns, name).await?;
+    let reference = |k: &str, kept: Option<&FqName>| -> Result<FqName, ApiError> {
+        let given = body.get(k).filter(|v| !v.is_null());
+        match given {
+            Some(v) => FqName::parse(v, &identity.namespace),
+            None => kept.cloned(),
+        }
+        .ok_or_else(|| ApiError::bad_request(messages::RULE_NEEDS_BOTH))
     };
-    let (trigger_name, action) = (reference("trigger")?, reference("action")?);
+    let old_rule = old.as_ref().map(|o| &o.doc);
+    let trigger_name = reference("trigger", old_rule.map(|o| &o.trigger))?;
+    let action = reference("action", old_rule.map(|o| &o.action))?;
     // Checked before the trigger is looked up: whether another namespace has a trigger of
     // that name is not for the caller to learn.
     if trigger_name.namespace() != identity.namespace {
         return Err(WhiskError::forbidden(&trigger_name.id()).into());
     }
-    let trigger = trigger_of(app, Some(&trigger_name))
+    let trigger = trigger_of(app, &trigger_name)
         .await?
         .filter(|_| trigger_name.package().is_none())
         .ok_or_else(|| {
@@ -180,35 +170,38 @@ pub(crate) async fn put(call: &Call<'_>) -> Result<Reply, ApiError> {
             _ => e.into(),
         })?;
     let rule_id = format!("{ns}/{name}");
-    let old_trigger = trigger_of(
-        app,
-        old_doc
-            .and_then(|d| FqName::parse(&d["trigger"], ns))
-            .as_ref(),
-    )
-    .await?;
+    let old_trigger = match old_rule {
+        Some(o) => trigger_of(app, &o.trigger).await?,
+        None => None,
+    };
     let status = match &old_trigger {
         Some(t) => rule::status_on(Some(&t.doc), &rule_id),
         None if old.is_some() => Status::Inactive,
         None => Status::Active,
     };
-    let mut doc = Map::new();
-    doc.insert("namespace".into(), json!(ns));
-    doc.insert("name".into(), json!(name));
-    doc.insert("trigger".into(), trigger_name.to_json());
-    doc.insert("action".into(), action.to_json());
-    CommonPut::parse(&body)?.apply(&mut doc, old_doc, false);
-    doc.insert("updated".into(), json!(now_ms()));
-    let doc = Value::Object(doc);
-    store_doc(app, ns, name, Collection::Rules, &doc, old.as_ref()).await?;
+    let shared = CommonPut::parse(&body)?.apply(old_rule.map(Rule::previous));
+    let rule = Rule {
+        namespace: ns.to_string(),
+        name: name.to_string(),
+        trigger: trigger_name,
+        action: action.clone(),
+        version: shared.version,
+        publish: shared.publish,
+        annotations: shared.annotations,
+        updated: now_ms(),
+    };
+    store_doc(app, ns, name, &rule, old.map(|o| o.rev)).await?;
+    let same = |t: &Stored<Trigger>| {
+        t.doc.namespace == trigger.doc.namespace && t.doc.name == trigger.doc.name
+    };
     let trigger = match old_trigger {
-        Some(t) if t.namespace != trigger.namespace || t.name != trigger.name => {
+        Some(t) if !same(&t) => {
             relink(app, t, |d| rule::unlink(d, &rule_id)).await?;
             trigger
         }
-        Some(same) => same,
+        Some(kept) => kept,
         None => trigger,
     };
     relink(app, trigger, |d| rule::link(d, &rule_id, &action, status)).await?;
-    Ok(Reply::json(StatusCode::OK, &rule::with_status(doc, status)))
+    Ok(Reply::json(StatusCode::OK, &rule.with_status(status)))
 }

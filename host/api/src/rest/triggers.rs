@@ -6,57 +6,50 @@ use std::time::SystemTime;
 
 use hyper::{HeaderMap, StatusCode};
 use serde_json::{Map, Value, json};
-use shoal_store::{Collection, Entity};
+use shoal_model::documents::{Document, Trigger};
 
 use super::call::Call;
-use super::entities::{existing, list_reply, now_ms, put_body, replaced, store_doc};
+use super::entities::{Stored, existing, list_reply, now_ms, put_body, replaced, store_doc};
 use super::reply::Reply;
 use crate::controller::new_activation_id;
 use crate::error::ApiError;
 use crate::messages;
-use crate::trigger::{self, TriggerPut};
+use crate::trigger::TriggerPut;
 use crate::triggers::{self, Fire};
 use shoal_model::WhiskError;
 
 /// `GET …/triggers`: a page of the namespace's triggers.
 pub(crate) async fn list(call: &Call<'_>) -> Result<Reply, ApiError> {
-    list_reply(
-        call.app,
-        call.req,
-        &call.ns,
-        Collection::Triggers,
-        false,
-        |d| Some(trigger::summary(d)),
-    )
+    list_reply(call.app, call.req, &call.ns, false, |t: Trigger| {
+        t.summary()
+    })
     .await
 }
 
 /// The trigger the path names, or 404.
-async fn named(call: &Call<'_>) -> Result<Entity, ApiError> {
-    existing(
-        call.app,
-        &call.ns,
-        call.param("triggerName"),
-        Collection::Triggers,
-    )
-    .await?
-    .ok_or_else(ApiError::not_found)
+async fn named(call: &Call<'_>) -> Result<Stored<Trigger>, ApiError> {
+    existing(call.app, &call.ns, call.param("triggerName"))
+        .await?
+        .ok_or_else(ApiError::not_found)
 }
 
 /// `GET …/triggers/{name}`.
 pub(crate) async fn get(call: &Call<'_>) -> Result<Reply, ApiError> {
-    Ok(Reply::json(StatusCode::OK, &named(call).await?.doc))
+    Ok(Reply::json(
+        StatusCode::OK,
+        &named(call).await?.doc.to_doc(),
+    ))
 }
 
 /// `PUT …/triggers/{name}`: creates it, or updates it with `overwrite=true`.
 pub(crate) async fn put(call: &Call<'_>) -> Result<Reply, ApiError> {
     let (app, ns, name) = (call.app, call.ns.as_str(), call.param("triggerName"));
     let body = put_body(call.req)?;
-    let old = replaced(app, call.req, ns, name, Collection::Triggers).await?;
+    let old: Option<Stored<Trigger>> = replaced(app, call.req, ns, name).await?;
     let put = TriggerPut::parse(&body)?;
-    let doc = put.build(ns, name, old.as_ref().map(|o| &o.doc), now_ms());
-    store_doc(app, ns, name, Collection::Triggers, &doc, old.as_ref()).await?;
-    Ok(Reply::json(StatusCode::OK, &doc))
+    let trigger = put.build(ns, name, old.as_ref().map(|o| &o.doc), now_ms());
+    let written = store_doc(app, ns, name, &trigger, old.map(|o| o.rev)).await?;
+    Ok(Reply::json(StatusCode::OK, &written))
 }
 
 /// `DELETE …/triggers/{name}`: the deleted trigger.
@@ -65,7 +58,7 @@ pub(crate) async fn delete(call: &Call<'_>) -> Result<Reply, ApiError> {
     let deleted = call
         .app
         .store
-        .delete_entity(&call.ns, &e.name, Some(e.rev))
+        .delete_entity(&call.ns, &e.doc.name, Some(e.rev))
         .await?;
     Ok(Reply::json(StatusCode::OK, &deleted.doc))
 }
@@ -84,7 +77,7 @@ pub(crate) async fn fire(call: &Call<'_>) -> Result<Reply, ApiError> {
     }
     let trigger = named(call).await?.doc;
     let payload = req.json_object()?;
-    if !triggers::has_active_rule(&trigger) {
+    if !trigger.has_active_rule() {
         return Ok(Reply::empty(StatusCode::NO_CONTENT));
     }
     let id = new_activation_id();

@@ -505,7 +505,7 @@ mod tests {
     }
 
     fn entry(annotations: Value) -> ActionEntry {
-        let doc = json!({"namespace": "guest", "name": "a", "annotations": annotations,
+        let doc = json!({"namespace": "guest", "name": "a", "version": "0.0.1", "annotations": annotations,
                          "exec": {"kind": "nodejs:20", "code": "x"}});
         ActionEntry::from_doc(&doc).unwrap()
     }
