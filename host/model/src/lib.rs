@@ -6,6 +6,7 @@
 //! Every module is pure logic over typed documents, `serde_json` values and plain types, with
 //! no I/O, no HTTP and no store:
 //!
+//! - [`activation`]: activation records, their responses and OpenWhisk's status texts;
 //! - [`documents`]: the typed actions, packages, triggers and rules, as the store keeps them;
 //! - [`entity`]: the rules for names, semantic versions, parameter and annotation lists and
 //!   action limits;
@@ -20,6 +21,7 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod activation;
 pub mod documents;
 pub mod entity;
 pub mod entity_path;
