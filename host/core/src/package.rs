@@ -275,7 +275,7 @@ mod tests {
             json!([{"key":"binding","value":{"namespace":"guest","name":"utils"}}])
         );
         assert_eq!(built.bound(), Some(&target));
-        assert_eq!(built.summary()["binding"], doc["binding"]);
+        assert_eq!(json!(built.summary())["binding"], doc["binding"]);
     }
 
     #[test]
@@ -292,7 +292,7 @@ mod tests {
         let put = PackagePut::parse(&body(json!({})), "g").unwrap();
         assert_eq!(put.binding(Some(&bound)).unwrap(), bound.binding);
         let built = put.build("g", "p", Binding::Unbound {}, None, 1);
-        assert_eq!(built.summary()["binding"], false);
+        assert_eq!(json!(built.summary())["binding"], false);
         assert_eq!(built.to_doc()["annotations"], json!([]));
     }
 

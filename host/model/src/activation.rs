@@ -10,11 +10,13 @@
 use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::{Serialize, Serializer};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Value, json};
 use shoal_router::{ActivationId, Failure, MAX_RESULT_BYTES};
 
-use crate::entity::ActionLimits;
+use crate::WhiskError;
+use crate::entity::{ActionLimits, KeyValue};
 use crate::messages;
 
 /// OpenWhisk's activation status codes.
@@ -101,7 +103,7 @@ pub fn json_len(v: &Value) -> usize {
 }
 
 /// The `response` object of an activation record: `{result, size, status, success}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Response {
     /// The action's result (or the error object).
     pub result: Value,
@@ -109,6 +111,7 @@ pub struct Response {
     pub size: usize,
     /// The status, serialised as its text.
     #[serde(serialize_with = "status_text")]
+    #[schemars(with = "String")]
     pub status: Status,
     /// Whether `status` is success.
     pub success: bool,
@@ -148,7 +151,7 @@ fn cause_text<S: Serializer>(id: &Option<ActivationId>, s: S) -> Result<S::Ok, S
 }
 
 /// One `{key, value}` annotation of an activation record.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Annotation {
     /// The key (a constant for every annotation shoal writes itself).
     pub key: Cow<'static, str>,
@@ -167,7 +170,7 @@ impl Annotation {
 }
 
 /// An annotation value, typed so that building a record allocates no JSON tree.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Note {
     /// `true`/`false`.
@@ -185,7 +188,7 @@ pub enum Note {
 }
 
 /// Action limits as an annotation value: `{timeout, memory, logs, concurrency}`.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
 pub struct LimitsNote {
     timeout: u64,
     memory: u64,
@@ -207,7 +210,8 @@ impl From<ActionLimits> for LimitsNote {
 /// The full record of an action activation (primitive, sequence or composition), as
 /// `GET …/activations/{id}` returns it. Built once when the activation ends; the log gets its
 /// serialised text, the caller the record itself.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "Activation")]
 pub struct Record {
     /// The invoking namespace, which owns the record.
     pub namespace: String,
@@ -217,6 +221,7 @@ pub struct Record {
     pub subject: String,
     /// The activation id.
     #[serde(rename = "activationId", serialize_with = "id_text")]
+    #[schemars(with = "String")]
     pub activation_id: ActivationId,
     /// Epoch ms.
     pub start: i64,
@@ -236,6 +241,7 @@ pub struct Record {
     pub annotations: Vec<Annotation>,
     /// The enclosing sequence or composition.
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "cause_text")]
+    #[schemars(with = "Option<String>")]
     pub cause: Option<ActivationId>,
 }
 
@@ -262,47 +268,80 @@ pub fn epoch_ms(t: SystemTime) -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// The list summary of a full record (`docs=false`): no `response`, `logs` or `subject`;
-/// a top-level `statusCode`; no `end`/`duration` when `end` is 0 (trigger activations).
-pub fn summary(record: &Value) -> Value {
-    let mut out = serde_json::Map::new();
-    for key in [
-        "namespace",
-        "name",
-        "version",
-        "publish",
-        "annotations",
-        "activationId",
-        "start",
-    ] {
-        if let Some(v) = record.get(key) {
-            out.insert(key.to_string(), v.clone());
-        }
-    }
-    let ended = record
-        .get("end")
-        .and_then(Value::as_i64)
-        .is_some_and(|e| e != 0);
+/// An activation as a list shows it (`docs=false`): no `response`, `logs` or `subject`, a
+/// top-level `statusCode`, and no `end`, `duration` or `statusCode` while it has not ended
+/// (a trigger's records have no end).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ActivationSummary {
+    /// The invoking namespace.
+    pub namespace: String,
+    /// The action's or trigger's simple name.
+    pub name: String,
+    /// The action's or trigger's version.
+    #[serde(default)]
+    pub version: String,
+    /// Always `false`.
+    #[serde(default)]
+    pub publish: bool,
+    /// The annotations.
+    #[serde(default)]
+    pub annotations: Vec<KeyValue>,
+    /// The activation id.
+    #[serde(rename = "activationId")]
+    pub activation_id: String,
+    /// Epoch ms.
+    pub start: i64,
+    /// Epoch ms, once ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<i64>,
+    /// Milliseconds, once ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<i64>,
+    /// The enclosing sequence or composition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+    /// 0 success, 1 application error, 2 developer error, 3 internal error; once ended.
+    #[serde(
+        rename = "statusCode",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub status_code: Option<u8>,
+}
+
+/// The status text a stored record's `response` carries.
+#[derive(Debug, Default, Deserialize)]
+struct StoredResponse {
+    #[serde(default)]
+    status: String,
+}
+
+/// The list summary of a stored record; an internal error when the record does not read as
+/// one.
+pub fn summary(record: &Value) -> Result<ActivationSummary, WhiskError> {
+    let unreadable = |e: serde_json::Error| {
+        WhiskError::internal(format!("a stored activation cannot be read: {e}"))
+    };
+    let mut out = ActivationSummary::deserialize(record).map_err(unreadable)?;
+    let ended = out.end.is_some_and(|end| end != 0);
     if ended {
-        for key in ["end", "duration"] {
-            if let Some(v) = record.get(key) {
-                out.insert(key.to_string(), v.clone());
-            }
-        }
-    }
-    if let Some(c) = record.get("cause") {
-        out.insert("cause".into(), c.clone());
-    }
-    if ended {
-        let code = match record["response"]["status"].as_str() {
-            Some("success") => 0,
-            Some("application error") => 1,
-            Some("action developer error") => 2,
-            _ => 3,
+        let response = match record.get("response") {
+            Some(r) => StoredResponse::deserialize(r).map_err(unreadable)?,
+            None => StoredResponse::default(),
         };
-        out.insert("statusCode".into(), json!(code));
+        let code = [
+            Status::Success,
+            Status::ApplicationError,
+            Status::DeveloperError,
+        ]
+        .into_iter()
+        .find(|s| s.text() == response.status)
+        .map_or(Status::InternalError.code(), Status::code);
+        out.status_code = Some(code);
+    } else {
+        (out.end, out.duration, out.status_code) = (None, None, None);
     }
-    Value::Object(out)
+    Ok(out)
 }
 
 /// `GET …/activations/{id}/result`: the response without `statusCode`.
@@ -366,15 +405,17 @@ mod tests {
     #[test]
     fn summaries_drop_response_and_omit_end_for_triggers() {
         let rec = json!({"namespace":"g","name":"a","subject":"g","activationId":"x","start":1,"end":3,"duration":2,"response":{"status":"application error"},"logs":[],"version":"0.0.1","publish":false,"annotations":[]});
-        let s = summary(&rec);
+        let s = json!(summary(&rec).unwrap());
         assert_eq!(s["statusCode"], 1);
+        assert_eq!((&s["end"], &s["duration"]), (&json!(3), &json!(2)));
         assert!(
             s.get("response").is_none() && s.get("logs").is_none() && s.get("subject").is_none()
         );
         let trig = json!({"namespace":"g","name":"t","activationId":"x","start":1,"end":0,"response":{"status":"success"}});
-        let s = summary(&trig);
+        let s = json!(summary(&trig).unwrap());
         assert!(
             s.get("end").is_none() && s.get("duration").is_none() && s.get("statusCode").is_none()
         );
+        assert!(summary(&json!({"name": 1})).is_err());
     }
 }

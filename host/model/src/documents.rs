@@ -5,6 +5,7 @@
 //! [`Document::to_doc`].
 
 use indexmap::IndexMap;
+use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -53,7 +54,7 @@ macro_rules! previous {
 previous!(Action, Package, Trigger);
 
 /// What runs when an action is invoked.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 pub struct Exec {
     /// The runtime kind (`nodejs:20`, `blackbox`, `sequence`, …).
     pub kind: String,
@@ -75,7 +76,7 @@ pub struct Exec {
 }
 
 /// An action (spec §2.3).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Action {
     /// `ns` or `ns/pkg`.
     pub namespace: String,
@@ -106,14 +107,49 @@ impl Document for Action {
     const WHAT: &'static str = "action";
 }
 
+/// An action as a list shows it (spec §2.2): no code, no parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct ActionSummary {
+    /// `ns` or `ns/pkg`.
+    pub namespace: String,
+    /// Simple name.
+    pub name: String,
+    /// Semantic version.
+    pub version: String,
+    /// Whether other namespaces may see it.
+    pub publish: bool,
+    /// Annotations.
+    pub annotations: Vec<KeyValue>,
+    /// Limits.
+    pub limits: ActionLimits,
+    /// Only whether its code is binary.
+    pub exec: ExecSummary,
+    /// Last change, epoch ms.
+    pub updated: i64,
+}
+
+/// What a list tells of an action's code.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct ExecSummary {
+    /// Whether the code is base64 (absent for sequences).
+    pub binary: Option<bool>,
+}
+
 impl Action {
     /// The list summary (spec §2.2): no code, no parameters.
-    pub fn summary(&self) -> Value {
-        json!({
-            "namespace": self.namespace, "name": self.name, "version": self.version,
-            "publish": self.publish, "annotations": self.annotations, "limits": self.limits,
-            "exec": {"binary": self.exec.binary}, "updated": self.updated,
-        })
+    pub fn summary(&self) -> ActionSummary {
+        ActionSummary {
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+            version: self.version.clone(),
+            publish: self.publish,
+            annotations: self.annotations.clone(),
+            limits: self.limits,
+            exec: ExecSummary {
+                binary: self.exec.binary,
+            },
+            updated: self.updated,
+        }
     }
 
     /// The `?code=false` view: the action without its code.
@@ -124,7 +160,7 @@ impl Action {
 }
 
 /// The package a binding binds to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct EntityRef {
     /// Its namespace.
     pub namespace: String,
@@ -133,7 +169,7 @@ pub struct EntityRef {
 }
 
 /// A package's `binding` field: `{}` for a package, `{namespace, name}` for a binding.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Binding {
     /// A binding to this package.
@@ -143,7 +179,7 @@ pub enum Binding {
 }
 
 /// A package or binding (spec §2.4).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Package {
     /// Owning namespace.
     pub namespace: String,
@@ -191,21 +227,53 @@ impl Package {
     }
 
     /// The list summary (spec §2.2): `binding` is `false` or `{namespace, name}`.
-    pub fn summary(&self) -> Value {
-        let binding = match &self.binding {
-            Binding::To(target) => json!(target),
-            Binding::Unbound {} => Value::Bool(false),
-        };
-        json!({
-            "namespace": self.namespace, "name": self.name, "version": self.version,
-            "publish": self.publish, "annotations": self.annotations, "updated": self.updated,
-            "binding": binding,
-        })
+    pub fn summary(&self) -> PackageSummary {
+        PackageSummary {
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+            version: self.version.clone(),
+            publish: self.publish,
+            annotations: self.annotations.clone(),
+            updated: self.updated,
+            binding: match &self.binding {
+                Binding::To(target) => Bound::To(target.clone()),
+                Binding::Unbound {} => Bound::No(false),
+            },
+        }
     }
 }
 
+/// A package as a list shows it (spec §2.2): no parameters, `binding` `false` or its target.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct PackageSummary {
+    /// Owning namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// Semantic version.
+    pub version: String,
+    /// Whether other namespaces may see it.
+    pub publish: bool,
+    /// Annotations.
+    pub annotations: Vec<KeyValue>,
+    /// Last change, epoch ms.
+    pub updated: i64,
+    /// What it binds.
+    pub binding: Bound,
+}
+
+/// What a package list says a package binds: its target, or `false`.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Bound {
+    /// A binding to this package.
+    To(EntityRef),
+    /// Always `false`: a package of its own.
+    No(bool),
+}
+
 /// A rule as its trigger records it: the action it fires and whether it is active.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RuleLink {
     /// The action the rule fires.
     pub action: FqName,
@@ -214,7 +282,7 @@ pub struct RuleLink {
 }
 
 /// A trigger (spec §2.5). Its rules' links live on it, so a fire reads one document.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Trigger {
     /// Owning namespace.
     pub namespace: String,
@@ -246,13 +314,34 @@ impl Document for Trigger {
     const WHAT: &'static str = "trigger";
 }
 
+/// A trigger as a list shows it (spec §2.2): no parameters, limits or rules.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct TriggerSummary {
+    /// Owning namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// Semantic version.
+    pub version: String,
+    /// Whether other namespaces may see it.
+    pub publish: bool,
+    /// Annotations.
+    pub annotations: Vec<KeyValue>,
+    /// Last change, epoch ms.
+    pub updated: i64,
+}
+
 impl Trigger {
     /// The list summary (spec §2.2).
-    pub fn summary(&self) -> Value {
-        json!({
-            "namespace": self.namespace, "name": self.name, "version": self.version,
-            "publish": self.publish, "annotations": self.annotations, "updated": self.updated,
-        })
+    pub fn summary(&self) -> TriggerSummary {
+        TriggerSummary {
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+            version: self.version.clone(),
+            publish: self.publish,
+            annotations: self.annotations.clone(),
+            updated: self.updated,
+        }
     }
 
     /// The rules linked to it, in link order.
@@ -267,7 +356,7 @@ impl Trigger {
 }
 
 /// A rule (spec §2.6). Its status is kept on its trigger ([`RuleLink`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Rule {
     /// Owning namespace.
     pub namespace: String,
@@ -357,16 +446,14 @@ mod tests {
     fn summaries_leave_out_code_and_parameters() {
         let doc = json!({"namespace":"g","name":"a","exec":{"kind":"nodejs:20","code":"x","binary":false},"parameters":[{"key":"p","value":1}],"version":"0.0.1","updated":5});
         let action = Action::from_doc(&doc).unwrap();
-        let summary = action.summary();
+        let summary = json!(action.summary());
         assert_eq!(summary["exec"], json!({"binary": false}));
         assert!(summary.get("parameters").is_none());
         assert_eq!(action.without_code().exec.code, None);
         let binding = json!({"namespace":"g","name":"b","binding":{"namespace":"h","name":"p"},"version":"0.0.1"});
         let package = Package::from_doc(&binding).unwrap();
-        assert_eq!(
-            package.summary()["binding"],
-            json!({"namespace":"h","name":"p"})
-        );
+        let listed = json!(package.summary());
+        assert_eq!(listed["binding"], json!({"namespace":"h","name":"p"}));
         assert_eq!(package.bound().map(|b| b.name.as_str()), Some("p"));
     }
 }

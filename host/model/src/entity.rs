@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -78,7 +79,7 @@ pub fn version_field(body: &Map<String, Value>) -> Result<Option<String>, String
 
 /// One `{key, value}` of a parameter or annotation list; `init: true` marks a parameter the
 /// action receives at initialisation only.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct KeyValue {
     /// The key.
     pub key: String,
@@ -203,7 +204,7 @@ pub const LIMIT_BOUNDS: LimitBounds = LimitBounds {
 
 /// Action limits as stored: `{timeout, memory, logs, concurrency}` (a missing field takes
 /// its default).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct ActionLimits {
     /// ms.

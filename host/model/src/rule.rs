@@ -5,6 +5,7 @@
 use std::fmt;
 
 use indexmap::IndexMap;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -13,7 +14,7 @@ use crate::entity_path::{EntityPath, Form};
 
 /// `/path/name` where `path` is `ns` or `ns/pkg`; stored as `{"path","name"}`. Small; cloned
 /// freely.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FqName {
     /// `ns` or `ns/pkg`.
     pub path: String,
@@ -62,7 +63,7 @@ impl fmt::Display for FqName {
 }
 
 /// A rule's status, stored as `active` / `inactive`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Fires its action.

@@ -87,10 +87,12 @@ pub(crate) async fn list(call: &Call<'_>) -> Result<Reply, ApiError> {
         return Ok(Reply::json(StatusCode::OK, &json!({"activations": n})));
     }
     let records = app.store.list_activations(&query).await?;
-    let out: Vec<Value> = if docs {
-        records
-    } else {
-        records.iter().map(activation::summary).collect()
-    };
-    Ok(Reply::json(StatusCode::OK, &Value::Array(out)))
+    if docs {
+        return Ok(Reply::json(StatusCode::OK, &Value::Array(records)));
+    }
+    let summaries = records
+        .iter()
+        .map(activation::summary)
+        .collect::<Result<Vec<_>, _>>()?;
+    Reply::json_of(StatusCode::OK, &summaries)
 }

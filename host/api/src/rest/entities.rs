@@ -2,6 +2,7 @@
 //! names, the PUT body with its size limits, and the revision-checked write.
 
 use hyper::StatusCode;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 use shoal_model::documents::{Action, Document, Package, Rule, Trigger};
 use shoal_store::{Collection, Entity};
@@ -68,12 +69,12 @@ impl<T: Kept> Stored<T> {
 
 /// One page of `T`'s collection in `ns` (with packaged actions when `include_packaged`) as a
 /// JSON array of `view(doc)`; or `{"<collection>": n}` with `count=true`.
-pub(super) async fn list_reply<T: Kept>(
+pub(super) async fn list_reply<T: Kept, S: Serialize>(
     app: &App,
     req: &Request,
     ns: &str,
     include_packaged: bool,
-    view: impl Fn(T) -> Value,
+    view: impl Fn(T) -> S,
 ) -> Result<Reply, ApiError> {
     let collection = T::COLLECTION;
     let name = collection.as_str();
@@ -92,8 +93,8 @@ pub(super) async fn list_reply<T: Kept>(
     let out = rows
         .iter()
         .map(|e| T::from_doc(&e.doc).map(&view))
-        .collect::<Result<Vec<Value>, _>>()?;
-    Ok(Reply::json(StatusCode::OK, &Value::Array(out)))
+        .collect::<Result<Vec<S>, _>>()?;
+    Reply::json_of(StatusCode::OK, &out)
 }
 
 /// The stored `T` named `ns/name`, or `None`; 409 when the name is another collection's.

@@ -3,7 +3,7 @@
 
 use hyper::StatusCode;
 use serde_json::{Value, json};
-use shoal_model::documents::{Action, Document, Package};
+use shoal_model::documents::{Action, Document, Package, PackageSummary};
 use shoal_store::Collection;
 
 use super::actions;
@@ -42,7 +42,7 @@ async fn public_list(app: &App, req: &Request, ns: &str) -> Result<Reply, ApiErr
         .store
         .list_entities(ns, Collection::Packages, false, 0, MAX_CONTENTS)
         .await?;
-    let mut public: Vec<Value> = Vec::new();
+    let mut public: Vec<PackageSummary> = Vec::new();
     for row in rows {
         let p = Package::from_doc(&row.doc)?;
         if p.publish && p.bound().is_none() {
@@ -55,12 +55,12 @@ async fn public_list(app: &App, req: &Request, ns: &str) -> Result<Reply, ApiErr
             &json!({"packages": public.len()}),
         ));
     }
-    let out: Vec<Value> = public
+    let out: Vec<PackageSummary> = public
         .into_iter()
         .skip(page.skip as usize)
         .take(page.limit as usize)
         .collect();
-    Ok(Reply::json(StatusCode::OK, &Value::Array(out)))
+    Reply::json_of(StatusCode::OK, &out)
 }
 
 /// `GET …/packages/{name}`: the package with its actions and feeds (a binding's with the

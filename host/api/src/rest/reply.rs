@@ -3,7 +3,9 @@
 use bytes::Bytes;
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{HeaderMap, StatusCode};
+use serde::Serialize;
 use serde_json::Value;
+use shoal_model::WhiskError;
 use shoal_router::ActivationId;
 
 use crate::error::ApiError;
@@ -49,6 +51,14 @@ impl Reply {
     pub fn error(error: ApiError, tid: &str) -> Self {
         let (status, body) = error.into_envelope(tid);
         Self::new(status, Bytes::from(body), "application/json")
+    }
+
+    /// A JSON reply of anything serde writes, without building a `Value` first; 500 if it
+    /// cannot be written (a map with keys that are not strings).
+    pub fn json_of<S: Serialize>(status: StatusCode, value: &S) -> Result<Self, ApiError> {
+        let body = serde_json::to_vec(value)
+            .map_err(|e| WhiskError::internal(format!("an answer cannot be written: {e}")))?;
+        Ok(Self::new(status, Bytes::from(body), "application/json"))
     }
 
     /// A JSON reply.

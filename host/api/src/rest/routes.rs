@@ -8,7 +8,12 @@
 use std::sync::LazyLock;
 
 use hyper::StatusCode;
+use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
+use shoal_model::activation::{ActivationSummary, Record};
+use shoal_model::documents::{
+    Action, ActionSummary, Package, PackageSummary, Rule, Trigger, TriggerSummary,
+};
 
 use super::call::{Call, Handler};
 use super::reply::Reply;
@@ -56,8 +61,63 @@ pub struct Operation {
     pub summary: &'static str,
     /// The query parameters it reads.
     pub query: &'static [&'static str],
+    /// The JSON it takes and answers with.
+    pub io: Io,
     /// What answers it.
     pub(crate) handler: Handler,
+}
+
+/// The JSON an operation takes and answers with, named by the model type that shapes it (a
+/// schema of the document's `components`).
+#[derive(Debug, Clone, Copy)]
+pub struct Io {
+    /// The type whose fields a request body sets, if it takes one.
+    pub request: Option<&'static str>,
+    /// What a success answers with.
+    pub response: Answer,
+}
+
+/// What a success answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// Nothing a model type describes (a text, a result, a web action's own response).
+    Other,
+    /// One document of the type.
+    One(&'static str),
+    /// A list of the type's documents (list summaries leave out the larger fields).
+    Many(&'static str),
+}
+
+impl Io {
+    /// Neither.
+    const NONE: Io = Io {
+        request: None,
+        response: Answer::Other,
+    };
+
+    /// Answers one document of `schema`.
+    const fn one(schema: &'static str) -> Io {
+        Io {
+            request: None,
+            response: Answer::One(schema),
+        }
+    }
+
+    /// Answers a list of `schema`.
+    const fn many(schema: &'static str) -> Io {
+        Io {
+            request: None,
+            response: Answer::Many(schema),
+        }
+    }
+
+    /// Takes the fields of `schema` and answers the document made.
+    const fn put(schema: &'static str) -> Io {
+        Io {
+            request: Some(schema),
+            response: Answer::One(schema),
+        }
+    }
 }
 
 /// One path template and its operations.
@@ -100,6 +160,7 @@ const fn op(
     id: &'static str,
     summary: &'static str,
     query: &'static [&'static str],
+    io: Io,
     handler: Handler,
 ) -> Operation {
     Operation {
@@ -107,6 +168,7 @@ const fn op(
         id,
         summary,
         query,
+        io,
         handler,
     }
 }
@@ -154,6 +216,7 @@ pub const ROUTES: &[Route] = &[
             "getPlatform",
             "Platform description, limits and runtimes",
             &[],
+            Io::NONE,
             handler!(system::info),
         )],
     ),
@@ -167,6 +230,7 @@ pub const ROUTES: &[Route] = &[
             "ping",
             "Answers pong",
             &[],
+            Io::NONE,
             handler!(system::ping),
         )],
     ),
@@ -180,6 +244,7 @@ pub const ROUTES: &[Route] = &[
             "getHealth",
             "Whether shoal takes work, and why not",
             &[],
+            Io::NONE,
             handler!(system::health),
         )],
     ),
@@ -193,6 +258,7 @@ pub const ROUTES: &[Route] = &[
             "getMetrics",
             "Prometheus scrape (OpenMetrics text)",
             &[],
+            Io::NONE,
             handler!(system::metrics),
         )],
     ),
@@ -206,6 +272,7 @@ pub const ROUTES: &[Route] = &[
             "getApiInfo",
             "API version and documentation paths",
             &[],
+            Io::NONE,
             handler!(system::api_info),
         )],
     ),
@@ -219,6 +286,7 @@ pub const ROUTES: &[Route] = &[
             "getApiDocs",
             "This document (OpenAPI 3)",
             &[],
+            Io::NONE,
             handler!(api_docs),
         )],
     ),
@@ -232,6 +300,7 @@ pub const ROUTES: &[Route] = &[
             "getDocs",
             "The operations, as an HTML page",
             &[],
+            Io::NONE,
             handler!(docs),
         )],
     ),
@@ -245,6 +314,7 @@ pub const ROUTES: &[Route] = &[
             "getNamespaces",
             "The caller's namespace",
             &[],
+            Io::NONE,
             handler!(system::namespaces),
         )],
     ),
@@ -258,6 +328,7 @@ pub const ROUTES: &[Route] = &[
             "getLimits",
             "The namespace's effective limits",
             &[],
+            Io::NONE,
             handler!(system::limits),
         )],
     ),
@@ -271,6 +342,7 @@ pub const ROUTES: &[Route] = &[
             "getAllActions",
             "List actions",
             LIST,
+            Io::many("ActionSummary"),
             handler!(actions::list),
         )],
     ),
@@ -284,6 +356,7 @@ pub const ROUTES: &[Route] = &[
             "getActionsInPackage",
             "List a package's actions",
             LIST,
+            Io::many("ActionSummary"),
             handler!(actions::list_in_package),
         )],
     ),
@@ -298,6 +371,7 @@ pub const ROUTES: &[Route] = &[
                 "getActionByName",
                 "Get an action",
                 &["code"],
+                Io::one("Action"),
                 handler!(actions::get),
             ),
             op(
@@ -305,6 +379,7 @@ pub const ROUTES: &[Route] = &[
                 "updateAction",
                 "Create or update an action",
                 OVERWRITE,
+                Io::put("Action"),
                 handler!(actions::put),
             ),
             op(
@@ -312,6 +387,7 @@ pub const ROUTES: &[Route] = &[
                 "deleteAction",
                 "Delete an action",
                 &[],
+                Io::one("Action"),
                 handler!(actions::delete),
             ),
             op(
@@ -319,6 +395,7 @@ pub const ROUTES: &[Route] = &[
                 "invokeAction",
                 "Invoke an action",
                 INVOKE,
+                Io::NONE,
                 handler!(actions::invoke),
             ),
         ],
@@ -334,6 +411,7 @@ pub const ROUTES: &[Route] = &[
                 "getActionInPackage",
                 "Get an action in a package",
                 &["code"],
+                Io::one("Action"),
                 handler!(actions::get_in_package),
             ),
             op(
@@ -341,6 +419,7 @@ pub const ROUTES: &[Route] = &[
                 "updateActionInPackage",
                 "Create or update an action in a package",
                 OVERWRITE,
+                Io::put("Action"),
                 handler!(actions::put_in_package),
             ),
             op(
@@ -348,6 +427,7 @@ pub const ROUTES: &[Route] = &[
                 "deleteActionInPackage",
                 "Delete an action in a package",
                 &[],
+                Io::one("Action"),
                 handler!(actions::delete_in_package),
             ),
             op(
@@ -355,6 +435,7 @@ pub const ROUTES: &[Route] = &[
                 "invokeActionInPackage",
                 "Invoke an action in a package or binding",
                 INVOKE,
+                Io::NONE,
                 handler!(actions::invoke_in_package),
             ),
         ],
@@ -369,6 +450,7 @@ pub const ROUTES: &[Route] = &[
             "getAllPackages",
             "List packages",
             &["limit", "skip", "count", "public"],
+            Io::many("PackageSummary"),
             handler!(packages::list),
         )],
     ),
@@ -383,6 +465,7 @@ pub const ROUTES: &[Route] = &[
                 "getPackageByName",
                 "Get a package or binding",
                 &[],
+                Io::one("Package"),
                 handler!(packages::get),
             ),
             op(
@@ -390,6 +473,7 @@ pub const ROUTES: &[Route] = &[
                 "updatePackage",
                 "Create or update a package or binding",
                 OVERWRITE,
+                Io::put("Package"),
                 handler!(packages::put),
             ),
             op(
@@ -397,6 +481,7 @@ pub const ROUTES: &[Route] = &[
                 "deletePackage",
                 "Delete a package or binding",
                 &["force"],
+                Io::one("Package"),
                 handler!(packages::delete),
             ),
         ],
@@ -411,6 +496,7 @@ pub const ROUTES: &[Route] = &[
             "getAllTriggers",
             "List triggers",
             LIST,
+            Io::many("TriggerSummary"),
             handler!(triggers::list),
         )],
     ),
@@ -425,6 +511,7 @@ pub const ROUTES: &[Route] = &[
                 "getTriggerByName",
                 "Get a trigger",
                 &[],
+                Io::one("Trigger"),
                 handler!(triggers::get),
             ),
             op(
@@ -432,6 +519,7 @@ pub const ROUTES: &[Route] = &[
                 "updateTrigger",
                 "Create or update a trigger",
                 OVERWRITE,
+                Io::put("Trigger"),
                 handler!(triggers::put),
             ),
             op(
@@ -439,6 +527,7 @@ pub const ROUTES: &[Route] = &[
                 "deleteTrigger",
                 "Delete a trigger",
                 &[],
+                Io::one("Trigger"),
                 handler!(triggers::delete),
             ),
             op(
@@ -446,6 +535,7 @@ pub const ROUTES: &[Route] = &[
                 "fireTrigger",
                 "Fire a trigger",
                 &[],
+                Io::NONE,
                 handler!(triggers::fire),
             ),
         ],
@@ -460,6 +550,7 @@ pub const ROUTES: &[Route] = &[
             "getAllRules",
             "List rules",
             LIST,
+            Io::many("Rule"),
             handler!(rules::list),
         )],
     ),
@@ -474,6 +565,7 @@ pub const ROUTES: &[Route] = &[
                 "getRuleByName",
                 "Get a rule",
                 &[],
+                Io::one("Rule"),
                 handler!(rules::get),
             ),
             op(
@@ -481,6 +573,7 @@ pub const ROUTES: &[Route] = &[
                 "updateRule",
                 "Create or update a rule",
                 OVERWRITE,
+                Io::put("Rule"),
                 handler!(rules::put),
             ),
             op(
@@ -488,6 +581,7 @@ pub const ROUTES: &[Route] = &[
                 "deleteRule",
                 "Delete a rule",
                 &[],
+                Io::one("Rule"),
                 handler!(rules::delete),
             ),
             op(
@@ -495,6 +589,7 @@ pub const ROUTES: &[Route] = &[
                 "setState",
                 "Enable or disable a rule",
                 &[],
+                Io::NONE,
                 handler!(rules::set_state),
             ),
         ],
@@ -509,6 +604,7 @@ pub const ROUTES: &[Route] = &[
             "getActivations",
             "List activations",
             &["name", "limit", "skip", "since", "upto", "docs", "count"],
+            Io::many("ActivationSummary"),
             handler!(activations::list),
         )],
     ),
@@ -522,6 +618,7 @@ pub const ROUTES: &[Route] = &[
             "getActivationById",
             "Get an activation record",
             &[],
+            Io::one("Activation"),
             handler!(activations::get),
         )],
     ),
@@ -535,6 +632,7 @@ pub const ROUTES: &[Route] = &[
             "getActivationLogs",
             "Get an activation's logs",
             &[],
+            Io::NONE,
             handler!(activations::logs),
         )],
     ),
@@ -548,6 +646,7 @@ pub const ROUTES: &[Route] = &[
             "getActivationResult",
             "Get an activation's response",
             &[],
+            Io::NONE,
             handler!(activations::result),
         )],
     ),
@@ -558,6 +657,7 @@ pub const ROUTES: &[Route] = &[
             "createApi",
             "Create or replace an API (wsk api create)",
             &["responsetype"],
+            Io::NONE,
             handler!(apimgmt::create_api),
         )],
     ),
@@ -568,6 +668,7 @@ pub const ROUTES: &[Route] = &[
             "getApi",
             "List or get APIs (wsk api list/get)",
             &["basepath", "relpath", "operation", "limit", "skip"],
+            Io::NONE,
             handler!(apimgmt::get_api),
         )],
     ),
@@ -578,6 +679,7 @@ pub const ROUTES: &[Route] = &[
             "deleteApi",
             "Delete an API, a path or an operation",
             &["basepath", "relpath", "operation", "force"],
+            Io::NONE,
             handler!(apimgmt::delete_api),
         )],
     ),
@@ -588,6 +690,7 @@ pub const ROUTES: &[Route] = &[
             "createSubscription",
             "Subscribe an API key (and secret) to an API",
             &[],
+            Io::NONE,
             handler!(apimgmt::create_subscription),
         )],
     ),
@@ -598,6 +701,7 @@ pub const ROUTES: &[Route] = &[
             "getSubscriptions",
             "List the keys subscribed to an API",
             &["basepath"],
+            Io::NONE,
             handler!(apimgmt::get_subscriptions),
         )],
     ),
@@ -608,6 +712,7 @@ pub const ROUTES: &[Route] = &[
             "deleteSubscription",
             "Remove a key's subscription",
             &["basepath", "client_id"],
+            Io::NONE,
             handler!(apimgmt::delete_subscription),
         )],
     ),
@@ -624,6 +729,7 @@ pub const ROUTES: &[Route] = &[
                     "getWebAction",
                     "Call a web action",
                     &[],
+                    Io::NONE,
                     handler!(web::route),
                 ),
                 op(
@@ -631,6 +737,7 @@ pub const ROUTES: &[Route] = &[
                     "postWebAction",
                     "Call a web action",
                     &[],
+                    Io::NONE,
                     handler!(web::route),
                 ),
                 op(
@@ -638,6 +745,7 @@ pub const ROUTES: &[Route] = &[
                     "putWebAction",
                     "Call a web action",
                     &[],
+                    Io::NONE,
                     handler!(web::route),
                 ),
                 op(
@@ -645,6 +753,7 @@ pub const ROUTES: &[Route] = &[
                     "deleteWebAction",
                     "Call a web action",
                     &[],
+                    Io::NONE,
                     handler!(web::route),
                 ),
                 op(
@@ -652,6 +761,7 @@ pub const ROUTES: &[Route] = &[
                     "patchWebAction",
                     "Call a web action",
                     &[],
+                    Io::NONE,
                     handler!(web::route),
                 ),
                 op(
@@ -659,6 +769,7 @@ pub const ROUTES: &[Route] = &[
                     "headWebAction",
                     "Call a web action",
                     &[],
+                    Io::NONE,
                     handler!(web::route),
                 ),
             ],
@@ -677,6 +788,7 @@ pub const ROUTES: &[Route] = &[
                     "getGatewayRoute",
                     "Call an API gateway route",
                     &[],
+                    Io::NONE,
                     handler!(gateway::serve),
                 ),
                 op(
@@ -684,6 +796,7 @@ pub const ROUTES: &[Route] = &[
                     "postGatewayRoute",
                     "Call an API gateway route",
                     &[],
+                    Io::NONE,
                     handler!(gateway::serve),
                 ),
                 op(
@@ -691,6 +804,7 @@ pub const ROUTES: &[Route] = &[
                     "putGatewayRoute",
                     "Call an API gateway route",
                     &[],
+                    Io::NONE,
                     handler!(gateway::serve),
                 ),
                 op(
@@ -698,6 +812,7 @@ pub const ROUTES: &[Route] = &[
                     "deleteGatewayRoute",
                     "Call an API gateway route",
                     &[],
+                    Io::NONE,
                     handler!(gateway::serve),
                 ),
                 op(
@@ -705,6 +820,7 @@ pub const ROUTES: &[Route] = &[
                     "patchGatewayRoute",
                     "Call an API gateway route",
                     &[],
+                    Io::NONE,
                     handler!(gateway::serve),
                 ),
                 op(
@@ -712,6 +828,7 @@ pub const ROUTES: &[Route] = &[
                     "headGatewayRoute",
                     "Call an API gateway route",
                     &[],
+                    Io::NONE,
                     handler!(gateway::serve),
                 ),
             ],
@@ -796,6 +913,18 @@ pub fn route_of(path: &str) -> &'static str {
 
 /// The OpenAPI 3 document of the routes, for clients of `api_host`.
 pub fn openapi(api_host: &str) -> Value {
+    let mut schemas = model_schemas();
+    schemas.insert(
+        "Error".into(),
+        json!({
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {"type": "string", "description": "What went wrong"},
+                "code": {"type": "string", "description": "The request's transaction id"},
+            },
+        }),
+    );
     let mut paths = Map::new();
     for route in ROUTES {
         let mut item = Map::new();
@@ -821,18 +950,30 @@ pub fn openapi(api_host: &str) -> Value {
                 "basic": {"type": "http", "scheme": "basic", "description": "A namespace's uuid:key"},
                 "bearer": {"type": "http", "scheme": "bearer", "description": "[metrics] token"},
             },
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "required": ["error"],
-                    "properties": {
-                        "error": {"type": "string", "description": "What went wrong"},
-                        "code": {"type": "string", "description": "The request's transaction id"},
-                    },
-                },
-            },
+            "schemas": schemas,
         },
     })
+}
+
+/// The JSON schemas of the model types operations take and answer with, under the names the
+/// table's [`Io`]s use, with the types they are made of.
+fn model_schemas() -> Map<String, Value> {
+    let mut generator = SchemaSettings::openapi3().into_generator();
+    generator.subschema_for::<Action>();
+    generator.subschema_for::<Package>();
+    generator.subschema_for::<Trigger>();
+    generator.subschema_for::<Rule>();
+    generator.subschema_for::<Record>();
+    generator.subschema_for::<ActionSummary>();
+    generator.subschema_for::<PackageSummary>();
+    generator.subschema_for::<TriggerSummary>();
+    generator.subschema_for::<ActivationSummary>();
+    generator.take_definitions(true)
+}
+
+/// A reference to schema `name` of the document.
+fn schema(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
 }
 
 /// One operation as the document writes it.
@@ -856,7 +997,18 @@ fn document(route: &Route, operation: &Operation) -> Value {
     } else {
         ""
     };
-    json!({
+    let done = match operation.io.response {
+        Answer::Other => json!({"description": "Done"}),
+        Answer::One(name) => json!({
+            "description": format!("The {}", name.to_ascii_lowercase()),
+            "content": {"application/json": {"schema": schema(name)}},
+        }),
+        Answer::Many(name) => json!({
+            "description": "A page of them",
+            "content": {"application/json": {"schema": {"type": "array", "items": schema(name)}}},
+        }),
+    };
+    let mut documented = json!({
         "operationId": operation.id,
         "summary": operation.summary,
         "description": format!("{}.{below}", operation.summary),
@@ -864,13 +1016,24 @@ fn document(route: &Route, operation: &Operation) -> Value {
         "parameters": parameters,
         "security": security,
         "responses": {
-            "200": {"description": "Done"},
+            "200": done,
             "default": {
                 "description": "An OpenWhisk error",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                "content": {"application/json": {"schema": schema("Error")}},
             },
         },
-    })
+    });
+    if let Some(name) = operation.io.request {
+        documented["requestBody"] = json!({
+            "description": format!(
+                "The fields of the {} to set; the path names it, the rest take defaults",
+                name.to_ascii_lowercase()
+            ),
+            "required": false,
+            "content": {"application/json": {"schema": schema(name)}},
+        });
+    }
+    documented
 }
 
 /// The operations as a plain HTML page (no scripts, nothing fetched).
@@ -975,6 +1138,45 @@ mod tests {
         );
         assert_eq!(route_of("/ping/"), "/ping");
         assert_eq!(route_of("/api/v1/namespaces/"), "/api/v1/namespaces");
+    }
+
+    #[test]
+    fn every_schema_an_operation_names_is_made_from_the_model() {
+        let doc = openapi("http://127.0.0.1:3233");
+        let schemas = &doc["components"]["schemas"];
+        for route in ROUTES {
+            for operation in route.operations {
+                let answered = match operation.io.response {
+                    Answer::One(name) | Answer::Many(name) => Some(name),
+                    Answer::Other => None,
+                };
+                for name in [operation.io.request, answered].into_iter().flatten() {
+                    assert!(schemas.get(name).is_some(), "{}: {name}", operation.id);
+                }
+            }
+        }
+        // A field of a named type refers to it (with the field's own description beside).
+        let refers = |field: &Value| field["allOf"][0]["$ref"].as_str().map(str::to_string);
+        let exec = &schemas["Action"]["properties"]["exec"];
+        assert_eq!(refers(exec).as_deref(), Some("#/components/schemas/Exec"));
+        assert!(schemas["Exec"]["properties"]["kind"]["description"].is_string());
+        let status = &schemas["RuleLink"]["properties"]["status"];
+        assert_eq!(
+            refers(status).as_deref(),
+            Some("#/components/schemas/Status")
+        );
+        let statuses: Vec<&Value> = schemas["Status"]["oneOf"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|variant| &variant["enum"][0])
+            .collect();
+        assert_eq!(statuses, [&json!("active"), &json!("inactive")]);
+        let put = &doc["paths"]["/api/v1/namespaces/{namespace}/rules/{ruleName}"]["put"];
+        assert_eq!(
+            put["requestBody"]["content"]["application/json"]["schema"],
+            json!({"$ref": "#/components/schemas/Rule"})
+        );
     }
 
     #[test]

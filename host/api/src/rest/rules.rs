@@ -3,7 +3,7 @@
 
 use hyper::StatusCode;
 use serde_json::Value;
-use shoal_model::documents::{Document, Rule, Trigger};
+use shoal_model::documents::{Rule, Trigger};
 
 use super::call::Call;
 use super::entities::{Kept, Stored, existing, list_reply, now_ms, put_body, replaced, store_doc};
@@ -18,7 +18,7 @@ use shoal_model::WhiskError;
 
 /// `GET …/rules`: a page of the namespace's rules, without their status.
 pub(crate) async fn list(call: &Call<'_>) -> Result<Reply, ApiError> {
-    list_reply(call.app, call.req, &call.ns, false, |r: Rule| r.to_doc()).await
+    list_reply(call.app, call.req, &call.ns, false, |r: Rule| r).await
 }
 
 /// A stored rule with the trigger it names (if that is still a trigger) and its id.
