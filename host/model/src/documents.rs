@@ -34,8 +34,9 @@ pub trait Document: Serialize + DeserializeOwned {
     }
 }
 
-/// [`Previous`] of the documents that carry every shared field.
-macro_rules! previous {
+/// The shared fields of the documents that carry every one: [`Previous`] for a PUT, and the
+/// fields of their list summaries.
+macro_rules! shared_fields {
     ($($document:ty),*) => {$(
         impl $document {
             /// Its shared fields, for the PUT that replaces it.
@@ -47,11 +48,41 @@ macro_rules! previous {
                     annotations: &self.annotations,
                 }
             }
+
+            /// The fields every list summary shows.
+            fn listed(&self) -> EntitySummary {
+                EntitySummary {
+                    namespace: self.namespace.clone(),
+                    name: self.name.clone(),
+                    version: self.version.clone(),
+                    publish: self.publish,
+                    annotations: self.annotations.clone(),
+                    updated: self.updated,
+                }
+            }
         }
     )*};
 }
 
-previous!(Action, Package, Trigger);
+shared_fields!(Action, Package, Trigger);
+
+/// An entity as a list shows it (spec §2.2): no parameters, code, limits or rules. A trigger's
+/// summary is just this; an action's and a package's add a little.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct EntitySummary {
+    /// Owning namespace (`ns/pkg` for a packaged action).
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// Semantic version.
+    pub version: String,
+    /// Whether other namespaces may see it.
+    pub publish: bool,
+    /// Annotations.
+    pub annotations: Vec<KeyValue>,
+    /// Last change, epoch ms.
+    pub updated: i64,
+}
 
 /// What runs when an action is invoked.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
@@ -110,22 +141,13 @@ impl Document for Action {
 /// An action as a list shows it (spec §2.2): no code, no parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct ActionSummary {
-    /// `ns` or `ns/pkg`.
-    pub namespace: String,
-    /// Simple name.
-    pub name: String,
-    /// Semantic version.
-    pub version: String,
-    /// Whether other namespaces may see it.
-    pub publish: bool,
-    /// Annotations.
-    pub annotations: Vec<KeyValue>,
+    /// What every summary shows.
+    #[serde(flatten)]
+    pub entity: EntitySummary,
     /// Limits.
     pub limits: ActionLimits,
     /// Only whether its code is binary.
     pub exec: ExecSummary,
-    /// Last change, epoch ms.
-    pub updated: i64,
 }
 
 /// What a list tells of an action's code.
@@ -139,16 +161,11 @@ impl Action {
     /// The list summary (spec §2.2): no code, no parameters.
     pub fn summary(&self) -> ActionSummary {
         ActionSummary {
-            namespace: self.namespace.clone(),
-            name: self.name.clone(),
-            version: self.version.clone(),
-            publish: self.publish,
-            annotations: self.annotations.clone(),
+            entity: self.listed(),
             limits: self.limits,
             exec: ExecSummary {
                 binary: self.exec.binary,
             },
-            updated: self.updated,
         }
     }
 
@@ -229,12 +246,7 @@ impl Package {
     /// The list summary (spec §2.2): `binding` is `false` or `{namespace, name}`.
     pub fn summary(&self) -> PackageSummary {
         PackageSummary {
-            namespace: self.namespace.clone(),
-            name: self.name.clone(),
-            version: self.version.clone(),
-            publish: self.publish,
-            annotations: self.annotations.clone(),
-            updated: self.updated,
+            entity: self.listed(),
             binding: match &self.binding {
                 Binding::To(target) => Bound::To(target.clone()),
                 Binding::Unbound {} => Bound::No(false),
@@ -246,18 +258,9 @@ impl Package {
 /// A package as a list shows it (spec §2.2): no parameters, `binding` `false` or its target.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct PackageSummary {
-    /// Owning namespace.
-    pub namespace: String,
-    /// Name.
-    pub name: String,
-    /// Semantic version.
-    pub version: String,
-    /// Whether other namespaces may see it.
-    pub publish: bool,
-    /// Annotations.
-    pub annotations: Vec<KeyValue>,
-    /// Last change, epoch ms.
-    pub updated: i64,
+    /// What every summary shows.
+    #[serde(flatten)]
+    pub entity: EntitySummary,
     /// What it binds.
     pub binding: Bound,
 }
@@ -314,34 +317,10 @@ impl Document for Trigger {
     const WHAT: &'static str = "trigger";
 }
 
-/// A trigger as a list shows it (spec §2.2): no parameters, limits or rules.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
-pub struct TriggerSummary {
-    /// Owning namespace.
-    pub namespace: String,
-    /// Name.
-    pub name: String,
-    /// Semantic version.
-    pub version: String,
-    /// Whether other namespaces may see it.
-    pub publish: bool,
-    /// Annotations.
-    pub annotations: Vec<KeyValue>,
-    /// Last change, epoch ms.
-    pub updated: i64,
-}
-
 impl Trigger {
     /// The list summary (spec §2.2).
-    pub fn summary(&self) -> TriggerSummary {
-        TriggerSummary {
-            namespace: self.namespace.clone(),
-            name: self.name.clone(),
-            version: self.version.clone(),
-            publish: self.publish,
-            annotations: self.annotations.clone(),
-            updated: self.updated,
-        }
+    pub fn summary(&self) -> EntitySummary {
+        self.listed()
     }
 
     /// The rules linked to it, in link order.

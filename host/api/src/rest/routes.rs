@@ -12,7 +12,7 @@ use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 use shoal_model::activation::{ActivationSummary, Record};
 use shoal_model::documents::{
-    Action, ActionSummary, Package, PackageSummary, Rule, Trigger, TriggerSummary,
+    Action, ActionSummary, EntitySummary, Package, PackageSummary, Rule, Trigger,
 };
 
 use super::call::{Call, Handler};
@@ -496,7 +496,7 @@ pub const ROUTES: &[Route] = &[
             "getAllTriggers",
             "List triggers",
             LIST,
-            Io::many("TriggerSummary"),
+            Io::many("EntitySummary"),
             handler!(triggers::list),
         )],
     ),
@@ -966,7 +966,7 @@ fn model_schemas() -> Map<String, Value> {
     generator.subschema_for::<Record>();
     generator.subschema_for::<ActionSummary>();
     generator.subschema_for::<PackageSummary>();
-    generator.subschema_for::<TriggerSummary>();
+    generator.subschema_for::<EntitySummary>();
     generator.subschema_for::<ActivationSummary>();
     generator.take_definitions(true)
 }
