@@ -21,7 +21,7 @@
 
 use shoal_core::{
     action, activation, auth, controller, entity, entity_path, memory, messages, observer, package,
-    put, rule, sequence, trigger, triggers,
+    put, rule, sequence, triggers,
 };
 
 pub mod app;

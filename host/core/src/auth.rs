@@ -1,6 +1,6 @@
 //! Identities and HTTP Basic authentication (spec §1.2): `uuid:key` pairs looked up in the
 //! store, cached in memory by the decoded credentials and asked of the store again after
-//! [`REVALIDATE`], so keys rotated and limits changed by `shoal namespace …` (another
+//! `REVALIDATE`, so keys rotated and limits changed by `shoal namespace …` (another
 //! process) reach a running shoal.
 
 use std::sync::Arc;

@@ -11,11 +11,11 @@ use serde_json::{Map, Value, json};
 use shoal_router::RoutingTable;
 use shoal_store::{Collection, Entity, Store};
 
-use crate::action::ActionPut;
 use crate::activation::epoch_ms;
 use crate::entity::{ActionLimits, KeyValue};
 use crate::feeds::{FeedPackage, kind_of};
-use crate::package::PackagePut;
+use crate::put::ActionPut;
+use crate::put::PackagePut;
 use shoal_model::WhiskError;
 use shoal_model::documents::{Action, Binding, Document, Exec};
 

@@ -4,7 +4,8 @@
 //! # How this crate works
 //!
 //! The core is written against three contracts from below: the entity model
-//! (`shoal-model`, re-exported here as [`entity`], [`entity_path`], [`messages`], [`rule`]),
+//! (`shoal-model`, re-exported here as [`entity`], [`entity_path`], [`messages`], [`put`],
+//! [`rule`]),
 //! the store's traits (`shoal-store`, held as `Arc<dyn Store>`) and the execution-domain SPI
 //! (`shoal-router`'s `Executor` and routing table). Above it, the host's API turns HTTP
 //! requests into calls here and [`WhiskError`]s into OpenWhisk's error envelope.
@@ -19,15 +20,15 @@
 //!   controller and records the trigger activation. [`feeds`] are the services that fire
 //!   triggers from outside events, behind [`feeds::FeedProvider`]; [`alarms`]
 //!   (`/whisk.system/alarms`) is the first, firing through [`triggers::FeedFirer`].
-//! - [`action`] builds an action's stored document from a PUT body (the model's [`put`] and
-//!   [`trigger`] build the others'); [`catalog`] installs `whisk.system`.
+//! - [`action`] derives the form of an action the controller invokes from the stored one
+//!   (the model's [`put`] builds what a PUT stores); [`catalog`] installs `whisk.system`.
 //! - [`memory`] is the isolates' shared memory budget, wrapping their executors.
 //! - [`observer`] is what the core reports (activations, throttles, commit waits) to whoever
 //!   counts it.
 
 #![warn(missing_docs, unreachable_pub)]
 
-pub use shoal_model::{WhiskError, entity, entity_path, messages, put, rule, trigger};
+pub use shoal_model::{WhiskError, entity, entity_path, messages, put, rule};
 
 pub mod action;
 pub mod activation;

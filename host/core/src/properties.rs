@@ -5,8 +5,8 @@
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
-use crate::action::ActionPut;
 use crate::entity::{self, ActionLimits, LIMIT_BOUNDS};
+use crate::put::ActionPut;
 use crate::sequence::component;
 
 /// Keys the parsers look for.

@@ -86,7 +86,7 @@ pub async fn run(
     }
 }
 
-/// The stand-in of an accepted fire (see [`Store::accept_activation`]): what its record is if
+/// The stand-in of an accepted fire (see [`shoal_store::ActivationLog::accept_activation`]): what its record is if
 /// shoal stops before the fire's rules ran, a whisk internal error that says so.
 pub fn stand_in(identity: &Identity, id: ActivationId, fire: &Fire) -> ActivationRecord {
     let result = json!({ "error": messages::ACTIVATION_LOST });

@@ -11,7 +11,8 @@
 //! - [`entity`]: the rules for names, semantic versions, parameter and annotation lists and
 //!   action limits;
 //! - [`entity_path`]: the one parser of the paths by which entities name each other;
-//! - [`put`]: the create-and-update rules every entity PUT shares; [`trigger`]: a trigger's;
+//! - [`put`]: the PUT merge rules: what a PUT body makes of an action, package, trigger or
+//!   rule;
 //! - [`rule`]: a rule's fully qualified names and status;
 //! - [`messages`]: OpenWhisk's texts, which the API sends as they are;
 //! - [`error`]: the one error everything below the API returns ([`WhiskError`], by cause).
@@ -29,6 +30,5 @@ pub mod error;
 pub mod messages;
 pub mod put;
 pub mod rule;
-pub mod trigger;
 
 pub use error::WhiskError;

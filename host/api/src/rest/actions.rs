@@ -13,7 +13,7 @@ use super::call::Call;
 use super::entities::{self, Stored, list_reply, now_ms, put_body, replaced, store_doc};
 use super::reply::Reply;
 use super::request::Request;
-use crate::action::{self, ActionPut};
+use crate::action;
 use crate::activation::Status;
 use crate::app::App;
 use crate::controller::{Invoked, MAX_BLOCKING_WAIT, check_final};
@@ -21,6 +21,7 @@ use crate::entity::{self, KeyValue};
 use crate::error::ApiError;
 use crate::messages;
 use crate::package;
+use crate::put::ActionPut;
 use crate::sequence;
 
 /// `GET …/actions`: a page of the namespace's actions, packaged ones included.

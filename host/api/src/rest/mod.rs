@@ -1,5 +1,5 @@
-//! The REST API (spec §1–2). A request is parsed ([`request`]), found in the route table
-//! ([`routes`]), checked and handed to its operation's handler ([`dispatch`]); the handlers
+//! The REST API (spec §1–2). A request is parsed (`request`), found in the route table
+//! ([`routes`]), checked and handed to its operation's handler ([`dispatch()`]); the handlers
 //! live in one module per collection and return `Result<Reply, ApiError>`, which the server
 //! turns into a response or OpenWhisk's error envelope.
 

@@ -15,7 +15,8 @@ use crate::app::App;
 use crate::entity::{self, KeyValue};
 use crate::error::ApiError;
 use crate::messages;
-use crate::package::{self, PackagePut};
+use crate::package;
+use crate::put::PackagePut;
 use shoal_model::WhiskError;
 
 /// Largest number of actions a package lists or a forced delete removes.

@@ -14,7 +14,7 @@ use super::reply::Reply;
 use crate::controller::new_activation_id;
 use crate::error::ApiError;
 use crate::messages;
-use crate::trigger::TriggerPut;
+use crate::put::TriggerPut;
 use crate::triggers::{self, Fire};
 use shoal_model::WhiskError;
 

@@ -4,11 +4,11 @@
 
 use serde_json::{Map, Value};
 
+use super::CommonPut;
 use crate::WhiskError;
 use crate::documents::Trigger;
 use crate::entity;
 use crate::messages;
-use crate::put::CommonPut;
 use crate::rule::FqName;
 
 /// What a trigger PUT body asks for. Lives for one request.

@@ -1,8 +1,18 @@
-//! The PUT-body fields every entity shares (`parameters`, `annotations`, `version`,
-//! `publish`), parsed once with OpenWhisk's texts and applied with its create/update rules:
-//! on create, absent fields take defaults (`[]`, `[]`, `0.0.1`, `false`); on update
+//! The PUT merge rules: what a PUT body makes of an entity, created or merged over the stored
+//! one. The fields every entity shares (`parameters`, `annotations`, `version`, `publish`)
+//! are parsed once here with OpenWhisk's texts and applied with its create/update rules: on
+//! create, absent fields take defaults (`[]`, `[]`, `0.0.1`, `false`); on update
 //! (`overwrite=true`), given fields replace the old ones and the version's patch is bumped
-//! unless one is given. Pure logic; used by packages, triggers and rules.
+//! unless one is given. Each entity's own fields are in its module ([`ActionPut`],
+//! [`PackagePut`], [`TriggerPut`]; a rule's two names are the API's). Pure logic.
+
+mod action;
+mod package;
+mod trigger;
+
+pub use action::ActionPut;
+pub use package::PackagePut;
+pub use trigger::TriggerPut;
 
 use serde_json::{Map, Value};
 
