@@ -15,8 +15,13 @@ pub use shoal_core::throttle::LimitsConfig;
 pub struct Config {
     /// Address the REST API listens on. Port 0 picks a free port.
     pub listen: SocketAddr,
-    /// Directory holding the SQLite store (created if missing).
+    /// Directory holding the SQLite store (created if missing), the WASM module cache and the
+    /// container domain's state.
     pub data_dir: PathBuf,
+    /// A PostgreSQL database to keep everything in instead of the SQLite store
+    /// (`postgres://user:password@host:port/database`), shared with every other shoal node
+    /// that names it. Unset: the embedded SQLite store under `data_dir`.
+    pub store: Option<String>,
     /// Public base URL handed to actions as `__OW_API_HOST` (default: `http://<listen>`).
     pub api_host: Option<String>,
     /// System-wide namespace limits (spec §2.1, §8).
@@ -124,6 +129,7 @@ impl Default for Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 3233)),
             data_dir: PathBuf::from(".shoal"),
+            store: None,
             api_host: None,
             limits: LimitsConfig::default(),
             isolates: IsolatesConfig::default(),
@@ -211,6 +217,8 @@ pub struct Overrides {
     pub listen: Option<SocketAddr>,
     /// `--data-dir` / `SHOAL_DATA_DIR`.
     pub data_dir: Option<PathBuf>,
+    /// `--store` / `SHOAL_STORE`.
+    pub store: Option<String>,
     /// `--api-host` / `SHOAL_API_HOST`.
     pub api_host: Option<String>,
 }
@@ -239,6 +247,9 @@ impl Config {
         if let Some(d) = overrides.data_dir {
             config.data_dir = d;
         }
+        if let Some(url) = overrides.store {
+            config.store = Some(url);
+        }
         if let Some(h) = overrides.api_host {
             config.api_host = Some(h);
         }
@@ -258,6 +269,10 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(url) = &self.store {
+            shoal_store::PostgresStore::check_url(url)
+                .map_err(|e| ConfigError::Invalid(format!("store: {e}")))?;
+        }
         let l = &self.limits;
         if l.invocations_per_minute == 0 || l.concurrent_invocations == 0 || l.fires_per_minute == 0
         {

@@ -46,6 +46,10 @@ struct CommonArgs {
     /// Data directory (created if missing).
     #[arg(long, env = "SHOAL_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// A PostgreSQL database shared with other shoal nodes (`postgres://…`) instead of the
+    /// embedded SQLite store.
+    #[arg(long, env = "SHOAL_STORE")]
+    store: Option<String>,
     /// TOML configuration file.
     #[arg(long, env = "SHOAL_CONFIG")]
     config: Option<PathBuf>,
@@ -134,6 +138,7 @@ fn load(
         Overrides {
             listen,
             data_dir: common.data_dir.clone(),
+            store: common.store.clone(),
             api_host,
         },
     )?)
@@ -148,10 +153,13 @@ fn namespace(cmd: NamespaceCommand) -> anyhow::Result<()> {
     let name = name.as_str();
     shoal::entity::valid_entity_name(name).map_err(anyhow::Error::msg)?;
     let config = load(common, None, None)?;
-    let store = shoal_store::SqliteStore::open(&config.data_dir)
-        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
-    let runtime = tokio::runtime::Builder::new_current_thread().build()?;
-    runtime.block_on(change_namespace(&cmd, &store, name))
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let store = startup::open_store(&config).await?;
+        change_namespace(&cmd, &*store, name).await
+    })
 }
 
 /// What `shoal namespace …` does to `name` in `store`.

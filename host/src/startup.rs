@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use shoal_quickjs::{QuickJsConfig, QuickJsExecutor};
 use shoal_router::{EgressSlot, Executor, KindInfo, RoutingTable};
-use shoal_store::{SqliteStore, Store, Subject};
+use shoal_store::{PostgresStore, SqliteStore, Store, Subject};
 use shoal_wasm::WasmExecutor;
 
 use crate::alarms::AlarmService;
@@ -60,11 +60,32 @@ impl Platform {
     }
 }
 
-/// Opens the store under `config.data_dir`, creates namespace `guest` with the well-known key
+/// How long a node that cannot reach its PostgreSQL database waits before it tries again.
+const STORE_RETRY: Duration = Duration::from_secs(2);
+
+/// The store `config` names: its PostgreSQL database, or the SQLite store under its data
+/// directory. A node that cannot reach PostgreSQL says why and tries again, every
+/// [`STORE_RETRY`], until it can (the database may be starting too).
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
+    let Some(url) = &config.store else {
+        return Ok(Arc::new(SqliteStore::open(&config.data_dir)?));
+    };
+    loop {
+        match PostgresStore::connect(url).await {
+            Ok(store) => return Ok(Arc::new(store)),
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in_s = STORE_RETRY.as_secs(), "cannot open the PostgreSQL store");
+                tokio::time::sleep(STORE_RETRY).await;
+            }
+        }
+    }
+}
+
+/// Opens the store `config` names ([`open_store`]), creates namespace `guest` with the well-known key
 /// on first start, starts the executors and installs the `whisk.system` catalog. `api_host`
 /// is what actions see as `__OW_API_HOST`.
 pub async fn start(config: &Config, api_host: String) -> Result<Platform, StartError> {
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.data_dir)?);
+    let store = open_store(config).await?;
     ensure_guest(&*store).await?;
     let egress = EgressSlot::default();
     let workers = Arc::new(quickjs(config, &egress)?);

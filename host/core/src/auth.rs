@@ -82,11 +82,16 @@ impl Authenticator {
         let cache: Arc<Coherent<Cached>> = Arc::default();
         let owners: Arc<Coherent<Cached>> = Arc::default();
         let (by_key, by_namespace) = (Arc::clone(&cache), Arc::clone(&owners));
-        store.watch(Box::new(move |change| {
-            if let Change::Subject { namespace } = change {
+        store.watch(Box::new(move |change| match change {
+            Change::Subject { namespace } => {
                 by_key.forget_where(|c| c.identity.namespace == *namespace);
                 by_namespace.forget(namespace);
             }
+            Change::Missed => {
+                by_key.forget_where(|_| true);
+                by_namespace.forget_where(|_| true);
+            }
+            Change::Entity { .. } | Change::Api { .. } => {}
         }));
         Authenticator {
             store,

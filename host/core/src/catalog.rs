@@ -9,7 +9,7 @@ use std::time::SystemTime;
 
 use serde_json::{Map, Value, json};
 use shoal_router::RoutingTable;
-use shoal_store::{Collection, Entity, Store};
+use shoal_store::{Collection, Entity, Store, StoreError};
 
 use crate::activation::epoch_ms;
 use crate::entity::{ActionLimits, KeyValue};
@@ -197,7 +197,8 @@ async fn install_feed_actions(
 }
 
 /// Writes `doc`, changed at `updated`, as `namespace/name` in `collection`, over revision
-/// `expected_rev` when it replaces one.
+/// `expected_rev` when it replaces one. Another node that installs the catalog at the same
+/// time may write it first: that is as good.
 async fn put(
     store: &dyn Store,
     (namespace, name): (&str, &str),
@@ -213,6 +214,8 @@ async fn put(
         doc,
         rev: 0,
     };
-    store.put_entity(entity, expected_rev).await?;
-    Ok(())
+    match store.put_entity(entity, expected_rev).await {
+        Ok(_) | Err(StoreError::Exists | StoreError::Conflict) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }

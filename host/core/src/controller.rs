@@ -103,10 +103,10 @@ impl Controller {
     pub fn new(store: Arc<dyn Store>, table: Arc<RoutingTable>, api_host: String) -> Self {
         let actions: Arc<Coherent<Arc<ActionEntry>>> = Arc::default();
         let cached = Arc::clone(&actions);
-        store.watch(Box::new(move |change| {
-            if let Change::Entity { namespace, name } = change {
-                cached.forget(&doc_id(namespace, name));
-            }
+        store.watch(Box::new(move |change| match change {
+            Change::Entity { namespace, name } => cached.forget(&doc_id(namespace, name)),
+            Change::Missed => cached.forget_where(|_| true),
+            Change::Subject { .. } | Change::Api { .. } => {}
         }));
         Controller {
             store,

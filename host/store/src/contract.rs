@@ -191,6 +191,9 @@ pub enum Change {
         /// The namespace that owns it.
         namespace: String,
     },
+    /// Changes may have been missed (a shared backend lost its stream of other processes'
+    /// writes for a while): drop every cached read.
+    Missed,
 }
 
 /// A change-stream subscriber: called once per change, on the writing thread, so it must be

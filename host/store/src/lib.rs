@@ -23,6 +23,10 @@
 pub mod conformance;
 mod contract;
 mod error;
+mod log_queue;
+#[cfg(feature = "conformance")]
+pub mod pg_server;
+mod postgres;
 mod sqlite;
 mod types;
 
@@ -30,6 +34,7 @@ pub use contract::{
     ActivationLog, Apis, Change, Changes, Committed, Entities, Feeds, Listener, Store, Subjects,
 };
 pub use error::StoreError;
+pub use postgres::{HEARTBEAT, LEASE, PostgresStore};
 pub use sqlite::{DB_FILE, SqliteStore};
 pub use types::{
     ActivationQuery, ActivationRecord, Collection, Entity, FeedSchedule, GatewayApi, Subject,

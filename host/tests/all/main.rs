@@ -8,6 +8,7 @@
 //!   deployed by aio-lib-runtime (needs `npm ci --prefix host/tests/deployers --ignore-scripts`);
 //! - `e2e`: the npm `openwhisk` client suite in `host/tests/e2e` (needs Node.js 20+ and
 //!   `npm ci --prefix host/tests/e2e`);
+//! - `nodes`: two shoal processes on one PostgreSQL database (a private server per test);
 //! - `lifecycle`: environment configuration, graceful shutdown without losing acknowledged
 //!   activations, and refusing a public address with the well-known guest key;
 //! - `throttle`: per-namespace throttles set with `shoal namespace set-limits` (429s);
@@ -24,6 +25,7 @@ mod fuzz;
 mod isolation;
 mod lifecycle;
 mod metrics;
+mod nodes;
 mod support;
 mod throttle;
 mod tools;

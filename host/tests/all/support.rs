@@ -28,6 +28,7 @@ pub fn shoal_command() -> Command {
     let mut cmd = Command::new(SHOAL);
     cmd.env_remove("SHOAL_LISTEN")
         .env_remove("SHOAL_DATA_DIR")
+        .env_remove("SHOAL_STORE")
         .stdin(Stdio::null());
     cmd
 }
@@ -151,6 +152,11 @@ impl Shoal {
 
     /// [`Shoal::serve`] with `extra` appended to its config file (TOML sections).
     pub fn serve_with(data_dir: &Path, extra: &str) -> Shoal {
+        Shoal::serve_with_args(data_dir, extra, &[])
+    }
+
+    /// [`Shoal::serve_with`] with more command-line arguments (`--store …`).
+    pub fn serve_with_args(data_dir: &Path, extra: &str, args: &[&str]) -> Shoal {
         std::fs::create_dir_all(data_dir).expect("create the data dir");
         let config = data_dir.join("test-config.toml");
         std::fs::write(
@@ -162,7 +168,8 @@ impl Shoal {
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .arg("--config")
-            .arg(&config);
+            .arg(&config)
+            .args(args);
         Shoal::start(cmd)
     }
 

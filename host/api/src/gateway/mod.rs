@@ -116,6 +116,7 @@ impl Gateway {
             Change::Api { namespace } | Change::Subject { namespace } => {
                 cached.forget_where(|c| c.tenant.namespace == *namespace);
             }
+            Change::Missed => cached.forget_where(|_| true),
             Change::Entity { .. } => {}
         }));
         Gateway {

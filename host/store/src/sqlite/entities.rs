@@ -39,7 +39,7 @@ fn entity_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Entity, StoreError>
                 "corrupt entity {namespace}/{name}: collection {collection:?}"
             ))
         })?;
-        let doc = json::parse_wrapped(doc.as_bytes(), super::STORED_WRAPPING)
+        let doc = json::parse_wrapped(doc.as_bytes(), crate::log_queue::STORED_WRAPPING)
             .map_err(|e| StoreError::Io(format!("corrupt entity {namespace}/{name}: {e}")))?;
         Ok(Entity {
             namespace,

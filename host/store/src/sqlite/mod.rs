@@ -80,19 +80,14 @@ use parking_lot::{Mutex, RwLock};
 use rusqlite::Connection;
 use serde_json::Value;
 
+use crate::log_queue::{Counters, Kind, Log, MAX_QUEUED, Msg, Pending};
 use crate::{
     ActivationLog, ActivationQuery, ActivationRecord, Apis, Change, Changes, Collection, Committed,
     Entities, Entity, FeedSchedule, Feeds, GatewayApi, Listener, StoreError, Subject, Subjects,
     WriterStats,
 };
-use activations::{Counters, Kind, Log, Msg};
 use entities::SubjectKey;
 use schema::Sync;
-
-/// Levels a stored document adds around the user JSON it holds (a record's
-/// `response.result`, an entity's `parameters[i].value`): that JSON may nest as deep as
-/// [`shoal_router::json::MAX_DEPTH`] inside them.
-const STORED_WRAPPING: usize = 4;
 
 /// The database file name inside the data directory.
 pub const DB_FILE: &str = "shoal.db";
@@ -162,8 +157,8 @@ impl SqliteStore {
         let conns = (0..n)
             .map(|_| schema::connect(&path, Sync::Normal, true).map(Mutex::new))
             .collect::<Result<Vec<_>, _>>()?;
-        let (tx, rx) = std::sync::mpsc::sync_channel(activations::MAX_QUEUED);
-        let pending = Arc::new(activations::Pending::default());
+        let (tx, rx) = std::sync::mpsc::sync_channel(MAX_QUEUED);
+        let pending = Arc::new(Pending::default());
         let counters = Arc::new(Counters::default());
         let thread = {
             let pending = Arc::clone(&pending);

@@ -1,6 +1,8 @@
 //! Integration tests for `shoal-store`: the conformance suite against the SQLite backend on a
-//! real on-disk database, and what only the SQLite backend promises.
+//! real on-disk database and against the PostgreSQL backend on a real server, and what only
+//! each backend promises.
 
+mod postgres;
 mod sqlite;
 
 use std::sync::Arc;

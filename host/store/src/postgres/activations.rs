@@ -1,0 +1,434 @@
+//! The PostgreSQL activation log: the writer thread that commits the shared queue
+//! ([`crate::log_queue`]) in batches, and the reads the store merges with what is still
+//! queued.
+//!
+//! The writer owns its connection and a single-threaded tokio runtime that drives it. A batch
+//! is one transaction of at most three statements, each taking the whole batch as arrays
+//! (`UNNEST`): stand-ins of accepted activations, final records, and the removal of the
+//! stand-ins those finals settle. When a commit fails (PostgreSQL stopped, the connection
+//! dropped), the log turns unhealthy with the reason, waiters hear it, and the writer
+//! reconnects before its next commit; records that settle an accepted activation (a 202
+//! promised them) are kept and written once PostgreSQL is back.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::time::{Duration, Instant};
+
+use deadpool_postgres::GenericClient;
+use serde_json::Value;
+use tokio::runtime::Runtime;
+use tokio::sync::oneshot;
+use tokio_postgres::{Client, Config, IsolationLevel, NoTls};
+
+use crate::log_queue::{
+    Counters, DocId, Entry, GROUP_WINDOW, Kind, MAX_BATCH, Msg, Pending, parse, set_health,
+};
+use crate::{ActivationQuery, ActivationRecord, StoreError};
+
+/// How long the writer waits between attempts to reach PostgreSQL while it cannot.
+const RETRY_EVERY: Duration = Duration::from_millis(500);
+
+/// The record `namespace/id`, or `None`.
+pub(super) async fn get(
+    client: &impl GenericClient,
+    namespace: &str,
+    id: &str,
+) -> Result<Option<Value>, StoreError> {
+    let row = client
+        .query_opt(
+            "SELECT doc FROM activations WHERE namespace = $1 AND activation_id = $2",
+            &[&namespace, &id],
+        )
+        .await?;
+    row.map(|r| parse(r.get(0), namespace, id)).transpose()
+}
+
+/// The filter of a query: `$1` namespace, `$2`/`$3` the start bounds, `$4` the name if any.
+fn filter(q: &ActivationQuery) -> &'static str {
+    match q.name {
+        None => "namespace = $1 AND start >= $2 AND start <= $3",
+        Some(_) => "namespace = $1 AND start >= $2 AND start <= $3 AND filter_name = $4",
+    }
+}
+
+/// One page of committed records matching `q` (paged by `skip` and `limit`), newest first,
+/// with their sort keys.
+pub(super) async fn list(
+    client: &impl GenericClient,
+    q: &ActivationQuery,
+    skip: i64,
+    limit: i64,
+) -> Result<Vec<(i64, String, Value)>, StoreError> {
+    let (since, upto) = (q.since_bound(), q.upto_bound());
+    let rows = match &q.name {
+        None => {
+            let sql = format!(
+                "SELECT start, activation_id, doc FROM activations WHERE {}
+                 ORDER BY start DESC, activation_id DESC LIMIT $4 OFFSET $5",
+                filter(q)
+            );
+            client
+                .query(&sql, &[&q.namespace, &since, &upto, &limit, &skip])
+                .await?
+        }
+        Some(name) => {
+            let sql = format!(
+                "SELECT start, activation_id, doc FROM activations WHERE {}
+                 ORDER BY start DESC, activation_id DESC LIMIT $5 OFFSET $6",
+                filter(q)
+            );
+            client
+                .query(&sql, &[&q.namespace, &since, &upto, name, &limit, &skip])
+                .await?
+        }
+    };
+    rows.iter()
+        .map(|r| {
+            let id: String = r.get(1);
+            let doc = parse(r.get(2), &q.namespace, &id)?;
+            Ok((r.get(0), id, doc))
+        })
+        .collect()
+}
+
+/// How many records match `q`: the committed ones plus those of `queued` not committed yet,
+/// counted in one snapshot.
+pub(super) async fn count(
+    client: &mut deadpool_postgres::Client,
+    q: &ActivationQuery,
+    queued: &[Arc<ActivationRecord>],
+) -> Result<u64, StoreError> {
+    let tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?;
+    let sql = format!("SELECT count(*) FROM activations WHERE {}", filter(q));
+    let (since, upto) = (q.since_bound(), q.upto_bound());
+    let row = match &q.name {
+        None => tx.query_one(&sql, &[&q.namespace, &since, &upto]).await?,
+        Some(name) => {
+            tx.query_one(&sql, &[&q.namespace, &since, &upto, name])
+                .await?
+        }
+    };
+    let committed: i64 = row.get(0);
+    let mut extra = 0i64;
+    if !queued.is_empty() {
+        let ids: Vec<&str> = queued.iter().map(|r| r.activation_id.as_str()).collect();
+        let row = tx
+            .query_one(
+                "SELECT count(*) FROM unnest($2::text[]) AS q(id) WHERE NOT EXISTS
+                   (SELECT 1 FROM activations a WHERE a.namespace = $1 AND a.activation_id = q.id)",
+                &[&q.namespace, &ids],
+            )
+            .await?;
+        extra = row.get(0);
+    }
+    tx.commit().await?;
+    Ok(u64::try_from(committed + extra).unwrap_or(0))
+}
+
+/// The writer thread: commits batches of queued records until [`Msg::Shutdown`] (or until
+/// every sender is gone), then removes this node's row.
+pub(super) fn run_writer(
+    config: Config,
+    node: String,
+    rx: Receiver<Msg>,
+    pending: Arc<Pending>,
+    counters: Arc<Counters>,
+) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            set_health(
+                &counters,
+                Some(format!("cannot start the activation writer: {e}")),
+            );
+            return;
+        }
+    };
+    let mut writer = Writer {
+        runtime,
+        config,
+        node,
+        client: None,
+        pending,
+        counters,
+        retry: Vec::new(),
+    };
+    let mut open = true;
+    while open {
+        let first = if writer.retry.is_empty() {
+            rx.recv().ok()
+        } else {
+            match rx.recv_timeout(RETRY_EVERY) {
+                Ok(msg) => Some(msg),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        };
+        let mut batch = std::mem::take(&mut writer.retry);
+        let mut flushes = Vec::new();
+        match first {
+            Some(msg) => open = take(msg, &mut batch, &mut flushes),
+            None if batch.is_empty() => break,
+            None => {}
+        }
+        if open {
+            open = gather(&rx, &mut batch, &mut flushes);
+        }
+        if !batch.is_empty() {
+            writer.commit(batch);
+        }
+        for flush in flushes {
+            let _ = flush.send(());
+        }
+    }
+    writer.leave();
+}
+
+/// Adds `msg` to the batch or the flushes; false for a shutdown.
+fn take(msg: Msg, batch: &mut Vec<Entry>, flushes: &mut Vec<oneshot::Sender<()>>) -> bool {
+    match msg {
+        Msg::Record(entry) => batch.push(entry),
+        Msg::Flush(ack) => flushes.push(ack),
+        Msg::Shutdown => return false,
+    }
+    true
+}
+
+/// Collects more of the queue into the batch: everything already queued, and, when nobody
+/// waits for this batch, what arrives within a [`GROUP_WINDOW`]. False once a shutdown came.
+fn gather(
+    rx: &Receiver<Msg>,
+    batch: &mut Vec<Entry>,
+    flushes: &mut Vec<oneshot::Sender<()>>,
+) -> bool {
+    let urgent = |batch: &Vec<Entry>, flushes: &Vec<oneshot::Sender<()>>| {
+        !flushes.is_empty() || batch.iter().any(|e| e.ack.is_some())
+    };
+    let deadline = Instant::now() + GROUP_WINDOW;
+    while batch.len() < MAX_BATCH {
+        let next = if urgent(batch, flushes) {
+            match rx.try_recv() {
+                Ok(msg) => msg,
+                Err(TryRecvError::Empty) => return true,
+                Err(TryRecvError::Disconnected) => return false,
+            }
+        } else {
+            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(msg) => msg,
+                Err(RecvTimeoutError::Timeout) => return true,
+                Err(RecvTimeoutError::Disconnected) => return false,
+            }
+        };
+        if !take(next, batch, flushes) {
+            return false;
+        }
+    }
+    true
+}
+
+struct Writer {
+    runtime: Runtime,
+    config: Config,
+    node: String,
+    client: Option<Client>,
+    pending: Arc<Pending>,
+    counters: Arc<Counters>,
+    /// Records that settle an accepted activation and could not be committed yet.
+    retry: Vec<Entry>,
+}
+
+impl Writer {
+    /// Commits `batch`; on success the records leave the pending map and their waiters hear
+    /// so; on failure the log turns unhealthy, waiters hear why, and settling records are kept
+    /// for the next attempt.
+    fn commit(&mut self, batch: Vec<Entry>) {
+        let outcome = self.connect().and_then(|()| {
+            let Writer {
+                runtime,
+                client,
+                node,
+                ..
+            } = self;
+            match client {
+                Some(client) => runtime.block_on(write_batch(client, node, &batch)),
+                None => Err("no PostgreSQL connection".into()),
+            }
+        });
+        match outcome {
+            Ok(()) => {
+                set_health(&self.counters, None);
+                self.counters.batches.fetch_add(1, Ordering::Relaxed);
+                self.counters
+                    .records
+                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                for entry in batch {
+                    self.settle(&entry.rec);
+                    if let Some(ack) = entry.ack {
+                        let _ = ack.send(Ok(()));
+                    }
+                }
+            }
+            Err(why) => {
+                set_health(&self.counters, Some(why.clone()));
+                // The connection may be gone: the next attempt opens a new one.
+                self.client = None;
+                for mut entry in batch {
+                    if let Some(ack) = entry.ack.take() {
+                        let _ = ack.send(Err(why.clone()));
+                    }
+                    if entry.kind == Kind::Settles {
+                        self.retry.push(entry);
+                    } else {
+                        self.counters.failed.fetch_add(1, Ordering::Relaxed);
+                        self.settle(&entry.rec);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Takes `rec` out of the pending map, unless a later record with its id replaced it.
+    fn settle(&self, rec: &Arc<ActivationRecord>) {
+        let key = (rec.namespace.as_str(), rec.activation_id.as_str());
+        self.pending
+            .remove_if(&key as &dyn DocId, |k, _| Arc::ptr_eq(&k.0, rec));
+    }
+
+    /// Opens the writer's connection if it has none (or it closed).
+    fn connect(&mut self) -> Result<(), String> {
+        if self.client.as_ref().is_none_or(Client::is_closed) {
+            let (client, connection) = self
+                .runtime
+                .block_on(self.config.connect(NoTls))
+                .map_err(|e| format!("cannot reach PostgreSQL: {e}"))?;
+            self.runtime.spawn(connection);
+            self.client = Some(client);
+        }
+        Ok(())
+    }
+
+    /// Removes this node's row: its accepted activations, if any are left, are ended by the
+    /// next node that sweeps.
+    fn leave(mut self) {
+        if self.connect().is_err() {
+            return;
+        }
+        if let Some(client) = &self.client {
+            let left = self
+                .runtime
+                .block_on(client.execute("DELETE FROM nodes WHERE id = $1", &[&self.node]));
+            if let Err(e) = left {
+                tracing::warn!(error = %e, "could not remove this node's row");
+            }
+        }
+    }
+}
+
+/// Columns of a batch of records, as arrays for `UNNEST`.
+#[derive(Default)]
+struct Columns<'a> {
+    namespace: Vec<&'a str>,
+    id: Vec<&'a str>,
+    name: Vec<&'a str>,
+    filter_name: Vec<&'a str>,
+    start: Vec<i64>,
+    doc: Vec<&'a str>,
+}
+
+impl<'a> Columns<'a> {
+    /// The records of `kinds`, the last of each id only (one statement may not touch a row
+    /// twice).
+    fn of(batch: &'a [Entry], kinds: &[Kind]) -> Self {
+        let mut last: HashMap<(&str, &str), &ActivationRecord> = HashMap::new();
+        let mut order = Vec::new();
+        for entry in batch.iter().filter(|e| kinds.contains(&e.kind)) {
+            let rec = &*entry.rec;
+            let key = (rec.namespace.as_str(), rec.activation_id.as_str());
+            if last.insert(key, rec).is_none() {
+                order.push(key);
+            }
+        }
+        let mut columns = Columns::default();
+        for key in order {
+            if let Some(rec) = last.get(&key) {
+                columns.namespace.push(&rec.namespace);
+                columns.id.push(&rec.activation_id);
+                columns.name.push(&rec.name);
+                columns.filter_name.push(&rec.filter_name);
+                columns.start.push(rec.start);
+                columns.doc.push(&rec.doc);
+            }
+        }
+        columns
+    }
+}
+
+/// Writes one batch in one transaction.
+async fn write_batch(client: &mut Client, node: &str, batch: &[Entry]) -> Result<(), String> {
+    let failed = |e: tokio_postgres::Error| format!("cannot write activations to PostgreSQL: {e}");
+    let tx = client.transaction().await.map_err(failed)?;
+    let accepted = Columns::of(batch, &[Kind::Accepted]);
+    if !accepted.id.is_empty() {
+        tx.execute(
+            "INSERT INTO accepted (namespace, activation_id, node, name, filter_name, start, doc)
+             SELECT ns, id, $7, n, f, s, d
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[])
+               AS r(ns, id, n, f, s, d)
+             ON CONFLICT (namespace, activation_id) DO UPDATE SET node = excluded.node,
+               name = excluded.name, filter_name = excluded.filter_name,
+               start = excluded.start, doc = excluded.doc",
+            &[
+                &accepted.namespace,
+                &accepted.id,
+                &accepted.name,
+                &accepted.filter_name,
+                &accepted.start,
+                &accepted.doc,
+                &node,
+            ],
+        )
+        .await
+        .map_err(failed)?;
+    }
+    let finals = Columns::of(batch, &[Kind::Final, Kind::Settles]);
+    if !finals.id.is_empty() {
+        tx.execute(
+            "INSERT INTO activations (namespace, activation_id, name, filter_name, start, doc)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[],
+               $6::text[])
+             ON CONFLICT (namespace, activation_id) DO UPDATE SET name = excluded.name,
+               filter_name = excluded.filter_name, start = excluded.start, doc = excluded.doc",
+            &[
+                &finals.namespace,
+                &finals.id,
+                &finals.name,
+                &finals.filter_name,
+                &finals.start,
+                &finals.doc,
+            ],
+        )
+        .await
+        .map_err(failed)?;
+    }
+    let settled = Columns::of(batch, &[Kind::Settles]);
+    if !settled.id.is_empty() {
+        tx.execute(
+            "DELETE FROM accepted WHERE (namespace, activation_id) IN
+               (SELECT * FROM unnest($1::text[], $2::text[]))",
+            &[&settled.namespace, &settled.id],
+        )
+        .await
+        .map_err(failed)?;
+    }
+    tx.commit().await.map_err(failed)
+}

@@ -1,0 +1,165 @@
+//! The conformance suite against the PostgreSQL backend on a real, private PostgreSQL server
+//! (one per test), and what only a store shared by several nodes promises: changes reach the
+//! other nodes, a feed tick is claimed once among them, records are readable from each, and
+//! the accepted activations of a node that is gone end with their stand-ins.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use shoal_store::conformance::{self, Backing};
+use shoal_store::pg_server::PgServer;
+use shoal_store::{
+    ActivationLog, Change, Changes, Collection, Entities, FeedSchedule, Feeds, PostgresStore, Store,
+};
+
+/// A private server with an empty database, stopped when the check ends.
+pub struct Database(PgServer);
+
+impl Database {
+    fn new() -> Database {
+        let server = PgServer::start();
+        server.create_database("shoal");
+        Database(server)
+    }
+
+    async fn node(&self) -> PostgresStore {
+        PostgresStore::connect(&self.0.url("shoal")).await.unwrap()
+    }
+}
+
+impl Backing for Database {
+    fn open(&self) -> Arc<dyn Store> {
+        let url = self.0.url("shoal");
+        let connected = tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current().block_on(PostgresStore::connect(&url))
+        });
+        Arc::new(connected.unwrap())
+    }
+}
+
+shoal_store::conformance_suite!(crate::postgres::Database::new());
+
+/// Waits (up to a minute: a bound on a hang, not a timing expectation) until `done` holds.
+async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_on_one_node_reaches_the_listeners_of_the_others() {
+    let db = Database::new();
+    let (a, b) = (db.node().await, db.node().await);
+    let heard = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = Arc::clone(&heard);
+    b.watch(Box::new(move |change| {
+        sink.lock().unwrap().push(change.clone())
+    }));
+    let e = conformance::entity("guest", "shared", Collection::Actions, 1);
+    a.put_entity(e, None).await.unwrap();
+    let wanted = Change::Entity {
+        namespace: "guest".into(),
+        name: "shared".into(),
+    };
+    eventually("node b hears node a's write", || {
+        heard.lock().unwrap().contains(&wanted)
+    })
+    .await;
+    assert_eq!(
+        b.get_entity("guest", "shared").await.unwrap().unwrap().rev,
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_tick_is_claimed_by_one_node_only() {
+    let db = Database::new();
+    let nodes = [db.node().await, db.node().await, db.node().await];
+    let feed = FeedSchedule {
+        trigger: "/guest/t".into(),
+        namespace: "guest".into(),
+        config: serde_json::json!({}),
+        last_fire: None,
+    };
+    nodes[0].put_feed(feed).await.unwrap();
+    for tick in [1_000, 2_000, 3_000] {
+        let claims = nodes.iter().map(|n| n.claim_feed_tick("/guest/t", tick));
+        let claimed = futures_util::future::join_all(claims).await;
+        let won = claimed.into_iter().filter(|c| *c.as_ref().unwrap()).count();
+        assert_eq!(won, 1, "tick {tick} claimed {won} times");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_written_on_one_node_is_read_on_another() {
+    let db = Database::new();
+    let (a, b) = (db.node().await, db.node().await);
+    let rec = conformance::activation("guest", 7, "hello", 1_000);
+    a.put_activation_durable(rec, false).await.unwrap();
+    let read = b
+        .get_activation("guest", &conformance::id(7))
+        .await
+        .unwrap();
+    assert_eq!(read.unwrap()["activationId"], conformance::id(7));
+    let listed = b
+        .list_activations(&conformance::query("guest"))
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_stops_with_accepted_activations_has_them_ended_by_the_next() {
+    let db = Database::new();
+    let a = db.node().await;
+    let stand_in = conformance::activation("guest", 9, "slow", 2_000);
+    a.accept_activation(stand_in).await.unwrap();
+    // Not readable while accepted: its node runs it.
+    assert!(
+        a.get_activation("guest", &conformance::id(9))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    drop(a);
+    let b = db.node().await;
+    assert_eq!(b.recovered(), 1);
+    let ended = b
+        .get_activation("guest", &conformance::id(9))
+        .await
+        .unwrap();
+    assert_eq!(ended.unwrap()["name"], "slow");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_accepted_activations_of_a_node_whose_lease_ran_out_are_ended_once() {
+    let db = Database::new();
+    let a = db.node().await;
+    let stand_in = conformance::activation("guest", 11, "stuck", 3_000);
+    a.accept_activation(stand_in).await.unwrap();
+    // A node that died without a word: its heartbeat is older than the lease. (The live
+    // node `a` would renew its own, so the accepted row is handed to a node that never ran.)
+    let (client, connection) = tokio_postgres::connect(&db.0.url("shoal"), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .batch_execute(
+            "INSERT INTO nodes (id, heartbeat) VALUES ('dead', now() - interval '1 hour');
+             UPDATE accepted SET node = 'dead';",
+        )
+        .await
+        .unwrap();
+    let (b, c) = (db.node().await, db.node().await);
+    let ended_by = a.recovered() + b.recovered() + c.recovered();
+    assert_eq!(ended_by, 1, "ended once, by one node");
+    for node in [&a, &b, &c] {
+        let ended = node
+            .get_activation("guest", &conformance::id(11))
+            .await
+            .unwrap();
+        assert_eq!(ended.unwrap()["name"], "stuck");
+    }
+}

@@ -1,0 +1,129 @@
+//! Several shoal processes (nodes) on one PostgreSQL database (a private server each test
+//! starts): what one node writes, another serves — actions, namespaces, activation records —
+//! and a changed action is served in its new form by every node.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use shoal_store::pg_server::PgServer;
+
+use crate::support::{GUEST_AUTH, Shoal, request, run_with_timeout, shoal_command};
+
+/// Two nodes on one fresh database, each with its own data directory.
+struct Cluster {
+    server: PgServer,
+    _dirs: tempfile::TempDir,
+    nodes: Vec<Shoal>,
+}
+
+impl Cluster {
+    fn start(n: usize) -> Cluster {
+        let server = PgServer::start();
+        server.create_database("shoal");
+        let url = server.url("shoal");
+        let dirs = tempfile::tempdir().unwrap();
+        let nodes = (0..n)
+            .map(|i| {
+                let dir = dirs.path().join(format!("node{i}"));
+                Shoal::serve_with_args(&dir, "", &["--store", &url])
+            })
+            .collect();
+        Cluster {
+            server,
+            _dirs: dirs,
+            nodes,
+        }
+    }
+}
+
+/// The action document of a JS action answering `{"says": word}`.
+fn says(word: &str) -> Value {
+    let code = format!("function main() {{ return {{ says: {word:?} }} }}");
+    json!({"exec": {"kind": "nodejs:20", "code": code}})
+}
+
+/// Invokes `name` blocking on `node` and returns what it says.
+fn invoke(node: &Shoal, name: &str) -> (String, String) {
+    let res = node.request(
+        "POST",
+        &format!("/api/v1/namespaces/_/actions/{name}?blocking=true"),
+        Some(&json!({})),
+    );
+    assert_eq!(res.status, 200, "{}", res.text());
+    let record = res.json();
+    let id = record["activationId"].as_str().unwrap().to_string();
+    let said = record["response"]["result"]["says"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (id, said)
+}
+
+#[test]
+fn nodes_on_one_database_serve_each_others_writes() {
+    let cluster = Cluster::start(2);
+    let [a, b] = [&cluster.nodes[0], &cluster.nodes[1]];
+    let put = a.request(
+        "PUT",
+        "/api/v1/namespaces/_/actions/shared",
+        Some(&says("one")),
+    );
+    assert_eq!(put.status, 200, "{}", put.text());
+    // Created on a, invoked on b; its record is read back on a.
+    let (id, said) = invoke(b, "shared");
+    assert_eq!(said, "one");
+    let record = a.request(
+        "GET",
+        &format!("/api/v1/namespaces/_/activations/{id}"),
+        None,
+    );
+    assert_eq!(record.status, 200, "{}", record.text());
+    assert_eq!(record.json()["response"]["result"], json!({"says": "one"}));
+    // a caches the action by invoking it; b changes it; a serves the new code once the
+    // change reaches it (a bound on a hang, not a timing expectation).
+    assert_eq!(invoke(a, "shared").1, "one");
+    let update = b.request(
+        "PUT",
+        "/api/v1/namespaces/_/actions/shared?overwrite=true",
+        Some(&says("two")),
+    );
+    assert_eq!(update.status, 200, "{}", update.text());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while invoke(a, "shared").1 != "two" {
+        assert!(
+            Instant::now() < deadline,
+            "node a never served the changed action"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_namespace_created_against_the_database_authenticates_on_every_node() {
+    let cluster = Cluster::start(2);
+    let out = run_with_timeout(
+        shoal_command()
+            .args(["namespace", "create", "team", "--store"])
+            .arg(cluster.server.url("shoal")),
+        Duration::from_secs(60),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let auth = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    for node in &cluster.nodes {
+        let res = request(&node.addr, "GET", "/api/v1/namespaces", Some(&auth), None);
+        assert_eq!(res.status, 200, "{}", res.text());
+        assert_eq!(res.json(), json!(["team"]));
+        let guest = request(
+            &node.addr,
+            "GET",
+            "/api/v1/namespaces",
+            Some(GUEST_AUTH),
+            None,
+        );
+        assert_eq!(guest.json(), json!(["guest"]));
+    }
+}
