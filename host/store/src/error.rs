@@ -22,6 +22,10 @@ pub enum StoreError {
     /// SQLite, the file system or a corrupt stored row failed; the text says which.
     #[error("store i/o error: {0}")]
     Io(String),
+    /// The store cannot be reached at the moment (its PostgreSQL server is down or
+    /// unreachable); the same request may succeed later. The text says why.
+    #[error("the store cannot be reached: {0}")]
+    Unavailable(String),
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -45,6 +49,10 @@ impl From<StoreError> for WhiskError {
             StoreError::Io(cause) => {
                 tracing::error!(error = %cause, "store failure");
                 WhiskError::internal("The server encountered an internal error.")
+            }
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "store unreachable");
+                WhiskError::store_unavailable(&cause)
             }
         }
     }

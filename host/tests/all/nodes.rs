@@ -127,3 +127,43 @@ fn a_namespace_created_against_the_database_authenticates_on_every_node() {
         assert_eq!(guest.json(), json!(["guest"]));
     }
 }
+
+#[test]
+fn a_node_answers_503_while_postgres_is_down_and_recovers_by_itself() {
+    let cluster = Cluster::start(1);
+    let node = &cluster.nodes[0];
+    let put = node.request(
+        "PUT",
+        "/api/v1/namespaces/_/actions/steady",
+        Some(&says("up")),
+    );
+    assert_eq!(put.status, 200, "{}", put.text());
+    assert_eq!(invoke(node, "steady").1, "up");
+    cluster.server.stop();
+    let down = node.request("GET", "/api/v1/namespaces/_/actions/steady", None);
+    assert_eq!(down.status, 503, "{}", down.text());
+    let error = down.json()["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(error.contains("PostgreSQL"), "{error}");
+    cluster.server.restart();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let up = node.request("GET", "/api/v1/namespaces/_/actions/steady", None);
+        if up.status == 200 {
+            break;
+        }
+        assert_eq!(up.status, 503, "{}", up.text());
+        assert!(Instant::now() < deadline, "the node never recovered");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (id, said) = invoke(node, "steady");
+    assert_eq!(said, "up");
+    let record = node.request(
+        "GET",
+        &format!("/api/v1/namespaces/_/activations/{id}"),
+        None,
+    );
+    assert_eq!(record.status, 200, "{}", record.text());
+}

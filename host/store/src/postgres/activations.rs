@@ -165,20 +165,28 @@ pub(super) fn run_writer(
     };
     let mut open = true;
     while open {
-        let first = if writer.retry.is_empty() {
-            rx.recv().ok()
-        } else {
+        // While it cannot write, the writer wakes up to try again even with nothing new.
+        let waiting = !writer.retry.is_empty() || writer.counters.unhealthy.read().is_some();
+        let first = if waiting {
             match rx.recv_timeout(RETRY_EVERY) {
                 Ok(msg) => Some(msg),
                 Err(RecvTimeoutError::Timeout) => None,
                 Err(RecvTimeoutError::Disconnected) => break,
+            }
+        } else {
+            match rx.recv() {
+                Ok(msg) => Some(msg),
+                Err(_) => break,
             }
         };
         let mut batch = std::mem::take(&mut writer.retry);
         let mut flushes = Vec::new();
         match first {
             Some(msg) => open = take(msg, &mut batch, &mut flushes),
-            None if batch.is_empty() => break,
+            None if batch.is_empty() => {
+                writer.probe();
+                continue;
+            }
             None => {}
         }
         if open {
@@ -252,18 +260,13 @@ impl Writer {
     /// so; on failure the log turns unhealthy, waiters hear why, and settling records are kept
     /// for the next attempt.
     fn commit(&mut self, batch: Vec<Entry>) {
-        let outcome = self.connect().and_then(|()| {
-            let Writer {
-                runtime,
-                client,
-                node,
-                ..
-            } = self;
-            match client {
-                Some(client) => runtime.block_on(write_batch(client, node, &batch)),
-                None => Err("no PostgreSQL connection".into()),
-            }
-        });
+        let mut outcome = self.write(&batch);
+        if outcome.is_err() {
+            // The connection may have died while the writer was idle (a restarted server):
+            // one more try on a new connection.
+            self.client = None;
+            outcome = self.write(&batch);
+        }
         match outcome {
             Ok(()) => {
                 set_health(&self.counters, None);
@@ -295,6 +298,37 @@ impl Writer {
                 }
             }
         }
+    }
+
+    /// Writes `batch` in one transaction on the writer's connection (opened if need be).
+    fn write(&mut self, batch: &[Entry]) -> Result<(), String> {
+        self.connect()?;
+        let Writer {
+            runtime,
+            client,
+            node,
+            ..
+        } = self;
+        match client {
+            Some(client) => runtime.block_on(write_batch(client, node, batch)),
+            None => Err("no PostgreSQL connection".into()),
+        }
+    }
+
+    /// Tries whether PostgreSQL can be reached again; the log is healthy once it can.
+    fn probe(&mut self) {
+        self.client = None;
+        let reached = self.connect().and_then(|()| match &self.client {
+            Some(client) => self
+                .runtime
+                .block_on(client.batch_execute("SELECT 1"))
+                .map_err(|e| format!("cannot reach PostgreSQL: {e}")),
+            None => Err("no PostgreSQL connection".into()),
+        });
+        if reached.is_err() {
+            self.client = None;
+        }
+        set_health(&self.counters, reached.err());
     }
 
     /// Takes `rec` out of the pending map, unless a later record with its id replaced it.

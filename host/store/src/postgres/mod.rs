@@ -65,15 +65,23 @@ const CHANNEL: &str = "shoal_changes";
 /// How long the listener waits before it reconnects.
 const RECONNECT: Duration = Duration::from_millis(500);
 
+/// A PostgreSQL error: [`StoreError::Unavailable`] when the server could not be reached or
+/// the connection dropped (the next attempt may succeed), [`StoreError::Io`] otherwise.
 impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
-        StoreError::Io(format!("PostgreSQL: {e}"))
+        let io = std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
+        if io || e.is_closed() {
+            StoreError::Unavailable(format!("PostgreSQL: {e}"))
+        } else {
+            StoreError::Io(format!("PostgreSQL: {e}"))
+        }
     }
 }
 
+/// No connection could be had: the server is down or unreachable.
 impl From<deadpool_postgres::PoolError> for StoreError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
-        StoreError::Io(format!("PostgreSQL connection pool: {e}"))
+        StoreError::Unavailable(format!("PostgreSQL: {e}"))
     }
 }
 
