@@ -71,7 +71,12 @@ fn postgres_cpu() -> Duration {
         }
         let fields: Vec<&str> = rest.split_whitespace().collect();
         // utime and stime are fields 14 and 15 of the line, 12 and 13 after `) `.
-        let time = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+        let time = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
         total += time(11) + time(12);
     }
     Duration::from_micros(total * 1_000_000 / ticks)
@@ -147,7 +152,10 @@ fn main() {
             .filter_map(|e| e.ok()?.metadata().ok())
             .map(|m| m.len())
             .sum();
-        println!("{line}; {:.0} B on disk per record", size as f64 / RECORDS as f64);
+        println!(
+            "{line}; {:.0} B on disk per record",
+            size as f64 / RECORDS as f64
+        );
     }
     let server = PgServer::start();
     for burst_no in 0..BURSTS {

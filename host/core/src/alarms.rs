@@ -6,9 +6,11 @@
 //! Schedules live in the store (`feeds`), so they survive restarts. Before a tick fires it is
 //! claimed in the store, so a tick is never fired twice; after a restart the next tick is
 //! computed from *now*, so ticks missed while shoal was down are not replayed in a burst.
+//! Processes sharing a store (PostgreSQL) each arm every schedule and follow its changes
+//! through the store's change stream: a tick fires once, on whichever process claims it.
 //! Costs nothing between ticks: the scheduler sleeps until the earliest one.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +21,7 @@ use croner::parser::{CronParser, Seconds};
 use parking_lot::Mutex;
 use serde_json::{Map, Value, json};
 use shoal_router::BoxFuture;
-use shoal_store::{FeedSchedule, Store, StoreError};
+use shoal_store::{Change, FeedSchedule, Store, StoreError};
 use tokio::sync::Notify;
 
 use crate::entity::KeyValue;
@@ -341,13 +343,43 @@ struct Armed {
     next: Option<i64>,
 }
 
-/// The alarm service: lifecycle handling and the scheduler. One per process.
+impl Armed {
+    /// A stored schedule armed from now on (ticks missed meanwhile are skipped); `None`, and
+    /// logged, when it cannot be scheduled.
+    fn from_stored(stored: &FeedSchedule) -> Option<Armed> {
+        let Some(feed) = Feed::from_stored(&stored.config) else {
+            tracing::error!(trigger = %stored.trigger, "stored alarm cannot be scheduled: skipped (delete and recreate its trigger)");
+            return None;
+        };
+        let after = now_ms().max(stored.last_fire.unwrap_or(i64::MIN));
+        let next = feed
+            .active()
+            .then(|| feed.schedule.next_after(after))
+            .flatten();
+        Some(Armed { feed, next })
+    }
+}
+
+/// The feed schedules the store announced as changed (by this process or another sharing
+/// the store) since the scheduler last looked; it reads them again.
+#[derive(Default)]
+struct Stale {
+    triggers: HashSet<String>,
+    /// Changes may have been missed: read every schedule again.
+    all: bool,
+}
+
+/// The alarm service: lifecycle handling and the scheduler. One per process. Every process
+/// sharing a store arms every stored schedule and follows the changes to them (the store's
+/// change stream); each tick is claimed in the store before it fires, so it fires once
+/// whichever process claims it, and keeps firing while any process runs.
 pub struct AlarmService {
     store: Arc<dyn Store>,
     armed: Mutex<HashMap<String, Armed>>,
     /// Stored feeds that could not be scheduled at start (see [`FeedProvider::skipped`]).
     skipped: Vec<String>,
-    wake: Notify,
+    wake: Arc<Notify>,
+    stale: Arc<Mutex<Stale>>,
 }
 
 fn now_ms() -> i64 {
@@ -358,28 +390,68 @@ impl AlarmService {
     /// The service over `store`, with every stored schedule armed from now on (ticks missed
     /// while down are skipped).
     pub async fn new(store: Arc<dyn Store>) -> Result<Arc<Self>, StoreError> {
-        let now = now_ms();
+        let wake = Arc::new(Notify::new());
+        let stale: Arc<Mutex<Stale>> = Arc::default();
+        let (woken, changed) = (Arc::clone(&wake), Arc::clone(&stale));
+        store.watch(Box::new(move |change| match change {
+            Change::Feed { trigger } => {
+                changed.lock().triggers.insert(trigger.clone());
+                woken.notify_one();
+            }
+            Change::Missed => {
+                changed.lock().all = true;
+                woken.notify_one();
+            }
+            Change::Entity { .. } | Change::Subject { .. } | Change::Api { .. } => {}
+        }));
         let mut armed = HashMap::new();
         let mut skipped = Vec::new();
         for stored in store.list_feeds().await? {
-            let Some(feed) = Feed::from_stored(&stored.config) else {
-                tracing::error!(trigger = %stored.trigger, "stored alarm cannot be scheduled: skipped (delete and recreate its trigger)");
-                skipped.push(stored.trigger);
-                continue;
-            };
-            let after = now.max(stored.last_fire.unwrap_or(i64::MIN));
-            let next = feed
-                .active()
-                .then(|| feed.schedule.next_after(after))
-                .flatten();
-            armed.insert(stored.trigger, Armed { feed, next });
+            match Armed::from_stored(&stored) {
+                Some(a) => drop(armed.insert(stored.trigger, a)),
+                None => skipped.push(stored.trigger),
+            }
         }
         Ok(Arc::new(AlarmService {
             store,
             armed: Mutex::new(armed),
             skipped,
-            wake: Notify::new(),
+            wake,
+            stale,
         }))
+    }
+
+    /// Reads again the schedules the store announced as changed. False if the store could
+    /// not be read (they stay stale, for the next try).
+    async fn refresh(&self) -> bool {
+        let stale = std::mem::take(&mut *self.stale.lock());
+        if stale.all {
+            let Ok(stored) = self.store.list_feeds().await else {
+                self.stale.lock().all = true;
+                return false;
+            };
+            let armed: HashMap<String, Armed> = stored
+                .iter()
+                .filter_map(|f| Some((f.trigger.clone(), Armed::from_stored(f)?)))
+                .collect();
+            *self.armed.lock() = armed;
+            return true;
+        }
+        for trigger in stale.triggers {
+            match self.store.get_feed(&trigger).await {
+                Ok(Some(stored)) => match Armed::from_stored(&stored) {
+                    Some(a) => drop(self.armed.lock().insert(trigger, a)),
+                    None => drop(self.armed.lock().remove(&trigger)),
+                },
+                Ok(None) => drop(self.armed.lock().remove(&trigger)),
+                Err(e) => {
+                    tracing::warn!(%trigger, error = %e, "could not read a changed alarm");
+                    self.stale.lock().triggers.insert(trigger);
+                    return false;
+                }
+            }
+        }
+        true
     }
 
     /// Handles one lifecycle event of feed `kind` for the namespace `namespace` that invoked
@@ -524,6 +596,7 @@ impl AlarmService {
     /// due tick in the store and fires it through `firer`.
     async fn schedule(self: Arc<Self>, firer: Arc<dyn Firer>) {
         loop {
+            let refreshed = self.refresh().await;
             let now = now_ms();
             let mut due = Vec::new();
             let mut earliest: Option<i64> = None;
@@ -543,9 +616,14 @@ impl AlarmService {
             for (trigger, tick, config) in due {
                 self.fire(&firer, &trigger, tick, &config).await;
             }
-            let wait = earliest.map_or(Duration::from_secs(60), |e| {
-                Duration::from_millis(u64::try_from(e - now_ms()).unwrap_or(0))
-                    .min(Duration::from_secs(60))
+            // A schedule that could not be read again is tried again within a second.
+            let longest = if refreshed {
+                Duration::from_secs(60)
+            } else {
+                Duration::from_secs(1)
+            };
+            let wait = earliest.map_or(longest, |e| {
+                Duration::from_millis(u64::try_from(e - now_ms()).unwrap_or(0)).min(longest)
             });
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}

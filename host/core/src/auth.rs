@@ -91,7 +91,7 @@ impl Authenticator {
                 by_key.forget_where(|_| true);
                 by_namespace.forget_where(|_| true);
             }
-            Change::Entity { .. } | Change::Api { .. } => {}
+            Change::Entity { .. } | Change::Api { .. } | Change::Feed { .. } => {}
         }));
         Authenticator {
             store,

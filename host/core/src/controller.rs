@@ -106,7 +106,7 @@ impl Controller {
         store.watch(Box::new(move |change| match change {
             Change::Entity { namespace, name } => cached.forget(&doc_id(namespace, name)),
             Change::Missed => cached.forget_where(|_| true),
-            Change::Subject { .. } | Change::Api { .. } => {}
+            Change::Subject { .. } | Change::Api { .. } | Change::Feed { .. } => {}
         }));
         Controller {
             store,

@@ -585,8 +585,8 @@ pub async fn activations_durable_put_resolves_written(backing: &dyn Backing) {
     assert_eq!(store.recovered(), 0, "nothing was left unfinished");
 }
 
-/// Each entity, subject and API write is announced before it returns; failed writes, feeds
-/// and activations are not.
+/// Each entity, subject, feed schedule and API write is announced before it returns; failed
+/// writes, claimed ticks and activations are not.
 pub async fn changes_announced_before_writes_return(backing: &dyn Backing) {
     let store = backing.open();
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -614,8 +614,6 @@ pub async fn changes_announced_before_writes_return(backing: &dyn Backing) {
     let api_change = Change::Api { namespace: guest() };
     assert_eq!(take(), [api_change.clone(), api_change]);
 
-    store.put_activation(activation("guest", 1, "a", 1));
-    store.flush().await;
     let feed = FeedSchedule {
         trigger: "/guest/t".into(),
         namespace: guest(),
@@ -623,5 +621,14 @@ pub async fn changes_announced_before_writes_return(backing: &dyn Backing) {
         last_fire: None,
     };
     store.put_feed(feed).await.unwrap();
+    let feed_change = Change::Feed {
+        trigger: "/guest/t".into(),
+    };
+    assert_eq!(take(), std::slice::from_ref(&feed_change));
+    assert!(store.claim_feed_tick("/guest/t", 1_000).await.unwrap());
+    store.put_activation(activation("guest", 1, "a", 1));
+    store.flush().await;
     assert_eq!(take(), []);
+    store.delete_feed("/guest/t").await.unwrap();
+    assert_eq!(take(), [feed_change]);
 }

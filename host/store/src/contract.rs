@@ -191,6 +191,12 @@ pub enum Change {
         /// The namespace that owns it.
         namespace: String,
     },
+    /// The feed schedule of `trigger` (`/namespace/name`) was written or removed (not when a
+    /// tick is claimed).
+    Feed {
+        /// The trigger it fires.
+        trigger: String,
+    },
     /// Changes may have been missed (a shared backend lost its stream of other processes'
     /// writes for a while): drop every cached read.
     Missed,
@@ -200,7 +206,8 @@ pub enum Change {
 /// quick and must not block (drop a cache entry, set a flag).
 pub type Listener = Box<dyn Fn(&Change) + Send + Sync>;
 
-/// The change stream: every write of an entity, subject or gateway API is announced to every
+/// The change stream: every write of an entity, subject, feed schedule or gateway API is
+/// announced to every
 /// listener after it is durable and before the write returns to its caller, so a process
 /// reads its own writes through any cache its listeners keep. A backend shared by several
 /// processes also announces the others' writes, within a delay it documents.

@@ -167,3 +167,54 @@ fn a_node_answers_503_while_postgres_is_down_and_recovers_by_itself() {
     );
     assert_eq!(record.status, 200, "{}", record.text());
 }
+
+/// How many times trigger `t` fired, as `node` reads the activation log.
+fn fired(node: &Shoal) -> u64 {
+    let res = node.request(
+        "GET",
+        "/api/v1/namespaces/_/activations?name=t&count=true",
+        None,
+    );
+    assert_eq!(res.status, 200, "{}", res.text());
+    res.json()["activations"].as_u64().unwrap_or_default()
+}
+
+/// Waits (a bound on a hang, not a timing expectation) until `node` has seen `t` fire at
+/// least `n` times.
+fn until_fired(node: &Shoal, n: u64) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while fired(node) < n {
+        assert!(Instant::now() < deadline, "trigger t never fired {n} times");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn an_alarm_keeps_firing_when_the_node_it_was_created_on_dies() {
+    let mut cluster = Cluster::start(2);
+    let a = &cluster.nodes[0];
+    for (path, body) in [
+        ("/api/v1/namespaces/_/actions/tick", says("tick")),
+        ("/api/v1/namespaces/_/triggers/t", json!({})),
+        (
+            "/api/v1/namespaces/_/rules/r",
+            json!({"trigger": "/_/t", "action": "/_/tick"}),
+        ),
+    ] {
+        let res = a.request("PUT", path, Some(&body));
+        assert_eq!(res.status, 200, "{path}: {}", res.text());
+    }
+    let created = a.request(
+        "POST",
+        "/api/v1/namespaces/whisk.system/actions/alarms/alarm?blocking=true",
+        Some(&json!({"lifecycleEvent": "CREATE", "triggerName": "/_/t", "authKey": GUEST_AUTH, "cron": "* * * * * *"})),
+    );
+    assert_eq!(created.status, 200, "{}", created.text());
+    let b = &cluster.nodes[1];
+    until_fired(b, 2);
+    let node_a = cluster.nodes.remove(0);
+    assert!(!node_a.stop_with(libc::SIGKILL).success());
+    let b = &cluster.nodes[0];
+    let before = fired(b);
+    until_fired(b, before + 3);
+}

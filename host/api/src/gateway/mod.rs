@@ -117,7 +117,7 @@ impl Gateway {
                 cached.forget_where(|c| c.tenant.namespace == *namespace);
             }
             Change::Missed => cached.forget_where(|_| true),
-            Change::Entity { .. } => {}
+            Change::Entity { .. } | Change::Feed { .. } => {}
         }));
         Gateway {
             store,

@@ -286,6 +286,7 @@ fn notification(node: &str, change: &Change) -> Value {
         }
         Change::Subject { namespace } => json!({"node": node, "subject": namespace}),
         Change::Api { namespace } => json!({"node": node, "api": namespace}),
+        Change::Feed { trigger } => json!({"node": node, "feed": trigger}),
         Change::Missed => json!({"node": node, "missed": true}),
     }
 }
@@ -304,6 +305,8 @@ fn heard_change(payload: &str) -> Option<(String, Change)> {
         Change::Subject { namespace }
     } else if let Some(namespace) = text(&v["api"]) {
         Change::Api { namespace }
+    } else if let Some(trigger) = text(&v["feed"]) {
+        Change::Feed { trigger }
     } else {
         Change::Missed
     };
@@ -684,26 +687,35 @@ fn feed(row: &Row) -> Result<FeedSchedule, StoreError> {
 #[async_trait]
 impl Feeds for PostgresStore {
     async fn put_feed(&self, f: FeedSchedule) -> Result<(), StoreError> {
-        let client = self.0.pool.get().await?;
-        client
-            .execute(
-                "INSERT INTO feeds (trigger, namespace, config, last_fire) VALUES ($1, $2, $3, $4)
+        let change = Change::Feed {
+            trigger: f.trigger.clone(),
+        };
+        let mut client = self.0.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute(
+            "INSERT INTO feeds (trigger, namespace, config, last_fire) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (trigger) DO UPDATE SET namespace = excluded.namespace,
                    config = excluded.config, last_fire = excluded.last_fire",
-                &[&f.trigger, &f.namespace, &to_text(&f.config), &f.last_fire],
-            )
-            .await?;
-        Ok(())
+            &[&f.trigger, &f.namespace, &to_text(&f.config), &f.last_fire],
+        )
+        .await?;
+        self.commit(tx, &change).await
     }
 
     async fn delete_feed(&self, trigger: &str) -> Result<Option<FeedSchedule>, StoreError> {
-        let client = self.0.pool.get().await?;
+        let change = Change::Feed {
+            trigger: trigger.to_string(),
+        };
+        let mut client = self.0.pool.get().await?;
+        let tx = client.transaction().await?;
         let sql = format!("DELETE FROM feeds WHERE trigger = $1 RETURNING {FEED_COLUMNS}");
-        client
+        let deleted = tx
             .query_opt(&sql, &[&trigger])
             .await?
             .map(|row| feed(&row))
-            .transpose()
+            .transpose()?;
+        self.commit(tx, &change).await?;
+        Ok(deleted)
     }
 
     async fn get_feed(&self, trigger: &str) -> Result<Option<FeedSchedule>, StoreError> {
@@ -937,6 +949,9 @@ mod tests {
             },
             Change::Api {
                 namespace: "guest".into(),
+            },
+            Change::Feed {
+                trigger: "/guest/t".into(),
             },
             Change::Missed,
         ] {

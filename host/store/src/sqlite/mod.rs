@@ -337,13 +337,18 @@ impl Subjects for SqliteStore {
 #[async_trait]
 impl Feeds for SqliteStore {
     async fn put_feed(&self, feed: FeedSchedule) -> Result<(), StoreError> {
-        self.off_thread(move |inner| feeds::put(&inner.writer.lock(), &feed))
-            .await
+        let change = Change::Feed {
+            trigger: feed.trigger.clone(),
+        };
+        self.write(change, move |c| feeds::put(c, &feed)).await
     }
 
     async fn delete_feed(&self, trigger: &str) -> Result<Option<FeedSchedule>, StoreError> {
         let trigger = trigger.to_owned();
-        self.off_thread(move |inner| feeds::delete(&inner.writer.lock(), &trigger))
+        let change = Change::Feed {
+            trigger: trigger.clone(),
+        };
+        self.write(change, move |c| feeds::delete(c, &trigger))
             .await
     }
 
