@@ -185,10 +185,11 @@ impl Controller {
         Ok(via.entry(action))
     }
 
-    /// Admits one trigger fire of `identity`'s namespace: 429 when over `firesPerMinute`.
+    /// Admits one trigger fire of `identity`'s namespace: 429 when over its share of
+    /// `firesPerMinute` (the limit divided by the processes sharing the store).
     pub fn admit_fire(&self, identity: &Identity) -> Result<(), WhiskError> {
-        self.throttles
-            .admit_fire(&identity.namespace, &identity.limits)
+        let limits = identity.limits.per_process(self.store.sharing());
+        self.throttles.admit_fire(&identity.namespace, &limits)
     }
 
     /// Runs `action` for `identity` with `payload` merged over its parameters. Waits up to
@@ -242,10 +243,10 @@ impl Controller {
         }
         let permit = match parent {
             Some(_) => None,
-            None => match self
-                .throttles
-                .admit_invoke(&identity.namespace, &identity.limits)
-            {
+            None => match self.throttles.admit_invoke(
+                &identity.namespace,
+                &identity.limits.per_process(self.store.sharing()),
+            ) {
                 Ok(p) => Some(p),
                 Err(e) => return Box::pin(std::future::ready(Err(e))),
             },

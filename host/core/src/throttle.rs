@@ -77,6 +77,20 @@ impl NamespaceLimits {
         }
     }
 
+    /// This process's share of the limits when `processes` share them (one store, several
+    /// nodes behind a load balancer): each limit divided by `processes`, rounded up, so the
+    /// cluster admits at most `processes - 1` more than the limit and a lone process all of
+    /// it. OpenWhisk divides by its number of controllers the same way.
+    pub fn per_process(self, processes: u64) -> Self {
+        let share = |limit: u64| limit.div_ceil(processes.max(1));
+        NamespaceLimits {
+            invocations_per_minute: share(self.invocations_per_minute),
+            concurrent_invocations: share(self.concurrent_invocations),
+            fires_per_minute: share(self.fires_per_minute),
+            store_activations: self.store_activations,
+        }
+    }
+
     /// Whether the namespace's activations are written to the activation log.
     pub fn stores_activations(&self) -> bool {
         self.store_activations != Some(false)
@@ -222,6 +236,28 @@ impl Throttles {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn processes_sharing_a_store_each_take_a_rounded_up_share() {
+        let l = NamespaceLimits {
+            invocations_per_minute: 5,
+            concurrent_invocations: 30,
+            fires_per_minute: 1,
+            store_activations: Some(false),
+        };
+        assert_eq!(l.per_process(1), l);
+        assert_eq!(l.per_process(0), l, "no count is one process");
+        let half = l.per_process(2);
+        assert_eq!(
+            (
+                half.invocations_per_minute,
+                half.concurrent_invocations,
+                half.fires_per_minute
+            ),
+            (3, 15, 1)
+        );
+        assert_eq!(half.store_activations, Some(false));
+    }
     use serde_json::json;
 
     fn limits(per_minute: u64, concurrent: u64) -> NamespaceLimits {

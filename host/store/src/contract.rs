@@ -214,6 +214,12 @@ pub type Listener = Box<dyn Fn(&Change) + Send + Sync>;
 pub trait Changes: Send + Sync {
     /// Adds `listener` for the rest of the store's life.
     fn watch(&self, listener: Listener);
+
+    /// How many processes share the store now, this one included: 1 for a store only this
+    /// process uses. What per-process shares of cluster-wide limits are divided by.
+    fn sharing(&self) -> u64 {
+        1
+    }
 }
 
 /// A whole store backend: what the host holds, as `Arc<dyn Store>`.

@@ -12,7 +12,7 @@ use crate::support::{GUEST_AUTH, Shoal, request, run_with_timeout, shoal_command
 /// Two nodes on one fresh database, each with its own data directory.
 struct Cluster {
     server: PgServer,
-    _dirs: tempfile::TempDir,
+    dirs: tempfile::TempDir,
     nodes: Vec<Shoal>,
 }
 
@@ -30,7 +30,7 @@ impl Cluster {
             .collect();
         Cluster {
             server,
-            _dirs: dirs,
+            dirs,
             nodes,
         }
     }
@@ -217,4 +217,67 @@ fn an_alarm_keeps_firing_when_the_node_it_was_created_on_dies() {
     let b = &cluster.nodes[0];
     let before = fired(b);
     until_fired(b, before + 3);
+}
+
+/// The current epoch minute: the window per-minute throttles count in.
+fn minute() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 60)
+}
+
+#[test]
+fn a_per_minute_limit_holds_for_the_cluster_as_a_whole() {
+    let cluster = Cluster::start(2);
+    let url = cluster.server.url("shoal");
+    crate::support::set_limits(
+        cluster.dirs.path(),
+        "guest",
+        &["--invocations-per-minute", "4", "--store", &url],
+    );
+    let put = cluster.nodes[0].request(
+        "PUT",
+        "/api/v1/namespaces/_/actions/limited",
+        Some(&says("ok")),
+    );
+    assert_eq!(put.status, 200, "{}", put.text());
+    // Each node counts the other (heartbeats every 2 s).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for node in &cluster.nodes {
+        while node.request("GET", "/health", None).json()["nodes"] != 2 {
+            assert!(
+                Instant::now() < deadline,
+                "the nodes never counted each other"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    // Within one minute the two nodes admit 4 invokes together, 2 each; an attempt that
+    // straddles a minute boundary (the windows restart) is made again.
+    for _attempt in 0..3 {
+        let began = minute();
+        let admitted: Vec<usize> = cluster
+            .nodes
+            .iter()
+            .map(|node| {
+                (0..4)
+                    .map(|_| {
+                        node.request(
+                            "POST",
+                            "/api/v1/namespaces/_/actions/limited?blocking=true",
+                            Some(&json!({})),
+                        )
+                        .status
+                    })
+                    .filter(|status| *status == 200)
+                    .count()
+            })
+            .collect();
+        if minute() == began {
+            assert_eq!(admitted, [2, 2], "each node admits its half of 4 a minute");
+            return;
+        }
+        std::thread::sleep(Duration::from_secs(61));
+    }
+    panic!("three attempts straddled a minute boundary");
 }

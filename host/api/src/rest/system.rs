@@ -123,8 +123,9 @@ pub(crate) async fn limits(call: &Call<'_>) -> Result<Reply, ApiError> {
 /// with `{"status": "unavailable", "store": <why>}` while its activation store cannot write.
 /// Either way it lists the stored alarms that could not be scheduled at start
 /// (`skippedFeeds`) and how many accepted activations the previous run left unfinished
-/// (`recoveredActivations`, ended as whisk internal errors), and the isolate memory budget
-/// (`isolateMemory`: budget, reserved, resident, waiting, trims, refused).
+/// (`recoveredActivations`, ended as whisk internal errors), the isolate memory budget
+/// (`isolateMemory`: budget, reserved, resident, waiting, trims, refused), and how many shoal
+/// nodes share the store (`nodes`: 1 on SQLite; on PostgreSQL those with a live heartbeat).
 pub(crate) async fn health(call: &Call<'_>) -> Result<Reply, ApiError> {
     let app = call.app;
     let mut body = json!({
@@ -132,6 +133,7 @@ pub(crate) async fn health(call: &Call<'_>) -> Result<Reply, ApiError> {
         "skippedFeeds": app.feeds.iter().flat_map(|f| f.skipped()).collect::<Vec<_>>(),
         "recoveredActivations": app.store.recovered(),
         "isolateMemory": app.memory.figures(),
+        "nodes": app.store.sharing(),
     });
     Ok(match app.store.health() {
         Ok(()) => Reply::json(StatusCode::OK, &body),

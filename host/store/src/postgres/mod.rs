@@ -96,6 +96,8 @@ struct Inner {
     listeners: RwLock<Vec<Listener>>,
     log: Log,
     recovered: AtomicU64,
+    /// Nodes with a live heartbeat, this one included, as of the last heartbeat.
+    live: AtomicU64,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// The listener and the heartbeat, stopped when the store drops.
     background: Mutex<Vec<tokio::task::JoinHandle<()>>>,
@@ -171,10 +173,12 @@ impl PostgresStore {
                 counters,
             },
             recovered: AtomicU64::new(0),
+            live: AtomicU64::new(1),
             writer: Mutex::new(Some(writer)),
             background: Mutex::new(Vec::new()),
         }));
         store.sweep().await?;
+        store.count_live().await?;
         let subscription = subscribe(&config).await?;
         let weak = Arc::downgrade(&store.0);
         let background = vec![
@@ -416,7 +420,22 @@ impl PostgresStore {
                 .await?;
         }
         drop(client);
-        self.sweep().await.map(drop)
+        self.sweep().await?;
+        self.count_live().await
+    }
+
+    /// Counts the nodes whose heartbeat is within the lease.
+    async fn count_live(&self) -> Result<(), StoreError> {
+        let client = self.0.pool.get().await?;
+        let row = client
+            .query_one(
+                "SELECT count(*) FROM nodes WHERE heartbeat >= now() - make_interval(secs => $1)",
+                &[&LEASE.as_secs_f64()],
+            )
+            .await?;
+        let live = u64::try_from(row.get::<_, i64>(0)).unwrap_or(1).max(1);
+        self.0.live.store(live, Ordering::Relaxed);
+        Ok(())
     }
 }
 
@@ -930,6 +949,11 @@ impl ActivationLog for PostgresStore {
 impl Changes for PostgresStore {
     fn watch(&self, listener: Listener) {
         self.0.listeners.write().push(listener);
+    }
+
+    /// The nodes with a live heartbeat, counted at every heartbeat ([`HEARTBEAT`]).
+    fn sharing(&self) -> u64 {
+        self.0.live.load(Ordering::Relaxed)
     }
 }
 

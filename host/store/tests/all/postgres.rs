@@ -163,3 +163,15 @@ async fn the_accepted_activations_of_a_node_whose_lease_ran_out_are_ended_once()
         assert_eq!(ended.unwrap()["name"], "stuck");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_count_each_other_while_their_heartbeats_last() {
+    let db = Database::new();
+    let a = db.node().await;
+    assert_eq!(a.sharing(), 1);
+    let b = db.node().await;
+    assert_eq!(b.sharing(), 2, "counted when it joins");
+    eventually("node a counts node b", || a.sharing() == 2).await;
+    drop(b);
+    eventually("node a stops counting node b", || a.sharing() == 1).await;
+}
