@@ -281,3 +281,118 @@ fn a_per_minute_limit_holds_for_the_cluster_as_a_whole() {
     }
     panic!("three attempts straddled a minute boundary");
 }
+
+/// A cluster started by `deploy/cluster.sh` in a temporary directory; stopped on drop.
+struct Scripted {
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl Scripted {
+    fn script() -> std::process::Command {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/cluster.sh");
+        let mut command = std::process::Command::new("bash");
+        command.arg(script);
+        command
+    }
+
+    fn start(nodes: usize) -> Scripted {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let cluster = Scripted { dir, port };
+        let out = run_with_timeout(
+            cluster
+                .env(&mut Scripted::script())
+                .args(["start", &nodes.to_string()]),
+            Duration::from_secs(120),
+        );
+        assert!(
+            out.status.success(),
+            "deploy/cluster.sh start: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        cluster
+    }
+
+    fn env<'c>(&self, command: &'c mut std::process::Command) -> &'c mut std::process::Command {
+        command
+            .env("SHOAL_BIN", crate::support::SHOAL)
+            .env("SHOAL_CLUSTER_DIR", self.dir.path().join("cluster"))
+            .env("SHOAL_CLUSTER_PORT", self.port.to_string())
+    }
+
+    fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The pid of node `i` (from 1).
+    fn node_pid(&self, i: usize) -> i32 {
+        let path = self.dir.path().join(format!("cluster/node{i}/pid"));
+        std::fs::read_to_string(path)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    }
+}
+
+impl Drop for Scripted {
+    fn drop(&mut self) {
+        let _ = run_with_timeout(
+            self.env(&mut Scripted::script()).arg("stop"),
+            Duration::from_secs(60),
+        );
+    }
+}
+
+#[test]
+fn the_cluster_script_balances_nodes_and_survives_one_killed() {
+    let cluster = Scripted::start(2);
+    let addr = cluster.addr();
+    let call = |method: &str, path: &str, body: Option<&Value>| {
+        request(&addr, method, path, Some(GUEST_AUTH), body)
+    };
+    let put = call(
+        "PUT",
+        "/api/v1/namespaces/_/actions/balanced",
+        Some(&says("hi")),
+    );
+    assert_eq!(put.status, 200, "{}", put.text());
+    let invoke_all = || {
+        (0..6)
+            .map(|_| {
+                let res = call(
+                    "POST",
+                    "/api/v1/namespaces/_/actions/balanced?blocking=true",
+                    Some(&json!({})),
+                );
+                assert_eq!(res.status, 200, "{}", res.text());
+                res.json()["activationId"].as_str().unwrap().to_string()
+            })
+            .collect::<Vec<_>>()
+    };
+    for id in invoke_all() {
+        let record = call(
+            "GET",
+            &format!("/api/v1/namespaces/_/activations/{id}"),
+            None,
+        );
+        assert_eq!(record.status, 200, "{}", record.text());
+    }
+    let pid = cluster.node_pid(1);
+    // SAFETY: kill(2) has no memory-safety preconditions; the pid is a node this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    // The balancer sends what would reach the killed node to the other one.
+    for id in invoke_all() {
+        let record = call(
+            "GET",
+            &format!("/api/v1/namespaces/_/activations/{id}"),
+            None,
+        );
+        assert_eq!(record.status, 200, "{}", record.text());
+    }
+}
