@@ -1,6 +1,8 @@
 //! Several shoal processes (nodes) on one PostgreSQL database (a private server each test
 //! starts): what one node writes, another serves — actions, namespaces, activation records —
-//! and a changed action is served in its new form by every node.
+//! a changed action is served in its new form by every node, alarms and throttles hold for
+//! the cluster, PostgreSQL going away is a 503 that heals, a killed node's acknowledged
+//! activations are ended by another, and `deploy/cluster.sh` runs it all behind HAProxy.
 
 use std::time::{Duration, Instant};
 
@@ -395,4 +397,48 @@ fn the_cluster_script_balances_nodes_and_survives_one_killed() {
         );
         assert_eq!(record.status, 200, "{}", record.text());
     }
+}
+
+#[test]
+fn the_acknowledged_activations_of_a_killed_node_are_ended_by_another() {
+    let mut cluster = Cluster::start(2);
+    let slow = json!({"exec": {"kind": "nodejs:20",
+        "code": "function main() { return new Promise(r => setTimeout(() => r({done: true}), 50000)) }"}});
+    let a = &cluster.nodes[0];
+    let put = a.request("PUT", "/api/v1/namespaces/_/actions/slow", Some(&slow));
+    assert_eq!(put.status, 200, "{}", put.text());
+    let ids: Vec<String> = (0..3)
+        .map(|_| {
+            let res = a.request(
+                "POST",
+                "/api/v1/namespaces/_/actions/slow",
+                Some(&json!({})),
+            );
+            assert_eq!(res.status, 202, "{}", res.text());
+            res.json()["activationId"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let node_a = cluster.nodes.remove(0);
+    assert!(!node_a.stop_with(libc::SIGKILL).success());
+    // Node b takes a for dead once its lease (10 s) runs out, and ends what it accepted.
+    let b = &cluster.nodes[0];
+    let deadline = Instant::now() + Duration::from_secs(90);
+    for id in ids {
+        let path = format!("/api/v1/namespaces/_/activations/{id}");
+        let record = loop {
+            let res = b.request("GET", &path, None);
+            if res.status == 200 {
+                break res.json();
+            }
+            assert_eq!(res.status, 404, "{}", res.text());
+            assert!(Instant::now() < deadline, "activation {id} was never ended");
+            std::thread::sleep(Duration::from_millis(250));
+        };
+        assert_eq!(
+            record["response"]["status"], "whisk internal error",
+            "{record}"
+        );
+    }
+    let health = b.request("GET", "/health", None).json();
+    assert_eq!(health["recoveredActivations"], 3, "{health}");
 }
