@@ -160,6 +160,13 @@ fn a_node_answers_503_while_postgres_is_down_and_recovers_by_itself() {
         assert!(Instant::now() < deadline, "the node never recovered");
         std::thread::sleep(Duration::from_millis(50));
     }
+    while node.request("GET", "/health", None).status != 200 {
+        assert!(
+            Instant::now() < deadline,
+            "the node never reported the store up again"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let (id, said) = invoke(node, "steady");
     assert_eq!(said, "up");
     let record = node.request(

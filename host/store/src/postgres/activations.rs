@@ -30,6 +30,11 @@ use crate::{ActivationQuery, ActivationRecord, StoreError};
 /// How long the writer waits between attempts to reach PostgreSQL while it cannot.
 const RETRY_EVERY: Duration = Duration::from_millis(500);
 
+/// How long an idle writer waits before it checks that PostgreSQL still answers, so the log
+/// (and `/health`) turns unhealthy within about this long of the database going away, even
+/// when nothing is written.
+const IDLE_CHECK: Duration = Duration::from_secs(2);
+
 /// The record `namespace/id`, or `None`.
 pub(super) async fn get(
     client: &impl GenericClient,
@@ -165,19 +170,14 @@ pub(super) fn run_writer(
     };
     let mut open = true;
     while open {
-        // While it cannot write, the writer wakes up to try again even with nothing new.
+        // Idle, the writer wakes up to check PostgreSQL still answers; while it cannot write,
+        // more often, to try again.
         let waiting = !writer.retry.is_empty() || writer.counters.unhealthy.read().is_some();
-        let first = if waiting {
-            match rx.recv_timeout(RETRY_EVERY) {
-                Ok(msg) => Some(msg),
-                Err(RecvTimeoutError::Timeout) => None,
-                Err(RecvTimeoutError::Disconnected) => break,
-            }
-        } else {
-            match rx.recv() {
-                Ok(msg) => Some(msg),
-                Err(_) => break,
-            }
+        let idle = if waiting { RETRY_EVERY } else { IDLE_CHECK };
+        let first = match rx.recv_timeout(idle) {
+            Ok(msg) => Some(msg),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => break,
         };
         let mut batch = std::mem::take(&mut writer.retry);
         let mut flushes = Vec::new();
@@ -315,20 +315,30 @@ impl Writer {
         }
     }
 
-    /// Tries whether PostgreSQL can be reached again; the log is healthy once it can.
+    /// Checks that PostgreSQL answers, on the writer's connection and, if that one fails,
+    /// on a new one; the log is healthy exactly while it does.
     fn probe(&mut self) {
-        self.client = None;
-        let reached = self.connect().and_then(|()| match &self.client {
+        let mut reached = self.ping();
+        if reached.is_err() {
+            self.client = None;
+            reached = self.ping();
+        }
+        if reached.is_err() {
+            self.client = None;
+        }
+        set_health(&self.counters, reached.err());
+    }
+
+    /// One trivial query on the writer's connection (opened if need be).
+    fn ping(&mut self) -> Result<(), String> {
+        self.connect()?;
+        match &self.client {
             Some(client) => self
                 .runtime
                 .block_on(client.batch_execute("SELECT 1"))
                 .map_err(|e| format!("cannot reach PostgreSQL: {e}")),
             None => Err("no PostgreSQL connection".into()),
-        });
-        if reached.is_err() {
-            self.client = None;
         }
-        set_health(&self.counters, reached.err());
     }
 
     /// Takes `rec` out of the pending map, unless a later record with its id replaced it.
