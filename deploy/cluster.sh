@@ -71,6 +71,9 @@ defaults
     timeout server 75s
     retries 3
     option redispatch
+    # A new connection to a node per request: a node that died is then a refused connection,
+    # which is retried on another node, never a reused connection that breaks mid-request.
+    option http-server-close
     retry-on conn-failure empty-response response-timeout
 frontend api
     bind 127.0.0.1:$port
