@@ -21,7 +21,7 @@ use serde_json::Value;
 use shoal_router::json;
 use tokio::sync::oneshot;
 
-use crate::{ActivationQuery, ActivationRecord, StoreError, WriterStats};
+use crate::{ActivationQuery, ActivationRecord, Committed, StoreError, WriterStats};
 
 /// Most records committed in one transaction; bounds commit latency and memory per batch.
 pub(crate) const MAX_BATCH: usize = 1_000;
@@ -48,6 +48,11 @@ pub(crate) const GATHER_SIBLINGS: usize = 4;
 /// ~1 KiB a record this bounds the queue to ~64 MiB, under a second of the writer's full rate
 /// (~90,000 records/s, `cargo bench -p shoal-benches --bench activation_log`).
 pub(crate) const MAX_QUEUED: usize = 65_536;
+
+/// The deepest page (`skip + limit`) a list merges with the queued records. A merge holds
+/// that many committed rows in memory, so deeper pages are read from the committed rows only:
+/// a record appended moments ago shows there once it is committed (within a batch).
+pub(crate) const MERGE_WINDOW: u64 = 10_000;
 
 /// Levels a stored document adds around the user JSON it holds (a record's
 /// `response.result`, an entity's `parameters[i].value`): that JSON may nest as deep as
@@ -212,6 +217,44 @@ impl Log {
             // An error means the writer exited without replying: nothing left to wait for.
             let _ = done.await;
         }
+    }
+
+    /// The queued records a list for `q` merges with its committed rows: none for a page
+    /// deeper than [`MERGE_WINDOW`].
+    pub(crate) fn to_merge(&self, q: &ActivationQuery) -> Vec<Arc<ActivationRecord>> {
+        if q.skip.saturating_add(q.limit) > MERGE_WINDOW {
+            return Vec::new();
+        }
+        self.queued(q)
+    }
+
+    /// Queues a record someone waits for; `settles` says it replaces the stand-in of an
+    /// accepted activation.
+    pub(crate) fn put_durable(&self, rec: ActivationRecord, settles: bool) -> Committed {
+        let kind = if settles { Kind::Settles } else { Kind::Final };
+        let (tx, committed) = Committed::channel();
+        self.put(rec, kind, Some(tx));
+        committed
+    }
+
+    /// Queues the stand-in of an accepted activation.
+    pub(crate) fn accept(&self, stand_in: ActivationRecord) -> Committed {
+        let (tx, committed) = Committed::channel();
+        self.put(stand_in, Kind::Accepted, Some(tx));
+        committed
+    }
+
+    /// `Err` with the reason while the writer cannot write.
+    pub(crate) fn health(&self) -> Result<(), String> {
+        match &*self.counters.unhealthy.read() {
+            Some(reason) => Err(reason.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// A snapshot of the writer's counters.
+    pub(crate) fn stats(&self) -> WriterStats {
+        self.counters.snapshot(&self.pending)
     }
 
     /// Queued records matching `q`, in no particular order.

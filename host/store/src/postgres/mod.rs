@@ -879,34 +879,25 @@ impl ActivationLog for PostgresStore {
     }
 
     fn put_activation_durable(&self, record: ActivationRecord, settles: bool) -> Committed {
-        let kind = if settles { Kind::Settles } else { Kind::Final };
-        let (tx, committed) = Committed::channel();
-        self.0.log.put(record, kind, Some(tx));
-        committed
+        self.0.log.put_durable(record, settles)
     }
 
     fn accept_activation(&self, stand_in: ActivationRecord) -> Committed {
-        let (tx, committed) = Committed::channel();
-        self.0.log.put(stand_in, Kind::Accepted, Some(tx));
-        committed
+        self.0.log.accept(stand_in)
     }
 
     /// Unhealthy while the writer cannot reach or write PostgreSQL; healthy again after its
     /// next successful commit or probe.
     fn health(&self) -> Result<(), String> {
-        match &*self.0.log.counters.unhealthy.read() {
-            Some(reason) => Err(reason.clone()),
-            None => Ok(()),
-        }
+        self.0.log.health()
     }
 
-    /// The accepted activations of dead nodes this node ended (at its start and since).
     fn recovered(&self) -> u64 {
         self.0.recovered.load(Ordering::Relaxed)
     }
 
     fn writer_stats(&self) -> WriterStats {
-        self.0.log.counters.snapshot(&self.0.log.pending)
+        self.0.log.stats()
     }
 
     async fn get_activation(&self, namespace: &str, id: &str) -> Result<Option<Value>, StoreError> {
@@ -921,7 +912,7 @@ impl ActivationLog for PostgresStore {
         if query.limit == 0 {
             return Ok(Vec::new());
         }
-        let queued = self.0.log.queued(query);
+        let queued = self.0.log.to_merge(query);
         let client = self.0.pool.get().await?;
         if queued.is_empty() {
             return activations::list(&client, query, clamp(query.skip), clamp(query.limit))

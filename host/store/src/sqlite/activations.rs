@@ -90,7 +90,7 @@ impl Log {
         if q.limit == 0 {
             return Ok(Vec::new());
         }
-        let queued = self.queued(q);
+        let queued = self.to_merge(q);
         if queued.is_empty() {
             return select(conn, q, clamp(q.skip), clamp(q.limit));
         }
@@ -520,6 +520,31 @@ mod tests {
         v.iter()
             .map(|d| u64::from_str_radix(d["activationId"].as_str().unwrap(), 16).unwrap())
             .collect()
+    }
+
+    #[test]
+    fn a_page_deeper_than_the_merge_window_is_read_from_committed_rows_only() {
+        let (log, _rx, mut conn) = frozen();
+        let committed: Vec<Entry> = (1..=3)
+            .map(|n| Entry {
+                rec: rec(n, n as i64 * 10),
+                kind: Kind::Final,
+                ack: None,
+            })
+            .collect();
+        insert(&mut conn, &committed).unwrap();
+        log.put(Arc::unwrap_or_clone(rec(9, 90)), Kind::Final, None);
+        // A skip past the window: no merge, so no window of rows held in memory.
+        let deep = ActivationQuery {
+            namespace: "guest".into(),
+            skip: crate::log_queue::MERGE_WINDOW,
+            limit: 10,
+            ..ActivationQuery::default()
+        };
+        assert!(log.to_merge(&deep).is_empty());
+        assert_eq!(log.list(&mut conn, &deep).unwrap(), Vec::<Value>::new());
+        let near = ActivationQuery { skip: 0, ..deep };
+        assert_eq!(ids(&log.list(&mut conn, &near).unwrap()), [9, 3, 2, 1]);
     }
 
     #[test]

@@ -424,25 +424,17 @@ impl ActivationLog for SqliteStore {
     /// No group window: the writer commits at once, together with whatever else is queued
     /// (about one commit's latency, a WAL append without fsync).
     fn put_activation_durable(&self, record: ActivationRecord, settles: bool) -> Committed {
-        let kind = if settles { Kind::Settles } else { Kind::Final };
-        let (tx, committed) = Committed::channel();
-        self.0.log.put(record, kind, Some(tx));
-        committed
+        self.0.log.put_durable(record, settles)
     }
 
     fn accept_activation(&self, stand_in: ActivationRecord) -> Committed {
-        let (tx, committed) = Committed::channel();
-        self.0.log.put(stand_in, Kind::Accepted, Some(tx));
-        committed
+        self.0.log.accept(stand_in)
     }
 
     /// Unhealthy after a failed commit (disk full, file read-only, deleted or replaced);
     /// healthy again once a commit or the writer's probe (every 500 ms while idle) succeeds.
     fn health(&self) -> Result<(), String> {
-        match &*self.0.log.counters.unhealthy.read() {
-            Some(reason) => Err(reason.clone()),
-            None => Ok(()),
-        }
+        self.0.log.health()
     }
 
     fn recovered(&self) -> u64 {
@@ -450,7 +442,7 @@ impl ActivationLog for SqliteStore {
     }
 
     fn writer_stats(&self) -> WriterStats {
-        self.0.log.counters.snapshot(&self.0.log.pending)
+        self.0.log.stats()
     }
 
     async fn get_activation(&self, namespace: &str, id: &str) -> Result<Option<Value>, StoreError> {
