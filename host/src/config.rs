@@ -22,6 +22,8 @@ pub struct Config {
     /// (`postgres://user:password@host:port/database`), shared with every other shoal node
     /// that names it. Unset: the embedded SQLite store under `data_dir`.
     pub store: Option<String>,
+    /// The activation log: how long it keeps records.
+    pub activations: ActivationsConfig,
     /// Public base URL handed to actions as `__OW_API_HOST` (default: `http://<listen>`).
     pub api_host: Option<String>,
     /// System-wide namespace limits (spec §2.1, §8).
@@ -38,6 +40,17 @@ pub struct Config {
     pub egress: EgressConfig,
     /// The Prometheus endpoint `GET /metrics`.
     pub metrics: MetricsConfig,
+}
+
+/// Settings for the activation log (`[activations]`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ActivationsConfig {
+    /// Days the log keeps every namespace's records; a namespace's own
+    /// `activationRetentionDays` limit (`shoal namespace set-limits
+    /// --activation-retention-days`) can shorten it. Unset: records are kept unless a
+    /// namespace's own retention removes them. Applied hourly (`shoal_core::retention`).
+    pub retention_days: Option<u32>,
 }
 
 /// Settings for the WASM domain (`[wasm]`); [`WasmSettings::executor_config`] turns them into
@@ -130,6 +143,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 3233)),
             data_dir: PathBuf::from(".shoal"),
             store: None,
+            activations: ActivationsConfig::default(),
             api_host: None,
             limits: LimitsConfig::default(),
             isolates: IsolatesConfig::default(),
@@ -272,6 +286,12 @@ impl Config {
         if let Some(url) = &self.store {
             shoal_store::PostgresStore::check_url(url)
                 .map_err(|e| ConfigError::Invalid(format!("store: {e}")))?;
+        }
+        if self.activations.retention_days == Some(0) {
+            return Err(ConfigError::Invalid(
+                "activations.retention_days must be at least 1 (leave it unset to keep records)"
+                    .into(),
+            ));
         }
         let l = &self.limits;
         if l.invocations_per_minute == 0 || l.concurrent_invocations == 0 || l.fires_per_minute == 0

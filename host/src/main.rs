@@ -101,6 +101,10 @@ enum NamespaceCommand {
         /// the activation log (blocking invokes and web actions still get their results).
         #[arg(long, value_name = "true|false")]
         store_activations: Option<bool>,
+        /// Days the activation log keeps the namespace's records, when fewer than the
+        /// system's `activations.retention_days`.
+        #[arg(long)]
+        activation_retention_days: Option<u64>,
         #[command(flatten)]
         common: CommonArgs,
     },
@@ -186,6 +190,7 @@ async fn change_namespace(
                 concurrent_invocations,
                 fires_per_minute,
                 store_activations,
+                activation_retention_days,
                 ..
             },
             Some(mut subject),
@@ -196,6 +201,7 @@ async fn change_namespace(
                 ("invocationsPerMinute", invocations_per_minute),
                 ("concurrentInvocations", concurrent_invocations),
                 ("firesPerMinute", fires_per_minute),
+                (shoal_store::RETENTION_LIMIT, activation_retention_days),
             ] {
                 if let Some(v) = *value {
                     if v == 0 {

@@ -87,6 +87,7 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
 pub async fn start(config: &Config, api_host: String) -> Result<Platform, StartError> {
     let store = open_store(config).await?;
     ensure_guest(&*store).await?;
+    crate::retention::spawn(&store, config.activations.retention_days);
     let egress = EgressSlot::default();
     let workers = Arc::new(quickjs(config, &egress)?);
     let feeds: Vec<Arc<dyn FeedProvider>> = vec![AlarmService::new(store.clone()).await?];

@@ -23,6 +23,7 @@
 //! - [`action`] derives the form of an action the controller invokes from the stored one
 //!   (the model's [`put`] builds what a PUT stores); [`catalog`] installs `whisk.system`.
 //! - [`memory`] is the isolates' shared memory budget, wrapping their executors.
+//! - [`retention`] is the activation log's upkeep: how long it keeps records.
 //! - [`observer`] is what the core reports (activations, throttles, commit waits) to whoever
 //!   counts it.
 
@@ -43,6 +44,7 @@ pub mod observer;
 pub mod package;
 #[cfg(test)]
 mod properties;
+pub mod retention;
 pub mod sequence;
 pub mod throttle;
 pub mod triggers;

@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Value, json};
 
 use crate::{
-    ActivationQuery, ActivationRecord, Change, Collection, Entity, FeedSchedule, GatewayApi, Store,
-    StoreError, Subject,
+    ActivationQuery, ActivationRecord, Change, Collection, DAY_MS, Entity, FeedSchedule,
+    GatewayApi, RETENTION_LIMIT, Store, StoreError, Subject,
 };
 
 /// Where one check keeps its data.
@@ -41,6 +41,7 @@ macro_rules! conformance_suite {
             activations_same_id_keeps_the_last,
             activations_persist_across_reopen,
             activations_durable_put_resolves_written,
+            activations_expire_after_their_retention,
             changes_announced_before_writes_return
         );
     };
@@ -583,6 +584,57 @@ pub async fn activations_durable_put_resolves_written(backing: &dyn Backing) {
         .unwrap();
     assert_eq!(got["start"], 70);
     assert_eq!(store.recovered(), 0, "nothing was left unfinished");
+}
+
+/// Upkeep removes the records older than the system's retention and than a namespace's own
+/// shorter one, and nothing else: not newer records, not those of a namespace whose own
+/// retention is not a number of days, and nothing at all without a retention.
+pub async fn activations_expire_after_their_retention(backing: &dyn Backing) {
+    let store = backing.open();
+    let now = 1_796_558_400_000; // 2026-12-06T12:00:00Z
+    let hour = DAY_MS / 24;
+    for (namespace, uuid, own) in [("brief", "u1", json!(2)), ("odd", "u2", json!("two"))] {
+        let limits = json!({ RETENTION_LIMIT: own });
+        let s = Subject {
+            limits,
+            ..subject(namespace, uuid)
+        };
+        store.put_subject(s).await.unwrap();
+    }
+    // The log laid out for those days, as the hourly upkeep would have done then.
+    for then in [now - 20 * DAY_MS, now - 9 * DAY_MS, now] {
+        assert_eq!(store.expire_activations(None, then).await.unwrap(), 0);
+    }
+    let records = [
+        ("guest", 1, now - 20 * DAY_MS),
+        ("guest", 2, now - 11 * DAY_MS - hour),
+        ("guest", 3, now - 9 * DAY_MS),
+        ("guest", 4, now - hour),
+        ("brief", 5, now - 3 * DAY_MS),
+        ("brief", 6, now - DAY_MS + hour),
+        ("odd", 7, now - 9 * DAY_MS),
+    ];
+    for (namespace, n, start) in records {
+        store.put_activation(activation(namespace, n, "a", start));
+    }
+    store.flush().await;
+    let kept =
+        async |namespace: &str| ids(&store.list_activations(&query(namespace)).await.unwrap());
+
+    assert_eq!(store.expire_activations(None, now).await.unwrap(), 1);
+    assert_eq!(
+        kept("brief").await,
+        vec![id(6)],
+        "the namespace's own retention"
+    );
+    assert_eq!(kept("guest").await.len(), 4, "no system retention");
+
+    assert_eq!(store.expire_activations(Some(10), now).await.unwrap(), 2);
+    assert_eq!(kept("guest").await, vec![id(4), id(3)]);
+    assert_eq!(kept("odd").await, vec![id(7)]);
+    assert_eq!(store.get_activation("guest", &id(1)).await.unwrap(), None);
+    assert_eq!(store.count_activations(&query("guest")).await.unwrap(), 2);
+    assert_eq!(store.expire_activations(Some(10), now).await.unwrap(), 0);
 }
 
 /// Each entity, subject, feed schedule and API write is announced before it returns; failed

@@ -27,6 +27,7 @@ mod log_queue;
 #[cfg(feature = "conformance")]
 pub mod pg_server;
 mod postgres;
+mod retention;
 mod sqlite;
 mod types;
 
@@ -37,6 +38,6 @@ pub use error::StoreError;
 pub use postgres::{HEARTBEAT, LEASE, PostgresStore};
 pub use sqlite::{DB_FILE, SqliteStore};
 pub use types::{
-    ActivationQuery, ActivationRecord, Collection, Entity, FeedSchedule, GatewayApi, Subject,
-    WriterStats,
+    ActivationQuery, ActivationRecord, Collection, DAY_MS, Entity, FeedSchedule, GatewayApi,
+    RETENTION_LIMIT, Subject, WriterStats,
 };

@@ -106,6 +106,14 @@ pub struct ActivationRecord {
     pub doc: String,
 }
 
+/// The key of a subject's `limits` (a shoal extension, set with `shoal namespace set-limits
+/// --activation-retention-days`) that keeps the namespace's activation records fewer days
+/// than the system's retention: a positive integer number of days.
+pub const RETENTION_LIMIT: &str = "activationRetentionDays";
+
+/// Milliseconds in a day: the unit of activation retention.
+pub const DAY_MS: i64 = 86_400_000;
+
 /// Filters and paging for listing or counting activations (spec §2.7).
 ///
 /// Results are ordered by `start` descending, then activation id descending.

@@ -26,6 +26,7 @@ mod isolation;
 mod lifecycle;
 mod metrics;
 mod nodes;
+mod retention;
 mod support;
 mod throttle;
 mod tools;

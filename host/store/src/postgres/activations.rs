@@ -444,14 +444,27 @@ async fn write_batch(client: &mut Client, node: &str, batch: &[Entry]) -> Result
         .await
         .map_err(failed)?;
     }
+    let settled = Columns::of(batch, &[Kind::Settles]);
+    if !settled.id.is_empty() {
+        // A stand-in another node wrote while it took this one for dead: its `start` (part
+        // of the key, for the partitions) may differ from the final record's.
+        tx.execute(
+            "DELETE FROM activations a USING unnest($1::text[], $2::text[], $3::bigint[])
+               AS r(ns, id, s)
+             WHERE a.namespace = r.ns AND a.activation_id = r.id AND a.start <> r.s",
+            &[&settled.namespace, &settled.id, &settled.start],
+        )
+        .await
+        .map_err(failed)?;
+    }
     let finals = Columns::of(batch, &[Kind::Final, Kind::Settles]);
     if !finals.id.is_empty() {
         tx.execute(
             "INSERT INTO activations (namespace, activation_id, name, filter_name, start, doc)
              SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[],
                $6::text[])
-             ON CONFLICT (namespace, activation_id) DO UPDATE SET name = excluded.name,
-               filter_name = excluded.filter_name, start = excluded.start, doc = excluded.doc",
+             ON CONFLICT (namespace, activation_id, start) DO UPDATE SET name = excluded.name,
+               filter_name = excluded.filter_name, doc = excluded.doc",
             &[
                 &finals.namespace,
                 &finals.id,
@@ -464,7 +477,6 @@ async fn write_batch(client: &mut Client, node: &str, batch: &[Entry]) -> Result
         .await
         .map_err(failed)?;
     }
-    let settled = Columns::of(batch, &[Kind::Settles]);
     if !settled.id.is_empty() {
         tx.execute(
             "DELETE FROM accepted WHERE (namespace, activation_id) IN

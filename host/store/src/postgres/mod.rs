@@ -26,6 +26,7 @@
 //! The schema is versioned (`schema.rs`): a store applies missing migrations when it opens.
 
 mod activations;
+mod partitions;
 mod schema;
 
 use std::future::poll_fn;
@@ -214,7 +215,7 @@ impl PostgresStore {
                 ), kept AS (
                     INSERT INTO activations (namespace, activation_id, name, filter_name, start, doc)
                     SELECT * FROM ended
-                    ON CONFLICT (namespace, activation_id) DO NOTHING
+                    ON CONFLICT (namespace, activation_id, start) DO NOTHING
                 )
                 SELECT count(*) FROM ended",
                 &[],
@@ -934,6 +935,13 @@ impl ActivationLog for PostgresStore {
 
     async fn flush(&self) {
         self.0.log.flush().await;
+    }
+
+    /// Drops whole day partitions for the system's retention and deletes, in chunks, what a
+    /// namespace's own retention removes; see `partitions.rs`.
+    async fn expire_activations(&self, days: Option<u32>, now: i64) -> Result<u64, StoreError> {
+        let mut client = self.0.pool.get().await?;
+        partitions::upkeep(&mut client, days, now).await
     }
 }
 

@@ -78,6 +78,28 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (namespace, activation_id)
     );
     CREATE INDEX accepted_by_node ON accepted (node);",
+    // 2: the activation log partitioned by day of `start` (see `partitions.rs`); the rows
+    // so far go to the default partition, and upkeep moves them into their day's partition.
+    "ALTER TABLE activations RENAME TO activations_unpartitioned;
+    ALTER TABLE activations_unpartitioned RENAME CONSTRAINT activations_pkey
+        TO activations_unpartitioned_pkey;
+    DROP INDEX activations_listed;
+    DROP INDEX activations_named;
+    CREATE TABLE activations (
+        namespace text NOT NULL,
+        activation_id text NOT NULL,
+        name text NOT NULL,
+        filter_name text NOT NULL,
+        start bigint NOT NULL,
+        doc text NOT NULL,
+        PRIMARY KEY (namespace, activation_id, start)
+    ) PARTITION BY RANGE (start);
+    CREATE INDEX activations_listed ON activations (namespace, start DESC, activation_id DESC);
+    CREATE INDEX activations_named
+        ON activations (namespace, filter_name, start DESC, activation_id DESC);
+    CREATE TABLE activations_default PARTITION OF activations DEFAULT;
+    INSERT INTO activations SELECT * FROM activations_unpartitioned;
+    DROP TABLE activations_unpartitioned;",
 ];
 
 /// Brings the database up to this build's schema. Fails if it was migrated by a newer build.

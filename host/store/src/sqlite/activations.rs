@@ -18,6 +18,7 @@ use crate::log_queue::{
     Counters, DocId, Entry, GATHER_SIBLINGS, GROUP_WINDOW, Kind, Log, MAX_BATCH, Msg, Pending,
     URGENT_GATHER, parse, set_health,
 };
+use crate::retention::CHUNK;
 use crate::{ActivationQuery, StoreError};
 
 /// Newest-first activations of a namespace within `[since, upto]`.
@@ -64,6 +65,44 @@ const GET_SQL: &str = "SELECT doc FROM activations WHERE namespace = ?1 AND acti
 
 const INSERT_SQL: &str = "INSERT OR REPLACE INTO activations
     (namespace, activation_id, name, filter_name, start, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+/// Removes one chunk (`?2` rows) of the records of every namespace that started before `?1`.
+const EXPIRE_SQL: &str = "DELETE FROM activations WHERE rowid IN
+    (SELECT rowid FROM activations INDEXED BY activations_by_age WHERE start < ?1 LIMIT ?2)";
+
+/// Removes one chunk (`?3` rows) of namespace `?1`'s records that started before `?2`.
+const EXPIRE_NAMESPACE_SQL: &str = "DELETE FROM activations WHERE rowid IN
+    (SELECT rowid FROM activations INDEXED BY activations_by_start
+     WHERE namespace = ?1 AND start < ?2 LIMIT ?3)";
+
+/// The namespaces whose subject sets an integer at JSON path `?1` of its limits, with it.
+const RETENTIONS_SQL: &str = "SELECT namespace, json_extract(limits, ?1) FROM subjects WHERE json_type(limits, ?1) = 'integer'";
+
+/// The namespaces' own retentions ([`crate::RETENTION_LIMIT`]), as stored.
+pub(crate) fn retentions(conn: &Connection) -> Result<Vec<(String, i64)>, StoreError> {
+    let path = format!("$.{}", crate::RETENTION_LIMIT);
+    let mut stmt = conn.prepare_cached(RETENTIONS_SQL)?;
+    let rows = stmt.query_map([path], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Removes one chunk of the records that started before `before`, of `namespace` or of
+/// every namespace; returns how many went (fewer than [`CHUNK`] when none are left).
+pub(crate) fn expire_chunk(
+    conn: &Connection,
+    namespace: Option<&str>,
+    before: i64,
+) -> Result<u64, StoreError> {
+    let removed = match namespace {
+        None => conn
+            .prepare_cached(EXPIRE_SQL)?
+            .execute(params![before, CHUNK])?,
+        Some(ns) => conn
+            .prepare_cached(EXPIRE_NAMESPACE_SQL)?
+            .execute(params![ns, before, CHUNK])?,
+    };
+    Ok(removed as u64)
+}
 
 impl Log {
     pub(crate) fn get(

@@ -81,6 +81,7 @@ use rusqlite::Connection;
 use serde_json::Value;
 
 use crate::log_queue::{Counters, Kind, Log, MAX_QUEUED, Msg, Pending};
+use crate::retention::{CHUNK, Cutoffs};
 use crate::{
     ActivationLog, ActivationQuery, ActivationRecord, Apis, Change, Changes, Collection, Committed,
     Entities, Entity, FeedSchedule, Feeds, GatewayApi, Listener, StoreError, Subject, Subjects,
@@ -468,6 +469,32 @@ impl ActivationLog for SqliteStore {
     /// the writer is collecting a batch, plus the commit.
     async fn flush(&self) {
         self.0.log.flush().await;
+    }
+
+    /// Deletes in chunks through the index on `start`, each chunk its own write transaction,
+    /// so activation commits interleave with a long run; removal is exact to the millisecond.
+    async fn expire_activations(&self, days: Option<u32>, now: i64) -> Result<u64, StoreError> {
+        self.off_thread(move |inner| {
+            let own = inner.readers.with(|c| activations::retentions(c))?;
+            let cutoffs = Cutoffs::of(days, now, own);
+            let every = cutoffs.all.map(|before| (None, before));
+            let own = cutoffs
+                .namespaces
+                .iter()
+                .map(|(ns, b)| (Some(ns.as_str()), *b));
+            let mut removed = 0;
+            for (namespace, before) in every.into_iter().chain(own) {
+                loop {
+                    let n = activations::expire_chunk(&inner.writer.lock(), namespace, before)?;
+                    removed += n;
+                    if n < CHUNK as u64 {
+                        break;
+                    }
+                }
+            }
+            Ok(removed)
+        })
+        .await
     }
 }
 

@@ -76,6 +76,8 @@ const MIGRATIONS: &[&str] = &[
         updated       INTEGER NOT NULL,
         PRIMARY KEY (namespace, base_path)
     );",
+    // 5: records by age alone, what the retention upkeep removes the oldest through.
+    "CREATE INDEX activations_by_age ON activations (start);",
 ];
 
 /// The schema version this build reads and writes.

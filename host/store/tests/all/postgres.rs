@@ -175,3 +175,75 @@ async fn nodes_count_each_other_while_their_heartbeats_last() {
     drop(b);
     eventually("node a stops counting node b", || a.sharing() == 1).await;
 }
+
+/// The partition (table) that holds record `n` of `guest`.
+async fn partition_of(client: &tokio_postgres::Client, n: u64) -> String {
+    let row = client
+        .query_one(
+            "SELECT tableoid::regclass::text FROM activations WHERE activation_id = $1",
+            &[&conformance::id(n)],
+        )
+        .await
+        .unwrap();
+    row.get(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_activation_log_is_partitioned_by_day_and_drops_whole_days() {
+    let db = Database::new();
+    let (a, b) = (db.node().await, db.node().await);
+    let (client, connection) = tokio_postgres::connect(&db.0.url("shoal"), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let noon = 1_768_046_400_000; // 2026-01-10T12:00:00Z
+    a.put_activation(conformance::activation("guest", 1, "a", noon));
+    a.flush().await;
+    assert_eq!(partition_of(&client, 1).await, "activations_default");
+
+    // Two nodes' runs at once: one lays out the days, the other finds it done or skips.
+    let (ra, rb) = tokio::join!(
+        a.expire_activations(None, noon),
+        b.expire_activations(None, noon)
+    );
+    assert_eq!((ra.unwrap(), rb.unwrap()), (0, 0));
+    assert_eq!(
+        partition_of(&client, 1).await,
+        "activations_20260110",
+        "moved out of the default partition into its day's"
+    );
+    a.put_activation(conformance::activation("guest", 2, "a", noon + 86_400_000));
+    a.flush().await;
+    assert_eq!(partition_of(&client, 2).await, "activations_20260111");
+
+    // Three days later with a two-day retention (which began on the 11th at noon), the
+    // 10th's partition goes whole; the 11th's is kept until the day has ended before it.
+    let removed = a
+        .expire_activations(Some(2), noon + 3 * 86_400_000)
+        .await
+        .unwrap();
+    assert_eq!(removed, 1);
+    let gone = client
+        .query_one(
+            "SELECT to_regclass('activations_20260110') IS NULL, to_regclass('activations_20260111') IS NULL",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (gone.get::<_, bool>(0), gone.get::<_, bool>(1)),
+        (true, false)
+    );
+    assert_eq!(
+        b.get_activation("guest", &conformance::id(1))
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        b.get_activation("guest", &conformance::id(2))
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
