@@ -3,6 +3,8 @@
 # and HAProxy balancing the REST API over them, all on loopback.
 #
 #   deploy/cluster.sh start [NODES]   # default 2 nodes; prints the balancer's URL
+#   deploy/cluster.sh restart-node I  # kills node I (from 1) and starts it again, same port
+#   deploy/cluster.sh restart-db      # restarts PostgreSQL (fast shutdown), same port
 #   deploy/cluster.sh stop            # stops everything it started
 #
 # Environment: SHOAL_CLUSTER_DIR (state: default ./.shoal-cluster), SHOAL_CLUSTER_PORT (the
@@ -30,6 +32,40 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# Starts node $1 on the port recorded for it and waits until it listens.
+start_node() {
+    local i="$1" node_port url
+    node_port="$(cat "$dir/node$i/port")"
+    url="$(cat "$dir/store")"
+    "$bin" serve --listen "127.0.0.1:$node_port" --data-dir "$dir/node$i" --store "$url" \
+        --api-host "http://127.0.0.1:$port" >>"$dir/node$i/log" 2>&1 &
+    echo $! >"$dir/node$i/pid"
+    for _ in $(seq 1 600); do
+        [ "$(grep -c "listening on" "$dir/node$i/log")" -gt "${2:-0}" ] && return 0
+        kill -0 "$(cat "$dir/node$i/pid")" 2>/dev/null || { cat "$dir/node$i/log" >&2; exit 1; }
+        sleep 0.1
+    done
+    echo "node $i did not start" >&2
+    exit 1
+}
+
+restart_node() {
+    local i="$1" pid started
+    [ -f "$dir/node$i/pid" ] || { echo "no node $i in $dir" >&2; exit 1; }
+    pid="$(cat "$dir/node$i/pid")"
+    kill -KILL "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    started="$(grep -c "listening on" "$dir/node$i/log" || true)"
+    start_node "$i" "$started"
+    echo "node $i restarted"
+}
+
+restart_db() {
+    [ -d "$dir/pg/data" ] || { echo "no cluster in $dir" >&2; exit 1; }
+    as_pg "$(pg_bin)/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/log" -m fast -w restart >/dev/null
+    echo "PostgreSQL restarted"
+}
+
 start() {
     local nodes="${1:-2}"
     command -v haproxy >/dev/null || { echo "HAProxy is not installed: apt-get install haproxy" >&2; exit 1; }
@@ -50,15 +86,8 @@ start() {
     for i in $(seq 1 "$nodes"); do
         node_port="$(free_port)"
         mkdir -p "$dir/node$i"
-        "$bin" serve --listen "127.0.0.1:$node_port" --data-dir "$dir/node$i" --store "$url" \
-            --api-host "http://127.0.0.1:$port" >"$dir/node$i/log" 2>&1 &
-        echo $! >"$dir/node$i/pid"
-        for _ in $(seq 1 600); do
-            grep -q "listening on" "$dir/node$i/log" && break
-            kill -0 "$(cat "$dir/node$i/pid")" 2>/dev/null || { cat "$dir/node$i/log" >&2; exit 1; }
-            sleep 0.1
-        done
-        grep -q "listening on" "$dir/node$i/log" || { echo "node $i did not start" >&2; exit 1; }
+        echo "$node_port" >"$dir/node$i/port"
+        start_node "$i"
         servers+="    server node$i 127.0.0.1:$node_port check inter 500ms fall 2 rise 1"$'\n'
     done
     cat >"$dir/haproxy.cfg" <<EOF
@@ -105,6 +134,8 @@ stop() {
 
 case "${1:-}" in
     start) start "${2:-2}" ;;
+    restart-node) restart_node "${2:?which node (from 1)}" ;;
+    restart-db) restart_db ;;
     stop) stop ;;
-    *) echo "usage: $0 start [NODES] | stop" >&2; exit 2 ;;
+    *) echo "usage: $0 start [NODES] | restart-node I | restart-db | stop" >&2; exit 2 ;;
 esac

@@ -177,6 +177,51 @@ fn a_node_answers_503_while_postgres_is_down_and_recovers_by_itself() {
     assert_eq!(record.status, 200, "{}", record.text());
 }
 
+/// How long PostgreSQL stays stopped under load in the outage test.
+const OUTAGE: Duration = Duration::from_secs(10);
+
+#[test]
+fn postgres_stopped_for_10_s_under_load_loses_no_acknowledged_activation() {
+    let cluster = Cluster::start(2);
+    crate::durability::deploy(&cluster.nodes[0]);
+    let addrs: Vec<String> = cluster.nodes.iter().map(|n| n.addr.clone()).collect();
+    let healthy = |addrs: &[String]| {
+        addrs.iter().all(|addr| {
+            crate::support::try_request(addr, "GET", "/health", None, None)
+                .is_ok_and(|h| h.status == 200)
+        })
+    };
+    // Load on both nodes: some acknowledged before the outage, PostgreSQL stopped for 10 s,
+    // then restarted, and the load goes on until both nodes are healthy again and more
+    // activations were acknowledged after it.
+    let (mut stopped, mut restarted) = (None::<Instant>, None::<usize>);
+    let (acked, statuses) = crate::durability::load(&addrs, |n| match (stopped, restarted) {
+        (None, _) => {
+            if n >= 30 {
+                cluster.server.stop();
+                stopped = Some(Instant::now());
+            }
+            false
+        }
+        (Some(at), None) => {
+            if at.elapsed() >= OUTAGE {
+                cluster.server.restart();
+                restarted = Some(n);
+            }
+            false
+        }
+        (Some(_), Some(before)) => n >= before + 30 && healthy(&addrs),
+    });
+    assert!(statuses.contains(&503), "the outage was never seen");
+    assert!(
+        statuses.iter().all(|s| matches!(s, 200 | 202 | 503)),
+        "{statuses:?}"
+    );
+    for node in &cluster.nodes {
+        crate::durability::assert_kept(node, &acked);
+    }
+}
+
 /// How many times trigger `t` fired, as `node` reads the activation log.
 fn fired(node: &Shoal) -> u64 {
     let res = node.request(
@@ -338,6 +383,60 @@ impl Scripted {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// Runs `deploy/cluster.sh ARGS…` on this cluster and checks it succeeded.
+    fn run(&self, args: &[&str]) {
+        let out = run_with_timeout(
+            self.env(&mut Scripted::script()).args(args),
+            Duration::from_secs(120),
+        );
+        assert!(
+            out.status.success(),
+            "deploy/cluster.sh {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Waits (a bound on a hang, not a timing expectation) until every one of the `nodes`
+    /// answers `GET /health` with 200, asked directly rather than through the balancer.
+    fn until_healthy(&self, nodes: usize) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        for i in 1..=nodes {
+            let path = self.dir.path().join(format!("cluster/node{i}/port"));
+            let addr = format!(
+                "127.0.0.1:{}",
+                std::fs::read_to_string(path).unwrap().trim()
+            );
+            while crate::support::try_request(&addr, "GET", "/health", None, None)
+                .map_or(true, |r| r.status != 200)
+            {
+                assert!(Instant::now() < deadline, "node {i} never became healthy");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+
+    /// Runs the npm client's wsk-style session (`host/tests/e2e/cluster-flow.mjs`) through
+    /// the balancer, its names tagged with `tag`.
+    fn flow(&self, tag: &str) {
+        let e2e = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e");
+        let out = run_with_timeout(
+            std::process::Command::new("node")
+                .args(["cluster-flow.mjs", tag])
+                .current_dir(e2e)
+                .env("SHOAL_API_HOST", format!("http://{}", self.addr()))
+                .env("SHOAL_AUTH", GUEST_AUTH)
+                .env_remove("NODE_OPTIONS"),
+            Duration::from_secs(300),
+        );
+        assert!(
+            out.status.success(),
+            "the cluster flow {tag} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// The pid of node `i` (from 1).
     fn node_pid(&self, i: usize) -> i32 {
         let path = self.dir.path().join(format!("cluster/node{i}/pid"));
@@ -404,6 +503,18 @@ fn the_cluster_script_balances_nodes_and_survives_one_killed() {
         );
         assert_eq!(record.status, 200, "{}", record.text());
     }
+}
+
+#[test]
+fn the_npm_client_works_through_the_balancer_across_node_and_database_restarts() {
+    let cluster = Scripted::start(2);
+    cluster.flow("first");
+    cluster.run(&["restart-node", "1"]);
+    cluster.until_healthy(2);
+    cluster.flow("after-node-restart");
+    cluster.run(&["restart-db"]);
+    cluster.until_healthy(2);
+    cluster.flow("after-database-restart");
 }
 
 #[test]
