@@ -146,7 +146,7 @@ fn sigkill_under_load_loses_no_acknowledged_activation() {
             deploy(&shoal);
         }
         let target = 60 * (round + 1);
-        let (acked, _) = load(&[shoal.addr.clone()], |n| n >= target);
+        let (acked, _) = load(std::slice::from_ref(&shoal.addr), |n| n >= target);
         // Killed at once after the last acknowledgement: nothing gets to finish on purpose.
         let _ = shoal.stop_with(libc::SIGKILL);
         all.extend(acked);
@@ -207,7 +207,7 @@ fn a_full_disk_refuses_work_with_503_keeps_every_acknowledged_activation_and_rec
     let refused = Arc::new(AtomicBool::new(false));
     let (acked, statuses) = {
         let (addr, refused) = (shoal.addr.clone(), refused.clone());
-        load(&[shoal.addr.clone()], move |_| {
+        load(std::slice::from_ref(&shoal.addr), move |_| {
             let health = try_request(&addr, "GET", "/health", None, None);
             let full = health.is_ok_and(|h| h.status == 503);
             refused.store(full, Ordering::Release);
