@@ -8,7 +8,8 @@
 #   deploy/cluster.sh stop            # stops everything it started
 #
 # Environment: SHOAL_CLUSTER_DIR (state: default ./.shoal-cluster), SHOAL_CLUSTER_PORT (the
-# balancer's port: default 3233), SHOAL_BIN (default target/release/shoal, built when missing).
+# balancer's port: default 3233), SHOAL_BIN (default target/release/shoal, built when missing),
+# SHOAL_CLUSTER_CONFIG (a config file every node reads: limits, retention…; default none).
 # Needs Debian's postgresql and haproxy packages. As root, PostgreSQL runs as `postgres`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,11 +35,12 @@ free_port() {
 
 # Starts node $1 on the port recorded for it and waits until it listens.
 start_node() {
-    local i="$1" node_port url
+    local i="$1" node_port url config=()
     node_port="$(cat "$dir/node$i/port")"
     url="$(cat "$dir/store")"
+    [ -n "${SHOAL_CLUSTER_CONFIG:-}" ] && config=(--config "$(realpath "$SHOAL_CLUSTER_CONFIG")")
     "$bin" serve --listen "127.0.0.1:$node_port" --data-dir "$dir/node$i" --store "$url" \
-        --api-host "http://127.0.0.1:$port" >>"$dir/node$i/log" 2>&1 &
+        --api-host "http://127.0.0.1:$port" "${config[@]}" >>"$dir/node$i/log" 2>&1 &
     echo $! >"$dir/node$i/pid"
     for _ in $(seq 1 600); do
         [ "$(grep -c "listening on" "$dir/node$i/log")" -gt "${2:-0}" ] && return 0
@@ -100,9 +102,10 @@ defaults
     timeout server 75s
     retries 3
     option redispatch
-    # A new connection to a node per request: a node that died is then a refused connection,
-    # which is retried on another node, never a reused connection that breaks mid-request.
-    option http-server-close
+    # Connections to the nodes are kept alive and reused (a new one per request costs the
+    # nodes and HAProxy twice the CPU). Requests are buffered whole, so one sent on a kept
+    # connection to a node that just died (an empty response) is retried on another node.
+    option http-buffer-request
     retry-on conn-failure empty-response response-timeout
 frontend api
     bind 127.0.0.1:$port

@@ -6,6 +6,7 @@
 //! holds what both need: a minimal HTTP/1.1 client for set-up requests and a handle on a
 //! running `shoal` process.
 
+pub mod cluster;
 pub mod http;
 pub mod sample;
 pub mod server;

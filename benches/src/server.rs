@@ -10,6 +10,10 @@ use anyhow::{Context, bail};
 /// OpenWhisk's well-known `guest` credentials, which shoal creates on first start.
 pub const GUEST: &str = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";
 
+/// The config of a server under load: load runs invoke far more than OpenWhisk's default
+/// 60 times a minute.
+pub const LOAD_CONFIG: &str = "[limits]\ninvocations_per_minute = 100000000\nconcurrent_invocations = 100000\nfires_per_minute = 100000000\n";
+
 /// A running `shoal serve`, stopped (SIGTERM, then wait) when dropped.
 pub struct Shoal {
     child: Child,
@@ -24,12 +28,8 @@ impl Shoal {
     /// `taskset -c cpus` when given.
     pub fn start(binary: &Path, cpus: Option<&str>) -> anyhow::Result<Shoal> {
         let data = tempfile::tempdir()?;
-        // Load runs invoke far more than OpenWhisk's default 60 times a minute.
         let config = data.path().join("load.toml");
-        std::fs::write(
-            &config,
-            "[limits]\ninvocations_per_minute = 100000000\nconcurrent_invocations = 100000\nfires_per_minute = 100000000\n",
-        )?;
+        std::fs::write(&config, LOAD_CONFIG)?;
         let mut cmd = match cpus {
             Some(c) => {
                 let mut t = Command::new("taskset");
@@ -105,6 +105,21 @@ pub fn rss_bytes(pid: u32) -> anyhow::Result<u64> {
         .and_then(|v| v.parse().ok())
         .context("no VmRSS")?;
     Ok(kb * 1024)
+}
+
+/// CPU time (user + system, all threads) process `pid` has used so far, in µs, from
+/// `/proc/<pid>/stat` (clock-tick resolution, 10 ms on this kernel).
+pub fn cpu_us(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the parenthesised command: state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit_once(')').context("malformed stat")?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| -> anyhow::Result<f64> {
+        Ok(fields.get(i - 3).context("short stat")?.parse::<f64>()?)
+    };
+    // SAFETY: sysconf has no memory effects.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    Ok((ticks(14)? + ticks(15)?) * 1e6 / hz)
 }
 
 impl Drop for Shoal {

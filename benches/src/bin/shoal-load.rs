@@ -12,8 +12,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use shoal_benches::cluster::Cluster;
 use shoal_benches::http::{basic, request};
-use shoal_benches::server::{GUEST, Shoal};
+use shoal_benches::server::{GUEST, LOAD_CONFIG, Shoal, cpu_us};
 use shoal_benches::wrk::{self, WrkResult};
 
 struct Args {
@@ -26,7 +27,7 @@ struct Args {
 }
 
 /// Every scenario, in the order they run.
-const SCENARIOS: &str = "throughput,fires,neighbours,gateway,density";
+const SCENARIOS: &str = "throughput,fires,neighbours,gateway,density,cluster";
 
 fn parse_args() -> anyhow::Result<Args> {
     let mut args = Args {
@@ -565,6 +566,125 @@ fn density(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Runs `work` and returns what it gave with the CPU time (µs) the processes of each role
+/// used meanwhile. A process that ended meanwhile (a PostgreSQL autovacuum worker) counts
+/// what it had used before.
+fn cpu_during<R>(
+    roles: &[(&'static str, Vec<u32>)],
+    work: impl FnOnce() -> anyhow::Result<R>,
+) -> anyhow::Result<(R, Vec<f64>)> {
+    let read = || -> Vec<Vec<Option<f64>>> {
+        let of = |pids: &Vec<u32>| pids.iter().map(|&pid| cpu_us(pid).ok()).collect();
+        roles.iter().map(|(_, pids)| of(pids)).collect()
+    };
+    let before = read();
+    let done = work()?;
+    let after = read();
+    let used = before
+        .iter()
+        .zip(&after)
+        .map(|(b, a)| {
+            let delta = |(b, a): (&Option<f64>, &Option<f64>)| match (b, a) {
+                (Some(b), Some(a)) => a - b,
+                _ => 0.0,
+            };
+            b.iter().zip(a).map(delta).sum()
+        })
+        .collect();
+    Ok((done, used))
+}
+
+/// The median of `values` (not empty).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Blocking invokes of the hello-world action with persisted activations, at the largest
+/// connection count: one node on SQLite against two nodes on PostgreSQL behind HAProxy
+/// (`deploy/cluster.sh`), in three alternating rounds; per run the invokes/s, p50, p99 and
+/// the CPU per activation of every process involved (shoal, PostgreSQL, HAProxy), then the
+/// cluster/single ratios' medians. On one machine the cluster's processes share its cores,
+/// so its invokes/s says what sharing costs, not what more machines would give.
+fn cluster(args: &Args) -> anyhow::Result<()> {
+    let single = Shoal::start(&args.shoal, None)?;
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("load.toml");
+    std::fs::write(&config, LOAD_CONFIG)?;
+    let cluster = Cluster::start(&args.shoal, 2, &config)?;
+    put_action(&single, "hello", HELLO)?;
+    let body = serde_json::json!({"exec": {"kind": "nodejs:default", "code": HELLO}});
+    let path = "/api/v1/namespaces/_/actions/hello?overwrite=true";
+    let (status, text) = request(cluster.addr(), "PUT", path, GUEST, &body.to_string())?;
+    if status != 200 {
+        bail!("creating hello on the cluster: {status} {text}");
+    }
+    let script = post_script(dir.path())?;
+    let connections = *args.connections.iter().max().unwrap_or(&64);
+    let setups = [
+        ("1 node, SQLite", Some(single.addr)),
+        ("2 nodes, PostgreSQL", None),
+        ("1 of them, direct", Some(cluster.node_addr(1)?)),
+    ];
+    println!(
+        "blocking invoke of hello-world JS, activation persisted, {connections} connections, {}s per run, 3 alternating rounds:",
+        args.seconds
+    );
+    println!(
+        "{:>20} {:>10} {:>9} {:>9} {:>8} {:>12}  CPU µs per activation by process",
+        "setup", "invokes/s", "p50", "p99", "non-2xx", "CPU µs/act"
+    );
+    let mut ratios: [Vec<f64>; 4] = Default::default();
+    for _ in 0..3 {
+        let mut round = Vec::new();
+        for (i, (label, direct)) in setups.iter().enumerate() {
+            // Read per run: PostgreSQL starts a backend per new connection.
+            let roles = match i {
+                0 => vec![("shoal", vec![single.pid()])],
+                _ => cluster.processes()?,
+            };
+            let addr = direct.unwrap_or(cluster.addr());
+            let url = format!("http://{addr}/api/v1/namespaces/_/actions/hello?blocking=true");
+            wrk(false, 2, connections, 2, &script, &url)?; // warm-up
+            let (r, used) = cpu_during(&roles, || {
+                wrk(false, 2, connections, args.seconds, &script, &url)
+            })?;
+            let per = |i: usize| used[i] / r.requests.max(1) as f64;
+            let total: f64 = (0..roles.len()).map(per).sum();
+            let split: Vec<String> = roles
+                .iter()
+                .enumerate()
+                .map(|(i, (role, _))| format!("{role} {:.1}", per(i)))
+                .collect();
+            println!(
+                "{:>20} {:>10.0} {:>7.0}µs {:>7.0}µs {:>8} {:>12.1}  {}",
+                label,
+                r.rps,
+                r.p50_us,
+                r.p99_us,
+                r.errors,
+                total,
+                split.join(", ")
+            );
+            round.push((r, total));
+        }
+        let ((one, one_cpu), (two, two_cpu)) = (&round[0], &round[1]);
+        for (ratio, value) in ratios.iter_mut().zip([
+            two.rps / one.rps,
+            two.p50_us / one.p50_us,
+            two.p99_us / one.p99_us,
+            two_cpu / one_cpu,
+        ]) {
+            ratio.push(value);
+        }
+    }
+    let [rps, p50, p99, cpu] = ratios.map(median);
+    println!(
+        "median cluster/single: invokes/s x{rps:.2}, p50 x{p50:.2}, p99 x{p99:.2}, CPU per activation x{cpu:.2}"
+    );
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let args = parse_args()?;
     if !args.shoal.exists() {
@@ -588,6 +708,9 @@ fn main() -> anyhow::Result<()> {
     }
     if run("density") {
         density(&args)?;
+    }
+    if run("cluster") {
+        cluster(&args)?;
     }
     Ok(())
 }

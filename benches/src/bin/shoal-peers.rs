@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use shoal_benches::http::request;
-use shoal_benches::server::{GUEST, Shoal};
+use shoal_benches::server::{GUEST, Shoal, cpu_us};
 use shoal_benches::wrk::{self, WrkResult};
 
 /// The pinned peer versions the harness installs.
@@ -488,20 +488,6 @@ fn rss_bytes(pid: u32) -> anyhow::Result<u64> {
         .and_then(|v| v.parse::<u64>().ok())
         .map(|kb| kb * 1024)
         .context("no VmRSS")
-}
-
-/// CPU time (user + system, all threads) the process `pid` has used so far, in µs.
-fn cpu_us(pid: u32) -> anyhow::Result<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // Fields after the parenthesised command: state is field 3, utime 14, stime 15.
-    let rest = stat.rsplit_once(')').context("malformed stat")?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| -> anyhow::Result<f64> {
-        Ok(fields.get(i - 3).context("short stat")?.parse::<f64>()?)
-    };
-    // SAFETY: sysconf has no memory effects.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    Ok((ticks(14)? + ticks(15)?) * 1e6 / hz)
 }
 
 /// What one measured run gave besides wrk's report.

@@ -23,6 +23,7 @@ mod durability;
 mod e2e;
 mod fuzz;
 mod isolation;
+mod kubernetes;
 mod lifecycle;
 mod metrics;
 mod nodes;

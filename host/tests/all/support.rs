@@ -19,7 +19,7 @@ pub const SHOAL: &str = env!("CARGO_BIN_EXE_shoal");
 pub const GUEST_AUTH: &str = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";
 
 /// How long shoal may take to print its `listening on` line.
-const STARTUP: Duration = Duration::from_secs(20);
+pub const STARTUP: Duration = Duration::from_secs(20);
 /// How long a graceful shutdown may take after SIGTERM/SIGINT.
 const SHUTDOWN: Duration = Duration::from_secs(10);
 
