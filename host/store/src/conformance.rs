@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Value, json};
 
 use crate::{
-    ActivationQuery, ActivationRecord, Change, Collection, DAY_MS, Entity, FeedSchedule,
-    GatewayApi, RETENTION_LIMIT, Store, StoreError, Subject,
+    ActivationQuery, ActivationRecord, Change, Collection, DAY_MS, Entity, EntityWrite,
+    FeedSchedule, GatewayApi, RETENTION_LIMIT, Store, StoreError, Subject,
 };
 
 /// Where one check keeps its data.
@@ -31,6 +31,7 @@ macro_rules! conformance_suite {
             entities_create_update_conflict_delete,
             entities_list_newest_first_with_paging,
             entities_persist_across_reopen,
+            entities_written_together_or_not_at_all,
             subjects_upsert_and_lookup,
             feeds_claim_each_tick_once,
             apis_kept_per_namespace_and_base_path,
@@ -282,6 +283,66 @@ fn subject(namespace: &str, uuid: &str) -> Subject {
         key: format!("{uuid}-secret"),
         limits: json!({}),
     }
+}
+
+/// Several entity writes are one transaction: all are made and announced, or, when one
+/// fails, none is made (not even those before it) and nothing is announced.
+pub async fn entities_written_together_or_not_at_all(backing: &dyn Backing) {
+    let put = |name: &str, collection, updated, expected_rev| EntityWrite::Put {
+        entity: entity("guest", name, collection, updated),
+        expected_rev,
+    };
+    {
+        let store = backing.open();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&seen);
+        store.watch(Box::new(move |c| sink.lock().unwrap().push(c.clone())));
+        let changed = |name: &str| Change::Entity {
+            namespace: "guest".into(),
+            name: name.into(),
+        };
+        let t = entity("guest", "t", Collection::Triggers, 1);
+        assert_eq!(store.put_entity(t, None).await.unwrap(), 1);
+        seen.lock().unwrap().clear();
+
+        let both = vec![
+            put("t", Collection::Triggers, 2, Some(1)),
+            put("r", Collection::Rules, 2, None),
+        ];
+        store.write_entities(both).await.unwrap();
+        assert_eq!(*seen.lock().unwrap(), vec![changed("t"), changed("r")]);
+        seen.lock().unwrap().clear();
+
+        // The second write fails (t is at revision 2): the first is undone with it.
+        let stale = vec![
+            put("r", Collection::Rules, 3, Some(1)),
+            EntityWrite::Delete {
+                namespace: "guest".into(),
+                name: "t".into(),
+                expected_rev: Some(1),
+            },
+        ];
+        assert_eq!(store.write_entities(stale).await, Err(StoreError::Conflict));
+        let taken = vec![
+            put("new", Collection::Actions, 4, None),
+            put("r", Collection::Rules, 4, None),
+        ];
+        assert_eq!(store.write_entities(taken).await, Err(StoreError::Exists));
+        assert!(
+            seen.lock().unwrap().is_empty(),
+            "failed writes are not announced"
+        );
+    }
+    let store = backing.open();
+    let t = store.get_entity("guest", "t").await.unwrap().unwrap();
+    assert_eq!((t.rev, t.updated), (2, 2));
+    let r = store.get_entity("guest", "r").await.unwrap().unwrap();
+    assert_eq!(
+        (r.rev, r.updated),
+        (1, 2),
+        "the undone update left no trace"
+    );
+    assert_eq!(store.get_entity("guest", "new").await.unwrap(), None);
 }
 
 /// Subjects are upserted by namespace, looked up by uuid or namespace, and a uuid belongs to

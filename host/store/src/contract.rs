@@ -45,6 +45,13 @@ pub trait Entities: Send + Sync {
         expected_rev: Option<u64>,
     ) -> Result<Entity, StoreError>;
 
+    /// Makes `writes`, in order, as one transaction: all of them or none. Each checks what
+    /// [`Entities::put_entity`] or [`Entities::delete_entity`] checks; the first that fails
+    /// fails the whole with its error, and nothing is changed. Every written entity is
+    /// announced once the transaction is durable. What a rule write and the trigger links it
+    /// changes are made with.
+    async fn write_entities(&self, writes: Vec<EntityWrite>) -> Result<(), StoreError>;
+
     /// One page of a collection, newest `updated` first (ties by namespace, then name).
     ///
     /// `include_packaged` adds entities whose namespace starts with `namespace/` (actions inside
@@ -65,6 +72,43 @@ pub trait Entities: Send + Sync {
         collection: Collection,
         include_packaged: bool,
     ) -> Result<u64, StoreError>;
+}
+
+/// One write of [`Entities::write_entities`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum EntityWrite {
+    /// Creates or updates `entity`, as [`Entities::put_entity`] does.
+    Put {
+        /// The entity as it is to be stored (`rev` ignored).
+        entity: Entity,
+        /// `None` creates; `Some(r)` updates revision `r`.
+        expected_rev: Option<u64>,
+    },
+    /// Deletes `namespace/name`, as [`Entities::delete_entity`] does.
+    Delete {
+        /// Its namespace.
+        namespace: String,
+        /// Its simple name.
+        name: String,
+        /// `Some(r)`: only if its revision is `r`.
+        expected_rev: Option<u64>,
+    },
+}
+
+impl EntityWrite {
+    /// The change that announces this write.
+    pub fn change(&self) -> Change {
+        let (namespace, name) = match self {
+            EntityWrite::Put { entity, .. } => (&entity.namespace, &entity.name),
+            EntityWrite::Delete {
+                namespace, name, ..
+            } => (namespace, name),
+        };
+        Change::Entity {
+            namespace: namespace.clone(),
+            name: name.clone(),
+        }
+    }
 }
 
 /// Namespaces and the credentials that own them.

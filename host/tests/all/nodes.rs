@@ -101,7 +101,7 @@ fn nodes_on_one_database_serve_each_others_writes() {
 }
 
 #[test]
-fn a_namespace_created_against_the_database_authenticates_on_every_node() {
+fn a_namespace_created_or_rotated_against_the_database_reaches_every_node() {
     let cluster = Cluster::start(2);
     let out = run_with_timeout(
         shoal_command()
@@ -127,6 +127,30 @@ fn a_namespace_created_against_the_database_authenticates_on_every_node() {
             None,
         );
         assert_eq!(guest.json(), json!(["guest"]));
+    }
+    // A key rotated in the database reaches every node, which had the old one cached: the
+    // change stream drops it (waited for up to a minute, a bound on a hang).
+    let out = run_with_timeout(
+        shoal_command()
+            .args(["namespace", "rotate-key", "team", "--store"])
+            .arg(cluster.server.url("shoal")),
+        Duration::from_secs(60),
+    );
+    assert!(out.status.success());
+    let rotated = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert_ne!(rotated, auth);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for node in &cluster.nodes {
+        let status =
+            |key: &str| request(&node.addr, "GET", "/api/v1/namespaces", Some(key), None).status;
+        while (status(&auth), status(&rotated)) != (401, 200) {
+            assert!(
+                Instant::now() < deadline,
+                "node {} kept the old key",
+                node.addr
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use hyper::StatusCode;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use shoal_model::documents::{Action, Document, Package, Rule, Trigger};
-use shoal_store::{Collection, Entity};
+use shoal_store::{Collection, Entity, EntityWrite};
 
 use super::reply::Reply;
 use super::request::{Page, Request};
@@ -127,6 +127,27 @@ pub(super) async fn replaced<T: Kept>(
     }
 }
 
+/// `doc` as the stored entity `ns/name`.
+fn doc_entity<T: Kept>(ns: &str, name: &str, doc: &T) -> Entity {
+    Entity {
+        namespace: ns.to_string(),
+        name: name.to_string(),
+        collection: T::COLLECTION,
+        doc: doc.to_doc(),
+        updated: doc.updated(),
+        rev: 0,
+    }
+}
+
+/// The write of `doc` as `ns/name` over revision `old` (which guards the update), for
+/// [`shoal_store::Entities::write_entities`].
+pub(super) fn doc_write<T: Kept>(ns: &str, name: &str, doc: &T, old: Option<u64>) -> EntityWrite {
+    EntityWrite::Put {
+        entity: doc_entity(ns, name, doc),
+        expected_rev: old,
+    }
+}
+
 /// Writes `doc` as `ns/name`, over revision `old` (which guards the update), and returns the
 /// document as written.
 pub(super) async fn store_doc<T: Kept>(
@@ -136,15 +157,8 @@ pub(super) async fn store_doc<T: Kept>(
     doc: &T,
     old: Option<u64>,
 ) -> Result<Value, ApiError> {
-    let written = doc.to_doc();
-    let entity = Entity {
-        namespace: ns.to_string(),
-        name: name.to_string(),
-        collection: T::COLLECTION,
-        doc: written.clone(),
-        updated: doc.updated(),
-        rev: 0,
-    };
+    let entity = doc_entity(ns, name, doc);
+    let written = entity.doc.clone();
     app.store.put_entity(entity, old).await?;
     Ok(written)
 }

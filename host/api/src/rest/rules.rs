@@ -6,7 +6,7 @@ use serde_json::Value;
 use shoal_model::documents::{Rule, Trigger};
 
 use super::call::Call;
-use super::entities::{Kept, Stored, existing, list_reply, now_ms, put_body, replaced, store_doc};
+use super::entities::{Kept, Stored, doc_write, existing, list_reply, now_ms, put_body, replaced};
 use super::reply::Reply;
 use super::request::Request;
 use crate::app::App;
@@ -15,6 +15,7 @@ use crate::messages;
 use crate::put::CommonPut;
 use crate::rule::{self, FqName, Status};
 use shoal_model::WhiskError;
+use shoal_store::EntityWrite;
 
 /// `GET …/rules`: a page of the namespace's rules, without their status.
 pub(crate) async fn list(call: &Call<'_>) -> Result<Reply, ApiError> {
@@ -55,13 +56,14 @@ pub(crate) async fn get(call: &Call<'_>) -> Result<Reply, ApiError> {
 /// `DELETE …/rules/{name}`: unlinks it from its trigger and returns it, inactive.
 pub(crate) async fn delete(call: &Call<'_>) -> Result<Reply, ApiError> {
     let Linked { rule, trigger, id } = named(call).await?;
-    if let Some(t) = trigger {
-        relink(call.app, t, |doc| rule::unlink(doc, &id)).await?;
-    }
-    call.app
-        .store
-        .delete_entity(&call.ns, &rule.doc.name, Some(rule.rev))
-        .await?;
+    let unlinked = trigger.map(|t| relinked(t, |doc| rule::unlink(doc, &id)));
+    let deleted = EntityWrite::Delete {
+        namespace: call.ns.clone(),
+        name: rule.doc.name.clone(),
+        expected_rev: Some(rule.rev),
+    };
+    let writes = unlinked.into_iter().chain([deleted]).collect();
+    call.app.store.write_entities(writes).await?;
     Ok(Reply::json(
         StatusCode::OK,
         &rule.doc.with_status(Status::Inactive),
@@ -89,16 +91,11 @@ async fn trigger_of(app: &App, name: &FqName) -> Result<Option<Stored<Trigger>>,
     }
 }
 
-/// Rewrites trigger `t` with `change` (revision-checked).
-async fn relink(
-    app: &App,
-    t: Stored<Trigger>,
-    change: impl FnOnce(&mut Trigger),
-) -> Result<(), ApiError> {
+/// The rewrite of trigger `t` with `change` (revision-checked).
+fn relinked(t: Stored<Trigger>, change: impl FnOnce(&mut Trigger)) -> EntityWrite {
     let mut doc = t.doc;
     change(&mut doc);
-    store_doc(app, &doc.namespace, &doc.name, &doc, Some(t.rev)).await?;
-    Ok(())
+    doc_write(&doc.namespace, &doc.name, &doc, Some(t.rev))
 }
 
 /// Sets the rule's status on its trigger.
@@ -124,7 +121,8 @@ async fn set_status(
         None => Ok(Reply::text(StatusCode::OK, "OK")),
         Some(t) => {
             if rule::status_on(Some(&t.doc), rule_id) != status {
-                relink(app, t, |doc| rule::link(doc, rule_id, &rule.action, status)).await?;
+                let link = relinked(t, |doc| rule::link(doc, rule_id, &rule.action, status));
+                app.store.write_entities(vec![link]).await?;
             }
             Ok(Reply::text(StatusCode::OK, "OK"))
         }
@@ -190,18 +188,23 @@ pub(crate) async fn put(call: &Call<'_>) -> Result<Reply, ApiError> {
         annotations: shared.annotations,
         updated: now_ms(),
     };
-    store_doc(app, ns, name, &rule, old.map(|o| o.rev)).await?;
+    // The rule, its link on its trigger and its unlinking from a trigger it leaves: one
+    // transaction, so no failure leaves a rule its trigger does not know, or the reverse.
+    let mut writes = vec![doc_write(ns, name, &rule, old.map(|o| o.rev))];
     let same = |t: &Stored<Trigger>| {
         t.doc.namespace == trigger.doc.namespace && t.doc.name == trigger.doc.name
     };
     let trigger = match old_trigger {
         Some(t) if !same(&t) => {
-            relink(app, t, |d| rule::unlink(d, &rule_id)).await?;
+            writes.push(relinked(t, |d| rule::unlink(d, &rule_id)));
             trigger
         }
         Some(kept) => kept,
         None => trigger,
     };
-    relink(app, trigger, |d| rule::link(d, &rule_id, &action, status)).await?;
+    writes.push(relinked(trigger, |d| {
+        rule::link(d, &rule_id, &action, status)
+    }));
+    app.store.write_entities(writes).await?;
     Ok(Reply::json(StatusCode::OK, &rule.with_status(status)))
 }

@@ -46,8 +46,8 @@ use tokio_postgres::{AsyncMessage, Config, NoTls, Row};
 use crate::log_queue::{Counters, Kind, Log, MAX_QUEUED, Msg, Pending, STORED_WRAPPING};
 use crate::{
     ActivationLog, ActivationQuery, ActivationRecord, Apis, Change, Changes, Collection, Committed,
-    Entities, Entity, FeedSchedule, Feeds, GatewayApi, Listener, StoreError, Subject, Subjects,
-    WriterStats,
+    Entities, Entity, EntityWrite, FeedSchedule, Feeds, GatewayApi, Listener, StoreError, Subject,
+    Subjects, WriterStats,
 };
 
 /// How often a node proves it is alive, and sweeps for the activations of dead nodes.
@@ -233,18 +233,22 @@ impl PostgresStore {
         Ok(ended)
     }
 
-    /// Commits `tx` with a notification of `change` to the other nodes, then announces it
-    /// to this node's listeners.
+    /// Commits `tx` with a notification of each of `changes` to the other nodes, then
+    /// announces them to this node's listeners.
     async fn commit(
         &self,
         tx: deadpool_postgres::Transaction<'_>,
-        change: &Change,
+        changes: &[Change],
     ) -> Result<(), StoreError> {
-        let payload = notification(&self.0.node, change).to_string();
-        tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &payload])
-            .await?;
+        for change in changes {
+            let payload = notification(&self.0.node, change).to_string();
+            tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &payload])
+                .await?;
+        }
         tx.commit().await?;
-        self.0.announce(change);
+        for change in changes {
+            self.0.announce(change);
+        }
         Ok(())
     }
 }
@@ -489,6 +493,64 @@ async fn exists(
         .is_some())
 }
 
+/// [`Entities::put_entity`] inside `tx`; returns the new revision.
+async fn put_in(
+    tx: &deadpool_postgres::Transaction<'_>,
+    entity: &Entity,
+    expected_rev: Option<u64>,
+) -> Result<u64, StoreError> {
+    let doc = to_text(&entity.doc);
+    let collection = entity.collection.as_str();
+    let (ns, name) = (&entity.namespace, &entity.name);
+    let Some(rev) = expected_rev else {
+        let root = ns.split('/').next().unwrap_or_default();
+        let created = tx
+            .execute(
+                "INSERT INTO entities (namespace, name, root, collection, doc, updated, rev)
+                 VALUES ($1, $2, $3, $4, $5, $6, 1) ON CONFLICT DO NOTHING",
+                &[ns, name, &root, &collection, &doc, &entity.updated],
+            )
+            .await?;
+        return if created == 0 {
+            Err(StoreError::Exists)
+        } else {
+            Ok(1)
+        };
+    };
+    let updated = tx
+        .query_opt(
+            "UPDATE entities SET doc = $3, updated = $4, rev = rev + 1
+             WHERE namespace = $1 AND name = $2 AND rev = $5 AND collection = $6
+             RETURNING rev",
+            &[ns, name, &doc, &entity.updated, &clamp(rev), &collection],
+        )
+        .await?;
+    match updated {
+        Some(row) => Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0)),
+        None if exists(tx, ns, name).await? => Err(StoreError::Conflict),
+        None => Err(StoreError::NotFound),
+    }
+}
+
+/// [`Entities::delete_entity`] inside `tx`; returns the entity as it was.
+async fn delete_in(
+    tx: &deadpool_postgres::Transaction<'_>,
+    namespace: &str,
+    name: &str,
+    expected_rev: Option<u64>,
+) -> Result<Entity, StoreError> {
+    let rev = expected_rev.map(clamp);
+    let sql = format!(
+        "DELETE FROM entities WHERE namespace = $1 AND name = $2
+         AND ($3::bigint IS NULL OR rev = $3) RETURNING {ENTITY_COLUMNS}"
+    );
+    match tx.query_opt(&sql, &[&namespace, &name, &rev]).await? {
+        Some(row) => entity(&row),
+        None if exists(tx, namespace, name).await? => Err(StoreError::Conflict),
+        None => Err(StoreError::NotFound),
+    }
+}
+
 #[async_trait]
 impl Entities for PostgresStore {
     async fn get_entity(&self, namespace: &str, name: &str) -> Result<Option<Entity>, StoreError> {
@@ -513,41 +575,8 @@ impl Entities for PostgresStore {
         };
         let mut client = self.0.pool.get().await?;
         let tx = client.transaction().await?;
-        let doc = to_text(&entity.doc);
-        let collection = entity.collection.as_str();
-        let (ns, name) = (&entity.namespace, &entity.name);
-        let rev = match expected_rev {
-            None => {
-                let root = ns.split('/').next().unwrap_or_default();
-                let created = tx
-                        .execute(
-                            "INSERT INTO entities (namespace, name, root, collection, doc, updated, rev)
-                             VALUES ($1, $2, $3, $4, $5, $6, 1) ON CONFLICT DO NOTHING",
-                            &[ns, name, &root, &collection, &doc, &entity.updated],
-                        )
-                        .await?;
-                if created == 0 {
-                    return Err(StoreError::Exists);
-                }
-                1
-            }
-            Some(rev) => {
-                let updated = tx
-                    .query_opt(
-                        "UPDATE entities SET doc = $3, updated = $4, rev = rev + 1
-                             WHERE namespace = $1 AND name = $2 AND rev = $5 AND collection = $6
-                             RETURNING rev",
-                        &[ns, name, &doc, &entity.updated, &clamp(rev), &collection],
-                    )
-                    .await?;
-                match updated {
-                    Some(row) => u64::try_from(row.get::<_, i64>(0)).unwrap_or(0),
-                    None if exists(&tx, ns, name).await? => return Err(StoreError::Conflict),
-                    None => return Err(StoreError::NotFound),
-                }
-            }
-        };
-        self.commit(tx, &change).await?;
+        let rev = put_in(&tx, &entity, expected_rev).await?;
+        self.commit(tx, std::slice::from_ref(&change)).await?;
         Ok(rev)
     }
 
@@ -561,20 +590,31 @@ impl Entities for PostgresStore {
             namespace: namespace.to_string(),
             name: name.to_string(),
         };
-        let rev = expected_rev.map(clamp);
         let mut client = self.0.pool.get().await?;
         let tx = client.transaction().await?;
-        let sql = format!(
-            "DELETE FROM entities WHERE namespace = $1 AND name = $2
-             AND ($3::bigint IS NULL OR rev = $3) RETURNING {ENTITY_COLUMNS}"
-        );
-        let deleted = match tx.query_opt(&sql, &[&namespace, &name, &rev]).await? {
-            Some(row) => entity(&row)?,
-            None if exists(&tx, namespace, name).await? => return Err(StoreError::Conflict),
-            None => return Err(StoreError::NotFound),
-        };
-        self.commit(tx, &change).await?;
+        let deleted = delete_in(&tx, namespace, name, expected_rev).await?;
+        self.commit(tx, std::slice::from_ref(&change)).await?;
         Ok(deleted)
+    }
+
+    async fn write_entities(&self, writes: Vec<EntityWrite>) -> Result<(), StoreError> {
+        let mut client = self.0.pool.get().await?;
+        let tx = client.transaction().await?;
+        for write in &writes {
+            match write {
+                EntityWrite::Put {
+                    entity,
+                    expected_rev,
+                } => drop(put_in(&tx, entity, *expected_rev).await?),
+                EntityWrite::Delete {
+                    namespace,
+                    name,
+                    expected_rev,
+                } => drop(delete_in(&tx, namespace, name, *expected_rev).await?),
+            }
+        }
+        let changes: Vec<Change> = writes.iter().map(EntityWrite::change).collect();
+        self.commit(tx, &changes).await
     }
 
     async fn list_entities(
@@ -679,7 +719,7 @@ impl Subjects for PostgresStore {
         match written {
             Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => Err(StoreError::Exists),
             Err(e) => Err(e.into()),
-            Ok(_) => self.commit(tx, &change).await,
+            Ok(_) => self.commit(tx, std::slice::from_ref(&change)).await,
         }
     }
 
@@ -719,7 +759,7 @@ impl Feeds for PostgresStore {
             &[&f.trigger, &f.namespace, &to_text(&f.config), &f.last_fire],
         )
         .await?;
-        self.commit(tx, &change).await
+        self.commit(tx, std::slice::from_ref(&change)).await
     }
 
     async fn delete_feed(&self, trigger: &str) -> Result<Option<FeedSchedule>, StoreError> {
@@ -734,7 +774,7 @@ impl Feeds for PostgresStore {
             .await?
             .map(|row| feed(&row))
             .transpose()?;
-        self.commit(tx, &change).await?;
+        self.commit(tx, std::slice::from_ref(&change)).await?;
         Ok(deleted)
     }
 
@@ -804,7 +844,7 @@ impl PostgresStore {
         let (doc, subs) = (to_text(&a.doc), to_text(&a.subscriptions));
         tx.execute(&sql, &[&a.namespace, &a.base_path, &doc, &subs, &a.updated])
             .await?;
-        self.commit(tx, &change).await
+        self.commit(tx, std::slice::from_ref(&change)).await
     }
 }
 
@@ -844,7 +884,7 @@ impl Apis for PostgresStore {
                 &[&namespace, &base_path],
             )
             .await?;
-        self.commit(tx, &change).await?;
+        self.commit(tx, std::slice::from_ref(&change)).await?;
         Ok(deleted > 0)
     }
 

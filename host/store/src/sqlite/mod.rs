@@ -84,8 +84,8 @@ use crate::log_queue::{Counters, Kind, Log, MAX_QUEUED, Msg, Pending};
 use crate::retention::{CHUNK, Cutoffs};
 use crate::{
     ActivationLog, ActivationQuery, ActivationRecord, Apis, Change, Changes, Collection, Committed,
-    Entities, Entity, FeedSchedule, Feeds, GatewayApi, Listener, StoreError, Subject, Subjects,
-    WriterStats,
+    Entities, Entity, EntityWrite, FeedSchedule, Feeds, GatewayApi, Listener, StoreError, Subject,
+    Subjects, WriterStats,
 };
 use entities::SubjectKey;
 use schema::Sync;
@@ -277,6 +277,39 @@ impl Entities for SqliteStore {
         };
         self.write(change, move |c| entities::delete(c, &ns, &n, expected_rev))
             .await
+    }
+
+    /// One `BEGIN IMMEDIATE` transaction on the writer connection.
+    async fn write_entities(&self, writes: Vec<EntityWrite>) -> Result<(), StoreError> {
+        self.off_thread(move |inner| {
+            let conn = inner.writer.lock();
+            let tx = rusqlite::Transaction::new_unchecked(
+                &conn,
+                rusqlite::TransactionBehavior::Immediate,
+            )?;
+            for write in &writes {
+                match write {
+                    EntityWrite::Put {
+                        entity,
+                        expected_rev,
+                    } => drop(entities::put(&tx, entity, *expected_rev)?),
+                    EntityWrite::Delete {
+                        namespace,
+                        name,
+                        expected_rev,
+                    } => drop(entities::delete(&tx, namespace, name, *expected_rev)?),
+                }
+            }
+            tx.commit()?;
+            let listeners = inner.listeners.read();
+            for change in writes.iter().map(EntityWrite::change) {
+                for listener in listeners.iter() {
+                    listener(&change);
+                }
+            }
+            Ok(())
+        })
+        .await
     }
 
     async fn list_entities(
