@@ -246,6 +246,28 @@ fn postgres_stopped_for_10_s_under_load_loses_no_acknowledged_activation() {
     }
 }
 
+#[test]
+fn a_node_killed_under_load_loses_no_acknowledged_activation() {
+    let mut cluster = Cluster::start(2);
+    crate::durability::deploy(&cluster.nodes[0]);
+    let addrs: Vec<String> = cluster.nodes.iter().map(|n| n.addr.clone()).collect();
+    let victim = cluster.nodes.remove(0);
+    let mut victim = Some(victim);
+    // Load on both nodes; node a is SIGKILLed once 40 activations were acknowledged, and the
+    // load goes on (on b, and refused connections on a) until 40 more were.
+    let (acked, _) = crate::durability::load(&addrs, |n| {
+        if n >= 40
+            && let Some(node) = victim.take()
+        {
+            assert!(!node.stop_with(libc::SIGKILL).success());
+        }
+        victim.is_none() && n >= 80
+    });
+    // Node b ends what a accepted and never finished once a's lease has run out; every
+    // acknowledged activation has its record there (assert_kept waits up to a minute each).
+    crate::durability::assert_kept(&cluster.nodes[0], &acked);
+}
+
 /// How many times trigger `t` fired, as `node` reads the activation log.
 fn fired(node: &Shoal) -> u64 {
     let res = node.request(
