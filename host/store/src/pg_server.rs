@@ -109,6 +109,71 @@ impl PgServer {
         );
     }
 
+    /// Turns TLS on and makes it required (`hostssl` only), with a server certificate for
+    /// `127.0.0.1` signed by a CA made for it (`openssl`); restarts the server and returns
+    /// the CA certificate's path, what a client must trust.
+    pub fn require_tls(&self) -> PathBuf {
+        let dir = self.dir.path();
+        let (ca, ca_key) = (dir.join("ca.pem"), dir.join("ca-key.pem"));
+        let (cert, key) = (dir.join("server.pem"), dir.join("server-key.pem"));
+        let openssl = |subject: &str, out: &PathBuf, key: &PathBuf, extra: &[&str]| {
+            run(Command::new("openssl")
+                .args([
+                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                ])
+                .args(["-subj", subject])
+                .args(extra)
+                .arg("-keyout")
+                .arg(key)
+                .arg("-out")
+                .arg(out));
+        };
+        openssl("/CN=shoal-test-pg-ca", &ca, &ca_key, &[]);
+        let (ca_arg, ca_key_arg) = (ca.display().to_string(), ca_key.display().to_string());
+        openssl(
+            "/CN=127.0.0.1",
+            &cert,
+            &key,
+            &[
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
+                "-addext",
+                "basicConstraints=critical,CA:FALSE",
+                "-CA",
+                &ca_arg,
+                "-CAkey",
+                &ca_key_arg,
+            ],
+        );
+        run(Command::new("chmod").arg("600").arg(&key));
+        if self.as_postgres {
+            run(Command::new("chown").arg("postgres:").arg(&cert).arg(&key));
+        }
+        let data = PathBuf::from(self.data());
+        let conf = data.join("postgresql.conf");
+        let mut settings = std::fs::read_to_string(&conf).unwrap_or_default();
+        settings.push_str(&format!(
+            "\nssl = on\nssl_cert_file = '{}'\nssl_key_file = '{}'\n",
+            cert.display(),
+            key.display()
+        ));
+        std::fs::write(&conf, settings).unwrap_or_else(|e| panic!("writing {conf:?}: {e}"));
+        let hba = data.join("pg_hba.conf");
+        let rules = std::fs::read_to_string(&hba).unwrap_or_default();
+        let ssl_only: Vec<String> = rules
+            .lines()
+            .map(|l| match l.strip_prefix("host ") {
+                Some(rest) => format!("hostssl {rest}"),
+                None => l.to_string(),
+            })
+            .collect();
+        std::fs::write(&hba, ssl_only.join("\n") + "\n")
+            .unwrap_or_else(|e| panic!("writing {hba:?}: {e}"));
+        self.stop();
+        self.restart();
+        ca
+    }
+
     fn data(&self) -> String {
         self.dir.path().join("data").to_string_lossy().into_owned()
     }

@@ -20,7 +20,9 @@ use deadpool_postgres::GenericClient;
 use serde_json::Value;
 use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
-use tokio_postgres::{Client, Config, IsolationLevel, NoTls};
+use tokio_postgres::{Client, IsolationLevel};
+
+use super::tls::Target;
 
 use crate::log_queue::{
     Counters, DocId, Entry, GROUP_WINDOW, Kind, MAX_BATCH, Msg, Pending, parse, set_health,
@@ -140,7 +142,7 @@ pub(super) async fn count(
 /// The writer thread: commits batches of queued records until [`Msg::Shutdown`] (or until
 /// every sender is gone), then removes this node's row.
 pub(super) fn run_writer(
-    config: Config,
+    target: Target,
     node: String,
     rx: Receiver<Msg>,
     pending: Arc<Pending>,
@@ -161,7 +163,7 @@ pub(super) fn run_writer(
     };
     let mut writer = Writer {
         runtime,
-        config,
+        target,
         node,
         client: None,
         pending,
@@ -246,7 +248,7 @@ fn gather(
 
 struct Writer {
     runtime: Runtime,
-    config: Config,
+    target: Target,
     node: String,
     client: Option<Client>,
     pending: Arc<Pending>,
@@ -353,7 +355,7 @@ impl Writer {
         if self.client.as_ref().is_none_or(Client::is_closed) {
             let (client, connection) = self
                 .runtime
-                .block_on(self.config.connect(NoTls))
+                .block_on(self.target.config.connect(self.target.tls.clone()))
                 .map_err(|e| format!("cannot reach PostgreSQL: {e}"))?;
             self.runtime.spawn(connection);
             self.client = Some(client);

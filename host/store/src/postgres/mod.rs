@@ -28,6 +28,7 @@
 mod activations;
 mod partitions;
 mod schema;
+mod tls;
 
 use std::future::poll_fn;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,7 +42,9 @@ use parking_lot::{Mutex, RwLock};
 use serde_json::{Value, json};
 use shoal_router::json as json_text;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{AsyncMessage, Config, NoTls, Row};
+use tokio_postgres::{AsyncMessage, Row};
+
+use tls::Target;
 
 use crate::log_queue::{Counters, Kind, Log, MAX_QUEUED, Msg, Pending, STORED_WRAPPING};
 use crate::{
@@ -72,18 +75,34 @@ impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
         let io = std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
         if io || e.is_closed() {
-            StoreError::Unavailable(format!("PostgreSQL: {e}"))
+            StoreError::Unavailable(described(&e))
         } else {
-            StoreError::Io(format!("PostgreSQL: {e}"))
+            StoreError::Io(described(&e))
         }
     }
 }
 
-/// No connection could be had: the server is down or unreachable.
+/// No connection could be had: the server is down, unreachable or refused this node.
 impl From<deadpool_postgres::PoolError> for StoreError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
-        StoreError::Unavailable(format!("PostgreSQL: {e}"))
+        StoreError::Unavailable(described(&e))
     }
+}
+
+/// `e` and every error beneath it ("db error" alone names no cause: the server's message is
+/// its source).
+fn described(e: &dyn std::error::Error) -> String {
+    let mut text = format!("PostgreSQL: {e}");
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// A store in a PostgreSQL database, shared by every node that opens it. Cheap to clone.
@@ -118,22 +137,22 @@ impl PostgresStore {
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(format!("{url:?} is not a postgres:// URL"));
         }
-        url.parse::<Config>()
+        Target::parse(url)
             .map(drop)
             .map_err(|e| format!("{url:?} is not a PostgreSQL URL: {e}"))
     }
 
-    /// Connects to the database `url` (`postgres://user:password@host:port/database`; TLS is
-    /// not supported), applies missing migrations, registers this node and starts its writer,
+    /// Connects to the database `url` (`postgres://user:password@host:port/database`, with
+    /// `?sslmode=require` for TLS and `&sslrootcert=FILE` for a CA of its own: see
+    /// `tls.rs`), applies missing migrations, registers this node and starts its writer,
     /// listener and heartbeat. Must be called within a tokio runtime. Fails with why when the
     /// database cannot be reached or migrated.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let config: Config = url
-            .parse()
-            .map_err(|e| StoreError::Io(format!("not a PostgreSQL URL: {e}")))?;
+        let target =
+            Target::parse(url).map_err(|e| StoreError::Io(format!("not a PostgreSQL URL: {e}")))?;
         let manager = Manager::from_config(
-            config.clone(),
-            NoTls,
+            target.config.clone(),
+            target.tls.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -157,11 +176,11 @@ impl PostgresStore {
         let pending = Arc::new(Pending::default());
         let counters = Arc::new(Counters::default());
         let writer = {
-            let (config, node) = (config.clone(), node.clone());
+            let (target, node) = (target.clone(), node.clone());
             let (pending, counters) = (Arc::clone(&pending), Arc::clone(&counters));
             std::thread::Builder::new()
                 .name("shoal-pg-writer".into())
-                .spawn(move || activations::run_writer(config, node, rx, pending, counters))
+                .spawn(move || activations::run_writer(target, node, rx, pending, counters))
                 .map_err(|e| StoreError::Io(format!("cannot start the activation writer: {e}")))?
         };
         let store = PostgresStore(Arc::new(Inner {
@@ -180,10 +199,10 @@ impl PostgresStore {
         }));
         store.sweep().await?;
         store.count_live().await?;
-        let subscription = subscribe(&config).await?;
+        let subscription = subscribe(&target).await?;
         let weak = Arc::downgrade(&store.0);
         let background = vec![
-            tokio::spawn(listen(config, weak.clone(), subscription)),
+            tokio::spawn(listen(target, weak.clone(), subscription)),
             tokio::spawn(heartbeat(weak)),
         ];
         *store.0.background.lock() = background;
@@ -338,8 +357,8 @@ impl Drop for Subscription {
 
 /// Opens a connection and listens on the change channel; returns once PostgreSQL confirmed
 /// the `LISTEN`, so no notification committed afterwards is missed.
-async fn subscribe(config: &Config) -> Result<Subscription, StoreError> {
-    let (client, mut connection) = config.connect(NoTls).await?;
+async fn subscribe(target: &Target) -> Result<Subscription, StoreError> {
+    let (client, mut connection) = target.config.connect(target.tls.clone()).await?;
     let (tx, notifications) = tokio::sync::mpsc::unbounded_channel();
     let driver = tokio::spawn(async move {
         while let Some(message) = poll_fn(|cx| connection.poll_message(cx)).await {
@@ -368,7 +387,7 @@ async fn subscribe(config: &Config) -> Result<Subscription, StoreError> {
 
 /// Hands the other nodes' changes to the listeners for as long as the store lives,
 /// subscribing again when the connection drops; after that it announces [`Change::Missed`].
-async fn listen(config: Config, store: Weak<Inner>, mut subscription: Subscription) {
+async fn listen(target: Target, store: Weak<Inner>, mut subscription: Subscription) {
     loop {
         while let Some(payload) = subscription.notifications.recv().await {
             let Some(inner) = store.upgrade() else { return };
@@ -380,7 +399,7 @@ async fn listen(config: Config, store: Weak<Inner>, mut subscription: Subscripti
             if store.strong_count() == 0 {
                 return;
             }
-            match subscribe(&config).await {
+            match subscribe(&target).await {
                 Ok(subscription) => break subscription,
                 Err(e) => tracing::warn!(error = %e, "cannot listen for changes"),
             }

@@ -247,3 +247,43 @@ async fn the_activation_log_is_partitioned_by_day_and_drops_whole_days() {
             .is_some()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_reach_a_postgres_that_requires_tls_over_verified_tls() {
+    let server = PgServer::start();
+    server.create_database("shoal");
+    let ca = server.require_tls();
+    let url = server.url("shoal");
+    // The server refuses plaintext now, and TLS without trusting its CA fails verification.
+    let plain = PostgresStore::connect(&url).await.unwrap_err().to_string();
+    assert!(plain.contains("no encryption"), "{plain}");
+    let required = format!("{url}?sslmode=require");
+    let untrusted = PostgresStore::connect(&required).await.unwrap_err();
+    assert!(
+        untrusted.to_string().contains("UnknownIssuer"),
+        "{untrusted}"
+    );
+    // Trusting it, every connection of a node works: its pool (entities), its activation
+    // writer and its change stream (another node's write reaches it).
+    let trusted = format!("{required}&sslrootcert={}", ca.display());
+    let (a, b) = (
+        PostgresStore::connect(&trusted).await.unwrap(),
+        PostgresStore::connect(&trusted).await.unwrap(),
+    );
+    let heard = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = Arc::clone(&heard);
+    a.watch(Box::new(move |c| sink.lock().unwrap().push(c.clone())));
+    let e = conformance::entity("guest", "over-tls", Collection::Actions, 1);
+    b.put_entity(e, None).await.unwrap();
+    eventually("node a hears node b's write", || {
+        !heard.lock().unwrap().is_empty()
+    })
+    .await;
+    let rec = conformance::activation("guest", 5, "tls", 5_000);
+    a.put_activation_durable(rec, false).await.unwrap();
+    let read = b
+        .get_activation("guest", &conformance::id(5))
+        .await
+        .unwrap();
+    assert_eq!(read.unwrap()["name"], "tls");
+}
