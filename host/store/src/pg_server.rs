@@ -4,7 +4,7 @@
 //! user when the tests run as root (PostgreSQL refuses to run as root).
 
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// One running server. Stopped immediately (`pg_ctl stop -m immediate`) on drop.
@@ -113,38 +113,7 @@ impl PgServer {
     /// `127.0.0.1` signed by a CA made for it (`openssl`); restarts the server and returns
     /// the CA certificate's path, what a client must trust.
     pub fn require_tls(&self) -> PathBuf {
-        let dir = self.dir.path();
-        let (ca, ca_key) = (dir.join("ca.pem"), dir.join("ca-key.pem"));
-        let (cert, key) = (dir.join("server.pem"), dir.join("server-key.pem"));
-        let openssl = |subject: &str, out: &PathBuf, key: &PathBuf, extra: &[&str]| {
-            run(Command::new("openssl")
-                .args([
-                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                ])
-                .args(["-subj", subject])
-                .args(extra)
-                .arg("-keyout")
-                .arg(key)
-                .arg("-out")
-                .arg(out));
-        };
-        openssl("/CN=shoal-test-pg-ca", &ca, &ca_key, &[]);
-        let (ca_arg, ca_key_arg) = (ca.display().to_string(), ca_key.display().to_string());
-        openssl(
-            "/CN=127.0.0.1",
-            &cert,
-            &key,
-            &[
-                "-addext",
-                "subjectAltName=IP:127.0.0.1",
-                "-addext",
-                "basicConstraints=critical,CA:FALSE",
-                "-CA",
-                &ca_arg,
-                "-CAkey",
-                &ca_key_arg,
-            ],
-        );
+        let (ca, cert, key) = test_certificates(self.dir.path());
         run(Command::new("chmod").arg("600").arg(&key));
         if self.as_postgres {
             run(Command::new("chown").arg("postgres:").arg(&cert).arg(&key));
@@ -211,6 +180,43 @@ impl Drop for PgServer {
 }
 
 /// The newest installed PostgreSQL's `bin` directory.
+/// A test CA and a certificate for `127.0.0.1` it signed, made with `openssl` under `dir`:
+/// (CA certificate, server certificate, server key). For the tests' TLS servers.
+pub fn test_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let (ca, ca_key) = (dir.join("tls-ca.pem"), dir.join("tls-ca-key.pem"));
+    let (cert, key) = (dir.join("tls-cert.pem"), dir.join("tls-key.pem"));
+    let openssl = |subject: &str, out: &Path, key: &Path, extra: &[&str]| {
+        run(Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            ])
+            .args(["-subj", subject])
+            .args(extra)
+            .arg("-keyout")
+            .arg(key)
+            .arg("-out")
+            .arg(out));
+    };
+    openssl("/CN=shoal-test-ca", &ca, &ca_key, &[]);
+    let (ca_arg, ca_key_arg) = (ca.display().to_string(), ca_key.display().to_string());
+    openssl(
+        "/CN=127.0.0.1",
+        &cert,
+        &key,
+        &[
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+            "-CA",
+            &ca_arg,
+            "-CAkey",
+            &ca_key_arg,
+        ],
+    );
+    (ca, cert, key)
+}
+
 fn binaries() -> Option<PathBuf> {
     let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .ok()?

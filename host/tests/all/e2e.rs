@@ -47,48 +47,6 @@ fn throttled_namespace(data: &Path, name: &str, per_minute: u32) -> String {
     auth
 }
 
-/// A test CA and a certificate for `127.0.0.1` it signed, made with `openssl` under `dir`:
-/// (CA certificate, server certificate, server key).
-fn test_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let (ca, ca_key) = (dir.join("tls-ca.pem"), dir.join("tls-ca-key.pem"));
-    let (cert, key) = (dir.join("tls-cert.pem"), dir.join("tls-key.pem"));
-    let openssl = |subject: &str, out: &Path, key: &Path, extra: &[&str]| {
-        let status = Command::new("openssl")
-            .args([
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-            ])
-            .args(["-subj", subject])
-            .args(extra)
-            .arg("-keyout")
-            .arg(key)
-            .arg("-out")
-            .arg(out)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .expect("running `openssl`");
-        assert!(status.success(), "openssl could not make {}", out.display());
-    };
-    openssl("/CN=shoal-test-ca", &ca, &ca_key, &[]);
-    let (ca_arg, ca_key_arg) = (ca.display().to_string(), ca_key.display().to_string());
-    openssl(
-        "/CN=127.0.0.1",
-        &cert,
-        &key,
-        &[
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-addext",
-            "basicConstraints=critical,CA:FALSE",
-            "-CA",
-            &ca_arg,
-            "-CAkey",
-            &ca_key_arg,
-        ],
-    );
-    (ca, cert, key)
-}
-
 #[test]
 fn npm_openwhisk_client_suite() {
     let dir = e2e_dir();
@@ -115,7 +73,7 @@ fn npm_openwhisk_client_suite() {
     );
     // Actions may reach the suite's own test servers on 127.0.0.1 (not `localhost`), and
     // trust the certificate of its https server.
-    let (ca, cert, key) = test_certificates(data.path());
+    let (ca, cert, key) = shoal_store::pg_server::test_certificates(data.path());
     let shoal = Shoal::serve_with(
         data.path(),
         &format!(
