@@ -3,14 +3,15 @@
 //! Starts shoal on `127.0.0.1:0` with a fresh data dir (plus namespaces made beforehand with
 //! `shoal namespace create`: a second one, and two with low throttles), runs `node --test` over
 //! `host/tests/e2e/*.test.mjs` with the connection details in `SHOAL_*` variables, then shuts
-//! shoal down with SIGTERM. Needs Node.js 20+ on `PATH` and `npm ci --prefix host/tests/e2e`
-//! run once.
+//! shoal down with SIGTERM. It runs twice: on the embedded SQLite store, and on a private
+//! PostgreSQL database (`--store`). Needs Node.js 20+ on `PATH` and `npm ci --prefix
+//! host/tests/e2e` run once.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::support::{GUEST_AUTH, Shoal, namespace_create, set_limits, wait_timeout};
+use crate::support::{GUEST_AUTH, Shoal, namespace_create_with, set_limits, wait_timeout};
 
 /// The second namespace the suite uses for isolation checks.
 const NS2: &str = "e2e-other";
@@ -39,16 +40,33 @@ fn test_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// Creates namespace `name` allowed `per_minute` invokes a minute; returns its `uuid:key`.
-fn throttled_namespace(data: &Path, name: &str, per_minute: u32) -> String {
-    let auth = namespace_create(data, name);
+/// Creates namespace `name` allowed `per_minute` invokes a minute in the store that `data`
+/// and `store` (`--store URL` or nothing) name; returns its `uuid:key`.
+fn throttled_namespace(data: &Path, store: &[&str], name: &str, per_minute: u32) -> String {
+    let auth = namespace_create_with(data, name, store);
     let per_minute = per_minute.to_string();
-    set_limits(data, name, &["--invocations-per-minute", &per_minute]);
+    let args = [&["--invocations-per-minute", per_minute.as_str()], store].concat();
+    set_limits(data, name, &args);
     auth
 }
 
 #[test]
 fn npm_openwhisk_client_suite() {
+    run_suite(&[]);
+}
+
+/// The same suite against a node whose store is a (private) PostgreSQL database.
+#[test]
+fn npm_openwhisk_client_suite_on_postgres() {
+    let server = shoal_store::pg_server::PgServer::start();
+    server.create_database("shoal");
+    let url = server.url("shoal");
+    run_suite(&["--store", &url]);
+}
+
+/// Runs every `*.test.mjs` against a fresh shoal whose store `store` names (`--store URL`,
+/// or nothing for SQLite in its data directory).
+fn run_suite(store: &[&str]) {
     let dir = e2e_dir();
     assert!(
         dir.join("node_modules").join("openwhisk").is_dir(),
@@ -62,11 +80,11 @@ fn npm_openwhisk_client_suite() {
     );
 
     let data = tempfile::tempdir().expect("temp data dir");
-    let auth2 = namespace_create(data.path(), NS2);
+    let auth2 = namespace_create_with(data.path(), NS2, store);
     // Namespaces allowed only a few invokes a minute, for the 429 tests of the REST API and
     // of web actions (one each, so that neither test spends the other's budget).
-    let auth3 = throttled_namespace(data.path(), "e2e-throttled", 3);
-    let auth4 = throttled_namespace(data.path(), NS4, 2);
+    let auth3 = throttled_namespace(data.path(), store, "e2e-throttled", 3);
+    let auth4 = throttled_namespace(data.path(), store, NS4, 2);
     assert_ne!(
         auth2, GUEST_AUTH,
         "the second namespace must have its own key"
@@ -74,12 +92,13 @@ fn npm_openwhisk_client_suite() {
     // Actions may reach the suite's own test servers on 127.0.0.1 (not `localhost`), and
     // trust the certificate of its https server.
     let (ca, cert, key) = shoal_store::pg_server::test_certificates(data.path());
-    let shoal = Shoal::serve_with(
+    let shoal = Shoal::serve_with_args(
         data.path(),
         &format!(
             "[egress]\nallow_hosts = [\"127.0.0.1\"]\nca_files = [{:?}]\n",
             ca.display().to_string()
         ),
+        store,
     );
 
     let mut node = Command::new("node")

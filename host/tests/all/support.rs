@@ -84,10 +84,16 @@ fn drain(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<Vec<u8>> {
 
 /// Creates namespace `name` in `data_dir` with `shoal namespace create` and returns its `uuid:key`.
 pub fn namespace_create(data_dir: &Path, name: &str) -> String {
+    namespace_create_with(data_dir, name, &[])
+}
+
+/// [`namespace_create`] with more arguments (`--store …`).
+pub fn namespace_create_with(data_dir: &Path, name: &str, extra: &[&str]) -> String {
     let out = run_with_timeout(
         shoal_command()
             .args(["namespace", "create", name, "--data-dir"])
-            .arg(data_dir),
+            .arg(data_dir)
+            .args(extra),
         STARTUP,
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
