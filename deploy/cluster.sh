@@ -102,11 +102,13 @@ defaults
     timeout server 75s
     retries 3
     option redispatch
-    # Connections to the nodes are kept alive and reused (a new one per request costs the
-    # nodes and HAProxy twice the CPU). Requests are buffered whole, so one sent on a kept
-    # connection to a node that just died (an empty response) is retried on another node.
-    option http-buffer-request
-    retry-on conn-failure empty-response response-timeout
+    # A new connection to a node per request, and a request is retried on another node only
+    # when its connection was refused: a request that reached a node (which may have run the
+    # action) is never sent again. Kept-alive connections would halve the nodes' and
+    # HAProxy's CPU per request, but a request sent on one to a node that just died cannot
+    # be told from one the node received, so it could only be failed or run twice.
+    option http-server-close
+    retry-on conn-failure
 frontend api
     bind 127.0.0.1:$port
     default_backend nodes

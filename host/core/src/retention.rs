@@ -10,7 +10,7 @@ use shoal_store::Store;
 use crate::activation::epoch_ms;
 
 /// How often the upkeep runs. A record outlives its retention by at most this (SQLite) or a
-/// day (PostgreSQL, which drops whole days).
+/// day and this (PostgreSQL, which drops whole days).
 pub const UPKEEP_EVERY: Duration = Duration::from_secs(3600);
 
 /// Starts the upkeep of `store`'s activation log, keeping every namespace's records `days`

@@ -218,7 +218,7 @@ pub trait ActivationLog: Send + Sync {
     /// records older than `days` (every namespace; `None` keeps them) and those older than a
     /// namespace's own [`crate::RETENTION_LIMIT`] (which can only shorten `days`), and prepares
     /// the log's layout for the coming days. A record is removed once its retention has passed
-    /// and at most a day later; returns how many were removed. Records still queued are not
+    /// and at most a day and an hour later; returns how many were removed. Records still queued are not
     /// affected. Safe to run from several processes at once.
     async fn expire_activations(&self, days: Option<u32>, now: i64) -> Result<u64, StoreError>;
 }

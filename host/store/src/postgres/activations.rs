@@ -3,9 +3,9 @@
 //! queued.
 //!
 //! The writer owns its connection and a single-threaded tokio runtime that drives it. A batch
-//! is one transaction of at most three statements, each taking the whole batch as arrays
-//! (`UNNEST`): stand-ins of accepted activations, final records, and the removal of the
-//! stand-ins those finals settle. When a commit fails (PostgreSQL stopped, the connection
+//! is one transaction of at most four statements, each taking the whole batch as arrays
+//! (`UNNEST`): stand-ins of accepted activations, the removal of the stand-ins the final
+//! records settle (and of a stand-in another node wrote for them), and the final records. When a commit fails (PostgreSQL stopped, the connection
 //! dropped), the log turns unhealthy with the reason, waiters hear it, and the writer
 //! reconnects before its next commit; records that settle an accepted activation (a 202
 //! promised them) are kept and written once PostgreSQL is back.
@@ -448,6 +448,15 @@ async fn write_batch(client: &mut Client, node: &str, batch: &[Entry]) -> Result
     }
     let settled = Columns::of(batch, &[Kind::Settles]);
     if !settled.id.is_empty() {
+        // First the stand-ins leave `accepted`: this waits for a sweep that is ending them
+        // (it holds their rows), so the next statement sees the stand-in such a sweep wrote.
+        tx.execute(
+            "DELETE FROM accepted WHERE (namespace, activation_id) IN
+               (SELECT * FROM unnest($1::text[], $2::text[]))",
+            &[&settled.namespace, &settled.id],
+        )
+        .await
+        .map_err(failed)?;
         // A stand-in another node wrote while it took this one for dead: its `start` (part
         // of the key, for the partitions) may differ from the final record's.
         tx.execute(
@@ -475,15 +484,6 @@ async fn write_batch(client: &mut Client, node: &str, batch: &[Entry]) -> Result
                 &finals.start,
                 &finals.doc,
             ],
-        )
-        .await
-        .map_err(failed)?;
-    }
-    if !settled.id.is_empty() {
-        tx.execute(
-            "DELETE FROM accepted WHERE (namespace, activation_id) IN
-               (SELECT * FROM unnest($1::text[], $2::text[]))",
-            &[&settled.namespace, &settled.id],
         )
         .await
         .map_err(failed)?;

@@ -75,22 +75,23 @@ impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
         let io = std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
         if io || e.is_closed() {
-            StoreError::Unavailable(described(&e))
+            StoreError::Unavailable(format!("PostgreSQL: {e}"))
         } else {
-            StoreError::Io(described(&e))
+            StoreError::Io(format!("PostgreSQL: {e}"))
         }
     }
 }
 
-/// No connection could be had: the server is down, unreachable or refused this node.
+/// No connection could be had: the server is down, unreachable or refused this node. The
+/// text may reach API callers (a 503), so it names no more than that.
 impl From<deadpool_postgres::PoolError> for StoreError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
-        StoreError::Unavailable(described(&e))
+        StoreError::Unavailable(format!("PostgreSQL: {e}"))
     }
 }
 
 /// `e` and every error beneath it ("db error" alone names no cause: the server's message is
-/// its source).
+/// its source), for the operator who starts a node, never for API callers.
 fn described(e: &dyn std::error::Error) -> String {
     let mut text = format!("PostgreSQL: {e}");
     let mut source = e.source();
@@ -163,7 +164,10 @@ impl PostgresStore {
             .map_err(|e| StoreError::Io(format!("PostgreSQL connection pool: {e}")))?;
         let node = format!("{:032x}", rand::random::<u128>());
         {
-            let mut client = pool.get().await?;
+            let mut client = pool
+                .get()
+                .await
+                .map_err(|e| StoreError::Unavailable(described(&e)))?;
             schema::migrate(&mut client).await?;
             client
                 .execute(

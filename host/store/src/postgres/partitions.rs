@@ -1,20 +1,24 @@
 //! The activation log's time partitions and its retention.
 //!
 //! `activations` is partitioned by range of `start`: one partition per UTC day, named
-//! `activations_YYYYMMDD`, and `activations_default` for records outside them (clock skew,
-//! rows from before partitioning). An upkeep run ([`upkeep`], hourly on every node):
+//! `activations_YYYYMMDD`, and `activations_default` for records outside them (the first day
+//! of a new log, clock skew, rows from before partitioning). An upkeep run ([`upkeep`],
+//! hourly on every node):
 //!
-//! 1. creates the partitions of yesterday to [`AHEAD`] days ahead that are missing, moving
-//!    into each the rows the default partition holds for its day;
-//! 2. drops the day partitions that ended before the system's retention began (a record goes
-//!    at most a day after its retention has passed) and deletes the default partition's
-//!    expired rows;
+//! 1. creates the partitions of the next [`AHEAD`] days that are missing (never today's,
+//!    which live writes may be filling), moving into each the rows the default partition
+//!    holds for its day (a skewed clock's);
+//! 2. drops the day partitions that ended before the system's retention began, so a record
+//!    goes at most a day and one upkeep period after its retention has passed, and deletes
+//!    the default partition's expired rows (through its index on `start`);
 //! 3. deletes, in chunks, the records of namespaces with a shorter retention of their own.
 //!
-//! Steps 1 and 2 change the partitions, each in a transaction holding an advisory lock that
-//! other nodes' runs skip, with a short lock timeout so that a busy table is left for the
-//! next run rather than blocking the log's writes. Dropping a partition costs a file unlink;
-//! deleting costs per row, so only the namespaces' own retentions and stray rows pay it.
+//! Steps 1 and 2 hold an advisory lock that other nodes' runs skip, and a lock timeout of
+//! 100 ms, so a busy table is left for the next run rather than queueing the log's
+//! statements for longer; a step that fails is logged and the others still run. Dropping a partition costs a scan to count
+//! its rows and a file unlink; deleting costs per row, so only the namespaces' own retentions
+//! and stray rows pay it. Without a system retention the day partitions accumulate (one a
+//! day), and a read by activation id probes each.
 
 use std::collections::HashSet;
 
@@ -30,8 +34,9 @@ const UPKEEP_LOCK: i64 = 0x73_68_6f_61_6c + 1;
 /// How many days ahead of today partitions are created.
 const AHEAD: i64 = 3;
 
-/// How long a run waits for a lock on the log's tables before it leaves the step to the next.
-const LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '2s'";
+/// How long a run waits for a lock on the log's tables before it leaves the step to the next
+/// run: the longest the log's statements can queue behind it.
+const LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '100ms'";
 
 /// Day partitions are named this, then their UTC date.
 const PREFIX: &str = "activations_";
@@ -42,12 +47,17 @@ pub(super) async fn upkeep(
     days: Option<u32>,
     now: i64,
 ) -> Result<u64, StoreError> {
-    create_ahead(client, now).await?;
+    if let Err(e) = create_ahead(client, now).await {
+        tracing::warn!(error = %e, "cannot create the activation log's next partitions");
+    }
     let own = retentions(client).await?;
     let cutoffs = Cutoffs::of(days, now, own);
     let mut removed = 0;
     if let Some(before) = cutoffs.all {
-        removed += drop_before(client, before).await?;
+        match drop_before(client, before).await {
+            Ok(n) => removed += n,
+            Err(e) => tracing::warn!(error = %e, "cannot drop expired activation partitions"),
+        }
         removed += delete_chunks(
             client,
             "DELETE FROM activations_default WHERE ctid IN
@@ -87,10 +97,15 @@ fn day_of_partition(name: &str) -> Option<i64> {
     Some(day_of(midnight))
 }
 
-/// The day partitions `activations` has now, with their day.
-async fn day_partitions(
-    tx: &tokio_postgres::Transaction<'_>,
-) -> Result<Vec<(String, i64)>, StoreError> {
+/// A day partition of `activations`.
+struct Day {
+    name: String,
+    /// Days since the epoch.
+    day: i64,
+}
+
+/// The day partitions `activations` has now.
+async fn day_partitions(tx: &tokio_postgres::Transaction<'_>) -> Result<Vec<Day>, StoreError> {
     let rows = tx
         .query(
             "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
@@ -103,7 +118,7 @@ async fn day_partitions(
         .filter_map(|r| {
             let name: String = r.get(0);
             let day = day_of_partition(&name)?;
-            Some((name, day))
+            Some(Day { name, day })
         })
         .collect())
 }
@@ -117,7 +132,7 @@ async fn locked(tx: &tokio_postgres::Transaction<'_>) -> Result<bool, StoreError
     Ok(row.get(0))
 }
 
-/// Creates the missing partitions from yesterday to [`AHEAD`] days after `now`'s day.
+/// Creates the missing partitions of the [`AHEAD`] days after `now`'s day.
 async fn create_ahead(client: &mut Client, now: i64) -> Result<(), StoreError> {
     let tx = client.transaction().await?;
     if !locked(&tx).await? {
@@ -126,10 +141,10 @@ async fn create_ahead(client: &mut Client, now: i64) -> Result<(), StoreError> {
     let existing: HashSet<i64> = day_partitions(&tx)
         .await?
         .into_iter()
-        .map(|(_, d)| d)
+        .map(|d| d.day)
         .collect();
     let today = day_of(now);
-    for day in (today - 1..=today + AHEAD).filter(|d| !existing.contains(d)) {
+    for day in (today + 1..=today + AHEAD).filter(|d| !existing.contains(d)) {
         let Some(name) = partition_name(day) else {
             continue;
         };
@@ -152,13 +167,16 @@ async fn create_ahead(client: &mut Client, now: i64) -> Result<(), StoreError> {
 }
 
 /// Drops the day partitions that ended by `before`; returns how many records they held.
+/// Dropping a partition locks `activations` whole for a moment (a default partition rules
+/// out `DETACH … CONCURRENTLY`), so the step gives up after [`LOCK_TIMEOUT`] rather than
+/// queue the log's statements behind it, and the next run tries again.
 async fn drop_before(client: &mut Client, before: i64) -> Result<u64, StoreError> {
     let tx = client.transaction().await?;
     if !locked(&tx).await? {
         return Ok(0);
     }
     let mut removed = 0;
-    for (name, day) in day_partitions(&tx).await? {
+    for Day { name, day, .. } in day_partitions(&tx).await? {
         if (day + 1) * DAY_MS > before {
             continue;
         }

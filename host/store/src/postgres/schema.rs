@@ -98,6 +98,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX activations_named
         ON activations (namespace, filter_name, start DESC, activation_id DESC);
     CREATE TABLE activations_default PARTITION OF activations DEFAULT;
+    -- What retention deletes the default partition's expired rows through.
+    CREATE INDEX activations_default_age ON activations_default (start);
     INSERT INTO activations SELECT * FROM activations_unpartitioned;
     DROP TABLE activations_unpartitioned;",
 ];

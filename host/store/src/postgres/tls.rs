@@ -35,7 +35,7 @@ impl Target {
         let mut kept = Vec::new();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             match pair.split_once('=') {
-                Some(("sslrootcert", file)) => ca_files.push(file.to_string()),
+                Some(("sslrootcert", file)) => ca_files.push(percent_decoded(file)?),
                 _ => kept.push(pair),
             }
         }
@@ -53,6 +53,27 @@ impl Target {
         };
         Ok(Target { config, tls })
     }
+}
+
+/// A URL query value with its `%XX` escapes decoded (a path with spaces or `&`).
+fn percent_decoded(value: &str) -> Result<String, String> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = value
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| format!("sslrootcert: a bad %-escape in {value:?}"))?;
+            out.push(hex);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| format!("sslrootcert: {value:?} is not UTF-8"))
 }
 
 /// rustls with Mozilla's roots and the CAs in `ca_files`.
@@ -173,5 +194,7 @@ mod tests {
         assert!(missing.err().unwrap().contains("/no/such.pem"));
         let unknown = Target::parse("postgres://u@h/db?nonsense=1");
         assert!(unknown.is_err());
+        assert_eq!(percent_decoded("/a%20b/c%26d.pem").unwrap(), "/a b/c&d.pem");
+        assert!(percent_decoded("/a%2").is_err());
     }
 }

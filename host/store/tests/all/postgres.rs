@@ -201,10 +201,12 @@ async fn the_activation_log_is_partitioned_by_day_and_drops_whole_days() {
     a.flush().await;
     assert_eq!(partition_of(&client, 1).await, "activations_default");
 
-    // Two nodes' runs at once: one lays out the days, the other finds it done or skips.
+    // Two nodes' runs the day before at once: one lays out the next days, the other finds
+    // it done or skips.
+    let day_before = noon - 86_400_000;
     let (ra, rb) = tokio::join!(
-        a.expire_activations(None, noon),
-        b.expire_activations(None, noon)
+        a.expire_activations(None, day_before),
+        b.expire_activations(None, day_before)
     );
     assert_eq!((ra.unwrap(), rb.unwrap()), (0, 0));
     assert_eq!(
