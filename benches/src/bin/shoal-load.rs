@@ -423,16 +423,12 @@ fn gateway(args: &Args) -> anyhow::Result<()> {
         );
         ratios.push(ratio);
     }
-    let median = |pick: fn(&(f64, f64, f64)) -> f64| {
-        let mut v: Vec<f64> = ratios.iter().map(pick).collect();
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
+    let of = |pick: fn(&(f64, f64, f64)) -> f64| median(ratios.iter().map(pick).collect());
     println!(
         "median gateway/direct over {ROUNDS} rounds: req/s x{:.2}, p50 x{:.2}, p99 x{:.2}",
-        median(|r| r.0),
-        median(|r| r.1),
-        median(|r| r.2)
+        of(|r| r.0),
+        of(|r| r.1),
+        of(|r| r.2)
     );
     Ok(())
 }

@@ -218,9 +218,7 @@ impl SqliteStore {
     ) -> Result<T, StoreError> {
         self.off_thread(move |inner| {
             let done = work(&inner.writer.lock())?;
-            for listener in inner.listeners.read().iter() {
-                listener(&change);
-            }
+            inner.announce(std::slice::from_ref(&change));
             Ok(done)
         })
         .await
@@ -228,6 +226,16 @@ impl SqliteStore {
 }
 
 impl Inner {
+    /// Hands each of `changes` to every listener, in order.
+    fn announce(&self, changes: &[Change]) {
+        let listeners = self.listeners.read();
+        for change in changes {
+            for listener in listeners.iter() {
+                listener(change);
+            }
+        }
+    }
+
     fn shutdown(&mut self) {
         if let Some(thread) = self.thread.take()
             && self.log.tx.send(Msg::Shutdown).is_ok()
@@ -301,12 +309,8 @@ impl Entities for SqliteStore {
                 }
             }
             tx.commit()?;
-            let listeners = inner.listeners.read();
-            for change in writes.iter().map(EntityWrite::change) {
-                for listener in listeners.iter() {
-                    listener(&change);
-                }
-            }
+            let changes: Vec<Change> = writes.iter().map(EntityWrite::change).collect();
+            inner.announce(&changes);
             Ok(())
         })
         .await
