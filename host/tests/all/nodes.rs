@@ -402,6 +402,13 @@ impl Scripted {
             .and_then(|l| l.local_addr())
             .unwrap()
             .port();
+        // Every node, restarted ones too, reads the raised limits: the flows invoke more
+        // often a minute than OpenWhisk's default allows.
+        std::fs::write(
+            dir.path().join("limits.toml"),
+            crate::support::RAISED_LIMITS,
+        )
+        .unwrap();
         let cluster = Scripted { dir, port };
         let out = run_with_timeout(
             cluster
@@ -423,6 +430,7 @@ impl Scripted {
             .env("SHOAL_BIN", crate::support::SHOAL)
             .env("SHOAL_CLUSTER_DIR", self.dir.path().join("cluster"))
             .env("SHOAL_CLUSTER_PORT", self.port.to_string())
+            .env("SHOAL_CLUSTER_CONFIG", self.dir.path().join("limits.toml"))
     }
 
     fn addr(&self) -> String {

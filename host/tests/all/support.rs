@@ -138,6 +138,10 @@ pub fn set_limits(data_dir: &Path, name: &str, args: &[&str]) {
     );
 }
 
+/// The `[limits]` of the test servers' config: far above OpenWhisk's defaults (60 invokes a
+/// minute), which suites that invoke hundreds of times would hit.
+pub const RAISED_LIMITS: &str = "[limits]\ninvocations_per_minute = 1000000\nconcurrent_invocations = 10000\nfires_per_minute = 1000000\n";
+
 /// A running `shoal serve`. Dropping it kills the process; [`Shoal::stop`] shuts it down gracefully.
 pub struct Shoal {
     child: Child,
@@ -165,11 +169,7 @@ impl Shoal {
     pub fn serve_with_args(data_dir: &Path, extra: &str, args: &[&str]) -> Shoal {
         std::fs::create_dir_all(data_dir).expect("create the data dir");
         let config = data_dir.join("test-config.toml");
-        std::fs::write(
-            &config,
-            format!("[limits]\ninvocations_per_minute = 1000000\nconcurrent_invocations = 10000\nfires_per_minute = 1000000\n{extra}"),
-        )
-        .expect("write the test config");
+        std::fs::write(&config, format!("{RAISED_LIMITS}{extra}")).expect("write the test config");
         let mut cmd = shoal_command();
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
