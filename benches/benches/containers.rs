@@ -32,6 +32,7 @@ fn action(n: u64) -> Arc<ActionCode> {
         main: "main".into(),
         digest,
         image: None,
+        host_tags: Default::default(),
     })
 }
 
@@ -45,6 +46,8 @@ fn executor(prewarm: usize, pause_grace_ms: u64) -> ContainerExecutor {
             image: IMAGE.into(),
             default: true,
             require_main: false,
+            platforms: Vec::new(),
+            images: Default::default(),
             prewarm: match prewarm {
                 0 => Vec::new(),
                 count => vec![StemCell {

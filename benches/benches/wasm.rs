@@ -30,6 +30,7 @@ fn action(name: &str, code: &str, digest: u8) -> Arc<ActionCode> {
         main: "main".into(),
         digest: [digest; 32],
         image: None,
+        host_tags: Default::default(),
     })
 }
 

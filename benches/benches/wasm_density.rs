@@ -83,6 +83,7 @@ fn sleep_action() -> Arc<ActionCode> {
         main: "main".into(),
         digest: [2; 32],
         image: None,
+        host_tags: Default::default(),
     })
 }
 

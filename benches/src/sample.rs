@@ -21,6 +21,7 @@ pub fn action(n: u64, code: &str) -> Arc<ActionCode> {
         main: "main".into(),
         digest,
         image: None,
+        host_tags: Default::default(),
     })
 }
 

@@ -1,5 +1,7 @@
 //! [`DockerDriver`]: [`ContainerDriver`] on a Docker engine, through the Engine API (bollard),
-//! with the API version negotiated at connect time.
+//! with the API version negotiated at connect time: over a Unix socket, or TCP with or without
+//! TLS. Containers are reached at their address on the engine's network, or, for an engine on
+//! another machine, at a port they publish on that machine's address.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -8,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::errors::Error as BollardError;
-use bollard::models::{ContainerCreateBody, HostConfig, ResourcesUlimits};
+use bollard::models::{ContainerCreateBody, HostConfig, PortBinding, ResourcesUlimits};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder,
     LogsOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -16,8 +18,10 @@ use bollard::query_parameters::{
 use futures_util::stream::{BoxStream, StreamExt};
 use shoal_router::{BoxFuture, LogStream};
 
+use crate::config::HostConfig as HostSettings;
 use crate::driver::{
-    ContainerDriver, ContainerSpec, ContainerState, DriverError, ImageFacts, LogLine, Started,
+    ContainerDriver, ContainerSpec, ContainerState, DriverError, EngineFacts, ImageFacts, LogLine,
+    Started,
 };
 use crate::logs::SENTINELS_LABEL;
 use crate::protocol;
@@ -28,6 +32,12 @@ const CONNECT_ATTEMPT: Duration = Duration::from_millis(200);
 const CONNECT_RETRY: Duration = Duration::from_millis(5);
 /// Every how many refused attempts the engine is asked whether the container still runs.
 const STATE_EVERY: u64 = 20;
+/// The longest wait for an engine's answer to a health check or a connect.
+const ENGINE_ANSWER: Duration = Duration::from_secs(5);
+/// The longest wait for a registry to list an image's platforms (through the engine).
+const REGISTRY_ANSWER: Duration = Duration::from_secs(5);
+/// The proxy's port as the engine names it in port maps.
+const PROXY_PORT_KEY: &str = "8080/tcp";
 /// OpenWhisk's per-container process and file limits (spec §7.1).
 const PIDS_LIMIT: i64 = 1024;
 const NOFILE_LIMIT: i64 = 1024;
@@ -37,32 +47,83 @@ const NOFILE_LIMIT: i64 = 1024;
 pub struct DockerDriver {
     docker: Docker,
     network: String,
-    /// The node's CPU architecture, in Go's names (as images report theirs).
-    arch: String,
+    /// What the engine reported (the architecture as configured, when it is).
+    facts: EngineFacts,
+    /// `os/arch` images are pulled and started for, when the host's config names its
+    /// architecture (else the engine's own).
+    platform: Option<String>,
+    /// Where containers publish their proxy's port, for an engine on another machine.
+    publish_on: Option<IpAddr>,
 }
 
 impl DockerDriver {
-    /// Connects to `host` (`unix://…` or `tcp://…`), negotiates the API version and checks the
-    /// engine answers. Containers join `network`.
-    pub async fn connect(host: &str, network: &str) -> Result<Self, DriverError> {
+    /// Connects to the engine of `host` (`unix://…`, `tcp://…`, with TLS when it names the
+    /// files), negotiates the API version and reads what the engine says about its machine.
+    pub async fn connect(host: &HostSettings) -> Result<Self, DriverError> {
         let version = bollard::API_DEFAULT_VERSION;
-        let docker = if host.starts_with("unix://") {
-            Docker::connect_with_unix(host, 120, version)
-        } else {
-            Docker::connect_with_http(host, 120, version)
+        let endpoint = host.docker_host.as_str();
+        let docker = match (&host.tls, endpoint.starts_with("unix://")) {
+            (_, true) => Docker::connect_with_unix(endpoint, 120, version),
+            (Some(tls), false) => {
+                Docker::connect_with_ssl(endpoint, &tls.key, &tls.cert, &tls.ca, 120, version)
+            }
+            (None, false) => Docker::connect_with_http(endpoint, 120, version),
         }
         .map_err(engine)?;
-        let docker = tokio::time::timeout(Duration::from_secs(5), docker.negotiate_version())
+        let no_answer = |_| DriverError::Engine(format!("no answer from {endpoint}"));
+        let docker = tokio::time::timeout(ENGINE_ANSWER, docker.negotiate_version())
             .await
-            .map_err(|_| DriverError::Engine(format!("no answer from {host}")))?
+            .map_err(no_answer)?
             .map_err(engine)?;
-        let info = docker.info().await.map_err(engine)?;
-        let arch = go_arch(&info.architecture.unwrap_or_default()).to_string();
+        let info = tokio::time::timeout(ENGINE_ANSWER, docker.info())
+            .await
+            .map_err(no_answer)?
+            .map_err(engine)?;
+        let os = info.os_type.unwrap_or_else(|| "linux".into());
+        let architecture = match &host.architecture {
+            Some(declared) => declared.clone(),
+            None => go_arch(&info.architecture.unwrap_or_default()).to_string(),
+        };
+        let platform = host
+            .architecture
+            .as_ref()
+            .map(|arch| format!("{os}/{arch}"));
         Ok(DockerDriver {
             docker,
-            network: network.to_string(),
-            arch,
+            network: host.network.clone().unwrap_or_else(|| "bridge".into()),
+            facts: EngineFacts {
+                architecture,
+                os,
+                cpus: info.ncpu.unwrap_or(0).max(0) as u64,
+                memory_bytes: info.mem_total.unwrap_or(0).max(0) as u64,
+                labels: info.labels.unwrap_or_default(),
+            },
+            platform,
+            publish_on: host.address,
         })
+    }
+
+    /// The architectures the registry lists for `image`, else the engine's own copy's.
+    async fn image_platforms_inner(&self, image: &str) -> Result<Option<Vec<String>>, DriverError> {
+        let asked = self.docker.inspect_registry_image(image, None);
+        if let Ok(Ok(listed)) = tokio::time::timeout(REGISTRY_ANSWER, asked).await {
+            let mut archs: Vec<String> = listed
+                .platforms
+                .into_iter()
+                .filter(|p| p.os.as_deref().is_none_or(|os| os == self.facts.os))
+                .filter_map(|p| p.architecture)
+                .collect();
+            archs.sort();
+            archs.dedup();
+            if !archs.is_empty() {
+                return Ok(Some(archs));
+            }
+        }
+        match self.docker.inspect_image(image).await {
+            Ok(inspect) => Ok(inspect.architecture.map(|a| vec![a])),
+            Err(e) if not_found(&e) => Ok(None),
+            Err(e) => Err(engine(e)),
+        }
     }
 
     async fn prepare_image_inner(&self, image: &str) -> Result<ImageFacts, DriverError> {
@@ -76,11 +137,11 @@ impl DockerDriver {
         // An image built for another architecture would die at its first instruction with a
         // confusing "exec format error": refuse it with a clear message instead.
         let image_arch = inspect.architecture.unwrap_or_default();
-        if !image_arch.is_empty() && image_arch != self.arch {
+        if !image_arch.is_empty() && image_arch != self.facts.architecture {
             return Err(DriverError::Architecture {
                 image: image.to_string(),
                 image_arch,
-                node_arch: self.arch.clone(),
+                node_arch: self.facts.architecture.clone(),
             });
         }
         let labels = inspect.config.and_then(|c| c.labels).unwrap_or_default();
@@ -90,7 +151,11 @@ impl DockerDriver {
     }
 
     async fn pull(&self, image: &str) -> Result<(), DriverError> {
-        let options = CreateImageOptionsBuilder::new().from_image(image).build();
+        let mut options = CreateImageOptionsBuilder::new().from_image(image);
+        if let Some(platform) = &self.platform {
+            options = options.platform(platform);
+        }
+        let options = options.build();
         let mut progress = self.docker.create_image(Some(options), None, None);
         while let Some(step) = progress.next().await {
             step.map_err(|_| DriverError::Pull(image.to_string()))?;
@@ -114,13 +179,23 @@ impl DockerDriver {
                     hard: Some(NOFILE_LIMIT),
                 }]),
                 network_mode: Some(self.network.clone()),
+                port_bindings: self.publish_on.map(|ip| {
+                    let any_port = PortBinding {
+                        host_ip: Some(ip.to_string()),
+                        host_port: Some(String::new()),
+                    };
+                    HashMap::from([(PROXY_PORT_KEY.to_string(), Some(vec![any_port]))])
+                }),
                 ..HostConfig::default()
             }),
+            exposed_ports: self.publish_on.map(|_| vec![PROXY_PORT_KEY.to_string()]),
             ..ContainerCreateBody::default()
         };
-        let options = CreateContainerOptionsBuilder::new()
-            .name(&spec.name)
-            .build();
+        let mut options = CreateContainerOptionsBuilder::new().name(&spec.name);
+        if let Some(platform) = &self.platform {
+            options = options.platform(platform);
+        }
+        let options = options.build();
         let created = self.docker.create_container(Some(options), body).await;
         Ok(created.map_err(engine)?.id)
     }
@@ -143,18 +218,7 @@ impl DockerDriver {
             if inspect.state.and_then(|s| s.running) != Some(true) {
                 return Err(DriverError::Exited);
             }
-            let ip = inspect
-                .network_settings
-                .and_then(|n| n.networks)
-                .and_then(|n| n.get(&self.network).and_then(|e| e.ip_address.clone()))
-                .and_then(|ip| ip.parse::<IpAddr>().ok())
-                .ok_or_else(|| {
-                    DriverError::Engine(format!(
-                        "container has no address on network '{}'",
-                        self.network
-                    ))
-                })?;
-            let address = SocketAddr::new(ip, protocol::PROXY_PORT);
+            let address = self.proxy_address(inspect.network_settings)?;
             // The proxy's time counts from its container running: a busy engine's slow
             // create or start is not the image's fault.
             let ready_by = Instant::now() + spec.ready_within;
@@ -170,6 +234,37 @@ impl DockerDriver {
                 Err(e)
             }
         }
+    }
+
+    /// Where a started container's proxy is reached: the port it published on the host's
+    /// address, or its own address on the network.
+    fn proxy_address(
+        &self,
+        settings: Option<bollard::models::NetworkSettings>,
+    ) -> Result<SocketAddr, DriverError> {
+        let settings = settings.unwrap_or_default();
+        if let Some(ip) = self.publish_on {
+            return settings
+                .ports
+                .and_then(|ports| ports.get(PROXY_PORT_KEY).cloned().flatten())
+                .and_then(|bindings| bindings.into_iter().find_map(|b| b.host_port))
+                .and_then(|port| port.parse::<u16>().ok())
+                .map(|port| SocketAddr::new(ip, port))
+                .ok_or_else(|| {
+                    DriverError::Engine(format!("the container published no port on {ip}"))
+                });
+        }
+        settings
+            .networks
+            .and_then(|n| n.get(&self.network).and_then(|e| e.ip_address.clone()))
+            .and_then(|ip| ip.parse::<IpAddr>().ok())
+            .map(|ip| SocketAddr::new(ip, protocol::PROXY_PORT))
+            .ok_or_else(|| {
+                DriverError::Engine(format!(
+                    "container has no address on network '{}'",
+                    self.network
+                ))
+            })
     }
 
     /// Waits until the proxy of container `id` accepts a connection at `address`; fails when
@@ -283,6 +378,24 @@ fn log_line(stream: LogStream, message: &[u8]) -> LogLine {
 }
 
 impl ContainerDriver for DockerDriver {
+    fn facts(&self) -> &EngineFacts {
+        &self.facts
+    }
+
+    fn ping(&self) -> BoxFuture<Result<(), DriverError>> {
+        let docker = self.docker.clone();
+        Box::pin(async move {
+            match tokio::time::timeout(ENGINE_ANSWER, docker.ping()).await {
+                Ok(answer) => answer.map(drop).map_err(engine),
+                Err(_) => Err(DriverError::Engine("no answer to a health check".into())),
+            }
+        })
+    }
+
+    fn image_platforms(&self, image: &str) -> BoxFuture<Result<Option<Vec<String>>, DriverError>> {
+        let (this, image) = (self.clone(), image.to_string());
+        Box::pin(async move { this.image_platforms_inner(&image).await })
+    }
     fn prepare_image(&self, image: &str) -> BoxFuture<Result<ImageFacts, DriverError>> {
         let (this, image) = (self.clone(), image.to_string());
         Box::pin(async move { this.prepare_image_inner(&image).await })

@@ -36,6 +36,22 @@ pub struct ImageFacts {
     pub log_sentinels: bool,
 }
 
+/// What an engine says about the machine it runs on (read once, at connect).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EngineFacts {
+    /// Its CPU architecture, in Go's names (as images name theirs), or what the host's config
+    /// says to take it for.
+    pub architecture: String,
+    /// Its operating system (`linux`).
+    pub os: String,
+    /// Its CPUs.
+    pub cpus: u64,
+    /// Its memory, in bytes.
+    pub memory_bytes: u64,
+    /// The engine's own labels (`key=value`).
+    pub labels: Vec<String>,
+}
+
 /// A started container: its engine id and where its action proxy listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Started {
@@ -119,6 +135,18 @@ impl DriverError {
 /// the engine's. Costs are the engine's (a create is tens to hundreds of milliseconds, a pull
 /// seconds to minutes).
 pub trait ContainerDriver: Send + Sync + 'static {
+    /// What the engine reported about its machine when connected.
+    fn facts(&self) -> &EngineFacts;
+    /// Whether the engine can freeze containers (idle warm ones are paused only then).
+    fn can_pause(&self) -> bool {
+        true
+    }
+    /// Checks that the engine answers (one cheap call).
+    fn ping(&self) -> BoxFuture<Result<(), DriverError>>;
+    /// The CPU architectures `image` exists for, as its registry reports them (every
+    /// platform of a multi-architecture manifest list) or, when the registry cannot be asked,
+    /// as the engine's own copy says; `None` when neither knows the image.
+    fn image_platforms(&self, image: &str) -> BoxFuture<Result<Option<Vec<String>>, DriverError>>;
     /// Makes `image` available on the engine, pulling it when missing, and reads what the pool
     /// needs to know about it. Refuses an image built for another CPU architecture than the
     /// node's.

@@ -14,28 +14,36 @@
 mod config;
 mod docker;
 mod driver;
+mod hosts;
 pub mod logs;
+pub mod placement;
 pub mod pool;
 pub mod protocol;
 #[cfg(test)]
 mod testing;
 
-pub use config::{ContainerConfig, Runtime, StemCell};
+pub use config::{ContainerConfig, HostConfig, LOCAL_HOST, Runtime, StemCell, TlsFiles};
 pub use docker::DockerDriver;
 pub use driver::{
-    ContainerDriver, ContainerSpec, ContainerState, DriverError, ImageFacts, LogLine, Started,
+    ContainerDriver, ContainerSpec, ContainerState, DriverError, EngineFacts, ImageFacts, LogLine,
+    Started,
 };
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use parking_lot::{Mutex, RwLock};
 use serde_json::Value;
 use shoal_router::{
-    ActionCode, BoxFuture, Executor, ExecutorStats, Failure, Invocation, Outcome, PrepareError,
+    ActionCode, BoxFuture, Executor, ExecutorStats, Failure, HostReport, Invocation, Outcome,
+    PrepareError,
 };
 
+use crate::hosts::{Engine, HEALTH_EVERY, Host};
 use crate::logs::{Collected, Cut};
+use crate::placement::{Demand, Policy};
 use crate::pool::{Container, Pool, PoolSettings, Removal, Start, WarmKey};
 use crate::protocol::{Answer, ProxyClient};
 
@@ -44,6 +52,8 @@ pub use shoal_router::BLACKBOX;
 /// How many containers an activation tries when their proxies answer `/init` with 503
 /// ("shutting down", spec §7.2) before the last answer is its initialization failure.
 const INIT_ATTEMPTS: usize = 3;
+/// How long what the registry said about an image's architectures is trusted.
+const PLATFORMS_FOR: Duration = Duration::from_secs(60);
 
 /// Why the container domain did not start.
 #[derive(Debug, thiserror::Error)]
@@ -51,7 +61,7 @@ pub enum StartError {
     /// The `[containers]` settings are unusable (the message names the key).
     #[error("{0}")]
     Config(String),
-    /// The engine did not answer, or refused the clean-up of an earlier run.
+    /// No engine answered, or one refused the clean-up of an earlier run.
     #[error("{host}: {source}")]
     Engine {
         /// The engine endpoint.
@@ -67,23 +77,36 @@ pub enum StartError {
     Panicked,
 }
 
-/// Runs actions in containers. One per process; cheap to share (`Arc`).
+/// Runs actions in containers on the configured hosts. One per process; cheap to share
+/// (`Arc`).
 pub struct ContainerExecutor {
     /// Owns the domain's threads; `Some` until dropped (taken to shut down without blocking).
     runtime: Option<tokio::runtime::Runtime>,
     /// Where activations and background work are spawned.
     tasks: tokio::runtime::Handle,
-    pool: Arc<Pool>,
-    http: ProxyClient,
-    config: ContainerConfig,
+    domain: Arc<Domain>,
     activations: AtomicU64,
 }
 
+/// What activations and the background tasks share.
+struct Domain {
+    config: ContainerConfig,
+    /// The hosts, in config order (replaced whole by a reload).
+    hosts: RwLock<Arc<Vec<Arc<Host>>>>,
+    policy: Policy,
+    http: ProxyClient,
+    /// The pools' settings but for the capacity and stem cells, which are each host's.
+    settings: PoolSettings,
+    /// Architectures of images not declared in the manifest, as last asked, and when.
+    platforms: Mutex<HashMap<String, (Instant, Option<Vec<String>>)>>,
+}
+
 impl ContainerExecutor {
-    /// Connects to the engine named in `config` (failing if it does not answer), removes the
-    /// containers an earlier run of the same `owner` left behind, and starts the prewarmed
-    /// containers and the idle reaper. `api_host` is what containers see as `__OW_API_HOST`
-    /// unless the config says otherwise.
+    /// Connects to the hosts named in `config` (failing if none answers), removes the
+    /// containers an earlier run of the same `owner` left on them, and starts the prewarmed
+    /// containers, the idle reaper and the health checks (which connect hosts that did not
+    /// answer yet). `api_host` is what containers see as `__OW_API_HOST` unless the config
+    /// says otherwise.
     pub fn start(config: ContainerConfig, owner: &str, api_host: &str) -> Result<Self, StartError> {
         config.validate().map_err(StartError::Config)?;
         // The set-up blocks, and the caller may be async: it runs on a thread of its own.
@@ -104,13 +127,6 @@ impl ContainerExecutor {
             .thread_name("shoal-containers")
             .enable_all()
             .build()?;
-        let engine = |source| StartError::Engine {
-            host: config.docker_host.clone(),
-            source,
-        };
-        let driver = runtime
-            .block_on(DockerDriver::connect(&config.docker_host, &config.network))
-            .map_err(engine)?;
         let api_host = config.api_host.clone().unwrap_or_else(|| api_host.into());
         let settings = PoolSettings {
             owner: owner.to_string(),
@@ -120,77 +136,265 @@ impl ContainerExecutor {
             pull_timeout: Duration::from_secs(config.pull_timeout_secs),
             start_timeout: Duration::from_secs(config.start_timeout_secs),
             env: vec![format!("__OW_API_HOST={api_host}")],
-            stem_cells: config
-                .runtimes
-                .iter()
-                .flat_map(|r| {
-                    r.prewarm
-                        .iter()
-                        .map(|s| (r.image.clone(), s.memory_mb, s.count))
-                })
-                .collect(),
+            stem_cells: Vec::new(),
         };
-        let pool = Pool::new(Arc::new(driver), settings);
-        let left = runtime
-            .block_on(pool.clean_up_earlier_runs())
-            .map_err(engine)?;
-        if left > 0 {
-            tracing::info!(left, "removed containers left by an earlier run");
+        let hosts: Vec<Arc<Host>> = config
+            .hosts()
+            .into_iter()
+            .map(|h| Arc::new(Host::new(h)))
+            .collect();
+        let domain = Arc::new(Domain {
+            policy: config.policy(),
+            config,
+            hosts: RwLock::new(Arc::new(hosts.clone())),
+            http: ProxyClient::default(),
+            settings,
+            platforms: Mutex::new(HashMap::new()),
+        });
+        let results = runtime.block_on(futures_util::future::join_all(
+            hosts.iter().map(|h| domain.connect(h)),
+        ));
+        if results.iter().all(Result::is_err) {
+            // None connected: the domain is off, for the first host's reason.
+            let host = hosts[0].config.docker_host.clone();
+            let source = results.into_iter().find_map(Result::err);
+            let source = source.unwrap_or_else(|| DriverError::Engine("no host".into()));
+            return Err(StartError::Engine { host, source });
         }
-        runtime.block_on(async { pool.start_prewarms() });
-        let reaper = Arc::downgrade(&pool);
+        for (host, result) in hosts.iter().zip(results) {
+            if let Err(e) = result {
+                tracing::warn!(host = %host.config.name, error = %e, "container host does not answer; it is tried again every second");
+            }
+        }
+        let background = Arc::downgrade(&domain);
         runtime.spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            let mut tick = tokio::time::interval(HEALTH_EVERY);
             loop {
                 tick.tick().await;
-                let Some(pool) = reaper.upgrade() else { break };
-                pool.reap_idle();
-                pool.start_prewarms();
+                let Some(domain) = background.upgrade() else {
+                    break;
+                };
+                domain.look_after_hosts().await;
             }
         });
         Ok(ContainerExecutor {
             tasks: runtime.handle().clone(),
             runtime: Some(runtime),
-            pool,
-            http: ProxyClient::default(),
-            config,
+            domain,
             activations: AtomicU64::new(0),
         })
     }
 
     /// The configuration it started with: the runtime manifest (kinds and images) and more.
     pub fn config(&self) -> &ContainerConfig {
-        &self.config
+        &self.domain.config
     }
 
-    /// Live containers (busy, idle, prewarmed).
+    /// The pools of the connected hosts.
+    fn pools(&self) -> Vec<Arc<Pool>> {
+        let hosts = self.domain.hosts.read().clone();
+        hosts
+            .iter()
+            .filter_map(|h| h.engine().map(|e| e.pool.clone()))
+            .collect()
+    }
+
+    /// Live containers (busy, idle, prewarmed) on every host.
     pub fn resident(&self) -> usize {
-        self.pool.resident()
+        self.pools().iter().map(|p| p.resident()).sum()
     }
 
-    /// Prewarmed containers ready to be taken.
+    /// Prewarmed containers ready to be taken, on every host.
     pub fn prewarmed(&self) -> usize {
-        self.pool.prewarmed()
+        self.pools().iter().map(|p| p.prewarmed()).sum()
     }
 
     /// Cold starts served by a prewarmed container since start.
     pub fn prewarm_hits(&self) -> u64 {
-        self.pool.counters.prewarm_hits.load(Ordering::Relaxed)
+        let hits = |p: &Arc<Pool>| p.counters.prewarm_hits.load(Ordering::Relaxed);
+        self.pools().iter().map(hits).sum()
+    }
+
+    /// Replaces the hosts with those `config` lists (a reload of the config file, without a
+    /// restart): hosts whose entry is unchanged are kept with their containers; new or
+    /// changed ones are connected (within a second, by the health checks); dropped or
+    /// changed ones take no new activations, and their containers are removed as they end.
+    /// The rest of `config` is not reloaded. Refuses a config that does not validate,
+    /// changing nothing; returns the names of the hosts now.
+    pub fn reload_hosts(&self, config: &ContainerConfig) -> Result<Vec<String>, String> {
+        config.validate()?;
+        let mut current = self.domain.hosts.write();
+        let next: Vec<Arc<Host>> = config
+            .hosts()
+            .into_iter()
+            .map(|wanted| {
+                let same = current.iter().find(|h| h.config == wanted);
+                same.cloned().unwrap_or_else(|| Arc::new(Host::new(wanted)))
+            })
+            .collect();
+        for old in current.iter() {
+            if !next.iter().any(|h| Arc::ptr_eq(h, old)) {
+                tracing::info!(host = %old.config.name, "container host removed by a config reload");
+                old.retire();
+            }
+        }
+        let names = next.iter().map(|h| h.config.name.clone()).collect();
+        *current = Arc::new(next);
+        Ok(names)
     }
 
     /// Removes every container this executor runs. Activations still running fail.
     pub async fn shutdown(&self) {
-        let pool = self.pool.clone();
-        let _ = self.tasks.spawn(async move { pool.shutdown().await }).await;
+        let pools = self.pools();
+        let _ = self
+            .tasks
+            .spawn(async move {
+                for pool in pools {
+                    pool.shutdown().await;
+                }
+            })
+            .await;
+    }
+}
+
+impl Domain {
+    /// Connects `host`'s engine and gives it a pool (once; later calls do nothing).
+    async fn connect(&self, host: &Arc<Host>) -> Result<(), DriverError> {
+        if host.engine().is_some() {
+            return Ok(());
+        }
+        let driver = DockerDriver::connect(&host.config).await?;
+        let architecture = driver.facts().architecture.clone();
+        let settings = PoolSettings {
+            capacity_mb: host.config.capacity_mb,
+            stem_cells: self.stem_cells(&architecture),
+            ..self.settings.clone()
+        };
+        let left = host.attach(Arc::new(driver), settings).await?;
+        if left > 0 {
+            tracing::info!(host = %host.config.name, left, "removed containers left by an earlier run");
+        }
+        if let Some(engine) = host.engine() {
+            engine.pool.start_prewarms();
+        }
+        Ok(())
     }
 
-    /// The image an action runs in: its own for `blackbox`, its kind's otherwise.
-    fn image_of(&self, action: &ActionCode) -> Option<String> {
+    /// The prewarmed containers a host of `architecture` keeps: (image, memory, count) of the
+    /// runtimes with an image for it.
+    fn stem_cells(&self, architecture: &str) -> Vec<(String, u64, usize)> {
+        let runs_here = |r: &Runtime| {
+            r.architectures()
+                .is_none_or(|archs| archs.iter().any(|a| a == architecture))
+        };
+        let mut cells = Vec::new();
+        for runtime in self.config.runtimes.iter().filter(|r| runs_here(r)) {
+            if let Some(image) = runtime.image_for(architecture) {
+                for cell in &runtime.prewarm {
+                    cells.push((image.to_string(), cell.memory_mb, cell.count));
+                }
+            }
+        }
+        cells
+    }
+
+    /// Once a second: connects the hosts that never answered, checks the others (marking
+    /// them down or up again), removes containers idle for too long and tops up the
+    /// prewarmed ones.
+    async fn look_after_hosts(&self) {
+        let hosts = self.hosts.read().clone();
+        let checks = hosts.iter().map(|host| async move {
+            if host.engine().is_none() {
+                let _ = self.connect(host).await;
+            } else if host.check().await
+                && let Some(engine) = host.engine()
+            {
+                engine.pool.reap_idle();
+                engine.pool.start_prewarms();
+            }
+        });
+        futures_util::future::join_all(checks).await;
+    }
+
+    /// The image an action runs in on a host of `architecture`: its own for `blackbox`, its
+    /// kind's for that architecture otherwise.
+    fn image_of(&self, action: &ActionCode, architecture: &str) -> Option<String> {
         if action.kind == BLACKBOX {
             return action.image.clone().filter(|_| self.config.blackbox);
         }
-        self.config.runtime(&action.kind).map(|r| r.image.clone())
+        let runtime = self.config.runtime(&action.kind)?;
+        runtime.image_for(architecture).map(str::to_string)
     }
+
+    /// The image named in errors and asked about, and the architectures it exists for: as
+    /// the manifest declares them, else as the registry or an engine reports them (asked
+    /// at most once a minute per image); `None` when nobody knows.
+    async fn architectures(&self, action: &ActionCode) -> (String, Option<Vec<String>>) {
+        let image = if action.kind == BLACKBOX {
+            action.image.clone().unwrap_or_default()
+        } else {
+            match self.config.runtime(&action.kind) {
+                Some(runtime) => match runtime.architectures() {
+                    Some(declared) => return (runtime.image.clone(), Some(declared)),
+                    None => runtime.image.clone(),
+                },
+                None => return (String::new(), None),
+            }
+        };
+        if let Some((asked, archs)) = self.platforms.lock().get(&image)
+            && asked.elapsed() < PLATFORMS_FOR
+        {
+            return (image, archs.clone());
+        }
+        let hosts = self.hosts.read().clone();
+        let Some(engine) = hosts.iter().filter(|h| h.usable()).find_map(|h| h.engine()) else {
+            return (image, None);
+        };
+        let archs = engine.driver.image_platforms(&image).await.unwrap_or(None);
+        self.platforms
+            .lock()
+            .insert(image.clone(), (Instant::now(), archs.clone()));
+        (image, archs)
+    }
+
+    /// Places `inv` on a host and runs it there.
+    async fn run(self: Arc<Self>, inv: Invocation) -> Outcome {
+        let key = WarmKey::of(&inv);
+        let (image, architectures) = self.architectures(&inv.action).await;
+        let tags = &inv.action.host_tags;
+        let demand = Demand {
+            key: &key,
+            image: &image,
+            architectures: architectures.as_deref(),
+            tags: &tags.tags,
+            strict: tags.strict,
+            memory_mb: inv.limits.memory_mb,
+        };
+        let hosts = self.hosts.read().clone();
+        let host = match self.policy.place(&demand, &hosts) {
+            Ok(i) => hosts[i].clone(),
+            Err(unplaced) => return Outcome::failed(Failure::Internal(unplaced.to_string())),
+        };
+        let Some(architecture) = host.engine().map(|e| e.driver.facts().architecture.clone())
+        else {
+            return Outcome::failed(Failure::Internal(host_down(&host)));
+        };
+        let Some(image) = self.image_of(&inv.action, &architecture) else {
+            return Outcome::failed(Failure::Internal(format!(
+                "no container image for kind '{}' on {architecture}",
+                inv.action.kind
+            )));
+        };
+        activate(&host, &self.http, inv, key, image).await
+    }
+}
+
+/// The failure of an activation whose host stopped answering.
+fn host_down(host: &Host) -> String {
+    format!(
+        "The container host '{}' stopped answering during the activation.",
+        host.config.name
+    )
 }
 
 impl Drop for ContainerExecutor {
@@ -208,7 +412,15 @@ impl Executor for ContainerExecutor {
     }
 
     fn prepare(&self, code: &ActionCode) -> Result<(), PrepareError> {
-        match self.image_of(code) {
+        let image = if code.kind == BLACKBOX {
+            code.image.clone().filter(|_| self.domain.config.blackbox)
+        } else {
+            self.domain
+                .config
+                .runtime(&code.kind)
+                .map(|r| r.image.clone())
+        };
+        match image {
             Some(image) if !image.trim().is_empty() => Ok(()),
             _ => Err(PrepareError(format!(
                 "no container image is configured for kind '{}'",
@@ -219,13 +431,7 @@ impl Executor for ContainerExecutor {
 
     fn invoke(&self, inv: Invocation) -> BoxFuture<Outcome> {
         self.activations.fetch_add(1, Ordering::Relaxed);
-        let Some(image) = self.image_of(&inv.action) else {
-            return Box::pin(async {
-                Outcome::failed(Failure::Internal("no container image for this kind".into()))
-            });
-        };
-        let run = activate(self.pool.clone(), self.http.clone(), inv, image);
-        let task = self.tasks.spawn(run);
+        let task = self.tasks.spawn(self.domain.clone().run(inv));
         Box::pin(async move {
             task.await
                 .unwrap_or_else(|e| Outcome::failed(Failure::Internal(e.to_string())))
@@ -233,25 +439,78 @@ impl Executor for ContainerExecutor {
     }
 
     fn stats(&self) -> ExecutorStats {
-        let c = &self.pool.counters;
+        let pools = self.pools();
+        let sum = |f: &dyn Fn(&Pool) -> u64| pools.iter().map(|p| f(p)).sum();
         ExecutorStats {
             name: "container",
-            resident: self.pool.resident() as u64,
-            resident_bytes: self.pool.resident_bytes(),
-            cold_starts: c.cold_starts.load(Ordering::Relaxed),
+            resident: sum(&|p| p.resident() as u64),
+            resident_bytes: sum(&|p| p.resident_bytes()),
+            cold_starts: sum(&|p| p.counters.cold_starts.load(Ordering::Relaxed)),
             activations: self.activations.load(Ordering::Relaxed),
-            evictions: c.evictions(),
+            evictions: sum(&|p| p.counters.evictions()),
             hand_offs: 0,
         }
     }
+
+    fn hosts(&self) -> Vec<HostReport> {
+        let hosts = self.domain.hosts.read().clone();
+        hosts.iter().map(|h| report(h)).collect()
+    }
 }
 
-/// One activation: a container, `/init` when it is not warm (on another container when the
-/// proxy answers 503), `/run`, the logs, and the container kept warm or removed. `/init` and
-/// `/run` each get the action's whole time limit (spec §7.2, §7.3); getting the container
-/// has bounds of its own.
-async fn activate(pool: Arc<Pool>, http: ProxyClient, inv: Invocation, image: String) -> Outcome {
-    let key = WarmKey::of(&inv);
+/// What `GET /api/v1/nodes` shows of `host`.
+fn report(host: &Host) -> HostReport {
+    let mut report = HostReport {
+        name: host.config.name.clone(),
+        driver: "docker",
+        endpoint: host.config.docker_host.clone(),
+        tags: host.config.tags.clone(),
+        capacity_mb: host.config.capacity_mb,
+        up: host.usable(),
+        ..HostReport::default()
+    };
+    if let Some(Engine { driver, pool }) = host.engine() {
+        let facts = driver.facts();
+        let held = pool.occupancy();
+        report.architecture = facts.architecture.clone();
+        report.os = facts.os.clone();
+        report.cpus = facts.cpus;
+        report.memory_bytes = facts.memory_bytes;
+        report.labels = facts.labels.clone();
+        report.can_pause = driver.can_pause();
+        report.in_use_mb = held.in_use_mb;
+        report.busy = held.busy;
+        report.warm = held.warm;
+        report.paused = held.paused;
+        report.prewarm = held.prewarm;
+    }
+    report
+}
+
+/// Waits for `request` unless `host` is marked down first (`None` then).
+async fn unless_down<T>(host: &Host, request: impl std::future::Future<Output = T>) -> Option<T> {
+    tokio::select! {
+        answer = request => Some(answer),
+        () = host.went_down() => None,
+    }
+}
+
+/// One activation on `host`: a container, `/init` when it is not warm (on another container
+/// when the proxy answers 503), `/run`, the logs, and the container kept warm or removed.
+/// `/init` and `/run` each get the action's whole time limit (spec §7.2, §7.3); getting the
+/// container has bounds of its own. When the host stops answering meanwhile (its health
+/// check fails, or the proxy's connection breaks and its engine does not answer either), the
+/// activation fails at once as a whisk internal error.
+async fn activate(
+    host: &Arc<Host>,
+    http: &ProxyClient,
+    inv: Invocation,
+    key: WarmKey,
+    image: String,
+) -> Outcome {
+    let Some(pool) = host.engine().map(|e| e.pool.clone()) else {
+        return Outcome::failed(Failure::Internal(host_down(host)));
+    };
     let timeout = Duration::from_millis(inv.limits.timeout_ms);
     let mut attempts = 0;
     let (mut container, start, init_ms) = loop {
@@ -266,7 +525,11 @@ async fn activate(pool: Arc<Pool>, http: ProxyClient, inv: Invocation, image: St
         attempts += 1;
         let (deadline, deadline_ms) = deadline_after(timeout);
         let body = protocol::init_body(&inv, deadline_ms);
-        let answer = http.post(container.address, "/init", &body, deadline).await;
+        let posted = http.post(container.address, "/init", &body, deadline);
+        let Some(answer) = answered(host, posted).await else {
+            pool.remove(container, Removal::Failed);
+            return Outcome::failed(Failure::Internal(host_down(host)));
+        };
         let init_ms = Some(began.elapsed().as_millis() as u64);
         if answer.shutting_down() && attempts < INIT_ATTEMPTS {
             pool.remove(container, Removal::Failed);
@@ -282,7 +545,16 @@ async fn activate(pool: Arc<Pool>, http: ProxyClient, inv: Invocation, image: St
     };
     let (deadline, deadline_ms) = deadline_after(timeout);
     let body = protocol::run_body(&inv, deadline_ms);
-    let answer = http.post(container.address, "/run", &body, deadline).await;
+    let posted = http.post(container.address, "/run", &body, deadline);
+    let Some(answer) = answered(host, posted).await else {
+        pool.remove(container, Removal::Failed);
+        return Outcome::finished(
+            Err(Failure::Internal(host_down(host))),
+            Vec::new(),
+            start,
+            init_ms,
+        );
+    };
     let (result, healthy) = protocol::run_verdict(&answer);
     let result = match result {
         Err(failure) => Err(memory_or(&pool, &container, &answer, failure).await),
@@ -291,6 +563,20 @@ async fn activate(pool: Arc<Pool>, http: ProxyClient, inv: Invocation, image: St
     let logs = logs_of(&mut container, &inv, &result).await;
     pool.release(container, key, healthy && logs.delimited);
     Outcome::finished(result, logs.lines, start, init_ms)
+}
+
+/// The proxy's answer to a request on `host`, or `None` when the host stopped answering: it
+/// was marked down meanwhile, or the connection broke and its engine does not answer a
+/// health check now either.
+async fn answered(
+    host: &Host,
+    request: impl std::future::Future<Output = Answer>,
+) -> Option<Answer> {
+    let answer = unless_down(host, request).await?;
+    if answer == Answer::Unreachable && !host.check().await {
+        return None;
+    }
+    Some(answer)
 }
 
 /// The deadline of a request that may take `timeout` from now, as an instant and as epoch
@@ -351,6 +637,12 @@ mod tests {
     use std::net::SocketAddr;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+    /// `inv` run on `host` in a container of `image`.
+    async fn run(host: &Arc<Host>, inv: Invocation, image: &str) -> Outcome {
+        let key = WarmKey::of(&inv);
+        activate(host, &ProxyClient::default(), inv, key, image.into()).await
+    }
+
     /// A stand-in action proxy on a local port answering `/init` with `init` and `/run` with
     /// `200 {"ok": true}`; returns its address and how many `/init` calls it got.
     async fn proxy(init: u16) -> (SocketAddr, Arc<AtomicU64>) {
@@ -384,9 +676,9 @@ mod tests {
         let (fine, fine_inits) = proxy(200).await;
         let driver = Arc::new(FakeDriver::default());
         driver.addresses.lock().extend([stopping, fine]);
-        let pool = Pool::new(driver.clone(), testing::settings(1024));
+        let host = testing::host(driver.clone(), 1024).await;
         let inv = testing::invocation("/guest/bb", BLACKBOX);
-        let outcome = activate(pool, ProxyClient::default(), inv, "test/bb".into()).await;
+        let outcome = run(&host, inv, "test/bb").await;
         assert_eq!(outcome.result, Ok(serde_json::json!({"ok": true})));
         assert_eq!(stopping_inits.load(Ordering::Relaxed), 1);
         assert_eq!(fine_inits.load(Ordering::Relaxed), 1);
@@ -405,9 +697,9 @@ mod tests {
             let (address, _) = proxy(503).await;
             driver.addresses.lock().push_back(address);
         }
-        let pool = Pool::new(driver.clone(), testing::settings(1024));
+        let host = testing::host(driver.clone(), 1024).await;
         let inv = testing::invocation("/guest/bb", BLACKBOX);
-        let outcome = activate(pool, ProxyClient::default(), inv, "test/bb".into()).await;
+        let outcome = run(&host, inv, "test/bb").await;
         assert_eq!(
             outcome.result,
             Err(Failure::DeveloperError("shutting down".into()))
@@ -432,25 +724,54 @@ mod tests {
                 .lock()
                 .push((image.into(), DriverError::Exited));
         }
-        let pool = Pool::new(driver.clone(), testing::settings(1024));
+        let host = testing::host(driver.clone(), 1024).await;
         let python = testing::invocation("/guest/py", "python:3.11");
-        let outcome = activate(
-            pool.clone(),
-            ProxyClient::default(),
-            python,
-            "test/runtime".into(),
-        )
-        .await;
+        let outcome = run(&host, python, "test/runtime").await;
         assert_eq!(
             outcome.result,
             Err(Failure::Internal(protocol::INIT_EXITED.into())),
             "the manifest's image is the platform's"
         );
         let blackbox = testing::invocation("/guest/bb", BLACKBOX);
-        let outcome = activate(pool, ProxyClient::default(), blackbox, "test/bb".into()).await;
+        let outcome = run(&host, blackbox, "test/bb").await;
         assert_eq!(
             outcome.result,
             Err(Failure::DeveloperError(protocol::INIT_EXITED.into()))
         );
+    }
+
+    #[tokio::test]
+    async fn a_host_that_stops_answering_fails_its_running_activation_at_once() {
+        // A proxy that accepts connections and never answers: the activation waits on it.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let driver = Arc::new(FakeDriver::default());
+        driver.addresses.lock().push_back(address);
+        let host = testing::host(driver.clone(), 1024).await;
+        let inv = testing::invocation("/guest/bb", BLACKBOX);
+        let running = tokio::spawn({
+            let host = host.clone();
+            async move { run(&host, inv, "test/bb").await }
+        });
+        driver
+            .silent
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(!host.check().await, "the failed health check marks it down");
+        let outcome = running.await.unwrap();
+        assert_eq!(
+            outcome.result,
+            Err(Failure::Internal(
+                "The container host 'test' stopped answering during the activation.".into()
+            ))
+        );
+        let pool = &host.engine().unwrap().pool;
+        assert_eq!(pool.resident(), 0, "its container is given up");
+        assert_eq!(pool.free_mb(), 1024, "and its memory given back");
     }
 }

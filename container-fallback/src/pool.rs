@@ -34,7 +34,7 @@ const ENGINE_SLACK: Duration = Duration::from_secs(10);
 const DYING: Duration = Duration::from_millis(500);
 
 /// The opening of OpenWhisk's text for an activation the platform could not place (§3.4).
-const PROVISION_FAILED: &str = "Failed to provision resources to run the action.";
+pub(crate) const PROVISION_FAILED: &str = "Failed to provision resources to run the action.";
 
 /// How long a prewarm that failed waits before its next attempt; each further failure in a
 /// row doubles it, up to [`PREWARM_BACKOFF_MAX`].
@@ -106,6 +106,18 @@ impl WarmKey {
         }
         h.update(a.digest);
         WarmKey(h.finalize().into())
+    }
+
+    /// A key of the given digest bytes (tests and models of placement).
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        WarmKey(bytes)
+    }
+
+    /// 64 bits of the key: its action's place among the hosts (see [`crate::placement`]).
+    pub fn home_hash(&self) -> u64 {
+        let mut first = [0; 8];
+        first.copy_from_slice(&self.0[..8]);
+        u64::from_le_bytes(first)
     }
 }
 
@@ -211,6 +223,21 @@ impl State {
             w.wake.notify_one();
         }
     }
+}
+
+/// What a pool holds at one moment (see [`Pool::occupancy`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Occupancy {
+    /// MB held by live and starting containers.
+    pub in_use_mb: u64,
+    /// Containers running an activation.
+    pub busy: u64,
+    /// Idle warm containers, unpaused.
+    pub warm: u64,
+    /// Idle warm containers, paused.
+    pub paused: u64,
+    /// Prewarmed containers.
+    pub prewarm: u64,
 }
 
 /// Counters reported by the executor's stats.
@@ -354,6 +381,73 @@ impl Pool {
     /// Prewarmed containers ready to be taken.
     pub fn prewarmed(&self) -> usize {
         self.state.lock().prewarmed.len()
+    }
+
+    /// MB of the capacity not held by busy or starting containers: what an activation could
+    /// have here, by evicting idle and prewarmed containers if need be.
+    pub fn free_mb(&self) -> u64 {
+        let st = self.state.lock();
+        let evictable: u64 = st.idle.iter().map(|i| i.container.memory_mb).sum::<u64>()
+            + st.prewarmed.iter().map(|c| c.memory_mb).sum::<u64>();
+        let held = st.used_mb.saturating_sub(evictable);
+        self.settings.capacity_mb.saturating_sub(held)
+    }
+
+    /// Whether an idle container is kept warm for `key`.
+    pub fn has_warm(&self, key: &WarmKey) -> bool {
+        self.state.lock().idle.iter().any(|i| i.key == *key)
+    }
+
+    /// The capacity, in MB.
+    pub fn capacity_mb(&self) -> u64 {
+        self.settings.capacity_mb
+    }
+
+    /// What it holds now: MB in use, and how many containers are busy, warm (unpaused),
+    /// paused and prewarmed.
+    pub fn occupancy(&self) -> Occupancy {
+        let st = self.state.lock();
+        let paused = st
+            .idle
+            .iter()
+            .filter(|i| i.container.handle.paused.load(Ordering::Relaxed))
+            .count() as u64;
+        let idle = st.idle.len() as u64;
+        let prewarm = st.prewarmed.len() as u64;
+        Occupancy {
+            in_use_mb: st.used_mb,
+            busy: (st.live.len() as u64).saturating_sub(idle + prewarm),
+            warm: idle - paused,
+            paused,
+            prewarm,
+        }
+    }
+
+    /// Refuses new activations and removes the idle and prewarmed containers now; busy ones
+    /// are removed as their activations end (a config reload dropped the host).
+    pub fn retire(self: &Arc<Self>) {
+        {
+            let mut st = self.state.lock();
+            st.closed = true;
+            st.wake_first();
+        }
+        self.drop_idle();
+    }
+
+    /// Removes the idle and prewarmed containers (their host stopped answering: they may be
+    /// gone, and must not be handed out as warm when it answers again).
+    pub fn drop_idle(self: &Arc<Self>) {
+        let dropped: Vec<Container> = {
+            let mut st = self.state.lock();
+            let idle = std::mem::take(&mut st.idle)
+                .into_iter()
+                .map(|i| i.container);
+            let prewarmed = std::mem::take(&mut st.prewarmed);
+            idle.chain(prewarmed).collect()
+        };
+        for container in dropped {
+            self.remove(container, Removal::Failed);
+        }
     }
 
     /// A container for `inv` running `image`: a warm one of the same [`WarmKey`] (unpaused if

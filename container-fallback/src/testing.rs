@@ -14,9 +14,12 @@ use parking_lot::Mutex;
 use serde_json::json;
 use shoal_router::{ActionCode, ActivationId, BoxFuture, Invocation, Limits, OwEnv};
 
+use crate::config::HostConfig;
 use crate::driver::{
-    ContainerDriver, ContainerSpec, ContainerState, DriverError, ImageFacts, LogLine, Started,
+    ContainerDriver, ContainerSpec, ContainerState, DriverError, EngineFacts, ImageFacts, LogLine,
+    Started,
 };
+use crate::hosts::Host;
 use crate::pool::PoolSettings;
 
 /// Image whose pull never ends.
@@ -34,6 +37,10 @@ pub struct FakeDriver {
     pub addresses: Mutex<VecDeque<SocketAddr>>,
     /// Images whose starts fail, and with what (until removed).
     pub failing: Mutex<Vec<(String, DriverError)>>,
+    /// Whether health checks fail.
+    pub silent: std::sync::atomic::AtomicBool,
+    /// What it says about its machine (`amd64`, `linux`).
+    pub facts: EngineFacts,
     next: AtomicU64,
 }
 
@@ -54,6 +61,23 @@ impl FakeDriver {
 }
 
 impl ContainerDriver for FakeDriver {
+    fn facts(&self) -> &EngineFacts {
+        &self.facts
+    }
+
+    fn ping(&self) -> BoxFuture<Result<(), DriverError>> {
+        let silent = self.silent.load(Ordering::Relaxed);
+        Box::pin(async move {
+            match silent {
+                true => Err(DriverError::Engine("no answer".into())),
+                false => Ok(()),
+            }
+        })
+    }
+
+    fn image_platforms(&self, _image: &str) -> BoxFuture<Result<Option<Vec<String>>, DriverError>> {
+        Box::pin(async { Ok(None) })
+    }
     fn prepare_image(&self, image: &str) -> BoxFuture<Result<ImageFacts, DriverError>> {
         self.record("prepare", image);
         let slow = image == SLOW_PULL;
@@ -118,6 +142,22 @@ impl ContainerDriver for FakeDriver {
     }
 }
 
+/// A host named `test` on `driver`, connected, with pool [`settings`] of `capacity_mb`.
+pub async fn host(driver: Arc<FakeDriver>, capacity_mb: u64) -> Arc<Host> {
+    let host = Arc::new(Host::new(HostConfig {
+        name: "test".into(),
+        docker_host: "unix:///fake".into(),
+        network: None,
+        capacity_mb,
+        tags: Vec::new(),
+        address: None,
+        architecture: None,
+        tls: None,
+    }));
+    host.attach(driver, settings(capacity_mb)).await.unwrap();
+    host
+}
+
 /// Pool settings for tests: `capacity_mb`, no stem cells, no environment, generous timeouts.
 pub fn settings(capacity_mb: u64) -> PoolSettings {
     PoolSettings {
@@ -147,6 +187,7 @@ pub fn invocation(fqn: &str, kind: &str) -> Invocation {
         main: "main".into(),
         digest: [0; 32],
         image: None,
+        host_tags: Default::default(),
     };
     let limits = Limits::default();
     Invocation {

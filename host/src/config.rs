@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-pub use shoal_api::settings::{EgressConfig, HttpConfig, MetricsConfig, Settings};
+pub use shoal_api::settings::{AdminConfig, EgressConfig, HttpConfig, MetricsConfig, Settings};
 pub use shoal_core::throttle::LimitsConfig;
 
 /// Everything `shoal serve` can be told. Lives for the whole process.
@@ -40,6 +40,8 @@ pub struct Config {
     pub egress: EgressConfig,
     /// The Prometheus endpoint `GET /metrics`.
     pub metrics: MetricsConfig,
+    /// The operator's routes (`GET /api/v1/nodes`), off unless `[admin] token` is set.
+    pub admin: AdminConfig,
 }
 
 /// Settings for the activation log (`[activations]`).
@@ -152,6 +154,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             egress: EgressConfig::default(),
             metrics: MetricsConfig::default(),
+            admin: AdminConfig::default(),
         }
     }
 }
@@ -245,6 +248,7 @@ impl Config {
             http: self.http.clone(),
             egress: self.egress.clone(),
             metrics: self.metrics.clone(),
+            admin: self.admin.clone(),
         }
     }
 

@@ -2,7 +2,7 @@
 //! engine answers, and routes to it every kind of its runtime manifest, `blackbox`, and the
 //! `nodejs:*` actions annotated `engine: "container"` (full Node.js instead of an isolate).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use shoal_containers::{BLACKBOX, ContainerConfig, ContainerExecutor};
@@ -28,6 +28,29 @@ pub fn start(
                 "container kinds are off: the container engine is not available ({e}); set [containers] docker_host, or enabled = false to silence this"
             );
             None
+        }
+    }
+}
+
+/// Reloads the container hosts from `file` on every SIGHUP, so hosts can be added, removed
+/// or changed without a restart (the rest of the file is read only at start). A file that
+/// does not load or validate changes nothing; either way the outcome is logged.
+pub async fn reload_on_hangup(
+    executor: Arc<ContainerExecutor>,
+    file: PathBuf,
+    overrides: impl Fn() -> crate::config::Overrides,
+) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        let loaded = crate::config::Config::load(Some(&file), overrides())
+            .map_err(|e| e.to_string())
+            .and_then(|config| executor.reload_hosts(&config.containers));
+        match loaded {
+            Ok(hosts) => tracing::info!(?hosts, "container hosts reloaded"),
+            Err(e) => tracing::warn!("container hosts not reloaded: {e}"),
         }
     }
 }

@@ -41,7 +41,7 @@ enum Command {
     Namespace(NamespaceCommand),
 }
 
-#[derive(Args)]
+#[derive(Args, Clone)]
 struct CommonArgs {
     /// Data directory (created if missing).
     #[arg(long, env = "SHOAL_DATA_DIR")]
@@ -250,6 +250,20 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     shoal::egress::open(&app, runtime.handle().clone())
         .map_err(|e| anyhow::anyhow!("egress: {e}"))?;
+    if let (Some(executor), Some(file)) = (&platform.containers, &args.common.config) {
+        let common = args.common.clone();
+        let overrides = move || Overrides {
+            listen: None,
+            data_dir: common.data_dir.clone(),
+            store: common.store.clone(),
+            api_host: None,
+        };
+        runtime.spawn(shoal::containers::reload_on_hangup(
+            executor.clone(),
+            file.clone(),
+            overrides,
+        ));
+    }
     runtime.block_on(async move {
         tokio::spawn(app.background());
         let (stop, stopped) = tokio::sync::watch::channel(false);

@@ -275,6 +275,7 @@ mod v8_tests {
             main: "main".into(),
             digest: [7; 32],
             image: None,
+            host_tags: Default::default(),
         });
         let v8 = table.executor_for("nodejs:20", Some("v8")).unwrap();
         v8.prepare(&action).unwrap();

@@ -95,6 +95,59 @@ pub struct ActionCode {
     pub digest: [u8; 32],
     /// The container image of a `blackbox` action (`exec.image`); `None` for every other kind.
     pub image: Option<String>,
+    /// Which container hosts may run it (OpenWhisk's invoker tags).
+    pub host_tags: HostTags,
+}
+
+/// The container hosts an action may run on, by OpenWhisk's annotations
+/// `invoker-resources` (tags a host must all carry) and `invoker-resources-strict-policy`
+/// (`false`: when no host carrying them is up, any host will do). Isolates ignore them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostTags {
+    /// Tags a host must all carry; empty: any host.
+    pub tags: Vec<String>,
+    /// Whether the activation fails, rather than runs on a host without the tags, when no
+    /// host carrying them is up (OpenWhisk's default: strict).
+    pub strict: bool,
+}
+
+impl Default for HostTags {
+    fn default() -> Self {
+        HostTags {
+            tags: Vec::new(),
+            strict: true,
+        }
+    }
+}
+
+/// The annotation naming the tags a container host must carry to run an action.
+pub const INVOKER_RESOURCES: &str = "invoker-resources";
+/// The annotation saying whether [`INVOKER_RESOURCES`] may be ignored when no host has them.
+pub const INVOKER_RESOURCES_STRICT: &str = "invoker-resources-strict-policy";
+
+impl HostTags {
+    /// The tags of annotation values as OpenWhisk takes them: `resources` an array of strings
+    /// (or one string), `strict` a boolean or `"true"`/`"false"` (strict when absent or
+    /// anything else). Blank and repeated tags are dropped.
+    pub fn from_annotations(resources: Option<&Value>, strict: Option<&Value>) -> Self {
+        let mut tags: Vec<String> = match resources {
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|t| t.trim().to_string())
+                .collect(),
+            Some(Value::String(one)) => vec![one.trim().to_string()],
+            _ => Vec::new(),
+        };
+        tags.retain(|t| !t.is_empty());
+        tags.sort();
+        tags.dedup();
+        let lax = matches!(strict, Some(Value::Bool(false)))
+            || strict
+                .and_then(Value::as_str)
+                .is_some_and(|s| s.trim() == "false");
+        HostTags { tags, strict: !lax }
+    }
 }
 
 /// Per-action limits as stored on the action (spec §3.2).
@@ -214,5 +267,18 @@ mod tests {
             ActivationId::parse(&"g".repeat(32)).unwrap_err(),
             "The activation id is not valid."
         );
+    }
+
+    #[test]
+    fn host_tags_read_openwhisk_annotations() {
+        use serde_json::json;
+        let t = HostTags::from_annotations(Some(&json!(["gpu", " big ", "gpu", ""])), None);
+        assert_eq!(t.tags, ["big", "gpu"]);
+        assert!(t.strict, "strict unless told otherwise");
+        let lax = HostTags::from_annotations(Some(&json!("gpu")), Some(&json!("false")));
+        assert_eq!((lax.tags, lax.strict), (vec!["gpu".to_string()], false));
+        assert!(!HostTags::from_annotations(None, Some(&json!(false))).strict);
+        assert!(HostTags::from_annotations(Some(&json!(7)), Some(&json!("no"))).strict);
+        assert_eq!(HostTags::default(), HostTags::from_annotations(None, None));
     }
 }

@@ -21,9 +21,12 @@ pub use egress::{
     Egress, EgressSlot, MAX_REQUESTS_IN_FLIGHT, NO_EGRESS, OutboundRequest, OutboundResponse,
     TOO_MANY_REQUESTS,
 };
-pub use invocation::{ActionCode, ActivationId, Invocation, Limits, OwEnv};
+pub use invocation::{
+    ActionCode, ActivationId, HostTags, INVOKER_RESOURCES, INVOKER_RESOURCES_STRICT, Invocation,
+    Limits, OwEnv,
+};
 pub use logs::{LogCollector, LogStream, format_log_line};
-pub use outcome::{ExecutorStats, Failure, MAX_RESULT_BYTES, Outcome, PrepareError};
+pub use outcome::{ExecutorStats, Failure, HostReport, MAX_RESULT_BYTES, Outcome, PrepareError};
 pub use table::{BLACKBOX, ENGINE_ANNOTATION, KindInfo, RouteError, RoutingTable, UnsupportedKind};
 
 use std::future::Future;
@@ -57,5 +60,11 @@ pub trait Executor: Send + Sync + 'static {
     /// process-wide memory budget runs short. The default has nothing to drop.
     fn trim(&self) -> BoxFuture<()> {
         Box::pin(std::future::ready(()))
+    }
+
+    /// The machines it places activations on (container hosts), as they are now. In-process
+    /// executors have none (the default).
+    fn hosts(&self) -> Vec<HostReport> {
+        Vec::new()
     }
 }

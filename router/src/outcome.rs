@@ -124,6 +124,46 @@ pub struct ExecutorStats {
     pub hand_offs: u64,
 }
 
+/// One machine an executor places activations on (a container host), with what it has and
+/// what it holds now; `GET /api/v1/nodes` lists them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HostReport {
+    /// The host's configured name.
+    pub name: String,
+    /// What drives it (`docker`, `kubernetes`).
+    pub driver: &'static str,
+    /// Where it is reached (the engine endpoint).
+    pub endpoint: String,
+    /// Its CPU architecture, in Go's names (`amd64`, `arm64`, `ppc64le`, …).
+    pub architecture: String,
+    /// Its operating system (`linux`).
+    pub os: String,
+    /// CPUs and memory (bytes) as its engine reports them.
+    pub cpus: u64,
+    /// Memory, in bytes, as its engine reports it.
+    pub memory_bytes: u64,
+    /// Tags from the config (what `invoker-resources` annotations ask for).
+    pub tags: Vec<String>,
+    /// Labels its engine carries.
+    pub labels: Vec<String>,
+    /// MB of containers it may hold at once.
+    pub capacity_mb: u64,
+    /// MB held by its live containers.
+    pub in_use_mb: u64,
+    /// Containers running an activation.
+    pub busy: u64,
+    /// Idle containers kept warm for their action, unpaused.
+    pub warm: u64,
+    /// Idle warm containers that are paused.
+    pub paused: u64,
+    /// Prewarmed containers not yet given an action.
+    pub prewarm: u64,
+    /// Whether it answered its last health check.
+    pub up: bool,
+    /// Whether its containers can be paused.
+    pub can_pause: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -84,6 +84,15 @@ struct EngineLabel {
     engine: &'static str,
 }
 
+/// A container host, and one kind of what it holds (`busy`, `warm`, `paused`, `prewarm`,
+/// or empty for the host's own figures).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HostLabel {
+    host: String,
+    architecture: String,
+    state: &'static str,
+}
+
 /// Seconds from 100 µs to about 105 s, doubling.
 fn latency_buckets() -> Histogram {
     Histogram::new(exponential_buckets(0.0001, 2.0, 21))
@@ -192,6 +201,59 @@ impl Metrics {
             .clone()
     }
 
+    /// The container hosts' figures, as `GET /api/v1/nodes` shows them.
+    fn render_hosts(registry: &mut Registry, table: &RoutingTable) {
+        let host_gauge = |registry: &mut Registry, name: &str, help: &str| {
+            let family = Family::<HostLabel, Gauge>::default();
+            registry.register(name, help, family.clone());
+            family
+        };
+        let up = host_gauge(
+            registry,
+            "container_host_up",
+            "1 when the container host answers",
+        );
+        let capacity = host_gauge(
+            registry,
+            "container_host_capacity_bytes",
+            "Memory the container host may give its containers",
+        );
+        let in_use = host_gauge(
+            registry,
+            "container_host_in_use_bytes",
+            "Memory held by the container host's live containers",
+        );
+        let containers = host_gauge(
+            registry,
+            "container_host_containers",
+            "Containers on the host, by state (busy, warm, paused, prewarm)",
+        );
+        for executor in table.executors() {
+            for h in executor.hosts() {
+                let label = |state| HostLabel {
+                    host: h.name.clone(),
+                    architecture: h.architecture.clone(),
+                    state,
+                };
+                up.get_or_create(&label("")).set(i64::from(h.up));
+                capacity
+                    .get_or_create(&label(""))
+                    .set(gauge(h.capacity_mb << 20));
+                in_use
+                    .get_or_create(&label(""))
+                    .set(gauge(h.in_use_mb << 20));
+                for (state, n) in [
+                    ("busy", h.busy),
+                    ("warm", h.warm),
+                    ("paused", h.paused),
+                    ("prewarm", h.prewarm),
+                ] {
+                    containers.get_or_create(&label(state)).set(gauge(n));
+                }
+            }
+        }
+    }
+
     /// The scrape: every counter, then what the engines, the memory budget and the
     /// activation log report right now, in the OpenMetrics text format.
     pub fn render(&self, table: &RoutingTable, memory: &MemoryBudget, store: &dyn Store) -> String {
@@ -234,6 +296,7 @@ impl Metrics {
             runs.get_or_create(&engine).inc_by(stats.activations);
             evictions.get_or_create(&engine).inc_by(stats.evictions);
         }
+        Self::render_hosts(&mut now, table);
         let figures = memory.figures();
         let plain_gauge = |registry: &mut Registry, name: &str, help: &str, value: u64| {
             let g = Gauge::<i64>::default();

@@ -1,5 +1,5 @@
 //! [`Settings`]: the configuration sections the API serves by (`[limits]`, `[http]`,
-//! `[egress]`, `[metrics]`), as the host's config file and environment set them.
+//! `[egress]`, `[metrics]`, `[admin]`), as the host's config file and environment set them.
 
 use std::path::PathBuf;
 
@@ -18,6 +18,17 @@ pub struct Settings {
     pub egress: EgressConfig,
     /// The Prometheus endpoint `GET /metrics`.
     pub metrics: MetricsConfig,
+    /// The operator's routes (`GET /api/v1/nodes`).
+    pub admin: AdminConfig,
+}
+
+/// The operator's routes (`[admin]`), shoal extensions outside OpenWhisk's API: off unless a
+/// token is set, and then only for `Authorization: Bearer <token>`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// The bearer token of the admin routes; unset, they answer 404 like unknown paths.
+    pub token: Option<String>,
 }
 
 /// `GET /metrics` (`[metrics]`). Its series name namespaces and kinds, so it can be closed or

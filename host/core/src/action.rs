@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
-use shoal_router::ActionCode;
+use shoal_router::{ActionCode, HostTags};
 
 use crate::entity::{self, ActionLimits, KeyValue};
 use shoal_model::WhiskError;
@@ -146,6 +146,10 @@ impl ActionEntry {
                 main,
                 digest: hasher.finalize().into(),
                 image: exec.image.clone(),
+                host_tags: HostTags::from_annotations(
+                    entity::lookup(annotations, shoal_router::INVOKER_RESOURCES),
+                    entity::lookup(annotations, shoal_router::INVOKER_RESOURCES_STRICT),
+                ),
             }),
             namespace,
             name,

@@ -1208,6 +1208,7 @@ mod tests {
                 main: "main".into(),
                 digest,
                 image: None,
+                host_tags: Default::default(),
             }),
             tenant: "guest".into(),
             params: params.as_object().cloned().unwrap(),

@@ -31,7 +31,7 @@ pub async fn dispatch(app: &Arc<App>, req: &Request) -> Result<Reply, ApiError> 
             }
             .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, messages::WEB_UNAUTHORIZED))?,
         ),
-        Access::Public | Access::Bearer => None,
+        Access::Public | Access::Bearer | Access::Admin => None,
     };
     let params: Vec<(&'static str, &str)> = template
         .iter()

@@ -32,6 +32,8 @@ pub enum Access {
     WebBasic,
     /// Anyone, or a bearer token where `[metrics] token` sets one.
     Bearer,
+    /// The operator's bearer token, `[admin] token` (the route is off without one).
+    Admin,
 }
 
 /// Which namespace a route addresses, and who may use it there. Checked after the caller is
@@ -302,6 +304,20 @@ pub const ROUTES: &[Route] = &[
             &[],
             Io::NONE,
             handler!(docs),
+        )],
+    ),
+    at(
+        "/api/v1/nodes",
+        Access::Admin,
+        Scope::Platform,
+        "platform",
+        &[op(
+            "GET",
+            "getNodes",
+            "The container hosts: architecture, tags, capacity, containers, up or down (shoal extension)",
+            &[],
+            Io::NONE,
+            handler!(system::nodes),
         )],
     ),
     at(
@@ -949,6 +965,7 @@ pub fn openapi(api_host: &str) -> Value {
             "securitySchemes": {
                 "basic": {"type": "http", "scheme": "basic", "description": "A namespace's uuid:key"},
                 "bearer": {"type": "http", "scheme": "bearer", "description": "[metrics] token"},
+                "admin": {"type": "http", "scheme": "bearer", "description": "[admin] token"},
             },
             "schemas": schemas,
         },
@@ -991,6 +1008,7 @@ fn document(route: &Route, operation: &Operation) -> Value {
         Access::Public => json!([]),
         Access::Basic | Access::WebBasic => json!([{"basic": []}]),
         Access::Bearer => json!([{}, {"bearer": []}]),
+        Access::Admin => json!([{"admin": []}]),
     };
     let below = if route.below {
         " The route also serves every path below it."

@@ -145,26 +145,68 @@ pub(crate) async fn health(call: &Call<'_>) -> Result<Reply, ApiError> {
     })
 }
 
+/// Refuses (401) a call without `Authorization: Bearer <token>`.
+fn bearer(call: &Call<'_>, token: &str) -> Result<(), ApiError> {
+    let given = call
+        .req
+        .header("authorization")
+        .and_then(|h| h.strip_prefix("Bearer "));
+    // Digests compared, so the time taken tells nothing about the token.
+    let digest = |text: &str| Sha256::digest(text.as_bytes());
+    if given.is_none_or(|given| digest(given) != digest(token)) {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            messages::AUTH_INVALID,
+        ));
+    }
+    Ok(())
+}
+
+/// `GET /api/v1/nodes` (a shoal extension): every container host of every executor, with
+/// what it has and holds, and the executors' density figures. 404 unless `[admin] token` is
+/// set; 401 without it as a bearer token.
+pub(crate) async fn nodes(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let app = call.app;
+    let Some(token) = &app.settings.admin.token else {
+        return Err(ApiError::no_route());
+    };
+    bearer(call, token)?;
+    let table = app.controller.table();
+    let mut hosts = Vec::new();
+    for executor in table.executors() {
+        for h in executor.hosts() {
+            hosts.push(json!({
+                "name": h.name,
+                "executor": executor.name(),
+                "driver": h.driver,
+                "endpoint": h.endpoint,
+                "up": h.up,
+                "architecture": h.architecture,
+                "os": h.os,
+                "cpus": h.cpus,
+                "memory": h.memory_bytes,
+                "labels": h.labels,
+                "tags": h.tags,
+                "capacityMB": h.capacity_mb,
+                "inUseMB": h.in_use_mb,
+                "containers": {"busy": h.busy, "warm": h.warm, "paused": h.paused, "prewarm": h.prewarm},
+                "canPause": h.can_pause,
+            }));
+        }
+    }
+    Ok(Reply::json(StatusCode::OK, &json!({"hosts": hosts})))
+}
+
 /// `GET /metrics`: the Prometheus scrape ([`crate::metrics`]). 404 when `[metrics]` turns it
 /// off; 401 without the bearer token `[metrics] token` names, when it names one.
 pub(crate) async fn metrics(call: &Call<'_>) -> Result<Reply, ApiError> {
-    let (app, req) = (call.app, call.req);
+    let app = call.app;
     let settings = &app.settings.metrics;
     if !settings.enabled {
         return Err(ApiError::no_route());
     }
     if let Some(token) = &settings.token {
-        let given = req
-            .header("authorization")
-            .and_then(|h| h.strip_prefix("Bearer "));
-        // Digests compared, so the time taken tells nothing about the token.
-        let digest = |text: &str| Sha256::digest(text.as_bytes());
-        if given.is_none_or(|given| digest(given) != digest(token)) {
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                messages::AUTH_INVALID,
-            ));
-        }
+        bearer(call, token)?;
     }
     let text = app
         .metrics
