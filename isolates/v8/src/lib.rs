@@ -175,6 +175,7 @@ impl Executor for V8Executor {
             main: code.main.clone(),
             digest: code.digest,
             image: None,
+            host_tags: Default::default(),
         };
         // The job is queued when `run` is called; its own reply goes through `tx`.
         drop(self.pool.run(0, move |engine: Rc<Rc<Engine>>| {

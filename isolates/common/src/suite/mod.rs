@@ -149,6 +149,7 @@ pub fn action_of(name: &str, code: &str, main: &str, binary: bool) -> Arc<Action
         main: main.into(),
         digest,
         image: None,
+        host_tags: Default::default(),
     })
 }
 

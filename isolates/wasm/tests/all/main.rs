@@ -48,6 +48,7 @@ fn action(name: &str, code: &str, binary: bool) -> Arc<ActionCode> {
         main: "main".into(),
         digest,
         image: None,
+        host_tags: Default::default(),
     })
 }
 
