@@ -36,6 +36,9 @@ const STATE_EVERY: u64 = 20;
 const ENGINE_ANSWER: Duration = Duration::from_secs(5);
 /// The longest wait for a registry to list an image's platforms (through the engine).
 const REGISTRY_ANSWER: Duration = Duration::from_secs(5);
+/// How long a connection through an engine's port forwarder must stay open to count as
+/// reaching the container's proxy (see `held_open`).
+const FORWARD_SETTLES: Duration = Duration::from_millis(100);
 /// The proxy's port as the engine names it in port maps.
 const PROXY_PORT_KEY: &str = "8080/tcp";
 /// OpenWhisk's per-container process and file limits (spec §7.1).
@@ -280,7 +283,11 @@ impl DockerDriver {
         loop {
             attempt += 1;
             let connect = tokio::net::TcpStream::connect(address);
-            if let Ok(Ok(_)) = tokio::time::timeout(CONNECT_ATTEMPT, connect).await {
+            let connected = match tokio::time::timeout(CONNECT_ATTEMPT, connect).await {
+                Ok(Ok(stream)) => self.publish_on.is_none() || held_open(stream).await,
+                _ => false,
+            };
+            if connected {
                 // A container that exited gives its address back, and the engine may hand it
                 // to another container at once: whoever answered is this container's proxy
                 // only if the container is still running (it has held the address since it
@@ -329,6 +336,19 @@ impl DockerDriver {
             Err(e) if !not_found(&e) => Err(engine(e)),
             _ => Ok(()),
         }
+    }
+}
+
+/// Whether a connection to a published port reached a listening proxy. The engine's port
+/// forwarder accepts every connection and closes it when the container does not listen
+/// (yet): one it keeps open for [`FORWARD_SETTLES`] reached the proxy. Costs that long.
+async fn held_open(mut stream: tokio::net::TcpStream) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut byte = [0u8; 1];
+    match tokio::time::timeout(FORWARD_SETTLES, stream.read(&mut byte)).await {
+        Err(_) => true,
+        Ok(Ok(n)) => n > 0,
+        Ok(Err(_)) => false,
     }
 }
 

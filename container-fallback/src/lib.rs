@@ -98,8 +98,11 @@ struct Domain {
     /// The pools' settings but for the capacity and stem cells, which are each host's.
     settings: PoolSettings,
     /// Architectures of images not declared in the manifest, as last asked, and when.
-    platforms: Mutex<HashMap<String, (Instant, Option<Vec<String>>)>>,
+    platforms: Mutex<HashMap<String, Asked>>,
 }
+
+/// When an image's architectures were asked for, and the answer (`None`: nobody knew).
+type Asked = (Instant, Option<Vec<String>>);
 
 impl ContainerExecutor {
     /// Connects to the hosts named in `config` (failing if none answers), removes the

@@ -6,6 +6,8 @@
 //! - `containers`: Python and blackbox actions on a real Docker engine (`SHOAL_TEST_DOCKER_HOST`);
 //! - `deployers`: serverless (+ serverless-openwhisk) and a wskdeploy manifest with `apis:`
 //!   deployed by aio-lib-runtime (needs `npm ci --prefix host/tests/deployers --ignore-scripts`);
+//! - `hosts`: container actions placed on two Docker engines of two architectures
+//!   (`SHOAL_TEST_DOCKER_HOST_B`, `SHOAL_TEST_REGISTRY`);
 //! - `e2e`: the npm `openwhisk` client suite in `host/tests/e2e` (needs Node.js 20+ and
 //!   `npm ci --prefix host/tests/e2e`);
 //! - `nodes`: two shoal processes on one PostgreSQL database (a private server per test);
@@ -22,6 +24,7 @@ mod deployers;
 mod durability;
 mod e2e;
 mod fuzz;
+mod hosts;
 mod isolation;
 mod kubernetes;
 mod lifecycle;
