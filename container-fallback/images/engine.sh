@@ -11,6 +11,10 @@
 #       SHOAL_DOCKER_BIP=172.31.7.1/24 engine.sh start
 # (pass the same variables to every command on that engine; without them: docker0's defaults).
 #
+# With SHOAL_DOCKER_TCP=127.0.0.1:PORT the engine also listens there, over TLS that verifies its
+# clients: the CA, the engine's certificate and a client's (ca.pem, cert.pem, key.pem, as the
+# Docker CLI names them) are made with openssl into $dir/tls on first start.
+#
 #   engine.sh start   # prints the DOCKER_HOST to use; reuses an engine already running there
 #   engine.sh stop    # stops the engine if this script started it
 #   engine.sh kill    # SIGKILLs the engine as a power cut would: dockerd, its containerd, the
@@ -20,6 +24,7 @@ dir="${SHOAL_DOCKER_DIR:-/tmp/shoal-docker}"
 sock="unix://$dir/docker.sock"
 bridge="${SHOAL_DOCKER_BRIDGE:-}"
 bip="${SHOAL_DOCKER_BIP:-}"
+tcp="${SHOAL_DOCKER_TCP:-}"
 cgroup="/shoal${dir//\//_}"
 
 # The engine's processes: those with an argument naming a path in its exec root (dockerd's
@@ -45,6 +50,28 @@ engine_pids() {
     done
 }
 
+# A CA, a server certificate for 127.0.0.1 and a client certificate, in $dir/tls.
+make_certificates() {
+    local t="$dir/tls"
+    [ -f "$t/key.pem" ] && return
+    mkdir -p "$t"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=shoal-test-ca \
+        -keyout "$t/ca-key.pem" -out "$t/ca.pem" 2>/dev/null
+    for who in server client; do
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=$who" -keyout "$t/$who-key.pem" \
+            -out "$t/$who.csr" 2>/dev/null
+        if [ "$who" = server ]; then
+            printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$t/ext.cnf"
+        else
+            printf 'extendedKeyUsage=clientAuth\n' >"$t/ext.cnf"
+        fi
+        openssl x509 -req -in "$t/$who.csr" -CA "$t/ca.pem" -CAkey "$t/ca-key.pem" \
+            -CAcreateserial -days 3650 -extfile "$t/ext.cnf" -out "$t/$who-cert.pem" 2>/dev/null
+    done
+    cp "$t/client-cert.pem" "$t/cert.pem"
+    cp "$t/client-key.pem" "$t/key.pem"
+}
+
 case "${1:-}" in
 start)
     mkdir -p "$dir"
@@ -65,6 +92,11 @@ start)
         net=(--bridge "$bridge")
     elif [ -n "$bip" ]; then
         net=(--bip "$bip")
+    fi
+    if [ -n "$tcp" ]; then
+        make_certificates
+        net+=(-H "tcp://$tcp" --tlsverify --tlscacert "$dir/tls/ca.pem"
+            --tlscert "$dir/tls/server-cert.pem" --tlskey "$dir/tls/server-key.pem")
     fi
     nohup dockerd --data-root "$dir/data" --exec-root "$dir/exec" --pidfile "$dir/docker.pid" \
         -H "$sock" --iptables=false --ip-masq=false --cgroup-parent "$cgroup" "${net[@]}" \

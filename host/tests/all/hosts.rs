@@ -6,7 +6,7 @@
 //!
 //! `.ci/test` starts the engines and the registry (`container-fallback/images/engine.sh`,
 //! `multiarch.sh`) and names them in `SHOAL_TEST_DOCKER_HOST` (engine A, this machine's
-//! amd64), `SHOAL_TEST_DOCKER_HOST_B` and its dir, bridge and subnet, and
+//! amd64), `SHOAL_TEST_DOCKER_HOST_B` and its dir, bridge, subnet and TLS address, and
 //! `SHOAL_TEST_REGISTRY`. Both engines run on this one x86-64 kernel, so engine B is
 //! declared `arm64` in shoal's config (`architecture = "arm64"`); it pulls and starts arm64
 //! images, which really run as arm64 code under qemu-user through binfmt_misc: the probe
@@ -82,6 +82,7 @@ fn engine_b_try(verb: &str) -> Result<(), String> {
         .env("SHOAL_DOCKER_DIR", var("SHOAL_TEST_DOCKER_DIR_B")?)
         .env("SHOAL_DOCKER_BRIDGE", var("SHOAL_TEST_DOCKER_BRIDGE_B")?)
         .env("SHOAL_DOCKER_BIP", var("SHOAL_TEST_DOCKER_BIP_B")?)
+        .env("SHOAL_DOCKER_TCP", var("SHOAL_TEST_DOCKER_TCP_B")?)
         .output()
         .map_err(|e| format!("running engine.sh: {e}"))?;
     match out.status.success() {
@@ -93,20 +94,37 @@ fn engine_b_try(verb: &str) -> Result<(), String> {
     }
 }
 
-/// A shoal on both engines: `x86` (engine A, as the engine reports it) and `arm` (engine B,
-/// declared arm64, tagged `gpu`, its containers reached through ports they publish on
-/// 127.0.0.1), each with room for `capacity_mb`.
-fn serve(dir: &std::path::Path, capacity_mb: u64, placement: &str) -> Shoal {
-    let config = format!(
+/// The `[containers]` of a shoal on engine A as `x86` (when `x86`) and engine B as `arm`
+/// (when `arm`); see [`serve`].
+fn hosts_config(capacity_mb: u64, placement: &str, x86: bool, arm: bool) -> String {
+    let tls = format!("{}/tls", env("SHOAL_TEST_DOCKER_DIR_B"));
+    let mut config = format!(
         "[admin]\ntoken = \"{TOKEN}\"\n\
-         [containers]\napi_host = \"http://shoal.test\"\nplacement = \"{placement}\"\n\
-         [[containers.hosts]]\nname = \"x86\"\ndocker_host = \"{a}\"\ncapacity_mb = {capacity_mb}\n\
-         [[containers.hosts]]\nname = \"arm\"\ndocker_host = \"{b}\"\ncapacity_mb = {capacity_mb}\n\
-         tags = [\"gpu\"]\narchitecture = \"arm64\"\naddress = \"127.0.0.1\"\n",
-        a = env("SHOAL_TEST_DOCKER_HOST"),
-        b = env("SHOAL_TEST_DOCKER_HOST_B"),
+         [containers]\napi_host = \"http://shoal.test\"\nplacement = \"{placement}\"\n"
     );
-    Shoal::serve_with(dir, &config)
+    if x86 {
+        config += &format!(
+            "[[containers.hosts]]\nname = \"x86\"\ndocker_host = \"{}\"\ncapacity_mb = {capacity_mb}\n",
+            env("SHOAL_TEST_DOCKER_HOST")
+        );
+    }
+    if arm {
+        config += &format!(
+            "[[containers.hosts]]\nname = \"arm\"\ndocker_host = \"tcp://{}\"\ncapacity_mb = {capacity_mb}\n\
+             tags = [\"gpu\"]\narchitecture = \"arm64\"\naddress = \"127.0.0.1\"\n\
+             tls = {{ ca = \"{tls}/ca.pem\", cert = \"{tls}/cert.pem\", key = \"{tls}/key.pem\" }}\n",
+            env("SHOAL_TEST_DOCKER_TCP_B")
+        );
+    }
+    config
+}
+
+/// A shoal on both engines: `x86` (engine A on its Unix socket, as the engine reports it)
+/// and `arm` (engine B over TCP with TLS as a remote engine is reached, declared arm64,
+/// tagged `gpu`, its containers reached through ports they publish on 127.0.0.1), each with
+/// room for `capacity_mb`.
+fn serve(dir: &std::path::Path, capacity_mb: u64, placement: &str) -> Shoal {
+    Shoal::serve_with(dir, &hosts_config(capacity_mb, placement, true, true))
 }
 
 /// `GET /api/v1/nodes` as the operator: the hosts by name.
@@ -146,7 +164,9 @@ fn action(shoal: &Shoal, name: &str, image: &str, annotations: Value) {
 
 fn up(shoal: &Shoal, name: &str, want: bool) {
     wait_until(&format!("host {name} up = {want}"), || {
-        node(shoal, name)["up"] == want
+        nodes(shoal)
+            .iter()
+            .any(|h| h["name"] == name && h["up"] == want)
     });
 }
 
@@ -366,5 +386,54 @@ fn an_engine_killed_mid_activation_fails_it_and_the_next_one_runs_elsewhere() {
         Ok("x86_64".into()),
         "elsewhere"
     );
+    shoal.stop();
+}
+
+#[test]
+fn hosts_are_added_and_removed_by_a_reload_without_a_restart() {
+    let _b = EngineB::take();
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = Shoal::serve_with(dir.path(), &hosts_config(512, "home", true, false));
+    action(&shoal, "arm-only", &probe("arm64"), json!([]));
+    action(&shoal, "x86-only", &probe("amd64"), json!([]));
+    assert!(
+        ran_on(&shoal, "arm-only", json!({})).is_err(),
+        "no arm64 host yet"
+    );
+    assert_eq!(ran_on(&shoal, "x86-only", json!({})), Ok("x86_64".into()));
+
+    // The file the server was started with, rewritten: engine B added, then A removed.
+    let file = dir.path().join("test-config.toml");
+    let reload = |x86: bool, arm: bool| {
+        let config = hosts_config(512, "home", x86, arm);
+        std::fs::write(&file, format!("{}{config}", crate::support::RAISED_LIMITS)).unwrap();
+        shoal.signal(libc::SIGHUP);
+    };
+    reload(true, true);
+    up(&shoal, "arm", true);
+    assert_eq!(ran_on(&shoal, "arm-only", json!({})), Ok("aarch64".into()));
+    assert_eq!(
+        ran_on(&shoal, "x86-only", json!({})),
+        Ok("x86_64".into()),
+        "x86 kept"
+    );
+    reload(false, true);
+    wait_until("x86 is gone", || nodes(&shoal).len() == 1);
+    assert!(
+        ran_on(&shoal, "x86-only", json!({}))
+            .unwrap_err()
+            .contains("No container host that is up runs an architecture")
+    );
+    // A file that does not validate changes nothing.
+    std::fs::write(&file, "[containers]\nplacement = \"random\"\n").unwrap();
+    shoal.signal(libc::SIGHUP);
+    wait_until("the reload is refused", || {
+        let log = shoal.stderr.lock().unwrap_or_else(|e| e.into_inner());
+        log.iter().any(|l| {
+            l.contains("container hosts not reloaded") && l.contains("containers.placement")
+        })
+    });
+    assert_eq!(ran_on(&shoal, "arm-only", json!({})), Ok("aarch64".into()));
+    assert_eq!(nodes(&shoal).len(), 1);
     shoal.stop();
 }

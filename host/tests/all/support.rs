@@ -254,6 +254,14 @@ impl Shoal {
         }
     }
 
+    /// Sends `signal` (e.g. SIGHUP) and returns at once.
+    pub fn signal(&self, signal: libc::c_int) {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("pid fits pid_t");
+        // SAFETY: as in `stop_with`: our own live child.
+        let rc = unsafe { libc::kill(pid, signal) };
+        assert_eq!(rc, 0, "kill({pid}, {signal}) failed");
+    }
+
     /// Graceful shutdown with SIGTERM; returns the exit status.
     pub fn stop(self) -> ExitStatus {
         self.stop_with(libc::SIGTERM)
