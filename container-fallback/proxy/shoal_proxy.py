@@ -273,4 +273,5 @@ class Handler(BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
-    ThreadingHTTPServer(("0.0.0.0", int(os.environ.get("PORT", "8080"))), Handler).serve_forever()
+    address = os.environ.get("SHOAL_PROXY_ADDRESS", "0.0.0.0")
+    ThreadingHTTPServer((address, int(os.environ.get("PORT", "8080"))), Handler).serve_forever()

@@ -64,8 +64,13 @@ pub struct ContainerConfig {
 pub struct HostConfig {
     /// Its name, unique among the hosts (shown by `GET /api/v1/nodes`).
     pub name: String,
-    /// Docker Engine API endpoint: `unix:///path/to/docker.sock` or `tcp://host:port`.
+    /// Docker Engine API endpoint: `unix:///path/to/docker.sock` or `tcp://host:port` (unless
+    /// the host is a Kubernetes cluster).
+    #[serde(default)]
     pub docker_host: String,
+    /// A Kubernetes cluster instead of a Docker engine: action containers run as pods.
+    #[serde(default)]
+    pub kubernetes: Option<KubernetesConfig>,
     /// Docker network the containers join (default `bridge`).
     #[serde(default)]
     pub network: Option<String>,
@@ -87,6 +92,27 @@ pub struct HostConfig {
     /// Client certificate, key and CA (PEM files) for a `tcp://` engine that requires TLS.
     #[serde(default)]
     pub tls: Option<TlsFiles>,
+}
+
+/// A Kubernetes cluster as a container host: the nodes of one architecture (`architecture`,
+/// which a Kubernetes host must name) in one namespace.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct KubernetesConfig {
+    /// The API server's URL, without credentials (`kubectl proxy`, or a test server); else
+    /// `kubeconfig`, else the in-cluster service account or `~/.kube/config`.
+    #[serde(default)]
+    pub api_server: Option<String>,
+    /// A kubeconfig file (its current context) with the cluster and credentials.
+    #[serde(default)]
+    pub kubeconfig: Option<PathBuf>,
+    /// The namespace the pods are created in.
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+}
+
+fn default_namespace() -> String {
+    "default".into()
 }
 
 /// The PEM files of a TLS connection to a Docker engine.
@@ -209,7 +235,21 @@ impl ContainerConfig {
         let hosts = self.hosts();
         for (i, h) in hosts.iter().enumerate() {
             let key = |k: &str| format!("containers.hosts '{}': {k}", h.name);
-            if !(h.docker_host.starts_with("unix://") || h.docker_host.starts_with("tcp://")) {
+            if let Some(k) = &h.kubernetes {
+                if !h.docker_host.is_empty() || h.architecture.is_none() {
+                    return Err(format!(
+                        "{} names a cluster: give it an architecture and no docker_host",
+                        key("kubernetes")
+                    ));
+                }
+                if k.api_server.is_some() && k.kubeconfig.is_some() {
+                    return Err(format!(
+                        "{} takes api_server or kubeconfig, not both",
+                        key("kubernetes")
+                    ));
+                }
+            } else if !(h.docker_host.starts_with("unix://") || h.docker_host.starts_with("tcp://"))
+            {
                 return Err(format!(
                     "{} must start with unix:// or tcp://, got '{}'",
                     key("docker_host"),
@@ -265,6 +305,7 @@ impl ContainerConfig {
         vec![HostConfig {
             name: LOCAL_HOST.into(),
             docker_host: self.docker_host.clone(),
+            kubernetes: None,
             network: Some(self.network.clone()),
             capacity_mb: self.capacity_mb,
             tags: Vec::new(),

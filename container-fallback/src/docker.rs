@@ -21,24 +21,15 @@ use shoal_router::{BoxFuture, LogStream};
 use crate::config::HostConfig as HostSettings;
 use crate::driver::{
     ContainerDriver, ContainerSpec, ContainerState, DriverError, EngineFacts, ImageFacts, LogLine,
-    Started,
+    Started, wait_listening,
 };
 use crate::logs::SENTINELS_LABEL;
 use crate::protocol;
 
-/// How long one connection attempt to a starting proxy may take.
-const CONNECT_ATTEMPT: Duration = Duration::from_millis(200);
-/// The pause between connection attempts to a starting proxy.
-const CONNECT_RETRY: Duration = Duration::from_millis(5);
-/// Every how many refused attempts the engine is asked whether the container still runs.
-const STATE_EVERY: u64 = 20;
 /// The longest wait for an engine's answer to a health check or a connect.
 const ENGINE_ANSWER: Duration = Duration::from_secs(5);
 /// The longest wait for a registry to list an image's platforms (through the engine).
 const REGISTRY_ANSWER: Duration = Duration::from_secs(5);
-/// How long a connection through an engine's port forwarder must stay open to count as
-/// reaching the container's proxy (see `held_open`).
-const FORWARD_SETTLES: Duration = Duration::from_millis(100);
 /// The proxy's port as the engine names it in port maps.
 const PROXY_PORT_KEY: &str = "8080/tcp";
 /// OpenWhisk's per-container process and file limits (spec §7.1).
@@ -225,8 +216,8 @@ impl DockerDriver {
             // The proxy's time counts from its container running: a busy engine's slow
             // create or start is not the image's fault.
             let ready_by = Instant::now() + spec.ready_within;
-            self.wait_listening(&id, address, ready_by, spec.ready_within)
-                .await?;
+            let forwarded = self.publish_on.is_some();
+            wait_listening(self, &id, address, ready_by, spec.ready_within, forwarded).await?;
             Ok(address)
         }
         .await;
@@ -270,52 +261,6 @@ impl DockerDriver {
             })
     }
 
-    /// Waits until the proxy of container `id` accepts a connection at `address`; fails when
-    /// the container stops first or `ready_by` passes.
-    async fn wait_listening(
-        &self,
-        id: &str,
-        address: SocketAddr,
-        ready_by: Instant,
-        given: Duration,
-    ) -> Result<(), DriverError> {
-        let mut attempt = 0u64;
-        loop {
-            attempt += 1;
-            let connect = tokio::net::TcpStream::connect(address);
-            let connected = match tokio::time::timeout(CONNECT_ATTEMPT, connect).await {
-                Ok(Ok(stream)) => self.publish_on.is_none() || held_open(stream).await,
-                _ => false,
-            };
-            if connected {
-                // A container that exited gives its address back, and the engine may hand it
-                // to another container at once: whoever answered is this container's proxy
-                // only if the container is still running (it has held the address since it
-                // started).
-                return match self.state_inner(id).await {
-                    Ok(s) if !s.running => Err(DriverError::Exited),
-                    _ => Ok(()),
-                };
-            }
-            // A refused connection costs microseconds; ask the engine only now and then, and
-            // always before giving up (a container that stopped has "exited", not "never
-            // listened"). Only its word that the container stopped counts: a busy engine may
-            // fail to answer.
-            let out_of_time = Instant::now() >= ready_by;
-            if (out_of_time || attempt.is_multiple_of(STATE_EVERY))
-                && matches!(self.state_inner(id).await, Ok(s) if !s.running)
-            {
-                return Err(DriverError::Exited);
-            }
-            if out_of_time {
-                return Err(DriverError::NeverListened {
-                    seconds: given.as_secs(),
-                });
-            }
-            tokio::time::sleep(CONNECT_RETRY).await;
-        }
-    }
-
     async fn state_inner(&self, id: &str) -> Result<ContainerState, DriverError> {
         match self.docker.inspect_container(id, None).await {
             Ok(inspect) => {
@@ -336,19 +281,6 @@ impl DockerDriver {
             Err(e) if !not_found(&e) => Err(engine(e)),
             _ => Ok(()),
         }
-    }
-}
-
-/// Whether a connection to a published port reached a listening proxy. The engine's port
-/// forwarder accepts every connection and closes it when the container does not listen
-/// (yet): one it keeps open for [`FORWARD_SETTLES`] reached the proxy. Costs that long.
-async fn held_open(mut stream: tokio::net::TcpStream) -> bool {
-    use tokio::io::AsyncReadExt;
-    let mut byte = [0u8; 1];
-    match tokio::time::timeout(FORWARD_SETTLES, stream.read(&mut byte)).await {
-        Err(_) => true,
-        Ok(Ok(n)) => n > 0,
-        Ok(Err(_)) => false,
     }
 }
 

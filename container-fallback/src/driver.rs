@@ -2,7 +2,7 @@
 //! The Docker Engine implementation is [`crate::DockerDriver`]; tests may plug in others.
 
 use std::net::SocketAddr;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::stream::BoxStream;
 use shoal_router::{BoxFuture, Failure, LogStream};
@@ -23,6 +23,8 @@ pub struct ContainerSpec {
     pub env: Vec<String>,
     /// Labels; the pool marks every container it creates with its owner label.
     pub labels: Vec<(String, String)>,
+    /// Tags of the action that its host carries: a cluster keeps the pod to nodes with them.
+    pub tags: Vec<String>,
     /// How long the proxy of the running container may take to accept connections (counted
     /// from the engine reporting the container running).
     pub ready_within: Duration,
@@ -141,6 +143,10 @@ pub trait ContainerDriver: Send + Sync + 'static {
     fn can_pause(&self) -> bool {
         true
     }
+    /// Whether [`ContainerDriver::logs`] reports both of a container's streams as stdout.
+    fn merges_streams(&self) -> bool {
+        false
+    }
     /// Checks that the engine answers (one cheap call).
     fn ping(&self) -> BoxFuture<Result<(), DriverError>>;
     /// The CPU architectures `image` exists for, as its registry reports them (every
@@ -169,4 +175,75 @@ pub trait ContainerDriver: Send + Sync + 'static {
     /// Removes every container carrying label `key=value` (left over by an earlier run of the
     /// same owner, e.g. after `kill -9`); returns how many.
     fn remove_labelled(&self, key: &str, value: &str) -> BoxFuture<Result<usize, DriverError>>;
+}
+
+/// How long one connection attempt to a starting proxy may take.
+const CONNECT_ATTEMPT: Duration = Duration::from_millis(200);
+/// The pause between connection attempts to a starting proxy.
+const CONNECT_RETRY: Duration = Duration::from_millis(5);
+/// Every how many refused attempts the engine is asked whether the container still runs.
+const STATE_EVERY: u64 = 20;
+/// How long a connection through an engine's port forwarder must stay open to count as
+/// reaching the container's proxy (see `held_open`).
+const FORWARD_SETTLES: Duration = Duration::from_millis(100);
+
+/// Waits until the proxy of container `id` on `driver` accepts a connection at `address`
+/// (through an engine's port forwarder when `forwarded`: see `held_open`); fails when
+/// the container stops first or `ready_by` passes.
+pub(crate) async fn wait_listening(
+    driver: &dyn ContainerDriver,
+    id: &str,
+    address: SocketAddr,
+    ready_by: Instant,
+    given: Duration,
+    forwarded: bool,
+) -> Result<(), DriverError> {
+    let mut attempt = 0u64;
+    loop {
+        attempt += 1;
+        let connect = tokio::net::TcpStream::connect(address);
+        let connected = match tokio::time::timeout(CONNECT_ATTEMPT, connect).await {
+            Ok(Ok(stream)) => !forwarded || held_open(stream).await,
+            _ => false,
+        };
+        if connected {
+            // A container that exited gives its address back, and the engine may hand it
+            // to another container at once: whoever answered is this container's proxy
+            // only if the container is still running (it has held the address since it
+            // started).
+            return match driver.state(id).await {
+                Ok(s) if !s.running => Err(DriverError::Exited),
+                _ => Ok(()),
+            };
+        }
+        // A refused connection costs microseconds; ask the engine only now and then, and
+        // always before giving up (a container that stopped has "exited", not "never
+        // listened"). Only its word that the container stopped counts: a busy engine may
+        // fail to answer.
+        let out_of_time = Instant::now() >= ready_by;
+        if (out_of_time || attempt.is_multiple_of(STATE_EVERY))
+            && matches!(driver.state(id).await, Ok(s) if !s.running)
+        {
+            return Err(DriverError::Exited);
+        }
+        if out_of_time {
+            return Err(DriverError::NeverListened {
+                seconds: given.as_secs(),
+            });
+        }
+        tokio::time::sleep(CONNECT_RETRY).await;
+    }
+}
+
+/// Whether a connection to a published port reached a listening proxy. The engine's port
+/// forwarder accepts every connection and closes it when the container does not listen
+/// (yet): one it keeps open for [`FORWARD_SETTLES`] reached the proxy. Costs that long.
+async fn held_open(mut stream: tokio::net::TcpStream) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut byte = [0u8; 1];
+    match tokio::time::timeout(FORWARD_SETTLES, stream.read(&mut byte)).await {
+        Err(_) => true,
+        Ok(Ok(n)) => n > 0,
+        Ok(Err(_)) => false,
+    }
 }

@@ -15,6 +15,7 @@ mod config;
 mod docker;
 mod driver;
 mod hosts;
+mod kubernetes;
 pub mod logs;
 pub mod placement;
 pub mod pool;
@@ -22,12 +23,15 @@ pub mod protocol;
 #[cfg(test)]
 mod testing;
 
-pub use config::{ContainerConfig, HostConfig, LOCAL_HOST, Runtime, StemCell, TlsFiles};
+pub use config::{
+    ContainerConfig, HostConfig, KubernetesConfig, LOCAL_HOST, Runtime, StemCell, TlsFiles,
+};
 pub use docker::DockerDriver;
 pub use driver::{
     ContainerDriver, ContainerSpec, ContainerState, DriverError, EngineFacts, ImageFacts, LogLine,
     Started,
 };
+pub use kubernetes::{ARCH_LABEL, KubernetesDriver};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -140,6 +144,7 @@ impl ContainerExecutor {
             start_timeout: Duration::from_secs(config.start_timeout_secs),
             env: vec![format!("__OW_API_HOST={api_host}")],
             stem_cells: Vec::new(),
+            host_tags: Vec::new(),
         };
         let hosts: Vec<Arc<Host>> = config
             .hosts()
@@ -266,14 +271,18 @@ impl Domain {
         if host.engine().is_some() {
             return Ok(());
         }
-        let driver = DockerDriver::connect(&host.config).await?;
+        let driver: Arc<dyn ContainerDriver> = match &host.config.kubernetes {
+            Some(cluster) => Arc::new(KubernetesDriver::connect(&host.config, cluster).await?),
+            None => Arc::new(DockerDriver::connect(&host.config).await?),
+        };
         let architecture = driver.facts().architecture.clone();
         let settings = PoolSettings {
             capacity_mb: host.config.capacity_mb,
             stem_cells: self.stem_cells(&architecture),
+            host_tags: host.config.tags.clone(),
             ..self.settings.clone()
         };
-        let left = host.attach(Arc::new(driver), settings).await?;
+        let left = host.attach(driver, settings).await?;
         if left > 0 {
             tracing::info!(host = %host.config.name, left, "removed containers left by an earlier run");
         }
@@ -350,10 +359,17 @@ impl Domain {
             return (image, archs.clone());
         }
         let hosts = self.hosts.read().clone();
-        let Some(engine) = hosts.iter().filter(|h| h.usable()).find_map(|h| h.engine()) else {
-            return (image, None);
-        };
-        let archs = engine.driver.image_platforms(&image).await.unwrap_or(None);
+        let mut archs = None;
+        for engine in hosts
+            .iter()
+            .filter(|h| h.usable())
+            .filter_map(|h| h.engine())
+        {
+            archs = engine.driver.image_platforms(&image).await.unwrap_or(None);
+            if archs.is_some() {
+                break;
+            }
+        }
         self.platforms
             .lock()
             .insert(image.clone(), (Instant::now(), archs.clone()));
@@ -465,8 +481,17 @@ impl Executor for ContainerExecutor {
 fn report(host: &Host) -> HostReport {
     let mut report = HostReport {
         name: host.config.name.clone(),
-        driver: "docker",
-        endpoint: host.config.docker_host.clone(),
+        driver: match host.config.kubernetes {
+            Some(_) => "kubernetes",
+            None => "docker",
+        },
+        endpoint: match &host.config.kubernetes {
+            Some(cluster) => cluster
+                .api_server
+                .clone()
+                .unwrap_or_else(|| "kubeconfig".into()),
+            None => host.config.docker_host.clone(),
+        },
         tags: host.config.tags.clone(),
         capacity_mb: host.config.capacity_mb,
         up: host.usable(),

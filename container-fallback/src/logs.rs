@@ -54,11 +54,15 @@ pub struct Collected {
 #[derive(Debug)]
 pub struct LogTail {
     lines: mpsc::UnboundedReceiver<LogLine>,
+    /// Whether the engine merges the container's streams (every line comes as stdout): the
+    /// two sentinels are then told apart by order.
+    merged: bool,
 }
 
 impl LogTail {
-    /// Starts forwarding `stream` (on the current tokio runtime).
-    pub fn follow(mut stream: BoxStream<'static, LogLine>) -> Self {
+    /// Starts forwarding `stream` (on the current tokio runtime); `merged` says whether the
+    /// engine reports both of the container's streams as one.
+    pub fn follow(mut stream: BoxStream<'static, LogLine>, merged: bool) -> Self {
         let (tx, lines) = mpsc::unbounded_channel();
         tokio::spawn(async move {
             while let Some(line) = stream.next().await {
@@ -67,7 +71,7 @@ impl LogTail {
                 }
             }
         });
-        LogTail { lines }
+        LogTail { lines, merged }
     }
 
     /// Collects one activation's lines, formatted for the activation record and cut at
@@ -92,6 +96,7 @@ impl LogTail {
             let Ok(Some(line)) = next else { break };
             if line.text == SENTINEL {
                 match line.stream {
+                    _ if self.merged && stdout_done => stderr_done = true,
                     LogStream::Stdout => stdout_done = true,
                     LogStream::Stderr => stderr_done = true,
                 }
@@ -125,11 +130,30 @@ mod tests {
     }
 
     fn tail(lines: Vec<LogLine>) -> LogTail {
-        LogTail::follow(
-            futures_util::stream::iter(lines)
-                .chain(futures_util::stream::pending())
-                .boxed(),
-        )
+        tail_of(lines, false)
+    }
+
+    fn tail_of(lines: Vec<LogLine>, merged: bool) -> LogTail {
+        let stream = futures_util::stream::iter(lines).chain(futures_util::stream::pending());
+        LogTail::follow(stream.boxed(), merged)
+    }
+
+    #[tokio::test]
+    async fn merged_streams_are_cut_at_their_second_sentinel() {
+        let mut tail = tail_of(
+            vec![
+                line(LogStream::Stdout, "first"),
+                line(LogStream::Stdout, SENTINEL),
+                line(LogStream::Stdout, "late"),
+                line(LogStream::Stdout, SENTINEL),
+                line(LogStream::Stdout, "next"),
+            ],
+            true,
+        );
+        let first = tail.collect(1024, Cut::AtSentinels, false).await;
+        assert!(first.delimited);
+        assert_eq!(first.lines.len(), 2, "{:?}", first.lines);
+        assert!(first.lines[1].ends_with("stdout: late"));
     }
 
     #[tokio::test]

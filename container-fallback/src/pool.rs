@@ -284,6 +284,9 @@ pub struct PoolSettings {
     pub env: Vec<String>,
     /// Prewarmed containers to keep: (image, memory MB, count).
     pub stem_cells: Vec<(String, u64, usize)>,
+    /// The tags of the pool's host: those an action asks for are passed on to its
+    /// containers (a cluster keeps their pods to nodes carrying them).
+    pub host_tags: Vec<String>,
 }
 
 /// The containers. Shared (`Arc`); every method may be called from any task of the runtime
@@ -493,8 +496,12 @@ impl Pool {
                     drop(place.take());
                     let developers_image = inv.action.kind == crate::BLACKBOX;
                     let action = &inv.env.action_name;
+                    let tags: Vec<String> = (inv.action.host_tags.tags.iter())
+                        .filter(|t| self.settings.host_tags.contains(t))
+                        .cloned()
+                        .collect();
                     let container = self
-                        .create(image, memory_mb, action, developers_image)
+                        .create(image, memory_mb, (action, tags), developers_image)
                         .await?;
                     self.counters.cold_starts.fetch_add(1, Ordering::Relaxed);
                     return Ok((container, Start::Cold));
@@ -605,14 +612,14 @@ impl Pool {
         self: &Arc<Self>,
         image: &str,
         memory_mb: u64,
-        action: &str,
+        (action, tags): (&str, Vec<String>),
         developers_image: bool,
     ) -> Result<Container, Failure> {
         let prepared =
             tokio::time::timeout(self.settings.pull_timeout, self.driver.prepare_image(image))
                 .await;
         let failure = match prepared {
-            Ok(Ok(facts)) => match self.launch(image, memory_mb, action).await {
+            Ok(Ok(facts)) => match self.launch(image, memory_mb, action, tags).await {
                 Launch::Failed(e) => e.failure(developers_image),
                 Launch::Ready(started) => return self.register(started, facts, image, memory_mb),
                 Launch::Abandoned(failure) => return Err(failure),
@@ -626,12 +633,19 @@ impl Pool {
 
     /// Starts a container of `image` on the engine, waiting at most the start timeout (plus
     /// the engine's slack) for it.
-    async fn launch(self: &Arc<Self>, image: &str, memory_mb: u64, action: &str) -> Launch {
+    async fn launch(
+        self: &Arc<Self>,
+        image: &str,
+        memory_mb: u64,
+        action: &str,
+        tags: Vec<String>,
+    ) -> Launch {
         let n = self.names.fetch_add(1, Ordering::Relaxed);
         let spec = ContainerSpec {
             name: container_name(&self.settings.owner, n, action),
             image: image.to_string(),
             memory_mb,
+            tags,
             env: self.settings.env.clone(),
             labels: vec![(OWNER_LABEL.to_string(), self.settings.owner.clone())],
             ready_within: self.settings.start_timeout,
@@ -670,7 +684,7 @@ impl Pool {
             st.closed
         };
         let container = Container {
-            logs: LogTail::follow(self.driver.logs(&started.id)),
+            logs: LogTail::follow(self.driver.logs(&started.id), self.driver.merges_streams()),
             handle: Arc::new(Handle {
                 id: started.id,
                 paused: AtomicBool::new(false),
@@ -721,6 +735,9 @@ impl Pool {
             if let Some(w) = st.queue.iter().skip(1).find(|w| w.key == key) {
                 w.wake.notify_one();
             }
+        }
+        if !self.driver.can_pause() {
+            return;
         }
         let pool = self.clone();
         tokio::spawn(async move {
@@ -792,7 +809,9 @@ impl Pool {
         let pool = self.clone();
         tokio::spawn(async move {
             // Stem cells are of the manifest's runtime images: the platform's.
-            let created = pool.create(&image, memory_mb, "prewarm", false).await;
+            let created = pool
+                .create(&image, memory_mb, ("prewarm", Vec::new()), false)
+                .await;
             let mut st = pool.state.lock();
             if let Some(i) = st
                 .prewarming

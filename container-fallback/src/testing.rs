@@ -147,6 +147,7 @@ pub async fn host(driver: Arc<FakeDriver>, capacity_mb: u64) -> Arc<Host> {
     let host = Arc::new(Host::new(HostConfig {
         name: "test".into(),
         docker_host: "unix:///fake".into(),
+        kubernetes: None,
         network: None,
         capacity_mb,
         tags: Vec::new(),
@@ -169,6 +170,7 @@ pub fn settings(capacity_mb: u64) -> PoolSettings {
         start_timeout: Duration::from_secs(20),
         env: Vec::new(),
         stem_cells: Vec::new(),
+        host_tags: Vec::new(),
     }
 }
 
