@@ -262,7 +262,7 @@ fn pod_name(name: &str) -> String {
 
 /// A label value for any text: label values are at most 63 letters, digits, `-`, `_`, `.`,
 /// so owners (data directory paths) are labelled with a digest.
-fn label_value(text: &str) -> String {
+pub fn label_value(text: &str) -> String {
     let digest = Sha256::digest(text.as_bytes());
     let hex: String = digest[..20].iter().map(|b| format!("{b:02x}")).collect();
     format!("h{hex}")

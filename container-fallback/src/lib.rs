@@ -31,7 +31,7 @@ pub use driver::{
     ContainerDriver, ContainerSpec, ContainerState, DriverError, EngineFacts, ImageFacts, LogLine,
     Started,
 };
-pub use kubernetes::{ARCH_LABEL, KubernetesDriver};
+pub use kubernetes::{ARCH_LABEL, KubernetesDriver, label_value};
 
 use std::collections::HashMap;
 use std::sync::Arc;
