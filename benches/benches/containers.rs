@@ -5,13 +5,21 @@
 //! Needs an engine and the test images:
 //! `export DOCKER_HOST=$(container-fallback/images/engine.sh start)` then
 //! `container-fallback/images/build.sh`, then `cargo bench -p shoal-benches --bench containers`.
+//!
+//! With `SHOAL_BENCH_DOCKER_TCP` (a second engine's `host:port`, TLS with the client files in
+//! `SHOAL_BENCH_DOCKER_TLS`) and `SHOAL_BENCH_REGISTRY` (`multiarch.sh start`), it also times
+//! cold and warm invokes of the same image through that engine, reached as a remote one
+//! (TCP, containers on a published port), against the local socket, in alternating rounds;
+//! see benches/README.md for the engines' set-up.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use shoal_benches::sample;
 use shoal_containers::pool::OWNER_LABEL;
-use shoal_containers::{ContainerConfig, ContainerExecutor, Runtime, StemCell};
+use shoal_containers::{
+    ContainerConfig, ContainerExecutor, HostConfig, Runtime, StemCell, TlsFiles,
+};
 use shoal_router::{ActionCode, Executor};
 
 const IMAGE: &str = "shoal/action-python:3.11";
@@ -64,6 +72,106 @@ fn executor(prewarm: usize, pause_grace_ms: u64) -> ContainerExecutor {
     // A fixed owner: a run that crashed leaves containers the next run removes.
     ContainerExecutor::start(config, "shoal-bench", "http://127.0.0.1:3233")
         .expect("container engine")
+}
+
+/// A blackbox action of `image` whose digest is `n`.
+fn blackbox(n: u64, image: &str) -> Arc<ActionCode> {
+    let mut digest = [0u8; 32];
+    digest[..8].copy_from_slice(&n.to_le_bytes());
+    Arc::new(ActionCode {
+        fqn: format!("/guest/bb{n}"),
+        name: format!("bb{n}"),
+        version: "0.0.1".into(),
+        kind: "blackbox".into(),
+        code: "".into(),
+        binary: false,
+        main: "main".into(),
+        digest,
+        image: Some(image.into()),
+        host_tags: Default::default(),
+    })
+}
+
+/// An executor whose one host is `host`.
+fn executor_on(host: HostConfig) -> ContainerExecutor {
+    let config = ContainerConfig {
+        hosts: vec![host],
+        ..ContainerConfig::default()
+    };
+    ContainerExecutor::start(config, "shoal-bench", "http://127.0.0.1:3233")
+        .expect("container engine")
+}
+
+/// Cold and warm invokes through the local socket and through a second engine over TCP with
+/// TLS (containers on a published port), alternating, when the environment names them.
+fn transports(rt: &tokio::runtime::Runtime, n: impl Fn(usize) -> usize) {
+    let (Ok(tcp), Ok(tls), Ok(registry)) = (
+        std::env::var("SHOAL_BENCH_DOCKER_TCP"),
+        std::env::var("SHOAL_BENCH_DOCKER_TLS"),
+        std::env::var("SHOAL_BENCH_REGISTRY"),
+    ) else {
+        println!(
+            "(no SHOAL_BENCH_DOCKER_TCP/_TLS/SHOAL_BENCH_REGISTRY: local socket vs TCP skipped)"
+        );
+        return;
+    };
+    let image = format!("{registry}/shoal-test/arch-probe:amd64");
+    let host = |name: &str, docker_host: String| HostConfig {
+        name: name.into(),
+        docker_host,
+        kubernetes: None,
+        network: None,
+        capacity_mb: 1 << 20,
+        tags: Vec::new(),
+        address: None,
+        architecture: None,
+        tls: None,
+    };
+    let local = executor_on(host(
+        "local",
+        std::env::var("DOCKER_HOST").unwrap_or_default(),
+    ));
+    let remote = executor_on(HostConfig {
+        address: Some([127, 0, 0, 1].into()),
+        tls: Some(TlsFiles {
+            ca: format!("{tls}/ca.pem").into(),
+            cert: format!("{tls}/cert.pem").into(),
+            key: format!("{tls}/key.pem").into(),
+        }),
+        ..host("tcp", format!("tcp://{tcp}"))
+    });
+    let (mut cold, mut warm) = ([Vec::new(), Vec::new()], [Vec::new(), Vec::new()]);
+    for round in 0..3u64 {
+        for (i, executor) in [&local, &remote].into_iter().enumerate() {
+            let base = 5_000_000 + round * 1_000 + i as u64 * 100;
+            for k in 0..n(10) as u64 {
+                cold[i].push(run(rt, executor, &blackbox(base + k, &image)));
+            }
+            let kept = blackbox(base + 99, &image);
+            run(rt, executor, &kept);
+            for _ in 0..n(100) {
+                warm[i].push(run(rt, executor, &kept));
+            }
+        }
+    }
+    let mut p50s = Vec::new();
+    for (i, name) in ["local socket", "TCP + TLS, published port"]
+        .iter()
+        .enumerate()
+    {
+        let (c50, _) = sample::p50_p99(&mut cold[i].clone());
+        let (w50, _) = sample::p50_p99(&mut warm[i].clone());
+        p50s.push((c50, w50));
+        report(&format!("cold, {name}"), cold[i].clone(), "-");
+        report(&format!("warm, {name}"), warm[i].clone(), "-");
+    }
+    println!(
+        "TCP over local, p50: cold x{:.2}, warm x{:.2}",
+        p50s[1].0.as_secs_f64() / p50s[0].0.as_secs_f64(),
+        p50s[1].1.as_secs_f64() / p50s[0].1.as_secs_f64()
+    );
+    rt.block_on(local.shutdown());
+    rt.block_on(remote.shutdown());
 }
 
 fn run(
@@ -154,4 +262,6 @@ fn main() {
         .collect();
     report("unpause + invoke", samples, "pause/resume 130-425 ms");
     rt.block_on(pausing.shutdown());
+
+    transports(&rt, n);
 }

@@ -339,9 +339,11 @@ impl Domain {
     }
 
     /// The image named in errors and asked about, and the architectures it exists for: as
-    /// the manifest declares them, else as the registry or an engine reports them (asked
-    /// at most once a minute per image); `None` when nobody knows.
-    async fn architectures(&self, action: &ActionCode) -> (String, Option<Vec<String>>) {
+    /// the manifest declares them, else as the registry or an engine reports them; `None`
+    /// when nobody knows. Only an image's first activation waits for the answer (at most the
+    /// engines' registry timeout): later ones take what is known, and one a minute asks again
+    /// in the background.
+    async fn architectures(self: &Arc<Self>, action: &ActionCode) -> (String, Option<Vec<String>>) {
         let image = if action.kind == BLACKBOX {
             action.image.clone().unwrap_or_default()
         } else {
@@ -353,11 +355,33 @@ impl Domain {
                 None => return (String::new(), None),
             }
         };
-        if let Some((asked, archs)) = self.platforms.lock().get(&image)
-            && asked.elapsed() < PLATFORMS_FOR
-        {
-            return (image, archs.clone());
+        let known = {
+            let mut platforms = self.platforms.lock();
+            match platforms.get_mut(&image) {
+                Some((asked, archs)) => {
+                    if asked.elapsed() >= PLATFORMS_FOR {
+                        // Asked again once: later activations see the fresh time.
+                        *asked = Instant::now();
+                        let (domain, image) = (self.clone(), image.clone());
+                        tokio::spawn(async move { domain.ask_platforms(image).await });
+                    }
+                    Some(archs.clone())
+                }
+                None => None,
+            }
+        };
+        match known {
+            Some(archs) => (image, archs),
+            None => {
+                let archs = self.ask_platforms(image.clone()).await;
+                (image, archs)
+            }
         }
+    }
+
+    /// Asks the hosts, in turn, which architectures `image` exists for, and records the
+    /// answer.
+    async fn ask_platforms(&self, image: String) -> Option<Vec<String>> {
         let hosts = self.hosts.read().clone();
         let mut archs = None;
         for engine in hosts
@@ -372,8 +396,8 @@ impl Domain {
         }
         self.platforms
             .lock()
-            .insert(image.clone(), (Instant::now(), archs.clone()));
-        (image, archs)
+            .insert(image, (Instant::now(), archs.clone()));
+        archs
     }
 
     /// Places `inv` on a host and runs it there.
