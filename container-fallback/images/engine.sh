@@ -28,19 +28,25 @@ tcp="${SHOAL_DOCKER_TCP:-}"
 cgroup="/shoal${dir//\//_}"
 
 # The engine's processes: those with an argument naming a path in its exec root (dockerd's
-# --exec-root, containerd's --config, each shim's -address), and every process in its cgroup
-# parent (the containers', whoever their parent is now).
+# --exec-root, containerd's --config, each shim's -address), their children (dockerd's port
+# forwarders, docker-proxy), and every process in its cgroup parent (the containers', whoever
+# their parent is now).
 engine_pids() {
-    local p args a
+    local p args a ppid own=" "
     for p in /proc/[0-9]*; do
         mapfile -d '' -t args 2>/dev/null <"$p/cmdline" || continue
         for a in "${args[@]}"; do
             case "$a" in "$dir/exec" | "$dir/exec/"*)
                 echo "${p#/proc/}"
+                own+="${p#/proc/} "
                 break
                 ;;
             esac
         done
+    done
+    for p in /proc/[0-9]*; do
+        ppid="$(awk '/^PPid:/ {print $2}' "$p/status" 2>/dev/null)" || continue
+        case "$own" in *" $ppid "*) echo "${p#/proc/}" ;; esac
     done
     for root in /sys/fs/cgroup/pids /sys/fs/cgroup/memory /sys/fs/cgroup; do
         if [ -d "$root$cgroup" ]; then

@@ -95,8 +95,18 @@ fn engine_b_try(verb: &str) -> Result<(), String> {
 }
 
 /// The `[containers]` of a shoal on engine A as `x86` (when `x86`) and engine B as `arm`
-/// (when `arm`); see [`serve`].
+/// (when `arm`, with `arm_extra_mb` more capacity); see [`serve`].
 fn hosts_config(capacity_mb: u64, placement: &str, x86: bool, arm: bool) -> String {
+    hosts_config_with(capacity_mb, 0, placement, x86, arm)
+}
+
+fn hosts_config_with(
+    capacity_mb: u64,
+    arm_extra_mb: u64,
+    placement: &str,
+    x86: bool,
+    arm: bool,
+) -> String {
     let tls = format!("{}/tls", env("SHOAL_TEST_DOCKER_DIR_B"));
     let mut config = format!(
         "[admin]\ntoken = \"{TOKEN}\"\n\
@@ -110,10 +120,11 @@ fn hosts_config(capacity_mb: u64, placement: &str, x86: bool, arm: bool) -> Stri
     }
     if arm {
         config += &format!(
-            "[[containers.hosts]]\nname = \"arm\"\ndocker_host = \"tcp://{}\"\ncapacity_mb = {capacity_mb}\n\
+            "[[containers.hosts]]\nname = \"arm\"\ndocker_host = \"tcp://{}\"\ncapacity_mb = {}\n\
              tags = [\"gpu\"]\narchitecture = \"arm64\"\naddress = \"127.0.0.1\"\n\
              tls = {{ ca = \"{tls}/ca.pem\", cert = \"{tls}/cert.pem\", key = \"{tls}/key.pem\" }}\n",
-            env("SHOAL_TEST_DOCKER_TCP_B")
+            env("SHOAL_TEST_DOCKER_TCP_B"),
+            capacity_mb + arm_extra_mb
         );
     }
     config
@@ -174,7 +185,8 @@ fn up(shoal: &Shoal, name: &str, want: bool) {
 fn nodes_lists_the_hosts_to_the_operator_only() {
     let _b = EngineB::take();
     let dir = tempfile::tempdir().unwrap();
-    let shoal = serve(dir.path(), 512, "home");
+    let config = hosts_config_with(512, 512, "home", true, true);
+    let shoal = Shoal::serve_with(dir.path(), &config);
     let anonymous = crate::support::request(&shoal.addr, "GET", "/api/v1/nodes", None, None);
     assert_eq!(anonymous.status, 401);
     let wrong = get_with_authorization(&shoal.addr, "/api/v1/nodes", "Bearer nope");
@@ -192,7 +204,10 @@ fn nodes_lists_the_hosts_to_the_operator_only() {
         (&json!("arm"), &json!("arm64"))
     );
     assert_eq!(arm["tags"], json!(["gpu"]));
-    assert_eq!(x86["capacityMB"], 512);
+    assert_eq!(
+        (&x86["capacityMB"], &arm["capacityMB"]),
+        (&json!(512), &json!(1024))
+    );
     assert_eq!(x86["os"], "linux");
     assert!(x86["cpus"].as_u64().unwrap() >= 1);
     assert!(x86["memory"].as_u64().unwrap() > 0);
