@@ -57,8 +57,9 @@ pub struct ContainerConfig {
     pub placement: String,
 }
 
-/// One container host (`[[containers.hosts]]`): a Docker engine, with what placement may
-/// know of it beyond what the engine reports.
+/// One container host (`[[containers.hosts]]`): a Docker engine or a Kubernetes cluster's
+/// nodes of one architecture, with what placement may know of it beyond what the engine
+/// reports.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct HostConfig {

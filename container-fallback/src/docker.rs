@@ -114,7 +114,10 @@ impl DockerDriver {
             }
         }
         match self.docker.inspect_image(image).await {
-            Ok(inspect) => Ok(inspect.architecture.map(|a| vec![a])),
+            Ok(inspect) => Ok(inspect
+                .architecture
+                .filter(|a| !a.is_empty())
+                .map(|a| vec![a])),
             Err(e) if not_found(&e) => Ok(None),
             Err(e) => Err(engine(e)),
         }

@@ -1,9 +1,11 @@
-//! [`Host`]: one container host of the config (a Docker engine) with its own [`Pool`], whether
-//! it answers, and what placement needs to know of it ([`Slot`]). A host that does not answer
-//! at start is connected later, by the health checks; one that stops answering is marked
-//! down, its idle containers are dropped, and activations running there fail at once.
+//! [`Host`]: one container host of the config (a Docker engine or a Kubernetes cluster) with
+//! its own [`Pool`], whether it answers, and what placement needs to know of it ([`Slot`]). A
+//! host that does not answer at start is connected later, by the health checks; one that
+//! fails two health checks in a row (or one, when an activation's connection broke too) is
+//! marked down: its idle containers are dropped, activations waiting for its capacity or
+//! running there fail at once, and it takes no new ones until it answers again.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -16,6 +18,8 @@ use crate::pool::{Pool, PoolSettings, WarmKey};
 
 /// How often every host is asked whether it answers.
 pub const HEALTH_EVERY: Duration = Duration::from_secs(1);
+/// Failed health checks in a row that mark a host down (one slow answer does not).
+const DOWN_AFTER: u32 = 2;
 
 /// A connected engine and the containers shoal runs on it.
 pub struct Engine {
@@ -38,16 +42,21 @@ pub struct Host {
     /// Set when a config reload removed it: no new activations, containers removed as they
     /// end.
     retired: AtomicBool,
+    /// Health checks failed in a row.
+    failures: AtomicU32,
 }
 
 impl Host {
     /// A host of `config`, not connected yet (down).
     pub fn new(config: HostConfig) -> Self {
+        // A digest, not std's hasher: every node, whatever it was built with, must give an
+        // action the same home.
         let name_hash = {
-            use std::hash::{Hash, Hasher};
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            config.name.hash(&mut h);
-            h.finish()
+            use sha2::Digest;
+            let digest = sha2::Sha256::digest(config.name.as_bytes());
+            let mut first = [0; 8];
+            first.copy_from_slice(&digest[..8]);
+            u64::from_le_bytes(first)
         };
         Host {
             config,
@@ -55,6 +64,7 @@ impl Host {
             engine: OnceLock::new(),
             up: watch::Sender::new(false),
             retired: AtomicBool::new(false),
+            failures: AtomicU32::new(0),
         }
     }
 
@@ -64,45 +74,91 @@ impl Host {
     }
 
     /// Records its engine, with the pool `settings` describe (the host's capacity), removes
-    /// the containers an earlier run left there, and marks it up. Returns how many were
-    /// removed. A host connects once; later calls change nothing.
+    /// the containers an earlier run left there when `clean_up` (the first host of its engine
+    /// in this process: a host changed by a reload must not remove its predecessor's busy
+    /// containers), and marks it up unless a reload retired it meanwhile. Returns how many
+    /// were removed. A host connects once; later calls change nothing.
     pub async fn attach(
         &self,
         driver: Arc<dyn ContainerDriver>,
         settings: PoolSettings,
+        clean_up: bool,
     ) -> Result<usize, DriverError> {
         if self.engine.get().is_some() {
             return Ok(0);
         }
         let pool = Pool::new(driver.clone(), settings);
-        let left = pool.clean_up_earlier_runs().await?;
+        let left = match clean_up {
+            true => pool.clean_up_earlier_runs().await?,
+            false => 0,
+        };
         if self.engine.set(Engine { driver, pool }).is_ok() {
-            self.up.send_replace(true);
+            match self.retired.load(Ordering::Relaxed) {
+                true => self.retire(),
+                false => {
+                    self.up.send_replace(true);
+                }
+            }
         }
         Ok(left)
     }
 
     /// Whether placement may use it: connected, answering and not retired.
     pub fn usable(&self) -> bool {
-        *self.up.borrow() && !self.retired.load(Ordering::Relaxed)
+        self.answering() && !self.retired.load(Ordering::Relaxed)
     }
 
-    /// Asks its engine whether it answers and records the answer; on the way down, its idle
-    /// and prewarmed containers are dropped (they may be gone, and must not be handed out as
-    /// warm when it is back). Returns whether it is up.
+    /// The periodic health check: asks its engine whether it answers and marks it down
+    /// after [`DOWN_AFTER`] failures in a row, up at the first answer (then retrying the
+    /// removals that failed meanwhile). Returns whether it is up.
     pub async fn check(&self) -> bool {
         let Some(engine) = self.engine.get() else {
             return false;
         };
-        let answers = engine.driver.ping().await.is_ok();
-        let was = self.up.send_replace(answers);
-        if was && !answers {
-            tracing::warn!(host = %self.config.name, "container host stopped answering; skipped until it does");
-            engine.pool.drop_idle();
-        } else if !was && answers {
-            tracing::info!(host = %self.config.name, "container host answers again");
+        if engine.driver.ping().await.is_ok() {
+            self.failures.store(0, Ordering::Relaxed);
+            self.mark(engine, true);
+            engine.pool.remove_strays().await;
+            return true;
         }
-        answers
+        let failed = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
+        if failed >= DOWN_AFTER {
+            self.mark(engine, false);
+        }
+        self.answering()
+    }
+
+    /// Whether it answers, asked now because an activation's connection to a container
+    /// broke: one failed check is then enough to mark it down.
+    pub async fn still_answers(&self) -> bool {
+        let Some(engine) = self.engine.get() else {
+            return false;
+        };
+        if engine.driver.ping().await.is_ok() {
+            return true;
+        }
+        self.mark(engine, false);
+        false
+    }
+
+    /// Records whether it is up; on the way down its pool is suspended (activations waiting
+    /// for its capacity fail, idle and prewarmed containers are dropped: they may be gone,
+    /// and must not be handed out as warm when it is back).
+    fn mark(&self, engine: &Engine, up: bool) {
+        let was = self.up.send_replace(up);
+        if was && !up {
+            tracing::warn!(host = %self.config.name, "container host stopped answering; skipped until it does");
+            engine.pool.suspend(true);
+            engine.pool.drop_idle();
+        } else if !was && up {
+            tracing::info!(host = %self.config.name, "container host answers");
+            engine.pool.suspend(false);
+        }
+    }
+
+    /// Whether it answered its last health checks.
+    fn answering(&self) -> bool {
+        *self.up.borrow()
     }
 
     /// Resolves when the host is marked down (at once if it is).

@@ -2,9 +2,11 @@
 //! (the `kube` client): each action container is a pod of one container, pinned by node
 //! affinity to the host's architecture (`kubernetes.io/arch`), on nodes carrying the action's
 //! tags (node selector), with a memory request and limit of its memory limit, reached at its
-//! pod IP on the proxy's port. Pods are labelled with a digest of their owner, so a start
-//! removes what an earlier run left. Kubernetes cannot freeze a pod: idle warm containers are
-//! never paused. What a host is: the cluster's nodes of one architecture in one namespace.
+//! pod IP on the proxy's port. Pods are named and labelled with a digest of their owner, this
+//! machine and the host's name, so a start removes what an earlier run of the same node left,
+//! and never another node's or another host's pods in the same namespace. Kubernetes cannot
+//! freeze a pod: idle warm containers are never paused. What a host is: the cluster's nodes
+//! of one architecture in one namespace.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -38,6 +40,22 @@ const API_ANSWER: Duration = Duration::from_secs(5);
 const POD_POLL: Duration = Duration::from_millis(100);
 /// The name of the action container in every pod.
 const CONTAINER: &str = "action";
+/// The longest log line kept whole; longer ones are split (a container printing without
+/// line breaks must not grow shoal's memory).
+const LINE_BYTES: u64 = 16 * 1024;
+/// Pod reasons for waiting that mean its image cannot be had.
+const PULL_FAILURES: [&str; 4] = [
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "InvalidImageName",
+    "ErrImageNeverPull",
+];
+/// Pod reasons for waiting that mean its container cannot be created or started.
+const START_FAILURES: [&str; 3] = [
+    "CreateContainerConfigError",
+    "CreateContainerError",
+    "RunContainerError",
+];
 
 /// Pods in one namespace of one cluster, on its nodes of one architecture. Cheap to clone.
 #[derive(Clone)]
@@ -45,6 +63,8 @@ pub struct KubernetesDriver {
     pods: Api<Pod>,
     client: Client,
     facts: EngineFacts,
+    /// This machine and the host's name: what its pods' names and labels are scoped by.
+    scope: String,
 }
 
 impl KubernetesDriver {
@@ -91,7 +111,22 @@ impl KubernetesDriver {
             pods: Api::namespaced(client.clone(), &cluster.namespace),
             client,
             facts,
+            scope: scope(&host.name),
         })
+    }
+
+    /// A label value for `value` (an owner) on this host of this machine.
+    fn label(&self, value: &str) -> String {
+        label_value(&format!("{value}|{}", self.scope))
+    }
+
+    /// The pod name of a container: its name, and a digest of the scope so that two hosts
+    /// (or nodes) in one namespace never pick the same.
+    fn pod_name(&self, name: &str) -> String {
+        let scope = label_value(&self.scope);
+        let mut base = pod_name(name);
+        base.truncate(55);
+        format!("{}-{}", base.trim_end_matches('-'), &scope[1..8])
     }
 
     /// The pod of `spec`: one container of its image and environment, its memory as request
@@ -120,11 +155,11 @@ impl KubernetesDriver {
             .collect();
         Pod {
             metadata: ObjectMeta {
-                name: Some(pod_name(&spec.name)),
+                name: Some(self.pod_name(&spec.name)),
                 labels: Some(
                     spec.labels
                         .iter()
-                        .map(|(k, v)| (k.clone(), label_value(v)))
+                        .map(|(k, v)| (k.clone(), self.label(v)))
                         .collect(),
                 ),
                 ..ObjectMeta::default()
@@ -173,7 +208,9 @@ impl KubernetesDriver {
             .await
             .map_err(api)?;
         let started = async {
-            let ip = self.running_ip(&name).await?;
+            let ip = self
+                .running_ip(&name, &spec.image, spec.ready_within)
+                .await?;
             let address = SocketAddr::new(ip, protocol::PROXY_PORT);
             let ready_by = Instant::now() + spec.ready_within;
             wait_listening(self, &name, address, ready_by, spec.ready_within, false).await?;
@@ -189,9 +226,15 @@ impl KubernetesDriver {
         }
     }
 
-    /// Waits until the pod runs and has an address (the pool bounds the wait); fails when it
-    /// ends first.
-    async fn running_ip(&self, name: &str) -> Result<IpAddr, DriverError> {
+    /// Waits until the pod runs and has an address, at most `within`; fails when it ends
+    /// first, when its image cannot be pulled (`image` named) or its container not created.
+    async fn running_ip(
+        &self,
+        name: &str,
+        image: &str,
+        within: Duration,
+    ) -> Result<IpAddr, DriverError> {
+        let until = Instant::now() + within;
         loop {
             let pod = self.pods.get(name).await.map_err(api)?;
             let status = pod.status.unwrap_or_default();
@@ -203,6 +246,21 @@ impl KubernetesDriver {
                 }
                 Some("Succeeded" | "Failed") => return Err(DriverError::Exited),
                 _ => {}
+            }
+            let waiting = (status.container_statuses.iter().flatten())
+                .filter_map(|c| c.state.as_ref()?.waiting.as_ref()?.reason.clone())
+                .collect::<Vec<String>>();
+            if waiting.iter().any(|r| PULL_FAILURES.contains(&r.as_str())) {
+                return Err(DriverError::Pull(image.to_string()));
+            }
+            if waiting.iter().any(|r| START_FAILURES.contains(&r.as_str())) {
+                return Err(DriverError::Exited);
+            }
+            if Instant::now() >= until {
+                return Err(DriverError::Engine(format!(
+                    "the pod did not run within {} seconds",
+                    within.as_secs()
+                )));
             }
             tokio::time::sleep(POD_POLL).await;
         }
@@ -260,9 +318,20 @@ fn pod_name(name: &str) -> String {
     out
 }
 
+/// This machine's name and `host`: what a driver's pods are scoped by.
+fn scope(host: &str) -> String {
+    let machine = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    format!("{}|{host}", machine.trim())
+}
+
+/// The label value the pods of `owner` on container host `host` carry, from this machine.
+pub fn owner_label(owner: &str, host: &str) -> String {
+    label_value(&format!("{owner}|{}", scope(host)))
+}
+
 /// A label value for any text: label values are at most 63 letters, digits, `-`, `_`, `.`,
 /// so owners (data directory paths) are labelled with a digest.
-pub fn label_value(text: &str) -> String {
+fn label_value(text: &str) -> String {
     let digest = Sha256::digest(text.as_bytes());
     let hex: String = digest[..20].iter().map(|b| format!("{b:02x}")).collect();
     format!("h{hex}")
@@ -382,7 +451,7 @@ impl ContainerDriver for KubernetesDriver {
     }
 
     fn logs(&self, id: &str) -> BoxStream<'static, LogLine> {
-        use futures_util::io::AsyncBufReadExt;
+        use futures_util::io::{AsyncBufReadExt, AsyncReadExt};
         let (pods, id) = (self.pods.clone(), id.to_string());
         let follow = LogParams {
             follow: true,
@@ -392,9 +461,21 @@ impl ContainerDriver for KubernetesDriver {
         };
         futures_util::stream::once(async move { pods.log_stream(&id, &follow).await })
             .filter_map(|opened| std::future::ready(opened.ok()))
-            .flat_map(|reader| reader.lines())
-            .take_while(|line| std::future::ready(line.is_ok()))
-            .filter_map(|line| std::future::ready(line.ok().map(|l| log_line(&l))))
+            .flat_map(|reader| {
+                // Lines of at most LINE_BYTES: a longer one arrives in pieces.
+                futures_util::stream::unfold(Box::pin(reader), |mut reader| async move {
+                    let mut line = Vec::new();
+                    let mut limited = (&mut reader).take(LINE_BYTES);
+                    match limited.read_until(b'\n', &mut line).await {
+                        Ok(0) | Err(_) => None,
+                        Ok(_) => Some((line, reader)),
+                    }
+                })
+            })
+            .map(|line| {
+                let text = String::from_utf8_lossy(&line);
+                log_line(text.strip_suffix('\n').unwrap_or(&text))
+            })
             .boxed()
     }
 
@@ -405,7 +486,7 @@ impl ContainerDriver for KubernetesDriver {
 
     fn remove_labelled(&self, key: &str, value: &str) -> BoxFuture<Result<usize, DriverError>> {
         let this = self.clone();
-        let selector = ListParams::default().labels(&format!("{key}={}", label_value(value)));
+        let selector = ListParams::default().labels(&format!("{key}={}", self.label(value)));
         Box::pin(async move {
             let listed = this.pods.list(&selector).await.map_err(api)?;
             let names: Vec<String> = listed

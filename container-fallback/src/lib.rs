@@ -2,14 +2,19 @@
 //!
 //! Every kind the isolates do not serve (Python, Java, Go, `blackbox` images…, and `nodejs`
 //! actions that ask for full Node.js) runs here, in containers that speak OpenWhisk's
-//! action-container protocol (`/init`, `/run`, log sentinels; spec §7) on a Docker engine.
+//! action-container protocol (`/init`, `/run`, log sentinels; spec §7) on container hosts.
 //! [`ContainerExecutor`] implements the router's `Executor`: it takes a warm, prewarmed or new
 //! container from the [`pool`], initialises it when needed, runs the activation, collects its
 //! logs and maps what happened to an `Outcome` with OpenWhisk's texts ([`protocol`]).
 //!
+//! Containers run on the configured hosts (Docker engines, or Kubernetes clusters' nodes of
+//! one architecture), each with its own pool; [`placement`] picks the host of each activation
+//! by its image's architectures, its tags and its memory, and the hosts are health-checked
+//! (`hosts`).
+//!
 //! All of it runs on a small tokio runtime of its own, so the callers' threads (the isolate
-//! workers) never wait on the engine. The engine is reached through the [`ContainerDriver`]
-//! trait; [`DockerDriver`] is the real one.
+//! workers) never wait on an engine. Engines are reached through the [`ContainerDriver`]
+//! trait: [`DockerDriver`] and [`KubernetesDriver`] are the real ones.
 
 mod config;
 mod docker;
@@ -31,9 +36,9 @@ pub use driver::{
     ContainerDriver, ContainerSpec, ContainerState, DriverError, EngineFacts, ImageFacts, LogLine,
     Started,
 };
-pub use kubernetes::{ARCH_LABEL, KubernetesDriver, label_value};
+pub use kubernetes::{ARCH_LABEL, KubernetesDriver, owner_label};
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -58,6 +63,13 @@ pub use shoal_router::BLACKBOX;
 const INIT_ATTEMPTS: usize = 3;
 /// How long what the registry said about an image's architectures is trusted.
 const PLATFORMS_FOR: Duration = Duration::from_secs(60);
+/// The most images whose architectures are remembered (image names are the tenants').
+const PLATFORMS_KEPT: usize = 4096;
+/// The longest an activation waits to learn its image's architectures (then: unknown).
+const PLATFORMS_WAIT: Duration = Duration::from_secs(10);
+/// The longest one host's periodic connect or health check may take (so one slow host does
+/// not hold up the others' checks for long).
+const LOOK_AFTER: Duration = Duration::from_secs(10);
 
 /// Why the container domain did not start.
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +115,11 @@ struct Domain {
     settings: PoolSettings,
     /// Architectures of images not declared in the manifest, as last asked, and when.
     platforms: Mutex<HashMap<String, Asked>>,
+    /// Hosts (by name and engine) whose leftover containers were removed in this process
+    /// (once: a host changed by a reload must not remove its predecessor's busy containers).
+    cleaned: Mutex<HashSet<String>>,
+    /// Hosts a reload removed, until shutdown (their busy containers are removed then).
+    retired: Mutex<Vec<Arc<Host>>>,
 }
 
 /// When an image's architectures were asked for, and the answer (`None`: nobody knew).
@@ -158,13 +175,15 @@ impl ContainerExecutor {
             http: ProxyClient::default(),
             settings,
             platforms: Mutex::new(HashMap::new()),
+            cleaned: Mutex::new(HashSet::new()),
+            retired: Mutex::new(Vec::new()),
         });
         let results = runtime.block_on(futures_util::future::join_all(
             hosts.iter().map(|h| domain.connect(h)),
         ));
         if results.iter().all(Result::is_err) {
             // None connected: the domain is off, for the first host's reason.
-            let host = hosts[0].config.docker_host.clone();
+            let host = endpoint(&hosts[0].config);
             let source = results.into_iter().find_map(Result::err);
             let source = source.unwrap_or_else(|| DriverError::Engine("no host".into()));
             return Err(StartError::Engine { host, source });
@@ -231,6 +250,8 @@ impl ContainerExecutor {
     /// changing nothing; returns the names of the hosts now.
     pub fn reload_hosts(&self, config: &ContainerConfig) -> Result<Vec<String>, String> {
         config.validate()?;
+        // Retiring removes containers in tasks of the domain's runtime, whoever calls.
+        let _runtime = self.tasks.enter();
         let mut current = self.domain.hosts.write();
         let next: Vec<Arc<Host>> = config
             .hosts()
@@ -244,6 +265,7 @@ impl ContainerExecutor {
             if !next.iter().any(|h| Arc::ptr_eq(h, old)) {
                 tracing::info!(host = %old.config.name, "container host removed by a config reload");
                 old.retire();
+                self.domain.retired.lock().push(old.clone());
             }
         }
         let names = next.iter().map(|h| h.config.name.clone()).collect();
@@ -251,9 +273,14 @@ impl ContainerExecutor {
         Ok(names)
     }
 
-    /// Removes every container this executor runs. Activations still running fail.
+    /// Removes every container this executor runs (on hosts a reload removed too).
+    /// Activations still running fail.
     pub async fn shutdown(&self) {
-        let pools = self.pools();
+        let retired = self.domain.retired.lock().clone();
+        let retired = retired
+            .iter()
+            .filter_map(|h| h.engine().map(|e| e.pool.clone()));
+        let pools: Vec<Arc<Pool>> = self.pools().into_iter().chain(retired).collect();
         let _ = self
             .tasks
             .spawn(async move {
@@ -282,7 +309,9 @@ impl Domain {
             host_tags: host.config.tags.clone(),
             ..self.settings.clone()
         };
-        let left = host.attach(driver, settings).await?;
+        let incarnation = format!("{} on {}", host.config.name, endpoint(&host.config));
+        let first = self.cleaned.lock().insert(incarnation);
+        let left = host.attach(driver, settings, first).await?;
         if left > 0 {
             tracing::info!(host = %host.config.name, left, "removed containers left by an earlier run");
         }
@@ -316,14 +345,17 @@ impl Domain {
     async fn look_after_hosts(&self) {
         let hosts = self.hosts.read().clone();
         let checks = hosts.iter().map(|host| async move {
-            if host.engine().is_none() {
-                let _ = self.connect(host).await;
-            } else if host.check().await
-                && let Some(engine) = host.engine()
-            {
-                engine.pool.reap_idle();
-                engine.pool.start_prewarms();
-            }
+            let looked_after = async {
+                if host.engine().is_none() {
+                    let _ = self.connect(host).await;
+                } else if host.check().await
+                    && let Some(engine) = host.engine()
+                {
+                    engine.pool.reap_idle();
+                    engine.pool.start_prewarms();
+                }
+            };
+            let _ = tokio::time::timeout(LOOK_AFTER, looked_after).await;
         });
         futures_util::future::join_all(checks).await;
     }
@@ -340,9 +372,10 @@ impl Domain {
 
     /// The image named in errors and asked about, and the architectures it exists for: as
     /// the manifest declares them, else as the registry or an engine reports them; `None`
-    /// when nobody knows. Only an image's first activation waits for the answer (at most the
-    /// engines' registry timeout): later ones take what is known, and one a minute asks again
-    /// in the background.
+    /// when nobody knows, or when the connected hosts share one architecture (each engine
+    /// then checks the image itself, as a single host does). Only an image's first
+    /// activation waits for the answer (at most [`PLATFORMS_WAIT`]): later ones take what is
+    /// known, and one a minute asks again in the background.
     async fn architectures(self: &Arc<Self>, action: &ActionCode) -> (String, Option<Vec<String>>) {
         let image = if action.kind == BLACKBOX {
             action.image.clone().unwrap_or_default()
@@ -355,6 +388,9 @@ impl Domain {
                 None => return (String::new(), None),
             }
         };
+        if !self.mixed() {
+            return (image, None);
+        }
         let known = {
             let mut platforms = self.platforms.lock();
             match platforms.get_mut(&image) {
@@ -373,14 +409,26 @@ impl Domain {
         match known {
             Some(archs) => (image, archs),
             None => {
-                let archs = self.ask_platforms(image.clone()).await;
-                (image, archs)
+                let asked = self.ask_platforms(image.clone());
+                let archs = tokio::time::timeout(PLATFORMS_WAIT, asked).await;
+                (image, archs.unwrap_or(None))
             }
         }
     }
 
+    /// Whether the connected hosts (up or down) run more than one architecture.
+    fn mixed(&self) -> bool {
+        let hosts = self.hosts.read().clone();
+        let mut archs = hosts
+            .iter()
+            .filter_map(|h| h.engine())
+            .map(|e| e.driver.facts().architecture.as_str());
+        let first = archs.next();
+        archs.any(|a| Some(a) != first)
+    }
+
     /// Asks the hosts, in turn, which architectures `image` exists for, and records the
-    /// answer.
+    /// answer (keeping an earlier one when nobody knows now).
     async fn ask_platforms(&self, image: String) -> Option<Vec<String>> {
         let hosts = self.hosts.read().clone();
         let mut archs = None;
@@ -394,9 +442,19 @@ impl Domain {
                 break;
             }
         }
-        self.platforms
-            .lock()
-            .insert(image, (Instant::now(), archs.clone()));
+        let mut platforms = self.platforms.lock();
+        if archs.is_none()
+            && let Some((_, earlier)) = platforms.get(&image)
+        {
+            archs = earlier.clone();
+        }
+        if platforms.len() >= PLATFORMS_KEPT && !platforms.contains_key(&image) {
+            platforms.retain(|_, (asked, _)| asked.elapsed() < PLATFORMS_FOR);
+            if platforms.len() >= PLATFORMS_KEPT {
+                platforms.clear();
+            }
+        }
+        platforms.insert(image, (Instant::now(), archs.clone()));
         archs
     }
 
@@ -501,6 +559,22 @@ impl Executor for ContainerExecutor {
     }
 }
 
+/// Where a host is reached: its engine's endpoint, or its cluster's API server (or
+/// kubeconfig) and namespace.
+fn endpoint(host: &HostConfig) -> String {
+    match &host.kubernetes {
+        Some(k) => {
+            let server = match (&k.api_server, &k.kubeconfig) {
+                (Some(url), _) => url.clone(),
+                (None, Some(file)) => file.display().to_string(),
+                (None, None) => "in-cluster".into(),
+            };
+            format!("{server} namespace {}", k.namespace)
+        }
+        None => host.docker_host.clone(),
+    }
+}
+
 /// What `GET /api/v1/nodes` shows of `host`.
 fn report(host: &Host) -> HostReport {
     let mut report = HostReport {
@@ -509,13 +583,7 @@ fn report(host: &Host) -> HostReport {
             Some(_) => "kubernetes",
             None => "docker",
         },
-        endpoint: match &host.config.kubernetes {
-            Some(cluster) => cluster
-                .api_server
-                .clone()
-                .unwrap_or_else(|| "kubeconfig".into()),
-            None => host.config.docker_host.clone(),
-        },
+        endpoint: endpoint(&host.config),
         tags: host.config.tags.clone(),
         capacity_mb: host.config.capacity_mb,
         up: host.usable(),
@@ -625,7 +693,7 @@ async fn answered(
     request: impl std::future::Future<Output = Answer>,
 ) -> Option<Answer> {
     let answer = unless_down(host, request).await?;
-    if answer == Answer::Unreachable && !host.check().await {
+    if answer == Answer::Unreachable && !host.still_answers().await {
         return None;
     }
     Some(answer)
@@ -794,13 +862,19 @@ mod tests {
 
     #[tokio::test]
     async fn a_host_that_stops_answering_fails_its_running_activation_at_once() {
-        // A proxy that accepts connections and never answers: the activation waits on it.
+        // A proxy that accepts connections and never answers: the activation waits on it,
+        // and says so when it connects.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
+        let (connected, waiting) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {
             let mut held = Vec::new();
+            let mut connected = Some(connected);
             while let Ok((socket, _)) = listener.accept().await {
                 held.push(socket);
+                if let Some(tx) = connected.take() {
+                    let _ = tx.send(());
+                }
             }
         });
         let driver = Arc::new(FakeDriver::default());
@@ -811,10 +885,12 @@ mod tests {
             let host = host.clone();
             async move { run(&host, inv, "test/bb").await }
         });
+        waiting.await.unwrap();
         driver
             .silent
             .store(true, std::sync::atomic::Ordering::Relaxed);
-        assert!(!host.check().await, "the failed health check marks it down");
+        assert!(host.check().await, "one failed health check is not enough");
+        assert!(!host.check().await, "the second in a row marks it down");
         let outcome = running.await.unwrap();
         assert_eq!(
             outcome.result,

@@ -23,6 +23,10 @@ pub const SENTINELS_LABEL: &str = "shoal.log-sentinels";
 pub const LOG_DATA_MISSING: &str =
     "The action did not initialize or run as expected. Log data might be missing.";
 
+/// Lines read ahead of the activation that collects them. Past it, shoal stops reading the
+/// engine's stream (which buffers, or slows the container), so a container printing between
+/// activations cannot grow shoal's memory.
+const LINES_AHEAD: usize = 1024;
 /// How long to wait for both sentinels after an activation.
 const SENTINEL_WAIT: Duration = Duration::from_secs(2);
 /// How long to take stray lines when no sentinel is awaited (after a developer error, or
@@ -53,7 +57,7 @@ pub struct Collected {
 /// container; a background task forwards the engine's stream into it until the container goes.
 #[derive(Debug)]
 pub struct LogTail {
-    lines: mpsc::UnboundedReceiver<LogLine>,
+    lines: mpsc::Receiver<LogLine>,
     /// Whether the engine merges the container's streams (every line comes as stdout): the
     /// two sentinels are then told apart by order.
     merged: bool,
@@ -63,10 +67,10 @@ impl LogTail {
     /// Starts forwarding `stream` (on the current tokio runtime); `merged` says whether the
     /// engine reports both of the container's streams as one.
     pub fn follow(mut stream: BoxStream<'static, LogLine>, merged: bool) -> Self {
-        let (tx, lines) = mpsc::unbounded_channel();
+        let (tx, lines) = mpsc::channel(LINES_AHEAD);
         tokio::spawn(async move {
             while let Some(line) = stream.next().await {
-                if tx.send(line).is_err() {
+                if tx.send(line).await.is_err() {
                     break;
                 }
             }

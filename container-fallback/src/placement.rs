@@ -18,7 +18,7 @@ use crate::pool::{PROVISION_FAILED, WarmKey};
 pub trait Slot {
     /// A hash of the host's name: its place in every action's rendezvous order.
     fn name_hash(&self) -> u64;
-    /// Whether it answered its last health check.
+    /// Whether it may take activations: answering its health checks, and still configured.
     fn up(&self) -> bool;
     /// Its CPU architecture (Go's names).
     fn architecture(&self) -> &str;

@@ -78,6 +78,9 @@ pub enum Unavailable {
     /// The pool is shutting down.
     #[error("{} The container pool is shut down.", PROVISION_FAILED)]
     Closed,
+    /// The pool's host stopped answering.
+    #[error("{} Its container host stopped answering.", PROVISION_FAILED)]
+    HostDown,
 }
 
 impl From<Unavailable> for Failure {
@@ -213,6 +216,8 @@ struct State {
     /// them takes its own warm container as soon as one is idle.
     queue: VecDeque<Waiter>,
     closed: bool,
+    /// Set while the host does not answer: nobody may take, create or wait for a container.
+    suspended: bool,
 }
 
 impl State {
@@ -298,6 +303,8 @@ pub struct Pool {
     names: AtomicU64,
     generations: AtomicU64,
     tickets: AtomicU64,
+    /// Containers whose removal the engine failed, to try again.
+    strays: Mutex<Vec<String>>,
     /// Cold starts, prewarm hits, evictions.
     pub counters: Counters,
 }
@@ -342,6 +349,7 @@ impl Pool {
             names: AtomicU64::new(0),
             generations: AtomicU64::new(0),
             tickets: AtomicU64::new(0),
+            strays: Mutex::new(Vec::new()),
             counters: Counters::default(),
         })
     }
@@ -401,11 +409,6 @@ impl Pool {
         self.state.lock().idle.iter().any(|i| i.key == *key)
     }
 
-    /// The capacity, in MB.
-    pub fn capacity_mb(&self) -> u64 {
-        self.settings.capacity_mb
-    }
-
     /// What it holds now: MB in use, and how many containers are busy, warm (unpaused),
     /// paused and prewarmed.
     pub fn occupancy(&self) -> Occupancy {
@@ -423,6 +426,27 @@ impl Pool {
             warm: idle - paused,
             paused,
             prewarm,
+        }
+    }
+
+    /// Suspends the pool while its host does not answer (`true`): activations waiting for
+    /// capacity and new ones fail at once, as whisk internal errors; resumes it (`false`).
+    pub fn suspend(&self, suspended: bool) {
+        let mut st = self.state.lock();
+        st.suspended = suspended;
+        for waiter in &st.queue {
+            waiter.wake.notify_one();
+        }
+    }
+
+    /// Retries the container removals the engine failed (while its host did not answer):
+    /// their containers may still run, unaccounted. Called when the host answers.
+    pub async fn remove_strays(&self) {
+        let strays = std::mem::take(&mut *self.strays.lock());
+        for id in strays {
+            if self.driver.remove(&id).await.is_err() {
+                self.strays.lock().push(id);
+            }
         }
     }
 
@@ -518,6 +542,7 @@ impl Pool {
                     }
                 }
                 Step::Closed => return Err(Unavailable::Closed.into()),
+                Step::Down => return Err(Unavailable::HostDown.into()),
             }
         }
     }
@@ -536,6 +561,9 @@ impl Pool {
         let mut st = self.state.lock();
         if st.closed {
             return Step::Closed;
+        }
+        if st.suspended {
+            return Step::Down;
         }
         if let Some(i) = st.idle.iter().position(|c| c.key == key) {
             return Step::Warm(st.idle.swap_remove(i).container);
@@ -772,10 +800,11 @@ impl Pool {
         if let Some(counter) = counter {
             counter.fetch_add(1, Ordering::Relaxed);
         }
-        let driver = self.driver.clone();
+        let pool = self.clone();
         tokio::spawn(async move {
-            if let Err(e) = driver.remove(container.id()).await {
-                tracing::warn!(id = container.id(), error = %e, "container removal failed");
+            if let Err(e) = pool.driver.remove(container.id()).await {
+                tracing::warn!(id = container.id(), error = %e, "container removal failed; tried again when its host answers");
+                pool.strays.lock().push(container.id().to_string());
             }
         });
     }
@@ -912,6 +941,7 @@ enum Step {
     Evicted(Container),
     Wait(Arc<Notify>),
     Closed,
+    Down,
 }
 
 /// `shoal_<owner digest>_<n>_<action>`, the action's name reduced to the characters Docker

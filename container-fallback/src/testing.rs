@@ -155,7 +155,9 @@ pub async fn host(driver: Arc<FakeDriver>, capacity_mb: u64) -> Arc<Host> {
         architecture: None,
         tls: None,
     }));
-    host.attach(driver, settings(capacity_mb)).await.unwrap();
+    host.attach(driver, settings(capacity_mb), true)
+        .await
+        .unwrap();
     host
 }
 

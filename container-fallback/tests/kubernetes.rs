@@ -5,7 +5,8 @@
 //! misplaced field fails). For each pod it creates, it plays the kubelet: it starts shoal's
 //! real action proxy (`proxy/shoal_proxy.py`, Python mode) on a loopback address of its own,
 //! port 8080, reports that address as the pod IP, and serves the proxy's output as the pod's
-//! log. Whatever image the pod names, that proxy runs it.
+//! log. Whatever image the pod names, that proxy runs it, but for images named `missing/…`,
+//! whose pods wait with `ErrImagePull` as a kubelet reports an image it cannot pull.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -22,7 +23,7 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::DeleteOptions;
 use serde_json::{Map, Value, json};
 use shoal_containers::{
-    ContainerConfig, ContainerExecutor, HostConfig, KubernetesConfig, Runtime, label_value,
+    ContainerConfig, ContainerExecutor, HostConfig, KubernetesConfig, Runtime, owner_label,
 };
 use shoal_router::{ActionCode, ActivationId, Executor, HostTags, Invocation, Limits, OwEnv};
 
@@ -35,7 +36,8 @@ const OWNER: &str = "/var/lib/shoal-k8s-test";
 struct FakePod {
     created: Value,
     ip: String,
-    proxy: Child,
+    /// `None` for a pod whose image cannot be pulled.
+    proxy: Option<Child>,
     log: Arc<Mutex<Vec<String>>>,
 }
 
@@ -90,7 +92,16 @@ fn exactly<T: serde::de::DeserializeOwned + serde::Serialize>(body: &Value) -> R
 /// proxy runs).
 fn shown(pod: &mut FakePod) -> Value {
     let mut body = pod.created.clone();
-    let running = matches!(pod.proxy.try_wait(), Ok(None));
+    let Some(proxy) = pod.proxy.as_mut() else {
+        body["status"] = json!({
+            "phase": "Pending",
+            "containerStatuses": [{"name": "action", "ready": false, "restartCount": 0,
+                                   "image": body["spec"]["containers"][0]["image"], "imageID": "",
+                                   "state": {"waiting": {"reason": "ErrImagePull"}}}],
+        });
+        return body;
+    };
+    let running = matches!(proxy.try_wait(), Ok(None));
     let state = match running {
         true => json!({"running": {"startedAt": "2026-12-07T00:00:00Z"}}),
         false => json!({"terminated": {"exitCode": 1, "reason": "Error"}}),
@@ -105,8 +116,21 @@ fn shown(pod: &mut FakePod) -> Value {
     body
 }
 
-/// Starts the pod's container: shoal's proxy on the pod's own loopback address.
+/// Starts the pod's container: shoal's proxy on the pod's own loopback address (none for an
+/// image named `missing/…`).
 fn run_pod(created: Value, ip: String) -> FakePod {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let image = created["spec"]["containers"][0]["image"]
+        .as_str()
+        .unwrap_or("");
+    if image.starts_with("missing/") {
+        return FakePod {
+            created,
+            ip,
+            proxy: None,
+            log,
+        };
+    }
     let proxy = concat!(env!("CARGO_MANIFEST_DIR"), "/proxy/shoal_proxy.py");
     let mut command = Command::new("python3");
     command
@@ -132,7 +156,6 @@ fn run_pod(created: Value, ip: String) -> FakePod {
         );
     }
     let mut child = command.spawn().expect("python3 runs the proxy");
-    let log = Arc::new(Mutex::new(Vec::new()));
     let outputs: [Box<dyn std::io::Read + Send>; 2] = [
         Box::new(child.stdout.take().expect("piped")),
         Box::new(child.stderr.take().expect("piped")),
@@ -153,7 +176,7 @@ fn run_pod(created: Value, ip: String) -> FakePod {
     FakePod {
         created,
         ip,
-        proxy: child,
+        proxy: Some(child),
         log,
     }
 }
@@ -223,11 +246,27 @@ async fn answer(
                    "goVersion": "go1.24", "compiler": "gc", "platform": "linux/amd64"}),
         ),
         ("GET", "/api/v1/nodes") => {
-            let node = json!({"apiVersion": "v1", "kind": "Node",
-                "metadata": {"name": "node-x86", "labels": {"kubernetes.io/arch": "amd64", "gpu": "true"}},
-                "status": {"capacity": {"cpu": "4", "memory": "8Gi"}}});
-            let matches = selector.as_deref() == Some("kubernetes.io/arch=amd64");
-            let items = if matches { vec![node] } else { Vec::new() };
+            let nodes = [
+                json!({"apiVersion": "v1", "kind": "Node",
+                    "metadata": {"name": "node-x86", "labels": {"kubernetes.io/arch": "amd64", "gpu": "true"}},
+                    "status": {"capacity": {"cpu": "4", "memory": "8Gi"}}}),
+                json!({"apiVersion": "v1", "kind": "Node",
+                    "metadata": {"name": "node-arm", "labels": {"kubernetes.io/arch": "arm64"}},
+                    "status": {"capacity": {"cpu": "2", "memory": "4Gi"}}}),
+            ];
+            let arch = selector
+                .as_deref()
+                .and_then(|s| s.strip_prefix("kubernetes.io/arch="));
+            let items: Vec<Value> = nodes
+                .into_iter()
+                .filter(|n| {
+                    Some(
+                        n["metadata"]["labels"]["kubernetes.io/arch"]
+                            .as_str()
+                            .unwrap_or(""),
+                    ) == arch
+                })
+                .collect();
             for item in &items {
                 if let Err(e) = exactly::<Node>(item) {
                     lock(&cluster).malformed.push(e);
@@ -294,8 +333,10 @@ async fn answer(
                     }
                     match c.pods.remove(&name) {
                         Some(mut pod) => {
-                            let _ = pod.proxy.kill();
-                            let _ = pod.proxy.wait();
+                            if let Some(proxy) = pod.proxy.as_mut() {
+                                let _ = proxy.kill();
+                                let _ = proxy.wait();
+                            }
                             json_reply(StatusCode::OK, pod.created)
                         }
                         None => not_found(&name),
@@ -329,7 +370,12 @@ async fn api_server(cluster: Shared) -> SocketAddr {
 }
 
 fn python_action(tags: &[&str]) -> Arc<ActionCode> {
-    Arc::new(ActionCode {
+    Arc::new(action_code(tags))
+}
+
+/// A Python action that prints a line and greets `name`, asking for `tags`.
+fn action_code(tags: &[&str]) -> ActionCode {
+    ActionCode {
         fqn: "/guest/hello".into(),
         name: "hello".into(),
         version: "0.0.1".into(),
@@ -343,7 +389,7 @@ fn python_action(tags: &[&str]) -> Arc<ActionCode> {
             tags: tags.iter().map(|t| t.to_string()).collect(),
             strict: true,
         },
-    })
+    }
 }
 
 fn invocation(action: &Arc<ActionCode>) -> Invocation {
@@ -374,33 +420,43 @@ fn invocation(action: &Arc<ActionCode>) -> Invocation {
 async fn actions_run_as_pods_pinned_to_the_architecture_and_tags_and_are_cleaned_up() {
     let cluster = Shared::default();
     let address = api_server(cluster.clone()).await;
-    // A pod an earlier run of the same owner left behind (after a kill -9).
-    let leftover = json!({"apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": "shoal-left-0", "namespace": NAMESPACE,
-                     "labels": {"shoal.owner": label_value(OWNER)}},
-        "spec": {"containers": [{"name": "action", "image": "old"}]}});
-    {
+    // Pods an earlier run of this node left on each host (after a kill -9), and one of
+    // another node sharing the namespace, which must be left alone.
+    for (name, owner, host) in [
+        ("shoal-left-x86", OWNER, "cluster-x86"),
+        ("shoal-left-arm", OWNER, "cluster-arm"),
+        ("other-node", "/var/lib/another-node", "cluster-x86"),
+    ] {
+        let leftover = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": NAMESPACE,
+                         "labels": {"shoal.owner": owner_label(owner, host)}},
+            "spec": {"containers": [{"name": "action", "image": "missing/old"}]}});
         let mut c = lock(&cluster);
         c.next_ip += 1;
-        let pod = run_pod(leftover, "127.0.0.10".into());
-        c.pods.insert("shoal-left-0".into(), pod);
+        let ip = format!("127.0.0.{}", 10 + c.next_ip);
+        c.pods.insert(name.into(), run_pod(leftover, ip));
     }
+    // One cluster, two hosts: its amd64 nodes (tagged gpu) and its arm64 nodes.
+    let host = |name: &str, arch: &str, tags: Vec<String>| HostConfig {
+        name: name.into(),
+        docker_host: String::new(),
+        kubernetes: Some(KubernetesConfig {
+            api_server: Some(format!("http://{address}")),
+            kubeconfig: None,
+            namespace: NAMESPACE.into(),
+        }),
+        network: None,
+        capacity_mb: 1024,
+        tags,
+        address: None,
+        architecture: Some(arch.into()),
+        tls: None,
+    };
     let config = ContainerConfig {
-        hosts: vec![HostConfig {
-            name: "cluster-x86".into(),
-            docker_host: String::new(),
-            kubernetes: Some(KubernetesConfig {
-                api_server: Some(format!("http://{address}")),
-                kubeconfig: None,
-                namespace: NAMESPACE.into(),
-            }),
-            network: None,
-            capacity_mb: 1024,
-            tags: vec!["gpu".into()],
-            address: None,
-            architecture: Some("amd64".into()),
-            tls: None,
-        }],
+        hosts: vec![
+            host("cluster-x86", "amd64", vec!["gpu".into()]),
+            host("cluster-arm", "arm64", Vec::new()),
+        ],
         runtimes: vec![Runtime {
             kind: "python:3.11".into(),
             image: "example/action-python:3.11".into(),
@@ -419,15 +475,18 @@ async fn actions_run_as_pods_pinned_to_the_architecture_and_tags_and_are_cleaned
     .await
     .unwrap()
     .expect("the executor connects to the scripted API server");
-    assert!(
-        lock(&cluster)
-            .requests
-            .iter()
-            .any(|r| r.starts_with("DELETE /api/v1/namespaces/actions/pods/shoal-left-0")),
-        "the leftover pod is removed at start"
+    let left: Vec<String> = lock(&cluster).pods.keys().cloned().collect();
+    assert_eq!(
+        left,
+        ["other-node"],
+        "this node's leftovers are removed at start"
     );
     let hosts = executor.hosts();
-    assert_eq!(hosts.len(), 1);
+    assert_eq!(hosts.len(), 2);
+    assert_eq!(
+        (hosts[1].architecture.as_str(), hosts[1].cpus),
+        ("arm64", 2)
+    );
     let host = &hosts[0];
     assert_eq!(
         (host.driver, host.architecture.as_str()),
@@ -463,12 +522,12 @@ async fn actions_run_as_pods_pinned_to_the_architecture_and_tags_and_are_cleaned
     assert_eq!(spec["restartPolicy"], "Never");
     assert_eq!(
         created["metadata"]["labels"]["shoal.owner"],
-        json!(label_value(OWNER))
+        json!(owner_label(OWNER, "cluster-x86"))
     );
     let env = spec["containers"][0]["env"].as_array().unwrap();
     assert!(env.contains(&json!({"name": "__OW_API_HOST", "value": "http://shoal.test"})));
 
-    // Warm: the same pod, and never a pause (a pod cannot be frozen).
+    // Warm: the same pod (Kubernetes hosts never pause: `can_pause` is false above).
     tokio::time::sleep(Duration::from_millis(100)).await;
     let again = executor.invoke(invocation(&action)).await;
     assert_eq!(again.result, Ok(json!({"greeting": "hi kube"})));
@@ -485,9 +544,39 @@ async fn actions_run_as_pods_pinned_to_the_architecture_and_tags_and_are_cleaned
         "{text}"
     );
 
+    // An image the kubelet cannot pull: the pod waits with ErrImagePull, which fails the
+    // activation as the engine's pull failure does, and the pod and its memory are given
+    // back.
+    let missing = Arc::new(ActionCode {
+        fqn: "/guest/missing".into(),
+        name: "missing".into(),
+        kind: "blackbox".into(),
+        image: Some("missing/image:1".into()),
+        digest: [2; 32],
+        ..action_code(&[])
+    });
+    let failed = executor.invoke(invocation(&missing)).await;
+    assert_eq!(
+        failed.result,
+        Err(shoal_router::Failure::DeveloperError(
+            "Failed to pull container image 'missing/image:1'.".into()
+        ))
+    );
+    let pending: Vec<String> = lock(&cluster).pods.keys().cloned().collect();
+    assert_eq!(
+        pending.len(),
+        2,
+        "the warm pod and the other node's: {pending:?}"
+    );
+
     executor.shutdown().await;
     let c = lock(&cluster);
-    assert!(c.pods.is_empty(), "every pod is deleted at shutdown");
+    let left: Vec<&String> = c.pods.keys().collect();
+    assert_eq!(
+        left,
+        ["other-node"],
+        "every pod of this node is deleted at shutdown"
+    );
     assert!(c.malformed.is_empty(), "{:?}", c.malformed);
     let unexpected: Vec<&String> = c
         .requests

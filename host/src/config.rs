@@ -291,6 +291,17 @@ impl Config {
             shoal_store::PostgresStore::check_url(url)
                 .map_err(|e| ConfigError::Invalid(format!("store: {e}")))?;
         }
+        if self
+            .admin
+            .token
+            .as_deref()
+            .is_some_and(|t| t.trim().is_empty())
+        {
+            return Err(ConfigError::Invalid(
+                "admin.token must not be blank (leave it unset to turn the admin routes off)"
+                    .into(),
+            ));
+        }
         if self.activations.retention_days == Some(0) {
             return Err(ConfigError::Invalid(
                 "activations.retention_days must be at least 1 (leave it unset to keep records)"
@@ -435,6 +446,9 @@ mod tests {
         ));
         let f = file("api_host = \"ftp://x\"\n");
         assert!(Config::load(Some(f.path()), Overrides::default()).is_err());
+        let f = file("[admin]\ntoken = \"  \"\n");
+        let err = Config::load(Some(f.path()), Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("admin.token"), "{err}");
         let f = file("[isolates]\ntiering_threshold_ms = 0\n");
         assert!(matches!(
             Config::load(Some(f.path()), Overrides::default()),

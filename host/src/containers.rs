@@ -25,26 +25,29 @@ pub fn start(
         Ok(executor) => Some(Arc::new(executor)),
         Err(e) => {
             tracing::warn!(
-                "container kinds are off: the container engine is not available ({e}); set [containers] docker_host, or enabled = false to silence this"
+                "container kinds are off: the container engine is not available ({e}); set [containers] docker_host or [[containers.hosts]], or enabled = false to silence this"
             );
             None
         }
     }
 }
 
-/// Reloads the container hosts from `file` on every SIGHUP, so hosts can be added, removed
-/// or changed without a restart (the rest of the file is read only at start). A file that
-/// does not load or validate changes nothing; either way the outcome is logged.
+/// Reloads the container hosts from `file` on every SIGHUP that `hangups` receives (set up
+/// before start, so none kills the process), so hosts can be added, removed or changed
+/// without a restart (the rest of the file is read only at start). A file that does not load
+/// or validate changes nothing, and without a container domain there is nothing to reload;
+/// either way the outcome is logged.
 pub async fn reload_on_hangup(
-    executor: Arc<ContainerExecutor>,
+    mut hangups: tokio::signal::unix::Signal,
+    executor: Option<Arc<ContainerExecutor>>,
     file: PathBuf,
     overrides: impl Fn() -> crate::config::Overrides,
 ) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
-        return;
-    };
     while hangups.recv().await.is_some() {
+        let Some(executor) = &executor else {
+            tracing::warn!("SIGHUP: no container domain runs, so there are no hosts to reload");
+            continue;
+        };
         let loaded = crate::config::Config::load(Some(&file), overrides())
             .map_err(|e| e.to_string())
             .and_then(|config| executor.reload_hosts(&config.containers));

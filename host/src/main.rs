@@ -250,7 +250,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     shoal::egress::open(&app, runtime.handle().clone())
         .map_err(|e| anyhow::anyhow!("egress: {e}"))?;
-    if let (Some(executor), Some(file)) = (&platform.containers, &args.common.config) {
+    if let Some(file) = &args.common.config {
+        use tokio::signal::unix::{SignalKind, signal};
         let common = args.common.clone();
         let overrides = move || Overrides {
             listen: None,
@@ -258,8 +259,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             store: common.store.clone(),
             api_host: None,
         };
+        let hangups = runtime.block_on(async { signal(SignalKind::hangup()) })?;
         runtime.spawn(shoal::containers::reload_on_hangup(
-            executor.clone(),
+            hangups,
+            platform.containers.clone(),
             file.clone(),
             overrides,
         ));

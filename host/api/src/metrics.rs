@@ -84,10 +84,16 @@ struct EngineLabel {
     engine: &'static str,
 }
 
-/// A container host, and one kind of what it holds (`busy`, `warm`, `paused`, `prewarm`,
-/// or empty for the host's own figures).
+/// A container host.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HostLabel {
+    host: String,
+    architecture: String,
+}
+
+/// A container host's containers in one state (`busy`, `warm`, `paused`, `prewarm`).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HostStateLabel {
     host: String,
     architecture: String,
     state: &'static str,
@@ -208,6 +214,12 @@ impl Metrics {
             registry.register(name, help, family.clone());
             family
         };
+        let containers = Family::<HostStateLabel, Gauge>::default();
+        registry.register(
+            "container_host_containers",
+            "Containers on the host, by state (busy, warm, paused, prewarm)",
+            containers.clone(),
+        );
         let up = host_gauge(
             registry,
             "container_host_up",
@@ -223,25 +235,22 @@ impl Metrics {
             "container_host_in_use_bytes",
             "Memory held by the container host's live containers",
         );
-        let containers = host_gauge(
-            registry,
-            "container_host_containers",
-            "Containers on the host, by state (busy, warm, paused, prewarm)",
-        );
         for executor in table.executors() {
             for h in executor.hosts() {
-                let label = |state| HostLabel {
+                let host = HostLabel {
+                    host: h.name.clone(),
+                    architecture: h.architecture.clone(),
+                };
+                let label = |state| HostStateLabel {
                     host: h.name.clone(),
                     architecture: h.architecture.clone(),
                     state,
                 };
-                up.get_or_create(&label("")).set(i64::from(h.up));
+                up.get_or_create(&host).set(i64::from(h.up));
                 capacity
-                    .get_or_create(&label(""))
+                    .get_or_create(&host)
                     .set(gauge(h.capacity_mb << 20));
-                in_use
-                    .get_or_create(&label(""))
-                    .set(gauge(h.in_use_mb << 20));
+                in_use.get_or_create(&host).set(gauge(h.in_use_mb << 20));
                 for (state, n) in [
                     ("busy", h.busy),
                     ("warm", h.warm),

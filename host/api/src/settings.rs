@@ -22,12 +22,12 @@ pub struct Settings {
     pub admin: AdminConfig,
 }
 
-/// The operator's routes (`[admin]`), shoal extensions outside OpenWhisk's API: off unless a
-/// token is set, and then only for `Authorization: Bearer <token>`.
+/// The operator's routes (`[admin]`), shoal extensions outside OpenWhisk's API: refused (403)
+/// unless a token is set, and then only for `Authorization: Bearer <token>`.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct AdminConfig {
-    /// The bearer token of the admin routes; unset, they answer 404 like unknown paths.
+    /// The bearer token of the admin routes; unset, they answer 403.
     pub token: Option<String>,
 }
 

@@ -6,6 +6,9 @@ pub const AUTH_REQUIRED: &str =
     "The resource requires authentication, which was not supplied with the request";
 /// 401 when credentials are wrong or malformed.
 pub const AUTH_INVALID: &str = "The supplied authentication is invalid";
+/// `GET /api/v1/nodes` and other operator routes when no `[admin] token` is configured (a
+/// shoal extension; OpenWhisk has no such routes).
+pub const ADMIN_OFF: &str = "The operator routes are off: set [admin] token in the configuration.";
 /// 404 for an unmatched route.
 pub const ROUTE_NOT_FOUND: &str = "The requested resource could not be found.";
 /// 404 for a missing entity or activation.

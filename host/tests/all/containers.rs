@@ -414,16 +414,15 @@ fn blackbox_actions_run_the_image_executable() {
         "Failed to pull container image 'shoal-test/no-such-image:1'."
     );
 
-    // An image for another CPU architecture (built by build.sh) finds no host to run on, and
-    // the error names what it is built for.
+    // An image for another CPU architecture (built by build.sh) is refused, not started.
     let foreign = "shoal-test/foreign-arch:1";
     create(&shoal, "foreign", blackbox(foreign));
     let (_, record) = invoke(&shoal, "foreign", json!({}));
-    assert_eq!(record["response"]["status"], "whisk internal error");
+    assert_eq!(record["response"]["status"], "action developer error");
     let text = error_text(&record);
     assert!(
-        text.starts_with(&format!("Failed to provision resources to run the action. No container host that is up runs an architecture the image '{foreign}' is built for ("))
-            && !text.contains("amd64"),
+        text.starts_with(&format!("The image '{foreign}' is built for "))
+            && text.contains(", and this node runs "),
         "{text}"
     );
     assert!(shoal.stop().success());

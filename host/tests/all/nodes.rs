@@ -548,7 +548,19 @@ fn the_cluster_script_balances_nodes_and_survives_one_killed() {
     let pid = cluster.node_pid(1);
     // SAFETY: kill(2) has no memory-safety preconditions; the pid is a node this test started.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
-    // The balancer sends what would reach the killed node to the other one.
+    // Once the node is gone (its port refuses connections; a connection made while it was
+    // dying may have reached it, and such a request is failed, never sent twice), the
+    // balancer sends what would reach it to the other one.
+    let port = std::fs::read_to_string(cluster.dir.path().join("cluster/node1/port")).unwrap();
+    let node = format!("127.0.0.1:{}", port.trim());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(&node).is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "the killed node still accepts connections"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     for id in invoke_all() {
         let record = call(
             "GET",

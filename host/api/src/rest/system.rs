@@ -163,12 +163,12 @@ fn bearer(call: &Call<'_>, token: &str) -> Result<(), ApiError> {
 }
 
 /// `GET /api/v1/nodes` (a shoal extension): every container host of every executor, with
-/// what it has and holds, and the executors' density figures. 404 unless `[admin] token` is
-/// set; 401 without it as a bearer token.
+/// what it has and holds. 403 when no `[admin] token` is set (the operator's routes are off);
+/// 401 without it as a bearer token.
 pub(crate) async fn nodes(call: &Call<'_>) -> Result<Reply, ApiError> {
     let app = call.app;
     let Some(token) = &app.settings.admin.token else {
-        return Err(ApiError::no_route());
+        return Err(ApiError::new(StatusCode::FORBIDDEN, messages::ADMIN_OFF));
     };
     bearer(call, token)?;
     let table = app.controller.table();
