@@ -118,7 +118,10 @@ impl Host {
         if engine.driver.ping().await.is_ok() {
             self.failures.store(0, Ordering::Relaxed);
             self.mark(engine, true);
-            engine.pool.remove_strays().await;
+            // In a task of its own: a slow engine must not hold up the checks, and a retry
+            // cut short would lose the ids it had not tried yet.
+            let pool = engine.pool.clone();
+            tokio::spawn(async move { pool.remove_strays().await });
             return true;
         }
         let failed = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
@@ -146,13 +149,14 @@ impl Host {
     /// and must not be handed out as warm when it is back).
     fn mark(&self, engine: &Engine, up: bool) {
         let was = self.up.send_replace(up);
+        // Every time, not only on a change: a check and an activation's ping may mark it at
+        // once, and the pool must end as the last answer says.
+        engine.pool.suspend(!up);
         if was && !up {
             tracing::warn!(host = %self.config.name, "container host stopped answering; skipped until it does");
-            engine.pool.suspend(true);
             engine.pool.drop_idle();
         } else if !was && up {
             tracing::info!(host = %self.config.name, "container host answers");
-            engine.pool.suspend(false);
         }
     }
 

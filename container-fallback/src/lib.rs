@@ -310,8 +310,10 @@ impl Domain {
             ..self.settings.clone()
         };
         let incarnation = format!("{} on {}", host.config.name, endpoint(&host.config));
-        let first = self.cleaned.lock().insert(incarnation);
+        let first = !self.cleaned.lock().contains(&incarnation);
         let left = host.attach(driver, settings, first).await?;
+        // Only once the clean-up is done (a failed or cut-short one is tried again).
+        self.cleaned.lock().insert(incarnation);
         if left > 0 {
             tracing::info!(host = %host.config.name, left, "removed containers left by an earlier run");
         }
@@ -409,9 +411,12 @@ impl Domain {
         match known {
             Some(archs) => (image, archs),
             None => {
-                let asked = self.ask_platforms(image.clone());
-                let archs = tokio::time::timeout(PLATFORMS_WAIT, asked).await;
-                (image, archs.unwrap_or(None))
+                // Asked in a task of its own, so that an answer that comes after the wait is
+                // still recorded.
+                let (domain, asked) = (self.clone(), image.clone());
+                let asking = tokio::spawn(async move { domain.ask_platforms(asked).await });
+                let archs = tokio::time::timeout(PLATFORMS_WAIT, asking).await;
+                (image, archs.ok().and_then(Result::ok).flatten())
             }
         }
     }

@@ -33,6 +33,10 @@ const ENGINE_SLACK: Duration = Duration::from_secs(10);
 /// engine can say whether it was killed for its memory.
 const DYING: Duration = Duration::from_millis(500);
 
+/// The number in the next container's name: one count for the whole process, so a host
+/// replaced by a config reload never picks a name its predecessor's containers still hold.
+static NAMES: AtomicU64 = AtomicU64::new(0);
+
 /// The opening of OpenWhisk's text for an activation the platform could not place (§3.4).
 pub(crate) const PROVISION_FAILED: &str = "Failed to provision resources to run the action.";
 
@@ -300,7 +304,6 @@ pub struct Pool {
     driver: Arc<dyn ContainerDriver>,
     settings: PoolSettings,
     state: Mutex<State>,
-    names: AtomicU64,
     generations: AtomicU64,
     tickets: AtomicU64,
     /// Containers whose removal the engine failed, to try again.
@@ -346,7 +349,6 @@ impl Pool {
             driver,
             settings,
             state: Mutex::new(State::default()),
-            names: AtomicU64::new(0),
             generations: AtomicU64::new(0),
             tickets: AtomicU64::new(0),
             strays: Mutex::new(Vec::new()),
@@ -433,6 +435,9 @@ impl Pool {
     /// capacity and new ones fail at once, as whisk internal errors; resumes it (`false`).
     pub fn suspend(&self, suspended: bool) {
         let mut st = self.state.lock();
+        if st.suspended == suspended {
+            return;
+        }
         st.suspended = suspended;
         for waiter in &st.queue {
             waiter.wake.notify_one();
@@ -668,7 +673,7 @@ impl Pool {
         action: &str,
         tags: Vec<String>,
     ) -> Launch {
-        let n = self.names.fetch_add(1, Ordering::Relaxed);
+        let n = NAMES.fetch_add(1, Ordering::Relaxed);
         let spec = ContainerSpec {
             name: container_name(&self.settings.owner, n, action),
             image: image.to_string(),
