@@ -48,27 +48,13 @@ EOF
 # An image built for another CPU architecture (arm64 here, or amd64 on an arm64 node), to test
 # that shoal refuses it with a clear message: one empty layer and a config saying so, loaded
 # as a `docker save` archive.
-python3 - "$(uname -m)" <<'PY' | docker load -q
-import hashlib, io, json, sys, tarfile
+python3 - "$(uname -m)" "$here" <<'PY' | docker load -q
+import io, sys, tarfile
+sys.path.insert(0, sys.argv[2])
+from image_archive import save
 foreign = "amd64" if sys.argv[1] == "aarch64" else "arm64"
-def add(archive, name, data):
-    info = tarfile.TarInfo(name)
-    info.size = len(data)
-    archive.addfile(info, io.BytesIO(data))
 layer = io.BytesIO()
 tarfile.open(fileobj=layer, mode="w").close()
-layer = layer.getvalue()
-config = json.dumps({
-    "architecture": foreign, "os": "linux", "config": {"Cmd": ["/nothing"]},
-    "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer).hexdigest()]},
-}).encode()
-config_name = hashlib.sha256(config).hexdigest() + ".json"
-manifest = json.dumps([{"Config": config_name, "RepoTags": ["shoal-test/foreign-arch:1"],
-                        "Layers": ["layer.tar"]}]).encode()
-out = io.BytesIO()
-with tarfile.open(fileobj=out, mode="w") as archive:
-    add(archive, "layer.tar", layer)
-    add(archive, config_name, config)
-    add(archive, "manifest.json", manifest)
-sys.stdout.buffer.write(out.getvalue())
+save(layer.getvalue(), {"architecture": foreign, "os": "linux", "config": {"Cmd": ["/nothing"]}},
+     ["shoal-test/foreign-arch:1"])
 PY

@@ -84,9 +84,11 @@ fi
 # its architecture, written as `docker save` archives and loaded.
 for arch in amd64 arm64; do
     python3 - "$arch" "$cache"/busybox-static_*_"$arch".deb "$here/test/arch_probe.sh" \
-        "$repo:$arch" <<'PY' | docker load -q
-import hashlib, io, json, os, subprocess, sys, tarfile, tempfile
-arch, deb, proxy, tag = sys.argv[1:]
+        "$repo:$arch" "$here" <<'PY' | docker load -q
+import io, os, subprocess, sys, tarfile, tempfile
+arch, deb, proxy, tag, here = sys.argv[1:]
+sys.path.insert(0, here)
+from image_archive import add, save
 busybox = tarfile.open(fileobj=io.BytesIO(subprocess.run(
     ["dpkg-deb", "--fsys-tarfile", deb], check=True, capture_output=True).stdout))
 busybox = busybox.extractfile("./bin/busybox").read()
@@ -98,13 +100,6 @@ applets = subprocess.run(["busybox", "--list"], executable=f.name, check=True,
                          capture_output=True, text=True).stdout
 os.unlink(f.name)
 
-def add(archive, name, data=b"", mode=0o644, kind=tarfile.REGTYPE, link=""):
-    info = tarfile.TarInfo(name)
-    info.type, info.mode, info.linkname = kind, mode, link
-    if kind == tarfile.REGTYPE:
-        info.size = len(data)
-    archive.addfile(info, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
-
 layer = io.BytesIO()
 with tarfile.open(fileobj=layer, mode="w", format=tarfile.GNU_FORMAT) as archive:
     for d, mode in (("bin", 0o755), ("tmp", 0o1777), ("proc", 0o555), ("sys", 0o555),
@@ -115,26 +110,15 @@ with tarfile.open(fileobj=layer, mode="w", format=tarfile.GNU_FORMAT) as archive
         if applet != "busybox":
             add(archive, "bin/" + applet, mode=0o777, kind=tarfile.SYMTYPE, link="busybox")
     add(archive, "arch_probe.sh", open(proxy, "rb").read(), 0o755)
-layer = layer.getvalue()
 config = {
     "architecture": arch, "os": "linux", "created": "2024-01-01T00:00:00Z",
     "config": {"Env": ["PATH=/bin"], "Cmd": ["/arch_probe.sh", "serve"],
                "ExposedPorts": {"8080/tcp": {}}, "Labels": {"shoal.log-sentinels": "true"}},
-    "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer).hexdigest()]},
     "history": [{"created": "2024-01-01T00:00:00Z", "created_by": "multiarch.sh"}],
 }
 if arch == "arm64":
     config["variant"] = "v8"
-config = json.dumps(config).encode()
-config_name = hashlib.sha256(config).hexdigest() + ".json"
-manifest = json.dumps([{"Config": config_name, "Layers": ["layer.tar"],
-                        "RepoTags": [tag, "shoal-test/arch-probe:" + arch]}]).encode()
-out = io.BytesIO()
-with tarfile.open(fileobj=out, mode="w") as archive:
-    add(archive, "layer.tar", layer)
-    add(archive, config_name, config)
-    add(archive, "manifest.json", manifest)
-sys.stdout.buffer.write(out.getvalue())
+save(layer.getvalue(), config, [tag, "shoal-test/arch-probe:" + arch])
 PY
 done
 

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use bollard::Docker;
 use bollard::container::LogOutput;
@@ -21,7 +21,7 @@ use shoal_router::{BoxFuture, LogStream};
 use crate::config::HostConfig as HostSettings;
 use crate::driver::{
     ContainerDriver, ContainerSpec, ContainerState, DriverError, EngineFacts, ImageFacts, LogLine,
-    Started, wait_listening,
+    Started, answers_within, wait_listening,
 };
 use crate::logs::SENTINELS_LABEL;
 use crate::protocol;
@@ -314,24 +314,6 @@ fn engine(e: BollardError) -> DriverError {
     DriverError::Engine(e.to_string())
 }
 
-/// Splits one engine log record (`<RFC 3339 time> <text>`, one line) into a [`LogLine`].
-fn log_line(stream: LogStream, message: &[u8]) -> LogLine {
-    let text = String::from_utf8_lossy(message);
-    let text = text.strip_suffix('\n').unwrap_or(&text);
-    let (at, text) = match text.split_once(' ') {
-        Some((ts, rest)) => match chrono::DateTime::parse_from_rfc3339(ts) {
-            Ok(t) => (SystemTime::from(t), rest),
-            Err(_) => (SystemTime::now(), text),
-        },
-        None => (SystemTime::now(), text),
-    };
-    LogLine {
-        stream,
-        at,
-        text: text.to_string(),
-    }
-}
-
 impl ContainerDriver for DockerDriver {
     fn facts(&self) -> &EngineFacts {
         &self.facts
@@ -339,12 +321,7 @@ impl ContainerDriver for DockerDriver {
 
     fn ping(&self) -> BoxFuture<Result<(), DriverError>> {
         let docker = self.docker.clone();
-        Box::pin(async move {
-            match tokio::time::timeout(ENGINE_ANSWER, docker.ping()).await {
-                Ok(answer) => answer.map(drop).map_err(engine),
-                Err(_) => Err(DriverError::Engine("no answer to a health check".into())),
-            }
-        })
+        Box::pin(async move { answers_within(docker.ping(), ENGINE_ANSWER).await })
     }
 
     fn image_platforms(&self, image: &str) -> BoxFuture<Result<Option<Vec<String>>, DriverError>> {
@@ -389,10 +366,10 @@ impl ContainerDriver for DockerDriver {
             .filter_map(|r| {
                 std::future::ready(match r {
                     Ok(LogOutput::StdOut { message }) => {
-                        Some(log_line(LogStream::Stdout, &message))
+                        Some(LogLine::stamped(LogStream::Stdout, &message))
                     }
                     Ok(LogOutput::StdErr { message }) => {
-                        Some(log_line(LogStream::Stderr, &message))
+                        Some(LogLine::stamped(LogStream::Stderr, &message))
                     }
                     _ => None,
                 })
@@ -440,7 +417,7 @@ mod tests {
 
     #[test]
     fn engine_log_records_keep_their_time_and_text() {
-        let line = log_line(
+        let line = LogLine::stamped(
             LogStream::Stderr,
             b"2026-11-23T16:35:21.359338993Z hello world\n",
         );
@@ -448,6 +425,9 @@ mod tests {
         assert_eq!(line.stream, LogStream::Stderr);
         let at: chrono::DateTime<chrono::Utc> = line.at.into();
         assert_eq!(at.to_rfc3339(), "2026-11-23T16:35:21.359338993+00:00");
-        assert_eq!(log_line(LogStream::Stdout, b"no-time").text, "no-time");
+        assert_eq!(
+            LogLine::stamped(LogStream::Stdout, b"no-time").text,
+            "no-time"
+        );
     }
 }

@@ -85,6 +85,40 @@ pub struct LogLine {
     pub text: String,
 }
 
+impl LogLine {
+    /// One line as an engine reports it with timestamps (`<RFC 3339 time> <text>`, with or
+    /// without its line break); a line without a readable time gets now.
+    pub fn stamped(stream: LogStream, raw: &[u8]) -> LogLine {
+        let text = String::from_utf8_lossy(raw);
+        let text = text.strip_suffix('\n').unwrap_or(&text);
+        let (at, text) = match text.split_once(' ') {
+            Some((ts, rest)) => match chrono::DateTime::parse_from_rfc3339(ts) {
+                Ok(t) => (SystemTime::from(t), rest),
+                Err(_) => (SystemTime::now(), text),
+            },
+            None => (SystemTime::now(), text),
+        };
+        LogLine {
+            stream,
+            at,
+            text: text.to_string(),
+        }
+    }
+}
+
+/// A health check: `answer` (an engine's cheapest call) within `within`.
+pub(crate) async fn answers_within<T, E: std::fmt::Display>(
+    answer: impl std::future::Future<Output = Result<T, E>>,
+    within: Duration,
+) -> Result<(), DriverError> {
+    match tokio::time::timeout(within, answer).await {
+        Ok(answer) => answer
+            .map(drop)
+            .map_err(|e| DriverError::Engine(e.to_string())),
+        Err(_) => Err(DriverError::Engine("no answer to a health check".into())),
+    }
+}
+
 /// Why a driver call failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DriverError {

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use futures_util::stream::{BoxStream, StreamExt};
 use k8s_openapi::api::core::v1::{
@@ -28,7 +28,7 @@ use shoal_router::{BoxFuture, LogStream};
 use crate::config::{HostConfig, KubernetesConfig};
 use crate::driver::{
     ContainerDriver, ContainerSpec, ContainerState, DriverError, EngineFacts, ImageFacts, LogLine,
-    Started, wait_listening,
+    Started, answers_within, wait_listening,
 };
 use crate::protocol;
 
@@ -381,23 +381,6 @@ fn api_text(e: impl std::fmt::Display) -> DriverError {
     DriverError::Engine(format!("Kubernetes configuration: {e}"))
 }
 
-/// Splits one log line of the API server (`<RFC 3339 time> <text>`) into a [`LogLine`]
-/// (Kubernetes merges a container's streams: every line is stdout).
-fn log_line(line: &str) -> LogLine {
-    let (at, text) = match line.split_once(' ') {
-        Some((ts, rest)) => match chrono::DateTime::parse_from_rfc3339(ts) {
-            Ok(t) => (SystemTime::from(t), rest),
-            Err(_) => (SystemTime::now(), line),
-        },
-        None => (SystemTime::now(), line),
-    };
-    LogLine {
-        stream: LogStream::Stdout,
-        at,
-        text: text.to_string(),
-    }
-}
-
 impl ContainerDriver for KubernetesDriver {
     fn facts(&self) -> &EngineFacts {
         &self.facts
@@ -413,12 +396,7 @@ impl ContainerDriver for KubernetesDriver {
 
     fn ping(&self) -> BoxFuture<Result<(), DriverError>> {
         let client = self.client.clone();
-        Box::pin(async move {
-            match tokio::time::timeout(API_ANSWER, client.apiserver_version()).await {
-                Ok(answer) => answer.map(drop).map_err(api),
-                Err(_) => Err(DriverError::Engine("no answer to a health check".into())),
-            }
-        })
+        Box::pin(async move { answers_within(client.apiserver_version(), API_ANSWER).await })
     }
 
     fn image_platforms(&self, _image: &str) -> BoxFuture<Result<Option<Vec<String>>, DriverError>> {
@@ -472,10 +450,8 @@ impl ContainerDriver for KubernetesDriver {
                     }
                 })
             })
-            .map(|line| {
-                let text = String::from_utf8_lossy(&line);
-                log_line(text.strip_suffix('\n').unwrap_or(&text))
-            })
+            // Kubernetes merges a container's streams: every line comes as stdout.
+            .map(|line| LogLine::stamped(LogStream::Stdout, &line))
             .boxed()
     }
 

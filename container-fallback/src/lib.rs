@@ -378,7 +378,11 @@ impl Domain {
     /// then checks the image itself, as a single host does). Only an image's first
     /// activation waits for the answer (at most [`PLATFORMS_WAIT`]): later ones take what is
     /// known, and one a minute asks again in the background.
-    async fn architectures(self: &Arc<Self>, action: &ActionCode) -> (String, Option<Vec<String>>) {
+    async fn architectures(
+        self: &Arc<Self>,
+        action: &ActionCode,
+        hosts: &[Arc<Host>],
+    ) -> (String, Option<Vec<String>>) {
         let image = if action.kind == BLACKBOX {
             action.image.clone().unwrap_or_default()
         } else {
@@ -390,7 +394,7 @@ impl Domain {
                 None => return (String::new(), None),
             }
         };
-        if !self.mixed() {
+        if !mixed(hosts) {
             return (image, None);
         }
         let known = {
@@ -419,17 +423,6 @@ impl Domain {
                 (image, archs.ok().and_then(Result::ok).flatten())
             }
         }
-    }
-
-    /// Whether the connected hosts (up or down) run more than one architecture.
-    fn mixed(&self) -> bool {
-        let hosts = self.hosts.read().clone();
-        let mut archs = hosts
-            .iter()
-            .filter_map(|h| h.engine())
-            .map(|e| e.driver.facts().architecture.as_str());
-        let first = archs.next();
-        archs.any(|a| Some(a) != first)
     }
 
     /// Asks the hosts, in turn, which architectures `image` exists for, and records the
@@ -466,7 +459,8 @@ impl Domain {
     /// Places `inv` on a host and runs it there.
     async fn run(self: Arc<Self>, inv: Invocation) -> Outcome {
         let key = WarmKey::of(&inv);
-        let (image, architectures) = self.architectures(&inv.action).await;
+        let hosts = self.hosts.read().clone();
+        let (image, architectures) = self.architectures(&inv.action, &hosts).await;
         let tags = &inv.action.host_tags;
         let demand = Demand {
             key: &key,
@@ -476,7 +470,6 @@ impl Domain {
             strict: tags.strict,
             memory_mb: inv.limits.memory_mb,
         };
-        let hosts = self.hosts.read().clone();
         let host = match self.policy.place(&demand, &hosts) {
             Ok(i) => hosts[i].clone(),
             Err(unplaced) => return Outcome::failed(Failure::Internal(unplaced.to_string())),
@@ -493,6 +486,16 @@ impl Domain {
         };
         activate(&host, &self.http, inv, key, image).await
     }
+}
+
+/// Whether the connected `hosts` (up or down) run more than one architecture.
+fn mixed(hosts: &[Arc<Host>]) -> bool {
+    let mut archs = hosts
+        .iter()
+        .filter_map(|h| h.engine())
+        .map(|e| e.driver.facts().architecture.as_str());
+    let first = archs.next();
+    archs.any(|a| Some(a) != first)
 }
 
 /// The failure of an activation whose host stopped answering.
