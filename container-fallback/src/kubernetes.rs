@@ -381,6 +381,23 @@ fn api_text(e: impl std::fmt::Display) -> DriverError {
     DriverError::Engine(format!("Kubernetes configuration: {e}"))
 }
 
+/// The lines `reader` gives, each at most [`LINE_BYTES`]: a longer one arrives in pieces, so
+/// a container printing without line breaks cannot grow shoal's memory. Ends at the first
+/// error or the end.
+fn bounded_lines(
+    reader: impl futures_util::io::AsyncBufRead + Send + 'static,
+) -> impl futures_util::Stream<Item = Vec<u8>> + Send {
+    use futures_util::io::{AsyncBufReadExt, AsyncReadExt};
+    futures_util::stream::unfold(Box::pin(reader), |mut reader| async move {
+        let mut line = Vec::new();
+        let mut limited = (&mut reader).take(LINE_BYTES);
+        match limited.read_until(b'\n', &mut line).await {
+            Ok(0) | Err(_) => None,
+            Ok(_) => Some((line, reader)),
+        }
+    })
+}
+
 impl ContainerDriver for KubernetesDriver {
     fn facts(&self) -> &EngineFacts {
         &self.facts
@@ -429,7 +446,6 @@ impl ContainerDriver for KubernetesDriver {
     }
 
     fn logs(&self, id: &str) -> BoxStream<'static, LogLine> {
-        use futures_util::io::{AsyncBufReadExt, AsyncReadExt};
         let (pods, id) = (self.pods.clone(), id.to_string());
         let follow = LogParams {
             follow: true,
@@ -439,17 +455,7 @@ impl ContainerDriver for KubernetesDriver {
         };
         futures_util::stream::once(async move { pods.log_stream(&id, &follow).await })
             .filter_map(|opened| std::future::ready(opened.ok()))
-            .flat_map(|reader| {
-                // Lines of at most LINE_BYTES: a longer one arrives in pieces.
-                futures_util::stream::unfold(Box::pin(reader), |mut reader| async move {
-                    let mut line = Vec::new();
-                    let mut limited = (&mut reader).take(LINE_BYTES);
-                    match limited.read_until(b'\n', &mut line).await {
-                        Ok(0) | Err(_) => None,
-                        Ok(_) => Some((line, reader)),
-                    }
-                })
-            })
+            .flat_map(bounded_lines)
             // Kubernetes merges a container's streams: every line comes as stdout.
             .map(|line| LogLine::stamped(LogStream::Stdout, &line))
             .boxed()
@@ -481,6 +487,16 @@ impl ContainerDriver for KubernetesDriver {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_line_without_breaks_arrives_in_bounded_pieces() {
+        let mut text = vec![b'x'; 40 * 1024];
+        text.extend_from_slice(b"\nshort\n");
+        let reader = futures_util::io::Cursor::new(text);
+        let lines: Vec<Vec<u8>> = bounded_lines(reader).collect().await;
+        let sizes: Vec<usize> = lines.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [16 * 1024, 16 * 1024, 8 * 1024 + 1, 6]);
+    }
 
     #[test]
     fn names_labels_and_quantities_take_kubernetes_forms() {

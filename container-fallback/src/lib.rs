@@ -446,13 +446,7 @@ impl Domain {
         {
             archs = earlier.clone();
         }
-        if platforms.len() >= PLATFORMS_KEPT && !platforms.contains_key(&image) {
-            platforms.retain(|_, (asked, _)| asked.elapsed() < PLATFORMS_FOR);
-            if platforms.len() >= PLATFORMS_KEPT {
-                platforms.clear();
-            }
-        }
-        platforms.insert(image, (Instant::now(), archs.clone()));
+        remember(&mut platforms, image, archs.clone());
         archs
     }
 
@@ -486,6 +480,19 @@ impl Domain {
         };
         activate(&host, &self.http, inv, key, image).await
     }
+}
+
+/// Records what `image` was found to exist for, keeping at most [`PLATFORMS_KEPT`] images
+/// (the names are the tenants'): when full, answers older than [`PLATFORMS_FOR`] go, and if
+/// that frees nothing, all of them (each is asked again at its next activation).
+fn remember(platforms: &mut HashMap<String, Asked>, image: String, archs: Option<Vec<String>>) {
+    if platforms.len() >= PLATFORMS_KEPT && !platforms.contains_key(&image) {
+        platforms.retain(|_, (asked, _)| asked.elapsed() < PLATFORMS_FOR);
+        if platforms.len() >= PLATFORMS_KEPT {
+            platforms.clear();
+        }
+    }
+    platforms.insert(image, (Instant::now(), archs));
 }
 
 /// Whether the connected `hosts` (up or down) run more than one architecture.
@@ -866,6 +873,18 @@ mod tests {
             outcome.result,
             Err(Failure::DeveloperError(protocol::INIT_EXITED.into()))
         );
+    }
+
+    #[test]
+    fn remembered_architectures_stay_bounded_whatever_the_image_names() {
+        let mut platforms = HashMap::new();
+        for n in 0..3 * PLATFORMS_KEPT {
+            remember(&mut platforms, format!("tenant/image-{n}"), None);
+            assert!(platforms.len() <= PLATFORMS_KEPT);
+        }
+        remember(&mut platforms, "kept".into(), Some(vec!["arm64".into()]));
+        remember(&mut platforms, "kept".into(), Some(vec!["amd64".into()]));
+        assert_eq!(platforms["kept"].1, Some(vec!["amd64".to_string()]));
     }
 
     #[tokio::test]

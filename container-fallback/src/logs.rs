@@ -143,6 +143,25 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_container_printing_between_activations_is_read_ahead_a_bounded_amount() {
+        let pulled = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = pulled.clone();
+        let endless = futures_util::stream::repeat_with(move || {
+            counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            line(LogStream::Stdout, "spam")
+        });
+        let _tail = LogTail::follow(endless.boxed(), false);
+        for _ in 0..20_000 {
+            tokio::task::yield_now().await;
+        }
+        let read = pulled.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(
+            (LINES_AHEAD..=LINES_AHEAD + 2).contains(&read),
+            "{read} lines read ahead"
+        );
+    }
+
+    #[tokio::test]
     async fn merged_streams_are_cut_at_their_second_sentinel() {
         let mut tail = tail_of(
             vec![
