@@ -19,7 +19,7 @@ use shoal_router::{EgressSlot, Failure, Invocation, LogCollector, LogStream, OwE
 use crate::alloc::{Budget, CountingAllocator};
 use crate::code::Prepared;
 use crate::io::Io;
-use crate::{bytecode, convert, node};
+use crate::{bytecode, convert, lazy, node};
 
 /// Where an activation stands after a step of work on its isolate.
 pub(crate) enum Step {
@@ -106,6 +106,8 @@ pub(crate) struct Host {
     logs: RefCell<LogCollector>,
     timers: RefCell<Timers>,
     pub(crate) io: Io,
+    /// Which lazily built intrinsics the context has built (see `lazy`).
+    pub(crate) intrinsics: Rc<lazy::Built>,
 }
 
 /// One action's isolate. Created on a cold start, reused by warm starts of the same tenant and
@@ -173,6 +175,7 @@ impl Isolate {
             logs: RefCell::new(LogCollector::new(inv.limits.log_bytes())),
             timers: RefCell::new(Timers::default()),
             io: Io::new(Arc::clone(egress)),
+            intrinsics: Rc::default(),
         });
         let watch = Rc::clone(&host);
         runtime.set_interrupt_handler(Some(Box::new(move || {
@@ -182,7 +185,7 @@ impl Isolate {
             }
             late
         })));
-        let context = match Context::full(&runtime) {
+        let context = match lazy::new_context(&runtime, &host.intrinsics) {
             Ok(c) => c,
             Err(_) if budget.exceeded() => return Err(fail(Failure::MemoryExceeded, Some(&host))),
             Err(e) => {

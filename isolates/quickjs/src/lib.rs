@@ -30,6 +30,7 @@ mod convert;
 mod engine;
 mod io;
 mod isolate;
+mod lazy;
 mod node;
 
 use std::hash::BuildHasher;

@@ -13,8 +13,8 @@ use shoal_isolates::node::{self, crypto, primitives};
 use crate::alloc::Budget;
 use crate::bytecode;
 use crate::code::{self, Prepared};
-use crate::io;
 use crate::isolate::Host;
+use crate::{io, lazy};
 
 /// Most random bytes one `randomBytes` call returns (WebCrypto's `getRandomValues` limit).
 const MAX_RANDOM_BYTES: usize = 65_536;
@@ -30,6 +30,9 @@ pub(crate) fn install<'js>(
     budget: &Rc<Budget>,
     isolate: &Rc<Host>,
 ) -> rquickjs::Result<Object<'js>> {
+    // The Node layer (Buffer, streams, crypto) uses every lazily built intrinsic, and its host
+    // functions make typed arrays from Rust.
+    lazy::build_all(ctx, &isolate.intrinsics)?;
     let host = host_object(ctx, prepared, budget)?;
     let isolate = Rc::clone(isolate);
     let limit = budget.limit();
