@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use hyper::header::{
     ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
     HeaderName, HeaderValue, WWW_AUTHENTICATE,
@@ -260,21 +260,7 @@ async fn handle(
         .to_string();
     let surface = Surface::of(&path);
     let started = Instant::now();
-    let body = tokio::time::timeout(body_timeout, Limited::new(body, MAX_ENTITY_BYTES).collect());
-    let result = match body.await {
-        Err(_) => Err(ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            crate::messages::BODY_TIMEOUT,
-        )),
-        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            crate::messages::request_too_large(MAX_ENTITY_BYTES + 1, MAX_ENTITY_BYTES),
-        )),
-        Ok(Err(e)) => Err(ApiError::bad_request(crate::messages::malformed(
-            &e.to_string(),
-        ))),
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-    };
+    let result = read_body(body, body_timeout).await;
     // Every log line written while the request is answered names its transaction id.
     let span = tracing::warn_span!("request", tid = %tid);
     let method = parts.method.clone();
@@ -292,6 +278,29 @@ async fn handle(
     }
     .instrument(span)
     .await
+}
+
+/// The request's body, read within `timeout` and at most [`MAX_ENTITY_BYTES`]. A request
+/// that announces none (a `GET`, `Content-Length: 0`) costs neither a timer nor a buffer.
+async fn read_body(body: Incoming, timeout: Duration) -> Result<Bytes, ApiError> {
+    if body.is_end_stream() {
+        return Ok(Bytes::new());
+    }
+    let body = tokio::time::timeout(timeout, Limited::new(body, MAX_ENTITY_BYTES).collect());
+    match body.await {
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            crate::messages::BODY_TIMEOUT,
+        )),
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            crate::messages::request_too_large(MAX_ENTITY_BYTES + 1, MAX_ENTITY_BYTES),
+        )),
+        Ok(Err(e)) => Err(ApiError::bad_request(crate::messages::malformed(
+            &e.to_string(),
+        ))),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+    }
 }
 
 /// The response to one request whose body has arrived: what the listener sends, and what an
