@@ -27,9 +27,14 @@ impl Shoal {
     /// Starts `binary serve` on a free loopback port with a fresh data directory, under
     /// `taskset -c cpus` when given.
     pub fn start(binary: &Path, cpus: Option<&str>) -> anyhow::Result<Shoal> {
+        Shoal::start_with(binary, cpus, "")
+    }
+
+    /// [`Shoal::start`] with `extra` TOML sections after [`LOAD_CONFIG`].
+    pub fn start_with(binary: &Path, cpus: Option<&str>, extra: &str) -> anyhow::Result<Shoal> {
         let data = tempfile::tempdir()?;
         let config = data.path().join("load.toml");
-        std::fs::write(&config, LOAD_CONFIG)?;
+        std::fs::write(&config, format!("{LOAD_CONFIG}{extra}"))?;
         let mut cmd = match cpus {
             Some(c) => {
                 let mut t = Command::new("taskset");
@@ -110,7 +115,33 @@ pub fn rss_bytes(pid: u32) -> anyhow::Result<u64> {
 /// CPU time (user + system, all threads) process `pid` has used so far, in µs, from
 /// `/proc/<pid>/stat` (clock-tick resolution, 10 ms on this kernel).
 pub fn cpu_us(pid: u32) -> anyhow::Result<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    stat_cpu_us(&std::fs::read_to_string(format!("/proc/{pid}/stat"))?)
+}
+
+/// CPU time (user + system) each thread of process `pid` has used so far, in µs, summed by
+/// the thread's name up to its first `-` or digit run (`shoal-isolate-0` and
+/// `shoal-isolate-1` count as `shoal-isolate`), from `/proc/<pid>/task/*/stat`. Threads that
+/// ended before the call are missing: read it before and after a run and subtract.
+pub fn thread_cpu_us(pid: u32) -> anyhow::Result<std::collections::BTreeMap<String, f64>> {
+    let mut by_name = std::collections::BTreeMap::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+        let dir = task?.path();
+        // A thread may end between listing and reading: skip it.
+        let Ok(stat) = std::fs::read_to_string(dir.join("stat")) else {
+            continue;
+        };
+        let name = stat
+            .split_once('(')
+            .and_then(|(_, rest)| rest.rsplit_once(')'))
+            .map_or("?", |(comm, _)| comm);
+        let group = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '-');
+        *by_name.entry(group.to_string()).or_insert(0.0) += stat_cpu_us(&stat)?;
+    }
+    Ok(by_name)
+}
+
+/// User + system CPU of one `/proc/…/stat` line, in µs.
+fn stat_cpu_us(stat: &str) -> anyhow::Result<f64> {
     // Fields after the parenthesised command: state is field 3, utime 14, stime 15.
     let rest = stat.rsplit_once(')').context("malformed stat")?.1;
     let fields: Vec<&str> = rest.split_whitespace().collect();

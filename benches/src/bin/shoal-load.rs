@@ -21,7 +21,8 @@ struct Args {
     shoal: PathBuf,
     connections: Vec<u32>,
     seconds: u32,
-    actions: u32,
+    /// Resident action counts the density scenario measures, one fresh server each.
+    actions: Vec<u32>,
     pin: bool,
     scenarios: Vec<String>,
 }
@@ -34,7 +35,7 @@ fn parse_args() -> anyhow::Result<Args> {
         shoal: PathBuf::from("target/release/shoal"),
         connections: vec![64],
         seconds: 10,
-        actions: 10_000,
+        actions: vec![10_000],
         pin: false,
         scenarios: SCENARIOS.split(',').map(str::to_string).collect(),
     };
@@ -50,7 +51,12 @@ fn parse_args() -> anyhow::Result<Args> {
                     .collect::<Result<_, _>>()?
             }
             "--seconds" => args.seconds = value()?.parse()?,
-            "--actions" => args.actions = value()?.parse()?,
+            "--actions" => {
+                args.actions = value()?
+                    .split(',')
+                    .map(str::parse)
+                    .collect::<Result<_, _>>()?
+            }
             "--pin" => args.pin = true,
             "--scenarios" => {
                 args.scenarios = value()?.split(',').map(str::to_string).collect();
@@ -64,7 +70,7 @@ fn parse_args() -> anyhow::Result<Args> {
             }
             "--help" | "-h" => {
                 println!(
-                    "shoal-load [--shoal PATH] [--connections 1,64] [--seconds 10] [--actions 10000] [--pin] [--scenarios {SCENARIOS}]"
+                    "shoal-load [--shoal PATH] [--connections 1,64] [--seconds 10] [--actions 10000,100000] [--pin] [--scenarios {SCENARIOS}]"
                 );
                 std::process::exit(0);
             }
@@ -518,21 +524,45 @@ fn neighbours(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What the density servers are allowed to keep resident: every action deployed stays.
+const DENSITY_CONFIG: &str =
+    "[isolates]\nmax_resident = 1000000\nmax_resident_mib = 65536\nidle_ttl_secs = 3600\n";
+
+/// For each count in `--actions`: a fresh server, that many distinct hello-world JS actions
+/// deployed and each invoked once (so that every one has an isolate), then the server's RSS
+/// and the RSS per resident action.
 fn density(args: &Args) -> anyhow::Result<()> {
-    if args.actions == 0 {
-        return Ok(());
+    let mut lines = Vec::new();
+    for &count in &args.actions {
+        lines.push(density_at(args, count)?);
     }
-    let shoal = Shoal::start(&args.shoal, None)?;
+    println!();
+    println!("density: distinct JS actions deployed, then each invoked once (resident)");
+    println!(
+        "  {:>8} {:>12} {:>14} {:>16} {:>18} {:>8}",
+        "actions", "RSS at start", "RSS deployed", "RSS resident", "KiB per resident", "time"
+    );
+    for line in lines {
+        println!("{line}");
+    }
+    println!(
+        "  KiB per resident: (RSS resident - RSS deployed) / actions: each isolate's own cost"
+    );
+    Ok(())
+}
+
+fn density_at(args: &Args, count: u32) -> anyhow::Result<String> {
+    let shoal = Shoal::start_with(&args.shoal, None, DENSITY_CONFIG)?;
     let baseline = shoal.rss_bytes()?;
     let started = Instant::now();
-    for i in 0..args.actions {
+    for i in 0..count {
         let code = format!(
             "let n{i} = 0; function main(p) {{ n{i} += 1; return {{ action: {i}, calls: n{i} }}; }}"
         );
         put_action(&shoal, &format!("d{i}"), &code)?;
     }
     let deployed = shoal.rss_bytes()?;
-    for i in 0..args.actions {
+    for i in 0..count {
         let (status, body) = request(
             shoal.addr,
             "POST",
@@ -545,21 +575,15 @@ fn density(args: &Args) -> anyhow::Result<()> {
         }
     }
     let resident = shoal.rss_bytes()?;
-    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
-    println!();
-    println!(
-        "density: {} distinct JS actions deployed and invoked once each ({:.0}s)",
-        args.actions,
-        started.elapsed().as_secs_f64()
-    );
-    println!("  RSS at start            {:>9.1} MiB", mib(baseline));
-    println!("  RSS after deploy        {:>9.1} MiB", mib(deployed));
-    println!(
-        "  RSS with all resident   {:>9.1} MiB  ({:.1} KiB per resident action over the deployed baseline)",
+    let mib = |b: u64| format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0));
+    Ok(format!(
+        "  {count:>8} {:>12} {:>14} {:>16} {:>14.1} KiB {:>7.0}s",
+        mib(baseline),
+        mib(deployed),
         mib(resident),
-        (resident.saturating_sub(deployed)) as f64 / 1024.0 / args.actions as f64
-    );
-    Ok(())
+        resident.saturating_sub(deployed) as f64 / 1024.0 / f64::from(count.max(1)),
+        started.elapsed().as_secs_f64()
+    ))
 }
 
 /// Runs `work` and returns what it gave with the CPU time (µs) the processes of each role
