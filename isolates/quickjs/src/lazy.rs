@@ -1,7 +1,7 @@
 //! Intrinsics built on first use. A QuickJS context with every intrinsic costs about 79 KB
 //! and most of a cold start; typed arrays (with `ArrayBuffer`, `DataView` and `Atomics`),
-//! `Map`/`Set`/`WeakMap`/`WeakSet`, `Date`, `WeakRef`/`FinalizationRegistry` and
-//! `performance` are a third of that memory, and most actions never touch them. A context
+//! `Map`/`Set`/`WeakMap`/`WeakSet`, `Date`, `WeakRef`/`FinalizationRegistry`, `performance`
+//! and `DOMException` are over a third of that memory, and most actions never touch them. A context
 //! starts with the others ([`new_context`]); the globals of these groups start as accessors
 //! that build their whole group the first time any of them is read or assigned. Building a
 //! group replaces its accessors with the ordinary data properties QuickJS defines, so from
@@ -23,8 +23,7 @@ use rquickjs::context::intrinsic::{
 use rquickjs::object::{Accessor, Filter};
 use rquickjs::{Context, Ctx, Object, Runtime, Value, qjs};
 
-/// Everything `JS_NewContext` adds but the [`Group`]s (and `DOMException`, which has no
-/// marker type: [`new_context`] adds it).
+/// Everything `JS_NewContext` adds but the [`Group`]s.
 type Eager = (Eval, RegExp, Json, Proxy, Promise, BigInt);
 
 /// A set of globals QuickJS builds together, built here on first use.
@@ -37,15 +36,18 @@ pub(crate) enum Group {
     WeakRef,
     /// `performance`.
     Performance,
+    /// `DOMException` (no marker type in rquickjs: added through its C function).
+    DomException,
 }
 
 impl Group {
-    const ALL: [Group; 5] = [
+    const ALL: [Group; 6] = [
         Group::TypedArrays,
         Group::MapSet,
         Group::Date,
         Group::WeakRef,
         Group::Performance,
+        Group::DomException,
     ];
 
     fn bit(self) -> u8 {
@@ -64,6 +66,7 @@ impl Group {
                 Group::Date => Date::add_intrinsic(raw),
                 Group::WeakRef => WeakRef::add_intrinsic(raw),
                 Group::Performance => Performance::add_intrinsic(raw),
+                Group::DomException => qjs::JS_AddIntrinsicDOMException(raw.as_ptr()),
             }
         }
     }
@@ -71,7 +74,7 @@ impl Group {
     /// The global names the group defines, learnt once per process from a scratch context
     /// (so they follow the QuickJS version).
     fn names(self) -> &'static [String] {
-        static NAMES: OnceLock<[Vec<String>; 5]> = OnceLock::new();
+        static NAMES: OnceLock<[Vec<String>; 6]> = OnceLock::new();
         &NAMES.get_or_init(|| Group::ALL.map(learn_names))[self as usize]
     }
 }
@@ -110,8 +113,6 @@ pub(crate) struct Built(Cell<u8>);
 pub(crate) fn new_context(runtime: &Runtime, built: &Rc<Built>) -> rquickjs::Result<Context> {
     let context = Context::custom::<Eager>(runtime)?;
     context.with(|ctx| {
-        // SAFETY: `ctx` is the live context just created; JS_NewContext adds this too.
-        unsafe { qjs::JS_AddIntrinsicDOMException(ctx.as_raw().as_ptr()) };
         Group::ALL
             .into_iter()
             .try_for_each(|group| defer(&ctx, built, group))
@@ -225,10 +226,11 @@ mod tests {
                   new Set([1]) instanceof Set, new Uint8Array([1, 2]).length,
                   new DataView(new ArrayBuffer(4)).byteLength, typeof Atomics,
                   new Date(0).toISOString(), typeof Date.now(), typeof WeakRef,
-                  typeof FinalizationRegistry, typeof performance.now()].join(' ')"
+                  typeof FinalizationRegistry, typeof performance.now(),
+                  new DOMException('m', 'NotFoundError').code].join(' ')"
             ),
             "function 2 function true false true 2 4 object 1970-01-01T00:00:00.000Z number \
-             function function number"
+             function function number 8"
         );
     }
 
