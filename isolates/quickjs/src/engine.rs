@@ -128,9 +128,10 @@ impl Idle {
     fn put(&mut self, key: Key, resident: Resident, now: Instant) {
         self.tick += 1;
         self.lru.insert(self.tick, (key.clone(), now));
+        // Most actions keep one idle isolate: room for one, not a growing Vec's first four.
         self.by_key
             .entry(key)
-            .or_default()
+            .or_insert_with(|| Vec::with_capacity(1))
             .push((self.tick, resident));
     }
 
