@@ -734,6 +734,10 @@ fn verdicts(rows: &[Row]) -> String {
         "64 conns: shoal CPU per request ≤ 9 µs",
         cpu64.map(|us| (format!("{us:.1}µs"), us <= 9.0)),
     );
+    line(
+        "1 conn: shoal p50 ≤ 40 µs",
+        get(Kind::Shoal, 1).map(|s| (latency(s.p50_us), s.p50_us <= 40.0)),
+    );
     out
 }
 
