@@ -1,11 +1,11 @@
 //! Intrinsics built on first use. A QuickJS context with every intrinsic costs about 79 KB
 //! and most of a cold start; typed arrays (with `ArrayBuffer`, `DataView` and `Atomics`),
 //! `Map`/`Set`/`WeakMap`/`WeakSet`, `Date`, `WeakRef`/`FinalizationRegistry`, `performance`
-//! and `DOMException` are over a third of that memory, and most actions never touch them. A context
-//! starts with the others ([`new_context`]); the globals of these groups start as accessors
-//! that build their whole group the first time any of them is read or assigned. Building a
-//! group replaces its accessors with the ordinary data properties QuickJS defines, so from
-//! then on nothing differs from an eager context.
+//! and `DOMException` are over a third of that memory, and most actions never touch them.
+//! A context starts with the others ([`new_context`]); the globals of these groups start as
+//! accessors that build their whole group the first time any of them is read or assigned.
+//! Building a group replaces its accessors with the ordinary data properties QuickJS
+//! defines, so from then on nothing differs from an eager context.
 //!
 //! What code can tell: `Object.getOwnPropertyDescriptor(globalThis, 'Date')` shows an accessor
 //! (with the name's enumerability) until the group is built, the global object's property
@@ -30,7 +30,7 @@ type Eager = (Eval, RegExp, Json, Proxy, Promise, BigInt);
 
 /// A set of globals QuickJS builds together, built here on first use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Group {
+enum Group {
     TypedArrays,
     MapSet,
     Date,
@@ -236,7 +236,7 @@ fn now<'js>(ctx: &Ctx<'js>, name: &str) -> rquickjs::Result<Now<'js>> {
 
 /// Builds `group` in `ctx` unless it is built: its accessors go, QuickJS defines its globals,
 /// and what the code made of its names meanwhile (deleted, redefined, declared) stays.
-pub(crate) fn build(ctx: &Ctx<'_>, built: &Built, group: Group) -> rquickjs::Result<()> {
+fn build(ctx: &Ctx<'_>, built: &Built, group: Group) -> rquickjs::Result<()> {
     if built.0.get() & group.bit() != 0 {
         return Ok(());
     }
