@@ -11,8 +11,9 @@
 //! - `types.rs` holds plain data (entities, subjects, activation records and queries, feed
 //!   schedules, gateway APIs); `error.rs` the one error every method returns.
 //! - `sqlite/` is the embedded backend: one database file, an fsynced entity writer on
-//!   tokio's blocking pool and a batching activation-log writer thread (its module doc
-//!   explains the threads and the durability they give).
+//!   tokio's blocking pool, and an activation log that journals each round of records in one
+//!   write and commits them to SQLite in batches (its module doc explains the threads and
+//!   the durability they give).
 //! - `conformance.rs` (feature `conformance`) is the behaviour every backend must show, as
 //!   async checks over `Arc<dyn Store>`; [`conformance_suite!`] turns them into one test each
 //!   for a backend's test crate.

@@ -30,7 +30,8 @@ pub(crate) const MAX_BATCH: usize = 1_000;
 /// (a flush that arrives first commits at once; one that arrives during a window waits for its
 /// end). Committing per record costs a transaction each
 /// — at one record per request that was the writer's main cost — while records are readable
-/// from the pending map meanwhile, so the window delays durability, never visibility.
+/// from the pending map meanwhile, so the window delays durability, never visibility. The
+/// SQLite backend journals records first, and commits a window's worth of them at a time.
 pub(crate) const GROUP_WINDOW: Duration = Duration::from_millis(10);
 
 /// How long a commit someone waits for gathers more records when the last commit held at

@@ -6,13 +6,15 @@
 //! - **one entity writer** (behind a mutex, `synchronous=FULL`): entity, subject, feed and API
 //!   writes, each in its own implicit transaction and fsynced, run on tokio's blocking pool
 //!   so they never hold the threads that serve requests and run isolates.
-//! - **one activation writer thread**: an append only wraps the record in an `Arc`, inserts
-//!   it into a sharded pending map and sends it over a bounded channel. The thread takes
-//!   whatever is queued (up to 1,000 records), commits it in one transaction with a cached
-//!   prepared statement, then removes those records from the pending map. While records keep
-//!   coming it sleeps 10 ms between commits instead of waiting on the channel, so producers
-//!   never pay for waking it; idle, it blocks on the channel, and a lone record is committed
-//!   about 10 ms after it is queued. A producer waits only when 65,536 records are queued.
+//! - **two activation writer threads** ([`writer`]): an append only wraps the record in an
+//!   `Arc`, inserts it into a sharded pending map and sends it over a bounded channel. The
+//!   *appender* takes whatever is queued (up to 1,000 records), writes it to the activation
+//!   journal ([`journal`]) in one `write` and answers the durable puts; every 10 ms it hands
+//!   what it wrote to the *indexer*, which commits it to SQLite in one transaction with a
+//!   cached prepared statement, removes those records from the pending map and deletes the
+//!   journal segment. While records keep coming the appender sleeps 10 ms between rounds of
+//!   records nobody waits for, so producers never pay for waking it; idle, it blocks on the
+//!   channel. A producer waits only when 65,536 records are queued.
 //! - **a small pool of read connections**: WAL lets readers run beside the writers, so reads
 //!   never wait for a batch commit. Point reads (one indexed row) run inline on the caller's
 //!   thread: they cost a few microseconds, less than a hop to another thread. Scans (lists
@@ -20,7 +22,7 @@
 //!   a record is readable from the moment it is appended.
 //!
 //! WAL checkpoints are SQLite's automatic ones (every ~1,000 pages), run by the activation
-//! writer inside its commit. They cost about 45% of the writer's time at full load, but a
+//! indexer inside its commit. They cost about 45% of the writer's time at full load, but a
 //! separate `PASSIVE` checkpointer thread was measured to starve under sustained writes (the
 //! WAL never restarts and grows without bound), so it was not kept.
 //!
@@ -40,10 +42,11 @@
 //!
 //! # Durability
 //!
-//! The activation writer uses `synchronous=NORMAL`: with WAL, a commit is written to the log
-//! file (the OS page cache) but not fsynced, so committed activations survive a crash of the
-//! process, while a power loss or kernel crash may roll back the last moments of the log (the
-//! database itself stays consistent). That is the trade that lets one thread commit tens of
+//! The activation writers use `synchronous=NORMAL` durability: a record is acknowledged once
+//! its journal `write` returned, and SQLite commits it without an fsync (WAL). Acknowledged
+//! activations survive a crash of the process (its journal segments are committed at the
+//! next open), while a power loss or kernel crash may lose the last moments of the log (the
+//! database itself stays consistent). That is the trade that lets the log take tens of
 //! thousands of activations per second without waiting on the disk, and losing a few
 //! milliseconds of activation records on power loss is acceptable for a log. Entities and
 //! subjects are user-authored configuration that the API acknowledges one by one, and they are
@@ -51,29 +54,31 @@
 //! `Ok` survives power loss too.
 //!
 //! [`ActivationLog::flush`] waits until everything queued before it is committed; dropping
-//! the last handle to the store flushes and joins the writer thread, so nothing enqueued is
+//! the last handle to the store flushes and joins the writer threads, so nothing enqueued is
 //! lost on an orderly shutdown.
 //!
 //! What the host acknowledges must survive a crash, so it writes through the durable paths:
-//! [`ActivationLog::put_activation_durable`] resolves once the record is committed (the
-//! writer skips its group window for it and commits with whatever else is queued), and
+//! [`ActivationLog::put_activation_durable`] resolves once the record is in the journal (the
+//! appender skips its group window for it and writes it with whatever else is queued), and
 //! [`ActivationLog::accept_activation`] stores a *stand-in* for an activation about to be
 //! named in a 202: the record it ends as if the process dies first. The activation's final
 //! record replaces the stand-in in the same transaction; stand-ins still there at the next
-//! open become activation records ([`ActivationLog::recovered`] counts them). When a commit
-//! fails (disk full, read-only, the file deleted or replaced), [`ActivationLog::health`] says
-//! why until the store writes again, which the writer probes every 500 ms while idle.
+//! open become activation records ([`ActivationLog::recovered`] counts them), after the
+//! journal's records are committed. When a write fails (disk full, read-only, the file deleted
+//! or replaced), [`ActivationLog::health`] says why until the store writes again, which the
+//! indexer probes every 500 ms.
 
 mod activations;
 mod apis;
 mod entities;
 mod feeds;
+mod journal;
 mod schema;
+mod writer;
 
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::thread::JoinHandle;
 
 use async_trait::async_trait;
 use parking_lot::{Mutex, RwLock};
@@ -89,6 +94,7 @@ use crate::{
 };
 use entities::SubjectKey;
 use schema::Sync;
+use writer::{Database, Writers};
 
 /// The database file name inside the data directory.
 pub const DB_FILE: &str = "shoal.db";
@@ -96,11 +102,11 @@ pub const DB_FILE: &str = "shoal.db";
 /// Upper bound on pooled read connections (each costs a file handle and its page cache).
 const MAX_READERS: usize = 4;
 
-/// The embedded store: a cheap handle (one `Arc`) to the database and its writer thread.
+/// The embedded store: a cheap handle (one `Arc`) to the database and its writer threads.
 ///
 /// Open one per data directory and process; clone or share it freely. It holds
-/// `2 + readers` SQLite connections and one writer thread for its whole life; dropping the
-/// last handle flushes the activation queue and joins that thread.
+/// `2 + readers` SQLite connections and two writer threads for its whole life; dropping the
+/// last handle flushes the activation queue and joins those threads.
 #[derive(Clone)]
 pub struct SqliteStore(Arc<Inner>);
 
@@ -113,7 +119,7 @@ struct Inner {
     /// One permit per connection jobs on the blocking pool may use (the entity writer and
     /// the readers): what bounds the blocking threads the store occupies.
     jobs: tokio::sync::Semaphore,
-    thread: Option<JoinHandle<()>>,
+    writers: Option<Writers>,
     /// Accepted activations that the last run did not finish, ended at open.
     recovered: u64,
     /// Backing directory of [`SqliteStore::open_in_memory`]; declared last so it is removed
@@ -123,8 +129,9 @@ struct Inner {
 
 impl SqliteStore {
     /// Opens (creating if needed) the store in `data_dir`: creates the directory and
-    /// [`DB_FILE`], enables WAL, migrates the schema, ends the activations the last run left
-    /// unfinished and starts the activation writer thread.
+    /// [`DB_FILE`], enables WAL, migrates the schema, commits what the journal of a process
+    /// that stopped first holds, ends the activations the last run left unfinished and starts
+    /// the activation writer threads.
     ///
     /// Costs a few file opens and, on first use, one schema transaction. Fails with
     /// [`StoreError::Io`] if the directory or database cannot be opened or its schema is newer
@@ -149,9 +156,10 @@ impl SqliteStore {
         let path = data_dir.join(DB_FILE);
         let mut writer = schema::connect(&path, Sync::Full, false)?;
         schema::migrate(&mut writer)?;
+        replay_journal(data_dir, &mut writer)?;
         let recovered = recover(&mut writer)?;
+        let db = Database::at(&path);
         let activation_conn = schema::connect(&path, Sync::Normal, false)?;
-        let identity = activations::file_identity(&path);
         let n = std::thread::available_parallelism()
             .map_or(2, usize::from)
             .clamp(2, MAX_READERS);
@@ -161,15 +169,14 @@ impl SqliteStore {
         let (tx, rx) = std::sync::mpsc::sync_channel(MAX_QUEUED);
         let pending = Arc::new(Pending::default());
         let counters = Arc::new(Counters::default());
-        let thread = {
-            let pending = Arc::clone(&pending);
-            let counters = Arc::clone(&counters);
-            std::thread::Builder::new()
-                .name("shoal-store-writer".into())
-                .spawn(move || {
-                    activations::run_writer(identity, activation_conn, path, rx, pending, counters)
-                })?
-        };
+        let writers = Writers::start(
+            db,
+            activation_conn,
+            journal::Journal::open(data_dir)?,
+            rx,
+            Arc::clone(&pending),
+            Arc::clone(&counters),
+        )?;
         Ok(SqliteStore(Arc::new(Inner {
             writer: Mutex::new(writer),
             readers: Readers {
@@ -183,7 +190,7 @@ impl SqliteStore {
             },
             listeners: RwLock::new(Vec::new()),
             jobs: tokio::sync::Semaphore::new(1 + n),
-            thread: Some(thread),
+            writers: Some(writers),
             recovered,
             _temp: temp,
         })))
@@ -237,12 +244,10 @@ impl Inner {
     }
 
     fn shutdown(&mut self) {
-        if let Some(thread) = self.thread.take()
+        if let Some(writers) = self.writers.take()
             && self.log.tx.send(Msg::Shutdown).is_ok()
         {
-            // A panic on the writer thread is already reported by the panic hook; there is
-            // nothing more to do with it here.
-            let _ = thread.join();
+            writers.join();
         }
     }
 }
@@ -454,7 +459,7 @@ impl Apis for SqliteStore {
 impl ActivationLog for SqliteStore {
     /// Costs one `Arc` allocation, one insert into a sharded map and one channel send; never
     /// blocks on I/O, and waits only while the queue is full (the writer is 65,536 records
-    /// behind). Committed by the writer thread within a batch (about 10 ms later).
+    /// behind). Committed by the writer threads within a batch (about 10 to 20 ms later).
     fn put_activation(&self, record: ActivationRecord) {
         self.0.log.put(record, Kind::Final, None);
     }
@@ -502,8 +507,8 @@ impl ActivationLog for SqliteStore {
             .await
     }
 
-    /// Costs one round trip to the writer thread, plus up to one group window (10 ms) when
-    /// the writer is collecting a batch, plus the commit.
+    /// Costs one round trip through the writer threads, plus up to one group window (10 ms)
+    /// when the appender is collecting a batch, plus the commit.
     async fn flush(&self) {
         self.0.log.flush().await;
     }
@@ -543,6 +548,24 @@ impl Changes for SqliteStore {
 
 /// Ends every accepted activation the last run left unfinished with its stand-in record;
 /// returns how many there were.
+/// Commits the records that a process which stopped first had acknowledged but not yet
+/// committed (its journal segments), then deletes those segments.
+fn replay_journal(data_dir: &Path, conn: &mut Connection) -> Result<(), StoreError> {
+    let mut records = 0;
+    for (segment, entries) in journal::replay(data_dir)? {
+        writer::insert(conn, &entries)?;
+        records += entries.len();
+        segment.remove()?;
+    }
+    if records > 0 {
+        tracing::warn!(
+            records,
+            "activation records the last run acknowledged were committed from its journal"
+        );
+    }
+    Ok(())
+}
+
 fn recover(conn: &mut Connection) -> Result<u64, StoreError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let n: i64 = tx.query_row("SELECT count(*) FROM accepted", [], |r| r.get(0))?;

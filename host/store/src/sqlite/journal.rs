@@ -1,0 +1,308 @@
+//! The activation journal: what makes a record durable before SQLite has it.
+//!
+//! A commit of a few records to SQLite costs a WAL frame per page it touches (the table and
+//! its four indexes), its locks and its share of the checkpoints: about 10 µs per record when
+//! every answer waits for its own commit. The journal makes the acknowledgement one `write`
+//! of the records already encoded, appended to a *segment* file; SQLite then takes the
+//! records in larger batches off the answer's path ([`super::writer`]), and the segment is
+//! deleted once they are committed. A process that stops first leaves its segments behind,
+//! and the next open replays them ([`replay`]).
+//!
+//! Durability is SQLite's `synchronous=NORMAL`, which the activation writer used before: the
+//! write reaches the OS page cache, not the disk, so an acknowledged record survives a crash
+//! of the process, not a power loss.
+//!
+//! A segment is a sequence of frames: `len: u32 | crc32(body): u32 | body`, little-endian,
+//! where `body` is the record's kind, start and its five text fields, each `len: u32 | bytes`.
+//! A crash can leave the last frame torn; reading stops at the first frame that is short or
+//! fails its checksum, which can only be one whose write never returned, so was never
+//! acknowledged.
+//!
+//! Each segment is `flock`ed by the process that writes it until the file is deleted, so a
+//! second process opening the same data directory (`shoal namespace …` beside a running
+//! server) never replays a live one.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::ActivationRecord;
+use crate::log_queue::{Entry, Kind};
+
+/// The directory, inside the data directory, that holds the segments.
+pub(crate) const JOURNAL_DIR: &str = "activation-journal";
+
+/// A segment's file name ends with this.
+const SUFFIX: &str = ".seg";
+
+/// Bytes of a frame's header: the body's length and checksum.
+const HEADER: usize = 8;
+
+/// One segment file, locked by this process for as long as it exists.
+pub(crate) struct Segment {
+    file: File,
+    path: PathBuf,
+}
+
+impl Segment {
+    /// Deletes the file (its records are committed), then releases its lock.
+    pub(crate) fn remove(self) -> io::Result<()> {
+        let removed = std::fs::remove_file(&self.path);
+        drop(self.file);
+        removed
+    }
+}
+
+/// The appending side: the open segment and the buffer records are encoded in.
+pub(crate) struct Journal {
+    dir: PathBuf,
+    /// `{pid}-{nanoseconds at open}-`: unique to this store, so names never collide.
+    prefix: String,
+    /// The next segment's number; zero-padded in the name, so names sort in write order.
+    seq: u64,
+    current: Option<Segment>,
+    buf: Vec<u8>,
+}
+
+impl Journal {
+    /// A journal writing into `data_dir`'s [`JOURNAL_DIR`] (created if missing). Opens no
+    /// segment until the first append.
+    pub(crate) fn open(data_dir: &Path) -> io::Result<Journal> {
+        let dir = data_dir.join(JOURNAL_DIR);
+        std::fs::create_dir_all(&dir)?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        Ok(Journal {
+            dir,
+            prefix: format!("{}-{nanos}-", std::process::id()),
+            seq: 0,
+            current: None,
+            buf: Vec::new(),
+        })
+    }
+
+    /// Appends `entries` to the open segment (opening one if none is) in one `write`: a
+    /// memory copy of each record, its checksum and one system call. On an error the segment
+    /// may end in a torn frame: seal it ([`Journal::seal`]) so nothing follows that frame.
+    pub(crate) fn append(&mut self, entries: &[Entry]) -> io::Result<()> {
+        self.buf.clear();
+        for entry in entries {
+            encode(&mut self.buf, entry.kind, &entry.rec);
+        }
+        if self.current.is_none() {
+            self.current = Some(self.create()?);
+        }
+        if let Some(segment) = &mut self.current {
+            segment.file.write_all(&self.buf)?;
+        }
+        // A burst of large records must not pin a large buffer for the process's life.
+        if self.buf.capacity() > 1 << 20 {
+            self.buf = Vec::new();
+        }
+        Ok(())
+    }
+
+    /// Ends the open segment, if any, and hands it over: nothing is appended to it again.
+    pub(crate) fn seal(&mut self) -> Option<Segment> {
+        self.current.take()
+    }
+
+    /// A new, empty, locked segment file.
+    fn create(&mut self) -> io::Result<Segment> {
+        let path = self
+            .dir
+            .join(format!("{}{:012}{SUFFIX}", self.prefix, self.seq));
+        self.seq += 1;
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        file.try_lock().map_err(io::Error::from)?;
+        Ok(Segment { file, path })
+    }
+}
+
+/// The segments in `data_dir` that no live process holds, oldest first, each with the
+/// records it holds in order: what a process that stopped first left uncommitted. Each
+/// comes locked, so no other process replays it meanwhile; remove it once its records are
+/// committed. A segment another process holds is left alone.
+pub(crate) fn replay(data_dir: &Path) -> io::Result<Vec<(Segment, Vec<Entry>)>> {
+    let dir = data_dir.join(JOURNAL_DIR);
+    let mut paths = match std::fs::read_dir(&dir) {
+        Ok(listing) => listing
+            .map(|e| e.map(|e| e.path()))
+            .collect::<io::Result<Vec<PathBuf>>>()?,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    paths.retain(|p| p.extension().is_some_and(|x| x == &SUFFIX[1..]));
+    paths.sort();
+    let mut found = Vec::new();
+    for path in paths {
+        let file = OpenOptions::new().read(true).write(true).open(&path)?;
+        if file.try_lock().is_err() {
+            continue;
+        }
+        let bytes = std::fs::read(&path)?;
+        found.push((Segment { file, path }, decode(&bytes)));
+    }
+    Ok(found)
+}
+
+/// Appends one frame holding `rec` as `kind` to `buf`.
+fn encode(buf: &mut Vec<u8>, kind: Kind, rec: &ActivationRecord) {
+    let at = buf.len();
+    buf.extend_from_slice(&[0; HEADER]);
+    buf.push(match kind {
+        Kind::Final => 0,
+        Kind::Settles => 1,
+        Kind::Accepted => 2,
+    });
+    buf.extend_from_slice(&rec.start.to_le_bytes());
+    for text in [
+        &rec.namespace,
+        &rec.activation_id,
+        &rec.name,
+        &rec.filter_name,
+        &rec.doc,
+    ] {
+        // Records are bounded far below 4 GiB by the request and result limits.
+        buf.extend_from_slice(&(text.len() as u32).to_le_bytes());
+        buf.extend_from_slice(text.as_bytes());
+    }
+    let body = &buf[at + HEADER..];
+    let (len, crc) = (body.len() as u32, crc32fast::hash(body));
+    buf[at..at + 4].copy_from_slice(&len.to_le_bytes());
+    buf[at + 4..at + HEADER].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// The records of a segment's bytes, up to the first torn or corrupt frame.
+fn decode(mut bytes: &[u8]) -> Vec<Entry> {
+    let mut entries = Vec::new();
+    while let Some((entry, rest)) = frame(bytes) {
+        entries.push(entry);
+        bytes = rest;
+    }
+    entries
+}
+
+/// The first frame of `bytes` and what follows it; `None` if it is torn or corrupt.
+fn frame(bytes: &[u8]) -> Option<(Entry, &[u8])> {
+    let len = u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?) as usize;
+    let crc = u32::from_le_bytes(bytes.get(4..HEADER)?.try_into().ok()?);
+    let body = bytes.get(HEADER..HEADER.checked_add(len)?)?;
+    if crc32fast::hash(body) != crc {
+        return None;
+    }
+    let kind = match body.first()? {
+        0 => Kind::Final,
+        1 => Kind::Settles,
+        2 => Kind::Accepted,
+        _ => return None,
+    };
+    let start = i64::from_le_bytes(body.get(1..9)?.try_into().ok()?);
+    let mut rest = &body[9..];
+    let mut text = || -> Option<String> {
+        let n = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+        let s = std::str::from_utf8(rest.get(4..4usize.checked_add(n)?)?).ok()?;
+        rest = &rest[4 + n..];
+        Some(s.to_owned())
+    };
+    let rec = ActivationRecord {
+        namespace: text()?,
+        activation_id: text()?,
+        name: text()?,
+        filter_name: text()?,
+        start,
+        doc: text()?,
+    };
+    let entry = Entry {
+        rec: Arc::new(rec),
+        kind,
+        ack: None,
+    };
+    Some((entry, &bytes[HEADER + len..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(n: u32, kind: Kind) -> Entry {
+        Entry {
+            rec: Arc::new(ActivationRecord {
+                namespace: "guest".into(),
+                activation_id: format!("{n:032x}"),
+                name: "fé".into(),
+                filter_name: "pkg/fé".into(),
+                start: -i64::from(n),
+                doc: format!("{{\"n\":{n}}}"),
+            }),
+            kind,
+            ack: None,
+        }
+    }
+
+    fn summary(entries: &[Entry]) -> Vec<(Kind, ActivationRecord)> {
+        entries
+            .iter()
+            .map(|e| (e.kind, ActivationRecord::clone(&e.rec)))
+            .collect()
+    }
+
+    #[test]
+    fn segments_replay_in_order_and_only_once_their_writer_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut journal = Journal::open(dir.path()).unwrap();
+        let first = vec![entry(1, Kind::Accepted), entry(2, Kind::Final)];
+        let second = vec![entry(1, Kind::Settles)];
+        journal.append(&first).unwrap();
+        let sealed = journal.seal().unwrap();
+        journal.append(&second).unwrap();
+        // Both segments are held by this journal: nobody else may replay them.
+        assert!(replay(dir.path()).unwrap().is_empty());
+        drop(sealed);
+        drop(journal);
+        let found = replay(dir.path()).unwrap();
+        let records: Vec<_> = found.iter().map(|(_, e)| summary(e)).collect();
+        assert_eq!(records, [summary(&first), summary(&second)]);
+        // Replaying holds them in turn; removed, they are gone for good.
+        assert!(replay(dir.path()).unwrap().is_empty());
+        for (segment, _) in found {
+            segment.remove().unwrap();
+        }
+        assert!(replay(dir.path()).unwrap().is_empty());
+        assert_eq!(
+            std::fs::read_dir(dir.path().join(JOURNAL_DIR))
+                .unwrap()
+                .count(),
+            0
+        );
+    }
+
+    #[test]
+    fn a_torn_or_corrupt_frame_ends_the_segment() {
+        let mut bytes = Vec::new();
+        for n in 0..3 {
+            encode(&mut bytes, Kind::Final, &entry(n, Kind::Final).rec);
+        }
+        let whole = decode(&bytes);
+        assert_eq!(whole.len(), 3);
+        // A write that stopped in the middle of the last frame: the first two stand.
+        for cut in 1..bytes.len() {
+            let kept = decode(&bytes[..cut]);
+            assert_eq!(
+                summary(&kept),
+                summary(&whole[..kept.len()]),
+                "cut at {cut}"
+            );
+            assert!(kept.len() < 3, "cut at {cut}");
+        }
+        // A flipped bit in the second frame: only the first stands.
+        let second = bytes.len() / 3 + HEADER + 3;
+        bytes[second] ^= 1;
+        assert_eq!(summary(&decode(&bytes)), summary(&whole[..1]));
+    }
+}
