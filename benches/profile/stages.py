@@ -7,8 +7,8 @@ Usage (see benches/README.md, "Where a web request's CPU goes"):
     perf script -i perf.data -F comm,ip,sym --no-inline > stacks.txt
     python3 benches/profile/stages.py stacks.txt [CPU_US_PER_REQUEST]
 
-Each sample is charged to one stage: by its thread (the activation log writer, the isolate
-threads), then, on the I/O threads, by the first frame from the leaf up that names a stage.
+Each sample is charged to one stage: by its thread (the activation log's appender and indexer,
+the isolate threads), then, on the I/O threads, by the first frame from the leaf up that names a stage.
 With the CPU per request measured over the same load, it prints each stage's share in µs.
 """
 
@@ -39,8 +39,10 @@ def classify(comm, frames):
     """The stage of one sample: `frames` are (ip, symbol) from the leaf up."""
     in_kernel = bool(frames) and kernel(frames[0][0])
     symbols = [s for _, s in frames]
-    if comm.startswith("shoal-store"):
-        return "log writer thread: " + ("kernel (WAL writes, checkpoints, locks, wake-ups)" if in_kernel else "SQLite and the writer loop")
+    if comm.startswith("shoal-store-ind"):
+        return "log indexer thread: " + ("kernel (WAL writes, checkpoints, locks, wake-ups)" if in_kernel else "SQLite")
+    if comm.startswith("shoal-store-app"):
+        return "log appender thread: " + ("kernel (journal writes, wake-ups)" if in_kernel else "encoding, acknowledgements")
     if comm.startswith("shoal-isolate"):
         if in_kernel:
             return "isolate thread: kernel (wake-ups, sleeps)"

@@ -671,7 +671,8 @@ fn stage_of(thread: &str) -> &str {
     match thread {
         "shoal-io" => "HTTP, routing, auth, controller, record encoding, commit wait",
         "shoal-isolate" => "JS isolate: parameters in, the action, result out",
-        "shoal-store-wri" => "activation log writer: SQLite commits, WAL checkpoints",
+        "shoal-store-app" => "activation log appender: journal writes, acknowledgements",
+        "shoal-store-ind" => "activation log indexer: SQLite commits, WAL checkpoints",
         "shoal-isolate-m" => "isolate monitor: deadlines of running activations",
         _ => "",
     }

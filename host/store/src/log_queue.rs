@@ -140,17 +140,18 @@ pub(crate) enum Kind {
     Accepted,
 }
 
-/// The reply of a durable put: `Err` says why the record could not be committed.
+/// The reply of a durable put: `Ok` once the record is durable (committed, or in the SQLite
+/// backend's journal), `Err` with why it could not be made durable.
 pub(crate) type Ack = oneshot::Sender<Result<(), String>>;
 
-/// One record for the writer: what it is, and who waits for its commit.
+/// One record for the writer: what it is, and who waits for it to be durable.
 pub(crate) struct Entry {
     pub(crate) rec: Arc<ActivationRecord>,
     pub(crate) kind: Kind,
     pub(crate) ack: Option<Ack>,
 }
 
-/// What callers send to the writer thread.
+/// What callers send to the backend's writer (the thread that takes the queue).
 pub(crate) enum Msg {
     Record(Entry),
     /// Reply once everything received before this message is committed.
@@ -159,7 +160,7 @@ pub(crate) enum Msg {
     Shutdown,
 }
 
-/// Monotonic counters shared by the writer thread and [`crate::ActivationLog::writer_stats`], and
+/// Monotonic counters shared by the writer threads and [`crate::ActivationLog::writer_stats`], and
 /// whether the last write failed (and why): [`crate::ActivationLog::health`].
 #[derive(Default)]
 pub(crate) struct Counters {

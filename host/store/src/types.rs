@@ -88,7 +88,7 @@ pub struct Subject {
 /// One activation to append to the log.
 ///
 /// Moved into [`crate::ActivationLog::put_activation`]; the store keeps it (shared, immutable) until the
-/// writer thread has committed it, then drops it.
+/// log has committed it, then drops it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActivationRecord {
     /// The invoking namespace, which owns the record.
@@ -152,16 +152,17 @@ impl ActivationQuery {
     }
 }
 
-/// Counters of the activation writer thread, for health and benches.
+/// Counters of the activation log's writers, for health and benches.
 ///
 /// A snapshot: copied out of atomics, stale as soon as it is returned.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WriterStats {
-    /// Transactions committed by the writer thread.
+    /// Transactions of activation records committed.
     pub batches: u64,
     /// Activation records committed.
     pub records: u64,
-    /// Activation records dropped because SQLite refused them even one by one (logged).
+    /// Activation records refused because the store could not write them (whoever waited
+    /// for one was told why).
     pub failed: u64,
     /// Records enqueued but not yet committed at the time of the snapshot.
     pub pending: u64,

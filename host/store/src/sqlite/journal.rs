@@ -16,14 +16,17 @@
 //! where `body` is the record's kind, start and its five text fields, each `len: u32 | bytes`.
 //! A crash can leave the last frame torn; reading stops at the first frame that is short or
 //! fails its checksum, which can only be one whose write never returned, so was never
-//! acknowledged.
+//! acknowledged. A write that fails is cut off again (the file truncated to its length before
+//! it), so the records it refused do not come back at the next open.
 //!
 //! Each segment is `flock`ed by the process that writes it until the file is deleted, so a
 //! second process opening the same data directory (`shoal namespace …` beside a running
-//! server) never replays a live one.
+//! server) never replays a live one. A segment is created under a temporary name, locked,
+//! then renamed, so no other process sees it unlocked; a reader that locks a segment checks
+//! it was not deleted meanwhile (its writer committed it).
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -34,7 +37,13 @@ use crate::log_queue::{Entry, Kind};
 pub(crate) const JOURNAL_DIR: &str = "activation-journal";
 
 /// A segment's file name ends with this.
-const SUFFIX: &str = ".seg";
+const SUFFIX: &str = "seg";
+
+/// A segment being created (not yet locked) ends with this instead.
+const CREATING: &str = "new";
+
+/// The scratch file [`Journal::probe`] writes.
+const PROBE: &str = "probe";
 
 /// Bytes of a frame's header: the body's length and checksum.
 const HEADER: usize = 8;
@@ -43,6 +52,8 @@ const HEADER: usize = 8;
 pub(crate) struct Segment {
     file: File,
     path: PathBuf,
+    /// Bytes written so far.
+    len: u64,
 }
 
 impl Segment {
@@ -57,7 +68,8 @@ impl Segment {
 /// The appending side: the open segment and the buffer records are encoded in.
 pub(crate) struct Journal {
     dir: PathBuf,
-    /// `{pid}-{nanoseconds at open}-`: unique to this store, so names never collide.
+    /// `{nanoseconds at open}-{pid}-`, zero-padded: unique to this store, so names never
+    /// collide, and they sort in the order stores were opened.
     prefix: String,
     /// The next segment's number; zero-padded in the name, so names sort in write order.
     seq: u64,
@@ -76,7 +88,7 @@ impl Journal {
             .map_or(0, |d| d.as_nanos());
         Ok(Journal {
             dir,
-            prefix: format!("{}-{nanos}-", std::process::id()),
+            prefix: format!("{nanos:020}-{:010}-", std::process::id()),
             seq: 0,
             current: None,
             buf: Vec::new(),
@@ -85,7 +97,8 @@ impl Journal {
 
     /// Appends `entries` to the open segment (opening one if none is) in one `write`: a
     /// memory copy of each record, its checksum and one system call. On an error the segment
-    /// may end in a torn frame: seal it ([`Journal::seal`]) so nothing follows that frame.
+    /// is cut back to where it was (best effort; seal it, [`Journal::seal`], so that nothing
+    /// can follow a torn frame).
     pub(crate) fn append(&mut self, entries: &[Entry]) -> io::Result<()> {
         self.buf.clear();
         for entry in entries {
@@ -95,7 +108,11 @@ impl Journal {
             self.current = Some(self.create()?);
         }
         if let Some(segment) = &mut self.current {
-            segment.file.write_all(&self.buf)?;
+            if let Err(e) = segment.file.write_all(&self.buf) {
+                let _ = segment.file.set_len(segment.len);
+                return Err(e);
+            }
+            segment.len += self.buf.len() as u64;
         }
         // A burst of large records must not pin a large buffer for the process's life.
         if self.buf.capacity() > 1 << 20 {
@@ -104,51 +121,115 @@ impl Journal {
         Ok(())
     }
 
+    /// Whether the journal's file system takes a write again (after a failed append): writes
+    /// one block to a scratch file beside the segments, then removes it.
+    pub(crate) fn probe(&self) -> io::Result<()> {
+        std::fs::create_dir_all(&self.dir)?;
+        let path = self.dir.join(PROBE);
+        let written = std::fs::write(&path, [0u8; 4096]);
+        let removed = std::fs::remove_file(&path);
+        written.and(removed)
+    }
+
     /// Ends the open segment, if any, and hands it over: nothing is appended to it again.
     pub(crate) fn seal(&mut self) -> Option<Segment> {
         self.current.take()
     }
 
-    /// A new, empty, locked segment file.
+    /// A new, empty, locked segment file (and the directory again, if it was removed).
     fn create(&mut self) -> io::Result<Segment> {
-        let path = self
-            .dir
-            .join(format!("{}{:012}{SUFFIX}", self.prefix, self.seq));
+        let name = format!("{}{:012}", self.prefix, self.seq);
         self.seq += 1;
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)?;
+        let creating = self.dir.join(&name).with_extension(CREATING);
+        let open = || {
+            OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&creating)
+        };
+        let file = match open() {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(&self.dir)?;
+                open()?
+            }
+            opened => opened?,
+        };
         file.try_lock().map_err(io::Error::from)?;
-        Ok(Segment { file, path })
+        let path = creating.with_extension(SUFFIX);
+        std::fs::rename(&creating, &path)?;
+        Ok(Segment { file, path, len: 0 })
     }
 }
 
 /// The segments in `data_dir` that no live process holds, oldest first, each with the
 /// records it holds in order: what a process that stopped first left uncommitted. Each
 /// comes locked, so no other process replays it meanwhile; remove it once its records are
-/// committed. A segment another process holds is left alone.
+/// committed. A segment another process holds, or deletes meanwhile, is left alone; a
+/// segment that was never renamed into place (its process stopped while creating it, before
+/// anything was written to it) is removed.
 pub(crate) fn replay(data_dir: &Path) -> io::Result<Vec<(Segment, Vec<Entry>)>> {
     let dir = data_dir.join(JOURNAL_DIR);
-    let mut paths = match std::fs::read_dir(&dir) {
-        Ok(listing) => listing
-            .map(|e| e.map(|e| e.path()))
-            .collect::<io::Result<Vec<PathBuf>>>()?,
+    let mut paths = Vec::new();
+    match std::fs::read_dir(&dir) {
+        Ok(listing) => {
+            for entry in listing {
+                let entry = entry?;
+                if entry.file_type()?.is_file() {
+                    paths.push(entry.path());
+                }
+            }
+        }
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e),
-    };
-    paths.retain(|p| p.extension().is_some_and(|x| x == &SUFFIX[1..]));
+    }
     paths.sort();
     let mut found = Vec::new();
     for path in paths {
-        let file = OpenOptions::new().read(true).write(true).open(&path)?;
-        if file.try_lock().is_err() {
+        let extension = path.extension().and_then(|x| x.to_str());
+        if !matches!(extension, Some(SUFFIX | CREATING)) {
             continue;
         }
-        let bytes = std::fs::read(&path)?;
-        found.push((Segment { file, path }, decode(&bytes)));
+        let Some(mut file) = claim(&path)? else {
+            continue;
+        };
+        if extension == Some(CREATING) {
+            std::fs::remove_file(&path)?;
+            continue;
+        }
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
+        let (entries, read) = decode(&bytes);
+        if read < bytes.len() {
+            tracing::warn!(
+                segment = %path.display(),
+                at = read,
+                ignored = bytes.len() - read,
+                "an activation journal segment ends in a torn or corrupt frame, ignored"
+            );
+        }
+        let len = bytes.len() as u64;
+        found.push((Segment { file, path, len }, entries));
     }
     Ok(found)
+}
+
+/// The file at `path`, opened and locked, if it still exists and no other process holds
+/// it.
+fn claim(path: &Path) -> io::Result<Option<File>> {
+    use std::os::unix::fs::MetadataExt;
+    let file = match OpenOptions::new().read(true).write(true).open(path) {
+        Ok(file) => file,
+        // Committed and removed by its writer since the directory was listed.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => return Err(e),
+    }
+    // Removed between the open and the lock: its writer committed it.
+    Ok((file.metadata()?.nlink() > 0).then_some(file))
 }
 
 /// Appends one frame holding `rec` as `kind` to `buf`.
@@ -178,14 +259,15 @@ fn encode(buf: &mut Vec<u8>, kind: Kind, rec: &ActivationRecord) {
     buf[at + 4..at + HEADER].copy_from_slice(&crc.to_le_bytes());
 }
 
-/// The records of a segment's bytes, up to the first torn or corrupt frame.
-fn decode(mut bytes: &[u8]) -> Vec<Entry> {
-    let mut entries = Vec::new();
-    while let Some((entry, rest)) = frame(bytes) {
+/// The records of a segment's bytes up to the first torn or corrupt frame, and how many
+/// bytes they took.
+fn decode(bytes: &[u8]) -> (Vec<Entry>, usize) {
+    let (mut entries, mut rest) = (Vec::new(), bytes);
+    while let Some((entry, after)) = frame(rest) {
         entries.push(entry);
-        bytes = rest;
+        rest = after;
     }
-    entries
+    (entries, bytes.len() - rest.len())
 }
 
 /// The first frame of `bytes` and what follows it; `None` if it is torn or corrupt.
@@ -263,6 +345,16 @@ mod tests {
         journal.append(&second).unwrap();
         // Both segments are held by this journal: nobody else may replay them.
         assert!(replay(dir.path()).unwrap().is_empty());
+        // What is not a segment is left alone; a segment never renamed into place (its
+        // process stopped while creating it) is removed.
+        let journal_dir = dir.path().join(JOURNAL_DIR);
+        std::fs::write(journal_dir.join("notes.txt"), b"kept").unwrap();
+        std::fs::create_dir(journal_dir.join("0-0-0.seg")).unwrap();
+        std::fs::write(journal_dir.join("0-0-1.new"), b"").unwrap();
+        assert!(replay(dir.path()).unwrap().is_empty());
+        assert!(!journal_dir.join("0-0-1.new").exists());
+        std::fs::remove_file(journal_dir.join("notes.txt")).unwrap();
+        std::fs::remove_dir(journal_dir.join("0-0-0.seg")).unwrap();
         drop(sealed);
         drop(journal);
         let found = replay(dir.path()).unwrap();
@@ -288,11 +380,12 @@ mod tests {
         for n in 0..3 {
             encode(&mut bytes, Kind::Final, &entry(n, Kind::Final).rec);
         }
-        let whole = decode(&bytes);
+        let (whole, read) = decode(&bytes);
+        assert_eq!(read, bytes.len());
         assert_eq!(whole.len(), 3);
         // A write that stopped in the middle of the last frame: the first two stand.
         for cut in 1..bytes.len() {
-            let kept = decode(&bytes[..cut]);
+            let (kept, _) = decode(&bytes[..cut]);
             assert_eq!(
                 summary(&kept),
                 summary(&whole[..kept.len()]),
@@ -303,6 +396,10 @@ mod tests {
         // A flipped bit in the second frame: only the first stands.
         let second = bytes.len() / 3 + HEADER + 3;
         bytes[second] ^= 1;
-        assert_eq!(summary(&decode(&bytes)), summary(&whole[..1]));
+        let (kept, read) = decode(&bytes);
+        assert_eq!(
+            (summary(&kept), read),
+            (summary(&whole[..1]), bytes.len() / 3)
+        );
     }
 }

@@ -53,7 +53,8 @@
 //! written rarely, so their connection uses `synchronous=FULL`: a `put_entity` that returned
 //! `Ok` survives power loss too.
 //!
-//! [`ActivationLog::flush`] waits until everything queued before it is committed; dropping
+//! [`ActivationLog::flush`] waits until everything queued before it is committed (or held
+//! because SQLite cannot take it); dropping
 //! the last handle to the store flushes and joins the writer threads, so nothing enqueued is
 //! lost on an orderly shutdown.
 //!
@@ -464,8 +465,8 @@ impl ActivationLog for SqliteStore {
         self.0.log.put(record, Kind::Final, None);
     }
 
-    /// No group window: the writer commits at once, together with whatever else is queued
-    /// (about one commit's latency, a WAL append without fsync).
+    /// No group window: the appender writes it to the journal at once, together with whatever
+    /// else is queued (one `write` without fsync), and SQLite commits it within a batch.
     fn put_activation_durable(&self, record: ActivationRecord, settles: bool) -> Committed {
         self.0.log.put_durable(record, settles)
     }
@@ -474,8 +475,9 @@ impl ActivationLog for SqliteStore {
         self.0.log.accept(stand_in)
     }
 
-    /// Unhealthy after a failed commit (disk full, file read-only, deleted or replaced);
-    /// healthy again once a commit or the writer's probe (every 500 ms while idle) succeeds.
+    /// Unhealthy after a failed journal write or commit (disk full, file read-only, deleted or
+    /// replaced); healthy again once the journal takes a round (tried again after 500 ms) and
+    /// SQLite a commit or the indexer's probe (every 500 ms).
     fn health(&self) -> Result<(), String> {
         self.0.log.health()
     }
@@ -546,8 +548,6 @@ impl Changes for SqliteStore {
     }
 }
 
-/// Ends every accepted activation the last run left unfinished with its stand-in record;
-/// returns how many there were.
 /// Commits the records that a process which stopped first had acknowledged but not yet
 /// committed (its journal segments), then deletes those segments.
 fn replay_journal(data_dir: &Path, conn: &mut Connection) -> Result<(), StoreError> {
@@ -555,7 +555,10 @@ fn replay_journal(data_dir: &Path, conn: &mut Connection) -> Result<(), StoreErr
     for (segment, entries) in journal::replay(data_dir)? {
         writer::insert(conn, &entries)?;
         records += entries.len();
-        segment.remove()?;
+        if let Err(error) = segment.remove() {
+            // Committed anyway; committing it again at the next open rewrites the same rows.
+            tracing::warn!(%error, "a committed activation journal segment was not removed");
+        }
     }
     if records > 0 {
         tracing::warn!(
@@ -566,6 +569,8 @@ fn replay_journal(data_dir: &Path, conn: &mut Connection) -> Result<(), StoreErr
     Ok(())
 }
 
+/// Ends every accepted activation the last run left unfinished with its stand-in record;
+/// returns how many there were.
 fn recover(conn: &mut Connection) -> Result<u64, StoreError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let n: i64 = tx.query_row("SELECT count(*) FROM accepted", [], |r| r.get(0))?;

@@ -12,13 +12,17 @@
 //! load SQLite commits a few hundred records per transaction instead of a few, which is most
 //! of what its WAL frames, locks and checkpoints cost per record.
 //!
-//! When the store cannot write (the journal or SQLite fails, or the database file was
-//! deleted or replaced), [`crate::ActivationLog::health`] says why, and the appender refuses
-//! records at once (the final records of accepted activations are kept and written once the
-//! store writes again: a 202 promised them). Records already acknowledged are never dropped
-//! for that: the indexer keeps them, and their segments, and commits them again every
-//! [`PROBE_EVERY`] until SQLite takes them; if the process stops first, the next open replays
-//! the segments. While idle and unhealthy, the indexer probes SQLite with a small write.
+//! When the store cannot write, [`crate::ActivationLog::health`] says why, and the appender
+//! refuses records at once (the final records of accepted activations are kept and written
+//! once the store writes again: a 202 promised them). The two parts fail and recover apart:
+//! - **The journal** (disk full, its directory unwritable): the appender refuses records for
+//!   [`PROBE_EVERY`], then tries the journal again with the next round, or with a probe
+//!   write while no round comes; either makes the journal healthy again.
+//! - **SQLite** (disk full, the database file deleted or replaced): records already
+//!   acknowledged are never dropped. The indexer keeps them, and their segments, and commits
+//!   them again every [`PROBE_EVERY`] until SQLite takes them (if the process stops first,
+//!   the next open commits the segments). While it holds nothing, it probes SQLite with a
+//!   small write instead.
 
 use std::collections::VecDeque;
 use std::io;
@@ -29,6 +33,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use parking_lot::Mutex;
 use rusqlite::{Connection, TransactionBehavior, params};
 use tokio::sync::oneshot;
 
@@ -53,12 +58,13 @@ const INSERT_SQL: &str = "INSERT OR REPLACE INTO activations
 const PROBE_SQL: &str = "INSERT OR REPLACE INTO accepted VALUES ('', '', '', '', 0, '');
     DELETE FROM accepted WHERE namespace = '' AND activation_id = '';";
 
-/// How often an unhealthy store retries what it holds, or probes while it holds nothing.
+/// How often an unhealthy store tries again: the journal with the next round, SQLite with
+/// what the indexer holds or a probe.
 const PROBE_EVERY: Duration = Duration::from_millis(500);
 
-/// Sealed segments queued for the indexer. With a segment sealed every [`GROUP_WINDOW`] at
-/// most, this is over half a second of the indexer falling behind before the appender (and
-/// then the producers) wait for it.
+/// Messages queued for the indexer: sealed segments (one per [`GROUP_WINDOW`] under steady
+/// load; flushes and full rounds seal sooner) and flushes. When it is full the appender, and
+/// then the producers, wait for the indexer.
 const SEALED_QUEUE: usize = 64;
 
 /// What the appender hands the indexer.
@@ -68,7 +74,8 @@ enum Sealed {
         entries: Vec<Entry>,
         segment: Option<Segment>,
     },
-    /// Reply once everything sealed before this is committed (or failed to be).
+    /// Reply once everything sealed before this is committed (or is held because SQLite
+    /// cannot take it).
     Flush(oneshot::Sender<()>),
 }
 
@@ -107,6 +114,66 @@ fn identity(path: &Path) -> Option<(u64, u64)> {
     std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
+/// Why each part of the store cannot write, if it cannot; [`crate::ActivationLog::health`]
+/// reports the first of them.
+#[derive(Default)]
+struct Health {
+    /// The journal's last failure, and when it happened.
+    journal: Option<(String, Instant)>,
+    /// SQLite's (or the database file's) last failure.
+    database: Option<String>,
+}
+
+/// [`Health`], shared by the two threads.
+#[derive(Clone)]
+struct Parts {
+    health: Arc<Mutex<Health>>,
+    counters: Arc<Counters>,
+}
+
+impl Parts {
+    fn set_journal(&self, error: Option<String>) {
+        let mut health = self.health.lock();
+        health.journal = error.map(|e| (e, Instant::now()));
+        self.publish(&health);
+    }
+
+    fn set_database(&self, error: Option<String>) {
+        let mut health = self.health.lock();
+        health.database = error;
+        self.publish(&health);
+    }
+
+    fn publish(&self, health: &Health) {
+        let error = health.database.clone();
+        set_health(
+            &self.counters,
+            error.or_else(|| health.journal.as_ref().map(|(e, _)| e.clone())),
+        );
+    }
+
+    /// Why records must be refused now: SQLite cannot take them, or the journal failed less
+    /// than [`PROBE_EVERY`] ago.
+    fn refusal(&self) -> Option<String> {
+        let health = self.health.lock();
+        health.database.clone().or_else(|| {
+            health
+                .journal
+                .as_ref()
+                .filter(|(_, at)| at.elapsed() < PROBE_EVERY)
+                .map(|(e, _)| e.clone())
+        })
+    }
+
+    fn journal_failing(&self) -> bool {
+        self.health.lock().journal.is_some()
+    }
+
+    fn database_failing(&self) -> bool {
+        self.health.lock().database.is_some()
+    }
+}
+
 /// The two writer threads of one store.
 pub(crate) struct Writers {
     appender: JoinHandle<()>,
@@ -125,15 +192,22 @@ impl Writers {
         counters: Arc<Counters>,
     ) -> io::Result<Writers> {
         let (to_indexer, sealed) = sync_channel(SEALED_QUEUE);
-        let indexer = {
-            let (db, pending, counters) = (db.clone(), Arc::clone(&pending), Arc::clone(&counters));
-            std::thread::Builder::new()
-                .name("shoal-store-indexer".into())
-                .spawn(move || run_indexer(&db, conn, &sealed, &pending, &counters))?
+        let parts = Parts {
+            health: Arc::default(),
+            counters,
         };
-        let appender = Appender::new(db, journal, to_indexer, pending, counters);
+        let indexer = Indexer {
+            db: db.clone(),
+            conn,
+            pending: Arc::clone(&pending),
+            parts: parts.clone(),
+        };
+        let indexer = std::thread::Builder::new()
+            .name("shoal-store-indexer".into())
+            .spawn(move || indexer.run(&sealed))?;
+        let appender = Appender::new(db, journal, to_indexer, pending, parts);
         let appender = std::thread::Builder::new()
-            .name("shoal-store-writer".into())
+            .name("shoal-store-appender".into())
             .spawn(move || appender.run(&rx))?;
         Ok(Writers { appender, indexer })
     }
@@ -154,7 +228,7 @@ struct Appender {
     journal: Journal,
     to_indexer: SyncSender<Sealed>,
     pending: Arc<Pending>,
-    counters: Arc<Counters>,
+    parts: Parts,
     /// Acknowledged records not yet handed to the indexer, in append order.
     staged: Vec<Entry>,
     /// When the first of `staged` was appended.
@@ -171,14 +245,14 @@ impl Appender {
         journal: Journal,
         to_indexer: SyncSender<Sealed>,
         pending: Arc<Pending>,
-        counters: Arc<Counters>,
+        parts: Parts,
     ) -> Appender {
         Appender {
             db,
             journal,
             to_indexer,
             pending,
-            counters,
+            parts,
             staged: Vec::new(),
             since: Instant::now(),
             retry: Vec::new(),
@@ -204,12 +278,11 @@ impl Appender {
         let mut last_batch = 0;
         while !shutdown {
             let mut more = true;
-            let healthy = self.counters.unhealthy.read().is_none();
             // A full round, or retries the store can take again, are written without waiting.
-            if !(full || (busy && !self.retry.is_empty() && healthy)) {
+            if !(full || (busy && self.may_retry())) {
                 let next = if busy {
                     rx.recv_timeout(GROUP_WINDOW)
-                } else if !self.retry.is_empty() {
+                } else if !self.retry.is_empty() || self.parts.journal_failing() {
                     rx.recv_timeout(PROBE_EVERY)
                 } else {
                     rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
@@ -220,13 +293,14 @@ impl Appender {
                         // Quiet for a while: hand over what is staged, then park, or come
                         // back for the retries once the store writes again.
                         self.seal();
-                        busy = !self.retry.is_empty() && self.counters.unhealthy.read().is_none();
+                        self.probe();
+                        busy = self.may_retry();
                         continue;
                     }
                     Err(RecvTimeoutError::Disconnected) => (more, shutdown) = (false, true),
                 }
             }
-            if !self.retry.is_empty() && self.counters.unhealthy.read().is_none() {
+            if self.may_retry() {
                 batch.append(&mut self.retry);
             }
             let urgent = batch.iter().any(|e| e.ack.is_some());
@@ -261,16 +335,49 @@ impl Appender {
         self.seal();
     }
 
+    /// With no round to try the journal with: whether a failed journal takes a write again
+    /// (once [`PROBE_EVERY`] has passed since it failed).
+    fn probe(&self) {
+        if self.parts.journal_failing() && self.parts.refusal().is_none() {
+            let probed = self.journal.probe();
+            self.parts.set_journal(
+                probed
+                    .err()
+                    .map(|e| format!("cannot write the activation journal: {e}")),
+            );
+        }
+    }
+
+    /// Whether there are retries and the store may take them now.
+    fn may_retry(&self) -> bool {
+        !self.retry.is_empty() && self.parts.refusal().is_none()
+    }
+
     /// Journals `batch` and answers its durable puts, staging the records for the indexer;
     /// if the store cannot write, refuses them instead (keeping the final records of
     /// accepted activations for later).
     fn append(&mut self, batch: &mut Vec<Entry>) {
-        let refused = self.counters.unhealthy.read().clone();
-        let failure = refused.or_else(|| self.db.moved_away()).or_else(|| {
-            let appended = self.journal.append(batch);
-            appended
-                .err()
-                .map(|e| format!("cannot write the activation journal: {e}"))
+        let refused = self.parts.refusal().or_else(|| {
+            let moved = self.db.moved_away();
+            if moved.is_some() {
+                self.parts.set_database(moved.clone());
+            }
+            moved
+        });
+        let failure = refused.or_else(|| match self.journal.append(batch) {
+            Ok(()) => {
+                if self.parts.journal_failing() {
+                    self.parts.set_journal(None);
+                }
+                None
+            }
+            Err(e) => {
+                let why = format!("cannot write the activation journal: {e}");
+                self.parts.set_journal(Some(why.clone()));
+                // Nothing may follow a frame the failed write may have torn.
+                self.seal();
+                Some(why)
+            }
         });
         let Some(why) = failure else {
             if self.staged.is_empty() {
@@ -285,15 +392,12 @@ impl Appender {
             }
             return;
         };
-        set_health(&self.counters, Some(why.clone()));
-        // A failed write may have left a torn frame at the segment's end: nothing may follow it.
-        self.seal();
         for entry in batch.drain(..) {
             if entry.kind == Kind::Settles {
                 self.retry.push(entry);
                 continue;
             }
-            self.counters.failed.fetch_add(1, Ordering::Relaxed);
+            self.parts.counters.failed.fetch_add(1, Ordering::Relaxed);
             forget(&self.pending, &entry.rec);
             if let Some(ack) = entry.ack {
                 let _ = ack.send(Err(why.clone()));
@@ -310,12 +414,14 @@ impl Appender {
         }
     }
 
-    /// Sends to the indexer; waits while [`SEALED_QUEUE`] segments are queued.
+    /// Sends to the indexer; waits while [`SEALED_QUEUE`] messages are queued.
     fn hand(&self, sealed: Sealed) {
         if self.to_indexer.send(sealed).is_err() {
             // Only if the indexer panicked. The segment stays on disk (unlocked once
-            // dropped), so the next open commits its records.
-            tracing::error!("the activation indexer thread is gone; records wait in the journal");
+            // dropped), so the next open commits its records; until then, refuse.
+            let why = "the activation indexer stopped; restart shoal".to_owned();
+            tracing::error!("{why}");
+            self.parts.set_database(Some(why));
         }
     }
 }
@@ -344,88 +450,109 @@ fn take(
     }
 }
 
-/// The indexer: commits what the appender seals, in order, until the appender is gone and
-/// everything is committed (or left in the journal because the store cannot write).
-fn run_indexer(
-    db: &Database,
-    mut conn: Connection,
-    rx: &Receiver<Sealed>,
-    pending: &Pending,
-    counters: &Counters,
-) {
-    // Sealed and not yet committed, oldest first: more than one only while commits fail.
-    let mut held: VecDeque<Sealed> = VecDeque::new();
-    loop {
-        let idle = held.is_empty() && counters.unhealthy.read().is_none();
-        let next = if idle {
-            rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
-        } else {
-            rx.recv_timeout(PROBE_EVERY)
-        };
-        let closed = match next {
-            Ok(sealed) => {
-                held.push_back(sealed);
-                held.extend(rx.try_iter());
-                false
-            }
-            Err(RecvTimeoutError::Timeout) => {
-                if held.is_empty() {
-                    probe(&mut conn, db, counters);
-                }
-                false
-            }
-            Err(RecvTimeoutError::Disconnected) => true,
-        };
-        commit_held(&mut held, &mut conn, db, pending, counters);
-        if closed {
-            return;
-        }
-    }
+/// The indexer's state.
+struct Indexer {
+    db: Database,
+    conn: Connection,
+    pending: Arc<Pending>,
+    parts: Parts,
 }
 
-/// Commits the held records from the oldest, one segment per transaction, replying to the
-/// flushes on the way, until a commit fails (the store cannot write: the rest is kept for
-/// the next try, and the flushes are answered).
-fn commit_held(
-    held: &mut VecDeque<Sealed>,
-    conn: &mut Connection,
-    db: &Database,
-    pending: &Pending,
-    counters: &Counters,
-) {
-    while let Some(sealed) = held.pop_front() {
-        let (entries, segment) = match sealed {
-            Sealed::Flush(flush) => {
-                // The flusher may have given up waiting; nothing to do then.
-                let _ = flush.send(());
-                continue;
+impl Indexer {
+    /// Commits what the appender seals, in order, until the appender is gone and everything
+    /// is committed (or left in the journal because SQLite cannot take it).
+    fn run(mut self, rx: &Receiver<Sealed>) {
+        // Sealed and not yet committed, oldest first: more than one only while commits fail.
+        let mut held: VecDeque<Sealed> = VecDeque::new();
+        loop {
+            let next = if held.is_empty() && !self.parts.database_failing() {
+                rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
+            } else {
+                rx.recv_timeout(PROBE_EVERY)
+            };
+            let closed = match next {
+                Ok(sealed) => {
+                    held.push_back(sealed);
+                    held.extend(rx.try_iter());
+                    false
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    if held.is_empty() {
+                        self.probe();
+                    }
+                    false
+                }
+                Err(RecvTimeoutError::Disconnected) => true,
+            };
+            self.commit(&mut held);
+            if closed {
+                return;
             }
-            Sealed::Records { entries, segment } => (entries, segment),
+        }
+    }
+
+    /// Commits the held records from the oldest, one segment per transaction, replying to
+    /// the flushes on the way, until a commit fails (SQLite cannot write: the rest is kept
+    /// for the next try, and the flushes are answered).
+    fn commit(&mut self, held: &mut VecDeque<Sealed>) {
+        while let Some(sealed) = held.pop_front() {
+            let (entries, segment) = match sealed {
+                Sealed::Flush(flush) => {
+                    // The flusher may have given up waiting; nothing to do then.
+                    let _ = flush.send(());
+                    continue;
+                }
+                Sealed::Records { entries, segment } => (entries, segment),
+            };
+            if !entries.is_empty() {
+                let committed = match self.db.moved_away() {
+                    Some(why) => Err(why),
+                    None => insert(&mut self.conn, &entries).map_err(|e| e.to_string()),
+                };
+                if let Err(why) = committed {
+                    self.parts.set_database(Some(why));
+                    held.push_front(Sealed::Records { entries, segment });
+                    // Waiting for SQLite to write again could take forever: answer the
+                    // flushes (a dropped reply is an answer).
+                    held.retain(|s| !matches!(s, Sealed::Flush(_)));
+                    return;
+                }
+                let counters = &self.parts.counters;
+                counters.batches.fetch_add(1, Ordering::Relaxed);
+                counters
+                    .records
+                    .fetch_add(entries.len() as u64, Ordering::Relaxed);
+                if self.parts.database_failing() {
+                    self.parts.set_database(None);
+                }
+                for entry in &entries {
+                    forget(&self.pending, &entry.rec);
+                }
+            }
+            if let Some(segment) = segment
+                && let Err(error) = segment.remove()
+            {
+                // Committed anyway; committing it again at the next open rewrites the same
+                // rows.
+                tracing::warn!(%error, "a committed activation journal segment was not removed");
+            }
+        }
+    }
+
+    /// One small write, to learn whether SQLite can write again.
+    fn probe(&mut self) {
+        let result = match self.db.moved_away() {
+            Some(why) => Err(why),
+            None => self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .and_then(|tx| {
+                    tx.execute_batch(PROBE_SQL)?;
+                    tx.commit()
+                })
+                .map_err(|e| StoreError::from(e).to_string()),
         };
-        let results = match db.moved_away() {
-            Some(why) => vec![Err(why); entries.len()],
-            None => write_batch(conn, &entries, counters),
-        };
-        if let Some(Err(why)) = results.iter().find(|r| r.is_err())
-            && results.iter().all(Result::is_err)
-        {
-            set_health(counters, Some(why.clone()));
-            held.push_front(Sealed::Records { entries, segment });
-            // Waiting for the store to write again could take forever: answer the flushes
-            // (a dropped reply is an answer).
-            held.retain(|s| !matches!(s, Sealed::Flush(_)));
-            return;
-        }
-        set_health(counters, None);
-        for entry in &entries {
-            forget(pending, &entry.rec);
-        }
-        if let Some(segment) = segment
-            && let Err(error) = segment.remove()
-        {
-            // Committed anyway; replaying it at the next open rewrites the same rows.
-            tracing::warn!(%error, "a committed activation journal segment was not removed");
-        }
+        self.parts.set_database(result.err());
     }
 }
 
@@ -434,63 +561,6 @@ fn commit_held(
 fn forget(pending: &Pending, rec: &Arc<ActivationRecord>) {
     let key = (rec.namespace.as_str(), rec.activation_id.as_str());
     pending.remove_if(&key as &dyn DocId, |k, _| Arc::ptr_eq(&k.0, rec));
-}
-
-/// One small write, to learn whether an unhealthy store can write again.
-fn probe(conn: &mut Connection, db: &Database, counters: &Counters) {
-    let result = match db.moved_away() {
-        Some(why) => Err(why),
-        None => conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .and_then(|tx| {
-                tx.execute_batch(PROBE_SQL)?;
-                tx.commit()
-            })
-            .map_err(|e| StoreError::from(e).to_string()),
-    };
-    set_health(counters, result.err());
-}
-
-/// Commits `batch` in one transaction; if that fails, retries record by record so one bad
-/// record cannot sink its neighbours. Returns each record's outcome (`Err` with the reason);
-/// records that still fail are counted and logged.
-fn write_batch(
-    conn: &mut Connection,
-    batch: &[Entry],
-    counters: &Counters,
-) -> Vec<Result<(), String>> {
-    match insert(conn, batch) {
-        Ok(()) => {
-            counters.batches.fetch_add(1, Ordering::Relaxed);
-            counters
-                .records
-                .fetch_add(batch.len() as u64, Ordering::Relaxed);
-            vec![Ok(()); batch.len()]
-        }
-        Err(e) => {
-            tracing::error!(error = %e, records = batch.len(), "activation batch failed; retrying one by one");
-            batch
-                .iter()
-                .map(|entry| match insert(conn, std::slice::from_ref(entry)) {
-                    Ok(()) => {
-                        counters.batches.fetch_add(1, Ordering::Relaxed);
-                        counters.records.fetch_add(1, Ordering::Relaxed);
-                        Ok(())
-                    }
-                    Err(e) => {
-                        counters.failed.fetch_add(1, Ordering::Relaxed);
-                        tracing::error!(
-                            error = %e,
-                            namespace = %entry.rec.namespace,
-                            activation_id = %entry.rec.activation_id,
-                            "activation record dropped"
-                        );
-                        Err(e.to_string())
-                    }
-                })
-                .collect()
-        }
-    }
 }
 
 /// One transaction writing `entries` (their documents are already JSON text).
@@ -563,7 +633,7 @@ mod tests {
 
     /// Puts each record as its kind with someone waiting, and waits for every one to be
     /// acknowledged.
-    fn acknowledged(log: &Log, puts: [(&Arc<ActivationRecord>, Kind); 3]) {
+    fn acknowledged<const N: usize>(log: &Log, puts: [(&Arc<ActivationRecord>, Kind); N]) {
         let acks = puts.map(|(rec, kind)| durable(log, rec, kind));
         for ack in acks {
             assert_eq!(ack.blocking_recv().unwrap(), Ok(()));
@@ -601,7 +671,7 @@ mod tests {
     }
 
     #[test]
-    fn durable_puts_report_their_commit_and_accepted_rows_are_settled() {
+    fn durable_puts_are_acknowledged_and_accepted_rows_are_settled() {
         let dir = tempfile::tempdir().unwrap();
         let (log, rx, _) = frozen();
         let writers = start(&log, rx, dir.path());
@@ -632,12 +702,16 @@ mod tests {
         let (log, rx, _) = frozen();
         // An appender whose indexer never runs: the process "stops" before any commit.
         let (to_indexer, stalled) = sync_channel(SEALED_QUEUE);
+        let parts = Parts {
+            health: Arc::default(),
+            counters: Arc::clone(&log.counters),
+        };
         let appender = Appender::new(
             Database::at(&dir.path().join(DB_FILE)),
             Journal::open(dir.path()).unwrap(),
             to_indexer,
             Arc::clone(&log.pending),
-            Arc::clone(&log.counters),
+            parts,
         );
         let thread = std::thread::spawn(move || appender.run(&rx));
         let (accepted, settled, other) = (rec(1, 1), rec(1, 2), rec(2, 3));
@@ -657,9 +731,7 @@ mod tests {
         drop(conn);
         assert_eq!(count(dir.path(), "activations"), 0);
         let store = crate::SqliteStore::open(dir.path()).unwrap();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
+        let runtime = runtime();
         for r in [&settled, &other] {
             let doc = runtime
                 .block_on(crate::ActivationLog::get_activation(
@@ -694,5 +766,100 @@ mod tests {
             Some(error.as_str())
         );
         assert_eq!(log.counters.snapshot(&log.pending).pending, 0);
+    }
+
+    /// Waits until everything put so far is committed (or held).
+    fn flush(log: &Log) {
+        runtime().block_on(log.flush());
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+    }
+
+    /// Polls `done` until it holds; the bound only turns a hang into a failure.
+    fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+        let started = Instant::now();
+        while !done() {
+            assert!(started.elapsed() < Duration::from_secs(60), "never: {what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn records_sqlite_refuses_are_held_and_committed_once_it_takes_them_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, rx, _) = frozen();
+        let writers = start(&log, rx, dir.path());
+        let other = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        other
+            .execute_batch(
+                "CREATE TRIGGER refuse BEFORE INSERT ON activations
+                 BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
+            )
+            .unwrap();
+        // Acknowledged from the journal; SQLite then refuses it.
+        let held = rec(1, 1);
+        acknowledged(&log, [(&held, Kind::Final)]);
+        let unhealthy = || log.counters.unhealthy.read().clone();
+        eventually("the store turns unhealthy", || unhealthy().is_some());
+        assert!(unhealthy().unwrap().contains("refused by the test"));
+        // Refused while SQLite cannot write: its writer hears why; nothing acknowledged goes.
+        let refused = durable(&log, &rec(2, 2), Kind::Final)
+            .blocking_recv()
+            .unwrap();
+        assert!(refused.unwrap_err().contains("refused by the test"));
+        assert!(log.queued_doc("guest", &held.activation_id).is_some());
+        assert_eq!(segments(dir.path()), 1);
+        other.execute_batch("DROP TRIGGER refuse;").unwrap();
+        eventually("the held record is committed", || {
+            log.counters.snapshot(&log.pending).pending == 0
+        });
+        assert_eq!(unhealthy(), None);
+        acknowledged(&log, [(&rec(3, 3), Kind::Final)]);
+        log.tx.send(Msg::Shutdown).unwrap();
+        writers.join();
+        let ids: Vec<String> = other
+            .prepare("SELECT activation_id FROM activations ORDER BY start")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(ids, [rec(1, 1), rec(3, 3)].map(|r| r.activation_id.clone()));
+        assert_eq!(log.counters.snapshot(&log.pending).failed, 1);
+        assert_eq!(segments(dir.path()), 0);
+    }
+
+    #[test]
+    fn a_journal_that_cannot_be_written_refuses_records_until_it_can() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, rx, _) = frozen();
+        let writers = start(&log, rx, dir.path());
+        // Where the segments go is now a file: no segment can be created.
+        let journal = dir.path().join(JOURNAL_DIR);
+        std::fs::remove_dir(&journal).unwrap();
+        std::fs::write(&journal, b"not a directory").unwrap();
+        let refused = durable(&log, &rec(1, 1), Kind::Final)
+            .blocking_recv()
+            .unwrap();
+        let why = refused.unwrap_err();
+        assert!(why.contains("cannot write the activation journal"), "{why}");
+        assert_eq!(log.counters.unhealthy.read().as_deref(), Some(why.as_str()));
+        // The indexer has nothing to commit, so nothing it does may pass for healthy.
+        flush(&log);
+        assert!(log.counters.unhealthy.read().is_some());
+        // Writable again: a probe notices with no record coming, and records are taken.
+        std::fs::remove_file(&journal).unwrap();
+        eventually("the journal is healthy again", || {
+            log.counters.unhealthy.read().is_none()
+        });
+        acknowledged(&log, [(&rec(2, 2), Kind::Final)]);
+        log.tx.send(Msg::Shutdown).unwrap();
+        writers.join();
+        assert_eq!(count(dir.path(), "activations"), 1);
+        assert_eq!(log.counters.snapshot(&log.pending).failed, 1);
     }
 }
