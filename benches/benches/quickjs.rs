@@ -98,8 +98,32 @@ fn benches(c: &mut Criterion) {
     );
     drop(roomy);
     percentiles(
-        "cold start evicting the oldest isolate, local engine",
+        "cold start evicting the oldest isolate, freed inline (no reaper), local engine",
         timed(5_000, || cold(&engine)),
+    );
+    // As on a worker: the engine's reaper frees the evicted isolate once the activation has
+    // answered and the worker's `LocalSet` has nothing else to run (between samples).
+    let local = tokio::task::LocalSet::new();
+    let current = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let reaped = local.block_on(&current, async {
+        let worker = LocalEngine::new(limits());
+        worker.spawn_sweeper();
+        for _ in 0..limits().max_resident {
+            check(&cold(&worker));
+        }
+        let mut samples = Vec::with_capacity(5_000);
+        for _ in 0..5_000 {
+            samples.extend(timed(1, || cold(&worker)));
+            tokio::task::yield_now().await;
+        }
+        samples
+    });
+    percentiles(
+        "cold start evicting the oldest isolate, freed after the answer (as on a worker)",
+        reaped,
     );
     // A zip action (package.json + index.js) that requires the preinstalled `openwhisk`
     // client and builds one: the Node layer, the loader, the client module and the entry.

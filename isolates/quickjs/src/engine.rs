@@ -57,22 +57,30 @@ impl Hash for Key {
     }
 }
 
-/// An isolate with its share of the resident counters; dropping it gives the share back.
+/// An isolate with its share of the resident counters.
 struct Resident {
     isolate: Isolate,
-    counted_bytes: usize,
-    meter: Rc<Meter>,
+    share: Share,
 }
 
 impl Resident {
     fn recount(&mut self) {
         let now = self.isolate.bytes();
-        self.meter.add_bytes(now as i64 - self.counted_bytes as i64);
-        self.counted_bytes = now;
+        let share = &mut self.share;
+        share
+            .meter
+            .add_bytes(now as i64 - share.counted_bytes as i64);
+        share.counted_bytes = now;
     }
 }
 
-impl Drop for Resident {
+/// An isolate's share of the resident counters; dropping it gives the share back.
+struct Share {
+    counted_bytes: usize,
+    meter: Rc<Meter>,
+}
+
+impl Drop for Share {
     fn drop(&mut self) {
         self.meter.add_bytes(-(self.counted_bytes as i64));
         self.meter.resident.set(self.meter.resident.get() - 1);
@@ -152,12 +160,30 @@ impl Idle {
     }
 }
 
+/// Most isolates evicted and not yet freed, what [`Inner::retire`] keeps for the reaper.
+const MAX_RETIRED: usize = 64;
+
+/// Most heap bytes of those isolates: what the process may hold beyond its resident limits
+/// for a moment.
+const MAX_RETIRED_BYTES: usize = 8 << 20;
+
+/// Isolates evicted and no longer counted as resident, waiting to be freed.
+#[derive(Default)]
+struct Retired {
+    isolates: Vec<Isolate>,
+    bytes: usize,
+}
+
 struct Inner {
     limits: EngineLimits,
     code: Arc<CodeCache>,
     egress: EgressSlot,
     meter: Rc<Meter>,
     idle: RefCell<Idle>,
+    retired: RefCell<Retired>,
+    /// Wakes the local task that frees [`Inner::retired`]; `None` until
+    /// [`LocalEngine::spawn_sweeper`] starts it (evicted isolates are then freed at once).
+    reaper: RefCell<Option<Rc<tokio::sync::Notify>>>,
 }
 
 /// Runs invocations on the current thread, with no hop: the isolates of one worker (or of a
@@ -200,6 +226,8 @@ impl LocalEngine {
                     global,
                 }),
                 idle: RefCell::new(Idle::default()),
+                retired: RefCell::default(),
+                reaper: RefCell::new(None),
             }),
         }
     }
@@ -209,9 +237,13 @@ impl LocalEngine {
         self.inner.meter.global.snapshot(crate::NAME)
     }
 
-    /// Evicts idle isolates older than the idle TTL every quarter TTL, as a local task of the
-    /// current `LocalSet`; stops when the engine is dropped. Without it, expiry only happens
-    /// when invocations arrive.
+    /// Starts this engine's two local tasks on the current `LocalSet`, which stop when the
+    /// engine is dropped:
+    /// - the sweeper evicts idle isolates older than the idle TTL every quarter TTL (without
+    ///   it, expiry only happens when invocations arrive);
+    /// - the reaper frees evicted isolates once the activation that evicted them has
+    ///   answered and the worker has nothing else to run. Freeing a runtime costs about as
+    ///   much as a cold start, so a cold start on a full engine no longer pays for two.
     pub fn spawn_sweeper(&self) {
         let weak: Weak<Inner> = Rc::downgrade(&self.inner);
         let period = (self.inner.limits.idle_ttl / 4).max(Duration::from_millis(10));
@@ -222,13 +254,27 @@ impl LocalEngine {
                 inner.expire(Instant::now());
             }
         });
+        let wake = Rc::new(tokio::sync::Notify::new());
+        *self.inner.reaper.borrow_mut() = Some(Rc::clone(&wake));
+        let weak: Weak<Inner> = Rc::downgrade(&self.inner);
+        tokio::task::spawn_local(async move {
+            loop {
+                wake.notified().await;
+                let Some(inner) = weak.upgrade() else { break };
+                let dead = inner.retired.take();
+                drop(inner);
+                drop(dead);
+            }
+        });
     }
 
-    /// Drops every idle isolate of this engine (memory pressure); busy ones are untouched.
+    /// Drops every idle isolate of this engine (memory pressure), and frees the evicted ones
+    /// not freed yet; busy ones are untouched.
     pub fn trim(&self) {
         let idle = std::mem::take(&mut *self.inner.idle.borrow_mut());
-        // Dropped outside the borrow: freeing runtimes runs their finalizers.
-        drop(idle);
+        let retired = self.inner.retired.take();
+        // Dropped outside the borrows: freeing runtimes runs their finalizers.
+        drop((idle, retired));
     }
 
     /// Runs one activation on this thread. A synchronous action completes on the first poll;
@@ -322,14 +368,16 @@ impl Inner {
         self.meter.resident.set(self.meter.resident.get() + 1);
         let mut resident = Resident {
             isolate,
-            counted_bytes: 0,
-            meter: Rc::clone(&self.meter),
+            share: Share {
+                counted_bytes: 0,
+                meter: Rc::clone(&self.meter),
+            },
         };
         resident.recount();
         Ok(resident)
     }
 
-    /// Drops idle isolates unused for longer than the idle TTL.
+    /// Evicts idle isolates unused for longer than the idle TTL.
     fn expire(&self, now: Instant) {
         let ttl = self.limits.idle_ttl;
         loop {
@@ -337,8 +385,34 @@ impl Inner {
                 .idle
                 .borrow_mut()
                 .evict_oldest(|used| now.duration_since(used) >= ttl);
-            if evicted.is_none() {
-                break;
+            match evicted {
+                Some(resident) => self.retire(resident),
+                None => break,
+            }
+        }
+    }
+
+    /// Ends `resident`'s residence: it no longer counts against the limits. The reaper frees
+    /// it later while it is small and few are waiting ([`MAX_RETIRED`],
+    /// [`MAX_RETIRED_BYTES`]); otherwise it is freed now.
+    fn retire(&self, resident: Resident) {
+        let Resident { isolate, share } = resident;
+        let bytes = share.counted_bytes;
+        drop(share);
+        let reaper = self.reaper.borrow();
+        let mut retired = self.retired.borrow_mut();
+        match &*reaper {
+            Some(wake)
+                if retired.isolates.len() < MAX_RETIRED
+                    && retired.bytes.saturating_add(bytes) <= MAX_RETIRED_BYTES =>
+            {
+                retired.isolates.push(isolate);
+                retired.bytes += bytes;
+                wake.notify_one();
+            }
+            _ => {
+                drop((retired, reaper));
+                drop(isolate);
             }
         }
     }
@@ -356,9 +430,101 @@ impl Inner {
                 break;
             }
             let evicted = self.idle.borrow_mut().evict_oldest(|_| true);
-            if evicted.is_none() {
-                break;
+            match evicted {
+                Some(resident) => self.retire(resident),
+                None => break,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use shoal_isolates::suite::{action, invocation};
+
+    use super::*;
+
+    fn limits(max_resident: usize) -> EngineLimits {
+        EngineLimits {
+            idle_ttl: Duration::from_secs(600),
+            max_resident,
+            max_resident_bytes: 1 << 30,
+        }
+    }
+
+    /// Runs `test` the way a worker runs its engine: inside a `LocalSet`, so the engine's
+    /// local tasks run whenever `test` yields.
+    fn on_a_worker(test: impl std::future::Future<Output = ()>) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        tokio::task::LocalSet::new().block_on(&rt, test);
+    }
+
+    /// Runs a new counter action on `engine` and checks its first answer.
+    async fn cold(engine: &LocalEngine, n: usize) {
+        let a = action(
+            &format!("a{n}"),
+            "let n = 0; function main() { return {n: ++n}; }",
+            "main",
+        );
+        let out = engine
+            .invoke(invocation(&a, "guest", json!({}), 1_000))
+            .await;
+        assert_eq!(out.result, Ok(json!({"n": 1})));
+    }
+
+    #[test]
+    fn evicted_isolates_stop_counting_at_once_and_the_reaper_frees_them_later() {
+        on_a_worker(async {
+            let engine = LocalEngine::new(limits(2));
+            engine.spawn_sweeper();
+            for n in 0..3 {
+                cold(&engine, n).await;
+            }
+            // The third cold start evicted the first isolate: no longer resident, not yet
+            // freed (the reaper has not run: nothing here has yielded since).
+            let stats = engine.stats();
+            assert_eq!((stats.resident, stats.evictions), (2, 1), "{stats:?}");
+            assert_eq!(engine.inner.retired.borrow().isolates.len(), 1);
+            tokio::task::yield_now().await;
+            assert_eq!(engine.inner.retired.borrow().isolates.len(), 0);
+            assert_eq!(engine.inner.retired.borrow().bytes, 0);
+        });
+    }
+
+    #[test]
+    fn without_a_reaper_evicted_isolates_are_freed_at_once() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let engine = LocalEngine::new(limits(1));
+        for n in 0..3 {
+            rt.block_on(cold(&engine, n));
+        }
+        assert_eq!(engine.stats().evictions, 2);
+        assert!(engine.inner.retired.borrow().isolates.is_empty());
+    }
+
+    #[test]
+    fn the_reaper_waits_for_few_and_small_isolates_only() {
+        on_a_worker(async {
+            let engine = LocalEngine::new(limits(1));
+            engine.spawn_sweeper();
+            // Cold starts back to back, never yielding: the reaper never runs, so at most
+            // MAX_RETIRED wait and the rest are freed at once.
+            for n in 0..MAX_RETIRED + 5 {
+                cold(&engine, n).await;
+            }
+            let retired = engine.inner.retired.borrow().isolates.len();
+            assert!((1..=MAX_RETIRED).contains(&retired), "{retired} waiting");
+            assert!(engine.inner.retired.borrow().bytes <= MAX_RETIRED_BYTES);
+            assert_eq!(engine.stats().evictions as usize, MAX_RETIRED + 4);
+            engine.trim();
+            assert!(engine.inner.retired.borrow().isolates.is_empty());
+        });
     }
 }
