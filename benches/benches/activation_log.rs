@@ -1,7 +1,7 @@
 //! The activation log's cost per record, on SQLite and on PostgreSQL: a burst of
 //! web-activation-sized records put as fast as one thread can, then flushed. Prints the
 //! records per second and the CPU time per record of the producer (`put_activation`) and of
-//! the whole process (the writer thread's commits included), for PostgreSQL also the server's
+//! the whole process (the writers' journal writes and commits included), for PostgreSQL also the server's
 //! CPU per record (its processes' time, from `/proc`), p50 and p99 of `put_activation`
 //! itself, and for SQLite the database's size. PostgreSQL runs as a private server this bench
 //! starts (`shoal_store::pg_server`; Debian's `postgresql` package). Not a criterion bench:

@@ -669,7 +669,7 @@ fn table(rows: &[Row]) -> String {
 /// What each of shoal's thread groups does for a web request.
 fn stage_of(thread: &str) -> &str {
     match thread {
-        "shoal-io" => "HTTP, routing, auth, controller, record encoding, commit wait",
+        "shoal-io" => "HTTP, routing, auth, controller, record encoding, durable-record wait",
         "shoal-isolate" => "JS isolate: parameters in, the action, result out",
         "shoal-store-app" => "activation log appender: journal writes, acknowledgements",
         "shoal-store-ind" => "activation log indexer: SQLite commits, WAL checkpoints",

@@ -1,6 +1,7 @@
 //! The activation log's queue, shared by the backends: a lock-free enqueue into a sharded
-//! pending map and a bounded channel to the backend's writer, which commits in batches, and
-//! what reads need to merge the committed rows with what is still queued (read-your-writes).
+//! pending map and a bounded channel to the backend's writer, which makes records durable and
+//! commits them in batches, and what reads need to merge the committed rows with what is
+//! still queued (read-your-writes).
 //!
 //! Ordering argument for the merge: a writer removes a record from [`Pending`] only after the
 //! transaction holding it has committed. A reader snapshots `Pending` *before* it starts its
@@ -154,7 +155,8 @@ pub(crate) struct Entry {
 /// What callers send to the backend's writer (the thread that takes the queue).
 pub(crate) enum Msg {
     Record(Entry),
-    /// Reply once everything received before this message is committed.
+    /// Reply once everything received before this message is committed (or held: the SQLite
+    /// backend keeps what SQLite refuses in its journal).
     Flush(oneshot::Sender<()>),
     /// Commit what was received, reply to flushes, and exit.
     Shutdown,
@@ -191,7 +193,7 @@ pub(crate) struct Log {
 impl Log {
     /// Queues a record: one `Arc` allocation, one sharded-map insert (not for a stand-in,
     /// which is never read), one channel send (no syscall while the writer is busy). Waits
-    /// only while [`MAX_QUEUED`] records are queued. `ack` hears of the commit.
+    /// only while [`MAX_QUEUED`] records are queued. `ack` hears once the record is durable.
     pub(crate) fn put(&self, rec: ActivationRecord, kind: Kind, ack: Option<Ack>) {
         let rec = Arc::new(rec);
         if kind != Kind::Accepted {
@@ -212,7 +214,8 @@ impl Log {
         }
     }
 
-    /// Blocks until everything enqueued before the call is committed (or the writer is gone).
+    /// Blocks until everything enqueued before the call is committed (or held, or the writer
+    /// is gone).
     pub(crate) async fn flush(&self) {
         let (ack, done) = oneshot::channel();
         if self.tx.send(Msg::Flush(ack)).is_ok() {

@@ -22,7 +22,7 @@ pub(crate) use shoal_isolates::EngineCounters as Counters;
 /// Limits of one [`LocalEngine`] (one worker's share of the executor's limits).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EngineLimits {
-    /// An idle isolate unused this long is dropped.
+    /// An idle isolate unused this long is evicted (and freed).
     pub idle_ttl: Duration,
     /// At most this many isolates (busy and idle) stay resident; least recently used idle
     /// ones are evicted first.
@@ -100,17 +100,27 @@ struct Meter {
 
 impl Meter {
     fn add_bytes(&self, delta: i64) {
+        self.add_local_bytes(delta);
+        add_global_bytes(&self.global, delta);
+    }
+
+    /// Only this worker's figure, what its limits are enforced against.
+    fn add_local_bytes(&self, delta: i64) {
         self.bytes
             .set((self.bytes.get() as i64 + delta).max(0) as usize);
-        if delta >= 0 {
-            self.global
-                .resident_bytes
-                .fetch_add(delta as u64, Ordering::Relaxed);
-        } else {
-            self.global
-                .resident_bytes
-                .fetch_sub(delta.unsigned_abs(), Ordering::Relaxed);
-        }
+    }
+}
+
+/// The executor-wide resident bytes, what the host's memory budget reads.
+fn add_global_bytes(global: &Counters, delta: i64) {
+    if delta >= 0 {
+        global
+            .resident_bytes
+            .fetch_add(delta as u64, Ordering::Relaxed);
+    } else {
+        global
+            .resident_bytes
+            .fetch_sub(delta.unsigned_abs(), Ordering::Relaxed);
     }
 }
 
@@ -160,18 +170,43 @@ impl Idle {
     }
 }
 
-/// Most isolates evicted and not yet freed, what [`Inner::retire`] keeps for the reaper.
+/// Most isolates evicted and not yet freed that one engine (one worker) keeps for its reaper.
 const MAX_RETIRED: usize = 64;
 
-/// Most heap bytes of those isolates: what the process may hold beyond its resident limits
-/// for a moment.
+/// Most heap bytes of those isolates, per engine: what a worker may hold beyond its resident
+/// limits until it runs out of jobs (a worker that never does keeps them that long). They
+/// stay counted in the executor's resident bytes, which the host's memory budget reads (its
+/// trim frees them), until they are freed.
 const MAX_RETIRED_BYTES: usize = 8 << 20;
+
+/// An evicted isolate waiting to be freed: no longer resident, but its heap counts in the
+/// executor's resident bytes until it is freed (dropped).
+struct Retiree {
+    /// Held only to be freed (after the bytes are given back) when the retiree is dropped.
+    _isolate: Isolate,
+    bytes: usize,
+    global: Arc<Counters>,
+}
+
+impl Drop for Retiree {
+    fn drop(&mut self) {
+        add_global_bytes(&self.global, -(self.bytes as i64));
+    }
+}
 
 /// Isolates evicted and no longer counted as resident, waiting to be freed.
 #[derive(Default)]
 struct Retired {
-    isolates: Vec<Isolate>,
+    isolates: Vec<Retiree>,
     bytes: usize,
+}
+
+impl Retired {
+    fn pop(&mut self) -> Option<Retiree> {
+        let retiree = self.isolates.pop()?;
+        self.bytes -= retiree.bytes;
+        Some(retiree)
+    }
 }
 
 struct Inner {
@@ -241,9 +276,10 @@ impl LocalEngine {
     /// engine is dropped:
     /// - the sweeper evicts idle isolates older than the idle TTL every quarter TTL (without
     ///   it, expiry only happens when invocations arrive);
-    /// - the reaper frees evicted isolates once the activation that evicted them has
-    ///   answered and the worker has nothing else to run. Freeing a runtime costs about as
-    ///   much as a cold start, so a cold start on a full engine no longer pays for two.
+    /// - the reaper frees evicted isolates, one at a time, when the worker has nothing else
+    ///   to run: after the activation that evicted them has answered, if it finished
+    ///   synchronously. Freeing a runtime costs about as much as a cold start, so a cold
+    ///   start on a full engine no longer pays for two.
     pub fn spawn_sweeper(&self) {
         let weak: Weak<Inner> = Rc::downgrade(&self.inner);
         let period = (self.inner.limits.idle_ttl / 4).max(Duration::from_millis(10));
@@ -260,10 +296,16 @@ impl LocalEngine {
         tokio::task::spawn_local(async move {
             loop {
                 wake.notified().await;
-                let Some(inner) = weak.upgrade() else { break };
-                let dead = inner.retired.take();
-                drop(inner);
-                drop(dead);
+                loop {
+                    let Some(inner) = weak.upgrade() else { return };
+                    let next = inner.retired.borrow_mut().pop();
+                    drop(inner);
+                    let Some(retiree) = next else { break };
+                    drop(retiree);
+                    // One at a time: a job that arrives meanwhile waits for one to be freed,
+                    // not for all of them.
+                    tokio::task::yield_now().await;
+                }
             }
         });
     }
@@ -286,6 +328,15 @@ impl LocalEngine {
     ) -> impl Future<Output = Outcome> + 'static + use<> {
         let inner = Rc::clone(&self.inner);
         async move { inner.invoke(invocation).await }
+    }
+}
+
+impl Drop for Inner {
+    /// Lets the reaper see the engine is gone (its retired isolates are freed with it).
+    fn drop(&mut self) {
+        if let Some(wake) = self.reaper.get_mut() {
+            wake.notify_one();
+        }
     }
 }
 
@@ -392,13 +443,20 @@ impl Inner {
         }
     }
 
-    /// Ends `resident`'s residence: it no longer counts against the limits. The reaper frees
-    /// it later while it is small and few are waiting ([`MAX_RETIRED`],
-    /// [`MAX_RETIRED_BYTES`]); otherwise it is freed now.
+    /// Ends `resident`'s residence: it no longer counts against this engine's limits (its
+    /// heap stays in the executor's resident bytes until freed). The reaper frees it later
+    /// while it is small and few are waiting ([`MAX_RETIRED`], [`MAX_RETIRED_BYTES`]);
+    /// otherwise it is freed now.
     fn retire(&self, resident: Resident) {
-        let Resident { isolate, share } = resident;
-        let bytes = share.counted_bytes;
+        let Resident { isolate, mut share } = resident;
+        let bytes = std::mem::take(&mut share.counted_bytes);
+        share.meter.add_local_bytes(-(bytes as i64));
         drop(share);
+        let retiree = Retiree {
+            _isolate: isolate,
+            bytes,
+            global: Arc::clone(&self.meter.global),
+        };
         let reaper = self.reaper.borrow();
         let mut retired = self.retired.borrow_mut();
         match &*reaper {
@@ -406,13 +464,13 @@ impl Inner {
                 if retired.isolates.len() < MAX_RETIRED
                     && retired.bytes.saturating_add(bytes) <= MAX_RETIRED_BYTES =>
             {
-                retired.isolates.push(isolate);
+                retired.isolates.push(retiree);
                 retired.bytes += bytes;
                 wake.notify_one();
             }
             _ => {
                 drop((retired, reaper));
-                drop(isolate);
+                drop(retiree);
             }
         }
     }
@@ -489,9 +547,12 @@ mod tests {
             let stats = engine.stats();
             assert_eq!((stats.resident, stats.evictions), (2, 1), "{stats:?}");
             assert_eq!(engine.inner.retired.borrow().isolates.len(), 1);
+            assert!(engine.inner.retired.borrow().bytes > 0);
+            assert_bytes_add_up(&engine);
             tokio::task::yield_now().await;
             assert_eq!(engine.inner.retired.borrow().isolates.len(), 0);
             assert_eq!(engine.inner.retired.borrow().bytes, 0);
+            assert_bytes_add_up(&engine);
         });
     }
 
@@ -509,22 +570,56 @@ mod tests {
         assert!(engine.inner.retired.borrow().isolates.is_empty());
     }
 
+    /// The executor-wide resident bytes: this engine's resident isolates plus the evicted
+    /// ones not freed yet, and nothing else (nothing freed is still counted).
+    fn assert_bytes_add_up(engine: &LocalEngine) {
+        let (resident, retired) = (
+            engine.inner.meter.bytes.get(),
+            engine.inner.retired.borrow().bytes,
+        );
+        assert_eq!(engine.stats().resident_bytes as usize, resident + retired);
+    }
+
     #[test]
-    fn the_reaper_waits_for_few_and_small_isolates_only() {
+    fn the_reaper_waits_for_few_isolates_only() {
         on_a_worker(async {
             let engine = LocalEngine::new(limits(1));
             engine.spawn_sweeper();
-            // Cold starts back to back, never yielding: the reaper never runs, so at most
-            // MAX_RETIRED wait and the rest are freed at once.
+            // Cold starts back to back, never yielding: the reaper never runs, so MAX_RETIRED
+            // wait (a hello-world heap is ~76 KB: 64 are well under MAX_RETIRED_BYTES) and
+            // the rest are freed at once.
             for n in 0..MAX_RETIRED + 5 {
                 cold(&engine, n).await;
             }
-            let retired = engine.inner.retired.borrow().isolates.len();
-            assert!((1..=MAX_RETIRED).contains(&retired), "{retired} waiting");
+            assert_eq!(engine.inner.retired.borrow().isolates.len(), MAX_RETIRED);
             assert!(engine.inner.retired.borrow().bytes <= MAX_RETIRED_BYTES);
             assert_eq!(engine.stats().evictions as usize, MAX_RETIRED + 4);
+            assert_bytes_add_up(&engine);
             engine.trim();
             assert!(engine.inner.retired.borrow().isolates.is_empty());
+            assert_bytes_add_up(&engine);
+        });
+    }
+
+    #[test]
+    fn an_isolate_over_the_byte_cap_is_freed_at_once() {
+        on_a_worker(async {
+            let engine = LocalEngine::new(limits(1));
+            engine.spawn_sweeper();
+            let big = action(
+                "big",
+                "const big = 'x'.repeat(9 << 20); function main() { return {n: big.length}; }",
+                "main",
+            );
+            let out = engine
+                .invoke(invocation(&big, "guest", json!({}), 5_000))
+                .await;
+            assert_eq!(out.result, Ok(json!({"n": 9 << 20})));
+            assert!(engine.inner.meter.bytes.get() > MAX_RETIRED_BYTES);
+            cold(&engine, 0).await;
+            assert_eq!(engine.stats().evictions, 1);
+            assert!(engine.inner.retired.borrow().isolates.is_empty());
+            assert_bytes_add_up(&engine);
         });
     }
 }

@@ -63,7 +63,8 @@ pub struct QuickJsConfig {
     pub worker_stack_bytes: usize,
     /// How long one run may hold a worker before the worker is handed to a fresh thread.
     pub slice: Duration,
-    /// An idle isolate unused this long is dropped (OpenWhisk keeps idle containers 10 min).
+    /// An idle isolate unused this long is evicted and freed (OpenWhisk keeps idle containers
+    /// 10 min).
     pub idle_ttl: Duration,
     /// Most isolates resident at once (busy and idle).
     pub max_resident: usize,
@@ -201,7 +202,7 @@ impl Executor for QuickJsExecutor {
         stats
     }
 
-    /// Drops the idle isolates of every worker.
+    /// Drops the idle isolates of every worker, and frees the evicted ones still waiting to be.
     fn trim(&self) -> BoxFuture<()> {
         Box::pin(
             self.pool

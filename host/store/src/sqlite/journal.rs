@@ -30,8 +30,8 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::ActivationRecord;
 use crate::log_queue::{Entry, Kind};
+use crate::{ActivationRecord, StoreError};
 
 /// The directory, inside the data directory, that holds the segments.
 pub(crate) const JOURNAL_DIR: &str = "activation-journal";
@@ -41,9 +41,6 @@ const SUFFIX: &str = "seg";
 
 /// A segment being created (not yet locked) ends with this instead.
 const CREATING: &str = "new";
-
-/// The scratch file [`Journal::probe`] writes.
-const PROBE: &str = "probe";
 
 /// Bytes of a frame's header: the body's length and checksum.
 const HEADER: usize = 8;
@@ -62,6 +59,14 @@ impl Segment {
         let removed = std::fs::remove_file(&self.path);
         drop(self.file);
         removed
+    }
+
+    /// [`Segment::remove`] once its records are committed: a segment left behind is only
+    /// logged, since committing it again at the next open rewrites the same rows.
+    pub(crate) fn discard(self) {
+        if let Err(error) = self.remove() {
+            tracing::warn!(%error, "a committed activation journal segment was not removed");
+        }
     }
 }
 
@@ -102,7 +107,7 @@ impl Journal {
     pub(crate) fn append(&mut self, entries: &[Entry]) -> io::Result<()> {
         self.buf.clear();
         for entry in entries {
-            encode(&mut self.buf, entry.kind, &entry.rec);
+            encode(&mut self.buf, entry.kind, &entry.rec)?;
         }
         if self.current.is_none() {
             self.current = Some(self.create()?);
@@ -121,13 +126,13 @@ impl Journal {
         Ok(())
     }
 
-    /// Whether the journal's file system takes a write again (after a failed append): writes
-    /// one block to a scratch file beside the segments, then removes it.
-    pub(crate) fn probe(&self) -> io::Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
-        let path = self.dir.join(PROBE);
-        let written = std::fs::write(&path, [0u8; 4096]);
-        let removed = std::fs::remove_file(&path);
+    /// Whether the journal takes a round again (after a failed append): creates a segment
+    /// the way an append does, writes one block of zeros to it (which reads as no records),
+    /// then removes it.
+    pub(crate) fn probe(&mut self) -> io::Result<()> {
+        let mut segment = self.create()?;
+        let written = segment.file.write_all(&[0; 4096]);
+        let removed = segment.remove();
         written.and(removed)
     }
 
@@ -136,8 +141,26 @@ impl Journal {
         self.current.take()
     }
 
-    /// A new, empty, locked segment file (and the directory again, if it was removed).
+    /// A new, empty, locked segment file (and the directory again, if it was removed). A
+    /// process replaying the journal beside this one may take a segment being created (see
+    /// [`replay`]); then it tries again, under the next name, twice at most.
     fn create(&mut self) -> io::Result<Segment> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.try_create() {
+                Err(e)
+                    if tries < 3
+                        && matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::NotFound
+                        ) => {}
+                created => return created,
+            }
+        }
+    }
+
+    fn try_create(&mut self) -> io::Result<Segment> {
         let name = format!("{}{:012}", self.prefix, self.seq);
         self.seq += 1;
         let creating = self.dir.join(&name).with_extension(CREATING);
@@ -161,13 +184,16 @@ impl Journal {
     }
 }
 
-/// The segments in `data_dir` that no live process holds, oldest first, each with the
-/// records it holds in order: what a process that stopped first left uncommitted. Each
-/// comes locked, so no other process replays it meanwhile; remove it once its records are
-/// committed. A segment another process holds, or deletes meanwhile, is left alone; a
-/// segment that was never renamed into place (its process stopped while creating it, before
-/// anything was written to it) is removed.
-pub(crate) fn replay(data_dir: &Path) -> io::Result<Vec<(Segment, Vec<Entry>)>> {
+/// Commits, with `commit`, the records of every segment in `data_dir` that no live process
+/// holds (what a process that stopped first left uncommitted), oldest first and one segment
+/// at a time, removing each once committed; returns how many records there were. A segment
+/// another process holds, or deletes meanwhile, is left alone; a segment never renamed into
+/// place (its process stopped while creating it, before anything was written to it) is
+/// removed. An error names the segment.
+pub(crate) fn replay(
+    data_dir: &Path,
+    mut commit: impl FnMut(&[Entry]) -> Result<(), StoreError>,
+) -> Result<usize, StoreError> {
     let dir = data_dir.join(JOURNAL_DIR);
     let mut paths = Vec::new();
     match std::fs::read_dir(&dir) {
@@ -179,38 +205,65 @@ pub(crate) fn replay(data_dir: &Path) -> io::Result<Vec<(Segment, Vec<Entry>)>> 
                 }
             }
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e.into()),
     }
     paths.sort();
-    let mut found = Vec::new();
+    let mut records = 0;
     for path in paths {
-        let extension = path.extension().and_then(|x| x.to_str());
-        if !matches!(extension, Some(SUFFIX | CREATING)) {
-            continue;
-        }
-        let Some(mut file) = claim(&path)? else {
-            continue;
+        let failed = |e: &dyn std::fmt::Display| {
+            StoreError::Io(format!(
+                "cannot commit the activation journal segment {} (records shoal acknowledged \
+                 and has not committed yet): {e}",
+                path.display()
+            ))
         };
-        if extension == Some(CREATING) {
-            std::fs::remove_file(&path)?;
-            continue;
-        }
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)?;
-        let (entries, read) = decode(&bytes);
-        if read < bytes.len() {
-            tracing::warn!(
-                segment = %path.display(),
-                at = read,
-                ignored = bytes.len() - read,
-                "an activation journal segment ends in a torn or corrupt frame, ignored"
-            );
-        }
-        let len = bytes.len() as u64;
-        found.push((Segment { file, path, len }, entries));
+        let replayed = replay_one(&path, &mut commit).map_err(|e| failed(&e))?;
+        records += replayed;
     }
-    Ok(found)
+    Ok(records)
+}
+
+/// [`replay`] of the file at `path`: how many records it committed.
+fn replay_one(
+    path: &Path,
+    commit: &mut impl FnMut(&[Entry]) -> Result<(), StoreError>,
+) -> Result<usize, StoreError> {
+    let extension = path.extension().and_then(|x| x.to_str());
+    if !matches!(extension, Some(SUFFIX | CREATING)) {
+        return Ok(0);
+    }
+    let Some(mut file) = claim(path)? else {
+        return Ok(0);
+    };
+    if extension == Some(CREATING) {
+        // Renamed into place since the listing (it is then the next open's to replay).
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            removed => removed?,
+        }
+        return Ok(0);
+    }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    let (entries, read) = decode(&bytes);
+    if read < bytes.len() {
+        tracing::warn!(
+            segment = %path.display(),
+            at = read,
+            ignored = bytes.len() - read,
+            "an activation journal segment ends in a torn or corrupt frame, ignored"
+        );
+    }
+    commit(&entries)?;
+    let len = bytes.len() as u64;
+    Segment {
+        file,
+        path: path.to_path_buf(),
+        len,
+    }
+    .discard();
+    Ok(entries.len())
 }
 
 /// The file at `path`, opened and locked, if it still exists and no other process holds
@@ -232,8 +285,8 @@ fn claim(path: &Path) -> io::Result<Option<File>> {
     Ok((file.metadata()?.nlink() > 0).then_some(file))
 }
 
-/// Appends one frame holding `rec` as `kind` to `buf`.
-fn encode(buf: &mut Vec<u8>, kind: Kind, rec: &ActivationRecord) {
+/// Appends one frame holding `rec` as `kind` to `buf`; refuses a text of 4 GiB or more.
+fn encode(buf: &mut Vec<u8>, kind: Kind, rec: &ActivationRecord) -> io::Result<()> {
     let at = buf.len();
     buf.extend_from_slice(&[0; HEADER]);
     buf.push(match kind {
@@ -249,14 +302,20 @@ fn encode(buf: &mut Vec<u8>, kind: Kind, rec: &ActivationRecord) {
         &rec.filter_name,
         &rec.doc,
     ] {
-        // Records are bounded far below 4 GiB by the request and result limits.
-        buf.extend_from_slice(&(text.len() as u32).to_le_bytes());
+        buf.extend_from_slice(&length(text.len())?.to_le_bytes());
         buf.extend_from_slice(text.as_bytes());
     }
     let body = &buf[at + HEADER..];
-    let (len, crc) = (body.len() as u32, crc32fast::hash(body));
+    let (len, crc) = (length(body.len())?, crc32fast::hash(body));
     buf[at..at + 4].copy_from_slice(&len.to_le_bytes());
     buf[at + 4..at + HEADER].copy_from_slice(&crc.to_le_bytes());
+    Ok(())
+}
+
+/// `n` as a frame's `u32` length. The request and result limits keep records far below
+/// 4 GiB; one past it is refused rather than written as a frame that reads back corrupt.
+fn length(n: usize) -> io::Result<u32> {
+    u32::try_from(n).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "record over 4 GiB"))
 }
 
 /// The records of a segment's bytes up to the first torn or corrupt frame, and how many
@@ -272,32 +331,32 @@ fn decode(bytes: &[u8]) -> (Vec<Entry>, usize) {
 
 /// The first frame of `bytes` and what follows it; `None` if it is torn or corrupt.
 fn frame(bytes: &[u8]) -> Option<(Entry, &[u8])> {
-    let len = u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?) as usize;
-    let crc = u32::from_le_bytes(bytes.get(4..HEADER)?.try_into().ok()?);
-    let body = bytes.get(HEADER..HEADER.checked_add(len)?)?;
+    let (len, bytes) = u32_at(bytes)?;
+    let (crc, bytes) = u32_at(bytes)?;
+    let (body, after) = bytes.split_at_checked(len as usize)?;
     if crc32fast::hash(body) != crc {
         return None;
     }
-    let kind = match body.first()? {
+    let (kind, body) = body.split_first()?;
+    let kind = match kind {
         0 => Kind::Final,
         1 => Kind::Settles,
         2 => Kind::Accepted,
         _ => return None,
     };
-    let start = i64::from_le_bytes(body.get(1..9)?.try_into().ok()?);
-    let mut rest = &body[9..];
+    let (start, mut rest) = body.split_first_chunk::<8>()?;
     let mut text = || -> Option<String> {
-        let n = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
-        let s = std::str::from_utf8(rest.get(4..4usize.checked_add(n)?)?).ok()?;
-        rest = &rest[4 + n..];
-        Some(s.to_owned())
+        let (n, after) = u32_at(rest)?;
+        let (text, after) = after.split_at_checked(n as usize)?;
+        rest = after;
+        Some(std::str::from_utf8(text).ok()?.to_owned())
     };
     let rec = ActivationRecord {
         namespace: text()?,
         activation_id: text()?,
         name: text()?,
         filter_name: text()?,
-        start,
+        start: i64::from_le_bytes(*start),
         doc: text()?,
     };
     let entry = Entry {
@@ -305,7 +364,13 @@ fn frame(bytes: &[u8]) -> Option<(Entry, &[u8])> {
         kind,
         ack: None,
     };
-    Some((entry, &bytes[HEADER + len..]))
+    Some((entry, after))
+}
+
+/// The little-endian `u32` that `bytes` starts with, and what follows it.
+fn u32_at(bytes: &[u8]) -> Option<(u32, &[u8])> {
+    let (n, rest) = bytes.split_first_chunk::<4>()?;
+    Some((u32::from_le_bytes(*n), rest))
 }
 
 #[cfg(test)]
@@ -334,6 +399,17 @@ mod tests {
             .collect()
     }
 
+    /// What [`replay`] commits, segment by segment, and its count.
+    fn replayed(dir: &Path) -> (Vec<Vec<(Kind, ActivationRecord)>>, usize) {
+        let mut segments = Vec::new();
+        let records = replay(dir, |entries| {
+            segments.push(summary(entries));
+            Ok(())
+        })
+        .unwrap();
+        (segments, records)
+    }
+
     #[test]
     fn segments_replay_in_order_and_only_once_their_writer_is_gone() {
         let dir = tempfile::tempdir().unwrap();
@@ -344,41 +420,47 @@ mod tests {
         let sealed = journal.seal().unwrap();
         journal.append(&second).unwrap();
         // Both segments are held by this journal: nobody else may replay them.
-        assert!(replay(dir.path()).unwrap().is_empty());
+        assert_eq!(replayed(dir.path()), (vec![], 0));
         // What is not a segment is left alone; a segment never renamed into place (its
-        // process stopped while creating it) is removed.
+        // process stopped while creating it) is removed; a probe leaves nothing behind.
         let journal_dir = dir.path().join(JOURNAL_DIR);
         std::fs::write(journal_dir.join("notes.txt"), b"kept").unwrap();
         std::fs::create_dir(journal_dir.join("0-0-0.seg")).unwrap();
         std::fs::write(journal_dir.join("0-0-1.new"), b"").unwrap();
-        assert!(replay(dir.path()).unwrap().is_empty());
+        journal.probe().unwrap();
+        assert_eq!(replayed(dir.path()), (vec![], 0));
         assert!(!journal_dir.join("0-0-1.new").exists());
         std::fs::remove_file(journal_dir.join("notes.txt")).unwrap();
         std::fs::remove_dir(journal_dir.join("0-0-0.seg")).unwrap();
+        assert_eq!(std::fs::read_dir(&journal_dir).unwrap().count(), 2);
         drop(sealed);
         drop(journal);
-        let found = replay(dir.path()).unwrap();
-        let records: Vec<_> = found.iter().map(|(_, e)| summary(e)).collect();
-        assert_eq!(records, [summary(&first), summary(&second)]);
-        // Replaying holds them in turn; removed, they are gone for good.
-        assert!(replay(dir.path()).unwrap().is_empty());
-        for (segment, _) in found {
-            segment.remove().unwrap();
-        }
-        assert!(replay(dir.path()).unwrap().is_empty());
         assert_eq!(
-            std::fs::read_dir(dir.path().join(JOURNAL_DIR))
-                .unwrap()
-                .count(),
-            0
+            replayed(dir.path()),
+            (vec![summary(&first), summary(&second)], 3)
         );
+        // Committed, they are gone for good.
+        assert_eq!(std::fs::read_dir(&journal_dir).unwrap().count(), 0);
+        assert_eq!(replayed(dir.path()), (vec![], 0));
+    }
+
+    #[test]
+    fn a_segment_that_cannot_be_committed_stays_and_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut journal = Journal::open(dir.path()).unwrap();
+        journal.append(&[entry(1, Kind::Final)]).unwrap();
+        drop(journal);
+        let refused = replay(dir.path(), |_| Err(StoreError::Io("disk full".into())));
+        let why = refused.unwrap_err().to_string();
+        assert!(why.contains(".seg") && why.contains("disk full"), "{why}");
+        assert_eq!(replayed(dir.path()).1, 1);
     }
 
     #[test]
     fn a_torn_or_corrupt_frame_ends_the_segment() {
         let mut bytes = Vec::new();
         for n in 0..3 {
-            encode(&mut bytes, Kind::Final, &entry(n, Kind::Final).rec);
+            encode(&mut bytes, Kind::Final, &entry(n, Kind::Final).rec).unwrap();
         }
         let (whole, read) = decode(&bytes);
         assert_eq!(read, bytes.len());

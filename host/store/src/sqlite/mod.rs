@@ -67,7 +67,7 @@
 //! open become activation records ([`ActivationLog::recovered`] counts them), after the
 //! journal's records are committed. When a write fails (disk full, read-only, the file deleted
 //! or replaced), [`ActivationLog::health`] says why until the store writes again, which the
-//! indexer probes every 500 ms.
+//! appender (the journal) and the indexer (SQLite) probe every 500 ms.
 
 mod activations;
 mod apis;
@@ -551,15 +551,7 @@ impl Changes for SqliteStore {
 /// Commits the records that a process which stopped first had acknowledged but not yet
 /// committed (its journal segments), then deletes those segments.
 fn replay_journal(data_dir: &Path, conn: &mut Connection) -> Result<(), StoreError> {
-    let mut records = 0;
-    for (segment, entries) in journal::replay(data_dir)? {
-        writer::insert(conn, &entries)?;
-        records += entries.len();
-        if let Err(error) = segment.remove() {
-            // Committed anyway; committing it again at the next open rewrites the same rows.
-            tracing::warn!(%error, "a committed activation journal segment was not removed");
-        }
-    }
+    let records = journal::replay(data_dir, |entries| writer::insert(conn, entries))?;
     if records > 0 {
         tracing::warn!(
             records,

@@ -212,8 +212,10 @@ impl Writers {
         Ok(Writers { appender, indexer })
     }
 
-    /// Waits for both threads to end (send [`Msg::Shutdown`] first): everything they were
-    /// given is then committed, or left in the journal for the next open.
+    /// Waits for both threads to end (send [`Msg::Shutdown`] first): everything they
+    /// acknowledged is then committed, or left in the journal for the next open. Final records
+    /// of accepted activations still refused then are dropped; their stand-ins end them at
+    /// the next open.
     pub(crate) fn join(self) {
         // A panic on either thread is already reported by the panic hook; there is nothing
         // more to do with it here.
@@ -337,7 +339,7 @@ impl Appender {
 
     /// With no round to try the journal with: whether a failed journal takes a write again
     /// (once [`PROBE_EVERY`] has passed since it failed).
-    fn probe(&self) {
+    fn probe(&mut self) {
         if self.parts.journal_failing() && self.parts.refusal().is_none() {
             let probed = self.journal.probe();
             self.parts.set_journal(
@@ -529,12 +531,8 @@ impl Indexer {
                     forget(&self.pending, &entry.rec);
                 }
             }
-            if let Some(segment) = segment
-                && let Err(error) = segment.remove()
-            {
-                // Committed anyway; committing it again at the next open rewrites the same
-                // rows.
-                tracing::warn!(%error, "a committed activation journal segment was not removed");
+            if let Some(segment) = segment {
+                segment.discard();
             }
         }
     }
