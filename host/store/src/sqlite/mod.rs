@@ -100,6 +100,10 @@ use writer::{Database, Writers};
 /// The database file name inside the data directory.
 pub const DB_FILE: &str = "shoal.db";
 
+/// The lock file inside the data directory: every process with the store open holds it
+/// shared (see [`lock_data_dir`]).
+const LOCK_FILE: &str = "shoal.lock";
+
 /// Upper bound on pooled read connections (each costs a file handle and its page cache).
 const MAX_READERS: usize = 4;
 
@@ -123,6 +127,8 @@ struct Inner {
     writers: Option<Writers>,
     /// Accepted activations that the last run did not finish, ended at open.
     recovered: u64,
+    /// The data directory's lock, held shared while the store is open.
+    _lock: std::fs::File,
     /// Backing directory of [`SqliteStore::open_in_memory`]; declared last so it is removed
     /// after every connection is closed.
     _temp: Option<tempfile::TempDir>,
@@ -157,8 +163,11 @@ impl SqliteStore {
         let path = data_dir.join(DB_FILE);
         let mut writer = schema::connect(&path, Sync::Full, false)?;
         schema::migrate(&mut writer)?;
+        let (lock, alone) = lock_data_dir(data_dir)?;
         replay_journal(data_dir, &mut writer)?;
-        let recovered = recover(&mut writer)?;
+        // Another process's stand-ins are its activations in flight, not unfinished ones.
+        let recovered = if alone { recover(&mut writer)? } else { 0 };
+        lock.lock_shared()?;
         let db = Database::at(&path);
         let activation_conn = schema::connect(&path, Sync::Normal, false)?;
         let n = std::thread::available_parallelism()
@@ -193,6 +202,7 @@ impl SqliteStore {
             jobs: tokio::sync::Semaphore::new(1 + n),
             writers: Some(writers),
             recovered,
+            _lock: lock,
             _temp: temp,
         })))
     }
@@ -559,6 +569,26 @@ fn replay_journal(data_dir: &Path, conn: &mut Connection) -> Result<(), StoreErr
         );
     }
     Ok(())
+}
+
+/// Opens and locks the data directory's [`LOCK_FILE`]: exclusively if no other process has the
+/// store open (`true`: what the last run left unfinished may then be ended), else not at all;
+/// the caller then holds it shared for the store's life. A process that opens the store
+/// beside a live one (`shoal namespace …` beside the server) so never ends that one's
+/// activations in flight; the stand-ins of a run that stopped are ended by the next open
+/// that finds no other process.
+fn lock_data_dir(data_dir: &Path) -> Result<(std::fs::File, bool), StoreError> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(data_dir.join(LOCK_FILE))?;
+    let alone = match file.try_lock() {
+        Ok(()) => true,
+        Err(std::fs::TryLockError::WouldBlock) => false,
+        Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
+    };
+    Ok((file, alone))
 }
 
 /// Ends every accepted activation the last run left unfinished with its stand-in record;

@@ -47,6 +47,30 @@ async fn drop_flushes_everything_enqueued() {
     assert_eq!(newest[0]["start"], json!(9_999));
 }
 
+#[tokio::test]
+async fn a_second_process_never_ends_the_activations_the_first_has_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = SqliteStore::open(dir.path()).unwrap();
+    let stand_in = activation("guest", 7, "slow", 7);
+    server.accept_activation(stand_in).await.unwrap();
+    server.flush().await;
+    // `shoal namespace …` beside the running server: the activation is still in flight.
+    let beside = SqliteStore::open(dir.path()).unwrap();
+    assert_eq!(beside.recovered(), 0);
+    assert_eq!(beside.get_activation("guest", &id(7)).await.unwrap(), None);
+    drop(beside);
+    // The server stops before the activation ends: the next open ends it.
+    drop(server);
+    let next = SqliteStore::open(dir.path()).unwrap();
+    assert_eq!(next.recovered(), 1);
+    assert!(
+        next.get_activation("guest", &id(7))
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writers_and_readers() {
     const THREADS: u64 = 4;
