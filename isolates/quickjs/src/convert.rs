@@ -133,21 +133,26 @@ impl<'js> Plain<'js> {
         }
     }
 
-    /// The standard prototypes, or `None` when either carries a `toJSON`.
+    /// The context's own `Object.prototype` and `Array.prototype` (what `{}` and `[]` are
+    /// made with, whatever the action did to the globals of those names), or `None` when
+    /// either carries a `toJSON`. Two reference-count increments and one property lookup.
     fn new(ctx: &Ctx<'js>) -> Option<Self> {
         let to_json = Atom::from_predefined(ctx.clone(), PredefinedAtom::ToJSON);
-        let proto = |name: &str| -> Option<Object<'js>> {
-            let constructor: Object<'js> = ctx.globals().get(name).ok()?;
-            constructor.get(PredefinedAtom::Prototype).ok()
-        };
-        let (object_proto, array_proto) = (proto("Object")?, proto("Array")?);
+        let (object_proto, array_proto) = (
+            intrinsic_proto(ctx, CLASS_OBJECT),
+            intrinsic_proto(ctx, CLASS_ARRAY),
+        );
         // Array.prototype inherits from Object.prototype: one lookup covers both.
-        if array_proto.contains_key(to_json.clone()).unwrap_or(true) {
+        if array_proto
+            .as_object()?
+            .contains_key(to_json.clone())
+            .unwrap_or(true)
+        {
             return None;
         }
         Some(Plain {
-            object_proto: object_proto.into_value(),
-            array_proto: array_proto.into_value(),
+            object_proto,
+            array_proto,
             to_json,
             budget: Cell::new(Self::BUDGET),
         })
@@ -222,6 +227,24 @@ impl<'js> Plain<'js> {
             }
         }
         Some(map)
+    }
+}
+
+/// QuickJS's class id of ordinary objects (`JS_CLASS_OBJECT`, first of the enum in
+/// `quickjs.c`, which the C header does not export).
+const CLASS_OBJECT: rquickjs::qjs::JSClassID = 1;
+
+/// QuickJS's class id of arrays (`JS_CLASS_ARRAY`, second of that enum).
+const CLASS_ARRAY: rquickjs::qjs::JSClassID = 2;
+
+/// The prototype the context gives new objects of `class` (its intrinsic, not the global of
+/// the same name, which an action may replace).
+fn intrinsic_proto<'js>(ctx: &Ctx<'js>, class: rquickjs::qjs::JSClassID) -> Value<'js> {
+    // SAFETY: both ids are built-in classes every context registers; `JS_GetClassProto`
+    // returns a new reference, which `from_raw` takes over.
+    unsafe {
+        let proto = rquickjs::qjs::JS_GetClassProto(ctx.as_raw().as_ptr(), class);
+        Value::from_raw(ctx.clone(), proto)
     }
 }
 
@@ -330,6 +353,24 @@ mod tests {
                 to_json(&ctx, value).unwrap(),
                 Some(Json::from("everything"))
             );
+        });
+    }
+
+    #[test]
+    fn replaced_globals_do_not_change_what_counts_as_plain() {
+        let rt = Runtime::new().unwrap();
+        let context = Context::full(&rt).unwrap();
+        context.with(|ctx| {
+            // `{}` and `[]` are still made with the intrinsic prototypes: still plain.
+            let _: Value = ctx
+                .eval("globalThis.Object = function () {}; globalThis.Array = {prototype: {}};")
+                .unwrap();
+            assert_eq!(
+                direct(&ctx, "{a: [1, {b: 2}]}"),
+                Some(Some(serde_json::json!({"a": [1, {"b": 2}]})))
+            );
+            // An object made with the replacement's prototype is not.
+            assert_eq!(direct(&ctx, "new Object()"), None);
         });
     }
 

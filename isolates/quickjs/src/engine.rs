@@ -133,14 +133,21 @@ struct Idle {
 }
 
 impl Idle {
+    /// An idle isolate of `key`, if any. Its emptied list stays for the isolate to come back
+    /// to ([`Idle::put`]) without a removal and a new allocation on every warm invoke;
+    /// [`Idle::forget`] removes it if the isolate does not come back.
     fn take(&mut self, key: &Key) -> Option<Resident> {
         let list = self.by_key.get_mut(key)?;
         let (tick, resident) = list.pop()?;
-        if list.is_empty() {
-            self.by_key.remove(key);
-        }
         self.lru.remove(&tick);
         Some(resident)
+    }
+
+    /// Drops `key`'s list if it holds no isolate (one taken was discarded instead of put back).
+    fn forget(&mut self, key: &Key) {
+        if self.by_key.get(key).is_some_and(Vec::is_empty) {
+            self.by_key.remove(key);
+        }
     }
 
     fn put(&mut self, key: Key, resident: Resident, now: Instant) {
@@ -394,6 +401,7 @@ impl Inner {
             .activations
             .fetch_add(1, Ordering::Relaxed);
         if resident.isolate.poisoned() {
+            self.idle.borrow_mut().forget(&key);
             drop(resident);
         } else {
             resident.recount();
@@ -532,6 +540,44 @@ mod tests {
             .invoke(invocation(&a, "guest", json!({}), 1_000))
             .await;
         assert_eq!(out.result, Ok(json!({"n": 1})));
+    }
+
+    #[test]
+    fn an_action_keeps_its_idle_list_only_while_it_has_an_isolate() {
+        on_a_worker(async {
+            let engine = LocalEngine::new(limits(2));
+            let lists = || engine.inner.idle.borrow().by_key.len();
+            // Warm invokes take the isolate and put it back into the same list.
+            let a0 = action(
+                "a0",
+                "let n = 0; function main() { return {n: ++n}; }",
+                "main",
+            );
+            for n in 1..4 {
+                let out = engine
+                    .invoke(invocation(&a0, "guest", json!({}), 1_000))
+                    .await;
+                assert_eq!(out.result, Ok(json!({"n": n})));
+                assert_eq!(lists(), 1);
+            }
+            // A warm isolate discarded after its activation (a developer error: not a
+            // dictionary) takes its emptied list with it.
+            let bad = action(
+                "bad",
+                "let n = 0; function main() { return ++n > 1 ? 1 : {}; }",
+                "main",
+            );
+            let run = || engine.invoke(invocation(&bad, "guest", json!({}), 1_000));
+            assert_eq!(run().await.result, Ok(json!({})));
+            assert_eq!(lists(), 2);
+            assert!(run().await.result.is_err());
+            assert_eq!(lists(), 1);
+            // So does an evicted one.
+            cold(&engine, 1).await;
+            cold(&engine, 2).await;
+            assert_eq!(lists(), 2);
+            assert_eq!(engine.stats().resident, 2);
+        });
     }
 
     #[test]
