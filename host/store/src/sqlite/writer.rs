@@ -832,6 +832,44 @@ mod tests {
     }
 
     #[test]
+    fn the_end_of_an_accepted_activation_waits_out_a_journal_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, rx, _) = frozen();
+        let writers = start(&log, rx, dir.path());
+        let (accepted, settles) = (rec(1, 1), rec(1, 2));
+        acknowledged(&log, [(&accepted, Kind::Accepted)]);
+        // Committed, so no segment is open: the next round needs a new one, and cannot
+        // make it.
+        flush(&log);
+        let journal = dir.path().join(JOURNAL_DIR);
+        std::fs::remove_dir_all(&journal).unwrap();
+        std::fs::write(&journal, b"not a directory").unwrap();
+        let mut ack = durable(&log, &settles, Kind::Settles);
+        eventually("the store turns unhealthy", || {
+            log.counters.unhealthy.read().is_some()
+        });
+        // A 202 named this activation: its end is neither refused nor dropped, and stays
+        // readable while the journal cannot take it.
+        assert_eq!(
+            ack.try_recv(),
+            Err(tokio::sync::oneshot::error::TryRecvError::Empty)
+        );
+        assert!(log.queued_doc("guest", &settles.activation_id).is_some());
+        std::fs::remove_file(&journal).unwrap();
+        let mut answer = None;
+        eventually("the end of the activation is journalled", || {
+            answer = ack.try_recv().ok();
+            answer.is_some()
+        });
+        assert_eq!(answer, Some(Ok(())));
+        log.tx.send(Msg::Shutdown).unwrap();
+        writers.join();
+        assert_eq!(count(dir.path(), "activations"), 1);
+        assert_eq!(count(dir.path(), "accepted"), 0);
+        assert_eq!(log.counters.snapshot(&log.pending).failed, 0);
+    }
+
+    #[test]
     fn a_journal_that_cannot_be_written_refuses_records_until_it_can() {
         let dir = tempfile::tempdir().unwrap();
         let (log, rx, _) = frozen();
