@@ -15,6 +15,7 @@ mod invocation;
 pub mod json;
 mod logs;
 mod outcome;
+pub mod sched;
 mod table;
 
 pub use egress::{

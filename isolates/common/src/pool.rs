@@ -24,6 +24,7 @@ use std::task::{Context, Poll, Waker};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use shoal_router::sched;
 use tokio::sync::{Notify, oneshot};
 
 /// A `!Send` future that runs as a local task of the worker thread it was created on.
@@ -346,16 +347,9 @@ pub fn lower_this_thread_priority() {
 /// 10 alone, `/ping`'s p99 rose ~1.6x beside two loops). The run still ends at its deadline.
 /// Best effort.
 fn leave_to_idle_time(tid: u64) {
-    #[cfg(target_os = "linux")]
-    if let Ok(tid) = libc::pid_t::try_from(tid)
-        && tid != 0
-    {
-        let param = libc::sched_param { sched_priority: 0 };
-        // SAFETY: `param` is a valid sched_param for the call's duration; a stale id fails
-        // harmlessly.
-        unsafe {
-            libc::sched_setscheduler(tid, libc::SCHED_IDLE, &param);
-        }
+    // 0 would be the monitor itself.
+    if tid != 0 {
+        sched::set_thread(tid, sched::Policy::Idle);
     }
 }
 
@@ -449,6 +443,8 @@ fn worker_main<S: 'static>(
     mark: Arc<Mark>,
 ) {
     mark.tid.store(thread_id(), Ordering::Release);
+    // Woken for a job, a worker waits for the request thread to queue what else is ready.
+    sched::set_this_thread(sched::Policy::Batch);
     let slot = &shared.slots[index];
     let local = tokio::task::LocalSet::new();
     let inflight = Rc::new(InFlight::default());
@@ -597,6 +593,34 @@ mod tests {
         assert_eq!(spinning.await.unwrap(), 0, "the spinner kept its own state");
         // The slot keeps being served by its new thread.
         assert_eq!(pool.run(0, |s| async move { s.get() }).await.unwrap(), 7);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn workers_run_in_batch_and_a_handed_off_thread_in_idle_time() {
+        let pool = pool(1);
+        let policy = |_: Rc<Cell<u32>>| async { sched::this_thread() };
+        assert_eq!(
+            pool.run(0, policy).await.unwrap(),
+            Some(sched::Policy::Batch)
+        );
+        let stop = Arc::new(AtomicBool::new(false));
+        let spinning = {
+            let stop = Arc::clone(&stop);
+            pool.run(0, move |_: Rc<Cell<u32>>| {
+                while !stop.load(Ordering::Acquire) {
+                    std::hint::spin_loop();
+                }
+                std::future::ready(sched::this_thread())
+            })
+        };
+        // Served once the slot is handed off; the new thread is a worker like the first.
+        assert_eq!(
+            pool.run(0, policy).await.unwrap(),
+            Some(sched::Policy::Batch)
+        );
+        stop.store(true, Ordering::Release);
+        assert_eq!(spinning.await.unwrap(), Some(sched::Policy::Idle));
     }
 
     #[tokio::test]

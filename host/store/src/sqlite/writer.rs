@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use rusqlite::{Connection, TransactionBehavior, params};
+use shoal_router::sched;
 use tokio::sync::oneshot;
 
 use super::journal::{Journal, Segment};
@@ -202,13 +203,21 @@ impl Writers {
             pending: Arc::clone(&pending),
             parts: parts.clone(),
         };
+        // Both in batch: woken for a record, they let the request threads queue the rest
+        // of what is ready first, and take it all in one round.
         let indexer = std::thread::Builder::new()
             .name("shoal-store-indexer".into())
-            .spawn(move || indexer.run(&sealed))?;
+            .spawn(move || {
+                sched::set_this_thread(sched::Policy::Batch);
+                indexer.run(&sealed)
+            })?;
         let appender = Appender::new(db, journal, to_indexer, pending, parts);
         let appender = std::thread::Builder::new()
             .name("shoal-store-appender".into())
-            .spawn(move || appender.run(&rx))?;
+            .spawn(move || {
+                sched::set_this_thread(sched::Policy::Batch);
+                appender.run(&rx)
+            })?;
         Ok(Writers { appender, indexer })
     }
 
@@ -666,6 +675,43 @@ mod tests {
         assert_eq!(stats.batches, 3);
         assert_eq!(count(dir.path(), "activations") as u64, n);
         assert_eq!(segments(dir.path()), 0);
+    }
+
+    /// The Linux scheduling policy (`/proc` stat field 41) of this process's threads whose
+    /// name starts with `prefix`.
+    #[cfg(target_os = "linux")]
+    fn policies(prefix: &str) -> Vec<i32> {
+        std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .filter_map(|task| {
+                let task = task.ok()?.path();
+                let name = std::fs::read_to_string(task.join("comm")).ok()?;
+                let stat = std::fs::read_to_string(task.join("stat")).ok()?;
+                let (_, fields) = stat.rsplit_once(')')?;
+                // Fields after the name start at field 3.
+                let policy = fields.split_whitespace().nth(41 - 3)?.parse().ok()?;
+                name.starts_with(prefix).then_some(policy)
+            })
+            .collect()
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn both_writers_run_in_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, rx, _) = frozen();
+        let writers = start(&log, rx, dir.path());
+        acknowledged(&log, [(&rec(1, 1), Kind::Final)]);
+        flush(&log);
+        // Both have run (a record went through them); other tests' writers may be alive too.
+        let (appenders, indexers) = (policies("shoal-store-app"), policies("shoal-store-ind"));
+        log.tx.send(Msg::Shutdown).unwrap();
+        writers.join();
+        for found in [appenders, indexers] {
+            assert!(!found.is_empty());
+            // 3: Linux's SCHED_BATCH.
+            assert!(found.iter().all(|&p| p == 3), "{found:?}");
+        }
     }
 
     #[test]

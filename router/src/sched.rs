@@ -1,0 +1,79 @@
+//! Linux scheduling classes for shoal's own threads: which thread the kernel runs first when
+//! several want the one core a node may have. Best effort everywhere: a refused change (a
+//! seccomp profile, another OS) leaves the thread as it was.
+
+/// A non-real-time Linux scheduling policy a thread can be moved to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// `SCHED_BATCH`: the same share of CPU as a normal thread, but waking up never preempts
+    /// the thread that is running; it waits until that one blocks or its slice ends.
+    Batch,
+    /// `SCHED_IDLE`: runs only on CPU time no other thread wants; any other thread that wakes
+    /// up preempts it at once.
+    Idle,
+}
+
+/// Moves the calling thread to `policy`.
+///
+/// What [`Policy::Batch`] is for: threads the request threads hand work to (isolate workers,
+/// the activation log's writers). Woken for one item, such a thread would otherwise take the
+/// core from the request thread at once and go back to sleep after that one item, two context
+/// switches per item; in `SCHED_BATCH` the request thread first finishes what is ready (more
+/// requests, more records), and the woken thread then takes them all in one turn.
+pub fn set_this_thread(policy: Policy) {
+    set_thread(0, policy);
+}
+
+/// Moves the thread with kernel id `tid` (0: the calling thread) to `policy`; a thread that
+/// has ended meanwhile is left alone.
+pub fn set_thread(tid: u64, policy: Policy) {
+    #[cfg(target_os = "linux")]
+    if let Ok(tid) = libc::pid_t::try_from(tid) {
+        let policy = match policy {
+            Policy::Batch => libc::SCHED_BATCH,
+            Policy::Idle => libc::SCHED_IDLE,
+        };
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: `param` is a valid sched_param for the call's duration; a stale id fails
+        // harmlessly.
+        unsafe {
+            libc::sched_setscheduler(tid, policy, &param);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (tid, policy);
+}
+
+/// The calling thread's policy, if Linux says and it is one of [`Policy`]'s.
+pub fn this_thread() -> Option<Policy> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: sched_getscheduler has no memory-safety preconditions.
+        match unsafe { libc::sched_getscheduler(0) } {
+            libc::SCHED_BATCH => Some(Policy::Batch),
+            libc::SCHED_IDLE => Some(Policy::Idle),
+            _ => None,
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    None
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_thread_moves_to_the_policy_it_asks_for_and_others_do_not() {
+        let moved = std::thread::spawn(|| {
+            set_this_thread(Policy::Batch);
+            let batch = this_thread();
+            set_this_thread(Policy::Idle);
+            (batch, this_thread())
+        })
+        .join()
+        .unwrap();
+        assert_eq!(moved, (Some(Policy::Batch), Some(Policy::Idle)));
+        assert_eq!(this_thread(), None);
+    }
+}
