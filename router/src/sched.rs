@@ -16,10 +16,12 @@ pub enum Policy {
 /// Moves the calling thread to `policy`.
 ///
 /// What [`Policy::Batch`] is for: threads the request threads hand work to (isolate workers,
-/// the activation log's writers). Woken for one item, such a thread would otherwise take the
-/// core from the request thread at once and go back to sleep after that one item, two context
-/// switches per item; in `SCHED_BATCH` the request thread first finishes what is ready (more
-/// requests, more records), and the woken thread then takes them all in one turn.
+/// the embedded store's writers). Woken for one item on the core the request thread runs on,
+/// such a thread would otherwise take that core at once and go back to sleep after that one
+/// item, two context switches per item; in `SCHED_BATCH` the request thread first finishes
+/// what is ready (more requests, more records), and the woken thread then takes several in
+/// one turn. A thread it starts inherits the class: start long-lived helpers that must wake
+/// promptly (a deadline watchdog) elsewhere.
 pub fn set_this_thread(policy: Policy) {
     set_thread(0, policy);
 }
@@ -44,19 +46,45 @@ pub fn set_thread(tid: u64, policy: Policy) {
     let _ = (tid, policy);
 }
 
-/// The calling thread's policy, if Linux says and it is one of [`Policy`]'s.
+/// The calling thread's policy, if it is one of [`Policy`]'s (`None`: the normal class, or
+/// another).
 pub fn this_thread() -> Option<Policy> {
+    policy_of(0)
+}
+
+/// The policy of each of this process's threads whose name starts with `prefix` (Linux keeps
+/// a name's first 15 bytes), as [`this_thread`] gives it: what an operator or a test checks.
+pub fn threads_named(prefix: &str) -> Vec<Option<Policy>> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    tasks
+        .filter_map(|task| {
+            let task = task.ok()?;
+            let name = std::fs::read_to_string(task.path().join("comm")).ok()?;
+            let tid = task.file_name().to_str()?.parse().ok()?;
+            name.starts_with(prefix).then(|| policy_of(tid))
+        })
+        .collect()
+}
+
+/// The policy of the thread with kernel id `tid` (0: the calling thread).
+fn policy_of(tid: u64) -> Option<Policy> {
     #[cfg(target_os = "linux")]
     {
+        let tid = libc::pid_t::try_from(tid).ok()?;
         // SAFETY: sched_getscheduler has no memory-safety preconditions.
-        match unsafe { libc::sched_getscheduler(0) } {
+        match unsafe { libc::sched_getscheduler(tid) } {
             libc::SCHED_BATCH => Some(Policy::Batch),
             libc::SCHED_IDLE => Some(Policy::Idle),
             _ => None,
         }
     }
     #[cfg(not(target_os = "linux"))]
-    None
+    {
+        let _ = tid;
+        None
+    }
 }
 
 #[cfg(all(test, target_os = "linux"))]
@@ -65,15 +93,24 @@ mod tests {
 
     #[test]
     fn a_thread_moves_to_the_policy_it_asks_for_and_others_do_not() {
-        let moved = std::thread::spawn(|| {
-            set_this_thread(Policy::Batch);
-            let batch = this_thread();
-            set_this_thread(Policy::Idle);
-            (batch, this_thread())
-        })
-        .join()
-        .unwrap();
-        assert_eq!(moved, (Some(Policy::Batch), Some(Policy::Idle)));
+        let moved = std::thread::Builder::new()
+            .name("sched-moved".into())
+            .spawn(|| {
+                set_this_thread(Policy::Batch);
+                let batch = (this_thread(), threads_named("sched-moved"));
+                set_this_thread(Policy::Idle);
+                (batch, this_thread())
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(
+            moved,
+            (
+                (Some(Policy::Batch), vec![Some(Policy::Batch)]),
+                Some(Policy::Idle)
+            )
+        );
         assert_eq!(this_thread(), None);
     }
 }

@@ -143,7 +143,7 @@ impl Idle {
         Some(resident)
     }
 
-    /// Drops `key`'s list if it holds no isolate (one taken was discarded instead of put back).
+    /// Drops `key`'s list if it holds no isolate (one taken did not come back).
     fn forget(&mut self, key: &Key) {
         if self.by_key.get(key).is_some_and(Vec::is_empty) {
             self.by_key.remove(key);
@@ -174,6 +174,40 @@ impl Idle {
             self.by_key.remove(&key);
         }
         Some(resident)
+    }
+}
+
+/// An activation's claim on its action's idle list while its isolate is out of it: the
+/// isolate is put back ([`Out::put_back`]), or, however else the activation ends (discarded
+/// isolate, failed cold start, panic, dropped future), dropping this removes the list if
+/// nothing is left in it.
+struct Out<'a> {
+    idle: &'a RefCell<Idle>,
+    key: Option<Key>,
+}
+
+impl Out<'_> {
+    /// An idle isolate of this action, if there is one.
+    fn take(&self) -> Option<Resident> {
+        let key = self.key.as_ref()?;
+        self.idle.borrow_mut().take(key)
+    }
+
+    fn put_back(mut self, resident: Resident, now: Instant) {
+        if let Some(key) = self.key.take() {
+            self.idle.borrow_mut().put(key, resident, now);
+        }
+    }
+}
+
+impl Drop for Out<'_> {
+    fn drop(&mut self) {
+        // `try_`: this may run while a panic unwinds.
+        if let Some(key) = self.key.take()
+            && let Ok(mut idle) = self.idle.try_borrow_mut()
+        {
+            idle.forget(&key);
+        }
     }
 }
 
@@ -352,11 +386,14 @@ impl Inner {
         let start = SystemTime::now();
         let began = Instant::now();
         self.expire(began);
-        let key = Key {
-            tenant: Arc::clone(&inv.tenant),
-            action: Arc::clone(&inv.action),
+        let out = Out {
+            idle: &self.idle,
+            key: Some(Key {
+                tenant: Arc::clone(&inv.tenant),
+                action: Arc::clone(&inv.action),
+            }),
         };
-        let warm = self.idle.borrow_mut().take(&key);
+        let warm = out.take();
         let (mut resident, init_ms) = match warm {
             Some(resident) => (resident, None),
             None => match self.cold_start(&inv) {
@@ -401,11 +438,11 @@ impl Inner {
             .activations
             .fetch_add(1, Ordering::Relaxed);
         if resident.isolate.poisoned() {
-            self.idle.borrow_mut().forget(&key);
+            drop(out);
             drop(resident);
         } else {
             resident.recount();
-            self.idle.borrow_mut().put(key, resident, Instant::now());
+            out.put_back(resident, Instant::now());
             self.enforce_limits();
         }
         Outcome::finished(result, logs, start, init_ms)
@@ -577,6 +614,34 @@ mod tests {
             cold(&engine, 2).await;
             assert_eq!(lists(), 2);
             assert_eq!(engine.stats().resident, 2);
+        });
+    }
+
+    #[test]
+    fn a_running_isolate_keeps_its_list_and_a_dropped_activation_does_not() {
+        on_a_worker(async {
+            let engine = LocalEngine::new(limits(2));
+            let lists = || engine.inner.idle.borrow().by_key.len();
+            let slow = action(
+                "slow",
+                "function main() { return new Promise(r => setTimeout(() => r({}), 1)); }",
+                "main",
+            );
+            let run = || engine.invoke(invocation(&slow, "guest", json!({}), 1_000));
+            assert_eq!(run().await.result, Ok(json!({})));
+            assert_eq!(lists(), 1);
+            // Warm and waiting for its timer: the isolate is out, its emptied list stays.
+            let mut warm = Box::pin(run());
+            let first = warm
+                .as_mut()
+                .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
+            assert!(first.is_pending());
+            assert_eq!(lists(), 1);
+            assert_eq!(engine.stats().resident, 1);
+            // The activation is dropped before it ends: the isolate goes, and its list too.
+            drop(warm);
+            assert_eq!(lists(), 0);
+            assert_eq!(engine.stats().resident, 0);
         });
     }
 

@@ -125,6 +125,7 @@ impl V8Executor {
         }
         static PLATFORM: Once = Once::new();
         PLATFORM.call_once(|| deno_core::JsRuntime::init_platform(None));
+        watchdog::start();
         let counters = Arc::new(Counters::default());
         let limits = EngineLimits {
             idle_ttl: config.idle_ttl,

@@ -22,6 +22,14 @@ struct Watchdog {
     next: AtomicU64,
 }
 
+/// Starts the watchdog thread if it is not running yet. Called where the executor is made, so
+/// the thread takes that thread's scheduling class: a thread started from an isolate worker
+/// would be in `SCHED_BATCH` (a wake-up at a deadline waiting out the running thread's
+/// slice), or in `SCHED_IDLE` after a hand-off (starved under load), for good.
+pub(crate) fn start() {
+    watchdog();
+}
+
 fn watchdog() -> &'static Watchdog {
     static WATCHDOG: OnceLock<&'static Watchdog> = OnceLock::new();
     WATCHDOG.get_or_init(|| {

@@ -24,3 +24,23 @@ fn v8(settings: Settings) -> Arc<dyn Executor> {
 }
 
 shoal_isolates::js_action_suite!(v8);
+
+/// The thread that ends runs at their deadline starts with the executor, in its caller's
+/// scheduling class: never in an isolate worker's `SCHED_BATCH` (nor `SCHED_IDLE` after a
+/// hand-off), where a wake-up at a deadline would wait for the running guest.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn the_deadline_watchdog_runs_in_the_normal_scheduling_class() {
+    use shoal_isolates::suite::{action, invocation};
+    let executor = v8(Settings::default());
+    let hello = action("hello", "function main() { return {ok: true}; }", "main");
+    let out = executor
+        .invoke(invocation(&hello, "guest", serde_json::json!({}), 1_000))
+        .await;
+    assert_eq!(out.result, Ok(serde_json::json!({"ok": true})));
+    // `None`: the normal class.
+    assert_eq!(
+        shoal_router::sched::threads_named("shoal-v8-watchd"),
+        [None]
+    );
+}
