@@ -49,7 +49,7 @@ pub fn set_thread(tid: u64, policy: Policy) {
 /// The calling thread's policy, if it is one of [`Policy`]'s (`None`: the normal class, or
 /// another).
 pub fn this_thread() -> Option<Policy> {
-    policy_of(0)
+    of_thread(0)
 }
 
 /// The policy of each of this process's threads whose name starts with `prefix` (Linux keeps
@@ -63,13 +63,14 @@ pub fn threads_named(prefix: &str) -> Vec<Option<Policy>> {
             let task = task.ok()?;
             let name = std::fs::read_to_string(task.path().join("comm")).ok()?;
             let tid = task.file_name().to_str()?.parse().ok()?;
-            name.starts_with(prefix).then(|| policy_of(tid))
+            name.starts_with(prefix).then(|| of_thread(tid))
         })
         .collect()
 }
 
-/// The policy of the thread with kernel id `tid` (0: the calling thread).
-fn policy_of(tid: u64) -> Option<Policy> {
+/// The policy of the thread with kernel id `tid` (0: the calling thread), as [`this_thread`]
+/// gives it.
+pub fn of_thread(tid: u64) -> Option<Policy> {
     #[cfg(target_os = "linux")]
     {
         let tid = libc::pid_t::try_from(tid).ok()?;

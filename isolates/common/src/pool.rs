@@ -322,14 +322,15 @@ fn hand_off<S: 'static>(shared: &Arc<Shared<S>>, index: usize, slot: &Slot<S>, m
     let generation = slot.generation.fetch_add(1, Ordering::AcqRel) + 1;
     shared.handed_off.fetch_add(1, Ordering::AcqRel);
     shared.hand_offs.fetch_add(1, Ordering::Relaxed);
-    leave_to_idle_time(mark.tid.load(Ordering::Acquire));
     if let Err(error) = start_worker(shared, index, generation) {
-        // Without a new thread the slot stays with the stuck one, which still serves it.
+        // Without a new thread the slot stays with the stuck one, which still serves it (at
+        // its priority: a thread cannot leave idle time without privilege).
         slot.generation.fetch_sub(1, Ordering::AcqRel);
         shared.handed_off.fetch_sub(1, Ordering::AcqRel);
         eprintln!("shoal: could not hand off isolate worker {index}: {error}");
         return;
     }
+    leave_to_idle_time(mark.tid.load(Ordering::Acquire));
     // Wake the stuck thread's loop too, so it sees the new generation once it is free.
     slot.ready.notify_waiters();
 }
@@ -604,10 +605,14 @@ mod tests {
             pool.run(0, policy).await.unwrap(),
             Some(sched::Policy::Batch)
         );
-        let stop = Arc::new(AtomicBool::new(false));
+        let (stop, tid) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicU64::new(0)),
+        );
         let spinning = {
-            let stop = Arc::clone(&stop);
+            let (stop, tid) = (Arc::clone(&stop), Arc::clone(&tid));
             pool.run(0, move |_: Rc<Cell<u32>>| {
+                tid.store(thread_id(), Ordering::Release);
                 while !stop.load(Ordering::Acquire) {
                     std::hint::spin_loop();
                 }
@@ -619,6 +624,15 @@ mod tests {
             pool.run(0, policy).await.unwrap(),
             Some(sched::Policy::Batch)
         );
+        // The monitor moves the stuck thread once the new one has started.
+        let started = Instant::now();
+        while sched::of_thread(tid.load(Ordering::Acquire)) != Some(sched::Policy::Idle) {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "never moved to idle"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         stop.store(true, Ordering::Release);
         assert_eq!(spinning.await.unwrap(), Some(sched::Policy::Idle));
     }
