@@ -129,6 +129,13 @@ impl Eq for Queued {}
 /// Records enqueued and not yet committed. Sharded, so concurrent enqueues rarely meet.
 pub(crate) type Pending = DashMap<Queued, (), RandomState>;
 
+/// Takes a committed `rec` out of the pending map, unless a later put of the same doc id
+/// replaced it (that one stays visible until its own commit).
+pub(crate) fn forget(pending: &Pending, rec: &Arc<ActivationRecord>) {
+    let key = (rec.namespace.as_str(), rec.activation_id.as_str());
+    pending.remove_if(&key as &dyn DocId, |k, _| Arc::ptr_eq(&k.0, rec));
+}
+
 /// What a queued record is, for the writer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {

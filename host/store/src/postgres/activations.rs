@@ -25,7 +25,7 @@ use tokio_postgres::{Client, IsolationLevel};
 use super::tls::Target;
 
 use crate::log_queue::{
-    Counters, DocId, Entry, GROUP_WINDOW, Kind, MAX_BATCH, Msg, Pending, parse, set_health,
+    Counters, Entry, GROUP_WINDOW, Kind, MAX_BATCH, Msg, Pending, forget, parse, set_health,
 };
 use crate::{ActivationQuery, ActivationRecord, StoreError};
 
@@ -277,7 +277,7 @@ impl Writer {
                     .records
                     .fetch_add(batch.len() as u64, Ordering::Relaxed);
                 for entry in batch {
-                    self.settle(&entry.rec);
+                    forget(&self.pending, &entry.rec);
                     if let Some(ack) = entry.ack {
                         let _ = ack.send(Ok(()));
                     }
@@ -295,7 +295,7 @@ impl Writer {
                         self.retry.push(entry);
                     } else {
                         self.counters.failed.fetch_add(1, Ordering::Relaxed);
-                        self.settle(&entry.rec);
+                        forget(&self.pending, &entry.rec);
                     }
                 }
             }
@@ -341,13 +341,6 @@ impl Writer {
                 .map_err(|e| format!("cannot reach PostgreSQL: {e}")),
             None => Err("no PostgreSQL connection".into()),
         }
-    }
-
-    /// Takes `rec` out of the pending map, unless a later record with its id replaced it.
-    fn settle(&self, rec: &Arc<ActivationRecord>) {
-        let key = (rec.namespace.as_str(), rec.activation_id.as_str());
-        self.pending
-            .remove_if(&key as &dyn DocId, |k, _| Arc::ptr_eq(&k.0, rec));
     }
 
     /// Opens the writer's connection if it has none (or it closed).

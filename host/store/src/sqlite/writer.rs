@@ -39,11 +39,11 @@ use shoal_router::sched;
 use tokio::sync::oneshot;
 
 use super::journal::{Journal, Segment};
+use crate::StoreError;
 use crate::log_queue::{
-    Counters, DocId, Entry, GATHER_SIBLINGS, GROUP_WINDOW, Kind, MAX_BATCH, Msg, Pending,
-    URGENT_GATHER, set_health,
+    Counters, Entry, GATHER_SIBLINGS, GROUP_WINDOW, Kind, MAX_BATCH, Msg, Pending, URGENT_GATHER,
+    forget, set_health,
 };
-use crate::{ActivationRecord, StoreError};
 
 /// An accepted activation's stand-in record (what it ends as if shoal stops before it does).
 const ACCEPT_SQL: &str = "INSERT OR REPLACE INTO accepted
@@ -563,13 +563,6 @@ impl Indexer {
     }
 }
 
-/// Removes `rec` from the pending map, if that entry is still this very record: a later
-/// put of the same doc id replaced it and stays visible until its own commit.
-fn forget(pending: &Pending, rec: &Arc<ActivationRecord>) {
-    let key = (rec.namespace.as_str(), rec.activation_id.as_str());
-    pending.remove_if(&key as &dyn DocId, |k, _| Arc::ptr_eq(&k.0, rec));
-}
-
 /// One transaction writing `entries` (their documents are already JSON text).
 pub(crate) fn insert(conn: &mut Connection, entries: &[Entry]) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -604,6 +597,7 @@ mod tests {
     use std::sync::mpsc::sync_channel;
 
     use super::*;
+    use crate::ActivationRecord;
     use crate::log_queue::Log;
     use crate::sqlite::DB_FILE;
     use crate::sqlite::activations::tests::{frozen, rec};
