@@ -46,6 +46,31 @@ pub fn set_thread(tid: u64, policy: Policy) {
     let _ = (tid, policy);
 }
 
+/// Sets the calling thread's nice value (its weight within its class; Linux keeps one per
+/// thread). Best effort.
+pub fn set_this_thread_nice(nice: i32) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority has no memory-safety preconditions; `who` 0 is the calling thread.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, nice);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = nice;
+}
+
+/// The calling thread's kernel id (0 where there is none).
+pub fn this_thread_id() -> u64 {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: gettid has no preconditions.
+        u64::try_from(unsafe { libc::gettid() }).unwrap_or(0)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        0
+    }
+}
+
 /// The calling thread's policy, if it is one of [`Policy`]'s (`None`: the normal class, or
 /// another).
 pub fn this_thread() -> Option<Policy> {
@@ -91,6 +116,22 @@ pub fn of_thread(tid: u64) -> Option<Policy> {
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_thread_lowers_its_own_nice_value_only() {
+        // SAFETY: getpriority has no memory-safety preconditions.
+        let nice = || unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
+        let before = nice();
+        let lowered = std::thread::spawn(move || {
+            set_this_thread_nice(10);
+            (this_thread_id(), nice())
+        })
+        .join()
+        .unwrap();
+        assert_ne!(lowered.0, this_thread_id());
+        assert_eq!(lowered.1, 10);
+        assert_eq!(nice(), before);
+    }
 
     #[test]
     fn a_thread_moves_to_the_policy_it_asks_for_and_others_do_not() {

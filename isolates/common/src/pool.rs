@@ -339,7 +339,7 @@ fn hand_off<S: 'static>(shared: &Arc<Shared<S>>, index: usize, slot: &Slot<S>, m
 /// long enough to be time-sliced (the WASM runtime's): request handling then wins the CPU
 /// from them, while their short activations still get a fair share under load. Best effort.
 pub fn lower_this_thread_priority() {
-    lower_priority(thread_id());
+    sched::set_this_thread_nice(10);
 }
 
 /// Moves a handed-off thread (a guest run past the slice, with others waiting) to Linux's
@@ -351,32 +351,6 @@ fn leave_to_idle_time(tid: u64) {
     // 0 would be the monitor itself.
     if tid != 0 {
         sched::set_thread(tid, sched::Policy::Idle);
-    }
-}
-
-/// Lowers a thread's scheduling priority (nice 10). Best effort.
-fn lower_priority(tid: u64) {
-    #[cfg(target_os = "linux")]
-    if let Ok(tid) = libc::id_t::try_from(tid)
-        && tid != 0
-    {
-        // SAFETY: setpriority has no memory-safety preconditions; a stale id fails harmlessly.
-        unsafe {
-            libc::setpriority(libc::PRIO_PROCESS, tid, 10);
-        }
-    }
-}
-
-/// The calling thread's kernel id (0 where there is none).
-fn thread_id() -> u64 {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: gettid has no preconditions.
-        u64::try_from(unsafe { libc::gettid() }).unwrap_or(0)
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        0
     }
 }
 
@@ -443,7 +417,7 @@ fn worker_main<S: 'static>(
     generation: u64,
     mark: Arc<Mark>,
 ) {
-    mark.tid.store(thread_id(), Ordering::Release);
+    mark.tid.store(sched::this_thread_id(), Ordering::Release);
     // Woken for a job, a worker waits for the request thread to queue what else is ready.
     sched::set_this_thread(sched::Policy::Batch);
     let slot = &shared.slots[index];
@@ -612,7 +586,7 @@ mod tests {
         let spinning = {
             let (stop, tid) = (Arc::clone(&stop), Arc::clone(&tid));
             pool.run(0, move |_: Rc<Cell<u32>>| {
-                tid.store(thread_id(), Ordering::Release);
+                tid.store(sched::this_thread_id(), Ordering::Release);
                 while !stop.load(Ordering::Acquire) {
                     std::hint::spin_loop();
                 }
