@@ -8,7 +8,7 @@ use std::cell::Cell;
 
 use rquickjs::atom::PredefinedAtom;
 use rquickjs::object::Property;
-use rquickjs::{Array, Atom, Ctx, Object, String as JsString, Type, Value};
+use rquickjs::{Array, Ctx, Object, String as JsString, Type, Value, qjs};
 use serde_json::{Map, Value as Json};
 use shoal_isolates::abi::Returned;
 
@@ -61,7 +61,7 @@ fn data(value: Value<'_>) -> Property<Value<'_>> {
 /// `JSON.stringify`.
 pub(crate) fn to_json<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> rquickjs::Result<Option<Json>> {
     if let Some(plain) = Plain::new(ctx)
-        && let Some(converted) = plain.convert(&value, 0)
+        && let Some(converted) = plain.convert(value.as_raw(), 0)
     {
         return Ok(converted);
     }
@@ -95,21 +95,26 @@ pub(crate) fn returned<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> rquickjs::Resu
 
 /// The direct reading of plain data, with the context's standard prototypes at hand. Exact
 /// where it answers: it declines (`None`) every value whose `JSON.stringify` form could
-/// differ from a plain reading of its own enumerable properties — proxies, objects with any
-/// other prototype (class instances, boxed primitives, dates, errors, promises, typed
-/// arrays…), anything with a `toJSON` (own or inherited, including one added to
-/// `Object.prototype`), bigints, strings that are not valid UTF-16 text, nesting deeper than
-/// [`Plain::MAX_DEPTH`] (where a cycle would be) and results bigger than [`Plain::BUDGET`], so
-/// that `JSON.stringify` handles them — inside QuickJS, under the action's memory limit and
-/// deadline (this reading allocates on the host and cannot be interrupted, hence the budget:
-/// a sparse array of a billion holes or one string referenced a million times must not make
-/// the host loop or allocate without bound). One difference remains: getters of a plain object
-/// read before a later value is declined run again in `JSON.stringify`.
+/// differ from a plain reading of its own enumerable data properties — anything but an
+/// ordinary object or array (proxies, class instances, boxed primitives, dates, errors,
+/// promises, typed arrays…, whatever their prototype), objects and arrays with any other
+/// prototype, anything with a `toJSON` (own or inherited, including one added to
+/// `Object.prototype`), any accessor property (a getter is the action's code: declining it
+/// means no code runs while a value is read, so nothing can change under the reading),
+/// bigints, strings and keys that are not valid UTF-16 text, nesting deeper than
+/// [`Plain::MAX_DEPTH`] (where a cycle would be) and results bigger than [`Plain::BUDGET`],
+/// so that `JSON.stringify` handles them — inside QuickJS, under the action's memory limit
+/// and deadline (this reading allocates on the host and cannot be interrupted, hence the
+/// budget: a sparse array of a billion holes, one string or one long key referenced a
+/// million times must not make the host loop or allocate without bound).
+///
+/// It reads through QuickJS's C API on borrowed values: a few hundred instructions per
+/// property, with no reference counting of the context per value.
 struct Plain<'js> {
+    ctx: Ctx<'js>,
     object_proto: Value<'js>,
     array_proto: Value<'js>,
-    to_json: Atom<'js>,
-    /// What may still be read: one unit per value, plus one per byte of string.
+    /// What may still be read: one unit per value, plus one per byte of string or key.
     budget: Cell<usize>,
 }
 
@@ -118,9 +123,37 @@ impl<'js> Plain<'js> {
     /// `JSON.stringify` turns into a `TypeError`) go through `JSON.stringify`.
     const MAX_DEPTH: usize = 32;
 
-    /// Values plus string bytes read directly, at most: four times OpenWhisk's 1 MB result
-    /// limit, beyond which a result is an error anyway.
+    /// Values plus string and key bytes read directly, at most: four times OpenWhisk's 1 MB
+    /// result limit, beyond which a result is an error anyway.
     const BUDGET: usize = 4 << 20;
+
+    /// The context's own `Object.prototype` and `Array.prototype` (what `{}` and `[]` are
+    /// made with, whatever the action did to the globals of those names), or `None` when
+    /// either carries a `toJSON`. Two reference-count increments and one property lookup.
+    fn new(ctx: &Ctx<'js>) -> Option<Self> {
+        let (object_proto, array_proto) = (
+            intrinsic_proto(ctx, CLASS_OBJECT),
+            intrinsic_proto(ctx, CLASS_ARRAY),
+        );
+        // Array.prototype inherits from Object.prototype: one lookup covers both.
+        if array_proto
+            .as_object()?
+            .contains_key(PredefinedAtom::ToJSON)
+            .unwrap_or(true)
+        {
+            return None;
+        }
+        Some(Plain {
+            ctx: ctx.clone(),
+            object_proto,
+            array_proto,
+            budget: Cell::new(Self::BUDGET),
+        })
+    }
+
+    fn raw(&self) -> *mut qjs::JSContext {
+        self.ctx.as_raw().as_ptr()
+    }
 
     /// Takes `units` from the budget; `false` (decline) when it does not hold that many.
     fn spend(&self, units: usize) -> bool {
@@ -133,109 +166,238 @@ impl<'js> Plain<'js> {
         }
     }
 
-    /// The context's own `Object.prototype` and `Array.prototype` (what `{}` and `[]` are
-    /// made with, whatever the action did to the globals of those names), or `None` when
-    /// either carries a `toJSON`. Two reference-count increments and one property lookup.
-    fn new(ctx: &Ctx<'js>) -> Option<Self> {
-        let to_json = Atom::from_predefined(ctx.clone(), PredefinedAtom::ToJSON);
-        let (object_proto, array_proto) = (
-            intrinsic_proto(ctx, CLASS_OBJECT),
-            intrinsic_proto(ctx, CLASS_ARRAY),
-        );
-        // Array.prototype inherits from Object.prototype: one lookup covers both.
-        if array_proto
-            .as_object()?
-            .contains_key(to_json.clone())
-            .unwrap_or(true)
-        {
-            return None;
-        }
-        Some(Plain {
-            object_proto,
-            array_proto,
-            to_json,
-            budget: Cell::new(Self::BUDGET),
-        })
+    /// Declines after a failed C call, dropping the exception it left (out of memory, in
+    /// practice): `JSON.stringify` then meets the same condition and throws it itself.
+    fn failed<T>(&self) -> Option<T> {
+        // SAFETY: takes the context's pending exception (a new reference) and frees it.
+        unsafe { qjs::JS_FreeValue(self.raw(), qjs::JS_GetException(self.raw())) };
+        None
     }
 
     /// `Some(Some(json))` for a value with a JSON form, `Some(None)` for one that
     /// `JSON.stringify` skips (`undefined`, functions, symbols), `None` when declined.
-    fn convert(&self, value: &Value<'js>, depth: usize) -> Option<Option<Json>> {
+    /// `value` is borrowed: it stays owned by the caller.
+    fn convert(&self, value: qjs::JSValue, depth: usize) -> Option<Option<Json>> {
         if !self.spend(1) {
             return None;
         }
-        Some(Some(match value.type_of() {
-            Type::Undefined | Type::Uninitialized | Type::Symbol => return Some(None),
-            Type::Function | Type::Constructor => return Some(None),
-            Type::Null => Json::Null,
-            Type::Bool => Json::Bool(value.as_bool()?),
-            Type::Int => Json::from(value.as_int()?),
-            Type::Float => number(value.as_float()?)?,
-            Type::String => {
-                let text = value.as_string()?.to_string().ok()?;
-                self.spend(text.len()).then_some(Json::String(text))?
+        // SAFETY: `value` is a live value; its tag says which payload the accessors read.
+        Some(Some(unsafe {
+            match qjs::JS_VALUE_GET_TAG(value) {
+                qjs::JS_TAG_UNDEFINED | qjs::JS_TAG_UNINITIALIZED | qjs::JS_TAG_SYMBOL => {
+                    return Some(None);
+                }
+                qjs::JS_TAG_NULL => Json::Null,
+                qjs::JS_TAG_BOOL => Json::Bool(qjs::JS_VALUE_GET_BOOL(value)),
+                qjs::JS_TAG_INT => Json::from(qjs::JS_VALUE_GET_INT(value)),
+                qjs::JS_TAG_FLOAT64 => number(qjs::JS_VALUE_GET_FLOAT64(value))?,
+                qjs::JS_TAG_STRING => {
+                    let mut len = 0;
+                    let text = qjs::JS_ToCStringLen2(self.raw(), &mut len, value, false);
+                    Json::String(self.text(text, len)?)
+                }
+                qjs::JS_TAG_OBJECT => match qjs::JS_GetClassID(value) {
+                    CLASS_OBJECT => Json::Object(self.object(value, depth)?),
+                    CLASS_ARRAY => Json::Array(self.array(value, depth)?),
+                    _ if qjs::JS_IsFunction(self.raw(), value) => return Some(None),
+                    _ => return None,
+                },
+                _ => return None,
             }
-            Type::Array => Json::Array(self.array(value, depth)?),
-            Type::Object => Json::Object(self.object(value, depth)?),
-            _ => return None,
         }))
     }
 
-    /// Whether `object` is an ordinary object or array with prototype `proto` and no
-    /// `toJSON`, within the depth limit.
-    fn ordinary(&self, object: &Object<'js>, proto: &Value<'js>, depth: usize) -> bool {
-        // SAFETY: `JS_IsProxy` only reads the tag and class of a live value we hold.
-        let proxy = unsafe { rquickjs::qjs::JS_IsProxy(object.as_raw()) };
-        depth < Self::MAX_DEPTH
-            && !proxy
-            && object
-                .get_prototype()
-                .is_some_and(|p| p.as_value() == proto)
-            && !object.contains_key(self.to_json.clone()).unwrap_or(true)
+    /// Text that QuickJS converted to UTF-8 (`len` bytes at `ptr`, which this frees), within
+    /// the budget; `None` for text that is not valid UTF-16 (a lone surrogate comes out as
+    /// invalid UTF-8).
+    fn text(&self, ptr: *const std::ffi::c_char, len: qjs::size_t) -> Option<String> {
+        if ptr.is_null() {
+            return self.failed();
+        }
+        let len = len as usize; // a `size_t`
+        // SAFETY: QuickJS returned `len` bytes at `ptr`, alive until `JS_FreeCString`.
+        let bytes = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) };
+        let text = self
+            .spend(len)
+            .then(|| std::str::from_utf8(bytes).ok().map(str::to_owned))
+            .flatten();
+        // SAFETY: `ptr` came from `JS_ToCStringLen2` or `JS_AtomToCStringLen` on this context.
+        unsafe { qjs::JS_FreeCString(self.raw(), ptr) };
+        text
     }
 
-    fn array(&self, value: &Value<'js>, depth: usize) -> Option<Vec<Json>> {
-        let array = value.as_array()?;
-        if !self.ordinary(array.as_object(), &self.array_proto, depth) {
+    /// Whether `object` (an ordinary object or array) has prototype `proto` and is within
+    /// the depth limit.
+    fn ordinary(&self, object: qjs::JSValue, proto: &Value<'js>, depth: usize) -> bool {
+        if depth >= Self::MAX_DEPTH {
+            return false;
+        }
+        // SAFETY: for an ordinary object or array `JS_GetPrototype` reads its shape (no
+        // code runs) and returns a new reference, freed here after the comparison.
+        unsafe {
+            let own = qjs::JS_GetPrototype(self.raw(), object);
+            let same = qjs::JS_VALUE_GET_PTR(own) == qjs::JS_VALUE_GET_PTR(proto.as_raw());
+            qjs::JS_FreeValue(self.raw(), own);
+            same
+        }
+    }
+
+    /// `object`'s own data property `atom`: `Ok(Some(value))` (a new reference, freed when
+    /// dropped), `Ok(None)` when it has none, `Err(())` for an accessor or a failure.
+    fn own(&self, object: qjs::JSValue, atom: qjs::JSAtom) -> Result<Option<Held>, ()> {
+        let mut desc = std::mem::MaybeUninit::<qjs::JSPropertyDescriptor>::uninit();
+        // SAFETY: `object` is an ordinary object or array, whose own-property lookup runs no
+        // code; on 1 QuickJS filled every field of `desc`, each a new reference.
+        unsafe {
+            match qjs::JS_GetOwnProperty(self.raw(), desc.as_mut_ptr(), object, atom) {
+                0 => Ok(None),
+                1 => {
+                    let desc = desc.assume_init();
+                    qjs::JS_FreeValue(self.raw(), desc.getter);
+                    qjs::JS_FreeValue(self.raw(), desc.setter);
+                    let value = Held(self.raw(), desc.value);
+                    if desc.flags & qjs::JS_PROP_GETSET as i32 != 0 {
+                        return Err(());
+                    }
+                    Ok(Some(value))
+                }
+                _ => self.failed().ok_or(()),
+            }
+        }
+    }
+
+    fn array(&self, array: qjs::JSValue, depth: usize) -> Option<Vec<Json>> {
+        if !self.ordinary(array, &self.array_proto, depth) {
             return None;
         }
-        // `length` read as a number: `Array::len` asserts an int, and an action can make it
-        // anything up to 2^32 - 1.
-        let length: Value<'js> = array.as_object().get(PredefinedAtom::Length).ok()?;
-        let length = length.as_number()?;
-        if length > self.budget.get() as f64 {
+        // An array's own `toJSON` (its prototypes have none: `Plain::new`).
+        let to_json = qjs::JS_ATOM_toJSON as qjs::JSAtom;
+        if self.own(array, to_json).ok()?.is_some() {
             return None;
         }
-        (0..length as usize)
+        let mut length = 0i64;
+        // SAFETY: an array's `length` is its own data property: reading it runs no code.
+        if unsafe { qjs::JS_GetLength(self.raw(), array, &mut length) } < 0 {
+            return self.failed();
+        }
+        if u64::try_from(length).ok()? > self.budget.get() as u64 {
+            return None;
+        }
+        (0..length as u32)
             .map(|i| {
-                let item: Value<'js> = array.get(i).ok()?;
-                Some(self.convert(&item, depth + 1)?.unwrap_or(Json::Null))
+                // SAFETY: indices below 2^31 are tagged integers: no allocation, nothing to
+                // free.
+                let index = unsafe { qjs::JS_NewAtomUInt32(self.raw(), i) };
+                match self.own(array, index).ok()? {
+                    Some(item) => Some(self.convert(item.1, depth + 1)?.unwrap_or(Json::Null)),
+                    // A hole reads through the prototypes, which must not have it either.
+                    None => self.hole(index),
+                }
             })
             .collect()
     }
 
-    fn object(&self, value: &Value<'js>, depth: usize) -> Option<Map<String, Json>> {
-        let object = value.as_object()?;
+    /// What `JSON.stringify` gives for a hole at `index`: `null` unless `Array.prototype`
+    /// or `Object.prototype` has that index (declined).
+    fn hole(&self, index: qjs::JSAtom) -> Option<Json> {
+        for proto in [&self.array_proto, &self.object_proto] {
+            if self.own(proto.as_raw(), index).ok()?.is_some() {
+                return None;
+            }
+        }
+        Some(Json::Null)
+    }
+
+    fn object(&self, object: qjs::JSValue, depth: usize) -> Option<Map<String, Json>> {
         if !self.ordinary(object, &self.object_proto, depth) {
             return None;
         }
-        let mut map = Map::new();
-        for prop in object.props::<String, Value<'js>>() {
-            let (key, item) = prop.ok()?;
-            if let Some(json) = self.convert(&item, depth + 1)? {
-                map.insert(key, json);
+        let keys = Keys::of(self, object)?;
+        // An own `toJSON`, enumerable or not (its prototype has none: `Plain::new`).
+        if keys
+            .all()
+            .iter()
+            .any(|k| k.atom == qjs::JS_ATOM_toJSON as qjs::JSAtom)
+        {
+            return None;
+        }
+        let mut map = Map::with_capacity(keys.all().len());
+        for key in keys.all().iter().filter(|k| k.is_enumerable) {
+            let Some(item) = self.own(object, key.atom).ok()? else {
+                continue;
+            };
+            if let Some(json) = self.convert(item.1, depth + 1)? {
+                let mut len = 0;
+                // SAFETY: `key.atom` is a live atom of this context (held by `keys`).
+                let name = unsafe { qjs::JS_AtomToCStringLen(self.raw(), &mut len, key.atom) };
+                map.insert(self.text(name, len)?, json);
             }
         }
         Some(map)
     }
 }
 
+/// A value this reading owns a reference to, freed when dropped.
+struct Held(*mut qjs::JSContext, qjs::JSValue);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        // SAFETY: the reference was handed to us by QuickJS and is freed once.
+        unsafe { qjs::JS_FreeValue(self.0, self.1) }
+    }
+}
+
+/// The own string-keyed properties of an object, with whether each is enumerable, in the
+/// order `JSON.stringify` visits them; freed when dropped.
+struct Keys {
+    ctx: *mut qjs::JSContext,
+    tab: *mut qjs::JSPropertyEnum,
+    len: u32,
+}
+
+impl Keys {
+    fn of(plain: &Plain<'_>, object: qjs::JSValue) -> Option<Self> {
+        let mut keys = Keys {
+            ctx: plain.raw(),
+            tab: std::ptr::null_mut(),
+            len: 0,
+        };
+        let flags = (qjs::JS_GPN_STRING_MASK | qjs::JS_GPN_SET_ENUM) as i32;
+        // SAFETY: listing an ordinary object's own keys runs no code; on success QuickJS
+        // hands over `len` entries at `tab`, freed in `drop`.
+        let listed = unsafe {
+            qjs::JS_GetOwnPropertyNames(keys.ctx, &mut keys.tab, &mut keys.len, object, flags)
+        };
+        if listed < 0 {
+            return plain.failed();
+        }
+        Some(keys)
+    }
+
+    fn all(&self) -> &[qjs::JSPropertyEnum] {
+        if self.tab.is_null() {
+            return &[];
+        }
+        // SAFETY: QuickJS filled `len` entries at `tab`, alive until `drop`.
+        unsafe { std::slice::from_raw_parts(self.tab, self.len as usize) }
+    }
+}
+
+impl Drop for Keys {
+    fn drop(&mut self) {
+        if !self.tab.is_null() {
+            // SAFETY: the table and its atoms came from `JS_GetOwnPropertyNames`, freed once.
+            unsafe { qjs::JS_FreePropertyEnum(self.ctx, self.tab, self.len) }
+        }
+    }
+}
+
 /// QuickJS's class id of ordinary objects (`JS_CLASS_OBJECT`, first of the enum in
 /// `quickjs.c`, which the C header does not export).
-const CLASS_OBJECT: rquickjs::qjs::JSClassID = 1;
+const CLASS_OBJECT: qjs::JSClassID = 1;
 
 /// QuickJS's class id of arrays (`JS_CLASS_ARRAY`, second of that enum).
-const CLASS_ARRAY: rquickjs::qjs::JSClassID = 2;
+const CLASS_ARRAY: qjs::JSClassID = 2;
 
 /// The prototype the context gives new objects of `class` (its intrinsic, not the global of
 /// the same name, which an action may replace).
@@ -276,7 +438,7 @@ mod tests {
     /// Evaluates `expr` and reads it directly (`None`: declined).
     fn direct(ctx: &Ctx<'_>, expr: &str) -> Option<Option<Json>> {
         let value: Value = ctx.eval(format!("({expr})")).unwrap();
-        Plain::new(ctx).and_then(|p| p.convert(&value, 0))
+        Plain::new(ctx).and_then(|p| p.convert(value.as_raw(), 0))
     }
 
     /// Evaluates `expr` and converts it both ways: directly and through `JSON.stringify`.
@@ -301,7 +463,6 @@ mod tests {
                 "{f: 0.1 + 0.2, third: 1 / 3, neg: -2.5, int32: 2147483648, m: -2147483649}",
                 r#"{s: "quote \" back \\ nl \n tab \t é 😀 \u0001"}"#,
                 "(() => { const o = {a: 1}; Object.defineProperty(o, 'hidden', {value: 2}); return o; })()",
-                "{get g() { return 42; }}",
                 "Object.create(Object.prototype, {x: {value: 1, enumerable: true}})",
                 "{deep: {er: {and: {deeper: [[[{x: 1}]]]}}}}",
                 "[]",
@@ -329,6 +490,13 @@ mod tests {
                 "Object.create(null)",
                 "{lone: '\\ud800'}",
                 "{big: 2 ** 60}",
+                "{get g() { return 42; }}",
+                "(() => { const a = [1]; Object.defineProperty(a, 0, {get() { return 2; }}); return a; })()",
+                "(() => { const a = [1]; a.toJSON = () => 'x'; return {a}; })()",
+                "(() => { const o = {a: 1}; Object.defineProperty(o, 'toJSON', {value: () => 'x'}); return o; })()",
+                "{n: Object.setPrototypeOf(new Number(5), Object.prototype)}",
+                "[Object.setPrototypeOf(new String('s'), Array.prototype)]",
+                "(() => { const o = {['k'.repeat(1 << 20)]: 1}; return Array(8).fill(o); })()",
                 "(() => { const a = []; a.length = 4e9; return {a}; })()",
                 "(() => { const s = 'x'.repeat(1 << 20); return [s, s, s, s, s]; })()",
                 "(() => { let o = {}; for (let i = 0; i < 40; i++) o = {o}; return o; })()",
@@ -343,6 +511,11 @@ mod tests {
                 to_json(&ctx, value).unwrap(),
                 Some(serde_json::json!({"d": "1970-01-01T00:00:00.000Z", "p": {"a": 1}}))
             );
+            let value: Value = ctx
+                .eval("({n: Object.setPrototypeOf(new Number(5), Object.prototype), g: {get x() { return 1; }}})")
+                .unwrap();
+            let expected = stringified(&ctx, value.clone()).unwrap();
+            assert_eq!(to_json(&ctx, value).unwrap(), expected);
             // A toJSON added to Object.prototype turns the direct reading off altogether.
             let _: Value = ctx
                 .eval("Object.prototype.toJSON = function () { return 'everything'; }")
@@ -414,6 +587,47 @@ mod tests {
             ctx.globals().set("p", object_from(&ctx, &map).unwrap()).unwrap();
             let seen: String = ctx.eval("JSON.stringify([p.name, caught])").unwrap();
             assert_eq!(seen, r#"["shoal",[]]"#);
+        });
+    }
+
+    #[test]
+    fn a_getter_runs_once_even_when_a_later_value_is_declined() {
+        let rt = Runtime::new().unwrap();
+        let context = Context::full(&rt).unwrap();
+        context.with(|ctx| {
+            let value: Value = ctx
+                .eval("globalThis.calls = 0; ({get g() { return ++calls; }, d: new Date(0)})")
+                .unwrap();
+            assert_eq!(
+                to_json(&ctx, value).unwrap(),
+                Some(serde_json::json!({"g": 1, "d": "1970-01-01T00:00:00.000Z"}))
+            );
+            let calls: i32 = ctx.eval("calls").unwrap();
+            assert_eq!(calls, 1);
+        });
+    }
+
+    #[test]
+    fn a_hole_reads_as_null_unless_a_prototype_has_its_index() {
+        let rt = Runtime::new().unwrap();
+        let context = Context::full(&rt).unwrap();
+        context.with(|ctx| {
+            assert_eq!(
+                direct(&ctx, "[1, , 3]"),
+                Some(Some(serde_json::json!([1, null, 3])))
+            );
+            for proto in ["Array", "Object"] {
+                let _: Value = ctx
+                    .eval(format!("{proto}.prototype[1] = 'inherited'"))
+                    .unwrap();
+                assert_eq!(direct(&ctx, "[1, , 3]"), None, "{proto}.prototype[1]");
+                let (value, expected) = (
+                    ctx.eval::<Value, _>("[1, , 3]").unwrap(),
+                    serde_json::json!([1, "inherited", 3]),
+                );
+                assert_eq!(to_json(&ctx, value).unwrap(), Some(expected));
+                let _: Value = ctx.eval(format!("delete {proto}.prototype[1]")).unwrap();
+            }
         });
     }
 

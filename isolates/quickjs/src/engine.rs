@@ -432,6 +432,10 @@ impl Inner {
                 }
             }
         };
+        // One clock read ends the run: the record's end is its start plus the time it took,
+        // and the isolate's idle clock starts from the same instant.
+        let ended = Instant::now();
+        let end = start + ended.saturating_duration_since(began);
         let logs = resident.isolate.take_logs();
         self.meter
             .global
@@ -442,10 +446,10 @@ impl Inner {
             drop(resident);
         } else {
             resident.recount();
-            out.put_back(resident, Instant::now());
+            out.put_back(resident, ended);
             self.enforce_limits();
         }
-        Outcome::finished(result, logs, start, init_ms)
+        Outcome::between(result, logs, start, end, init_ms)
     }
 
     fn cold_start(&self, inv: &Invocation) -> Result<Resident, InitFailure> {
