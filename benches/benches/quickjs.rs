@@ -1,5 +1,6 @@
 //! In-process QuickJS figures: a warm hello-world invoke on the current thread's engine (no
-//! hop), the same through `QuickJsExecutor::invoke` (hop to a worker and back), and a cold
+//! hop; with the `Invocation` built per call as the controller does, and without that share),
+//! the same through `QuickJsExecutor::invoke` (hop to a worker and back), and a cold
 //! start (a new action: compile, isolate, load, first invoke), with room and when it must
 //! evict the least recently used isolate first. Besides criterion's report it
 //! prints p50 and p99 of individually timed samples.
@@ -9,7 +10,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group};
-use shoal_benches::sample::{action, check, invocation, percentiles, timed};
+use shoal_benches::sample::{action, check, invocation, percentiles, timed, timed_apart};
 use shoal_benches::server::rss_bytes;
 use shoal_isolates::suite::node::zip_action;
 use shoal_quickjs::{EngineLimits, LocalEngine, QuickJsConfig, QuickJsExecutor};
@@ -50,6 +51,14 @@ fn benches(c: &mut Criterion) {
     c.bench_function("quickjs/warm_invoke_local", |b| {
         b.iter(|| ready(engine.invoke(invocation(&hello))))
     });
+    // The invoke alone: the controller's share (building the `Invocation`) left out.
+    c.bench_function("quickjs/warm_invoke_local_prebuilt", |b| {
+        b.iter_batched(
+            || invocation(&hello),
+            |inv| ready(engine.invoke(inv)),
+            criterion::BatchSize::SmallInput,
+        )
+    });
 
     // A new hello-world action each call: a cold start on `engine`.
     let mut n = 1_000_000u64;
@@ -80,6 +89,14 @@ fn benches(c: &mut Criterion) {
     percentiles(
         "warm invoke, local engine",
         timed(100_000, || ready(engine.invoke(invocation(&hello)))),
+    );
+    percentiles(
+        "warm invoke, local engine, invocation built beforehand",
+        timed_apart(
+            100_000,
+            || invocation(&hello),
+            |inv| ready(engine.invoke(inv)),
+        ),
     );
     percentiles(
         "warm invoke, executor (worker hop)",

@@ -58,10 +58,20 @@ pub fn check(o: &Outcome) {
 
 /// Times `count` calls of `run`, checking each outcome; the durations, for [`percentiles`].
 pub fn timed(count: usize, mut run: impl FnMut() -> Outcome) -> Vec<Duration> {
+    timed_apart(count, || (), |()| run())
+}
+
+/// [`timed`] with each call's input made by `setup` before its clock starts.
+pub fn timed_apart<I>(
+    count: usize,
+    mut setup: impl FnMut() -> I,
+    mut run: impl FnMut(I) -> Outcome,
+) -> Vec<Duration> {
     (0..count)
         .map(|_| {
+            let input = setup();
             let t = Instant::now();
-            check(&run());
+            check(&run(input));
             t.elapsed()
         })
         .collect()

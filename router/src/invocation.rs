@@ -204,8 +204,9 @@ pub struct OwEnv {
 
 impl OwEnv {
     /// The variables as `(name, value)` pairs in a stable order; `__OW_API_KEY` only when set.
-    pub fn vars(&self) -> Vec<(&'static str, &str)> {
-        let mut v = vec![
+    /// Allocates nothing (it runs on every warm invoke).
+    pub fn vars(&self) -> impl Iterator<Item = (&'static str, &str)> + Clone {
+        [
             ("__OW_API_HOST", self.api_host.as_str()),
             ("__OW_NAMESPACE", self.namespace.as_str()),
             ("__OW_ACTION_NAME", self.action_name.as_str()),
@@ -213,11 +214,9 @@ impl OwEnv {
             ("__OW_ACTIVATION_ID", self.activation_id.as_str()),
             ("__OW_TRANSACTION_ID", self.transaction_id.as_str()),
             ("__OW_DEADLINE", self.deadline.as_str()),
-        ];
-        if let Some(k) = &self.api_key {
-            v.push(("__OW_API_KEY", k.as_str()));
-        }
-        v
+        ]
+        .into_iter()
+        .chain(self.api_key.as_deref().map(|k| ("__OW_API_KEY", k)))
     }
 }
 

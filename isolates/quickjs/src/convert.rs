@@ -6,7 +6,6 @@
 
 use std::cell::Cell;
 
-use rquickjs::atom::PredefinedAtom;
 use rquickjs::object::Property;
 use rquickjs::{Array, Ctx, Object, String as JsString, Type, Value, qjs};
 use serde_json::{Map, Value as Json};
@@ -129,26 +128,25 @@ impl<'js> Plain<'js> {
 
     /// The context's own `Object.prototype` and `Array.prototype` (what `{}` and `[]` are
     /// made with, whatever the action did to the globals of those names), or `None` when
-    /// either carries a `toJSON`. Two reference-count increments and one property lookup.
+    /// either carries a `toJSON` or Array.prototype no longer inherits from Object.prototype.
+    /// Two reference-count increments and three lookups.
     fn new(ctx: &Ctx<'js>) -> Option<Self> {
-        let (object_proto, array_proto) = (
-            intrinsic_proto(ctx, CLASS_OBJECT),
-            intrinsic_proto(ctx, CLASS_ARRAY),
-        );
-        // Array.prototype inherits from Object.prototype: one lookup covers both.
-        if array_proto
-            .as_object()?
-            .contains_key(PredefinedAtom::ToJSON)
-            .unwrap_or(true)
-        {
-            return None;
-        }
-        Some(Plain {
+        let plain = Plain {
             ctx: ctx.clone(),
-            object_proto,
-            array_proto,
+            object_proto: intrinsic_proto(ctx, CLASS_OBJECT),
+            array_proto: intrinsic_proto(ctx, CLASS_ARRAY),
             budget: Cell::new(Self::BUDGET),
-        })
+        };
+        for proto in [&plain.array_proto, &plain.object_proto] {
+            if plain.has_own(proto.as_raw(), TO_JSON)? {
+                return None;
+            }
+        }
+        // The chains read through are `{}` → Object.prototype and `[]` → Array.prototype →
+        // Object.prototype (whose own prototype cannot change); an action may have given
+        // Array.prototype another one.
+        let array_chain = plain.ordinary(plain.array_proto.as_raw(), &plain.object_proto, 0);
+        array_chain.then_some(plain)
     }
 
     fn raw(&self) -> *mut qjs::JSContext {
@@ -266,13 +264,20 @@ impl<'js> Plain<'js> {
         }
     }
 
-    fn array(&self, array: qjs::JSValue, depth: usize) -> Option<Vec<Json>> {
-        if !self.ordinary(array, &self.array_proto, depth) {
-            return None;
+    /// Whether `object` (an ordinary object, array or prototype) has an own property `atom`,
+    /// read without running code; `None` on a failure.
+    fn has_own(&self, object: qjs::JSValue, atom: qjs::JSAtom) -> Option<bool> {
+        // SAFETY: without a descriptor, the lookup only reports whether the property exists.
+        match unsafe { qjs::JS_GetOwnProperty(self.raw(), std::ptr::null_mut(), object, atom) } {
+            0 => Some(false),
+            1 => Some(true),
+            _ => self.failed(),
         }
+    }
+
+    fn array(&self, array: qjs::JSValue, depth: usize) -> Option<Vec<Json>> {
         // An array's own `toJSON` (its prototypes have none: `Plain::new`).
-        let to_json = qjs::JS_ATOM_toJSON as qjs::JSAtom;
-        if self.own(array, to_json).ok()?.is_some() {
+        if !self.ordinary(array, &self.array_proto, depth) || self.has_own(array, TO_JSON)? {
             return None;
         }
         let mut length = 0i64;
@@ -301,7 +306,7 @@ impl<'js> Plain<'js> {
     /// or `Object.prototype` has that index (declined).
     fn hole(&self, index: qjs::JSAtom) -> Option<Json> {
         for proto in [&self.array_proto, &self.object_proto] {
-            if self.own(proto.as_raw(), index).ok()?.is_some() {
+            if self.has_own(proto.as_raw(), index)? {
                 return None;
             }
         }
@@ -391,6 +396,9 @@ impl Drop for Keys {
         }
     }
 }
+
+/// The predefined atom `toJSON` (never freed).
+const TO_JSON: qjs::JSAtom = qjs::JS_ATOM_toJSON as qjs::JSAtom;
 
 /// QuickJS's class id of ordinary objects (`JS_CLASS_OBJECT`, first of the enum in
 /// `quickjs.c`, which the C header does not export).
@@ -516,6 +524,15 @@ mod tests {
                 .unwrap();
             let expected = stringified(&ctx, value.clone()).unwrap();
             assert_eq!(to_json(&ctx, value).unwrap(), expected);
+            // Array.prototype given a prototype with a toJSON: arrays inherit it.
+            let _: Value = ctx
+                .eval("globalThis.saved = Object.getPrototypeOf(Array.prototype); Object.setPrototypeOf(Array.prototype, {toJSON() { return 'via'; }})")
+                .unwrap();
+            assert!(Plain::new(&ctx).is_none());
+            let value: Value = ctx.eval("[1]").unwrap();
+            assert_eq!(to_json(&ctx, value).unwrap(), Some(Json::from("via")));
+            let _: Value = ctx.eval("Object.setPrototypeOf(Array.prototype, saved)").unwrap();
+            assert!(Plain::new(&ctx).is_some());
             // A toJSON added to Object.prototype turns the direct reading off altogether.
             let _: Value = ctx
                 .eval("Object.prototype.toJSON = function () { return 'everything'; }")

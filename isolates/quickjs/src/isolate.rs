@@ -410,20 +410,19 @@ impl Isolate {
     fn set_ow_env(&mut self, ctx: &Ctx<'_>, env: &OwEnv) -> rquickjs::Result<()> {
         let vars = env.vars();
         let obj = self.env.clone().restore(ctx)?;
-        if vars.len() != self.ow_env.len()
-            || vars.iter().zip(&self.ow_env).any(|((k, _), (c, _))| k != c)
-        {
+        let names = vars.clone().map(|(k, _)| k);
+        if names.ne(self.ow_env.iter().map(|(c, _)| *c)) {
             for (name, _) in self.ow_env.drain(..) {
                 obj.remove(name)?;
             }
-            self.ow_env = vars.iter().map(|(k, _)| (*k, String::new())).collect();
-            for (k, _) in &vars {
-                obj.set(*k, "")?;
+            self.ow_env = vars.clone().map(|(k, _)| (k, String::new())).collect();
+            for (k, _) in vars.clone() {
+                obj.set(k, "")?;
             }
         }
-        for ((name, value), (_, cached)) in vars.iter().zip(self.ow_env.iter_mut()) {
+        for ((name, value), (_, cached)) in vars.zip(self.ow_env.iter_mut()) {
             if cached != value {
-                obj.set(*name, *value)?;
+                obj.set(name, value)?;
                 cached.clear();
                 cached.push_str(value);
             }

@@ -318,7 +318,6 @@ impl Isolate {
         let vars: Map<String, Json> = inv
             .env
             .vars()
-            .into_iter()
             .map(|(k, v)| (k.to_string(), Json::String(v.to_string())))
             .collect();
         let script = format!(
