@@ -2,6 +2,7 @@
 //! [`Invocation`], an outcome check, and p50/p99 of individually timed samples.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, json};
@@ -26,12 +27,19 @@ pub fn action(n: u64, code: &str) -> Arc<ActionCode> {
 }
 
 /// An invocation of `code` by `guest` with `{"name": "bench"}`, default limits, a 60 s
-/// deadline. Built per iteration, as the controller builds one per request.
+/// deadline. Built per iteration, as the controller builds one per request: each has its own
+/// activation id, transaction id and `__OW_DEADLINE`, which the engine sets in the action's
+/// `process.env` on every run.
 pub fn invocation(code: &Arc<ActionCode>) -> Invocation {
+    static SERIAL: AtomicU64 = AtomicU64::new(0);
+    let serial = SERIAL.fetch_add(1, Ordering::Relaxed);
+    let mut bytes = [7; 16];
+    bytes[..8].copy_from_slice(&serial.to_le_bytes());
+    let activation_id = ActivationId::from_random(bytes);
     let mut params = Map::new();
     params.insert("name".into(), json!("bench"));
     Invocation {
-        activation_id: ActivationId::from_random([7; 16]),
+        activation_id,
         action: code.clone(),
         tenant: Arc::from("guest"),
         params,
@@ -42,9 +50,9 @@ pub fn invocation(code: &Arc<ActionCode>) -> Invocation {
             namespace: "guest".into(),
             action_name: code.fqn.clone(),
             action_version: "0.0.1".into(),
-            activation_id: "0".repeat(32),
-            transaction_id: "bench".into(),
-            deadline: "0".into(),
+            activation_id: activation_id.to_string(),
+            transaction_id: format!("bench{serial}"),
+            deadline: (1_800_000_000_000 + serial).to_string(),
         },
         limits: Limits::default(),
         deadline: Instant::now() + Duration::from_secs(60),

@@ -10,6 +10,7 @@
 //! This crate names no engine, speaks no HTTP and stores nothing; it depends on no other
 //! workspace crate.
 
+mod clock;
 mod egress;
 mod invocation;
 pub mod json;
@@ -18,6 +19,7 @@ mod outcome;
 pub mod sched;
 mod table;
 
+pub use clock::WallClock;
 pub use egress::{
     Egress, EgressSlot, MAX_REQUESTS_IN_FLIGHT, NO_EGRESS, OutboundRequest, OutboundResponse,
     TOO_MANY_REQUESTS,

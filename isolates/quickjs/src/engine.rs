@@ -7,11 +7,11 @@ use std::hash::{Hash, Hasher};
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use foldhash::fast::RandomState;
 use shoal_isolates::abi;
-use shoal_router::{ActionCode, EgressSlot, ExecutorStats, Invocation, Outcome};
+use shoal_router::{ActionCode, EgressSlot, ExecutorStats, Invocation, Outcome, WallClock};
 
 use crate::code::{self, CodeCache};
 use crate::isolate::{InitFailure, Isolate, Step};
@@ -260,6 +260,8 @@ struct Inner {
     /// Wakes the local task that frees [`Inner::retired`]; `None` until
     /// [`LocalEngine::spawn_sweeper`] starts it (evicted isolates are then freed at once).
     reaper: RefCell<Option<Rc<tokio::sync::Notify>>>,
+    /// The records' start and end, from the instants the runs read anyway.
+    clock: WallClock,
 }
 
 /// Runs invocations on the current thread, with no hop: the isolates of one worker (or of a
@@ -304,6 +306,7 @@ impl LocalEngine {
                 idle: RefCell::new(Idle::default()),
                 retired: RefCell::default(),
                 reaper: RefCell::new(None),
+                clock: WallClock::new(),
             }),
         }
     }
@@ -383,8 +386,8 @@ impl Drop for Inner {
 
 impl Inner {
     async fn invoke(&self, inv: Invocation) -> Outcome {
-        let start = SystemTime::now();
         let began = Instant::now();
+        let start = self.clock.at(began);
         self.expire(began);
         let out = Out {
             idle: &self.idle,
