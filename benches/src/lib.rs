@@ -6,12 +6,6 @@
 //! holds what both need: a minimal HTTP/1.1 client for set-up requests and a handle on a
 //! running `shoal` process.
 
-/// The in-process benches run on the allocator the `shoal` binary ships with: what the host
-/// allocates per activation (the invocation, the result's JSON, the record) costs what it
-/// costs there. Against the system allocator a warm QuickJS invoke measured ~x1.1 slower.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 pub mod cluster;
 pub mod http;
 pub mod sample;

@@ -27,8 +27,9 @@ pub fn action(n: u64, code: &str) -> Arc<ActionCode> {
 }
 
 /// An invocation of `code` by `guest` with `{"name": "bench"}`, default limits, a 60 s
-/// deadline. Built per iteration, as the controller builds one per request: each has its own
-/// activation id, transaction id and `__OW_DEADLINE`, which the engine sets in the action's
+/// deadline. Built per iteration, as the controller builds one per request, and like the
+/// controller's each has its own activation id, transaction id and `__OW_DEADLINE` (here a
+/// serial number, not the deadline's time), which the engine sets in the action's
 /// `process.env` on every run.
 pub fn invocation(code: &Arc<ActionCode>) -> Invocation {
     static SERIAL: AtomicU64 = AtomicU64::new(0);

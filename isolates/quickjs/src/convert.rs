@@ -95,8 +95,9 @@ pub(crate) fn returned<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> rquickjs::Resu
 /// The direct reading of plain data, with the context's standard prototypes at hand. Exact
 /// where it answers: it declines (`None`) every value whose `JSON.stringify` form could
 /// differ from a plain reading of its own enumerable data properties — anything but an
-/// ordinary object or array (proxies, class instances, boxed primitives, dates, errors,
-/// promises, typed arrays…, whatever their prototype), objects and arrays with any other
+/// ordinary object or array (functions, whose `toJSON` `JSON.stringify` looks up too,
+/// proxies, class instances, boxed primitives, dates, errors, promises, typed arrays…,
+/// whatever their prototype), objects and arrays with any other
 /// prototype, anything with a `toJSON` (own or inherited, including one added to
 /// `Object.prototype`), any accessor property (a getter is the action's code: declining it
 /// means no code runs while a value is read, so nothing can change under the reading),
@@ -104,16 +105,18 @@ pub(crate) fn returned<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> rquickjs::Resu
 /// [`Plain::MAX_DEPTH`] (where a cycle would be) and results bigger than [`Plain::BUDGET`],
 /// so that `JSON.stringify` handles them — inside QuickJS, under the action's memory limit
 /// and deadline (this reading allocates on the host and cannot be interrupted, hence the
-/// budget: a sparse array of a billion holes, one string or one long key referenced a
-/// million times must not make the host loop or allocate without bound).
+/// budget: a sparse array of a billion holes, one string, one long key or one object of many
+/// hidden keys referenced a million times must not make the host loop or allocate without
+/// bound).
 ///
-/// It reads through QuickJS's C API on borrowed values: a few hundred instructions per
-/// property, with no reference counting of the context per value.
+/// It reads through QuickJS's C API, without rquickjs's wrappers (each holds a reference to
+/// the context): a few hundred instructions per property.
 struct Plain<'js> {
     ctx: Ctx<'js>,
     object_proto: Value<'js>,
     array_proto: Value<'js>,
-    /// What may still be read: one unit per value, plus one per byte of string or key.
+    /// What may still be read: one unit per value, array hole and own key (listed, enumerable
+    /// or not), plus one per byte of string or key read.
     budget: Cell<usize>,
 }
 
@@ -173,7 +176,7 @@ impl<'js> Plain<'js> {
     }
 
     /// `Some(Some(json))` for a value with a JSON form, `Some(None)` for one that
-    /// `JSON.stringify` skips (`undefined`, functions, symbols), `None` when declined.
+    /// `JSON.stringify` skips (`undefined`, symbols), `None` when declined.
     /// `value` is borrowed: it stays owned by the caller.
     fn convert(&self, value: qjs::JSValue, depth: usize) -> Option<Option<Json>> {
         if !self.spend(1) {
@@ -181,7 +184,7 @@ impl<'js> Plain<'js> {
         }
         // SAFETY: `value` is a live value; its tag says which payload the accessors read.
         Some(Some(unsafe {
-            match qjs::JS_VALUE_GET_TAG(value) {
+            match qjs::JS_VALUE_GET_NORM_TAG(value) {
                 qjs::JS_TAG_UNDEFINED | qjs::JS_TAG_UNINITIALIZED | qjs::JS_TAG_SYMBOL => {
                     return Some(None);
                 }
@@ -197,7 +200,6 @@ impl<'js> Plain<'js> {
                 qjs::JS_TAG_OBJECT => match qjs::JS_GetClassID(value) {
                     CLASS_OBJECT => Json::Object(self.object(value, depth)?),
                     CLASS_ARRAY => Json::Array(self.array(value, depth)?),
-                    _ if qjs::JS_IsFunction(self.raw(), value) => return Some(None),
                     _ => return None,
                 },
                 _ => return None,
@@ -303,8 +305,12 @@ impl<'js> Plain<'js> {
     }
 
     /// What `JSON.stringify` gives for a hole at `index`: `null` unless `Array.prototype`
-    /// or `Object.prototype` has that index (declined).
+    /// or `Object.prototype` has that index (declined). A hole costs a unit of the budget,
+    /// like a value: one sparse array referenced many times must not loop the host.
     fn hole(&self, index: qjs::JSAtom) -> Option<Json> {
+        if !self.spend(1) {
+            return None;
+        }
         for proto in [&self.array_proto, &self.object_proto] {
             if self.has_own(proto.as_raw(), index)? {
                 return None;
@@ -319,14 +325,11 @@ impl<'js> Plain<'js> {
         }
         let keys = Keys::of(self, object)?;
         // An own `toJSON`, enumerable or not (its prototype has none: `Plain::new`).
-        if keys
-            .all()
-            .iter()
-            .any(|k| k.atom == qjs::JS_ATOM_toJSON as qjs::JSAtom)
-        {
+        // Every own key is looked at, enumerable or not: each costs a unit.
+        if !self.spend(keys.all().len()) || keys.all().iter().any(|k| k.atom == TO_JSON) {
             return None;
         }
-        let mut map = Map::with_capacity(keys.all().len());
+        let mut map = Map::new();
         for key in keys.all().iter().filter(|k| k.is_enumerable) {
             let Some(item) = self.own(object, key.atom).ok()? else {
                 continue;
@@ -409,7 +412,7 @@ const CLASS_ARRAY: qjs::JSClassID = 2;
 
 /// The prototype the context gives new objects of `class` (its intrinsic, not the global of
 /// the same name, which an action may replace).
-fn intrinsic_proto<'js>(ctx: &Ctx<'js>, class: rquickjs::qjs::JSClassID) -> Value<'js> {
+fn intrinsic_proto<'js>(ctx: &Ctx<'js>, class: qjs::JSClassID) -> Value<'js> {
     // SAFETY: both ids are built-in classes every context registers; `JS_GetClassProto`
     // returns a new reference, which `from_raw` takes over.
     unsafe {
@@ -464,8 +467,8 @@ mod tests {
                 r#"{greeting: "Hello, World!", n: 3, f: 1.5, t: true, z: null}"#,
                 r#"{headers: {"content-type": "text/plain"}, body: "hi", statusCode: 200}"#,
                 r#"{b: 1, a: 2, 10: "ten", 2: "two", "x y": [1, "two", null, {}]}"#,
-                "{u: undefined, f() {}, s: Symbol('s'), keep: 1}",
-                "[undefined, function () {}, Symbol('s'), 1]",
+                "{u: undefined, s: Symbol('s'), keep: 1}",
+                "[undefined, Symbol('s'), 1]",
                 "[1, , 3]",
                 "{nan: NaN, inf: -Infinity, neg0: -0, big: 2 ** 53, small: -(2 ** 53), e: 1e21, tiny: 5e-324}",
                 "{f: 0.1 + 0.2, third: 1 / 3, neg: -2.5, int32: 2147483648, m: -2147483649}",
@@ -505,6 +508,10 @@ mod tests {
                 "{n: Object.setPrototypeOf(new Number(5), Object.prototype)}",
                 "[Object.setPrototypeOf(new String('s'), Array.prototype)]",
                 "(() => { const o = {['k'.repeat(1 << 20)]: 1}; return Array(8).fill(o); })()",
+                "(() => { const s = []; s.length = 1 << 20; return Array(8).fill(s); })()",
+                "(() => { const o = {}; for (let i = 0; i < 1 << 19; i++) Object.defineProperty(o, 'k' + i, {value: i}); return Array(16).fill(o); })()",
+                "{f() {}}",
+                "(() => { class B { static toJSON() { return 'b'; } } class D extends B {} return {d: D}; })()",
                 "(() => { const a = []; a.length = 4e9; return {a}; })()",
                 "(() => { const s = 'x'.repeat(1 << 20); return [s, s, s, s, s]; })()",
                 "(() => { let o = {}; for (let i = 0; i < 40; i++) o = {o}; return o; })()",
