@@ -537,6 +537,26 @@ mod tests {
         assert_eq!(slow.await.unwrap(), "slow");
     }
 
+    /// Tells spinning jobs to stop when dropped: declared after the pool, it runs first when a
+    /// failed assertion unwinds, so the pool's join does not wait on a spinner for good.
+    struct StopOnDrop(Vec<Arc<AtomicBool>>);
+
+    impl Drop for StopOnDrop {
+        fn drop(&mut self) {
+            for stop in &self.0 {
+                stop.store(true, Ordering::Release);
+            }
+        }
+    }
+
+    /// `job`'s answer, failing the test if a hand-off has not let it run within a minute.
+    async fn after_a_hand_off<T>(job: impl Future<Output = Result<T, PoolError>>) -> T {
+        tokio::time::timeout(Duration::from_secs(60), job)
+            .await
+            .expect("no hand-off within a minute")
+            .unwrap()
+    }
+
     /// A job that spins (as CPU-bound guest code does) until told to stop.
     fn spin(stop: Arc<AtomicBool>) -> impl FnOnce(Rc<Cell<u32>>) -> std::future::Ready<u32> {
         move |s: Rc<Cell<u32>>| {
@@ -551,6 +571,7 @@ mod tests {
     async fn a_spinning_job_hands_its_slot_to_a_fresh_thread() {
         let pool = pool(1);
         let stop = Arc::new(AtomicBool::new(false));
+        let _release = StopOnDrop(vec![stop.clone()]);
         let spinning = pool.run(0, spin(stop.clone()));
         // Queued behind the spinner on the same slot: served once the slot is handed off,
         // by a thread with fresh state, while the spinner still runs.
@@ -558,7 +579,7 @@ mod tests {
             s.set(s.get() + 7);
             s.get()
         });
-        assert_eq!(fresh.await.unwrap(), 7);
+        assert_eq!(after_a_hand_off(fresh).await, 7);
         assert_eq!(pool.hand_offs(), 1);
         assert!(
             !stop.load(Ordering::Acquire),
@@ -583,6 +604,7 @@ mod tests {
             Arc::new(AtomicBool::new(false)),
             Arc::new(AtomicU64::new(0)),
         );
+        let _release = StopOnDrop(vec![stop.clone()]);
         let spinning = {
             let (stop, tid) = (Arc::clone(&stop), Arc::clone(&tid));
             pool.run(0, move |_: Rc<Cell<u32>>| {
@@ -595,7 +617,7 @@ mod tests {
         };
         // Served once the slot is handed off; the new thread is a worker like the first.
         assert_eq!(
-            pool.run(0, policy).await.unwrap(),
+            after_a_hand_off(pool.run(0, policy)).await,
             Some(sched::Policy::Batch)
         );
         // The monitor moves the stuck thread once the new one has started.
@@ -624,6 +646,7 @@ mod tests {
         )
         .unwrap();
         let stops: Vec<_> = (0..2).map(|_| Arc::new(AtomicBool::new(false))).collect();
+        let _release = StopOnDrop(stops.clone());
         let first = pool.run(0, spin(stops[0].clone()));
         let second = pool.run(0, spin(stops[1].clone()));
         // The first spinner is handed off; the second then holds the only slot, and no
