@@ -25,6 +25,9 @@ pub enum Returned {
     Object(Value),
     /// A number, string, boolean, `null`, function, symbol or bigint.
     NotAnObject,
+    /// A value whose JSON text (`length` bytes, beginning with `head`) is over
+    /// [`shoal_router::MAX_RESULT_BYTES`], left unread by the engine.
+    TooLarge { length: usize, head: Vec<u8> },
 }
 
 /// Classifies a returned value: objects without `error` and arrays succeed, an object with
@@ -38,6 +41,7 @@ pub fn classify_return(returned: Returned) -> Result<Value, Failure> {
             None => Ok(Value::Object(obj)),
         },
         Returned::Object(array @ Value::Array(_)) => Ok(array),
+        Returned::TooLarge { length, head } => Err(Failure::result_too_large(length, &head)),
         Returned::Object(_) | Returned::NotAnObject => Err(Failure::DeveloperError(Value::String(
             NOT_A_DICTIONARY.to_string(),
         ))),
@@ -94,6 +98,18 @@ pub fn env_string(value: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_result_left_unread_as_too_large_is_openwhisks_error() {
+        let head = [b'['; 1024];
+        assert_eq!(
+            classify_return(Returned::TooLarge {
+                length: 5_000_000,
+                head: head.to_vec()
+            }),
+            Err(Failure::result_too_large(5_000_000, &head))
+        );
+    }
 
     #[test]
     fn objects_and_arrays_succeed() {

@@ -540,8 +540,9 @@ fn rejection<'js>(ctx: &Ctx<'js>, reason: Value<'js>) -> Failure {
             error.stack().as_deref(),
         )));
     }
-    match convert::to_json(ctx, reason) {
-        Ok(json) => abi::classify_rejection(json),
+    match convert::read(ctx, reason) {
+        Ok(convert::Read::Json(json)) => abi::classify_rejection(json),
+        Ok(convert::Read::TooLarge { length, head }) => Failure::result_too_large(length, &head),
         Err(_) => {
             let _ = ctx.catch();
             abi::classify_rejection(None)
