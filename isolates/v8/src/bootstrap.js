@@ -137,14 +137,25 @@
   let main;
   let owKeys = [];
 
+  // The largest result, as `shoal_router::MAX_RESULT_BYTES`: a longer JSON text is refused
+  // here, in the isolate, instead of being handed to the host to parse.
+  const MAX_RESULT_BYTES = 1048576;
+
+  // The descriptor of `kind` carrying the value of JSON text `json`, or, when the text is
+  // over the limit (in UTF-16 units: bytes for ASCII, fewer than its bytes otherwise), its
+  // length and first KiB, which the host quotes in OpenWhisk's "exceeded" error.
+  function parsed(kind, json) {
+    return json.length > MAX_RESULT_BYTES
+      ? { kind: "too_large", length: json.length, head: json.slice(0, 1024) }
+      : { kind, value: JSON.parse(json) };
+  }
+
   // What the entry point produced, as the descriptor the Rust side classifies.
   function returned(value) {
     if (value === undefined) return { kind: "undefined" };
     if (typeof value !== "object" || value === null) return { kind: "scalar" };
     const json = JSON.stringify(value);
-    return json === undefined
-      ? { kind: "scalar" }
-      : { kind: "object", value: JSON.parse(json) };
+    return json === undefined ? { kind: "scalar" } : parsed("object", json);
   }
 
   function rejected(reason) {
@@ -157,7 +168,7 @@
     }
     try {
       const json = JSON.stringify(reason);
-      return { kind: "rejected", value: json === undefined ? null : JSON.parse(json) };
+      return json === undefined ? { kind: "rejected", value: null } : parsed("rejected", json);
     } catch {
       return { kind: "rejected", value: null };
     }

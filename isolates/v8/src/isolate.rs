@@ -478,6 +478,13 @@ fn classify(descriptor: &str) -> Result<Json, Failure> {
         "thrown" => Err(abi::thrown(
             d.get("text").and_then(Json::as_str).unwrap_or_default(),
         )),
+        "too_large" => Err(Failure::result_too_large(
+            d.get("length").and_then(Json::as_u64).unwrap_or_default() as usize,
+            d.get("head")
+                .and_then(Json::as_str)
+                .unwrap_or_default()
+                .as_bytes(),
+        )),
         "rejected" => Err(match d.remove("error") {
             Some(error) => abi::classify_rejection(Some(abi::error_json(
                 error.get("name").and_then(Json::as_str).unwrap_or("Error"),

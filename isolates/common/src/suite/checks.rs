@@ -405,6 +405,43 @@ pub async fn a_result_too_big_to_serialise_fails_and_everything_keeps_serving(ma
     );
 }
 
+/// A result whose JSON text is over the result limit is OpenWhisk's "exceeded the allowed
+/// length" error, decided in the isolate: a few nested arrays (a million references, a few
+/// MB of text) never become a tree on the host. So is a rejection reason that large.
+pub async fn a_result_over_the_limit_is_refused_in_the_isolate(make: Make) {
+    let exec = make(Settings::default());
+    let nested = "let x = 0; for (let i = 0; i < 20; i++) x = [x, x];";
+    for (name, code) in [
+        (
+            "big",
+            format!("function main() {{ {nested} return {{x}}; }}"),
+        ),
+        (
+            "rejects",
+            format!("function main() {{ {nested} return Promise.reject({{x}}); }}"),
+        ),
+    ] {
+        let a = action(name, &code, "main");
+        let out = run(&exec, &a, json!({})).await;
+        let Err(Failure::ApplicationError(Value::String(text))) = &out.result else {
+            panic!(
+                "{name}: not refused: {:?}",
+                out.result.map(|v| v.to_string().len())
+            );
+        };
+        assert!(
+            text.starts_with("The action produced a response that exceeded the allowed length: ")
+                && text.contains(r#"The truncated response was: {"x":[[[["#),
+            "{name}: {text:.200}"
+        );
+    }
+    let other = action("other", "function main() { return {other: true}; }", "main");
+    assert_eq!(
+        run(&exec, &other, json!({})).await.result,
+        Ok(json!({"other": true}))
+    );
+}
+
 /// `prepare` refuses code that can never load, naming the error and the action's file.
 pub async fn prepare_rejects_syntax_errors(make: Make) {
     let exec = make(Settings::default());

@@ -88,6 +88,7 @@ macro_rules! js_action_suite {
             array_buffers_count_against_the_memory_limit,
             engine_internals_and_uncounted_memory_stay_out_of_reach,
             a_result_too_big_to_serialise_fails_and_everything_keeps_serving,
+            a_result_over_the_limit_is_refused_in_the_isolate,
             prepare_rejects_syntax_errors,
             concurrent_invocations_and_evictions_interleave_safely,
             least_recently_used_isolates_are_evicted_over_the_resident_limit,

@@ -44,3 +44,15 @@ async fn the_deadline_watchdog_runs_in_the_normal_scheduling_class() {
         [None]
     );
 }
+
+/// The runner's own copy of the result limit (it refuses longer results in the isolate) is
+/// the host's.
+#[test]
+fn the_runner_refuses_results_at_the_hosts_limit() {
+    let runner = include_str!("../../src/bootstrap.js");
+    let limit = format!(
+        "const MAX_RESULT_BYTES = {};",
+        shoal_router::MAX_RESULT_BYTES
+    );
+    assert!(runner.contains(&limit), "bootstrap.js lacks `{limit}`");
+}
