@@ -85,19 +85,12 @@ pub(crate) enum Read {
 /// when it is within [`MAX_RESULT_BYTES`], which bounds the tree the host builds (a text of
 /// `[0,0,…]` becomes ~40 bytes of `serde_json::Value` per 2 bytes).
 fn stringified<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> rquickjs::Result<Read> {
-    let Some(text) = ctx.json_stringify(value)? else {
+    let Some(json) = ctx.json_stringify(value)? else {
         return Ok(Read::Json(None));
     };
-    let mut len: qjs::size_t = 0;
-    let raw = ctx.as_raw().as_ptr();
-    // SAFETY: `text` is a live string; QuickJS returns its UTF-8 form (in place when it is
-    // ASCII, else allocated in the isolate's heap), freed below on every path.
-    let ptr = unsafe { qjs::JS_ToCStringLen2(raw, &mut len, text.as_raw(), false) };
-    if ptr.is_null() {
-        return Err(rquickjs::Error::Exception);
-    }
-    // SAFETY: `len` bytes at `ptr`, alive until `JS_FreeCString`.
-    let bytes = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len as usize) };
+    let text =
+        CText::of_value(ctx.as_raw().as_ptr(), json.as_raw()).ok_or(rquickjs::Error::Exception)?;
+    let bytes = text.bytes();
     let read = if bytes.len() > MAX_RESULT_BYTES {
         Ok(Read::TooLarge {
             length: bytes.len(),
@@ -110,8 +103,6 @@ fn stringified<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> rquickjs::Result<Read>
             .map(|json| Read::Json(Some(json)))
             .map_err(|e| e.to_string())
     };
-    // SAFETY: `ptr` came from `JS_ToCStringLen2` on this context; `bytes` is not used after.
-    unsafe { qjs::JS_FreeCString(raw, ptr) };
     read.map_err(|e| rquickjs::Exception::throw_range(ctx, &e))
 }
 
@@ -240,11 +231,7 @@ impl<'js> Plain<'js> {
                 qjs::JS_TAG_BOOL => Json::Bool(qjs::JS_VALUE_GET_BOOL(value)),
                 qjs::JS_TAG_INT => Json::from(qjs::JS_VALUE_GET_INT(value)),
                 qjs::JS_TAG_FLOAT64 => number(qjs::JS_VALUE_GET_FLOAT64(value))?,
-                qjs::JS_TAG_STRING => {
-                    let mut len = 0;
-                    let text = qjs::JS_ToCStringLen2(self.raw(), &mut len, value, false);
-                    Json::String(self.text(text, len)?)
-                }
+                qjs::JS_TAG_STRING => Json::String(self.text(CText::of_value(self.raw(), value))?),
                 qjs::JS_TAG_OBJECT => match qjs::JS_GetClassID(value) {
                     CLASS_OBJECT => Json::Object(self.object(value, depth)?),
                     CLASS_ARRAY => Json::Array(self.array(value, depth)?),
@@ -255,23 +242,16 @@ impl<'js> Plain<'js> {
         }))
     }
 
-    /// Text that QuickJS converted to UTF-8 (`len` bytes at `ptr`, which this frees), within
-    /// the budget; `None` for text that is not valid UTF-16 (a lone surrogate comes out as
-    /// invalid UTF-8).
-    fn text(&self, ptr: *const std::ffi::c_char, len: qjs::size_t) -> Option<String> {
-        if ptr.is_null() {
+    /// A host copy of `text` (`None`: QuickJS could not convert it) within the budget; `None`
+    /// for text that is not valid UTF-16 (a lone surrogate comes out as invalid UTF-8).
+    fn text(&self, text: Option<CText>) -> Option<String> {
+        let Some(text) = text else {
             return self.failed();
-        }
-        let len = len as usize; // a `size_t`
-        // SAFETY: QuickJS returned `len` bytes at `ptr`, alive until `JS_FreeCString`.
-        let bytes = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) };
-        let text = self
-            .spend(len)
+        };
+        let bytes = text.bytes();
+        self.spend(bytes.len())
             .then(|| std::str::from_utf8(bytes).ok().map(str::to_owned))
-            .flatten();
-        // SAFETY: `ptr` came from `JS_ToCStringLen2` or `JS_AtomToCStringLen` on this context.
-        unsafe { qjs::JS_FreeCString(self.raw(), ptr) };
-        text
+            .flatten()
     }
 
     /// Whether `object` (an ordinary object or array) has prototype `proto` and is within
@@ -385,15 +365,65 @@ impl<'js> Plain<'js> {
                 continue;
             };
             if let Some(json) = self.convert(item.1, depth + 1)? {
-                let mut len = 0;
-                // SAFETY: `key.atom` is a live atom of this context (held by `keys`).
-                let name = unsafe { qjs::JS_AtomToCStringLen(self.raw(), &mut len, key.atom) };
-                let name = self.text(name, len)?;
+                let name = self.text(CText::of_atom(self.raw(), key.atom))?;
                 self.spend(Self::ENTRY).then_some(())?;
                 map.insert(name, json);
             }
         }
         Some(map)
+    }
+}
+
+/// The UTF-8 form QuickJS makes of a string or an atom (in place for an ASCII string, else in
+/// the isolate's heap, under its memory limit), freed when dropped.
+struct CText {
+    ctx: *mut qjs::JSContext,
+    ptr: *const std::ffi::c_char,
+    len: usize,
+}
+
+impl CText {
+    /// The text of `value`, a live string of `ctx`; `None` when QuickJS fails (an exception
+    /// is pending).
+    fn of_value(ctx: *mut qjs::JSContext, value: qjs::JSValue) -> Option<CText> {
+        let mut len = 0;
+        // SAFETY: a live string of this context; the result is freed in `drop`.
+        let ptr = unsafe { qjs::JS_ToCStringLen2(ctx, &mut len, value, false) };
+        Self::made(ctx, ptr, len)
+    }
+
+    /// The text of `atom`, a live atom of `ctx`; `None` when QuickJS fails.
+    fn of_atom(ctx: *mut qjs::JSContext, atom: qjs::JSAtom) -> Option<CText> {
+        let mut len = 0;
+        // SAFETY: a live atom of this context; the result is freed in `drop`.
+        let ptr = unsafe { qjs::JS_AtomToCStringLen(ctx, &mut len, atom) };
+        Self::made(ctx, ptr, len)
+    }
+
+    fn made(
+        ctx: *mut qjs::JSContext,
+        ptr: *const std::ffi::c_char,
+        len: qjs::size_t,
+    ) -> Option<CText> {
+        // `size_t` is `usize` wide on every target QuickJS builds for here.
+        (!ptr.is_null()).then_some(CText {
+            ctx,
+            ptr,
+            len: len as usize,
+        })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: QuickJS returned `len` bytes at `ptr`, alive until `drop`.
+        unsafe { std::slice::from_raw_parts(self.ptr.cast::<u8>(), self.len) }
+    }
+}
+
+impl Drop for CText {
+    fn drop(&mut self) {
+        // SAFETY: `ptr` came from `JS_ToCStringLen2` or `JS_AtomToCStringLen` on this
+        // context and is freed once.
+        unsafe { qjs::JS_FreeCString(self.ctx, self.ptr) }
     }
 }
 
@@ -525,6 +555,13 @@ mod tests {
 
     use super::*;
 
+    /// Runs `test` in a fresh full context.
+    fn in_context(test: impl FnOnce(Ctx<'_>)) {
+        let rt = Runtime::new().unwrap();
+        let context = Context::full(&rt).unwrap();
+        context.with(test);
+    }
+
     /// [`read`] for a value expected to have a JSON form within the result limit.
     fn to_json<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> rquickjs::Result<Option<Json>> {
         match read(ctx, value)? {
@@ -550,9 +587,7 @@ mod tests {
 
     #[test]
     fn plain_data_reads_exactly_as_json_stringify_gives_it() {
-        let rt = Runtime::new().unwrap();
-        let context = Context::full(&rt).unwrap();
-        context.with(|ctx| {
+        in_context(|ctx| {
             for expr in [
                 r#"{greeting: "Hello, World!", n: 3, f: 1.5, t: true, z: null}"#,
                 r#"{headers: {"content-type": "text/plain"}, body: "hi", statusCode: 200}"#,
@@ -578,9 +613,7 @@ mod tests {
 
     #[test]
     fn anything_else_is_left_to_json_stringify() {
-        let rt = Runtime::new().unwrap();
-        let context = Context::full(&rt).unwrap();
-        context.with(|ctx| {
+        in_context(|ctx| {
             for expr in [
                 "{d: new Date(0)}",
                 "{n: new Number(3), s: new String('x'), b: new Boolean(false)}",
@@ -642,7 +675,9 @@ mod tests {
             assert!(Plain::new(&ctx).is_none());
             let value: Value = ctx.eval("[1]").unwrap();
             assert_eq!(to_json(&ctx, value).unwrap(), Some(Json::from("via")));
-            let _: Value = ctx.eval("Object.setPrototypeOf(Array.prototype, saved)").unwrap();
+            let _: Value = ctx
+                .eval("Object.setPrototypeOf(Array.prototype, saved)")
+                .unwrap();
             assert!(Plain::new(&ctx).is_some());
             // A toJSON added to Object.prototype turns the direct reading off altogether.
             let _: Value = ctx
@@ -659,9 +694,7 @@ mod tests {
 
     #[test]
     fn replaced_globals_do_not_change_what_counts_as_plain() {
-        let rt = Runtime::new().unwrap();
-        let context = Context::full(&rt).unwrap();
-        context.with(|ctx| {
+        in_context(|ctx| {
             // `{}` and `[]` are still made with the intrinsic prototypes: still plain.
             let _: Value = ctx
                 .eval("globalThis.Object = function () {}; globalThis.Array = {prototype: {}};")
@@ -677,9 +710,7 @@ mod tests {
 
     #[test]
     fn parameters_arrive_as_json_parse_gives_them() {
-        let rt = Runtime::new().unwrap();
-        let context = Context::full(&rt).unwrap();
-        context.with(|ctx| {
+        in_context(|ctx| {
             let params = serde_json::json!({
                 "__proto__": {"polluted": true}, "n": 1, "big": 9_007_199_254_740_993_u64,
                 "f": 0.5, "s": "é\n", "a": [null, true, {"k": "v"}], "o": {}
@@ -705,14 +736,16 @@ mod tests {
 
     #[test]
     fn setters_on_object_prototype_do_not_catch_parameters() {
-        let rt = Runtime::new().unwrap();
-        let context = Context::full(&rt).unwrap();
-        context.with(|ctx| {
+        in_context(|ctx| {
             let _: Value = ctx
                 .eval("globalThis.caught = []; Object.defineProperty(Object.prototype, 'name', {set(v) { caught.push(v); }, configurable: true})")
                 .unwrap();
-            let Json::Object(map) = serde_json::json!({"name": "shoal"}) else { unreachable!() };
-            ctx.globals().set("p", object_from(&ctx, &map).unwrap()).unwrap();
+            let Json::Object(map) = serde_json::json!({"name": "shoal"}) else {
+                unreachable!()
+            };
+            ctx.globals()
+                .set("p", object_from(&ctx, &map).unwrap())
+                .unwrap();
             let seen: String = ctx.eval("JSON.stringify([p.name, caught])").unwrap();
             assert_eq!(seen, r#"["shoal",[]]"#);
         });
@@ -720,9 +753,7 @@ mod tests {
 
     #[test]
     fn a_getter_runs_once_even_when_a_later_value_is_declined() {
-        let rt = Runtime::new().unwrap();
-        let context = Context::full(&rt).unwrap();
-        context.with(|ctx| {
+        in_context(|ctx| {
             let value: Value = ctx
                 .eval("globalThis.calls = 0; ({get g() { return ++calls; }, d: new Date(0)})")
                 .unwrap();
@@ -737,9 +768,7 @@ mod tests {
 
     #[test]
     fn a_hole_reads_as_null_unless_a_prototype_has_its_index() {
-        let rt = Runtime::new().unwrap();
-        let context = Context::full(&rt).unwrap();
-        context.with(|ctx| {
+        in_context(|ctx| {
             assert_eq!(
                 direct(&ctx, "[1, , 3]"),
                 Some(Some(serde_json::json!([1, null, 3])))
@@ -761,9 +790,7 @@ mod tests {
 
     #[test]
     fn cycles_still_throw() {
-        let rt = Runtime::new().unwrap();
-        let context = Context::full(&rt).unwrap();
-        context.with(|ctx| {
+        in_context(|ctx| {
             let value: Value = ctx
                 .eval("(() => { const o = {}; o.self = o; return o; })()")
                 .unwrap();
