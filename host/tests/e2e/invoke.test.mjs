@@ -54,6 +54,22 @@ test('blocking invoke returns the full activation record', async () => {
   assert.equal(annotation(stored, 'path'), `${GUEST}/${name}`)
 })
 
+test('numbers keep every bit through the request, the action, the result and the record', async () => {
+  // Shortest texts of doubles that a best-effort float parser reads one unit off.
+  const x = 1.0715660391465826e-75
+  const y = -1.603964615428183e143
+  const name = uniq('floats')
+  await ow.actions.create({
+    name,
+    action: 'function main(p) { return { x: p.x, y: p.y, at: new Date(0) } }',
+    params: { y }
+  })
+  const done = await ow.actions.invoke({ name, blocking: true, params: { x } })
+  const want = { x, y, at: '1970-01-01T00:00:00.000Z' }
+  assert.deepEqual(done.response.result, want)
+  assert.deepEqual((await activation(done.activationId)).response.result, want)
+})
+
 test('blocking invoke with result:true returns only the result', async () => {
   const name = uniq('result')
   await createAction(name, HELLO)

@@ -37,6 +37,29 @@ pub(crate) fn all() -> Vec<Case> {
                 ),
             )
         },
+        // Numbers whose shortest text a best-effort parser reads 1 ULP off: the direct reader
+        // and the `JSON.stringify` fallback (a `Date` sends the whole value there) both keep
+        // them exact.
+        Case {
+            params: json!({"x": 1.0715660391465826e-75, "y": -1.603964615428183e143}),
+            ..case(
+                "floats come back exactly",
+                "function main(p) { return {x: p.x, y: p.y}; }",
+                Expect::Ok(json!({"x": 1.0715660391465826e-75, "y": -1.603964615428183e143})),
+            )
+        },
+        Case {
+            params: json!({"x": 1.0715660391465826e-75, "y": -1.603964615428183e143}),
+            ..case(
+                "floats come back exactly through JSON.stringify",
+                "function main(p) { return {at: new Date(0), x: p.x, y: p.y}; }",
+                Expect::Ok(json!({
+                    "at": "1970-01-01T00:00:00.000Z",
+                    "x": 1.0715660391465826e-75,
+                    "y": -1.603964615428183e143
+                })),
+            )
+        },
         case(
             "exports.main",
             "exports.main = () => ({form: 'exports'});",
