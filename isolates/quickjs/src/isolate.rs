@@ -19,6 +19,7 @@ use shoal_router::{EgressSlot, Failure, Invocation, LogCollector, LogStream, OwE
 use crate::alloc::{Budget, CountingAllocator};
 use crate::code::Prepared;
 use crate::io::Io;
+use crate::ow_env::OwVars;
 use crate::{bytecode, convert, lazy, node};
 
 /// Where an activation stands after a step of work on its isolate.
@@ -117,11 +118,12 @@ pub(crate) struct Isolate {
     // JS-holding fields come first: they must be released before the context and runtime.
     main: Persistent<Function<'static>>,
     env: Persistent<Object<'static>>,
+    /// What `env` holds of the `__OW_*` variables (frees atoms through the context).
+    ow_vars: OwVars,
     pending: Option<Persistent<Promise<'static>>>,
     host: Rc<Host>,
     context: Context,
     budget: Rc<Budget>,
-    ow_env: Vec<(&'static str, String)>,
     poisoned: bool,
     /// Just created: the collector still holds what loading the code logged.
     fresh: bool,
@@ -221,17 +223,21 @@ impl Isolate {
                     abi::init_failed(&abi::entry_point_missing(&inv.action.main))
                 })
             })?;
-            Ok((Persistent::save(&ctx, main), Persistent::save(&ctx, env)))
+            Ok((
+                Persistent::save(&ctx, main),
+                Persistent::save(&ctx, env),
+                OwVars::new(&ctx),
+            ))
         });
         match loaded {
-            Ok((main, env)) => Ok(Isolate {
+            Ok((main, env, ow_vars)) => Ok(Isolate {
                 main,
                 env,
+                ow_vars,
                 pending: None,
                 host,
                 context,
                 budget,
-                ow_env: Vec::new(),
                 poisoned: false,
                 fresh: true,
             }),
@@ -408,26 +414,8 @@ impl Isolate {
 
     /// Sets the `__OW_*` variables of this activation, touching only those that changed.
     fn set_ow_env(&mut self, ctx: &Ctx<'_>, env: &OwEnv) -> rquickjs::Result<()> {
-        let vars = env.vars();
         let obj = self.env.clone().restore(ctx)?;
-        let names = vars.clone().map(|(k, _)| k);
-        if names.ne(self.ow_env.iter().map(|(c, _)| *c)) {
-            for (name, _) in self.ow_env.drain(..) {
-                obj.remove(name)?;
-            }
-            self.ow_env = vars.clone().map(|(k, _)| (k, String::new())).collect();
-            for (k, _) in vars.clone() {
-                obj.set(k, "")?;
-            }
-        }
-        for ((name, value), (_, cached)) in vars.zip(self.ow_env.iter_mut()) {
-            if cached != value {
-                obj.set(name, value)?;
-                cached.clear();
-                cached.push_str(value);
-            }
-        }
-        Ok(())
+        self.ow_vars.write(&obj, env)
     }
 }
 

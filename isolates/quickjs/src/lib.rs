@@ -16,8 +16,8 @@
 //! Code is compiled once per [`shoal_router::ActionCode::digest`] to bytecode (at `prepare`
 //! time, which also rejects syntax errors) and loaded into each new isolate. A cold start
 //! creates the isolate, installs the host globals (`console`, `process.env`, timers,
-//! `module`/`exports`), runs the code and finds the entry point; a warm start only updates the
-//! `__OW_*` variables that changed and calls the entry point. Promises are driven by the
+//! `module`/`exports`), runs the code and finds the entry point; a warm start only writes the
+//! per-activation `__OW_*` variables (and any other that changed) and calls the entry point. Promises are driven by the
 //! worker: pending jobs run after each call, and the activation sleeps (as a local task, never
 //! blocking the worker) until its next timer or its deadline. An isolate that timed out, ran
 //! out of memory or hit a developer error is dropped; others stay warm until idle for the TTL
@@ -32,6 +32,7 @@ mod io;
 mod isolate;
 mod lazy;
 mod node;
+mod ow_env;
 
 use std::hash::BuildHasher;
 use std::sync::Arc;

@@ -131,6 +131,16 @@ pub async fn process_env_has_ow_variables_and_init_params(make: Make) {
         Value::Null,
         "api key removed when no longer provided"
     );
+    for key in ["uuid:other", "uuid:third"] {
+        let mut next = invocation(&a, "guest", json!({}), 5_000);
+        next.env.api_key = Some(key.into());
+        let out = exec.invoke(next).await.result.unwrap();
+        assert_eq!(
+            (&out["key"], &out["ns"]),
+            (&json!(key), &json!("guest")),
+            "api key back, then changed"
+        );
+    }
 }
 
 /// A second activation reuses the isolate: globals persist and no init time is reported.
