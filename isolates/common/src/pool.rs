@@ -549,11 +549,12 @@ mod tests {
         }
     }
 
-    /// `job`'s answer, failing the test if a hand-off has not let it run within a minute.
-    async fn after_a_hand_off<T>(job: impl Future<Output = Result<T, PoolError>>) -> T {
+    /// `job`'s answer, failing the test instead of hanging if it has none within a minute (a
+    /// hand-off that never happens, a spinner that does not stop).
+    async fn within_a_minute<T>(job: impl Future<Output = Result<T, PoolError>>) -> T {
         tokio::time::timeout(Duration::from_secs(60), job)
             .await
-            .expect("no hand-off within a minute")
+            .expect("no answer within a minute")
             .unwrap()
     }
 
@@ -579,16 +580,23 @@ mod tests {
             s.set(s.get() + 7);
             s.get()
         });
-        assert_eq!(after_a_hand_off(fresh).await, 7);
+        assert_eq!(within_a_minute(fresh).await, 7);
         assert_eq!(pool.hand_offs(), 1);
         assert!(
             !stop.load(Ordering::Acquire),
             "the spinner is still running"
         );
         stop.store(true, Ordering::Release);
-        assert_eq!(spinning.await.unwrap(), 0, "the spinner kept its own state");
+        assert_eq!(
+            within_a_minute(spinning).await,
+            0,
+            "the spinner kept its own state"
+        );
         // The slot keeps being served by its new thread.
-        assert_eq!(pool.run(0, |s| async move { s.get() }).await.unwrap(), 7);
+        assert_eq!(
+            within_a_minute(pool.run(0, |s| async move { s.get() })).await,
+            7
+        );
     }
 
     #[cfg(target_os = "linux")]
@@ -617,7 +625,7 @@ mod tests {
         };
         // Served once the slot is handed off; the new thread is a worker like the first.
         assert_eq!(
-            after_a_hand_off(pool.run(0, policy)).await,
+            within_a_minute(pool.run(0, policy)).await,
             Some(sched::Policy::Batch)
         );
         // The monitor moves the stuck thread once the new one has started.
@@ -630,7 +638,7 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         stop.store(true, Ordering::Release);
-        assert_eq!(spinning.await.unwrap(), Some(sched::Policy::Idle));
+        assert_eq!(within_a_minute(spinning).await, Some(sched::Policy::Idle));
     }
 
     #[tokio::test]
@@ -660,10 +668,10 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert_eq!(pool.hand_offs(), 1, "bounded by max_handed_off");
         stops[0].store(true, Ordering::Release);
-        assert_eq!(first.await.unwrap(), 0);
+        assert_eq!(within_a_minute(first).await, 0);
         // With the first thread gone, the second spinner may be handed off in turn.
         stops[1].store(true, Ordering::Release);
-        assert_eq!(second.await.unwrap(), 0);
-        assert_eq!(third.await.unwrap(), 3);
+        assert_eq!(within_a_minute(second).await, 0);
+        assert_eq!(within_a_minute(third).await, 3);
     }
 }
