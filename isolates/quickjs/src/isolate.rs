@@ -118,7 +118,7 @@ pub(crate) struct Isolate {
     // JS-holding fields come first: they must be released before the context and runtime.
     main: Persistent<Function<'static>>,
     env: Persistent<Object<'static>>,
-    /// What `env` holds of the `__OW_*` variables (frees atoms through the context).
+    /// What `env` holds of the `__OW_*` variables.
     ow_vars: OwVars,
     pending: Option<Persistent<Promise<'static>>>,
     host: Rc<Host>,
@@ -223,17 +223,13 @@ impl Isolate {
                     abi::init_failed(&abi::entry_point_missing(&inv.action.main))
                 })
             })?;
-            Ok((
-                Persistent::save(&ctx, main),
-                Persistent::save(&ctx, env),
-                OwVars::new(&ctx),
-            ))
+            Ok((Persistent::save(&ctx, main), Persistent::save(&ctx, env)))
         });
         match loaded {
-            Ok((main, env, ow_vars)) => Ok(Isolate {
+            Ok((main, env)) => Ok(Isolate {
                 main,
                 env,
-                ow_vars,
+                ow_vars: OwVars::new(&context),
                 pending: None,
                 host,
                 context,

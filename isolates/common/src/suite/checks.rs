@@ -100,10 +100,11 @@ pub async fn console_output_is_captured_per_activation(make: Make) {
 }
 
 /// Every `__OW_*` variable of the activation, and `init: true` parameters as strings that
-/// persist in the warm isolate while the per-activation ones change.
+/// persist in the warm isolate while the per-activation ones change (also when the action
+/// overwrote them, and when the next activation's value is the same).
 pub async fn process_env_has_ow_variables_and_init_params(make: Make) {
     let exec = make(Settings::default());
-    let code = "function main() { const e = process.env; return {id: e.__OW_ACTIVATION_ID, ns: e.__OW_NAMESPACE, name: e.__OW_ACTION_NAME, version: e.__OW_ACTION_VERSION, tid: e.__OW_TRANSACTION_ID, deadline: e.__OW_DEADLINE, host: e.__OW_API_HOST, key: e.__OW_API_KEY === undefined ? null : e.__OW_API_KEY, s: e.S, n: e.N, z: e.Z, o: e.O}; }";
+    let code = "function main() { const e = process.env; const out = {id: e.__OW_ACTIVATION_ID, ns: e.__OW_NAMESPACE, name: e.__OW_ACTION_NAME, version: e.__OW_ACTION_VERSION, tid: e.__OW_TRANSACTION_ID, deadline: e.__OW_DEADLINE, host: e.__OW_API_HOST, key: e.__OW_API_KEY === undefined ? null : e.__OW_API_KEY, s: e.S, n: e.N, z: e.Z, o: e.O}; e.__OW_DEADLINE = 'overwritten'; globalThis.runs = (globalThis.runs || 0) + 1; return {...out, runs: globalThis.runs}; }";
     let a = action("env", code, "main");
     let mut first = invocation(&a, "guest", json!({}), 5_000);
     first.init_env = params(json!({"S": "text", "N": 3, "Z": null, "O": {"k": [1]}}));
@@ -114,7 +115,7 @@ pub async fn process_env_has_ow_variables_and_init_params(make: Make) {
         Ok(
             json!({"id": id1, "ns": "guest", "name": "/guest/env", "version": "0.0.1", "tid": "tid-1",
                    "deadline": "1700000000000", "host": "https://shoal.test", "key": "uuid:key",
-                   "s": "text", "n": "3", "z": "", "o": "{\"k\":[1]}"})
+                   "s": "text", "n": "3", "z": "", "o": "{\"k\":[1]}", "runs": 1})
         )
     );
     let mut second = invocation(&a, "guest", json!({}), 5_000);
@@ -122,8 +123,13 @@ pub async fn process_env_has_ow_variables_and_init_params(make: Make) {
     let id2 = second.env.activation_id.clone();
     let out = exec.invoke(second).await.result.unwrap();
     assert_eq!(
-        (&out["id"], &out["tid"], &out["s"]),
-        (&json!(id2), &json!("tid-2"), &json!("text")),
+        (&out["id"], &out["tid"], &out["deadline"], &out["s"]),
+        (
+            &json!(id2),
+            &json!("tid-2"),
+            &json!("1700000000000"),
+            &json!("text")
+        ),
         "fresh per-activation variables, init env kept"
     );
     assert_eq!(
@@ -131,14 +137,19 @@ pub async fn process_env_has_ow_variables_and_init_params(make: Make) {
         Value::Null,
         "api key removed when no longer provided"
     );
-    for key in ["uuid:other", "uuid:third"] {
+    for (key, run) in [("uuid:other", 3), ("uuid:third", 4)] {
         let mut next = invocation(&a, "guest", json!({}), 5_000);
         next.env.api_key = Some(key.into());
         let out = exec.invoke(next).await.result.unwrap();
         assert_eq!(
-            (&out["key"], &out["ns"]),
-            (&json!(key), &json!("guest")),
-            "api key back, then changed"
+            (&out["key"], &out["ns"], &out["deadline"], &out["runs"]),
+            (
+                &json!(key),
+                &json!("guest"),
+                &json!("1700000000000"),
+                &json!(run)
+            ),
+            "api key back, then changed, in the same warm isolate"
         );
     }
 }
