@@ -408,7 +408,7 @@ impl Isolate {
         }
     }
 
-    /// Sets the `__OW_*` variables of this activation, touching only those that changed.
+    /// Sets the `__OW_*` variables of this activation (see [`OwVars::write`]).
     fn set_ow_env(&mut self, ctx: &Ctx<'_>, env: &OwEnv) -> rquickjs::Result<()> {
         let obj = self.env.clone().restore(ctx)?;
         self.ow_vars.write(&obj, env)
