@@ -7,6 +7,7 @@
 //! running `shoal` process.
 
 pub mod cluster;
+pub mod floor;
 pub mod http;
 pub mod sample;
 pub mod server;

@@ -1,6 +1,7 @@
 //! `shoal-peers`: the side-by-side load harness. Runs the same hello-world (`Hello, World!` as
-//! `text/plain`) through a shoal JS web action, Cloudflare's `workerd`, `deno` (`Deno.serve`)
-//! and a plain Node.js `http` server, drives each with the same `wrk` runs (keep-alive, warm-up,
+//! `text/plain`) through a shoal JS web action, Cloudflare's `workerd`, `deno` (`Deno.serve`),
+//! a plain Node.js `http` server and the HTTP floor (`hyper` alone with shoal's server
+//! settings, see `shoal_benches::floor`), drives each with the same `wrk` runs (keep-alive, warm-up,
 //! 1 and 64 connections, server on core 0 and wrk on core 1) and prints one table with each
 //! peer's ratio to shoal. It installs `workerd` (npm) and `deno` (PyPI) into a cache under
 //! `target/` and stops every process it starts. See `benches/README.md`.
@@ -12,9 +13,14 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use shoal_benches::floor;
 use shoal_benches::http::request;
 use shoal_benches::server::{GUEST, Shoal, cpu_us, thread_cpu_us};
 use shoal_benches::wrk::{self, WrkResult};
+
+/// The allocator the `shoal` binary ships with, for the `hyper` peer this binary runs.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The pinned peer versions the harness installs.
 const WORKERD_PACKAGE: &str = "@cloudflare/workerd-linux-64";
@@ -40,10 +46,18 @@ enum Kind {
     Workerd,
     Deno,
     Node,
+    /// The HTTP floor: this binary serving with hyper alone (`--serve-hyper PORT`).
+    Hyper,
 }
 
 impl Kind {
-    const ALL: [Kind; 4] = [Kind::Shoal, Kind::Workerd, Kind::Deno, Kind::Node];
+    const ALL: [Kind; 5] = [
+        Kind::Shoal,
+        Kind::Workerd,
+        Kind::Deno,
+        Kind::Node,
+        Kind::Hyper,
+    ];
 
     fn name(self) -> &'static str {
         match self {
@@ -51,6 +65,7 @@ impl Kind {
             Kind::Workerd => "workerd",
             Kind::Deno => "deno",
             Kind::Node => "node",
+            Kind::Hyper => "hyper",
         }
     }
 }
@@ -113,7 +128,7 @@ fn parse_args() -> anyhow::Result<Args> {
             "--no-pin" => args.pin = false,
             "--help" | "-h" => {
                 println!(
-                    "shoal-peers [--shoal PATH] [--cache DIR] [--connections 1,64] [--seconds 10] [--warmup 2] [--servers shoal,workerd,deno,node] [--no-pin]"
+                    "shoal-peers [--shoal PATH] [--cache DIR] [--connections 1,64] [--seconds 10] [--warmup 2] [--servers shoal,workerd,deno,node,hyper] [--no-pin]"
                 );
                 std::process::exit(0);
             }
@@ -342,6 +357,16 @@ impl Running {
         }
     }
 
+    /// A peer process serving the hello-world at `/` on `addr`, its files in `dir`.
+    fn peer(p: Proc, addr: SocketAddr, dir: tempfile::TempDir) -> Running {
+        Running {
+            handle: Handle::Peer(p),
+            addr,
+            path: "/".into(),
+            _dir: Some(dir),
+        }
+    }
+
     fn url(&self) -> String {
         format!("http://{}{}", self.addr, self.path)
     }
@@ -415,12 +440,7 @@ fn start(kind: Kind, args: &Args, peers: &Peers) -> anyhow::Result<Running> {
                 dir.path(),
                 &[],
             )?;
-            Running {
-                handle: Handle::Peer(p),
-                addr,
-                path: "/".into(),
-                _dir: Some(dir),
-            }
+            Running::peer(p, addr, dir)
         }
         Kind::Deno => {
             let bin = peers.deno.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -447,12 +467,20 @@ fn start(kind: Kind, args: &Args, peers: &Peers) -> anyhow::Result<Running> {
                     ("NO_COLOR", "1".as_ref()),
                 ],
             )?;
-            Running {
-                handle: Handle::Peer(p),
-                addr,
-                path: "/".into(),
-                _dir: Some(dir),
-            }
+            Running::peer(p, addr, dir)
+        }
+        Kind::Hyper => {
+            let addr = free_addr()?;
+            let port = addr.port().to_string();
+            let p = Proc::spawn(
+                "hyper",
+                &std::env::current_exe()?,
+                &[SERVE_HYPER.as_ref(), port.as_ref()],
+                cpus,
+                dir.path(),
+                &[],
+            )?;
+            Running::peer(p, addr, dir)
         }
         Kind::Node => {
             let addr = free_addr()?;
@@ -467,12 +495,7 @@ fn start(kind: Kind, args: &Args, peers: &Peers) -> anyhow::Result<Running> {
                 dir.path(),
                 &[],
             )?;
-            Running {
-                handle: Handle::Peer(p),
-                addr,
-                path: "/".into(),
-                _dir: Some(dir),
-            }
+            Running::peer(p, addr, dir)
         }
     };
     wait_ready(&mut running, Duration::from_secs(30))?;
@@ -666,6 +689,32 @@ fn table(rows: &[Row]) -> String {
     out
 }
 
+/// shoal's CPU per request beyond the HTTP floor's (the `hyper` peer) at each connection
+/// count both were measured at: what shoal's own work costs.
+fn above_floor(rows: &[Row]) -> String {
+    let cpu = |k: Kind, c: u32| {
+        rows.iter()
+            .find(|r| r.kind == k && r.connections == c)
+            .and_then(|r| r.result.as_ref().ok())
+            .map(|s| s.cpu_per_req_us)
+    };
+    let mut out = String::new();
+    for &c in rows
+        .iter()
+        .filter(|r| r.kind == Kind::Shoal)
+        .map(|r| &r.connections)
+    {
+        if let (Some(shoal), Some(hyper)) = (cpu(Kind::Shoal, c), cpu(Kind::Hyper, c)) {
+            let _ = writeln!(
+                out,
+                "  {c} connection(s): {:.1}µs per request above the HTTP floor's {hyper:.1}µs (hyper alone)",
+                shoal - hyper
+            );
+        }
+    }
+    out
+}
+
 /// What each of shoal's thread groups does for a web request.
 fn stage_of(thread: &str) -> &str {
     match thread {
@@ -742,7 +791,17 @@ fn verdicts(rows: &[Row]) -> String {
     out
 }
 
+/// The argument that makes this binary the `hyper` peer: `shoal-peers --serve-hyper PORT`.
+const SERVE_HYPER: &str = "--serve-hyper";
+
 fn main() -> anyhow::Result<()> {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag, port] = argv.as_slice()
+        && flag == SERVE_HYPER
+    {
+        let addr = SocketAddr::from(([127, 0, 0, 1], port.parse::<u16>()?));
+        return floor::serve(addr, HELLO);
+    }
     let mut args = parse_args()?;
     if args.servers.contains(&Kind::Shoal) && !args.shoal.exists() {
         bail!(
@@ -797,6 +856,11 @@ fn main() -> anyhow::Result<()> {
             version_of(&peers.node, "--version")
         );
     }
+    if wants(Kind::Hyper) {
+        println!(
+            "  hyper   this binary, hyper alone with shoal's server settings — the HTTP floor"
+        );
+    }
     println!(
         "  load: wrk, keep-alive, GET to 127.0.0.1, {}s warm-up then {}s per run, connections {:?}",
         args.warmup, args.seconds, args.connections
@@ -831,6 +895,7 @@ fn main() -> anyhow::Result<()> {
             "  I/O threads further, see benches/README.md \"Where a web request's CPU goes\"):"
         );
         print!("{}", stages(&rows));
+        print!("{}", above_floor(&rows));
         println!();
         println!("targets (issues 5 and 18):");
         print!("{}", verdicts(&rows));
