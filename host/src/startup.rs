@@ -65,7 +65,7 @@ const STORE_RETRY: Duration = Duration::from_secs(2);
 
 /// The store `config` names: its PostgreSQL database, or the SQLite store under its data
 /// directory. A node that cannot reach PostgreSQL says why and tries again, every
-/// [`STORE_RETRY`], until it can (the database may be starting too).
+/// `STORE_RETRY`, until it can (the database may be starting too).
 pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
     let Some(url) = &config.store else {
         return Ok(Arc::new(SqliteStore::open(&config.data_dir)?));

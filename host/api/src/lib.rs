@@ -14,7 +14,7 @@
 //!   and every failure OpenWhisk's `{error, code}` envelope.
 //! - [`gateway`] serves the routes of `wsk api` on web actions; [`metrics`] is the Prometheus
 //!   observer behind `GET /metrics`; [`egress`] carries actions' outbound requests, including
-//!   those to shoal's own API, which take [`server::answer`] without a socket.
+//!   those to shoal's own API, which take `server::answer` without a socket.
 //! - [`app::App`] is what all of it serves from, put together by the host's composition root.
 
 #![warn(missing_docs, unreachable_pub)]

@@ -3,7 +3,7 @@
 //!
 //! Events are reported through [`Observer`] (defined by the core): the controller reports each finished activation,
 //! throttle refusal and durable-commit wait, the HTTP server each answered request. Its
-//! methods do nothing by default ([`Quiet`]), so a controller built without metrics pays
+//! methods do nothing by default ([`Quiet`](crate::observer::Quiet)), so a controller built without metrics pays
 //! nothing. [`Metrics`] is the observer that counts them. Figures that already live with
 //! their owners (the engines' resident isolates, containers and WASM instances, the memory
 //! budget, the activation log's queue) are read from them at each scrape instead.

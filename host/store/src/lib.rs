@@ -15,8 +15,8 @@
 //!   write and commits them to SQLite in batches (its module doc explains the threads and
 //!   the durability they give).
 //! - `conformance.rs` (feature `conformance`) is the behaviour every backend must show, as
-//!   async checks over `Arc<dyn Store>`; [`conformance_suite!`] turns them into one test each
-//!   for a backend's test crate.
+//!   async checks over `Arc<dyn Store>`; its `conformance_suite!` turns them into one test
+//!   each for a backend's test crate.
 
 #![warn(missing_docs, unreachable_pub)]
 

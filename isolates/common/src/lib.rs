@@ -16,7 +16,7 @@
 //! resolution, the built-in modules (`buffer`, `events`, `crypto`, `http`, the `openwhisk`
 //! client…) written once in JavaScript, and the files of zip actions.
 //!
-//! [`suite`] (cargo feature `test-suite`, for tests only) is the one JS action test suite that
+//! `suite` (cargo feature `test-suite`, for tests only) is the one JS action test suite that
 //! every JS engine passes, written against `Arc<dyn Executor>`.
 
 pub mod abi;

@@ -1,5 +1,5 @@
 //! Outbound requests of one QuickJS isolate: `host.request` hands each to the host's
-//! [`Egress`] and returns a promise; the engine polls the requests in flight while the
+//! [`Egress`](shoal_router::Egress) and returns a promise; the engine polls the requests in flight while the
 //! activation is pending and settles each promise when its response (or error) arrives.
 
 use std::cell::{Cell, RefCell};

@@ -6,7 +6,7 @@
 //! `isolates/v8/v8-env.sh` first (it points the crate at the shared, checksummed archive), or
 //! rebuild the archive from source with `isolates/v8/rebuild-v8.sh` (hours).
 //!
-//! [`V8Executor`] is the JIT-compiling JS execution domain, with the same action ABI as
+//! `V8Executor` (feature `v8`) is the JIT-compiling JS execution domain, with the same action ABI as
 //! `shoal-quickjs` (results, errors and their texts come from [`shoal_isolates::abi`]). It
 //! runs on a [`shoal_isolates::WorkerPool`]; each (tenant, action) is pinned by hash to one
 //! worker, whose engine keeps its warm isolates. The V8 platform is created once per process.
@@ -27,7 +27,7 @@
 //! that timed out, ran out of memory or hit a developer error is dropped; others stay warm
 //! until idle for the TTL or evicted least-recently-used over the resident limit.
 //!
-//! [`TieredExecutor`] places each action on QuickJS first and moves it to V8 for good once
+//! `TieredExecutor` (feature `v8`) places each action on QuickJS first and moves it to V8 for good once
 //! its warm runs stay above a threshold, recording where each activation ran and why in the
 //! `tier` activation annotation.
 //!

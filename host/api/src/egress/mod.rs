@@ -3,7 +3,7 @@
 //! host are answered in-process by the same code as the listener (same authentication,
 //! throttles and namespace rules, no socket); others go over plain HTTP/1.1 to an address the
 //! egress policy allows, re-checked on every redirect. Each request runs on the host's
-//! runtime and ends at the calling activation's deadline; [`in_flight`] caps how many run at
+//! runtime and ends at the calling activation's deadline; `in_flight` caps how many run at
 //! once per namespace and in all (`[egress] max_in_flight_per_namespace`, `max_in_flight`).
 
 mod in_flight;

@@ -25,7 +25,7 @@ struct Bucket {
     window: f64,
 }
 
-/// Token buckets by namespace, base path and key; at most [`MAX_BUCKETS`].
+/// Token buckets by namespace, base path and key; at most `MAX_BUCKETS`.
 pub struct Limiter {
     buckets: DashMap<(String, String, String), Bucket, RandomState>,
     last_sweep: Mutex<Instant>,

@@ -82,7 +82,7 @@ pub fn zlib(op: &str, format: &str, data: &[u8], limit: usize) -> Result<Vec<u8>
     Ok(out)
 }
 
-/// How many parts [`url`] returns: `href`, `origin`, `protocol`, `username`, `password`,
+/// How many parts [`url()`] returns: `href`, `origin`, `protocol`, `username`, `password`,
 /// `host`, `hostname`, `port`, `pathname`, `search`, `hash`, in that order.
 pub const URL_PARTS: usize = 11;
 
