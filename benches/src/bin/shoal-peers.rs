@@ -623,13 +623,16 @@ fn latency(us: f64) -> String {
     }
 }
 
+/// The measured sample of `kind` at `connections`, if that run succeeded.
+fn sample(rows: &[Row], kind: Kind, connections: u32) -> Option<&Sample> {
+    rows.iter()
+        .find(|r| r.kind == kind && r.connections == connections)
+        .and_then(|r| r.result.as_ref().ok())
+}
+
 fn table(rows: &[Row]) -> String {
     let mut out = String::new();
-    let shoal = |c: u32| {
-        rows.iter()
-            .find(|r| r.kind == Kind::Shoal && r.connections == c)
-            .and_then(|r| r.result.as_ref().ok())
-    };
+    let shoal = |c: u32| sample(rows, Kind::Shoal, c);
     let _ = writeln!(
         out,
         "{:<8} {:>5} {:>9} {:>9} {:>9} {:>10} {:>9} {:>11} {:>11} {:>6}",
@@ -692,12 +695,7 @@ fn table(rows: &[Row]) -> String {
 /// shoal's CPU per request beyond the HTTP floor's (the `hyper` peer) at each connection
 /// count both were measured at: what shoal's own work costs.
 fn above_floor(rows: &[Row]) -> String {
-    let cpu = |k: Kind, c: u32| {
-        rows.iter()
-            .find(|r| r.kind == k && r.connections == c)
-            .and_then(|r| r.result.as_ref().ok())
-            .map(|s| s.cpu_per_req_us)
-    };
+    let cpu = |k: Kind, c: u32| sample(rows, k, c).map(|s| s.cpu_per_req_us);
     let mut out = String::new();
     for &c in rows
         .iter()
@@ -741,12 +739,7 @@ fn stages(rows: &[Row]) -> String {
 }
 
 fn verdicts(rows: &[Row]) -> String {
-    let get = |k: Kind, c: u32| {
-        rows.iter()
-            .find(|r| r.kind == k && r.connections == c)
-            .and_then(|r| r.result.as_ref().ok())
-            .map(|s| &s.wrk)
-    };
+    let get = |k: Kind, c: u32| sample(rows, k, c).map(|s| &s.wrk);
     let mut out = String::new();
     let mut line = |name: &str, value: Option<(String, bool)>| {
         let _ = match value {
@@ -775,11 +768,7 @@ fn verdicts(rows: &[Row]) -> String {
         "64 conns: shoal p99 ≤ 2 ms",
         s64.map(|s| (latency(s.p99_us), s.p99_us <= 2000.0)),
     );
-    let cpu64 = rows
-        .iter()
-        .find(|r| r.kind == Kind::Shoal && r.connections == 64)
-        .and_then(|r| r.result.as_ref().ok())
-        .map(|s| s.cpu_per_req_us);
+    let cpu64 = sample(rows, Kind::Shoal, 64).map(|s| s.cpu_per_req_us);
     line(
         "64 conns: shoal CPU per request ≤ 9 µs",
         cpu64.map(|us| (format!("{us:.1}µs"), us <= 9.0)),
