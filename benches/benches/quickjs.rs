@@ -2,12 +2,13 @@
 //! hop; with the `Invocation` built per call as the controller does, and without that share),
 //! the same through `QuickJsExecutor::invoke` (hop to a worker and back), and a cold
 //! start (a new action: compile, isolate, load, first invoke), with room and when it must
-//! evict the least recently used isolate first. Besides criterion's report it
+//! evict the least recently used isolate first, and the engine floor: the same call made
+//! with rquickjs alone. Besides criterion's report it
 //! prints p50 and p99 of individually timed samples.
 
 use std::future::Future;
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group};
 use shoal_benches::sample::{action, check, invocation, percentiles, timed, timed_apart};
@@ -106,6 +107,10 @@ fn benches(c: &mut Criterion) {
         ),
     );
     percentiles(
+        "the same call on QuickJS alone (the engine floor)",
+        engine_floor(100_000),
+    );
+    percentiles(
         "warm invoke, executor (worker hop)",
         timed(20_000, || rt.block_on(executor.invoke(invocation(&hello)))),
     );
@@ -163,6 +168,34 @@ fn benches(c: &mut Criterion) {
             ready(engine.invoke(invocation(zip)))
         }),
     );
+}
+
+/// The engine floor of a warm invoke: the same hello-world call made with rquickjs alone, on
+/// one runtime (on the same allocator) and context with no shoal around it: a parameters
+/// object `{name}` built, `main` called, and its greeting read out as a host string. What
+/// the warm invoke costs above this is shoal's own work: the `__OW_*` variables, the
+/// result's full JSON reading, the isolate's bookkeeping, the clock.
+fn engine_floor(count: usize) -> Vec<Duration> {
+    let rt = rquickjs::Runtime::new_with_alloc(rquickjs::allocator::RustAllocator).unwrap();
+    let context = rquickjs::Context::full(&rt).unwrap();
+    context.with(|ctx| {
+        ctx.eval::<(), _>(HELLO).unwrap();
+        let main: rquickjs::Function = ctx.globals().get("main").unwrap();
+        (0..count)
+            .map(|_| {
+                let t = Instant::now();
+                // The JS values are freed inside the block, as an invoke frees its own.
+                let greeting: String = {
+                    let params = rquickjs::Object::new(ctx.clone()).unwrap();
+                    params.set("name", "bench").unwrap();
+                    let result: rquickjs::Object = main.call((params,)).unwrap();
+                    result.get("greeting").unwrap()
+                };
+                assert_eq!(greeting, "Hello, bench!");
+                t.elapsed()
+            })
+            .collect()
+    })
 }
 
 /// RSS per resident action: 10,000 distinct hello-world actions (no Node layer), then 10,000
