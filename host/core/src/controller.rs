@@ -492,18 +492,17 @@ impl Controller {
         own: &Parent,
     ) -> sequence::Run {
         let n = sequence::MAX_LENGTH;
+        let counts = &own.composition;
         let mut run = sequence::Run::default();
-        let (mut steps, mut components) = (0, 0);
         let mut input = payload;
         loop {
-            if steps > 2 * n {
+            if counts.conductors.fetch_add(1, Ordering::AcqRel) > 2 * n {
                 run.last = Some(failure(
                     Failure::ApplicationError(Value::from(messages::COMPOSITION_TOO_LONG)),
                     conductor,
                 ));
                 return run;
             }
-            steps += 1;
             let step = self
                 .start_component(
                     identity,
@@ -542,7 +541,7 @@ impl Controller {
                     continue;
                 }
             };
-            if components >= n {
+            if counts.components.load(Ordering::Acquire) >= n {
                 input = with_state(messages::COMPOSITION_TOO_LONG.to_string(), &state);
                 continue;
             }
@@ -563,7 +562,11 @@ impl Controller {
                     continue;
                 }
             };
-            components += 1;
+            // A conductor component runs a composition of its own, which counts its own
+            // steps in the same counts.
+            if !target.conductor {
+                counts.components.fetch_add(1, Ordering::AcqRel);
+            }
             let invoked = self
                 .start_component(
                     identity,
@@ -740,9 +743,10 @@ pub fn check_final(action: &ActionEntry, payload: &Map<String, Value>) -> Result
 }
 
 /// Where a component activation sits in its composition tree: the enclosing sequence or
-/// conductor, how deep it is nested, and the tree's count of atomic sequence components.
-/// Stored sequences may form cycles (a binding hides them from the create-time check, and
-/// components can be updated later), so the bounds are enforced here, at invoke time.
+/// conductor, how deep it is nested, and the tree's counts of atomic sequence components and
+/// of conductor steps. Stored sequences may form cycles (a binding hides them from the
+/// create-time check, and components can be updated later), and a conductor may name
+/// itself, so the bounds are enforced here, at invoke time, for the whole tree.
 #[derive(Debug, Clone)]
 struct Parent {
     /// The enclosing composition's activation id (the children's `cause`).
@@ -751,6 +755,22 @@ struct Parent {
     depth: usize,
     /// Atomic actions started by sequences anywhere in this tree.
     atomic: Arc<AtomicUsize>,
+    /// What conductors anywhere in this tree have run.
+    composition: Arc<CompositionCounts>,
+}
+
+/// The invocations of a tree's conductors (spec §6.2: at most n components and 2n+1
+/// conductor runs), shared by nested compositions as OpenWhisk shares its accounting between
+/// a composition and the compositions it calls. Shared across the whole tree here, nested
+/// sequences included, where OpenWhisk starts afresh below a sequence: without that, each
+/// level could run 50 components that each start another level, and one invoke could run
+/// without end (see the README's differences).
+#[derive(Debug, Default)]
+struct CompositionCounts {
+    /// Components started (a conductor component is not one: its own runs count).
+    components: AtomicUsize,
+    /// Conductor runs started.
+    conductors: AtomicUsize,
 }
 
 impl Parent {
@@ -760,6 +780,7 @@ impl Parent {
             id,
             depth: parent.map_or(1, |p| p.depth + 1),
             atomic: parent.map_or_else(Arc::default, |p| p.atomic.clone()),
+            composition: parent.map_or_else(Arc::default, |p| p.composition.clone()),
         }
     }
 

@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 
-import { annotation, createAction, ow, uniq } from './helpers.mjs'
+import { annotation, createAction, eventually, ow, uniq } from './helpers.mjs'
 
 const CONDUCTOR = { conductor: true }
 
@@ -52,4 +52,22 @@ test('a conductor that fails ends the composition with its error', async () => {
   assert.equal(act.response.status, 'application error')
   assert.deepEqual(act.response.result, { error: 'conductor gave up' })
   assert.equal(act.logs.length, 1)
+})
+
+test('a conductor that names itself ends once the whole tree has run 2n+1 conductor steps', async () => {
+  const loop = uniq('conductor-self')
+  await createAction(loop, `function main() { return { action: '${loop}' } }`, { annotations: CONDUCTOR })
+  // Each step starts a nested composition of the same conductor; the nested ones share the
+  // topmost one's counts (spec §6.2, n = 50), so the invoke answers instead of running on.
+  const act = await ow.actions.invoke({ name: loop, blocking: true }).catch(e => e.error)
+  assert.equal(act.response.status, 'application error')
+  assert.deepEqual(act.response.result, { error: 'Too many actions in the composition.' })
+  // At most 2n+1 = 101 conductor steps ran, each with at most one nested composition's record
+  // besides its own, plus the topmost record. The records are written after the answer.
+  const { activations } = await eventually(async () => {
+    const counted = await ow.activations.list({ name: loop, count: true })
+    assert.ok(counted.activations >= 101, JSON.stringify(counted))
+    return counted
+  })
+  assert.ok(activations <= 2 * 101 + 1, `${activations} records`)
 })

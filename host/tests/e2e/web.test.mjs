@@ -966,3 +966,24 @@ test('web actions in packages and bindings: /web/{ns}/{pkg}/{action}, parameters
   await publish(false)
   assertError(await web(`${NS2}/${theirs}/echo.json`), 404, NOT_FOUND)
 })
+
+test('.http headers cannot set the framing: the length on the wire is the body\'s', async () => {
+  const forged = 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}'
+  const name = await action(uniq('web-framing'), `function main() {
+    return { headers: { 'Content-Length': '0', 'Transfer-Encoding': 'chunked', 'content-type': 'text/plain' },
+             body: ${JSON.stringify(forged)} }
+  }`)
+  const res = await onTheWire('GET', guest(`${name}.http`))
+  assert.equal(res.status, 200)
+  assert.equal(res.headers['content-length'], String(Buffer.byteLength(forged)))
+  assert.equal(res.headers['transfer-encoding'], undefined)
+  assert.equal(res.body.toString('utf8'), forged)
+})
+
+test('.http with an informational statusCode (1xx) is not a valid response', async () => {
+  const name = await action(uniq('web-1xx'), 'function main(p) { return { statusCode: Number(p.code), body: "x" } }')
+  for (const code of [100, 101, 103]) {
+    const res = await web(guest(`${name}.http?code=${code}`))
+    assertError(res, 400, "Response is not valid 'message/http'.")
+  }
+})

@@ -12,7 +12,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use hyper::header::{
-    ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
+    self, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
     ACCESS_CONTROL_REQUEST_HEADERS, CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue,
 };
 use hyper::{HeaderMap, Method, StatusCode};
@@ -391,8 +391,25 @@ fn take_field(value: &mut Value, name: &str) -> Option<Value> {
     fields.remove("body").or_else(|| fields.remove(name))
 }
 
-/// The `.http` form: `{statusCode?, headers?, body?}`. Takes the result by value so that a
-/// text body becomes the response body without a copy.
+/// Response headers an action's `headers` cannot set: the message's framing and the
+/// connection's management are the server's (Pekko, under OpenWhisk, ignores an explicit
+/// `Content-Length` or `Transfer-Encoding` too). Passed through, a `Content-Length` that
+/// disagrees with the body would let one action's bytes be read as the answer to the next
+/// request on a shared connection (a proxy's, another tenant's).
+const SERVER_OWNED: [HeaderName; 8] = [
+    CONTENT_LENGTH,
+    header::TRANSFER_ENCODING,
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::TE,
+    header::TRAILER,
+    header::UPGRADE,
+];
+
+/// The `.http` form: `{statusCode?, headers?, body?}` (spec §4.3). Takes the result by value
+/// so that a text body becomes the response body without a copy. A `statusCode` of 100–199
+/// is not a valid one: an informational status cannot end an exchange.
 fn http_response(value: Value) -> Result<Reply, ApiError> {
     let invalid = || ApiError::bad_request(messages::web_invalid("message/http"));
     let Value::Object(mut obj) = value else {
@@ -404,6 +421,9 @@ fn http_response(value: Value) -> Result<Reply, ApiError> {
         Some(Value::Object(given)) => {
             for (name, v) in given {
                 let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid())?;
+                if SERVER_OWNED.contains(&name) {
+                    continue;
+                }
                 let values = match v {
                     Value::Array(items) => items.iter().collect(),
                     single => vec![single],
@@ -432,6 +452,7 @@ fn http_response(value: Value) -> Result<Reply, ApiError> {
             u16::try_from(code)
                 .ok()
                 .and_then(|c| StatusCode::from_u16(c).ok())
+                .filter(|c| !c.is_informational())
                 .ok_or_else(invalid)
         })
         .transpose()?;
@@ -634,6 +655,28 @@ mod tests {
                 .status,
             404
         );
+    }
+
+    #[test]
+    fn http_framing_and_connection_headers_stay_the_servers() {
+        let r = http(json!({"headers": {
+            "Content-Length": "0", "Transfer-Encoding": "chunked", "connection": "close",
+            "Keep-Alive": "timeout=1", "upgrade": "h2c", "te": "trailers", "trailer": "x",
+            "proxy-connection": "close", "x-kept": "yes"
+        }, "body": "forged"}))
+        .unwrap();
+        let names: Vec<_> = r.headers.keys().map(HeaderName::as_str).collect();
+        assert_eq!(names, ["x-kept", "content-type"]);
+        assert_eq!(&r.body[..], b"forged");
+    }
+
+    #[test]
+    fn http_informational_status_codes_are_not_valid() {
+        for code in [json!(100), json!(101), json!("103"), json!(199)] {
+            let e = http(json!({"statusCode": code, "body": "x"})).unwrap_err();
+            assert_eq!(e.message, "Response is not valid 'message/http'.", "{code}");
+        }
+        assert_eq!(http(json!({"statusCode": 599})).unwrap().status, 599);
     }
 
     #[test]
