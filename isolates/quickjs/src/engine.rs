@@ -720,6 +720,35 @@ mod tests {
     }
 
     #[test]
+    fn a_zip_actions_files_count_as_its_isolates_resident_bytes() {
+        on_a_worker(async {
+            // Room for one isolate keeping an 8 MiB file (counted twice: the text and the
+            // module bytecode made from it), not for two.
+            let engine = LocalEngine::new(EngineLimits {
+                max_resident_bytes: 24 << 20,
+                ..limits(10)
+            });
+            let padding = "/".repeat(8 << 20);
+            for (n, name) in ["za", "zb"].into_iter().enumerate() {
+                let index = format!("exports.main = () => ({{n: {n}}});");
+                let files = [("index.js", index.as_str()), ("padding.js", &padding)];
+                let zip = shoal_isolates::suite::node::zip_action(name, &files, "main");
+                let out = engine
+                    .invoke(invocation(&zip, "guest", json!({}), 5_000))
+                    .await;
+                assert_eq!(out.result, Ok(json!({"n": n})));
+                let stats = engine.stats();
+                assert!(stats.resident_bytes >= 16 << 20, "{stats:?}");
+                assert_eq!(
+                    (stats.resident, stats.evictions),
+                    (1, n as u64),
+                    "{stats:?}"
+                );
+            }
+        });
+    }
+
+    #[test]
     fn an_isolate_over_the_byte_cap_is_freed_at_once() {
         on_a_worker(async {
             let engine = LocalEngine::new(limits(1));

@@ -14,6 +14,7 @@ use rquickjs::{
 };
 use serde_json::{Map, Value as Json};
 use shoal_isolates::abi;
+use shoal_isolates::node::Weighed;
 use shoal_router::{EgressSlot, Failure, Invocation, LogCollector, LogStream, OwEnv};
 
 use crate::alloc::{Budget, CountingAllocator};
@@ -124,6 +125,10 @@ pub(crate) struct Isolate {
     host: Rc<Host>,
     context: Context,
     budget: Rc<Budget>,
+    /// Host bytes of the prepared code this isolate keeps alive outside its heap: a zip
+    /// action's files and module bytecode (up to hundreds of MiB from a small zip), which
+    /// stay as long as one of its isolates is resident, whatever the code cache evicts.
+    kept: usize,
     poisoned: bool,
     /// Just created: the collector still holds what loading the code logged.
     fresh: bool,
@@ -234,6 +239,10 @@ impl Isolate {
                 host,
                 context,
                 budget,
+                kept: match &**code {
+                    Prepared::Zip { .. } => code.bytes(),
+                    Prepared::Script { .. } => 0,
+                },
                 poisoned: false,
                 fresh: true,
             }),
@@ -247,9 +256,11 @@ impl Isolate {
         }
     }
 
-    /// Live bytes of this isolate's heap, as its allocator counts them.
+    /// What this isolate holds in host memory: its heap's live bytes, as its allocator counts
+    /// them, and the prepared code it keeps alive ([`Isolate::kept`]). The resident limits
+    /// and the host's memory budget read this; the action's memory limit is the heap's alone.
     pub(crate) fn bytes(&self) -> usize {
-        self.budget.used()
+        self.budget.used() + self.kept
     }
 
     /// Whether this isolate must be discarded (timed out, ran out of memory, or the action

@@ -19,7 +19,7 @@ use deno_core::error::{CoreError, CoreErrorKind, JsError};
 use deno_core::{JsRuntime, PollEventLoopOptions, RuntimeOptions, v8};
 use serde_json::{Map, Value as Json};
 use shoal_isolates::abi::{self, Returned};
-use shoal_isolates::node::ActionFiles;
+use shoal_isolates::node::{ActionFiles, Weighed};
 use shoal_router::json::JsonError;
 use shoal_router::{EgressSlot, Failure, Invocation, LogCollector};
 
@@ -130,6 +130,9 @@ pub(crate) struct Isolate {
     /// What its `ArrayBuffer`s hold, outside the heap.
     buffers: Arc<BufferBudget>,
     out_of_memory: Rc<Cell<bool>>,
+    /// Host bytes of a zip action's files, which this isolate keeps alive outside its heap
+    /// (up to hundreds of MiB from a small zip) whatever the files cache evicts.
+    kept: usize,
     poisoned: bool,
     /// Just created: the collector still holds what loading the code logged.
     fresh: bool,
@@ -160,6 +163,7 @@ impl Isolate {
         })?;
         isolate.reset_logs(inv);
         let zip = files.is_some();
+        isolate.kept = files.as_deref().map_or(0, Weighed::bytes);
         isolate.runtime.op_state().borrow_mut().put(ActionState {
             files,
             memory_limit: limit,
@@ -225,6 +229,7 @@ impl Isolate {
             handle,
             buffers,
             out_of_memory,
+            kept: 0,
             poisoned: false,
             fresh: true,
         };
@@ -283,8 +288,8 @@ impl Isolate {
         if why.is_empty() { Ok(()) } else { Err(why) }
     }
 
-    /// Bytes of this isolate's V8 heap (what V8 has reserved for it, used or not) and of its
-    /// `ArrayBuffer`s.
+    /// Bytes of this isolate's V8 heap (what V8 has reserved for it, used or not), of its
+    /// `ArrayBuffer`s and of the zip files it keeps ([`Isolate::kept`]).
     pub(crate) fn bytes(&mut self) -> usize {
         let _entered = Entered::new(&mut self.runtime);
         let heap = self
@@ -293,6 +298,7 @@ impl Isolate {
             .get_heap_statistics()
             .total_heap_size();
         heap.saturating_add(self.buffers.used())
+            .saturating_add(self.kept)
     }
 
     /// Whether this isolate must be discarded (timed out, ran out of memory, or the action
