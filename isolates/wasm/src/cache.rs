@@ -1,11 +1,15 @@
 //! Prepared modules: compiled once per code digest, checked for one of the two ABIs, linked
 //! into an `InstancePre`, kept in memory and (optionally) serialized to disk so a restart does
-//! not recompile.
+//! not recompile. Both are bounded: action code is a tenant's to make as large and as many as
+//! it likes (a module with a 16 MB data segment, updated in a loop), so past
+//! [`MAX_CACHED_BYTES`] of compiled code the oldest modules leave memory (and are loaded from
+//! disk again when next used), and past [`MAX_DISK_BYTES`] the oldest artefacts leave disk.
 
+use std::collections::VecDeque;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use dashmap::DashMap;
@@ -86,8 +90,14 @@ fn same(types: impl ExactSizeIterator<Item = ValType>, want: &[ValType]) -> bool
     types.len() == want.len() && types.zip(want).all(|(t, w)| ValType::eq(&t, w))
 }
 
+/// Most bytes of compiled code the cache keeps in memory.
+const MAX_CACHED_BYTES: u64 = 1 << 30;
+
+/// Most bytes of artefacts the cache directory keeps.
+const MAX_DISK_BYTES: u64 = 2 << 30;
+
 /// One action code, ready to instantiate. Shared by every activation of that code; lives
-/// until the executor is dropped.
+/// while the cache keeps it and activations use it.
 pub(crate) struct Prepared {
     /// The linked module: instantiating it resolves no imports.
     entry: Entry,
@@ -105,13 +115,33 @@ pub(crate) struct Lookup {
 /// Prepared modules by code digest, plus the on-disk artefact directory.
 pub(crate) struct ModuleCache {
     modules: DashMap<[u8; 32], Arc<Prepared>>,
+    /// The digests of `modules` in the order they were prepared (a digest prepared twice at
+    /// once may stand twice; one already dropped is skipped).
+    order: Mutex<VecDeque<[u8; 32]>>,
+    /// Compiled code bytes of `modules`.
+    bytes: AtomicU64,
+    /// Most of those bytes kept, and most artefact bytes on disk.
+    max_bytes: u64,
+    max_disk_bytes: u64,
     dir: Option<PathBuf>,
     compiled: AtomicU64,
+    evicted: AtomicU64,
 }
 
 impl ModuleCache {
     /// A cache whose artefacts live under `dir/<engine compatibility hash>/`.
     pub(crate) fn new(engine: &Engine, dir: Option<&Path>) -> Result<Self, WasmError> {
+        Self::with_limits(engine, dir, MAX_CACHED_BYTES, MAX_DISK_BYTES)
+    }
+
+    /// The same with other bounds: `max_bytes` of compiled code in memory, `max_disk_bytes`
+    /// of artefacts on disk.
+    fn with_limits(
+        engine: &Engine,
+        dir: Option<&Path>,
+        max_bytes: u64,
+        max_disk_bytes: u64,
+    ) -> Result<Self, WasmError> {
         let dir = match dir {
             Some(base) => {
                 let mut h = DefaultHasher::new();
@@ -127,8 +157,13 @@ impl ModuleCache {
         };
         Ok(ModuleCache {
             modules: DashMap::new(),
+            order: Mutex::default(),
+            bytes: AtomicU64::new(0),
+            max_bytes,
+            max_disk_bytes,
             dir,
             compiled: AtomicU64::new(0),
+            evicted: AtomicU64::new(0),
         })
     }
 
@@ -152,17 +187,46 @@ impl ModuleCache {
             entry: entry.clone(),
             code_bytes: (range.end as usize).saturating_sub(range.start as usize) as u64,
         });
-        self.modules.insert(code.digest, prepared);
+        self.keep(code.digest, prepared);
         Ok(Lookup { entry, fresh: true })
     }
 
-    /// (prepared modules, their compiled code bytes, compilations or disk loads so far).
-    pub(crate) fn figures(&self) -> (u64, u64, u64) {
-        let bytes = self.modules.iter().map(|p| p.code_bytes).sum();
+    /// Keeps `prepared`, then drops the oldest modules until the rest fit in `max_bytes`
+    /// (the newest stays, however large).
+    fn keep(&self, digest: [u8; 32], prepared: Arc<Prepared>) {
+        let mut order = self.order.lock().unwrap_or_else(|e| e.into_inner());
+        self.bytes.fetch_add(prepared.code_bytes, Ordering::Relaxed);
+        if let Some(old) = self.modules.insert(digest, prepared) {
+            self.bytes.fetch_sub(old.code_bytes, Ordering::Relaxed);
+        }
+        order.push_back(digest);
+        // Each entry is looked at once at most.
+        for _ in 0..order.len() {
+            if self.bytes.load(Ordering::Relaxed) <= self.max_bytes {
+                break;
+            }
+            let Some(oldest) = order.pop_front() else {
+                break;
+            };
+            if oldest == digest {
+                order.push_back(oldest);
+                continue;
+            }
+            if let Some((_, gone)) = self.modules.remove(&oldest) {
+                self.bytes.fetch_sub(gone.code_bytes, Ordering::Relaxed);
+                self.evicted.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// (prepared modules, their compiled code bytes, compilations or disk loads so far,
+    /// modules dropped to stay within the bound).
+    pub(crate) fn figures(&self) -> (u64, u64, u64, u64) {
         (
             self.modules.len() as u64,
-            bytes,
+            self.bytes.load(Ordering::Relaxed),
             self.compiled.load(Ordering::Relaxed),
+            self.evicted.load(Ordering::Relaxed),
         )
     }
 
@@ -184,10 +248,12 @@ impl ModuleCache {
         let bytes = wasm_bytes(code)?;
         let module = Module::new(engine, &bytes)
             .map_err(|e| PrepareError(format!("The WASM module is invalid: {e:#}")))?;
-        if let Some(path) = path
-            && let Err(e) = store_artefact(&module, &path)
-        {
-            tracing::warn!(path = %path.display(), "cannot cache the compiled WASM module: {e}");
+        if let Some(path) = path {
+            let stored =
+                store_artefact(&module, &path).and_then(|()| prune(&path, self.max_disk_bytes));
+            if let Err(e) = stored {
+                tracing::warn!(path = %path.display(), "cannot cache the compiled WASM module: {e}");
+            }
         }
         Ok(module)
     }
@@ -218,6 +284,121 @@ fn store_artefact(module: &Module, path: &Path) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
+/// Deletes the oldest files (by modification time) of `newest`'s directory until what is left
+/// weighs at most `max_bytes`; `newest`, just written, stays. One `stat` per file, on a cold
+/// start that compiled.
+fn prune(newest: &Path, max_bytes: u64) -> std::io::Result<()> {
+    let Some(dir) = newest.parent() else {
+        return Ok(());
+    };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        if meta.is_file() {
+            files.push((meta.modified()?, meta.len(), entry.path()));
+        }
+    }
+    let mut total: u64 = files.iter().map(|(_, len, _)| len).sum();
+    files.sort();
+    for (_, len, path) in files {
+        if total <= max_bytes {
+            break;
+        }
+        if path != newest {
+            // Gone already (another writer pruned it) is as good as deleted.
+            match std::fs::remove_file(&path) {
+                Ok(()) => total -= len,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => total -= len,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
+}
+
 fn hex(digest: &[u8; 32]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A direct-ABI module whose `run` answers `n`, with a `pad`-byte data segment.
+    fn module(n: usize, pad: usize) -> ActionCode {
+        let wat = format!(
+            r#"(module (memory (export "memory") 2)
+                 (data (i32.const 0) "{}")
+                 (func (export "alloc") (param i32) (result i32) i32.const 0)
+                 (func (export "run") (param i32 i32) (result i64) i64.const {n}))"#,
+            "x".repeat(pad)
+        );
+        let mut digest = [0u8; 32];
+        digest[..8].copy_from_slice(&n.to_le_bytes());
+        ActionCode {
+            fqn: format!("/guest/m{n}"),
+            name: format!("m{n}"),
+            version: "0.0.1".into(),
+            kind: "wasm".into(),
+            code: wat.into(),
+            binary: false,
+            main: "main".into(),
+            digest,
+            image: None,
+            host_tags: Default::default(),
+        }
+    }
+
+    fn dir_bytes(dir: &Path) -> u64 {
+        let mut total = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_dir() {
+                total += dir_bytes(&entry.path());
+            } else {
+                total += entry.metadata().unwrap().len();
+            }
+        }
+        total
+    }
+
+    #[test]
+    fn many_large_modules_stay_within_the_memory_and_disk_bounds() {
+        let engine = Engine::default();
+        let linkers = Linkers::new(&engine).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (max_bytes, max_disk) = (300_000, 600_000);
+        let cache =
+            ModuleCache::with_limits(&engine, Some(dir.path()), max_bytes, max_disk).unwrap();
+        let (_, one, _, _) = {
+            cache.get(&engine, &linkers, &module(0, 100_000)).unwrap();
+            cache.figures()
+        };
+        assert!(one >= 100_000, "a module's code bytes hold its data: {one}");
+        for n in 1..20 {
+            let lookup = cache.get(&engine, &linkers, &module(n, 100_000)).unwrap();
+            assert!(lookup.fresh);
+            let (resident, bytes, _, _) = cache.figures();
+            assert!(bytes <= max_bytes, "{resident} modules, {bytes} bytes");
+            assert!(dir_bytes(dir.path()) <= max_disk);
+        }
+        let (resident, _, compiled, evicted) = cache.figures();
+        assert_eq!(compiled, 20);
+        assert_eq!(resident + evicted, 20);
+        assert!(evicted >= 14, "{evicted}");
+        // The newest is still in memory; an evicted one is prepared again on its next use.
+        assert!(
+            !cache
+                .get(&engine, &linkers, &module(19, 100_000))
+                .unwrap()
+                .fresh
+        );
+        assert!(
+            cache
+                .get(&engine, &linkers, &module(0, 100_000))
+                .unwrap()
+                .fresh
+        );
+    }
 }

@@ -268,14 +268,14 @@ impl Executor for WasmExecutor {
     }
 
     fn stats(&self) -> ExecutorStats {
-        let (resident, resident_bytes, cold_starts) = self.inner.modules.figures();
+        let (resident, resident_bytes, cold_starts, evictions) = self.inner.modules.figures();
         ExecutorStats {
             name: NAME,
             resident,
             resident_bytes,
             cold_starts,
             activations: self.inner.activations.load(Ordering::Relaxed),
-            evictions: 0,
+            evictions,
             hand_offs: 0,
         }
     }
