@@ -10,23 +10,32 @@
 //! back or its own time limit passes, and fails with the capacity error
 //! ([`messages::no_memory_capacity`]).
 //!
+//! One namespace (the invoking one, whose heaps they are) may hold at most half of the budget
+//! in reservations, or a single activation of any size that fits the budget: past that its
+//! activations wait for its own to give memory back, so that one tenant's many large, slow
+//! activations cannot leave another's waiting for memory.
+//!
 //! So the memory the isolates hold stays within the budget, except for idle isolates that
 //! went idle since the last time an activation found the budget short (each engine also caps
 //! its idle isolates by `isolates.max_resident_mib`). Containers are outside the budget:
 //! their memory is the container engine's to enforce.
 //!
-//! Costs per activation: one atomic compare-and-swap to reserve, one to give back, and a
-//! read of the engines' resident-byte counters.
+//! Costs per activation: one atomic compare-and-swap to reserve, one to give back, a map
+//! update under a lock for the namespace's share each way, and a read of the engines'
+//! resident-byte counters.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
+use parking_lot::Mutex;
+
 use shoal_router::{
     ActionCode, BoxFuture, Executor, ExecutorStats, Failure, Invocation, Outcome, PrepareError,
 };
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use crate::messages;
 
@@ -38,6 +47,10 @@ pub struct MemoryBudget {
     /// One permit per MiB not reserved by a running activation. Fair: a large reservation
     /// at the head of the queue is not overtaken by smaller ones.
     free: Arc<Semaphore>,
+    /// MiB reserved by each namespace with running activations.
+    by_tenant: Mutex<HashMap<Arc<str>, u32>>,
+    /// Wakes the activations waiting for their namespace's share when one gives some back.
+    released: Notify,
     /// The engines whose idle isolates count against the budget and are dropped under
     /// pressure.
     engines: Vec<Arc<dyn Executor>>,
@@ -54,6 +67,28 @@ pub struct MemoryBudget {
 /// A running activation's share of the budget; dropping it gives the share back.
 pub struct Reservation {
     _permit: OwnedSemaphorePermit,
+    _share: TenantShare,
+}
+
+/// What one activation holds of its namespace's share; dropping it gives that back.
+struct TenantShare {
+    budget: Arc<MemoryBudget>,
+    tenant: Arc<str>,
+    mib: u32,
+}
+
+impl Drop for TenantShare {
+    fn drop(&mut self) {
+        let mut by_tenant = self.budget.by_tenant.lock();
+        if let Some(held) = by_tenant.get_mut(&self.tenant) {
+            *held = held.saturating_sub(self.mib);
+            if *held == 0 {
+                by_tenant.remove(&self.tenant);
+            }
+        }
+        drop(by_tenant);
+        self.budget.released.notify_waiters();
+    }
 }
 
 /// The budget's figures, as `GET /health` reports them.
@@ -81,6 +116,8 @@ impl MemoryBudget {
         Arc::new(MemoryBudget {
             total_mib,
             free: Arc::new(Semaphore::new(total_mib as usize)),
+            by_tenant: Mutex::default(),
+            released: Notify::new(),
             engines,
             waiting: AtomicU64::new(0),
             trims: AtomicU64::new(0),
@@ -89,11 +126,13 @@ impl MemoryBudget {
         })
     }
 
-    /// Reserves `memory_mb` for an activation that must start before `deadline`: at once
-    /// when it fits, else after the idle isolates were dropped and enough was given back.
-    /// `Err` holds the capacity error's text.
+    /// Reserves `memory_mb` for an activation of `tenant` that must start before `deadline`:
+    /// at once when it fits in the namespace's share and the budget, else after the idle
+    /// isolates were dropped and enough was given back. `Err` holds the capacity error's
+    /// text.
     pub async fn reserve(
         self: &Arc<Self>,
+        tenant: &Arc<str>,
         memory_mb: u64,
         deadline: Instant,
     ) -> Result<Reservation, String> {
@@ -105,6 +144,9 @@ impl MemoryBudget {
             Ok(want) if want <= self.total_mib => want,
             _ => return Err(refuse()),
         };
+        let Some(share) = self.share(tenant, want, deadline).await else {
+            return Err(refuse());
+        };
         if let Ok(permit) = Arc::clone(&self.free).try_acquire_many_owned(want) {
             // Room for the running ones, but the idle ones push the total past the budget:
             // drop them (in the background; this activation need not wait for it).
@@ -113,7 +155,10 @@ impl MemoryBudget {
             {
                 tokio::spawn(trim);
             }
-            return Ok(Reservation { _permit: permit });
+            return Ok(Reservation {
+                _permit: permit,
+                _share: share,
+            });
         }
         self.waiting.fetch_add(1, Ordering::Relaxed);
         let waited = async {
@@ -128,9 +173,46 @@ impl MemoryBudget {
         .await;
         self.waiting.fetch_sub(1, Ordering::Relaxed);
         match waited {
-            Ok(Ok(permit)) => Ok(Reservation { _permit: permit }),
+            Ok(Ok(permit)) => Ok(Reservation {
+                _permit: permit,
+                _share: share,
+            }),
             // Timed out (the semaphore is never closed).
             _ => Err(refuse()),
+        }
+    }
+
+    /// Takes `want` MiB of `tenant`'s share (half the budget, or one activation of any size),
+    /// waiting until `deadline` for its own activations to give enough back; `None` when
+    /// they did not.
+    async fn share(
+        self: &Arc<Self>,
+        tenant: &Arc<str>,
+        want: u32,
+        deadline: Instant,
+    ) -> Option<TenantShare> {
+        let most = self.total_mib / 2;
+        loop {
+            let released = self.released.notified();
+            let mut released = std::pin::pin!(released);
+            // Registered before the check, so a release after it is not missed.
+            released.as_mut().enable();
+            {
+                let mut by_tenant = self.by_tenant.lock();
+                let held = by_tenant.entry(Arc::clone(tenant)).or_insert(0);
+                if *held == 0 || held.saturating_add(want) <= most {
+                    *held += want;
+                    return Some(TenantShare {
+                        budget: Arc::clone(self),
+                        tenant: Arc::clone(tenant),
+                        mib: want,
+                    });
+                }
+            }
+            self.waiting.fetch_add(1, Ordering::Relaxed);
+            let woken = tokio::time::timeout_at(deadline.into(), released).await;
+            self.waiting.fetch_sub(1, Ordering::Relaxed);
+            woken.ok()?;
         }
     }
 
@@ -195,7 +277,11 @@ impl Executor for Budgeted {
         let (inner, budget) = (Arc::clone(&self.inner), Arc::clone(&self.budget));
         Box::pin(async move {
             let reserved = budget
-                .reserve(invocation.limits.memory_mb, invocation.deadline)
+                .reserve(
+                    &invocation.tenant,
+                    invocation.limits.memory_mb,
+                    invocation.deadline,
+                )
                 .await;
             match reserved {
                 Ok(reservation) => {
@@ -274,6 +360,10 @@ mod tests {
         (MemoryBudget::new(total_mib, vec![idle.clone()]), idle)
     }
 
+    fn ns(name: &str) -> Arc<str> {
+        Arc::from(name)
+    }
+
     fn far() -> Instant {
         Instant::now() + Duration::from_secs(3600)
     }
@@ -281,8 +371,8 @@ mod tests {
     #[tokio::test]
     async fn reservations_up_to_the_budget_start_at_once_and_are_given_back() {
         let (budget, _) = budget(512, 0);
-        let a = budget.reserve(256, far()).await.unwrap();
-        let b = budget.reserve(256, far()).await.unwrap();
+        let a = budget.reserve(&ns("a"), 256, far()).await.unwrap();
+        let b = budget.reserve(&ns("b"), 256, far()).await.unwrap();
         assert_eq!(budget.figures().reserved_mib, 512);
         drop((a, b));
         assert_eq!(budget.figures().reserved_mib, 0);
@@ -292,10 +382,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_full_budget_drops_the_idle_isolates_then_queues_until_memory_is_given_back() {
         let (budget, idle) = budget(512, 3 * MIB);
-        let held = budget.reserve(512, far()).await.unwrap();
+        let held = budget.reserve(&ns("a"), 512, far()).await.unwrap();
         let waiter = tokio::spawn({
             let budget = budget.clone();
-            async move { budget.reserve(128, far()).await.map(|_| ()) }
+            async move { budget.reserve(&ns("b"), 128, far()).await.map(|_| ()) }
         });
         while budget.figures().waiting == 0 {
             tokio::task::yield_now().await;
@@ -315,23 +405,50 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_wait_past_the_time_limit_is_the_capacity_error() {
         let (budget, _) = budget(512, 0);
-        let _held = budget.reserve(400, far()).await.unwrap();
+        let _held = budget.reserve(&ns("a"), 400, far()).await.unwrap();
         let deadline = Instant::now() + Duration::from_secs(60);
-        let refused = budget.reserve(256, deadline).await.map(|_| ());
+        let refused = budget.reserve(&ns("b"), 256, deadline).await.map(|_| ());
         assert_eq!(refused, Err(messages::no_memory_capacity(256, 512)));
         assert_eq!(budget.figures().refused, 1);
         // A limit larger than the whole budget can never run: refused without waiting.
-        let never = budget.reserve(1024, far()).await.map(|_| ());
+        let never = budget.reserve(&ns("a"), 1024, far()).await.map(|_| ());
         assert_eq!(never, Err(messages::no_memory_capacity(1024, 512)));
     }
 
     #[tokio::test]
     async fn idle_isolates_past_the_budget_are_dropped_even_when_the_activation_fits() {
         let (budget, idle) = budget(512, 400 * MIB);
-        let _running = budget.reserve(256, far()).await.unwrap();
+        let _running = budget.reserve(&ns("a"), 256, far()).await.unwrap();
         while *idle.resident.lock().unwrap() > 0 {
             tokio::task::yield_now().await;
         }
         assert_eq!(budget.figures().trims, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_namespace_holds_at_most_half_the_budget_and_waits_for_its_own() {
+        let (budget, _) = budget(512, 0);
+        let a = budget.reserve(&ns("a"), 200, far()).await.unwrap();
+        // Past half the budget, `a` waits for its own activations, not for the others'.
+        let soon = Instant::now() + Duration::from_secs(60);
+        let refused = budget.reserve(&ns("a"), 100, soon).await.map(|_| ());
+        assert_eq!(refused, Err(messages::no_memory_capacity(100, 512)));
+        let b = budget.reserve(&ns("b"), 256, far()).await.unwrap();
+        let waiter = tokio::spawn({
+            let budget = budget.clone();
+            async move { budget.reserve(&ns("a"), 100, far()).await.map(|_| ()) }
+        });
+        while budget.figures().waiting == 0 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(budget.figures().reserved_mib, 456);
+        drop(a);
+        assert_eq!(waiter.await.unwrap(), Ok(()));
+        // One activation larger than the share runs when its namespace holds nothing else.
+        drop(b);
+        let whole = budget.reserve(&ns("b"), 512, far()).await.unwrap();
+        assert_eq!(budget.figures().reserved_mib, 512);
+        drop(whole);
+        assert!(budget.by_tenant.lock().is_empty());
     }
 }
