@@ -35,11 +35,62 @@ pub fn parse_wrapped(text: &[u8], wrappers: usize) -> Result<Value, JsonError> {
     if depth(text) > MAX_DEPTH + wrappers {
         return Err(JsonError::TooDeep);
     }
+    match deserialize(text) {
+        // A lone surrogate (`"\ud800"`: JavaScript's `JSON.stringify` writes one for a string
+        // that holds it, and JSON allows it) has no UTF-8 form; it reads as U+FFFD instead.
+        Err(e) if e.is_syntax() => match without_lone_surrogates(text) {
+            Some(repaired) => Ok(deserialize(&repaired)?),
+            None => Err(e.into()),
+        },
+        read => Ok(read?),
+    }
+}
+
+fn deserialize(text: &[u8]) -> Result<Value, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_slice(text);
     de.disable_recursion_limit();
     let value = Value::deserialize(&mut de)?;
     de.end()?;
     Ok(value)
+}
+
+/// `text` with every `\u` escape of a lone surrogate (one not in a high-low pair) inside a
+/// string replaced by `\ufffd`; `None` when it has none. Only on a text that failed to parse.
+fn without_lone_surrogates(text: &[u8]) -> Option<Vec<u8>> {
+    /// The code unit of the `\uXXXX` escape at `at`, if there is one.
+    fn unit(text: &[u8], at: usize) -> Option<u16> {
+        let hex = text.get(at..at + 6)?.strip_prefix(b"\\u")?;
+        u16::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()
+    }
+    let (high, low) = (0xD800..=0xDBFF, 0xDC00..=0xDFFF);
+    let mut out = Vec::with_capacity(text.len());
+    let (mut in_string, mut replaced, mut i) = (false, false, 0);
+    while i < text.len() {
+        let b = text[i];
+        if !in_string || b != b'\\' {
+            in_string ^= b == b'"';
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        let width = match unit(text, i) {
+            Some(u) if high.contains(&u) && unit(text, i + 6).is_some_and(|n| low.contains(&n)) => {
+                12
+            }
+            Some(u) if high.contains(&u) || low.contains(&u) => {
+                out.extend_from_slice(b"\\ufffd");
+                replaced = true;
+                i += 6;
+                continue;
+            }
+            Some(_) => 6,
+            None => 2,
+        };
+        let end = (i + width).min(text.len());
+        out.extend_from_slice(&text[i..end]);
+        i = end;
+    }
+    replaced.then_some(out)
 }
 
 /// The deepest nesting of `[` and `{` in `text`, outside strings. Exact for valid JSON; for
@@ -132,6 +183,22 @@ mod tests {
             let value: Value = serde_json::from_str(text).unwrap();
             assert_eq!(value.to_string(), text);
         }
+    }
+
+    #[test]
+    fn lone_surrogates_read_as_the_replacement_character() {
+        let text = br#"{"lone": "a\ud800b", "low": "\udc00", "pair": "\ud83d\ude00", "esc": "\\ud800", "end": "\ud800"}"#;
+        let value = parse(text).unwrap();
+        assert_eq!(value["lone"], "a\u{fffd}b");
+        assert_eq!(value["low"], "\u{fffd}");
+        assert_eq!(value["pair"], "\u{1f600}");
+        assert_eq!(value["esc"], "\\ud800");
+        assert_eq!(value["end"], "\u{fffd}");
+        // Still an error when something else is wrong.
+        assert!(matches!(
+            parse(br#"{"a": "\ud800", }"#),
+            Err(JsonError::Syntax(_))
+        ));
     }
 
     #[test]

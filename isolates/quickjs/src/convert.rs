@@ -612,6 +612,20 @@ mod tests {
     }
 
     #[test]
+    fn a_lone_surrogate_reads_as_the_replacement_character() {
+        in_context(|ctx| {
+            let value: Value = ctx
+                .eval("({lone: 'a\\ud800', pair: '\\ud83d\\ude00'})")
+                .unwrap();
+            let read = to_json(&ctx, value).unwrap();
+            assert_eq!(
+                read,
+                Some(serde_json::json!({"lone": "a\u{fffd}", "pair": "😀"}))
+            );
+        });
+    }
+
+    #[test]
     fn anything_else_is_left_to_json_stringify() {
         in_context(|ctx| {
             for expr in [
