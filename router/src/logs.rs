@@ -31,6 +31,11 @@ pub fn format_log_line(at: SystemTime, stream: LogStream, text: &str) -> String 
 
 /// Collects an activation's log lines up to `limits.logs`, appending OpenWhisk's truncation
 /// notice once when the limit is crossed. Lives for one activation.
+///
+/// A line counts as what is kept of it, its timestamp and stream included (about 40 bytes
+/// more than its text), so what an activation's logs hold in memory and in the store stays
+/// within the limit however the text is split: counted by their text alone, millions of
+/// empty lines would cost nothing and hold gigabytes.
 #[derive(Debug)]
 pub struct LogCollector {
     lines: Vec<String>,
@@ -62,6 +67,7 @@ impl LogCollector {
             return;
         }
         for line in text.split('\n') {
+            let line = format_log_line(now, stream, line);
             if self.used + line.len() > self.limit {
                 self.truncated = true;
                 let notice = format!(
@@ -73,7 +79,7 @@ impl LogCollector {
                 return;
             }
             self.used += line.len();
-            self.lines.push(format_log_line(now, stream, line));
+            self.lines.push(line);
         }
     }
 
@@ -102,7 +108,8 @@ mod tests {
 
     #[test]
     fn collector_splits_lines_and_truncates_once() {
-        let mut c = LogCollector::new(10);
+        // Room for two stored lines of three characters (42 bytes each), not three.
+        let mut c = LogCollector::new(100);
         c.push(LogStream::Stdout, "abc\ndef");
         c.push(LogStream::Stderr, "too long line");
         c.push(LogStream::Stdout, "dropped");
@@ -112,8 +119,18 @@ mod tests {
         assert!(lines[0].ends_with("stdout: abc"));
         assert!(lines[1].ends_with("stdout: def"));
         assert!(lines[2].ends_with(
-            "stderr: Logs were truncated because the total bytes size exceeds the limit of 10 bytes."
+            "stderr: Logs were truncated because the total bytes size exceeds the limit of 100 bytes."
         ));
+    }
+
+    #[test]
+    fn empty_lines_count_as_what_is_kept_of_them() {
+        let mut c = LogCollector::new(1 << 20);
+        c.push(LogStream::Stdout, &"\n".repeat(10 << 20));
+        assert!(c.truncated());
+        let lines = c.finish();
+        let kept: usize = lines.iter().map(String::len).sum();
+        assert!(kept <= (1 << 20) + 200, "{kept} bytes in {} lines", lines.len());
     }
 
     #[test]
