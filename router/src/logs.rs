@@ -130,7 +130,11 @@ mod tests {
         assert!(c.truncated());
         let lines = c.finish();
         let kept: usize = lines.iter().map(String::len).sum();
-        assert!(kept <= (1 << 20) + 200, "{kept} bytes in {} lines", lines.len());
+        assert!(
+            kept <= (1 << 20) + 200,
+            "{kept} bytes in {} lines",
+            lines.len()
+        );
     }
 
     #[test]

@@ -382,6 +382,11 @@ pub struct AlarmService {
     stale: Arc<Mutex<Stale>>,
 }
 
+/// Most alarms one namespace may have. The scheduler claims each due tick in the store in
+/// turn, for every namespace, so one namespace's thousands of alarms firing every second
+/// would delay everyone else's.
+pub const MAX_ALARMS_PER_NAMESPACE: usize = 100;
+
 fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
 }
@@ -478,6 +483,7 @@ impl AlarmService {
                     .and_then(Value::as_str)
                     .ok_or_else(|| bad("alarms trigger feed is missing the authKey parameter"))?;
                 let mut feed = Feed::parse(kind, params, now, now, true)?;
+                self.room_for(namespace, &trigger)?;
                 feed.config.insert("authKey".into(), json!(auth));
                 feed.config.insert("active".into(), json!(true));
                 feed.config.insert("dateChanged".into(), json!(now));
@@ -543,6 +549,24 @@ impl AlarmService {
                 "unsupported lifecycleEvent '{event}': use CREATE, READ, UPDATE, DELETE, PAUSE or UNPAUSE"
             ))),
         }
+    }
+
+    /// Whether `namespace` may have one more alarm, for `trigger` (replacing its own alarm
+    /// does not count): the error text when it already has [`MAX_ALARMS_PER_NAMESPACE`].
+    fn room_for(&self, namespace: &str, trigger: &str) -> Result<(), String> {
+        let prefix = format!("/{namespace}/");
+        let held = self
+            .armed
+            .lock()
+            .keys()
+            .filter(|t| t.starts_with(&prefix) && *t != trigger)
+            .count();
+        if held >= MAX_ALARMS_PER_NAMESPACE {
+            return Err(bad(format!(
+                "the namespace '{namespace}' already has {MAX_ALARMS_PER_NAMESPACE} alarms, the most one may have: delete one first"
+            )));
+        }
+        Ok(())
     }
 
     fn stored(&self, trigger: &str) -> Result<Feed, String> {
@@ -1046,6 +1070,33 @@ mod tests {
         skipped.sort();
         assert_eq!(skipped, ["/guest/huge", "/guest/junk", "/guest/late"]);
         assert!(svc.armed.lock().contains_key("/guest/ok"));
+    }
+
+    #[tokio::test]
+    async fn a_namespace_has_at_most_its_share_of_alarms() {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_memory().unwrap());
+        let svc = AlarmService::new(store).await.unwrap();
+        let create = |trigger: String, namespace: &'static str| {
+            let svc = svc.clone();
+            async move {
+                let p = params(json!({"lifecycleEvent": "CREATE", "triggerName": trigger,
+                                      "authKey": "u:k", "cron": "* * * * * *"}));
+                svc.lifecycle(FeedKind::Alarm, &p, namespace).await
+            }
+        };
+        for i in 0..MAX_ALARMS_PER_NAMESPACE {
+            create(format!("t{i}"), "guest").await.unwrap();
+        }
+        let refused = create("one-more".into(), "guest").await.unwrap_err();
+        assert!(refused.contains("already has 100 alarms"), "{refused}");
+        // Replacing one of its own, and another namespace's, still work.
+        create("t0".into(), "guest").await.unwrap();
+        create("t0".into(), "other").await.unwrap();
+        let delete = params(json!({"lifecycleEvent": "DELETE", "triggerName": "t1"}));
+        svc.lifecycle(FeedKind::Alarm, &delete, "guest")
+            .await
+            .unwrap();
+        create("one-more".into(), "guest").await.unwrap();
     }
 
     #[tokio::test]
