@@ -749,6 +749,38 @@ mod tests {
     }
 
     #[test]
+    fn an_actions_source_counts_as_its_isolates_resident_bytes() {
+        on_a_worker(async {
+            // Room for one isolate holding an 8 MiB source, not for two (versions of one
+            // action, as overwrites leave them).
+            let engine = LocalEngine::new(EngineLimits {
+                max_resident_bytes: 12 << 20,
+                ..limits(10)
+            });
+            let comment = "a".repeat(8 << 20);
+            for n in 0..2 {
+                let code = format!("function main() {{ return {{n: {n}}}; }}\n// {comment}");
+                let out = engine
+                    .invoke(invocation(
+                        &action("big", &code, "main"),
+                        "guest",
+                        json!({}),
+                        5_000,
+                    ))
+                    .await;
+                assert_eq!(out.result, Ok(json!({"n": n})));
+                let stats = engine.stats();
+                assert!(stats.resident_bytes >= 8 << 20, "{stats:?}");
+                assert_eq!(
+                    (stats.resident, stats.evictions),
+                    (1, n as u64),
+                    "{stats:?}"
+                );
+            }
+        });
+    }
+
+    #[test]
     fn an_isolate_over_the_byte_cap_is_freed_at_once() {
         on_a_worker(async {
             let engine = LocalEngine::new(limits(1));

@@ -125,9 +125,11 @@ pub(crate) struct Isolate {
     host: Rc<Host>,
     context: Context,
     budget: Rc<Budget>,
-    /// Host bytes of the prepared code this isolate keeps alive outside its heap: a zip
-    /// action's files and module bytecode (up to hundreds of MiB from a small zip), which
-    /// stay as long as one of its isolates is resident, whatever the code cache evicts.
+    /// Host bytes of the code this isolate keeps alive outside its heap: the action's source
+    /// (up to 48 MB; its engine's idle map holds it), and a zip action's files and module
+    /// bytecode (up to hundreds of MiB from a small zip), which stay as long as one of its
+    /// isolates is resident, whatever the code cache evicts. Counted in full for each
+    /// isolate, though isolates of one action share them: an over-count, never an under-count.
     kept: usize,
     poisoned: bool,
     /// Just created: the collector still holds what loading the code logged.
@@ -239,10 +241,11 @@ impl Isolate {
                 host,
                 context,
                 budget,
-                kept: match &**code {
-                    Prepared::Zip { .. } => code.bytes(),
-                    Prepared::Script { .. } => 0,
-                },
+                kept: inv.action.code.len()
+                    + match &**code {
+                        Prepared::Zip { .. } => code.bytes(),
+                        Prepared::Script { .. } => 0,
+                    },
                 poisoned: false,
                 fresh: true,
             }),
