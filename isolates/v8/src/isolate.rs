@@ -130,9 +130,9 @@ pub(crate) struct Isolate {
     /// What its `ArrayBuffer`s hold, outside the heap.
     buffers: Arc<BufferBudget>,
     out_of_memory: Rc<Cell<bool>>,
-    /// Host bytes of the code this isolate keeps alive outside its heap: the action's source
-    /// (its engine's idle map holds it) and a zip action's files (up to hundreds of MiB from
-    /// a small zip), whatever the files cache evicts. Counted in full for each isolate.
+    /// Host bytes of a zip action's files, which this isolate keeps alive outside its heap
+    /// (up to hundreds of MiB from a small zip) whatever the files cache evicts. (The source
+    /// of a script is in the heap: V8 keeps it there.)
     kept: usize,
     poisoned: bool,
     /// Just created: the collector still holds what loading the code logged.
@@ -164,7 +164,7 @@ impl Isolate {
         })?;
         isolate.reset_logs(inv);
         let zip = files.is_some();
-        isolate.kept = inv.action.code.len() + files.as_deref().map_or(0, Weighed::bytes);
+        isolate.kept = files.as_deref().map_or(0, Weighed::bytes);
         isolate.runtime.op_state().borrow_mut().put(ActionState {
             files,
             memory_limit: limit,
@@ -290,7 +290,7 @@ impl Isolate {
     }
 
     /// Bytes of this isolate's V8 heap (what V8 has reserved for it, used or not), of its
-    /// `ArrayBuffer`s and of the code it keeps ([`Isolate::kept`]).
+    /// `ArrayBuffer`s and of the zip files it keeps ([`Isolate::kept`]).
     pub(crate) fn bytes(&mut self) -> usize {
         let _entered = Entered::new(&mut self.runtime);
         let heap = self
