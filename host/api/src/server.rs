@@ -260,7 +260,11 @@ async fn handle(
         .to_string();
     let surface = Surface::of(&path);
     let started = Instant::now();
-    let result = read_body(body, body_timeout).await;
+    let result = match rest::credentials_first(&app, &path, &parts.headers).await {
+        Ok(()) => read_body(body, body_timeout).await,
+        // Unread, the body is not buffered, and hyper closes the connection after the answer.
+        Err(refused) => Err(refused),
+    };
     // Every log line written while the request is answered names its transaction id.
     let span = tracing::warn_span!("request", tid = %tid);
     let method = parts.method.clone();

@@ -7,12 +7,22 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use crate::support::{Shoal, request};
+use base64::Engine as _;
+
+use crate::support::{GUEST_AUTH, Shoal, request};
 
 /// Short timeouts, and room for two connections only.
 const TIGHT: &str = "[http]\nheader_read_timeout_secs = 1\nbody_read_timeout_secs = 1\nidle_timeout_secs = 1\nmax_connections = 2\n";
 /// Far longer than any timeout above: how long a test waits for the server to act.
 const PATIENCE: Duration = Duration::from_secs(60);
+
+/// The `Authorization` header value of Basic credentials `uuid:key`.
+fn basic(auth: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(auth)
+    )
+}
 
 fn connect(shoal: &Shoal) -> TcpStream {
     let stream = TcpStream::connect(&shoal.addr).expect("connect");
@@ -42,9 +52,11 @@ fn stalled_clients_are_closed_and_new_ones_wait_for_room() {
         .write_all(b"GET /ping HTTP/1.1\r\nHost: x\r\n")
         .unwrap();
     let mut half_body = connect(&shoal);
-    half_body
-        .write_all(b"PUT /api/v1/namespaces/_/actions/x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"exec\"")
-        .unwrap();
+    let head = format!(
+        "PUT /api/v1/namespaces/_/actions/x HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\nContent-Length: 100\r\n\r\n{{\"exec\"",
+        basic(GUEST_AUTH)
+    );
+    half_body.write_all(head.as_bytes()).unwrap();
     // A third client is answered once a slot frees up: the stalled ones are closed.
     let pong = request(&shoal.addr, "GET", "/ping", None, None);
     assert_eq!(pong.status, 200);
@@ -65,13 +77,34 @@ fn stalled_clients_are_closed_and_new_ones_wait_for_room() {
 }
 
 #[test]
+fn a_request_without_valid_credentials_is_refused_before_its_body_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = Shoal::serve_with(dir.path(), TIGHT);
+    // Announced bodies of 48 MiB that never come: the answers must not wait for them (the
+    // body timeout would make them 408s), and nothing of them is buffered.
+    for authorization in ["", "Authorization: Basic bm90OnZhbGlk\r\n"] {
+        let mut stream = connect(&shoal);
+        let head = format!(
+            "POST /api/v1/namespaces/_/actions/x HTTP/1.1\r\nHost: x\r\n{authorization}Expect: 100-continue\r\nContent-Length: 50331648\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        let answer = until_closed(stream);
+        assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+        assert!(!answer.contains("100 Continue"), "{answer}");
+    }
+    shoal.stop();
+}
+
+#[test]
 fn a_malformed_chunked_body_is_a_bad_request() {
     let dir = tempfile::tempdir().unwrap();
     let shoal = Shoal::serve(dir.path());
     let mut stream = connect(&shoal);
-    stream
-        .write_all(b"PUT /api/v1/namespaces/_/actions/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n")
-        .unwrap();
+    let request = format!(
+        "PUT /api/v1/namespaces/_/actions/x HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{{}}\r\n0\r\n\r\n",
+        basic(GUEST_AUTH)
+    );
+    stream.write_all(request.as_bytes()).unwrap();
     let answer = until_closed(stream);
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     assert!(

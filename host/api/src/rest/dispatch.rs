@@ -15,6 +15,27 @@ use crate::entity;
 use crate::error::ApiError;
 use crate::messages;
 
+/// Checks, from the headers alone, the credentials of a request to a route that takes Basic
+/// ones: 401 (or 503) before its body is read, so that a request refused for want of valid
+/// credentials never gets a server to buffer what it sends (up to 50 MiB per connection).
+/// [`dispatch`] looks them up again, from the authenticator's cache.
+pub async fn credentials_first(
+    app: &Arc<App>,
+    path: &str,
+    headers: &hyper::HeaderMap,
+) -> Result<(), ApiError> {
+    match routes::route(path) {
+        Some(route) if route.access == Access::Basic => {
+            let header = headers
+                .get(hyper::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok());
+            app.auth.authenticate(header).await?;
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Routes one request. The checks come in OpenWhisk's order: the path (404), credentials
 /// (401), the namespace (400), the entity names (400), ownership (403), the method (405).
 pub async fn dispatch(app: &Arc<App>, req: &Request) -> Result<Reply, ApiError> {

@@ -19,6 +19,6 @@ mod system;
 mod triggers;
 mod web;
 
-pub use dispatch::dispatch;
+pub use dispatch::{credentials_first, dispatch};
 pub use reply::Reply;
 pub use request::{Page, Request};
