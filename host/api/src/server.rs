@@ -24,7 +24,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use socket2::{Domain, Socket, Type};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Semaphore, SemaphorePermit, watch};
 use tracing::Instrument;
 
 use crate::app::App;
@@ -36,6 +36,21 @@ use crate::rest::{self, Reply};
 
 /// Largest request entity accepted at all (spec §1.3: 50 MB).
 const MAX_ENTITY_BYTES: usize = 50 * 1024 * 1024;
+
+/// Most request-body bytes the server holds at once, in KiB, across every connection: each
+/// body may be up to [`MAX_ENTITY_BYTES`], and anyone may send one to a web action, so
+/// without a bound a few hundred slow uploads would hold gigabytes. Past it a request is
+/// answered 503 ([`crate::messages::BODIES_BUSY`]).
+const MAX_BUFFERED_KIB: usize = 1 << 20;
+
+/// The KiB of [`MAX_BUFFERED_KIB`] not held by a body being received or answered.
+static BUFFERED: Semaphore = Semaphore::const_new(MAX_BUFFERED_KIB);
+
+/// A request's body and its share of [`BUFFERED`], given back when it is dropped.
+struct Body {
+    bytes: Bytes,
+    _held: Option<SemaphorePermit<'static>>,
+}
 
 /// Response headers shoal adds, as constants (a `&str` name is parsed on every insert).
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -270,7 +285,9 @@ async fn handle(
     let method = parts.method.clone();
     async move {
         let response = match result {
-            Ok(body) => answer(&app, parts.method, &path, parts.headers, body, tid).await,
+            Ok(Body { bytes, _held }) => {
+                answer(&app, parts.method, &path, parts.headers, bytes, tid).await
+            }
             Err(error) => respond(Err(error), &tid, surface),
         };
         let (route, status, elapsed) = (route_of(&path), response.status(), started.elapsed());
@@ -284,27 +301,74 @@ async fn handle(
     .await
 }
 
-/// The request's body, read within `timeout` and at most [`MAX_ENTITY_BYTES`]. A request
-/// that announces none (a `GET`, `Content-Length: 0`) costs neither a timer nor a buffer.
-async fn read_body(body: Incoming, timeout: Duration) -> Result<Bytes, ApiError> {
+/// The request's body, read within `timeout`, at most [`MAX_ENTITY_BYTES`] and within what
+/// [`BUFFERED`] has left. A request that announces none (a `GET`, `Content-Length: 0`) costs
+/// neither a timer nor a buffer.
+async fn read_body(body: Incoming, timeout: Duration) -> Result<Body, ApiError> {
     if body.is_end_stream() {
-        return Ok(Bytes::new());
+        return Ok(Body {
+            bytes: Bytes::new(),
+            _held: None,
+        });
     }
-    let body = tokio::time::timeout(timeout, Limited::new(body, MAX_ENTITY_BYTES).collect());
-    match body.await {
+    match tokio::time::timeout(timeout, receive(body, &BUFFERED)).await {
         Err(_) => Err(ApiError::new(
             StatusCode::REQUEST_TIMEOUT,
             crate::messages::BODY_TIMEOUT,
         )),
-        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            crate::messages::request_too_large(MAX_ENTITY_BYTES + 1, MAX_ENTITY_BYTES),
-        )),
-        Ok(Err(e)) => Err(ApiError::bad_request(crate::messages::malformed(
-            &e.to_string(),
-        ))),
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(read) => read,
     }
+}
+
+/// Receives `body` frame by frame, taking its share of `budget` (KiB permits) as it grows.
+async fn receive<B>(body: B, budget: &'static Semaphore) -> Result<Body, ApiError>
+where
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let mut body = std::pin::pin!(Limited::new(body, MAX_ENTITY_BYTES));
+    let mut bytes = bytes::BytesMut::new();
+    let mut held: Option<SemaphorePermit<'static>> = None;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            if e.downcast_ref::<LengthLimitError>().is_some() {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    crate::messages::request_too_large(MAX_ENTITY_BYTES + 1, MAX_ENTITY_BYTES),
+                )
+            } else {
+                ApiError::bad_request(crate::messages::malformed(&e.to_string()))
+            }
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        let have = held.as_ref().map_or(0, SemaphorePermit::num_permits);
+        let more = (bytes.len() + data.len())
+            .div_ceil(1024)
+            .saturating_sub(have);
+        if more > 0 {
+            let busy = || {
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    crate::messages::BODIES_BUSY,
+                )
+            };
+            // At most MAX_ENTITY_BYTES / 1024 + 1 KiB: fits a u32.
+            let taken = budget
+                .try_acquire_many(u32::try_from(more).map_err(|_| busy())?)
+                .map_err(|_| busy())?;
+            match held.as_mut() {
+                Some(permit) => permit.merge(taken),
+                None => held = Some(taken),
+            }
+        }
+        bytes.extend_from_slice(&data);
+    }
+    Ok(Body {
+        bytes: bytes.freeze(),
+        _held: held,
+    })
 }
 
 /// The response to one request whose body has arrived: what the listener sends, and what an
@@ -400,7 +464,26 @@ fn respond(result: Result<Reply, ApiError>, tid: &str, surface: Surface) -> Resp
 
 #[cfg(test)]
 mod tests {
-    use super::bind;
+    use super::*;
+
+    /// A budget of 4 KiB: room for one 3 KiB body, not two.
+    static SMALL: Semaphore = Semaphore::const_new(4);
+
+    #[tokio::test]
+    async fn bodies_held_at_once_stay_within_the_budget() {
+        let body = || Full::new(Bytes::from(vec![b'x'; 3 * 1024]));
+        let first = receive(body(), &SMALL).await.ok().unwrap();
+        assert_eq!(first.bytes.len(), 3 * 1024);
+        assert_eq!(SMALL.available_permits(), 1);
+        let refused = receive(body(), &SMALL).await.err().unwrap();
+        assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(refused.message, crate::messages::BODIES_BUSY);
+        // Given back when the first is dropped (its request answered).
+        drop(first);
+        assert_eq!(SMALL.available_permits(), 4);
+        assert!(receive(body(), &SMALL).await.is_ok());
+        assert_eq!(SMALL.available_permits(), 4);
+    }
 
     #[test]
     fn a_port_already_served_is_refused() {

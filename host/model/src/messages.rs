@@ -78,6 +78,9 @@ pub const ACTIVATION_LOST: &str =
     "The activation was accepted, but shoal stopped before it finished; it did not complete.";
 /// 408 when a request's body did not arrive within `[http] body_read_timeout_secs`.
 pub const BODY_TIMEOUT: &str = "The request body was not received in time.";
+/// 503 when the server already holds [`crate`]'s limit of request bodies being received.
+pub const BODIES_BUSY: &str =
+    "The server is receiving too many request bodies at once; retry the request later.";
 /// 400 for a body that is not what the route expects (or could not be read at all).
 pub fn malformed(detail: &str) -> String {
     format!("The request content was malformed:\n{detail}")
