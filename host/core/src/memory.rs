@@ -364,6 +364,22 @@ mod tests {
         Arc::from(name)
     }
 
+    /// A reservation of `mib` for `tenant`, started in a task and left once it waits.
+    async fn waiting(
+        budget: &Arc<MemoryBudget>,
+        tenant: &str,
+        mib: u64,
+    ) -> tokio::task::JoinHandle<Result<(), String>> {
+        let waiter = tokio::spawn({
+            let (budget, tenant) = (budget.clone(), ns(tenant));
+            async move { budget.reserve(&tenant, mib, far()).await.map(|_| ()) }
+        });
+        while budget.figures().waiting == 0 {
+            tokio::task::yield_now().await;
+        }
+        waiter
+    }
+
     fn far() -> Instant {
         Instant::now() + Duration::from_secs(3600)
     }
@@ -383,13 +399,7 @@ mod tests {
     async fn a_full_budget_drops_the_idle_isolates_then_queues_until_memory_is_given_back() {
         let (budget, idle) = budget(512, 3 * MIB);
         let held = budget.reserve(&ns("a"), 512, far()).await.unwrap();
-        let waiter = tokio::spawn({
-            let budget = budget.clone();
-            async move { budget.reserve(&ns("b"), 128, far()).await.map(|_| ()) }
-        });
-        while budget.figures().waiting == 0 {
-            tokio::task::yield_now().await;
-        }
+        let waiter = waiting(&budget, "b", 128).await;
         assert_eq!(
             *idle.resident.lock().unwrap(),
             0,
@@ -434,13 +444,7 @@ mod tests {
         let refused = budget.reserve(&ns("a"), 100, soon).await.map(|_| ());
         assert_eq!(refused, Err(messages::no_memory_capacity(100, 512)));
         let b = budget.reserve(&ns("b"), 256, far()).await.unwrap();
-        let waiter = tokio::spawn({
-            let budget = budget.clone();
-            async move { budget.reserve(&ns("a"), 100, far()).await.map(|_| ()) }
-        });
-        while budget.figures().waiting == 0 {
-            tokio::task::yield_now().await;
-        }
+        let waiter = waiting(&budget, "a", 100).await;
         assert_eq!(budget.figures().reserved_mib, 456);
         drop(a);
         assert_eq!(waiter.await.unwrap(), Ok(()));

@@ -719,65 +719,50 @@ mod tests {
         });
     }
 
+    /// Runs `versions` (each answering `{n}` for its index) one after the other on an engine
+    /// with room for `room` resident bytes, checking each counts at least `counted` bytes and
+    /// evicts the one before it: room for one of them, not two.
+    async fn one_fits(room: usize, counted: u64, versions: [Arc<ActionCode>; 2]) {
+        let engine = LocalEngine::new(EngineLimits {
+            max_resident_bytes: room,
+            ..limits(10)
+        });
+        for (n, code) in versions.iter().enumerate() {
+            let out = engine
+                .invoke(invocation(code, "guest", json!({}), 5_000))
+                .await;
+            assert_eq!(out.result, Ok(json!({"n": n})));
+            let stats = engine.stats();
+            assert!(stats.resident_bytes >= counted, "{stats:?}");
+            assert_eq!(
+                (stats.resident, stats.evictions),
+                (1, n as u64),
+                "{stats:?}"
+            );
+        }
+    }
+
     #[test]
     fn a_zip_actions_files_count_as_its_isolates_resident_bytes() {
-        on_a_worker(async {
-            // Room for one isolate keeping an 8 MiB file (counted twice: the text and the
-            // module bytecode made from it), not for two.
-            let engine = LocalEngine::new(EngineLimits {
-                max_resident_bytes: 24 << 20,
-                ..limits(10)
-            });
-            let padding = "/".repeat(8 << 20);
-            for (n, name) in ["za", "zb"].into_iter().enumerate() {
-                let index = format!("exports.main = () => ({{n: {n}}});");
-                let files = [("index.js", index.as_str()), ("padding.js", &padding)];
-                let zip = shoal_isolates::suite::node::zip_action(name, &files, "main");
-                let out = engine
-                    .invoke(invocation(&zip, "guest", json!({}), 5_000))
-                    .await;
-                assert_eq!(out.result, Ok(json!({"n": n})));
-                let stats = engine.stats();
-                assert!(stats.resident_bytes >= 16 << 20, "{stats:?}");
-                assert_eq!(
-                    (stats.resident, stats.evictions),
-                    (1, n as u64),
-                    "{stats:?}"
-                );
-            }
-        });
+        // An 8 MiB file counts twice: the text and the module bytecode made from it.
+        let padding = "/".repeat(8 << 20);
+        let zip = |n: usize| {
+            let index = format!("exports.main = () => ({{n: {n}}});");
+            let files = [("index.js", index.as_str()), ("padding.js", &padding)];
+            shoal_isolates::suite::node::zip_action(&format!("z{n}"), &files, "main")
+        };
+        on_a_worker(one_fits(24 << 20, 16 << 20, [zip(0), zip(1)]));
     }
 
     #[test]
     fn an_actions_source_counts_as_its_isolates_resident_bytes() {
-        on_a_worker(async {
-            // Room for one isolate holding an 8 MiB source, not for two (versions of one
-            // action, as overwrites leave them).
-            let engine = LocalEngine::new(EngineLimits {
-                max_resident_bytes: 12 << 20,
-                ..limits(10)
-            });
-            let comment = "a".repeat(8 << 20);
-            for n in 0..2 {
-                let code = format!("function main() {{ return {{n: {n}}}; }}\n// {comment}");
-                let out = engine
-                    .invoke(invocation(
-                        &action("big", &code, "main"),
-                        "guest",
-                        json!({}),
-                        5_000,
-                    ))
-                    .await;
-                assert_eq!(out.result, Ok(json!({"n": n})));
-                let stats = engine.stats();
-                assert!(stats.resident_bytes >= 8 << 20, "{stats:?}");
-                assert_eq!(
-                    (stats.resident, stats.evictions),
-                    (1, n as u64),
-                    "{stats:?}"
-                );
-            }
-        });
+        // Two versions of one action with an 8 MiB source, as overwrites leave them.
+        let comment = "a".repeat(8 << 20);
+        let version = |n: usize| {
+            let code = format!("function main() {{ return {{n: {n}}}; }}\n// {comment}");
+            action("big", &code, "main")
+        };
+        on_a_worker(one_fits(12 << 20, 8 << 20, [version(0), version(1)]));
     }
 
     #[test]
