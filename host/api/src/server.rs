@@ -275,7 +275,7 @@ async fn handle(
         .to_string();
     let surface = Surface::of(&path);
     let started = Instant::now();
-    let result = match rest::credentials_first(&app, &path, &parts.headers).await {
+    let result = match rest::credentials_first(&app, &parts.method, &path, &parts.headers).await {
         Ok(()) => read_body(body, body_timeout).await,
         // Unread, the body is not buffered, and hyper closes the connection after the answer.
         Err(refused) => Err(refused),

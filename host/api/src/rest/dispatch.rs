@@ -18,14 +18,16 @@ use crate::messages;
 /// Checks, from the headers alone, the credentials of a request to a route that takes Basic
 /// ones: 401 (or 503) before its body is read, so that a request refused for want of valid
 /// credentials never gets a server to buffer what it sends (up to 50 MiB per connection).
-/// [`dispatch`] looks them up again, from the authenticator's cache.
+/// [`dispatch`] looks them up again, from the authenticator's cache. `OPTIONS` (a CORS
+/// preflight, answered without credentials) is left alone.
 pub async fn credentials_first(
     app: &Arc<App>,
+    method: &hyper::Method,
     path: &str,
     headers: &hyper::HeaderMap,
 ) -> Result<(), ApiError> {
     match routes::route(path) {
-        Some(route) if route.access == Access::Basic => {
+        Some(route) if route.access == Access::Basic && method != hyper::Method::OPTIONS => {
             let header = headers
                 .get(hyper::header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok());
