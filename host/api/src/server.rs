@@ -275,20 +275,22 @@ async fn handle(
         .to_string();
     let surface = Surface::of(&path);
     let started = Instant::now();
-    let result = match rest::credentials_first(&app, &parts.method, &path, &parts.headers).await {
+    let method = parts.method.clone();
+    let mut request = rest::Request::new(parts.method, &path, parts.headers, Bytes::new(), tid);
+    let result = match rest::credentials_first(&app, &mut request).await {
         Ok(()) => read_body(body, body_timeout).await,
         // Unread, the body is not buffered, and hyper closes the connection after the answer.
         Err(refused) => Err(refused),
     };
     // Every log line written while the request is answered names its transaction id.
-    let span = tracing::warn_span!("request", tid = %tid);
-    let method = parts.method.clone();
+    let span = tracing::warn_span!("request", tid = %request.tid);
     async move {
         let response = match result {
             Ok(Body { bytes, _held }) => {
-                answer(&app, parts.method, &path, parts.headers, bytes, tid).await
+                request.body = bytes;
+                answer_request(&app, request, surface).await
             }
-            Err(error) => respond(Err(error), &tid, surface),
+            Err(error) => respond(Err(error), &request.tid, surface),
         };
         let (route, status, elapsed) = (route_of(&path), response.status(), started.elapsed());
         app.metrics.request(route, status.as_u16(), elapsed);
@@ -390,13 +392,22 @@ pub(crate) async fn answer(
         );
         return respond(Err(error), &tid, surface);
     }
-    let request = rest::Request::new(method, path, headers, body, tid.clone());
+    let request = rest::Request::new(method, path, headers, body, tid);
+    answer_request(app, request, surface).await
+}
+
+/// The response to `request`, on `surface`.
+async fn answer_request(
+    app: &Arc<App>,
+    request: rest::Request,
+    surface: Surface,
+) -> Response<Full<Bytes>> {
     let result = if request.method == Method::OPTIONS && surface == Surface::Api {
         Ok(Reply::empty(StatusCode::OK))
     } else {
         rest::dispatch(app, &request).await
     };
-    respond(result, &tid, surface)
+    respond(result, &request.tid, surface)
 }
 
 /// Which of shoal's HTTP surfaces a path belongs to; each adds different headers.

@@ -15,27 +15,18 @@ use crate::entity;
 use crate::error::ApiError;
 use crate::messages;
 
-/// Checks, from the headers alone, the credentials of a request to a route that takes Basic
-/// ones: 401 (or 503) before its body is read, so that a request refused for want of valid
-/// credentials never gets a server to buffer what it sends (up to 50 MiB per connection).
-/// [`dispatch`] looks them up again, from the authenticator's cache. `OPTIONS` (a CORS
-/// preflight, answered without credentials) is left alone.
-pub async fn credentials_first(
-    app: &Arc<App>,
-    method: &hyper::Method,
-    path: &str,
-    headers: &hyper::HeaderMap,
-) -> Result<(), ApiError> {
-    match routes::route(path) {
-        Some(route) if route.access == Access::Basic && method != hyper::Method::OPTIONS => {
-            let header = headers
-                .get(hyper::header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok());
-            app.auth.authenticate(header).await?;
-            Ok(())
-        }
-        _ => Ok(()),
+/// Checks the credentials of a request (its body not read yet) to a route that takes Basic
+/// ones, and keeps the caller in `req` for [`dispatch`]: 401 (or 503) before the body is
+/// read, so that a request refused for want of valid credentials never gets a server to
+/// buffer what it sends (up to 50 MiB per connection). `OPTIONS` (a CORS preflight,
+/// answered without credentials) is left alone.
+pub async fn credentials_first(app: &Arc<App>, req: &mut Request) -> Result<(), ApiError> {
+    let segs: Vec<&str> = req.segments.iter().map(String::as_str).collect();
+    let basic = routes::find(&segs).is_some_and(|(route, _, _)| route.access == Access::Basic);
+    if basic && req.method != hyper::Method::OPTIONS {
+        req.caller = Some(app.auth.authenticate(req.header("authorization")).await?);
     }
+    Ok(())
 }
 
 /// Routes one request. The checks come in OpenWhisk's order: the path (404), credentials
@@ -46,7 +37,10 @@ pub async fn dispatch(app: &Arc<App>, req: &Request) -> Result<Reply, ApiError> 
         return Err(unrouted(app, req, &segs).await);
     };
     let caller = match route.access {
-        Access::Basic => Some(app.auth.authenticate(req.header("authorization")).await?),
+        Access::Basic => Some(match &req.caller {
+            Some(caller) => Arc::clone(caller),
+            None => app.auth.authenticate(req.header("authorization")).await?,
+        }),
         Access::WebBasic => Some(
             match req.header("authorization") {
                 Some(header) => app.auth.lookup(header).await?,

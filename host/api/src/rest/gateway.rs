@@ -153,6 +153,7 @@ async fn invoke(app: &Arc<App>, req: &Request, route: &Route, path: &[&str]) -> 
         headers,
         body: req.body.clone(),
         tid: req.tid.clone(),
+        caller: req.caller.clone(),
     };
     let parts = [target.namespace.as_str(), &target.package, &action];
     match web::answer(app, &forwarded, parts, path).await {

@@ -1,11 +1,14 @@
 //! The request as handlers see it: decoded path segments and query pairs, the body, and the
 //! list parameters (`skip`, `limit`, `count`) every collection reads.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use hyper::{HeaderMap, Method};
 use serde_json::{Map, Value};
 use shoal_router::json;
 
+use crate::auth::Identity;
 use crate::error::ApiError;
 use crate::messages;
 
@@ -27,6 +30,10 @@ pub struct Request {
     pub body: Bytes,
     /// Transaction id (`X-Request-ID`).
     pub tid: String,
+    /// The caller, when the listener already checked the Basic credentials the route takes
+    /// (before reading the body, [`super::credentials_first`]); the dispatcher then does not
+    /// look them up again.
+    pub caller: Option<Arc<Identity>>,
 }
 
 /// The segments of `path` after RFC 3986's removal of dot segments (§5.2.4), as OpenWhisk's
@@ -86,6 +93,7 @@ impl Request {
             headers,
             body,
             tid,
+            caller: None,
         }
     }
 

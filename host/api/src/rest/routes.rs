@@ -915,7 +915,7 @@ pub(crate) fn find<'s>(
 }
 
 /// The route `path` (its query excluded) belongs to, or `None`.
-pub(crate) fn route(path: &str) -> Option<&'static Route> {
+fn route(path: &str) -> Option<&'static Route> {
     let path = path.split_once('?').map_or(path, |(p, _)| p);
     let segs: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
     find(&segs).map(|(route, _, _)| route)
