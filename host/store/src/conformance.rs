@@ -380,37 +380,55 @@ pub async fn subjects_upsert_and_lookup(backing: &dyn Backing) {
     assert_eq!(got, Some(rotated));
 }
 
-/// Feed schedules survive a restart and each tick is claimed once, in order.
+/// Claims one tick of `trigger` alone.
+pub async fn claim(store: &dyn Store, trigger: &str, tick: i64) -> bool {
+    let claimed = store.claim_feed_ticks(&[(trigger.into(), tick)]).await;
+    claimed.unwrap() == [true]
+}
+
+/// Feed schedules survive a restart and each tick is claimed once, in order, also when a
+/// round claims many triggers' ticks at once.
 pub async fn feeds_claim_each_tick_once(backing: &dyn Backing) {
-    let schedule = FeedSchedule {
-        trigger: "/guest/t".into(),
+    let schedule = |trigger: &str| FeedSchedule {
+        trigger: trigger.into(),
         namespace: "guest".into(),
         config: json!({"cron": "* * * * * *"}),
         last_fire: None,
     };
     {
         let store = backing.open();
-        store.put_feed(schedule.clone()).await.unwrap();
-        assert!(store.claim_feed_tick("/guest/t", 1_000).await.unwrap());
-        let again = store.claim_feed_tick("/guest/t", 1_000).await.unwrap();
-        assert!(!again, "the same tick twice");
-        let earlier = store.claim_feed_tick("/guest/t", 500).await.unwrap();
-        assert!(!earlier, "an earlier tick");
+        store.put_feed(schedule("/guest/t")).await.unwrap();
+        assert!(claim(&*store, "/guest/t", 1_000).await);
         assert!(
-            !store
-                .claim_feed_tick("/guest/missing", 1_000)
-                .await
-                .unwrap()
+            !claim(&*store, "/guest/t", 1_000).await,
+            "the same tick twice"
         );
+        assert!(!claim(&*store, "/guest/t", 500).await, "an earlier tick");
+        assert!(!claim(&*store, "/guest/missing", 1_000).await);
     }
     let store = backing.open();
     let listed = store.list_feeds().await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].last_fire, Some(1_000), "claims survive a restart");
-    assert!(!store.claim_feed_tick("/guest/t", 1_000).await.unwrap());
-    assert!(store.claim_feed_tick("/guest/t", 2_000).await.unwrap());
+    assert!(!claim(&*store, "/guest/t", 1_000).await);
+
+    // A round: new ticks, a missing trigger, one already claimed and a trigger listed twice.
+    store.put_feed(schedule("/guest/u")).await.unwrap();
+    let round = [
+        ("/guest/t", 2_000),
+        ("/guest/missing", 2_000),
+        ("/guest/u", 2_000),
+        ("/guest/u", 2_000),
+    ]
+    .map(|(t, tick)| (t.to_string(), tick));
+    let claimed = store.claim_feed_ticks(&round).await.unwrap();
+    assert_eq!(claimed, [true, false, true, false]);
+    let again = store.claim_feed_ticks(&round[..3]).await.unwrap();
+    assert_eq!(again, [false, false, false], "a round claimed twice");
+    assert!(store.claim_feed_ticks(&[]).await.unwrap().is_empty());
+    assert!(store.delete_feed("/guest/u").await.unwrap().is_some());
     let deleted = store.delete_feed("/guest/t").await.unwrap().unwrap();
-    assert_eq!(deleted.config, schedule.config);
+    assert_eq!(deleted.config, schedule("/guest/t").config);
     assert!(store.get_feed("/guest/t").await.unwrap().is_none());
     assert!(store.delete_feed("/guest/t").await.unwrap().is_none());
 }
@@ -738,7 +756,7 @@ pub async fn changes_announced_before_writes_return(backing: &dyn Backing) {
         trigger: "/guest/t".into(),
     };
     assert_eq!(take(), std::slice::from_ref(&feed_change));
-    assert!(store.claim_feed_tick("/guest/t", 1_000).await.unwrap());
+    assert!(claim(&*store, "/guest/t", 1_000).await);
     store.put_activation(activation("guest", 1, "a", 1));
     store.flush().await;
     assert_eq!(take(), []);

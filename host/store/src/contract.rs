@@ -140,10 +140,13 @@ pub trait Feeds: Send + Sync {
     /// Every stored schedule.
     async fn list_feeds(&self) -> Result<Vec<FeedSchedule>, StoreError>;
 
-    /// Claims tick `tick` (epoch ms) of `trigger` for firing: true exactly once per tick and
-    /// only for ticks later than the last claimed one, so a tick is never fired twice, even
-    /// across restarts. False for a trigger without a schedule.
-    async fn claim_feed_tick(&self, trigger: &str, tick: i64) -> Result<bool, StoreError>;
+    /// Claims ticks for firing, each `(trigger, tick in epoch ms)`, all in one write (the
+    /// scheduler claims a round of due ticks at once: one fsync or one statement, not one
+    /// per alarm). For each, in order: true exactly once per tick and only for a tick later
+    /// than the last claimed one, so a tick is never fired twice, even across restarts and
+    /// nodes; false for a trigger without a schedule. A trigger listed twice is claimed at
+    /// most once.
+    async fn claim_feed_ticks(&self, ticks: &[(String, i64)]) -> Result<Vec<bool>, StoreError>;
 }
 
 /// The built-in API gateway's documents: one per namespace and base path.
@@ -274,8 +277,14 @@ pub trait Changes: Send + Sync {
     }
 }
 
+/// What a feed service needs of a store: the schedules and the changes to them. An
+/// `Arc<dyn Store>` converts to an `Arc<dyn FeedStore>`.
+pub trait FeedStore: Feeds + Changes {}
+
+impl<T: Feeds + Changes + ?Sized> FeedStore for T {}
+
 /// A whole store backend: what the host holds, as `Arc<dyn Store>`.
-pub trait Store: Entities + Subjects + Feeds + Apis + ActivationLog + Changes {}
+pub trait Store: Entities + Subjects + FeedStore + Apis + ActivationLog {}
 
 impl<T: Entities + Subjects + Feeds + Apis + ActivationLog + Changes + ?Sized> Store for T {}
 

@@ -33,8 +33,8 @@ mod sqlite;
 mod types;
 
 pub use contract::{
-    ActivationLog, Apis, Change, Changes, Committed, Entities, EntityWrite, Feeds, Listener, Store,
-    Subjects,
+    ActivationLog, Apis, Change, Changes, Committed, Entities, EntityWrite, FeedStore, Feeds,
+    Listener, Store, Subjects,
 };
 pub use error::StoreError;
 pub use postgres::{HEARTBEAT, LEASE, PostgresStore};

@@ -30,6 +30,7 @@ mod partitions;
 mod schema;
 mod tls;
 
+use std::collections::HashMap;
 use std::future::poll_fn;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -817,18 +818,33 @@ impl Feeds for PostgresStore {
         client.query(&sql, &[]).await?.iter().map(feed).collect()
     }
 
-    /// One conditional update: whichever node claims a tick first gets it, the others see
-    /// `false`, so with any number of nodes every tick fires once.
-    async fn claim_feed_tick(&self, trigger: &str, tick: i64) -> Result<bool, StoreError> {
+    /// One conditional update of the whole round: whichever node claims a tick first gets
+    /// it, the others see `false`, so with any number of nodes every tick fires once.
+    async fn claim_feed_ticks(&self, ticks: &[(String, i64)]) -> Result<Vec<bool>, StoreError> {
+        let (triggers, at): (Vec<&str>, Vec<i64>) =
+            ticks.iter().map(|(t, tick)| (t.as_str(), *tick)).unzip();
         let client = self.0.pool.get().await?;
-        let claimed = client
-            .execute(
-                "UPDATE feeds SET last_fire = $2
-                 WHERE trigger = $1 AND (last_fire IS NULL OR last_fire < $2)",
-                &[&trigger, &tick],
+        let rows = client
+            .query(
+                "UPDATE feeds AS f SET last_fire = c.tick
+                 FROM (SELECT DISTINCT ON (trigger) trigger, tick
+                       FROM unnest($1::text[], $2::bigint[]) AS c(trigger, tick)) AS c
+                 WHERE f.trigger = c.trigger AND (f.last_fire IS NULL OR f.last_fire < c.tick)
+                 RETURNING f.trigger, f.last_fire",
+                &[&triggers, &at],
             )
             .await?;
-        Ok(claimed == 1)
+        let mut won: HashMap<String, i64> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        Ok(ticks
+            .iter()
+            .map(|(trigger, tick)| {
+                let mine = won.get(trigger) == Some(tick);
+                if mine {
+                    won.remove(trigger);
+                }
+                mine
+            })
+            .collect())
     }
 }
 

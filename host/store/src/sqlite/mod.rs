@@ -244,6 +244,20 @@ impl SqliteStore {
 }
 
 impl Inner {
+    /// Runs `work` in one `BEGIN IMMEDIATE` transaction on the entity writer, committed (one
+    /// fsync) when it succeeds and rolled back when it fails.
+    fn immediate<T>(
+        &self,
+        work: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let conn = self.writer.lock();
+        let tx =
+            rusqlite::Transaction::new_unchecked(&conn, rusqlite::TransactionBehavior::Immediate)?;
+        let done = work(&tx)?;
+        tx.commit()?;
+        Ok(done)
+    }
+
     /// Hands each of `changes` to every listener, in order.
     fn announce(&self, changes: &[Change]) {
         let listeners = self.listeners.read();
@@ -306,25 +320,22 @@ impl Entities for SqliteStore {
     /// One `BEGIN IMMEDIATE` transaction on the writer connection.
     async fn write_entities(&self, writes: Vec<EntityWrite>) -> Result<(), StoreError> {
         self.off_thread(move |inner| {
-            let conn = inner.writer.lock();
-            let tx = rusqlite::Transaction::new_unchecked(
-                &conn,
-                rusqlite::TransactionBehavior::Immediate,
-            )?;
-            for write in &writes {
-                match write {
-                    EntityWrite::Put {
-                        entity,
-                        expected_rev,
-                    } => drop(entities::put(&tx, entity, *expected_rev)?),
-                    EntityWrite::Delete {
-                        namespace,
-                        name,
-                        expected_rev,
-                    } => drop(entities::delete(&tx, namespace, name, *expected_rev)?),
+            inner.immediate(|tx| {
+                for write in &writes {
+                    match write {
+                        EntityWrite::Put {
+                            entity,
+                            expected_rev,
+                        } => drop(entities::put(tx, entity, *expected_rev)?),
+                        EntityWrite::Delete {
+                            namespace,
+                            name,
+                            expected_rev,
+                        } => drop(entities::delete(tx, namespace, name, *expected_rev)?),
+                    }
                 }
-            }
-            tx.commit()?;
+                Ok(())
+            })?;
             let changes: Vec<Change> = writes.iter().map(EntityWrite::change).collect();
             inner.announce(&changes);
             Ok(())
@@ -415,10 +426,18 @@ impl Feeds for SqliteStore {
             .await
     }
 
-    async fn claim_feed_tick(&self, trigger: &str, tick: i64) -> Result<bool, StoreError> {
-        let trigger = trigger.to_owned();
-        self.off_thread(move |inner| feeds::claim(&inner.writer.lock(), &trigger, tick))
-            .await
+    /// One `BEGIN IMMEDIATE` transaction on the entity writer: one fsync for the round.
+    async fn claim_feed_ticks(&self, ticks: &[(String, i64)]) -> Result<Vec<bool>, StoreError> {
+        let ticks = ticks.to_vec();
+        self.off_thread(move |inner| {
+            inner.immediate(|tx| {
+                ticks
+                    .iter()
+                    .map(|(trigger, tick)| feeds::claim(tx, trigger, *tick))
+                    .collect()
+            })
+        })
+        .await
     }
 }
 

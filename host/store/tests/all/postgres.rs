@@ -85,9 +85,13 @@ async fn a_feed_tick_is_claimed_by_one_node_only() {
     };
     nodes[0].put_feed(feed).await.unwrap();
     for tick in [1_000, 2_000, 3_000] {
-        let claims = nodes.iter().map(|n| n.claim_feed_tick("/guest/t", tick));
+        let round = [("/guest/t".to_string(), tick)];
+        let claims = nodes.iter().map(|n| n.claim_feed_ticks(&round));
         let claimed = futures_util::future::join_all(claims).await;
-        let won = claimed.into_iter().filter(|c| *c.as_ref().unwrap()).count();
+        let won = claimed
+            .into_iter()
+            .filter(|c| c.as_ref().unwrap()[0])
+            .count();
         assert_eq!(won, 1, "tick {tick} claimed {won} times");
     }
 }
