@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::{Body as _, Incoming};
 use hyper::header::{
     ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
@@ -50,6 +50,54 @@ static BUFFERED: Semaphore = Semaphore::const_new(MAX_BUFFERED_KIB);
 struct Body {
     bytes: Bytes,
     _held: Option<SemaphorePermit<'static>>,
+}
+
+/// Takes `bytes` (rounded up to KiB) of [`BUFFERED`] for a reply that may be that large,
+/// before it is built: the reply holds it ([`Reply::held`]) until hyper has sent it. 503
+/// ([`crate::messages::REPLIES_BUSY`]) when the budget does not have that much left.
+pub(crate) fn hold_for_reply(bytes: usize) -> Result<SemaphorePermit<'static>, ApiError> {
+    hold(&BUFFERED, bytes)
+}
+
+fn hold(budget: &'static Semaphore, bytes: usize) -> Result<SemaphorePermit<'static>, ApiError> {
+    u32::try_from(bytes.div_ceil(1024))
+        .ok()
+        .and_then(|kib| budget.try_acquire_many(kib).ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                crate::messages::REPLIES_BUSY,
+            )
+        })
+}
+
+/// A response body: the reply's bytes in one frame, and the share of [`BUFFERED`] a large
+/// reply holds, given back when hyper drops the body once it is sent (or the connection
+/// closes).
+pub struct Answer {
+    bytes: Option<Bytes>,
+    _held: Option<SemaphorePermit<'static>>,
+}
+
+impl hyper::body::Body for Answer {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
+        let bytes = self.get_mut().bytes.take().filter(|b| !b.is_empty());
+        std::task::Poll::Ready(bytes.map(|b| Ok(hyper::body::Frame::data(b))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.bytes.as_ref().is_none_or(Bytes::is_empty)
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(self.bytes.as_ref().map_or(0, |b| b.len() as u64))
+    }
 }
 
 /// Response headers shoal adds, as constants (a `&str` name is parsed on every insert).
@@ -260,7 +308,7 @@ async fn handle(
     app: Arc<App>,
     req: hyper::Request<Incoming>,
     body_timeout: Duration,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<Answer>, Infallible> {
     let tid = req
         .headers()
         .get("x-request-id")
@@ -382,7 +430,7 @@ pub(crate) async fn answer(
     headers: hyper::HeaderMap,
     body: Bytes,
     tid: String,
-) -> Response<Full<Bytes>> {
+) -> Response<Answer> {
     let surface = Surface::of(path);
     if body.len() > MAX_ENTITY_BYTES {
         // The listener stops reading at the limit; an in-process caller hands the body whole.
@@ -401,7 +449,7 @@ async fn answer_request(
     app: &Arc<App>,
     request: rest::Request,
     surface: Surface,
-) -> Response<Full<Bytes>> {
+) -> Response<Answer> {
     let result = if request.method == Method::OPTIONS && surface == Surface::Api {
         Ok(Reply::empty(StatusCode::OK))
     } else {
@@ -439,9 +487,12 @@ impl Surface {
 
 /// Writes a reply or an error envelope with the common headers. The one place errors become
 /// HTTP responses.
-fn respond(result: Result<Reply, ApiError>, tid: &str, surface: Surface) -> Response<Full<Bytes>> {
+fn respond(result: Result<Reply, ApiError>, tid: &str, surface: Surface) -> Response<Answer> {
     let reply = result.unwrap_or_else(|e| Reply::error(e, tid));
-    let mut resp = Response::new(Full::new(reply.body));
+    let mut resp = Response::new(Answer {
+        bytes: Some(reply.body),
+        _held: reply.held,
+    });
     *resp.status_mut() = reply.status;
     let h = resp.headers_mut();
     *h = reply.headers;
@@ -476,6 +527,7 @@ fn respond(result: Result<Reply, ApiError>, tid: &str, surface: Surface) -> Resp
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http_body_util::Full;
 
     /// A budget of 4 KiB: room for one 3 KiB body, not two.
     static SMALL: Semaphore = Semaphore::const_new(4);
@@ -494,6 +546,26 @@ mod tests {
         assert_eq!(SMALL.available_permits(), 4);
         assert!(receive(body(), &SMALL).await.is_ok());
         assert_eq!(SMALL.available_permits(), 4);
+    }
+
+    /// Another 4 KiB budget, for replies.
+    static REPLIES: Semaphore = Semaphore::const_new(4);
+
+    #[tokio::test]
+    async fn a_large_reply_holds_its_share_until_it_is_sent() {
+        let reply = || Reply::json(StatusCode::OK, &serde_json::json!([1]));
+        let mut first = reply();
+        first.held = Some(hold(&REPLIES, 3 * 1024).unwrap());
+        let refused = hold(&REPLIES, 3 * 1024).err().unwrap();
+        assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(refused.message, crate::messages::REPLIES_BUSY);
+        // Answered, the reply's body keeps the share until it has been read out and dropped.
+        let response = respond(Ok(first), "tid", Surface::Api);
+        assert_eq!(REPLIES.available_permits(), 1);
+        let sent = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(sent, "[1]");
+        assert_eq!(REPLIES.available_permits(), 4);
+        assert!(hold(&REPLIES, 3 * 1024).is_ok());
     }
 
     #[test]

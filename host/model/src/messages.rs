@@ -81,6 +81,10 @@ pub const BODY_TIMEOUT: &str = "The request body was not received in time.";
 /// 503 when the server already holds [`crate`]'s limit of request bodies being received.
 pub const BODIES_BUSY: &str =
     "The server is receiving too many request bodies at once; retry the request later.";
+/// 503 when the server's buffers are too full for a large reply (a page of whole activation
+/// records) to be built.
+pub const REPLIES_BUSY: &str =
+    "The server is answering too many large requests at once; retry the request later.";
 /// 400 for a body that is not what the route expects (or could not be read at all).
 pub fn malformed(detail: &str) -> String {
     format!("The request content was malformed:\n{detail}")

@@ -30,6 +30,7 @@ macro_rules! conformance_suite {
         $crate::conformance_suite!(@each $backing;
             entities_create_update_conflict_delete,
             entities_list_newest_first_with_paging,
+            entities_list_without_code_or_parameters_within_a_page_bound,
             entities_persist_across_reopen,
             entities_written_together_or_not_at_all,
             subjects_upsert_and_lookup,
@@ -39,6 +40,7 @@ macro_rules! conformance_suite {
             activations_readable_at_once,
             activations_list_and_count_before_and_after_flush,
             activations_list_merges_written_and_queued,
+            activations_list_pages_are_bounded_in_bytes,
             activations_same_id_keeps_the_last,
             activations_persist_across_reopen,
             activations_durable_put_resolves_written,
@@ -256,6 +258,42 @@ pub async fn entities_list_newest_first_with_paging(backing: &dyn Backing) {
     let first = store.list_entities("guest", actions, false, 0, 1).await;
     let first = first.unwrap();
     assert_eq!((first[0].name.as_str(), first[0].rev), ("a", 2));
+}
+
+/// A list reads neither an action's code nor parameters (megabytes each, and no list shows
+/// them), and a page ends at [`crate::MAX_PAGE_BYTES`] of what it reads.
+pub async fn entities_list_without_code_or_parameters_within_a_page_bound(backing: &dyn Backing) {
+    let store = backing.open();
+    let big = || json!(["z".repeat(12 << 20)]);
+    let actions = Collection::Actions;
+    for n in 1..=4 {
+        let mut e = entity("guest", &format!("a{n}"), actions, n);
+        e.doc["exec"] = json!({"kind": "nodejs:20", "code": "x".repeat(1 << 20), "binary": false});
+        e.doc["parameters"] = json!([{"key": "p", "value": "y".repeat(1 << 20)}]);
+        if n > 2 {
+            // 12 MiB of annotations: lists show those.
+            e.doc["annotations"] = big();
+        }
+        store.put_entity(e, None).await.unwrap();
+    }
+    let page = store.list_entities("guest", actions, false, 0, 30).await;
+    let page = page.unwrap();
+    assert_eq!(names(page.clone()), ["a4", "a3", "a2", "a1"]);
+    for e in &page {
+        assert_eq!(e.doc["exec"], json!({"kind": "nodejs:20", "binary": false}));
+        assert_eq!(e.doc.get("parameters"), None);
+    }
+    let mut e = entity("guest", "a5", actions, 5);
+    e.doc["annotations"] = big();
+    store.put_entity(e, None).await.unwrap();
+    let page = store.list_entities("guest", actions, false, 0, 30).await;
+    assert_eq!(
+        names(page.unwrap()),
+        ["a5", "a4"],
+        "a third 12 MiB passes 32 MiB"
+    );
+    let rest = store.list_entities("guest", actions, false, 2, 30).await;
+    assert_eq!(names(rest.unwrap()), ["a3", "a2", "a1"]);
 }
 
 /// What a put returned is there after the store is opened again.
@@ -617,6 +655,47 @@ pub async fn activations_list_merges_written_and_queued(backing: &dyn Backing) {
     store.flush().await;
     assert_eq!(listed(&*store, query("guest")).await, all);
     assert_eq!(store.count_activations(&query("guest")).await.unwrap(), 12);
+}
+
+/// A list page holds at most [`crate::MAX_PAGE_BYTES`] of records (whole records with
+/// megabytes of logs end a page early), and summaries carry neither logs nor result,
+/// whether the records are still queued or written.
+pub async fn activations_list_pages_are_bounded_in_bytes(backing: &dyn Backing) {
+    let store = backing.open();
+    for n in 1..=4 {
+        let doc = json!({
+            "namespace": "guest", "name": "a", "activationId": id(n), "start": n,
+            "logs": vec!["x".repeat(1 << 20); 12],
+            "response": {"status": "success", "success": true, "result": {"r": "y"}},
+        });
+        store.put_activation(ActivationRecord {
+            doc: doc.to_string(),
+            ..activation("guest", n, "a", n as i64)
+        });
+    }
+    for _ in ["queued or written", "written"] {
+        let whole = ActivationQuery {
+            docs: true,
+            ..query("guest")
+        };
+        let page = store.list_activations(&whole).await.unwrap();
+        assert_eq!(
+            ids(&page),
+            [4, 3].map(id),
+            "12 MiB each: a third passes 32 MiB"
+        );
+        assert!(
+            page.iter()
+                .all(|d| d["logs"].as_array().unwrap().len() == 12)
+        );
+        let summaries = store.list_activations(&query("guest")).await.unwrap();
+        assert_eq!(ids(&summaries), [4, 3, 2, 1].map(id));
+        for s in &summaries {
+            assert_eq!(s.get("logs"), None);
+            assert_eq!(s["response"], json!({"status": "success", "success": true}));
+        }
+        store.flush().await;
+    }
 }
 
 /// A second record with the same id replaces the first, queued or written.

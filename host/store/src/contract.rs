@@ -52,7 +52,9 @@ pub trait Entities: Send + Sync {
     /// changes are made with.
     async fn write_entities(&self, writes: Vec<EntityWrite>) -> Result<(), StoreError>;
 
-    /// One page of a collection, newest `updated` first (ties by namespace, then name).
+    /// One page of a collection, newest `updated` first (ties by namespace, then name), as
+    /// lists show them: each document without an action's `exec.code` and without
+    /// `parameters`, and at most [`crate::MAX_PAGE_BYTES`] of documents (the first always).
     ///
     /// `include_packaged` adds entities whose namespace starts with `namespace/` (actions inside
     /// packages). `limit` is literal (`0` returns nothing).

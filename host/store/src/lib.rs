@@ -37,6 +37,7 @@ pub use contract::{
     Listener, Store, Subjects,
 };
 pub use error::StoreError;
+pub use log_queue::MAX_PAGE_BYTES;
 pub use postgres::{HEARTBEAT, LEASE, PostgresStore};
 pub use sqlite::{DB_FILE, SqliteStore};
 pub use types::{

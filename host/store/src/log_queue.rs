@@ -56,6 +56,12 @@ pub(crate) const MAX_QUEUED: usize = 65_536;
 /// a record appended moments ago shows there once it is committed (within a batch).
 pub(crate) const MERGE_WINDOW: u64 = 10_000;
 
+/// Most bytes of stored documents one list page reads: activation records (`docs=true`
+/// pages hold whole records, up to ~11 MB each with their logs) or entities (whose
+/// annotations a list shows). A page ends before the document that would pass it, so it may
+/// hold fewer than its `limit`; the first one is always read.
+pub const MAX_PAGE_BYTES: usize = 32 << 20;
+
 /// Levels a stored document adds around the user JSON it holds (a record's
 /// `response.result`, an entity's `parameters[i].value`): that JSON may nest as deep as
 /// [`shoal_router::json::MAX_DEPTH`] inside them.
@@ -292,32 +298,115 @@ impl Log {
         Some(parse(&hit.key().0.doc, namespace, id))
     }
 
-    /// The page `skip`/`limit` of `committed` (the top rows of a query, newest first, with
-    /// their sort keys) merged with the queued records matching `q`.
-    pub(crate) fn merged(
+    /// The page `skip`/`limit` of `committed` (the keys of a query's top rows, newest first)
+    /// merged with the queued records matching `q`: which records the page shows, in order.
+    /// Only keys are merged; the documents are read for the page alone ([`PageDocs`]).
+    pub(crate) fn page(
         &self,
         q: &ActivationQuery,
-        committed: Vec<(i64, String, Value)>,
+        committed: Vec<(i64, String)>,
         queued: Vec<Arc<ActivationRecord>>,
-    ) -> Result<Vec<Value>, StoreError> {
-        let seen: std::collections::HashSet<String> =
-            committed.iter().map(|(_, id, _)| id.clone()).collect();
-        let mut merged = committed;
-        for r in queued {
-            if !seen.contains(&r.activation_id) {
-                let doc = parse(&r.doc, &r.namespace, &r.activation_id)?;
-                merged.push((r.start, r.activation_id.clone(), doc));
-            }
-        }
-        merged.sort_by(|a, b| order(b.0, &b.1, a.0, &a.1));
+    ) -> Vec<Paged> {
+        let seen: std::collections::HashSet<&str> =
+            committed.iter().map(|(_, id)| id.as_str()).collect();
+        let fresh: Vec<(i64, Paged)> = queued
+            .into_iter()
+            .filter(|r| !seen.contains(r.activation_id.as_str()))
+            .map(|r| (r.start, Paged::Queued(r)))
+            .collect();
+        let mut merged: Vec<(i64, Paged)> = committed
+            .into_iter()
+            .map(|(start, id)| (start, Paged::Committed(id)))
+            .chain(fresh)
+            .collect();
+        merged.sort_by(|a, b| order(b.0, b.1.id(), a.0, a.1.id()));
         let skip = usize::try_from(q.skip).unwrap_or(usize::MAX);
         let limit = usize::try_from(q.limit).unwrap_or(usize::MAX);
-        Ok(merged
+        merged
             .into_iter()
             .skip(skip)
             .take(limit)
-            .map(|(_, _, d)| d)
-            .collect())
+            .map(|(_, paged)| paged)
+            .collect()
+    }
+}
+
+/// One record of a list page, by where its document is.
+pub(crate) enum Paged {
+    /// In the database, by activation id.
+    Committed(String),
+    /// Still queued.
+    Queued(Arc<ActivationRecord>),
+}
+
+impl Paged {
+    fn id(&self) -> &str {
+        match self {
+            Paged::Committed(id) => id,
+            Paged::Queued(r) => &r.activation_id,
+        }
+    }
+}
+
+/// The documents of one list page as its query shows them (whole, or as summaries without
+/// `logs` and `response.result`), at most [`MAX_PAGE_BYTES`] of stored text: a page of
+/// records with megabytes of logs each ends early instead of holding gigabytes.
+pub(crate) struct PageDocs {
+    whole: bool,
+    left: usize,
+    docs: Vec<Value>,
+}
+
+impl PageDocs {
+    pub(crate) fn new(q: &ActivationQuery) -> PageDocs {
+        PageDocs {
+            whole: q.docs,
+            left: MAX_PAGE_BYTES,
+            docs: Vec::new(),
+        }
+    }
+
+    /// Adds the next record of the page from its stored text (a backend may have cut a
+    /// summary's text already), or, `false`, leaves it out because the page is full (stop
+    /// reading). A whole record counts as its text, a summary as what is kept of it. The
+    /// first record always fits.
+    pub(crate) fn add(
+        &mut self,
+        text: &str,
+        namespace: &str,
+        id: &str,
+    ) -> Result<bool, StoreError> {
+        let fits = |size: usize, page: &PageDocs| size <= page.left || page.docs.is_empty();
+        if self.whole && !fits(text.len(), self) {
+            return Ok(false);
+        }
+        let mut doc = parse(text, namespace, id)?;
+        let size = if self.whole {
+            text.len()
+        } else {
+            summarize(&mut doc);
+            shoal_model::activation::json_len(&doc)
+        };
+        if !fits(size, self) {
+            return Ok(false);
+        }
+        self.left = self.left.saturating_sub(size);
+        self.docs.push(doc);
+        Ok(true)
+    }
+
+    pub(crate) fn into_docs(self) -> Vec<Value> {
+        self.docs
+    }
+}
+
+/// Drops what a list summary does not show of a record: its `logs` and `response.result`.
+fn summarize(doc: &mut Value) {
+    if let Some(record) = doc.as_object_mut() {
+        record.remove("logs");
+        if let Some(response) = record.get_mut("response").and_then(Value::as_object_mut) {
+            response.remove("result");
+        }
     }
 }
 

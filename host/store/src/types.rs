@@ -130,8 +130,12 @@ pub struct ActivationQuery {
     /// Number of matching records to skip (ignored by counts).
     pub skip: u64,
     /// Maximum number of records to return, taken literally: `0` returns nothing (the API
-    /// resolves OpenWhisk's defaults). Ignored by counts.
+    /// resolves OpenWhisk's defaults). Ignored by counts. A page also ends at
+    /// [`crate::MAX_PAGE_BYTES`] of stored records.
     pub limit: u64,
+    /// Whole records (`docs=true`); otherwise summaries, each record without its `logs`
+    /// and `response.result` (what a list shows of it, read without copying those out).
+    pub docs: bool,
 }
 
 impl ActivationQuery {

@@ -4,14 +4,14 @@
 use hyper::StatusCode;
 use serde_json::{Value, json};
 use shoal_router::ActivationId;
-use shoal_store::ActivationQuery;
+use shoal_store::{ActivationQuery, MAX_PAGE_BYTES};
 
 use super::call::Call;
 use super::reply::Reply;
 use super::request::Page;
 use crate::activation;
 use crate::error::ApiError;
-use crate::messages;
+use crate::{messages, server};
 
 /// `GET …/activations/{id}`: the record.
 pub(crate) async fn get(call: &Call<'_>) -> Result<Reply, ApiError> {
@@ -81,15 +81,23 @@ pub(crate) async fn list(call: &Call<'_>) -> Result<Reply, ApiError> {
         upto: epoch("upto")?,
         skip: page.skip,
         limit: page.limit,
+        docs,
     };
     if page.count {
         let n = app.store.count_activations(&query).await?;
         return Ok(Reply::json(StatusCode::OK, &json!({"activations": n})));
     }
-    let records = app.store.list_activations(&query).await?;
     if docs {
-        return Ok(Reply::json(StatusCode::OK, &Value::Array(records)));
+        // A page of whole records holds up to MAX_PAGE_BYTES of them, and about as much
+        // again while its reply is written: that share of the server's buffers is taken
+        // before the page is read and given back once the reply is sent.
+        let held = server::hold_for_reply(2 * MAX_PAGE_BYTES)?;
+        let records = app.store.list_activations(&query).await?;
+        let mut reply = Reply::json(StatusCode::OK, &Value::Array(records));
+        reply.held = Some(held);
+        return Ok(reply);
     }
+    let records = app.store.list_activations(&query).await?;
     let summaries = records
         .iter()
         .map(activation::summary)

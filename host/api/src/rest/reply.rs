@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 use shoal_model::WhiskError;
 use shoal_router::ActivationId;
+use tokio::sync::SemaphorePermit;
 
 use crate::error::ApiError;
 
@@ -21,6 +22,9 @@ pub struct Reply {
     pub headers: HeaderMap,
     /// Sets `x-openwhisk-activation-id` when present.
     pub activation_id: Option<ActivationId>,
+    /// The share of the server's buffer budget a large body holds until it has been sent
+    /// ([`crate::server::hold_for_reply`]).
+    pub held: Option<SemaphorePermit<'static>>,
 }
 
 impl Reply {
@@ -33,6 +37,7 @@ impl Reply {
             body,
             headers,
             activation_id: None,
+            held: None,
         }
     }
 
@@ -43,6 +48,7 @@ impl Reply {
             body: Bytes::new(),
             headers: HeaderMap::new(),
             activation_id: None,
+            held: None,
         }
     }
 

@@ -509,6 +509,7 @@ fn http_response(value: Value) -> Result<Reply, ApiError> {
         body,
         headers,
         activation_id: None,
+        held: None,
     })
 }
 

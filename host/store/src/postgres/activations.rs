@@ -25,7 +25,8 @@ use tokio_postgres::{Client, IsolationLevel};
 use super::tls::Target;
 
 use crate::log_queue::{
-    Counters, Entry, GROUP_WINDOW, Kind, MAX_BATCH, Msg, Pending, forget, parse, set_health,
+    Counters, Entry, GROUP_WINDOW, Kind, MAX_BATCH, Msg, PageDocs, Paged, Pending, forget, parse,
+    set_health,
 };
 use crate::{ActivationQuery, ActivationRecord, StoreError};
 
@@ -37,19 +38,41 @@ const RETRY_EVERY: Duration = Duration::from_millis(500);
 /// when nothing is written.
 const IDLE_CHECK: Duration = Duration::from_secs(2);
 
+const GET_SQL: &str = "SELECT doc FROM activations WHERE namespace = $1 AND activation_id = $2";
+
 /// The record `namespace/id`, or `None`.
 pub(super) async fn get(
     client: &impl GenericClient,
     namespace: &str,
     id: &str,
 ) -> Result<Option<Value>, StoreError> {
-    let row = client
-        .query_opt(
-            "SELECT doc FROM activations WHERE namespace = $1 AND activation_id = $2",
-            &[&namespace, &id],
-        )
-        .await?;
+    let row = client.query_opt(GET_SQL, &[&namespace, &id]).await?;
     row.map(|r| parse(r.get(0), namespace, id)).transpose()
+}
+
+/// The documents of a list page, read one record at a time and bounded by [`PageDocs`]. A
+/// summary's logs and result are dropped here, not in SQL: a `jsonb` cast would refuse a
+/// record whose logs hold a `\u0000`.
+pub(super) async fn docs(
+    client: &impl GenericClient,
+    q: &ActivationQuery,
+    page: Vec<Paged>,
+) -> Result<Vec<Value>, StoreError> {
+    let mut docs = PageDocs::new(q);
+    for paged in page {
+        let added = match paged {
+            Paged::Queued(r) => docs.add(&r.doc, &r.namespace, &r.activation_id)?,
+            Paged::Committed(id) => match client.query_opt(GET_SQL, &[&q.namespace, &id]).await? {
+                Some(row) => docs.add(row.get(0), &q.namespace, &id)?,
+                // Expired since its key was read.
+                None => true,
+            },
+        };
+        if !added {
+            break;
+        }
+    }
+    Ok(docs.into_docs())
 }
 
 /// The filter of a query: `$1` namespace, `$2`/`$3` the start bounds, `$4` the name if any.
@@ -60,19 +83,19 @@ fn filter(q: &ActivationQuery) -> &'static str {
     }
 }
 
-/// One page of committed records matching `q` (paged by `skip` and `limit`), newest first,
-/// with their sort keys.
-pub(super) async fn list(
+/// The keys (start, activation id) of one page of committed records matching `q` (paged by
+/// `skip` and `limit`), newest first.
+pub(super) async fn keys(
     client: &impl GenericClient,
     q: &ActivationQuery,
     skip: i64,
     limit: i64,
-) -> Result<Vec<(i64, String, Value)>, StoreError> {
+) -> Result<Vec<(i64, String)>, StoreError> {
     let (since, upto) = (q.since_bound(), q.upto_bound());
     let rows = match &q.name {
         None => {
             let sql = format!(
-                "SELECT start, activation_id, doc FROM activations WHERE {}
+                "SELECT start, activation_id FROM activations WHERE {}
                  ORDER BY start DESC, activation_id DESC LIMIT $4 OFFSET $5",
                 filter(q)
             );
@@ -82,7 +105,7 @@ pub(super) async fn list(
         }
         Some(name) => {
             let sql = format!(
-                "SELECT start, activation_id, doc FROM activations WHERE {}
+                "SELECT start, activation_id FROM activations WHERE {}
                  ORDER BY start DESC, activation_id DESC LIMIT $5 OFFSET $6",
                 filter(q)
             );
@@ -91,13 +114,7 @@ pub(super) async fn list(
                 .await?
         }
     };
-    rows.iter()
-        .map(|r| {
-            let id: String = r.get(1);
-            let doc = parse(r.get(2), &q.namespace, &id)?;
-            Ok((r.get(0), id, doc))
-        })
-        .collect()
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
 /// How many records match `q`: the committed ones plus those of `queued` not committed yet,

@@ -47,7 +47,7 @@ use tokio_postgres::{AsyncMessage, Row};
 
 use tls::Target;
 
-use crate::log_queue::{Counters, Kind, Log, MAX_QUEUED, Msg, Pending, STORED_WRAPPING};
+use crate::log_queue::{Counters, Kind, Log, MAX_QUEUED, Msg, Paged, Pending, STORED_WRAPPING};
 use crate::{
     ActivationLog, ActivationQuery, ActivationRecord, Apis, Change, Changes, Collection, Committed,
     Entities, Entity, EntityWrite, FeedSchedule, Feeds, GatewayApi, Listener, StoreError, Subject,
@@ -655,10 +655,26 @@ impl Entities for PostgresStore {
         } else {
             "namespace"
         };
+        // The page's documents without an action's code or any parameters (no list shows
+        // them), rebuilt as `json` (a `jsonb` cast would refuse a `\u0000` in them), up to
+        // MAX_PAGE_BYTES of them (the first one always).
+        let order = "updated DESC, namespace, name";
         let sql = format!(
-            "SELECT {ENTITY_COLUMNS} FROM entities WHERE {within} = $1 AND collection = $2
-             ORDER BY updated DESC, namespace, name LIMIT $3 OFFSET $4"
+            "SELECT {ENTITY_COLUMNS} FROM (
+               SELECT *, sum(octet_length(doc)) OVER (ORDER BY {order} ROWS UNBOUNDED PRECEDING) AS upto,
+                 row_number() OVER (ORDER BY {order}) AS n
+               FROM (
+                 SELECT namespace, name, collection, updated, rev,
+                   (SELECT json_object_agg(key, CASE WHEN key = 'exec' AND json_typeof(value) = 'object'
+                      THEN (SELECT coalesce(json_object_agg(k, v), '{{}}'::json)
+                            FROM json_each(value) AS e(k, v) WHERE k <> 'code')
+                      ELSE value END)
+                    FROM json_each(doc::json) WHERE key <> 'parameters')::text AS doc
+                 FROM entities WHERE {within} = $1 AND collection = $2
+                 ORDER BY {order} LIMIT $3 OFFSET $4) AS page) AS sized
+             WHERE upto <= $5 OR n = 1 ORDER BY {order}"
         );
+        let most = i64::try_from(crate::MAX_PAGE_BYTES).unwrap_or(i64::MAX);
         let rows = client
             .query(
                 &sql,
@@ -667,6 +683,7 @@ impl Entities for PostgresStore {
                     &collection.as_str(),
                     &clamp(limit),
                     &clamp(skip),
+                    &most,
                 ],
             )
             .await?;
@@ -994,16 +1011,20 @@ impl ActivationLog for PostgresStore {
         }
         let queued = self.0.log.to_merge(query);
         let client = self.0.pool.get().await?;
-        if queued.is_empty() {
-            return activations::list(&client, query, clamp(query.skip), clamp(query.limit))
-                .await
-                .map(|rows| rows.into_iter().map(|(_, _, doc)| doc).collect());
-        }
-        // The top skip+limit of the merge are among the top skip+limit committed rows plus
-        // the queued ones.
-        let window = clamp(query.skip.saturating_add(query.limit));
-        let committed = activations::list(&client, query, 0, window).await?;
-        self.0.log.merged(query, committed, queued)
+        let page = if queued.is_empty() {
+            activations::keys(&client, query, clamp(query.skip), clamp(query.limit))
+                .await?
+                .into_iter()
+                .map(|(_, id)| Paged::Committed(id))
+                .collect()
+        } else {
+            // The top skip+limit of the merge are among the top skip+limit committed rows
+            // plus the queued ones.
+            let window = clamp(query.skip.saturating_add(query.limit));
+            let committed = activations::keys(&client, query, 0, window).await?;
+            self.0.log.page(query, committed, queued)
+        };
+        activations::docs(&client, query, page).await
     }
 
     async fn count_activations(&self, query: &ActivationQuery) -> Result<u64, StoreError> {

@@ -6,19 +6,19 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
 use super::entities::clamp;
-use crate::log_queue::{Log, parse};
+use crate::log_queue::{Log, PageDocs, Paged, parse};
 use crate::retention::CHUNK;
 use crate::{ActivationQuery, StoreError};
 
-/// Newest-first activations of a namespace within `[since, upto]`.
-pub(crate) const LIST_SQL: &str = "SELECT doc FROM activations
+/// Newest-first keys of a namespace's activations within `[since, upto]`.
+pub(crate) const LIST_SQL: &str = "SELECT start, activation_id FROM activations
     WHERE namespace = ?1 AND start >= ?2 AND start <= ?3
     ORDER BY start DESC, activation_id DESC LIMIT ?4 OFFSET ?5";
 
 /// The same, restricted to one `filter_name` (`?6`). Without statistics SQLite prefers the
 /// `start` range over the name equality, which scans every activation of a busy namespace to
 /// find one action's; `INDEXED BY` pins the selective index.
-pub(crate) const LIST_BY_NAME_SQL: &str = "SELECT doc FROM activations
+pub(crate) const LIST_BY_NAME_SQL: &str = "SELECT start, activation_id FROM activations
     INDEXED BY activations_by_name WHERE namespace = ?1 AND filter_name = ?6 AND start >= ?2 AND start <= ?3
     ORDER BY start DESC, activation_id DESC LIMIT ?4 OFFSET ?5";
 
@@ -37,6 +37,11 @@ pub(crate) const RECOVER_SQL: &str = "INSERT OR IGNORE INTO activations
 const EXISTS_SQL: &str = "SELECT 1 FROM activations WHERE namespace = ?1 AND activation_id = ?2";
 
 const GET_SQL: &str = "SELECT doc FROM activations WHERE namespace = ?1 AND activation_id = ?2";
+
+/// A record as a list summary shows it: its logs and result are cut inside SQLite, so a
+/// record with megabytes of them is not copied out to be dropped.
+const SUMMARY_SQL: &str = "SELECT json_remove(doc, '$.logs', '$.response.result')
+    FROM activations WHERE namespace = ?1 AND activation_id = ?2";
 
 /// Removes one chunk (`?2` rows) of the records of every namespace that started before `?1`.
 const EXPIRE_SQL: &str = "DELETE FROM activations WHERE rowid IN
@@ -93,6 +98,9 @@ impl Log {
         doc.map(|d| parse(&d, namespace, id)).transpose()
     }
 
+    /// A page of `q`: its keys first (merged with the queued records when the page is
+    /// within [`crate::log_queue::MERGE_WINDOW`]), then the documents of that page alone,
+    /// in one read transaction, bounded by [`PageDocs`].
     pub(crate) fn list(
         &self,
         conn: &mut Connection,
@@ -102,14 +110,38 @@ impl Log {
             return Ok(Vec::new());
         }
         let queued = self.to_merge(q);
-        if queued.is_empty() {
-            return select(conn, q, clamp(q.skip), clamp(q.limit));
+        let tx = conn.transaction()?;
+        let page: Vec<Paged> = if queued.is_empty() {
+            keys(&tx, q, clamp(q.skip), clamp(q.limit))?
+                .into_iter()
+                .map(|(_, id)| Paged::Committed(id))
+                .collect()
+        } else {
+            // The top skip+limit of the merge are among the top skip+limit committed rows
+            // plus the queued ones.
+            let window = clamp(q.skip.saturating_add(q.limit));
+            self.page(q, keys(&tx, q, 0, window)?, queued)
+        };
+        let mut docs = PageDocs::new(q);
+        let mut read = tx.prepare_cached(if q.docs { GET_SQL } else { SUMMARY_SQL })?;
+        for paged in page {
+            let added = match paged {
+                Paged::Queued(r) => docs.add(&r.doc, &r.namespace, &r.activation_id)?,
+                Paged::Committed(id) => {
+                    let text: Option<String> = read
+                        .query_row(params![q.namespace, id], |r| r.get(0))
+                        .optional()?;
+                    match text {
+                        Some(text) => docs.add(&text, &q.namespace, &id)?,
+                        None => true,
+                    }
+                }
+            };
+            if !added {
+                break;
+            }
         }
-        // The top skip+limit of the merge are among the top skip+limit committed rows plus
-        // the queued ones; fetch those, merge, drop duplicates, then page.
-        let window = clamp(q.skip.saturating_add(q.limit));
-        let committed = select_keyed(conn, q, window)?;
-        self.merged(q, committed, queued)
+        Ok(docs.into_docs())
     }
 
     pub(crate) fn count(
@@ -145,87 +177,26 @@ impl Log {
     }
 }
 
-/// Runs the list query for `q` with the given paging.
-fn select(
+/// The keys (start, activation id) of the rows of `q` with the given paging, newest first.
+fn keys(
     conn: &Connection,
     q: &ActivationQuery,
     skip: i64,
     limit: i64,
-) -> Result<Vec<Value>, StoreError> {
-    let mut out = Vec::new();
-    let mut push = |doc: String| -> Result<(), StoreError> {
-        out.push(parse(&doc, &q.namespace, "(listed)")?);
-        Ok(())
+) -> Result<Vec<(i64, String)>, StoreError> {
+    let key = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, r.get(1)?));
+    let (since, upto) = (q.since_bound(), q.upto_bound());
+    let rows = match &q.name {
+        None => conn
+            .prepare_cached(LIST_SQL)?
+            .query_map(params![q.namespace, since, upto, limit, skip], key)?
+            .collect::<Result<_, _>>()?,
+        Some(name) => conn
+            .prepare_cached(LIST_BY_NAME_SQL)?
+            .query_map(params![q.namespace, since, upto, limit, skip, name], key)?
+            .collect::<Result<_, _>>()?,
     };
-    match &q.name {
-        None => {
-            let mut stmt = conn.prepare_cached(LIST_SQL)?;
-            let mut rows = stmt.query(params![
-                q.namespace,
-                q.since_bound(),
-                q.upto_bound(),
-                limit,
-                skip
-            ])?;
-            while let Some(row) = rows.next()? {
-                push(row.get(0)?)?;
-            }
-        }
-        Some(name) => {
-            let mut stmt = conn.prepare_cached(LIST_BY_NAME_SQL)?;
-            let mut rows = stmt.query(params![
-                q.namespace,
-                q.since_bound(),
-                q.upto_bound(),
-                limit,
-                skip,
-                name
-            ])?;
-            while let Some(row) = rows.next()? {
-                push(row.get(0)?)?;
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Like [`select`] from offset 0, keeping the sort key of each row for merging.
-fn select_keyed(
-    conn: &Connection,
-    q: &ActivationQuery,
-    limit: i64,
-) -> Result<Vec<(i64, String, Value)>, StoreError> {
-    let sql = match q.name {
-        None => {
-            "SELECT start, activation_id, doc FROM activations
-            WHERE namespace = ?1 AND start >= ?2 AND start <= ?3
-            ORDER BY start DESC, activation_id DESC LIMIT ?4"
-        }
-        Some(_) => {
-            "SELECT start, activation_id, doc FROM activations
-            WHERE namespace = ?1 AND filter_name = ?5 AND start >= ?2 AND start <= ?3
-            ORDER BY start DESC, activation_id DESC LIMIT ?4"
-        }
-    };
-    let mut stmt = conn.prepare_cached(sql)?;
-    let mut rows = match &q.name {
-        None => stmt.query(params![q.namespace, q.since_bound(), q.upto_bound(), limit])?,
-        Some(name) => stmt.query(params![
-            q.namespace,
-            q.since_bound(),
-            q.upto_bound(),
-            limit,
-            name
-        ])?,
-    };
-    let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
-        let id: String = row.get(1)?;
-        let doc: String = row.get(2)?;
-        let doc = parse(&doc, &q.namespace, &id)?;
-        out.push((row.get(0)?, id, doc));
-    }
-    Ok(out)
+    Ok(rows)
 }
 
 #[cfg(test)]

@@ -8,14 +8,18 @@ use crate::{Collection, Entity, StoreError, Subject};
 
 const COLUMNS: &str = "namespace, name, collection, doc, updated, rev";
 
-/// Entities of one collection directly in one namespace, newest first.
-pub(crate) const LIST_SQL: &str = "SELECT namespace, name, collection, doc, updated, rev
+/// Entities of one collection directly in one namespace, newest first, as lists read them:
+/// without an action's code or any parameters (no list shows them, and each may be
+/// megabytes), cut inside SQLite.
+pub(crate) const LIST_SQL: &str = "SELECT namespace, name, collection,
+      json_remove(doc, '$.exec.code', '$.parameters'), updated, rev
     FROM entities WHERE namespace = ?1 AND collection = ?2
     ORDER BY updated DESC, name LIMIT ?3 OFFSET ?4";
 
 /// The same plus rows whose namespace starts with `?1/` (actions in packages). The range
 /// `[ns/, ns0)` is exactly the strings that start with `ns/`, since `0` follows `/` in byte order.
-pub(crate) const LIST_PACKAGED_SQL: &str = "SELECT namespace, name, collection, doc, updated, rev
+pub(crate) const LIST_PACKAGED_SQL: &str = "SELECT namespace, name, collection,
+      json_remove(doc, '$.exec.code', '$.parameters'), updated, rev
     FROM entities WHERE collection = ?2
       AND (namespace = ?1 OR (namespace >= ?1 || '/' AND namespace < ?1 || '0'))
     ORDER BY updated DESC, namespace, name LIMIT ?3 OFFSET ?4";
@@ -169,13 +173,23 @@ pub(crate) fn list(
         LIST_SQL
     };
     let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map(
-        params![namespace, collection.as_str(), clamp(limit), clamp(skip)],
-        entity_from_row,
-    )?;
+    let mut rows = stmt.query(params![
+        namespace,
+        collection.as_str(),
+        clamp(limit),
+        clamp(skip)
+    ])?;
+    // A page ends at MAX_PAGE_BYTES of documents (their annotations may still be large):
+    // the rows after it are never read out.
+    let mut left = crate::MAX_PAGE_BYTES;
     let mut out = Vec::new();
-    for row in rows {
-        out.push(row??);
+    while let Some(row) = rows.next()? {
+        let size = row.get_ref(3)?.as_bytes().map_or(0, <[u8]>::len);
+        if size > left && !out.is_empty() {
+            break;
+        }
+        left = left.saturating_sub(size);
+        out.push(entity_from_row(row)??);
     }
     Ok(out)
 }
