@@ -440,7 +440,8 @@ pub(crate) async fn answer(
         );
         return respond(Err(error), &tid, surface);
     }
-    let request = rest::Request::new(method, path, headers, body, tid);
+    let mut request = rest::Request::new(method, path, headers, body, tid);
+    request.from_action = true;
     answer_request(app, request, surface).await
 }
 

@@ -130,6 +130,42 @@ fn a_scrape_after_real_traffic_reports_it() {
     assert!(text.ends_with("# EOF\n"));
 }
 
+/// The scrape names every namespace with its activity: an action cannot read it through its
+/// own API host (answered in-process), however it spells the path.
+#[test]
+fn actions_cannot_read_the_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = Shoal::serve(dir.path());
+    let addr = shoal.addr.clone();
+    let code = "async function main() {
+        const host = process.env.__OW_API_HOST;
+        const status = async (path) => (await fetch(host + path)).status;
+        return {plain: await status('/metrics'), dotted: await status('/api/../metrics'),
+                health: await status('/health')};
+    }";
+    let put = request(
+        &addr,
+        "PUT",
+        "/api/v1/namespaces/_/actions/peek",
+        Some(support::GUEST_AUTH),
+        Some(&json!({"exec": {"kind": "nodejs:20", "code": code}})),
+    );
+    assert_eq!(put.status, 200, "{}", put.text());
+    let run = request(
+        &addr,
+        "POST",
+        "/api/v1/namespaces/_/actions/peek?blocking=true&result=true",
+        Some(support::GUEST_AUTH),
+        None,
+    );
+    assert_eq!(run.status, 200, "{}", run.text());
+    assert_eq!(
+        run.json(),
+        json!({"plain": 404, "dotted": 404, "health": 200})
+    );
+    assert_eq!(request(&addr, "GET", "/metrics", None, None).status, 200);
+}
+
 #[test]
 fn a_token_closes_the_endpoint_and_it_can_be_turned_off() {
     let dir = tempfile::tempdir().unwrap();

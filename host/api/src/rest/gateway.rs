@@ -154,6 +154,7 @@ async fn invoke(app: &Arc<App>, req: &Request, route: &Route, path: &[&str]) -> 
         body: req.body.clone(),
         tid: req.tid.clone(),
         caller: req.caller.clone(),
+        from_action: req.from_action,
     };
     let parts = [target.namespace.as_str(), &target.package, &action];
     match web::answer(app, &forwarded, parts, path).await {

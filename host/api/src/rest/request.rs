@@ -34,6 +34,9 @@ pub struct Request {
     /// (before reading the body, [`super::credentials_first`]); the dispatcher then does not
     /// look them up again.
     pub caller: Option<Arc<Identity>>,
+    /// An action's outbound request to shoal's own API host, answered in-process
+    /// ([`crate::server::answer`]): it may not read what only operators may (`/metrics`).
+    pub from_action: bool,
 }
 
 /// The segments of `path` after RFC 3986's removal of dot segments (§5.2.4), as OpenWhisk's
@@ -94,6 +97,7 @@ impl Request {
             body,
             tid,
             caller: None,
+            from_action: false,
         }
     }
 

@@ -198,11 +198,12 @@ pub(crate) async fn nodes(call: &Call<'_>) -> Result<Reply, ApiError> {
 }
 
 /// `GET /metrics`: the Prometheus scrape ([`crate::metrics`]). 404 when `[metrics]` turns it
-/// off; 401 without the bearer token `[metrics] token` names, when it names one.
+/// off, and to actions (its series name every namespace with its activity); 401 without the
+/// bearer token `[metrics] token` names, when it names one.
 pub(crate) async fn metrics(call: &Call<'_>) -> Result<Reply, ApiError> {
     let app = call.app;
     let settings = &app.settings.metrics;
-    if !settings.enabled {
+    if !settings.enabled || call.req.from_action {
         return Err(ApiError::no_route());
     }
     if let Some(token) = &settings.token {
