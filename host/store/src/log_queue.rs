@@ -287,15 +287,11 @@ impl Log {
             .collect()
     }
 
-    /// The queued record `namespace/id`, parsed, if it is still queued.
-    pub(crate) fn queued_doc(
-        &self,
-        namespace: &str,
-        id: &str,
-    ) -> Option<Result<Value, StoreError>> {
+    /// The queued record `namespace/id`, if it is still queued.
+    pub(crate) fn queued_record(&self, namespace: &str, id: &str) -> Option<Arc<ActivationRecord>> {
         let probe = (namespace, id);
         let hit = self.pending.get(&probe as &dyn DocId)?;
-        Some(parse(&hit.key().0.doc, namespace, id))
+        Some(Arc::clone(&hit.key().0))
     }
 
     /// The page `skip`/`limit` of `committed` (the keys of a query's top rows, newest first)

@@ -47,7 +47,9 @@ use tokio_postgres::{AsyncMessage, Row};
 
 use tls::Target;
 
-use crate::log_queue::{Counters, Kind, Log, MAX_QUEUED, Msg, Paged, Pending, STORED_WRAPPING};
+use crate::log_queue::{
+    Counters, Kind, Log, MAX_QUEUED, Msg, Paged, Pending, STORED_WRAPPING, parse,
+};
 use crate::{
     ActivationLog, ActivationQuery, ActivationRecord, Apis, Change, Changes, Collection, Committed,
     Entities, Entity, EntityWrite, FeedSchedule, Feeds, GatewayApi, Listener, StoreError, Subject,
@@ -998,8 +1000,8 @@ impl ActivationLog for PostgresStore {
     }
 
     async fn get_activation(&self, namespace: &str, id: &str) -> Result<Option<Value>, StoreError> {
-        if let Some(queued) = self.0.log.queued_doc(namespace, id) {
-            return queued.map(Some);
+        if let Some(queued) = self.0.log.queued_record(namespace, id) {
+            return parse(&queued.doc, namespace, id).map(Some);
         }
         let client = self.0.pool.get().await?;
         activations::get(&client, namespace, id).await

@@ -5,6 +5,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
+use super::Point;
 use super::entities::clamp;
 use crate::log_queue::{Log, PageDocs, Paged, parse};
 use crate::retention::CHUNK;
@@ -37,6 +38,11 @@ pub(crate) const RECOVER_SQL: &str = "INSERT OR IGNORE INTO activations
 const EXISTS_SQL: &str = "SELECT 1 FROM activations WHERE namespace = ?1 AND activation_id = ?2";
 
 const GET_SQL: &str = "SELECT doc FROM activations WHERE namespace = ?1 AND activation_id = ?2";
+
+/// A record, or NULL when its text is longer than `?3` bytes (`octet_length` reads the
+/// row's header, not the text).
+const POINT_SQL: &str = "SELECT CASE WHEN octet_length(doc) <= ?3 THEN doc END
+    FROM activations WHERE namespace = ?1 AND activation_id = ?2";
 
 /// A record as a list summary shows it: its logs and result are cut inside SQLite, so a
 /// record with megabytes of them is not copied out to be dropped.
@@ -82,20 +88,31 @@ pub(crate) fn expire_chunk(
 }
 
 impl Log {
+    /// The record `namespace/id`, if its stored text is at most `at_most` bytes
+    /// ([`Point::Large`] otherwise: read it again on the blocking pool).
     pub(crate) fn get(
         &self,
         conn: &Connection,
         namespace: &str,
         id: &str,
-    ) -> Result<Option<Value>, StoreError> {
-        if let Some(queued) = self.queued_doc(namespace, id) {
-            return queued.map(Some);
+        at_most: i64,
+    ) -> Result<Point<Value>, StoreError> {
+        if let Some(queued) = self.queued_record(namespace, id) {
+            return Ok(if queued.doc.len() as i64 > at_most {
+                Point::Large
+            } else {
+                Point::Found(parse(&queued.doc, namespace, id)?)
+            });
         }
-        let mut stmt = conn.prepare_cached(GET_SQL)?;
-        let doc: Option<String> = stmt
-            .query_row(params![namespace, id], |r| r.get(0))
+        let text: Option<Option<String>> = conn
+            .prepare_cached(POINT_SQL)?
+            .query_row(params![namespace, id, at_most], |r| r.get(0))
             .optional()?;
-        doc.map(|d| parse(&d, namespace, id)).transpose()
+        Ok(match text {
+            None => Point::Missing,
+            Some(None) => Point::Large,
+            Some(Some(text)) => Point::Found(parse(&text, namespace, id)?),
+        })
     }
 
     /// A page of `q`: its keys first (merged with the queued records when the page is
@@ -308,10 +325,12 @@ pub(crate) mod tests {
         assert_eq!(ids(&log.list(&mut conn, &window).unwrap()), [3, 2, 4]);
         assert_eq!(log.count(&mut conn, &window).unwrap(), 3);
         assert_eq!(
-            log.get(&conn, "guest", &format!("{:032x}", 4)).unwrap(),
-            Some(json!({"activationId": format!("{:032x}", 4)}))
+            log.get(&conn, "guest", &format!("{:032x}", 4), i64::MAX)
+                .unwrap(),
+            Point::Found(json!({"activationId": format!("{:032x}", 4)}))
         );
-        assert_eq!(log.get(&conn, "guest", "nope").unwrap(), None);
+        let missing = log.get(&conn, "guest", "nope", i64::MAX).unwrap();
+        assert_eq!(missing, Point::Missing);
         assert_eq!(log.counters.snapshot(&log.pending).pending, 3);
     }
 }

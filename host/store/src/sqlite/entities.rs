@@ -3,6 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use shoal_router::json;
 
+use super::Point;
 use crate::error::is_constraint;
 use crate::{Collection, Entity, StoreError, Subject};
 
@@ -56,17 +57,24 @@ fn entity_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Entity, StoreError>
     })())
 }
 
+/// The entity `namespace/name`, if its stored document is at most `at_most` bytes
+/// ([`Point::Large`] otherwise: read it again on the blocking pool). `octet_length` reads
+/// the row's header, not the document.
 pub(crate) fn get(
     conn: &Connection,
     namespace: &str,
     name: &str,
-) -> Result<Option<Entity>, StoreError> {
+    at_most: i64,
+) -> Result<Point<Entity>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM entities WHERE namespace = ?1 AND name = ?2"
+        "SELECT {COLUMNS}, octet_length(doc) <= ?3 FROM entities WHERE namespace = ?1 AND name = ?2"
     ))?;
-    stmt.query_row(params![namespace, name], entity_from_row)
-        .optional()?
-        .transpose()
+    let mut rows = stmt.query(params![namespace, name, at_most])?;
+    Ok(match rows.next()? {
+        None => Point::Missing,
+        Some(row) if !row.get::<_, bool>(6)? => Point::Large,
+        Some(row) => Point::Found(entity_from_row(row)??),
+    })
 }
 
 /// Serializes a JSON document for storage.

@@ -227,6 +227,24 @@ impl SqliteStore {
             .map_err(|e| StoreError::Io(format!("a store task stopped: {e}")))?
     }
 
+    /// What an inline point read found, where a document too large to read inline
+    /// ([`Point::Large`]) is read again by `again` on the blocking pool.
+    async fn large<T: Send + 'static>(
+        &self,
+        inline: Point<T>,
+        again: impl FnOnce(&Inner) -> Result<Point<T>, StoreError> + Send + 'static,
+    ) -> Result<Option<T>, StoreError> {
+        let point = match inline {
+            Point::Large => self.off_thread(again).await?,
+            point => point,
+        };
+        Ok(match point {
+            Point::Found(found) => Some(found),
+            // `again` reads without a bound: never large.
+            Point::Missing | Point::Large => None,
+        })
+    }
+
     /// [`SqliteStore::off_thread`] for a write that changes what `change` names: announced to
     /// the listeners once it succeeded.
     async fn write<T: Send + 'static>(
@@ -286,7 +304,17 @@ impl Drop for Inner {
 #[async_trait]
 impl Entities for SqliteStore {
     async fn get_entity(&self, namespace: &str, name: &str) -> Result<Option<Entity>, StoreError> {
-        self.0.readers.with(|c| entities::get(c, namespace, name))
+        let inline = self
+            .0
+            .readers
+            .with(|c| entities::get(c, namespace, name, INLINE_BYTES))?;
+        let (ns, name) = (namespace.to_owned(), name.to_owned());
+        self.large(inline, move |inner| {
+            inner
+                .readers
+                .scan(|c| entities::get(c, &ns, &name, i64::MAX))
+        })
+        .await
     }
 
     async fn put_entity(
@@ -355,7 +383,7 @@ impl Entities for SqliteStore {
         self.off_thread(move |inner| {
             inner
                 .readers
-                .with(|c| entities::list(c, &ns, collection, include_packaged, skip, limit))
+                .scan(|c| entities::list(c, &ns, collection, include_packaged, skip, limit))
         })
         .await
     }
@@ -370,7 +398,7 @@ impl Entities for SqliteStore {
         self.off_thread(move |inner| {
             inner
                 .readers
-                .with(|c| entities::count(c, &ns, collection, include_packaged))
+                .scan(|c| entities::count(c, &ns, collection, include_packaged))
         })
         .await
     }
@@ -422,7 +450,7 @@ impl Feeds for SqliteStore {
     }
 
     async fn list_feeds(&self) -> Result<Vec<FeedSchedule>, StoreError> {
-        self.off_thread(|inner| inner.readers.with(|c| feeds::list(c)))
+        self.off_thread(|inner| inner.readers.scan(|c| feeds::list(c)))
             .await
     }
 
@@ -480,7 +508,7 @@ impl Apis for SqliteStore {
 
     async fn list_apis(&self, namespace: &str) -> Result<Vec<GatewayApi>, StoreError> {
         let ns = namespace.to_owned();
-        self.off_thread(move |inner| inner.readers.with(|c| apis::list(c, &ns)))
+        self.off_thread(move |inner| inner.readers.scan(|c| apis::list(c, &ns)))
             .await
     }
 }
@@ -521,20 +549,27 @@ impl ActivationLog for SqliteStore {
 
     async fn get_activation(&self, namespace: &str, id: &str) -> Result<Option<Value>, StoreError> {
         let inner = &self.0;
-        inner.readers.with(|c| inner.log.get(c, namespace, id))
+        let inline = inner
+            .readers
+            .with(|c| inner.log.get(c, namespace, id, INLINE_BYTES))?;
+        let (ns, id) = (namespace.to_owned(), id.to_owned());
+        self.large(inline, move |inner| {
+            inner.readers.scan(|c| inner.log.get(c, &ns, &id, i64::MAX))
+        })
+        .await
     }
 
     /// An index range scan; when records are queued it also scans the pending map (which is
     /// empty when the writer keeps up) and reads `skip + limit` rows to merge.
     async fn list_activations(&self, query: &ActivationQuery) -> Result<Vec<Value>, StoreError> {
         let query = query.clone();
-        self.off_thread(move |inner| inner.readers.with(|c| inner.log.list(c, &query)))
+        self.off_thread(move |inner| inner.readers.scan(|c| inner.log.list(c, &query)))
             .await
     }
 
     async fn count_activations(&self, query: &ActivationQuery) -> Result<u64, StoreError> {
         let query = query.clone();
-        self.off_thread(move |inner| inner.readers.with(|c| inner.log.count(c, &query)))
+        self.off_thread(move |inner| inner.readers.scan(|c| inner.log.count(c, &query)))
             .await
     }
 
@@ -548,7 +583,7 @@ impl ActivationLog for SqliteStore {
     /// so activation commits interleave with a long run; removal is exact to the millisecond.
     async fn expire_activations(&self, days: Option<u32>, now: i64) -> Result<u64, StoreError> {
         self.off_thread(move |inner| {
-            let own = inner.readers.with(|c| activations::retentions(c))?;
+            let own = inner.readers.scan(|c| activations::retentions(c))?;
             let cutoffs = Cutoffs::of(days, now, own);
             let every = cutoffs.all.map(|before| (None, before));
             let own = cutoffs
@@ -626,8 +661,26 @@ fn recover(conn: &mut Connection) -> Result<u64, StoreError> {
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
-/// A fixed pool of read-only connections. A caller takes the first idle one, starting from a
-/// rotating index, and waits on one only if all are busy.
+/// Most bytes of a document a point read copies and parses inline on the caller's thread
+/// (an I/O thread: microseconds for the usual few KiB). A larger one (an action of 48 MB of
+/// code, a record with 10 MB of logs) would hold that thread for milliseconds, and every
+/// request behind it: it is read again on the blocking pool.
+const INLINE_BYTES: i64 = 1 << 20;
+
+/// What a point read found.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Point<T> {
+    Found(T),
+    Missing,
+    /// There, but larger than the read's bound: not read.
+    Large,
+}
+
+/// A fixed pool of read-only connections (at least two). Point reads run inline on the
+/// caller's thread ([`Readers::with`]) on any idle one; scans run on the blocking pool
+/// ([`Readers::scan`]) on any but the first. So a point read, which may run on an I/O
+/// thread, never waits behind a scan, however long it runs (a page of large records): when
+/// every connection is busy it waits on the first, which only point reads use.
 struct Readers {
     conns: Box<[Mutex<Connection>]>,
     next: AtomicUsize,
@@ -638,14 +691,31 @@ impl Readers {
         &self,
         f: impl FnOnce(&mut Connection) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
-        let n = self.conns.len();
+        self.take(0, f)
+    }
+
+    fn scan<R>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        self.take(1, f)
+    }
+
+    /// Runs `f` on the first idle connection from `first` on (starting from a rotating
+    /// index), or waits for connection `first`.
+    fn take<R>(
+        &self,
+        first: usize,
+        f: impl FnOnce(&mut Connection) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let n = self.conns.len() - first;
         let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
         for i in 0..n {
-            if let Some(mut conn) = self.conns[(start + i) % n].try_lock() {
+            if let Some(mut conn) = self.conns[first + (start + i) % n].try_lock() {
                 return f(&mut conn);
             }
         }
-        f(&mut self.conns[start].lock())
+        f(&mut self.conns[first].lock())
     }
 }
 
@@ -658,6 +728,69 @@ mod tests {
     #[test]
     fn store_is_send_and_sync() {
         assert_send_sync::<SqliteStore>();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn large_documents_are_not_read_inline() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let doc = serde_json::json!({"code": "x".repeat(2 << 20)});
+        let entity = Entity {
+            namespace: "guest".into(),
+            name: "big".into(),
+            collection: crate::Collection::Actions,
+            doc: doc.clone(),
+            updated: 1,
+            rev: 0,
+        };
+        store.put_entity(entity, None).await.unwrap();
+        let inline = store
+            .0
+            .readers
+            .with(|c| entities::get(c, "guest", "big", INLINE_BYTES));
+        assert!(matches!(inline, Ok(Point::Large)));
+        let read = store.get_entity("guest", "big").await.unwrap().unwrap();
+        assert_eq!(read.doc, doc);
+
+        let id = format!("{:032x}", 1);
+        store.put_activation(crate::ActivationRecord {
+            namespace: "guest".into(),
+            doc: doc.to_string(),
+            activation_id: id.clone(),
+            name: "big".into(),
+            filter_name: "big".into(),
+            start: 1,
+        });
+        for _ in ["queued", "written"] {
+            let inner = &store.0;
+            let inline = inner
+                .readers
+                .with(|c| inner.log.get(c, "guest", &id, INLINE_BYTES));
+            assert_eq!(inline.unwrap(), Point::Large);
+            assert_eq!(
+                store.get_activation("guest", &id).await.unwrap(),
+                Some(doc.clone())
+            );
+            store.flush().await;
+        }
+    }
+
+    #[test]
+    fn scans_leave_the_first_reader_to_point_reads() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let readers = &store.0.readers;
+        let at = |c: &mut Connection| Ok(std::ptr::from_mut(c) as usize);
+        let first = readers.conns[0].data_ptr() as usize;
+        for _ in 0..2 * readers.conns.len() {
+            assert_ne!(
+                readers.scan(at).unwrap(),
+                first,
+                "a scan took the first reader"
+            );
+        }
+        // Every scan connection busy: a point read gets the first at once.
+        let held: Vec<_> = readers.conns[1..].iter().map(|c| c.lock()).collect();
+        assert_eq!(readers.with(at).unwrap(), first);
+        drop(held);
     }
 
     #[test]

@@ -836,7 +836,7 @@ mod tests {
             .blocking_recv()
             .unwrap();
         assert!(refused.unwrap_err().contains("refused by the test"));
-        assert!(log.queued_doc("guest", &held.activation_id).is_some());
+        assert!(log.queued_record("guest", &held.activation_id).is_some());
         assert_eq!(segments(dir.path()), 1);
         other.execute_batch("DROP TRIGGER refuse;").unwrap();
         eventually("the held record is committed", || {
@@ -881,7 +881,7 @@ mod tests {
             ack.try_recv(),
             Err(tokio::sync::oneshot::error::TryRecvError::Empty)
         );
-        assert!(log.queued_doc("guest", &settles.activation_id).is_some());
+        assert!(log.queued_record("guest", &settles.activation_id).is_some());
         std::fs::remove_file(&journal).unwrap();
         let mut answer = None;
         eventually("the end of the activation is journalled", || {
