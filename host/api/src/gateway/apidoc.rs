@@ -335,6 +335,9 @@ pub struct Api {
     pub base: Vec<String>,
     /// Routes, most specific template first.
     pub routes: Vec<Route>,
+    /// The indices of `routes` by their templates' number of segments, in `routes`' order:
+    /// a lookup tries only the routes as long as the path it matches.
+    pub by_len: HashMap<usize, Vec<usize>>,
     /// `x-ibm-configuration.cors.enabled`: `Some(true)` answers preflights and adds CORS
     /// headers, `Some(false)` strips the action's, `None` leaves the action's alone.
     pub cors: Option<bool>,
@@ -639,10 +642,15 @@ pub fn compile(doc: &Value, namespace: &str) -> Result<Api, String> {
         };
         rank(a).cmp(&rank(b))
     });
+    let mut by_len: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (index, route) in routes.iter().enumerate() {
+        by_len.entry(route.template.len()).or_default().push(index);
+    }
     Ok(Api {
         base_path: base_path.trim_end_matches('/').to_string(),
         base,
         routes,
+        by_len,
         cors: doc["x-ibm-configuration"]["cors"]["enabled"].as_bool(),
         keys: keys(doc)?,
         rate_limit: rate_limit(doc)?,
@@ -664,17 +672,32 @@ pub enum Found<'a> {
 /// Finds the route for `segments` (the path after `/api/{tenant}`) and `method` among
 /// `apis`, as OpenWhisk's gateway does: the longest leading part of the path that some route
 /// matches wins (so a route also serves the paths below it), and at one length the longest
-/// base path, then literal segments before parameters.
+/// base path, then literal segments before parameters. Only the lengths some route has are
+/// tried, and at each only the routes of that length: a path of thousands of segments costs
+/// what the routes do, not segments times routes.
 pub fn find<'a>(apis: &[&'a Api], segments: &[&str], method: &str) -> Found<'a> {
     // `/x/` and `/x` are the same resource.
     let segments = match segments {
         [head @ .., ""] => head,
         other => other,
     };
-    (0..=segments.len())
-        .rev()
+    lengths(apis, segments.len())
+        .into_iter()
         .find_map(|len| find_exact(apis, &segments[..len], method))
         .unwrap_or(Found::Nothing)
+}
+
+/// The path lengths up to `most` segments that some route of `apis` matches (its base path
+/// and template together), longest first.
+fn lengths(apis: &[&Api], most: usize) -> Vec<usize> {
+    let mut lengths: Vec<usize> = apis
+        .iter()
+        .flat_map(|a| a.by_len.keys().map(|len| a.base.len() + len))
+        .filter(|&len| len <= most)
+        .collect();
+    lengths.sort_unstable_by(|a, b| b.cmp(a));
+    lengths.dedup();
+    lengths
 }
 
 /// The route matching all of `segments`, if any API has one.
@@ -691,8 +714,10 @@ fn find_exact<'a>(apis: &[&'a Api], segments: &[&str], method: &str) -> Option<F
     by_base.into_iter().find_map(|(index, api)| {
         let rest = &segments[api.base.len()..];
         let mut matching = api
-            .routes
+            .by_len
+            .get(&rest.len())?
             .iter()
+            .map(|&i| &api.routes[i])
             .filter(|r| fits(&r.template, rest))
             .peekable();
         matching.peek()?;
@@ -744,6 +769,32 @@ mod tests {
         add_endpoint(&mut doc, &endpoint("/books/new", "get", "json"), "http://h");
         add_endpoint(&mut doc, &endpoint("/books", "post", "json"), "http://h");
         doc
+    }
+
+    /// Nested base paths and a path of thousands of segments: only the lengths the routes
+    /// have are tried, not every leading part of the path.
+    #[test]
+    fn a_long_path_is_matched_at_the_routes_lengths_only() {
+        let apis: Vec<Api> = (1..=64)
+            .map(|depth| {
+                let base = "/b".repeat(depth);
+                let mut doc = base_doc(&base, "nested");
+                let books = Endpoint {
+                    base_path: base.clone(),
+                    ..endpoint("/books", "get", "json")
+                };
+                add_endpoint(&mut doc, &books, "http://h");
+                compile(&doc, "guest").unwrap()
+            })
+            .collect();
+        let apis: Vec<&Api> = apis.iter().collect();
+        let path = vec!["b"; 32_000];
+        let tried = lengths(&apis, path.len());
+        assert_eq!(tried, (2..=65).rev().collect::<Vec<_>>());
+        assert!(matches!(find(&apis, &path, "GET"), Found::Nothing));
+        let mut below = vec!["b"; 3];
+        below.extend(["books", "x", "y"]);
+        assert!(matches!(find(&apis, &below, "GET"), Found::Route(2, _, 4)));
     }
 
     #[test]

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use shoal_core::coherent::Coherent;
-use shoal_store::{Change, Store, StoreError};
+use shoal_store::{Change, GatewayApi, Store, StoreError};
 use tokio::sync::{Mutex, MutexGuard};
 
 use self::apidoc::Api;
@@ -161,26 +161,12 @@ impl Gateway {
                 .keep(uuid.to_string(), Arc::new(refreshed), seen);
             return Ok(Some(tenant));
         }
-        let apis = self
-            .store
-            .list_apis(&subject.namespace)
-            .await?
-            .into_iter()
-            .filter_map(
-                |stored| match apidoc::compile(&stored.doc, &stored.namespace) {
-                    Ok(api) => Some(Served {
-                        api,
-                        subscriptions: subscriptions(&stored.subscriptions),
-                    }),
-                    Err(e) => {
-                        // Documents are checked when written; this one was changed behind shoal.
-                        tracing::warn!(namespace = %stored.namespace, base_path = %stored.base_path,
-                        error = %e, "gateway API not served");
-                        None
-                    }
-                },
-            )
-            .collect();
+        let stored = self.store.list_apis(&subject.namespace).await?;
+        // Compiling a tenant's APIs (up to 64 documents of 1,024 operations) takes a
+        // fraction of a second: not on the thread that serves requests.
+        let apis = tokio::task::spawn_blocking(move || compile_all(stored))
+            .await
+            .map_err(|e| StoreError::Io(format!("compiling gateway APIs stopped: {e}")))?;
         let tenant = Arc::new(Tenant {
             namespace: subject.namespace,
             apis,
@@ -193,6 +179,27 @@ impl Gateway {
         self.tenants.keep(uuid.to_string(), Arc::new(cached), seen);
         Ok(Some(tenant))
     }
+}
+
+/// The APIs of `stored` that compile (documents are checked when written; one changed behind
+/// shoal is logged and not served).
+fn compile_all(stored: Vec<GatewayApi>) -> Vec<Served> {
+    stored
+        .into_iter()
+        .filter_map(
+            |stored| match apidoc::compile(&stored.doc, &stored.namespace) {
+                Ok(api) => Some(Served {
+                    api,
+                    subscriptions: subscriptions(&stored.subscriptions),
+                }),
+                Err(e) => {
+                    tracing::warn!(namespace = %stored.namespace, base_path = %stored.base_path,
+                    error = %e, "gateway API not served");
+                    None
+                }
+            },
+        )
+        .collect()
 }
 
 fn subscriptions(stored: &Value) -> HashMap<String, String> {
