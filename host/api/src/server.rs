@@ -71,11 +71,31 @@ fn hold(budget: &'static Semaphore, bytes: usize) -> Result<SemaphorePermit<'sta
         })
 }
 
-/// A response body: the reply's bytes in one frame, and the share of [`BUFFERED`] a large
-/// reply holds, given back when hyper drops the body once it is sent (or the connection
-/// closes).
+/// Replies up to this size are sent without a share of [`BUFFERED`]; a larger one (an
+/// action's 48 MB of code, a record's 10 MB of logs) takes its size from it, or is refused
+/// 503 ([`crate::messages::REPLIES_BUSY`]) when the budget does not have that much left.
+const UNBUDGETED_REPLY_BYTES: usize = 1 << 20;
+
+/// How much of a reply is handed to hyper at a time. hyper asks for the next piece only
+/// once its write buffer has room, so a reply's share of [`BUFFERED`] stays held until
+/// all but its last piece has been written to the socket: a client that reads slowly, or
+/// not at all, keeps its reply counted.
+const REPLY_PIECE: usize = 64 << 10;
+
+/// `reply` with its share of `budget` when it is larger than [`UNBUDGETED_REPLY_BYTES`] and
+/// holds none yet; 503 when the budget does not have that much left (the reply is dropped).
+fn budgeted(mut reply: Reply, budget: &'static Semaphore) -> Result<Reply, ApiError> {
+    if reply.held.is_none() && reply.body.len() > UNBUDGETED_REPLY_BYTES {
+        reply.held = Some(hold(budget, reply.body.len())?);
+    }
+    Ok(reply)
+}
+
+/// A response body: the reply's bytes, handed to hyper [`REPLY_PIECE`] at a time, and the
+/// share of [`BUFFERED`] a large reply holds, given back when hyper drops the body (its last
+/// piece taken) or the connection closes.
 pub struct Answer {
-    bytes: Option<Bytes>,
+    bytes: Bytes,
     _held: Option<SemaphorePermit<'static>>,
 }
 
@@ -87,16 +107,17 @@ impl hyper::body::Body for Answer {
         self: std::pin::Pin<&mut Self>,
         _: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
-        let bytes = self.get_mut().bytes.take().filter(|b| !b.is_empty());
-        std::task::Poll::Ready(bytes.map(|b| Ok(hyper::body::Frame::data(b))))
+        let bytes = &mut self.get_mut().bytes;
+        let piece = bytes.split_to(bytes.len().min(REPLY_PIECE));
+        std::task::Poll::Ready((!piece.is_empty()).then(|| Ok(hyper::body::Frame::data(piece))))
     }
 
     fn is_end_stream(&self) -> bool {
-        self.bytes.as_ref().is_none_or(Bytes::is_empty)
+        self.bytes.is_empty()
     }
 
     fn size_hint(&self) -> hyper::body::SizeHint {
-        hyper::body::SizeHint::with_exact(self.bytes.as_ref().map_or(0, |b| b.len() as u64))
+        hyper::body::SizeHint::with_exact(self.bytes.len() as u64)
     }
 }
 
@@ -490,8 +511,9 @@ impl Surface {
 /// HTTP responses.
 fn respond(result: Result<Reply, ApiError>, tid: &str, surface: Surface) -> Response<Answer> {
     let reply = result.unwrap_or_else(|e| Reply::error(e, tid));
+    let reply = budgeted(reply, &BUFFERED).unwrap_or_else(|e| Reply::error(e, tid));
     let mut resp = Response::new(Answer {
-        bytes: Some(reply.body),
+        bytes: reply.body,
         _held: reply.held,
     });
     *resp.status_mut() = reply.status;
@@ -567,6 +589,39 @@ mod tests {
         assert_eq!(sent, "[1]");
         assert_eq!(REPLIES.available_permits(), 4);
         assert!(hold(&REPLIES, 3 * 1024).is_ok());
+    }
+
+    /// 3 MiB, in KiB: room for one 2 MiB reply, not two.
+    static LARGE: Semaphore = Semaphore::const_new(3 * 1024);
+
+    #[tokio::test]
+    async fn a_large_reply_is_budgeted_and_handed_over_in_pieces() {
+        let reply = || {
+            Reply::new(
+                StatusCode::OK,
+                Bytes::from(vec![b'x'; 2 << 20]),
+                "text/plain",
+            )
+        };
+        let first = budgeted(reply(), &LARGE).unwrap();
+        assert_eq!(LARGE.available_permits(), 1024);
+        let refused = budgeted(reply(), &LARGE).err().unwrap();
+        assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(refused.message, crate::messages::REPLIES_BUSY);
+        let small = Reply::json(StatusCode::OK, &serde_json::json!([1]));
+        assert!(budgeted(small, &LARGE).unwrap().held.is_none());
+
+        let mut body = respond(Ok(first), "tid", Surface::Api).into_body();
+        let mut pieces = 0;
+        while let Some(frame) = body.frame().await {
+            assert_eq!(frame.unwrap().into_data().unwrap().len(), REPLY_PIECE);
+            pieces += 1;
+            // Until hyper drops the body, the reply is counted.
+            assert_eq!(LARGE.available_permits(), 1024);
+        }
+        assert_eq!(pieces, (2 << 20) / REPLY_PIECE);
+        drop(body);
+        assert_eq!(LARGE.available_permits(), 3 * 1024);
     }
 
     #[test]
