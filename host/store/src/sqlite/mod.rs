@@ -82,6 +82,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
+use dashmap::DashMap;
 use parking_lot::{Mutex, RwLock};
 use rusqlite::Connection;
 use serde_json::Value;
@@ -124,6 +125,8 @@ struct Inner {
     /// One permit per connection jobs on the blocking pool may use (the entity writer and
     /// the readers): what bounds the blocking threads the store occupies.
     jobs: tokio::sync::Semaphore,
+    /// Each namespace's turns at scans ([`SqliteStore::scan_for`]), made on first use.
+    scans: DashMap<String, Arc<tokio::sync::Semaphore>>,
     writers: Option<Writers>,
     /// Accepted activations that the last run did not finish, ended at open.
     recovered: u64,
@@ -200,6 +203,7 @@ impl SqliteStore {
             },
             listeners: RwLock::new(Vec::new()),
             jobs: tokio::sync::Semaphore::new(1 + n),
+            scans: DashMap::new(),
             writers: Some(writers),
             recovered,
             _lock: lock,
@@ -227,15 +231,42 @@ impl SqliteStore {
             .map_err(|e| StoreError::Io(format!("a store task stopped: {e}")))?
     }
 
-    /// What an inline point read found, where a document too large to read inline
-    /// ([`Point::Large`]) is read again by `again` on the blocking pool.
+    /// [`SqliteStore::off_thread`] for a scan (or a large read) of `namespace`'s data: one
+    /// namespace runs at most [`SCANS_PER_NAMESPACE`] at once and waits for its own beyond
+    /// that, so its many slow scans (pages of megabytes) cannot hold every job slot while
+    /// other namespaces' lists, counts and writes wait behind them.
+    async fn scan_for<T: Send + 'static>(
+        &self,
+        namespace: &str,
+        work: impl FnOnce(&Inner) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let tenant = namespace.split('/').next().unwrap_or(namespace);
+        let turns =
+            match self.0.scans.get(tenant) {
+                Some(turns) => Arc::clone(&turns),
+                None => {
+                    Arc::clone(&self.0.scans.entry(tenant.to_owned()).or_insert_with(|| {
+                        Arc::new(tokio::sync::Semaphore::new(SCANS_PER_NAMESPACE))
+                    }))
+                }
+            };
+        let _turn = turns
+            .acquire_owned()
+            .await
+            .map_err(|e| StoreError::Io(format!("the store is closing: {e}")))?;
+        self.off_thread(work).await
+    }
+
+    /// What an inline point read of `namespace`'s data found, where a document too large to
+    /// read inline ([`Point::Large`]) is read again by `again` on the blocking pool.
     async fn large<T: Send + 'static>(
         &self,
+        namespace: &str,
         inline: Point<T>,
         again: impl FnOnce(&Inner) -> Result<Point<T>, StoreError> + Send + 'static,
     ) -> Result<Option<T>, StoreError> {
         let point = match inline {
-            Point::Large => self.off_thread(again).await?,
+            Point::Large => self.scan_for(namespace, again).await?,
             point => point,
         };
         Ok(match point {
@@ -309,7 +340,7 @@ impl Entities for SqliteStore {
             .readers
             .with(|c| entities::get(c, namespace, name, INLINE_BYTES))?;
         let (ns, name) = (namespace.to_owned(), name.to_owned());
-        self.large(inline, move |inner| {
+        self.large(namespace, inline, move |inner| {
             inner
                 .readers
                 .scan(|c| entities::get(c, &ns, &name, i64::MAX))
@@ -380,7 +411,7 @@ impl Entities for SqliteStore {
         limit: u64,
     ) -> Result<Vec<Entity>, StoreError> {
         let ns = namespace.to_owned();
-        self.off_thread(move |inner| {
+        self.scan_for(namespace, move |inner| {
             inner
                 .readers
                 .scan(|c| entities::list(c, &ns, collection, include_packaged, skip, limit))
@@ -395,7 +426,7 @@ impl Entities for SqliteStore {
         include_packaged: bool,
     ) -> Result<u64, StoreError> {
         let ns = namespace.to_owned();
-        self.off_thread(move |inner| {
+        self.scan_for(namespace, move |inner| {
             inner
                 .readers
                 .scan(|c| entities::count(c, &ns, collection, include_packaged))
@@ -508,8 +539,10 @@ impl Apis for SqliteStore {
 
     async fn list_apis(&self, namespace: &str) -> Result<Vec<GatewayApi>, StoreError> {
         let ns = namespace.to_owned();
-        self.off_thread(move |inner| inner.readers.scan(|c| apis::list(c, &ns)))
-            .await
+        self.scan_for(namespace, move |inner| {
+            inner.readers.scan(|c| apis::list(c, &ns))
+        })
+        .await
     }
 }
 
@@ -553,7 +586,7 @@ impl ActivationLog for SqliteStore {
             .readers
             .with(|c| inner.log.get(c, namespace, id, INLINE_BYTES))?;
         let (ns, id) = (namespace.to_owned(), id.to_owned());
-        self.large(inline, move |inner| {
+        self.large(namespace, inline, move |inner| {
             inner.readers.scan(|c| inner.log.get(c, &ns, &id, i64::MAX))
         })
         .await
@@ -563,14 +596,18 @@ impl ActivationLog for SqliteStore {
     /// empty when the writer keeps up) and reads `skip + limit` rows to merge.
     async fn list_activations(&self, query: &ActivationQuery) -> Result<Vec<Value>, StoreError> {
         let query = query.clone();
-        self.off_thread(move |inner| inner.readers.scan(|c| inner.log.list(c, &query)))
-            .await
+        self.scan_for(&query.namespace.clone(), move |inner| {
+            inner.readers.scan(|c| inner.log.list(c, &query))
+        })
+        .await
     }
 
     async fn count_activations(&self, query: &ActivationQuery) -> Result<u64, StoreError> {
         let query = query.clone();
-        self.off_thread(move |inner| inner.readers.scan(|c| inner.log.count(c, &query)))
-            .await
+        self.scan_for(&query.namespace.clone(), move |inner| {
+            inner.readers.scan(|c| inner.log.count(c, &query))
+        })
+        .await
     }
 
     /// Costs one round trip through the writer threads, plus up to one group window (10 ms)
@@ -666,6 +703,10 @@ fn recover(conn: &mut Connection) -> Result<u64, StoreError> {
 /// code, a record with 10 MB of logs) would hold that thread for milliseconds, and every
 /// request behind it: it is read again on the blocking pool.
 const INLINE_BYTES: i64 = 1 << 20;
+
+/// Most scans one namespace runs on the blocking pool at once (of the store's 1 + readers
+/// job slots): the rest stay for other namespaces and for writes.
+const SCANS_PER_NAMESPACE: usize = 2;
 
 /// What a point read found.
 #[derive(Debug, PartialEq)]
@@ -771,6 +812,50 @@ mod tests {
                 Some(doc.clone())
             );
             store.flush().await;
+        }
+    }
+
+    /// One namespace's scans that do not end (held here) take two of the store's job slots:
+    /// another namespace's list still runs.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_namespaces_scans_leave_slots_to_the_others() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let slots = 1 + store.0.readers.conns.len();
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let held = Arc::new(Mutex::new(held));
+        let running = Arc::new(AtomicUsize::new(0));
+        let hogs: Vec<_> = (0..slots)
+            .map(|_| {
+                let (store, held, running) = (store.clone(), held.clone(), running.clone());
+                tokio::spawn(async move {
+                    store
+                        .scan_for("hog/pkg", move |_| {
+                            running.fetch_add(1, Ordering::SeqCst);
+                            let _ = held.lock().recv();
+                            Ok(())
+                        })
+                        .await
+                })
+            })
+            .collect();
+        while running.load(Ordering::SeqCst) < SCANS_PER_NAMESPACE {
+            tokio::task::yield_now().await;
+        }
+        // A hang here (the bound is a guard, not a measurement) means the hog took every slot.
+        let other = store.list_entities("guest", crate::Collection::Actions, false, 0, 30);
+        let listed = tokio::time::timeout(std::time::Duration::from_secs(60), other).await;
+        assert!(
+            listed
+                .expect("another namespace's list waited")
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(running.load(Ordering::SeqCst), SCANS_PER_NAMESPACE);
+        for _ in 0..slots {
+            release.send(()).unwrap();
+        }
+        for hog in hogs {
+            hog.await.unwrap().unwrap();
         }
     }
 
