@@ -113,3 +113,27 @@ fn a_malformed_chunked_body_is_a_bad_request() {
     );
     shoal.stop();
 }
+
+/// HEAD on a route that serves GET answers as GET does, without the body (spec §1: every
+/// `/api/v1` answer lists HEAD among the allowed methods).
+#[test]
+fn head_answers_as_get_without_a_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = Shoal::serve(dir.path());
+    let basic = base64::engine::general_purpose::STANDARD.encode(GUEST_AUTH);
+    for path in ["/api/v1", "/api/v1/namespaces/_/actions", "/ping"] {
+        let get = request(&shoal.addr, "GET", path, Some(GUEST_AUTH), None);
+        let mut stream = TcpStream::connect(&shoal.addr).unwrap();
+        let head = format!(
+            "HEAD {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Basic {basic}\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        let mut raw = String::new();
+        stream.read_to_string(&mut raw).unwrap();
+        let (headers, body) = raw.split_once("\r\n\r\n").unwrap();
+        assert!(headers.starts_with("HTTP/1.1 200 "), "{path}: {headers}");
+        assert_eq!(body, "", "{path}");
+        let length = format!("content-length: {}", get.body.len());
+        assert!(headers.lines().any(|l| l == length), "{path}: {headers}");
+    }
+}

@@ -66,11 +66,11 @@ pub async fn dispatch(app: &Arc<App>, req: &Request) -> Result<Reply, ApiError> 
     if route.scope != Scope::Platform {
         admit(&mut call, route)?;
     }
-    let operation = match route
-        .operations
-        .iter()
-        .find(|o| o.method == req.method.as_str())
-    {
+    let serving = |method: &str| route.operations.iter().find(|o| o.method == method);
+    // HEAD is answered as GET without the body (hyper leaves it out), as OpenWhisk's HTTP
+    // layer does for every GET route.
+    let head_as_get = || (req.method == hyper::Method::HEAD).then(|| serving("GET"))?;
+    let operation = match serving(req.method.as_str()).or_else(head_as_get) {
         Some(operation) => operation,
         None => match route.operations.first() {
             Some(first) if route.below => first,
