@@ -26,6 +26,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use dashmap::DashMap;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use shoal_core::coherent::Coherent;
@@ -104,6 +105,9 @@ pub struct Gateway {
     /// Per-key and per-API request budgets.
     pub limiter: Limiter,
     writes: Mutex<()>,
+    /// One compile at a time per tenant: the first request after a change compiles, those
+    /// arriving meanwhile wait for it and take its result.
+    compiles: DashMap<String, Arc<Mutex<()>>>,
 }
 
 impl Gateway {
@@ -124,6 +128,7 @@ impl Gateway {
             tenants,
             limiter: Limiter::default(),
             writes: Mutex::new(()),
+            compiles: DashMap::new(),
         }
     }
 
@@ -147,6 +152,8 @@ impl Gateway {
             return Ok(None);
         };
         let versions = self.store.api_versions(&subject.namespace).await?;
+        let turn = Arc::clone(&self.compiles.entry(uuid.to_owned()).or_default());
+        let _turn = turn.lock().await;
         if let Some(hit) = self.tenants.get(uuid)
             && hit.tenant.namespace == subject.namespace
             && hit.versions == versions
@@ -211,4 +218,48 @@ fn subscriptions(stored: &Value) -> HashMap<String, String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shoal_store::{SqliteStore, Subject};
+
+    /// Requests that arrive together after a change share one compile of the tenant's APIs
+    /// (the same compiled tenant), instead of each compiling its own.
+    #[tokio::test]
+    async fn requests_arriving_together_share_one_compile() {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_memory().unwrap());
+        let subject = Subject {
+            subject: "guest".into(),
+            namespace: "guest".into(),
+            uuid: "u1".into(),
+            key: "k".into(),
+            limits: Value::Object(Default::default()),
+        };
+        store.put_subject(subject).await.unwrap();
+        let doc = apidoc::base_doc("/club", "Book Club");
+        let api = GatewayApi {
+            namespace: "guest".into(),
+            base_path: "/club".into(),
+            doc,
+            subscriptions: Value::Object(Default::default()),
+            updated: 1,
+        };
+        store.put_api(api).await.unwrap();
+        let gateway = Arc::new(Gateway::new(store));
+        let asks: Vec<_> = (0..10)
+            .map(|_| {
+                let gateway = Arc::clone(&gateway);
+                tokio::spawn(async move { gateway.tenant("u1").await })
+            })
+            .collect();
+        let mut tenants = Vec::new();
+        for ask in asks {
+            tenants.push(ask.await.unwrap().unwrap().unwrap());
+        }
+        for tenant in &tenants {
+            assert!(Arc::ptr_eq(&tenants[0], tenant), "a second compile");
+        }
+    }
 }
