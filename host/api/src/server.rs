@@ -77,9 +77,9 @@ fn hold(budget: &'static Semaphore, bytes: usize) -> Result<SemaphorePermit<'sta
 const UNBUDGETED_REPLY_BYTES: usize = 1 << 20;
 
 /// How much of a reply is handed to hyper at a time. hyper asks for the next piece only
-/// once its write buffer has room, so a reply's share of [`BUFFERED`] stays held until
-/// all but its last piece has been written to the socket: a client that reads slowly, or
-/// not at all, keeps its reply counted.
+/// once its write buffer (a few hundred KiB) has room, so a reply's share of [`BUFFERED`]
+/// stays held until at most that much of it is still unsent: a client that reads slowly,
+/// or not at all, keeps its reply counted.
 const REPLY_PIECE: usize = 64 << 10;
 
 /// `reply` with its share of `budget` when it is larger than [`UNBUDGETED_REPLY_BYTES`] and
