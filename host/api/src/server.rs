@@ -94,7 +94,7 @@ fn budgeted(mut reply: Reply, budget: &'static Semaphore) -> Result<Reply, ApiEr
 /// A response body: the reply's bytes, handed to hyper [`REPLY_PIECE`] at a time, and the
 /// share of [`BUFFERED`] a large reply holds, given back when hyper drops the body (its last
 /// piece taken) or the connection closes.
-pub struct Answer {
+pub(crate) struct Answer {
     bytes: Bytes,
     _held: Option<SemaphorePermit<'static>>,
 }

@@ -23,7 +23,7 @@ pub struct Reply {
     /// Sets `x-openwhisk-activation-id` when present.
     pub activation_id: Option<ActivationId>,
     /// The share of the server's buffer budget a large body holds until it has been sent
-    /// ([`crate::server::hold_for_reply`]).
+    /// (`server::hold_for_reply`).
     pub held: Option<SemaphorePermit<'static>>,
 }
 

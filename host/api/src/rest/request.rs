@@ -35,7 +35,7 @@ pub struct Request {
     /// look them up again.
     pub caller: Option<Arc<Identity>>,
     /// An action's outbound request to shoal's own API host, answered in-process
-    /// ([`crate::server::answer`]): it may not read what only operators may (`/metrics`).
+    /// (`server::answer`): it may not read what only operators may (`/metrics`).
     pub from_action: bool,
 }
 
