@@ -13,7 +13,7 @@ pub use shoal_api::rest as api;
 pub use shoal_api::{app, egress, error, gateway, metrics, server, settings};
 pub use shoal_core::{
     action, activation, alarms, auth, catalog, controller, entity, entity_path, feeds, memory,
-    messages, observer, package, put, retention, rule, sequence, throttle, triggers,
+    messages, observer, package, put, retention, rule, sequence, stored, throttle, triggers,
 };
 
 pub mod config;

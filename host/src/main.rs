@@ -12,6 +12,7 @@ use shoal::app::App;
 use shoal::auth::GUEST_AUTH;
 use shoal::config::{Config, Overrides};
 use shoal::startup;
+use shoal::throttle::ACTIVATION_BYTES_LIMIT;
 use shoal_store::Store;
 
 /// mimalloc as the global allocator: per-thread free lists suit the request threads, which
@@ -105,6 +106,10 @@ enum NamespaceCommand {
         /// system's `activations.retention_days`.
         #[arg(long)]
         activation_retention_days: Option<u64>,
+        /// Bytes of activation records the namespace stores whole per minute; past them its
+        /// records are stored without logs, then without results.
+        #[arg(long)]
+        activation_bytes_per_minute: Option<u64>,
         #[command(flatten)]
         common: CommonArgs,
     },
@@ -191,6 +196,7 @@ async fn change_namespace(
                 fires_per_minute,
                 store_activations,
                 activation_retention_days,
+                activation_bytes_per_minute,
                 ..
             },
             Some(mut subject),
@@ -202,6 +208,7 @@ async fn change_namespace(
                 ("concurrentInvocations", concurrent_invocations),
                 ("firesPerMinute", fires_per_minute),
                 (shoal_store::RETENTION_LIMIT, activation_retention_days),
+                (ACTIVATION_BYTES_LIMIT, activation_bytes_per_minute),
             ] {
                 if let Some(v) = *value {
                     if v == 0 {

@@ -20,6 +20,7 @@ use crate::messages;
 use crate::observer::{Observer, Quiet};
 use crate::package;
 use crate::sequence::{self, Resolve};
+use crate::stored;
 use crate::throttle::{NamespaceLimits, Throttles};
 use shoal_model::WhiskError;
 
@@ -192,6 +193,19 @@ impl Controller {
         self.throttles.admit_fire(&identity.namespace, &limits)
     }
 
+    /// The text the activation log stores for a record of `namespace`: what
+    /// [`stored::fit`] keeps of `render`'s renderings within the namespace's share of its
+    /// stored bytes per minute (the limit divided by the processes sharing the store).
+    pub fn stored_text(
+        &self,
+        namespace: &str,
+        limits: &NamespaceLimits,
+        render: impl FnMut(stored::Kept<'_>) -> String,
+    ) -> String {
+        let share = limits.per_process(self.store.sharing());
+        stored::fit(&self.throttles, namespace, &share, render)
+    }
+
     /// Runs `action` for `identity` with `payload` merged over its parameters. Waits up to
     /// `wait` when given (blocking invoke), else returns at once. The activation is recorded
     /// in the log either way. 429 when the namespace is over its throttles.
@@ -356,7 +370,7 @@ impl Controller {
         }
         stand_in.accepted.store(true, Ordering::Release);
         let record = stand_in.record();
-        let rec = self.log_record(&stand_in.action, &record);
+        let rec = self.log_record(&stand_in.action, &record, record.to_text());
         self.store
             .accept_activation(rec)
             .await
@@ -615,8 +629,9 @@ impl Controller {
     /// stores activations (with `storeActivations: false` the caller still gets the record;
     /// nothing else will: `GET …/activations/{id}` answers 404, as in OpenWhisk), and returns
     /// what resolves once it is committed. `accepted` says its acceptance was stored (the
-    /// record then replaces the stand-in). Serialises the record once; the text moves into
-    /// the log.
+    /// record then replaces the stand-in). What of it is stored is [`stored::fit`]'s to say,
+    /// within the namespace's share of its stored bytes per minute. Serialises the record
+    /// once while the namespace is within that share; the text moves into the log.
     fn record(
         &self,
         limits: &NamespaceLimits,
@@ -643,17 +658,18 @@ impl Controller {
         if !limits.stores_activations() {
             return None;
         }
-        let rec = self.log_record(action, r);
+        let doc = self.stored_text(&r.namespace, limits, |kept| stored::record_text(r, kept));
+        let rec = self.log_record(action, r, doc);
         Some(
             self.store
                 .put_activation_durable(rec, accepted.load(Ordering::Acquire)),
         )
     }
 
-    /// The record as the log files it: listed by name as `<package>/<action>`, where the
+    /// The record as the log files it, `doc` its stored text: listed by name as `<package>/<action>`, where the
     /// package is the binding the action was reached through, else its own package (what
     /// OpenWhisk's activation filter view derives from the `binding` and `path` annotations).
-    fn log_record(&self, action: &ActionEntry, r: &Record) -> ActivationRecord {
+    fn log_record(&self, action: &ActionEntry, r: &Record, doc: String) -> ActivationRecord {
         let filter_name = match action.binding.as_deref().and_then(|b| b.split_once('/')) {
             Some((_, binding)) => format!("{binding}/{}", action.name),
             None => action
@@ -668,7 +684,7 @@ impl Controller {
             name: action.name.clone(),
             filter_name,
             start: r.start,
-            doc: r.to_text(),
+            doc,
         }
     }
 }

@@ -23,7 +23,8 @@
 //! - [`action`] derives the form of an action the controller invokes from the stored one
 //!   (the model's [`put`] builds what a PUT stores); [`catalog`] installs `whisk.system`.
 //! - [`memory`] is the isolates' shared memory budget, wrapping their executors.
-//! - [`retention`] is the activation log's upkeep: how long it keeps records.
+//! - [`retention`] is the activation log's upkeep: how long it keeps records; [`stored`] is
+//!   what of each record it stores, within its namespace's bytes per minute.
 //! - [`observer`] is what the core reports (activations, throttles, commit waits) to whoever
 //!   counts it.
 
@@ -46,5 +47,6 @@ pub mod package;
 mod properties;
 pub mod retention;
 pub mod sequence;
+pub mod stored;
 pub mod throttle;
 pub mod triggers;

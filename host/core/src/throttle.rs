@@ -1,8 +1,10 @@
 //! Per-namespace throttles (spec §8.1): invokes and trigger fires per minute, and activations
 //! in flight. Checked on every activation a namespace starts (API invokes, web invokes, rule
 //! invokes) and every trigger fire; sequence and conductor components are exempt, as in
-//! OpenWhisk. Costs one map lookup and one uncontended lock per check; no allocation once a
-//! namespace has been seen.
+//! OpenWhisk. Also the bytes of activation records a namespace stores per minute (a shoal
+//! limit, see [`crate::stored`]), counted for every record, components' included. Costs one
+//! map lookup and one uncontended lock per check; no allocation once a namespace has been
+//! seen.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,6 +33,9 @@ pub struct LimitsConfig {
     pub fires_per_minute: u64,
     /// Largest invoke payload, in bytes.
     pub max_payload_bytes: usize,
+    /// Bytes of activation records a namespace stores per minute in full; past them its
+    /// records are stored without logs, then without results (a shoal limit).
+    pub activation_bytes_per_minute: u64,
 }
 
 impl Default for LimitsConfig {
@@ -40,13 +45,14 @@ impl Default for LimitsConfig {
             concurrent_invocations: 30,
             fires_per_minute: 60,
             max_payload_bytes: 1_048_576,
+            activation_bytes_per_minute: 16 << 20,
         }
     }
 }
 
 /// A namespace's throttle limits: the system defaults, overridden per namespace by the
 /// subject's stored limits (`invocationsPerMinute`, `concurrentInvocations`,
-/// `firesPerMinute`, `storeActivations`).
+/// `firesPerMinute`, `storeActivations`, and shoal's `activationBytesPerMinute`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NamespaceLimits {
     /// Action invokes per minute.
@@ -58,6 +64,8 @@ pub struct NamespaceLimits {
     /// OpenWhisk's `storeActivations`: `Some(false)` keeps every activation of the namespace
     /// out of the activation log; `None` (not set) stores them, as `Some(true)` does.
     pub store_activations: Option<bool>,
+    /// Bytes of activation records stored in full per minute.
+    pub activation_bytes_per_minute: u64,
 }
 
 impl NamespaceLimits {
@@ -74,6 +82,10 @@ impl NamespaceLimits {
             concurrent_invocations: get("concurrentInvocations", defaults.concurrent_invocations),
             fires_per_minute: get("firesPerMinute", defaults.fires_per_minute),
             store_activations: overrides.get("storeActivations").and_then(Value::as_bool),
+            activation_bytes_per_minute: get(
+                ACTIVATION_BYTES_LIMIT,
+                defaults.activation_bytes_per_minute,
+            ),
         }
     }
 
@@ -88,6 +100,7 @@ impl NamespaceLimits {
             concurrent_invocations: share(self.concurrent_invocations),
             fires_per_minute: share(self.fires_per_minute),
             store_activations: self.store_activations,
+            activation_bytes_per_minute: share(self.activation_bytes_per_minute),
         }
     }
 
@@ -97,23 +110,36 @@ impl NamespaceLimits {
     }
 }
 
+/// The stored limit (`shoal namespace set-limits --activation-bytes-per-minute`) that sets
+/// [`NamespaceLimits::activation_bytes_per_minute`].
+pub const ACTIVATION_BYTES_LIMIT: &str = "activationBytesPerMinute";
+
 /// A fixed one-minute window counter (the window is the current epoch minute).
 #[derive(Debug, Default)]
 struct PerMinute(Mutex<(u64, u64)>);
 
 impl PerMinute {
-    /// Counts one event at `minute` unless `allowed` were already counted in it; returns the
-    /// count that refused it.
-    fn take(&self, minute: u64, allowed: u64) -> Result<(), u64> {
+    /// Counts `n` at `minute` unless that would take the minute's count past `allowed`;
+    /// returns the count that refused it.
+    fn take(&self, minute: u64, allowed: u64, n: u64) -> Result<(), u64> {
         let mut w = self.0.lock();
         if w.0 != minute {
             *w = (minute, 0);
         }
-        if w.1 >= allowed {
+        if w.1.saturating_add(n) > allowed {
             return Err(w.1);
         }
-        w.1 += 1;
+        w.1 += n;
         Ok(())
+    }
+
+    /// Counts `n` at `minute` whatever the count already is.
+    fn charge(&self, minute: u64, n: u64) {
+        let mut w = self.0.lock();
+        if w.0 != minute {
+            *w = (minute, 0);
+        }
+        w.1 = w.1.saturating_add(n);
     }
 }
 
@@ -121,6 +147,7 @@ impl PerMinute {
 struct Counters {
     invokes: PerMinute,
     fires: PerMinute,
+    stored: PerMinute,
     in_flight: AtomicU64,
 }
 
@@ -156,7 +183,8 @@ impl Drop for Permit {
     }
 }
 
-fn current_minute() -> u64 {
+/// The current epoch minute, the window every per-minute limit counts in.
+pub(crate) fn current_minute() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() / 60)
@@ -207,7 +235,7 @@ impl Throttles {
         permit
             .0
             .invokes
-            .take(current_minute(), limits.invocations_per_minute)
+            .take(current_minute(), limits.invocations_per_minute, 1)
             .map_err(|count| {
                 self.refuse(
                     namespace,
@@ -222,7 +250,7 @@ impl Throttles {
     pub fn admit_fire(&self, namespace: &str, limits: &NamespaceLimits) -> Result<(), WhiskError> {
         self.counters(namespace)
             .fires
-            .take(current_minute(), limits.fires_per_minute)
+            .take(current_minute(), limits.fires_per_minute, 1)
             .map_err(|count| {
                 self.refuse(
                     namespace,
@@ -230,6 +258,27 @@ impl Throttles {
                     crate::messages::too_many_per_minute(count, limits.fires_per_minute),
                 )
             })
+    }
+
+    /// Counts `bytes` of activation records `namespace` stores in `minute`, unless they would
+    /// take it past its `activationBytesPerMinute`; returns the bytes that refused them.
+    pub(crate) fn admit_stored(
+        &self,
+        namespace: &str,
+        limits: &NamespaceLimits,
+        minute: u64,
+        bytes: usize,
+    ) -> Result<(), u64> {
+        self.counters(namespace).stored.take(
+            minute,
+            limits.activation_bytes_per_minute,
+            bytes as u64,
+        )
+    }
+
+    /// Counts `bytes` that `namespace` stores in `minute` whatever its limit.
+    pub(crate) fn charge_stored(&self, namespace: &str, minute: u64, bytes: usize) {
+        self.counters(namespace).stored.charge(minute, bytes as u64);
     }
 }
 
@@ -244,6 +293,7 @@ mod tests {
             concurrent_invocations: 30,
             fires_per_minute: 1,
             store_activations: Some(false),
+            activation_bytes_per_minute: 1001,
         };
         assert_eq!(l.per_process(1), l);
         assert_eq!(l.per_process(0), l, "no count is one process");
@@ -256,6 +306,7 @@ mod tests {
             ),
             (3, 15, 1)
         );
+        assert_eq!(half.activation_bytes_per_minute, 501);
         assert_eq!(half.store_activations, Some(false));
     }
     use serde_json::json;
@@ -266,16 +317,34 @@ mod tests {
             concurrent_invocations: concurrent,
             fires_per_minute: per_minute,
             store_activations: None,
+            activation_bytes_per_minute: 100,
         }
     }
 
     #[test]
     fn per_minute_window_counts_and_resets() {
         let w = PerMinute::default();
-        assert!(w.take(7, 2).is_ok());
-        assert!(w.take(7, 2).is_ok());
-        assert_eq!(w.take(7, 2), Err(2));
-        assert!(w.take(8, 2).is_ok(), "a new minute starts a new window");
+        assert!(w.take(7, 2, 1).is_ok());
+        assert!(w.take(7, 2, 1).is_ok());
+        assert_eq!(w.take(7, 2, 1), Err(2));
+        assert!(w.take(8, 2, 1).is_ok(), "a new minute starts a new window");
+    }
+
+    #[test]
+    fn stored_bytes_are_counted_per_namespace_and_minute() {
+        let t = Throttles::default();
+        let l = limits(1, 1);
+        assert!(t.admit_stored("ns", &l, 7, 60).is_ok());
+        assert_eq!(t.admit_stored("ns", &l, 7, 41), Err(60), "60 + 41 > 100");
+        assert!(t.admit_stored("ns", &l, 7, 40).is_ok(), "60 + 40 fits");
+        t.charge_stored("ns", 7, 5);
+        assert_eq!(
+            t.admit_stored("ns", &l, 7, 0),
+            Err(105),
+            "a charge may overdraw"
+        );
+        assert!(t.admit_stored("other", &l, 7, 100).is_ok());
+        assert!(t.admit_stored("ns", &l, 8, 100).is_ok(), "a new minute");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use shoal_router::{ActivationId, BoxFuture};
 use shoal_store::{ActivationRecord, Collection, Store};
 
-use crate::activation::epoch_ms;
+use crate::activation::{Annotation, epoch_ms};
 use crate::auth::{Authenticator, Identity};
 use crate::controller::{Controller, Invoked, check_final, new_activation_id, new_transaction_id};
 use crate::entity;
@@ -76,8 +76,23 @@ pub async fn run(
     if !identity.limits.stores_activations() {
         return;
     }
-    let result = Value::Object(fire.payload.clone());
-    let record = fire_record(&identity, id, &fire, result, "success", logs);
+    let doc = controller.stored_text(&identity.namespace, &identity.limits, |kept| {
+        let result = match kept.keeps_result() {
+            true => Value::Object(fire.payload.clone()),
+            false => Value::Object(Map::new()),
+        };
+        let annotations = Vec::from_iter(kept.annotation());
+        fire_doc(
+            &identity,
+            id,
+            &fire,
+            result,
+            "success",
+            kept.logs(&logs),
+            &annotations,
+        )
+    });
+    let record = fire_record(&identity, id, &fire, doc);
     if accepted {
         // Committed by the writer whether or not anyone waits for it.
         drop(store.put_activation_durable(record, true));
@@ -90,47 +105,52 @@ pub async fn run(
 /// shoal stops before the fire's rules ran, a whisk internal error that says so.
 pub fn stand_in(identity: &Identity, id: ActivationId, fire: &Fire) -> ActivationRecord {
     let result = json!({ "error": messages::ACTIVATION_LOST });
-    fire_record(
-        identity,
-        id,
-        fire,
-        result,
-        "whisk internal error",
-        Vec::new(),
-    )
+    let status = "whisk internal error";
+    let doc = fire_doc(identity, id, fire, result, status, Vec::new(), &[]);
+    fire_record(identity, id, fire, doc)
 }
 
-/// The trigger activation of fire `id` as the log stores it.
-fn fire_record(
+/// The text of the trigger activation of fire `id`.
+fn fire_doc(
     identity: &Identity,
     id: ActivationId,
     fire: &Fire,
     result: Value,
     status: &str,
     logs: Vec<String>,
-) -> ActivationRecord {
-    let name = fire.trigger.name.clone();
-    let start = epoch_ms(fire.start);
+    annotations: &[Annotation],
+) -> String {
     let size = result.to_string().len();
-    let doc = json!({
+    json!({
         "namespace": identity.namespace,
-        "name": name,
+        "name": fire.trigger.name,
         "subject": identity.subject,
         "activationId": id.as_str(),
-        "start": start,
+        "start": epoch_ms(fire.start),
         "response": {"result": result, "size": size, "status": status, "success": status == "success"},
         "logs": logs,
         "version": fire.trigger.version,
         "publish": false,
-        "annotations": [],
-    });
+        "annotations": annotations,
+    })
+    .to_string()
+}
+
+/// The trigger activation of fire `id` as the log stores it, `doc` its text.
+fn fire_record(
+    identity: &Identity,
+    id: ActivationId,
+    fire: &Fire,
+    doc: String,
+) -> ActivationRecord {
+    let name = fire.trigger.name.clone();
     ActivationRecord {
         namespace: identity.namespace.clone(),
         activation_id: id.to_string(),
         filter_name: name.clone(),
         name,
-        start,
-        doc: doc.to_string(),
+        start: epoch_ms(fire.start),
+        doc,
     }
 }
 

@@ -116,6 +116,13 @@ pub fn web_invalid(media: &str) -> String {
 pub fn too_many_per_minute(count: u64, allowed: u64) -> String {
     format!("Too many requests in the last minute (count: {count}, allowed: {allowed}).")
 }
+/// The log line an activation record holds in place of its logs when its namespace's
+/// `activationBytesPerMinute` left no room for them (`parts`: what was left out).
+pub fn not_stored(parts: &str, used: u64, allowed: u64) -> String {
+    format!(
+        "shoal stored this activation without its {parts}: its namespace had stored {used} bytes of activation records this minute, and its limit (activationBytesPerMinute) is {allowed}."
+    )
+}
 /// 429 when a namespace has too many activations in flight.
 pub fn too_many_concurrent(count: u64, allowed: u64) -> String {
     format!("Too many concurrent requests in flight (count: {count}, allowed: {allowed}).")

@@ -208,3 +208,77 @@ fn a_namespace_that_does_not_store_activations_gets_results_and_leaves_no_record
     assert_eq!(listed.json(), json!([]));
     shoal.stop();
 }
+
+#[test]
+fn a_namespace_past_its_stored_bytes_per_minute_keeps_records_without_their_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let chatty = support::namespace_create(dir.path(), "chatty");
+    set_limits(
+        dir.path(),
+        "chatty",
+        &["--activation-bytes-per-minute", "40000"],
+    );
+    let shoal = Shoal::serve(dir.path());
+    let addr = shoal.addr.clone();
+    let code = "function main() { console.log('x'.repeat(30000)); return {ok: true}; }";
+    let action = json!({"exec": {"kind": "nodejs:default", "code": code}});
+    let api = "/api/v1/namespaces/_";
+    for auth in [chatty.as_str(), support::GUEST_AUTH] {
+        let r = request(
+            &addr,
+            "PUT",
+            &format!("{api}/actions/log"),
+            Some(auth),
+            Some(&action),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let limits = request(&addr, "GET", &format!("{api}/limits"), Some(&chatty), None).json();
+    assert_eq!(limits["activationBytesPerMinute"], 40000);
+    // Invokes `auth`'s action; returns the stored record, after checking that the caller got
+    // the result.
+    let invoke_and_read = |auth: &str| {
+        let r = request(
+            &addr,
+            "POST",
+            &format!("{api}/actions/log?blocking=true"),
+            Some(auth),
+            None,
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        let answered = r.json();
+        assert_eq!(answered["response"]["result"], json!({"ok": true}));
+        let id = answered["activationId"].as_str().unwrap().to_string();
+        let path = format!("{api}/activations/{id}");
+        let stored = request(&addr, "GET", &path, Some(auth), None);
+        assert_eq!(stored.status, 200, "{}", stored.text());
+        stored.json()
+    };
+    let whole = |record: &Value| record["logs"][0].as_str().unwrap().len() > 30000;
+    let first = invoke_and_read(&chatty);
+    assert!(whole(&first), "a fresh minute stores ~31 KB of 40 KB whole");
+    // Two records of ~31 KB do not fit one minute's 40 KB, so of the next four at least one
+    // is stored lean, unless every one of them started a new minute.
+    let lean = (0..4)
+        .map(|_| invoke_and_read(&chatty))
+        .find(|r| !whole(r))
+        .expect("five 31 KB records cannot all fit 40 KB a minute");
+    let note = lean["logs"][0].as_str().unwrap();
+    assert!(
+        note.contains("stderr: shoal stored this activation without its logs: its namespace")
+            && note.contains("(activationBytesPerMinute) is 40000."),
+        "{note}"
+    );
+    assert_eq!(lean["logs"].as_array().unwrap().len(), 1);
+    assert_eq!(lean["response"]["result"], json!({"ok": true}));
+    let annotation = lean["annotations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["key"] == "notStored")
+        .expect("the record names what it left out");
+    assert_eq!(annotation["value"], json!(["logs"]));
+    let guest = invoke_and_read(support::GUEST_AUTH);
+    assert!(whole(&guest), "guest's own limit is the default 16 MiB");
+    shoal.stop();
+}

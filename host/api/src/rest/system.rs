@@ -11,6 +11,7 @@ use crate::app::App;
 use crate::entity::LIMIT_BOUNDS;
 use crate::error::ApiError;
 use crate::messages;
+use shoal_core::throttle::ACTIVATION_BYTES_LIMIT;
 
 /// `GET /`: platform description, limits and the runtimes of the routing table (spec §8.5).
 pub(crate) async fn info(call: &Call<'_>) -> Result<Reply, ApiError> {
@@ -112,6 +113,8 @@ pub(crate) async fn limits(call: &Call<'_>) -> Result<Reply, ApiError> {
             "maxParameterSize": "1 MB",
             "maxActionInstances": l.concurrent_invocations,
     });
+    // shoal's own limit, reported always.
+    body[ACTIVATION_BYTES_LIMIT] = l.activation_bytes_per_minute.into();
     // Reported only when the namespace sets it (spec §2.1).
     if let Some(store) = l.store_activations {
         body["storeActivations"] = store.into();
