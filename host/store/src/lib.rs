@@ -24,6 +24,7 @@
 pub mod conformance;
 mod contract;
 mod error;
+mod heavy;
 mod log_queue;
 #[cfg(feature = "conformance")]
 pub mod pg_server;

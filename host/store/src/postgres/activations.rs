@@ -24,8 +24,10 @@ use tokio_postgres::{Client, IsolationLevel};
 
 use super::tls::Target;
 
+use crate::heavy::parse_sized;
+
 use crate::log_queue::{
-    Counters, Entry, GROUP_WINDOW, Kind, MAX_BATCH, Msg, PageDocs, Paged, Pending, forget, parse,
+    Counters, Entry, GROUP_WINDOW, Kind, MAX_BATCH, Msg, PageDocs, Paged, Pending, forget,
     set_health,
 };
 use crate::{ActivationQuery, ActivationRecord, StoreError};
@@ -40,19 +42,20 @@ const IDLE_CHECK: Duration = Duration::from_secs(2);
 
 const GET_SQL: &str = "SELECT doc FROM activations WHERE namespace = $1 AND activation_id = $2";
 
-/// The record `namespace/id`, or `None`.
+/// The text of the record `namespace/id`, or `None`.
 pub(super) async fn get(
     client: &impl GenericClient,
     namespace: &str,
     id: &str,
-) -> Result<Option<Value>, StoreError> {
+) -> Result<Option<String>, StoreError> {
     let row = client.query_opt(GET_SQL, &[&namespace, &id]).await?;
-    row.map(|r| parse(r.get(0), namespace, id)).transpose()
+    Ok(row.map(|r| r.get(0)))
 }
 
 /// The documents of a list page, read one record at a time and bounded by [`PageDocs`]. A
 /// summary's logs and result are dropped here, not in SQL: a `jsonb` cast would refuse a
-/// record whose logs hold a `\u0000`.
+/// record whose logs hold a `\u0000`. A record over [`crate::heavy::INLINE_BYTES`] is parsed on the
+/// blocking pool.
 pub(super) async fn docs(
     client: &impl GenericClient,
     q: &ActivationQuery,
@@ -60,19 +63,41 @@ pub(super) async fn docs(
 ) -> Result<Vec<Value>, StoreError> {
     let mut docs = PageDocs::new(q);
     for paged in page {
-        let added = match paged {
-            Paged::Queued(r) => docs.add(&r.doc, &r.namespace, &r.activation_id)?,
-            Paged::Committed(id) => match client.query_opt(GET_SQL, &[&q.namespace, &id]).await? {
-                Some(row) => docs.add(row.get(0), &q.namespace, &id)?,
+        let (id, text) = match paged {
+            Paged::Queued(r) => (r.activation_id.clone(), Doc::Queued(r)),
+            Paged::Committed(id) => match get(client, &q.namespace, &id).await? {
+                Some(text) => (id, Doc::Read(text)),
                 // Expired since its key was read.
-                None => true,
+                None => continue,
             },
         };
-        if !added {
+        let namespace = q.namespace.clone();
+        let (back, added) = parse_sized(text.text().len(), move || {
+            let added = docs.add(text.text(), &namespace, &id);
+            Ok((docs, added))
+        })
+        .await?;
+        docs = back;
+        if !added? {
             break;
         }
     }
     Ok(docs.into_docs())
+}
+
+/// An activation document to parse: still queued for the writer, or read from PostgreSQL.
+pub(super) enum Doc {
+    Queued(Arc<ActivationRecord>),
+    Read(String),
+}
+
+impl Doc {
+    pub(super) fn text(&self) -> &str {
+        match self {
+            Doc::Queued(record) => &record.doc,
+            Doc::Read(text) => text,
+        }
+    }
 }
 
 /// The filter of a query: `$1` namespace, `$2`/`$3` the start bounds, `$4` the name if any.

@@ -47,6 +47,7 @@ use tokio_postgres::{AsyncMessage, Row};
 
 use tls::Target;
 
+use crate::heavy::{ScanTurns, parse_sized};
 use crate::log_queue::{
     Counters, Kind, Log, MAX_QUEUED, Msg, Paged, Pending, STORED_WRAPPING, parse,
 };
@@ -55,6 +56,7 @@ use crate::{
     Entities, Entity, EntityWrite, FeedSchedule, Feeds, GatewayApi, Listener, StoreError, Subject,
     Subjects, WriterStats,
 };
+use activations::Doc;
 
 /// How often a node proves it is alive, and sweeps for the activations of dead nodes.
 pub const HEARTBEAT: Duration = Duration::from_secs(2);
@@ -123,6 +125,9 @@ struct Inner {
     /// Nodes with a live heartbeat, this one included, as of the last heartbeat.
     live: AtomicU64,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Each namespace's turns at scans (lists, counts, large reads), so that its slow ones
+    /// cannot hold every pooled connection.
+    scans: ScanTurns,
     /// The listener and the heartbeat, stopped when the store drops.
     background: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
@@ -202,6 +207,7 @@ impl PostgresStore {
             recovered: AtomicU64::new(0),
             live: AtomicU64::new(1),
             writer: Mutex::new(Some(writer)),
+            scans: ScanTurns::default(),
             background: Mutex::new(Vec::new()),
         }));
         store.sweep().await?;
@@ -431,6 +437,22 @@ async fn heartbeat(store: Weak<Inner>) {
 }
 
 impl PostgresStore {
+    /// Parses a document of `namespace` of `bytes` with `parse`: inline when it is small, else
+    /// on the blocking pool in one of the namespace's scan turns (a large read counts as a
+    /// scan). Callers give their pooled connection back first.
+    async fn parsed<T: Send + 'static>(
+        &self,
+        namespace: &str,
+        bytes: usize,
+        parse: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let _turn = match bytes > crate::heavy::INLINE_BYTES {
+            true => Some(self.0.scans.take(namespace).await?),
+            false => None,
+        };
+        parse_sized(bytes, parse).await
+    }
+
     async fn beat(&self) -> Result<(), StoreError> {
         let client = self.0.pool.get().await?;
         let renewed = client
@@ -583,11 +605,14 @@ impl Entities for PostgresStore {
         let client = self.0.pool.get().await?;
         let sql =
             format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE namespace = $1 AND name = $2");
-        client
-            .query_opt(&sql, &[&namespace, &name])
-            .await?
-            .map(|row| entity(&row))
-            .transpose()
+        let Some(row) = client.query_opt(&sql, &[&namespace, &name]).await? else {
+            return Ok(None);
+        };
+        drop(client);
+        let bytes = row.get::<_, &str>(3).len();
+        self.parsed(namespace, bytes, move || entity(&row))
+            .await
+            .map(Some)
     }
 
     async fn put_entity(
@@ -651,6 +676,7 @@ impl Entities for PostgresStore {
         skip: u64,
         limit: u64,
     ) -> Result<Vec<Entity>, StoreError> {
+        let _turn = self.0.scans.take(namespace).await?;
         let client = self.0.pool.get().await?;
         let within = if include_packaged {
             "root"
@@ -689,7 +715,9 @@ impl Entities for PostgresStore {
                 ],
             )
             .await?;
-        rows.iter().map(entity).collect()
+        drop(client);
+        let bytes = rows.iter().map(|r| r.get::<_, &str>(3).len()).sum();
+        parse_sized(bytes, move || rows.iter().map(entity).collect()).await
     }
 
     async fn count_entities(
@@ -698,6 +726,7 @@ impl Entities for PostgresStore {
         collection: Collection,
         include_packaged: bool,
     ) -> Result<u64, StoreError> {
+        let _turn = self.0.scans.take(namespace).await?;
         let client = self.0.pool.get().await?;
         let within = if include_packaged {
             "root"
@@ -958,14 +987,13 @@ impl Apis for PostgresStore {
     }
 
     async fn list_apis(&self, namespace: &str) -> Result<Vec<GatewayApi>, StoreError> {
+        let _turn = self.0.scans.take(namespace).await?;
         let client = self.0.pool.get().await?;
         let sql = format!("SELECT {API_COLUMNS} FROM apis WHERE namespace = $1 ORDER BY base_path");
-        client
-            .query(&sql, &[&namespace])
-            .await?
-            .iter()
-            .map(api)
-            .collect()
+        let rows = client.query(&sql, &[&namespace]).await?;
+        drop(client);
+        let bytes = rows.iter().map(|r| r.get::<_, &str>(2).len()).sum();
+        parse_sized(bytes, move || rows.iter().map(api).collect()).await
     }
 }
 
@@ -1000,17 +1028,29 @@ impl ActivationLog for PostgresStore {
     }
 
     async fn get_activation(&self, namespace: &str, id: &str) -> Result<Option<Value>, StoreError> {
-        if let Some(queued) = self.0.log.queued_record(namespace, id) {
-            return parse(&queued.doc, namespace, id).map(Some);
-        }
-        let client = self.0.pool.get().await?;
-        activations::get(&client, namespace, id).await
+        let doc = match self.0.log.queued_record(namespace, id) {
+            Some(queued) => Doc::Queued(queued),
+            None => {
+                let client = self.0.pool.get().await?;
+                match activations::get(&client, namespace, id).await? {
+                    Some(text) => Doc::Read(text),
+                    None => return Ok(None),
+                }
+            }
+        };
+        let (ns, id) = (namespace.to_owned(), id.to_owned());
+        self.parsed(namespace, doc.text().len(), move || {
+            parse(doc.text(), &ns, &id)
+        })
+        .await
+        .map(Some)
     }
 
     async fn list_activations(&self, query: &ActivationQuery) -> Result<Vec<Value>, StoreError> {
         if query.limit == 0 {
             return Ok(Vec::new());
         }
+        let _turn = self.0.scans.take(&query.namespace).await?;
         let queued = self.0.log.to_merge(query);
         let client = self.0.pool.get().await?;
         let page = if queued.is_empty() {
@@ -1030,6 +1070,7 @@ impl ActivationLog for PostgresStore {
     }
 
     async fn count_activations(&self, query: &ActivationQuery) -> Result<u64, StoreError> {
+        let _turn = self.0.scans.take(&query.namespace).await?;
         let queued = self.0.log.queued(query);
         let mut client = self.0.pool.get().await?;
         activations::count(&mut client, query, &queued).await

@@ -82,11 +82,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
-use dashmap::DashMap;
 use parking_lot::{Mutex, RwLock};
 use rusqlite::Connection;
 use serde_json::Value;
 
+use crate::heavy::{INLINE_BYTES, ScanTurns};
 use crate::log_queue::{Counters, Kind, Log, MAX_QUEUED, Msg, Pending};
 use crate::retention::{CHUNK, Cutoffs};
 use crate::{
@@ -125,8 +125,8 @@ struct Inner {
     /// One permit per connection jobs on the blocking pool may use (the entity writer and
     /// the readers): what bounds the blocking threads the store occupies.
     jobs: tokio::sync::Semaphore,
-    /// Each namespace's turns at scans ([`SqliteStore::scan_for`]), made on first use.
-    scans: DashMap<String, Arc<tokio::sync::Semaphore>>,
+    /// Each namespace's turns at scans ([`SqliteStore::scan_for`]).
+    scans: ScanTurns,
     writers: Option<Writers>,
     /// Accepted activations that the last run did not finish, ended at open.
     recovered: u64,
@@ -203,7 +203,7 @@ impl SqliteStore {
             },
             listeners: RwLock::new(Vec::new()),
             jobs: tokio::sync::Semaphore::new(1 + n),
-            scans: DashMap::new(),
+            scans: ScanTurns::default(),
             writers: Some(writers),
             recovered,
             _lock: lock,
@@ -232,7 +232,7 @@ impl SqliteStore {
     }
 
     /// [`SqliteStore::off_thread`] for a scan (or a large read) of `namespace`'s data: one
-    /// namespace runs at most [`SCANS_PER_NAMESPACE`] at once and waits for its own beyond
+    /// namespace runs at most [`crate::heavy::SCANS_PER_NAMESPACE`] at once and waits for its own beyond
     /// that, so its many slow scans (pages of megabytes) cannot hold every job slot while
     /// other namespaces' lists, counts and writes wait behind them.
     async fn scan_for<T: Send + 'static>(
@@ -240,20 +240,7 @@ impl SqliteStore {
         namespace: &str,
         work: impl FnOnce(&Inner) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let tenant = namespace.split('/').next().unwrap_or(namespace);
-        let turns =
-            match self.0.scans.get(tenant) {
-                Some(turns) => Arc::clone(&turns),
-                None => {
-                    Arc::clone(&self.0.scans.entry(tenant.to_owned()).or_insert_with(|| {
-                        Arc::new(tokio::sync::Semaphore::new(SCANS_PER_NAMESPACE))
-                    }))
-                }
-            };
-        let _turn = turns
-            .acquire_owned()
-            .await
-            .map_err(|e| StoreError::Io(format!("the store is closing: {e}")))?;
+        let _turn = self.0.scans.take(namespace).await?;
         self.off_thread(work).await
     }
 
@@ -338,7 +325,7 @@ impl Entities for SqliteStore {
         let inline = self
             .0
             .readers
-            .with(|c| entities::get(c, namespace, name, INLINE_BYTES))?;
+            .with(|c| entities::get(c, namespace, name, INLINE_LENGTH))?;
         let (ns, name) = (namespace.to_owned(), name.to_owned());
         self.large(namespace, inline, move |inner| {
             inner
@@ -584,7 +571,7 @@ impl ActivationLog for SqliteStore {
         let inner = &self.0;
         let inline = inner
             .readers
-            .with(|c| inner.log.get(c, namespace, id, INLINE_BYTES))?;
+            .with(|c| inner.log.get(c, namespace, id, INLINE_LENGTH))?;
         let (ns, id) = (namespace.to_owned(), id.to_owned());
         self.large(namespace, inline, move |inner| {
             inner.readers.scan(|c| inner.log.get(c, &ns, &id, i64::MAX))
@@ -698,15 +685,8 @@ fn recover(conn: &mut Connection) -> Result<u64, StoreError> {
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
-/// Most bytes of a document a point read copies and parses inline on the caller's thread
-/// (an I/O thread: microseconds for the usual few KiB). A larger one (an action of 48 MB of
-/// code, a record with 10 MB of logs) would hold that thread for milliseconds, and every
-/// request behind it: it is read again on the blocking pool.
-const INLINE_BYTES: i64 = 1 << 20;
-
-/// Most scans one namespace runs on the blocking pool at once (of the store's 1 + readers
-/// job slots): the rest stay for other namespaces and for writes.
-const SCANS_PER_NAMESPACE: usize = 2;
+/// [`INLINE_BYTES`] as SQLite's `length` counts.
+const INLINE_LENGTH: i64 = INLINE_BYTES as i64;
 
 /// What a point read found.
 #[derive(Debug, PartialEq)]
@@ -787,7 +767,7 @@ mod tests {
         let inline = store
             .0
             .readers
-            .with(|c| entities::get(c, "guest", "big", INLINE_BYTES));
+            .with(|c| entities::get(c, "guest", "big", INLINE_LENGTH));
         assert!(matches!(inline, Ok(Point::Large)));
         let read = store.get_entity("guest", "big").await.unwrap().unwrap();
         assert_eq!(read.doc, doc);
@@ -805,7 +785,7 @@ mod tests {
             let inner = &store.0;
             let inline = inner
                 .readers
-                .with(|c| inner.log.get(c, "guest", &id, INLINE_BYTES));
+                .with(|c| inner.log.get(c, "guest", &id, INLINE_LENGTH));
             assert_eq!(inline.unwrap(), Point::Large);
             assert_eq!(
                 store.get_activation("guest", &id).await.unwrap(),
@@ -838,7 +818,7 @@ mod tests {
                 })
             })
             .collect();
-        while running.load(Ordering::SeqCst) < SCANS_PER_NAMESPACE {
+        while running.load(Ordering::SeqCst) < crate::heavy::SCANS_PER_NAMESPACE {
             tokio::task::yield_now().await;
         }
         // A hang here (the bound is a guard, not a measurement) means the hog took every slot.
@@ -850,7 +830,10 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
-        assert_eq!(running.load(Ordering::SeqCst), SCANS_PER_NAMESPACE);
+        assert_eq!(
+            running.load(Ordering::SeqCst),
+            crate::heavy::SCANS_PER_NAMESPACE
+        );
         for _ in 0..slots {
             release.send(()).unwrap();
         }
