@@ -25,6 +25,7 @@ use shoal_core::{
 };
 
 pub mod app;
+pub mod buffers;
 pub mod egress;
 pub mod error;
 pub mod gateway;

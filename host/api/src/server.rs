@@ -24,10 +24,11 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use socket2::{Domain, Socket, Type};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, SemaphorePermit, watch};
+use tokio::sync::{Semaphore, watch};
 use tracing::Instrument;
 
 use crate::app::App;
+use crate::buffers::{BUFFERED, Buffers, Held};
 use crate::controller::new_transaction_id;
 use crate::error::ApiError;
 use crate::observer::Observer;
@@ -37,38 +38,29 @@ use crate::rest::{self, Reply};
 /// Largest request entity accepted at all (spec §1.3: 50 MB).
 const MAX_ENTITY_BYTES: usize = 50 * 1024 * 1024;
 
-/// Most request-body bytes the server holds at once, in KiB, across every connection: each
-/// body may be up to [`MAX_ENTITY_BYTES`], and anyone may send one to a web action, so
-/// without a bound a few hundred slow uploads would hold gigabytes. Past it a request is
-/// answered 503 ([`crate::messages::BODIES_BUSY`]).
-const MAX_BUFFERED_KIB: usize = 1 << 20;
-
-/// The KiB of [`MAX_BUFFERED_KIB`] not held by a body being received or answered.
-static BUFFERED: Semaphore = Semaphore::const_new(MAX_BUFFERED_KIB);
-
-/// A request's body and its share of [`BUFFERED`], given back when it is dropped.
+/// A request's body and its share of the buffer budget ([`BUFFERED`]), given back when it
+/// is dropped. Past the budget (or the tenant's share of it) a request is answered 503
+/// ([`crate::messages::BODIES_BUSY`]).
 struct Body {
     bytes: Bytes,
-    _held: Option<SemaphorePermit<'static>>,
+    _held: Option<Held>,
 }
 
-/// Takes `bytes` (rounded up to KiB) of [`BUFFERED`] for a reply that may be that large,
-/// before it is built: the reply holds it ([`Reply::held`]) until hyper has sent it. 503
-/// ([`crate::messages::REPLIES_BUSY`]) when the budget does not have that much left.
-pub(crate) fn hold_for_reply(bytes: usize) -> Result<SemaphorePermit<'static>, ApiError> {
-    hold(&BUFFERED, bytes)
+/// Takes `bytes` (rounded up to KiB) of [`BUFFERED`] for a reply to `tenant` that may be
+/// that large, before it is built: the reply holds it ([`Reply::held`]) until hyper has sent
+/// it. 503 ([`crate::messages::REPLIES_BUSY`]) when the budget, or the tenant's share of it,
+/// does not have that much left.
+pub(crate) fn hold_for_reply(tenant: &str, bytes: usize) -> Result<Held, ApiError> {
+    hold(&BUFFERED, Some(tenant), bytes)
 }
 
-fn hold(budget: &'static Semaphore, bytes: usize) -> Result<SemaphorePermit<'static>, ApiError> {
-    u32::try_from(bytes.div_ceil(1024))
-        .ok()
-        .and_then(|kib| budget.try_acquire_many(kib).ok())
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                crate::messages::REPLIES_BUSY,
-            )
-        })
+fn hold(budget: &'static Buffers, tenant: Option<&str>, bytes: usize) -> Result<Held, ApiError> {
+    budget.take(tenant, bytes.div_ceil(1024)).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            crate::messages::REPLIES_BUSY,
+        )
+    })
 }
 
 /// Replies up to this size are sent without a share of [`BUFFERED`]; a larger one (an
@@ -82,11 +74,16 @@ const UNBUDGETED_REPLY_BYTES: usize = 1 << 20;
 /// or not at all, keeps its reply counted.
 const REPLY_PIECE: usize = 64 << 10;
 
-/// `reply` with its share of `budget` when it is larger than [`UNBUDGETED_REPLY_BYTES`] and
-/// holds none yet; 503 when the budget does not have that much left (the reply is dropped).
-fn budgeted(mut reply: Reply, budget: &'static Semaphore) -> Result<Reply, ApiError> {
+/// `reply` to `tenant` with its share of `budget` when it is larger than
+/// [`UNBUDGETED_REPLY_BYTES`] and holds none yet; 503 when the budget (or the tenant's share)
+/// does not have that much left (the reply is dropped).
+fn budgeted(
+    mut reply: Reply,
+    budget: &'static Buffers,
+    tenant: Option<&str>,
+) -> Result<Reply, ApiError> {
     if reply.held.is_none() && reply.body.len() > UNBUDGETED_REPLY_BYTES {
-        reply.held = Some(hold(budget, reply.body.len())?);
+        reply.held = Some(hold(budget, tenant, reply.body.len())?);
     }
     Ok(reply)
 }
@@ -96,7 +93,7 @@ fn budgeted(mut reply: Reply, budget: &'static Semaphore) -> Result<Reply, ApiEr
 /// piece taken) or the connection closes.
 pub(crate) struct Answer {
     bytes: Bytes,
-    _held: Option<SemaphorePermit<'static>>,
+    _held: Option<Held>,
 }
 
 impl hyper::body::Body for Answer {
@@ -347,7 +344,7 @@ async fn handle(
     let method = parts.method.clone();
     let mut request = rest::Request::new(parts.method, &path, parts.headers, Bytes::new(), tid);
     let result = match rest::credentials_first(&app, &mut request).await {
-        Ok(()) => read_body(body, body_timeout).await,
+        Ok(()) => read_body(body, body_timeout, request.tenant()).await,
         // Unread, the body is not buffered, and hyper closes the connection after the answer.
         Err(refused) => Err(refused),
     };
@@ -359,7 +356,7 @@ async fn handle(
                 request.body = bytes;
                 answer_request(&app, request, surface).await
             }
-            Err(error) => respond(Err(error), &request.tid, surface),
+            Err(error) => respond(Err(error), &request, surface),
         };
         let (route, status, elapsed) = (route_of(&path), response.status(), started.elapsed());
         app.metrics.request(route, status.as_u16(), elapsed);
@@ -373,16 +370,20 @@ async fn handle(
 }
 
 /// The request's body, read within `timeout`, at most [`MAX_ENTITY_BYTES`] and within what
-/// [`BUFFERED`] has left. A request that announces none (a `GET`, `Content-Length: 0`) costs
-/// neither a timer nor a buffer.
-async fn read_body(body: Incoming, timeout: Duration) -> Result<Body, ApiError> {
+/// [`BUFFERED`] (and `tenant`'s share of it) has left. A request that announces none (a
+/// `GET`, `Content-Length: 0`) costs neither a timer nor a buffer.
+async fn read_body(
+    body: Incoming,
+    timeout: Duration,
+    tenant: Option<&str>,
+) -> Result<Body, ApiError> {
     if body.is_end_stream() {
         return Ok(Body {
             bytes: Bytes::new(),
             _held: None,
         });
     }
-    match tokio::time::timeout(timeout, receive(body, &BUFFERED)).await {
+    match tokio::time::timeout(timeout, receive(body, &BUFFERED, tenant)).await {
         Err(_) => Err(ApiError::new(
             StatusCode::REQUEST_TIMEOUT,
             crate::messages::BODY_TIMEOUT,
@@ -391,15 +392,19 @@ async fn read_body(body: Incoming, timeout: Duration) -> Result<Body, ApiError> 
     }
 }
 
-/// Receives `body` frame by frame, taking its share of `budget` (KiB permits) as it grows.
-async fn receive<B>(body: B, budget: &'static Semaphore) -> Result<Body, ApiError>
+/// Receives `body` for `tenant` frame by frame, taking its share of `budget` as it grows.
+async fn receive<B>(
+    body: B,
+    budget: &'static Buffers,
+    tenant: Option<&str>,
+) -> Result<Body, ApiError>
 where
     B: hyper::body::Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let mut body = std::pin::pin!(Limited::new(body, MAX_ENTITY_BYTES));
     let mut bytes = bytes::BytesMut::new();
-    let mut held: Option<SemaphorePermit<'static>> = None;
+    let mut held: Option<Held> = None;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| {
             if e.downcast_ref::<LengthLimitError>().is_some() {
@@ -414,24 +419,23 @@ where
         let Ok(data) = frame.into_data() else {
             continue;
         };
-        let have = held.as_ref().map_or(0, SemaphorePermit::num_permits);
+        let have = held.as_ref().map_or(0, Held::kib);
         let more = (bytes.len() + data.len())
             .div_ceil(1024)
             .saturating_sub(have);
         if more > 0 {
-            let busy = || {
-                ApiError::new(
+            let taken = match held.as_mut() {
+                Some(share) => share.grow(more),
+                None => {
+                    held = budget.take(tenant, more);
+                    held.is_some()
+                }
+            };
+            if !taken {
+                return Err(ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     crate::messages::BODIES_BUSY,
-                )
-            };
-            // At most MAX_ENTITY_BYTES / 1024 + 1 KiB: fits a u32.
-            let taken = budget
-                .try_acquire_many(u32::try_from(more).map_err(|_| busy())?)
-                .map_err(|_| busy())?;
-            match held.as_mut() {
-                Some(permit) => permit.merge(taken),
-                None => held = Some(taken),
+                ));
             }
         }
         bytes.extend_from_slice(&data);
@@ -459,7 +463,8 @@ pub(crate) async fn answer(
             StatusCode::PAYLOAD_TOO_LARGE,
             crate::messages::request_too_large(body.len(), MAX_ENTITY_BYTES),
         );
-        return respond(Err(error), &tid, surface);
+        let request = rest::Request::new(method, path, headers, Bytes::new(), tid);
+        return respond(Err(error), &request, surface);
     }
     let mut request = rest::Request::new(method, path, headers, body, tid);
     request.from_action = true;
@@ -477,7 +482,7 @@ async fn answer_request(
     } else {
         rest::dispatch(app, &request).await
     };
-    respond(result, &request.tid, surface)
+    respond(result, &request, surface)
 }
 
 /// Which of shoal's HTTP surfaces a path belongs to; each adds different headers.
@@ -507,11 +512,17 @@ impl Surface {
     }
 }
 
-/// Writes a reply or an error envelope with the common headers. The one place errors become
-/// HTTP responses.
-fn respond(result: Result<Reply, ApiError>, tid: &str, surface: Surface) -> Response<Answer> {
+/// Writes the reply to `request` or an error envelope with the common headers. The one place
+/// errors become HTTP responses.
+fn respond(
+    result: Result<Reply, ApiError>,
+    request: &rest::Request,
+    surface: Surface,
+) -> Response<Answer> {
+    let tid = &request.tid;
     let reply = result.unwrap_or_else(|e| Reply::error(e, tid));
-    let reply = budgeted(reply, &BUFFERED).unwrap_or_else(|e| Reply::error(e, tid));
+    let reply =
+        budgeted(reply, &BUFFERED, request.tenant()).unwrap_or_else(|e| Reply::error(e, tid));
     let mut resp = Response::new(Answer {
         bytes: reply.body,
         _held: reply.held,
@@ -552,47 +563,82 @@ mod tests {
     use super::*;
     use http_body_util::Full;
 
-    /// A budget of 4 KiB: room for one 3 KiB body, not two.
-    static SMALL: Semaphore = Semaphore::const_new(4);
+    /// A budget of `kib` for one test.
+    fn budget(kib: usize) -> &'static Buffers {
+        Box::leak(Box::new(Buffers::new(kib)))
+    }
+
+    /// A request to `path`, as the listener builds it.
+    fn request_to(path: &str) -> rest::Request {
+        let headers = hyper::HeaderMap::new();
+        rest::Request::new(Method::GET, path, headers, Bytes::new(), "tid".into())
+    }
 
     #[tokio::test]
     async fn bodies_held_at_once_stay_within_the_budget() {
+        // 16 KiB: room for one 3 KiB body per tenant (a quarter each), and no more.
+        let small = budget(16);
         let body = || Full::new(Bytes::from(vec![b'x'; 3 * 1024]));
-        let first = receive(body(), &SMALL).await.ok().unwrap();
+        let first = receive(body(), small, Some("a")).await.ok().unwrap();
         assert_eq!(first.bytes.len(), 3 * 1024);
-        assert_eq!(SMALL.available_permits(), 1);
-        let refused = receive(body(), &SMALL).await.err().unwrap();
+        assert_eq!(small.available(), 13);
+        let refused = receive(body(), small, Some("a")).await.err().unwrap();
         assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(refused.message, crate::messages::BODIES_BUSY);
+        let other = receive(body(), small, Some("b")).await.ok().unwrap();
+        assert_eq!(small.available(), 10, "another tenant's body is received");
         // Given back when the first is dropped (its request answered).
-        drop(first);
-        assert_eq!(SMALL.available_permits(), 4);
-        assert!(receive(body(), &SMALL).await.is_ok());
-        assert_eq!(SMALL.available_permits(), 4);
+        drop((first, other));
+        assert_eq!(small.available(), 16);
+        assert!(receive(body(), small, Some("a")).await.is_ok());
+        assert_eq!(small.available(), 16);
+        let spent = small.take(None, 14).unwrap();
+        let refused = receive(body(), small, Some("c")).await.err().unwrap();
+        assert_eq!(
+            refused.message,
+            crate::messages::BODIES_BUSY,
+            "the whole budget binds"
+        );
+        drop(spent);
     }
-
-    /// Another 4 KiB budget, for replies.
-    static REPLIES: Semaphore = Semaphore::const_new(4);
 
     #[tokio::test]
     async fn a_large_reply_holds_its_share_until_it_is_sent() {
+        let replies = budget(16);
         let reply = || Reply::json(StatusCode::OK, &serde_json::json!([1]));
         let mut first = reply();
-        first.held = Some(hold(&REPLIES, 3 * 1024).unwrap());
-        let refused = hold(&REPLIES, 3 * 1024).err().unwrap();
+        first.held = Some(hold(replies, Some("a"), 3 * 1024).unwrap());
+        let refused = hold(replies, Some("a"), 3 * 1024).err().unwrap();
         assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(refused.message, crate::messages::REPLIES_BUSY);
         // Answered, the reply's body keeps the share until it has been read out and dropped.
-        let response = respond(Ok(first), "tid", Surface::Api);
-        assert_eq!(REPLIES.available_permits(), 1);
+        let response = respond(Ok(first), &request_to("/"), Surface::Api);
+        assert_eq!(replies.available(), 13);
         let sent = response.into_body().collect().await.unwrap().to_bytes();
         assert_eq!(sent, "[1]");
-        assert_eq!(REPLIES.available_permits(), 4);
-        assert!(hold(&REPLIES, 3 * 1024).is_ok());
+        assert_eq!(replies.available(), 16);
+        assert!(hold(replies, Some("a"), 3 * 1024).is_ok());
     }
 
-    /// 3 MiB, in KiB: room for one 2 MiB reply, not two.
-    static LARGE: Semaphore = Semaphore::const_new(3 * 1024);
+    #[test]
+    fn requests_are_made_for_the_namespace_or_tenant_their_path_names() {
+        let tenant = |path: &str| request_to(path).tenant().map(str::to_owned);
+        let web = tenant("/api/v1/web/owner/default/a.json");
+        assert_eq!(web.as_deref(), Some("owner"));
+        let named = tenant("/api/v1/namespaces/ns/actions/a");
+        assert_eq!(named.as_deref(), Some("ns"));
+        assert_eq!(
+            tenant("/api/v1/namespaces/_/actions/a"),
+            None,
+            "the caller's, once known"
+        );
+        assert_eq!(tenant("/api/v1/namespaces"), None);
+        assert_eq!(tenant("/api/t1/hello").as_deref(), Some("t1"));
+        assert_eq!(tenant("/ping"), None);
+    }
+
+    /// 12 MiB, in KiB: a quarter is room for one 2 MiB reply per tenant, not two.
+    const LARGE: usize = 12 * 1024;
 
     #[tokio::test]
     async fn a_large_reply_is_budgeted_and_handed_over_in_pieces() {
@@ -603,25 +649,26 @@ mod tests {
                 "text/plain",
             )
         };
-        let first = budgeted(reply(), &LARGE).unwrap();
-        assert_eq!(LARGE.available_permits(), 1024);
-        let refused = budgeted(reply(), &LARGE).err().unwrap();
+        let large = budget(LARGE);
+        let first = budgeted(reply(), large, Some("a")).unwrap();
+        assert_eq!(large.available(), LARGE - 2048);
+        let refused = budgeted(reply(), large, Some("a")).err().unwrap();
         assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(refused.message, crate::messages::REPLIES_BUSY);
         let small = Reply::json(StatusCode::OK, &serde_json::json!([1]));
-        assert!(budgeted(small, &LARGE).unwrap().held.is_none());
+        assert!(budgeted(small, large, Some("a")).unwrap().held.is_none());
 
-        let mut body = respond(Ok(first), "tid", Surface::Api).into_body();
+        let mut body = respond(Ok(first), &request_to("/"), Surface::Api).into_body();
         let mut pieces = 0;
         while let Some(frame) = body.frame().await {
             assert_eq!(frame.unwrap().into_data().unwrap().len(), REPLY_PIECE);
             pieces += 1;
             // Until hyper drops the body, the reply is counted.
-            assert_eq!(LARGE.available_permits(), 1024);
+            assert_eq!(large.available(), LARGE - 2048);
         }
         assert_eq!(pieces, (2 << 20) / REPLY_PIECE);
         drop(body);
-        assert_eq!(LARGE.available_permits(), 3 * 1024);
+        assert_eq!(large.available(), LARGE);
     }
 
     #[test]

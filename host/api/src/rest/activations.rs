@@ -91,7 +91,7 @@ pub(crate) async fn list(call: &Call<'_>) -> Result<Reply, ApiError> {
         // A page of whole records holds up to MAX_PAGE_BYTES of them, and about as much
         // again while its reply is written: that share of the server's buffers is taken
         // before the page is read and given back once the reply is sent.
-        let held = server::hold_for_reply(2 * MAX_PAGE_BYTES)?;
+        let held = server::hold_for_reply(&query.namespace, 2 * MAX_PAGE_BYTES)?;
         let records = app.store.list_activations(&query).await?;
         let mut reply = Reply::json(StatusCode::OK, &Value::Array(records));
         reply.held = Some(held);

@@ -7,8 +7,8 @@ use serde::Serialize;
 use serde_json::Value;
 use shoal_model::WhiskError;
 use shoal_router::ActivationId;
-use tokio::sync::SemaphorePermit;
 
+use crate::buffers::Held;
 use crate::error::ApiError;
 
 /// A successful response. Built by handlers, written by the server.
@@ -24,7 +24,7 @@ pub struct Reply {
     pub activation_id: Option<ActivationId>,
     /// The share of the server's buffer budget a large body holds until it has been sent
     /// (`server::hold_for_reply`).
-    pub held: Option<SemaphorePermit<'static>>,
+    pub held: Option<Held>,
 }
 
 impl Reply {

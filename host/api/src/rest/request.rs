@@ -101,6 +101,25 @@ impl Request {
         }
     }
 
+    /// The tenant the request is made for, whose share of the server's buffers its body and
+    /// reply take: the caller's namespace once its credentials were checked, else the
+    /// namespace a path names (a web action's owner, `namespaces/{ns}` but `_`) or a gateway
+    /// API's tenant (`/api/{tenant}/…`). `None` for anything else (`/ping`).
+    pub fn tenant(&self) -> Option<&str> {
+        if let Some(caller) = &self.caller {
+            return Some(&caller.namespace);
+        }
+        let at = |i: usize| self.segments.get(i).map(String::as_str);
+        match (at(0), at(1), at(2), at(3)) {
+            (Some("api"), Some("v1"), Some("web" | "namespaces"), Some(ns)) if ns != "_" => {
+                Some(ns)
+            }
+            (Some("api"), Some("v1"), ..) => None,
+            (Some("api"), Some(tenant), Some(_), _) => Some(tenant),
+            _ => None,
+        }
+    }
+
     /// The last value of query parameter `name`.
     pub fn param(&self, name: &str) -> Option<&str> {
         self.query
