@@ -12,7 +12,7 @@ use shoal::app::App;
 use shoal::auth::GUEST_AUTH;
 use shoal::config::{Config, Overrides};
 use shoal::startup;
-use shoal::throttle::ACTIVATION_BYTES_LIMIT;
+use shoal::throttle::{ACTIVATION_BYTES_LIMIT, ENTITY_BYTES_LIMIT};
 use shoal_store::Store;
 
 /// mimalloc as the global allocator: per-thread free lists suit the request threads, which
@@ -110,6 +110,10 @@ enum NamespaceCommand {
         /// records are stored without logs, then without results.
         #[arg(long)]
         activation_bytes_per_minute: Option<u64>,
+        /// Bytes of stored entities (actions, packages, triggers, rules) the namespace may
+        /// hold, its packages' included.
+        #[arg(long)]
+        entity_bytes: Option<u64>,
         #[command(flatten)]
         common: CommonArgs,
     },
@@ -197,6 +201,7 @@ async fn change_namespace(
                 store_activations,
                 activation_retention_days,
                 activation_bytes_per_minute,
+                entity_bytes,
                 ..
             },
             Some(mut subject),
@@ -209,6 +214,7 @@ async fn change_namespace(
                 ("firesPerMinute", fires_per_minute),
                 (shoal_store::RETENTION_LIMIT, activation_retention_days),
                 (ACTIVATION_BYTES_LIMIT, activation_bytes_per_minute),
+                (ENTITY_BYTES_LIMIT, entity_bytes),
             ] {
                 if let Some(v) = *value {
                     if v == 0 {

@@ -36,6 +36,9 @@ pub struct LimitsConfig {
     /// Bytes of activation records a namespace stores per minute in full; past them its
     /// records are stored without logs, then without results (a shoal limit).
     pub activation_bytes_per_minute: u64,
+    /// Bytes of stored entities (actions, packages, triggers, rules) a namespace may hold,
+    /// its packages' included (a shoal limit).
+    pub entity_bytes: u64,
 }
 
 impl Default for LimitsConfig {
@@ -46,13 +49,15 @@ impl Default for LimitsConfig {
             fires_per_minute: 60,
             max_payload_bytes: 1_048_576,
             activation_bytes_per_minute: 16 << 20,
+            entity_bytes: 2 << 30,
         }
     }
 }
 
 /// A namespace's throttle limits: the system defaults, overridden per namespace by the
 /// subject's stored limits (`invocationsPerMinute`, `concurrentInvocations`,
-/// `firesPerMinute`, `storeActivations`, and shoal's `activationBytesPerMinute`).
+/// `firesPerMinute`, `storeActivations`, and shoal's `activationBytesPerMinute` and
+/// `entityBytes`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NamespaceLimits {
     /// Action invokes per minute.
@@ -66,6 +71,9 @@ pub struct NamespaceLimits {
     pub store_activations: Option<bool>,
     /// Bytes of activation records stored in full per minute.
     pub activation_bytes_per_minute: u64,
+    /// Bytes of stored entities, its packages' included: a quota of the whole store, not
+    /// shared out among processes.
+    pub entity_bytes: u64,
 }
 
 impl NamespaceLimits {
@@ -86,6 +94,7 @@ impl NamespaceLimits {
                 ACTIVATION_BYTES_LIMIT,
                 defaults.activation_bytes_per_minute,
             ),
+            entity_bytes: get(ENTITY_BYTES_LIMIT, defaults.entity_bytes),
         }
     }
 
@@ -101,6 +110,7 @@ impl NamespaceLimits {
             fires_per_minute: share(self.fires_per_minute),
             store_activations: self.store_activations,
             activation_bytes_per_minute: share(self.activation_bytes_per_minute),
+            entity_bytes: self.entity_bytes,
         }
     }
 
@@ -113,6 +123,10 @@ impl NamespaceLimits {
 /// The stored limit (`shoal namespace set-limits --activation-bytes-per-minute`) that sets
 /// [`NamespaceLimits::activation_bytes_per_minute`].
 pub const ACTIVATION_BYTES_LIMIT: &str = "activationBytesPerMinute";
+
+/// The stored limit (`shoal namespace set-limits --entity-bytes`) that sets
+/// [`NamespaceLimits::entity_bytes`].
+pub const ENTITY_BYTES_LIMIT: &str = "entityBytes";
 
 /// A fixed one-minute window counter (the window is the current epoch minute).
 #[derive(Debug, Default)]
@@ -294,6 +308,7 @@ mod tests {
             fires_per_minute: 1,
             store_activations: Some(false),
             activation_bytes_per_minute: 1001,
+            entity_bytes: 7,
         };
         assert_eq!(l.per_process(1), l);
         assert_eq!(l.per_process(0), l, "no count is one process");
@@ -307,6 +322,7 @@ mod tests {
             (3, 15, 1)
         );
         assert_eq!(half.activation_bytes_per_minute, 501);
+        assert_eq!(half.entity_bytes, 7, "a quota of the whole store");
         assert_eq!(half.store_activations, Some(false));
     }
     use serde_json::json;
@@ -318,6 +334,7 @@ mod tests {
             fires_per_minute: per_minute,
             store_activations: None,
             activation_bytes_per_minute: 100,
+            entity_bytes: 100,
         }
     }
 

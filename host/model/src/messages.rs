@@ -49,6 +49,10 @@ pub const MEMORY_EXHAUSTED: &str = "The action exhausted its memory and was abor
 pub fn request_too_large(n: usize, max: usize) -> String {
     format!("Request larger than allowed: {n} > {max} bytes.")
 }
+/// 413 when a PUT would take a namespace's stored entities past its `entityBytes`.
+pub fn entities_too_large(n: u64, max: u64) -> String {
+    format!("The namespace's entities larger than allowed: {n} > {max} bytes (entityBytes).")
+}
 /// 403 for an entity the caller may not access.
 pub fn not_authorized(resource: &str) -> String {
     format!("The supplied authentication is not authorized to access '{resource}'.")

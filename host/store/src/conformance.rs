@@ -31,6 +31,7 @@ macro_rules! conformance_suite {
             entities_create_update_conflict_delete,
             entities_list_newest_first_with_paging,
             entities_list_without_code_or_parameters_within_a_page_bound,
+            entities_bytes_count_a_namespace_and_its_packages,
             entities_persist_across_reopen,
             entities_written_together_or_not_at_all,
             subjects_upsert_and_lookup,
@@ -294,6 +295,42 @@ pub async fn entities_list_without_code_or_parameters_within_a_page_bound(backin
     );
     let rest = store.list_entities("guest", actions, false, 2, 30).await;
     assert_eq!(names(rest.unwrap()), ["a3", "a2", "a1"]);
+}
+
+/// The bytes a namespace's quota counts: its entities' and its packages' documents as
+/// stored, but the one a write replaces; never another namespace's.
+pub async fn entities_bytes_count_a_namespace_and_its_packages(backing: &dyn Backing) {
+    let store = backing.open();
+    let sized = |namespace: &str, name: &str, bytes: usize| {
+        let mut e = entity(namespace, name, Collection::Actions, 1);
+        e.doc = json!({"code": "x".repeat(bytes)});
+        e
+    };
+    // Each document is stored as `{"code":"…"}`: 11 bytes and its code.
+    for (namespace, name, bytes) in [
+        ("guest", "a", 1000),
+        ("guest/pkg", "b", 2000),
+        ("guestbook", "c", 4000),
+        ("other", "d", 8000),
+    ] {
+        store
+            .put_entity(sized(namespace, name, bytes), None)
+            .await
+            .unwrap();
+    }
+    let bytes = |root: &'static str, except: (&'static str, &'static str)| {
+        let store = store.clone();
+        async move { store.entity_bytes(root, except).await.unwrap() }
+    };
+    assert_eq!(bytes("guest", ("guest", "new")).await, 3022);
+    assert_eq!(bytes("guest", ("guest", "a")).await, 2011, "replacing a");
+    assert_eq!(
+        bytes("guest", ("guest/pkg", "b")).await,
+        1011,
+        "replacing b"
+    );
+    assert_eq!(bytes("guestbook", ("guestbook", "x")).await, 4011);
+    assert_eq!(bytes("nobody", ("nobody", "x")).await, 0);
 }
 
 /// What a put returned is there after the store is opened again.

@@ -74,6 +74,12 @@ pub trait Entities: Send + Sync {
         collection: Collection,
         include_packaged: bool,
     ) -> Result<u64, StoreError>;
+
+    /// The bytes of the stored documents of every entity of namespace `root` and of its
+    /// packages, but `except` (`(namespace, name)`: the entity a write is about to replace).
+    /// What a namespace's quota of stored entities counts. A scan of the namespace's rows
+    /// that reads each document's length, not the document.
+    async fn entity_bytes(&self, root: &str, except: (&str, &str)) -> Result<u64, StoreError>;
 }
 
 /// One write of [`Entities::write_entities`].

@@ -282,3 +282,54 @@ fn a_namespace_past_its_stored_bytes_per_minute_keeps_records_without_their_logs
     assert!(whole(&guest), "guest's own limit is the default 16 MiB");
     shoal.stop();
 }
+
+#[test]
+fn a_namespace_cannot_store_entities_past_its_quota() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = support::namespace_create(dir.path(), "small");
+    set_limits(dir.path(), "small", &["--entity-bytes", "6000"]);
+    let shoal = Shoal::serve(dir.path());
+    let addr = shoal.addr.clone();
+    let api = "/api/v1/namespaces/_";
+    let put = |auth: &str, path: &str, body: &Value| {
+        let path = format!("{api}/{path}?overwrite=true");
+        request(&addr, "PUT", &path, Some(auth), Some(body))
+    };
+    let action = |bytes: usize| {
+        let code = format!("function main() {{ return {{}}; }} //{}", "x".repeat(bytes));
+        json!({"exec": {"kind": "nodejs:default", "code": code}})
+    };
+    let limits = request(&addr, "GET", &format!("{api}/limits"), Some(&small), None).json();
+    assert_eq!(limits["entityBytes"], 6000);
+    // Each action's document is its code and ~300 bytes more.
+    assert_eq!(put(&small, "actions/a", &action(3000)).status, 200);
+    let refused = put(&small, "actions/b", &action(3000));
+    assert_eq!(refused.status, 413, "{}", refused.text());
+    let text = refused.json()["error"].as_str().unwrap().to_owned();
+    assert!(
+        text.starts_with("The namespace's entities larger than allowed: ")
+            && text.ends_with(" > 6000 bytes (entityBytes)."),
+        "{text}"
+    );
+    let missing = request(
+        &addr,
+        "GET",
+        &format!("{api}/actions/b"),
+        Some(&small),
+        None,
+    );
+    assert_eq!(missing.status, 404, "a refused PUT stores nothing");
+    // Replacing an action counts its new size, not both.
+    assert_eq!(put(&small, "actions/a", &action(3500)).status, 200);
+    assert_eq!(put(&small, "triggers/t", &json!({})).status, 200);
+    let rule = json!({"trigger": "/_/t", "action": "/_/a",
+                      "annotations": [{"key": "big", "value": "y".repeat(4000)}]});
+    let refused = put(&small, "rules/r", &rule);
+    assert_eq!(refused.status, 413, "rules count too: {}", refused.text());
+    assert_eq!(
+        put(support::GUEST_AUTH, "actions/b", &action(3000)).status,
+        200,
+        "guest's quota is its own"
+    );
+    shoal.stop();
+}

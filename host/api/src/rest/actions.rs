@@ -237,7 +237,7 @@ async fn write(call: &Call<'_>, ns: &str, name: &str) -> Result<Reply, ApiError>
     // Building and compiling the code (up to 48 MB of it) must not hold an I/O thread.
     let old_action = old.as_ref().map(|o| &o.doc);
     let action = entities::off_the_io_thread(|| built(app, body, ns, name, old_action))?;
-    let written = store_doc(app, ns, name, &action, old.map(|o| o.rev)).await?;
+    let written = store_doc(call, ns, name, &action, old.map(|o| o.rev)).await?;
     Ok(Reply::json(StatusCode::OK, &written))
 }
 

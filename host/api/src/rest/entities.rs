@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 use shoal_model::documents::{Action, Document, Package, Rule, Trigger};
 use shoal_store::{Collection, Entity, EntityWrite};
 
+use super::call::Call;
 use super::reply::Reply;
 use super::request::{Page, Request};
 use crate::app::App;
@@ -148,19 +149,45 @@ pub(super) fn doc_write<T: Kept>(ns: &str, name: &str, doc: &T, old: Option<u64>
     }
 }
 
-/// Writes `doc` as `ns/name`, over revision `old` (which guards the update), and returns the
-/// document as written.
+/// Writes `doc` as `ns/name` for the caller of `call`, over revision `old` (which guards the
+/// update), and returns the document as written. 413 past the namespace's entity quota.
 pub(super) async fn store_doc<T: Kept>(
-    app: &App,
+    call: &Call<'_>,
     ns: &str,
     name: &str,
     doc: &T,
     old: Option<u64>,
 ) -> Result<Value, ApiError> {
     let entity = doc_entity(ns, name, doc);
+    within_quota(call, &entity).await?;
     let written = entity.doc.clone();
-    app.store.put_entity(entity, old).await?;
+    call.app.store.put_entity(entity, old).await?;
     Ok(written)
+}
+
+/// 413 when storing `entity` would take the stored entities of its namespace (packages
+/// included) past the caller's `entityBytes`: what one namespace may add to the store that
+/// every namespace shares. Costs a scan of the namespace's document lengths and a count of
+/// `entity`'s JSON (off the I/O thread). Two writes at once may both pass, by at most what
+/// the namespace's share of the server's request buffers can hold.
+pub(super) async fn within_quota(call: &Call<'_>, entity: &Entity) -> Result<(), ApiError> {
+    let allowed = call.identity()?.limits.entity_bytes;
+    let root = entity
+        .namespace
+        .split('/')
+        .next()
+        .unwrap_or(&entity.namespace);
+    let except = (entity.namespace.as_str(), entity.name.as_str());
+    let others = call.app.store.entity_bytes(root, except).await?;
+    let own = off_the_io_thread(|| shoal_model::activation::json_len(&entity.doc));
+    let total = others.saturating_add(u64::try_from(own).unwrap_or(u64::MAX));
+    if total > allowed {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            messages::entities_too_large(total, allowed),
+        ));
+    }
+    Ok(())
 }
 
 /// Largest `exec` accepted on PUT (spec §8.2).

@@ -131,7 +131,7 @@ pub(crate) async fn put(call: &Call<'_>) -> Result<Reply, ApiError> {
     let binding = put.binding(old_package)?;
     package::check_binding_target(&*app.store, &identity.namespace, &binding).await?;
     let built = put.build(ns, name, binding, old_package, now_ms());
-    let written = store_doc(app, ns, name, &built, old.map(|o| o.rev)).await?;
+    let written = store_doc(call, ns, name, &built, old.map(|o| o.rev)).await?;
     Ok(Reply::json(StatusCode::OK, &written))
 }
 

@@ -6,7 +6,9 @@ use serde_json::Value;
 use shoal_model::documents::{Rule, Trigger};
 
 use super::call::Call;
-use super::entities::{Kept, Stored, doc_write, existing, list_reply, now_ms, put_body, replaced};
+use super::entities::{
+    Kept, Stored, doc_write, existing, list_reply, now_ms, put_body, replaced, within_quota,
+};
 use super::reply::Reply;
 use super::request::Request;
 use crate::app::App;
@@ -190,7 +192,11 @@ pub(crate) async fn put(call: &Call<'_>) -> Result<Reply, ApiError> {
     };
     // The rule, its link on its trigger and its unlinking from a trigger it leaves: one
     // transaction, so no failure leaves a rule its trigger does not know, or the reverse.
-    let mut writes = vec![doc_write(ns, name, &rule, old.map(|o| o.rev))];
+    let rule_write = doc_write(ns, name, &rule, old.map(|o| o.rev));
+    if let EntityWrite::Put { entity, .. } = &rule_write {
+        within_quota(call, entity).await?;
+    }
+    let mut writes = vec![rule_write];
     let same = |t: &Stored<Trigger>| {
         t.doc.namespace == trigger.doc.namespace && t.doc.name == trigger.doc.name
     };

@@ -11,7 +11,7 @@ use crate::app::App;
 use crate::entity::LIMIT_BOUNDS;
 use crate::error::ApiError;
 use crate::messages;
-use shoal_core::throttle::ACTIVATION_BYTES_LIMIT;
+use shoal_core::throttle::{ACTIVATION_BYTES_LIMIT, ENTITY_BYTES_LIMIT};
 
 /// `GET /`: platform description, limits and the runtimes of the routing table (spec §8.5).
 pub(crate) async fn info(call: &Call<'_>) -> Result<Reply, ApiError> {
@@ -113,8 +113,9 @@ pub(crate) async fn limits(call: &Call<'_>) -> Result<Reply, ApiError> {
             "maxParameterSize": "1 MB",
             "maxActionInstances": l.concurrent_invocations,
     });
-    // shoal's own limit, reported always.
+    // shoal's own limits, reported always.
     body[ACTIVATION_BYTES_LIMIT] = l.activation_bytes_per_minute.into();
+    body[ENTITY_BYTES_LIMIT] = l.entity_bytes.into();
     // Reported only when the namespace sets it (spec §2.1).
     if let Some(store) = l.store_activations {
         body["storeActivations"] = store.into();

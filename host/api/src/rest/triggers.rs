@@ -48,7 +48,7 @@ pub(crate) async fn put(call: &Call<'_>) -> Result<Reply, ApiError> {
     let old: Option<Stored<Trigger>> = replaced(app, call.req, ns, name).await?;
     let put = TriggerPut::parse(&body)?;
     let trigger = put.build(ns, name, old.as_ref().map(|o| &o.doc), now_ms());
-    let written = store_doc(app, ns, name, &trigger, old.map(|o| o.rev)).await?;
+    let written = store_doc(call, ns, name, &trigger, old.map(|o| o.rev)).await?;
     Ok(Reply::json(StatusCode::OK, &written))
 }
 

@@ -739,6 +739,19 @@ impl Entities for PostgresStore {
             .await?;
         Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
     }
+
+    async fn entity_bytes(&self, root: &str, except: (&str, &str)) -> Result<u64, StoreError> {
+        let _turn = self.0.scans.take(root).await?;
+        let client = self.0.pool.get().await?;
+        let row = client
+            .query_one(
+                "SELECT coalesce(sum(octet_length(doc)), 0)::bigint FROM entities
+                 WHERE root = $1 AND NOT (namespace = $2 AND name = $3)",
+                &[&root, &except.0, &except.1],
+            )
+            .await?;
+        Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+    }
 }
 
 fn subject(row: &Row) -> Result<Subject, StoreError> {

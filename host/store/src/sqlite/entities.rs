@@ -30,6 +30,10 @@ const COUNT_SQL: &str = "SELECT count(*) FROM entities WHERE namespace = ?1 AND 
 const COUNT_PACKAGED_SQL: &str = "SELECT count(*) FROM entities WHERE collection = ?2
       AND (namespace = ?1 OR (namespace >= ?1 || '/' AND namespace < ?1 || '0'))";
 
+const BYTES_SQL: &str = "SELECT coalesce(sum(octet_length(doc)), 0) FROM entities
+      WHERE (namespace = ?1 OR (namespace >= ?1 || '/' AND namespace < ?1 || '0'))
+      AND NOT (namespace = ?2 AND name = ?3)";
+
 /// Converts a row selected with [`COLUMNS`] into an [`Entity`].
 fn entity_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Entity, StoreError>> {
     let collection: String = row.get(2)?;
@@ -215,6 +219,17 @@ pub(crate) fn count(
     };
     let mut stmt = conn.prepare_cached(sql)?;
     let n: i64 = stmt.query_row(params![namespace, collection.as_str()], |r| r.get(0))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// See [`crate::Entities::entity_bytes`].
+pub(crate) fn bytes(
+    conn: &Connection,
+    root: &str,
+    except: (&str, &str),
+) -> Result<u64, StoreError> {
+    let mut stmt = conn.prepare_cached(BYTES_SQL)?;
+    let n: i64 = stmt.query_row(params![root, except.0, except.1], |r| r.get(0))?;
     Ok(u64::try_from(n).unwrap_or(0))
 }
 

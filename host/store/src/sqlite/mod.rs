@@ -420,6 +420,16 @@ impl Entities for SqliteStore {
         })
         .await
     }
+
+    async fn entity_bytes(&self, root: &str, except: (&str, &str)) -> Result<u64, StoreError> {
+        let (ns, namespace, name) = (root.to_owned(), except.0.to_owned(), except.1.to_owned());
+        self.scan_for(root, move |inner| {
+            inner
+                .readers
+                .scan(|c| entities::bytes(c, &ns, (&namespace, &name)))
+        })
+        .await
+    }
 }
 
 #[async_trait]
