@@ -666,9 +666,10 @@ impl Controller {
         )
     }
 
-    /// The record as the log files it, `doc` its stored text: listed by name as `<package>/<action>`, where the
-    /// package is the binding the action was reached through, else its own package (what
-    /// OpenWhisk's activation filter view derives from the `binding` and `path` annotations).
+    /// The record as the log files it, `doc` its stored text: listed by name as
+    /// `<package>/<action>`, where the package is the binding the action was reached
+    /// through, else its own package (what OpenWhisk's activation filter view derives from
+    /// the `binding` and `path` annotations).
     fn log_record(&self, action: &ActionEntry, r: &Record, doc: String) -> ActivationRecord {
         let filter_name = match action.binding.as_deref().and_then(|b| b.split_once('/')) {
             Some((_, binding)) => format!("{binding}/{}", action.name),

@@ -232,9 +232,9 @@ impl SqliteStore {
     }
 
     /// [`SqliteStore::off_thread`] for a scan (or a large read) of `namespace`'s data: one
-    /// namespace runs at most [`crate::heavy::SCANS_PER_NAMESPACE`] at once and waits for its own beyond
-    /// that, so its many slow scans (pages of megabytes) cannot hold every job slot while
-    /// other namespaces' lists, counts and writes wait behind them.
+    /// namespace runs at most [`crate::heavy::SCANS_PER_NAMESPACE`] at once and waits for its
+    /// own beyond that, so its many slow scans (pages of megabytes) cannot hold every job
+    /// slot while other namespaces' lists, counts and writes wait behind them.
     async fn scan_for<T: Send + 'static>(
         &self,
         namespace: &str,
