@@ -193,17 +193,17 @@ impl Controller {
         self.throttles.admit_fire(&identity.namespace, &limits)
     }
 
-    /// The text the activation log stores for a record of `namespace`: what
-    /// [`stored::fit`] keeps of `render`'s renderings within the namespace's share of its
-    /// stored bytes per minute (the limit divided by the processes sharing the store).
+    /// The text the activation log stores for `record`, if any: what [`stored::fit`] keeps
+    /// of `render`'s renderings within its namespace's share of its stored bytes per minute
+    /// (the limit divided by the processes sharing the store).
     pub fn stored_text(
         &self,
-        namespace: &str,
+        record: stored::Filed<'_>,
         limits: &NamespaceLimits,
         render: impl FnMut(stored::Kept<'_>) -> String,
-    ) -> String {
+    ) -> Option<String> {
         let share = limits.per_process(self.store.sharing());
-        stored::fit(&self.throttles, namespace, &share, render)
+        stored::fit(&self.throttles, record, &share, render)
     }
 
     /// Runs `action` for `identity` with `payload` merged over its parameters. Waits up to
@@ -302,7 +302,7 @@ impl Controller {
                         .await
                 };
                 let finished = sequence::record(id, &identity, &action, cause, received, finished);
-                let committed = this.record(&limits, &action, &finished, &accepted);
+                let committed = this.record(&limits, &action, &finished, true, &accepted);
                 drop((guard, permit));
                 (finished, committed)
             })
@@ -325,7 +325,7 @@ impl Controller {
                 // acceptance is stored.
                 let outcome: Outcome = executor.invoke(invocation).await;
                 let finished = activation::primitive_record(id, caller, &action, outcome, cause);
-                let committed = this.record(&limits, &action, &finished, &accepted);
+                let committed = this.record(&limits, &action, &finished, false, &accepted);
                 drop((guard, permit));
                 (finished, committed)
             })
@@ -370,7 +370,8 @@ impl Controller {
         }
         stand_in.accepted.store(true, Ordering::Release);
         let record = stand_in.record();
-        let rec = self.log_record(&stand_in.action, &record, record.to_text());
+        let filter_name = filter_name(&stand_in.action);
+        let rec = log_record(&stand_in.action, &record, filter_name, record.to_text());
         self.store
             .accept_activation(rec)
             .await
@@ -628,15 +629,17 @@ impl Controller {
     /// Appends `r` to the activation log of its namespace, whose `limits` say whether it
     /// stores activations (with `storeActivations: false` the caller still gets the record;
     /// nothing else will: `GET …/activations/{id}` answers 404, as in OpenWhisk), and returns
-    /// what resolves once it is committed. `accepted` says its acceptance was stored (the
-    /// record then replaces the stand-in). What of it is stored is [`stored::fit`]'s to say,
-    /// within the namespace's share of its stored bytes per minute. Serialises the record
-    /// once while the namespace is within that share; the text moves into the log.
+    /// what resolves once it is committed. `composite`: a sequence's or conductor's record.
+    /// `accepted` says its acceptance was stored (the record then replaces the stand-in).
+    /// What of it is stored, if anything, is [`stored::fit`]'s to say, within the
+    /// namespace's share of its stored bytes per minute. Serialises the record once while
+    /// the namespace is within that share; the text moves into the log.
     fn record(
         &self,
         limits: &NamespaceLimits,
         action: &ActionEntry,
         r: &Record,
+        composite: bool,
         accepted: &AtomicBool,
     ) -> Option<Committed> {
         let init = r
@@ -658,35 +661,48 @@ impl Controller {
         if !limits.stores_activations() {
             return None;
         }
-        let doc = self.stored_text(&r.namespace, limits, |kept| stored::record_text(r, kept));
-        let rec = self.log_record(action, r, doc);
-        Some(
-            self.store
-                .put_activation_durable(rec, accepted.load(Ordering::Acquire)),
-        )
+        let filter_name = filter_name(action);
+        // A component's record may be left out, unless its acceptance was stored: then the
+        // record must replace the stand-in.
+        let accepted = accepted.load(Ordering::Acquire);
+        let component = r.cause.is_some() && !accepted;
+        let filed = stored::Filed::new(&r.namespace, &action.name, &filter_name, component);
+        let doc = self.stored_text(filed, limits, |kept| {
+            stored::record_text(r, composite, kept)
+        })?;
+        let rec = log_record(action, r, filter_name, doc);
+        Some(self.store.put_activation_durable(rec, accepted))
     }
+}
 
-    /// The record as the log files it, `doc` its stored text: listed by name as
-    /// `<package>/<action>`, where the package is the binding the action was reached
-    /// through, else its own package (what OpenWhisk's activation filter view derives from
-    /// the `binding` and `path` annotations).
-    fn log_record(&self, action: &ActionEntry, r: &Record, doc: String) -> ActivationRecord {
-        let filter_name = match action.binding.as_deref().and_then(|b| b.split_once('/')) {
-            Some((_, binding)) => format!("{binding}/{}", action.name),
-            None => action
-                .path
-                .split_once('/')
-                .map_or(action.name.as_str(), |(_, rest)| rest)
-                .to_string(),
-        };
-        ActivationRecord {
-            namespace: r.namespace.clone(),
-            activation_id: r.activation_id.to_string(),
-            name: action.name.clone(),
-            filter_name,
-            start: r.start,
-            doc,
-        }
+/// The name the log files `action`'s records under, `<package>/<action>`: the package is the
+/// binding the action was reached through, else its own package (what OpenWhisk's activation
+/// filter view derives from the `binding` and `path` annotations).
+fn filter_name(action: &ActionEntry) -> String {
+    match action.binding.as_deref().and_then(|b| b.split_once('/')) {
+        Some((_, binding)) => format!("{binding}/{}", action.name),
+        None => action
+            .path
+            .split_once('/')
+            .map_or(action.name.as_str(), |(_, rest)| rest)
+            .to_string(),
+    }
+}
+
+/// `r` as the log files it, `doc` its stored text.
+fn log_record(
+    action: &ActionEntry,
+    r: &Record,
+    filter_name: String,
+    doc: String,
+) -> ActivationRecord {
+    ActivationRecord {
+        namespace: r.namespace.clone(),
+        activation_id: r.activation_id.to_string(),
+        name: action.name.clone(),
+        filter_name,
+        start: r.start,
+        doc,
     }
 }
 

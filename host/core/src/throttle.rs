@@ -128,6 +128,49 @@ pub const ACTIVATION_BYTES_LIMIT: &str = "activationBytesPerMinute";
 /// [`NamespaceLimits::entity_bytes`].
 pub const ENTITY_BYTES_LIMIT: &str = "entityBytes";
 
+/// The bytes of activation records a namespace may still store whole: a bucket that holds at
+/// most a minute's worth of its limit and refills at that rate, so no burst passes the limit
+/// (a fixed window would let twice through around a minute's turn). Charges past what is
+/// left put it into debt, which the refill pays back first. `None` until first used: full.
+#[derive(Debug, Default)]
+struct ByteBucket(Mutex<Option<(i64, u64)>>);
+
+impl ByteBucket {
+    /// What is left at `now` (epoch ms) of a bucket of `allowed`, refilled since it was last
+    /// used.
+    fn refilled(state: &mut Option<(i64, u64)>, allowed: u64, now: u64) -> &mut i64 {
+        let allowed = i64::try_from(allowed).unwrap_or(i64::MAX);
+        let (left, at) = state.get_or_insert((allowed, now));
+        let elapsed = i128::from(now.saturating_sub(*at));
+        let refill = i128::from(allowed) * elapsed / 60_000;
+        // At most `allowed`: fits an i64.
+        *left = (i128::from(*left) + refill).min(i128::from(allowed)) as i64;
+        *at = now;
+        left
+    }
+
+    /// Takes `n` bytes at `now` when that many are left; else the bytes stored in the last
+    /// minute that refused them (`allowed` less what is left).
+    fn take(&self, now: u64, allowed: u64, n: u64) -> Result<(), u64> {
+        let mut state = self.0.lock();
+        let left = Self::refilled(&mut state, allowed, now);
+        let n = i64::try_from(n).unwrap_or(i64::MAX);
+        if *left < n {
+            let used = i128::from(allowed) - i128::from(*left);
+            return Err(u64::try_from(used).unwrap_or(u64::MAX));
+        }
+        *left -= n;
+        Ok(())
+    }
+
+    /// Takes `n` bytes at `now` whatever is left.
+    fn charge(&self, now: u64, allowed: u64, n: u64) {
+        let mut state = self.0.lock();
+        let left = Self::refilled(&mut state, allowed, now);
+        *left = left.saturating_sub(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+}
+
 /// A fixed one-minute window counter (the window is the current epoch minute).
 #[derive(Debug, Default)]
 struct PerMinute(Mutex<(u64, u64)>);
@@ -146,22 +189,13 @@ impl PerMinute {
         w.1 += n;
         Ok(())
     }
-
-    /// Counts `n` at `minute` whatever the count already is.
-    fn charge(&self, minute: u64, n: u64) {
-        let mut w = self.0.lock();
-        if w.0 != minute {
-            *w = (minute, 0);
-        }
-        w.1 = w.1.saturating_add(n);
-    }
 }
 
 #[derive(Debug, Default)]
 struct Counters {
     invokes: PerMinute,
     fires: PerMinute,
-    stored: PerMinute,
+    stored: ByteBucket,
     in_flight: AtomicU64,
 }
 
@@ -197,11 +231,16 @@ impl Drop for Permit {
     }
 }
 
-/// The current epoch minute, the window every per-minute limit counts in.
-pub(crate) fn current_minute() -> u64 {
+/// The current epoch minute, the window the per-minute throttles count in.
+fn current_minute() -> u64 {
+    now_ms() / 60_000
+}
+
+/// The current time, epoch milliseconds.
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() / 60)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 impl Throttles {
@@ -274,25 +313,30 @@ impl Throttles {
             })
     }
 
-    /// Counts `bytes` of activation records `namespace` stores in `minute`, unless they would
-    /// take it past its `activationBytesPerMinute`; returns the bytes that refused them.
+    /// Counts `bytes` of activation records `namespace` stores at `now` (epoch ms), unless
+    /// they would take it past its `activationBytesPerMinute`; returns the bytes it stored in
+    /// the last minute that refused them.
     pub(crate) fn admit_stored(
         &self,
         namespace: &str,
         limits: &NamespaceLimits,
-        minute: u64,
+        now: u64,
         bytes: usize,
     ) -> Result<(), u64> {
-        self.counters(namespace).stored.take(
-            minute,
-            limits.activation_bytes_per_minute,
-            bytes as u64,
-        )
+        let allowed = limits.activation_bytes_per_minute;
+        (self.counters(namespace).stored).take(now, allowed, bytes as u64)
     }
 
-    /// Counts `bytes` that `namespace` stores in `minute` whatever its limit.
-    pub(crate) fn charge_stored(&self, namespace: &str, minute: u64, bytes: usize) {
-        self.counters(namespace).stored.charge(minute, bytes as u64);
+    /// Counts `bytes` that `namespace` stores at `now` whatever its limit.
+    pub(crate) fn charge_stored(
+        &self,
+        namespace: &str,
+        limits: &NamespaceLimits,
+        now: u64,
+        bytes: usize,
+    ) {
+        let allowed = limits.activation_bytes_per_minute;
+        (self.counters(namespace).stored).charge(now, allowed, bytes as u64);
     }
 }
 
@@ -348,20 +392,37 @@ mod tests {
     }
 
     #[test]
-    fn stored_bytes_are_counted_per_namespace_and_minute() {
+    fn stored_bytes_refill_at_the_limit_per_minute() {
         let t = Throttles::default();
         let l = limits(1, 1);
         assert!(t.admit_stored("ns", &l, 7, 60).is_ok());
         assert_eq!(t.admit_stored("ns", &l, 7, 41), Err(60), "60 + 41 > 100");
         assert!(t.admit_stored("ns", &l, 7, 40).is_ok(), "60 + 40 fits");
-        t.charge_stored("ns", 7, 5);
+        t.charge_stored("ns", &l, 7, 5);
         assert_eq!(
             t.admit_stored("ns", &l, 7, 0),
             Err(105),
             "a charge may overdraw"
         );
         assert!(t.admit_stored("other", &l, 7, 100).is_ok());
-        assert!(t.admit_stored("ns", &l, 8, 100).is_ok(), "a new minute");
+        // 100 a minute: 0.6 s refills 1 byte, paying back the debt of 5 first.
+        assert_eq!(
+            t.admit_stored("ns", &l, 7 + 3_000, 1),
+            Err(100),
+            "5 refilled, 0 left"
+        );
+        assert!(t.admit_stored("ns", &l, 7 + 3_600, 1).is_ok(), "6 refilled");
+        let half_a_minute_later = 7 + 3_600 + 30_000;
+        let refused = t.admit_stored("ns", &l, half_a_minute_later, 51);
+        assert_eq!(refused, Err(50), "half a minute refills 50");
+        assert!(
+            t.admit_stored("ns", &l, 7 + 600_000, 100).is_ok(),
+            "full again"
+        );
+        assert!(
+            t.admit_stored("ns", &l, 7 + 1_200_000, 101).is_err(),
+            "never more than a minute's worth"
+        );
     }
 
     #[test]

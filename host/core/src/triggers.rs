@@ -18,6 +18,7 @@ use crate::entity_path::{EntityPath, Form};
 use crate::feeds::Firer;
 use crate::messages;
 use crate::rule::{FqName, Status};
+use crate::stored::Filed;
 use shoal_model::WhiskError;
 use shoal_model::documents::{Document, Trigger};
 
@@ -76,7 +77,10 @@ pub async fn run(
     if !identity.limits.stores_activations() {
         return;
     }
-    let doc = controller.stored_text(&identity.namespace, &identity.limits, |kept| {
+    let name = &fire.trigger.name;
+    let filed = Filed::new(&identity.namespace, name, name, false);
+    // A record that is no component's is always stored, whole or not.
+    let Some(doc) = controller.stored_text(filed, &identity.limits, |kept| {
         let result = match kept.keeps_result() {
             true => Value::Object(fire.payload.clone()),
             false => Value::Object(Map::new()),
@@ -91,7 +95,9 @@ pub async fn run(
             kept.logs(&logs),
             &annotations,
         )
-    });
+    }) else {
+        return;
+    };
     let record = fire_record(&identity, id, &fire, doc);
     if accepted {
         // Committed by the writer whether or not anyone waits for it.

@@ -124,7 +124,7 @@ pub fn too_many_per_minute(count: u64, allowed: u64) -> String {
 /// `activationBytesPerMinute` left no room for them (`parts`: what was left out).
 pub fn not_stored(parts: &str, used: u64, allowed: u64) -> String {
     format!(
-        "shoal stored this activation without its {parts}: its namespace had stored {used} bytes of activation records this minute, and its limit (activationBytesPerMinute) is {allowed}."
+        "shoal stored this activation without its {parts}: its namespace had stored {used} bytes of activation records in the last minute, and its limit (activationBytesPerMinute) is {allowed}."
     )
 }
 /// 429 when a namespace has too many activations in flight.

@@ -333,3 +333,61 @@ fn a_namespace_cannot_store_entities_past_its_quota() {
     );
     shoal.stop();
 }
+
+#[test]
+fn far_past_its_stored_bytes_a_namespace_keeps_compositions_but_not_their_components() {
+    let dir = tempfile::tempdir().unwrap();
+    let tight = support::namespace_create(dir.path(), "tight");
+    // One byte a minute: every record is past the limit, and the first one's cost is owed.
+    set_limits(dir.path(), "tight", &["--activation-bytes-per-minute", "1"]);
+    let shoal = Shoal::serve(dir.path());
+    let addr = shoal.addr.clone();
+    let call = |method: &str, path: &str, body: Option<&Value>| {
+        let path = format!("/api/v1/namespaces/_/{path}");
+        request(&addr, method, &path, Some(&tight), body)
+    };
+    let code = "function main(p) { console.log('step'); return {n: (p.n || 0) + 1}; }";
+    let step = json!({"exec": {"kind": "nodejs:default", "code": code}});
+    assert_eq!(call("PUT", "actions/step", Some(&step)).status, 200);
+    let seq = json!({"exec": {"kind": "sequence", "components": ["/tight/step", "/tight/step", "/tight/step"]}});
+    assert_eq!(call("PUT", "actions/seq", Some(&seq)).status, 200);
+    let r = call("POST", "actions/seq?blocking=true", None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json()["response"]["result"],
+        json!({"n": 3}),
+        "the caller gets it all"
+    );
+    let id = r.json()["activationId"].as_str().unwrap().to_owned();
+    let stored = call("GET", &format!("activations/{id}"), None).json();
+    assert_eq!(stored["response"]["result"], json!({}));
+    assert_eq!(stored["response"]["size"], 7, "the size the result had");
+    let notes: Vec<&Value> = stored["annotations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["key"] == "notStored")
+        .collect();
+    assert_eq!(notes, [&json!({"key": "notStored", "value": ["result"]})]);
+    let components: Vec<String> = stored["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| id.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        components.len(),
+        3,
+        "the composition keeps its component ids"
+    );
+    let statuses: Vec<u16> = components
+        .iter()
+        .map(|c| call("GET", &format!("activations/{c}"), None).status)
+        .collect();
+    // The first component's record went into debt; past twice the limit, the rest are not
+    // stored.
+    assert_eq!(statuses, [200, 404, 404]);
+    let first = call("GET", &format!("activations/{}", components[0]), None).json();
+    assert_eq!(first["response"]["result"], json!({}));
+    shoal.stop();
+}
