@@ -12,7 +12,7 @@ pub const GUEST: &str = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BK
 
 /// The config of a server under load: load runs invoke far more than OpenWhisk's default
 /// 60 times a minute.
-pub const LOAD_CONFIG: &str = "[limits]\ninvocations_per_minute = 100000000\nconcurrent_invocations = 100000\nfires_per_minute = 100000000\n";
+pub const LOAD_CONFIG: &str = "[limits]\ninvocations_per_minute = 100000000\nconcurrent_invocations = 100000\nfires_per_minute = 100000000\nactivation_bytes_per_minute = 1000000000000\n";
 
 /// A running `shoal serve`, stopped (SIGTERM, then wait) when dropped.
 pub struct Shoal {

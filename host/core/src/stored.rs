@@ -122,17 +122,21 @@ fn fit_at(
 ) -> Option<String> {
     let (namespace, allowed) = (record.namespace, limits.activation_bytes_per_minute);
     let cost = |text: &str| text.len() + record.beyond_text;
-    let whole = render(Kept::All);
-    let Err(used) = throttles.admit_stored(namespace, limits, now, cost(&whole)) else {
-        return Some(whole);
-    };
-    drop(whole);
-    let note = note_line(messages::not_stored("logs", used, allowed));
-    let lean = render(Kept::WithoutLogs(&note));
-    let Err(used) = throttles.admit_stored(namespace, limits, now, cost(&lean)) else {
-        return Some(lean);
-    };
-    drop(lean);
+    let mut used = throttles.stored_lately(namespace, limits, now);
+    // Nothing fits once the limit is spent: the record goes straight to its last form.
+    if used < allowed {
+        let whole = render(Kept::All);
+        let Err(now_used) = throttles.admit_stored(namespace, limits, now, cost(&whole)) else {
+            return Some(whole);
+        };
+        drop(whole);
+        let note = note_line(messages::not_stored("logs", now_used, allowed));
+        let lean = render(Kept::WithoutLogs(&note));
+        let Err(now_used) = throttles.admit_stored(namespace, limits, now, cost(&lean)) else {
+            return Some(lean);
+        };
+        used = now_used;
+    }
     if record.component && used >= allowed.saturating_mul(2) {
         return None;
     }

@@ -149,6 +149,14 @@ impl ByteBucket {
         left
     }
 
+    /// The bytes stored in the last minute as of `now` (`allowed` less what is left; more
+    /// than `allowed` in debt).
+    fn used(&self, now: u64, allowed: u64) -> u64 {
+        let mut state = self.0.lock();
+        let left = Self::refilled(&mut state, allowed, now);
+        u64::try_from(i128::from(allowed) - i128::from(*left)).unwrap_or(u64::MAX)
+    }
+
     /// Takes `n` bytes at `now` when that many are left; else the bytes stored in the last
     /// minute that refused them (`allowed` less what is left).
     fn take(&self, now: u64, allowed: u64, n: u64) -> Result<(), u64> {
@@ -325,6 +333,12 @@ impl Throttles {
     ) -> Result<(), u64> {
         let allowed = limits.activation_bytes_per_minute;
         (self.counters(namespace).stored).take(now, allowed, bytes as u64)
+    }
+
+    /// The bytes of activation records `namespace` stored in the last minute as of `now`.
+    pub(crate) fn stored_lately(&self, namespace: &str, limits: &NamespaceLimits, now: u64) -> u64 {
+        let allowed = limits.activation_bytes_per_minute;
+        (self.counters(namespace).stored).used(now, allowed)
     }
 
     /// Counts `bytes` that `namespace` stores at `now` whatever its limit.
