@@ -5,7 +5,9 @@
 //! every connection, and one tenant (the namespace a request is made for: the caller's, or
 //! the owner's of a web action or gateway API) holds at most a quarter of it, so that one
 //! tenant's many slow uploads or unread replies cannot leave every other tenant's large
-//! requests answered 503.
+//! requests answered 503. Requests without credentials (web actions, gateway APIs) also
+//! share one more quarter among them all, whatever namespace their paths name: anyone can
+//! make them, for namespaces that do not even exist, so together they never hold more.
 //!
 //! Costs: a share is KiB permits of one semaphore plus, for a request made for a tenant, a
 //! lock of the tenants' map while the share is taken, grown and given back; a request with
@@ -19,6 +21,19 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// Most request-body and reply bytes the server holds at once, in KiB.
 pub const MAX_BUFFERED_KIB: usize = 1 << 20;
+
+/// Who pays for a share: the tenant a request is made for, and whether it came without
+/// credentials.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Payer<'a> {
+    /// The tenant, if the request names one.
+    pub tenant: Option<&'a str>,
+    /// Made without credentials: it also takes from the anonymous requests' quarter.
+    pub anonymous: bool,
+}
+
+/// The key of the anonymous requests' quarter among the tenants' (no namespace has a NUL).
+const ANONYMOUS: &str = "\0anonymous";
 
 /// Longest tenant name the budget keeps (names come from request paths): longer ones are
 /// cut, so that the map of tenants holding shares stays small.
@@ -47,13 +62,15 @@ impl Buffers {
         }
     }
 
-    /// A share of `kib` for `tenant` (`None`: a request made for no tenant, which only the
-    /// whole budget bounds); `None` when the budget or the tenant's quarter lacks that much.
-    pub(crate) fn take(&'static self, tenant: Option<&str>, kib: usize) -> Option<Held> {
-        let tenant = tenant.map(|t| t[..t.floor_char_boundary(MAX_TENANT_BYTES)].into());
+    /// A share of `kib` for `payer` (a request made for no tenant, with credentials, is
+    /// bounded by the whole budget only); `None` when the budget or one of the payer's
+    /// quarters lacks that much.
+    pub(crate) fn take(&'static self, payer: Payer<'_>, kib: usize) -> Option<Held> {
+        let tenant = (payer.tenant).map(|t| t[..t.floor_char_boundary(MAX_TENANT_BYTES)].into());
         let mut held = Held {
             buffers: self,
             tenant,
+            anonymous: payer.anonymous,
             permit: None,
         };
         held.grow(kib).then_some(held)
@@ -71,6 +88,7 @@ impl Buffers {
 pub struct Held {
     buffers: &'static Buffers,
     tenant: Option<Box<str>>,
+    anonymous: bool,
     permit: Option<SemaphorePermit<'static>>,
 }
 
@@ -78,20 +96,35 @@ impl Held {
     /// Takes `kib` more into this share; `false`, taking nothing, when the budget or the
     /// tenant's quarter lacks that much.
     pub(crate) fn grow(&mut self, kib: usize) -> bool {
+        if kib == 0 {
+            return true;
+        }
         let Ok(n) = u32::try_from(kib) else {
             return false;
         };
-        let Some(tenant) = &self.tenant else {
+        let keys = [self.tenant.as_deref(), self.anonymous.then_some(ANONYMOUS)];
+        if keys == [None, None] {
             return merge(&mut self.permit, self.buffers.all.try_acquire_many(n).ok());
-        };
+        }
         let mut tenants = self.buffers.tenants.lock();
-        let holds = tenants.get(tenant).copied().unwrap_or(0);
-        if holds + kib > self.buffers.per_tenant {
+        let holds = |key: &str| tenants.get(key).copied().unwrap_or(0);
+        if keys
+            .iter()
+            .flatten()
+            .any(|key| holds(key) + kib > self.buffers.per_tenant)
+        {
             return false;
         }
         let merged = merge(&mut self.permit, self.buffers.all.try_acquire_many(n).ok());
         if merged {
-            tenants.insert(tenant.clone(), holds + kib);
+            for key in keys.into_iter().flatten() {
+                match tenants.get_mut(key) {
+                    Some(holds) => *holds += kib,
+                    None => {
+                        tenants.insert(key.into(), kib);
+                    }
+                }
+            }
         }
         merged
     }
@@ -119,14 +152,18 @@ fn merge(
 
 impl Drop for Held {
     fn drop(&mut self) {
-        let (Some(tenant), kib) = (&self.tenant, self.kib()) else {
+        let keys = [self.tenant.as_deref(), self.anonymous.then_some(ANONYMOUS)];
+        let kib = self.kib();
+        if keys == [None, None] || kib == 0 {
             return;
-        };
+        }
         let mut tenants = self.buffers.tenants.lock();
-        if let Some(holds) = tenants.get_mut(tenant) {
-            *holds = holds.saturating_sub(kib);
-            if *holds == 0 {
-                tenants.remove(tenant);
+        for key in keys.into_iter().flatten() {
+            if let Some(holds) = tenants.get_mut(key) {
+                *holds = holds.saturating_sub(kib);
+                if *holds == 0 {
+                    tenants.remove(key);
+                }
             }
         }
     }
@@ -136,14 +173,22 @@ impl Drop for Held {
 mod tests {
     use super::*;
 
+    /// An authenticated request for `tenant`.
+    fn of(tenant: &str) -> Payer<'_> {
+        Payer {
+            tenant: Some(tenant),
+            anonymous: false,
+        }
+    }
+
     #[test]
     fn one_tenant_holds_at_most_a_quarter_and_others_still_get_theirs() {
         let buffers: &'static Buffers = Box::leak(Box::new(Buffers::new(16)));
-        let mut a = buffers.take(Some("a"), 3).unwrap();
+        let mut a = buffers.take(of("a"), 3).unwrap();
         assert!(a.grow(1), "a quarter is 4 KiB");
         assert!(!a.grow(1), "not 5");
-        assert!(buffers.take(Some("a"), 1).is_none(), "nor in another share");
-        let b = buffers.take(Some("b"), 4).unwrap();
+        assert!(buffers.take(of("a"), 1).is_none(), "nor in another share");
+        let b = buffers.take(of("b"), 4).unwrap();
         assert_eq!(buffers.available(), 8);
         drop(a);
         assert_eq!(buffers.available(), 12);
@@ -151,19 +196,43 @@ mod tests {
             buffers.tenants.lock().get("a").is_none(),
             "no share, no entry"
         );
-        assert_eq!(buffers.take(Some("a"), 4).unwrap().kib(), 4);
+        assert_eq!(buffers.take(of("a"), 4).unwrap().kib(), 4);
         drop(b);
         assert!(buffers.tenants.lock().is_empty());
     }
 
     #[test]
+    fn requests_without_credentials_share_one_quarter_whatever_they_name() {
+        let buffers: &'static Buffers = Box::leak(Box::new(Buffers::new(16)));
+        let anonymous = |tenant| Payer {
+            tenant: Some(tenant),
+            anonymous: true,
+        };
+        let x = buffers.take(anonymous("x"), 2).unwrap();
+        let y = buffers.take(anonymous("y"), 2).unwrap();
+        assert!(
+            buffers.take(anonymous("z"), 1).is_none(),
+            "4 KiB among them all"
+        );
+        let x_by_its_owner = buffers.take(of("x"), 2);
+        assert!(
+            x_by_its_owner.is_some(),
+            "x's owner still has its quarter's rest"
+        );
+        assert!(buffers.take(of("w"), 4).is_some(), "as do other tenants");
+        drop((x, y, x_by_its_owner));
+        assert!(buffers.take(anonymous("z"), 4).is_some());
+        assert!(buffers.tenants.lock().is_empty(), "every share given back");
+    }
+
+    #[test]
     fn requests_for_no_tenant_are_bounded_by_the_whole_budget() {
         let buffers: &'static Buffers = Box::leak(Box::new(Buffers::new(16)));
-        let all = buffers.take(None, 16).unwrap();
-        assert!(buffers.take(Some("a"), 1).is_none(), "the budget is spent");
+        let all = buffers.take(Payer::default(), 16).unwrap();
+        assert!(buffers.take(of("a"), 1).is_none(), "the budget is spent");
         drop(all);
         let long = "x".repeat(1000);
-        let held = buffers.take(Some(&long), 1).unwrap();
+        let held = buffers.take(of(&long), 1).unwrap();
         assert_eq!(held.tenant.as_deref().map(str::len), Some(MAX_TENANT_BYTES));
     }
 }

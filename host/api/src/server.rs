@@ -28,7 +28,7 @@ use tokio::sync::{Semaphore, watch};
 use tracing::Instrument;
 
 use crate::app::App;
-use crate::buffers::{BUFFERED, Buffers, Held};
+use crate::buffers::{BUFFERED, Buffers, Held, Payer};
 use crate::controller::new_transaction_id;
 use crate::error::ApiError;
 use crate::observer::Observer;
@@ -46,16 +46,20 @@ struct Body {
     _held: Option<Held>,
 }
 
-/// Takes `bytes` (rounded up to KiB) of [`BUFFERED`] for a reply to `tenant` that may be
-/// that large, before it is built: the reply holds it ([`Reply::held`]) until hyper has sent
-/// it. 503 ([`crate::messages::REPLIES_BUSY`]) when the budget, or the tenant's share of it,
-/// does not have that much left.
+/// Takes `bytes` (rounded up to KiB) of [`BUFFERED`] for a reply to a caller of `tenant`
+/// that may be that large, before it is built: the reply holds it ([`Reply::held`]) until
+/// hyper has sent it. 503 ([`crate::messages::REPLIES_BUSY`]) when the budget, or the
+/// tenant's share of it, does not have that much left.
 pub(crate) fn hold_for_reply(tenant: &str, bytes: usize) -> Result<Held, ApiError> {
-    hold(&BUFFERED, Some(tenant), bytes)
+    let payer = Payer {
+        tenant: Some(tenant),
+        anonymous: false,
+    };
+    hold(&BUFFERED, payer, bytes)
 }
 
-fn hold(budget: &'static Buffers, tenant: Option<&str>, bytes: usize) -> Result<Held, ApiError> {
-    budget.take(tenant, bytes.div_ceil(1024)).ok_or_else(|| {
+fn hold(budget: &'static Buffers, payer: Payer<'_>, bytes: usize) -> Result<Held, ApiError> {
+    budget.take(payer, bytes.div_ceil(1024)).ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             crate::messages::REPLIES_BUSY,
@@ -74,16 +78,16 @@ const UNBUDGETED_REPLY_BYTES: usize = 1 << 20;
 /// or not at all, keeps its reply counted.
 const REPLY_PIECE: usize = 64 << 10;
 
-/// `reply` to `tenant` with its share of `budget` when it is larger than
-/// [`UNBUDGETED_REPLY_BYTES`] and holds none yet; 503 when the budget (or the tenant's share)
+/// `reply` with `payer`'s share of `budget` when it is larger than
+/// [`UNBUDGETED_REPLY_BYTES`] and holds none yet; 503 when the budget (or the payer's share)
 /// does not have that much left (the reply is dropped).
 fn budgeted(
     mut reply: Reply,
     budget: &'static Buffers,
-    tenant: Option<&str>,
+    payer: Payer<'_>,
 ) -> Result<Reply, ApiError> {
     if reply.held.is_none() && reply.body.len() > UNBUDGETED_REPLY_BYTES {
-        reply.held = Some(hold(budget, tenant, reply.body.len())?);
+        reply.held = Some(hold(budget, payer, reply.body.len())?);
     }
     Ok(reply)
 }
@@ -344,7 +348,16 @@ async fn handle(
     let method = parts.method.clone();
     let mut request = rest::Request::new(parts.method, &path, parts.headers, Bytes::new(), tid);
     let result = match rest::credentials_first(&app, &mut request).await {
-        Ok(()) => read_body(body, body_timeout, request.tenant()).await,
+        Ok(()) => {
+            // Web actions and gateway APIs take at most an invoke's payload (checked again
+            // when the body is used): no one, with or without credentials, makes shoal hold
+            // more for them.
+            let most = match surface {
+                Surface::Api => MAX_ENTITY_BYTES,
+                Surface::Web | Surface::Gateway => app.settings.limits.max_payload_bytes,
+            };
+            read_body(body, body_timeout, request.payer(), most).await
+        }
         // Unread, the body is not buffered, and hyper closes the connection after the answer.
         Err(refused) => Err(refused),
     };
@@ -370,12 +383,14 @@ async fn handle(
 }
 
 /// The request's body, read within `timeout`, at most [`MAX_ENTITY_BYTES`] and within what
-/// [`BUFFERED`] (and `tenant`'s share of it) has left. A request that announces none (a
-/// `GET`, `Content-Length: 0`) costs neither a timer nor a buffer.
+/// [`BUFFERED`] (and `payer`'s share of it) has left, and at most `most` bytes (413 past
+/// them, at once when the request announces more). A request that announces none (a `GET`,
+/// `Content-Length: 0`) costs neither a timer nor a buffer.
 async fn read_body(
     body: Incoming,
     timeout: Duration,
-    tenant: Option<&str>,
+    payer: Payer<'_>,
+    most: usize,
 ) -> Result<Body, ApiError> {
     if body.is_end_stream() {
         return Ok(Body {
@@ -383,7 +398,7 @@ async fn read_body(
             _held: None,
         });
     }
-    match tokio::time::timeout(timeout, receive(body, &BUFFERED, tenant)).await {
+    match tokio::time::timeout(timeout, receive(body, &BUFFERED, payer, most)).await {
         Err(_) => Err(ApiError::new(
             StatusCode::REQUEST_TIMEOUT,
             crate::messages::BODY_TIMEOUT,
@@ -392,26 +407,35 @@ async fn read_body(
     }
 }
 
-/// Receives `body` for `tenant` frame by frame, taking its share of `budget` as it grows.
+/// Receives at most `most` bytes of `body` for `payer` frame by frame, taking its share of
+/// `budget` as it grows.
 async fn receive<B>(
     body: B,
     budget: &'static Buffers,
-    tenant: Option<&str>,
+    payer: Payer<'_>,
+    most: usize,
 ) -> Result<Body, ApiError>
 where
     B: hyper::body::Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let mut body = std::pin::pin!(Limited::new(body, MAX_ENTITY_BYTES));
+    let too_large = |announced: usize| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            crate::messages::request_too_large(announced, most),
+        )
+    };
+    let announced = usize::try_from(body.size_hint().lower()).unwrap_or(usize::MAX);
+    if announced > most {
+        return Err(too_large(announced));
+    }
+    let mut body = std::pin::pin!(Limited::new(body, most));
     let mut bytes = bytes::BytesMut::new();
     let mut held: Option<Held> = None;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| {
             if e.downcast_ref::<LengthLimitError>().is_some() {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    crate::messages::request_too_large(MAX_ENTITY_BYTES + 1, MAX_ENTITY_BYTES),
-                )
+                too_large(most + 1)
             } else {
                 ApiError::bad_request(crate::messages::malformed(&e.to_string()))
             }
@@ -427,7 +451,7 @@ where
             let taken = match held.as_mut() {
                 Some(share) => share.grow(more),
                 None => {
-                    held = budget.take(tenant, more);
+                    held = budget.take(payer, more);
                     held.is_some()
                 }
             };
@@ -522,7 +546,7 @@ fn respond(
     let tid = &request.tid;
     let reply = result.unwrap_or_else(|e| Reply::error(e, tid));
     let reply =
-        budgeted(reply, &BUFFERED, request.tenant()).unwrap_or_else(|e| Reply::error(e, tid));
+        budgeted(reply, &BUFFERED, request.payer()).unwrap_or_else(|e| Reply::error(e, tid));
     let mut resp = Response::new(Answer {
         bytes: reply.body,
         _held: reply.held,
@@ -563,6 +587,14 @@ mod tests {
     use super::*;
     use http_body_util::Full;
 
+    /// An authenticated request for `tenant`.
+    fn of(tenant: &str) -> Payer<'_> {
+        Payer {
+            tenant: Some(tenant),
+            anonymous: false,
+        }
+    }
+
     /// A budget of `kib` for one test.
     fn budget(kib: usize) -> &'static Buffers {
         Box::leak(Box::new(Buffers::new(kib)))
@@ -579,21 +611,37 @@ mod tests {
         // 16 KiB: room for one 3 KiB body per tenant (a quarter each), and no more.
         let small = budget(16);
         let body = || Full::new(Bytes::from(vec![b'x'; 3 * 1024]));
-        let first = receive(body(), small, Some("a")).await.ok().unwrap();
+        let first = receive(body(), small, of("a"), MAX_ENTITY_BYTES)
+            .await
+            .ok()
+            .unwrap();
         assert_eq!(first.bytes.len(), 3 * 1024);
         assert_eq!(small.available(), 13);
-        let refused = receive(body(), small, Some("a")).await.err().unwrap();
+        let refused = receive(body(), small, of("a"), MAX_ENTITY_BYTES)
+            .await
+            .err()
+            .unwrap();
         assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(refused.message, crate::messages::BODIES_BUSY);
-        let other = receive(body(), small, Some("b")).await.ok().unwrap();
+        let other = receive(body(), small, of("b"), MAX_ENTITY_BYTES)
+            .await
+            .ok()
+            .unwrap();
         assert_eq!(small.available(), 10, "another tenant's body is received");
         // Given back when the first is dropped (its request answered).
         drop((first, other));
         assert_eq!(small.available(), 16);
-        assert!(receive(body(), small, Some("a")).await.is_ok());
+        assert!(
+            receive(body(), small, of("a"), MAX_ENTITY_BYTES)
+                .await
+                .is_ok()
+        );
         assert_eq!(small.available(), 16);
-        let spent = small.take(None, 14).unwrap();
-        let refused = receive(body(), small, Some("c")).await.err().unwrap();
+        let spent = small.take(Payer::default(), 14).unwrap();
+        let refused = receive(body(), small, of("c"), MAX_ENTITY_BYTES)
+            .await
+            .err()
+            .unwrap();
         assert_eq!(
             refused.message,
             crate::messages::BODIES_BUSY,
@@ -603,12 +651,25 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_body_past_its_routes_bound_is_refused_before_it_is_held() {
+        let small = budget(16);
+        let body = Full::new(Bytes::from(vec![b'x'; 3 * 1024]));
+        let refused = receive(body, small, of("a"), 1024).await.err().unwrap();
+        assert_eq!(refused.status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(
+            refused.message,
+            "Request larger than allowed: 3072 > 1024 bytes."
+        );
+        assert_eq!(small.available(), 16, "nothing was held");
+    }
+
+    #[tokio::test]
     async fn a_large_reply_holds_its_share_until_it_is_sent() {
         let replies = budget(16);
         let reply = || Reply::json(StatusCode::OK, &serde_json::json!([1]));
         let mut first = reply();
-        first.held = Some(hold(replies, Some("a"), 3 * 1024).unwrap());
-        let refused = hold(replies, Some("a"), 3 * 1024).err().unwrap();
+        first.held = Some(hold(replies, of("a"), 3 * 1024).unwrap());
+        let refused = hold(replies, of("a"), 3 * 1024).err().unwrap();
         assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(refused.message, crate::messages::REPLIES_BUSY);
         // Answered, the reply's body keeps the share until it has been read out and dropped.
@@ -617,7 +678,7 @@ mod tests {
         let sent = response.into_body().collect().await.unwrap().to_bytes();
         assert_eq!(sent, "[1]");
         assert_eq!(replies.available(), 16);
-        assert!(hold(replies, Some("a"), 3 * 1024).is_ok());
+        assert!(hold(replies, of("a"), 3 * 1024).is_ok());
     }
 
     #[test]
@@ -650,13 +711,13 @@ mod tests {
             )
         };
         let large = budget(LARGE);
-        let first = budgeted(reply(), large, Some("a")).unwrap();
+        let first = budgeted(reply(), large, of("a")).unwrap();
         assert_eq!(large.available(), LARGE - 2048);
-        let refused = budgeted(reply(), large, Some("a")).err().unwrap();
+        let refused = budgeted(reply(), large, of("a")).err().unwrap();
         assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(refused.message, crate::messages::REPLIES_BUSY);
         let small = Reply::json(StatusCode::OK, &serde_json::json!([1]));
-        assert!(budgeted(small, large, Some("a")).unwrap().held.is_none());
+        assert!(budgeted(small, large, of("a")).unwrap().held.is_none());
 
         let mut body = respond(Ok(first), &request_to("/"), Surface::Api).into_body();
         let mut pieces = 0;

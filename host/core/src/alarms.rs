@@ -311,6 +311,12 @@ impl Feed {
             Some(v @ Value::Object(_)) => v.clone(),
             Some(other) => json!({"payload": other}),
         };
+        let size = crate::activation::json_len(&payload);
+        if size > MAX_PAYLOAD_BYTES {
+            return Err(bad(format!(
+                "trigger_payload larger than allowed: {size} > {MAX_PAYLOAD_BYTES} bytes."
+            )));
+        }
         config.insert("payload".into(), payload);
         config.insert("created".into(), json!(created));
         Ok(Feed { config, schedule })
@@ -411,6 +417,11 @@ pub struct AlarmService {
 /// turn, for every namespace, so one namespace's thousands of alarms firing every second
 /// would delay everyone else's.
 pub const MAX_ALARMS_PER_NAMESPACE: usize = 100;
+
+/// Most bytes of the payload an alarm stores and fires with: an alarm's configuration is
+/// kept outside the namespace's entities (and their `entityBytes`), so with
+/// [`MAX_ALARMS_PER_NAMESPACE`] this bounds what one namespace's alarms hold (~6.4 MB).
+pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
 
 fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
@@ -1055,6 +1066,25 @@ mod tests {
         )
         .unwrap();
         assert_eq!(f.schedule.next_after(T0), None);
+    }
+
+    #[test]
+    fn a_payload_past_its_bound_is_refused() {
+        let at_most = "x".repeat(MAX_PAYLOAD_BYTES - r#"{"payload":""}"#.len());
+        let fits = json!({"cron": "* * * * *", "trigger_payload": at_most});
+        assert!(parse(FeedKind::Alarm, fits).is_ok());
+        let past = "x".repeat(MAX_PAYLOAD_BYTES);
+        let refused = parse(
+            FeedKind::Alarm,
+            json!({"cron": "* * * * *", "trigger_payload": past}),
+        );
+        assert_eq!(
+            refused.unwrap_err(),
+            format!(
+                "trigger_payload larger than allowed: {} > {MAX_PAYLOAD_BYTES} bytes.",
+                MAX_PAYLOAD_BYTES + 14
+            )
+        );
     }
 
     #[tokio::test]

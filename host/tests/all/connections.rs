@@ -96,6 +96,32 @@ fn a_request_without_valid_credentials_is_refused_before_its_body_is_read() {
 }
 
 #[test]
+fn a_web_body_past_the_payload_limit_is_refused_before_it_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let shoal = Shoal::serve_with(dir.path(), TIGHT);
+    // Anyone may call a web action, of any namespace name: a body announced past the
+    // invoke payload limit is a 413 at once, not held until the body timeout.
+    for path in [
+        "/api/v1/web/nosuch/default/x.json",
+        "/api/v1/web/guest/default/x.json",
+    ] {
+        let mut stream = connect(&shoal);
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 40000000\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(&[b' '; 1024]).unwrap();
+        let answer = until_closed(stream);
+        assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+        assert!(
+            answer.contains("Request larger than allowed: 40000000 > 1048576 bytes."),
+            "{answer}"
+        );
+    }
+    shoal.stop();
+}
+
+#[test]
 fn a_malformed_chunked_body_is_a_bad_request() {
     let dir = tempfile::tempdir().unwrap();
     let shoal = Shoal::serve(dir.path());

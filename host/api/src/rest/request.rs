@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use shoal_router::json;
 
 use crate::auth::Identity;
+use crate::buffers::Payer;
 use crate::error::ApiError;
 use crate::messages;
 
@@ -117,6 +118,15 @@ impl Request {
             (Some("api"), Some("v1"), ..) => None,
             (Some("api"), Some(tenant), Some(_), _) => Some(tenant),
             _ => None,
+        }
+    }
+
+    /// Who pays for the request's share of the server's buffers: its [`Request::tenant`], and
+    /// whether it came without credentials.
+    pub fn payer(&self) -> Payer<'_> {
+        Payer {
+            tenant: self.tenant(),
+            anonymous: self.caller.is_none(),
         }
     }
 
