@@ -5,9 +5,10 @@
 //! every connection, and one tenant (the namespace a request is made for: the caller's, or
 //! the owner's of a web action or gateway API) holds at most a quarter of it, so that one
 //! tenant's many slow uploads or unread replies cannot leave every other tenant's large
-//! requests answered 503. Requests without credentials (web actions, gateway APIs) also
-//! share one more quarter among them all, whatever namespace their paths name: anyone can
-//! make them, for namespaces that do not even exist, so together they never hold more.
+//! requests answered 503. Requests without credentials (web actions, gateway APIs) share
+//! one more quarter among them all, whatever namespace their paths name, and take nothing
+//! from that namespace's: anyone can make them, naming any namespace, so together they
+//! never hold more, and they cannot fill a tenant's quarter by naming it.
 //!
 //! Costs: a share is KiB permits of one semaphore plus, for a request made for a tenant, a
 //! lock of the tenants' map while the share is taken, grown and given back; a request with

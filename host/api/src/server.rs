@@ -696,6 +696,13 @@ mod tests {
         assert_eq!(tenant("/api/v1/namespaces"), None);
         assert_eq!(tenant("/api/t1/hello").as_deref(), Some("t1"));
         assert_eq!(tenant("/ping"), None);
+        let web = request_to("/api/v1/web/owner/default/a.json");
+        let payer = web.payer();
+        assert_eq!(
+            (payer.tenant, payer.anonymous),
+            (None, true),
+            "without credentials, only the anonymous quarter pays"
+        );
     }
 
     /// 12 MiB, in KiB: a quarter is room for one 2 MiB reply per tenant, not two.

@@ -121,12 +121,19 @@ impl Request {
         }
     }
 
-    /// Who pays for the request's share of the server's buffers: its [`Request::tenant`], and
-    /// whether it came without credentials.
+    /// Who pays for the request's share of the server's buffers: its [`Request::tenant`] when
+    /// it came with credentials; else the quarter all anonymous requests share, and never
+    /// the tenant its path names (anyone could fill that tenant's quarter by naming it).
     pub fn payer(&self) -> Payer<'_> {
-        Payer {
-            tenant: self.tenant(),
-            anonymous: self.caller.is_none(),
+        match self.caller {
+            Some(_) => Payer {
+                tenant: self.tenant(),
+                anonymous: false,
+            },
+            None => Payer {
+                tenant: None,
+                anonymous: true,
+            },
         }
     }
 
