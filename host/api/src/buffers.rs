@@ -2,10 +2,9 @@
 //! once. Each body may be up to 50 MB and anyone may send one to a web action, and a client
 //! that never reads keeps its reply held until its connection closes, so without a bound a
 //! few hundred such requests would hold gigabytes. The budget is [`MAX_BUFFERED_KIB`] across
-//! every connection, and one tenant (the namespace a request is made for: the caller's, or
-//! the owner's of a web action or gateway API) holds at most a quarter of it, so that one
-//! tenant's many slow uploads or unread replies cannot leave every other tenant's large
-//! requests answered 503. Requests without credentials (web actions, gateway APIs) share
+//! every connection, and one tenant (the namespace of a request's caller) holds at most a
+//! quarter of it, so that one tenant's many slow uploads or unread replies cannot leave
+//! every other tenant's large requests answered 503. Requests without credentials (web actions, gateway APIs) share
 //! one more quarter among them all, whatever namespace their paths name, and take nothing
 //! from that namespace's: anyone can make them, naming any namespace, so together they
 //! never hold more, and they cannot fill a tenant's quarter by naming it.

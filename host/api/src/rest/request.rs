@@ -102,38 +102,17 @@ impl Request {
         }
     }
 
-    /// The tenant the request is made for, whose share of the server's buffers its body and
-    /// reply take: the caller's namespace once its credentials were checked, else the
-    /// namespace a path names (a web action's owner, `namespaces/{ns}` but `_`) or a gateway
-    /// API's tenant (`/api/{tenant}/…`). `None` for anything else (`/ping`).
-    pub fn tenant(&self) -> Option<&str> {
-        if let Some(caller) = &self.caller {
-            return Some(&caller.namespace);
-        }
-        let at = |i: usize| self.segments.get(i).map(String::as_str);
-        match (at(0), at(1), at(2), at(3)) {
-            (Some("api"), Some("v1"), Some("web" | "namespaces"), Some(ns)) if ns != "_" => {
-                Some(ns)
-            }
-            (Some("api"), Some("v1"), ..) => None,
-            (Some("api"), Some(tenant), Some(_), _) => Some(tenant),
-            _ => None,
-        }
-    }
-
-    /// Who pays for the request's share of the server's buffers: its [`Request::tenant`] when
-    /// it came with credentials; else the quarter all anonymous requests share, and never
-    /// the tenant its path names (anyone could fill that tenant's quarter by naming it).
+    /// Who pays for the request's share of the server's buffers: the caller's namespace
+    /// when it came with credentials; else the quarter all anonymous requests share, and
+    /// never the namespace its path names (anyone could fill that one's quarter by naming
+    /// it).
     pub fn payer(&self) -> Payer<'_> {
-        match self.caller {
-            Some(_) => Payer {
-                tenant: self.tenant(),
-                anonymous: false,
-            },
-            None => Payer {
-                tenant: None,
-                anonymous: true,
-            },
+        Payer {
+            tenant: self
+                .caller
+                .as_deref()
+                .map(|caller| caller.namespace.as_str()),
+            anonymous: self.caller.is_none(),
         }
     }
 
