@@ -32,6 +32,24 @@ pub struct Payer<'a> {
     pub anonymous: bool,
 }
 
+impl<'a> Payer<'a> {
+    /// A request of a caller of `namespace`.
+    pub fn caller(namespace: &'a str) -> Self {
+        Payer {
+            tenant: Some(namespace),
+            anonymous: false,
+        }
+    }
+
+    /// A request without credentials: the anonymous requests' quarter pays, alone.
+    pub fn anonymous() -> Self {
+        Payer {
+            tenant: None,
+            anonymous: true,
+        }
+    }
+}
+
 /// The key of the anonymous requests' quarter among the tenants' (no namespace has a NUL).
 const ANONYMOUS: &str = "\0anonymous";
 
@@ -173,22 +191,17 @@ impl Drop for Held {
 mod tests {
     use super::*;
 
-    /// An authenticated request for `tenant`.
-    fn of(tenant: &str) -> Payer<'_> {
-        Payer {
-            tenant: Some(tenant),
-            anonymous: false,
-        }
-    }
-
     #[test]
     fn one_tenant_holds_at_most_a_quarter_and_others_still_get_theirs() {
         let buffers: &'static Buffers = Box::leak(Box::new(Buffers::new(16)));
-        let mut a = buffers.take(of("a"), 3).unwrap();
+        let mut a = buffers.take(Payer::caller("a"), 3).unwrap();
         assert!(a.grow(1), "a quarter is 4 KiB");
         assert!(!a.grow(1), "not 5");
-        assert!(buffers.take(of("a"), 1).is_none(), "nor in another share");
-        let b = buffers.take(of("b"), 4).unwrap();
+        assert!(
+            buffers.take(Payer::caller("a"), 1).is_none(),
+            "nor in another share"
+        );
+        let b = buffers.take(Payer::caller("b"), 4).unwrap();
         assert_eq!(buffers.available(), 8);
         drop(a);
         assert_eq!(buffers.available(), 12);
@@ -196,7 +209,7 @@ mod tests {
             buffers.tenants.lock().get("a").is_none(),
             "no share, no entry"
         );
-        assert_eq!(buffers.take(of("a"), 4).unwrap().kib(), 4);
+        assert_eq!(buffers.take(Payer::caller("a"), 4).unwrap().kib(), 4);
         drop(b);
         assert!(buffers.tenants.lock().is_empty());
     }
@@ -214,12 +227,15 @@ mod tests {
             buffers.take(anonymous("z"), 1).is_none(),
             "4 KiB among them all"
         );
-        let x_by_its_owner = buffers.take(of("x"), 2);
+        let x_by_its_owner = buffers.take(Payer::caller("x"), 2);
         assert!(
             x_by_its_owner.is_some(),
             "x's owner still has its quarter's rest"
         );
-        assert!(buffers.take(of("w"), 4).is_some(), "as do other tenants");
+        assert!(
+            buffers.take(Payer::caller("w"), 4).is_some(),
+            "as do other tenants"
+        );
         drop((x, y, x_by_its_owner));
         assert!(buffers.take(anonymous("z"), 4).is_some());
         assert!(buffers.tenants.lock().is_empty(), "every share given back");
@@ -229,10 +245,13 @@ mod tests {
     fn requests_for_no_tenant_are_bounded_by_the_whole_budget() {
         let buffers: &'static Buffers = Box::leak(Box::new(Buffers::new(16)));
         let all = buffers.take(Payer::default(), 16).unwrap();
-        assert!(buffers.take(of("a"), 1).is_none(), "the budget is spent");
+        assert!(
+            buffers.take(Payer::caller("a"), 1).is_none(),
+            "the budget is spent"
+        );
         drop(all);
         let long = "x".repeat(1000);
-        let held = buffers.take(of(&long), 1).unwrap();
+        let held = buffers.take(Payer::caller(&long), 1).unwrap();
         assert_eq!(held.tenant.as_deref().map(str::len), Some(MAX_TENANT_BYTES));
     }
 }

@@ -51,11 +51,7 @@ struct Body {
 /// hyper has sent it. 503 ([`crate::messages::REPLIES_BUSY`]) when the budget, or the
 /// tenant's share of it, does not have that much left.
 pub(crate) fn hold_for_reply(tenant: &str, bytes: usize) -> Result<Held, ApiError> {
-    let payer = Payer {
-        tenant: Some(tenant),
-        anonymous: false,
-    };
-    hold(&BUFFERED, payer, bytes)
+    hold(&BUFFERED, Payer::caller(tenant), bytes)
 }
 
 fn hold(budget: &'static Buffers, payer: Payer<'_>, bytes: usize) -> Result<Held, ApiError> {
@@ -587,14 +583,6 @@ mod tests {
     use super::*;
     use http_body_util::Full;
 
-    /// An authenticated request for `tenant`.
-    fn of(tenant: &str) -> Payer<'_> {
-        Payer {
-            tenant: Some(tenant),
-            anonymous: false,
-        }
-    }
-
     /// A budget of `kib` for one test.
     fn budget(kib: usize) -> &'static Buffers {
         Box::leak(Box::new(Buffers::new(kib)))
@@ -611,19 +599,19 @@ mod tests {
         // 16 KiB: room for one 3 KiB body per tenant (a quarter each), and no more.
         let small = budget(16);
         let body = || Full::new(Bytes::from(vec![b'x'; 3 * 1024]));
-        let first = receive(body(), small, of("a"), MAX_ENTITY_BYTES)
+        let first = receive(body(), small, Payer::caller("a"), MAX_ENTITY_BYTES)
             .await
             .ok()
             .unwrap();
         assert_eq!(first.bytes.len(), 3 * 1024);
         assert_eq!(small.available(), 13);
-        let refused = receive(body(), small, of("a"), MAX_ENTITY_BYTES)
+        let refused = receive(body(), small, Payer::caller("a"), MAX_ENTITY_BYTES)
             .await
             .err()
             .unwrap();
         assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(refused.message, crate::messages::BODIES_BUSY);
-        let other = receive(body(), small, of("b"), MAX_ENTITY_BYTES)
+        let other = receive(body(), small, Payer::caller("b"), MAX_ENTITY_BYTES)
             .await
             .ok()
             .unwrap();
@@ -632,13 +620,13 @@ mod tests {
         drop((first, other));
         assert_eq!(small.available(), 16);
         assert!(
-            receive(body(), small, of("a"), MAX_ENTITY_BYTES)
+            receive(body(), small, Payer::caller("a"), MAX_ENTITY_BYTES)
                 .await
                 .is_ok()
         );
         assert_eq!(small.available(), 16);
         let spent = small.take(Payer::default(), 14).unwrap();
-        let refused = receive(body(), small, of("c"), MAX_ENTITY_BYTES)
+        let refused = receive(body(), small, Payer::caller("c"), MAX_ENTITY_BYTES)
             .await
             .err()
             .unwrap();
@@ -654,7 +642,10 @@ mod tests {
     async fn a_body_past_its_routes_bound_is_refused_before_it_is_held() {
         let small = budget(16);
         let body = Full::new(Bytes::from(vec![b'x'; 3 * 1024]));
-        let refused = receive(body, small, of("a"), 1024).await.err().unwrap();
+        let refused = receive(body, small, Payer::caller("a"), 1024)
+            .await
+            .err()
+            .unwrap();
         assert_eq!(refused.status, StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(
             refused.message,
@@ -668,8 +659,8 @@ mod tests {
         let replies = budget(16);
         let reply = || Reply::json(StatusCode::OK, &serde_json::json!([1]));
         let mut first = reply();
-        first.held = Some(hold(replies, of("a"), 3 * 1024).unwrap());
-        let refused = hold(replies, of("a"), 3 * 1024).err().unwrap();
+        first.held = Some(hold(replies, Payer::caller("a"), 3 * 1024).unwrap());
+        let refused = hold(replies, Payer::caller("a"), 3 * 1024).err().unwrap();
         assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(refused.message, crate::messages::REPLIES_BUSY);
         // Answered, the reply's body keeps the share until it has been read out and dropped.
@@ -678,7 +669,7 @@ mod tests {
         let sent = response.into_body().collect().await.unwrap().to_bytes();
         assert_eq!(sent, "[1]");
         assert_eq!(replies.available(), 16);
-        assert!(hold(replies, of("a"), 3 * 1024).is_ok());
+        assert!(hold(replies, Payer::caller("a"), 3 * 1024).is_ok());
     }
 
     #[test]
@@ -701,13 +692,18 @@ mod tests {
             )
         };
         let large = budget(LARGE);
-        let first = budgeted(reply(), large, of("a")).unwrap();
+        let first = budgeted(reply(), large, Payer::caller("a")).unwrap();
         assert_eq!(large.available(), LARGE - 2048);
-        let refused = budgeted(reply(), large, of("a")).err().unwrap();
+        let refused = budgeted(reply(), large, Payer::caller("a")).err().unwrap();
         assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(refused.message, crate::messages::REPLIES_BUSY);
         let small = Reply::json(StatusCode::OK, &serde_json::json!([1]));
-        assert!(budgeted(small, large, of("a")).unwrap().held.is_none());
+        assert!(
+            budgeted(small, large, Payer::caller("a"))
+                .unwrap()
+                .held
+                .is_none()
+        );
 
         let mut body = respond(Ok(first), &request_to("/"), Surface::Api).into_body();
         let mut pieces = 0;

@@ -142,7 +142,7 @@ impl ByteBucket {
         let allowed = i64::try_from(allowed).unwrap_or(i64::MAX);
         let (left, at) = state.get_or_insert((allowed, now));
         let elapsed = i128::from(now.saturating_sub(*at));
-        let refill = i128::from(allowed) * elapsed / 60_000;
+        let refill = i128::from(allowed).saturating_mul(elapsed) / 60_000;
         // At most `allowed`: fits an i64.
         *left = (i128::from(*left) + refill).min(i128::from(allowed)) as i64;
         *at = now;
@@ -403,6 +403,28 @@ mod tests {
         assert!(w.take(7, 2, 1).is_ok());
         assert_eq!(w.take(7, 2, 1), Err(2));
         assert!(w.take(8, 2, 1).is_ok(), "a new minute starts a new window");
+    }
+
+    #[test]
+    fn the_largest_limits_and_clock_jumps_neither_overflow_nor_panic() {
+        let t = Throttles::default();
+        let mut l = limits(1, 1);
+        l.activation_bytes_per_minute = u64::MAX;
+        assert!(
+            t.admit_stored("ns", &l, 0, usize::MAX).is_ok(),
+            "a full bucket of i64::MAX"
+        );
+        t.charge_stored("ns", &l, 0, usize::MAX);
+        t.charge_stored("ns", &l, 0, usize::MAX);
+        assert!(
+            t.admit_stored("ns", &l, u64::MAX, 1).is_ok(),
+            "refilled, capped"
+        );
+        assert!(
+            t.admit_stored("ns", &l, 0, 1).is_ok(),
+            "a clock that goes back refills nothing"
+        );
+        assert!(t.stored_lately("ns", &l, u64::MAX) < u64::MAX);
     }
 
     #[test]

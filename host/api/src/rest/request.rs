@@ -107,12 +107,9 @@ impl Request {
     /// never the namespace its path names (anyone could fill that one's quarter by naming
     /// it).
     pub fn payer(&self) -> Payer<'_> {
-        Payer {
-            tenant: self
-                .caller
-                .as_deref()
-                .map(|caller| caller.namespace.as_str()),
-            anonymous: self.caller.is_none(),
+        match &self.caller {
+            Some(caller) => Payer::caller(&caller.namespace),
+            None => Payer::anonymous(),
         }
     }
 
