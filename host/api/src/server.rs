@@ -17,7 +17,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::{Body as _, Incoming};
 use hyper::header::{
     ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
-    HeaderName, HeaderValue, WWW_AUTHENTICATE,
+    CONNECTION, HeaderName, HeaderValue, WWW_AUTHENTICATE,
 };
 use hyper::{Method, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -365,7 +365,14 @@ async fn handle(
                 request.body = bytes;
                 answer_request(&app, request, surface).await
             }
-            Err(error) => respond(Err(error), &request, surface),
+            Err(error) => {
+                // Refused before its body was read whole: hyper closes the connection after
+                // the answer, which says so, so that no client sends its next request on it.
+                let mut refused = respond(Err(error), &request, surface);
+                let close = HeaderValue::from_static("close");
+                refused.headers_mut().insert(CONNECTION, close);
+                refused
+            }
         };
         let (route, status, elapsed) = (route_of(&path), response.status(), started.elapsed());
         app.metrics.request(route, status.as_u16(), elapsed);

@@ -117,6 +117,10 @@ fn a_web_body_past_the_payload_limit_is_refused_before_it_is_read() {
             answer.contains("Request larger than allowed: 40000000 > 1048576 bytes."),
             "{answer}"
         );
+        assert!(
+            answer.to_ascii_lowercase().contains("connection: close"),
+            "the client is told not to reuse the connection: {answer}"
+        );
     }
     shoal.stop();
 }
