@@ -182,7 +182,7 @@ impl Limits {
 }
 
 /// The `__OW_*` environment an action sees (spec §7.2/§7.3). All strings.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct OwEnv {
     /// `__OW_API_HOST`.
     pub api_host: String,

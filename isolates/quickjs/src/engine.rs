@@ -385,7 +385,7 @@ impl Drop for Inner {
 }
 
 impl Inner {
-    async fn invoke(&self, inv: Invocation) -> Outcome {
+    async fn invoke(&self, mut inv: Invocation) -> Outcome {
         let began = Instant::now();
         let start = self.clock.at(began);
         self.expire(began);
@@ -415,7 +415,8 @@ impl Inner {
                 }
             },
         };
-        let mut step = resident.isolate.begin(&inv);
+        let env = std::mem::take(&mut inv.env);
+        let mut step = resident.isolate.begin(&inv, env);
         let result = loop {
             match step {
                 Step::Done(result) => break result,

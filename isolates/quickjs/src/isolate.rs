@@ -20,7 +20,7 @@ use shoal_router::{EgressSlot, Failure, Invocation, LogCollector, LogStream, OwE
 use crate::alloc::{Budget, CountingAllocator};
 use crate::code::Prepared;
 use crate::io::Io;
-use crate::ow_env::OwVars;
+use crate::ow_env::{OwVars, Reach};
 use crate::{bytecode, convert, lazy, node};
 
 /// Where an activation stands after a step of work on its isolate.
@@ -110,6 +110,8 @@ pub(crate) struct Host {
     pub(crate) io: Io,
     /// Which lazily built intrinsics the context has built (see `lazy`).
     pub(crate) intrinsics: Rc<lazy::Built>,
+    /// `process.env`, and whether the action has reached it yet (see `ow_env`).
+    env: Rc<Reach>,
 }
 
 /// One action's isolate. Created on a cold start, reused by warm starts of the same tenant and
@@ -118,9 +120,6 @@ pub(crate) struct Host {
 pub(crate) struct Isolate {
     // JS-holding fields come first: they must be released before the context and runtime.
     main: Persistent<Function<'static>>,
-    env: Persistent<Object<'static>>,
-    /// What `env` holds of the `__OW_*` variables.
-    ow_vars: OwVars,
     pending: Option<Persistent<Promise<'static>>>,
     host: Rc<Host>,
     context: Context,
@@ -142,6 +141,7 @@ impl Drop for Isolate {
         // that share `host` are freed with the runtime).
         self.host.timers.borrow_mut().clear();
         self.host.io.clear();
+        self.host.env.clear();
         self.pending = None;
     }
 }
@@ -185,6 +185,7 @@ impl Isolate {
             timers: RefCell::new(Timers::default()),
             io: Io::new(Arc::clone(egress)),
             intrinsics: Rc::default(),
+            env: Rc::default(),
         });
         let watch = Rc::clone(&host);
         runtime.set_interrupt_handler(Some(Box::new(move || {
@@ -206,7 +207,8 @@ impl Isolate {
         };
         let loaded = context.with(|ctx| -> Result<_, Failure> {
             let init_failed = || fatal_or(&host, &budget, &ctx, true, abi::init_failed);
-            let env = install_globals(&ctx, &host, &inv.init_env).map_err(|_| init_failed())?;
+            install_globals(&ctx, &host, &inv.init_env, OwVars::new(&context))
+                .map_err(|_| init_failed())?;
             let main = match &**code {
                 Prepared::Script { bytecode, node } => {
                     if *node {
@@ -230,13 +232,11 @@ impl Isolate {
                     abi::init_failed(&abi::entry_point_missing(&inv.action.main))
                 })
             })?;
-            Ok((Persistent::save(&ctx, main), Persistent::save(&ctx, env)))
+            Ok(Persistent::save(&ctx, main))
         });
         match loaded {
-            Ok((main, env)) => Ok(Isolate {
+            Ok(main) => Ok(Isolate {
                 main,
-                env,
-                ow_vars: OwVars::new(&context),
                 pending: None,
                 host,
                 context,
@@ -254,6 +254,7 @@ impl Isolate {
                 // Free the timers and requests the code may have set before the runtime goes.
                 host.timers.borrow_mut().clear();
                 host.io.clear();
+                host.env.clear();
                 Err(InitFailure { failure, logs })
             }
         }
@@ -272,9 +273,9 @@ impl Isolate {
         self.poisoned
     }
 
-    /// Starts an activation: installs its env, deadline and log collector and calls the entry
-    /// point with the parameters.
-    pub(crate) fn begin(&mut self, inv: &Invocation) -> Step {
+    /// Starts an activation: installs its `__OW_*` variables (`env`, taken out of `inv`),
+    /// deadline and log collector and calls the entry point with the parameters.
+    pub(crate) fn begin(&mut self, inv: &Invocation, env: OwEnv) -> Step {
         self.host.deadline.set(inv.deadline);
         *self.host.tenant.borrow_mut() = Arc::clone(&inv.tenant);
         self.host.interrupted.set(false);
@@ -283,9 +284,10 @@ impl Isolate {
                 .logs
                 .replace(LogCollector::new(inv.limits.log_bytes()));
         }
+        self.host.env.begin(env);
         let context = self.context.clone();
         let step = context.with(|ctx| {
-            let called = self.set_ow_env(&ctx, &inv.env).and_then(|()| {
+            let called = self.host.env.write(&ctx).and_then(|()| {
                 let params = convert::object_from(&ctx, &inv.params)?;
                 self.main.clone().restore(&ctx)?.call::<_, Value>((params,))
             });
@@ -420,12 +422,6 @@ impl Isolate {
                 Step::Done(Err(rejection(ctx, reason)))
             }
         }
-    }
-
-    /// Sets the `__OW_*` variables of this activation (see [`OwVars::write`]).
-    fn set_ow_env(&mut self, ctx: &Ctx<'_>, env: &OwEnv) -> rquickjs::Result<()> {
-        let obj = self.env.clone().restore(ctx)?;
-        self.ow_vars.write(&obj, env)
     }
 }
 
@@ -588,12 +584,13 @@ fn is_identifier(name: &str) -> bool {
 
 /// Installs `global` (Node's name for the global object), `console`, `process.env`, the timer
 /// functions and `module`/`exports` (the Node layer, when it loads, adds the rest and its own
-/// `module`); returns the `process.env` object.
+/// `module`).
 fn install_globals<'js>(
     ctx: &Ctx<'js>,
     host: &Rc<Host>,
     init_env: &Map<String, Json>,
-) -> rquickjs::Result<Object<'js>> {
+    vars: OwVars,
+) -> rquickjs::Result<()> {
     let globals = ctx.globals();
     globals.set("global", globals.clone())?;
     let console = Object::new(ctx.clone())?;
@@ -618,7 +615,7 @@ fn install_globals<'js>(
         env.set(k.as_str(), abi::env_string(v))?;
     }
     let process = Object::new(ctx.clone())?;
-    process.set("env", env.clone())?;
+    Reach::install(&host.env, &process, env, vars)?;
     globals.set("process", process)?;
 
     for (name, repeat) in [("setTimeout", false), ("setInterval", true)] {
@@ -665,7 +662,7 @@ fn install_globals<'js>(
     module.set("exports", exports.clone())?;
     globals.set("module", module)?;
     globals.set("exports", exports)?;
-    Ok(env)
+    Ok(())
 }
 
 /// Formats `console.*` arguments like Node does for the common cases: strings as they are,

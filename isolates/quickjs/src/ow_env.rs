@@ -1,13 +1,125 @@
 //! The `__OW_*` variables in an isolate's `process.env`, kept up to date per activation.
 //!
+//! Most actions never read `process.env`, so none of it is written until the action first
+//! reaches it ([`Reach`]): `process.env` starts as an accessor that, on first use, writes the
+//! running activation's variables and becomes the ordinary data property Node.js has. From
+//! then on the variables are written before every run, as below. What code can tell:
+//! `Object.getOwnPropertyDescriptor(process, 'env')` shows an accessor until then.
+//!
 //! Three of them ([`PER_ACTIVATION`]) change on every warm start, so setting them is on the
 //! warm path: each variable's name is made a QuickJS atom once per isolate (not looked up in
 //! the runtime's atom table per run); those three are written on every run, the others only
 //! when they differ from the value last written. What a run costs is a comparison per other
 //! variable and, per value written, a new JS string and one property store.
 
-use rquickjs::{Context, Object, qjs};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use rquickjs::function::This;
+use rquickjs::object::{Accessor, Property};
+use rquickjs::{Context, Ctx, Exception, Object, Persistent, Value, qjs};
 use shoal_router::OwEnv;
+
+/// `process.env` and the variables of the activation running: whether the action has
+/// reached `process.env` yet decides whether a run writes them ([`Reach::reached`]).
+#[derive(Default)]
+pub(crate) struct Reach {
+    reached: Cell<bool>,
+    /// `process.env`, dropped before the runtime is freed ([`Reach::clear`]). Only ever
+    /// borrowed shared while code runs: a setter the code put in the variables' way may
+    /// reach `process.env` while they are being written.
+    env: RefCell<Option<Persistent<Object<'static>>>>,
+    /// What `env` holds of the variables (its atoms are freed by [`Reach::clear`] too).
+    vars: RefCell<Option<OwVars>>,
+    /// The variables of the activation running (or of the last one that ran); `None` while
+    /// the action's code is loaded, which sees none of them.
+    current: RefCell<Option<OwEnv>>,
+}
+
+impl Reach {
+    /// Makes `env` the `process.env` of `process`, reached through an accessor until first
+    /// used, with `vars` writing its variables. The accessor's functions hold `reach`.
+    pub(crate) fn install<'js>(
+        reach: &Rc<Reach>,
+        process: &Object<'js>,
+        env: Object<'js>,
+        vars: OwVars,
+    ) -> rquickjs::Result<()> {
+        *reach.env.borrow_mut() = Some(Persistent::save(process.ctx(), env));
+        *reach.vars.borrow_mut() = Some(vars);
+        let (on_get, on_set) = (Rc::clone(reach), Rc::clone(reach));
+        let accessor = Accessor::new(
+            move |ctx: Ctx<'js>, this: This<Value<'js>>| -> rquickjs::Result<Value<'js>> {
+                let env = on_get.reach(&ctx)?.into_value();
+                settle(&this, env.clone())?;
+                Ok(env)
+            },
+            move |ctx: Ctx<'js>, this: This<Value<'js>>, value: Value<'js>| {
+                on_set.reach(&ctx)?;
+                settle(&this, value)
+            },
+        )
+        .enumerable()
+        .configurable();
+        process.prop("env", accessor)
+    }
+
+    /// Makes `env` the variables of the activation about to run.
+    pub(crate) fn begin(&self, env: OwEnv) {
+        self.current.replace(Some(env));
+    }
+
+    /// Writes the running activation's variables into `process.env` ([`OwVars::write`])
+    /// once the action has reached it; before that, nothing.
+    pub(crate) fn write(&self, ctx: &Ctx<'_>) -> rquickjs::Result<()> {
+        if !self.reached.get() {
+            return Ok(());
+        }
+        let env = self.object(ctx)?;
+        let mut vars = self.vars.borrow_mut();
+        match (&mut *vars, &*self.current.borrow()) {
+            (Some(vars), Some(current)) => vars.write(&env, current),
+            _ => Ok(()),
+        }
+    }
+
+    /// Drops the hold on `process.env` and the writer's atoms: before the runtime is freed.
+    pub(crate) fn clear(&self) {
+        self.env.take();
+        self.vars.take();
+    }
+
+    fn object<'js>(&self, ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
+        let env = self.env.borrow().clone();
+        match env {
+            Some(env) => env.restore(ctx),
+            None => Err(Exception::throw_internal(ctx, "process.env is gone")),
+        }
+    }
+
+    /// The first use of `process.env` writes the running activation's variables into it,
+    /// and from the next run on they are written before every run. Reached again while they
+    /// are written (from a setter in their way), it only answers `process.env`.
+    fn reach<'js>(&self, ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
+        let env = self.object(ctx)?;
+        if !self.reached.replace(true) {
+            self.write(ctx)?;
+        }
+        Ok(env)
+    }
+}
+
+/// Makes `process.env` of `this` (the object the accessor was reached through) an ordinary
+/// data property holding `value`, as Node.js has it.
+fn settle<'js>(this: &This<Value<'js>>, value: Value<'js>) -> rquickjs::Result<()> {
+    match this.0.as_object() {
+        Some(process) => process.prop(
+            "env",
+            Property::from(value).writable().enumerable().configurable(),
+        ),
+        None => Ok(()),
+    }
+}
 
 /// The variables last written to one `process.env`, with their names' atoms (it holds a
 /// reference to their context, to free them).

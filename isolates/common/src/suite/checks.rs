@@ -141,6 +141,61 @@ pub async fn process_env_has_ow_variables_and_init_params(make: Make) {
     }
 }
 
+/// `process.env` first reached by a warm run, by a timer's callback after an `await`, or
+/// through `process.env` kept from loading, holds that run's variables, and it is an
+/// ordinary data property once reached (as in Node.js): an engine that writes the variables
+/// only once the action uses them must not show stale or missing ones.
+pub async fn process_env_reached_late_holds_the_running_activations_variables(make: Make) {
+    let exec = make(Settings::default());
+    let late = "function main(p) { if (p.now) return read(); if (p.later) return new Promise((ok) => setTimeout(() => ok(read()), 1)); return {}; } \
+                function read() { const e = process.env; const d = Object.getOwnPropertyDescriptor(process, 'env'); \
+                  return {id: e.__OW_ACTIVATION_ID, tid: e.__OW_TRANSACTION_ID, key: e.__OW_API_KEY ?? null, data: 'value' in d, keys: Object.keys(e).filter((k) => k.startsWith('__OW_')).length}; }";
+    let kept = "const env = process.env; function main() { return {id: env.__OW_ACTIVATION_ID, tid: env.__OW_TRANSACTION_ID}; }";
+    for (name, code, runs) in [
+        (
+            "late",
+            late,
+            [
+                json!({}),
+                json!({}),
+                json!({"now": true}),
+                json!({"now": true}),
+            ],
+        ),
+        (
+            "later",
+            late,
+            [
+                json!({}),
+                json!({"later": true}),
+                json!({"now": true}),
+                json!({}),
+            ],
+        ),
+        ("kept", kept, [json!({}), json!({}), json!({}), json!({})]),
+    ] {
+        let a = action(name, code, "main");
+        for (run, args) in runs.into_iter().enumerate() {
+            let mut inv = invocation(&a, "guest", args.clone(), 5_000);
+            inv.env.transaction_id = format!("tid-{name}-{run}");
+            inv.env.api_key = (run % 2 == 1).then(|| format!("uuid:{run}"));
+            let id = inv.env.activation_id.clone();
+            let out = exec.invoke(inv).await.result.unwrap();
+            let read = name == "kept" || args != json!({});
+            let want = match (read, name) {
+                (false, _) => json!({}),
+                (true, "kept") => json!({"id": id, "tid": format!("tid-{name}-{run}")}),
+                (true, _) => json!({
+                    "id": id, "tid": format!("tid-{name}-{run}"),
+                    "key": (run % 2 == 1).then(|| format!("uuid:{run}")),
+                    "data": true, "keys": 7 + run % 2,
+                }),
+            };
+            assert_eq!(out, want, "{name}, run {run}");
+        }
+    }
+}
+
 /// A second activation reuses the isolate: globals persist and no init time is reported.
 pub async fn warm_isolates_keep_globals_and_report_init_only_when_cold(make: Make) {
     let exec = make(Settings {

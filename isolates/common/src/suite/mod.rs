@@ -80,6 +80,7 @@ macro_rules! js_action_suite {
             a_rejected_error_keeps_name_message_and_stack,
             console_output_is_captured_per_activation,
             process_env_has_ow_variables_and_init_params,
+            process_env_reached_late_holds_the_running_activations_variables,
             warm_isolates_keep_globals_and_report_init_only_when_cold,
             tenants_and_actions_never_share_globals,
             an_infinite_loop_times_out_and_everything_keeps_serving,

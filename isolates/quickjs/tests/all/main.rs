@@ -138,3 +138,45 @@ async fn a_deadline_hit_while_the_thrown_value_is_read_is_a_timeout() {
         out.result
     );
 }
+
+/// `process.env` starts as an accessor that writes the variables on first use: code that
+/// keeps its getter and reaches it again from a setter in the variables' way (while they
+/// are being written), or assigns `process.env` before reading it, gets ordinary answers
+/// and the worker keeps serving.
+#[tokio::test]
+async fn reaching_process_env_from_inside_its_own_writes_is_harmless() {
+    let exec = quickjs(Settings::default());
+    let code = "const get = Object.getOwnPropertyDescriptor(process, 'env').get; \
+                Object.defineProperty(Object.prototype, '__OW_DEADLINE', {set(v) { globalThis.seen = (globalThis.seen || 0) + 1; globalThis.inner = typeof get.call(process); }, configurable: true}); \
+                function main(p) { if (p.assign) { process.env = {mine: 1}; return {mine: process.env.mine, again: typeof get.call(process)}; } \
+                  return {env: typeof process.env, data: 'value' in Object.getOwnPropertyDescriptor(process, 'env'), seen: globalThis.seen, inner: globalThis.inner}; }";
+    let reentrant = action("reentrant", code, "main");
+    let mut before = 0;
+    for run in 1..=3 {
+        let mut out = exec
+            .invoke(invocation(&reentrant, "guest", json!({}), 5_000))
+            .await
+            .result
+            .unwrap();
+        // The setter runs for every write of `__OW_DEADLINE`: each run writes it.
+        let seen = out["seen"].take().as_u64().unwrap();
+        assert!(seen > before, "run {run}: {seen} after {before}");
+        before = seen;
+        let want = json!({"env": "object", "data": true, "seen": null, "inner": "object"});
+        assert_eq!(out, want, "run {run}");
+    }
+    let assigner = action("assigner", code, "main");
+    let out = exec
+        .invoke(invocation(
+            &assigner,
+            "guest",
+            json!({"assign": true}),
+            5_000,
+        ))
+        .await;
+    assert_eq!(out.result, Ok(json!({"mine": 1, "again": "object"})));
+    let out = exec
+        .invoke(invocation(&assigner, "guest", json!({}), 5_000))
+        .await;
+    assert_eq!(out.result.map(|r| r["env"].clone()), Ok(json!("object")));
+}
