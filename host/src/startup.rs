@@ -118,6 +118,7 @@ pub async fn start(config: &Config, api_host: String) -> Result<Platform, StartE
         memory,
         egress,
         api_host,
+        entity_writers: Default::default(),
     });
     Ok(Platform { app, containers })
 }

@@ -11,6 +11,7 @@ use shoal_store::Store;
 use crate::gateway::Gateway;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
+use crate::writers::EntityWriters;
 use shoal_core::auth::{self, Authenticator};
 use shoal_core::controller::Controller;
 use shoal_core::feeds::FeedProvider;
@@ -39,6 +40,8 @@ pub struct App {
     pub egress: EgressSlot,
     /// What actions see as `__OW_API_HOST`.
     pub api_host: String,
+    /// Each namespace's turn to check its entity quota and write.
+    pub entity_writers: EntityWriters,
 }
 
 impl App {

@@ -33,3 +33,4 @@ pub mod metrics;
 pub mod rest;
 pub mod server;
 pub mod settings;
+pub mod writers;

@@ -334,6 +334,47 @@ fn a_namespace_cannot_store_entities_past_its_quota() {
     shoal.stop();
 }
 
+/// PUTs sent at once each see the quota before any of them is stored: they take turns, so
+/// no two pass on the same sum.
+#[test]
+fn puts_sent_at_once_cannot_take_a_namespace_past_its_quota() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = support::namespace_create(dir.path(), "small");
+    set_limits(dir.path(), "small", &["--entity-bytes", "200000"]);
+    let shoal = Shoal::serve(dir.path());
+    let addr = shoal.addr.clone();
+    // Each action's document is ~150 KB: one fits, no two do.
+    let code = format!(
+        "function main() {{ return {{}}; }} //{}",
+        "x".repeat(150_000)
+    );
+    let body = json!({"exec": {"kind": "nodejs:default", "code": code}});
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let puts: Vec<_> = (0..12)
+            .map(|i| {
+                let (addr, small, body) = (&addr, &small, &body);
+                s.spawn(move || {
+                    let path = format!("/api/v1/namespaces/_/actions/a{i}");
+                    request(addr, "PUT", &path, Some(small), Some(body)).status
+                })
+            })
+            .collect();
+        puts.into_iter().map(|p| p.join().unwrap()).collect()
+    });
+    let stored = statuses.iter().filter(|&&s| s == 200).count();
+    let refused = statuses.iter().filter(|&&s| s == 413).count();
+    assert_eq!((stored, refused), (1, 11), "{statuses:?}");
+    let list = request(
+        &addr,
+        "GET",
+        "/api/v1/namespaces/_/actions",
+        Some(&small),
+        None,
+    );
+    assert_eq!(list.json().as_array().map(Vec::len), Some(1));
+    shoal.stop();
+}
+
 #[test]
 fn far_past_its_stored_bytes_a_namespace_keeps_compositions_but_not_their_components() {
     let dir = tempfile::tempdir().unwrap();

@@ -13,6 +13,7 @@ use super::request::{Page, Request};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::messages;
+use crate::writers::Turn;
 
 /// The document type of one entity collection.
 pub(super) trait Kept: Document {
@@ -159,7 +160,7 @@ pub(super) async fn store_doc<T: Kept>(
     old: Option<u64>,
 ) -> Result<Value, ApiError> {
     let entity = doc_entity(ns, name, doc);
-    within_quota(call, &entity).await?;
+    let _turn = within_quota(call, &entity).await?;
     let written = entity.doc.clone();
     call.app.store.put_entity(entity, old).await?;
     Ok(written)
@@ -167,16 +168,18 @@ pub(super) async fn store_doc<T: Kept>(
 
 /// 413 when storing `entity` would take the stored entities of its namespace (packages
 /// included) past the caller's `entityBytes`: what one namespace may add to the store that
-/// every namespace shares. Costs a scan of the namespace's document lengths and a count of
-/// `entity`'s JSON (off the I/O thread). Two writes at once may both pass, by at most what
-/// the namespace's share of the server's request buffers can hold.
-pub(super) async fn within_quota(call: &Call<'_>, entity: &Entity) -> Result<(), ApiError> {
+/// every namespace shares. Otherwise the namespace's turn to write, which the caller holds
+/// until `entity` is stored, so that no other write of the namespace passes on the same sum
+/// (see [`crate::writers`]). Costs a wait for that turn, a scan of the namespace's document
+/// lengths and a count of `entity`'s JSON (off the I/O thread).
+pub(super) async fn within_quota(call: &Call<'_>, entity: &Entity) -> Result<Turn, ApiError> {
     let allowed = call.identity()?.limits.entity_bytes;
     let root = entity
         .namespace
         .split('/')
         .next()
         .unwrap_or(&entity.namespace);
+    let turn = call.app.entity_writers.turn(root).await;
     let except = (entity.namespace.as_str(), entity.name.as_str());
     let others = call.app.store.entity_bytes(root, except).await?;
     let own = off_the_io_thread(|| shoal_model::activation::json_len(&entity.doc));
@@ -187,7 +190,7 @@ pub(super) async fn within_quota(call: &Call<'_>, entity: &Entity) -> Result<(),
             messages::entities_too_large(total, allowed),
         ));
     }
-    Ok(())
+    Ok(turn)
 }
 
 /// Largest `exec` accepted on PUT (spec §8.2).

@@ -193,9 +193,11 @@ pub(crate) async fn put(call: &Call<'_>) -> Result<Reply, ApiError> {
     // The rule, its link on its trigger and its unlinking from a trigger it leaves: one
     // transaction, so no failure leaves a rule its trigger does not know, or the reverse.
     let rule_write = doc_write(ns, name, &rule, old.map(|o| o.rev));
-    if let EntityWrite::Put { entity, .. } = &rule_write {
-        within_quota(call, entity).await?;
-    }
+    // Held until the writes are stored (see `within_quota`).
+    let _turn = match &rule_write {
+        EntityWrite::Put { entity, .. } => Some(within_quota(call, entity).await?),
+        EntityWrite::Delete { .. } => None,
+    };
     let mut writes = vec![rule_write];
     let same = |t: &Stored<Trigger>| {
         t.doc.namespace == trigger.doc.namespace && t.doc.name == trigger.doc.name
