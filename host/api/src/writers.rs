@@ -1,42 +1,115 @@
-//! One entity writer per namespace at a time, for the writes its entity quota bounds: the
-//! quota's check (a sum over the namespace's stored documents) and the write it allows
-//! must not interleave with another's, or concurrent PUTs would each pass the check on the
-//! same sum and together store past the quota. Within one node the quota is then exact;
-//! nodes sharing a store (PostgreSQL) each serialise their own writers.
+//! One entity writer per namespace at a time, for the writes its entity quota bounds, and
+//! what each namespace's entities are known to take at most.
+//!
+//! The quota's check and the write it allows must not interleave with another's, or
+//! concurrent PUTs would each pass the check on the same sum and together store past the
+//! quota: a namespace's writers take turns ([`EntityWriters::turn`]). Within one node the
+//! quota is then exact; nodes sharing a store (PostgreSQL) each serialise their own writers.
+//!
+//! Summing a namespace's stored documents costs a scan of all of them, so doing it for every
+//! PUT made deploying n actions cost O(n²). A turn carries a [`Bound`]: the bytes the
+//! namespace's entities took at its last sum plus everything written through this node
+//! since (replaced and deleted documents still counted), so at least what they take now. A
+//! write that fits under the quota on that bound passes without a scan; only one that would
+//! not (a namespace near its quota) sums again, which also makes the bound exact. A bound is
+//! summed again once it is [`Bound::FRESH`] old, so that writes through other nodes count.
 //!
 //! Costs: a lock of a small map and an async mutex per quota-bound write; a namespace's
-//! concurrent PUTs wait for each other, no other namespace's do.
+//! concurrent PUTs wait for each other, no other namespace's do. The map keeps a namespace
+//! while its bound is fresh or a writer holds its turn.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Weak};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use tokio::sync::OwnedMutexGuard;
 
-/// The namespaces writing now, each with its turn.
+/// The namespaces being written or recently written, each with its turn and bound.
 #[derive(Debug, Default)]
 pub struct EntityWriters {
-    turns: Mutex<HashMap<Box<str>, Weak<tokio::sync::Mutex<()>>>>,
+    turns: Mutex<HashMap<Box<str>, Arc<tokio::sync::Mutex<Bound>>>>,
 }
 
-/// A namespace's turn to check its quota and write; the next writer goes when it is dropped.
-pub type Turn = OwnedMutexGuard<()>;
+/// A namespace's turn to check its quota and write, with its [`Bound`]; the next writer goes
+/// when it is dropped.
+pub type Turn = OwnedMutexGuard<Bound>;
+
+/// At least the bytes a namespace's stored entities take, as of when it was last summed.
+#[derive(Debug, Default)]
+pub struct Bound {
+    bytes: Option<(u64, Instant)>,
+}
+
+/// Whether a write fits its namespace's quota.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Fits {
+    /// It fits.
+    Yes,
+    /// The namespace's entities would take this many bytes with it.
+    No(u64),
+}
+
+impl Bound {
+    /// How long a sum counts writes made through other nodes.
+    pub const FRESH: Duration = Duration::from_secs(10);
+
+    /// Whether a write of `own` bytes fits within `allowed`, on this bound while it is fresh
+    /// at `now` and leaves room, else on `sum` (what the namespace's other entities take,
+    /// the one being replaced left out). A write that fits is counted in the bound, whether
+    /// or not it is then stored.
+    pub async fn fits<E>(
+        &mut self,
+        own: u64,
+        allowed: u64,
+        now: Instant,
+        sum: impl Future<Output = Result<u64, E>>,
+    ) -> Result<Fits, E> {
+        if let Some((bytes, at)) = self.bytes
+            && now.saturating_duration_since(at) < Self::FRESH
+            && bytes.saturating_add(own) <= allowed
+        {
+            self.bytes = Some((bytes + own, at));
+            return Ok(Fits::Yes);
+        }
+        let others = sum.await?;
+        let total = others.saturating_add(own);
+        if total > allowed {
+            self.bytes = Some((others, now));
+            return Ok(Fits::No(total));
+        }
+        self.bytes = Some((total, now));
+        Ok(Fits::Yes)
+    }
+
+    fn fresh(&self, now: Instant) -> bool {
+        self.bytes
+            .is_some_and(|(_, at)| now.saturating_duration_since(at) < Self::FRESH)
+    }
+}
 
 impl EntityWriters {
     /// Waits for `namespace`'s turn (its root namespace: a package's entities count there).
     pub async fn turn(&self, namespace: &str) -> Turn {
         let lock = {
             let mut turns = self.turns.lock();
-            match turns.get(namespace).and_then(Weak::upgrade) {
-                Some(lock) => lock,
+            match turns.get(namespace) {
+                Some(lock) => Arc::clone(lock),
                 None => {
-                    // Namespaces whose writers are all gone leave a dead entry: clear those
-                    // when the map has doubled since, so it stays as small as the live set.
+                    // Forget namespaces no one holds a turn of and whose bounds went stale,
+                    // each time the map has doubled, so it stays as small as the live set.
                     if turns.len() >= 64 && turns.len().is_power_of_two() {
-                        turns.retain(|_, turn| turn.strong_count() > 0);
+                        let now = Instant::now();
+                        // Clones are made under this lock only: a count above one is a
+                        // writer holding or awaiting the turn.
+                        turns.retain(|_, lock| {
+                            Arc::strong_count(lock) > 1
+                                || lock.try_lock().map_or(true, |bound| bound.fresh(now))
+                        });
                     }
-                    let lock = Arc::new(tokio::sync::Mutex::new(()));
-                    turns.insert(namespace.into(), Arc::downgrade(&lock));
+                    let lock = Arc::new(tokio::sync::Mutex::new(Bound::default()));
+                    turns.insert(namespace.into(), Arc::clone(&lock));
                     lock
                 }
             }
@@ -44,7 +117,7 @@ impl EntityWriters {
         lock.lock_owned().await
     }
 
-    /// How many namespaces the map remembers (live or dead).
+    /// How many namespaces the map remembers.
     #[cfg(test)]
     fn remembered(&self) -> usize {
         self.turns.lock().len()
@@ -53,7 +126,8 @@ impl EntityWriters {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
+    use std::cell::Cell;
+    use std::convert::Infallible;
 
     use super::*;
 
@@ -63,18 +137,17 @@ mod tests {
         let first = writers.turn("a").await;
         let waiting = tokio::spawn({
             let writers = Arc::clone(&writers);
-            async move { writers.turn("a").await }
+            async move { drop(writers.turn("a").await) }
         });
         // Another namespace's turn comes at once while "a" is held.
         drop(writers.turn("b").await);
         tokio::task::yield_now().await;
         assert!(!waiting.is_finished(), "a second writer of `a` waits");
         drop(first);
-        let second = tokio::time::timeout(Duration::from_secs(60), waiting)
+        tokio::time::timeout(Duration::from_secs(60), waiting)
             .await
             .expect("the turn passes on")
             .unwrap();
-        drop(second);
     }
 
     #[tokio::test]
@@ -84,5 +157,36 @@ mod tests {
             drop(writers.turn(&format!("ns{n}")).await);
         }
         assert!(writers.remembered() < 200, "{}", writers.remembered());
+    }
+
+    #[tokio::test]
+    async fn far_below_the_quota_writes_pass_on_the_bound_and_near_it_each_is_summed() {
+        let sums = Cell::new(0);
+        let stored = 1_000u64;
+        // Counted when awaited: a bound that suffices never runs its sum.
+        let sum = || async {
+            sums.set(sums.get() + 1);
+            Ok::<_, Infallible>(stored)
+        };
+        let t0 = Instant::now();
+        let mut bound = Bound::default();
+        // The first write sums; the next ones fit on the bound, until it nears the quota.
+        for n in 0..5 {
+            assert_eq!(bound.fits(100, 2_000, t0, sum()).await, Ok(Fits::Yes));
+            assert_eq!(sums.get(), 1, "write {n}");
+        }
+        // 1,500 counted: 600 more passes the bound, so it is summed (1,000 stored) and fits.
+        assert_eq!(bound.fits(600, 2_000, t0, sum()).await, Ok(Fits::Yes));
+        assert_eq!(sums.get(), 2);
+        // 1,600 counted now: 1,001 more is summed again and refused on the real sum.
+        assert_eq!(
+            bound.fits(1_001, 2_000, t0, sum()).await,
+            Ok(Fits::No(2_001))
+        );
+        assert_eq!(sums.get(), 3);
+        // A stale bound is summed whatever room it shows.
+        let later = t0 + Bound::FRESH;
+        assert_eq!(bound.fits(1, 2_000, later, sum()).await, Ok(Fits::Yes));
+        assert_eq!(sums.get(), 4);
     }
 }

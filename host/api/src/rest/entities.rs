@@ -1,6 +1,8 @@
 //! What the entity collections share: a page of a collection, the stored entity a request
 //! names, the PUT body with its size limits, and the revision-checked write.
 
+use std::time::Instant;
+
 use hyper::StatusCode;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -13,7 +15,7 @@ use super::request::{Page, Request};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::messages;
-use crate::writers::Turn;
+use crate::writers::{Fits, Turn};
 
 /// The document type of one entity collection.
 pub(super) trait Kept: Document {
@@ -170,8 +172,9 @@ pub(super) async fn store_doc<T: Kept>(
 /// included) past the caller's `entityBytes`: what one namespace may add to the store that
 /// every namespace shares. Otherwise the namespace's turn to write, which the caller holds
 /// until `entity` is stored, so that no other write of the namespace passes on the same sum
-/// (see [`crate::writers`]). Costs a wait for that turn, a scan of the namespace's document
-/// lengths and a count of `entity`'s JSON (off the I/O thread).
+/// (see [`crate::writers`]). Costs a wait for that turn and a count of `entity`'s JSON (off
+/// the I/O thread); a scan of the namespace's document lengths only when the namespace's
+/// [`crate::writers::Bound`] is stale or leaves no room for `entity`.
 pub(super) async fn within_quota(call: &Call<'_>, entity: &Entity) -> Result<Turn, ApiError> {
     let allowed = call.identity()?.limits.entity_bytes;
     let root = entity
@@ -179,18 +182,18 @@ pub(super) async fn within_quota(call: &Call<'_>, entity: &Entity) -> Result<Tur
         .split('/')
         .next()
         .unwrap_or(&entity.namespace);
-    let turn = call.app.entity_writers.turn(root).await;
-    let except = (entity.namespace.as_str(), entity.name.as_str());
-    let others = call.app.store.entity_bytes(root, except).await?;
     let own = off_the_io_thread(|| shoal_model::activation::json_len(&entity.doc));
-    let total = others.saturating_add(u64::try_from(own).unwrap_or(u64::MAX));
-    if total > allowed {
-        return Err(ApiError::new(
+    let own = u64::try_from(own).unwrap_or(u64::MAX);
+    let mut turn = call.app.entity_writers.turn(root).await;
+    let except = (entity.namespace.as_str(), entity.name.as_str());
+    let others = call.app.store.entity_bytes(root, except);
+    match turn.fits(own, allowed, Instant::now(), others).await? {
+        Fits::Yes => Ok(turn),
+        Fits::No(total) => Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             messages::entities_too_large(total, allowed),
-        ));
+        )),
     }
-    Ok(turn)
 }
 
 /// Largest `exec` accepted on PUT (spec §8.2).
