@@ -4,7 +4,8 @@
 //! reaches it ([`Reach`]): `process.env` starts as an accessor that, on first use, writes the
 //! running activation's variables and becomes the ordinary data property Node.js has. From
 //! then on the variables are written before every run, as below. What code can tell:
-//! `Object.getOwnPropertyDescriptor(process, 'env')` shows an accessor until then.
+//! `Object.getOwnPropertyDescriptor(process, 'env')` shows an accessor until then (and
+//! for good if the code froze `process` first).
 //!
 //! Three of them ([`PER_ACTIVATION`]) change on every warm start, so setting them is on the
 //! warm path: each variable's name is made a QuickJS atom once per isolate (not looked up in
@@ -25,6 +26,10 @@ use shoal_router::OwEnv;
 #[derive(Default)]
 pub(crate) struct Reach {
     reached: Cell<bool>,
+    /// `process.env` became a data property of `process` ([`Reach::settle`]).
+    settled: Cell<bool>,
+    /// The `process` object the accessor was installed on (cleared with `env`).
+    process: RefCell<Option<Persistent<Object<'static>>>>,
     /// `process.env`, dropped before the runtime is freed ([`Reach::clear`]). Only ever
     /// borrowed shared while code runs: a setter the code put in the variables' way may
     /// reach `process.env` while they are being written.
@@ -46,17 +51,18 @@ impl Reach {
         vars: OwVars,
     ) -> rquickjs::Result<()> {
         *reach.env.borrow_mut() = Some(Persistent::save(process.ctx(), env));
+        *reach.process.borrow_mut() = Some(Persistent::save(process.ctx(), process.clone()));
         *reach.vars.borrow_mut() = Some(vars);
         let (on_get, on_set) = (Rc::clone(reach), Rc::clone(reach));
         let accessor = Accessor::new(
             move |ctx: Ctx<'js>, this: This<Value<'js>>| -> rquickjs::Result<Value<'js>> {
                 let env = on_get.reach(&ctx)?.into_value();
-                settle(&this, env.clone())?;
+                on_get.settle(&ctx, &this.0, env.clone(), false)?;
                 Ok(env)
             },
             move |ctx: Ctx<'js>, this: This<Value<'js>>, value: Value<'js>| {
                 on_set.reach(&ctx)?;
-                settle(&this, value)
+                on_set.settle(&ctx, &this.0, value, true)
             },
         )
         .enumerable()
@@ -86,7 +92,47 @@ impl Reach {
     /// Drops the hold on `process.env` and the writer's atoms: before the runtime is freed.
     pub(crate) fn clear(&self) {
         self.env.take();
+        self.process.take();
         self.vars.take();
+    }
+
+    /// Makes `process.env` an ordinary data property holding `value`, as Node.js has it, for
+    /// an access through the `process` object the accessor was installed on (one through an
+    /// object inheriting from `process` changes nothing): a read does it once (a getter kept
+    /// and called later puts nothing back), an `assigned` value always (a setter kept and
+    /// called later assigns, as `process.env = value` would). A frozen or sealed `process`
+    /// keeps the accessor, which goes on answering `process.env` (and ignores assignments,
+    /// as a frozen object does).
+    fn settle<'js>(
+        &self,
+        ctx: &Ctx<'js>,
+        this: &Value<'js>,
+        value: Value<'js>,
+        assigned: bool,
+    ) -> rquickjs::Result<()> {
+        if self.settled.get() && !assigned {
+            return Ok(());
+        }
+        let process = match &*self.process.borrow() {
+            Some(process) => process.clone().restore(ctx)?,
+            None => return Ok(()),
+        };
+        if *this != process.clone().into_value() {
+            return Ok(());
+        }
+        let data = Property::from(value).writable().enumerable().configurable();
+        match process.prop("env", data) {
+            Ok(()) => {
+                self.settled.set(true);
+                Ok(())
+            }
+            // Not configurable any more: the accessor stays.
+            Err(rquickjs::Error::Exception) => {
+                drop(ctx.catch());
+                Ok(())
+            }
+            Err(other) => Err(other),
+        }
     }
 
     fn object<'js>(&self, ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
@@ -106,18 +152,6 @@ impl Reach {
             self.write(ctx)?;
         }
         Ok(env)
-    }
-}
-
-/// Makes `process.env` of `this` (the object the accessor was reached through) an ordinary
-/// data property holding `value`, as Node.js has it.
-fn settle<'js>(this: &This<Value<'js>>, value: Value<'js>) -> rquickjs::Result<()> {
-    match this.0.as_object() {
-        Some(process) => process.prop(
-            "env",
-            Property::from(value).writable().enumerable().configurable(),
-        ),
-        None => Ok(()),
     }
 }
 

@@ -162,17 +162,18 @@ pub(super) async fn store_doc<T: Kept>(
     old: Option<u64>,
 ) -> Result<Value, ApiError> {
     let entity = doc_entity(ns, name, doc);
-    let _turn = within_quota(call, &entity).await?;
+    let mut turn = within_quota(call, &entity).await?;
     let written = entity.doc.clone();
     call.app.store.put_entity(entity, old).await?;
+    turn.stored();
     Ok(written)
 }
 
 /// 413 when storing `entity` would take the stored entities of its namespace (packages
 /// included) past the caller's `entityBytes`: what one namespace may add to the store that
 /// every namespace shares. Otherwise the namespace's turn to write, which the caller holds
-/// until `entity` is stored, so that no other write of the namespace passes on the same sum
-/// (see [`crate::writers`]). Costs a wait for that turn and a count of `entity`'s JSON (off
+/// until `entity` is stored (and then marks [`crate::writers::Bound::stored`]), so that no
+/// other write of the namespace passes on the same sum (see [`crate::writers`]). Costs a wait for that turn and a count of `entity`'s JSON (off
 /// the I/O thread); a scan of the namespace's document lengths only when the namespace's
 /// [`crate::writers::Bound`] is stale or leaves no room for `entity`.
 pub(super) async fn within_quota(call: &Call<'_>, entity: &Entity) -> Result<Turn, ApiError> {
@@ -187,7 +188,11 @@ pub(super) async fn within_quota(call: &Call<'_>, entity: &Entity) -> Result<Tur
     let mut turn = call.app.entity_writers.turn(root).await;
     let except = (entity.namespace.as_str(), entity.name.as_str());
     let others = call.app.store.entity_bytes(root, except);
-    match turn.fits(own, allowed, Instant::now(), others).await? {
+    let alone = call.app.store.sharing() == 1;
+    match turn
+        .fits(own, allowed, Instant::now(), alone, others)
+        .await?
+    {
         Fits::Yes => Ok(turn),
         Fits::No(total) => Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,

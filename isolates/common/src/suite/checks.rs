@@ -141,7 +141,7 @@ pub async fn process_env_has_ow_variables_and_init_params(make: Make) {
     }
 }
 
-/// `process.env` first reached by a warm run, by a timer's callback after an `await`, or
+/// `process.env` first reached by a warm run, in a timer's callback of a pending run, or
 /// through `process.env` kept from loading, holds that run's variables, and it is an
 /// ordinary data property once reached (as in Node.js): an engine that writes the variables
 /// only once the action uses them must not show stale or missing ones.

@@ -175,8 +175,27 @@ async fn reaching_process_env_from_inside_its_own_writes_is_harmless() {
         ))
         .await;
     assert_eq!(out.result, Ok(json!({"mine": 1, "again": "object"})));
+    // The kept getter, called after the assignment, leaves the code's own object in place.
     let out = exec
         .invoke(invocation(&assigner, "guest", json!({}), 5_000))
         .await;
     assert_eq!(out.result.map(|r| r["env"].clone()), Ok(json!("object")));
+    let kept = "const get = Object.getOwnPropertyDescriptor(process, 'env').get; \
+                function main() { process.env = {mine: 1}; const before = get.call(process).__OW_ACTIVATION_ID; \
+                  return {mine: process.env.mine, id: before}; }";
+    let kept = action("kept", kept, "main");
+    let inv = invocation(&kept, "guest", json!({}), 5_000);
+    let id = inv.env.activation_id.clone();
+    let out = exec.invoke(inv).await;
+    assert_eq!(out.result, Ok(json!({"mine": 1, "id": id})));
+    // A `process` frozen before `process.env` is first used keeps answering it, every run.
+    let frozen =
+        "Object.freeze(process); function main() { return {id: process.env.__OW_ACTIVATION_ID}; }";
+    let frozen = action("frozen", frozen, "main");
+    for run in 0..2 {
+        let inv = invocation(&frozen, "guest", json!({}), 5_000);
+        let id = inv.env.activation_id.clone();
+        let out = exec.invoke(inv).await;
+        assert_eq!(out.result, Ok(json!({"id": id})), "run {run}");
+    }
 }
